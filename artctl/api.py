@@ -1,0 +1,462 @@
+"""The public Python API, with the names W&B users know.
+
+    import artctl
+    with artctl.init(project="proj", job_type="prepare") as run:
+        art = artctl.Artifact("mnist", type="dataset")
+        art.add_dir("data/")
+        run.log_artifact(art, aliases=["best"])
+    artctl.Api().artifact("proj/mnist:latest").download(root="out/")
+
+An ``Artifact`` is either *staged* (built in memory, not yet saved) or *saved* (bound to one
+version of the repository). Staged files are read only when the artifact is logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from .errors import ArtctlError, InvalidInput, RunError
+from .manifest import Entry, Manifest, validate_path
+from .names import LATEST, parse_name, parse_ref, validate_type
+from .records import VersionRecord
+from .repository_ops import PutResult, Repo, link_of
+
+
+class ArtifactPath:
+    """One file of a saved artifact (``artifact.get_path(name)``)."""
+
+    def __init__(self, artifact: "Artifact", entry: Entry) -> None:
+        self._artifact = artifact
+        self.entry = entry
+
+    @property
+    def path(self) -> str:
+        return self.entry.path
+
+    @property
+    def ref(self) -> str | None:
+        """The external URI of a reference entry (None for stored files)."""
+        return self.entry.ref
+
+    @property
+    def digest(self) -> str | None:
+        return self.entry.digest
+
+    @property
+    def size(self) -> int:
+        return self.entry.size
+
+    def download(self, root: str | os.PathLike[str] | None = None) -> str:
+        """Write this one file under ``root``; return its local path."""
+        result = self._artifact._repo().get(self._artifact._ref(), root=root or self._artifact._default_root(),
+                                            path_prefix=self.entry.path)
+        return str(result.root / self.entry.path)
+
+    def __repr__(self) -> str:
+        return f"<ArtifactPath {self.entry.path}>"
+
+
+class Artifact:
+    """A versioned set of files, like ``wandb.Artifact``."""
+
+    def __init__(self, name: str, type: str, description: str | None = None,
+                 metadata: dict[str, Any] | None = None, *, ttl: timedelta | None = None,
+                 incremental: bool = False) -> None:
+        if ":" in name:
+            raise InvalidInput(f"artifact name {name!r} must not contain an alias; pass aliases when logging")
+        validate_type(type)
+        if metadata is not None and not isinstance(metadata, dict):
+            raise InvalidInput("metadata must be a dict")
+        self.name = name
+        self.type = type
+        self.description = description
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.ttl = ttl
+        self.incremental = incremental
+        self._sources: list[tuple[str, str | None]] = []
+        self._removed: list[str] = []
+        self._tmpdir: str | None = None
+        self._record: VersionRecord | None = None
+        self._repository: Repo | None = None
+        self._saved_aliases: list[str] = []
+        self.aliases: list[str] = []
+        self._base: VersionRecord | None = None
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def _from_record(cls, repo: Repo, record: VersionRecord) -> "Artifact":
+        art = cls.__new__(cls)
+        art.name = record.name
+        art.type = record.type
+        art.description = record.description
+        art.metadata = dict(record.metadata)
+        art.ttl = record.ttl
+        art.incremental = False
+        art._sources, art._removed, art._tmpdir, art._base = [], [], None, None
+        art._bind(repo, record)
+        return art
+
+    def _bind(self, repo: Repo, record: VersionRecord) -> None:
+        self._repository = repo
+        self._record = record
+        self.name = record.name
+        self._saved_aliases = repo.registry.aliases_of(record)
+        self.aliases = list(self._saved_aliases)
+
+    @property
+    def is_saved(self) -> bool:
+        return self._record is not None
+
+    def _saved(self) -> VersionRecord:
+        if self._record is None:
+            raise ArtctlError(f"artifact {self.name} is not saved yet; log it with run.log_artifact() "
+                              "or artifact.save() first")
+        return self._record
+
+    def _repo(self) -> Repo:
+        if self._repository is None:
+            self._repository = Repo()
+        return self._repository
+
+    def _ref(self) -> str:
+        record = self._saved()
+        return f"{record.name}:{record.version}"
+
+    def _default_root(self) -> Path:
+        return self._repo().default_root(self._saved())
+
+    # -- staging (before save) ------------------------------------------------------------------
+    def _staging(self) -> None:
+        if self._record is not None:
+            raise ArtctlError(f"{self._ref()} is committed and immutable; "
+                              "use artifact.new_draft() to make a new version from it")
+
+    def add_file(self, local_path: str | os.PathLike[str], name: str | None = None,
+                 *, overwrite: bool = True) -> "Artifact":
+        """Stage one file, stored as ``name`` (default: its base name)."""
+        self._staging()
+        path = Path(local_path)
+        if not path.is_file():
+            raise InvalidInput(f"no such file: {local_path}")
+        logical = validate_path(name if name is not None else path.name)
+        self._sources.append((str(path), logical))
+        return self
+
+    def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> "Artifact":
+        """Stage every file under a directory, under the prefix ``name`` (default: top level)."""
+        self._staging()
+        path = Path(local_path)
+        if not path.is_dir():
+            raise InvalidInput(f"no such directory: {local_path}")
+        if name:
+            validate_path(name.strip("/"))
+        self._sources.append((str(path), name.strip("/") if name else None))
+        return self
+
+    @contextlib.contextmanager
+    def new_file(self, name: str, mode: str = "w", encoding: str | None = None) -> Iterator[Any]:
+        """Write a new file straight into the artifact: ``with art.new_file("a.txt") as f: …``."""
+        self._staging()
+        validate_path(name)
+        if self._tmpdir is None:
+            self._tmpdir = tempfile.mkdtemp(prefix="artctl-new-file-")
+        local = Path(self._tmpdir) / name
+        local.parent.mkdir(parents=True, exist_ok=True)
+        with open(local, mode, encoding=encoding if "b" not in mode else None) as fh:
+            yield fh
+        self._sources.append((str(local), name))
+
+    def add_reference(self, uri: str, name: str | None = None, checksum: bool = True,
+                      max_objects: int | None = None) -> "Artifact":
+        """Track data that stays in external storage (S3, GCS, Azure, HTTP, file://)."""
+        self._staging()
+        from . import references
+
+        references.validate_uri(uri)
+        self._sources.append((f"ref::{uri}", name))
+        self._reference_options = getattr(self, "_reference_options", {})
+        self._reference_options[uri] = {"checksum": checksum, "max_objects": max_objects}
+        return self
+
+    def remove(self, path: str) -> "Artifact":
+        """Remove a staged path (or a directory prefix ending in ``/``) from the artifact."""
+        self._staging()
+        self._removed.append(path)
+        return self
+
+    def _build_manifest(self, repo: Repo, progress=None) -> Manifest:  # type: ignore[no-untyped-def]
+        manifest = repo.manifest(self._base) if self._base is not None else Manifest()
+        local = [(p, n) for p, n in self._sources if not p.startswith("ref::")]
+        files = repo.collect(local)
+        for entry in repo.store_files(files, progress):
+            manifest.add(entry)
+        refs = [(p[5:], n) for p, n in self._sources if p.startswith("ref::")]
+        if refs:
+            from . import references
+
+            options = getattr(self, "_reference_options", {})
+            for uri, name in refs:
+                for entry in references.entries_for(uri, name, **options.get(uri, {})):
+                    manifest.add(entry)
+        for path in self._removed:
+            if not manifest.remove_prefix(path):
+                raise InvalidInput(f"{path!r} is not in artifact {self.name}")
+        if not len(manifest):
+            raise InvalidInput(f"artifact {self.name} has no files; add some with add_file/add_dir")
+        return manifest
+
+    def _commit(self, repo: Repo, *, project: str | None, aliases: Sequence[str] = (),
+                run_id: str | None = None) -> PutResult:
+        name = parse_name(self.name, project)
+        from .repository_ops import _check_type
+
+        _check_type(repo, name, self.type)
+        manifest = self._build_manifest(repo)
+        custom = [a for a in [*self.aliases, *aliases] if a != LATEST and not _is_version(a)]
+        result = repo.commit_manifest(name, self.type, manifest, aliases=custom,
+                                      description=self.description, metadata=self.metadata,
+                                      ttl=self.ttl, run_id=run_id)
+        self._bind(repo, result.record)
+        self._cleanup()
+        return result
+
+    def _cleanup(self) -> None:
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+        self._sources, self._removed = [], []
+
+    # -- saved artifacts ---------------------------------------------------------------------------
+    @property
+    def version(self) -> str:
+        return self._saved().version
+
+    @property
+    def digest(self) -> str:
+        return self._saved().digest
+
+    @property
+    def qualified_name(self) -> str:
+        return self._ref()
+
+    @property
+    def source_name(self) -> str:
+        return self._ref()
+
+    @property
+    def state(self) -> str:
+        return self._saved().state if self._record else "PENDING"
+
+    @property
+    def size(self) -> int:
+        return self._saved().size
+
+    @property
+    def file_count(self) -> int:
+        return self._saved().files
+
+    @property
+    def created_at(self) -> str:
+        return self._saved().created_at
+
+    def manifest(self) -> Manifest:
+        return self._repo().manifest(self._saved())
+
+    def files(self) -> list[ArtifactPath]:
+        return [ArtifactPath(self, e) for e in self.manifest()]
+
+    def get_path(self, name: str) -> ArtifactPath:
+        """One file of a saved artifact, e.g. ``art.get_path("images/a.png").download()``."""
+        entry = self.manifest().entries.get(name)
+        if entry is None:
+            from .errors import ArtifactNotFound
+
+            raise ArtifactNotFound(f"{self._ref()} has no file {name!r}")
+        return ArtifactPath(self, entry)
+
+    get_entry = get_path
+
+    def download(self, root: str | os.PathLike[str] | None = None, path_prefix: str | None = None,
+                 *, link: str | None = None) -> str:
+        """Materialize the files; return the root directory."""
+        run_id = getattr(self, "_use_run", None)
+        result = self._repo().get(self._ref(), root=root, path_prefix=path_prefix, link=link,
+                                  run_id=run_id)
+        return str(result.root)
+
+    def save(self, *, project: str | None = None) -> "Artifact":
+        """Persist a staged artifact as a version, or a saved one's edited fields and aliases."""
+        if self._record is None:
+            self._commit(self._repo(), project=project or os.environ.get("ARTCTL_PROJECT"))
+            return self
+        repo = self._repo()
+        ref = parse_ref(self._ref())
+        ttl: Any = self.ttl if self.ttl != self._record.ttl else ...
+        repo.update(ref, description=self.description, metadata=dict(self.metadata), ttl=ttl)
+        wanted = {a for a in self.aliases if a != LATEST and not _is_version(a)}
+        held = {a for a in self._saved_aliases if a != LATEST and not _is_version(a)}
+        for alias in sorted(held - wanted):
+            repo.registry.remove_alias(ref.name, alias)
+        for alias in sorted(wanted - held):
+            repo.registry.set_alias(ref, alias)
+        record = repo.resolve(ref)
+        self._bind(repo, record)
+        return self
+
+    def __repr__(self) -> str:
+        if self._record is None:
+            return f"<Artifact {self.name} ({self.type}, unsaved)>"
+        return f"<Artifact {self._ref()} ({self.type})>"
+
+
+def _is_version(alias: str) -> bool:
+    from .names import version_index
+
+    return version_index(alias) is not None
+
+
+class Run:
+    """One execution of a job, like ``wandb.Run``: it uses and logs artifact versions."""
+
+    def __init__(self, repo: Repo, record_id: str, project: str | None) -> None:
+        self._repo = repo
+        self.id = record_id
+        self.project = project
+
+    @property
+    def record(self):  # type: ignore[no-untyped-def]
+        return self._repo.repository.runs.get(self.id)
+
+    @property
+    def job_type(self) -> str:
+        return self.record.job_type
+
+    @property
+    def name(self) -> str | None:
+        return self.record.name
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.record.config
+
+    def log_artifact(self, artifact: "Artifact | str | os.PathLike[str]", name: str | None = None,
+                     type: str | None = None, aliases: Sequence[str] = ()) -> Artifact:
+        """Save ``artifact`` as a new version (if its content is new) output by this run."""
+        if not isinstance(artifact, Artifact):
+            if not name or not type:
+                raise InvalidInput("log_artifact(path) needs name= and type=")
+            path = Path(artifact)
+            staged = Artifact(name, type)
+            staged.add_dir(path) if path.is_dir() else staged.add_file(path)
+            artifact = staged
+        if artifact.is_saved:
+            if aliases:
+                artifact.aliases.extend(a for a in aliases if a not in artifact.aliases)
+                artifact.save()
+            self._repo.repository.runs.link(self.id, link_of(artifact._saved()), direction="output")
+            return artifact
+        artifact._commit(self._repo, project=self.project, aliases=aliases, run_id=self.id)
+        return artifact
+
+    def use_artifact(self, artifact_or_name: "Artifact | str", type: str | None = None,
+                     aliases: Sequence[str] = ()) -> Artifact:
+        """Mark a version as an input of this run and return it (an unsaved one is logged first)."""
+        if isinstance(artifact_or_name, Artifact):
+            art = artifact_or_name
+            if not art.is_saved:
+                art._commit(self._repo, project=self.project, aliases=aliases)
+        else:
+            record = self._repo.resolve(parse_ref(artifact_or_name, self.project))
+            art = Artifact._from_record(self._repo, record)
+        if type is not None and art.type != type:
+            raise InvalidInput(f"{art.qualified_name} has type {art.type!r}, not {type!r}")
+        self._repo.repository.runs.link(self.id, link_of(art._saved()), direction="input")
+        art._use_run = self.id  # type: ignore[attr-defined]
+        return art
+
+    def logged_artifacts(self) -> list[Artifact]:
+        return [self._artifact_for(link.ref) for link in self.record.outputs]
+
+    def used_artifacts(self) -> list[Artifact]:
+        return [self._artifact_for(link.ref) for link in self.record.inputs]
+
+    def _artifact_for(self, ref: str) -> Artifact:
+        return Artifact._from_record(self._repo, self._repo.resolve(ref, include_deleted=True))
+
+    def finish(self, exit_code: int | None = None, *, failed: bool = False) -> None:
+        """Close the run (``failed`` marks it so; finishing twice is an error)."""
+        self._repo.repository.runs.finish(self.id, failed=failed or bool(exit_code), exit_code=exit_code)
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        record = self.record
+        if record.status == "running":
+            self.finish(failed=exc_type is not None)
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} ({self.job_type})>"
+
+
+def init(project: str | None = None, job_type: str = "job", name: str | None = None,
+         config: dict[str, Any] | None = None, *, dir: str | os.PathLike[str] | None = None) -> Run:
+    """Start a run in the repository around ``dir`` (default: the working directory)."""
+    repo = Repo(dir)
+    if project is not None:
+        parse_name(f"{project}/x")
+    record = repo.repository.runs.create(job_type, name=name, project=project, config=config)
+    return Run(repo, record.id, project)
+
+
+class Api:
+    """Queries over a repository, like ``wandb.Api()``."""
+
+    def __init__(self, overrides: dict[str, str] | None = None, *, dir: str | os.PathLike[str] | None = None) -> None:
+        self._repo = Repo(dir)
+        self.project = (overrides or {}).get("project")
+
+    @property
+    def repo(self) -> Repo:
+        return self._repo
+
+    def artifact(self, name: str, type: str | None = None) -> Artifact:
+        """A saved version by ``project/name:alias`` (``latest`` when no alias is given)."""
+        record = self._repo.resolve(parse_ref(name, self.project))
+        if type is not None and record.type != type:
+            raise InvalidInput(f"{record.name} has type {record.type!r}, not {type!r}")
+        return Artifact._from_record(self._repo, record)
+
+    def artifact_versions(self, type_name: str, name: str) -> list[Artifact]:
+        """Every live version of an artifact, oldest first."""
+        artifact = parse_name(name, self.project)
+        record = self._repo.registry.require_artifact(artifact)
+        if record.type != type_name:
+            raise InvalidInput(f"{artifact} has type {record.type!r}, not {type_name!r}")
+        return [Artifact._from_record(self._repo, r) for r in self._repo.registry.versions(artifact)]
+
+    artifacts = artifact_versions
+
+    def artifact_exists(self, name: str) -> bool:
+        try:
+            self.artifact(name)
+        except ArtctlError:
+            return False
+        return True
+
+    def run(self, run_id: str) -> Run:
+        record = self._repo.repository.runs.get(run_id)
+        return Run(self._repo, record.id, record.project)
+
+    def runs(self) -> list[Run]:
+        return [Run(self._repo, r.id, r.project) for r in self._repo.repository.runs.list()]
+
+
+__all__ = ["Api", "Artifact", "ArtifactPath", "Run", "init", "RunError"]

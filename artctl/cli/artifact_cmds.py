@@ -1,0 +1,282 @@
+"""``artctl artifact …``: put, get, ls, show, diff, update, verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import get_output, human_size, json_option, link_option, open_repo, run_option, short_time
+
+
+@click.group("artifact")
+def artifact_group() -> None:
+    """Create, fetch, inspect and edit artifact versions."""
+
+
+@artifact_group.command("put")
+@click.argument("path")
+@click.option("--name", required=True, help="Artifact name: [entity/]project/name.")
+@click.option("--type", "kind", required=True, help="Artifact type, e.g. dataset or model.")
+@click.option("--alias", "aliases", multiple=True, help="Custom alias to set (repeatable).")
+@click.option("--description", help="Free-text description of this version.")
+@click.option("--metadata", help="JSON object of metadata, e.g. '{\"rows\": 60000}'.")
+@click.option("--ttl", help="Delete this version after DURATION (e.g. 30d); custom aliases do not protect it.")
+@click.option("--max-objects", type=click.IntRange(min=1), default=None,
+              help="References: most objects a prefix may expand to (default 10000).")
+@click.option("--no-checksum", is_flag=True, help="References: record the URI only, not the object's state.")
+@run_option
+@json_option
+def put_cmd(path: str, name: str, kind: str, aliases: tuple[str, ...], description: str | None,
+            metadata: str | None, ttl: str | None, max_objects: int | None, no_checksum: bool,
+            run_id: str | None) -> None:
+    """Make a new version of NAME from PATH (a file, a directory or a URI).
+
+    Identical content creates no new version: the existing one is reported and still gets
+    the aliases. A PATH with a scheme (s3://, gs://, az://, http(s)://, file://) is tracked as a
+    reference: its bytes stay where they are.
+
+    \b
+    Examples:
+      artctl artifact put ./data --name proj/mnist --type dataset
+      artctl artifact put model.pt --name proj/cnn --type model --alias best --ttl 30d
+    """
+    from ..repository_ops import parse_metadata
+
+    meta = parse_metadata(metadata)
+    repo = open_repo()
+    out = get_output()
+    with out.progress_bar(f"put {name}") as progress:
+        result = repo.put(path, name=name, type=kind, aliases=aliases, description=description,
+                          metadata=meta, ttl=ttl, run_id=run_id, checksum=not no_checksum,
+                          max_objects=max_objects, progress=progress)
+    if out.json:
+        out.emit_json(result.to_json())
+        return
+    record = result.record
+    state = "created" if result.created else "unchanged, existing"
+    out.result(f"{record.name}:{record.version} ({state}; {record.files} files, "
+               f"{human_size(record.size)}) aliases: {', '.join(result.aliases)}")
+
+
+@artifact_group.command("get")
+@click.argument("ref")
+@click.option("--root", type=click.Path(path_type=Path), help="Directory to write into "
+              "(default ./artifacts/<name>:<vN>).")
+@click.option("--path-prefix", help="Only files whose path starts with this prefix.")
+@link_option
+@run_option
+@json_option
+def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | None, run_id: str | None) -> None:
+    """Write the files of a version under a directory and print that directory.
+
+    \b
+    Examples:
+      artctl artifact get proj/mnist:latest --root out/
+      artctl artifact get proj/mnist:v3 --path-prefix images/
+    """
+    repo = open_repo()
+    out = get_output()
+    record = repo.resolve(ref)
+    with out.progress_bar(f"get {record.name}:{record.version}", total_bytes=record.size) as progress:
+        result = repo.get(ref, root=root, path_prefix=path_prefix, link=link, run_id=run_id,
+                          progress=progress)
+    if out.json:
+        out.emit_json({"name": record.name, "version": record.version, "digest": record.digest,
+                       "root": str(result.root), "files": result.files, "size": result.bytes,
+                       "modes": result.modes})
+    else:
+        out.result(str(result.root))
+
+
+@artifact_group.command("ls")
+@click.argument("target", required=False)
+@click.option("--type", "kind", help="Only artifacts of this type.")
+@click.option("--all", "include_deleted", is_flag=True, help="With NAME: include deleted and expired versions.")
+@json_option
+def ls_cmd(target: str | None, kind: str | None, include_deleted: bool) -> None:
+    """List artifacts (of a PROJECT), or the versions of one NAME.
+
+    \b
+    Examples:
+      artctl artifact ls
+      artctl artifact ls proj --type dataset
+      artctl artifact ls proj/mnist
+    """
+    from rich.table import Table
+
+    repo = open_repo()
+    out = get_output()
+    if target and "/" in target.rstrip("/") and target.count("/") >= 1 and not _is_project(target):
+        versions = repo.versions(target, include_deleted=include_deleted)
+        if out.json:
+            out.emit_json([v.to_json(entries=False) for v in versions])
+            return
+        table = Table("version", "aliases", "files", "size", "created", "state", "ttl")
+        for info in versions:
+            r = info.record
+            from ..units import format_duration
+
+            table.add_row(r.version, ", ".join(a for a in info.aliases if a != r.version), str(r.files),
+                          human_size(r.size), short_time(r.created_at), r.state,
+                          format_duration(r.ttl) or "-")
+        out.table(table)
+        return
+    rows = repo.list_artifacts(target.rstrip("/") if target else None, kind)
+    if out.json:
+        out.emit_json([r.to_json() for r in rows])
+        return
+    table = Table("name", "type", "versions", "latest", "size", "updated")
+    for row in rows:
+        table.add_row(row.name, row.type, str(row.versions), row.latest or "-", human_size(row.size),
+                      short_time(row.updated_at))
+    out.table(table)
+
+
+def _is_project(target: str) -> bool:
+    """``proj`` or ``entity/proj`` (a project) versus ``proj/name`` (an artifact)."""
+    from ..errors import ArtctlError
+
+    repo = open_repo()
+    from ..names import parse_name
+
+    try:
+        name = parse_name(target)
+    except ArtctlError:
+        return False
+    return repo.registry.artifact(name) is None and any(
+        a.name.startswith(target + "/") for a in repo.registry.iter_artifacts())
+
+
+@artifact_group.command("show")
+@click.argument("ref")
+@click.option("--all", "include_deleted", is_flag=True, help="Also show a deleted or expired version.")
+@json_option
+def show_cmd(ref: str, include_deleted: bool) -> None:
+    """Type, version, digest, aliases, metadata, description, TTL and files of a version.
+
+    \b
+    Example:
+      artctl artifact show proj/mnist:v1
+    """
+    import json
+
+    from rich.table import Table
+
+    repo = open_repo()
+    out = get_output()
+    info = repo.show(ref, include_deleted=include_deleted)
+    doc = info.to_json()
+    if out.json:
+        out.emit_json(doc)
+        return
+    r = info.record
+    head = Table.grid(padding=(0, 2))
+    for key, value in [("name", r.name), ("type", r.type), ("version", r.version),
+                       ("aliases", ", ".join(info.aliases)), ("digest", r.digest),
+                       ("state", r.state), ("created", short_time(r.created_at)),
+                       ("files", str(r.files)), ("size", human_size(r.size)),
+                       ("ttl", doc["ttl"] or "-"), ("expires", short_time(doc["expires_at"])),
+                       ("logged by", r.logged_by or "-"), ("description", r.description or "-"),
+                       ("metadata", json.dumps(r.metadata, ensure_ascii=False) if r.metadata else "-")]:
+        head.add_row(f"[bold]{key}[/]", _escape(value))
+    out.table(head)
+    files = Table("path", "size", "digest / reference")
+    for entry in info.manifest or []:
+        files.add_row(_escape(entry.path), human_size(entry.size),
+                      _escape(entry.ref or (entry.digest or "")[:16]))
+    out.table(files)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
+@artifact_group.command("diff")
+@click.argument("old")
+@click.argument("new")
+@json_option
+def diff_cmd(old: str, new: str) -> None:
+    """Paths added, removed and changed from version OLD to version NEW.
+
+    \b
+    Example:
+      artctl artifact diff proj/mnist:v0 proj/mnist:v1
+    """
+    repo = open_repo()
+    out = get_output()
+    result = repo.diff(old, new)
+    if out.json:
+        out.emit_json({"added": result.added, "removed": result.removed, "changed": result.changed})
+        return
+    for mark, paths in (("A", result.added), ("D", result.removed), ("M", result.changed)):
+        for path in paths:
+            out.result(f"{mark}\t{path}")
+    if result.empty:
+        out.info("no differences")
+
+
+@artifact_group.command("update")
+@click.argument("ref")
+@click.option("--description", help="New description.")
+@click.option("--metadata", help="Replace the metadata with this JSON object.")
+@click.option("--ttl", help="New TTL (e.g. 30d), or 'none' to remove it.")
+@json_option
+def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str | None) -> None:
+    """Edit a version's description, metadata or TTL (its files never change).
+
+    \b
+    Example:
+      artctl artifact update proj/mnist:v1 --description "cleaned" --ttl 90d
+    """
+    from ..repository_ops import parse_metadata
+
+    changes: dict[str, object] = {}
+    if description is not None:
+        changes["description"] = description
+    if metadata is not None:
+        changes["metadata"] = parse_metadata(metadata)
+    if ttl is not None:
+        changes["ttl"] = None if ttl.lower() == "none" else ttl
+    if not changes:
+        raise click.UsageError("nothing to update: give --description, --metadata or --ttl")
+    info = open_repo().update(ref, **changes)  # type: ignore[arg-type]
+    out = get_output()
+    if out.json:
+        out.emit_json(info.to_json(entries=False))
+    else:
+        out.result(f"updated {info.record.name}:{info.record.version}")
+
+
+@artifact_group.command("verify")
+@click.argument("ref", required=False)
+@json_option
+def verify_cmd(ref: str | None) -> None:
+    """Re-hash every object of one version (or of all) and report corruption (exit 1).
+
+    \b
+    Example:
+      artctl artifact verify proj/mnist:latest
+    """
+    repo = open_repo()
+    out = get_output()
+    with out.progress_bar("verify") as progress:
+        result = repo.verify(ref, progress=progress)
+    if out.json:
+        out.emit_json(result.to_json())
+    else:
+        for problem in result.problems:
+            out.result(f"{problem['problem']}\t{problem['version']}\t{problem.get('path', '')}")
+        if result.ok:
+            out.info(f"ok: {result.checked_objects} objects in {result.checked_versions} versions verified")
+    if not result.ok:
+        from ..errors import IntegrityError
+
+        raise IntegrityError(f"{len(result.problems)} problem(s) found in the repository",
+                             hint="re-put the affected files or pull them from a remote")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(artifact_group)

@@ -1,0 +1,69 @@
+"""Shared option decorators and helpers, so every command spells the same thing one way."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from .output import Output
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def get_output() -> Output:
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = Output()
+    return root.obj
+
+
+def json_option(func: F) -> F:
+    """``--json``: print one JSON document on stdout instead of human output."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, as_json: bool = False, **kwargs: Any) -> Any:
+        out = get_output()
+        out.json = out.json or as_json
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_repo():  # type: ignore[no-untyped-def]
+    """The repository around the working directory (or ``ARTCTL_DIR``)."""
+    from ..repository_ops import Repo
+
+    return Repo()
+
+
+def run_option(func: F) -> F:
+    """``--run RUN_ID`` (default ``$ARTCTL_RUN``): link what the command uses or logs to a run."""
+    return click.option("--run", "run_id", envvar="ARTCTL_RUN", metavar="RUN_ID",
+                        help="Link to this run (default: $ARTCTL_RUN).")(func)
+
+
+def link_option(func: F) -> F:
+    from ..fsutil import LINK_MODES
+
+    return click.option(
+        "--link", type=click.Choice(LINK_MODES), default=None,
+        help="How files are placed: auto (reflink, else copy; default), copy, reflink, "
+             "hardlink (read-only objects), symlink.")(func)
+
+
+def human_size(n: int) -> str:
+    from ..fsutil import human_size as _h
+
+    return _h(n)
+
+
+def short_time(text: str | None) -> str:
+    """``2026-11-25T14:03:01.123456+00:00`` → ``2026-11-25 14:03``."""
+    if not text:
+        return "-"
+    return text[:16].replace("T", " ")

@@ -1,0 +1,136 @@
+"""The ``artctl`` root command and the one place where errors become messages.
+
+Exit codes: 0 success; 1 an operation failed (not found, conflict, integrity, remote);
+2 usage error; 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from importlib import import_module
+
+import click
+
+from .. import __version__
+from .common import get_output
+from .output import Output
+
+#: Command modules are the ``*_cmds`` modules of this package; each has ``register(group)``.
+COMMAND_SUFFIX = "_cmds"
+
+EPILOG = """\b
+Exit codes: 0 success, 1 operation failed, 2 usage error, 130 interrupted.
+Environment: ARTCTL_DIR (repository), ARTCTL_RUN (run to link), ARTCTL_DEBUG=1 (tracebacks).
+"""
+
+
+class ArtctlGroup(click.Group):
+    """A group that suggests close matches for a mistyped command."""
+
+    def resolve_command(self, ctx, args):  # type: ignore[no-untyped-def]
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            name = args[0] if args else ""
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3)
+            if close and "No such command" in str(exc):
+                raise click.UsageError(f"{exc.message}\nDid you mean: {', '.join(close)}?", ctx) from None
+            raise
+
+
+@click.group(cls=ArtctlGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
+@click.version_option(__version__, "--version", prog_name="artctl", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, envvar="ARTCTL_DEBUG", help="Show tracebacks and timings on errors.")
+@click.option("-v", "--verbose", count=True, help="Say what each step did.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only results; no progress or messages.")
+@click.option("--progress/--no-progress", default=None,
+              help="Force progress bars on stderr (default: only when stderr is a terminal).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: int, quiet: bool, progress: bool | None) -> None:
+    """Version datasets, models and results as named artifacts in a local repository.
+
+    \b
+    Quick start:
+      artctl init
+      artctl artifact put ./data --name proj/mnist --type dataset
+      artctl artifact get proj/mnist:latest --root out/
+    """
+    out = ctx.ensure_object(Output)
+    out.debug, out.verbose, out.quiet, out.progress = debug, verbose, quiet, progress
+
+
+def register() -> None:
+    """Add every command module's commands, so a new module needs no edit here."""
+    import pkgutil
+
+    names = sorted(m.name for m in pkgutil.iter_modules([os.path.dirname(__file__)])
+                   if m.name.endswith(COMMAND_SUFFIX))
+    for module in names:
+        import_module(f"{__package__}.{module}").register(cli)
+
+
+register()
+
+
+def _debug_enabled() -> bool:
+    return "--debug" in sys.argv or os.environ.get("ARTCTL_DEBUG", "") not in ("", "0")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every error into one line and an exit code."""
+    from ..errors import ArtctlError
+
+    started = time.perf_counter()
+    try:
+        rv = cli.main(args=argv, prog_name="artctl", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("error: interrupted\n")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted; the repository is unchanged by the unfinished step\n")
+        sys.exit(130)
+    except ArtctlError as exc:
+        _report(exc.message, exc.hint)
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(1)
+    except OSError as exc:
+        from ..fsutil import disk_full_guard
+
+        full = disk_full_guard(exc)
+        if full is not None:
+            _report(full.message, full.hint)
+        else:
+            _report(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", None)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
+        _report(f"unexpected {type(exc).__name__}: {exc}",
+                "this is a bug in artctl; rerun with --debug and report the traceback")
+        sys.exit(1)
+    finally:
+        if _debug_enabled():
+            sys.stderr.write(f"debug: {time.perf_counter() - started:.3f}s\n")
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _report(message: str, hint: str | None) -> None:
+    if _debug_enabled():
+        import traceback
+
+        traceback.print_exc()
+    sys.stderr.write(f"error: {message}\n")
+    if hint:
+        sys.stderr.write(f"hint: {hint}\n")
+
+
+__all__ = ["cli", "main", "get_output"]

@@ -1,0 +1,91 @@
+"""``artctl init`` and ``artctl config``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import get_output, json_option
+
+
+@click.command("init")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@json_option
+def init_cmd(directory: Path | None) -> None:
+    """Create a repository (DIRECTORY/.artifacts); safe to run twice.
+
+    \b
+    Example:
+      artctl init            # in the project's top directory
+    """
+    from ..repository_ops import Repo
+
+    repo, created = Repo.init(directory)
+    out = get_output()
+    if out.json:
+        out.emit_json({"root": str(repo.root), "created": created})
+    elif created:
+        out.result(f"Initialized empty artctl repository in {repo.root}")
+    else:
+        out.result(f"Reinitialized existing artctl repository in {repo.root}")
+
+
+@click.command("config")
+@click.argument("key", required=False)
+@click.argument("value", required=False)
+@click.option("--unset", is_flag=True, help="Remove KEY.")
+@click.option("--list", "list_all", is_flag=True, help="Show every key set, with its layer.")
+@click.option("--user", "user_scope", is_flag=True, help="Write the user file instead of the repository's.")
+@json_option
+def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, user_scope: bool) -> None:
+    """Read or write configuration (repository, then user, then ARTCTL_* variables).
+
+    \b
+    Examples:
+      artctl config core.link copy
+      artctl config core.link
+      artctl config --list
+    """
+    from ..config import KNOWN_KEYS, Config, parse_value
+    from ..errors import ArtctlError, InvalidInput
+    from ..repo import find_root
+
+    try:
+        config = Config(find_root() / "config.toml")
+    except ArtctlError:
+        if not user_scope and (value is not None or unset):
+            raise
+        config = Config(None)
+    out = get_output()
+    scope = "user" if user_scope else "repository"
+    if list_all or key is None:
+        items = config.items()
+        if out.json:
+            out.emit_json({k: {"value": v, "scope": s} for k, (v, s) in items.items()})
+            return
+        for k, (v, s) in items.items():
+            out.result(f"{k}={v}\t({s})")
+        if not items:
+            out.info("no configuration set; known keys:\n" +
+                     "\n".join(f"  {k}: {d}" for k, d in KNOWN_KEYS.items()))
+        return
+    if unset:
+        if not config.unset(key, scope=scope):
+            raise InvalidInput(f"config key {key!r} is not set in the {scope} file")
+        return
+    if value is not None:
+        config.set(key, parse_value(value), scope=scope)
+        return
+    current = config.get(key)
+    if current is None:
+        raise InvalidInput(f"config key {key!r} is not set")
+    if out.json:
+        out.emit_json({"key": key, "value": current})
+    else:
+        out.result(str(current))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(init_cmd)
+    group.add_command(config_cmd)

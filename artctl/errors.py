@@ -1,0 +1,74 @@
+"""One exception hierarchy for the whole library.
+
+Every failure a user can cause or meet is an :class:`ArtctlError`; the CLI renders it as one
+line (``error: …`` plus an optional hint) in exactly one place (``artctl.cli.main``). Errors also
+inherit the matching built-in so Python callers can catch ``LookupError``, ``ValueError`` …
+"""
+
+from __future__ import annotations
+
+
+class ArtctlError(Exception):
+    """Base of all artctl errors. ``hint`` is the next thing a user should try."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RepositoryNotFound(ArtctlError, FileNotFoundError):
+    """No ``.artifacts/`` above the working directory."""
+
+
+class RepositoryFormatError(ArtctlError):
+    """The repository's format version is unknown or its files are malformed."""
+
+
+class InvalidName(ArtctlError, ValueError):
+    """An artifact name, alias, version or project that does not follow the rules."""
+
+
+class InvalidInput(ArtctlError, ValueError):
+    """Malformed user input: JSON, durations, sizes, paths."""
+
+
+class UnsafePath(InvalidInput):
+    """A manifest path that would escape the root (``..``, absolute, NUL, symlink)."""
+
+
+class ArtifactNotFound(ArtctlError, LookupError):
+    """Unknown artifact, version or alias."""
+
+
+class ObjectNotFound(ArtctlError, LookupError):
+    """A blob or manifest that should be in the store is missing."""
+
+
+class IntegrityError(ArtctlError):
+    """Stored bytes whose digest does not match their name."""
+
+
+class Conflict(ArtctlError):
+    """The operation contradicts existing state (type mismatch, alias held, concurrent edit)."""
+
+
+class LockTimeout(Conflict, TimeoutError):
+    """Another process holds a lock for longer than we are willing to wait."""
+
+
+class RemoteError(ArtctlError, OSError):
+    """A remote could not be reached or answered with an error."""
+
+
+class ReferenceChanged(IntegrityError):
+    """Data behind a reference changed since it was logged, and the old state is gone."""
+
+
+class RunError(ArtctlError):
+    """Unknown run, a run already finished, or a run used in a way that breaks lineage."""

@@ -1,0 +1,192 @@
+"""File-system primitives every writer uses: atomic writes, fsync, short locks, link modes.
+
+Every durable write in artctl is temp file + fsync + rename (+ fsync of the directory), so a
+crash at any point leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import stat
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import ArtctlError, InvalidInput, LockTimeout
+
+#: How long a metadata lock may be waited for before giving up with a clear error.
+LOCK_TIMEOUT_SECONDS = 60.0
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Make a rename or create inside ``path`` durable."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def temp_path_in(directory: Path, suffix: str = ".tmp") -> Path:
+    """A unique name in ``directory`` for staging a file that is renamed into place later."""
+    return directory / f".{uuid.uuid4().hex}{suffix}"
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, tmp_dir: Path | None = None,
+                       fsync: bool = True, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically (temp + fsync + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_in(tmp_dir or path.parent)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if fsync:
+        fsync_dir(path.parent)
+
+
+def create_exclusive(path: Path, data: bytes, *, tmp_dir: Path | None = None) -> bool:
+    """Create ``path`` with ``data`` only if it does not exist yet; False if it did.
+
+    The content is written and fsynced under a temporary name first and then hard-linked into
+    place: ``link`` fails atomically when the target exists, so two racing writers never see a
+    half-written record and exactly one of them wins.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_in(tmp_dir or path.parent)
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    fsync_dir(path.parent)
+    return True
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (released on exit and on process death)."""
+    from filelock import FileLock, Timeout
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockTimeout(f"timed out after {timeout:.0f}s waiting for lock {path}",
+                          hint="another artctl process is busy; retry when it has finished") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def make_read_only(path: Path) -> None:
+    """Drop write bits so stored objects cannot be edited in place by accident."""
+    mode = os.stat(path).st_mode
+    os.chmod(path, mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def disk_full_guard(exc: OSError) -> ArtctlError | None:
+    """Translate ENOSPC / EDQUOT into a user-facing error, else None."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ArtctlError(f"no space left on device: {exc.filename or ''}".rstrip(": "),
+                           hint="free some space (e.g. `artctl gc`, `artctl cache cleanup`) and retry")
+    return None
+
+
+LINK_MODES = ("auto", "copy", "reflink", "hardlink", "symlink")
+
+
+def _reflink(src: Path, dst: Path) -> bool:
+    """Try a copy-on-write clone (FICLONE); False when the filesystem cannot."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return False
+    ficlone = 0x40049409
+    with open(src, "rb") as s, open(dst, "wb") as d:
+        try:
+            fcntl.ioctl(d.fileno(), ficlone, s.fileno())
+            return True
+        except OSError:
+            pass
+    with contextlib.suppress(OSError):
+        os.unlink(dst)
+    return False
+
+
+def copy_file(src: Path, dst: Path) -> None:
+    """Copy bytes with the kernel's fastest path (copy_file_range/sendfile via shutil)."""
+    shutil.copyfile(src, dst)
+
+
+def place_file(src: Path, dst: Path, mode: str) -> str:
+    """Materialize ``src`` (a store object) at ``dst`` by ``mode``; return the mode used.
+
+    ``auto`` means reflink where the filesystem supports it, else copy: never a link through
+    which a user could write into the store.
+    """
+    if mode not in LINK_MODES:
+        raise InvalidInput(f"unknown link mode {mode!r}; choose one of {', '.join(LINK_MODES)}")
+    if mode in ("auto", "reflink"):
+        if _reflink(src, dst):
+            return "reflink"
+        if mode == "reflink":
+            raise InvalidInput("this filesystem does not support reflinks",
+                               hint="use --link copy or --link auto")
+        copy_file(src, dst)
+        return "copy"
+    if mode == "hardlink":
+        try:
+            os.link(src, dst)
+            return "hardlink"
+        except OSError:
+            copy_file(src, dst)
+            return "copy"
+    if mode == "symlink":
+        os.symlink(os.path.abspath(src), dst)
+        return "symlink"
+    copy_file(src, dst)
+    return "copy"
+
+
+def human_size(n: int | float) -> str:
+    """``1536`` → ``1.5 KiB``: sizes as people read them."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def mkstemp_in(directory: Path) -> tuple[int, Path]:
+    """An open, unique temp file inside ``directory`` (created on demand)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
+    return fd, Path(name)

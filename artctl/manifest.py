@@ -1,0 +1,208 @@
+"""Manifests: the list of files of one version, as canonical bytes named by their BLAKE3.
+
+A manifest is JSON Lines: a header line ``{"format":1,"kind":"artctl-manifest"}`` then one line
+per entry, sorted by path, each ``json.dumps(sort_keys=True, separators=(",", ":"))``. The same
+content always gives the same bytes, so the same digest — which is how "identical content makes
+no new version" is decided — and a reader can stream a million entries without holding them.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import IntegrityError, UnsafePath
+from .hashing import hash_bytes, is_digest
+
+MANIFEST_FORMAT = 1
+_HEADER = {"format": MANIFEST_FORMAT, "kind": "artctl-manifest"}
+
+
+def validate_path(path: str) -> str:
+    """Return ``path`` if it is a safe relative POSIX path inside an artifact, else raise.
+
+    Refused: empty, absolute, ``..``/``.`` or empty segments, backslashes, NUL and other control
+    characters. These are the paths that could escape ``--root`` on download.
+    """
+    if not isinstance(path, str) or not path:
+        raise UnsafePath("empty path in artifact")
+    if any(ord(c) < 32 or c == "\x7f" for c in path):
+        raise UnsafePath(f"path {path!r} contains a control character")
+    if "\\" in path:
+        raise UnsafePath(f"path {path!r} contains a backslash")
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        raise UnsafePath(f"path {path!r} is absolute")
+    for part in path.split("/"):
+        if part in ("", ".", ".."):
+            raise UnsafePath(f"path {path!r} has an empty, '.' or '..' segment")
+    if len(path.encode()) > 4096:
+        raise UnsafePath(f"path {path[:40]!r}… is too long")
+    return path
+
+
+def collision_key(path: str) -> str:
+    """Paths that would land on the same file on a case-insensitive or NFC/NFD filesystem."""
+    return unicodedata.normalize("NFC", path).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file of a version. ``ref`` is set for references (bytes stored elsewhere)."""
+
+    path: str
+    digest: str | None
+    size: int
+    ref: str | None = None
+    ref_state: dict[str, Any] | None = None
+    extra: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "digest": self.digest, "size": self.size}
+        if self.ref is not None:
+            out["ref"] = self.ref
+        if self.ref_state:
+            out["ref_state"] = self.ref_state
+        if self.extra:
+            out["extra"] = self.extra
+        return out
+
+    @classmethod
+    def from_json(cls, obj: Any) -> "Entry":
+        if not isinstance(obj, dict):
+            raise IntegrityError("manifest entry is not an object")
+        path = validate_path(obj.get("path"))  # type: ignore[arg-type]
+        digest = obj.get("digest")
+        size = obj.get("size")
+        ref = obj.get("ref")
+        if digest is not None and not (isinstance(digest, str) and is_digest(digest)):
+            raise IntegrityError(f"manifest entry {path!r} has an invalid digest")
+        if digest is None and ref is None:
+            raise IntegrityError(f"manifest entry {path!r} has neither digest nor reference")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise IntegrityError(f"manifest entry {path!r} has an invalid size")
+        if ref is not None and not isinstance(ref, str):
+            raise IntegrityError(f"manifest entry {path!r} has an invalid reference")
+        return cls(path, digest, size, ref, obj.get("ref_state") or None, obj.get("extra") or None)
+
+
+def _line(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+@dataclass
+class Manifest:
+    """An in-memory manifest: path → Entry. ``canonical()`` gives the stored bytes."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+    def add(self, entry: Entry, *, replace: bool = True) -> None:
+        validate_path(entry.path)
+        if not replace and entry.path in self.entries:
+            raise UnsafePath(f"path {entry.path!r} appears twice")
+        self.entries[entry.path] = entry
+
+    def remove_prefix(self, path: str) -> list[str]:
+        """Remove ``path`` or, for ``dir/`` or a directory name, everything under it."""
+        key = path.rstrip("/")
+        gone = [p for p in self.entries if p == key or p.startswith(key + "/")]
+        for p in gone:
+            del self.entries[p]
+        return gone
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        for path in sorted(self.entries):
+            yield self.entries[path]
+
+    @property
+    def total_size(self) -> int:
+        return sum(e.size for e in self.entries.values())
+
+    def check_collisions(self) -> None:
+        """Refuse two paths that collide after normalization, or a file that is also a dir."""
+        seen: dict[str, str] = {}
+        for path in self.entries:
+            key = collision_key(path)
+            if key in seen and seen[key] != path:
+                raise UnsafePath(f"paths {seen[key]!r} and {path!r} collide after normalization")
+            seen[key] = path
+        for path in self.entries:
+            parent = posixpath.dirname(path)
+            while parent:
+                if parent in self.entries:
+                    raise UnsafePath(f"{parent!r} is both a file and a directory in this artifact")
+                parent = posixpath.dirname(parent)
+
+    def canonical(self) -> bytes:
+        self.check_collisions()
+        parts = [_line(_HEADER)]
+        parts.extend(_line(e.to_json()) for e in self)
+        return b"".join(parts)
+
+    def digest(self) -> str:
+        return hash_bytes(self.canonical())
+
+    @classmethod
+    def parse(cls, data: bytes, name: str = "manifest") -> "Manifest":
+        """Parse untrusted manifest bytes; every path is validated before anything is written."""
+        manifest = cls()
+        for entry in iter_entries(data, name):
+            manifest.add(entry, replace=False)
+        manifest.check_collisions()
+        return manifest
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[Entry]) -> "Manifest":
+        manifest = cls()
+        for entry in entries:
+            manifest.add(entry)
+        return manifest
+
+
+def iter_entries(data: bytes, name: str = "manifest") -> Iterator[Entry]:
+    """Stream entries from manifest bytes, checking the header and each line."""
+    lines = data.splitlines()
+    if not lines:
+        raise IntegrityError(f"{name} is empty")
+    try:
+        header = json.loads(lines[0])
+    except ValueError:
+        raise IntegrityError(f"{name} is not an artctl manifest") from None
+    if not isinstance(header, dict) or header.get("kind") != "artctl-manifest":
+        raise IntegrityError(f"{name} is not an artctl manifest")
+    if header.get("format") != MANIFEST_FORMAT:
+        raise IntegrityError(f"{name} has unsupported format {header.get('format')!r}",
+                             hint="upgrade artctl to read it")
+    for number, raw in enumerate(lines[1:], start=2):
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            raise IntegrityError(f"{name} line {number} is not valid JSON") from None
+        yield Entry.from_json(obj)
+
+
+@dataclass(frozen=True)
+class ManifestDiff:
+    """What changed between two manifests, by path."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def diff(old: Manifest, new: Manifest) -> ManifestDiff:
+    """Paths added, removed and changed (digest, size or reference state) from old to new."""
+    old_paths, new_paths = set(old.entries), set(new.entries)
+    changed = sorted(p for p in old_paths & new_paths
+                     if old.entries[p].to_json() != new.entries[p].to_json())
+    return ManifestDiff(sorted(new_paths - old_paths), sorted(old_paths - new_paths), changed)

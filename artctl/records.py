@@ -1,0 +1,128 @@
+"""The small JSON records of the registry: artifacts and versions.
+
+Records are plain dataclasses with ``to_json``/``from_json`` so that the same shapes are
+written locally, pushed to remotes and served by the UI.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .errors import RepositoryFormatError
+
+RECORD_FORMAT = 1
+
+
+def utcnow() -> str:
+    """Timestamps are ISO 8601 in UTC with microseconds: sortable as text."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def dumps(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, sort_keys=True, indent=1, ensure_ascii=False).encode() + b"\n"
+
+
+def loads(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        raise RepositoryFormatError(f"{what} is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise RepositoryFormatError(f"{what} is not a JSON object")
+    if obj.get("format", RECORD_FORMAT) != RECORD_FORMAT:
+        raise RepositoryFormatError(f"{what} has unsupported format {obj.get('format')!r}",
+                                    hint="upgrade artctl")
+    return obj
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    """One artifact: its name and type (a name is unique within a project, whatever its type)."""
+
+    name: str
+    type: str
+    created_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": RECORD_FORMAT, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "ArtifactRecord":
+        try:
+            return cls(str(obj["name"]), str(obj["type"]), str(obj["created_at"]))
+        except KeyError as exc:
+            raise RepositoryFormatError(f"artifact record lacks {exc}") from None
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One immutable version (its manifest) plus the few fields users may edit later."""
+
+    name: str
+    type: str
+    index: int
+    manifest: str
+    created_at: str
+    files: int
+    size: int
+    description: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    ttl_seconds: int | None = None
+    state: str = "committed"  # or "deleted"
+    deleted_at: str | None = None
+    logged_by: str | None = None
+
+    @property
+    def version(self) -> str:
+        return f"v{self.index}"
+
+    @property
+    def digest(self) -> str:
+        """Version identity: the BLAKE3 of the canonical manifest."""
+        return self.manifest
+
+    @property
+    def deleted(self) -> bool:
+        return self.state == "deleted"
+
+    @property
+    def ttl(self) -> timedelta | None:
+        return None if self.ttl_seconds is None else timedelta(seconds=self.ttl_seconds)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        if self.ttl_seconds is None:
+            return None
+        return parse_time(self.created_at) + timedelta(seconds=self.ttl_seconds)
+
+    def expired(self, now: datetime | None = None) -> bool:
+        expires = self.expires_at
+        return expires is not None and (now or datetime.now(timezone.utc)) >= expires
+
+    def live(self, now: datetime | None = None) -> bool:
+        """Served to readers: not deleted and not past its TTL."""
+        return not self.deleted and not self.expired(now)
+
+    def evolve(self, **changes: Any) -> "VersionRecord":
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": RECORD_FORMAT, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "VersionRecord":
+        known = {k: obj[k] for k in cls.__dataclass_fields__ if k in obj}
+        try:
+            record = cls(**known)
+        except TypeError as exc:
+            raise RepositoryFormatError(f"version record is incomplete: {exc}") from None
+        if not isinstance(record.index, int) or not isinstance(record.manifest, str):
+            raise RepositoryFormatError("version record has invalid fields")
+        return record

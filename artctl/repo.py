@@ -1,0 +1,155 @@
+"""Finding, creating and opening a repository (``.artifacts/``), and its manifest files.
+
+The repository is found like git finds ``.git``: walk up from the working directory;
+``ARTCTL_DIR`` names one explicitly (either the ``.artifacts`` directory or its parent).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+
+from .config import Config
+from .errors import ObjectNotFound, RepositoryFormatError, RepositoryNotFound
+from .fsutil import atomic_write_bytes, file_lock
+from .hashing import hash_bytes
+from .manifest import Manifest
+
+DIRNAME = ".artifacts"
+REPO_FORMAT = 1
+FORMAT_FILE = "FORMAT"
+_FORMAT_DOC = {"kind": "artctl-repository", "format": REPO_FORMAT}
+
+
+def format_bytes() -> bytes:
+    return json.dumps(_FORMAT_DOC, sort_keys=True).encode() + b"\n"
+
+
+def check_format(data: bytes, where: str) -> None:
+    """Refuse a directory that is not an artctl repository or has a newer format."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict) or doc.get("kind") != "artctl-repository":
+        raise RepositoryFormatError(f"{where} is not an artctl repository")
+    if doc.get("format") != REPO_FORMAT:
+        raise RepositoryFormatError(
+            f"{where} has repository format {doc.get('format')!r}; this artctl reads format {REPO_FORMAT}",
+            hint="upgrade artctl")
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The ``.artifacts`` directory that governs ``start`` (default: the working directory)."""
+    env = os.environ.get("ARTCTL_DIR")
+    if env:
+        path = Path(env).expanduser().resolve()
+        candidates = [path] if path.name == DIRNAME else [path / DIRNAME, path]
+        for candidate in candidates:
+            if (candidate / FORMAT_FILE).is_file():
+                return candidate
+        raise RepositoryNotFound(f"ARTCTL_DIR={env} is not an artctl repository",
+                                 hint=f"run `artctl init {env}` or unset ARTCTL_DIR")
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / DIRNAME
+        if (candidate / FORMAT_FILE).is_file():
+            return candidate
+    raise RepositoryNotFound("not inside an artctl repository (no .artifacts/ here or above)",
+                             hint="run `artctl init` to create one here")
+
+
+class Repository:
+    """An opened repository: paths, config, state database, object store and registry."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        check_format((root / FORMAT_FILE).read_bytes(), str(root))
+        self.tmp_dir = root / "tmp"
+        self.locks_dir = root / "locks"
+        self.manifests_dir = root / "manifests"
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> "Repository":
+        return cls(find_root(start))
+
+    @classmethod
+    def init(cls, directory: Path | None = None) -> tuple["Repository", bool]:
+        """Create ``DIR/.artifacts`` (idempotent); return the repository and whether it is new."""
+        base = (directory or Path.cwd()).resolve()
+        root = base if base.name == DIRNAME else base / DIRNAME
+        created = not (root / FORMAT_FILE).exists()
+        if created:
+            for sub in ("objects", "packs", "manifests", "registry", "runs", "drafts", "tmp", "locks"):
+                (root / sub).mkdir(parents=True, exist_ok=True)
+            if not (root / "config.toml").exists():
+                atomic_write_bytes(root / "config.toml", b"")
+            atomic_write_bytes(root / ".gitignore", b"# artctl repository: keep it out of git\n*\n")
+            atomic_write_bytes(root / FORMAT_FILE, format_bytes())
+        return cls(root), created
+
+    @property
+    def work_dir(self) -> Path:
+        """The directory holding ``.artifacts`` (default base of relative roots)."""
+        return self.root.parent
+
+    @cached_property
+    def config(self) -> Config:
+        return Config(self.root / "config.toml")
+
+    @cached_property
+    def state(self):  # type: ignore[no-untyped-def]
+        from .store.index import StateDB
+
+        return StateDB(self.root / "state.db")
+
+    @cached_property
+    def store(self):  # type: ignore[no-untyped-def]
+        from .store import Store
+
+        return Store(self.root, self.state)
+
+    @cached_property
+    def registry(self):  # type: ignore[no-untyped-def]
+        from .registry import Registry
+
+        return Registry(self)
+
+    @cached_property
+    def runs(self):  # type: ignore[no-untyped-def]
+        from .runs import RunStore
+
+        return RunStore(self)
+
+    def lock(self, name: str):  # type: ignore[no-untyped-def]
+        """A short exclusive lock for metadata changes of one thing (an artifact, a run …)."""
+        safe = name.replace("/", "__").replace("@", "_at_")
+        return file_lock(self.locks_dir / f"{safe}.lock")
+
+    # -- manifests ---------------------------------------------------------------------------
+    def manifest_path(self, digest: str) -> Path:
+        return self.manifests_dir / digest[:2] / f"{digest[2:]}.jsonl"
+
+    def write_manifest(self, manifest: Manifest) -> str:
+        """Store a manifest (after its objects) and return its digest."""
+        data = manifest.canonical()
+        digest = hash_bytes(data)
+        path = self.manifest_path(digest)
+        if not path.exists():
+            atomic_write_bytes(path, data, tmp_dir=self.tmp_dir, mode=0o444)
+        return digest
+
+    def read_manifest(self, digest: str) -> Manifest:
+        """Load and verify a manifest by digest."""
+        from .errors import IntegrityError
+
+        try:
+            data = self.manifest_path(digest).read_bytes()
+        except FileNotFoundError:
+            raise ObjectNotFound(f"manifest {digest[:12]} is missing from the repository",
+                                 hint="run `artctl pull` if it lives on a remote") from None
+        if hash_bytes(data) != digest:
+            raise IntegrityError(f"manifest {digest[:12]} is corrupt (digest mismatch)")
+        return Manifest.parse(data, f"manifest {digest[:12]}")

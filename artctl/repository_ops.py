@@ -1,0 +1,340 @@
+"""The operations on a repository that both the CLI and the W&B-style objects call.
+
+``Repo`` is the library's facade: put, get, list, show, diff, update, verify. Each method
+validates its input first, then writes in the invariant order — objects, manifest, version
+record, aliases — so a crash leaves the old state or the new one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from .checkout import CheckoutResult, checkout, select
+from .errors import ArtifactNotFound, InvalidInput
+from .ingest import SourceFile, ingest, scan
+from .manifest import Entry, Manifest, ManifestDiff, diff
+from .names import ArtifactName, ArtifactRef, parse_name, parse_ref
+from .records import VersionRecord
+from .repo import Repository
+from .runs import VersionLink
+from .units import parse_duration
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """The outcome of a put / commit: the ``--json`` shape of CLI.md."""
+
+    record: VersionRecord
+    aliases: list[str]
+    created: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.record.name, "type": self.record.type, "version": self.record.version,
+                "digest": self.record.digest, "aliases": self.aliases, "created": self.created,
+                "files": self.record.files, "size": self.record.size}
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A version with its aliases and (on demand) its manifest: what ``show`` prints."""
+
+    record: VersionRecord
+    aliases: list[str]
+    manifest: Manifest | None = None
+
+    def to_json(self, *, entries: bool = True) -> dict[str, Any]:
+        from .units import format_duration
+
+        out = PutResult(self.record, self.aliases, False).to_json()
+        del out["created"]
+        out.update({"metadata": self.record.metadata, "description": self.record.description,
+                    "ttl": format_duration(self.record.ttl), "state": self.record.state,
+                    "created_at": self.record.created_at, "logged_by": self.record.logged_by,
+                    "expires_at": self.record.expires_at.isoformat() if self.record.expires_at else None})
+        if entries and self.manifest is not None:
+            out["entries"] = [{"path": e.path, "size": e.size, "digest": e.digest, "ref": e.ref}
+                              for e in self.manifest]
+        return out
+
+
+@dataclass(frozen=True)
+class ArtifactSummary:
+    """One row of ``artifact ls``."""
+
+    name: str
+    type: str
+    versions: int
+    latest: str | None
+    size: int
+    updated_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Objects checked and problems found by ``verify``."""
+
+    checked_versions: int
+    checked_objects: int
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "versions": self.checked_versions, "objects": self.checked_objects,
+                "problems": self.problems}
+
+
+def parse_metadata(text: str | None) -> dict[str, Any] | None:
+    """``--metadata`` JSON → dict; anything but a JSON object is a clear error."""
+    if text is None:
+        return None
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(f"--metadata is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("--metadata must be a JSON object, e.g. '{\"source\": \"mnist\"}'")
+    return value
+
+
+def ttl_seconds(ttl: str | timedelta | None) -> int | None:
+    if ttl is None:
+        return None
+    delta = parse_duration(ttl) if isinstance(ttl, str) else ttl
+    if not isinstance(delta, timedelta) or delta.total_seconds() <= 0:
+        raise InvalidInput("TTL must be a positive duration")
+    return int(delta.total_seconds())
+
+
+class Repo:
+    """An artctl repository, as the library sees it."""
+
+    def __init__(self, path: str | os.PathLike[str] | Repository | None = None) -> None:
+        if isinstance(path, Repository):
+            self.repository = path
+        else:
+            self.repository = Repository.find(Path(path) if path is not None else None)
+
+    @classmethod
+    def init(cls, directory: str | os.PathLike[str] | None = None) -> tuple["Repo", bool]:
+        repository, created = Repository.init(Path(directory) if directory is not None else None)
+        return cls(repository), created
+
+    @property
+    def root(self) -> Path:
+        return self.repository.root
+
+    @property
+    def registry(self):  # type: ignore[no-untyped-def]
+        return self.repository.registry
+
+    @property
+    def store(self):  # type: ignore[no-untyped-def]
+        return self.repository.store
+
+    def workers(self) -> int:
+        from .ingest import default_workers
+
+        value = self.repository.config.get("core.workers")
+        try:
+            return int(value) if value is not None else default_workers()
+        except (TypeError, ValueError):
+            raise InvalidInput(f"core.workers must be a number, not {value!r}") from None
+
+    def default_ttl(self, name: ArtifactName) -> int | None:
+        config = self.repository.config
+        value = config.get(f"ttl.project.{name.project}") or config.get("ttl.default")
+        return ttl_seconds(str(value)) if value else None
+
+    # -- writing -----------------------------------------------------------------------------
+    def collect(self, sources: Iterable[tuple[str | os.PathLike[str], str | None]]) -> list[SourceFile]:
+        """Scan ``(local path, name in artifact)`` pairs into one list of source files."""
+        files: dict[str, SourceFile] = {}
+        for local, prefix in sources:
+            for f in scan(local, prefix):
+                files[f.path] = f
+        return [files[p] for p in sorted(files)]
+
+    def store_files(self, files: Sequence[SourceFile], progress: Progress | None = None) -> list[Entry]:
+        return ingest(files, self.store, self.repository.state, workers=self.workers(), progress=progress)
+
+    def commit_manifest(self, name: ArtifactName, kind: str, manifest: Manifest, *,
+                        aliases: Sequence[str] = (), description: str | None = None,
+                        metadata: dict[str, Any] | None = None, ttl: str | timedelta | None = None,
+                        run_id: str | None = None) -> PutResult:
+        """Manifest → version record → aliases (the objects are already stored)."""
+        if run_id:
+            self.repository.runs.require_running(run_id)
+        seconds = ttl_seconds(ttl) if ttl is not None else self.default_ttl(name)
+        digest = self.repository.write_manifest(manifest)
+        record, created = self.registry.commit(
+            name, kind, digest, files=len(manifest), size=manifest.total_size,
+            description=description, metadata=metadata, ttl_seconds=seconds, aliases=list(aliases),
+            logged_by=run_id)
+        if run_id:
+            self.repository.runs.link(run_id, link_of(record), direction="output")
+        return PutResult(record, self.registry.aliases_of(record), created)
+
+    def put(self, path: str | os.PathLike[str], *, name: str, type: str, aliases: Sequence[str] = (),
+            description: str | None = None, metadata: dict[str, Any] | None = None,
+            ttl: str | timedelta | None = None, run_id: str | None = None,
+            checksum: bool = True, max_objects: int | None = None,
+            progress: Progress | None = None) -> PutResult:
+        """A new version from a file, a directory or a reference URI (``s3://…``).
+
+        Identical content to a live version creates no new version; the aliases still move.
+        """
+        from . import references
+
+        artifact = parse_name(name)
+        _check_type(self, artifact, type)
+        if run_id:
+            self.repository.runs.require_running(run_id)
+        if ttl is not None:
+            ttl_seconds(ttl)
+        if references.is_uri(str(path)):
+            entries = list(references.entries_for(str(path), None, checksum=checksum,
+                                                  max_objects=max_objects))
+        else:
+            files = self.collect([(path, None)])
+            if not files:
+                raise InvalidInput(f"{path} contains no files")
+            entries = self.store_files(files, progress)
+        manifest = Manifest.from_entries(entries)
+        return self.commit_manifest(artifact, type, manifest, aliases=aliases, description=description,
+                                    metadata=metadata, ttl=ttl, run_id=run_id)
+
+    # -- reading -----------------------------------------------------------------------------
+    def resolve(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionRecord:
+        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        return self.registry.resolve(parsed, include_deleted=include_deleted)
+
+    def manifest(self, record: VersionRecord) -> Manifest:
+        return self.repository.read_manifest(record.manifest)
+
+    def show(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionInfo:
+        record = self.resolve(ref, include_deleted=include_deleted)
+        return VersionInfo(record, self.registry.aliases_of(record), self.manifest(record))
+
+    def default_root(self, record: VersionRecord) -> Path:
+        return Path("artifacts") / f"{parse_name(record.name).name}:{record.version}"
+
+    def get(self, ref: str | ArtifactRef, *, root: str | os.PathLike[str] | None = None,
+            path_prefix: str | None = None, link: str | None = None, run_id: str | None = None,
+            progress: Progress | None = None) -> CheckoutResult:
+        """Materialize a version under ``root`` (default ``./artifacts/<name>:vN``)."""
+        record = self.resolve(ref)
+        if run_id:
+            self.repository.runs.require_running(run_id)
+        manifest = self.manifest(record)
+        entries = select(manifest, path_prefix)
+        if path_prefix and not entries:
+            raise ArtifactNotFound(f"no file of {record.name}:{record.version} starts with {path_prefix!r}")
+        target = Path(root) if root is not None else self.default_root(record)
+        mode = link or str(self.repository.config.get("core.link", "auto"))
+        result = checkout(entries, target, self.store, link=mode, fetch=self.fetcher(),
+                          workers=self.workers(), progress=progress)
+        if run_id:
+            self.repository.runs.link(run_id, link_of(record), direction="input")
+        return result
+
+    def fetcher(self):  # type: ignore[no-untyped-def]
+        """How to obtain bytes the local store lacks (references, remotes): see ``sources``."""
+        from .sources import make_fetcher
+
+        return make_fetcher(self)
+
+    def list_artifacts(self, project: str | None = None, type: str | None = None) -> list[ArtifactSummary]:
+        out = []
+        for artifact in self.registry.iter_artifacts(project, type):
+            name = parse_name(artifact.name)
+            versions = self.registry.versions(name)
+            latest = versions[-1] if versions else None
+            out.append(ArtifactSummary(artifact.name, artifact.type, len(versions),
+                                       latest.version if latest else None,
+                                       latest.size if latest else 0,
+                                       latest.created_at if latest else None))
+        return out
+
+    def versions(self, name: str | ArtifactName, *, include_deleted: bool = False) -> list[VersionInfo]:
+        artifact = parse_name(name) if isinstance(name, str) else name
+        self.registry.require_artifact(artifact)
+        records = self.registry.versions(artifact, include_deleted=include_deleted)
+        latest = self.registry.latest(artifact)
+        return [VersionInfo(r, self.registry.aliases_of(r, latest=latest)) for r in records]
+
+    def diff(self, old: str | ArtifactRef, new: str | ArtifactRef) -> ManifestDiff:
+        return diff(self.manifest(self.resolve(old)), self.manifest(self.resolve(new)))
+
+    def update(self, ref: str | ArtifactRef, *, description: Any = ..., metadata: Any = ...,
+               ttl: Any = ...) -> VersionInfo:
+        """Edit mutable fields; ``ttl=None`` removes the TTL, ``...`` leaves a field alone."""
+        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        seconds: Any = ...
+        if ttl is not ...:
+            seconds = None if ttl in (None, "none") else ttl_seconds(ttl)
+        record = self.registry.update(parsed, description=description, metadata=metadata,
+                                      ttl_seconds=seconds)
+        return VersionInfo(record, self.registry.aliases_of(record))
+
+    def verify(self, ref: str | ArtifactRef | None = None, progress: Progress | None = None) -> VerifyResult:
+        """Re-hash every object (of one version, or of all versions) and report problems."""
+        if ref is not None:
+            records = [self.resolve(ref)]
+        else:
+            records = [r for a in self.registry.iter_artifacts()
+                       for r in self.registry.versions(parse_name(a.name), include_deleted=True)
+                       if not r.deleted]
+        problems: list[dict[str, str]] = []
+        checked: set[str] = set()
+        for record in records:
+            label = f"{record.name}:{record.version}"
+            try:
+                manifest = self.manifest(record)
+            except Exception as exc:  # noqa: BLE001 - every problem is reported, not raised
+                problems.append({"version": label, "path": "", "problem": str(exc)})
+                continue
+            for entry in manifest:
+                if entry.digest is None or entry.ref is not None and not self.store.has(entry.digest):
+                    continue
+                if entry.digest in checked:
+                    continue
+                ok = self.store.verify(entry.digest)
+                checked.add(entry.digest)
+                if progress:
+                    progress(1, entry.size)
+                if not ok:
+                    what = "corrupt" if self.store.has(entry.digest) else "missing"
+                    problems.append({"version": label, "path": entry.path, "digest": entry.digest,
+                                     "problem": what})
+        return VerifyResult(len(records), len(checked), problems)
+
+
+def _check_type(repo: Repo, name: ArtifactName, kind: str) -> None:
+    """Fail before any work when the name is taken by another type."""
+    from .errors import Conflict
+    from .names import validate_type
+
+    validate_type(kind)
+    existing = repo.registry.artifact(name)
+    if existing is not None and existing.type != kind:
+        raise Conflict(f"artifact {name} already exists with type {existing.type!r}, not {kind!r}",
+                       hint="names are unique within a project whatever the type; choose another name")
+
+
+def link_of(record: VersionRecord) -> VersionLink:
+    return VersionLink(record.name, record.version, record.digest, record.type)

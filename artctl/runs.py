@@ -1,0 +1,184 @@
+"""Run records: one execution of a job, the versions it used and the versions it logged.
+
+``runs/<id>.json`` holds job type, name, command line, host, working directory, git commit,
+config, times, status, inputs and outputs. Inputs and outputs are appended under the run's
+lock, so parallel processes linking to one run (``ARTCTL_RUN``) never lose an update.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidInput, RunError
+from .fsutil import atomic_write_bytes, create_exclusive
+from .records import dumps, loads, utcnow
+
+if TYPE_CHECKING:
+    from .repo import Repository
+
+RUN_STATES = ("running", "finished", "failed")
+_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def new_run_id() -> str:
+    """8 random base-36 characters, like W&B run ids."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+
+
+def git_commit(cwd: str) -> str | None:
+    """The HEAD commit of the git work tree around ``cwd``, if any."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and len(commit) == 40 else None
+
+
+@dataclass(frozen=True)
+class VersionLink:
+    """A version used or logged by a run."""
+
+    name: str
+    version: str
+    digest: str
+    type: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as stored in ``runs/<id>.json``."""
+
+    id: str
+    job_type: str
+    name: str | None = None
+    project: str | None = None
+    status: str = "running"
+    command: list[str] = field(default_factory=list)
+    host: str | None = None
+    cwd: str | None = None
+    git_commit: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    started_at: str = ""
+    finished_at: str | None = None
+    exit_code: int | None = None
+    pid: int | None = None
+    inputs: list[VersionLink] = field(default_factory=list)
+    outputs: list[VersionLink] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": 1, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "RunRecord":
+        known = {k: obj[k] for k in cls.__dataclass_fields__ if k in obj}
+        known["inputs"] = [VersionLink(**link) for link in obj.get("inputs", [])]
+        known["outputs"] = [VersionLink(**link) for link in obj.get("outputs", [])]
+        return cls(**known)
+
+
+class RunStore:
+    """Creates, reads and updates run records."""
+
+    def __init__(self, repo: "Repository") -> None:
+        self.repo = repo
+        self.root = repo.root / "runs"
+
+    def path(self, run_id: str) -> Path:
+        if not run_id or not all(c in _ID_ALPHABET + "-_" for c in run_id.lower()) or len(run_id) > 64:
+            raise RunError(f"invalid run id {run_id!r}")
+        return self.root / f"{run_id}.json"
+
+    def create(self, job_type: str, *, name: str | None = None, project: str | None = None,
+               config: dict[str, Any] | None = None, command: list[str] | None = None) -> RunRecord:
+        from .names import validate_type
+
+        validate_type(job_type)
+        if config is not None and not isinstance(config, dict):
+            raise InvalidInput("run config must be a JSON object")
+        cwd = os.getcwd()
+        while True:
+            record = RunRecord(
+                id=new_run_id(), job_type=job_type, name=name, project=project,
+                command=list(command if command is not None else sys.argv), host=socket.gethostname(),
+                cwd=cwd, git_commit=git_commit(cwd), config=dict(config or {}), started_at=utcnow(),
+                pid=os.getpid())
+            if create_exclusive(self.path(record.id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir):
+                return record
+
+    def get(self, run_id: str) -> RunRecord:
+        path = self.path(run_id)
+        try:
+            return RunRecord.from_json(loads(path.read_bytes(), str(path)))
+        except FileNotFoundError:
+            raise RunError(f"run {run_id!r} not found", hint="list runs with `artctl run ls`") from None
+
+    def list(self) -> list[RunRecord]:
+        if not self.root.is_dir():
+            return []
+        out = []
+        for name in os.listdir(self.root):
+            if name.endswith(".json"):
+                try:
+                    out.append(RunRecord.from_json(loads((self.root / name).read_bytes(), name)))
+                except FileNotFoundError:
+                    continue
+        return sorted(out, key=lambda r: r.started_at)
+
+    def _update(self, run_id: str, change) -> RunRecord:  # type: ignore[no-untyped-def]
+        with self.repo.lock(f"run-{run_id}"):
+            record = change(self.get(run_id))
+            atomic_write_bytes(self.path(run_id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir)
+            return record
+
+    def link(self, run_id: str, link: VersionLink, *, direction: str) -> RunRecord:
+        """Record a used (``input``) or logged (``output``) version; idempotent."""
+        from dataclasses import replace
+
+        def change(record: RunRecord) -> RunRecord:
+            if record.status != "running":
+                raise RunError(f"run {run_id} is {record.status}; it cannot use or log artifacts")
+            if direction == "input":
+                if any(o.digest == link.digest and o.name == link.name for o in record.outputs):
+                    raise RunError(f"run {run_id} logged {link.ref}; using its own output would make "
+                                   "a cycle in the lineage graph")
+                if link in record.inputs:
+                    return record
+                return replace(record, inputs=[*record.inputs, link])
+            if any(i.digest == link.digest and i.name == link.name for i in record.inputs):
+                raise RunError(f"run {run_id} used {link.ref}; it cannot also log it "
+                               "(that would make a cycle in the lineage graph)")
+            if link in record.outputs:
+                return record
+            return replace(record, outputs=[*record.outputs, link])
+
+        return self._update(run_id, change)
+
+    def require_running(self, run_id: str) -> RunRecord:
+        record = self.get(run_id)
+        if record.status != "running":
+            raise RunError(f"run {run_id} is already {record.status}")
+        return record
+
+    def finish(self, run_id: str, *, failed: bool = False, exit_code: int | None = None) -> RunRecord:
+        from dataclasses import replace
+
+        def change(record: RunRecord) -> RunRecord:
+            if record.status != "running":
+                raise RunError(f"run {run_id} is already {record.status}")
+            return replace(record, status="failed" if failed else "finished",
+                           finished_at=utcnow(), exit_code=exit_code)
+
+        return self._update(run_id, change)

@@ -1,0 +1,39 @@
+"""Where bytes come from when the local store lacks them.
+
+``get`` asks :func:`make_fetcher` for one function that writes an entry's bytes to a path.
+Each source (a reference's external storage, a remote holding the object) is tried in order;
+features add themselves to :data:`SOURCES` rather than special-casing ``get``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import ObjectNotFound
+from .manifest import Entry
+
+if TYPE_CHECKING:
+    from .repository_ops import Repo
+
+#: A source: given the repo, returns a fetch function for entries it can serve, or None.
+Source = Callable[["Repo"], "Callable[[Entry, Path], bool] | None"]
+SOURCES: list[Source] = []
+
+
+def make_fetcher(repo: "Repo") -> Callable[[Entry, Path], None]:
+    """One fetch function trying every registered source, then failing with a hint."""
+    fetchers: list[Callable[[Entry, Path], bool]] | None = None
+
+    def fetch(entry: Entry, dst: Path) -> None:
+        nonlocal fetchers
+        if fetchers is None:
+            fetchers = [f for f in (source(repo) for source in SOURCES) if f is not None]
+        for fetcher in fetchers:
+            if fetcher(entry, dst):
+                return
+        raise ObjectNotFound(f"the bytes of {entry.path} are not in the local store",
+                             hint="run `artctl pull --all` if they live on a remote")
+
+    return fetch

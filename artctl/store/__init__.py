@@ -1,0 +1,333 @@
+"""The content-addressed object store: blobs named by the BLAKE3 of their bytes.
+
+Callers see one small interface (``has``/``put``/``open``/``read``/``iter``/``delete`` and batch
+forms); underneath, large blobs are loose files under ``objects/ab/cdef…`` and small ones live
+in pack files (``packs/``) so that 20,000 small files cost a handful of files. Every read is
+verified against the digest: a mismatch is an :class:`IntegrityError`, never silent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import IntegrityError, ObjectNotFound
+from ..fsutil import copy_file, fsync_dir, make_read_only, mkstemp_in, place_file
+from ..hashing import hash_bytes, hash_file, is_digest
+from .index import PackLocation, StateDB
+from .packs import PackWriter, decode_index, read_slice
+
+#: Blobs smaller than this go into packs; larger ones stay loose (and can be reflinked).
+PACK_THRESHOLD = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """One stored blob, as ``iter_blobs`` reports it."""
+
+    digest: str
+    size: int
+    pack: str | None  # None for a loose object
+
+
+class Store:
+    """The object store of one repository (``.artifacts/``)."""
+
+    def __init__(self, root: Path, state: StateDB) -> None:
+        self.root = root
+        self.objects_dir = root / "objects"
+        self.packs_dir = root / "packs"
+        self.tmp_dir = root / "tmp"
+        self.state = state
+        self._lock = threading.Lock()
+        self._writer: PackWriter | None = None
+        self._refreshed = False
+
+    # -- naming -----------------------------------------------------------------------------
+    def object_path(self, digest: str) -> Path:
+        """Where a loose blob lives: a 2-character fan-out keeps directories small."""
+        return self.objects_dir / digest[:2] / digest[2:]
+
+    def pack_path(self, pack_id: str) -> Path:
+        return self.packs_dir / f"{pack_id}.pack"
+
+    # -- index maintenance ------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Record packs written by other processes (or before a crash) in the local index."""
+        if not self.packs_dir.is_dir():
+            self._refreshed = True
+            return
+        known = self.state.known_packs()
+        for name in os.listdir(self.packs_dir):
+            if not name.endswith(".idx"):
+                continue
+            pack_id = name[:-4]
+            if pack_id in known:
+                continue
+            try:
+                blobs = decode_index((self.packs_dir / name).read_bytes(), name)
+            except FileNotFoundError:
+                continue
+            size = sum(length for _, _, length in blobs)
+            self.state.add_pack(pack_id, blobs, size)
+        self._refreshed = True
+
+    def _ensure_refreshed(self) -> None:
+        if not self._refreshed:
+            self.refresh()
+
+    def _locate(self, digest: str) -> PackLocation | None:
+        self._ensure_refreshed()
+        loc = self.state.locate(digest)
+        if loc is None:
+            self.refresh()
+            loc = self.state.locate(digest)
+        return loc
+
+    # -- queries ----------------------------------------------------------------------------
+    def has(self, digest: str) -> bool:
+        """True when the blob is stored locally (loose or in a local pack)."""
+        if self.object_path(digest).exists():
+            return True
+        if self._writer is not None and self._writer.contains(digest):
+            return True
+        self._ensure_refreshed()
+        loc = self.state.locate(digest)
+        return loc is not None and self.pack_path(loc.pack).exists()
+
+    def has_many(self, digests: Iterable[str]) -> set[str]:
+        """The subset of ``digests`` stored locally."""
+        wanted = set(digests)
+        present = {d for d in wanted if self.object_path(d).exists()}
+        self._ensure_refreshed()
+        rest = wanted - present
+        packs_present: dict[str, bool] = {}
+        for digest, loc in self.state.locate_many(rest).items():
+            if loc.pack not in packs_present:
+                packs_present[loc.pack] = self.pack_path(loc.pack).exists()
+            if packs_present[loc.pack]:
+                present.add(digest)
+        if self._writer is not None:
+            present |= {d for d in rest if self._writer.contains(d)}
+        return present
+
+    def size_of(self, digest: str) -> int:
+        path = self.object_path(digest)
+        with contextlib.suppress(FileNotFoundError):
+            return path.stat().st_size
+        loc = self._locate(digest)
+        if loc is None:
+            raise ObjectNotFound(f"object {digest[:12]} is not in the store")
+        return loc.length
+
+    # -- writing ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self) -> Iterator["Store"]:
+        """Group the blobs of one operation into packs; publish them on success."""
+        with self._lock:
+            outer = self._writer is not None
+            if not outer:
+                self._writer = PackWriter(self.packs_dir, self.tmp_dir, self.state.add_pack)
+        try:
+            yield self
+            if not outer:
+                with self._lock:
+                    assert self._writer is not None
+                    self._writer.flush()
+        except BaseException:
+            if not outer:
+                with self._lock:
+                    if self._writer is not None:
+                        self._writer.abort()
+            raise
+        finally:
+            if not outer:
+                self._writer = None
+
+    def put_bytes(self, data: bytes, digest: str | None = None) -> str:
+        """Store ``data``; return its digest. Packs small blobs when inside ``writing()``."""
+        digest = digest or hash_bytes(data)
+        if len(data) < PACK_THRESHOLD and self._writer is not None:
+            with self._lock:
+                if not self._writer.contains(digest) and not self.has(digest):
+                    self._writer.add(digest, data)
+            return digest
+        if self.has(digest):
+            return digest
+        fd, tmp = mkstemp_in(self.tmp_dir)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            self._publish_loose(tmp, digest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return digest
+
+    def put_file(self, path: Path, size: int | None = None, digest: str | None = None) -> tuple[str, int]:
+        """Store a file's bytes in one pass over the data; return ``(digest, size)``.
+
+        Small files are read once into memory and hashed; large ones are hashed with all cores
+        (mmap) and copied by the kernel only if the store lacks them. The source's stat is
+        checked before and after, so a file changing under us is an error, not a wrong object.
+        """
+        before = os.stat(path)
+        size = before.st_size if size is None else size
+        if size < PACK_THRESHOLD:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            _check_unchanged(path, before)
+            return self.put_bytes(data, digest), len(data)
+        digest = digest or hash_file(path, size)
+        if self.has(digest):
+            _check_unchanged(path, before)
+            return digest, size
+        fd, tmp = mkstemp_in(self.tmp_dir)
+        os.close(fd)
+        try:
+            copy_file(path, tmp)
+            _check_unchanged(path, before)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            self._publish_loose(tmp, digest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return digest, size
+
+    def _publish_loose(self, tmp: Path, digest: str) -> None:
+        final = self.object_path(digest)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        make_read_only(tmp)
+        os.replace(tmp, final)
+        fsync_dir(final.parent)
+
+    def add_pack_file(self, pack_path: Path, idx_bytes: bytes) -> str:
+        """Adopt a complete pack (from a remote) after checking it against its index."""
+        from .packs import encode_index  # local: only transfer code needs this
+
+        blobs = decode_index(idx_bytes, pack_path.name)
+        pack_id = hash_file(pack_path)
+        for digest, offset, length in blobs:
+            if hash_bytes(read_slice(pack_path, offset, length)) != digest:
+                raise IntegrityError(f"pack {pack_id[:12]} holds a blob that does not match {digest[:12]}")
+        self.packs_dir.mkdir(parents=True, exist_ok=True)
+        final = self.pack_path(pack_id)
+        os.chmod(pack_path, 0o444)
+        os.replace(pack_path, final)
+        from ..fsutil import atomic_write_bytes
+        atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", encode_index(blobs),
+                           tmp_dir=self.tmp_dir, mode=0o444)
+        self.state.add_pack(pack_id, blobs, sum(b[2] for b in blobs))
+        return pack_id
+
+    # -- reading ----------------------------------------------------------------------------
+    def read_bytes(self, digest: str) -> bytes:
+        """The blob's bytes, verified against its digest."""
+        path = self.object_path(digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            loc = self._locate(digest)
+            if loc is None or not self.pack_path(loc.pack).exists():
+                raise ObjectNotFound(f"object {digest[:12]} is not in the store") from None
+            data = read_slice(self.pack_path(loc.pack), loc.offset, loc.length)
+        if hash_bytes(data) != digest:
+            raise IntegrityError(f"object {digest[:12]} is corrupt (digest mismatch)",
+                                 hint="run `artctl artifact verify` to list all damaged objects")
+        return data
+
+    def materialize(self, digest: str, dst: Path, mode: str = "auto") -> str:
+        """Write the blob to ``dst`` (which must not exist); return the link mode used.
+
+        The bytes placed are verified; on mismatch ``dst`` is removed and IntegrityError raised.
+        """
+        path = self.object_path(digest)
+        if path.exists():
+            used = place_file(path, dst, mode)
+            check = path if used in ("hardlink", "symlink") else dst
+            if hash_file(check) != digest:
+                with contextlib.suppress(OSError):
+                    os.unlink(dst)
+                raise IntegrityError(f"object {digest[:12]} is corrupt (digest mismatch)",
+                                     hint="run `artctl artifact verify` to list all damaged objects")
+            return used
+        data = self.read_bytes(digest)
+        with open(dst, "xb") as fh:
+            fh.write(data)
+        return "copy"
+
+    def verify(self, digest: str) -> bool:
+        """Re-hash one blob; False if missing or corrupt."""
+        try:
+            path = self.object_path(digest)
+            if path.exists():
+                return hash_file(path) == digest
+            self.read_bytes(digest)
+            return True
+        except (IntegrityError, ObjectNotFound):
+            return False
+
+    # -- enumeration and deletion ----------------------------------------------------------
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        """Every blob stored locally, loose and packed."""
+        if self.objects_dir.is_dir():
+            for fan in sorted(os.listdir(self.objects_dir)):
+                fan_dir = self.objects_dir / fan
+                if len(fan) != 2 or not fan_dir.is_dir():
+                    continue
+                for rest in os.listdir(fan_dir):
+                    digest = fan + rest
+                    if is_digest(digest):
+                        with contextlib.suppress(FileNotFoundError):
+                            yield BlobInfo(digest, (fan_dir / rest).stat().st_size, None)
+        self.refresh()
+        present: dict[str, bool] = {}
+        for digest, pack, _offset, length in self.state.iter_pack_blobs():
+            if pack not in present:
+                present[pack] = self.pack_path(pack).exists()
+            if present[pack]:
+                yield BlobInfo(digest, length, pack)
+
+    def iter_packs(self) -> Iterator[str]:
+        """Ids of the complete packs present locally."""
+        if not self.packs_dir.is_dir():
+            return
+        for name in sorted(os.listdir(self.packs_dir)):
+            if name.endswith(".idx") and (self.packs_dir / f"{name[:-4]}.pack").exists():
+                yield name[:-4]
+
+    def delete_loose(self, digest: str) -> int:
+        """Remove a loose blob; return the bytes freed (0 if it was not there)."""
+        path = self.object_path(digest)
+        try:
+            size = path.stat().st_size
+            os.unlink(path)
+            return size
+        except FileNotFoundError:
+            return 0
+
+    def delete_pack(self, pack_id: str) -> int:
+        """Remove a whole pack: index first, so no reader is sent to a vanished file."""
+        size = 0
+        with contextlib.suppress(FileNotFoundError):
+            size = self.pack_path(pack_id).stat().st_size
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.packs_dir / f"{pack_id}.idx")
+        self.state.forget_pack(pack_id)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.pack_path(pack_id))
+        return size
+
+
+def _check_unchanged(path: Path, before: os.stat_result) -> None:
+    after = os.stat(path)
+    if (after.st_size, after.st_mtime_ns, after.st_ino) != (before.st_size, before.st_mtime_ns, before.st_ino):
+        raise IntegrityError(f"{path} changed while it was being stored; nothing was recorded for it",
+                             hint="retry once the file is no longer being written")

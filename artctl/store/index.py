@@ -1,0 +1,172 @@
+"""The local pack index: which pack holds which blob, kept in ``state.db`` (SQLite).
+
+The truth is the ``packs/*.idx`` files; this table is a cache that makes a lookup one indexed
+query instead of reading every index. It is rebuilt on demand from the ``.idx`` files it has
+not seen (``refresh``), so a process that crashed after writing a pack but before recording it
+here leaves nothing inconsistent. SQLite in WAL mode lets many processes read while one writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS pack_blobs (
+    digest TEXT PRIMARY KEY, pack TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pack_blobs_pack ON pack_blobs(pack);
+CREATE TABLE IF NOT EXISTS packs (id TEXT PRIMARY KEY, blobs INTEGER NOT NULL, size INTEGER NOT NULL)
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS remote_copies (
+    digest TEXT NOT NULL, remote TEXT NOT NULL, PRIMARY KEY (digest, remote)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stat_cache (
+    path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
+    digest TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PackLocation:
+    """Where one blob lives inside a pack file."""
+
+    pack: str
+    offset: int
+    length: int
+
+
+class StateDB:
+    """A per-process connection to ``state.db`` (never pushed; safe to delete)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA)
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- pack index -------------------------------------------------------------------------
+    def known_packs(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT id FROM packs")}
+
+    def add_pack(self, pack_id: str, blobs: Iterable[tuple[str, int, int]], size: int) -> None:
+        rows = [(d, pack_id, off, ln) for d, off, ln in blobs]
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO pack_blobs VALUES (?,?,?,?)", rows)
+            conn.execute("INSERT OR REPLACE INTO packs VALUES (?,?,?)", (pack_id, len(rows), size))
+
+    def forget_pack(self, pack_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM pack_blobs WHERE pack=?", (pack_id,))
+            conn.execute("DELETE FROM packs WHERE id=?", (pack_id,))
+
+    def locate(self, digest: str) -> PackLocation | None:
+        row = self.conn.execute(
+            "SELECT pack, offset, length FROM pack_blobs WHERE digest=?", (digest,)).fetchone()
+        return PackLocation(*row) if row else None
+
+    def locate_many(self, digests: Iterable[str]) -> dict[str, PackLocation]:
+        found: dict[str, PackLocation] = {}
+        batch: list[str] = []
+        for digest in digests:
+            batch.append(digest)
+            if len(batch) >= 500:
+                found.update(self._locate_batch(batch))
+                batch = []
+        if batch:
+            found.update(self._locate_batch(batch))
+        return found
+
+    def _locate_batch(self, batch: list[str]) -> dict[str, PackLocation]:
+        marks = ",".join("?" * len(batch))
+        rows = self.conn.execute(
+            f"SELECT digest, pack, offset, length FROM pack_blobs WHERE digest IN ({marks})", batch)
+        return {d: PackLocation(p, o, n) for d, p, o, n in rows}
+
+    def iter_pack_blobs(self) -> Iterator[tuple[str, str, int, int]]:
+        yield from self.conn.execute("SELECT digest, pack, offset, length FROM pack_blobs")
+
+    def blobs_of_pack(self, pack_id: str) -> list[tuple[str, int, int]]:
+        return list(self.conn.execute(
+            "SELECT digest, offset, length FROM pack_blobs WHERE pack=? ORDER BY offset", (pack_id,)))
+
+    # -- copies elsewhere (what cache eviction may drop) -----------------------------------------
+    def record_remote_copies(self, remote: str, digests: Iterable[str]) -> None:
+        """Remember that ``remote`` holds these blobs (after a push or a pull)."""
+        rows = [(d, remote) for d in digests]
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO remote_copies VALUES (?,?)", rows)
+
+    def with_remote_copy(self, digests: Iterable[str]) -> set[str]:
+        """The subset of ``digests`` known to be stored on at least one remote."""
+        out: set[str] = set()
+        batch = list(digests)
+        for start in range(0, len(batch), 500):
+            part = batch[start:start + 500]
+            marks = ",".join("?" * len(part))
+            out.update(row[0] for row in self.conn.execute(
+                f"SELECT DISTINCT digest FROM remote_copies WHERE digest IN ({marks})", part))
+        return out
+
+    def forget_remote(self, remote: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM remote_copies WHERE remote=?", (remote,))
+
+    # -- stat cache -------------------------------------------------------------------------
+    def cached_digests(self, paths: list[str]) -> dict[str, tuple[int, int, int, int, str]]:
+        out: dict[str, tuple[int, int, int, int, str]] = {}
+        for start in range(0, len(paths), 500):
+            batch = paths[start:start + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self.conn.execute(
+                    f"SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache "
+                    f"WHERE path IN ({marks})", batch):
+                out[row[0]] = tuple(row[1:])  # type: ignore[assignment]
+        return out
+
+    def remember_digests(self, rows: list[tuple[str, int, int, int, int, str]]) -> None:
+        if not rows:
+            return
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO stat_cache VALUES (?,?,?,?,?,?)", rows)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def transaction(self):  # type: ignore[no-untyped-def]
+        return _Transaction(self.conn)
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``: one writer at a time, others wait (busy timeout)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")

@@ -1,0 +1,47 @@
+"""Human units: durations (``30d``) and sizes (``1GB``, ``500MiB``), parsed strictly."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from .errors import InvalidInput
+
+_DURATION = re.compile(r"(\d+)(s|m|h|d|w|y)\Z")
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGTP]?i?B?)\Z", re.IGNORECASE)
+_SIZE_FACTORS = {"": 1, "b": 1}
+for _i, _p in enumerate("kmgtp", start=1):
+    _SIZE_FACTORS[f"{_p}b"] = 1000 ** _i
+    _SIZE_FACTORS[f"{_p}"] = 1000 ** _i
+    _SIZE_FACTORS[f"{_p}ib"] = 1024 ** _i
+    _SIZE_FACTORS[f"{_p}i"] = 1024 ** _i
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"30d"`` → 30 days. Units: s, m, h, d, w, y; one number, one unit, no spaces."""
+    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
+    if not match or int(match.group(1)) == 0:
+        raise InvalidInput(f"invalid duration {text!r}: use a positive number and one unit, "
+                           "e.g. 90m, 12h, 30d, 2w, 1y")
+    return timedelta(seconds=int(match.group(1)) * _DURATION_SECONDS[match.group(2)])
+
+
+def format_duration(delta: timedelta | None) -> str | None:
+    """The shortest exact ``parse_duration`` form of ``delta``."""
+    if delta is None:
+        return None
+    seconds = int(delta.total_seconds())
+    for unit in ("y", "w", "d", "h", "m"):
+        if seconds and seconds % _DURATION_SECONDS[unit] == 0:
+            return f"{seconds // _DURATION_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def parse_size(text: str) -> int:
+    """``"1GB"`` → 10**9, ``"500MiB"`` → 500·2**20, ``"0"`` → 0; bytes, never negative."""
+    match = _SIZE.match(text.strip()) if isinstance(text, str) else None
+    unit = match.group(2).lower() if match else None
+    if not match or unit not in _SIZE_FACTORS:
+        raise InvalidInput(f"invalid size {text!r}: use e.g. 0, 500MB, 1GB, 2GiB")
+    return int(float(match.group(1)) * _SIZE_FACTORS[unit])

@@ -1,0 +1,136 @@
+"""Shared fixtures: a fresh repository per test, and the CLI run as a real subprocess.
+
+``cli`` runs ``python -m artctl`` in a subprocess with the work tree on ``PYTHONPATH``, so the
+tests exercise exactly what a user runs (exit codes, stdout/stderr separation) and do not
+depend on an installed copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["servers"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    """A finished CLI invocation."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self):  # type: ignore[no-untyped-def]
+        return json.loads(self.stdout)
+
+    def __repr__(self) -> str:
+        return f"<Result {self.args} rc={self.returncode}\nstdout={self.stdout}\nstderr={self.stderr}>"
+
+
+def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("ARTCTL_RUN", None)
+    env.pop("ARTCTL_DIR", None)
+    env.pop("ARTCTL_DEBUG", None)
+    env["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
+    env["COLUMNS"] = "200"
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None,
+            timeout: float = 300) -> Result:
+    argv = [sys.executable, "-m", "artctl", *map(str, args)]
+    proc = subprocess.run(argv, cwd=cwd, env=cli_env(env), capture_output=True, text=True,
+                          input=input, timeout=timeout)
+    return Result(list(map(str, args)), proc.returncode, proc.stdout, proc.stderr)
+
+
+class CLI:
+    """``cli("artifact", "put", …)`` → Result; ``cli.ok(…)`` asserts success."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.env: dict[str, str] = {}
+
+    def __call__(self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+                 input: str | None = None) -> Result:
+        return run_cli(*args, cwd=cwd or self.cwd, env={**self.env, **(env or {})}, input=input)
+
+    def ok(self, *args: str, **kwargs) -> Result:  # type: ignore[no-untyped-def]
+        result = self(*args, **kwargs)
+        assert result.returncode == 0, result
+        return result
+
+    def fails(self, *args: str, code: int = 1, **kwargs) -> Result:  # type: ignore[no-untyped-def]
+        """Assert a clean failure: the exit code, one ``error:`` line, no traceback."""
+        result = self(*args, **kwargs)
+        assert result.returncode == code, result
+        assert "Traceback" not in result.stderr, result
+        if code == 1:
+            assert result.stderr.startswith("error: "), result
+        return result
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project directory, also the working directory of the test."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("ARTCTL_DIR", raising=False)
+    monkeypatch.delenv("ARTCTL_RUN", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    return work
+
+
+@pytest.fixture
+def cli(workdir: Path) -> CLI:
+    """The CLI, run in ``workdir`` (no repository yet)."""
+    return CLI(workdir)
+
+
+@pytest.fixture
+def repo_dir(cli: CLI, workdir: Path) -> Path:
+    """``workdir`` with an initialized repository."""
+    cli.ok("init")
+    return workdir
+
+
+@pytest.fixture
+def repo(repo_dir: Path):  # type: ignore[no-untyped-def]
+    """The library's Repo over ``repo_dir``."""
+    from artctl.repository_ops import Repo
+
+    return Repo(repo_dir)
+
+
+def make_tree(root: Path, files: dict[str, bytes | str]) -> Path:
+    """Write ``{relative path: content}`` under ``root``; return root."""
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return root
+
+
+@pytest.fixture
+def data_dir(workdir: Path) -> Path:
+    """A small dataset: two text files and one larger binary (stored loose, not packed)."""
+    return make_tree(workdir / "data", {
+        "a.txt": "alpha\n",
+        "sub/b.txt": "beta\n",
+        "big.bin": os.urandom(2 * 1024 * 1024),
+    })
