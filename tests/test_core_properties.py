@@ -1,0 +1,115 @@
+"""Property tests for the pure parts of the core: manifests, names, units, pack indexes."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from artctl.errors import InvalidInput, InvalidName, UnsafePath
+from artctl.hashing import hash_bytes
+from artctl.manifest import Entry, Manifest, diff, validate_path
+from artctl.names import parse_name, parse_ref
+from artctl.store.packs import decode_index, encode_index
+from artctl.units import format_duration, parse_duration, parse_size
+
+segment = st.text(alphabet=string.ascii_letters + string.digits + "._- ", min_size=1, max_size=12).filter(
+    lambda s: s not in (".", ".."))
+paths = st.lists(segment, min_size=1, max_size=4).map("/".join)
+digests = st.binary(min_size=1, max_size=32).map(hash_bytes)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(paths, st.tuples(digests, st.integers(0, 2**40)), max_size=20))
+def test_manifest_round_trip_is_canonical(files: dict[str, tuple[str, int]]) -> None:
+    entries = [Entry(p, d, s) for p, (d, s) in files.items()]
+    try:
+        manifest = Manifest.from_entries(entries)
+        data = manifest.canonical()
+    except UnsafePath:
+        return  # collisions (case, file-vs-dir) are refused; that is tested below
+    again = Manifest.from_entries(reversed(entries)).canonical()
+    assert data == again
+    parsed = Manifest.parse(data)
+    assert parsed.canonical() == data
+    assert diff(manifest, parsed).empty
+
+
+@pytest.mark.parametrize("bad", ["", "/abs", "a/../b", "..", "a//b", "./a", "a/", "a\x00b", "a\\b", "C:x", "a\nb"])
+def test_unsafe_paths_are_refused(bad: str) -> None:
+    with pytest.raises(UnsafePath):
+        validate_path(bad)
+
+
+def test_collisions_after_normalization_are_refused() -> None:
+    with pytest.raises(UnsafePath):
+        Manifest.from_entries([Entry("A.txt", hash_bytes(b"1"), 1), Entry("a.txt", hash_bytes(b"2"), 1)]).canonical()
+    with pytest.raises(UnsafePath):
+        Manifest.from_entries([Entry("caf\u00e9", hash_bytes(b"1"), 1),
+                               Entry("cafe\u0301", hash_bytes(b"2"), 1)]).canonical()
+    with pytest.raises(UnsafePath):
+        Manifest.from_entries([Entry("a", hash_bytes(b"1"), 1), Entry("a/b", hash_bytes(b"2"), 1)]).canonical()
+
+
+def test_malformed_manifest_bytes_are_refused() -> None:
+    from artctl.errors import IntegrityError
+
+    good = Manifest.from_entries([Entry("a", hash_bytes(b"1"), 1)]).canonical()
+    for bad in (b"", b"not json\n", good + b"{broken\n", good.replace(b'"size":1', b'"size":-1'),
+                good.replace(b'"format":1', b'"format":99')):
+        with pytest.raises(IntegrityError):
+            Manifest.parse(bad)
+
+
+part = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True)
+
+
+@given(part, part, st.one_of(st.none(), part))
+def test_names_round_trip(project: str, name: str, entity: str | None) -> None:
+    text = f"{entity}/{project}/{name}" if entity else f"{project}/{name}"
+    parsed = parse_name(text)
+    assert str(parsed) == text
+    ref = parse_ref(text + ":best")
+    assert ref.alias == "best" and ref.name == parsed
+    assert parse_ref(text).alias == "latest"
+
+
+@pytest.mark.parametrize("bad", ["", "x", "a/b/c/d", "a//b", "a/b:", ":x", "a/b c", "a/.b"])
+def test_bad_refs(bad: str) -> None:
+    with pytest.raises(InvalidName):
+        parse_ref(bad)
+
+
+@given(st.integers(1, 10**6), st.sampled_from("smhdwy"))
+def test_durations_round_trip(n: int, unit: str) -> None:
+    delta = parse_duration(f"{n}{unit}")
+    assert parse_duration(format_duration(delta)) == delta
+
+
+@pytest.mark.parametrize("text,expected", [("0", 0), ("1GB", 10**9), ("500MiB", 500 * 2**20), ("1.5KB", 1500),
+                                           ("10 MB", 10**7), ("2gib", 2 * 2**30), ("7", 7)])
+def test_sizes(text: str, expected: int) -> None:
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["1XB", "-5GB", "", "GB", "1e9", "ten"])
+def test_bad_sizes(bad: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_size(bad)
+
+
+@given(st.lists(st.tuples(digests, st.integers(0, 2**40), st.integers(0, 2**30)), max_size=50, unique_by=lambda t: t[0]))
+def test_pack_index_round_trip(blobs: list[tuple[str, int, int]]) -> None:
+    data = encode_index(blobs)
+    assert decode_index(data) == sorted(blobs)
+
+
+def test_damaged_pack_index_is_refused() -> None:
+    from artctl.errors import IntegrityError
+
+    data = bytearray(encode_index([(hash_bytes(b"x"), 8, 1)]))
+    data[20] ^= 1
+    with pytest.raises(IntegrityError):
+        decode_index(bytes(data))
