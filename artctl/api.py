@@ -310,6 +310,35 @@ class Artifact:
         self._bind(repo, record)
         return self
 
+    # -- lineage ----------------------------------------------------------------------------------
+    def logged_by(self) -> "Run | None":
+        """The run that logged this version (None if it was put outside any run)."""
+        from . import lineage
+
+        repo = self._repo()
+        run_id = lineage.logged_by(repo, self._saved())
+        if run_id is None:
+            return None
+        try:
+            record = repo.repository.runs.get(run_id)
+        except RunError:
+            return None
+        return Run(repo, record.id, record.project)
+
+    def used_by(self) -> "list[Run]":
+        """The runs that used this version as an input, oldest first."""
+        from . import lineage
+
+        repo = self._repo()
+        return [Run(repo, run_id, repo.repository.runs.get(run_id).project)
+                for run_id in lineage.used_by(repo, self._saved())]
+
+    def lineage(self, direction: str = "both", depth: int | None = None):  # type: ignore[no-untyped-def]
+        """The lineage graph around this version (``.nodes``, ``.edges``, ``.to_json()``)."""
+        from . import lineage
+
+        return lineage.lineage(self._repo(), self._ref(), direction=direction, depth=depth)
+
     def __repr__(self) -> str:
         if self._record is None:
             return f"<Artifact {self.name} ({self.type}, unsaved)>"
@@ -357,6 +386,7 @@ class Run:
             staged.add_dir(path) if path.is_dir() else staged.add_file(path)
             artifact = staged
         if artifact.is_saved:
+            self._repo.repository.runs.check_link(self.id, link_of(artifact._saved()), direction="output")
             if aliases:
                 artifact.aliases.extend(a for a in aliases if a not in artifact.aliases)
                 artifact.save()

@@ -181,6 +181,12 @@ class Repo:
             self.repository.runs.require_running(run_id)
         seconds = ttl_seconds(ttl) if ttl is not None else self.default_ttl(name)
         digest = self.repository.write_manifest(manifest)
+        if run_id:
+            # Identical content resolves to an existing version: refuse a lineage cycle before
+            # the registry moves any alias to it.
+            same = [r for r in self.registry.versions(name) if r.manifest == digest]
+            if same:
+                self.repository.runs.check_link(run_id, link_of(same[-1]), direction="output")
         record, created = self.registry.commit(
             name, kind, digest, files=len(manifest), size=manifest.total_size,
             description=description, metadata=metadata, ttl_seconds=seconds, aliases=list(aliases),
@@ -206,17 +212,23 @@ class Repo:
             self.repository.runs.require_running(run_id)
         if ttl is not None:
             ttl_seconds(ttl)
-        if references.is_uri(str(path)):
-            entries = list(references.entries_for(str(path), None, checksum=checksum,
-                                                  max_objects=max_objects))
-        else:
-            files = self.collect([(path, None)])
-            if not files:
-                raise InvalidInput(f"{path} contains no files")
-            entries = self.store_files(files, progress)
-        manifest = Manifest.from_entries(entries)
-        return self.commit_manifest(artifact, type, manifest, aliases=aliases, description=description,
-                                    metadata=metadata, ttl=ttl, run_id=run_id)
+        from .cache import shared_use
+
+        # Shared cache lock: an object this put deduplicates against is not evicted before the
+        # version that needs it is committed (docs/cache.md).
+        with shared_use(self.repository.locks_dir):
+            if references.is_uri(str(path)):
+                entries = list(references.entries_for(str(path), None, checksum=checksum,
+                                                      max_objects=max_objects))
+            else:
+                files = self.collect([(path, None)])
+                if not files:
+                    raise InvalidInput(f"{path} contains no files")
+                entries = self.store_files(files, progress)
+            manifest = Manifest.from_entries(entries)
+            return self.commit_manifest(artifact, type, manifest, aliases=aliases,
+                                        description=description, metadata=metadata, ttl=ttl,
+                                        run_id=run_id)
 
     # -- reading -----------------------------------------------------------------------------
     def resolve(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionRecord:
@@ -246,8 +258,12 @@ class Repo:
             raise ArtifactNotFound(f"no file of {record.name}:{record.version} starts with {path_prefix!r}")
         target = Path(root) if root is not None else self.default_root(record)
         mode = link or str(self.repository.config.get("core.link", "auto"))
-        result = checkout(entries, target, self.store, link=mode, fetch=self.fetcher(),
-                          workers=self.workers(), progress=progress)
+        from .cache import record_get, shared_use
+
+        with shared_use(self.repository.locks_dir):  # no cache eviction while we read objects
+            result = checkout(entries, target, self.store, link=mode, fetch=self.fetcher(),
+                              workers=self.workers(), progress=progress)
+        record_get(self.repository, entries)  # LRU bookkeeping: one batched write
         if run_id:
             self.repository.runs.link(run_id, link_of(record), direction="input")
         return result

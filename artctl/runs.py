@@ -144,27 +144,76 @@ class RunStore:
             return record
 
     def link(self, run_id: str, link: VersionLink, *, direction: str) -> RunRecord:
-        """Record a used (``input``) or logged (``output``) version; idempotent."""
+        """Record a used (``input``) or logged (``output``) version; idempotent.
+
+        Refuses a link that would close a cycle in the lineage graph, directly (a run using
+        its own output) or through other runs (run A logs X, B uses X and logs Y, A uses Y).
+        The repository-wide ``lineage`` lock makes check-and-write atomic across runs.
+        """
         from dataclasses import replace
 
+        if direction not in ("input", "output"):
+            raise ValueError(f"direction must be 'input' or 'output', not {direction!r}")
+
         def change(record: RunRecord) -> RunRecord:
-            if record.status != "running":
-                raise RunError(f"run {run_id} is {record.status}; it cannot use or log artifacts")
+            self._check(record, link, direction)
             if direction == "input":
-                if any(o.digest == link.digest and o.name == link.name for o in record.outputs):
-                    raise RunError(f"run {run_id} logged {link.ref}; using its own output would make "
-                                   "a cycle in the lineage graph")
                 if link in record.inputs:
                     return record
                 return replace(record, inputs=[*record.inputs, link])
-            if any(i.digest == link.digest and i.name == link.name for i in record.inputs):
-                raise RunError(f"run {run_id} used {link.ref}; it cannot also log it "
-                               "(that would make a cycle in the lineage graph)")
             if link in record.outputs:
                 return record
             return replace(record, outputs=[*record.outputs, link])
 
-        return self._update(run_id, change)
+        with self.repo.lock("lineage"):
+            return self._update(run_id, change)
+
+    def check_link(self, run_id: str, link: VersionLink, *, direction: str) -> None:
+        """Raise what :meth:`link` would raise, without writing (checks before side effects)."""
+        self._check(self.get(run_id), link, direction)
+
+    def _check(self, record: RunRecord, link: VersionLink, direction: str) -> None:
+        run_id = record.id
+        if record.status != "running":
+            raise RunError(f"run {run_id} is {record.status}; it cannot use or log artifacts")
+        if direction == "input":
+            if any(o.digest == link.digest and o.name == link.name for o in record.outputs):
+                raise RunError(f"run {run_id} logged {link.ref}; using its own output would make "
+                               "a cycle in the lineage graph")
+            if link not in record.inputs and record.outputs and self._reaches(record.outputs, link, record):
+                raise RunError(f"{link.ref} descends from run {run_id}'s outputs; using it would make "
+                               "a cycle in the lineage graph")
+            return
+        if any(i.digest == link.digest and i.name == link.name for i in record.inputs):
+            raise RunError(f"run {run_id} used {link.ref}; it cannot also log it "
+                           "(that would make a cycle in the lineage graph)")
+        if link not in record.outputs and record.inputs and self._reaches([link], None, record):
+            raise RunError(f"run {run_id} descends from {link.ref}; logging it would make "
+                           "a cycle in the lineage graph")
+
+    def _reaches(self, start: list[VersionLink], target: VersionLink | None, record: RunRecord) -> bool:
+        """Whether walking downstream (version → runs using it → their outputs …) from ``start``
+        reaches ``target`` (a version) or, when ``target`` is None, the run ``record``."""
+        runs = {r.id: r for r in self.list()}
+        runs[record.id] = record
+        users: dict[tuple[str, str], list[RunRecord]] = {}
+        for run in runs.values():
+            for used in run.inputs:
+                users.setdefault((used.name, used.version), []).append(run)
+        seen: set[tuple[str, str]] = set()
+        todo = [(v.name, v.version) for v in start]
+        while todo:
+            key = todo.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            if target is not None and key == (target.name, target.version):
+                return True
+            for run in users.get(key, []):
+                if target is None and run.id == record.id:
+                    return True
+                todo.extend((o.name, o.version) for o in run.outputs)
+        return False
 
     def require_running(self, run_id: str) -> RunRecord:
         record = self.get(run_id)

@@ -1,0 +1,80 @@
+"""``artctl lineage``: the graph of versions and runs around a version or a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import get_output
+
+
+class _FormatChoice(click.Choice):
+    """``--format`` choices read from the renderer registry when parsing, so a format added to
+    ``lineage_render.RENDERERS`` (e.g. the UI's ``html``) is accepted without a CLI change."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property  # type: ignore[override]
+    def choices(self):  # type: ignore[no-untyped-def]
+        from ..lineage_render import RENDERERS
+
+        return tuple(RENDERERS)
+
+    @choices.setter
+    def choices(self, value) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+@click.command("lineage")
+@click.argument("target", metavar="REF")
+@click.option("--upstream", "direction", flag_value="upstream", help="Only what REF came from.")
+@click.option("--downstream", "direction", flag_value="downstream", help="Only what came from REF.")
+@click.option("--depth", type=click.IntRange(min=1), default=None,
+              help="How many runs away to go (at least 1; default: all).")
+@click.option("--format", "fmt", type=_FormatChoice(), default="tree", show_default=True,
+              help="tree (terminal), json, dot (Graphviz), mermaid (Markdown).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to FILE instead of stdout.")
+@click.option("--expand", is_flag=True, help="Tree: list every node instead of clustering 5+ siblings.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def lineage_cmd(target: str, direction: str | None, depth: int | None, fmt: str, output: Path | None,
+                expand: bool, as_json: bool) -> None:
+    """The graph of versions and runs around REF (a version) or run:<id> (a run).
+
+    Edges go run → version for a version the run logged, and version → run for a version it
+    used. Deleted versions stay in the graph, marked deleted. --depth counts runs.
+
+    \b
+    Examples:
+      artctl lineage proj/cnn:v3
+      artctl lineage proj/mnist:latest --downstream --depth 2
+      artctl lineage run:3k9x0q2a --format json
+      artctl lineage proj/cnn:best --format dot -o lineage.dot && dot -Tsvg lineage.dot > l.svg
+    """
+    import sys
+
+    from ..lineage import lineage
+    from ..lineage_render import RenderOptions, render
+    from .common import open_repo
+
+    out = get_output()
+    if as_json or out.json:
+        fmt = "json"
+    graph = lineage(open_repo(), target, direction=direction or "both", depth=depth)
+    color = output is None and fmt == "tree" and sys.stdout.isatty()
+    width = out.stdout.width if fmt == "tree" and output is None else 120
+    text = render(graph, fmt, RenderOptions(expand=expand, color=color, width=max(width, 60)))
+    if output is not None:
+        from ..fsutil import atomic_write_bytes
+
+        atomic_write_bytes(output, text.encode())
+        out.info(f"wrote {fmt} lineage of {graph.root} ({len(graph.nodes)} nodes) to {output}")
+        return
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def register(group: click.Group) -> None:
+    group.add_command(lineage_cmd)
