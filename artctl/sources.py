@@ -20,6 +20,16 @@ if TYPE_CHECKING:
 #: A source: given the repo, returns a fetch function for entries it can serve, or None.
 Source = Callable[["Repo"], "Callable[[Entry, Path], bool] | None"]
 SOURCES: list[Source] = []
+#: Feature modules that register a source when imported; loaded on the first fetch.
+FEATURE_MODULES: list[str] = ["artctl.references.source"]
+
+
+def load_features() -> None:
+    """Import every feature module listed in :data:`FEATURE_MODULES` (idempotent)."""
+    from importlib import import_module
+
+    for module in FEATURE_MODULES:
+        import_module(module)
 
 
 def make_fetcher(repo: "Repo") -> Callable[[Entry, Path], None]:
@@ -29,6 +39,7 @@ def make_fetcher(repo: "Repo") -> Callable[[Entry, Path], None]:
     def fetch(entry: Entry, dst: Path) -> None:
         nonlocal fetchers
         if fetchers is None:
+            load_features()
             fetchers = [f for f in (source(repo) for source in SOURCES) if f is not None]
         for fetcher in fetchers:
             if fetcher(entry, dst):

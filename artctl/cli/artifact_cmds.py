@@ -64,20 +64,34 @@ def put_cmd(path: str, name: str, kind: str, aliases: tuple[str, ...], descripti
 @click.option("--root", type=click.Path(path_type=Path), help="Directory to write into "
               "(default ./artifacts/<name>:<vN>).")
 @click.option("--path-prefix", help="Only files whose path starts with this prefix.")
+@click.option("--refs-only", is_flag=True,
+              help="Print the external URI of each reference entry (path<TAB>URI); download nothing.")
 @link_option
 @run_option
 @json_option
-def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | None, run_id: str | None) -> None:
+def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | None, run_id: str | None,
+            refs_only: bool = False) -> None:
     """Write the files of a version under a directory and print that directory.
 
     \b
     Examples:
       artctl artifact get proj/mnist:latest --root out/
       artctl artifact get proj/mnist:v3 --path-prefix images/
+      artctl artifact get proj/mnist:v3 --refs-only
     """
     repo = open_repo()
     out = get_output()
     record = repo.resolve(ref)
+    if refs_only:
+        from ..references import refs_of
+
+        rows = refs_of(repo.manifest(record), path_prefix)
+        if out.json:
+            out.emit_json({"name": record.name, "version": record.version,
+                           "refs": [{"path": p, "ref": uri} for p, uri in rows]})
+        for path, uri in [] if out.json else rows:
+            out.result(f"{path}\t{uri}")
+        return
     with out.progress_bar(f"get {record.name}:{record.version}", total_bytes=record.size) as progress:
         result = repo.get(ref, root=root, path_prefix=path_prefix, link=link, run_id=run_id,
                           progress=progress)

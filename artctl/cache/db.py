@@ -1,0 +1,102 @@
+"""The cache's bookkeeping in ``state.db``: last use of each object, and reference-fetched bytes.
+
+* ``object_use(digest, last_used)`` — when a ``get`` last materialized the object (Unix time).
+  Written once per ``get`` in one batched statement, never per file.
+* ``ref_objects(key, digest)`` — the bytes of a reference in a recorded state (``key`` =
+  :func:`artctl.references.state_key`) are the local object ``digest``. It lets a later ``get``
+  reuse them, and marks the object as having another copy (the reference), hence evictable.
+
+Like the rest of ``state.db`` this is a cache: if it is lost, objects count as pinned (never
+evicted) and references are fetched again — safe, only slower.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from ..store.index import StateDB
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS object_use (digest TEXT PRIMARY KEY, last_used REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ref_objects (key TEXT PRIMARY KEY, digest TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ref_objects_digest ON ref_objects(digest);
+"""
+
+_ready: set[tuple[int, int]] = set()
+
+
+def _conn(state: StateDB):  # type: ignore[no-untyped-def]
+    conn = state.conn
+    marker = (id(state), id(conn))
+    if marker not in _ready:
+        have = {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE name IN ('object_use', 'ref_objects_digest')")}
+        if len(have) < 2:
+            # BEGIN IMMEDIATE takes the write lock up front (waiting politely), so two threads
+            # creating the tables at once cannot hit SQLITE_BUSY on a lock upgrade.
+            conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
+        _ready.add(marker)
+    return conn
+
+
+def _batches(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def record_use(state: StateDB, digests: Iterable[str], when: float | None = None) -> None:
+    """Mark objects as used now (one transaction for the whole batch)."""
+    rows = [(d, when if when is not None else time.time()) for d in set(digests)]
+    if not rows:
+        return
+    _conn(state)
+    with state.transaction() as conn:
+        conn.executemany("INSERT INTO object_use VALUES (?,?) ON CONFLICT(digest) "
+                         "DO UPDATE SET last_used=max(last_used, excluded.last_used)", rows)
+
+
+def last_used(state: StateDB, digests: Iterable[str]) -> dict[str, float]:
+    conn = _conn(state)
+    out: dict[str, float] = {}
+    for part in _batches(list(digests)):
+        marks = ",".join("?" * len(part))
+        out.update(conn.execute(f"SELECT digest, last_used FROM object_use WHERE digest IN ({marks})", part))
+    return out
+
+
+def forget_use(state: StateDB, digests: Iterable[str]) -> None:
+    items = list(digests)
+    if not items:
+        return
+    _conn(state)
+    with state.transaction() as conn:
+        conn.executemany("DELETE FROM object_use WHERE digest=?", [(d,) for d in items])
+
+
+def record_ref_object(state: StateDB, key: str, digest: str) -> None:
+    """The reference state ``key`` was fetched and stored as object ``digest``."""
+    _conn(state)
+    with state.transaction() as conn:
+        conn.execute("INSERT OR REPLACE INTO ref_objects VALUES (?,?)", (key, digest))
+
+
+def ref_objects(state: StateDB, keys: Iterable[str]) -> dict[str, str]:
+    """``key → digest`` for the reference states whose bytes were fetched before."""
+    conn = _conn(state)
+    out: dict[str, str] = {}
+    for part in _batches(list(keys)):
+        marks = ",".join("?" * len(part))
+        out.update(conn.execute(f"SELECT key, digest FROM ref_objects WHERE key IN ({marks})", part))
+    return out
+
+
+def reference_backed(state: StateDB, digests: Iterable[str]) -> set[str]:
+    """The subset of ``digests`` that were fetched from a reference (the reference is a copy)."""
+    conn = _conn(state)
+    out: set[str] = set()
+    for part in _batches(list(digests)):
+        marks = ",".join("?" * len(part))
+        out.update(r[0] for r in conn.execute(
+            f"SELECT DISTINCT digest FROM ref_objects WHERE digest IN ({marks})", part))
+    return out

@@ -1,0 +1,71 @@
+"""``get`` of a reference: fetch the recorded state, verify it, keep the bytes as cache.
+
+Registered in :data:`artctl.sources.SOURCES`. For an entry with a ``ref``:
+
+1. If the bytes of that exact recorded state were fetched before (``ref_objects`` in state.db,
+   or the entry's own BLAKE3 digest) and are still in the local store, they are used.
+2. Otherwise the adapter reads the recorded state (version id / generation when the provider
+   keeps old versions) and verifies it (ETag, md5, size, BLAKE3). If that state is gone, it
+   raises ReferenceChanged naming the path and what changed — never other bytes.
+3. The verified bytes go into the local store (so ``verify`` and later ``get``s work offline)
+   and are recorded as reference-backed: the reference is their other copy, so ``cache
+   cleanup`` may evict them.
+
+Entries logged with ``checksum=False`` have no state to verify: their current bytes are written
+and not cached (a later ``get`` may see different bytes — that is what the user asked for).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..cache import db
+from ..manifest import Entry
+from ..sources import SOURCES
+from . import adapter_for, is_checked, state_key
+from .base import Adapter, changed
+
+if TYPE_CHECKING:
+    from ..repository_ops import Repo
+
+
+def reference_source(repo: "Repo") -> Callable[[Entry, Path], bool]:
+    """A fetch function for reference entries of one ``get`` (one client per scheme)."""
+    store = repo.store
+    state = repo.repository.state
+    adapters: dict[str, Adapter] = {}
+    lock = threading.Lock()
+
+    def adapter(uri: str) -> Adapter:
+        scheme = uri.partition("://")[0].lower()
+        with lock:
+            if scheme not in adapters:
+                adapters[scheme] = adapter_for(uri)
+            return adapters[scheme]
+
+    def fetch(entry: Entry, dst: Path) -> bool:
+        if entry.ref is None:
+            return False
+        if not is_checked(entry):
+            adapter(entry.ref).fetch_current(entry.ref, dst)
+            return True
+        key = state_key(entry)
+        digest = entry.digest or db.ref_objects(state, [key]).get(key)
+        if digest is not None and store.has(digest):
+            store.materialize(digest, dst, "auto")
+            return True
+        got = adapter(entry.ref).fetch(entry, dst)
+        if entry.digest is not None and got.digest != entry.digest:
+            raise changed(entry, "its bytes differ from the logged BLAKE3")
+        store.put_file(dst, size=got.size, digest=got.digest)
+        db.record_ref_object(state, key, got.digest)
+        return True
+
+    return fetch
+
+
+if reference_source not in SOURCES:
+    SOURCES.insert(0, reference_source)
