@@ -240,6 +240,16 @@ RENDERERS: dict[str, Renderer] = {
 }
 
 
+def render_html(graph: Graph, options: RenderOptions) -> str:
+    """One self-contained page with the ``artctl ui`` graph view (see artctl/ui/export.py)."""
+    from .ui.export import render_html as render
+
+    return render(graph, options)
+
+
+RENDERERS["html"] = render_html
+
+
 def register_renderer(name: str, renderer: Renderer) -> None:
     """Add (or replace) a format; the CLI's ``--format`` choices follow this dict."""
     if not _SAFE_FORMAT.match(name):

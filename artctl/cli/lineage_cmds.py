@@ -34,7 +34,7 @@ class _FormatChoice(click.Choice):
 @click.option("--depth", type=click.IntRange(min=1), default=None,
               help="How many runs away to go (at least 1; default: all).")
 @click.option("--format", "fmt", type=_FormatChoice(), default="tree", show_default=True,
-              help="tree (terminal), json, dot (Graphviz), mermaid (Markdown).")
+              help="tree (terminal), json, dot (Graphviz), mermaid (Markdown), html (one self-contained page).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to FILE instead of stdout.")
 @click.option("--expand", is_flag=True, help="Tree: list every node instead of clustering 5+ siblings.")

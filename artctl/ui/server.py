@@ -1,0 +1,283 @@
+"""The ``artctl ui`` HTTP server: static page + JSON API, stdlib only.
+
+Security model (the page is for the person at this machine, nothing else):
+- bound to 127.0.0.1 by default; every request whose ``Host`` header is not a loopback name
+  (or the exact ``--host`` given) is refused with 403, so a DNS-rebinding page on another
+  origin cannot read the API through the browser;
+- static files are served from a table built at start-up from ``static/`` (exact relative
+  paths only), so no URL — ``..``, ``%2e%2e``, backslashes, NULs — can reach another file;
+- read-only unless ``allow_edit``; edits are ``POST``/``PUT`` with a JSON body
+  (``Content-Type: application/json`` forces a CORS preflight that this server never grants,
+  and a cross-origin ``Origin`` is refused), going through the library's API;
+- answers carry a strict Content-Security-Policy (scripts only from this origin) and
+  ``nosniff``; the page builds its DOM with ``textContent`` only.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from ..errors import ArtctlError, ArtifactNotFound, InvalidInput, RunError
+from ..repository_ops import Repo
+from . import data
+from .changes import change_token
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+MAX_BODY = 1 << 20
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors 'none'")
+
+
+def static_table(root: Path = STATIC_DIR) -> dict[str, Path]:
+    """URL path → file, for every regular file under ``root`` (symlinks leaving it skipped)."""
+    table: dict[str, Path] = {}
+    base = root.resolve()
+    for dirpath, _dirs, files in os.walk(base):
+        for name in files:
+            path = Path(dirpath, name)
+            real = path.resolve()
+            if path.is_file() and real.is_relative_to(base):
+                table["/" + path.relative_to(base).as_posix()] = real
+    table["/"] = base / "index.html"
+    return table
+
+
+def host_allowed(header: str | None, extra: str | None = None) -> bool:
+    """Is ``Host`` a loopback name (any port), or the host the server was told to bind?"""
+    if not header:
+        return False
+    host = header.strip().lower()
+    if host.startswith("["):
+        host = host[: host.find("]") + 1] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    allowed = set(LOOPBACK_NAMES)
+    if extra:
+        allowed.add(extra.lower())
+        allowed.add(f"[{extra.lower()}]")
+    return host in allowed or host.startswith("127.") and host.replace(".", "").isdigit()
+
+
+class UIServer(ThreadingHTTPServer):
+    """One server per ``artctl ui``; holds the repository path and options."""
+
+    daemon_threads = True
+    allow_reuse_address = False  # a port in use must fail, not be shared
+
+    def __init__(self, address: tuple[str, int], repo_root: Path, *, allow_edit: bool = False,
+                 bind_host: str | None = None) -> None:
+        self.repo_root = repo_root
+        self.allow_edit = allow_edit
+        self.bind_host = bind_host
+        self.static = static_table()
+        self.write_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        shown = f"[{host}]" if ":" in str(host) else host
+        return f"http://{shown}:{port}/"
+
+    def repo(self) -> Repo:
+        """A fresh facade per request: cheap, and no state shared between threads."""
+        return Repo(self.repo_root)
+
+
+Route = Callable[["Handler", dict[str, str]], Any]
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: UIServer
+    server_version = "artctl-ui"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        if os.environ.get("ARTCTL_UI_LOG"):
+            super().log_message(format, *args)
+
+    def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("X-Frame-Options", "DENY")
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, document: Any) -> None:
+        body = json.dumps(document, ensure_ascii=False, default=str).encode()
+        self._send(status, body, "application/json; charset=utf-8")
+
+    def _error(self, status: int, message: str, hint: str | None = None) -> None:
+        self._json(status, {"error": message, "hint": hint})
+
+    def _guard(self) -> bool:
+        """Refuse a foreign Host (DNS rebinding) before anything else is looked at."""
+        if not host_allowed(self.headers.get("Host"), self.server.bind_host):
+            self._error(HTTPStatus.FORBIDDEN, "refused: Host header is not this machine's loopback address")
+            return False
+        return True
+
+    # -- verbs ------------------------------------------------------------------------------
+    def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
+        self.do_GET()
+
+    def do_GET(self) -> None:  # noqa: N802
+        if not self._guard():
+            return
+        split = urlsplit(self.path)
+        if split.path.startswith("/api/"):
+            query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+            self._dispatch(GET_ROUTES.get(split.path), query)
+            return
+        self._static(split.path)
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._write()
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._write()
+
+    def _write(self) -> None:
+        if not self._guard():
+            return
+        split = urlsplit(self.path)
+        route = WRITE_ROUTES.get(split.path)
+        if route is None:
+            self._error(HTTPStatus.NOT_FOUND, f"no such endpoint: {split.path}")
+            return
+        if not self.server.allow_edit:
+            self._error(HTTPStatus.FORBIDDEN, "the repository is read-only in this UI",
+                        "restart with `artctl ui --allow-edit` to edit aliases, descriptions, metadata, TTL")
+            return
+        origin = self.headers.get("Origin")
+        if origin and not host_allowed(urlsplit(origin).netloc, self.server.bind_host):
+            self._error(HTTPStatus.FORBIDDEN, "refused: cross-origin request")
+            return
+        if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/json":
+            self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send a JSON body (Content-Type: application/json)")
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or "0")
+        except ValueError:
+            length = -1
+        if not 0 < length <= MAX_BODY:
+            self._error(HTTPStatus.BAD_REQUEST, "missing, invalid or too large request body")
+            return
+        try:
+            body = json.loads(self.rfile.read(length))
+        except ValueError:
+            self._error(HTTPStatus.BAD_REQUEST, "request body is not valid JSON")
+            return
+        if not isinstance(body, dict):
+            self._error(HTTPStatus.BAD_REQUEST, "request body must be a JSON object")
+            return
+        with self.server.write_lock:
+            self._dispatch(route, body)
+
+    def _dispatch(self, route: Route | None, params: dict[str, Any]) -> None:
+        if route is None:
+            self._error(HTTPStatus.NOT_FOUND, "no such endpoint")
+            return
+        try:
+            result = route(self, params)
+        except (ArtifactNotFound, RunError) as exc:
+            status = HTTPStatus.NOT_FOUND if "not found" in exc.message or isinstance(exc, ArtifactNotFound) \
+                else HTTPStatus.CONFLICT
+            self._error(status, exc.message, exc.hint)
+        except (InvalidInput, ValueError) as exc:
+            self._error(HTTPStatus.BAD_REQUEST, str(exc), getattr(exc, "hint", None))
+        except ArtctlError as exc:
+            self._error(HTTPStatus.CONFLICT, exc.message, exc.hint)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        except Exception as exc:  # noqa: BLE001 - a bad request must never kill the server
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"unexpected {type(exc).__name__}: {exc}")
+        else:
+            self._json(HTTPStatus.OK, result)
+
+    def _static(self, path: str) -> None:
+        file = self.server.static.get(path)
+        if file is None:
+            self._error(HTTPStatus.NOT_FOUND, "not found")
+            return
+        try:
+            body = file.read_bytes()
+        except OSError:
+            self._error(HTTPStatus.NOT_FOUND, "not found")
+            return
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind in ("application/javascript", "text/javascript"):
+            kind += "; charset=utf-8"
+        self._send(HTTPStatus.OK, body, kind)
+
+
+# -- routes --------------------------------------------------------------------------------
+def _param(params: dict[str, Any], key: str) -> str:
+    value = params.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"missing parameter {key!r}")
+    return value
+
+
+def _int(params: dict[str, Any], key: str, default: int) -> int:
+    value = params.get(key)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{key} must be a whole number") from None
+
+
+def _info(h: Handler, p: dict[str, Any]) -> Any:
+    from .. import __version__
+
+    return {"version": __version__, "repository": str(h.server.repo_root.parent),
+            "allow_edit": h.server.allow_edit, "token": change_token(h.server.repo_root)}
+
+
+def _changed(h: Handler, p: dict[str, Any]) -> Any:
+    token = change_token(h.server.repo_root)
+    return {"token": token, "changed": p.get("since") not in (None, "", token)}
+
+
+GET_ROUTES: dict[str, Route] = {
+    "/api/info": _info,
+    "/api/changed": _changed,
+    "/api/artifacts": lambda h, p: data.artifacts(h.server.repo(), project=p.get("project") or None,
+                                                  type=p.get("type") or None, q=p.get("q")),
+    "/api/artifact": lambda h, p: data.artifact(h.server.repo(), _param(p, "name")),
+    "/api/version": lambda h, p: data.version(h.server.repo(), _param(p, "ref")),
+    "/api/diff": lambda h, p: data.diff(h.server.repo(), _param(p, "old"), _param(p, "new")),
+    "/api/runs": lambda h, p: data.runs(h.server.repo(), q=p.get("q")),
+    "/api/run": lambda h, p: data.run(h.server.repo(), _param(p, "id")),
+    "/api/lineage": lambda h, p: data.lineage(h.server.repo(), _param(p, "node"),
+                                              direction=p.get("direction") or "both",
+                                              depth=_int(p, "depth", 2)),
+}
+
+WRITE_ROUTES: dict[str, Route] = {
+    "/api/version": lambda h, p: data.edit_version(h.server.repo(), p),
+    "/api/alias": lambda h, p: data.edit_alias(h.server.repo(), p),
+}

@@ -1,0 +1,68 @@
+"""The example pipeline the UI tests (and the README screenshots) browse.
+
+raw dataset → ``preprocess`` run → ``clean`` dataset → a sweep of 6 ``train`` runs, each
+logging one version of the ``cnn`` model → an ``evaluate`` run using the best model and
+logging a ``report``. The 6 runs (and the 6 model versions) make the clusters of the graph.
+Built through the library API, small (a few bytes per file), in well under a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from artctl.repository_ops import Repo
+
+SCRIPT = '<script>window.__xss = 1</script>'
+#: ``<img onerror>`` fires even where ``<script>`` inserted by innerHTML would not.
+IMG = '<img src=x onerror="window.__xss=2">'
+
+
+def write(path: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        target = path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return path
+
+
+def build_example(repo: Repo, scratch: Path) -> dict[str, str]:
+    """Fill ``repo``; return the ids the tests need (``raw``, ``clean``, ``train_runs`` …)."""
+    runs = repo.repository.runs
+    raw_dir = write(scratch / "raw", {"images/cat.txt": "cat\n", "images/dog.txt": "dog\n",
+                                     "labels.csv": "id,label\n1,cat\n2,dog\n"})
+    raw = repo.put(raw_dir, name="demo/raw-images", type="dataset",
+                   description=f"Raw images {SCRIPT}",
+                   metadata={"source": "camera", "note": SCRIPT, "html": IMG})
+    write(raw_dir, {"images/bird.txt": "bird\n"})
+    raw2 = repo.put(raw_dir, name="demo/raw-images", type="dataset", aliases=["production"],
+                    metadata={"source": "camera", "rows": 3}, ttl="30d")
+
+    prep = runs.create("preprocess", name="preprocess-1", config={"resize": 64})
+    repo.get("demo/raw-images:v1", root=scratch / "in-prep", run_id=prep.id)
+    clean_dir = write(scratch / "clean", {"train/a.txt": "a\n", "train/b.txt": "b\n", "test/c.txt": "c\n"})
+    clean = repo.put(clean_dir, name="demo/clean-images", type="dataset", run_id=prep.id)
+    runs.finish(prep.id)
+
+    train_ids = []
+    for i in range(6):
+        run = runs.create("train", name=f"sweep-{i}", config={"lr": 10 ** -(i % 3 + 2), "epochs": 3 + i})
+        repo.get("demo/clean-images:latest", root=scratch / f"in-train-{i}", run_id=run.id)
+        model_dir = write(scratch / f"model-{i}", {"model.bin": f"weights {i}\n", "config.json": '{"layers": 4}'})
+        aliases = ["best"] if i == 3 else []
+        repo.put(model_dir, name="demo/cnn", type="model", run_id=run.id, aliases=aliases,
+                 metadata={"accuracy": 0.8 + i / 100})
+        runs.finish(run.id, failed=(i == 5))
+        train_ids.append(run.id)
+
+    evaluate = runs.create("evaluate", name="evaluate-best")
+    repo.get("demo/cnn:best", root=scratch / "in-eval", run_id=evaluate.id)
+    report_dir = write(scratch / "report", {"report.md": "# accuracy 0.83\n"})
+    repo.put(report_dir, name="demo/eval-report", type="report", run_id=evaluate.id)
+    runs.finish(evaluate.id)
+
+    ref_dir = write(scratch / "refs", {"readme.txt": "refs\n"})
+    repo.put(ref_dir, name="other/notes", type="docs")
+    return {"raw": f"{raw.record.name}:{raw.record.version}",
+            "raw2": f"{raw2.record.name}:{raw2.record.version}",
+            "clean": f"{clean.record.name}:{clean.record.version}",
+            "prep": prep.id, "train_runs": ",".join(train_ids), "evaluate": evaluate.id}
