@@ -189,25 +189,46 @@ class Artifact:
         """Remove a staged path (or a directory prefix ending in ``/``) from the artifact."""
         self._staging()
         self._removed.append(path)
+        # Where the removal falls among the adds: it applies to what was added before it (and to
+        # a draft's base), not to files added after it.
+        marks = getattr(self, "_removed_at", None)
+        if marks is None:
+            marks = self._removed_at = []
+        marks.append(len(self._sources))
         return self
 
     def _build_manifest(self, repo: Repo, progress=None) -> Manifest:  # type: ignore[no-untyped-def]
-        manifest = repo.manifest(self._base) if self._base is not None else Manifest()
-        local = [(p, n) for p, n in self._sources if not p.startswith("ref::")]
-        files = repo.collect(local)
-        for entry in repo.store_files(files, progress):
-            manifest.add(entry)
-        refs = [(p[5:], n) for p, n in self._sources if p.startswith("ref::")]
-        if refs:
-            from . import references
+        """Base manifest (for a draft) + staged adds and removals, applied in call order.
 
-            options = getattr(self, "_reference_options", {})
-            for uri, name in refs:
+        Only the staged files are read and hashed; a draft's base contributes its manifest.
+        """
+        manifest = repo.manifest(self._base) if self._base is not None else Manifest()
+        groups = [repo.collect([(p, n)]) if not p.startswith("ref::") else []
+                  for p, n in self._sources]
+        stored: dict[str, Entry] = {}
+        files = [f for group in groups for f in group]
+        if files:
+            stored = {e.path: e for e in repo.store_files(files, progress)}
+        marks = list(getattr(self, "_removed_at", None) or [0] * len(self._removed))
+        marks += [len(self._sources)] * (len(self._removed) - len(marks))
+
+        def removals_at(position: int) -> None:
+            for path, mark in zip(self._removed, marks):
+                if mark == position and not manifest.remove_prefix(path):
+                    raise InvalidInput(f"{path!r} is not in artifact {self.name}")
+
+        options = getattr(self, "_reference_options", {})
+        for position, ((source, name), group) in enumerate(zip(self._sources, groups)):
+            removals_at(position)
+            if source.startswith("ref::"):
+                from . import references
+
+                uri = source[5:]
                 for entry in references.entries_for(uri, name, **options.get(uri, {})):
                     manifest.add(entry)
-        for path in self._removed:
-            if not manifest.remove_prefix(path):
-                raise InvalidInput(f"{path!r} is not in artifact {self.name}")
+            for f in group:
+                manifest.add(stored[f.path])
+        removals_at(len(self._sources))
         if not len(manifest):
             raise InvalidInput(f"artifact {self.name} has no files; add some with add_file/add_dir")
         return manifest
@@ -218,11 +239,16 @@ class Artifact:
         from .repository_ops import _check_type
 
         _check_type(repo, name, self.type)
-        manifest = self._build_manifest(repo)
-        custom = [a for a in [*self.aliases, *aliases] if a != LATEST and not _is_version(a)]
-        result = repo.commit_manifest(name, self.type, manifest, aliases=custom,
-                                      description=self.description, metadata=self.metadata,
-                                      ttl=self.ttl, run_id=run_id)
+        from .writeguard import writing
+
+        with writing(repo.repository.locks_dir):  # gc deletes nothing until the version exists
+            if self.incremental and self._base is None:
+                self._base = repo.registry.latest(name)  # W&B's incremental: build on latest
+            manifest = self._build_manifest(repo)
+            custom = [a for a in [*self.aliases, *aliases] if a != LATEST and not _is_version(a)]
+            result = repo.commit_manifest(name, self.type, manifest, aliases=custom,
+                                          description=self.description, metadata=self.metadata,
+                                          ttl=self.ttl, run_id=run_id)
         self._bind(repo, result.record)
         self._cleanup()
         return result
@@ -232,6 +258,7 @@ class Artifact:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
         self._sources, self._removed = [], []
+        self._removed_at = []
 
     # -- saved artifacts ---------------------------------------------------------------------------
     @property
@@ -339,6 +366,32 @@ class Artifact:
 
         return lineage.lineage(self._repo(), self._ref(), direction=direction, depth=depth)
 
+    def new_draft(self) -> "Artifact":
+        """A staged artifact based on this saved version: add/remove files, then save or log it.
+
+        Only the files you add are read; the base contributes its manifest. (For a draft that
+        outlives the process, use ``artctl draft`` / :class:`artctl.drafts.Drafts`.)
+        """
+        record = self._saved()
+        draft = Artifact(record.name, record.type, record.description, dict(record.metadata),
+                         ttl=record.ttl)
+        draft._repository = self._repo()
+        draft._base = record
+        return draft
+
+    def delete(self, delete_aliases: bool = False) -> None:
+        """Soft-delete this version (its bytes go at the next ``artctl gc``).
+
+        Refused while it holds custom aliases unless ``delete_aliases=True``.
+        """
+        from .lifecycle import delete_version
+
+        record = self._saved()
+        repo = self._repo()
+        delete_version(repo, f"{record.name}:{record.version}", delete_aliases=delete_aliases)
+        self._record = repo.resolve(f"{record.name}:{record.version}", include_deleted=True)
+        self._saved_aliases = self.aliases = [record.version]
+
     def __repr__(self) -> str:
         if self._record is None:
             return f"<Artifact {self.name} ({self.type}, unsaved)>"
@@ -410,6 +463,40 @@ class Run:
         self._repo.repository.runs.link(self.id, link_of(art._saved()), direction="input")
         art._use_run = self.id  # type: ignore[attr-defined]
         return art
+
+    def upsert_artifact(self, artifact: "Artifact", distributed_id: str | None = None, *,
+                        remote: str | None = None) -> Artifact:
+        """Add the artifact's staged files as one part of a distributed version (W&B's name).
+
+        Many processes (or machines, with ``remote=``) upsert under one ``distributed_id``;
+        the version exists for readers only after :meth:`finish_artifact`.
+        """
+        from .distributed import upsert_entries
+
+        if not distributed_id:
+            raise InvalidInput("upsert_artifact needs distributed_id= (shared by every writer)")
+        name = str(parse_name(artifact.name, self.project))
+        upsert_entries(self._repo, lambda: list(artifact._build_manifest(self._repo)), name=name,
+                       type=artifact.type, distributed_id=distributed_id, remote=remote)
+        artifact._cleanup()
+        return artifact
+
+    def finish_artifact(self, artifact: "Artifact", distributed_id: str | None = None, *,
+                        aliases: Sequence[str] = (), remote: str | None = None) -> Artifact:
+        """Commit every part of ``distributed_id`` (plus this artifact's staged files) as one version."""
+        from .distributed import finish
+
+        if not distributed_id:
+            raise InvalidInput("finish_artifact needs distributed_id= (shared by every writer)")
+        name = str(parse_name(artifact.name, self.project))
+        extra = (lambda: list(artifact._build_manifest(self._repo))) if artifact._sources else None
+        custom = [a for a in [*artifact.aliases, *aliases] if a != LATEST and not _is_version(a)]
+        result = finish(self._repo, name=name, type=artifact.type, distributed_id=distributed_id,
+                        remote=remote, aliases=custom, description=artifact.description,
+                        metadata=artifact.metadata, ttl=artifact.ttl, run_id=self.id, extra_entries=extra)
+        artifact._bind(self._repo, result.record)
+        artifact._cleanup()
+        return artifact
 
     def logged_artifacts(self) -> list[Artifact]:
         return [self._artifact_for(link.ref) for link in self.record.outputs]

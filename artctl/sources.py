@@ -48,3 +48,13 @@ def make_fetcher(repo: "Repo") -> Callable[[Entry, Path], None]:
                              hint="run `artctl pull --all` if they live on a remote")
 
     return fetch
+
+
+def _remote_source(repo: "Repo") -> "Callable[[Entry, Path], bool] | None":
+    """Blobs missing locally come from the configured remotes (lazy: no fsspec import otherwise)."""
+    from .remotes.source import remote_source
+
+    return remote_source(repo)
+
+
+SOURCES.append(_remote_source)

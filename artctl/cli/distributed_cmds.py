@@ -1,0 +1,91 @@
+"""``artctl artifact upsert`` and ``artctl artifact finish``: distributed versions."""
+
+from __future__ import annotations
+
+import click
+
+from .common import get_output, human_size, json_option, open_repo, run_option
+
+_ID_HELP = "Id shared by every writer of this version (e.g. the CI pipeline or Slurm job id)."
+_REMOTE_HELP = "Write the part (objects included) straight to this remote; finish there too."
+
+
+@click.command("upsert")
+@click.argument("path")
+@click.option("--name", required=True, help="Artifact name: [entity/]project/name.")
+@click.option("--type", "kind", required=True, help="Artifact type, e.g. dataset or model.")
+@click.option("--distributed-id", "distributed_id", required=True, help=_ID_HELP)
+@click.option("--remote", help=_REMOTE_HELP)
+@json_option
+def upsert_cmd(path: str, name: str, kind: str, distributed_id: str, remote: str | None) -> None:
+    """Add the files under PATH as one part of a distributed version (many writers at once).
+
+    Nothing is visible to readers until `artifact finish` commits every part as one version;
+    after that, upserts with the same id are refused.
+
+    \b
+    Examples:
+      artctl artifact upsert shard-3/ --name proj/ds --type dataset --distributed-id job-42
+      artctl artifact upsert out/ --name proj/ds --type dataset --distributed-id $CI_PIPELINE_ID --remote origin
+    """
+    from ..distributed import upsert
+
+    repo = open_repo()
+    out = get_output()
+    with out.progress_bar(f"upsert {name}") as progress:
+        result = upsert(repo, path, name=name, type=kind, distributed_id=distributed_id, remote=remote,
+                        progress=progress)
+    if out.json:
+        out.emit_json(result.to_json())
+    else:
+        out.result(f"{result.name} part {result.part[:12]} of {result.distributed_id}: "
+                   f"{result.files} files, {human_size(result.size)}"
+                   f"{' on ' + result.remote if result.remote else ''}")
+
+
+@click.command("finish")
+@click.argument("path", required=False)
+@click.option("--name", required=True, help="Artifact name: [entity/]project/name.")
+@click.option("--type", "kind", required=True, help="Artifact type, e.g. dataset or model.")
+@click.option("--distributed-id", "distributed_id", required=True, help=_ID_HELP)
+@click.option("--remote", help=_REMOTE_HELP)
+@click.option("--alias", "aliases", multiple=True, help="Custom alias to set (repeatable).")
+@click.option("--description", help="Free-text description of this version.")
+@click.option("--metadata", help="JSON object of metadata.")
+@click.option("--ttl", help="Delete this version after DURATION (e.g. 30d).")
+@run_option
+@json_option
+def finish_cmd(path: str | None, name: str, kind: str, distributed_id: str, remote: str | None,
+               aliases: tuple[str, ...], description: str | None, metadata: str | None, ttl: str | None,
+               run_id: str | None) -> None:
+    """Commit every part of a distributed version (plus PATH, if given) as one version.
+
+    Two parts with the same path but different content are a conflict: nothing is committed.
+
+    \b
+    Examples:
+      artctl artifact finish --name proj/ds --type dataset --distributed-id job-42
+      artctl artifact finish --name proj/ds --type dataset --distributed-id job-42 --remote origin --json
+    """
+    from ..distributed import finish
+    from ..repository_ops import parse_metadata
+
+    repo = open_repo()
+    result = finish(repo, path, name=name, type=kind, distributed_id=distributed_id, remote=remote,
+                    aliases=aliases, description=description, metadata=parse_metadata(metadata),
+                    ttl=ttl, run_id=run_id)
+    out = get_output()
+    if out.json:
+        out.emit_json(result.to_json())
+        return
+    record = result.record
+    state = "created" if result.created else "unchanged, existing"
+    out.result(f"{record.name}:{record.version} ({state}; {record.files} files, "
+               f"{human_size(record.size)}) aliases: {', '.join(result.aliases)}")
+
+
+def register(group: click.Group) -> None:
+    from .artifact_cmds import artifact_group
+
+    artifact_group.add_command(upsert_cmd)
+    artifact_group.add_command(finish_cmd)

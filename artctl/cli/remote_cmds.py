@@ -1,0 +1,202 @@
+"""``artctl remote add/ls/rm``, ``artctl push``, ``artctl pull``, ``artctl clone``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import get_output, human_size, json_option, open_repo
+
+_OPTION_HELP = ("fsspec storage option for the remote, e.g. -o endpoint_url=http://127.0.0.1:9000 "
+                "(repeatable; dotted keys nest: -o client_kwargs.region_name=eu-west-1). "
+                "Credentials come from the cloud's standard chain unless given here.")
+
+
+@click.group("remote")
+def remote_group() -> None:
+    """Manage remotes: fsspec URLs (file://, s3://, gs://, az://) holding a copy of the repository.
+
+    \b
+    Example:
+      artctl remote add origin s3://team-artifacts/repo --default
+      artctl push
+    """
+
+
+@remote_group.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--default", "make_default", is_flag=True, help="Make it core.default_remote.")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE", help=_OPTION_HELP)
+@json_option
+def remote_add(name: str, url: str, make_default: bool, options: tuple[str, ...]) -> None:
+    """Add a remote called NAME at URL (nothing is contacted until push/pull).
+
+    \b
+    Examples:
+      artctl remote add origin s3://bucket/prefix --default
+      artctl remote add minio s3://bucket -o endpoint_url=http://127.0.0.1:9000
+      artctl remote add shared file:///mnt/shared/artifacts
+    """
+    from ..remotes.config import add_remote, parse_options
+
+    spec = add_remote(open_repo().repository, name, url, parse_options(options), default=make_default)
+    out = get_output()
+    if out.json:
+        out.emit_json(spec.to_json())
+    else:
+        out.result(f"added remote {spec.name} {spec.url}{' (default)' if spec.default else ''}")
+
+
+@remote_group.command("ls")
+@json_option
+def remote_ls() -> None:
+    """List remotes with their URLs and options (secrets masked).
+
+    \b
+    Example:
+      artctl remote ls --json
+    """
+    from ..remotes.config import list_remotes
+
+    specs = list_remotes(open_repo().repository)
+    out = get_output()
+    if out.json:
+        out.emit_json([s.to_json() for s in specs])
+        return
+    for spec in specs:
+        extra = " ".join(f"{k}={v}" for k, v in spec.to_json()["options"].items())
+        out.result(f"{spec.name}\t{spec.url}{'  (default)' if spec.default else ''}{'  ' + extra if extra else ''}")
+    if not specs:
+        out.info("no remotes; add one with `artctl remote add origin URL --default`")
+
+
+@remote_group.command("rm")
+@click.argument("name")
+@json_option
+def remote_rm(name: str) -> None:
+    """Forget remote NAME (nothing on the remote is touched).
+
+    \b
+    Example:
+      artctl remote rm origin
+    """
+    from ..remotes.config import remove_remote
+
+    spec = remove_remote(open_repo().repository, name)
+    out = get_output()
+    if out.json:
+        out.emit_json({"removed": spec.name, "url": spec.url})
+    else:
+        out.result(f"removed remote {spec.name}")
+
+
+def _report(result) -> None:  # type: ignore[no-untyped-def]
+    out = get_output()
+    if out.json:
+        out.emit_json(result.to_json())
+        return
+    verb = "sent" if result.direction == "push" else "fetched"
+    out.result(f"{result.direction} {result.remote}: {result.objects} objects {verb} "
+               f"({human_size(result.bytes)} in {result.files} files), {result.objects_skipped} already there; "
+               f"{len(result.versions)} new versions")
+    for ref in result.versions:
+        out.info(f"  {ref}")
+    for moved in result.renumbered:
+        out.info(f"  renumbered {moved.name}:{moved.old} -> {moved.new} (the remote already had {moved.old})")
+
+
+def _split_remote(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
+    """``push [REMOTE] [REF]…``: the first argument is a remote when it names one."""
+    from ..remotes.config import list_remotes
+
+    if not args:
+        return None, []
+    names = {s.name for s in list_remotes(open_repo().repository)}
+    if args[0] in names:
+        return args[0], list(args[1:])
+    return None, list(args)
+
+
+@click.command("push")
+@click.argument("args", nargs=-1, metavar="[REMOTE] [REF]...")
+@json_option
+def push_cmd(args: tuple[str, ...]) -> None:
+    """Send versions (default: all) and the objects they need to a remote.
+
+    Only what the remote lacks is sent; a push that was interrupted can simply be re-run.
+    When another clone pushed a different version under the same number, yours is renumbered
+    (locally too) so that both survive.
+
+    \b
+    Examples:
+      artctl push
+      artctl push origin proj/mnist
+      artctl push origin proj/mnist:v3 --json
+    """
+    from ..remotes.transfer import push
+
+    remote, refs = _split_remote(args)
+    repo = open_repo()
+    with get_output().progress_bar(f"push {remote or ''}".strip()) as progress:
+        result = push(repo, remote, refs, progress=progress)
+    _report(result)
+
+
+@click.command("pull")
+@click.argument("args", nargs=-1, metavar="[REMOTE] [REF]...")
+@click.option("--all", "fetch_all", is_flag=True, help="Also fetch every object now (default: when `get` needs it).")
+@json_option
+def pull_cmd(args: tuple[str, ...], fetch_all: bool) -> None:
+    """Fetch versions, aliases and runs from a remote; objects follow when `get` needs them.
+
+    \b
+    Examples:
+      artctl pull
+      artctl pull origin proj/mnist --all
+    """
+    from ..remotes.transfer import pull
+
+    remote, refs = _split_remote(args)
+    repo = open_repo()
+    with get_output().progress_bar(f"pull {remote or ''}".strip()) as progress:
+        result = pull(repo, remote, refs, fetch_all=fetch_all, progress=progress)
+    _report(result)
+
+
+@click.command("clone")
+@click.argument("url")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE", help=_OPTION_HELP)
+@click.option("--all", "fetch_all", is_flag=True, help="Also fetch every object now.")
+@json_option
+def clone_cmd(url: str, directory: Path | None, options: tuple[str, ...], fetch_all: bool) -> None:
+    """Create a repository in DIRECTORY from the remote at URL (registered as `origin`).
+
+    Metadata is fetched now; object bytes when `get` needs them (or now with --all).
+
+    \b
+    Examples:
+      artctl clone s3://team-artifacts/repo work
+      artctl clone file:///mnt/shared/artifacts --all
+    """
+    from ..remotes.config import parse_options
+    from ..remotes.transfer import clone
+
+    parsed = parse_options(options)
+    with get_output().progress_bar("clone") as progress:
+        _repo, result = clone(url, directory, options=parsed, fetch_all=fetch_all, progress=progress)
+    out = get_output()
+    if out.json:
+        out.emit_json(result.to_json())
+    else:
+        _report(result)
+        out.info(f"cloned into {result.root}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(remote_group)
+    group.add_command(push_cmd)
+    group.add_command(pull_cmd)
+    group.add_command(clone_cmd)

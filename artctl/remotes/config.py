@@ -1,0 +1,139 @@
+"""Named remotes in the repository config: ``remote.<name>.url`` and ``remote.<name>.options.*``.
+
+``core.default_remote`` names the remote used when a command names none; with exactly one
+remote configured, that one is the default. Options are fsspec storage options and are passed
+through untouched (``-o endpoint_url=http://…``); credentials are only stored here when the
+user passes them explicitly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ArtctlError, Conflict, InvalidInput
+
+if TYPE_CHECKING:
+    from ..repo import Repository
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class RemoteNotFound(ArtctlError, LookupError):
+    """A remote name that is not configured."""
+
+
+@dataclass(frozen=True)
+class RemoteSpec:
+    """One configured remote."""
+
+    name: str
+    url: str
+    options: dict[str, Any] = field(default_factory=dict)
+    default: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "url": self.url, "options": _redact(self.options),
+                "default": self.default}
+
+
+def _redact(options: dict[str, Any]) -> dict[str, Any]:
+    """Hide secrets in listings: values of keys that look like credentials."""
+    secret = re.compile(r"secret|password|token|key|credential|connection_string|sas", re.I)
+    return {k: ("***" if secret.search(k) and k != "endpoint_url" else v) for k, v in options.items()}
+
+
+def validate_remote_name(name: str) -> str:
+    if not _NAME.match(name or ""):
+        raise InvalidInput(f"invalid remote name {name!r}: use letters, digits, '.', '_' or '-'")
+    return name
+
+
+def parse_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["endpoint_url=http://x", "anon=true"]`` → options (ints and booleans typed).
+
+    Dotted keys make nested options: ``client_kwargs.region_name=eu-west-1``.
+    """
+    from ..config import parse_value
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"option {pair!r} is not KEY=VALUE")
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise InvalidInput(f"option {key!r} conflicts with another option")
+        node[parts[-1]] = parse_value(value)
+    return out
+
+
+def list_remotes(repo: "Repository") -> list[RemoteSpec]:
+    table = repo.config.table("remote")
+    default = default_remote_name(repo, table)
+    out = []
+    for name in sorted(table):
+        entry = table[name]
+        if isinstance(entry, dict) and isinstance(entry.get("url"), str):
+            out.append(RemoteSpec(name, entry["url"], dict(entry.get("options") or {}), name == default))
+    return out
+
+
+def default_remote_name(repo: "Repository", table: dict[str, Any] | None = None) -> str | None:
+    if table is None:
+        table = repo.config.table("remote")
+    named = repo.config.get("core.default_remote")
+    if isinstance(named, str) and named:
+        return named
+    names = [n for n, e in table.items() if isinstance(e, dict) and "url" in e]
+    return names[0] if len(names) == 1 else None
+
+
+def get_remote(repo: "Repository", name: str | None = None) -> RemoteSpec:
+    """The remote called ``name`` (default: ``core.default_remote`` or the only one)."""
+    remotes = {r.name: r for r in list_remotes(repo)}
+    if name is None:
+        name = default_remote_name(repo)
+        if name is None:
+            if not remotes:
+                raise RemoteNotFound("no remote is configured",
+                                     hint="add one with `artctl remote add origin URL --default`")
+            raise RemoteNotFound("several remotes are configured and none is the default",
+                                 hint="name one, or set it with `artctl config core.default_remote NAME`")
+    spec = remotes.get(name)
+    if spec is None:
+        raise RemoteNotFound(f"no remote {name!r}", hint=f"add it with `artctl remote add {name} URL`")
+    return spec
+
+
+def add_remote(repo: "Repository", name: str, url: str, options: dict[str, Any] | None = None,
+               *, default: bool = False) -> RemoteSpec:
+    from .fs import split_url
+
+    validate_remote_name(name)
+    protocol, _root = split_url(url)
+    if name in {r.name for r in list_remotes(repo)}:
+        raise Conflict(f"remote {name!r} already exists", hint=f"remove it first with `artctl remote rm {name}`")
+    if protocol == "file" and "://" not in url:
+        from pathlib import Path
+
+        url = Path(_root).as_uri()
+    repo.config.set(f"remote.{name}.url", url)
+    if options:
+        repo.config.set(f"remote.{name}.options", options)
+    if default:
+        repo.config.set("core.default_remote", name)
+    return next(r for r in list_remotes(repo) if r.name == name)
+
+
+def remove_remote(repo: "Repository", name: str) -> RemoteSpec:
+    spec = get_remote(repo, name)
+    repo.config.unset(f"remote.{name}")
+    if repo.config.get("core.default_remote") == name:
+        repo.config.unset("core.default_remote")
+    repo.state.forget_remote(name)
+    return spec

@@ -1,0 +1,378 @@
+"""A remote location as seen by artctl: a handful of whole-file operations on relative paths.
+
+Two backends share one interface: :class:`LocalBackend` for ``file://`` (plain ``os`` calls, so
+writes are temp + fsync + rename and exclusive create is ``os.link`` — fsspec's local
+``pipe(mode="create")`` is not atomic) and :class:`FsspecBackend` for everything else (S3, GCS,
+Azure, …). fsspec and the cloud libraries are imported lazily, the first time a remote is
+actually touched, so ``artctl --help`` stays fast.
+
+Credentials: the storage options are exactly what the user configured (``-o KEY=VALUE``);
+anything not given comes from each cloud's standard chain (env vars, profiles, metadata
+servers), never from artctl's config unless the user put it there.
+
+Every backend error that is not "missing" or "already exists" becomes one :class:`RemoteError`
+with a hint, so the CLI prints one line instead of a botocore traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+# gcsfs >= 2026.10 otherwise tries an experimental gRPC call on every operation, which stalls
+# 30-80 s against anything but real GCS. Must be set before gcsfs is imported.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
+import uuid  # noqa: E402
+from collections.abc import Iterable, Iterator  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import unquote, urlparse  # noqa: E402
+
+from ..errors import ArtctlError, InvalidInput, RemoteError  # noqa: E402
+from ..fsutil import atomic_write_bytes, fsync_dir  # noqa: E402
+
+#: Parallel requests per transfer (bounded so a 100k-object push does not open 100k sockets).
+DEFAULT_JOBS = 8
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/prefix/`` → ``("s3", "bucket/prefix")``; a plain path is ``file``."""
+    if "://" not in url:
+        return "file", os.path.abspath(os.path.expanduser(url))
+    scheme, _, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not scheme.isalnum() and scheme not in ("gs", "az", "abfs"):
+        raise InvalidInput(f"invalid remote URL {url!r}")
+    if scheme == "file":
+        parsed = urlparse(url)
+        if parsed.netloc not in ("", "localhost"):
+            raise InvalidInput(f"file:// URL {url!r} names a host; use file:///absolute/path")
+        return "file", unquote(parsed.path).rstrip("/") or "/"
+    if scheme == "gcs":
+        scheme = "gs"
+    root = rest.strip("/")
+    if not root:
+        raise InvalidInput(f"remote URL {url!r} names no bucket or container")
+    return scheme, root
+
+
+@contextlib.contextmanager
+def guard(url: str, what: str) -> Iterator[None]:
+    """Turn backend exceptions into one RemoteError; let "missing"/"exists" through."""
+    try:
+        yield
+    except (FileNotFoundError, FileExistsError, ArtctlError):
+        raise
+    except PermissionError as exc:
+        raise RemoteError(f"access denied to {url} while {what}: {_short(exc)}",
+                          hint="check the credentials (environment, profile or -o options) "
+                               "and the permissions on the bucket") from None
+    except Exception as exc:  # noqa: BLE001 - cloud SDKs raise many unrelated types
+        raise classify(exc, url, what) from None
+
+
+def classify(exc: BaseException, url: str, what: str) -> RemoteError:
+    """A RemoteError with a helpful hint for a backend exception."""
+    text = _short(exc)
+    lowered = f"{type(exc).__name__} {text}".lower()
+    if any(k in lowered for k in ("connect", "unreachable", "name resolution", "timed out",
+                                  "timeout", "refused", "nodename")):
+        return RemoteError(f"cannot reach remote {url} while {what}: {text}",
+                           hint="check the URL and endpoint_url option, and that the server is up")
+    if any(k in lowered for k in ("accessdenied", "access denied", "forbidden", "403", "401",
+                                  "invalidaccesskeyid", "signaturedoesnotmatch", "authentication",
+                                  "authorization", "credential", "unauthorized")):
+        return RemoteError(f"access denied to {url} while {what}: {text}",
+                           hint="check the credentials (environment, profile or -o options)")
+    if any(k in lowered for k in ("nosuchbucket", "containernotfound", "bucket does not exist",
+                                  "specified container does not exist", "not found")):
+        return RemoteError(f"remote {url} does not exist ({text})",
+                           hint="create the bucket or container first, or fix the URL")
+    return RemoteError(f"remote {url} failed while {what}: {type(exc).__name__}: {text}")
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+class Backend:
+    """Whole-file operations on paths relative to the remote's root (``a/b/c``)."""
+
+    url: str
+    jobs: int = DEFAULT_JOBS
+
+    # Implemented by subclasses -------------------------------------------------------------
+    def read(self, rel: str) -> bytes: raise NotImplementedError
+    def read_range(self, rel: str, start: int, end: int) -> bytes: raise NotImplementedError
+    def write(self, rel: str, data: bytes) -> None: raise NotImplementedError
+    def upload(self, rel: str, local: Path) -> None: raise NotImplementedError
+    def download(self, rel: str, local: Path) -> None: raise NotImplementedError
+    def create(self, rel: str, data: bytes) -> bool: raise NotImplementedError
+    def listdir(self, rel: str) -> list[str]: raise NotImplementedError
+    def find(self, rel: str) -> list[str]: raise NotImplementedError
+    def delete(self, rel: str) -> None: raise NotImplementedError
+    def check_location(self) -> bool: raise NotImplementedError
+
+    # Shared ---------------------------------------------------------------------------------
+    def exists(self, rel: str) -> bool:
+        try:
+            self.read_range(rel, 0, 1)
+            return True
+        except FileNotFoundError:
+            return False
+
+    def read_or_none(self, rel: str) -> bytes | None:
+        try:
+            return self.read(rel)
+        except FileNotFoundError:
+            return None
+
+    def read_many(self, rels: Iterable[str]) -> dict[str, bytes | None]:
+        """Many small files at once (bounded concurrency); a missing one maps to None."""
+        rels = list(rels)
+        if not rels:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(self.jobs, len(rels))) as pool:
+            return dict(zip(rels, pool.map(self.read_or_none, rels)))
+
+
+class LocalBackend(Backend):
+    """``file://`` remotes: a directory, written like the local repository is."""
+
+    def __init__(self, root: str, url: str, jobs: int = DEFAULT_JOBS) -> None:
+        self.root = Path(root)
+        self.url = url
+        self.jobs = jobs
+
+    def _p(self, rel: str) -> Path:
+        return self.root / rel if rel else self.root
+
+    def _tmp_beside(self, path: Path) -> Path:
+        return path.parent / f".{uuid.uuid4().hex}.artctl-tmp"
+
+    def read(self, rel: str) -> bytes:
+        with guard(self.url, f"reading {rel}"):
+            return self._p(rel).read_bytes()
+
+    def read_range(self, rel: str, start: int, end: int) -> bytes:
+        with guard(self.url, f"reading {rel}"), open(self._p(rel), "rb") as fh:
+            fh.seek(start)
+            return fh.read(max(0, end - start))
+
+    def write(self, rel: str, data: bytes) -> None:
+        with guard(self.url, f"writing {rel}"):
+            path = self._p(rel)
+            atomic_write_bytes(path, data, tmp_dir=path.parent)
+
+    def upload(self, rel: str, local: Path) -> None:
+        from ..fsutil import copy_file
+
+        with guard(self.url, f"writing {rel}"):
+            path = self._p(rel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._tmp_beside(path)
+            try:
+                copy_file(local, tmp)
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+            fsync_dir(path.parent)
+
+    def download(self, rel: str, local: Path) -> None:
+        from ..fsutil import copy_file
+
+        with guard(self.url, f"reading {rel}"):
+            copy_file(self._p(rel), local)
+
+    def create(self, rel: str, data: bytes) -> bool:
+        from ..fsutil import create_exclusive
+
+        with guard(self.url, f"creating {rel}"):
+            path = self._p(rel)
+            return create_exclusive(path, data, tmp_dir=path.parent)
+
+    def listdir(self, rel: str) -> list[str]:
+        with guard(self.url, f"listing {rel or '/'}"):
+            try:
+                return sorted(n for n in os.listdir(self._p(rel)) if not n.startswith("."))
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+
+    def find(self, rel: str) -> list[str]:
+        base = self._p(rel)
+        out: list[str] = []
+        with guard(self.url, f"listing {rel}"):
+            for dirpath, dirnames, filenames in os.walk(base):
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                for name in filenames:
+                    if not name.startswith("."):
+                        out.append(os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/"))
+        return sorted(out)
+
+    def delete(self, rel: str) -> None:
+        with guard(self.url, f"deleting {rel}"), contextlib.suppress(FileNotFoundError):
+            os.unlink(self._p(rel))
+
+    def check_location(self) -> bool:
+        """True if the directory exists; creates it when its parent exists (like ``git init``)."""
+        if self.root.is_dir():
+            return True
+        if self.root.exists():
+            raise RemoteError(f"remote {self.url} is a file, not a directory")
+        if not self.root.parent.is_dir():
+            raise RemoteError(f"remote {self.url} does not exist and neither does its parent directory",
+                              hint=f"create {self.root.parent} first, or fix the URL")
+        return False
+
+
+class FsspecBackend(Backend):
+    """Object stores through fsspec (s3fs, gcsfs, adlfs …)."""
+
+    def __init__(self, protocol: str, root: str, url: str, options: dict[str, Any],
+                 jobs: int = DEFAULT_JOBS) -> None:
+        self.protocol = protocol
+        self.root = root
+        self.url = url
+        self.options = dict(options)
+        self.jobs = jobs
+        self._fs: Any = None
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            with guard(self.url, "opening the remote"):
+                import fsspec
+
+                try:
+                    cls = fsspec.get_filesystem_class(self.protocol)
+                except (ImportError, ValueError) as exc:
+                    raise RemoteError(f"no fsspec backend for {self.protocol}:// ({_short(exc)})",
+                                      hint="install it, e.g. pip install s3fs gcsfs adlfs") from None
+                self._fs = cls(skip_instance_cache=True, **self.options)
+        return self._fs
+
+    def _p(self, rel: str) -> str:
+        return f"{self.root}/{rel}" if rel else self.root
+
+    def _rel(self, full: str) -> str:
+        full = full.split("://", 1)[-1].strip("/")
+        prefix = self.root + "/"
+        return full[len(prefix):] if full.startswith(prefix) else full
+
+    def read(self, rel: str) -> bytes:
+        with guard(self.url, f"reading {rel}"):
+            return bytes(self.fs.cat_file(self._p(rel)))
+
+    def read_range(self, rel: str, start: int, end: int) -> bytes:
+        with guard(self.url, f"reading {rel}"):
+            return bytes(self.fs.cat_file(self._p(rel), start=start, end=end))
+
+    def read_many(self, rels: Iterable[str]) -> dict[str, bytes | None]:
+        """One batched request set through fsspec's async ``cat`` when the backend has it."""
+        rels = list(rels)
+        if not rels:
+            return {}
+        paths = [self._p(r) for r in rels]
+        with guard(self.url, "reading records"):
+            found = self.fs.cat(paths, on_error="return")
+        out: dict[str, bytes | None] = {}
+        for rel, path in zip(rels, paths):
+            value = found.get(path)
+            if value is None:
+                # fsspec may key results without the protocol or with it; look both ways
+                value = found.get(f"{self.protocol}://{path}")
+            if isinstance(value, FileNotFoundError) or value is None:
+                out[rel] = None
+            elif isinstance(value, BaseException):
+                with guard(self.url, f"reading {rel}"):
+                    raise value
+            else:
+                out[rel] = bytes(value)
+        return out
+
+    def write(self, rel: str, data: bytes) -> None:
+        with guard(self.url, f"writing {rel}"):
+            self.fs.pipe_file(self._p(rel), data)
+
+    def upload(self, rel: str, local: Path) -> None:
+        # One PUT (or multipart upload) is atomic on object stores: a killed upload leaves
+        # nothing visible under the final key.
+        with guard(self.url, f"writing {rel}"):
+            self.fs.put_file(str(local), self._p(rel))
+
+    def download(self, rel: str, local: Path) -> None:
+        with guard(self.url, f"reading {rel}"):
+            self.fs.get_file(self._p(rel), str(local))
+
+    def create(self, rel: str, data: bytes) -> bool:
+        """Exclusive create in ONE request (S3 If-None-Match: *, GCS ifGenerationMatch=0,
+        Azure If-None-Match: *): the store itself decides the single winner."""
+        path = self._p(rel)
+        try:
+            with guard(self.url, f"creating {rel}"):
+                if self.protocol in ("az", "abfs", "abfss"):
+                    self.fs.pipe_file(path, data, overwrite=False)
+                else:
+                    self.fs.pipe_file(path, data, mode="create")
+            return True
+        except FileExistsError:
+            return False
+        except RemoteError as exc:
+            text = str(exc).lower()
+            if "precondition" in text or "412" in text or "already exists" in text or "409" in text:
+                return False
+            raise
+
+    def listdir(self, rel: str) -> list[str]:
+        path = self._p(rel)
+        with guard(self.url, f"listing {rel or '/'}"):
+            self.fs.invalidate_cache()
+            try:
+                names = self.fs.ls(path, detail=False)
+            except FileNotFoundError:
+                return []
+        out = set()
+        for full in names:
+            name = full.rstrip("/").rsplit("/", 1)[-1]
+            if name and not name.startswith(".") and self._rel(full) != rel:
+                out.add(name)
+        return sorted(out)
+
+    def find(self, rel: str) -> list[str]:
+        with guard(self.url, f"listing {rel}"):
+            self.fs.invalidate_cache()
+            try:
+                names = self.fs.find(self._p(rel))
+            except FileNotFoundError:
+                return []
+        return sorted(self._rel(n) for n in names if not n.rsplit("/", 1)[-1].startswith("."))
+
+    def delete(self, rel: str) -> None:
+        with guard(self.url, f"deleting {rel}"), contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._p(rel))
+
+    def check_location(self) -> bool:
+        """True when the bucket (and prefix) exist; a missing bucket is a clear error."""
+        bucket = self.root.split("/", 1)[0]
+        with guard(self.url, "checking the bucket"):
+            self.fs.invalidate_cache()
+            try:
+                self.fs.ls(bucket, detail=False)
+            except FileNotFoundError:
+                raise RemoteError(f"bucket or container {bucket!r} of remote {self.url} does not exist",
+                                  hint="create it first (artctl never creates buckets), or fix the URL") from None
+        return True
+
+
+def open_backend(url: str, options: dict[str, Any] | None = None, *, jobs: int | None = None) -> Backend:
+    """The backend for ``url`` with fsspec storage ``options`` (nothing is contacted yet)."""
+    protocol, root = split_url(url)
+    if protocol == "file":
+        return LocalBackend(root, url, jobs or DEFAULT_JOBS)
+    return FsspecBackend(protocol, root, url, options or {}, jobs or DEFAULT_JOBS)

@@ -1,0 +1,252 @@
+"""The remote's layout and its conditional-write records (docs/remotes.md is the spec).
+
+A remote holds the repository tree minus local state. Immutable, content-named files
+(objects, packs, manifests) are written with plain PUTs — "missing" means "path absent", and
+two writers of one name write the same bytes. Everything that names a version is created with
+an exclusive create in one request (S3 ``If-None-Match: *``, GCS ``ifGenerationMatch=0``, Azure
+``If-None-Match: *``, ``link(2)`` on a directory); there is no lock file a crashed writer could
+leave behind:
+
+* ``registry/<p>/<n>/artifact.json`` — created once; a different type is a conflict.
+* ``registry/<p>/<n>/versions/v<N>.json`` — created once; a taken number makes the writer
+  renumber (see :func:`publish_version`).
+* ``registry/<p>/<n>/aliases/<seq>.json`` — the custom-alias table as numbered snapshots; a
+  change creates ``seq + 1`` exclusively (compare-and-swap built from exclusive create, the one
+  conditional write every backend enforces in a single request).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Conflict, RemoteError, RepositoryFormatError
+from ..hashing import is_digest
+from ..names import ArtifactName, parse_name, version_index
+from ..records import ArtifactRecord, VersionRecord, dumps, loads
+from ..repo import FORMAT_FILE, check_format, format_bytes
+from .fs import Backend
+
+ALIAS_RETRIES = 50
+
+
+def object_rel(digest: str) -> str:
+    return f"objects/{digest[:2]}/{digest[2:]}"
+
+
+def pack_rel(pack_id: str) -> str:
+    return f"packs/{pack_id}.pack"
+
+
+def idx_rel(pack_id: str) -> str:
+    return f"packs/{pack_id}.idx"
+
+
+def manifest_rel(digest: str) -> str:
+    return f"manifests/{digest[:2]}/{digest[2:]}.jsonl"
+
+
+def artifact_dir(name: ArtifactName) -> str:
+    return "registry/" + "/".join(name.parts)
+
+
+def version_rel(name: ArtifactName, index: int) -> str:
+    return f"{artifact_dir(name)}/versions/v{index}.json"
+
+
+def alias_rel(name: ArtifactName, seq: int) -> str:
+    return f"{artifact_dir(name)}/aliases/{seq:010d}.json"
+
+
+def run_rel(run_id: str) -> str:
+    return f"runs/{run_id}.json"
+
+
+# -- the FORMAT file ----------------------------------------------------------------------------
+def open_remote(backend: Backend, *, create: bool) -> bool:
+    """Check that the remote is an artctl remote; initialize an empty one when ``create``.
+
+    Returns True when this call initialized it. A location that holds other files but no
+    FORMAT is refused: artctl never writes into somebody else's bucket layout.
+    """
+    data = backend.read_or_none(FORMAT_FILE)
+    if data is not None:
+        try:
+            check_format(data, f"remote {backend.url}")
+        except RepositoryFormatError as exc:
+            raise RemoteError(f"{exc.message} (its FORMAT file is not artctl's)",
+                              hint=exc.hint or "check the URL; artctl only uses locations it initialized") from None
+        return False
+    exists = backend.check_location()
+    if exists and backend.listdir(""):
+        raise RemoteError(f"remote {backend.url} is not an artctl remote (it has files but no FORMAT)",
+                          hint="use an empty bucket/prefix, or fix the URL")
+    if not create:
+        raise RemoteError(f"remote {backend.url} is empty: there is nothing to pull",
+                          hint="push to it first (`artctl push`)")
+    if not backend.create(FORMAT_FILE, format_bytes()):
+        check_format(backend.read(FORMAT_FILE), f"remote {backend.url}")
+        return False
+    return True
+
+
+# -- reading the registry -----------------------------------------------------------------------
+@dataclass
+class RemoteArtifact:
+    """One artifact as the remote has it."""
+
+    name: ArtifactName
+    record: ArtifactRecord
+    versions: dict[int, VersionRecord] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    alias_seq: int = -1
+
+    def by_manifest(self) -> dict[str, VersionRecord]:
+        out: dict[str, VersionRecord] = {}
+        for index in sorted(self.versions):
+            out.setdefault(self.versions[index].manifest, self.versions[index])
+        return out
+
+
+def parse_version(data: bytes, name: ArtifactName, index: int, where: str) -> VersionRecord:
+    """A version record from the remote, checked against the path it was found at."""
+    record = VersionRecord.from_json(loads(data, where))
+    if record.name != str(name) or record.index != index or not is_digest(record.manifest):
+        raise RepositoryFormatError(f"{where} does not describe {name}:v{index} (tampered or corrupt)")
+    return record
+
+
+def read_registry(backend: Backend, names: set[str] | None = None) -> dict[str, RemoteArtifact]:
+    """Every artifact (or those in ``names``) with versions and custom aliases, by name."""
+    files = backend.find("registry")
+    dirs: dict[str, dict[str, Any]] = {}
+    for rel in files:
+        head, _, tail = rel.rpartition("/")
+        if tail == "artifact.json":
+            dirs.setdefault(head, {"versions": {}, "aliases": []})
+    for rel in files:
+        for directory, info in dirs.items():
+            if not rel.startswith(directory + "/"):
+                continue
+            rest = rel[len(directory) + 1:]
+            if rest.startswith("versions/") and rest.endswith(".json"):
+                index = version_index(rest[len("versions/"):-5])
+                if index is not None:
+                    info["versions"][index] = rel
+            elif rest.startswith("aliases/") and rest[8:-5].isdigit() and rest.endswith(".json"):
+                info["aliases"].append(int(rest[8:-5]))
+    records = backend.read_many(f"{d}/artifact.json" for d in dirs)
+    out: dict[str, RemoteArtifact] = {}
+    wanted_rels: list[str] = []
+    for directory in dirs:
+        data = records.get(f"{directory}/artifact.json")
+        if data is None:
+            continue
+        record = ArtifactRecord.from_json(loads(data, f"{backend.url}/{directory}/artifact.json"))
+        name = parse_name(record.name)
+        if artifact_dir(name) != directory:
+            raise RepositoryFormatError(f"remote record {directory}/artifact.json names {record.name} "
+                                        "(tampered or corrupt)")
+        if names is not None and str(name) not in names:
+            continue
+        info = dirs[directory]
+        art = RemoteArtifact(name, record)
+        if info["aliases"]:
+            art.alias_seq = max(info["aliases"])
+            wanted_rels.append(alias_rel(name, art.alias_seq))
+        wanted_rels.extend(info["versions"].values())
+        out[str(name)] = art
+    blobs = backend.read_many(wanted_rels)
+    for art in out.values():
+        directory = artifact_dir(art.name)
+        for index, rel in dirs[directory]["versions"].items():
+            data = blobs.get(rel)
+            if data is not None:
+                art.versions[index] = parse_version(data, art.name, index, f"{backend.url}/{rel}")
+        if art.alias_seq >= 0:
+            data = blobs.get(alias_rel(art.name, art.alias_seq))
+            if data is not None:
+                art.aliases = _alias_table(data, f"{backend.url}/{alias_rel(art.name, art.alias_seq)}")
+    return out
+
+
+def _alias_table(data: bytes, where: str) -> dict[str, str]:
+    from ..names import validate_custom_alias
+
+    obj = loads(data, where)
+    table = obj.get("aliases", {})
+    if not isinstance(table, dict):
+        raise RepositoryFormatError(f"{where} is not an alias table")
+    out = {}
+    for alias, version in table.items():
+        validate_custom_alias(alias)
+        if not isinstance(version, str) or version_index(version) is None:
+            raise RepositoryFormatError(f"{where}: alias {alias!r} points at {version!r}")
+        out[alias] = version
+    return out
+
+
+def read_aliases(backend: Backend, name: ArtifactName) -> tuple[int, dict[str, str]]:
+    """The newest alias snapshot: ``(seq, table)``; ``(-1, {})`` when there is none."""
+    seqs = [int(n[:-5]) for n in backend.listdir(f"{artifact_dir(name)}/aliases")
+            if n.endswith(".json") and n[:-5].isdigit()]
+    for seq in sorted(seqs, reverse=True):
+        data = backend.read_or_none(alias_rel(name, seq))
+        if data is not None:
+            return seq, _alias_table(data, f"{backend.url}/{alias_rel(name, seq)}")
+    return -1, {}
+
+
+# -- writing records ----------------------------------------------------------------------------
+def ensure_artifact(backend: Backend, record: ArtifactRecord) -> None:
+    """Create ``artifact.json`` once; a remote artifact of another type is a conflict."""
+    name = parse_name(record.name)
+    rel = f"{artifact_dir(name)}/artifact.json"
+    if backend.create(rel, dumps(record.to_json())):
+        return
+    existing = ArtifactRecord.from_json(loads(backend.read(rel), f"{backend.url}/{rel}"))
+    if existing.type != record.type:
+        raise Conflict(f"artifact {name} is a {existing.type!r} on the remote but a {record.type!r} here",
+                       hint="names are unique within a project whatever the type; rename one of them")
+
+
+def publish_version(backend: Backend, record: VersionRecord, taken: dict[int, VersionRecord]) -> VersionRecord:
+    """Create ``record`` on the remote under a free number; return it as published.
+
+    Keeps the local number when it is free and above every remote number (so numbering stays
+    in creation order); otherwise takes the next number. An exclusive create that loses a race
+    re-reads the winner: if it is the same content (same manifest digest) that version is ours.
+    """
+    name = parse_name(record.name)
+    top = max(taken, default=-1)
+    index = record.index if record.index > top else top + 1
+    while True:
+        candidate = record.evolve(index=index)
+        rel = version_rel(name, index)
+        if backend.create(rel, dumps(candidate.to_json())):
+            taken[index] = candidate
+            return candidate
+        existing = parse_version(backend.read(rel), name, index, f"{backend.url}/{rel}")
+        taken[index] = existing
+        if existing.manifest == record.manifest:
+            return existing
+        index = max(taken) + 1
+
+
+def update_aliases(backend: Backend, name: ArtifactName, changes: dict[str, str]) -> dict[str, str]:
+    """Apply ``alias → vN`` changes with compare-and-swap on the snapshot sequence."""
+    for _attempt in range(ALIAS_RETRIES):
+        seq, table = read_aliases(backend, name)
+        new = {**table, **changes}
+        if new == table:
+            return table
+        doc = {"format": 1, "seq": seq + 1, "aliases": dict(sorted(new.items()))}
+        if backend.create(alias_rel(name, seq + 1), dumps(doc)):
+            return new
+    raise Conflict(f"aliases of {name} on the remote changed {ALIAS_RETRIES} times while pushing",
+                   hint="retry the push")
+
+
+def json_line(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"

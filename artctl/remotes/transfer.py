@@ -1,0 +1,445 @@
+"""push, pull and clone: moving versions between a repository and a remote.
+
+Write order on the remote is the local one (docs/remotes.md): blobs (whole packs, then their
+``.idx``; loose objects) → manifests → version records (exclusive create) → alias snapshots →
+run records. A push killed at any point leaves only unreferenced content on the remote, and
+re-running it sends only what is missing, because "present" is decided by listing the remote.
+
+Pull and clone fetch metadata (registry, runs, manifests, pack indexes); object bytes come
+when ``get`` needs them (``artctl.remotes.source``), or all at once with ``fetch_all``. Every
+manifest is verified and parsed (paths validated) before anything is written locally.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ArtifactNotFound, IntegrityError, InvalidInput, ObjectNotFound
+from ..hashing import hash_bytes, hash_file
+from ..manifest import Manifest
+from ..names import ArtifactName, parse_name, parse_ref
+from ..records import VersionRecord, dumps, loads
+from . import inventory as inventory_mod
+from .config import RemoteSpec, add_remote, get_remote
+from .fs import Backend, open_backend
+from .protocol import (ensure_artifact, idx_rel, manifest_rel, object_rel, open_remote, pack_rel,
+                       publish_version, read_registry, run_rel, update_aliases)
+from .sync import Renumbered, merge_artifact
+
+if TYPE_CHECKING:
+    from ..repo import Repository
+    from ..repository_ops import Repo
+
+Progress = Callable[[int, int], None]
+#: Test hook: seconds to sleep before each blob upload, so a test can kill a push mid-way.
+_DELAY_ENV = "ARTCTL_TEST_TRANSFER_DELAY"
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """What a push, pull or clone did: the ``--json`` summary."""
+
+    direction: str  # "push", "pull" or "clone"
+    remote: str
+    url: str
+    objects: int = 0  # blobs sent / fetched
+    bytes: int = 0  # bytes of files sent / fetched
+    files: int = 0  # files moved (packs + loose objects)
+    objects_skipped: int = 0  # blobs the other side already had
+    bytes_skipped: int = 0
+    manifests: int = 0
+    versions: list[str] = field(default_factory=list)  # refs created on the other side
+    renumbered: list[Renumbered] = field(default_factory=list)
+    initialized: bool = False
+    root: str | None = None  # clone: the new working directory
+
+    def to_json(self) -> dict[str, Any]:
+        verb = "sent" if self.direction == "push" else "fetched"
+        out: dict[str, Any] = {
+            "direction": self.direction, "remote": self.remote, "url": self.url,
+            f"objects_{verb}": self.objects, f"bytes_{verb}": self.bytes, f"files_{verb}": self.files,
+            "objects_skipped": self.objects_skipped, "bytes_skipped": self.bytes_skipped,
+            f"manifests_{verb}": self.manifests, "versions": self.versions,
+            "renumbered": [r.to_json() for r in self.renumbered],
+        }
+        if self.direction == "push":
+            out["initialized"] = self.initialized
+        if self.root is not None:
+            out["root"] = self.root
+        return out
+
+
+def _jobs(repository: "Repository", spec: RemoteSpec) -> int | None:
+    value = repository.config.get(f"remote.{spec.name}.jobs")
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        raise InvalidInput(f"remote.{spec.name}.jobs must be a number, not {value!r}") from None
+
+
+def backend_for(repository: "Repository", spec: RemoteSpec) -> Backend:
+    return open_backend(spec.url, spec.options, jobs=_jobs(repository, spec))
+
+
+def _parallel(backend: Backend, func: Callable[[Any], None], items: Sequence[Any]) -> None:
+    if not items:
+        return
+    with ThreadPoolExecutor(max_workers=min(backend.jobs, len(items))) as pool:
+        for _ in pool.map(func, items):
+            pass
+
+
+# -- selecting what to move ---------------------------------------------------------------------
+def select_versions(repo: "Repo", refs: Iterable[str]) -> dict[str, list[VersionRecord]]:
+    """Live versions by artifact name: all of them, of the named artifacts, or the named refs."""
+    registry = repo.registry
+    out: dict[str, list[VersionRecord]] = {}
+    refs = list(refs)
+    if not refs:
+        for artifact in registry.iter_artifacts():
+            name = parse_name(artifact.name)
+            out[str(name)] = registry.versions(name)
+        return out
+    for text in refs:
+        ref = parse_ref(text)
+        if ":" in text:
+            record = registry.resolve(ref)
+            out.setdefault(str(ref.name), [])
+            if record not in out[str(ref.name)]:
+                out[str(ref.name)].append(record)
+        else:
+            registry.require_artifact(ref.name)
+            out[str(ref.name)] = registry.versions(ref.name)
+    return out
+
+
+# -- push ---------------------------------------------------------------------------------------
+def push(repo: "Repo", remote: str | None = None, refs: Sequence[str] = (),
+         progress: Progress | None = None) -> TransferResult:
+    """Send versions (default: every live version) and the blobs they need to a remote."""
+    repository = repo.repository
+    spec = get_remote(repository, remote)
+    backend = backend_for(repository, spec)
+    initialized = open_remote(backend, create=True)
+    selected = select_versions(repo, refs)
+    records = [r for rs in selected.values() for r in rs]
+    manifests = {r.manifest: _local_manifest(repository, r.manifest) for r in records}
+    needed: dict[str, int] = {}
+    for data in manifests.values():
+        for entry in Manifest.parse(data):
+            if entry.digest is not None and entry.ref is None:
+                needed[entry.digest] = entry.size
+    inv = inventory_mod.refresh(repository, spec.name, backend)
+    sent = send_blobs(repository, spec, backend, needed, inv, progress)
+    remote_manifests = set(backend.find("manifests"))
+    todo = [d for d in manifests if manifest_rel(d) not in remote_manifests]
+    _parallel(backend, lambda d: backend.write(manifest_rel(d), manifests[d]), todo)
+    created: list[str] = []
+    renumbered: list[Renumbered] = []
+    remote_registry = read_registry(backend, set(selected))
+    for name_text, versions in sorted(selected.items()):
+        name = parse_name(name_text)
+        art = repository.registry.require_artifact(name)
+        ensure_artifact(backend, art)
+        remote_art = remote_registry.get(name_text)
+        taken = dict(remote_art.versions) if remote_art else {}
+        by_manifest = {r.manifest: r for r in taken.values()}
+        mapping: dict[str, str] = {}
+        for record in sorted(versions, key=lambda r: r.index):
+            twin = by_manifest.get(record.manifest)
+            if twin is None:
+                twin = publish_version(backend, record, taken)
+                by_manifest[record.manifest] = twin
+                if twin.manifest == record.manifest and twin.created_at == record.created_at:
+                    created.append(f"{name}:{twin.version}")
+            mapping[record.version] = twin.version
+        local_aliases = repository.registry.aliases(name)
+        changes = {a: mapping[v] for a, v in local_aliases.items() if v in mapping}
+        if changes:
+            update_aliases(backend, name, changes)
+    after = read_registry(backend, set(selected))
+    for name_text in sorted(selected):
+        if name_text in after:
+            moved, _new = merge_artifact(repository, after[name_text])
+            renumbered.extend(moved)
+    _push_runs(repository, backend)
+    repository.state.record_remote_copies(spec.name, needed)
+    return TransferResult("push", spec.name, spec.url, objects=sent.objects, bytes=sent.bytes,
+                          files=sent.files, objects_skipped=len(needed) - sent.objects,
+                          bytes_skipped=sum(needed.values()) - sent.blob_bytes,
+                          manifests=len(todo), versions=created, renumbered=renumbered,
+                          initialized=initialized)
+
+
+def _local_manifest(repository: "Repository", digest: str) -> bytes:
+    try:
+        data = repository.manifest_path(digest).read_bytes()
+    except FileNotFoundError:
+        raise ObjectNotFound(f"manifest {digest[:12]} is missing from the repository") from None
+    if hash_bytes(data) != digest:
+        raise IntegrityError(f"manifest {digest[:12]} is corrupt (digest mismatch)")
+    return data
+
+
+@dataclass
+class _Sent:
+    objects: int = 0
+    blob_bytes: int = 0
+    bytes: int = 0
+    files: int = 0
+
+
+def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, needed: dict[str, int],
+               inv: inventory_mod.Inventory, progress: Progress | None = None) -> _Sent:
+    """Upload the blobs of ``needed`` the remote lacks: whole local packs, then their ``.idx``
+    (an index on the remote is the proof that its pack is complete), and loose objects."""
+    store = repository.store
+    missing = {d for d in needed if not inv.has(d)}
+    loose = {d for d in missing if store.object_path(d).exists()}
+    store.refresh()
+    packs: dict[str, set[str]] = {}
+    for digest, loc in repository.state.locate_many(missing - loose).items():
+        if store.pack_path(loc.pack).exists():
+            packs.setdefault(loc.pack, set()).add(digest)
+    covered = loose | {d for ds in packs.values() for d in ds}
+    lacking = sorted(missing - covered)
+    if lacking:
+        raise ObjectNotFound(f"{len(lacking)} object(s) (e.g. {lacking[0][:12]}) are neither in the "
+                             f"local store nor on remote {spec.name}",
+                             hint="fetch them first (`artctl pull --all`), or re-put the files")
+    delay = float(os.environ.get(_DELAY_ENV, "0") or 0)
+    result = _Sent()
+    counter_lock = threading.Lock()
+
+    def send(item: tuple[str, str]) -> None:
+        kind, ident = item
+        if delay:
+            time.sleep(delay)
+        path = store.pack_path(ident) if kind == "pack" else store.object_path(ident)
+        size = path.stat().st_size
+        if hash_file(path, size) != ident:
+            raise IntegrityError(f"local {kind} {ident[:12]} is corrupt (digest mismatch); not pushed",
+                                 hint="run `artctl artifact verify`")
+        backend.upload(pack_rel(ident) if kind == "pack" else object_rel(ident), path)
+        with counter_lock:
+            result.bytes += size
+            result.files += 1
+        if progress:
+            progress(1, size)
+
+    items = [("pack", p) for p in sorted(packs)] + [("loose", d) for d in sorted(loose)]
+    _parallel(backend, send, items)
+    _parallel(backend, lambda p: backend.write(idx_rel(p), (store.packs_dir / f"{p}.idx").read_bytes()),
+              sorted(packs))
+    sent_blobs = loose | {d for p in packs for d, _o, _n in repository.state.blobs_of_pack(p)}
+    repository.state.record_remote_copies(spec.name, sent_blobs)
+    result.objects = len(missing)
+    result.blob_bytes = sum(needed[d] for d in missing)
+    return result
+
+
+def _push_runs(repository: "Repository", backend: Backend) -> None:
+    """Run records are owned by the machine that ran them: send new or changed ones."""
+    runs = repository.runs.list()
+    if not runs:
+        return
+    remote = backend.read_many(run_rel(r.id) for r in runs)
+    todo = []
+    for run in runs:
+        data = dumps(run.to_json())
+        if remote.get(run_rel(run.id)) != data:
+            todo.append((run_rel(run.id), data))
+    _parallel(backend, lambda item: backend.write(*item), todo)
+
+
+# -- pull ---------------------------------------------------------------------------------------
+def pull(repo: "Repo", remote: str | None = None, refs: Sequence[str] = (), *, fetch_all: bool = False,
+         progress: Progress | None = None, direction: str = "pull") -> TransferResult:
+    """Fetch metadata of every (or the named) artifact; with ``fetch_all`` their blobs too."""
+    repository = repo.repository
+    spec = get_remote(repository, remote)
+    backend = backend_for(repository, spec)
+    open_remote(backend, create=False)
+    wanted: dict[str, str | None] = {}
+    for text in refs:
+        ref = parse_ref(text)
+        wanted[str(ref.name)] = ref.alias if ":" in text else None
+    registry = read_registry(backend, set(wanted) if wanted else None)
+    for name in wanted:
+        if name not in registry:
+            raise ArtifactNotFound(f"artifact {name} is not on remote {spec.name}")
+    # 1. read and check everything before writing anything
+    live = {n: [r for r in a.versions.values() if r.live()] for n, a in registry.items()}
+    digests = {r.manifest for rs in live.values() for r in rs}
+    have = {d for d in digests if repository.manifest_path(d).exists()}
+    fetched = backend.read_many(manifest_rel(d) for d in sorted(digests - have))
+    new_manifests: dict[str, bytes] = {}
+    for rel, data in fetched.items():
+        digest = rel[len("manifests/"):].replace("/", "")[:-len(".jsonl")]
+        if data is None:
+            raise ObjectNotFound(f"remote {spec.name} lacks manifest {digest[:12]} of a version it lists",
+                                 hint="the remote is damaged or a push is in progress; retry later")
+        if hash_bytes(data) != digest:
+            raise IntegrityError(f"manifest {digest[:12]} on remote {spec.name} is corrupt (digest mismatch)")
+        Manifest.parse(data, f"remote manifest {digest[:12]}")  # validates every path
+        new_manifests[digest] = data
+    runs = _remote_runs(repository, backend)
+    inv = inventory_mod.refresh(repository, spec.name, backend)
+    # 2. write: manifests, then version records and aliases, then runs
+    from ..fsutil import atomic_write_bytes, create_exclusive
+
+    for digest, data in new_manifests.items():
+        atomic_write_bytes(repository.manifest_path(digest), data, tmp_dir=repository.tmp_dir, mode=0o444)
+    created: list[str] = []
+    renumbered: list[Renumbered] = []
+    for name in sorted(registry):
+        moved, new = merge_artifact(repository, registry[name])
+        renumbered.extend(moved)
+        created.extend(new)
+    for run_id, data in runs.items():
+        create_exclusive(repository.runs.path(run_id), data, tmp_dir=repository.tmp_dir)
+    repository.state.record_remote_copies(spec.name, inv.all_digests())
+    result = TransferResult(direction, spec.name, spec.url, manifests=len(new_manifests),
+                            versions=created, renumbered=renumbered)
+    if fetch_all:
+        records = []
+        for name, versions in live.items():
+            alias = wanted.get(name)
+            if alias is None:
+                records.extend(versions)
+            else:
+                records.append(repo.registry.resolve(parse_ref(f"{name}:{alias}")))
+        result = _fetch_objects(repository, spec, backend, inv, records, result, progress)
+    return result
+
+
+def _remote_runs(repository: "Repository", backend: Backend) -> dict[str, bytes]:
+    """Run records the local repository lacks (validated before anything is written)."""
+    names = [n for n in backend.listdir("runs") if n.endswith(".json")]
+    missing = []
+    for name in names:
+        run_id = name[:-5]
+        try:
+            path = repository.runs.path(run_id)
+        except Exception:  # noqa: BLE001 - an invalid id on the remote is skipped, not trusted
+            continue
+        if not path.exists():
+            missing.append(run_id)
+    data = backend.read_many(run_rel(r) for r in missing)
+    out = {}
+    from ..runs import RunRecord
+
+    for run_id in missing:
+        raw = data.get(run_rel(run_id))
+        if raw is None:
+            continue
+        record = RunRecord.from_json(loads(raw, f"remote run {run_id}"))
+        if record.id != run_id:
+            continue
+        out[run_id] = raw
+    return out
+
+
+def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
+                   inv: inventory_mod.Inventory, records: list[VersionRecord], result: TransferResult,
+                   progress: Progress | None) -> TransferResult:
+    """Fetch every blob of ``records`` the local store lacks: whole packs, loose objects."""
+    from dataclasses import replace
+
+    store = repository.store
+    needed: dict[str, int] = {}
+    for record in records:
+        for entry in repository.read_manifest(record.manifest):
+            if entry.digest is not None and entry.ref is None:
+                needed[entry.digest] = entry.size
+    present = store.has_many(needed)
+    missing = set(needed) - present
+    packs = sorted({inv.packed[d].pack for d in missing if d in inv.packed})
+    loose = sorted(d for d in missing if d not in inv.packed)
+    absent = [d for d in loose if d not in inv.loose]
+    if absent:
+        raise ObjectNotFound(f"{len(absent)} object(s) (e.g. {absent[0][:12]}) are not on remote {spec.name}",
+                             hint="the remote is incomplete; push them from a clone that has them")
+    moved = {"bytes": 0, "files": 0}
+    counter_lock = threading.Lock()
+    from .source import fetch_loose_to_store
+
+    def get_pack(pack_id: str) -> None:
+        tmp = repository.tmp_dir / f".{pack_id}.pack.download"
+        repository.tmp_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            backend.download(pack_rel(pack_id), tmp)
+            size = tmp.stat().st_size
+            idx = (inventory_mod.cache_dir(repository, spec.name) / f"{pack_id}.idx").read_bytes()
+            if hash_file(tmp, size) != pack_id:
+                raise IntegrityError(f"pack {pack_id[:12]} on remote {spec.name} is corrupt (digest mismatch)")
+            store.add_pack_file(tmp, idx)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        with counter_lock:
+            moved["bytes"] += size
+            moved["files"] += 1
+        if progress:
+            progress(1, size)
+
+    def get_loose(digest: str) -> None:
+        size = fetch_loose_to_store(repository, backend, digest, needed[digest])
+        with counter_lock:
+            moved["bytes"] += size
+            moved["files"] += 1
+        if progress:
+            progress(1, size)
+
+    _parallel(backend, get_pack, packs)
+    _parallel(backend, get_loose, loose)
+    return replace(result, objects=len(missing), bytes=moved["bytes"], files=moved["files"],
+                   objects_skipped=len(present), bytes_skipped=sum(needed[d] for d in present))
+
+
+# -- clone --------------------------------------------------------------------------------------
+def default_clone_dir(url: str) -> str:
+    from .fs import split_url
+
+    _protocol, root = split_url(url)
+    return root.rstrip("/").rsplit("/", 1)[-1] or "artifacts"
+
+
+def clone(url: str, directory: str | os.PathLike[str] | None = None, *, options: dict[str, Any] | None = None,
+          fetch_all: bool = False, remote_name: str = "origin",
+          progress: Progress | None = None) -> tuple["Repo", TransferResult]:
+    """A new repository in ``directory`` with ``url`` as its default remote, metadata pulled."""
+    import shutil
+
+    from ..repository_ops import Repo
+
+    target = Path(directory if directory is not None else default_clone_dir(url)).resolve()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InvalidInput(f"{target} exists and is not an empty directory")
+    open_remote(open_backend(url, options), create=False)  # fail before creating anything
+    made_dir = not target.exists()
+    try:
+        repo, _ = Repo.init(target)
+        add_remote(repo.repository, remote_name, url, options, default=True)
+        result = pull(repo, remote_name, fetch_all=fetch_all, progress=progress, direction="clone")
+    except BaseException:
+        if made_dir:
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            shutil.rmtree(target / ".artifacts", ignore_errors=True)
+        raise
+    from dataclasses import replace
+
+    return repo, replace(result, root=str(target))
+
+
+__all__ = ["TransferResult", "push", "pull", "clone", "select_versions", "send_blobs", "backend_for"]
+_ = ArtifactName  # re-exported type for callers' annotations
