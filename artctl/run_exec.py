@@ -122,8 +122,9 @@ def exec_run(repo: Repo, command: Sequence[str], *, job_type: str, uses: Sequenc
         for i, spec in enumerate(logs):
             env[f"ARTCTL_OUTPUT_{i}"] = str(Path(spec.path).resolve())
         code = _run(command, {**os.environ, **env}, stdout)
-    except BaseException:
+    except BaseException as exc:
         _finish_quietly(runs, run.id, failed=True)
+        _name_run(exc, run.id)
         raise
     inputs = tuple(ExecInput(ref, path, names[i]) for i, (ref, _, path) in enumerate(fetched))
     if code != 0:
@@ -132,11 +133,12 @@ def exec_run(repo: Repo, command: Sequence[str], *, job_type: str, uses: Sequenc
         missing = [spec.path for spec in logs if not os.path.exists(spec.path)]
         if missing:
             raise InvalidInput(f"the command succeeded but did not create {', '.join(missing)}; "
-                               "nothing was logged and the run is marked failed")
+                               "nothing was logged")
         outputs = tuple(repo.put(spec.path, name=str(parse_name(spec.name, project)), type=spec.type,
                                  run_id=run.id) for spec in logs)
-    except BaseException:
+    except BaseException as exc:
         _finish_quietly(runs, run.id, failed=True, exit_code=0)
+        _name_run(exc, run.id)
         raise
     return ExecResult(runs.finish(run.id, exit_code=0), 0, inputs, outputs)
 
@@ -158,6 +160,13 @@ def _run(command: Sequence[str], env: dict[str, str], stdout: IO[Any] | None) ->
         proc.wait()
         raise
     return 128 - code if code < 0 else code
+
+
+def _name_run(exc: BaseException, run_id: str) -> None:
+    """Say in the one error line which run was marked failed."""
+    if isinstance(exc, ArtctlError):
+        exc.message = f"{exc.message} (run {run_id} marked failed)"
+        exc.args = (exc.message,)
 
 
 def _finish_quietly(runs, run_id: str, *, failed: bool, exit_code: int | None = None) -> None:  # type: ignore[no-untyped-def]

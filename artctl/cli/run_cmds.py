@@ -212,7 +212,7 @@ def exec_cmd(job_type: str, uses: tuple[str, ...], log_paths: tuple[str, ...], l
     result = exec_run(open_repo(), command, job_type=job_type, uses=uses, logs=logs, name=run_name,
                       project=project, config=config, inputs_dir=inputs_dir,
                       stdout=sys.stderr if out.json else None,
-                      on_start=lambda run: out.info(f"run {run.id} ({job_type}) started"))
+                      on_start=lambda run: out.verbose_info(f"run {run.id} ({job_type}) started"))
     if out.json:
         out.emit_json(result.to_json())
     else:
