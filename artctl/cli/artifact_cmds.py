@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .common import get_output, human_size, json_option, link_option, open_repo, run_option, short_time
+from .complete import NameType, ProjectOrNameType, RefType
 
 
 @click.group("artifact")
@@ -16,7 +17,7 @@ def artifact_group() -> None:
 
 @artifact_group.command("put")
 @click.argument("path")
-@click.option("--name", required=True, help="Artifact name: [entity/]project/name.")
+@click.option("--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
 @click.option("--type", "kind", required=True, help="Artifact type, e.g. dataset or model.")
 @click.option("--alias", "aliases", multiple=True, help="Custom alias to set (repeatable).")
 @click.option("--description", help="Free-text description of this version.")
@@ -60,7 +61,7 @@ def put_cmd(path: str, name: str, kind: str, aliases: tuple[str, ...], descripti
 
 
 @artifact_group.command("get")
-@click.argument("ref")
+@click.argument("ref", type=RefType())
 @click.option("--root", type=click.Path(path_type=Path), help="Directory to write into "
               "(default ./artifacts/<name>:<vN>).")
 @click.option("--path-prefix", help="Only files whose path starts with this prefix.")
@@ -104,7 +105,7 @@ def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | No
 
 
 @artifact_group.command("ls")
-@click.argument("target", required=False)
+@click.argument("target", required=False, type=ProjectOrNameType())
 @click.option("--type", "kind", help="Only artifacts of this type.")
 @click.option("--all", "include_deleted", is_flag=True, help="With NAME: include deleted and expired versions.")
 @json_option
@@ -163,7 +164,7 @@ def _is_project(target: str) -> bool:
 
 
 @artifact_group.command("show")
-@click.argument("ref")
+@click.argument("ref", type=RefType())
 @click.option("--all", "include_deleted", is_flag=True, help="Also show a deleted or expired version.")
 @json_option
 def show_cmd(ref: str, include_deleted: bool) -> None:
@@ -209,8 +210,8 @@ def _escape(text: str) -> str:
 
 
 @artifact_group.command("diff")
-@click.argument("old")
-@click.argument("new")
+@click.argument("old", type=RefType())
+@click.argument("new", type=RefType())
 @json_option
 def diff_cmd(old: str, new: str) -> None:
     """Paths added, removed and changed from version OLD to version NEW.
@@ -233,7 +234,7 @@ def diff_cmd(old: str, new: str) -> None:
 
 
 @artifact_group.command("update")
-@click.argument("ref")
+@click.argument("ref", type=RefType())
 @click.option("--description", help="New description.")
 @click.option("--metadata", help="Replace the metadata with this JSON object.")
 @click.option("--ttl", help="New TTL (e.g. 30d), or 'none' to remove it.")
@@ -265,7 +266,7 @@ def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str
 
 
 @artifact_group.command("verify")
-@click.argument("ref", required=False)
+@click.argument("ref", required=False, type=RefType())
 @json_option
 def verify_cmd(ref: str | None) -> None:
     """Re-hash every object of one version (or of all) and report corruption (exit 1).

@@ -43,7 +43,9 @@ def open_repo():  # type: ignore[no-untyped-def]
 
 def run_option(func: F) -> F:
     """``--run RUN_ID`` (default ``$ARTCTL_RUN``): link what the command uses or logs to a run."""
-    return click.option("--run", "run_id", envvar="ARTCTL_RUN", metavar="RUN_ID",
+    from .complete import RunType
+
+    return click.option("--run", "run_id", envvar="ARTCTL_RUN", metavar="RUN_ID", type=RunType(),
                         help="Link to this run (default: $ARTCTL_RUN).")(func)
 
 

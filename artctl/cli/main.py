@@ -15,6 +15,8 @@ import click
 
 from .. import __version__
 from .common import get_output
+from .group import ArtctlGroup, adopt_groups
+from .shells import SHELLS as _SHELLS  # noqa: F401 - registers our completion scripts
 from .output import Output
 
 #: Command modules are the ``*_cmds`` modules of this package; each has ``register(group)``.
@@ -24,22 +26,6 @@ EPILOG = """\b
 Exit codes: 0 success, 1 operation failed, 2 usage error, 130 interrupted.
 Environment: ARTCTL_DIR (repository), ARTCTL_RUN (run to link), ARTCTL_DEBUG=1 (tracebacks).
 """
-
-
-class ArtctlGroup(click.Group):
-    """A group that suggests close matches for a mistyped command."""
-
-    def resolve_command(self, ctx, args):  # type: ignore[no-untyped-def]
-        try:
-            return super().resolve_command(ctx, args)
-        except click.UsageError as exc:
-            name = args[0] if args else ""
-            import difflib
-
-            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3)
-            if close and "No such command" in str(exc):
-                raise click.UsageError(f"{exc.message}\nDid you mean: {', '.join(close)}?", ctx) from None
-            raise
 
 
 @click.group(cls=ArtctlGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
@@ -71,6 +57,7 @@ def register() -> None:
                    if m.name.endswith(COMMAND_SUFFIX))
     for module in names:
         import_module(f"{__package__}.{module}").register(cli)
+    adopt_groups(cli)
 
 
 register()
