@@ -78,6 +78,9 @@ class VersionRecord:
     state: str = "committed"  # or "deleted"
     deleted_at: str | None = None
     logged_by: str | None = None
+    #: Set by gc when it dropped a deleted version's manifest and objects (the record stays
+    #: so that lineage and version numbering remain intact).
+    purged_at: str | None = None
 
     @property
     def version(self) -> str:

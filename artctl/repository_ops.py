@@ -179,20 +179,23 @@ class Repo:
         """Manifest → version record → aliases (the objects are already stored)."""
         if run_id:
             self.repository.runs.require_running(run_id)
-        seconds = ttl_seconds(ttl) if ttl is not None else self.default_ttl(name)
-        digest = self.repository.write_manifest(manifest)
-        if run_id:
-            # Identical content resolves to an existing version: refuse a lineage cycle before
-            # the registry moves any alias to it.
-            same = [r for r in self.registry.versions(name) if r.manifest == digest]
-            if same:
-                self.repository.runs.check_link(run_id, link_of(same[-1]), direction="output")
-        record, created = self.registry.commit(
-            name, kind, digest, files=len(manifest), size=manifest.total_size,
-            description=description, metadata=metadata, ttl_seconds=seconds, aliases=list(aliases),
-            logged_by=run_id)
-        if run_id:
-            self.repository.runs.link(run_id, link_of(record), direction="output")
+        from .writeguard import writing
+
+        with writing(self.repository.locks_dir):  # gc waits until the version record exists
+            seconds = ttl_seconds(ttl) if ttl is not None else self.default_ttl(name)
+            digest = self.repository.write_manifest(manifest)
+            if run_id:
+                # Identical content resolves to an existing version: refuse a lineage cycle before
+                # the registry moves any alias to it.
+                same = [r for r in self.registry.versions(name) if r.manifest == digest]
+                if same:
+                    self.repository.runs.check_link(run_id, link_of(same[-1]), direction="output")
+            record, created = self.registry.commit(
+                name, kind, digest, files=len(manifest), size=manifest.total_size,
+                description=description, metadata=metadata, ttl_seconds=seconds, aliases=list(aliases),
+                logged_by=run_id)
+            if run_id:
+                self.repository.runs.link(run_id, link_of(record), direction="output")
         return PutResult(record, self.registry.aliases_of(record), created)
 
     def put(self, path: str | os.PathLike[str], *, name: str, type: str, aliases: Sequence[str] = (),
@@ -216,7 +219,10 @@ class Repo:
 
         # Shared cache lock: an object this put deduplicates against is not evicted before the
         # version that needs it is committed (docs/cache.md).
-        with shared_use(self.repository.locks_dir):
+        from .writeguard import writing
+
+        # gc writer guard: gc deletes nothing while this put is in flight (docs/gc.md).
+        with shared_use(self.repository.locks_dir), writing(self.repository.locks_dir):
             if references.is_uri(str(path)):
                 entries = list(references.entries_for(str(path), None, checksum=checksum,
                                                       max_objects=max_objects))
@@ -240,6 +246,8 @@ class Repo:
 
     def show(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionInfo:
         record = self.resolve(ref, include_deleted=include_deleted)
+        if record.purged_at and not self.repository.manifest_path(record.manifest).exists():
+            return VersionInfo(record, self.registry.aliases_of(record), None)  # files dropped by gc
         return VersionInfo(record, self.registry.aliases_of(record), self.manifest(record))
 
     def default_root(self, record: VersionRecord) -> Path:
@@ -279,6 +287,8 @@ class Repo:
         for artifact in self.registry.iter_artifacts(project, type):
             name = parse_name(artifact.name)
             versions = self.registry.versions(name)
+            if not versions:
+                continue  # every version deleted or expired (`artifact rm NAME --all`)
             latest = versions[-1] if versions else None
             out.append(ArtifactSummary(artifact.name, artifact.type, len(versions),
                                        latest.version if latest else None,

@@ -1,0 +1,85 @@
+"""``artctl gc`` and ``artctl artifact rm``: deleting versions and reclaiming their bytes."""
+
+from __future__ import annotations
+
+import click
+
+from .common import get_output, human_size, json_option, open_repo
+
+
+@click.command("rm")
+@click.argument("ref")
+@click.option("--delete-aliases", is_flag=True, help="Also remove the version's custom aliases "
+              "(otherwise a version holding one is not deleted).")
+@click.option("--all", "whole", is_flag=True, help="Delete every version of artifact NAME.")
+@json_option
+def rm_cmd(ref: str, delete_aliases: bool, whole: bool) -> None:
+    """Soft-delete a version (REF), or with --all every version of NAME.
+
+    The version disappears from get/ls/show at once (`latest` moves back to the newest live
+    version); its bytes are freed by the next `artctl gc`. A version that holds custom aliases
+    is only deleted with --delete-aliases.
+
+    \b
+    Examples:
+      artctl artifact rm proj/mnist:v2
+      artctl artifact rm proj/cnn:best --delete-aliases
+      artctl artifact rm proj/old-data --all
+    """
+    from ..lifecycle import delete_artifact, delete_version
+
+    repo = open_repo()
+    result = delete_artifact(repo, ref) if whole else delete_version(repo, ref, delete_aliases=delete_aliases)
+    out = get_output()
+    if out.json:
+        out.emit_json(result.to_json())
+        return
+    aliases = f" and alias(es) {', '.join(result.aliases_removed)}" if result.aliases_removed else ""
+    out.result(f"deleted {result.name}:{', '.join(result.versions)}{aliases}")
+    out.info("bytes are freed by `artctl gc`")
+
+
+@click.command("gc")
+@click.option("--dry-run", is_flag=True, help="Only report what would be deleted.")
+@json_option
+def gc_cmd(dry_run: bool) -> None:
+    """Delete expired and deleted versions' data and every unreferenced object.
+
+    Versions past their TTL are soft-deleted first (custom aliases do not protect them); then
+    manifests, objects and packs that no live version or open draft needs are removed. Objects
+    younger than `gc.grace_period` (default 1h) are kept. Safe beside running puts, drafts and
+    upserts: gc waits for writes in flight and they wait for gc (docs/gc.md).
+
+    \b
+    Examples:
+      artctl gc --dry-run
+      artctl gc --json
+    """
+    from ..gc import gc
+
+    out = get_output()
+    repo = open_repo()
+    with out.progress_bar("gc") as progress:
+        result = gc(repo, dry_run=dry_run, progress=progress)
+    if out.json:
+        out.emit_json(result.to_json())
+        return
+    verb = "would free" if dry_run else "freed"
+    for ref in result.expired:
+        out.result(f"expired\t{ref}")
+    for ref in result.purged:
+        out.result(f"{'would purge' if dry_run else 'purged'}\t{ref}")
+    out.result(f"{verb} {human_size(result.bytes_freed)}: {result.objects} objects, "
+               f"{result.manifests} manifests, {result.packs_deleted} packs deleted, "
+               f"{result.packs_repacked} repacked, {result.temp_files} temp files")
+    if result.young_kept:
+        out.info(f"kept {result.young_kept} unreferenced item(s) younger than the grace period")
+    for problem in result.problems:
+        out.warn(problem)
+
+
+def register(group: click.Group) -> None:
+    from .artifact_cmds import artifact_group
+
+    artifact_group.add_command(rm_cmd)
+    group.add_command(gc_cmd)

@@ -1,0 +1,298 @@
+"""Garbage collection: what it frees, what it keeps, dry runs, TTL, and gc beside writers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from conftest import REPO_ROOT, make_tree
+
+NO_GRACE = {"ARTCTL_GC_GRACE_PERIOD": "0"}
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under .artifacts (but lock files and the sqlite cache) with size and mtime."""
+    out = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = Path(dirpath) / name
+            rel = str(path.relative_to(root))
+            if rel.startswith(("locks", "state.db")):
+                continue
+            st = path.stat()
+            out[rel] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def _two_versions(cli, workdir: Path) -> dict[str, bytes]:
+    """v0 and v1 of p/ds sharing a small file and a large (loose) file."""
+    shared_big = os.urandom(1024 * 1024 + 10)
+    content = {
+        "shared.txt": b"shared\n", "shared.bin": shared_big,
+        "a_only.txt": os.urandom(200_000), "a_big.bin": os.urandom(1024 * 1024 + 20),
+        "b_only.txt": os.urandom(50_000), "b_big.bin": os.urandom(1024 * 1024 + 30),
+    }
+    make_tree(workdir / "a", {k: content[k] for k in ("shared.txt", "shared.bin", "a_only.txt", "a_big.bin")})
+    make_tree(workdir / "b", {k: content[k] for k in ("shared.txt", "shared.bin", "b_only.txt", "b_big.bin")})
+    cli.ok("artifact", "put", "a", "--name", "p/ds", "--type", "dataset")
+    cli.ok("artifact", "put", "b", "--name", "p/ds", "--type", "dataset")
+    return content
+
+
+def test_delete_then_gc_frees_only_that_versions_bytes(cli, repo_dir: Path, repo) -> None:
+    from artctl.hashing import hash_bytes
+
+    content = _two_versions(cli, repo_dir)
+    digests = {k: hash_bytes(v) for k, v in content.items()}
+    v0_manifest = repo.resolve("p/ds:v0").manifest
+    cli.ok("artifact", "rm", "p/ds:v0")
+    result = cli.ok("gc", "--json", env=NO_GRACE).json()
+    assert result["purged"] == ["p/ds:v0"] and not result["dry_run"]
+    assert result["manifests"] == 1 and result["objects"] == 1 and result["packs_repacked"] == 1
+    store = repo.store
+    store.refresh()
+    assert not store.has(digests["a_only.txt"]) and not store.has(digests["a_big.bin"])
+    for key in ("shared.txt", "shared.bin", "b_only.txt", "b_big.bin"):
+        assert store.has(digests[key]), key
+    assert result["bytes_freed"] >= len(content["a_only.txt"]) + len(content["a_big.bin"])
+    assert not repo.repository.manifest_path(v0_manifest).exists()
+    cli.ok("artifact", "verify")
+    root = Path(cli.ok("artifact", "get", "p/ds:v1", "--root", "out").stdout.strip())
+    for key in ("shared.txt", "shared.bin", "b_only.txt", "b_big.bin"):
+        assert (root / key).read_bytes() == content[key]
+    # The small record stays (lineage, numbering); show --all says what happened.
+    shown = cli.ok("artifact", "show", "p/ds:v0", "--all", "--json").json()
+    assert shown["state"] == "deleted" and "entries" not in shown
+    assert repo.resolve("p/ds:v0", include_deleted=True).purged_at
+    # A second gc finds nothing more.
+    again = cli.ok("gc", "--json", env=NO_GRACE).json()
+    assert again["purged"] == [] and again["bytes_freed"] == 0
+    # Putting v0's content again re-stores what gc removed and makes a new version.
+    put = cli.ok("artifact", "put", "a", "--name", "p/ds", "--type", "dataset", "--json").json()
+    assert put["version"] == "v2" and put["created"]
+    cli.ok("artifact", "verify")
+
+
+def test_whole_pack_deleted_when_all_its_blobs_are_dead(cli, repo_dir: Path, repo) -> None:
+    _two_versions(cli, repo_dir)
+    cli.ok("artifact", "rm", "p/ds:v1")
+    packs_before = set(repo.store.iter_packs())
+    result = cli.ok("gc", "--json", env=NO_GRACE).json()
+    assert result["packs_deleted"] == 1 and result["packs_repacked"] == 0
+    assert len(set(repo.store.iter_packs())) == len(packs_before) - 1
+    cli.ok("artifact", "verify")
+    cli.ok("artifact", "get", "p/ds:v0", "--root", "out")
+
+
+def test_dry_run_changes_nothing(cli, repo_dir: Path) -> None:
+    _two_versions(cli, repo_dir)
+    make_tree(repo_dir / "c", {"x.txt": "short-lived"})
+    cli.ok("artifact", "put", "c", "--name", "p/tmp", "--type", "dataset", "--ttl", "1s")
+    cli.ok("artifact", "rm", "p/ds:v0")
+    time.sleep(1.1)
+    root = repo_dir / ".artifacts"
+    before = _snapshot(root)
+    plan = cli.ok("gc", "--dry-run", "--json", env=NO_GRACE).json()
+    assert plan["dry_run"] and plan["expired"] == ["p/tmp:v0"]
+    assert set(plan["purged"]) == {"p/ds:v0", "p/tmp:v0"} and plan["bytes_freed"] > 0
+    assert _snapshot(root) == before
+    human = cli.ok("gc", "--dry-run", env=NO_GRACE)
+    assert "would free" in human.stdout
+    assert _snapshot(root) == before
+    done = cli.ok("gc", "--json", env=NO_GRACE).json()
+    assert done["bytes_freed"] == plan["bytes_freed"]
+
+
+def test_grace_period_keeps_young_objects(cli, repo_dir: Path, repo) -> None:
+    _two_versions(cli, repo_dir)
+    cli.ok("artifact", "rm", "p/ds:v0")
+    result = cli.ok("gc", "--json").json()  # default grace period: 1h
+    assert result["bytes_freed"] == 0 and result["young_kept"] > 0
+    assert result["purged"] == ["p/ds:v0"]
+    cli.ok("config", "gc.grace_period", "0")
+    later = cli.ok("gc", "--json").json()
+    assert later["bytes_freed"] > 0 and later["purged"] == []
+    cli.ok("config", "gc.grace_period", "3 hours")
+    bad = cli.fails("gc")
+    assert "gc.grace_period" in bad.stderr
+
+
+def test_ttl_expiry_is_never_served_and_gc_soft_deletes(cli, repo_dir: Path, repo) -> None:
+    make_tree(repo_dir / "d", {"a.txt": "one"})
+    cli.ok("artifact", "put", "d", "--name", "p/t", "--type", "dataset")
+    make_tree(repo_dir / "d", {"a.txt": "two"})
+    cli.ok("artifact", "put", "d", "--name", "p/t", "--type", "dataset", "--ttl", "1s", "--alias", "best")
+    assert cli.ok("artifact", "show", "p/t", "--json").json()["version"] == "v1"
+    time.sleep(1.1)
+    assert cli.ok("artifact", "show", "p/t", "--json").json()["version"] == "v0"  # latest moved back
+    err = cli.fails("artifact", "get", "p/t:v1")
+    assert "expired" in err.stderr
+    cli.fails("artifact", "get", "p/t:best")
+    result = cli.ok("gc", "--json", env=NO_GRACE).json()
+    assert result["expired"] == ["p/t:v1"] and result["purged"] == ["p/t:v1"]
+    shown = cli.ok("artifact", "show", "p/t:v1", "--all", "--json").json()
+    assert shown["state"] == "deleted"
+    assert [a["alias"] for a in cli.ok("alias", "ls", "p/t", "--json").json()] == ["latest"]
+    cli.ok("artifact", "verify")
+
+
+def test_open_draft_keeps_its_bytes_and_its_base(cli, repo_dir: Path) -> None:
+    make_tree(repo_dir / "d", {"a.txt": "base-a", "b.txt": "base-b"})
+    cli.ok("artifact", "put", "d", "--name", "p/x", "--type", "dataset", "--alias", "best")
+    draft = cli.ok("draft", "new", "p/x").stdout.strip()
+    (repo_dir / "new.txt").write_text("draft-only")
+    cli.ok("draft", "add", draft, "new.txt")
+    cli.ok("artifact", "rm", "p/x:v0", "--delete-aliases")
+    cli.ok("gc", env=NO_GRACE)
+    commit = cli.ok("draft", "commit", draft, "--json").json()
+    assert commit["version"] == "v1" and commit["files"] == 3
+    root = Path(cli.ok("artifact", "get", "p/x:v1", "--root", "out").stdout.strip())
+    assert (root / "a.txt").read_text() == "base-a" and (root / "new.txt").read_text() == "draft-only"
+    cli.ok("artifact", "verify")
+
+
+def test_discarded_draft_bytes_are_collected(cli, repo_dir: Path, repo) -> None:
+    from artctl.hashing import hash_bytes
+
+    make_tree(repo_dir / "d", {"a.txt": "keep"})
+    cli.ok("artifact", "put", "d", "--name", "p/x", "--type", "dataset")
+    draft = cli.ok("draft", "new", "p/x").stdout.strip()
+    blob = os.urandom(2 * 1024 * 1024)
+    (repo_dir / "big.bin").write_bytes(blob)
+    cli.ok("draft", "add", draft, "big.bin")
+    cli.ok("gc", env=NO_GRACE)
+    assert repo.store.has(hash_bytes(blob))
+    cli.ok("draft", "discard", draft)
+    result = cli.ok("gc", "--json", env=NO_GRACE).json()
+    assert result["objects"] == 1 and not repo.store.has(hash_bytes(blob))
+    cli.ok("artifact", "verify")
+
+
+def test_stale_temp_files_are_removed(cli, repo_dir: Path) -> None:
+    tmp = repo_dir / ".artifacts" / "tmp"
+    tmp.mkdir(exist_ok=True)
+    old, fresh = tmp / ".old.tmp", tmp / ".fresh.tmp"
+    old.write_bytes(b"x" * 100)
+    fresh.write_bytes(b"y")
+    past = time.time() - 3 * 3600
+    os.utime(old, (past, past))
+    result = cli.ok("gc", "--json", env=NO_GRACE).json()
+    assert result["temp_files"] == 1 and not old.exists() and fresh.exists()
+
+
+def test_repack_keeps_every_live_blob_readable(repo_dir: Path, repo) -> None:
+    """Library level: many small files, half of them dead, are rewritten into a new pack."""
+    from artctl.gc import gc
+    from artctl.lifecycle import delete_version
+
+    files = {f"f{i:03}.txt": f"file {i}\n" * 50 for i in range(60)}
+    make_tree(repo_dir / "s", files)
+    repo.put(repo_dir / "s", name="p/small", type="dataset")
+    for i in range(0, 60, 2):
+        (repo_dir / "s" / f"f{i:03}.txt").unlink()
+    repo.put(repo_dir / "s", name="p/small", type="dataset")
+    delete_version(repo, "p/small:v0")
+    result = gc(repo, grace_period=0)
+    assert result.packs_repacked == 1 and result.bytes_freed > 0
+    assert repo.verify().ok
+    out = repo.get("p/small:v1", root=repo_dir / "out")
+    assert out.files == 30
+    for i in range(1, 60, 2):
+        assert (repo_dir / "out" / f"f{i:03}.txt").read_text() == files[f"f{i:03}.txt"]
+
+
+PUT_WORKER = textwrap.dedent("""
+    import os, sys, json, shutil
+    from pathlib import Path
+    from artctl.repository_ops import Repo
+    from artctl.drafts import Drafts
+    from artctl.lifecycle import delete_version
+    from artctl.errors import ArtctlError
+
+    work, tag, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    os.chdir(work)
+    repo = Repo(work)
+    name = f"p/{tag}"
+    big = bytes(range(256)) * 4200  # > 1 MiB: a loose object
+    previous = None
+    for i in range(rounds):
+        k = i % 3  # contents recur, so puts deduplicate against objects gc is deleting
+        src = work / f"src-{tag}"
+        shutil.rmtree(src, ignore_errors=True)
+        (src / "d").mkdir(parents=True)
+        (src / "common.txt").write_text("common")
+        (src / "d" / f"k{k}.txt").write_text(f"set {k} " * 100)
+        if k == 0:
+            (src / "big.bin").write_bytes(big)
+        result = repo.put(src, name=name, type="dataset")
+        ref = f"{name}:{result.record.version}"
+        out = work / f"out-{tag}-{i}"
+        repo.get(ref, root=out)  # verifies every digest
+        assert (out / "d" / f"k{k}.txt").read_text() == f"set {k} " * 100
+        drafts = Drafts(repo)
+        draft = drafts.new(ref)
+        extra = work / f"extra-{tag}.txt"
+        extra.write_text(f"extra {k}")
+        drafts.add(draft.id, extra, "extra.txt")
+        committed = drafts.commit(draft.id)
+        out2 = work / f"out2-{tag}-{i}"
+        repo.get(f"{name}:{committed.record.version}", root=out2)
+        assert (out2 / "extra.txt").read_text() == f"extra {k}"
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(out2, ignore_errors=True)
+        for old in (previous, ref):
+            if old:
+                try:
+                    delete_version(repo, old, delete_aliases=True)
+                except ArtctlError:
+                    pass  # already deleted (identical content gave the same version)
+        previous = f"{name}:{committed.record.version}"
+    print(json.dumps({"rounds": rounds}))
+""")
+
+GC_WORKER = textwrap.dedent("""
+    import os, sys, json
+    from pathlib import Path
+    from artctl.repository_ops import Repo
+    from artctl.gc import gc
+
+    work, stop = Path(sys.argv[1]), Path(sys.argv[2])
+    repo = Repo(work)
+    runs = freed = 0
+    while not stop.exists() or runs < 3:
+        freed += gc(repo, grace_period=0).bytes_freed
+        runs += 1
+    print(json.dumps({"runs": runs, "freed": freed}))
+""")
+
+
+def test_gc_loop_beside_put_loops_never_breaks_a_committed_version(cli, repo_dir: Path, repo) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    stop = repo_dir / "stop"
+    gc_proc = subprocess.Popen([sys.executable, "-c", GC_WORKER, str(repo_dir), str(stop)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    puts = [subprocess.Popen([sys.executable, "-c", PUT_WORKER, str(repo_dir), tag, "9"],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for tag in ("one", "two")]
+    try:
+        for proc in puts:
+            out, err = proc.communicate(timeout=240)
+            assert proc.returncode == 0, err
+    finally:
+        stop.write_text("stop")
+        gc_out, gc_err = gc_proc.communicate(timeout=240)
+    assert gc_proc.returncode == 0, gc_err
+    stats = json.loads(gc_out)
+    assert stats["runs"] >= 3 and stats["freed"] > 0
+    verify = cli.ok("artifact", "verify", "--json").json()
+    assert verify["ok"] and verify["versions"] >= 2
+    for tag in ("one", "two"):
+        cli.ok("artifact", "get", f"p/{tag}", "--root", f"final-{tag}")
+    # A last CLI gc leaves everything live intact too.
+    cli.ok("gc", env=NO_GRACE)
+    cli.ok("artifact", "verify")
