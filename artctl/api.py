@@ -239,9 +239,11 @@ class Artifact:
         from .repository_ops import _check_type
 
         _check_type(repo, name, self.type)
+        from .cache import shared_use
         from .writeguard import writing
 
-        with writing(repo.repository.locks_dir):  # gc deletes nothing until the version exists
+        # gc deletes nothing, and cache cleanup evicts nothing, until the version exists.
+        with shared_use(repo.repository.locks_dir), writing(repo.repository.locks_dir):
             if self.incremental and self._base is None:
                 self._base = repo.registry.latest(name)  # W&B's incremental: build on latest
             manifest = self._build_manifest(repo)
