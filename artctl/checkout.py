@@ -74,55 +74,86 @@ def _safe_parent(root: Path, relative: str, made: set[str]) -> Path:
     return target
 
 
+def _tmp_name(target: Path) -> Path:
+    return target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.artctl-tmp"
+
+
+def _check_target(target: Path) -> None:
+    if target.is_dir() and not target.is_symlink():
+        raise InvalidInput(f"{target} is a directory; cannot replace it with a file")
+
+
+def _os_failure(exc: OSError, target: Path) -> ArtctlError:
+    if isinstance(exc, ArtctlError):
+        return exc
+    return disk_full_guard(exc) or ArtctlError(f"cannot write {target}: {exc.strerror or exc}")
+
+
 def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "auto",
              fetch: Fetch | None = None, workers: int = 4,
              progress: Callable[[int, int], None] | None = None) -> CheckoutResult:
-    """Write ``entries`` under ``root``; return counts. ``fetch`` handles what the store lacks."""
+    """Write ``entries`` under ``root``; return counts. ``fetch`` handles what the store lacks.
+
+    Bytes in the local store are written in one batch (packed blobs pack by pack); the rest
+    come from ``fetch`` (references, remotes), several at once. Every file is written under a
+    temporary name and renamed into place only after all of its bytes were verified.
+    """
     root = prepare_root(root)
     made: set[str] = set()
     targets = [(e, _safe_parent(root, e.path, made)) for e in entries]
+    for _, target in targets:
+        _check_target(target)
+    local_digests = store.has_many({e.digest for e, _ in targets if e.digest is not None})
+    local = [(e, t) for e, t in targets if e.digest in local_digests]
+    remote = [(e, t) for e, t in targets if e.digest not in local_digests]
     modes: dict[str, int] = {}
-
-    def one(item: tuple[Entry, Path]) -> str:
-        entry, target = item
-        if target.is_symlink() or (target.exists() and target.is_dir()):
-            if target.is_dir() and not target.is_symlink():
-                raise InvalidInput(f"{target} is a directory; cannot replace it with a file")
-        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.artctl-tmp"
-        try:
-            if entry.digest is not None and store.has(entry.digest):
-                used = store.materialize(entry.digest, tmp, link)
-            elif fetch is not None:
-                fetch(entry, tmp)
-                used = "copy"
-            else:
+    pending: list[tuple[Path, Path]] = []  # (tmp, target) written but not yet renamed
+    try:
+        if local:
+            items = []
+            for entry, target in local:
+                tmp = _tmp_name(target)
+                pending.append((tmp, target))
+                items.append((entry.digest, tmp))
+            done = (lambda size: progress(1, size)) if progress else None
+            try:
+                for mode, count in store.materialize_many(items, link, done).items():
+                    modes[mode] = modes.get(mode, 0) + count
+            except OSError as exc:
+                raise _os_failure(exc, root) from None
+            for tmp, target in pending:
+                os.replace(tmp, target)
+            pending.clear()
+        if remote:
+            if fetch is None:
                 from .errors import ObjectNotFound
 
-                raise ObjectNotFound(f"object for {entry.path} is not in the local store",
-                                     hint="run `artctl pull` to fetch it from a remote")
-            os.replace(tmp, target)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if isinstance(exc, ArtctlError):
-                raise
-            full = disk_full_guard(exc)
-            if full:
-                raise full from None
-            raise ArtctlError(f"cannot write {target}: {exc.strerror or exc}") from None
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        if progress:
-            progress(1, entry.size)
-        return used
+                raise ObjectNotFound(f"the bytes of {remote[0][0].path} are not in the local store",
+                                     hint="run `artctl pull` to fetch them from a remote")
 
-    if len(targets) <= 1 or workers <= 1:
-        used_modes = [one(t) for t in targets]
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            used_modes = list(pool.map(one, targets))
-    for mode in used_modes:
-        modes[mode] = modes.get(mode, 0) + 1
+            def one(item: tuple[Entry, Path]) -> None:
+                entry, target = item
+                tmp = _tmp_name(target)
+                try:
+                    fetch(entry, tmp)
+                    os.replace(tmp, target)
+                except OSError as exc:
+                    raise _os_failure(exc, target) from None
+                finally:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                if progress:
+                    progress(1, entry.size)
+
+            if len(remote) == 1 or workers <= 1:
+                for item in remote:
+                    one(item)
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    list(pool.map(one, remote))
+            modes["copy"] = modes.get("copy", 0) + len(remote)
+    finally:
+        for tmp, _ in pending:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
     return CheckoutResult(root, len(entries), sum(e.size for e in entries), modes)

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ArtctlError, InvalidInput
+from .errors import ArtctlError, IntegrityError, InvalidInput
 from .fsutil import disk_full_guard
-from .manifest import Entry, validate_path
+from .hashing import hash_bytes
+from .manifest import Entry, validate_path, validate_segment
+from .store import PACK_THRESHOLD
 
 if TYPE_CHECKING:
     from .store import Store
@@ -76,6 +78,7 @@ def scan(local_path: str | os.PathLike[str], prefix: str | None = None) -> list[
         except PermissionError:
             raise InvalidInput(f"permission denied: {directory}") from None
         for entry in entries:
+            validate_segment(entry.name)
             logical = f"{logical_dir}/{entry.name}" if logical_dir else entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -84,16 +87,35 @@ def scan(local_path: str | os.PathLike[str], prefix: str | None = None) -> list[
                 if entry.is_symlink() and entry.is_dir():
                     continue
                 if not entry.is_file():
-                    continue
+                    if entry.is_symlink():
+                        raise InvalidInput(f"broken symbolic link: {entry.path}")
+                    continue  # sockets, FIFOs, devices: not data
                 st = entry.stat()
             except FileNotFoundError:
                 if entry.is_symlink():
                     raise InvalidInput(f"broken symbolic link: {entry.path}") from None
                 continue
-            out.append(SourceFile(validate_path(logical), entry.path, st.st_size, st.st_ino,
+            out.append(SourceFile(logical, entry.path, st.st_size, st.st_ino,
                                   st.st_mtime_ns, st.st_ctime_ns))
     out.sort(key=lambda f: f.path)
     return out
+
+
+def tree_signature(files: list[SourceFile]) -> str | None:
+    """One digest of every file's path and stat, or None if any file is too recent to trust.
+
+    Equal signatures mean the same files with the same stat as when a manifest was made, so
+    an unchanged re-put can reuse that manifest after one ``stat`` per file.
+    """
+    from .hashing import hash_bytes as _hash
+
+    limit = time.time_ns() - int(RACY_SECONDS * 1e9)
+    lines = []
+    for f in files:
+        if f.mtime_ns > limit or f.ctime_ns > limit:
+            return None
+        lines.append(f"{f.path}\0{f.local}\0{f.inode}\0{f.size}\0{f.mtime_ns}\0{f.ctime_ns}")
+    return _hash("\n".join(lines).encode("utf-8", "surrogateescape"))
 
 
 def default_workers() -> int:
@@ -123,31 +145,67 @@ def ingest(files: Iterable[SourceFile], store: "Store", state: "StateDB", *,
         else:
             todo.append(f)
     remember: list[tuple[str, int, int, int, int, str]] = []
-
-    def one(f: SourceFile) -> tuple[SourceFile, str, int]:
-        try:
-            digest, size = store.put_file(Path(f.local), f.size)
-        except FileNotFoundError:
-            raise InvalidInput(f"file disappeared while adding it: {f.local}") from None
-        except PermissionError:
-            raise InvalidInput(f"permission denied: {f.local}") from None
-        except OSError as exc:
-            full = disk_full_guard(exc)
-            if full:
-                raise full from None
-            raise ArtctlError(f"cannot read {f.local}: {exc.strerror or exc}") from None
-        return f, digest, size
-
+    small = [f for f in todo if f.size < SMALL_FILE]
+    large = [f for f in todo if f.size >= SMALL_FILE]
     if todo:
         with store.writing():
-            if len(todo) == 1 or (workers or 2) <= 1:
-                results = map(one, todo)
-                _collect(results, entries, remember, now_ns, progress)
-            else:
-                with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-                    _collect(pool.map(one, todo), entries, remember, now_ns, progress)
+            for start in range(0, len(small), BATCH):
+                batch = small[start:start + BATCH]
+                blobs = [(f, *_read_small(f)) for f in batch]
+                store.put_small_batch([(digest, data) for _, digest, data in blobs])
+                _collect(((f, digest, len(data)) for f, digest, data in blobs), entries, remember,
+                         now_ns, progress)
+            if large:
+                pool_size = min(workers or default_workers(), len(large))
+                if pool_size <= 1:
+                    _collect(map(lambda f: _put_large(store, f), large), entries, remember, now_ns, progress)
+                else:
+                    with ThreadPoolExecutor(max_workers=pool_size) as pool:
+                        _collect(pool.map(lambda f: _put_large(store, f), large), entries, remember,
+                                 now_ns, progress)
         state.remember_digests(remember)
     return [entries[f.path] for f in files]
+
+
+#: Files below this size are read whole and packed; the rest are stored loose.
+SMALL_FILE = PACK_THRESHOLD
+#: Small files handled per index query and per progress update.
+BATCH = 2000
+
+
+def _os_error(f: SourceFile, exc: OSError) -> ArtctlError:
+    if isinstance(exc, FileNotFoundError):
+        return InvalidInput(f"file disappeared while adding it: {f.local}")
+    if isinstance(exc, PermissionError):
+        return InvalidInput(f"permission denied: {f.local}")
+    return disk_full_guard(exc) or ArtctlError(f"cannot read {f.local}: {exc.strerror or exc}")
+
+
+def _read_small(f: SourceFile) -> tuple[str, bytes]:
+    """Read a small file in one call and hash it; refuse it if it changed since the scan."""
+    try:
+        fd = os.open(f.local, os.O_RDONLY)
+        try:
+            data = os.read(fd, f.size + 1)
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise _os_error(f, exc) from None
+    if len(data) != f.size or st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
+        raise IntegrityError(f"{f.local} changed while it was being stored; nothing was recorded",
+                             hint="retry once the file is no longer being written")
+    return hash_bytes(data), data
+
+
+def _put_large(store: "Store", f: SourceFile) -> tuple[SourceFile, str, int]:
+    try:
+        digest, size = store.put_file(Path(f.local), f.size)
+    except OSError as exc:
+        if isinstance(exc, ArtctlError):
+            raise
+        raise _os_error(f, exc) from None
+    return f, digest, size
 
 
 def _collect(results: Iterable[tuple[SourceFile, str, int]], entries: dict[str, Entry],

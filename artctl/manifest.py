@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,10 @@ MANIFEST_FORMAT = 1
 _HEADER = {"format": MANIFEST_FORMAT, "kind": "artctl-manifest"}
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
+_BAD_SEGMENT = re.compile(r"(?:^|/)\.{0,2}(?:/|$)")
+
+
 def validate_path(path: str) -> str:
     """Return ``path`` if it is a safe relative POSIX path inside an artifact, else raise.
 
@@ -30,18 +35,25 @@ def validate_path(path: str) -> str:
     """
     if not isinstance(path, str) or not path:
         raise UnsafePath("empty path in artifact")
-    if any(ord(c) < 32 or c == "\x7f" for c in path):
-        raise UnsafePath(f"path {path!r} contains a control character")
-    if "\\" in path:
-        raise UnsafePath(f"path {path!r} contains a backslash")
+    bad = _CONTROL.search(path)
+    if bad:
+        what = "a backslash" if bad.group() == "\\" else "a control character"
+        raise UnsafePath(f"path {path!r} contains {what}")
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
         raise UnsafePath(f"path {path!r} is absolute")
-    for part in path.split("/"):
-        if part in ("", ".", ".."):
-            raise UnsafePath(f"path {path!r} has an empty, '.' or '..' segment")
-    if len(path.encode()) > 4096:
+    if _BAD_SEGMENT.search(path):
+        raise UnsafePath(f"path {path!r} has an empty, '.' or '..' segment")
+    if len(path) > 1024 and len(path.encode()) > 4096:
         raise UnsafePath(f"path {path[:40]!r}… is too long")
     return path
+
+
+def validate_segment(name: str) -> str:
+    """A single file or directory name: the cheap check used while scanning a tree."""
+    if "/" in name or name in (".", "..") or _CONTROL.search(name):
+        validate_path(name if "/" not in name else name + "/")
+        raise UnsafePath(f"file name {name!r} cannot be stored")
+    return name
 
 
 def collision_key(path: str) -> str:
@@ -93,6 +105,17 @@ def _line(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
 
 
+_dumps_str = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _entry_line(entry: Entry) -> bytes:
+    """``_line(entry.to_json())``, spelled out for the common case (the manifest hot path)."""
+    if entry.ref is None and not entry.extra and not entry.ref_state:
+        digest = "null" if entry.digest is None else f'"{entry.digest}"'
+        return f'{{"digest":{digest},"path":{_dumps_str(entry.path)},"size":{entry.size}}}\n'.encode()
+    return _line(entry.to_json())
+
+
 @dataclass
 class Manifest:
     """An in-memory manifest: path → Entry. ``canonical()`` gives the stored bytes."""
@@ -142,7 +165,7 @@ class Manifest:
     def canonical(self) -> bytes:
         self.check_collisions()
         parts = [_line(_HEADER)]
-        parts.extend(_line(e.to_json()) for e in self)
+        parts.extend(_entry_line(e) for e in self)
         return b"".join(parts)
 
     def digest(self) -> str:
@@ -158,8 +181,12 @@ class Manifest:
         return manifest
 
     @classmethod
-    def from_entries(cls, entries: Iterable[Entry]) -> "Manifest":
+    def from_entries(cls, entries: Iterable[Entry], *, validated: bool = False) -> "Manifest":
+        """Build from entries; ``validated=True`` skips path checks already done by a scan."""
         manifest = cls()
+        if validated:
+            manifest.entries.update((e.path, e) for e in entries)
+            return manifest
         for entry in entries:
             manifest.add(entry)
         return manifest

@@ -16,7 +16,7 @@ from typing import Any
 
 from .checkout import CheckoutResult, checkout, select
 from .errors import ArtifactNotFound, InvalidInput
-from .ingest import SourceFile, ingest, scan
+from .ingest import SourceFile, ingest, scan, tree_signature
 from .manifest import Entry, Manifest, ManifestDiff, diff
 from .names import ArtifactName, ArtifactRef, parse_name, parse_ref
 from .records import VersionRecord
@@ -177,13 +177,25 @@ class Repo:
                         metadata: dict[str, Any] | None = None, ttl: str | timedelta | None = None,
                         run_id: str | None = None) -> PutResult:
         """Manifest → version record → aliases (the objects are already stored)."""
-        if run_id:
-            self.repository.runs.require_running(run_id)
         from .writeguard import writing
 
         with writing(self.repository.locks_dir):  # gc waits until the version record exists
-            seconds = ttl_seconds(ttl) if ttl is not None else self.default_ttl(name)
             digest = self.repository.write_manifest(manifest)
+            return self.commit_digest(name, kind, digest, files=len(manifest), size=manifest.total_size,
+                                      aliases=aliases, description=description, metadata=metadata,
+                                      ttl=ttl, run_id=run_id)
+
+    def commit_digest(self, name: ArtifactName, kind: str, digest: str, *, files: int, size: int,
+                      aliases: Sequence[str] = (), description: str | None = None,
+                      metadata: dict[str, Any] | None = None, ttl: str | timedelta | None = None,
+                      run_id: str | None = None) -> PutResult:
+        """Version record → aliases → run link, for a manifest already stored."""
+        from .writeguard import writing
+
+        if run_id:
+            self.repository.runs.require_running(run_id)
+        with writing(self.repository.locks_dir):  # gc waits until the version record exists
+            seconds = ttl_seconds(ttl) if ttl is not None else self.default_ttl(name)
             if run_id:
                 # Identical content resolves to an existing version: refuse a lineage cycle before
                 # the registry moves any alias to it.
@@ -191,7 +203,7 @@ class Repo:
                 if same:
                     self.repository.runs.check_link(run_id, link_of(same[-1]), direction="output")
             record, created = self.registry.commit(
-                name, kind, digest, files=len(manifest), size=manifest.total_size,
+                name, kind, digest, files=files, size=size,
                 description=description, metadata=metadata, ttl_seconds=seconds, aliases=list(aliases),
                 logged_by=run_id)
             if run_id:
@@ -208,6 +220,8 @@ class Repo:
         Identical content to a live version creates no new version; the aliases still move.
         """
         from . import references
+        from .cache import shared_use
+        from .writeguard import writing
 
         artifact = parse_name(name)
         _check_type(self, artifact, type)
@@ -215,26 +229,39 @@ class Repo:
             self.repository.runs.require_running(run_id)
         if ttl is not None:
             ttl_seconds(ttl)
-        from .cache import shared_use
-
+        commit = dict(aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id)
         # Shared cache lock: an object this put deduplicates against is not evicted before the
-        # version that needs it is committed (docs/cache.md).
-        from .writeguard import writing
-
-        # gc writer guard: gc deletes nothing while this put is in flight (docs/gc.md).
+        # version that needs it is committed (docs/cache.md). gc writer guard: gc deletes
+        # nothing while this put is in flight (docs/gc.md).
         with shared_use(self.repository.locks_dir), writing(self.repository.locks_dir):
             if references.is_uri(str(path)):
                 entries = list(references.entries_for(str(path), None, checksum=checksum,
                                                       max_objects=max_objects))
-            else:
-                files = self.collect([(path, None)])
-                if not files:
-                    raise InvalidInput(f"{path} contains no files")
-                entries = self.store_files(files, progress)
-            manifest = Manifest.from_entries(entries)
-            return self.commit_manifest(artifact, type, manifest, aliases=aliases,
-                                        description=description, metadata=metadata, ttl=ttl,
-                                        run_id=run_id)
+                return self.commit_manifest(artifact, type, Manifest.from_entries(entries), **commit)
+            files = self.collect([(path, None)])
+            if not files:
+                raise InvalidInput(f"{path} contains no files")
+            reused = self._unchanged_tree(artifact, files)
+            if reused is not None:
+                return self.commit_digest(artifact, type, reused, files=len(files),
+                                          size=sum(f.size for f in files), **commit)
+            manifest = Manifest.from_entries(self.store_files(files, progress), validated=True)
+            result = self.commit_manifest(artifact, type, manifest, **commit)
+        signature = tree_signature(files)
+        if signature is not None:
+            self.repository.state.remember_tree(signature, result.record.manifest)
+        return result
+
+    def _unchanged_tree(self, name: ArtifactName, files: Sequence[SourceFile]) -> str | None:
+        """The manifest of a live version made from exactly these files, unchanged since."""
+        signature = tree_signature(list(files))
+        if signature is None:
+            return None
+        digest = self.repository.state.tree_manifest(signature)
+        if digest is None:
+            return None
+        live = {r.manifest for r in self.registry.versions(name)}
+        return digest if digest in live and self.repository.manifest_path(digest).exists() else None
 
     # -- reading -----------------------------------------------------------------------------
     def resolve(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionRecord:

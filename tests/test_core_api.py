@@ -118,7 +118,8 @@ def test_ttl_from_python(repo_dir: Path, data_dir: Path) -> None:
     assert artctl.Api().artifact("proj/ds").ttl == timedelta(days=2)
 
 
-def test_stat_cache_makes_unchanged_reput_read_nothing(repo_dir: Path, tmp_path: Path) -> None:
+def test_stat_cache_makes_unchanged_reput_read_nothing(repo_dir: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """An unchanged re-put must not read file contents: prove it by making them unreadable
     through the store (the stat cache answers first)."""
     from artctl.repository_ops import Repo
@@ -129,14 +130,16 @@ def test_stat_cache_makes_unchanged_reput_read_nothing(repo_dir: Path, tmp_path:
         os.utime(path, (old, old))
     repo = Repo()
     repo.put(src, name="proj/s", type="dataset")
+    import artctl.ingest as ingest_module
+
     calls: list[str] = []
-    original = repo.store.put_file
+    original = ingest_module._read_small
 
-    def spy(path, size=None, digest=None):  # type: ignore[no-untyped-def]
-        calls.append(str(path))
-        return original(path, size, digest)
+    def spy(f):  # type: ignore[no-untyped-def]
+        calls.append(f.local)
+        return original(f)
 
-    repo.store.put_file = spy  # type: ignore[method-assign]
+    monkeypatch.setattr(ingest_module, "_read_small", spy)
     again = repo.put(src, name="proj/s", type="dataset")
     assert again.created is False and calls == []
     (src / "f3.txt").write_text("changed")

@@ -166,6 +166,8 @@ def push(repo: "Repo", remote: str | None = None, refs: Sequence[str] = (),
         if changes:
             update_aliases(backend, name, changes)
     after = read_registry(backend, set(selected))
+    _write_manifests(repository, _read_manifests(
+        repository, spec, backend, {r.manifest for a in after.values() for r in a.versions.values() if r.live()}))
     for name_text in sorted(selected):
         if name_text in after:
             moved, _new = merge_artifact(repository, after[name_text])
@@ -278,26 +280,13 @@ def pull(repo: "Repo", remote: str | None = None, refs: Sequence[str] = (), *, f
             raise ArtifactNotFound(f"artifact {name} is not on remote {spec.name}")
     # 1. read and check everything before writing anything
     live = {n: [r for r in a.versions.values() if r.live()] for n, a in registry.items()}
-    digests = {r.manifest for rs in live.values() for r in rs}
-    have = {d for d in digests if repository.manifest_path(d).exists()}
-    fetched = backend.read_many(manifest_rel(d) for d in sorted(digests - have))
-    new_manifests: dict[str, bytes] = {}
-    for rel, data in fetched.items():
-        digest = rel[len("manifests/"):].replace("/", "")[:-len(".jsonl")]
-        if data is None:
-            raise ObjectNotFound(f"remote {spec.name} lacks manifest {digest[:12]} of a version it lists",
-                                 hint="the remote is damaged or a push is in progress; retry later")
-        if hash_bytes(data) != digest:
-            raise IntegrityError(f"manifest {digest[:12]} on remote {spec.name} is corrupt (digest mismatch)")
-        Manifest.parse(data, f"remote manifest {digest[:12]}")  # validates every path
-        new_manifests[digest] = data
+    new_manifests = _read_manifests(repository, spec, backend, {r.manifest for rs in live.values() for r in rs})
     runs = _remote_runs(repository, backend)
     inv = inventory_mod.refresh(repository, spec.name, backend)
     # 2. write: manifests, then version records and aliases, then runs
-    from ..fsutil import atomic_write_bytes, create_exclusive
+    from ..fsutil import create_exclusive
 
-    for digest, data in new_manifests.items():
-        atomic_write_bytes(repository.manifest_path(digest), data, tmp_dir=repository.tmp_dir, mode=0o444)
+    _write_manifests(repository, new_manifests)
     created: list[str] = []
     renumbered: list[Renumbered] = []
     for name in sorted(registry):
@@ -319,6 +308,32 @@ def pull(repo: "Repo", remote: str | None = None, refs: Sequence[str] = (), *, f
                 records.append(repo.registry.resolve(parse_ref(f"{name}:{alias}")))
         result = _fetch_objects(repository, spec, backend, inv, records, result, progress)
     return result
+
+
+def _read_manifests(repository: "Repository", spec: RemoteSpec, backend: Backend,
+                    digests: set[str]) -> dict[str, bytes]:
+    """Manifests the local repository lacks, verified (digest) and parsed (every path checked)
+    — nothing is written here, so a bad one stops the pull before any local change."""
+    have = {d for d in digests if repository.manifest_path(d).exists()}
+    fetched = backend.read_many(manifest_rel(d) for d in sorted(digests - have))
+    out: dict[str, bytes] = {}
+    for rel, data in fetched.items():
+        digest = rel[len("manifests/"):].replace("/", "")[:-len(".jsonl")]
+        if data is None:
+            raise ObjectNotFound(f"remote {spec.name} lacks manifest {digest[:12]} of a version it lists",
+                                 hint="the remote is damaged or a push is in progress; retry later")
+        if hash_bytes(data) != digest:
+            raise IntegrityError(f"manifest {digest[:12]} on remote {spec.name} is corrupt (digest mismatch)")
+        Manifest.parse(data, f"remote manifest {digest[:12]}")  # validates every path
+        out[digest] = data
+    return out
+
+
+def _write_manifests(repository: "Repository", manifests: dict[str, bytes]) -> None:
+    from ..fsutil import atomic_write_bytes
+
+    for digest, data in manifests.items():
+        atomic_write_bytes(repository.manifest_path(digest), data, tmp_dir=repository.tmp_dir, mode=0o444)
 
 
 def _remote_runs(repository: "Repository", backend: Backend) -> dict[str, bytes]:

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS packs (id TEXT PRIMARY KEY, blobs INTEGER NOT NULL, s
 CREATE TABLE IF NOT EXISTS remote_copies (
     digest TEXT NOT NULL, remote TEXT NOT NULL, PRIMARY KEY (digest, remote)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tree_cache (signature TEXT PRIMARY KEY, manifest TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stat_cache (
     path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
     digest TEXT NOT NULL
@@ -149,6 +150,14 @@ class StateDB:
             return
         with self.transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO stat_cache VALUES (?,?,?,?,?,?)", rows)
+
+    def tree_manifest(self, signature: str) -> str | None:
+        row = self.conn.execute("SELECT manifest FROM tree_cache WHERE signature=?", (signature,)).fetchone()
+        return row[0] if row else None
+
+    def remember_tree(self, signature: str, manifest: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO tree_cache VALUES (?,?)", (signature, manifest))
 
     # -- helpers ----------------------------------------------------------------------------
     def transaction(self):  # type: ignore[no-untyped-def]

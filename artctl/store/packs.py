@@ -3,7 +3,9 @@
 Format (see docs/format.md):
 
 * ``packs/<id>.pack`` — ``ARTPACK1`` followed by the blobs' raw bytes back to back. ``<id>`` is
-  the BLAKE3 of the whole file, so a pack is immutable and self-verifying.
+  the BLAKE3 of the pack's index (which lists every blob's digest, offset and length), so a
+  pack's name is fixed by its content without hashing its bytes a second time; a pack is
+  verified blob by blob.
 * ``packs/<id>.idx`` — ``ARTIDX01``, a little-endian ``u32`` count, then ``count`` records of
   (32-byte digest, ``u64`` offset, ``u64`` length) sorted by digest, then the 32-byte BLAKE3
   of everything before it. Written after the pack is durable: an ``.idx`` is the proof that its
@@ -55,6 +57,15 @@ def decode_index(data: bytes, name: str = "index") -> list[tuple[str, int, int]]
     return [(d.hex(), off, ln) for d, off, ln in _RECORD.iter_unpack(body[12:])]
 
 
+def pack_id_for(blobs: list[tuple[str, int, int]]) -> str:
+    """A pack's name: the BLAKE3 of its index bytes (content-defined, no second pass)."""
+    return blake3(encode_index(blobs)).hexdigest()
+
+
+#: Bytes gathered in memory before one ``write``: few syscalls for many small blobs.
+WRITE_BUFFER = 8 * 1024 * 1024
+
+
 @dataclass
 class PackWriter:
     """Appends blobs to a temporary pack and publishes it when full or closed.
@@ -68,8 +79,8 @@ class PackWriter:
     target_size: int = PACK_TARGET_SIZE
     _fd: int | None = None
     _tmp: Path | None = None
-    _hasher: blake3 | None = None
     _offset: int = 0
+    _buffer: bytearray = field(default_factory=bytearray)
     _blobs: list[tuple[str, int, int]] = field(default_factory=list)
     _pending: set[str] = field(default_factory=set)
     published: list[str] = field(default_factory=list)
@@ -82,19 +93,23 @@ class PackWriter:
             return
         if self._fd is None:
             self._open()
-        assert self._fd is not None and self._hasher is not None
-        _write_all(self._fd, data)
-        self._hasher.update(data)
+        self._buffer += data
         self._blobs.append((digest, self._offset, len(data)))
         self._pending.add(digest)
         self._offset += len(data)
+        if len(self._buffer) >= WRITE_BUFFER:
+            self._drain()
         if self._offset >= self.target_size:
             self.flush()
 
+    def _drain(self) -> None:
+        assert self._fd is not None
+        _write_all(self._fd, self._buffer)
+        self._buffer = bytearray()
+
     def _open(self) -> None:
         self._fd, self._tmp = mkstemp_in(self.tmp_dir)
-        os.write(self._fd, PACK_MAGIC)
-        self._hasher = blake3(PACK_MAGIC)
+        self._buffer = bytearray(PACK_MAGIC)
         self._offset = len(PACK_MAGIC)
         self._blobs = []
 
@@ -102,21 +117,22 @@ class PackWriter:
         """Publish the current pack (fsync, rename, write index); return its id."""
         if self._fd is None:
             return None
-        assert self._tmp is not None and self._hasher is not None
+        assert self._tmp is not None
+        self._drain()
         fd, tmp, blobs = self._fd, self._tmp, self._blobs
         self._fd = None
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-        pack_id = self._hasher.hexdigest()
+        index = encode_index(blobs)
+        pack_id = blake3(index).hexdigest()
         self.packs_dir.mkdir(parents=True, exist_ok=True)
         final = self.packs_dir / f"{pack_id}.pack"
         os.chmod(tmp, 0o444)
         os.replace(tmp, final)
         fsync_dir(self.packs_dir)
-        atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", encode_index(blobs),
-                           tmp_dir=self.tmp_dir, mode=0o444)
+        atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", index, tmp_dir=self.tmp_dir, mode=0o444)
         self.on_publish(pack_id, blobs, self._offset)
         self.published.append(pack_id)
         self._pending.clear()
@@ -135,6 +151,7 @@ class PackWriter:
             self._tmp = None
         self._pending.clear()
         self._blobs = []
+        self._buffer = bytearray()
 
 
 def read_slice(pack_path: Path, offset: int, length: int) -> bytes:
