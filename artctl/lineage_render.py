@@ -51,8 +51,8 @@ def render_json(graph: Graph, options: RenderOptions) -> str:
 
 # -- dot ----------------------------------------------------------------------------------------
 _DOT_STYLE = {
-    "artifact": 'shape=box, style="rounded,filled", fillcolor="#dbeafe", color="#1d4ed8"',
-    "run": 'shape=ellipse, style="filled", fillcolor="#dcfce7", color="#15803d"',
+    "artifact": {"shape": "box", "style": "rounded,filled", "fillcolor": "#dbeafe", "color": "#1d4ed8"},
+    "run": {"shape": "ellipse", "style": "filled", "fillcolor": "#dcfce7", "color": "#15803d"},
 }
 
 
@@ -61,19 +61,20 @@ def _dot_quote(text: str) -> str:
 
 
 def render_dot(graph: Graph, options: RenderOptions) -> str:
-    """Graphviz: versions are blue boxes, runs green ellipses; deleted/failed are dashed/red."""
+    """Graphviz: versions are blue boxes, runs green ellipses; deleted/missing are dashed, failed
+    runs red, the root drawn thicker. Every id and label is quoted and escaped."""
     lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=11];',
              '  edge [color="#6b7280"];']
     for node in graph.nodes:
-        attrs = [_DOT_STYLE[node.kind], f"label={_dot_quote(_two_line_label(node))}",
-                 f"tooltip={_dot_quote(node.id)}"]
+        attrs = dict(_DOT_STYLE[node.kind], label=_two_line_label(node), tooltip=node.id)
         if node.state in ("deleted", "expired", "missing"):
-            attrs.append('style="rounded,dashed", fontcolor="#6b7280"')
+            attrs.update(style="rounded,dashed" if node.kind == "artifact" else "dashed", fontcolor="#6b7280")
         elif node.state == "failed":
-            attrs.append('color="#b91c1c", penwidth=2')
+            attrs.update(color="#b91c1c", penwidth="2")
         if node.id == graph.root:
-            attrs.append("penwidth=3")
-        lines.append(f"  {_dot_quote(node.id)} [{', '.join(attrs)}];")
+            attrs["penwidth"] = "3"
+        body = ", ".join(f"{key}={_dot_quote(value)}" for key, value in attrs.items())
+        lines.append(f"  {_dot_quote(node.id)} [{body}];")
     for edge in graph.edges:
         lines.append(f"  {_dot_quote(edge.from_)} -> {_dot_quote(edge.to)};")
     lines.append("}")
@@ -122,6 +123,8 @@ def render_mermaid(graph: Graph, options: RenderOptions) -> str:
     failed = [ids[n.id] for n in graph.nodes if n.state == "failed"]
     if failed:
         lines.append(f"  class {','.join(failed)} failed")
+    lines.append("  classDef root stroke-width:3px")
+    lines.append(f"  class {ids[graph.root]} root")
     return "\n".join(lines) + "\n"
 
 
@@ -250,6 +253,21 @@ def render_html(graph: Graph, options: RenderOptions) -> str:
 RENDERERS["html"] = render_html
 
 
+def lazy_renderer(target: str) -> Renderer:
+    """A renderer imported on first use from ``"package.module:function"``, so registering a
+    heavy format (``RENDERERS["html"] = lazy_renderer("artctl.ui.export:render_html")``) costs
+    nothing until someone asks for it."""
+    module_name, _, function = target.partition(":")
+
+    def renderer(graph: Graph, options: RenderOptions) -> str:
+        from importlib import import_module
+
+        return getattr(import_module(module_name), function)(graph, options)
+
+    renderer.__name__ = function or module_name
+    return renderer
+
+
 def register_renderer(name: str, renderer: Renderer) -> None:
     """Add (or replace) a format; the CLI's ``--format`` choices follow this dict."""
     if not _SAFE_FORMAT.match(name):
@@ -257,6 +275,6 @@ def register_renderer(name: str, renderer: Renderer) -> None:
     RENDERERS[name] = renderer
 
 
-__all__ = ["CLUSTER_AT", "RENDERERS", "RenderOptions", "Renderer", "cluster_line", "node_text",
-           "register_renderer", "render", "render_dot", "render_json", "render_mermaid", "render_tree",
+__all__ = ["CLUSTER_AT", "RENDERERS", "RenderOptions", "Renderer", "cluster_line", "lazy_renderer",
+           "node_text", "register_renderer", "render", "render_dot", "render_json", "render_mermaid", "render_tree",
            "tree_lines"]

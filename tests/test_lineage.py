@@ -252,3 +252,8 @@ def test_renderer_registry_is_extensible(repo_dir: Path, cli, data_dir: Path) ->
         del RENDERERS["count"]
     with pytest.raises(ValueError):
         register_renderer("Bad Name", lambda g, o: "")
+    # a lazily imported renderer (how the UI's html format plugs in) is accepted by the CLI too
+    from artctl.lineage_render import lazy_renderer
+
+    assert lazy_renderer("artctl.lineage_render:render_json")(graph, RenderOptions()) == render(graph, "json")
+    assert "mermaid" in cli.fails("lineage", "proj/ds", "--format", "nope", code=2).stderr
