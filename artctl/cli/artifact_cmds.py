@@ -47,10 +47,15 @@ def put_cmd(path: str, name: str, kind: str, aliases: tuple[str, ...], descripti
     meta = parse_metadata(metadata)
     repo = open_repo()
     out = get_output()
+    out.verbose_info(f"put: adding {path} to {name} (type {kind}) in {repo.root}")
     with out.progress_bar(f"put {name}") as progress:
         result = repo.put(path, name=name, type=kind, aliases=aliases, description=description,
                           metadata=meta, ttl=ttl, run_id=run_id, checksum=not no_checksum,
                           max_objects=max_objects, progress=progress)
+    out.verbose_info(f"put: {result.record.name}:{result.record.version} "
+                     f"{'created' if result.created else 'unchanged (identical content)'}: "
+                     f"{result.record.files} files, {human_size(result.record.size)}; "
+                     f"aliases {', '.join(result.aliases)}" + (f"; linked to run {run_id}" if run_id else ""))
     if out.json:
         out.emit_json(result.to_json())
         return
@@ -96,6 +101,10 @@ def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | No
     with out.progress_bar(f"get {record.name}:{record.version}", total_bytes=record.size) as progress:
         result = repo.get(ref, root=root, path_prefix=path_prefix, link=link, run_id=run_id,
                           progress=progress)
+    out.verbose_info(f"get: {record.name}:{record.version} -> {result.root}: {result.files} files, "
+                     f"{human_size(result.bytes)}; placed by "
+                     + (", ".join(f"{m} ({n})" for m, n in result.modes.items()) or "nothing")
+                     + (f"; linked to run {run_id}" if run_id else ""))
     if out.json:
         out.emit_json({"name": record.name, "version": record.version, "digest": record.digest,
                        "root": str(result.root), "files": result.files, "size": result.bytes,

@@ -30,8 +30,19 @@ def unknown_command(group: click.Group, ctx: click.Context, name: str) -> click.
     return click.UsageError(message, ctx)
 
 
+class CommandInterrupted(Exception):
+    """Ctrl-C inside a command, carried past click's own handler (which would print an empty
+    line first) to the error boundary in ``cli.main``: one line, exit 130."""
+
+
 class ArtctlGroup(click.Group):
     """A group that suggests close matches for a mistyped subcommand."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise CommandInterrupted() from None
 
     def resolve_command(self, ctx, args):  # type: ignore[no-untyped-def]
         try:

@@ -15,7 +15,7 @@ import click
 
 from .. import __version__
 from .common import get_output
-from .group import ArtctlGroup, adopt_groups
+from .group import ArtctlGroup, CommandInterrupted, adopt_groups
 from .shells import SHELLS as _SHELLS  # noqa: F401 - registers our completion scripts
 from .output import Output
 
@@ -82,8 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted; the repository is unchanged by the unfinished step\n")
+    except (KeyboardInterrupt, CommandInterrupted):
+        # On a terminal the ^C echo has no newline: start the one line on a fresh one.
+        sys.stderr.write(("\n" if sys.stderr.isatty() else "")
+                         + "error: interrupted; the repository is unchanged by the unfinished step\n")
         sys.exit(130)
     except ArtctlError as exc:
         _report(exc.message, exc.hint)
