@@ -290,28 +290,6 @@ def _make_node(index: LineageIndex, node_id: str, level: int) -> Node:
                 created_at=record.created_at)
 
 
-@dataclass(frozen=True)
-class KeepSet:
-    """Records a live version's lineage needs: what ``gc`` must not delete."""
-
-    versions: frozenset[str]  # version node ids (their small records, even if deleted)
-    runs: frozenset[str]      # run ids
-
-
-def lineage_keep_set(repo: "Repo") -> KeepSet:
-    """The version records and runs upstream of any live version (for ``gc``)."""
-    index = LineageIndex.load(repo)
-    live = []
-    for artifact in repo.registry.iter_artifacts():
-        for record in repo.registry.versions(parse_name(artifact.name)):
-            live.append(artifact_node_id(record.name, record.version))
-    seen = set(live)
-    for node in live:
-        seen.update(_walk(node, index.upstream, None))
-    return KeepSet(frozenset(n for n in seen if n.startswith(ARTIFACT_PREFIX)),
-                   frozenset(n[len(RUN_PREFIX):] for n in seen if n.startswith(RUN_PREFIX)))
-
-
 def logged_by(repo: "Repo", record: VersionRecord, index: LineageIndex | None = None) -> str | None:
     """The id of the run that logged a version (its creator first), if any."""
     if record.logged_by:
@@ -330,5 +308,5 @@ def used_by(repo: "Repo", record: VersionRecord, index: LineageIndex | None = No
     return [run_id for _, run_id in sorted((index.runs[i].started_at, i) for i in ids)]
 
 
-__all__ = ["DIRECTIONS", "Edge", "Graph", "KeepSet", "LineageIndex", "Node", "artifact_node_id",
-           "lineage", "lineage_keep_set", "logged_by", "root_id", "run_node_id", "used_by"]
+__all__ = ["DIRECTIONS", "Edge", "Graph", "LineageIndex", "Node", "artifact_node_id",
+           "lineage", "logged_by", "root_id", "run_node_id", "used_by"]

@@ -120,13 +120,13 @@ def test_tree_text_and_deleted_versions_stay(cli, repo_dir: Path, data_dir: Path
         "└── ↓ downstream",
         f"    └── → used by run {ids['evaluate']} (evaluate, finished)",
     ]
-    # soft-delete the dataset version: the model's history is still complete, marked deleted
-    from artctl.records import utcnow
+    # soft-delete the dataset version and collect its bytes: the model's history is still
+    # complete, with the dataset marked deleted
+    from artctl.gc import gc
     from artctl.repository_ops import Repo
 
-    repo = Repo(repo_dir)
-    record = repo.resolve("proj/ds:v0")
-    repo.registry.save_version(record.evolve(state="deleted", deleted_at=utcnow()))
+    cli.ok("artifact", "rm", "proj/ds:v0")
+    gc(Repo(repo_dir), grace_period=0)
     up = cli.ok("lineage", "proj/model:v0", "--upstream", "--json").json()
     states = {n["id"]: n["state"] for n in up["nodes"]}
     assert states["artifact:proj/ds:v0"] == "deleted" and len(up["edges"]) == 3

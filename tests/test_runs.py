@@ -241,3 +241,21 @@ def test_run_exec_bad_input(cli, repo_dir: Path, data_dir: Path) -> None:
     result = cli.fails("run", "exec", "--job-type", "t", "--", "no-such-command-artctl")
     assert "command not found: no-such-command-artctl" in result.stderr
     assert [r["status"] for r in cli.ok("run", "ls", "--json").json()] == ["failed"]
+
+
+def test_parallel_puts_into_one_run_lose_no_link(cli, repo_dir: Path, workdir: Path) -> None:
+    from conftest import cli_env
+
+    run_id = _start(cli, "--job-type", "shard")
+    procs = []
+    for i in range(6):
+        make_tree(workdir / f"s{i}", {"part.txt": f"shard {i}\n"})
+        procs.append(subprocess.Popen(
+            [PY, "-m", "artctl", "artifact", "put", str(workdir / f"s{i}"), "--name", f"proj/shard-{i}",
+             "--type", "dataset"], cwd=repo_dir, env=cli_env({"ARTCTL_RUN": run_id}),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    outputs = cli.ok("run", "show", run_id, "--json").json()["outputs"]
+    assert sorted(o["ref"] for o in outputs) == [f"proj/shard-{i}:v0" for i in range(6)]
