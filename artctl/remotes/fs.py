@@ -246,6 +246,8 @@ class FsspecBackend(Backend):
     @property
     def fs(self) -> Any:
         if self._fs is None:
+            _quiet_sdk_loggers()
+            probe_endpoint(self.url, self.protocol, self.options)
             with guard(self.url, "opening the remote"):
                 import fsspec
 
@@ -368,6 +370,58 @@ class FsspecBackend(Backend):
                 raise RemoteError(f"bucket or container {bucket!r} of remote {self.url} does not exist",
                                   hint="create it first (artctl never creates buckets), or fix the URL") from None
         return True
+
+
+def _quiet_sdk_loggers() -> None:
+    """Cloud SDKs log retries with tracebacks on stderr; artctl reports one line instead."""
+    import logging
+
+    if os.environ.get("ARTCTL_DEBUG", "") in ("", "0"):
+        for name in ("gcsfs", "s3fs", "adlfs", "azure", "aiobotocore", "botocore", "fsspec"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def explicit_endpoint(protocol: str, options: dict[str, Any]) -> str | None:
+    """The endpoint a client will talk to, when the user (or environment) named one."""
+    if protocol == "s3":
+        client = options.get("client_kwargs") or {}
+        return (options.get("endpoint_url") or client.get("endpoint_url")
+                or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
+    if protocol in ("gs", "gcs"):
+        return options.get("endpoint_url") or os.environ.get("STORAGE_EMULATOR_HOST")
+    if protocol in ("az", "abfs", "abfss"):
+        if options.get("account_url"):
+            return str(options["account_url"])
+        conn = options.get("connection_string") or (
+            None if options.get("account_name") else os.environ.get("AZURE_STORAGE_CONNECTION_STRING"))
+        for part in str(conn or "").split(";"):
+            key, _, value = part.partition("=")
+            if key.strip().lower() == "blobendpoint":
+                return value.strip()
+    return None
+
+
+def probe_endpoint(url: str, protocol: str, options: dict[str, Any], timeout: float = 5.0) -> None:
+    """Fail in seconds, not minutes, when an explicit endpoint refuses connections.
+
+    The SDKs retry a refused connection with backoff for 15-90 s; one TCP connect tells us
+    the same thing at once. Endpoints chosen by the SDK itself (real clouds) are not probed.
+    """
+    import socket
+
+    endpoint = explicit_endpoint(protocol, options)
+    if not endpoint:
+        return
+    parsed = urlparse(endpoint if "://" in endpoint else f"http://{endpoint}")
+    if not parsed.hostname:
+        return
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        socket.create_connection((parsed.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise RemoteError(f"cannot reach remote {url}: endpoint {parsed.scheme}://{parsed.hostname}:{port} "
+                          f"does not answer ({exc.strerror or exc})",
+                          hint="check the URL and endpoint_url option, and that the server is up") from None
 
 
 def open_backend(url: str, options: dict[str, Any] | None = None, *, jobs: int | None = None) -> Backend:
