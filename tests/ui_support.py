@@ -37,7 +37,7 @@ def build_example(repo: Repo, scratch: Path) -> dict[str, str]:
     raw2 = repo.put(raw_dir, name="demo/raw-images", type="dataset", aliases=["production"],
                     metadata={"source": "camera", "rows": 3}, ttl="30d")
 
-    prep = runs.create("preprocess", name="preprocess-1", config={"resize": 64})
+    prep = runs.create("preprocess", name="preprocess-1", config={"resize": 64, "note": SCRIPT})
     repo.get("demo/raw-images:v1", root=scratch / "in-prep", run_id=prep.id)
     clean_dir = write(scratch / "clean", {"train/a.txt": "a\n", "train/b.txt": "b\n", "test/c.txt": "c\n"})
     clean = repo.put(clean_dir, name="demo/clean-images", type="dataset", run_id=prep.id)
@@ -50,7 +50,7 @@ def build_example(repo: Repo, scratch: Path) -> dict[str, str]:
         model_dir = write(scratch / f"model-{i}", {"model.bin": f"weights {i}\n", "config.json": '{"layers": 4}'})
         aliases = ["best"] if i == 3 else []
         repo.put(model_dir, name="demo/cnn", type="model", run_id=run.id, aliases=aliases,
-                 metadata={"accuracy": 0.8 + i / 100})
+                 metadata={"accuracy": round(0.8 + i / 100, 2)})
         runs.finish(run.id, failed=(i == 5))
         train_ids.append(run.id)
 
@@ -66,3 +66,45 @@ def build_example(repo: Repo, scratch: Path) -> dict[str, str]:
             "raw2": f"{raw2.record.name}:{raw2.record.version}",
             "clean": f"{clean.record.name}:{clean.record.version}",
             "prep": prep.id, "train_runs": ",".join(train_ids), "evaluate": evaluate.id}
+
+
+# -- the server as a real subprocess ------------------------------------------------------------
+def start_ui(repo_dir: Path, *args: str, timeout: float = 20.0):  # type: ignore[no-untyped-def]
+    """``artctl ui --no-open --port 0 ARGS`` in ``repo_dir``; return (process, base URL)."""
+    import selectors
+    import subprocess
+    import sys
+    import time
+
+    from conftest import cli_env
+
+    proc = subprocess.Popen([sys.executable, "-m", "artctl", "ui", "--no-open", "--port", "0", *args],
+                            cwd=repo_dir, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if selector.select(timeout=0.2):
+            line = proc.stdout.readline().strip()
+            if line.startswith("http://"):
+                return proc, line
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"artctl ui did not start: rc={proc.poll()} stderr={proc.stderr.read()}")
+
+
+def stop_ui(proc, sig: int | None = None) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """Stop the server by its PID (SIGINT = Ctrl-C by default); return (exit code, stderr)."""
+    import signal
+
+    if proc.poll() is None:
+        proc.send_signal(sig or signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=15)
+    except Exception:  # noqa: BLE001 - a hung server is killed, then reported
+        proc.kill()
+        _, err = proc.communicate()
+        raise
+    return proc.returncode, err

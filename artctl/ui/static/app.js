@@ -193,7 +193,11 @@
     if (!others.length) return [h("p", { class: "muted", text: "No other live version to compare with." })];
     const key = "diff:" + v.name;
     const select = h("select", { class: "diff-against", "aria-label": "compare with" }, others.map((o) => h("option", { value: o, text: o })));
-    select.value = sessionStorage.getItem(key) && others.includes(sessionStorage.getItem(key)) ? sessionStorage.getItem(key) : others[others.length - 1];
+    const index = (name) => Number(String(name).slice(1));
+    const older = others.filter((o) => index(o) < index(v.version));
+    const remembered = sessionStorage.getItem(key);
+    select.value = remembered && others.includes(remembered) && remembered !== v.version ? remembered
+      : (older.length ? older[older.length - 1] : others[0]);
     const out = h("div", { class: "diff" });
     async function load() {
       sessionStorage.setItem(key, select.value);
@@ -341,7 +345,9 @@
     try {
       app.info = await api("/api/info");
       app.token = app.info.token;
-      document.getElementById("repo-path").textContent = app.info.repository + (app.info.allow_edit ? " (editable)" : "");
+      const where = document.getElementById("repo-path");
+      where.textContent = app.info.repository.split("/").filter(Boolean).pop() + (app.info.allow_edit ? " (editable)" : " (read-only)");
+      where.title = app.info.repository;
     } catch (err) { showError(err); }
     window.addEventListener("hashchange", () => route());
     await route();

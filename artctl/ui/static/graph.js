@@ -168,7 +168,8 @@
     { selector: "node.root", style: { "border-width": 4, "font-weight": "bold" } },
     { selector: "node.pulled", style: { "border-style": "double", "border-width": 5 } },
     { selector: "node.inactive", style: { "opacity": 0.55 } },
-    { selector: "node:selected", style: { "overlay-color": "#f5a623", "overlay-opacity": 0.25, "overlay-padding": 4 } },
+    { selector: "node:selected", style: { "underlay-color": "#f59e0b", "underlay-opacity": 0.5, "underlay-padding": 6,
+      "underlay-shape": "round-rectangle" } },
     { selector: "edge", style: {
       "width": 1.6, "line-color": "#8a94a6", "target-arrow-color": "#8a94a6",
       "target-arrow-shape": "triangle", "curve-style": "bezier", "arrow-scale": 1.1 } },
@@ -189,7 +190,7 @@
     const depthInput = h("input", { class: "depth", type: "number", min: "1", max: "10",
       value: String(state.depth), "aria-label": "depth",
       onchange: () => { state.depth = Math.max(1, Math.min(10, parseInt(depthInput.value, 10) || 1)); reload(); } });
-    const fitButton = h("button", { type: "button", class: "fit", onclick: () => cy && cy.fit(undefined, 30), text: "Fit" });
+    const fitButton = h("button", { type: "button", class: "fit", onclick: () => cy && fit(), text: "Fit" });
     const rootLabel = h("span", { class: "graph-root" });
     const toolbar = h("div", { class: "graph-toolbar" },
       h("label", null, "Direction ", dirSelect), h("label", null, "Depth ", depthInput), fitButton, rootLabel,
@@ -199,6 +200,19 @@
     clear(opts.container).appendChild(toolbar);
     opts.container.appendChild(canvas);
     let cy = null;
+    /* The side panel narrows the canvas: tell Cytoscape, and keep the graph in view. */
+    if (global.ResizeObserver) {
+      let pending = null;
+      new global.ResizeObserver(() => {
+        clearTimeout(pending);
+        pending = setTimeout(() => { if (cy) { cy.resize(); fit(); } }, 60);
+      }).observe(canvas);
+    }
+
+    function fit() {
+      cy.fit(undefined, 30);
+      if (cy.zoom() > 1.3) { cy.zoom(1.3); cy.center(); }
+    }
 
     function byId(id) { return state.data.nodes.find((n) => n.id === id); }
 
@@ -211,8 +225,8 @@
       cy = global.cytoscape({ container: canvas, elements: els, style: STYLE,
         boxSelectionEnabled: false, autoungrabify: true, minZoom: 0.2, maxZoom: 2.5 });
       cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 70, edgeSep: 10,
-        fit: true, padding: 30, animate: false }).run();
-      if (cy.zoom() > 1.3) { cy.zoom(1.3); cy.center(); }
+        fit: false, animate: false }).run();
+      fit();
       cy.on("tap", "node", (evt) => select(evt.target.id()));
       cy.on("tap", (evt) => { if (evt.target === cy) closePanel(); });
       if (state.selected && cy.getElementById(state.selected).length) cy.getElementById(state.selected).select();
