@@ -1,0 +1,163 @@
+"""Remote commands through the CLI, and every bad input of the remotes issue: unreachable
+endpoint, wrong credentials, missing bucket, non-artctl remote, tampered object / pack /
+manifest on the remote. Each is one clear line, exit 1, nothing written outside the repository
+and nothing local lost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from artctl.hashing import hash_bytes
+from artctl.remotes.fs import open_backend
+from conftest import make_tree, run_cli
+from servers import AZURITE_ACCOUNT, free_port
+
+
+def put_and_remote(cli, repo_dir: Path, url: str, *options: str) -> None:  # type: ignore[no-untyped-def]
+    make_tree(repo_dir / "data", {"a.txt": "alpha\n", "sub/b.txt": "beta\n", "big.bin": b"\x07" * 1_100_000})
+    cli.ok("artifact", "put", "data", "--name", "proj/ds", "--type", "dataset")
+    args = [a for o in options for a in ("-o", o)]
+    cli.ok("remote", "add", "origin", url, "--default", *args)
+
+
+def assert_nothing_lost(cli) -> None:  # type: ignore[no-untyped-def]
+    cli.ok("artifact", "verify")
+    assert [v["version"] for v in cli.ok("artifact", "ls", "proj/ds", "--json").json()] == ["v0"]
+
+
+def test_remote_add_ls_rm_and_default(cli, repo_dir: Path, tmp_path: Path) -> None:
+    first = cli.ok("remote", "add", "origin", (tmp_path / "r1").as_uri(), "--json").json()
+    assert first == {"name": "origin", "url": (tmp_path / "r1").as_uri(), "options": {}, "default": True}
+    cli.ok("remote", "add", "cloud", "s3://bucket/prefix", "-o", "endpoint_url=http://127.0.0.1:1",
+           "-o", "secret=s3cr3t", "-o", "client_kwargs.region_name=eu-west-1")
+    listed = cli.ok("remote", "ls", "--json").json()
+    assert [r["name"] for r in listed] == ["cloud", "origin"]
+    assert listed[0]["options"]["secret"] == "***" and listed[0]["options"]["endpoint_url"] == "http://127.0.0.1:1"
+    assert listed[0]["default"] is False and listed[1]["default"] is False  # two remotes, none chosen
+    no_default = cli.fails("push")
+    assert "none is the default" in no_default.stderr
+    cli.fails("remote", "add", "origin", "file:///x")
+    cli.fails("remote", "add", "bad name", "file:///x")
+    cli.fails("remote", "add", "x", "s3://")
+    assert cli.ok("remote", "rm", "cloud", "--json").json()["removed"] == "cloud"
+    assert [r["default"] for r in cli.ok("remote", "ls", "--json").json()] == [True]
+    cli.fails("remote", "rm", "cloud")
+    cli.ok("remote", "rm", "origin")
+    assert "hint: add one with `artctl remote add" in cli.fails("push").stderr
+
+
+def test_cli_push_clone_pull_json_shapes(cli, repo_dir: Path, tmp_path: Path) -> None:
+    url = (tmp_path / "remote").as_uri()
+    put_and_remote(cli, repo_dir, url)
+    pushed = cli.ok("push", "--json").json()
+    assert pushed["objects_sent"] == 3 and pushed["initialized"] is True
+    assert set(pushed) >= {"bytes_sent", "objects_skipped", "bytes_skipped", "versions", "renumbered"}
+    assert cli.ok("push", "origin", "proj/ds:v0", "--json").json()["objects_sent"] == 0
+    cloned = cli.ok("clone", url, str(tmp_path / "b"), "--all", "--json").json()
+    assert cloned["direction"] == "clone" and cloned["objects_fetched"] == 3
+    assert cloned["root"] == str(tmp_path / "b")
+    b = tmp_path / "b"
+    got = run_cli("artifact", "get", "proj/ds:latest", "--root", "out", cwd=b)
+    assert got.returncode == 0 and (b / "out" / "big.bin").read_bytes() == b"\x07" * 1_100_000
+    pulled = run_cli("pull", "origin", "proj/ds", "--json", cwd=b)
+    assert pulled.returncode == 0 and json.loads(pulled.stdout)["objects_fetched"] == 0
+    missing = run_cli("pull", "origin", "proj/nope", cwd=b)
+    assert missing.returncode == 1 and "not on remote origin" in missing.stderr
+    for command in (["remote"], ["remote", "add"], ["push"], ["pull"], ["clone"],
+                    ["artifact", "upsert"], ["artifact", "finish"]):
+        text = cli.ok(*command, "--help").stdout
+        assert "Example" in text, command
+
+
+def test_unreachable_endpoint(cli, repo_dir: Path) -> None:
+    put_and_remote(cli, repo_dir, "s3://some-bucket", f"endpoint_url=http://127.0.0.1:{free_port()}",
+                   "key=k", "secret=s")
+    result = cli.fails("push")
+    assert "cannot reach remote s3://some-bucket" in result.stderr
+    assert_nothing_lost(cli)
+    clone = cli.fails("clone", "gs://bucket", "c", "-o", f"endpoint_url=http://127.0.0.1:{free_port()}",
+                      "-o", "token=anon")
+    assert "cannot reach" in clone.stderr and not (repo_dir / "c").exists()
+
+
+def test_wrong_credentials(cli, repo_dir: Path, azure_container: str, azure_server) -> None:  # type: ignore[no-untyped-def]
+    conn = azure_server.storage_options["connection_string"].replace(
+        "AccountKey=", "AccountKey=AAAA").replace(f"AccountName={AZURITE_ACCOUNT}", f"AccountName={AZURITE_ACCOUNT}")
+    put_and_remote(cli, repo_dir, azure_container, f"connection_string={conn}")
+    result = cli.fails("push")
+    assert "access denied" in result.stderr or "authoriz" in result.stderr.lower(), result.stderr
+    assert_nothing_lost(cli)
+
+
+def test_missing_bucket(cli, repo_dir: Path, s3_server) -> None:  # type: ignore[no-untyped-def]
+    put_and_remote(cli, repo_dir, "s3://no-such-bucket-here", f"endpoint_url={s3_server.endpoint_url}",
+                   "key=testing-key", "secret=testing-secret")
+    result = cli.fails("push")
+    assert "'no-such-bucket-here'" in result.stderr and "does not exist" in result.stderr
+    assert_nothing_lost(cli)
+
+
+def test_remote_that_is_not_artctl(cli, repo_dir: Path, tmp_path: Path, s3_server, s3_bucket: str) -> None:  # type: ignore[no-untyped-def]
+    foreign = make_tree(tmp_path / "foreign", {"photos/cat.jpg": "not ours\n"})
+    put_and_remote(cli, repo_dir, foreign.as_uri())
+    result = cli.fails("push")
+    assert "is not an artctl remote" in result.stderr
+    assert sorted(p.name for p in foreign.rglob("*")) == ["cat.jpg", "photos"]  # untouched
+    fs = s3_server.filesystem()
+    fs.pipe(f"{s3_bucket[5:]}/FORMAT", b'{"kind": "something-else"}')
+    clone = cli.fails("clone", s3_bucket, "c", "-o", f"endpoint_url={s3_server.endpoint_url}",
+                      "-o", "key=testing-key", "-o", "secret=testing-secret")
+    assert "not an artctl repository" in clone.stderr and not (repo_dir / "c").exists()
+    empty = cli.fails("clone", (tmp_path / "empty").as_uri(), "c2")
+    assert "does not exist" in empty.stderr or "nothing to pull" in empty.stderr
+
+
+def test_tampered_object_on_remote_is_refused_and_nothing_stored(cli, repo_dir: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    put_and_remote(cli, repo_dir, remote.as_uri())
+    cli.ok("push")
+    big = hash_bytes(b"\x07" * 1_100_000)
+    loose = remote / "objects" / big[:2] / big[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(b"\x08" * 1_100_000)
+    b = tmp_path / "b"
+    assert run_cli("clone", remote.as_uri(), str(b), cwd=tmp_path).returncode == 0
+    got = run_cli("artifact", "get", "proj/ds:latest", "--root", "out", cwd=b)
+    assert got.returncode == 1 and got.stderr.startswith("error: ") and "corrupt" in got.stderr, got
+    assert not (b / "out" / "big.bin").exists()
+    assert not (b / ".artifacts" / "objects" / big[:2] / big[2:]).exists()
+    # a tampered pack is refused by pull --all as well, and nothing of it is adopted
+    pack = next((remote / "packs").glob("*.pack"))
+    pack.chmod(0o644)
+    data = bytearray(pack.read_bytes())
+    data[-1] ^= 0xFF
+    pack.write_bytes(bytes(data))
+    c = tmp_path / "c"
+    assert run_cli("clone", remote.as_uri(), str(c), cwd=tmp_path).returncode == 0
+    pulled = run_cli("pull", "--all", cwd=c)
+    assert pulled.returncode == 1 and "corrupt" in pulled.stderr, pulled
+    assert list((c / ".artifacts" / "packs").glob("*.pack")) == []
+
+
+def test_tampered_manifest_with_parent_paths_is_refused_before_anything_is_written(
+        cli, repo_dir: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    put_and_remote(cli, repo_dir, remote.as_uri())
+    cli.ok("push")
+    evil = (b'{"format":1,"kind":"artctl-manifest"}\n'
+            b'{"digest":"' + hash_bytes(b"alpha\n").encode() + b'","path":"../../escaped.txt","size":6}\n')
+    digest = hash_bytes(evil)  # a valid name: the attack is the content, not the digest
+    backend = open_backend(remote.as_uri())
+    backend.write(f"manifests/{digest[:2]}/{digest[2:]}.jsonl", evil)
+    record = json.loads((remote / "registry/proj/ds/versions/v0.json").read_text())
+    record.update(index=1, manifest=digest)
+    backend.write("registry/proj/ds/versions/v1.json", json.dumps(record).encode())
+    result = cli.fails("clone", remote.as_uri(), str(tmp_path / "b"))
+    assert "'..' segment" in result.stderr
+    assert not (tmp_path / "b").exists() and not (tmp_path / "escaped.txt").exists()
+    pulled = cli.fails("pull")
+    assert "'..' segment" in pulled.stderr
+    assert_nothing_lost(cli)
+    assert not (repo_dir / ".artifacts" / "manifests" / digest[:2] / f"{digest[2:]}.jsonl").exists()
+    assert not list(tmp_path.rglob("escaped.txt"))
