@@ -223,6 +223,8 @@ class Drafts:
             progress: "Progress | None" = None) -> DraftChange:
         """Store a file or directory's files and add them (replacing same paths) to the draft."""
         self.get(draft_id)  # fail fast on an unknown id, before reading any file
+        if name is not None:
+            validate_path(name.rstrip("/"))  # "/abs" is refused, not quietly made relative
         with writing(self.repository.locks_dir):
             files = self.repo.collect([(local, name)])
             if not files:

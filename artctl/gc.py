@@ -3,8 +3,9 @@
 ``gc(repo)`` plans, then executes (see docs/gc.md for the protocol):
 
 1. *Mark.* Live manifests are those of versions that are neither deleted nor expired, plus every
-   digest named anywhere in a file under ``drafts/`` (open drafts and distributed versions are
-   roots whatever their format). Live blobs are the entries of live manifests.
+   digest named anywhere in a file under ``drafts/`` (open drafts and distributed versions' parts
+   are roots whatever their format; only ``finished.json``/``sealed`` markers are not). Live
+   blobs are the entries of live manifests plus the digests named by drafts.
 2. *Sweep plan.* Unreferenced manifests and loose objects, packs with no live blob (deleted) or
    with at least ``repack_threshold`` of their bytes dead (rewritten), stale temp files. Nothing
    younger than the grace period (``gc.grace_period``, default 1h) is touched.
@@ -45,6 +46,9 @@ DEFAULT_GRACE_SECONDS = 3600
 TEMP_MIN_AGE_SECONDS = 3600
 #: A pack is rewritten when at least this fraction of its bytes is dead.
 REPACK_THRESHOLD = 0.3
+#: Files under ``drafts/`` that record a finished draft rather than hold one: not gc roots (the
+#: version they name is protected by its own record, and may be deleted later).
+NOT_ROOTS = frozenset({"finished.json", "sealed"})
 _HEX64 = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
@@ -178,6 +182,8 @@ def _draft_roots(drafts_dir: Path, repository, live_manifests: set[str]) -> set[
     stored manifest, as a manifest (whose blobs are then kept too)."""
     blobs: set[str] = set()
     for path in _files(drafts_dir):
+        if path.name in NOT_ROOTS:
+            continue
         try:
             data = path.read_bytes()
         except (FileNotFoundError, IsADirectoryError):
