@@ -109,6 +109,9 @@ def test_azure_overwritten_blob_fails_clearly_via_cli(cli, repo_dir: Path, azure
     fs.pipe_file(f"{azure_container}/d/x.csv", b"1,2\n")
     env = azure_server.env
     cli.ok("artifact", "put", f"{azure_container}/d", "--name", "p/t", "--type", "table", env=env)
+    abfs = cli.ok("artifact", "put", f"abfs://{azure_container[5:]}/d/x.csv", "--name", "p/t2", "--type", "table",
+                  "--json", env=env).json()
+    assert abfs["files"] == 1 and abfs["size"] == 4
     fs.pipe_file(f"{azure_container}/d/x.csv", b"3,4\n")
     bad = cli.fails("artifact", "get", "p/t", "--root", "out", env=env)
     assert bad.stderr.count("error:") == 1
@@ -120,6 +123,7 @@ def test_s3_missing_object_and_too_many(cli, repo_dir: Path, s3_server: StorageS
     fs = s3_server.filesystem()
     for i in range(3):
         fs.pipe_file(f"{s3_bucket}/many/f{i}", b"x%d" % i)
+    fs.pipe_file(f"{s3_bucket}/many-more/not-under-the-prefix", b"y")  # "many" is a directory, not a string prefix
     env = s3_server.env
     missing = cli.fails("artifact", "put", f"{s3_bucket}/nothing-here", "--name", "p/x", "--type", "d", env=env)
     assert "no object at" in missing.stderr and "nothing-here" in missing.stderr
@@ -210,6 +214,9 @@ def test_no_checksum_records_uri_only(repo: Repo, workdir: Path, nfs: Path) -> N
     assert not repo.put(uri, name="p/raw", type="d", checksum=False).created  # the URI did not change
     out = repo.get("p/raw", root=workdir / "o").root
     assert (out / "labels.csv").read_bytes() == b"new,labels\n"  # unchecked: whatever is there now
+    repo.put(nfs.as_uri(), name="p/rawdir", type="d", checksum=False)
+    with pytest.raises(InvalidInput, match="logged without checksum"):
+        repo.get("p/rawdir", root=workdir / "d")
 
 
 # -- http(s) -------------------------------------------------------------------------------------

@@ -94,6 +94,13 @@ def changed(entry: Entry, what: str, *, versioned_hint: bool = True) -> Referenc
                             f"{what}; its logged bytes are no longer available", hint=hint)
 
 
+def unchecked_prefix(uri: str) -> InvalidInput:
+    """A prefix logged with ``checksum=False`` names no object list to download."""
+    return InvalidInput(f"{uri} is a prefix or directory logged without checksum: there is no list "
+                        "of objects to download",
+                        hint="log it again with checksums (the default) to track its objects")
+
+
 def check_size(entry: Entry, got: Fetched) -> None:
     if got.size != entry.size:
         raise changed(entry, f"size {entry.size} → {got.size} bytes")

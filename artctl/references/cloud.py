@@ -27,7 +27,8 @@ from typing import Any
 
 from ..errors import ArtctlError, ObjectNotFound, RemoteError
 from ..manifest import Entry
-from .base import Fetched, RemoteObject, changed, check_size, copy_stream, join_rel, too_many
+from .base import (Fetched, RemoteObject, changed, check_size, copy_stream, join_rel, too_many,
+                   unchecked_prefix)
 
 
 def _strip(uri: str) -> str:
@@ -127,6 +128,9 @@ class FsspecAdapter:
         return got
 
     def fetch_current(self, uri: str, dst: Path) -> Fetched:
+        info = self._info(_strip(uri), uri)
+        if info is not None and info.get("type") != "file":
+            raise unchecked_prefix(uri)
         try:
             with self.fs.open(_strip(uri), "rb") as src:
                 return copy_stream(src, dst)
