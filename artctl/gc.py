@@ -9,8 +9,8 @@
 2. *Sweep plan.* Unreferenced manifests and loose objects, packs with no live blob (deleted) or
    with at least ``repack_threshold`` of their bytes dead (rewritten), stale temp files. Nothing
    younger than the grace period (``gc.grace_period``, default 1h) is touched.
-3. *Execute* (not with ``dry_run``), holding the gc guard exclusively so no ``put``/``draft``/
-   ``upsert`` is in flight; the plan is recomputed under the guard (manifests are immutable, so
+3. *Execute* (not with ``dry_run``), holding the cache lock and the gc guard exclusively so no
+   ``get``, ``put``, ``draft`` or ``upsert`` is in flight; the plan is recomputed under the guard (manifests are immutable, so
    the second pass only reads what is new). Order: expired versions soft-deleted → version
    records marked ``purged_at`` → manifests → packs → loose objects → temp files. Version records
    themselves are kept: they are small and lineage (runs, ``--all`` listings) needs them.
@@ -123,7 +123,11 @@ def gc(repo: "Repo", *, dry_run: bool = False, grace_period: int | None = None,
     plan = _plan(repo, grace, repack_threshold, cache)
     if dry_run:
         return _result(plan, True, plan.expected_bytes)
-    with exclusive(repo.repository.locks_dir):
+    from .cache import exclusive as cache_exclusive
+
+    locks = repo.repository.locks_dir
+    # Cache lock first (the order every writer uses): no `get` reads a pack gc is rewriting.
+    with cache_exclusive(locks), exclusive(locks):
         plan = _plan(repo, grace, repack_threshold, cache)
         freed = _execute(repo, plan, progress)
     return _result(plan, False, freed)

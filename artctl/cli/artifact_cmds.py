@@ -246,7 +246,8 @@ def diff_cmd(old: str, new: str) -> None:
 @click.argument("ref", type=RefType())
 @click.option("--description", help="New description.")
 @click.option("--metadata", help="Replace the metadata with this JSON object.")
-@click.option("--ttl", help="New TTL (e.g. 30d), or 'none' to remove it.")
+@click.option("--ttl", help="New TTL (e.g. 30d), or 'none' to remove it; custom aliases do not "
+              "protect a version from its TTL.")
 @json_option
 def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str | None) -> None:
     """Edit a version's description, metadata or TTL (its files never change).
