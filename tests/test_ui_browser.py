@@ -230,3 +230,39 @@ def test_exported_html_draws_the_same_graph_offline(page, site, tmp_path: Path, 
     page.evaluate(f"window.artctlGraph.select('run:{site['ids']['prep']}')")
     page.wait_for_selector("#panel.open table.kv")
     assert "preprocess" in page.inner_text("#panel")
+
+
+def test_edit_form_with_allow_edit(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    repo, _ = Repo.init(tmp_path)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f.txt").write_text("x")
+    repo.put(tmp_path / "d", name="p/ds", type="dataset", metadata={"a": 1})
+    proc, url = start_ui(tmp_path, "--allow-edit")
+    context = browser.new_context(bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(url + "#/version/p%2Fds%3Av0")
+        page.wait_for_selector(".edit textarea.edit-description")
+        page.fill(".edit-description", SCRIPT)
+        page.fill(".edit-metadata", '{"a": 2, "html": "' + IMG.replace('"', "'") + '"}')
+        page.fill(".edit-ttl", "7d")
+        page.click(".edit button.save")
+        page.wait_for_function("document.querySelector('.description') && "
+                               "document.querySelector('.description').textContent.includes('__xss')")
+        page.fill(".edit-alias", "best")
+        page.click(".edit button.alias-add")
+        page.wait_for_selector("h1 .chip.custom:text('best')")
+        page.fill(".edit-metadata", "{not json")
+        page.click(".edit button.save")
+        page.wait_for_selector(".edit-message.error")
+        assert errors == [] and page.evaluate("window.__xss") is None
+    finally:
+        context.close()
+        code, err = stop_ui(proc)
+    assert code == 0, err
+    info = Repo(tmp_path).show("p/ds:v0")
+    assert info.record.description == SCRIPT and info.record.metadata["a"] == 2
+    assert info.record.ttl_seconds == 7 * 86400 and "best" in info.aliases

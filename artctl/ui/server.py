@@ -82,6 +82,10 @@ class UIServer(ThreadingHTTPServer):
         self.bind_host = bind_host
         self.static = static_table()
         self.write_lock = threading.Lock()
+        if ":" in address[0]:
+            import socket
+
+            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
 
     @property
