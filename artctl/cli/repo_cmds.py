@@ -73,9 +73,13 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
     if unset:
         if not config.unset(key, scope=scope):
             raise InvalidInput(f"config key {key!r} is not set in the {scope} file")
+        if out.json:
+            out.emit_json({"key": key, "value": None, "scope": scope})
         return
     if value is not None:
         config.set(key, parse_value(value), scope=scope)
+        if out.json:
+            out.emit_json({"key": key, "value": parse_value(value), "scope": scope})
         return
     current = config.get(key)
     if current is None:
