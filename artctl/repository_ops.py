@@ -207,7 +207,7 @@ class Repo:
                 description=description, metadata=metadata, ttl_seconds=seconds, aliases=list(aliases),
                 logged_by=run_id)
             if run_id:
-                self.repository.runs.link(run_id, link_of(record), direction="output")
+                self.repository.runs.link(run_id, link_of(record), direction="output", new_version=created)
         return PutResult(record, self.registry.aliases_of(record), created)
 
     def put(self, path: str | os.PathLike[str], *, name: str, type: str, aliases: Sequence[str] = (),

@@ -143,12 +143,14 @@ class RunStore:
             atomic_write_bytes(self.path(run_id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir)
             return record
 
-    def link(self, run_id: str, link: VersionLink, *, direction: str) -> RunRecord:
+    def link(self, run_id: str, link: VersionLink, *, direction: str, new_version: bool = False) -> RunRecord:
         """Record a used (``input``) or logged (``output``) version; idempotent.
 
         Refuses a link that would close a cycle in the lineage graph, directly (a run using
         its own output) or through other runs (run A logs X, B uses X and logs Y, A uses Y).
         The repository-wide ``lineage`` lock makes check-and-write atomic across runs.
+        ``new_version=True`` (a version created just now, which nothing can have used yet) skips
+        the walk over other runs.
         """
         from dataclasses import replace
 
@@ -156,7 +158,7 @@ class RunStore:
             raise ValueError(f"direction must be 'input' or 'output', not {direction!r}")
 
         def change(record: RunRecord) -> RunRecord:
-            self._check(record, link, direction)
+            self._check(record, link, direction, new_version=new_version)
             if direction == "input":
                 if link in record.inputs:
                     return record
@@ -172,7 +174,7 @@ class RunStore:
         """Raise what :meth:`link` would raise, without writing (checks before side effects)."""
         self._check(self.get(run_id), link, direction)
 
-    def _check(self, record: RunRecord, link: VersionLink, direction: str) -> None:
+    def _check(self, record: RunRecord, link: VersionLink, direction: str, *, new_version: bool = False) -> None:
         run_id = record.id
         if record.status != "running":
             raise RunError(f"run {run_id} is {record.status}; it cannot use or log artifacts")
@@ -187,7 +189,8 @@ class RunStore:
         if any(i.digest == link.digest and i.name == link.name for i in record.inputs):
             raise RunError(f"run {run_id} used {link.ref}; it cannot also log it "
                            "(that would make a cycle in the lineage graph)")
-        if link not in record.outputs and record.inputs and self._reaches([link], None, record):
+        if (not new_version and link not in record.outputs and record.inputs
+                and self._reaches([link], None, record)):
             raise RunError(f"run {run_id} descends from {link.ref}; logging it would make "
                            "a cycle in the lineage graph")
 

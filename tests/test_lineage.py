@@ -148,6 +148,7 @@ def test_depth_and_target_bad_input(cli, repo_dir: Path, data_dir: Path) -> None
         assert "--depth" in result.stderr
     cli.fails("lineage", "proj/ds", "--depth", "x", code=2)
     cli.fails("lineage", "proj/ds", "--format", "png", code=2)
+    assert "not both" in cli.fails("lineage", "proj/ds", "--upstream", "--downstream", code=2).stderr
     assert "not found" in cli.fails("lineage", "proj/nothing").stderr
     assert "not found" in cli.fails("lineage", "run:nosuchrun").stderr
     cli.fails("lineage", "not a ref")

@@ -29,8 +29,8 @@ class _FormatChoice(click.Choice):
 
 @click.command("lineage")
 @click.argument("target", metavar="REF")
-@click.option("--upstream", "direction", flag_value="upstream", help="Only what REF came from.")
-@click.option("--downstream", "direction", flag_value="downstream", help="Only what came from REF.")
+@click.option("--upstream", is_flag=True, help="Only what REF came from.")
+@click.option("--downstream", is_flag=True, help="Only what came from REF.")
 @click.option("--depth", type=click.IntRange(min=1), default=None,
               help="How many runs away to go (at least 1; default: all).")
 @click.option("--format", "fmt", type=_FormatChoice(), default="tree", show_default=True,
@@ -39,7 +39,7 @@ class _FormatChoice(click.Choice):
               help="Write to FILE instead of stdout.")
 @click.option("--expand", is_flag=True, help="Tree: list every node instead of clustering 5+ siblings.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-def lineage_cmd(target: str, direction: str | None, depth: int | None, fmt: str, output: Path | None,
+def lineage_cmd(target: str, upstream: bool, downstream: bool, depth: int | None, fmt: str, output: Path | None,
                 expand: bool, as_json: bool) -> None:
     """The graph of versions and runs around REF (a version) or run:<id> (a run).
 
@@ -59,10 +59,13 @@ def lineage_cmd(target: str, direction: str | None, depth: int | None, fmt: str,
     from ..lineage_render import RenderOptions, render
     from .common import open_repo
 
+    if upstream and downstream:
+        raise click.UsageError("give --upstream or --downstream, not both (neither shows both directions)")
+    direction = "upstream" if upstream else "downstream" if downstream else "both"
     out = get_output()
     if as_json or out.json:
         fmt = "json"
-    graph = lineage(open_repo(), target, direction=direction or "both", depth=depth)
+    graph = lineage(open_repo(), target, direction=direction, depth=depth)
     color = output is None and fmt == "tree" and sys.stdout.isatty()
     width = out.stdout.width if fmt == "tree" and output is None else 120
     text = render(graph, fmt, RenderOptions(expand=expand, color=color, width=max(width, 60)))
