@@ -108,6 +108,42 @@ def test_reference_bytes_also_stored_as_a_plain_file_are_pinned(repo: Repo, work
     assert read_tree(repo.get("p/local", root=workdir / "l").root) == {"copy.bin": data}
 
 
+def test_reference_bytes_staged_in_an_open_draft_are_pinned(repo: Repo, workdir: Path, tmp_path: Path) -> None:
+    from artctl.drafts import Drafts
+
+    data = os.urandom(MiB + 20)
+    ref = make_tree(tmp_path / "ref", {"x.bin": data})
+    repo.put(ref.as_uri(), name="p/ref", type="d")
+    repo.get("p/ref", root=workdir / "r")
+    base = make_tree(tmp_path / "base", {"keep.txt": "base\n"})
+    repo.put(base, name="p/work", type="d")
+    drafts = Drafts(repo)
+    draft = drafts.new("p/work")
+    drafts.add(draft.id, make_tree(tmp_path / "staged", {"copy.bin": data}))  # dedup: no new bytes
+    assert cleanup(repo, 0).nothing_done
+    drafts.commit(draft.id)
+    assert read_tree(repo.get("p/work", root=workdir / "w").root) == {"copy.bin": data, "keep.txt": b"base\n"}
+
+
+def test_cleanup_waits_for_an_in_flight_writer(repo: Repo, workdir: Path, mount: Path) -> None:
+    """A put between "the store has this blob" and its commit holds gc's writer guard."""
+    repo.put(mount.as_uri(), name="p/big", type="d")
+    repo.get("p/big", root=workdir / "a")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    holder = subprocess.Popen([sys.executable, "-c", HOLD.replace("artctl.cache.lock import shared_use",
+                                                                  "artctl.writeguard import writing as shared_use"),
+                               str(repo.repository.locks_dir), "3"], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockTimeout):
+            cleanup(repo, 0, lock_timeout=0.3)
+        assert info(repo).cache_bytes == 4 * MiB
+    finally:
+        holder.kill()
+        holder.wait()
+    assert cleanup(repo, 0, lock_timeout=30).freed_bytes == 4 * MiB
+
+
 def test_pack_evicted_only_when_every_blob_has_another_copy(repo: Repo, workdir: Path) -> None:
     tree = make_tree(workdir / "small", {f"f{i}.txt": f"file {i}\n" for i in range(5)})
     repo.put(tree, name="p/small", type="d")

@@ -4,16 +4,19 @@ A *unit* is what can be deleted on its own: one loose object, or one whole pack.
 *evictable* when every blob in it has another copy — on a remote (``remote_copies``) or behind a
 reference it was fetched from (``ref_objects``) — and no local version needs it as a plain file
 that only this store holds. Everything else is *pinned*. Planning reads everything first and
-returns a plan object (``--dry-run`` prints it); executing deletes under the exclusive cache
-lock, re-checking each unit, index before pack, so an interrupted cleanup never leaves an index
-entry pointing at a deleted pack.
+returns a plan object (``--dry-run`` prints it); executing re-scans and deletes while holding
+the cache lock and gc's writer guard exclusively (no ``get`` reading, no writer deduplicating
+against an object), index before pack, so an interrupted cleanup never leaves an index entry
+pointing at a deleted pack.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import db
@@ -96,7 +99,7 @@ class CleanupResult:
 
 
 def needed_as_only_copy(repo: "Repo") -> set[str]:
-    """Digests that some version (live or soft-deleted) stores as a plain, non-reference file.
+    """Digests that some version (live or soft-deleted) or open draft stores as a plain file.
 
     Such an object is protected even if it was also fetched through a reference with the same
     bytes, unless a remote holds it.
@@ -112,7 +115,27 @@ def needed_as_only_copy(repo: "Repo") -> set[str]:
             except Exception:  # noqa: BLE001 - a broken manifest is verify's business, not ours
                 continue
             needed.update(e.digest for e in manifest if e.digest is not None and e.ref is None)
+    needed.update(_draft_digests(repo.repository.root / "drafts"))
     return needed
+
+
+_DIGEST = re.compile(rb"[0-9a-f]{64}")
+
+
+def _draft_digests(drafts_dir: Path) -> set[str]:
+    """Every digest named in any file under ``drafts/`` (open drafts, distributed parts):
+    their objects are committed nowhere yet, so conservatively they are only copies."""
+    out: set[str] = set()
+    if not drafts_dir.is_dir():
+        return out
+    for dirpath, _dirs, files in os.walk(drafts_dir):
+        for name in files:
+            try:
+                data = (Path(dirpath) / name).read_bytes()
+            except OSError:
+                continue
+            out.update(m.decode() for m in _DIGEST.findall(data))
+    return out
 
 
 def scan(repo: "Repo") -> list[Unit]:
@@ -203,7 +226,13 @@ def cleanup(repo: "Repo", limit: int, *, dry_run: bool = False, remove_temp: boo
     """Evict LRU cache units until the cache fits in ``limit`` bytes (see module docstring)."""
     if dry_run:
         return _cleanup_locked(repo, limit, True, remove_temp)
-    with exclusive(repo.repository.locks_dir, lock_timeout):
+    from .. import writeguard
+
+    locks = repo.repository.locks_dir
+    # Readers (get) hold the cache lock, writers (put, draft, upsert, pull) gc's writer guard:
+    # with both held exclusively no process is between "the store has it" and using it.
+    # Order: cache lock, then writer guard — the order a put takes them in.
+    with exclusive(locks, lock_timeout), writeguard.exclusive(locks, lock_timeout):
         return _cleanup_locked(repo, limit, False, remove_temp)
 
 
