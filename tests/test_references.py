@@ -173,6 +173,10 @@ def test_file_reference_round_trip_and_overwrite(cli, repo_dir: Path, nfs: Path)
     assert not cli.ok("artifact", "put", uri, "--name", "p/mnist", "--type", "dataset", "--json").json()["created"]
     show = cli.ok("artifact", "show", "p/mnist", "--json").json()
     assert all(e["digest"] and e["ref"].startswith("file://") for e in show["entries"])
+    refs = cli.ok("artifact", "get", "p/mnist", "--refs-only", "--path-prefix", "train/", "--json").json()
+    assert refs == {"name": "p/mnist", "version": "v0",
+                    "refs": [{"path": f"train/{i}.png", "ref": (nfs / "train" / f"{i}.png").as_uri()}
+                             for i in (0, 1)]}
     # The referenced file is overwritten after logging, before any get: refuse, name the path.
     (nfs / "labels.csv").write_bytes(b"tampered\n")
     bad = cli.fails("artifact", "get", "p/mnist", "--root", "out")
