@@ -17,12 +17,15 @@ and not cached (a later ``get`` may see different bytes — that is what the use
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..cache import db
+from ..errors import ObjectNotFound
 from ..manifest import Entry
 from ..sources import SOURCES
 from . import adapter_for, is_checked, state_key
@@ -55,8 +58,12 @@ def reference_source(repo: "Repo") -> Callable[[Entry, Path], bool]:
         key = state_key(entry)
         digest = entry.digest or db.ref_objects(state, [key]).get(key)
         if digest is not None and store.has(digest):
-            store.materialize(digest, dst, "auto")
-            return True
+            try:
+                store.materialize(digest, dst, "auto")
+                return True
+            except ObjectNotFound:  # removed meanwhile (gc does not know reference caches): fetch
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(dst)
         got = adapter(entry.ref).fetch(entry, dst)
         if entry.digest is not None and got.digest != entry.digest:
             raise changed(entry, "its bytes differ from the logged BLAKE3")
