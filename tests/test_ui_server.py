@@ -266,3 +266,38 @@ def test_static_table_skips_symlinks_out_of_static(tmp_path: Path) -> None:
 def test_ui_module_is_importable_without_a_browser() -> None:
     code = "import artctl.ui.server, artctl.ui.export, artctl.cli.ui_cmds"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_refused_write_closes_its_connection_and_the_next_request_works(server: str) -> None:
+    parts = urlsplit(server)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("POST", "/api/alias", body=b'{"ref": "demo/cnn:v0", "alias": "x"}' + b" " * 5000,
+                 headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    assert response.status == 403 and response.getheader("Connection") == "close"
+    response.read()
+    conn.close()
+    assert get_json(server, "/api/info")["allow_edit"] is False
+
+
+def test_example_pipeline_script_and_ui_ref_argument(tmp_path: Path) -> None:
+    """docs/example-pipeline.sh (the README's screenshot) builds; `artctl ui REF` opens its graph."""
+    from conftest import REPO_ROOT, cli_env, run_cli
+
+    work = tmp_path / "pipeline"
+    env = cli_env({"ARTCTL": f"{sys.executable} -m artctl"})
+    done = subprocess.run(["bash", str(REPO_ROOT / "docs" / "example-pipeline.sh"), str(work)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "artctl ui demo/clean-images:v0" in done.stdout and done.stderr == ""
+    proc, url = start_ui(work, "demo/clean-images:v0")
+    try:
+        base, _, fragment = url.partition("#")
+        assert fragment == "/version/demo%2Fclean-images%3Av0/lineage"
+        graph = get_json(base, "/api/lineage?node=artifact:demo/clean-images:v0&direction=downstream&depth=1")
+        assert sum(1 for n in graph["nodes"] if n.get("job_type") == "train") == 6
+    finally:
+        code, err = stop_ui(proc)
+    assert code == 0, err
+    bad = run_cli("ui", "--no-open", "demo/nope:v0", cwd=work)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr

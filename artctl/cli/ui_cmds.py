@@ -10,6 +10,7 @@ DEFAULT_PORT = 8765
 
 
 @click.command("ui")
+@click.argument("target", metavar="[REF]", required=False)
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
               help="TCP port to listen on (0: any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -17,25 +18,28 @@ DEFAULT_PORT = 8765
 @click.option("--no-open", is_flag=True, help="Do not open a web browser.")
 @click.option("--allow-edit", is_flag=True,
               help="Allow editing aliases, descriptions, metadata and TTL from the page.")
-def ui_cmd(port: int, host: str, no_open: bool, allow_edit: bool) -> None:
+def ui_cmd(target: str | None, port: int, host: str, no_open: bool, allow_edit: bool) -> None:
     """Serve the repository as a local web page until Ctrl-C.
 
-    Prints the URL on stdout and opens it in a browser when one is available. The server is
-    read-only unless --allow-edit is given, answers only requests addressed to a loopback
-    name, and never serves a file of the repository itself.
+    Prints the URL on stdout and opens it in a browser when one is available; with REF (a
+    version, or run:ID) the URL opens that lineage graph. The server is read-only unless
+    --allow-edit is given, answers only requests addressed to a loopback name, and never
+    serves a file of the repository itself.
 
     \b
     Examples:
       artctl ui
+      artctl ui demo/clean-images:v0
       artctl ui --port 9000 --no-open
       artctl ui --allow-edit
     """
-    from ..ui.serve import serve
+    from ..ui.serve import serve, start_page
 
     repo = open_repo()
     out = get_output()
+    page = start_page(repo, target) if target else ""
     serve(repo.repository.root, host=host, port=port, open_browser=not no_open,
-          allow_edit=allow_edit, announce=out.result, info=out.info, warn=out.warn)
+          allow_edit=allow_edit, announce=out.result, info=out.info, warn=out.warn, page=page)
 
 
 def register(group: click.Group) -> None:

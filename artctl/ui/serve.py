@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import ArtctlError, InvalidInput
 from .server import LOOPBACK_NAMES, UIServer
@@ -36,6 +37,18 @@ def make_server(repo_root: Path, *, host: str = "127.0.0.1", port: int = 0,
                           hint="check --host (default 127.0.0.1)") from None
 
 
+def start_page(repo: Any, target: str) -> str:
+    """The URL fragment of the lineage view of REF or ``run:ID`` (checked before serving)."""
+    from urllib.parse import quote
+
+    from ..lineage import root_id
+
+    node = root_id(repo, target)
+    if node.startswith("run:"):
+        return "#/run/" + quote(node[len("run:"):], safe="") + "/lineage"
+    return "#/version/" + quote(node[len("artifact:"):], safe="") + "/lineage"
+
+
 def browser_available() -> bool:
     """Only open a browser where one can show up (a text browser would take the terminal)."""
     if sys.platform.startswith("linux") or "bsd" in sys.platform:
@@ -46,12 +59,13 @@ def browser_available() -> bool:
 def serve(repo_root: Path, *, host: str = "127.0.0.1", port: int = 0, open_browser: bool = True,
           allow_edit: bool = False, announce: Callable[[str], None] = print,
           info: Callable[[str], None] = lambda s: None,
-          warn: Callable[[str], None] = lambda s: None) -> None:
+          warn: Callable[[str], None] = lambda s: None, page: str = "") -> None:
     """Serve until Ctrl-C or SIGTERM, then close the socket and return normally."""
     server = make_server(repo_root, host=host, port=port, allow_edit=allow_edit)
     if host.lower() not in LOOPBACK_NAMES and not host.startswith("127."):
         warn(f"listening on {host}: anyone who can reach it can read this repository")
-    announce(server.url)
+    url = server.url + page
+    announce(url)
     info(f"serving {repo_root.parent} ({'editable' if allow_edit else 'read-only'}); "
          "press Ctrl-C to stop")
     def on_term(signum, frame):  # type: ignore[no-untyped-def]
@@ -63,7 +77,7 @@ def serve(repo_root: Path, *, host: str = "127.0.0.1", port: int = 0, open_brows
             if browser_available():
                 import webbrowser
 
-                threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+                threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
             else:
                 info("no graphical browser here: open the URL above yourself")
         server.serve_forever(poll_interval=0.25)

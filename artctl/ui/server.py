@@ -107,6 +107,8 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "artctl-ui"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+    timeout = 60  # an idle keep-alive connection gives its thread back after a minute
+    _body_read = False
 
     # -- plumbing ---------------------------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -124,6 +126,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("X-Frame-Options", "DENY")
         for key, value in (extra or {}).items():
             self.send_header(key, value)
+        if self.command in ("POST", "PUT") and not self._body_read:
+            # Refused before its body was read: the rest of the stream is not a request.
+            self.close_connection = True
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -188,8 +194,10 @@ class Handler(BaseHTTPRequestHandler):
         if not 0 < length <= MAX_BODY:
             self._error(HTTPStatus.BAD_REQUEST, "missing, invalid or too large request body")
             return
+        raw = self.rfile.read(length)
+        self._body_read = True
         try:
-            body = json.loads(self.rfile.read(length))
+            body = json.loads(raw)
         except ValueError:
             self._error(HTTPStatus.BAD_REQUEST, "request body is not valid JSON")
             return

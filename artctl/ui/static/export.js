@@ -6,7 +6,9 @@
 (function () {
   const data = JSON.parse(document.getElementById("artctl-lineage").textContent);
   const levels = data.nodes.map((n) => Math.abs(n.level || 0));
-  const depth = data.depth || Math.max(1, Math.ceil(Math.max(0, ...levels) / 2));
+  /* --depth counts runs: from a version a run is 1 edge away, from a run 2 edges. */
+  const hops = Math.max(0, ...levels) + (String(data.root).startsWith("run:") ? 1 : 0);
+  const depth = data.depth || Math.max(1, Math.ceil(hops / 2));
   window.artctlGraph = window.ArtctlGraph.create({
     container: document.getElementById("graph"), panel: document.getElementById("panel"),
     data, direction: data.direction || "both", depth,
