@@ -49,6 +49,10 @@ def test_cloud_prefix_round_trips_and_overwrite(cloud, repo: Repo, workdir: Path
     for rel, data in files.items():
         fs.pipe_file(f"{bucket}/data/{rel}", data)
 
+    with pytest.raises(ObjectNotFound, match="no object at"):
+        repo.put(f"{bucket}/absent", name="p/ds", type="dataset")
+    with pytest.raises(InvalidInput, match="more than 1 objects"):
+        repo.put(f"{bucket}/data", name="p/ds", type="dataset", max_objects=1)
     first = repo.put(f"{bucket}/data", name="p/ds", type="dataset")
     assert first.created and first.record.files == 2 and first.record.size == 6 + 3000
     entries = {e.path: e for e in repo.manifest(first.record)}
