@@ -8,9 +8,7 @@ never raise: outside a repository, or on a damaged one, they return nothing. Eac
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -131,17 +129,16 @@ def run_ids(prefix: str = "") -> list[Item]:
 
 
 def draft_ids(prefix: str = "") -> list[Item]:
-    """Open drafts: the entries of ``drafts/`` (a directory or ``<id>.json`` per draft)."""
+    """Open drafts, oldest first, described by the version they start from."""
     repo = _repository()
     out: list[Item] = []
     if repo is None:
         return out
     with _quiet():
-        seen: set[str] = set()
-        for entry in sorted(os.scandir(Path(repo.root) / "drafts"), key=lambda e: e.name):
-            draft_id = entry.name.removesuffix(".json")
-            if entry.name.startswith(".") or draft_id in seen or not draft_id.startswith(prefix):
-                continue
-            seen.add(draft_id)
-            out.append((draft_id, "draft"))
+        from .drafts import Drafts
+        from .repository_ops import Repo
+
+        for draft in Drafts(Repo(repo)).list():
+            if draft.id.startswith(prefix):
+                out.append((draft.id, f"{draft.name}:{draft.base} +{draft.added} -{draft.removed}"))
     return out

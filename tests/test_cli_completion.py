@@ -70,9 +70,19 @@ def test_zsh_and_fish_protocols_carry_descriptions(filled: Path) -> None:
     assert fish[:3] == ["plain", "proj/cnn", "model"]
 
 
-def test_runs_and_remotes_complete(filled: Path, cli) -> None:
+def test_runs_remotes_drafts_and_custom_aliases_complete(filled: Path, cli) -> None:
     run_id = cli.ok("run", "start", "--job-type", "train").stdout.strip()
     assert complete(filled, "artifact", "put", "f.txt", "--run", "") == [run_id]
+    assert complete(filled, "run", "show", run_id[:3]) == [run_id]
+    assert complete(filled, "remote", "rm", "") == ["origin"]
+    assert complete(filled, "push", "o")[:3] == ["origin", "other/thing", "other/thing:latest"]
+    assert complete(filled, "alias", "rm", "proj/mnist", "") == ["best"]
+    assert complete(filled, "alias", "ls", "proj/c") == ["proj/cnn"]
+    draft_id = cli.ok("draft", "new", "proj/mnist").stdout.strip()
+    assert complete(filled, "draft", "ls", "") == [draft_id]
+    assert complete(filled, "draft", "add", draft_id[:4]) == [draft_id]
+    fish = complete(filled, "draft", "commit", "", shell="fish")
+    assert fish == ["plain", draft_id, "proj/mnist:v1 +0 -0"]
     from artctl import catalog
 
     os.chdir(filled)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .common import get_output, json_option, open_repo
+from .complete import AliasType, NameType, RefType
 
 
 @click.group("alias")
@@ -13,7 +14,7 @@ def alias_group() -> None:
 
 
 @alias_group.command("add")
-@click.argument("ref")
+@click.argument("ref", type=RefType())
 @click.argument("alias")
 @json_option
 def add_cmd(ref: str, alias: str) -> None:
@@ -39,8 +40,8 @@ def add_cmd(ref: str, alias: str) -> None:
 
 
 @alias_group.command("rm")
-@click.argument("name")
-@click.argument("alias")
+@click.argument("name", type=NameType())
+@click.argument("alias", type=AliasType())
 @json_option
 def rm_cmd(name: str, alias: str) -> None:
     """Remove custom ALIAS from artifact NAME (the version itself stays).
@@ -60,7 +61,7 @@ def rm_cmd(name: str, alias: str) -> None:
 
 
 @alias_group.command("ls")
-@click.argument("name")
+@click.argument("name", type=NameType())
 @json_option
 def ls_cmd(name: str) -> None:
     """List the aliases of artifact NAME: `latest`, then the custom ones.

@@ -28,13 +28,19 @@ def info_cmd() -> None:
     if out.json:
         out.emit_json(result.to_json())
         return
-    out.result(f"cache:  {human_size(result.cache_bytes)} in {result.cache_objects} objects (evictable)")
-    out.result(f"pinned: {human_size(result.pinned_bytes)} in {result.pinned_objects} objects "
-               "(only copy; push them to make them evictable)")
-    out.result(f"store:  {result.loose_objects} loose objects, {result.packs} packs at {result.location}")
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table("", "size", "objects", "")
+    table.add_row("cache", human_size(result.cache_bytes), str(result.cache_objects),
+                  "evictable: also on a remote or at a reference")
+    table.add_row("pinned", human_size(result.pinned_bytes), str(result.pinned_objects),
+                  "only copy; push them to make them evictable")
     if result.temp_files:
-        out.result(f"temp:   {human_size(result.temp_bytes)} in {result.temp_files} files "
-                   "(`cache cleanup --remove-temp` deletes those older than 1 hour)")
+        table.add_row("temp", human_size(result.temp_bytes), f"{result.temp_files} files",
+                      escape("older than 1 hour: `artctl cache cleanup SIZE --remove-temp`"))
+    out.table(table)
+    out.result(f"store: {result.loose_objects} loose objects, {result.packs} packs at {result.location}")
 
 
 @cache_group.command("cleanup", context_settings={"ignore_unknown_options": True})

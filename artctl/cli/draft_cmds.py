@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .common import get_output, human_size, json_option, open_repo, run_option, short_time
+from .complete import DraftType, RefType
 
 
 def _drafts():  # type: ignore[no-untyped-def]
@@ -19,7 +20,7 @@ def draft_group() -> None:
 
 
 @draft_group.command("new")
-@click.argument("ref")
+@click.argument("ref", type=RefType())
 @json_option
 def new_cmd(ref: str) -> None:
     """Open a draft based on version REF and print its id.
@@ -37,7 +38,7 @@ def new_cmd(ref: str) -> None:
 
 
 @draft_group.command("add")
-@click.argument("draft_id", metavar="ID")
+@click.argument("draft_id", metavar="ID", type=DraftType())
 @click.argument("path", type=click.Path())
 @click.option("--name", help="Path inside the artifact (default: the file's name, or the "
               "directory's contents at the top level).")
@@ -62,7 +63,7 @@ def add_cmd(draft_id: str, path: str, name: str | None) -> None:
 
 
 @draft_group.command("rm")
-@click.argument("draft_id", metavar="ID")
+@click.argument("draft_id", metavar="ID", type=DraftType())
 @click.argument("path", metavar="PATH_IN_ARTIFACT")
 @json_option
 def rm_cmd(draft_id: str, path: str) -> None:
@@ -81,7 +82,7 @@ def rm_cmd(draft_id: str, path: str) -> None:
 
 
 @draft_group.command("ls")
-@click.argument("draft_id", metavar="[ID]", required=False)
+@click.argument("draft_id", metavar="[ID]", required=False, type=DraftType())
 @json_option
 def ls_cmd(draft_id: str | None) -> None:
     """List open drafts, or with ID the files of one draft (base, added, changed).
@@ -118,7 +119,7 @@ def ls_cmd(draft_id: str | None) -> None:
 
 
 @draft_group.command("commit")
-@click.argument("draft_id", metavar="ID")
+@click.argument("draft_id", metavar="ID", type=DraftType())
 @click.option("--alias", "aliases", multiple=True, help="Custom alias to set (repeatable).")
 @click.option("--description", help="Description of the new version (default: the base's).")
 @click.option("--metadata", help="JSON object of metadata (default: the base's).")
@@ -150,7 +151,7 @@ def commit_cmd(draft_id: str, aliases: tuple[str, ...], description: str | None,
 
 
 @draft_group.command("discard")
-@click.argument("draft_id", metavar="ID")
+@click.argument("draft_id", metavar="ID", type=DraftType())
 @json_option
 def discard_cmd(draft_id: str) -> None:
     """Drop draft ID; files it stored are freed by the next `artctl gc`.

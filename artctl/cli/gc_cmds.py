@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from .common import get_output, human_size, json_option, open_repo
+from .complete import RefType
 
 
 @click.command("rm")
-@click.argument("ref")
+@click.argument("ref", type=RefType())
 @click.option("--delete-aliases", is_flag=True, help="Also remove the version's custom aliases "
               "(otherwise a version holding one is not deleted).")
 @click.option("--all", "whole", is_flag=True, help="Delete every version of artifact NAME.")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .common import get_output, human_size, json_option, open_repo
+from .complete import RemoteOrRefType, RemoteType
 
 _OPTION_HELP = ("fsspec storage option for the remote, e.g. -o endpoint_url=http://127.0.0.1:9000 "
                 "(repeatable; dotted keys nest: -o client_kwargs.region_name=eu-west-1). "
@@ -65,15 +66,22 @@ def remote_ls() -> None:
     if out.json:
         out.emit_json([s.to_json() for s in specs])
         return
-    for spec in specs:
-        extra = " ".join(f"{k}={v}" for k, v in spec.to_json()["options"].items())
-        out.result(f"{spec.name}\t{spec.url}{'  (default)' if spec.default else ''}{'  ' + extra if extra else ''}")
+    if specs:
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table("name", "url", "default", "options")
+        for spec in specs:
+            extra = " ".join(f"{k}={v}" for k, v in spec.to_json()["options"].items())
+            table.add_row(escape(spec.name), escape(spec.url), "yes" if spec.default else "",
+                          escape(extra) or "-")
+        out.table(table)
     if not specs:
         out.info("no remotes; add one with `artctl remote add origin URL --default`")
 
 
 @remote_group.command("rm")
-@click.argument("name")
+@click.argument("name", type=RemoteType())
 @json_option
 def remote_rm(name: str) -> None:
     """Forget remote NAME (nothing on the remote is touched).
@@ -120,7 +128,7 @@ def _split_remote(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
 
 
 @click.command("push")
-@click.argument("args", nargs=-1, metavar="[REMOTE] [REF]...")
+@click.argument("args", nargs=-1, metavar="[REMOTE] [REF]...", type=RemoteOrRefType())
 @json_option
 def push_cmd(args: tuple[str, ...]) -> None:
     """Send versions (default: all) and the objects they need to a remote.
@@ -145,7 +153,7 @@ def push_cmd(args: tuple[str, ...]) -> None:
 
 
 @click.command("pull")
-@click.argument("args", nargs=-1, metavar="[REMOTE] [REF]...")
+@click.argument("args", nargs=-1, metavar="[REMOTE] [REF]...", type=RemoteOrRefType())
 @click.option("--all", "fetch_all", is_flag=True, help="Also fetch every object now (default: when `get` needs it).")
 @json_option
 def pull_cmd(args: tuple[str, ...], fetch_all: bool) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .common import get_output, json_option, open_repo, short_time
+from .complete import NameType, RefType, RunType
 
 
 @click.group("run")
@@ -83,7 +84,7 @@ def start_cmd(job_type: str, name: str | None, config_text: str | None, project:
 
 
 @run_group.command("finish")
-@click.argument("run_id", required=False, envvar="ARTCTL_RUN")
+@click.argument("run_id", required=False, envvar="ARTCTL_RUN", type=RunType())
 @click.option("--failed", is_flag=True, help="Mark the run failed instead of finished.")
 @json_option
 def finish_cmd(run_id: str | None, failed: bool) -> None:
@@ -105,7 +106,7 @@ def finish_cmd(run_id: str | None, failed: bool) -> None:
 
 
 @run_group.command("show")
-@click.argument("run_id")
+@click.argument("run_id", type=RunType())
 @json_option
 def show_cmd(run_id: str) -> None:
     """A run: job type, status, command, host, times, and the versions it used and logged.
@@ -170,10 +171,10 @@ def ls_cmd(job_type: str | None, status: str | None) -> None:
 
 @run_group.command("exec", context_settings={"allow_interspersed_args": False})
 @click.option("--job-type", required=True, help="What kind of job this is.")
-@click.option("--use", "uses", multiple=True, metavar="REF", help="Input version to fetch first (repeatable).")
+@click.option("--use", "uses", multiple=True, metavar="REF", type=RefType(), help="Input version to fetch first (repeatable).")
 @click.option("--log", "log_paths", multiple=True, metavar="PATH",
               help="Output path to log after success (repeatable; pair each with --name and --type).")
-@click.option("--name", "log_names", multiple=True, metavar="NAME", help="Artifact name of the matching --log.")
+@click.option("--name", "log_names", multiple=True, metavar="NAME", type=NameType(), help="Artifact name of the matching --log.")
 @click.option("--type", "log_types", multiple=True, metavar="TYPE", help="Artifact type of the matching --log.")
 @click.option("--run-name", help="A human name for the run.")
 @click.option("--config", "config_text", metavar="JSON", help="Run configuration as a JSON object.")
