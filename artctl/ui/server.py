@@ -96,7 +96,9 @@ class UIServer(ThreadingHTTPServer):
 
     def repo(self) -> Repo:
         """A fresh facade per request: cheap, and no state shared between threads."""
-        return Repo(self.repo_root)
+        from ..repo import Repository
+
+        return Repo(Repository(self.repo_root))
 
 
 Route = Callable[["Handler", dict[str, str]], Any]
