@@ -213,3 +213,27 @@ def test_verbose_says_what_put_and_get_did(cli, repo_dir: Path) -> None:
     assert re.search(r"get: proj/v:v0 -> .*out: 1 files, 2 B; placed by \w+ \(1\)", get.stderr), get.stderr
     assert get.stdout.strip().endswith("out")
     assert cli.ok("-v", "-q", "artifact", "get", "proj/v", "--root", "o2").stderr == ""
+
+
+def test_listing_commands_print_tables_with_human_sizes(cli, repo_dir: Path, big_file: Path,
+                                                        tmp_path: Path) -> None:
+    cli.ok(*PUT, "--alias", "best")
+    cli.ok("run", "start", "--job-type", "train", "--name", "first")
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    cli.ok("remote", "add", "origin", remote.as_uri())
+    expectations = {
+        ("artifact", "ls"): ["name", "proj/big", "3.0 MiB"],
+        ("artifact", "ls", "proj/big"): ["version", "v0", "3.0 MiB"],
+        ("artifact", "show", "proj/big"): ["proj/big", "3.0 MiB", "big.bin"],
+        ("alias", "ls", "proj/big"): ["alias", "best", "v0"],
+        ("run", "ls"): ["job type", "train", "first"],
+        ("remote", "ls"): ["url", "origin", remote.as_uri()],
+        ("cache", "info"): ["pinned", "3.0 MiB"],
+    }
+    for args, words in expectations.items():
+        out = cli.ok(*args).stdout
+        assert "\x1b" not in out, (args, out)
+        assert "│" in out or "┃" in out or args == ("artifact", "show"), (args, out)
+        for word in words:
+            assert word in out, (args, word, out)
