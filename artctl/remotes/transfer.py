@@ -122,9 +122,26 @@ def select_versions(repo: "Repo", refs: Iterable[str]) -> dict[str, list[Version
 
 
 # -- push ---------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def writer_guard(repository: "Repository"):  # type: ignore[no-untyped-def]
+    """gc's shared writer guard (docs/gc.md): no pack we send or adopt is deleted meanwhile."""
+    try:
+        from ..writeguard import writing
+    except ImportError:  # pragma: no cover - a build without gc
+        yield
+        return
+    with writing(repository.locks_dir):
+        yield
+
+
 def push(repo: "Repo", remote: str | None = None, refs: Sequence[str] = (),
          progress: Progress | None = None) -> TransferResult:
     """Send versions (default: every live version) and the blobs they need to a remote."""
+    with writer_guard(repo.repository):
+        return _push(repo, remote, refs, progress)
+
+
+def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progress | None) -> TransferResult:
     repository = repo.repository
     spec = get_remote(repository, remote)
     backend = backend_for(repository, spec)
@@ -280,6 +297,12 @@ def _push_runs(repository: "Repository", backend: Backend) -> None:
 def pull(repo: "Repo", remote: str | None = None, refs: Sequence[str] = (), *, fetch_all: bool = False,
          progress: Progress | None = None, direction: str = "pull") -> TransferResult:
     """Fetch metadata of every (or the named) artifact; with ``fetch_all`` their blobs too."""
+    with writer_guard(repo.repository):
+        return _pull(repo, remote, refs, fetch_all, progress, direction)
+
+
+def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool,
+          progress: Progress | None, direction: str) -> TransferResult:
     repository = repo.repository
     spec = get_remote(repository, remote)
     backend = backend_for(repository, spec)
