@@ -296,3 +296,31 @@ def test_gc_loop_beside_put_loops_never_breaks_a_committed_version(cli, repo_dir
     # A last CLI gc leaves everything live intact too.
     cli.ok("gc", env=NO_GRACE)
     cli.ok("artifact", "verify")
+
+
+def test_cli_gc_loop_beside_cli_put_loop(cli, repo_dir: Path) -> None:
+    """The same race through the real command line: shell loops of `put` + `rm` and of `gc`."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "ARTCTL_GC_GRACE_PERIOD": "0"}
+    put_loop = textwrap.dedent("""
+        set -e
+        for i in 0 1 2 3; do
+          k=$((i % 2))
+          mkdir -p src && rm -rf src/* && echo "common" > src/common.txt && echo "set $k" > src/k$k.txt
+          v=$(python -m artctl artifact put src --name p/loop --type dataset --json | python -c 'import json,sys; print(json.load(sys.stdin)["version"])')
+          python -m artctl artifact get "p/loop:$v" --root "out$i" > /dev/null
+          test "$(cat out$i/k$k.txt)" = "set $k"
+          python -m artctl artifact rm "p/loop:$v" > /dev/null 2>&1
+        done
+        python -m artctl artifact put src --name p/loop --type dataset > /dev/null
+    """)
+    gc_loop = "for i in 1 2 3 4; do python -m artctl gc --json > /dev/null || exit 1; done"
+    puts = subprocess.Popen(["bash", "-c", put_loop], cwd=repo_dir, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    gcs = subprocess.Popen(["bash", "-c", gc_loop], cwd=repo_dir, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _out, err = puts.communicate(timeout=240)
+    assert puts.returncode == 0, err
+    _out, gc_err = gcs.communicate(timeout=240)
+    assert gcs.returncode == 0, gc_err
+    cli.ok("artifact", "verify")
+    cli.ok("artifact", "get", "p/loop", "--root", "final")
