@@ -233,3 +233,66 @@ def test_drafts_directory_survives_and_lists_across_processes(cli, base: Path) -
     assert set(listed) == {first, second}
     cli.ok("draft", "discard", first)
     assert [d["id"] for d in cli.ok("draft", "ls", "--json").json()] == [second]
+
+
+def test_draft_operations_match_a_model(tmp_path: Path) -> None:
+    """Property: any sequence of add / rm on a draft commits exactly what a dict model predicts."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from artctl.drafts import Drafts
+    from artctl.errors import InvalidInput
+    from artctl.repository_ops import Repo
+
+    repo, _ = Repo.init(tmp_path / "r")
+    names = ["a.txt", "b.txt", "d/x.txt", "d/y.txt", "d/e/z.txt", "f/w.txt"]
+    src = tmp_path / "base"
+    make_tree(src, {"a.txt": "A", "d/x.txt": "X", "d/e/z.txt": "Z"})
+    repo.put(src, name="p/prop", type="dataset")
+    base = {"a.txt": "A", "d/x.txt": "X", "d/e/z.txt": "Z"}
+    ops = st.lists(st.one_of(
+        st.tuples(st.just("add"), st.sampled_from(names + ["d/e", "f"]),
+                  st.sampled_from(["A", "X", "new", "other"])),
+        st.tuples(st.just("rm"), st.sampled_from(names + ["d", "d/", "d/e/", "f"]), st.just(""))),
+        max_size=8)
+    counter = iter(range(10**6))
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(ops)
+    def check(sequence) -> None:  # type: ignore[no-untyped-def]
+        drafts = Drafts(repo)
+        draft = drafts.new("p/prop:v0")
+        model = dict(base)
+        for op, path, content in sequence:
+            if op == "add":
+                local = tmp_path / f"f{next(counter)}"
+                local.write_text(content)
+                blocked = any(p.startswith(path + "/") for p in model) or any(
+                    path.startswith(p + "/") for p in model)
+                if blocked:
+                    with pytest.raises(InvalidInput):
+                        drafts.add(draft.id, local, path)
+                    continue
+                drafts.add(draft.id, local, path)
+                model[path] = content
+            else:
+                key = path.rstrip("/")
+                gone = [p for p in model if p == key or p.startswith(key + "/")]
+                if not gone:
+                    with pytest.raises(InvalidInput):
+                        drafts.remove(draft.id, path)
+                    continue
+                assert sorted(drafts.remove(draft.id, path).removed) == sorted(gone)
+                for p in gone:
+                    del model[p]
+        if not model:
+            with pytest.raises(InvalidInput):
+                drafts.commit(draft.id)
+            drafts.discard(draft.id)
+            return
+        result = drafts.commit(draft.id)
+        manifest = repo.manifest(result.record)
+        got = {e.path: repo.store.read_bytes(e.digest).decode() for e in manifest}
+        assert got == model
+
+    check()
