@@ -24,14 +24,21 @@ def record_get(repository: "Repository", entries: Iterable["Entry"]) -> None:
 
     Reference entries without a digest are resolved through the fetched-bytes map.
     """
+    import sqlite3
+
     from ..references import is_checked, state_key
 
     entries = list(entries)
     digests = [e.digest for e in entries if e.digest is not None]
     keys = [state_key(e) for e in entries if e.digest is None and is_checked(e)]
-    if keys:
-        digests.extend(db.ref_objects(repository.state, keys).values())
-    db.record_use(repository.state, digests)
+    try:
+        if keys:
+            digests.extend(db.ref_objects(repository.state, keys).values())
+        db.record_use(repository.state, digests)
+    except sqlite3.OperationalError:
+        # Best effort: the files are written; a missed timestamp only makes these objects look
+        # older to the next cleanup (they are re-fetched if evicted), never loses data.
+        pass
 
 
 __all__ = ["db", "exclusive", "record_get", "shared_use"]
