@@ -265,3 +265,18 @@ def test_http_bad_input(cli, repo_dir: Path) -> None:  # type: ignore[no-untyped
         assert "no object at" in missing.stderr and "404" in missing.stderr
     down = cli.fails("artifact", "put", f"{server.url}/etag/f", "--name", "p/x", "--type", "d")
     assert "cannot reach" in down.stderr
+
+
+def test_references_travel_through_push_and_clone(cli, repo_dir: Path, nfs: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A clone gets the reference entries, not bytes; its get reads the mount and caches them."""
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    cli.ok("artifact", "put", nfs.as_uri(), "--name", "p/mnist", "--type", "dataset")
+    cli.ok("remote", "add", "origin", remote.as_uri(), "--default")
+    cli.ok("push")
+    clone = tmp_path / "clone"
+    cli.ok("clone", remote.as_uri(), str(clone))
+    assert cli.ok("cache", "info", "--json", cwd=clone).json()["cache_objects"] == 0
+    out = Path(cli.ok("artifact", "get", "p/mnist", "--root", "o", cwd=clone).stdout.strip())
+    assert read_tree(out) == read_tree(nfs)
+    assert cli.ok("cache", "info", "--json", cwd=clone).json()["cache_objects"] == 3
