@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInput
+from .errors import IntegrityError, InvalidInput
 from .hashing import is_digest
 from .names import parse_name
 from .records import VersionRecord, utcnow
@@ -91,6 +91,7 @@ class _Plan:
     dead_kept: int = 0
     young: int = 0
     problems: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # live manifests gc could not read
 
     @property
     def expected_bytes(self) -> int:
@@ -129,6 +130,12 @@ def gc(repo: "Repo", *, dry_run: bool = False, grace_period: int | None = None,
     # Cache lock first (the order every writer uses): no `get` reads a pack gc is rewriting.
     with cache_exclusive(locks), exclusive(locks):
         plan = _plan(repo, grace, repack_threshold, cache)
+        if plan.unreadable:
+            # Without a live manifest gc cannot know which blobs it needs: delete nothing.
+            raise IntegrityError(
+                f"gc stopped: {len(plan.unreadable)} live manifest(s) are missing or corrupt "
+                f"({', '.join(d[:12] for d in plan.unreadable[:3])}); nothing was deleted",
+                hint="run `artctl artifact verify` and restore them (e.g. `artctl pull`) first")
         freed = _execute(repo, plan, progress)
     return _result(plan, False, freed)
 
@@ -164,8 +171,9 @@ def _plan(repo: "Repo", grace: int, threshold: float, cache: dict[str, frozenset
         if blobs is None:
             try:
                 manifest = repository.read_manifest(digest)
-            except Exception as exc:  # noqa: BLE001 - a broken live manifest is reported, never fatal
+            except Exception as exc:  # noqa: BLE001 - reported; gc then refuses to delete anything
                 plan.problems.append(f"live manifest {digest[:12]}: {exc}")
+                plan.unreadable.append(digest)
                 continue
             blobs = cache[digest] = frozenset(e.digest for e in manifest if e.digest)
         live_blobs |= blobs

@@ -324,3 +324,20 @@ def test_cli_gc_loop_beside_cli_put_loop(cli, repo_dir: Path) -> None:
     assert gcs.returncode == 0, gc_err
     cli.ok("artifact", "verify")
     cli.ok("artifact", "get", "p/loop", "--root", "final")
+
+
+def test_gc_deletes_nothing_when_a_live_manifest_is_missing(cli, repo_dir: Path, repo) -> None:
+    _two_versions(cli, repo_dir)
+    cli.ok("artifact", "rm", "p/ds:v0")
+    path = repo.repository.manifest_path(repo.resolve("p/ds:v1").manifest)
+    moved = path.with_name("aside")
+    path.rename(moved)
+    before = _snapshot(repo_dir / ".artifacts")
+    plan = cli.ok("gc", "--dry-run", "--json", env=NO_GRACE).json()
+    assert plan["problems"] and "live manifest" in plan["problems"][0]
+    err = cli.fails("gc", env=NO_GRACE)
+    assert "nothing was deleted" in err.stderr
+    assert _snapshot(repo_dir / ".artifacts") == before
+    moved.rename(path)
+    cli.ok("gc", env=NO_GRACE)
+    cli.ok("artifact", "verify")
