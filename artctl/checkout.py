@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -55,32 +56,49 @@ def prepare_root(root: Path) -> Path:
     return root.resolve()
 
 
-def _safe_parent(root: Path, relative: str, made: set[str]) -> Path:
-    """Create the parent directories of ``relative`` inside ``root`` without following links."""
-    parent_rel = os.path.dirname(relative)
-    target = root / relative
+def _safe_parent(root: str, relative: str, made: set[str]) -> str:
+    """Create the parent directories of ``relative`` inside ``root`` without following links.
+
+    Each directory is checked once per checkout (``made``): a symlink planted anywhere on the
+    way is refused, so no write can land outside ``root``.
+    """
+    parent_rel, _, _ = relative.rpartition("/")
+    target = f"{root}/{relative}"
     if not parent_rel or parent_rel in made:
         return target
     current = root
+    done = ""
     for part in parent_rel.split("/"):
-        current = current / part
-        if current.is_symlink():
-            raise UnsafePath(f"refusing to write through symbolic link {current}")
-        if current.exists() and not current.is_dir():
-            raise InvalidInput(f"{current} exists and is not a directory")
-        with contextlib.suppress(FileExistsError):
-            current.mkdir()
-    made.add(parent_rel)
+        current = f"{current}/{part}"
+        done = f"{done}/{part}" if done else part
+        if done in made:
+            continue
+        try:
+            os.mkdir(current)
+        except FileExistsError:
+            st = os.lstat(current)
+            if stat.S_ISLNK(st.st_mode):
+                raise UnsafePath(f"refusing to write through symbolic link {current}") from None
+            if not stat.S_ISDIR(st.st_mode):
+                raise InvalidInput(f"{current} exists and is not a directory") from None
+        made.add(done)
     return target
 
 
-def _tmp_name(target: Path) -> Path:
-    return target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.artctl-tmp"
+_TMP_TAG = uuid.uuid4().hex[:8]
 
 
-def _check_target(target: Path) -> None:
-    if target.is_dir() and not target.is_symlink():
-        raise InvalidInput(f"{target} is a directory; cannot replace it with a file")
+def _tmp_name(target: str) -> str:
+    """A sibling name for writing ``target``: unique per process, hidden, recognisable."""
+    head, _, name = target.rpartition("/")
+    return f"{head}/.{name}.{_TMP_TAG}.artctl-tmp"
+
+
+def _replace(tmp: str, target: str) -> None:
+    try:
+        os.replace(tmp, target)
+    except IsADirectoryError:
+        raise InvalidInput(f"{target} is a directory; cannot replace it with a file") from None
 
 
 def _os_failure(exc: OSError, target: Path) -> ArtctlError:
@@ -100,14 +118,13 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
     """
     root = prepare_root(root)
     made: set[str] = set()
-    targets = [(e, _safe_parent(root, e.path, made)) for e in entries]
-    for _, target in targets:
-        _check_target(target)
+    base = str(root)
+    targets = [(e, _safe_parent(base, e.path, made)) for e in entries]
     local_digests = store.has_many({e.digest for e, _ in targets if e.digest is not None})
     local = [(e, t) for e, t in targets if e.digest in local_digests]
     remote = [(e, t) for e, t in targets if e.digest not in local_digests]
     modes: dict[str, int] = {}
-    pending: list[tuple[Path, Path]] = []  # (tmp, target) written but not yet renamed
+    pending: list[tuple[str, str]] = []  # (tmp, target) written but not yet renamed
     try:
         if local:
             items = []
@@ -122,7 +139,7 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
             except OSError as exc:
                 raise _os_failure(exc, root) from None
             for tmp, target in pending:
-                os.replace(tmp, target)
+                _replace(tmp, target)
             pending.clear()
         if remote:
             if fetch is None:
@@ -135,8 +152,8 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
                 entry, target = item
                 tmp = _tmp_name(target)
                 try:
-                    fetch(entry, tmp)
-                    os.replace(tmp, target)
+                    fetch(entry, Path(tmp))
+                    _replace(tmp, target)
                 except OSError as exc:
                     raise _os_failure(exc, target) from None
                 finally:

@@ -293,19 +293,17 @@ class Store:
         IntegrityError after removing the file it was written to.
         """
         modes: dict[str, int] = {}
-        loose = [(d, p) for d, p in items if self.object_path(d).exists()]
-        packed = [(d, p) for d, p in items if not self.object_path(d).exists()]
-        located = self.state.locate_many(d for d, _ in packed) if packed else {}
-        missing = [d for d, _ in packed if d not in located]
-        if missing:
-            self.refresh()
-            located.update(self.state.locate_many(missing))
+        self._ensure_refreshed()
+        located = self.state.locate_many({d for d, _ in items})
+        packs_present = {pack: self.pack_path(pack).exists() for pack in {l.pack for l in located.values()}}
         by_pack: dict[str, list[tuple[PackLocation, str, Path]]] = {}
-        for digest, dst in packed:
+        loose = []
+        for digest, dst in items:
             loc = located.get(digest)
-            if loc is None or not self.pack_path(loc.pack).exists():
-                raise ObjectNotFound(f"object {digest[:12]} is not in the store")
-            by_pack.setdefault(loc.pack, []).append((loc, digest, dst))
+            if loc is not None and packs_present[loc.pack]:
+                by_pack.setdefault(loc.pack, []).append((loc, digest, dst))
+            else:
+                loose.append((digest, dst))
         for pack_id, wanted in by_pack.items():
             wanted.sort(key=lambda item: item[0].offset)
             fd = os.open(self.pack_path(pack_id), os.O_RDONLY)
@@ -322,6 +320,7 @@ class Store:
                 os.close(fd)
             modes["copy"] = modes.get("copy", 0) + len(wanted)
         for digest, dst in loose:
+            dst = Path(dst)
             used = self.materialize(digest, dst, mode)
             modes[used] = modes.get(used, 0) + 1
             if on_done:
@@ -391,7 +390,7 @@ class Store:
         return size
 
 
-def _write_new(dst: Path, data: bytes) -> None:
+def _write_new(dst: str | Path, data: bytes) -> None:
     fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         view = memoryview(data)
