@@ -3,25 +3,22 @@
 # commands, options, artifact names, aliases, remotes, drafts and run ids stay current.
 # Install: copy to ~/.config/fish/completions/artctl.fish
 
-function _artctl_completion;
-    set -l response (env _ARTCTL_COMPLETE=fish_complete COMP_WORDS=(commandline -cp) COMP_CWORD=(commandline -t) artctl);
+function _artctl_completion
+    set -l response (env _ARTCTL_COMPLETE=fish_complete COMP_WORDS=(commandline -cp) \
+        COMP_CWORD=(commandline -t) artctl)
 
-    for completion in $response;
-        set -l metadata (string split 
- $completion);
+    for completion in $response
+        set -l metadata (string split --max 1 "," -- $completion)
+        switch $metadata[1]
+            case dir
+                __fish_complete_directories $metadata[2]
+            case file
+                __fish_complete_path $metadata[2]
+            case plain
+                # "value<TAB>description": fish shows the description beside the value
+                echo $metadata[2]
+        end
+    end
+end
 
-        if test $metadata[1] = "dir";
-            __fish_complete_directories $metadata[2];
-        else if test $metadata[1] = "file";
-            __fish_complete_path $metadata[2];
-        else if test $metadata[1] = "plain";
-            if test $metadata[3] != "_";
-                echo $metadata[2]	$metadata[3];
-            else;
-                echo $metadata[2];
-            end;
-        end;
-    end;
-end;
-
-complete --no-files --command artctl --arguments "(_artctl_completion)";
+complete --no-files --command artctl --arguments "(_artctl_completion)"

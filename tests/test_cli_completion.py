@@ -67,7 +67,7 @@ def test_zsh_and_fish_protocols_carry_descriptions(filled: Path) -> None:
     zsh = complete(filled, "artifact", "get", "proj/mnist:l", shell="zsh")
     assert zsh[:2] == ["plain", r"proj/mnist\:latest"] and zsh[2].startswith("newest: v1")
     fish = complete(filled, "artifact", "get", "proj/c", shell="fish")
-    assert fish[:3] == ["plain", "proj/cnn", "model"]
+    assert fish[0] == "plain,proj/cnn\tmodel"
 
 
 def test_runs_remotes_drafts_and_custom_aliases_complete(filled: Path, cli) -> None:
@@ -82,7 +82,7 @@ def test_runs_remotes_drafts_and_custom_aliases_complete(filled: Path, cli) -> N
     assert complete(filled, "draft", "ls", "") == [draft_id]
     assert complete(filled, "draft", "add", draft_id[:4]) == [draft_id]
     fish = complete(filled, "draft", "commit", "", shell="fish")
-    assert fish == ["plain", draft_id, "proj/mnist:v1 +0 -0"]
+    assert fish == [f"plain,{draft_id}\tproj/mnist:v1 +0 -0"]
     from artctl import catalog
 
     os.chdir(filled)
@@ -149,3 +149,45 @@ def test_bash_script_completes_aliases_after_a_colon(filled: Path, artctl_on_pat
     assert _bash_complete(filled, "artctl artifact get proj/mnist:be", artctl_on_path) == ["best"]
     assert _bash_complete(filled, "artctl artifact diff proj/mnist:v0 proj/mnist:v", artctl_on_path) == [
         "v1", "v0"]
+
+
+def test_fish_script_completes_an_artifact_name(filled: Path, artctl_on_path: Path) -> None:
+    """fish's own ``complete -C`` runs the committed script and prints value<TAB>description."""
+    def fish(line: str) -> list[str]:
+        proc = subprocess.run([shutil.which("fish") or "fish", "--no-config", "-c",
+                               f'source {REPO_ROOT / "completions" / "artctl.fish"}; complete -C "{line}"'],
+                              cwd=filled, capture_output=True, text=True, timeout=120,
+                              env=cli_env({"PATH": f"{artctl_on_path}{os.pathsep}{os.environ['PATH']}"}))
+        assert proc.returncode == 0 and proc.stderr == "", proc
+        return proc.stdout.splitlines()
+
+    assert fish("artctl artifact get proj/c")[0] == "proj/cnn\tmodel"
+    assert fish("artctl artifact get proj/mnist:b") == ["proj/mnist:best\t→ v1"]
+    assert fish("artctl art")[0].startswith("artifact\t")
+    assert fish("artctl artifact put --na") == ["--name\tArtifact name: [entity/]project/name."]
+
+
+def test_zsh_script_completes_an_artifact_name(filled: Path, artctl_on_path: Path) -> None:
+    """The committed zsh function, with zsh's completion builtins stubbed to print what they
+    were given (driving real zle completion needs a terminal)."""
+    program = r'''
+compdef() { : }
+_describe() { print -rl -- "${(@P)3}" }
+compadd() { print -rl -- "${(@P)${@[-1]}}" }
+_path_files() { print -r -- "<files>" }
+source "$SCRIPT"
+words=(${(z)LINE}); CURRENT=${#words}
+_artctl_completion
+'''
+
+    def zsh(line: str) -> list[str]:
+        proc = subprocess.run([shutil.which("zsh") or "zsh", "-f", "-c", program], cwd=filled,
+                              capture_output=True, text=True, timeout=120,
+                              env=cli_env({"SCRIPT": str(REPO_ROOT / "completions" / "_artctl"), "LINE": line,
+                                           "PATH": f"{artctl_on_path}{os.pathsep}{os.environ['PATH']}"}))
+        assert proc.returncode == 0 and proc.stderr == "", proc
+        return proc.stdout.splitlines()
+
+    assert zsh("artctl artifact get proj/c")[0] == "proj/cnn:model"
+    assert zsh("artctl artifact get proj/mnist:b") == [r"proj/mnist\:best:→ v1"]
+    assert zsh("artctl art")[0].startswith("artifact:")

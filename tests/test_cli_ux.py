@@ -128,10 +128,11 @@ if os.environ.get("ARTCTL_TEST_PAUSE_AT_COMMIT"):
 """
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_ctrl_c_before_commit_prints_one_line_exits_130_and_commits_nothing(cli, repo_dir: Path,
-                                                                            tmp_path: Path) -> None:
-    """SIGINT in the worst place: every object and the manifest are stored, the version record
-    is not. A sitecustomize hook holds the put exactly there until the signal arrives."""
+                                                                            tmp_path: Path, sig) -> None:
+    """SIGINT (or SIGTERM) in the worst place: every object and the manifest are stored, the
+    version record is not. A sitecustomize hook holds the put exactly there until the signal."""
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(PAUSE_HOOK)
@@ -150,7 +151,7 @@ def test_ctrl_c_before_commit_prints_one_line_exits_130_and_commits_nothing(cli,
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the put never reached its commit"
         time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert stdout == ""

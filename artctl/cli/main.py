@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     from ..errors import ArtctlError
 
     started = time.perf_counter()
+    _terminate_like_ctrl_c()
     try:
         rv = cli.main(args=argv, prog_name="artctl", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -110,6 +111,18 @@ def main(argv: list[str] | None = None) -> None:
         if _debug_enabled():
             sys.stderr.write(f"debug: {time.perf_counter() - started:.3f}s\n")
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _terminate_like_ctrl_c() -> None:
+    """SIGTERM (``kill``, a CI timeout) unwinds like Ctrl-C: cleanup runs, one line, exit 130."""
+    import signal
+    import threading
+
+    def handler(signum, frame):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
 
 
 def _report(message: str, hint: str | None) -> None:

@@ -118,12 +118,46 @@ class ArtctlZshComplete(ZshComplete):
         return f"{first}\n{header}{rest}"
 
 
+_SOURCE_FISH = """\
+function %(complete_func)s
+    set -l response (env %(complete_var)s=fish_complete COMP_WORDS=(commandline -cp) \\
+        COMP_CWORD=(commandline -t) %(prog_name)s)
+
+    for completion in $response
+        set -l metadata (string split --max 1 "," -- $completion)
+        switch $metadata[1]
+            case dir
+                __fish_complete_directories $metadata[2]
+            case file
+                __fish_complete_path $metadata[2]
+            case plain
+                # "value<TAB>description": fish shows the description beside the value
+                echo $metadata[2]
+        end
+    end
+end
+
+complete --no-files --command %(prog_name)s --arguments "(%(complete_func)s)"
+"""
+
+
 class ArtctlFishComplete(FishComplete):
-    """fish: click's script with our header."""
+    """fish: one line per completion, ``type,value<TAB>help``.
+
+    click 8.4's stock script splits each answer on a newline that fish's command substitution
+    has already split on, so it completes nothing; this protocol keeps one item per line.
+    """
+
+    source_template = _SOURCE_FISH
+
+    def format_completion(self, item) -> str:  # type: ignore[no-untyped-def]
+        value = " ".join(str(item.value).splitlines())
+        help_ = " ".join((item.help or "").splitlines()).replace("\t", " ")
+        return f"{item.type},{value}\t{help_}" if help_ else f"{item.type},{value}"
 
     def source(self) -> str:
         return _HEADER.format(shell="fish", generator=GENERATOR, var=COMPLETE_VAR,
-                              install=_INSTALL["fish"]) + "\n" + super().source()
+                              install=_INSTALL["fish"]) + "\n" + self.source_template % self.source_vars()
 
 
 SHELLS = {"bash": ArtctlBashComplete, "zsh": ArtctlZshComplete, "fish": ArtctlFishComplete}
