@@ -77,6 +77,21 @@ def test_progress_appears_on_a_terminal_and_stdout_stays_clean(repo_dir: Path, b
     assert code == 0 and b"verify" in terminal and BAR in terminal
 
 
+def test_progress_of_push_pull_and_gc_on_a_terminal(cli, repo_dir: Path, big_file: Path,
+                                                    tmp_path: Path) -> None:
+    cli.ok(*PUT)
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    cli.ok("remote", "add", "origin", remote.as_uri(), "--default")
+    for args, label in ((["push"], b"push"), (["pull"], b"pull"), (["gc"], b"gc")):
+        code, stdout, terminal = run_on_pty(args, repo_dir)
+        assert code == 0, terminal
+        assert label in terminal and BAR in terminal, (args, terminal)
+        assert "\x1b" not in stdout and "━" not in stdout
+        piped = cli.ok(*args)
+        assert "━" not in piped.stderr and "\x1b" not in piped.stderr
+
+
 def test_no_progress_in_piped_output(cli, repo_dir: Path, big_file: Path) -> None:
     result = cli.ok(*PUT)
     assert "\x1b" not in result.stderr + result.stdout and "━" not in result.stderr
