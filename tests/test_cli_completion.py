@@ -191,3 +191,13 @@ _artctl_completion
     assert zsh("artctl artifact get proj/c")[0] == "proj/cnn:model"
     assert zsh("artctl artifact get proj/mnist:b") == [r"proj/mnist\:best:→ v1"]
     assert zsh("artctl art")[0].startswith("artifact:")
+
+
+def test_path_arguments_fall_back_to_file_completion(workdir: Path) -> None:
+    for words in (["artifact", "put", "da"], ["artifact", "upsert", "da"], ["draft", "add", "x", "da"]):
+        argv = ["artctl", *words]
+        proc = subprocess.run([sys.executable, "-m", "artctl"], cwd=workdir, capture_output=True, text=True,
+                              timeout=120, env=cli_env({"_ARTCTL_COMPLETE": "bash_complete",
+                                                        "COMP_WORDS": " ".join(argv),
+                                                        "COMP_CWORD": str(len(argv) - 1)}))
+        assert proc.stdout.splitlines() == ["file,da"], (words, proc)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .common import get_output, human_size, json_option, link_option, open_repo, run_option, short_time
-from .complete import NameType, ProjectOrNameType, RefType
+from .complete import NameType, PathOrURIType, ProjectOrNameType, RefType
 
 
 @click.group("artifact")
@@ -16,7 +16,7 @@ def artifact_group() -> None:
 
 
 @artifact_group.command("put")
-@click.argument("path")
+@click.argument("path", type=PathOrURIType())
 @click.option("--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
 @click.option("--type", "kind", required=True, help="Artifact type, e.g. dataset or model.")
 @click.option("--alias", "aliases", multiple=True, help="Custom alias to set (repeatable).")

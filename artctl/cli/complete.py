@@ -113,6 +113,19 @@ class RemoteOrRefType(_RepoType):
         return catalog.remote_names(incomplete) + catalog.refs(incomplete)
 
 
+class PathOrURIType(click.ParamType):
+    """A local path (completed by the shell's file completion) or a URI, passed through as is."""
+
+    name = "path"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return value
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[CompletionItem]:
+        return [CompletionItem(incomplete, type="file")]
+
+
 def complete_with(listing: Callable[[str], list[catalog.Item]]) -> Callable[..., list[CompletionItem]]:
     """A ``shell_complete=`` callback for parameters that keep another type (e.g. a Choice)."""
 
@@ -125,5 +138,5 @@ def complete_with(listing: Callable[[str], list[catalog.Item]]) -> Callable[...,
     return callback
 
 
-__all__ = ["AliasType", "DraftType", "NameType", "ProjectOrNameType", "RefType", "RemoteOrRefType",
-           "RemoteType", "RunType", "complete_with"]
+__all__ = ["AliasType", "DraftType", "NameType", "PathOrURIType", "ProjectOrNameType", "RefType",
+           "RemoteOrRefType", "RemoteType", "RunType", "complete_with"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import click
 
 from .common import get_output, human_size, json_option, open_repo, run_option
-from .complete import NameType, RemoteType
+from .complete import NameType, PathOrURIType, RemoteType
 
 _ID_HELP = "Id shared by every writer of this version (e.g. the CI pipeline or Slurm job id)."
 _REMOTE_HELP = "Write the part (objects included) straight to this remote; finish there too."
 
 
 @click.command("upsert")
-@click.argument("path")
+@click.argument("path", type=PathOrURIType())
 @click.option("--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
 @click.option("--type", "kind", required=True, help="Artifact type, e.g. dataset or model.")
 @click.option("--distributed-id", "distributed_id", required=True, help=_ID_HELP)
@@ -45,7 +45,7 @@ def upsert_cmd(path: str, name: str, kind: str, distributed_id: str, remote: str
 
 
 @click.command("finish")
-@click.argument("path", required=False)
+@click.argument("path", required=False, type=PathOrURIType())
 @click.option("--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
 @click.option("--type", "kind", required=True, help="Artifact type, e.g. dataset or model.")
 @click.option("--distributed-id", "distributed_id", required=True, help=_ID_HELP)

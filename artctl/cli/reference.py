@@ -162,7 +162,8 @@ def markdown(docs: list[CommandDoc]) -> str:
         f"Generated from the click command tree of artctl {__version__} by "
         "`python -m artctl.cli.generate`; do not edit by hand. The same text is in `artctl "
         "COMMAND --help`, `artctl help COMMAND` and the man pages in `man/`. JSON output: "
-        "[cli-json.md](cli-json.md); configuration keys: [config.md](config.md).",
+        "[cli-json.md](cli-json.md); configuration keys: [config.md](config.md); conventions "
+        "(completion, progress, interruption): [cli-design.md](cli-design.md).",
         "",
         "## Commands",
         "",

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from .common import get_output, json_option, open_repo, short_time
-from .complete import NameType, RefType, RunType
+from .complete import NameType, PathOrURIType, RefType, RunType
 
 
 @click.group("run")
@@ -172,7 +172,7 @@ def ls_cmd(job_type: str | None, status: str | None) -> None:
 @run_group.command("exec", context_settings={"allow_interspersed_args": False})
 @click.option("--job-type", required=True, help="What kind of job this is.")
 @click.option("--use", "uses", multiple=True, metavar="REF", type=RefType(), help="Input version to fetch first (repeatable).")
-@click.option("--log", "log_paths", multiple=True, metavar="PATH",
+@click.option("--log", "log_paths", multiple=True, metavar="PATH", type=PathOrURIType(),
               help="Output path to log after success (repeatable; pair each with --name and --type).")
 @click.option("--name", "log_names", multiple=True, metavar="NAME", type=NameType(), help="Artifact name of the matching --log.")
 @click.option("--type", "log_types", multiple=True, metavar="TYPE", help="Artifact type of the matching --log.")
