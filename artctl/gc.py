@@ -329,6 +329,8 @@ def _execute(repo: "Repo", plan: _Plan, progress: Progress | None) -> int:
         result = repack(repo.store, packs)
         freed += result.bytes_freed
         plan.problems.extend(f"pack {p[:12]}: {why}" for p, why in result.skipped.items())
+        for pack_id in result.skipped:  # report what was done, not what was planned
+            plan.packs_repack.pop(pack_id, None)
         tick(len(result.removed_packs), result.bytes_freed)
     for digest, size in plan.loose:
         got = repo.store.delete_loose(digest)

@@ -341,3 +341,28 @@ def test_gc_deletes_nothing_when_a_live_manifest_is_missing(cli, repo_dir: Path,
     moved.rename(path)
     cli.ok("gc", env=NO_GRACE)
     cli.ok("artifact", "verify")
+
+
+def test_repack_leaves_a_pack_with_a_corrupt_live_blob_alone(repo_dir: Path, repo) -> None:
+    from artctl.gc import gc
+    from artctl.lifecycle import delete_version
+    from artctl.store.prune import pack_blobs
+
+    make_tree(repo_dir / "s", {f"f{i}.txt": f"content {i}\n" * 40 for i in range(10)})
+    repo.put(repo_dir / "s", name="p/c", type="dataset")
+    for i in range(5):
+        (repo_dir / "s" / f"f{i}.txt").unlink()
+    repo.put(repo_dir / "s", name="p/c", type="dataset")
+    delete_version(repo, "p/c:v0")
+    (pack,) = list(repo.store.iter_packs())
+    live = {e.digest for e in repo.manifest(repo.resolve("p/c:v1"))}
+    digest, offset, _length = next(b for b in pack_blobs(repo.store, pack) if b[0] in live)
+    path = repo.store.pack_path(pack)
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    os.chmod(path, 0o644)
+    path.write_bytes(bytes(data))
+    result = gc(repo, grace_period=0)
+    assert result.packs_repacked == 0 and any("corrupt" in p for p in result.problems)
+    assert path.exists()  # left alone: nothing live was dropped, the damage is reported
+    assert not repo.verify().ok

@@ -14,8 +14,6 @@ a blob that is being dropped.
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -100,29 +98,3 @@ def _copy_live(store: "Store", pack_id: str, keep: set[str]) -> list[tuple[str, 
             raise IntegrityError(f"pack {pack_id[:12]} holds a corrupt copy of {digest[:12]}; left as is")
         out.append((digest, data))
     return out
-
-
-def delete_loose(store: "Store", digests: Iterable[str]) -> int:
-    """Remove loose objects; return the bytes freed."""
-    return sum(store.delete_loose(d) for d in digests)
-
-
-def remove_stale_temp(directory: os.PathLike[str] | str, older_than: float) -> tuple[int, int]:
-    """Delete files under ``directory`` last modified before ``older_than`` (epoch seconds).
-
-    Temp files belong to writes that crashed; a write in progress touches its file, and the
-    grace period is far longer than any pause between two writes to one temp file.
-    """
-    count = size = 0
-    for dirpath, _dirnames, filenames in os.walk(directory):
-        for name in filenames:
-            path = os.path.join(dirpath, name)
-            try:
-                st = os.stat(path)
-                if st.st_mtime < older_than:
-                    os.unlink(path)
-                    count += 1
-                    size += st.st_size
-            except FileNotFoundError:
-                continue
-    return count, size
