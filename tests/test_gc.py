@@ -366,3 +366,23 @@ def test_repack_leaves_a_pack_with_a_corrupt_live_blob_alone(repo_dir: Path, rep
     assert result.packs_repacked == 0 and any("corrupt" in p for p in result.problems)
     assert path.exists()  # left alone: nothing live was dropped, the damage is reported
     assert not repo.verify().ok
+
+
+def test_distributed_parts_are_roots_until_finished(cli, repo_dir: Path, repo) -> None:
+    from artctl.hashing import hash_bytes
+
+    blobs = {}
+    for i in range(2):
+        blobs[i] = os.urandom(1024 * 1024 + i)
+        make_tree(repo_dir / f"part{i}", {f"p{i}.bin": blobs[i], f"p{i}.txt": f"small {i}"})
+        cli.ok("artifact", "upsert", f"part{i}", "--name", "p/dist", "--type", "dataset",
+               "--distributed-id", "run-1")
+    cli.ok("gc", env=NO_GRACE)  # nothing committed yet: the parts alone keep their bytes
+    assert all(repo.store.has(hash_bytes(b)) for b in blobs.values())
+    cli.ok("artifact", "finish", "--name", "p/dist", "--type", "dataset", "--distributed-id", "run-1")
+    cli.ok("artifact", "verify")
+    cli.ok("artifact", "get", "p/dist", "--root", "out")
+    cli.ok("artifact", "rm", "p/dist:v0")
+    result = cli.ok("gc", "--json", env=NO_GRACE).json()  # the finished marker is not a root
+    assert result["purged"] == ["p/dist:v0"] and result["objects"] == 2
+    assert not any(repo.store.has(hash_bytes(b)) for b in blobs.values())
