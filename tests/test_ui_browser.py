@@ -73,6 +73,14 @@ def page(browser):  # type: ignore[no-untyped-def]
     context.close()
 
 
+def navigate(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    """Go to ``url`` (often only a new #fragment) and wait until the page rendered that view."""
+    before = page.evaluate("(document.getElementById('main') || {dataset: {}}).dataset.rendered || ''")
+    page.goto(url)
+    page.wait_for_function("(b) => { const m = document.getElementById('main'); "
+                           "return m && m.dataset.rendered && m.dataset.rendered !== b; }", arg=before)
+
+
 def wait_graph(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_selector(".lineage[data-ready='1'] canvas")
     page.wait_for_function("window.artctlApp && window.artctlApp.graph && window.artctlApp.graph.cy")
@@ -186,6 +194,17 @@ def test_run_page_and_run_lineage(page, site) -> None:  # type: ignore[no-untype
     assert ids["raw2"] in page.inner_text("main") and ids["clean"] in page.inner_text("main")
     page.click("a[data-tab='lineage']")
     wait_graph(page)
+    # A reference entry shows its URI; only http(s) URIs become links.
+    navigate(page, site["url"] + "#/version/other%2Frefs%3Av0/files")
+    page.wait_for_selector(".tree .file .ref")
+    assert page.inner_text(".tree .file .ref") == ids["ref_uri"]
+    assert page.locator(".tree a.ref").count() == 0
+    navigate(page, site["url"] + "#/version/other%2Fnotes%3Av0/files")
+    page.wait_for_selector(".tree .file .name")
+    assert f"{IMG}.txt" in page.inner_text(".tree")
+    assert page.locator("main img").count() == 0
+    navigate(page, site["url"] + "#/run/" + ids["prep"] + "/lineage")
+    wait_graph(page)
     assert {f"run:{ids['prep']}", "artifact:" + ids["raw2"], "artifact:" + ids["clean"]} <= set(graph_ids(page))
 
 
@@ -204,7 +223,7 @@ def test_page_reloads_when_the_repository_changes(page, site) -> None:  # type: 
     page.wait_for_selector("tr[data-name='live/fresh']")
     assert "repository changed" in page.inner_text("#status")
     # A version page open while its artifact is edited and a new version lands: no crash.
-    page.goto(site["url"] + "?poll=250#/artifact/live%2Ffresh")
+    navigate(page, site["url"] + "?poll=250#/artifact/live%2Ffresh")
     page.wait_for_selector("tr[data-version='v0']")
     (data / "g.txt").write_text("more")
     subprocess.run([sys.executable, "-m", "artctl", "artifact", "put", str(data), "--name", "live/fresh",

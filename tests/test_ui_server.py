@@ -75,6 +75,8 @@ def test_api_lists_artifacts_versions_files_runs_and_lineage(server: str, exampl
     names = [a["name"] for a in listing["artifacts"]]
     assert "demo/cnn" in names and "other/notes" in names
     assert listing["projects"] == ["demo", "other"]
+    refs = get_json(server, "/api/version?ref=other/refs:v0")["entries"]
+    assert refs == [{"path": "a.txt", "size": 3, "digest": refs[0]["digest"], "ref": ids["ref_uri"], "url": None}]
     assert get_json(server, "/api/artifacts?q=CNN")["artifacts"][0]["name"] == "demo/cnn"
     assert [a["name"] for a in get_json(server, "/api/artifacts?type=model")["artifacts"]] == ["demo/cnn"]
 
@@ -301,3 +303,12 @@ def test_example_pipeline_script_and_ui_ref_argument(tmp_path: Path) -> None:
     assert code == 0, err
     bad = run_cli("ui", "--no-open", "demo/nope:v0", cwd=work)
     assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+def test_only_http_references_become_links() -> None:
+    from artctl.ui.data import link_for
+
+    assert link_for("https://example.com/a.csv") == "https://example.com/a.csv"
+    assert link_for("HTTP://example.com/a") == "HTTP://example.com/a"
+    for uri in ("javascript:alert(1)", "s3://b/k", "file:///etc/passwd", "data:text/html,x", None, ""):
+        assert link_for(uri) is None

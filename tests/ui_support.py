@@ -60,12 +60,15 @@ def build_example(repo: Repo, scratch: Path) -> dict[str, str]:
     repo.put(report_dir, name="demo/eval-report", type="report", run_id=evaluate.id)
     runs.finish(evaluate.id)
 
-    ref_dir = write(scratch / "refs", {"readme.txt": "refs\n"})
+    ref_dir = write(scratch / "refs", {"readme.txt": "refs\n", f"{IMG}.txt": "a hostile file name\n"})
     repo.put(ref_dir, name="other/notes", type="docs")
+    ref_src = write(scratch / "refsrc", {"a.txt": "hi\n"})
+    repo.put(ref_src.as_uri(), name="other/refs", type="dataset")  # a reference: bytes stay there
     return {"raw": f"{raw.record.name}:{raw.record.version}",
             "raw2": f"{raw2.record.name}:{raw2.record.version}",
             "clean": f"{clean.record.name}:{clean.record.version}",
-            "prep": prep.id, "train_runs": ",".join(train_ids), "evaluate": evaluate.id}
+            "prep": prep.id, "train_runs": ",".join(train_ids), "evaluate": evaluate.id,
+            "ref_uri": (ref_src / "a.txt").as_uri()}
 
 
 # -- the server as a real subprocess ------------------------------------------------------------

@@ -314,7 +314,7 @@
     window.ArtctlDom.append(main, content);
     for (const hook of app.after.splice(0)) hook();
     main.dataset.view = parts[0] || "artifacts";
-    main.dataset.rendered = String(seq);
+    main.dataset.rendered = performance.timeOrigin + ":" + seq;  // unique per load and render (tests wait on it)
     if (keepFocus && active) {
       const el = document.getElementById(active);
       if (el) { el.focus(); if (caret !== undefined && el.setSelectionRange) try { el.setSelectionRange(caret, caret); } catch (e) { /* not a text input */ } }
