@@ -213,6 +213,7 @@ PUT_WORKER = textwrap.dedent("""
     from artctl.drafts import Drafts
     from artctl.lifecycle import delete_version
     from artctl.errors import ArtctlError
+    from artctl.distributed import upsert, finish
 
     work, tag, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     os.chdir(work)
@@ -243,8 +244,23 @@ PUT_WORKER = textwrap.dedent("""
         out2 = work / f"out2-{tag}-{i}"
         repo.get(f"{name}:{committed.record.version}", root=out2)
         assert (out2 / "extra.txt").read_text() == f"extra {k}"
+        # A distributed version: two upserted parts, then finish.
+        dist_id = f"{tag}-{i}"
+        for part in range(2):
+            psrc = work / f"part-{tag}-{part}"
+            shutil.rmtree(psrc, ignore_errors=True)
+            psrc.mkdir()
+            (psrc / f"part{part}.txt").write_text(f"part {part} of set {k}")
+            upsert(repo, psrc, name=f"{name}-dist", type="dataset", distributed_id=dist_id)
+        finished = finish(repo, name=f"{name}-dist", type="dataset", distributed_id=dist_id)
+        out3 = work / f"out3-{tag}-{i}"
+        repo.get(f"{name}-dist:{finished.record.version}", root=out3)
+        assert (out3 / "part1.txt").read_text() == f"part 1 of set {k}"
+        if finished.created:
+            delete_version(repo, f"{name}-dist:{finished.record.version}", delete_aliases=True)
         shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(out2, ignore_errors=True)
+        shutil.rmtree(out3, ignore_errors=True)
         for old in (previous, ref):
             if old:
                 try:
