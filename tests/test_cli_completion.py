@@ -97,6 +97,8 @@ def test_nothing_outside_a_repository_and_never_a_traceback(workdir: Path, tmp_p
     (workdir / ".artifacts" / "FORMAT").write_text("garbage")
     assert complete(workdir, "artifact", "get", "p") == []
     assert complete(workdir, "artifact", "get", "p", env={"ARTCTL_DIR": str(tmp_path / "none")}) == []
+    # ARTCTL_DEBUG in the user's environment must not print timings at the prompt
+    assert complete(workdir, "art", env={"ARTCTL_DEBUG": "1"}) == ["artifact"]
 
 
 def _bash_complete(cwd: Path, line: str, bin_dir: Path) -> list[str]:

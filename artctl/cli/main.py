@@ -64,6 +64,8 @@ register()
 
 
 def _debug_enabled() -> bool:
+    if os.environ.get("_ARTCTL_COMPLETE"):  # shell completion: never write to the user's prompt
+        return False
     return "--debug" in sys.argv or os.environ.get("ARTCTL_DEBUG", "") not in ("", "0")
 
 
