@@ -34,7 +34,7 @@ from .names import parse_name
 from .records import VersionRecord, utcnow
 from .store.prune import pack_blobs, repack
 from .units import parse_duration
-from .writeguard import exclusive
+from .writeguard import GC_TIMEOUT_SECONDS, exclusive
 
 if TYPE_CHECKING:
     from .repository_ops import Repo
@@ -128,7 +128,7 @@ def gc(repo: "Repo", *, dry_run: bool = False, grace_period: int | None = None,
 
     locks = repo.repository.locks_dir
     # Cache lock first (the order every writer uses): no `get` reads a pack gc is rewriting.
-    with cache_exclusive(locks), exclusive(locks):
+    with cache_exclusive(locks, timeout=GC_TIMEOUT_SECONDS), exclusive(locks):
         plan = _plan(repo, grace, repack_threshold, cache)
         if plan.unreadable:
             # Without a live manifest gc cannot know which blobs it needs: delete nothing.
