@@ -116,3 +116,8 @@ class LazyInventory:
                 self._inv = refresh(self.repository, self.remote, self.backend, list_loose=False)
                 loc = self._inv.packed.get(digest)
             return loc
+
+    def pack_size(self, pack_id: str) -> int:
+        """Bytes of the blobs in a remote pack (0 when unknown)."""
+        with self._lock:
+            return self._inv.packs.get(pack_id, 0) if self._inv is not None else 0

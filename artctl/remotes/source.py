@@ -1,7 +1,8 @@
 """Fetching a missing blob from a remote when ``get`` needs it (a source in ``artctl.sources``).
 
-A packed blob is one ranged read of its pack (the location comes from the cached ``.idx``); a
-loose object is read whole. Bytes are verified against the digest before anything is stored,
+A packed blob of a small pack (<= 8 MiB) comes with its whole pack — one request for many
+small files, adopted after every blob is verified; a blob of a bigger pack is one ranged read
+(the location comes from the cached ``.idx``); a loose object is read whole. Bytes are verified against the digest before anything is stored,
 then put in the local store, so the next ``get`` is local and a tampered remote object is an
 error with nothing written. The default remote is tried first, then the others.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +21,12 @@ from ..fsutil import mkstemp_in
 from ..hashing import hash_bytes, hash_file
 from ..manifest import Entry
 from ..store import PACK_THRESHOLD
+from ..store.packs import read_slice
 from .protocol import object_rel, pack_rel
+
+#: A packed blob whose whole pack is at most this big is fetched with its pack: one request
+#: instead of one per small file, and the neighbours a `get` usually needs next come along.
+WHOLE_PACK_BYTES = 8 * 1024 * 1024
 
 if TYPE_CHECKING:
     from ..repo import Repository
@@ -75,26 +82,73 @@ def remote_source(repo: "Repo") -> Callable[[Entry, Path], bool] | None:
         backend = backend_for(repository, spec)
         remotes.append((spec, backend, LazyInventory(repository, spec.name, backend)))
 
+    pack_locks: dict[str, threading.Lock] = {}
+    guard = threading.Lock()
+
+    def whole_pack(spec, backend, pack_id: str) -> None:  # type: ignore[no-untyped-def]
+        """Download a small pack once (other workers wait for it) and adopt it, verified."""
+        with guard:
+            lock = pack_locks.setdefault(pack_id, threading.Lock())
+        with lock:
+            store = repository.store
+            if store.pack_path(pack_id).exists():
+                return
+            from .inventory import cache_dir
+
+            idx = (cache_dir(repository, spec.name) / f"{pack_id}.idx").read_bytes()
+            fd, tmp = mkstemp_in(store.tmp_dir)
+            os.close(fd)
+            try:
+                backend.download(pack_rel(pack_id), tmp)
+                try:
+                    adopted = store.add_pack_file(tmp, idx)
+                except IntegrityError as exc:
+                    raise IntegrityError(f"pack {pack_id[:12]} on remote {spec.name} is corrupt: {exc}; "
+                                         "nothing was stored") from None
+                if adopted != pack_id:
+                    store.delete_pack(adopted)
+                    raise IntegrityError(f"pack {pack_id[:12]} on remote {spec.name} does not match its name")
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+            from ..store.packs import decode_index
+
+            repository.state.record_remote_copies(spec.name, [d for d, _o, _n in decode_index(idx)])
+
     def fetch(entry: Entry, dst: Path) -> bool:
         if entry.digest is None or entry.ref is not None:
             return False
         digest = entry.digest
+        if repository.store.has(digest):  # a whole pack fetched for another entry brought it
+            repository.store.materialize(digest, dst, "copy")
+            return True
         for spec, backend, inv in remotes:
             loc = inv.locate(digest)
+            data: bytes | None = None
             try:
-                if loc is not None:
+                if loc is not None and inv.pack_size(loc.pack) <= WHOLE_PACK_BYTES:
+                    whole_pack(spec, backend, loc.pack)
+                    # read where the pack's own index says (same pack id = same index), not
+                    # through the store's lookup table, which another thread may be updating
+                    data = read_slice(repository.store.pack_path(loc.pack), loc.offset, loc.length)
+                elif loc is not None:
                     data = backend.read_range(pack_rel(loc.pack), loc.offset, loc.offset + loc.length)
-                    if hash_bytes(data) != digest:
-                        raise IntegrityError(f"object {digest[:12]} ({entry.path}) in pack {loc.pack[:12]} "
-                                             f"on remote {spec.name} is corrupt (digest mismatch); "
-                                             "nothing was stored")
-                    repository.store.put_bytes(data, digest)
+                    if hash_bytes(data) == digest:
+                        repository.store.put_bytes(data, digest)
                 else:
                     fetch_loose_to_store(repository, backend, digest, entry.size)
             except FileNotFoundError:
                 continue
+            if data is not None:
+                if hash_bytes(data) != digest:
+                    raise IntegrityError(f"object {digest[:12]} ({entry.path}) in pack {loc.pack[:12]} "
+                                         f"on remote {spec.name} is corrupt (digest mismatch); "
+                                         "nothing was stored")
+                with open(dst, "xb") as fh:
+                    fh.write(data)
+            else:
+                repository.store.materialize(digest, dst, "copy")
             repository.state.record_remote_copies(spec.name, [digest])
-            repository.store.materialize(digest, dst, "copy")
             return True
         return False
 
