@@ -229,6 +229,9 @@ def test_verbose_says_what_put_and_get_did(cli, repo_dir: Path) -> None:
     assert re.search(r"get: proj/v:v0 -> .*out: 1 files, 2 B; placed by \w+ \(1\)", get.stderr), get.stderr
     assert get.stdout.strip().endswith("out")
     assert cli.ok("-v", "-q", "artifact", "get", "proj/v", "--root", "o2").stderr == ""
+    # --quiet: results only, no messages (verify's "ok: …" line goes away, its exit code stays)
+    assert "ok:" in cli.ok("artifact", "verify").stderr
+    assert cli.ok("-q", "artifact", "verify").stderr == ""
 
 
 def test_listing_commands_print_tables_with_human_sizes(cli, repo_dir: Path, big_file: Path,
