@@ -229,6 +229,13 @@ def test_page_reloads_when_the_repository_changes(page, site) -> None:  # type: 
     subprocess.run([sys.executable, "-m", "artctl", "artifact", "put", str(data), "--name", "live/fresh",
                     "--type", "dataset"], cwd=site["work"], env=cli_env(), check=True, capture_output=True)
     page.wait_for_selector("tr[data-version='v1']")
+    # The lineage graph open while a run starts using that version: the graph gains the run.
+    navigate(page, site["url"] + "?poll=250#/version/live%2Ffresh%3Av1/lineage")
+    wait_graph(page)
+    repo = Repo(site["work"])
+    run = repo.repository.runs.create("consume", name="late-reader")
+    repo.get("live/fresh:v1", root=site["work"] / "scratch" / "late", run_id=run.id)
+    page.wait_for_function(f"window.artctlApp.graph.cy.getElementById('run:{run.id}').length === 1")
 
 
 def test_exported_html_draws_the_same_graph_offline(page, site, tmp_path: Path, shots: Path) -> None:  # type: ignore[no-untyped-def]

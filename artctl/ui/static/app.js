@@ -314,6 +314,7 @@
     window.ArtctlDom.append(main, content);
     for (const hook of app.after.splice(0)) hook();
     main.dataset.view = parts[0] || "artifacts";
+    document.title = "artctl \u00b7 " + (parts[1] || parts[0] || "artifacts");
     main.dataset.rendered = performance.timeOrigin + ":" + seq;  // unique per load and render (tests wait on it)
     if (keepFocus && active) {
       const el = document.getElementById(active);
