@@ -126,3 +126,66 @@ def test_upsert_is_refused_while_a_finish_is_sealing(repo) -> None:  # type: ign
     from artctl.distributed import finish
 
     assert finish(repo, name="proj/ds", type="dataset", distributed_id="s1").record.version == "v0"
+
+
+def test_upserts_racing_a_finish_are_never_silently_dropped(cli, repo_dir: Path) -> None:
+    """Writers keep upserting while finish runs: every upsert that reports success is in the
+    version; every other one fails with a clear error (real subprocesses, real race)."""
+    import json
+    import time
+
+    cli.ok(*UPSERT, str(make_tree(repo_dir / "first", {"first.txt": "0\n"})), *ids(did="race"))
+    env = cli_env()
+    writers = []
+    for i in range(8):
+        data = make_tree(repo_dir / f"w{i}", {f"w{i}.txt": f"{i}\n"})
+        writers.append(subprocess.Popen([sys.executable, "-m", "artctl", *UPSERT, str(data), *ids(did="race")],
+                                        cwd=repo_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True))
+        if i == 3:
+            time.sleep(0.3)
+            finisher = subprocess.Popen([sys.executable, "-m", "artctl", *FINISH, *ids(did="race"), "--json"],
+                                        cwd=repo_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
+    out, err = finisher.communicate(timeout=180)
+    assert finisher.returncode == 0, err
+    version = json.loads(out)["version"]
+    files = {e["path"] for e in cli.ok("artifact", "show", f"proj/ds:{version}", "--json").json()["entries"]}
+    assert "first.txt" in files
+    for i, proc in enumerate(writers):
+        _out, err = proc.communicate(timeout=180)
+        if proc.returncode == 0:
+            assert f"w{i}.txt" in files, f"writer {i} succeeded but its part is missing"
+        else:
+            assert proc.returncode == 1 and "refused" in err and "Traceback" not in err, err
+            assert f"w{i}.txt" not in files
+
+
+@pytest.mark.parametrize("included", [True, False])
+def test_an_upsert_that_saw_the_seal_waits_for_the_outcome(repo, included: bool) -> None:  # type: ignore[no-untyped-def]
+    """The protocol's ambiguous case: the part was written, then the seal was seen."""
+    import json
+    import threading
+
+    from artctl.distributed import _Area, _confirm_included, base_rel
+    from artctl.errors import Conflict
+    from artctl.names import parse_name
+
+    name = parse_name("proj/ds")
+    area = _Area(repo, None)
+    base = base_rel(name, "amb")
+    area.backend.create(f"{base}/parts/p1.jsonl", b"x")
+    area.backend.create(f"{base}/sealed", b"{}")
+    doc = {"version": "v0", "parts": ["p1"] if included else ["other"]}
+    timer = threading.Timer(0.3, lambda: area.backend.create(f"{base}/finished.json", json.dumps(doc).encode()))
+    timer.start()
+    try:
+        if included:
+            _confirm_included(area, base, name, "amb", "p1")
+            assert area.backend.exists(f"{base}/parts/p1.jsonl")
+        else:
+            with pytest.raises(Conflict, match="finished without this part"):
+                _confirm_included(area, base, name, "amb", "p1")
+            assert not area.backend.exists(f"{base}/parts/p1.jsonl")
+    finally:
+        timer.join()
