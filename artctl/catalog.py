@@ -83,6 +83,15 @@ def refs(incomplete: str) -> list[Item]:
     return names
 
 
+def artifact_types(prefix: str = "") -> list[Item]:
+    """Types already used in the repository (``dataset``, ``model`` …), with how many have it."""
+    counts: dict[str, int] = {}
+    for _name, kind in artifact_names():
+        if kind.startswith(prefix):
+            counts[kind] = counts.get(kind, 0) + 1
+    return [(kind, f"{n} artifact{'s' if n != 1 else ''}") for kind, n in sorted(counts.items())]
+
+
 def projects(prefix: str = "") -> list[Item]:
     """``[entity/]project`` values (for ``artifact ls PROJECT``)."""
     seen: dict[str, str] = {}

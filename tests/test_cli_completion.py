@@ -61,6 +61,8 @@ def test_artifact_names_refs_and_aliases(filled: Path) -> None:
         "proj/mnist:v1", "proj/mnist:v0"]
     assert complete(filled, "artifact", "put", "f.txt", "--name", "o") == ["other/thing"]
     assert complete(filled, "artifact", "ls", "p") == ["proj", "proj/cnn", "proj/mnist"]
+    assert complete(filled, "artifact", "put", "f.txt", "--type", "") == ["dataset", "model"]
+    assert complete(filled, "artifact", "ls", "--type", "m") == ["model"]
 
 
 def test_zsh_and_fish_protocols_carry_descriptions(filled: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .common import get_output, human_size, json_option, link_option, open_repo, run_option, short_time
-from .complete import NameType, PathOrURIType, ProjectOrNameType, RefType
+from .complete import ArtifactTypeType, NameType, PathOrURIType, ProjectOrNameType, RefType
 
 
 @click.group("artifact")
@@ -18,7 +18,7 @@ def artifact_group() -> None:
 @artifact_group.command("put")
 @click.argument("path", type=PathOrURIType())
 @click.option("--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
-@click.option("--type", "kind", required=True, help="Artifact type, e.g. dataset or model.")
+@click.option("--type", "kind", required=True, type=ArtifactTypeType(), help="Artifact type, e.g. dataset or model.")
 @click.option("--alias", "aliases", multiple=True, help="Custom alias to set (repeatable).")
 @click.option("--description", help="Free-text description of this version.")
 @click.option("--metadata", help="JSON object of metadata, e.g. '{\"rows\": 60000}'.")
@@ -115,7 +115,7 @@ def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | No
 
 @artifact_group.command("ls")
 @click.argument("target", required=False, type=ProjectOrNameType())
-@click.option("--type", "kind", help="Only artifacts of this type.")
+@click.option("--type", "kind", type=ArtifactTypeType(), help="Only artifacts of this type.")
 @click.option("--all", "include_deleted", is_flag=True, help="With NAME: include deleted and expired versions.")
 @json_option
 def ls_cmd(target: str | None, kind: str | None, include_deleted: bool) -> None:

@@ -58,6 +58,15 @@ class NameType(_RepoType):
         return catalog.artifact_names(incomplete)
 
 
+class ArtifactTypeType(_RepoType):
+    """An artifact type: the ones the repository already uses (any new one may be typed)."""
+
+    name = "type"
+
+    def listing(self, ctx: click.Context, incomplete: str) -> list[catalog.Item]:
+        return catalog.artifact_types(incomplete)
+
+
 class ProjectOrNameType(_RepoType):
     """A project or an artifact name (``artifact ls``)."""
 
@@ -138,5 +147,5 @@ def complete_with(listing: Callable[[str], list[catalog.Item]]) -> Callable[...,
     return callback
 
 
-__all__ = ["AliasType", "DraftType", "NameType", "PathOrURIType", "ProjectOrNameType", "RefType",
+__all__ = ["AliasType", "ArtifactTypeType", "DraftType", "NameType", "PathOrURIType", "ProjectOrNameType", "RefType",
            "RemoteOrRefType", "RemoteType", "RunType", "complete_with"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .common import get_output, human_size, json_option, open_repo, run_option
-from .complete import NameType, PathOrURIType, RemoteType
+from .complete import ArtifactTypeType, NameType, PathOrURIType, RemoteType
 
 _ID_HELP = "Id shared by every writer of this version (e.g. the CI pipeline or Slurm job id)."
 _REMOTE_HELP = "Write the part (objects included) straight to this remote; finish there too."
@@ -14,7 +14,7 @@ _REMOTE_HELP = "Write the part (objects included) straight to this remote; finis
 @click.command("upsert")
 @click.argument("path", type=PathOrURIType())
 @click.option("--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
-@click.option("--type", "kind", required=True, help="Artifact type, e.g. dataset or model.")
+@click.option("--type", "kind", required=True, type=ArtifactTypeType(), help="Artifact type, e.g. dataset or model.")
 @click.option("--distributed-id", "distributed_id", required=True, help=_ID_HELP)
 @click.option("--remote", type=RemoteType(), help=_REMOTE_HELP)
 @json_option
@@ -47,7 +47,7 @@ def upsert_cmd(path: str, name: str, kind: str, distributed_id: str, remote: str
 @click.command("finish")
 @click.argument("path", required=False, type=PathOrURIType())
 @click.option("--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
-@click.option("--type", "kind", required=True, help="Artifact type, e.g. dataset or model.")
+@click.option("--type", "kind", required=True, type=ArtifactTypeType(), help="Artifact type, e.g. dataset or model.")
 @click.option("--distributed-id", "distributed_id", required=True, help=_ID_HELP)
 @click.option("--remote", type=RemoteType(), help=_REMOTE_HELP)
 @click.option("--alias", "aliases", multiple=True, help="Custom alias to set (repeatable).")

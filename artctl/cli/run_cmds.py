@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from .common import get_output, json_option, open_repo, short_time
-from .complete import NameType, PathOrURIType, RefType, RunType
+from .complete import ArtifactTypeType, NameType, PathOrURIType, RefType, RunType
 
 
 @click.group("run")
@@ -175,7 +175,8 @@ def ls_cmd(job_type: str | None, status: str | None) -> None:
 @click.option("--log", "log_paths", multiple=True, metavar="PATH", type=PathOrURIType(),
               help="Output path to log after success (repeatable; pair each with --name and --type).")
 @click.option("--name", "log_names", multiple=True, metavar="NAME", type=NameType(), help="Artifact name of the matching --log.")
-@click.option("--type", "log_types", multiple=True, metavar="TYPE", help="Artifact type of the matching --log.")
+@click.option("--type", "log_types", multiple=True, metavar="TYPE", type=ArtifactTypeType(),
+              help="Artifact type of the matching --log.")
 @click.option("--run-name", help="A human name for the run.")
 @click.option("--config", "config_text", metavar="JSON", help="Run configuration as a JSON object.")
 @click.option("--project", help="Project of the run; also the default project of bare names.")
