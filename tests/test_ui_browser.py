@@ -159,6 +159,7 @@ def test_cluster_search_pull_out_and_preview(page, site, shots: Path) -> None:  
     assert page.locator("#panel .cluster-members li.member").count() == 6
     page.fill("#panel .cluster-search", "sweep-3")
     page.wait_for_function("document.querySelectorAll('#panel li.member').length === 1")
+    page.wait_for_timeout(300)  # the panel narrowed the canvas: let the graph re-fit
     page.screenshot(path=str(shots / "lineage-cluster.png"))
     page.click("#panel li.member button.pull-out")
     pulled = f"run:{train[3]}"
@@ -175,6 +176,7 @@ def test_cluster_search_pull_out_and_preview(page, site, shots: Path) -> None:  
     page.wait_for_function("document.querySelector('#panel .preview') && "
                            "document.querySelector('#panel .preview').innerText.includes('accuracy')")
     assert "best" in page.inner_text("#panel")
+    page.wait_for_timeout(300)
     page.screenshot(path=str(shots / "lineage-preview.png"))
 
     # Direction control: upstream of the root hides the downstream runs.

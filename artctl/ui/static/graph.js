@@ -159,8 +159,8 @@
 
   const STYLE = [
     { selector: "node", style: {
-      "shape": "round-rectangle", "width": 170, "height": 44, "label": "data(label)",
-      "text-wrap": "wrap", "text-max-width": 160, "text-valign": "center", "text-halign": "center",
+      "shape": "round-rectangle", "width": 150, "height": 44, "label": "data(label)",
+      "text-wrap": "wrap", "text-max-width": 142, "text-valign": "center", "text-halign": "center",
       "font-size": 12, "font-family": "system-ui, sans-serif", "border-width": 2, "color": "#1b1b1b" } },
     { selector: "node.artifact", style: { "background-color": COLORS.artifactBg, "border-color": COLORS.artifact } },
     { selector: "node.run", style: { "background-color": COLORS.runBg, "border-color": COLORS.run } },
@@ -224,7 +224,7 @@
       if (cy) cy.destroy();
       cy = global.cytoscape({ container: canvas, elements: els, style: STYLE,
         boxSelectionEnabled: false, autoungrabify: true, minZoom: 0.2, maxZoom: 2.5 });
-      cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 70, edgeSep: 10,
+      cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 45, edgeSep: 10,
         fit: false, animate: false }).run();
       fit();
       cy.on("tap", "node", (evt) => select(evt.target.id()));
