@@ -171,6 +171,7 @@ class Handler(BaseHTTPRequestHandler):
         self._write()
 
     def _write(self) -> None:
+        self._body_read = False  # per request: one handler serves a whole keep-alive connection
         if not self._guard():
             return
         split = urlsplit(self.path)
