@@ -243,16 +243,6 @@ RENDERERS: dict[str, Renderer] = {
 }
 
 
-def render_html(graph: Graph, options: RenderOptions) -> str:
-    """One self-contained page with the ``artctl ui`` graph view (see artctl/ui/export.py)."""
-    from .ui.export import render_html as render
-
-    return render(graph, options)
-
-
-RENDERERS["html"] = render_html
-
-
 def lazy_renderer(target: str) -> Renderer:
     """A renderer imported on first use from ``"package.module:function"``, so registering a
     heavy format (``RENDERERS["html"] = lazy_renderer("artctl.ui.export:render_html")``) costs
@@ -266,6 +256,10 @@ def lazy_renderer(target: str) -> Renderer:
 
     renderer.__name__ = function or module_name
     return renderer
+
+
+#: One self-contained page with the ``artctl ui`` graph view (artctl/ui/export.py, docs/ui.md).
+RENDERERS["html"] = lazy_renderer("artctl.ui.export:render_html")
 
 
 def register_renderer(name: str, renderer: Renderer) -> None:
