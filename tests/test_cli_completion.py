@@ -76,6 +76,9 @@ def test_runs_remotes_drafts_and_custom_aliases_complete(filled: Path, cli) -> N
     run_id = cli.ok("run", "start", "--job-type", "train").stdout.strip()
     assert complete(filled, "artifact", "put", "f.txt", "--run", "") == [run_id]
     assert complete(filled, "run", "show", run_id[:3]) == [run_id]
+    assert complete(filled, "lineage", "run:") == [f"run:{run_id}"]
+    assert complete(filled, "lineage", "proj/c")[0] == "proj/cnn"
+    assert complete(filled, "ui", "proj/mnist:b") == ["proj/mnist:best"]
     assert complete(filled, "remote", "rm", "") == ["origin"]
     assert complete(filled, "push", "o")[:3] == ["origin", "other/thing", "other/thing:latest"]
     assert complete(filled, "alias", "rm", "proj/mnist", "") == ["best"]

@@ -113,6 +113,17 @@ class RunType(_RepoType):
         return catalog.run_ids(incomplete)
 
 
+class RefOrRunType(_RepoType):
+    """``lineage``/``ui`` targets: a REF, or ``run:<id>`` for a run."""
+
+    name = "target"
+
+    def listing(self, ctx: click.Context, incomplete: str) -> list[catalog.Item]:
+        if incomplete.startswith("run:"):
+            return [(f"run:{i}", h) for i, h in catalog.run_ids(incomplete[4:])]
+        return catalog.refs(incomplete)
+
+
 class RemoteOrRefType(_RepoType):
     """``push [REMOTE] [REF]…``: the first word may be either, so offer both."""
 
@@ -147,5 +158,5 @@ def complete_with(listing: Callable[[str], list[catalog.Item]]) -> Callable[...,
     return callback
 
 
-__all__ = ["AliasType", "ArtifactTypeType", "DraftType", "NameType", "PathOrURIType", "ProjectOrNameType", "RefType",
-           "RemoteOrRefType", "RemoteType", "RunType", "complete_with"]
+__all__ = ["AliasType", "ArtifactTypeType", "DraftType", "NameType", "PathOrURIType", "ProjectOrNameType",
+           "RefOrRunType", "RefType", "RemoteOrRefType", "RemoteType", "RunType", "complete_with"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .common import get_output
+from .complete import RefOrRunType
 
 
 class _FormatChoice(click.Choice):
@@ -28,7 +29,7 @@ class _FormatChoice(click.Choice):
 
 
 @click.command("lineage")
-@click.argument("target", metavar="REF")
+@click.argument("target", metavar="REF", type=RefOrRunType())
 @click.option("--upstream", is_flag=True, help="Only what REF came from.")
 @click.option("--downstream", is_flag=True, help="Only what came from REF.")
 @click.option("--depth", type=click.IntRange(min=1), default=None,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 
 from .common import get_output, open_repo
+from .complete import RefOrRunType
 
 DEFAULT_PORT = 8765
 
 
 @click.command("ui")
-@click.argument("target", metavar="[REF]", required=False)
+@click.argument("target", metavar="[REF]", required=False, type=RefOrRunType())
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
               help="TCP port to listen on (0: any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True,
