@@ -294,3 +294,21 @@ def test_edit_form_with_allow_edit(browser, tmp_path: Path) -> None:  # type: ig
     info = Repo(tmp_path).show("p/ds:v0")
     assert info.record.description == SCRIPT and info.record.metadata["a"] == 2
     assert info.record.ttl_seconds == 7 * 86400 and "best" in info.aliases
+
+
+def test_the_page_works_under_its_own_content_security_policy(browser, site) -> None:  # type: ignore[no-untyped-def]
+    """The other tests bypass the CSP (for Playwright's predicates); this one keeps it on."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        page.goto(site["url"] + "#/version/" + quote(site["ids"]["clean"], safe="") + "/lineage")
+        page.wait_for_selector(".lineage[data-ready='1'] canvas")
+        page.click("a[data-tab='files']")
+        page.wait_for_selector(".tree .file")
+        assert problems == []
+    finally:
+        context.close()
