@@ -22,7 +22,7 @@ from .names import ArtifactName, ArtifactRef, parse_name, parse_ref
 from .records import VersionRecord
 from .repo import Repository
 from .runs import VersionLink
-from .units import parse_duration
+from .units import MAX_DURATION_SECONDS, parse_duration
 
 Progress = Callable[[int, int], None]
 
@@ -103,12 +103,17 @@ def parse_metadata(text: str | None) -> dict[str, Any] | None:
     import json
 
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=reject_json_constant)
     except ValueError as exc:
         raise InvalidInput(f"--metadata is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise InvalidInput("--metadata must be a JSON object, e.g. '{\"source\": \"mnist\"}'")
     return value
+
+
+def reject_json_constant(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON: stored, they would make every ``--json`` invalid."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def ttl_seconds(ttl: str | timedelta | None) -> int | None:
@@ -117,6 +122,8 @@ def ttl_seconds(ttl: str | timedelta | None) -> int | None:
     delta = parse_duration(ttl) if isinstance(ttl, str) else ttl
     if not isinstance(delta, timedelta) or delta.total_seconds() <= 0:
         raise InvalidInput("TTL must be a positive duration")
+    if delta.total_seconds() > MAX_DURATION_SECONDS:
+        raise InvalidInput("TTL is too long: at most 1000 years")
     return int(delta.total_seconds())
 
 

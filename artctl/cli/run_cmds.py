@@ -38,9 +38,10 @@ def _parse_config(text: str | None) -> dict[str, Any] | None:
     import json
 
     from ..errors import InvalidInput
+    from ..repository_ops import reject_json_constant
 
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=reject_json_constant)
     except ValueError as exc:
         raise InvalidInput(f"--config is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
