@@ -27,6 +27,17 @@ from .units import MAX_DURATION_SECONDS, parse_duration
 Progress = Callable[[int, int], None]
 
 
+def announce_total(progress: Progress | None, files: int, size: int) -> None:
+    """Tell a progress callback how much work lies ahead, if it asks (a ``set_total`` method).
+
+    Callbacks receive ``(files, bytes)`` increments; the CLI's bars also have ``set_total`` so
+    that a put, whose size is known only after the scan, gets a determinate bar with an ETA.
+    """
+    set_total = getattr(progress, "set_total", None)
+    if callable(set_total):
+        set_total(files, size)
+
+
 @dataclass(frozen=True)
 class PutResult:
     """The outcome of a put / commit: the ``--json`` shape of CLI.md."""
@@ -248,6 +259,7 @@ class Repo:
             files = self.collect([(path, None)])
             if not files:
                 raise InvalidInput(f"{path} contains no files")
+            announce_total(progress, len(files), sum(f.size for f in files))
             reused = self._unchanged_tree(artifact, files)
             if reused is not None:
                 return self.commit_digest(artifact, type, reused, files=len(files),

@@ -70,6 +70,7 @@ def test_progress_appears_on_a_terminal_and_stdout_stays_clean(repo_dir: Path, b
     code, stdout, terminal = run_on_pty(PUT, repo_dir)
     assert code == 0, terminal
     assert b"put proj/big" in terminal and BAR in terminal
+    assert b"3.0/3.0 MiB" in SGR_COLOUR.sub(b"", terminal)  # determinate: the size is known after the scan
     assert stdout.startswith("proj/big:v0 (created; 1 files, 3.0 MiB)") and "\x1b" not in stdout
     code, stdout, terminal = run_on_pty(["artifact", "get", "proj/big", "--root", "out"], repo_dir)
     assert code == 0 and b"get proj/big:v0" in terminal and stdout.strip().endswith("out")

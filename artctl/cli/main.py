@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         # On a terminal the ^C echo has no newline: start the one line on a fresh one.
         sys.stderr.write(("\n" if sys.stderr.isatty() else "")
                          + "error: interrupted; the repository is unchanged by the unfinished step\n")
-        sys.exit(130)
+        _exit_interrupted()
     except ArtctlError as exc:
         _report(exc.message, exc.hint)
         sys.exit(exc.exit_code)
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
                 "this is a bug in artctl; rerun with --debug and report the traceback")
         sys.exit(1)
     finally:
+        _ignore_late_signals()
         if _debug_enabled():
             sys.stderr.write(f"debug: {time.perf_counter() - started:.3f}s\n")
     sys.exit(rv if isinstance(rv, int) else 0)
@@ -125,6 +126,33 @@ def _terminate_like_ctrl_c() -> None:
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, handler)
+
+
+def _exit_interrupted() -> None:
+    """Exit 130 now. The command's own cleanup has run while the interrupt unwound it; Python's
+    shutdown after a KeyboardInterrupt sometimes re-raises the signal (exit status -SIGINT
+    instead of 130), and it would also wait for worker threads still finishing their files."""
+    _ignore_late_signals()
+    if _debug_enabled():
+        sys.stderr.write("debug: interrupted\n")
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(130)
+
+
+def _ignore_late_signals() -> None:
+    """The command is over (done, failed or interrupted): a Ctrl-C now must not turn its exit
+    status into a signal death (-2) while Python shuts down. ``main`` is the process entry
+    point; call ``cli`` to run commands in-process."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _report(message: str, hint: str | None) -> None:

@@ -85,16 +85,28 @@ class Output:
         from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress,
                                    TextColumn, TimeRemainingColumn, TransferSpeedColumn)
 
-        columns = [TextColumn("{task.description}"), BarColumn()]
-        columns += [DownloadColumn(), TransferSpeedColumn()] if total_bytes else [MofNCompleteColumn()]
-        columns.append(TimeRemainingColumn())
+        head = [TextColumn("{task.description}"), BarColumn()]
+        by_bytes = [*head, DownloadColumn(binary_units=True), TransferSpeedColumn(), TimeRemainingColumn()]
+        by_files = [*head, MofNCompleteColumn(), TimeRemainingColumn()]
         from rich.console import Console
 
         console = Console(stderr=True, force_terminal=True if self.progress else None)
-        with Progress(*columns, console=console, transient=True) as bar:
+        with Progress(*(by_bytes if total_bytes else by_files), console=console, transient=True) as bar:
             task = bar.add_task(description, total=total_bytes or total_files)
+            done = {"files": 0, "bytes": 0, "unit": "bytes" if total_bytes else "files"}
 
-            def advance(files: int, size: int) -> None:
-                bar.advance(task, size if total_bytes else files)
+            class Advance:
+                """The ``(files, bytes)`` callback; ``set_total`` makes the bar determinate."""
 
-            yield advance
+                def __call__(self, files: int, size: int) -> None:
+                    done["files"] += files
+                    done["bytes"] += size
+                    bar.update(task, completed=done[done["unit"]])
+
+                def set_total(self, files: int, size: int) -> None:
+                    if size:
+                        done["unit"] = "bytes"
+                        bar.columns = tuple(by_bytes)
+                    bar.update(task, total=size or files, completed=done[done["unit"]])
+
+            yield Advance()
