@@ -180,6 +180,51 @@ def _prune_empty(table: dict[str, Any]) -> None:
                 del table[key]
 
 
+def known_key(key: str) -> str | None:
+    """The :data:`KNOWN_KEYS` pattern ``key`` matches (``ttl.project.<PROJECT>``), or None."""
+    parts = _split(key)
+    for pattern in KNOWN_KEYS:
+        want = pattern.split(".")
+        if len(want) == len(parts) and all(w.startswith("<") or w == p for w, p in zip(want, parts)):
+            return pattern
+    return None
+
+
+def check_setting(key: str, value: Any) -> None:
+    """Refuse, when it is written, a setting that every later command would trip over.
+
+    ``artctl config`` used to accept a typo'd key or a value like ``core.link=bogus`` and the
+    failure came later, from an unrelated ``get``. Unknown keys are refused (with the known
+    ones as a hint); values of known keys are checked the way their readers parse them.
+    """
+    import difflib
+
+    from .fsutil import LINK_MODES
+    from .units import parse_duration
+
+    pattern = known_key(key)
+    if pattern is None:
+        close = difflib.get_close_matches(key, list(KNOWN_KEYS), n=1)
+        raise InvalidInput(f"unknown config key {key!r}",
+                           hint=(f"did you mean {close[0]}? " if close else "")
+                           + "known keys: " + ", ".join(KNOWN_KEYS))
+
+    def bad(expected: str) -> InvalidInput:
+        return InvalidInput(f"invalid value {value!r} for {key}: {expected}")
+
+    if pattern == "core.link" and value not in LINK_MODES:
+        raise bad("one of " + ", ".join(LINK_MODES))
+    if pattern in ("core.workers", "remote.<NAME>.jobs") and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise bad("a whole number of at least 1")
+    if pattern in ("ttl.default", "ttl.project.<PROJECT>") or (
+            pattern == "gc.grace_period" and str(value).strip() not in ("0", "0s", "none")):
+        try:
+            parse_duration(str(value))
+        except InvalidInput:
+            raise bad("a duration such as 90m, 12h, 30d, 2w, 1y") from None
+
+
 def parse_value(text: str) -> Any:
     """Config values from the command line: ints and booleans as such, the rest as strings."""
     lowered = text.lower()

@@ -81,7 +81,8 @@ def test_config_bad_input(cli, workdir: Path, tmp_path: Path) -> None:
     assert "is not set" in cli.fails("config", "--unset", "core.nothing").stderr
     assert "is not set" in cli.fails("config", "core.nothing").stderr
     cli.ok("config", "core.link", "copy")
-    assert "conflicts" in cli.fails("config", "core.link.deeper", "x").stderr
+    deeper = cli.fails("config", "core.link.deeper", "x").stderr
+    assert "unknown config key" in deeper and "did you mean core.link" in deeper
     # a malformed user file is one clear line, not a traceback
     (tmp_path / "xdg" / "artctl" / "config.toml").write_text("this is = = not toml\n")
     result = cli.fails("config", "core.link")

@@ -49,3 +49,22 @@ def test_api_refuses_a_ttl_beyond_the_limit(repo_dir: Path) -> None:
     art.add_file(repo_dir / "f.txt")
     with pytest.raises(InvalidInput, match="too long"):
         art.save()
+
+
+def test_config_refuses_unknown_keys_and_bad_values_when_written(cli, repo_dir: Path) -> None:
+    """A typo'd key or a bad value used to be stored silently and break a later, unrelated command."""
+    typo = cli.fails("config", "core.lnk", "copy")
+    assert "unknown config key 'core.lnk'" in typo.stderr and "did you mean core.link" in typo.stderr
+    for key, value in [("core.link", "bogus"), ("core.workers", "abc"), ("core.workers", "0"),
+                       ("ttl.default", "3x"), ("ttl.project.proj", "1"), ("gc.grace_period", "soon"),
+                       ("remote.origin.jobs", "0")]:
+        assert f"invalid value" in cli.fails("config", key, value).stderr, (key, value)
+    assert not (repo_dir / ".artifacts" / "config.toml").exists() or \
+        cli.ok("config", "--list", "--json").json() == {}
+    for key, value in [("core.link", "copy"), ("core.workers", "2"), ("ttl.project.proj", "2w"),
+                       ("gc.grace_period", "0"), ("remote.origin.url", "file:///x"),
+                       ("remote.origin.options.anon", "true"), ("remote.origin.jobs", "4")]:
+        cli.ok("config", key, value)
+    (repo_dir / "f.txt").write_text("x\n")
+    cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t")
+    cli.ok("artifact", "get", "proj/f", "--root", "out")

@@ -47,7 +47,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
       artctl config core.link
       artctl config --list
     """
-    from ..config import KNOWN_KEYS, Config, parse_value
+    from ..config import KNOWN_KEYS, Config, check_setting, parse_value
     from ..errors import ArtctlError, InvalidInput
     from ..repo import find_root
 
@@ -77,6 +77,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
             out.emit_json({"key": key, "value": None, "scope": scope})
         return
     if value is not None:
+        check_setting(key, parse_value(value))
         config.set(key, parse_value(value), scope=scope)
         if out.json:
             out.emit_json({"key": key, "value": parse_value(value), "scope": scope})
