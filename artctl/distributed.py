@@ -320,8 +320,11 @@ def finish(repo: "Repo", path: str | os.PathLike[str] | None = None, *, name: st
         doc = {"format": 1, "name": str(artifact), "distributed_id": distributed_id,
                "version": result.record.version, "manifest": result.record.manifest,
                "parts": sorted(parts), "finished_at": utcnow()}
-        if not area.backend.create(f"{base}/finished.json", json.dumps(doc, sort_keys=True).encode()):
-            other = _finished(area, base) or {}
+        from .remotes.protocol import create_or_read
+
+        won = create_or_read(area.backend, f"{base}/finished.json", json.dumps(doc, sort_keys=True).encode())
+        if won is not None:
+            other = json.loads(won)
             if other.get("manifest") != result.record.manifest:
                 raise Conflict(f"distributed version {distributed_id!r} of {name} was finished concurrently "
                                f"as {other.get('version', '?')}")

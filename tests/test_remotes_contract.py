@@ -113,6 +113,29 @@ class TestRemoteContract:
         same_tree(data_b, a.get("proj/ds:v2", root=tmp_path / "out-b").root)
         same_tree(data_a, b.get("proj/ds:v1", root=tmp_path / "out-a").root)
 
+    def test_deleting_a_version_propagates_through_push_and_pull(self, remote_url, tmp_path):
+        from artctl.errors import ArtifactNotFound
+        from artctl.lifecycle import delete_version
+
+        a = new_repo(tmp_path / "a", remote_url)
+        d0 = tree(tmp_path / "d0", "zero", big=False)
+        a.put(d0, name="proj/ds", type="dataset")
+        a.put(tree(tmp_path / "d1", "one", big=False), name="proj/ds", type="dataset")
+        push(a)
+        b, _ = clone(remote_url.url, tmp_path / "b", options=remote_url.storage_options)
+        delete_version(a, "proj/ds:v0")
+        assert push(a).deleted == ["proj/ds:v0"]
+        assert push(a).deleted == []
+        pull(b)
+        with pytest.raises(ArtifactNotFound, match="deleted"):
+            b.resolve("proj/ds:v0")
+        assert b.resolve("proj/ds:latest").version == "v1"
+        again = a.put(d0, name="proj/ds", type="dataset")  # same content again: a new version
+        assert again.record.version == "v2"
+        assert push(a).versions == ["proj/ds:v2"]
+        pull(b)
+        assert b.resolve("proj/ds:latest").manifest == again.record.manifest
+
     def test_killed_push_then_rerun_completes(self, remote_url, tmp_path):
         work = tmp_path / "a"
         a = new_repo(work, remote_url)

@@ -18,6 +18,7 @@ leave behind:
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,11 @@ def version_rel(name: ArtifactName, index: int) -> str:
     return f"{artifact_dir(name)}/versions/v{index}.json"
 
 
+def tombstone_rel(name: ArtifactName, index: int) -> str:
+    """A deleted version: ``versions/vN.json`` stays immutable, this record marks it deleted."""
+    return f"{artifact_dir(name)}/versions/v{index}.deleted.json"
+
+
 def alias_rel(name: ArtifactName, seq: int) -> str:
     return f"{artifact_dir(name)}/aliases/{seq:010d}.json"
 
@@ -85,8 +91,9 @@ def open_remote(backend: Backend, *, create: bool) -> bool:
     if not create:
         raise RemoteError(f"remote {backend.url} is empty: there is nothing to pull",
                           hint="push to it first (`artctl push`)")
-    if not backend.create(FORMAT_FILE, format_bytes()):
-        check_format(backend.read(FORMAT_FILE), f"remote {backend.url}")
+    winner = create_or_read(backend, FORMAT_FILE, format_bytes())
+    if winner is not None:
+        check_format(winner, f"remote {backend.url}")
         return False
     return True
 
@@ -103,10 +110,21 @@ class RemoteArtifact:
     alias_seq: int = -1
 
     def by_manifest(self) -> dict[str, VersionRecord]:
+        """Live versions by manifest digest (the oldest one when content repeats)."""
         out: dict[str, VersionRecord] = {}
         for index in sorted(self.versions):
-            out.setdefault(self.versions[index].manifest, self.versions[index])
+            if not self.versions[index].deleted:
+                out.setdefault(self.versions[index].manifest, self.versions[index])
         return out
+
+    def twin(self, record: VersionRecord) -> VersionRecord | None:
+        """The remote version that *is* ``record``: the same number with the same content
+        (live, or deleted on the remote: a deletion to adopt), else a live version with the
+        same content under another number (renumbered by an earlier push or pull)."""
+        same = self.versions.get(record.index)
+        if same is not None and same.manifest == record.manifest:
+            return same
+        return self.by_manifest().get(record.manifest)
 
 
 def parse_version(data: bytes, name: ArtifactName, index: int, where: str) -> VersionRecord:
@@ -130,7 +148,11 @@ def read_registry(backend: Backend, names: set[str] | None = None) -> dict[str, 
             if not rel.startswith(directory + "/"):
                 continue
             rest = rel[len(directory) + 1:]
-            if rest.startswith("versions/") and rest.endswith(".json"):
+            if rest.startswith("versions/") and rest.endswith(".deleted.json"):
+                index = version_index(rest[len("versions/"):-len(".deleted.json")])
+                if index is not None:
+                    info.setdefault("deleted", {})[index] = rel
+            elif rest.startswith("versions/") and rest.endswith(".json"):
                 index = version_index(rest[len("versions/"):-5])
                 if index is not None:
                     info["versions"][index] = rel
@@ -156,6 +178,7 @@ def read_registry(backend: Backend, names: set[str] | None = None) -> dict[str, 
             art.alias_seq = max(info["aliases"])
             wanted_rels.append(alias_rel(name, art.alias_seq))
         wanted_rels.extend(info["versions"].values())
+        wanted_rels.extend(info.get("deleted", {}).values())
         out[str(name)] = art
     blobs = backend.read_many(wanted_rels)
     for art in out.values():
@@ -164,6 +187,12 @@ def read_registry(backend: Backend, names: set[str] | None = None) -> dict[str, 
             data = blobs.get(rel)
             if data is not None:
                 art.versions[index] = parse_version(data, art.name, index, f"{backend.url}/{rel}")
+        for index, rel in dirs[directory].get("deleted", {}).items():
+            data = blobs.get(rel)
+            if data is not None and index in art.versions:
+                stone = loads(data, f"{backend.url}/{rel}")
+                art.versions[index] = art.versions[index].evolve(
+                    state="deleted", deleted_at=str(stone.get("deleted_at") or ""))
         if art.alias_seq >= 0:
             data = blobs.get(alias_rel(art.name, art.alias_seq))
             if data is not None:
@@ -199,13 +228,40 @@ def read_aliases(backend: Backend, name: ArtifactName) -> tuple[int, dict[str, s
 
 
 # -- writing records ----------------------------------------------------------------------------
+class StuckRecord(RemoteError):
+    """An exclusive create keeps failing while the record stays unreadable."""
+
+
+def create_or_read(backend: Backend, rel: str, data: bytes, timeout: float = 30.0) -> bytes | None:
+    """Exclusive create; None when we won, else the winner's bytes.
+
+    S3 answers a conditional PUT racing another one with 409 ("conflicting conditional
+    operation in progress") before — or without — the other's object becoming readable, so a
+    lost race can briefly look like "not there": then try the create again.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        if backend.create(rel, data):
+            return None
+        try:
+            return backend.read(rel)
+        except FileNotFoundError:
+            if time.monotonic() >= deadline:
+                raise StuckRecord(f"cannot create {backend.url}/{rel}: another writer keeps it busy",
+                                  hint="retry") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 def ensure_artifact(backend: Backend, record: ArtifactRecord) -> None:
     """Create ``artifact.json`` once; a remote artifact of another type is a conflict."""
     name = parse_name(record.name)
     rel = f"{artifact_dir(name)}/artifact.json"
-    if backend.create(rel, dumps(record.to_json())):
+    winner = create_or_read(backend, rel, dumps(record.to_json()))
+    if winner is None:
         return
-    existing = ArtifactRecord.from_json(loads(backend.read(rel), f"{backend.url}/{rel}"))
+    existing = ArtifactRecord.from_json(loads(winner, f"{backend.url}/{rel}"))
     if existing.type != record.type:
         raise Conflict(f"artifact {name} is a {existing.type!r} on the remote but a {record.type!r} here",
                        hint="names are unique within a project whatever the type; rename one of them")
@@ -221,17 +277,25 @@ def publish_version(backend: Backend, record: VersionRecord, taken: dict[int, Ve
     name = parse_name(record.name)
     top = max(taken, default=-1)
     index = record.index if record.index > top else top + 1
+    skipped: set[int] = set()
     while True:
         candidate = record.evolve(index=index)
         rel = version_rel(name, index)
-        if backend.create(rel, dumps(candidate.to_json())):
+        try:
+            winner = create_or_read(backend, rel, dumps(candidate.to_json()), timeout=5.0)
+        except StuckRecord:
+            # a number the store will neither give us nor show: skip it (numbers may have gaps)
+            skipped.add(index)
+            index += 1
+            continue
+        if winner is None:
             taken[index] = candidate
             return candidate
-        existing = parse_version(backend.read(rel), name, index, f"{backend.url}/{rel}")
+        existing = parse_version(winner, name, index, f"{backend.url}/{rel}")
         taken[index] = existing
         if existing.manifest == record.manifest:
             return existing
-        index = max(taken) + 1
+        index = max([*taken, *skipped]) + 1
 
 
 def update_aliases(backend: Backend, name: ArtifactName, changes: dict[str, str]) -> dict[str, str]:
@@ -244,9 +308,18 @@ def update_aliases(backend: Backend, name: ArtifactName, changes: dict[str, str]
         doc = {"format": 1, "seq": seq + 1, "aliases": dict(sorted(new.items()))}
         if backend.create(alias_rel(name, seq + 1), dumps(doc)):
             return new
+        time.sleep(0.02 * (1 + _attempt % 10))  # let the winner's write become readable
     raise Conflict(f"aliases of {name} on the remote changed {ALIAS_RETRIES} times while pushing",
                    hint="retry the push")
 
 
 def json_line(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def publish_deletion(backend: Backend, record: VersionRecord) -> bool:
+    """Mark a remote version deleted (exclusive create of its tombstone); False if it already was."""
+    name = parse_name(record.name)
+    doc = {"format": 1, "name": record.name, "version": record.version, "manifest": record.manifest,
+           "deleted_at": record.deleted_at}
+    return backend.create(tombstone_rel(name, record.index), dumps(doc))

@@ -44,11 +44,10 @@ def merge_artifact(repository: "Repository", art: RemoteArtifact) -> tuple[list[
         registry.ensure_artifact(name, art.record.type)
         local = registry.versions(name, include_deleted=True)
         local_by_index = {r.index: r for r in local}
-        remote_by_digest = art.by_manifest()
         target: dict[int, VersionRecord] = dict(art.versions)
         moved: dict[int, int] = {}
         for record in sorted(local, key=lambda r: r.index):
-            twin = remote_by_digest.get(record.manifest)
+            twin = art.twin(record)
             if twin is not None:
                 if record.deleted and not twin.deleted:
                     target[twin.index] = twin.evolve(state=record.state, deleted_at=record.deleted_at)
@@ -79,7 +78,8 @@ def merge_artifact(repository: "Repository", art: RemoteArtifact) -> tuple[list[
             old = version_index(version)
             table[alias] = f"v{moved.get(old, old)}" if old is not None else version
         table.update(art.aliases)
-        table = {a: v for a, v in table.items() if version_index(v) in target}
+        table = {a: v for a, v in table.items()
+                 if version_index(v) in target and not target[version_index(v)].deleted}
         if table != registry.aliases(name):
             registry._write_aliases(name, table)
     if renumbered:

@@ -30,8 +30,8 @@ from ..records import VersionRecord, dumps, loads
 from . import inventory as inventory_mod
 from .config import RemoteSpec, add_remote, get_remote
 from .fs import Backend, open_backend
-from .protocol import (ensure_artifact, idx_rel, manifest_rel, object_rel, open_remote, pack_rel,
-                       publish_version, read_registry, run_rel, update_aliases)
+from .protocol import (RemoteArtifact, ensure_artifact, idx_rel, manifest_rel, object_rel, open_remote, pack_rel,
+                       publish_deletion, publish_version, read_registry, run_rel, update_aliases)
 from .sync import Renumbered, merge_artifact
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ class TransferResult:
     manifests: int = 0
     versions: list[str] = field(default_factory=list)  # refs created on the other side
     renumbered: list[Renumbered] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # push: versions marked deleted on the remote
     initialized: bool = False
     root: str | None = None  # clone: the new working directory
 
@@ -72,6 +73,7 @@ class TransferResult:
         }
         if self.direction == "push":
             out["initialized"] = self.initialized
+            out["deleted"] = self.deleted
         if self.root is not None:
             out["root"] = self.root
         return out
@@ -160,24 +162,29 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
     todo = [d for d in manifests if manifest_rel(d) not in remote_manifests]
     _parallel(backend, lambda d: backend.write(manifest_rel(d), manifests[d]), todo)
     created: list[str] = []
+    deleted: list[str] = []
     renumbered: list[Renumbered] = []
     remote_registry = read_registry(backend, set(selected))
     for name_text, versions in sorted(selected.items()):
         name = parse_name(name_text)
         art = repository.registry.require_artifact(name)
         ensure_artifact(backend, art)
-        remote_art = remote_registry.get(name_text)
-        taken = dict(remote_art.versions) if remote_art else {}
-        by_manifest = {r.manifest: r for r in taken.values()}
+        remote_art = remote_registry.get(name_text) or RemoteArtifact(name, art)
+        taken = remote_art.versions
         mapping: dict[str, str] = {}
         for record in sorted(versions, key=lambda r: r.index):
-            twin = by_manifest.get(record.manifest)
+            twin = remote_art.twin(record)
             if twin is None:
                 twin = publish_version(backend, record, taken)
-                by_manifest[record.manifest] = twin
                 if twin.manifest == record.manifest and twin.created_at == record.created_at:
                     created.append(f"{name}:{twin.version}")
-            mapping[record.version] = twin.version
+            if not twin.deleted:
+                mapping[record.version] = twin.version
+        for gone in repository.registry.versions(name, include_deleted=True):
+            twin = remote_art.twin(gone) if gone.deleted else None
+            if twin is not None and not twin.deleted:
+                publish_deletion(backend, twin.evolve(deleted_at=gone.deleted_at))
+                deleted.append(f"{name}:{twin.version}")
         local_aliases = repository.registry.aliases(name)
         changes = {a: mapping[v] for a, v in local_aliases.items() if v in mapping}
         if changes:
@@ -194,7 +201,7 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
     return TransferResult("push", spec.name, spec.url, objects=sent.objects, bytes=sent.bytes,
                           files=sent.files, objects_skipped=len(needed) - sent.objects,
                           bytes_skipped=sum(needed.values()) - sent.blob_bytes,
-                          manifests=len(todo), versions=created, renumbered=renumbered,
+                          manifests=len(todo), versions=created, renumbered=renumbered, deleted=deleted,
                           initialized=initialized)
 
 
