@@ -104,7 +104,10 @@ def _replace(tmp: str, target: str) -> None:
 def _os_failure(exc: OSError, target: Path) -> ArtctlError:
     if isinstance(exc, ArtctlError):
         return exc
-    return disk_full_guard(exc) or ArtctlError(f"cannot write {target}: {exc.strerror or exc}")
+    if disk_full_guard(exc) is not None:  # the target's disk, not the repository's: say where
+        return ArtctlError(f"no space left on device writing under {target}",
+                           hint="free some space there or choose another --root")
+    return ArtctlError(f"cannot write {target}: {exc.strerror or exc}")
 
 
 def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "auto",

@@ -200,7 +200,7 @@ def check_setting(key: str, value: Any) -> None:
     import difflib
 
     from .fsutil import LINK_MODES
-    from .units import parse_duration
+    from .units import MAX_DURATION_SECONDS, parse_duration
 
     pattern = known_key(key)
     if pattern is None:
@@ -220,9 +220,11 @@ def check_setting(key: str, value: Any) -> None:
     if pattern in ("ttl.default", "ttl.project.<PROJECT>") or (
             pattern == "gc.grace_period" and str(value).strip() not in ("0", "0s", "none")):
         try:
-            parse_duration(str(value))
+            too_long = parse_duration(str(value)).total_seconds() > MAX_DURATION_SECONDS
         except InvalidInput:
-            raise bad("a duration such as 90m, 12h, 30d, 2w, 1y") from None
+            too_long = True
+        if too_long:
+            raise bad("a duration such as 90m, 12h, 30d, 2w, 1y (at most 1000y)")
 
 
 def parse_value(text: str) -> Any:

@@ -72,10 +72,15 @@ def create_exclusive(path: Path, data: bytes, *, tmp_dir: Path | None = None) ->
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_in(tmp_dir or path.parent)
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:  # e.g. a full disk: leave no temp file behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     try:
         os.link(tmp, path)
     except FileExistsError:

@@ -8,6 +8,7 @@ each file is read once, hashed and handed to the store (packed when small).
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -67,6 +68,8 @@ def scan(local_path: str | os.PathLike[str], prefix: str | None = None) -> list[
     except PermissionError:
         raise InvalidInput(f"permission denied: {local_path}") from None
     if not os.path.isdir(root):
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block forever, /dev/zero never end
+            raise InvalidInput(f"{local_path} is not a regular file or a directory")
         name = prefix or os.path.basename(root)
         return [SourceFile(validate_path(name), root, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)]
     out: list[SourceFile] = []
@@ -178,7 +181,10 @@ def _os_error(f: SourceFile, exc: OSError) -> ArtctlError:
         return InvalidInput(f"file disappeared while adding it: {f.local}")
     if isinstance(exc, PermissionError):
         return InvalidInput(f"permission denied: {f.local}")
-    return disk_full_guard(exc) or ArtctlError(f"cannot read {f.local}: {exc.strerror or exc}")
+    if disk_full_guard(exc) is not None:  # the store's disk is full, not the source's
+        return ArtctlError(f"no space left on device for the repository while storing {f.local}",
+                           hint="free some space (e.g. `artctl gc`, `artctl cache cleanup`) and retry")
+    return ArtctlError(f"cannot read {f.local}: {exc.strerror or exc}")
 
 
 def _read_small(f: SourceFile) -> tuple[str, bytes]:

@@ -24,14 +24,14 @@ def parse_duration(text: str) -> timedelta:
     if not match or int(match.group(1)) == 0:
         raise InvalidInput(f"invalid duration {text!r}: use a positive number and one unit, "
                            "e.g. 90m, 12h, 30d, 2w, 1y")
-    seconds = int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
-    if seconds > MAX_DURATION_SECONDS:
-        # A TTL is added to a timestamp: beyond a few thousand years datetime overflows.
-        raise InvalidInput(f"duration {text!r} is too long: at most 1000y")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=int(match.group(1)) * _DURATION_SECONDS[match.group(2)])
+    except OverflowError:
+        raise InvalidInput(f"duration {text!r} is too long") from None
 
 
-#: The longest duration accepted (1000 years): far beyond any TTL, far from datetime's limit.
+#: The longest TTL accepted (1000 years): a TTL is added to a timestamp, and beyond a few
+#: thousand years ``datetime`` overflows.
 MAX_DURATION_SECONDS = 1000 * _DURATION_SECONDS["y"]
 
 

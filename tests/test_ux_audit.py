@@ -30,7 +30,7 @@ def test_huge_durations_are_refused_cleanly(cli, repo_dir: Path) -> None:
     (repo_dir / "f.txt").write_text("x\n")
     for ttl in ("99999999999999999999d", "1001y"):
         result = cli.fails("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--ttl", ttl)
-        assert "too long" in result.stderr and "unexpected" not in result.stderr
+        assert "too long" in result.stderr and "unexpected" not in result.stderr, result
     cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--ttl", "1000y")
     assert "too long" in cli.fails("artifact", "update", "proj/f", "--ttl", "9999999999y").stderr
     assert cli.ok("artifact", "show", "proj/f", "--json").json()["ttl"] == "1000y"
@@ -58,7 +58,7 @@ def test_config_refuses_unknown_keys_and_bad_values_when_written(cli, repo_dir: 
     for key, value in [("core.link", "bogus"), ("core.workers", "abc"), ("core.workers", "0"),
                        ("ttl.default", "3x"), ("ttl.project.proj", "1"), ("gc.grace_period", "soon"),
                        ("remote.origin.jobs", "0")]:
-        assert f"invalid value" in cli.fails("config", key, value).stderr, (key, value)
+        assert "invalid value" in cli.fails("config", key, value).stderr, (key, value)
     assert not (repo_dir / ".artifacts" / "config.toml").exists() or \
         cli.ok("config", "--list", "--json").json() == {}
     for key, value in [("core.link", "copy"), ("core.workers", "2"), ("ttl.project.proj", "2w"),
@@ -68,3 +68,121 @@ def test_config_refuses_unknown_keys_and_bad_values_when_written(cli, repo_dir: 
     (repo_dir / "f.txt").write_text("x\n")
     cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t")
     cli.ok("artifact", "get", "proj/f", "--root", "out")
+
+
+def test_put_of_a_fifo_or_device_is_refused_not_a_hang(cli, repo_dir: Path) -> None:
+    """``put FIFO`` blocked forever on open; ``put /dev/zero`` read until a bogus 'changed' error."""
+    import os
+
+    os.mkfifo(repo_dir / "pipe")
+    result = cli.fails("artifact", "put", "pipe", "--name", "proj/p", "--type", "t")
+    assert "not a regular file or a directory" in result.stderr
+    assert "not a regular file" in cli.fails("artifact", "put", "/dev/null", "--name", "proj/p",
+                                             "--type", "t").stderr
+    # inside a directory, special files are skipped and the rest is stored
+    make_tree(repo_dir / "d", {"a.txt": "a"})
+    os.mkfifo(repo_dir / "d" / "pipe")
+    assert cli.ok("artifact", "put", "d", "--name", "proj/d", "--type", "t", "--json").json()["files"] == 1
+
+
+def test_garbage_state_db_is_set_aside_and_rebuilt(cli, repo_dir: Path) -> None:
+    """state.db is a cache of packs/*.idx: garbage bytes in it were an 'unexpected DatabaseError'."""
+    make_tree(repo_dir / "d", {"a.txt": "alpha", "b/c.txt": "gamma"})
+    cli.ok("artifact", "put", "d", "--name", "proj/d", "--type", "t")
+    state = repo_dir / ".artifacts" / "state.db"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{state}{suffix}").unlink(missing_ok=True)
+    state.write_bytes(b"\x07garbage, not sqlite" * 300)
+    out = cli.ok("artifact", "get", "proj/d", "--root", "out", "--json").json()
+    assert out["files"] == 2 and (repo_dir / "out" / "b" / "c.txt").read_text() == "gamma"
+    assert (repo_dir / ".artifacts" / "state.db.corrupt").exists()
+    cli.ok("artifact", "verify")
+    make_tree(repo_dir / "d", {"new.txt": "new"})
+    cli.ok("artifact", "put", "d", "--name", "proj/d", "--type", "t")
+    cli.ok("artifact", "verify")
+
+
+def test_an_unusable_state_db_is_one_clear_error(cli, repo_dir: Path) -> None:
+    state = repo_dir / ".artifacts" / "state.db"
+    for path in (state, Path(f"{state}-wal"), Path(f"{state}-shm")):
+        path.unlink(missing_ok=True)
+    state.mkdir()
+    (repo_dir / "f.txt").write_text("x")
+    result = cli.fails("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t")
+    assert "state database" in result.stderr and "unexpected" not in result.stderr
+
+
+def _small_filesystem(path: Path, size: str = "2m"):  # type: ignore[no-untyped-def]
+    """Mount a tiny tmpfs at ``path`` (needs root, as in this project's CI); unmount on exit."""
+    import contextlib
+    import os
+    import subprocess
+
+    import pytest
+
+    @contextlib.contextmanager
+    def mounted():  # type: ignore[no-untyped-def]
+        path.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() != 0:
+            pytest.skip("mounting a tmpfs to fill a disk needs root")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=True)
+        try:
+            yield path
+        finally:
+            subprocess.run(["umount", "-l", str(path)], check=False)
+
+    return mounted()
+
+
+def _temp_files(root: Path) -> list[str]:
+    return sorted(str(p) for p in root.rglob("*") if p.name.endswith((".tmp", ".artctl-tmp")))
+
+
+def test_disk_full_in_the_repository_leaves_it_consistent(cli, tmp_path: Path) -> None:
+    import os
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 * 1024 * 1024))
+    many = make_tree(tmp_path / "many", {f"f{i}": os.urandom(9000) for i in range(300)})
+    (tmp_path / "small.txt").write_text("small\n")
+    with _small_filesystem(tmp_path / "disk") as disk:
+        cli.ok("init", cwd=disk)
+        cli.ok("artifact", "put", str(tmp_path / "small.txt"), "--name", "p/s", "--type", "t", cwd=disk)
+        result = cli.fails("artifact", "put", str(big), "--name", "p/big", "--type", "t", cwd=disk)
+        assert "no space left on device" in result.stderr and "hint:" in result.stderr
+        result = cli.fails("artifact", "put", str(many), "--name", "p/many", "--type", "t", cwd=disk)
+        assert "no space left on device" in result.stderr
+        # metadata writes and state.db on a full disk: one line each, nothing half-written
+        filler = disk / "filler"
+        with open(filler, "wb") as fh:
+            try:
+                while True:
+                    fh.write(b"\0" * 65536)
+            except OSError:
+                pass
+        for args in (["alias", "add", "p/s", "best"], ["artifact", "update", "p/s", "--description", "d"],
+                     ["run", "start", "--job-type", "x"], ["draft", "new", "p/s"],
+                     ["artifact", "put", str(tmp_path / "many" / "f1"), "--name", "p/s", "--type", "t"]):
+            result = cli.fails(*args, cwd=disk)
+            assert "no space left" in result.stderr and "unexpected" not in result.stderr, result
+        filler.unlink()
+        assert _temp_files(disk / ".artifacts") == []
+        cli.ok("artifact", "verify", cwd=disk)
+        assert cli.ok("artifact", "ls", "--json", cwd=disk).json()[0]["name"] == "p/s"
+        cli.ok("artifact", "put", str(tmp_path / "small.txt"), "--name", "p/s", "--type", "t", cwd=disk)
+
+
+def test_disk_full_under_get_root_names_the_root(cli, repo_dir: Path, tmp_path: Path) -> None:
+    import os
+
+    (repo_dir / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    make_tree(repo_dir / "many", {f"f{i}": os.urandom(9000) for i in range(300)})
+    cli.ok("artifact", "put", "big.bin", "--name", "p/big", "--type", "t")
+    cli.ok("artifact", "put", "many", "--name", "p/many", "--type", "t")
+    with _small_filesystem(tmp_path / "disk") as disk:
+        for name in ("p/big", "p/many"):
+            result = cli.fails("artifact", "get", name, "--root", str(disk / "out"))
+            assert f"no space left on device writing under {disk / 'out'}" in result.stderr, result
+            assert "--root" in result.stderr
+        assert _temp_files(disk) == []
+    cli.ok("artifact", "verify")

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ArtctlError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pack_blobs (
     digest TEXT PRIMARY KEY, pack TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL
@@ -53,14 +55,43 @@ class StateDB:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            try:
+                conn = self._connect()
+            except sqlite3.DatabaseError as exc:
+                if not _unreadable(exc):
+                    raise state_error(self.path, exc) from None
+                # Only a cache (rebuilt from packs/*.idx): a damaged file is set aside, not fatal.
+                self._set_aside()
+                try:
+                    conn = self._connect()
+                except sqlite3.DatabaseError as again:
+                    raise state_error(self.path, again) from None
+            self._local.conn = conn
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
             # A cache of files that are the truth (pack indexes, stats): durability of the last
             # transaction is not needed, and a crash of the process never corrupts a WAL database.
             conn.execute("PRAGMA synchronous=OFF")
             conn.executescript(SCHEMA)
-            self._local.conn = conn
+        except BaseException:
+            conn.close()
+            raise
         return conn
+
+    def _set_aside(self) -> None:
+        """Move a damaged ``state.db`` to ``state.db.corrupt`` (kept for a post-mortem)."""
+        import contextlib
+        import os
+
+        with contextlib.suppress(OSError):
+            os.replace(self.path, self.path.with_name(self.path.name + ".corrupt"))
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(self.path.with_name(self.path.name + suffix))
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -178,6 +209,46 @@ class _Transaction:
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
         if exc_type is None:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as failed:
+                with _suppress_db_errors():
+                    self.conn.execute("ROLLBACK")
+                raise state_error(None, failed) from None
         else:
-            self.conn.execute("ROLLBACK")
+            with _suppress_db_errors():
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise state_error(None, exc) from None
+
+
+def _suppress_db_errors():  # type: ignore[no-untyped-def]
+    import contextlib
+
+    return contextlib.suppress(sqlite3.Error)
+
+
+def _unreadable(exc: sqlite3.DatabaseError) -> bool:
+    """Garbage or a damaged file (as opposed to a busy, full or read-only one)."""
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text
+
+
+def state_error(path: Path | None, exc: sqlite3.Error) -> "StateDBError":
+    """One clear error for a failure of ``state.db`` (most often a full disk), not a bug report."""
+    text = str(exc)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return StateDBError(f"the repository's state database is busy: {text}",
+                            hint="another artctl process is busy; retry when it has finished")
+    if "full" in lowered or "disk i/o error" in lowered:
+        return StateDBError(f"no space left on device (or I/O error) writing the repository's "
+                            f"state.db: {text}",
+                            hint="free some space (e.g. `artctl gc`, `artctl cache cleanup`) and retry")
+    where = f" {path}" if path is not None else ""
+    return StateDBError(f"cannot use the repository's state database{where}: {text}",
+                        hint="state.db is only a cache: if this persists, delete it and retry")
+
+
+class StateDBError(ArtctlError, sqlite3.OperationalError):
+    """``state.db`` failed; still an ``OperationalError`` for callers that treat it as best effort."""
