@@ -315,6 +315,10 @@ class Repo:
         from .cache import record_get, shared_use
 
         with shared_use(self.repository.locks_dir):  # no cache eviction while we read objects
+            from .sources import prefetch
+
+            local = self.store.has_many({e.digest for e in entries if e.digest is not None})
+            prefetch(self, [e for e in entries if e.digest not in local and e.ref is None])
             result = checkout(entries, target, self.store, link=mode, fetch=self.fetcher(),
                               workers=self.workers(), progress=progress)
         record_get(self.repository, entries)  # LRU bookkeeping: one batched write

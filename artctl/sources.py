@@ -32,6 +32,21 @@ def load_features() -> None:
         import_module(module)
 
 
+#: Prefetchers: given the repo and the entries a `get` lacks, bring many of them in bulk
+#: (e.g. whole packs from a remote) before the per-entry sources run.
+Prefetcher = Callable[["Repo", "list[Entry]"], None]
+PREFETCHERS: list[Prefetcher] = []
+
+
+def prefetch(repo: "Repo", entries: list[Entry]) -> None:
+    """Run every prefetcher on the entries whose bytes the local store lacks."""
+    if not entries:
+        return
+    load_features()
+    for prefetcher in PREFETCHERS:
+        prefetcher(repo, entries)
+
+
 def make_fetcher(repo: "Repo") -> Callable[[Entry, Path], None]:
     """One fetch function trying every registered source, then failing with a hint."""
     fetchers: list[Callable[[Entry, Path], bool]] | None = None
@@ -58,3 +73,12 @@ def _remote_source(repo: "Repo") -> "Callable[[Entry, Path], bool] | None":
 
 
 SOURCES.append(_remote_source)
+
+
+def _remote_prefetch(repo: "Repo", entries: list[Entry]) -> None:
+    from .remotes.source import remote_prefetch
+
+    remote_prefetch(repo, entries)
+
+
+PREFETCHERS.append(_remote_prefetch)

@@ -64,6 +64,78 @@ def fetch_loose_to_store(repository: "Repository", backend: "Backend", digest: s
             os.unlink(tmp)
 
 
+def download_pack(repository: "Repository", remote: str, backend: "Backend", pack_id: str) -> None:
+    """Download a whole remote pack, verify every blob against its index and adopt it."""
+    from ..store.packs import decode_index
+    from .inventory import cache_dir
+
+    store = repository.store
+    if store.pack_path(pack_id).exists():
+        return
+    idx = (cache_dir(repository, remote) / f"{pack_id}.idx").read_bytes()
+    fd, tmp = mkstemp_in(store.tmp_dir)
+    os.close(fd)
+    try:
+        backend.download(pack_rel(pack_id), tmp)
+        try:
+            adopted = store.add_pack_file(tmp, idx)
+        except IntegrityError as exc:
+            raise IntegrityError(f"pack {pack_id[:12]} on remote {remote} is corrupt: {exc}; "
+                                 "nothing was stored") from None
+        if adopted != pack_id:
+            store.delete_pack(adopted)
+            raise IntegrityError(f"pack {pack_id[:12]} on remote {remote} does not match its name")
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    repository.state.record_remote_copies(remote, [d for d, _o, _n in decode_index(idx)])
+
+
+#: A pack of which a `get` needs at least this share of the bytes is downloaded whole (one
+#: request) instead of blob by blob (one ranged request each).
+WHOLE_PACK_SHARE = 0.25
+
+
+def remote_prefetch(repo: "Repo", entries: list[Entry]) -> None:
+    """Before a `get`: download, in parallel, every remote pack that holds much of what it needs.
+
+    Thousands of small files then cost a few pack downloads instead of one request each; the
+    blobs left (loose objects, a few blobs of a big pack) are fetched one by one by the source.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .config import default_remote_name, list_remotes
+    from .inventory import LazyInventory
+    from .transfer import backend_for
+
+    repository = repo.repository
+    specs = list_remotes(repository)
+    wanted = {e.digest for e in entries if e.digest is not None and e.ref is None}
+    if not specs or not wanted:
+        return
+    default = default_remote_name(repository)
+    specs.sort(key=lambda s: s.name != default)
+    jobs: list[tuple[str, "Backend", str]] = []
+    for spec in specs:
+        backend = backend_for(repository, spec)
+        inv = LazyInventory(repository, spec.name, backend)
+        needed: dict[str, int] = {}
+        for digest in sorted(wanted):
+            loc = inv.locate(digest)
+            if loc is not None:
+                needed[loc.pack] = needed.get(loc.pack, 0) + loc.length
+                wanted.discard(digest)
+        for pack_id, size in needed.items():
+            total = inv.pack_size(pack_id)
+            if total <= WHOLE_PACK_BYTES or size >= WHOLE_PACK_SHARE * total:
+                jobs.append((spec.name, backend, pack_id))
+        if not wanted:
+            break
+    if jobs:
+        with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
+            list(pool.map(lambda job: download_pack(repository, *job), jobs))
+
+
 def remote_source(repo: "Repo") -> Callable[[Entry, Path], bool] | None:
     """The SOURCES entry: None when no remote is configured (no import of fsspec then)."""
     from .config import default_remote_name, list_remotes
@@ -86,34 +158,11 @@ def remote_source(repo: "Repo") -> Callable[[Entry, Path], bool] | None:
     guard = threading.Lock()
 
     def whole_pack(spec, backend, pack_id: str) -> None:  # type: ignore[no-untyped-def]
-        """Download a small pack once (other workers wait for it) and adopt it, verified."""
+        """Download a pack once (other workers wait for it) and adopt it, verified."""
         with guard:
             lock = pack_locks.setdefault(pack_id, threading.Lock())
         with lock:
-            store = repository.store
-            if store.pack_path(pack_id).exists():
-                return
-            from .inventory import cache_dir
-
-            idx = (cache_dir(repository, spec.name) / f"{pack_id}.idx").read_bytes()
-            fd, tmp = mkstemp_in(store.tmp_dir)
-            os.close(fd)
-            try:
-                backend.download(pack_rel(pack_id), tmp)
-                try:
-                    adopted = store.add_pack_file(tmp, idx)
-                except IntegrityError as exc:
-                    raise IntegrityError(f"pack {pack_id[:12]} on remote {spec.name} is corrupt: {exc}; "
-                                         "nothing was stored") from None
-                if adopted != pack_id:
-                    store.delete_pack(adopted)
-                    raise IntegrityError(f"pack {pack_id[:12]} on remote {spec.name} does not match its name")
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-            from ..store.packs import decode_index
-
-            repository.state.record_remote_copies(spec.name, [d for d, _o, _n in decode_index(idx)])
+            download_pack(repository, spec.name, backend, pack_id)
 
     def fetch(entry: Entry, dst: Path) -> bool:
         if entry.digest is None or entry.ref is not None:
