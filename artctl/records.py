@@ -33,9 +33,9 @@ def loads(data: bytes, what: str) -> dict[str, Any]:
     try:
         obj = json.loads(data)
     except ValueError:
-        raise RepositoryFormatError(f"{what} is not valid JSON") from None
+        raise RepositoryFormatError(f"{what} is not valid JSON", hint=_RESTORE_HINT) from None
     if not isinstance(obj, dict):
-        raise RepositoryFormatError(f"{what} is not a JSON object")
+        raise RepositoryFormatError(f"{what} is not a JSON object", hint=_RESTORE_HINT)
     if obj.get("format", RECORD_FORMAT) != RECORD_FORMAT:
         raise RepositoryFormatError(f"{what} has unsupported format {obj.get('format')!r}",
                                     hint="upgrade artctl")
@@ -54,11 +54,11 @@ class ArtifactRecord:
         return {"format": RECORD_FORMAT, **asdict(self)}
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "ArtifactRecord":
+    def from_json(cls, obj: dict[str, Any], what: str = "artifact record") -> "ArtifactRecord":
         try:
             return cls(str(obj["name"]), str(obj["type"]), str(obj["created_at"]))
         except KeyError as exc:
-            raise RepositoryFormatError(f"artifact record lacks {exc}") from None
+            raise RepositoryFormatError(f"{what} lacks {exc}", hint=_RESTORE_HINT) from None
 
 
 @dataclass(frozen=True)
@@ -120,12 +120,37 @@ class VersionRecord:
         return {"format": RECORD_FORMAT, **asdict(self)}
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "VersionRecord":
+    def from_json(cls, obj: dict[str, Any], what: str = "version record") -> "VersionRecord":
+        """Parse and type-check a record: a hand-edited or damaged file is one clear error
+        naming the file and the field, never a TypeError deep inside a command."""
         known = {k: obj[k] for k in cls.__dataclass_fields__ if k in obj}
         try:
             record = cls(**known)
         except TypeError as exc:
-            raise RepositoryFormatError(f"version record is incomplete: {exc}") from None
-        if not isinstance(record.index, int) or not isinstance(record.manifest, str):
-            raise RepositoryFormatError("version record has invalid fields")
+            raise RepositoryFormatError(f"{what} is incomplete: {exc}", hint=_RESTORE_HINT) from None
+        for key, kinds in _VERSION_FIELD_TYPES.items():
+            value = getattr(record, key)
+            if not isinstance(value, kinds) or isinstance(value, bool) or (
+                    isinstance(value, int) and value < 0):
+                raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r}", hint=_RESTORE_HINT)
+        for key in ("created_at", "deleted_at", "purged_at"):
+            value = getattr(record, key)
+            if value is not None:
+                try:
+                    parse_time(value)
+                except ValueError:
+                    raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r}",
+                                                hint=_RESTORE_HINT) from None
         return record
+
+
+_RESTORE_HINT = ("restore the file from a backup or a remote (`artctl pull`); "
+                 "`artctl artifact verify` lists every problem")
+_OPT_STR = (str, type(None))
+#: The JSON type of each field of a version record (ints are never negative, never booleans).
+_VERSION_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,), "type": (str,), "index": (int,), "manifest": (str,), "created_at": (str,),
+    "files": (int,), "size": (int,), "description": _OPT_STR, "metadata": (dict,),
+    "ttl_seconds": (int, type(None)), "state": (str,), "deleted_at": _OPT_STR,
+    "logged_by": _OPT_STR, "purged_at": _OPT_STR,
+}

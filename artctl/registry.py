@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ArtifactNotFound, Conflict, InvalidInput
+from .errors import ArtifactNotFound, Conflict, InvalidInput, RepositoryFormatError
 from .fsutil import atomic_write_bytes, create_exclusive
 from .names import LATEST, ArtifactName, ArtifactRef, parse_name, validate_custom_alias, validate_type, version_index
 from .records import ArtifactRecord, VersionRecord, dumps, loads, utcnow
@@ -46,7 +46,7 @@ class Registry:
     def artifact(self, name: ArtifactName) -> ArtifactRecord | None:
         path = self.artifact_dir(name) / "artifact.json"
         try:
-            return ArtifactRecord.from_json(loads(path.read_bytes(), str(path)))
+            return ArtifactRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
         except FileNotFoundError:
             return None
 
@@ -81,7 +81,7 @@ class Registry:
             if "artifact.json" in filenames:
                 dirnames[:] = []
                 path = Path(dirpath) / "artifact.json"
-                record = ArtifactRecord.from_json(loads(path.read_bytes(), str(path)))
+                record = ArtifactRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
                 name = parse_name(record.name)
                 if project and name.project != project and f"{name.entity}/{name.project}" != project:
                     continue
@@ -110,7 +110,8 @@ class Registry:
             if not file.endswith(".json") or version_index(file[:-5]) is None:
                 continue
             with contextlib.suppress(FileNotFoundError):
-                record = VersionRecord.from_json(loads((directory / file).read_bytes(), str(directory / file)))
+                record = VersionRecord.from_json(loads((directory / file).read_bytes(), str(directory / file)),
+                                              str(directory / file))
                 if include_deleted or record.live(now):
                     records.append(record)
         return sorted(records, key=lambda r: r.index)
@@ -118,7 +119,7 @@ class Registry:
     def version(self, name: ArtifactName, index: int) -> VersionRecord | None:
         path = self.version_path(name, index)
         try:
-            return VersionRecord.from_json(loads(path.read_bytes(), str(path)))
+            return VersionRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
         except FileNotFoundError:
             return None
 
@@ -129,7 +130,10 @@ class Registry:
             data = loads(path.read_bytes(), str(path))
         except FileNotFoundError:
             return {}
-        return {k: v for k, v in data.get("aliases", {}).items() if isinstance(v, str)}
+        table = data.get("aliases", {})
+        if not isinstance(table, dict):
+            raise RepositoryFormatError(f"{path} has no 'aliases' table")
+        return {k: v for k, v in table.items() if isinstance(v, str)}
 
     def _write_aliases(self, name: ArtifactName, aliases: dict[str, str]) -> None:
         path = self.artifact_dir(name) / "aliases.json"

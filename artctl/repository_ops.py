@@ -369,13 +369,11 @@ class Repo:
 
     def verify(self, ref: str | ArtifactRef | None = None, progress: Progress | None = None) -> VerifyResult:
         """Re-hash every object (of one version, or of all versions) and report problems."""
+        problems: list[dict[str, str]] = []
         if ref is not None:
             records = [self.resolve(ref)]
         else:
-            records = [r for a in self.registry.iter_artifacts()
-                       for r in self.registry.versions(parse_name(a.name), include_deleted=True)
-                       if not r.deleted]
-        problems: list[dict[str, str]] = []
+            records = self._readable_versions(problems)
         checked: set[str] = set()
         for record in records:
             label = f"{record.name}:{record.version}"
@@ -398,6 +396,37 @@ class Repo:
                     problems.append({"version": label, "path": entry.path, "digest": entry.digest,
                                      "problem": what})
         return VerifyResult(len(records), len(checked), problems)
+
+    def _readable_versions(self, problems: list[dict[str, str]]) -> list[VersionRecord]:
+        """Every live version record; a damaged record or alias table is a reported problem.
+
+        The checker must not stop at the first damaged file (that is what it is run to find).
+        """
+        from .errors import RepositoryFormatError
+        from .names import version_index
+
+        records: list[VersionRecord] = []
+        for artifact in self.registry.iter_artifacts():
+            name = parse_name(artifact.name)
+            try:
+                self.registry.aliases(name)
+            except RepositoryFormatError as exc:
+                problems.append({"version": artifact.name, "path": "", "problem": str(exc)})
+            directory = self.registry.artifact_dir(name) / "versions"
+            files = sorted(os.listdir(directory)) if directory.is_dir() else []
+            for file in files:
+                index = version_index(file[:-5]) if file.endswith(".json") else None
+                if index is None:
+                    continue
+                try:
+                    record = self.registry.version(name, index)
+                except RepositoryFormatError as exc:
+                    problems.append({"version": f"{artifact.name}:v{index}", "path": "",
+                                     "problem": str(exc)})
+                    continue
+                if record is not None and not record.deleted:
+                    records.append(record)
+        return records
 
 
 def _check_type(repo: Repo, name: ArtifactName, kind: str) -> None:

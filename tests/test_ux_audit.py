@@ -186,3 +186,44 @@ def test_disk_full_under_get_root_names_the_root(cli, repo_dir: Path, tmp_path: 
             assert "--root" in result.stderr
         assert _temp_files(disk) == []
     cli.ok("artifact", "verify")
+
+
+def _two_artifacts(cli, repo_dir: Path) -> Path:  # type: ignore[no-untyped-def]
+    (repo_dir / "a.txt").write_text("a\n")
+    (repo_dir / "b.txt").write_text("b\n")
+    cli.ok("artifact", "put", "a.txt", "--name", "proj/a", "--type", "t", "--alias", "best")
+    cli.ok("artifact", "put", "b.txt", "--name", "proj/a", "--type", "t")
+    cli.ok("artifact", "put", "b.txt", "--name", "proj/other", "--type", "t")
+    return repo_dir / ".artifacts" / "registry" / "proj" / "a"
+
+
+def test_a_version_record_with_wrong_types_is_one_clear_error_naming_the_file(cli, repo_dir: Path) -> None:
+    """Wrong field types were an 'unexpected TypeError' from deep inside the command."""
+    registry = _two_artifacts(cli, repo_dir)
+    v0 = registry / "versions" / "v0.json"
+    good = v0.read_text()
+    for field, value in [("created_at", 5), ("created_at", "yesterday"), ("files", "many"),
+                         ("metadata", [1]), ("ttl_seconds", "x"), ("index", True), ("size", -1)]:
+        doc = json.loads(good)
+        doc[field] = value
+        v0.write_text(json.dumps(doc))
+        for args in (["artifact", "ls"], ["artifact", "show", "proj/a:v0"], ["artifact", "get", "proj/a", "--root", "o"],
+                     ["gc", "--dry-run"]):
+            result = cli.fails(*args)
+            assert str(v0) in result.stderr and repr(field) in result.stderr, (field, result)
+            assert "unexpected" not in result.stderr and "hint:" in result.stderr
+    v0.write_text(good)
+    cli.ok("artifact", "verify")
+
+
+def test_verify_reports_every_damaged_record_instead_of_stopping(cli, repo_dir: Path) -> None:
+    registry = _two_artifacts(cli, repo_dir)
+    (registry / "versions" / "v0.json").write_text("{not json")
+    (registry / "aliases.json").write_text('{"format": 1, "aliases": ["best"]}')
+    result = cli.fails("artifact", "verify", "--json")
+    doc = result.json()
+    assert doc["ok"] is False and doc["versions"] == 2  # proj/a:v1 and proj/other:v0 still checked
+    found = {(p["version"], "valid JSON" in p["problem"] or "aliases" in p["problem"]) for p in doc["problems"]}
+    assert found == {("proj/a:v0", True), ("proj/a", True)}, doc
+    assert "re-put the affected files" not in result.stderr  # re-putting repairs nothing
+    cli.ok("artifact", "get", "proj/other", "--root", "o")  # other artifacts are unaffected

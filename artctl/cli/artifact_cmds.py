@@ -300,7 +300,9 @@ def verify_cmd(ref: str | None) -> None:
         from ..errors import IntegrityError
 
         raise IntegrityError(f"{len(result.problems)} problem(s) found in the repository",
-                             hint="re-put the affected files or pull them from a remote")
+                             hint="restore .artifacts/ from a backup, or remove the damaged versions "
+                                  "(`artctl artifact rm`); re-put and pull do not replace an object "
+                                  "the store already holds")
 
 
 def register(group: click.Group) -> None:
