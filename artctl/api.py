@@ -22,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import ArtctlError, InvalidInput, RunError
+from .errors import ArtctlError, ContentMismatch, InvalidInput, RunError
 from .manifest import Entry, Manifest, validate_path
 from .names import LATEST, parse_name, parse_ref, validate_type
 from .records import VersionRecord
@@ -298,6 +298,41 @@ class Artifact:
     def manifest(self) -> Manifest:
         return self._repo().manifest(self._saved())
 
+    @property
+    def project(self) -> str:
+        """The project part of the name (W&B's ``artifact.project``)."""
+        return parse_name(self.name).project
+
+    @property
+    def entity(self) -> str | None:
+        """The entity part of the name, or None (W&B's ``artifact.entity``)."""
+        return parse_name(self.name).entity
+
+    def verify(self, root: str | os.PathLike[str] | None = None) -> None:
+        """Check that ``root`` (default: :meth:`download`'s) holds exactly this version's files.
+
+        W&B's ``artifact.verify``: every file under ``root`` is hashed and compared with the
+        manifest; a missing, extra or different file raises ``ValueError``. Reference entries
+        are not checked (their bytes live elsewhere).
+        """
+        from .hashing import hash_file
+
+        base = Path(root) if root is not None else self._default_root()
+        expected = {e.path: e for e in self.manifest() if e.ref is None}
+        found: set[str] = set()
+        if base.is_dir():
+            for path in sorted(base.rglob("*")):
+                if path.is_file():
+                    found.add(path.relative_to(base).as_posix())
+        refs = {e.path for e in self.manifest() if e.ref is not None}
+        problems = [f"missing {p}" for p in sorted(set(expected) - found)]
+        problems += [f"unexpected {p}" for p in sorted(found - set(expected) - refs)]
+        problems += [f"changed {p}" for p in sorted(set(expected) & found)
+                     if hash_file(base / p) != expected[p].digest]
+        if problems:
+            raise ContentMismatch(f"{base} does not match {self._ref()}: " + "; ".join(problems[:5])
+                                 + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+
     def files(self) -> list[ArtifactPath]:
         return [ArtifactPath(self, e) for e in self.manifest()]
 
@@ -527,8 +562,13 @@ class Run:
 
 def init(project: str | None = None, job_type: str = "job", name: str | None = None,
          config: dict[str, Any] | None = None, *, dir: str | os.PathLike[str] | None = None) -> Run:
-    """Start a run in the repository around ``dir`` (default: the working directory)."""
+    """Start a run in the repository around ``dir`` (default: the working directory).
+
+    ``project`` defaults to ``$ARTCTL_PROJECT`` (as for :meth:`Artifact.save`): bare artifact
+    names logged or used by the run live in it.
+    """
     repo = Repo(dir)
+    project = project or os.environ.get("ARTCTL_PROJECT") or None
     if project is not None:
         parse_name(f"{project}/x")
     record = repo.repository.runs.create(job_type, name=name, project=project, config=config)
@@ -540,7 +580,7 @@ class Api:
 
     def __init__(self, overrides: dict[str, str] | None = None, *, dir: str | os.PathLike[str] | None = None) -> None:
         self._repo = Repo(dir)
-        self.project = (overrides or {}).get("project")
+        self.project = (overrides or {}).get("project") or os.environ.get("ARTCTL_PROJECT") or None
 
     @property
     def repo(self) -> Repo:

@@ -66,6 +66,10 @@ class RemoteError(ArtctlError, OSError):
     """A remote could not be reached or answered with an error."""
 
 
+class ContentMismatch(IntegrityError, ValueError):
+    """Files on disk differ from a version's manifest (``Artifact.verify``; W&B raises ValueError)."""
+
+
 class ReferenceChanged(IntegrityError):
     """Data behind a reference changed since it was logged, and the old state is gone."""
 

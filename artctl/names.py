@@ -71,6 +71,10 @@ def parse_name(text: str, default_project: str | None = None) -> ArtifactName:
     if len(parts) == 3:
         return ArtifactName(_check_part(parts[1], "project", text), _check_part(parts[2], "name", text),
                             _check_part(parts[0], "entity", text))
+    if len(parts) == 1:  # W&B users write bare names: say where the project goes
+        raise InvalidName(f"artifact name {text!r} has no project: {NAME_RULE}",
+                          hint=f"write PROJECT/{text}; in Python, artctl.init(project=...) or "
+                               "ARTCTL_PROJECT supplies the project")
     raise InvalidName(f"invalid artifact name {text!r}: {NAME_RULE}")
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInput, RunError
+from .errors import InvalidInput, InvalidName, RunError
 from .fsutil import atomic_write_bytes, create_exclusive
 from .records import dumps, loads, utcnow
 
@@ -105,7 +105,11 @@ class RunStore:
                config: dict[str, Any] | None = None, command: list[str] | None = None) -> RunRecord:
         from .names import validate_type
 
-        validate_type(job_type)
+        try:
+            validate_type(job_type)
+        except InvalidName:  # the rule is the artifact type's; the message must name the job type
+            raise InvalidName(f"invalid job type {job_type!r}: 1-128 letters, digits, '.', '_' or '-' "
+                              "(e.g. train, modify-dataset)") from None
         if config is not None and not isinstance(config, dict):
             raise InvalidInput("run config must be a JSON object")
         cwd = os.getcwd()

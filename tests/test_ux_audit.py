@@ -227,3 +227,61 @@ def test_verify_reports_every_damaged_record_instead_of_stopping(cli, repo_dir: 
     assert found == {("proj/a:v0", True), ("proj/a", True)}, doc
     assert "re-put the affected files" not in result.stderr  # re-putting repairs nothing
     cli.ok("artifact", "get", "proj/other", "--root", "o")  # other artifacts are unaffected
+
+
+def test_wandb_style_bare_names_get_a_hint_and_artctl_project(cli, repo_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The guide's ``with wandb.init() as run: wandb.Artifact("artifact_name", …)`` needs a project."""
+    import pytest
+
+    import artctl
+    from artctl.errors import InvalidName
+
+    (repo_dir / "f.txt").write_text("x\n")
+    with artctl.init(job_type="upload") as run:
+        art = artctl.Artifact("artifact_name", "dataset")
+        art.add_file(repo_dir / "f.txt")
+        with pytest.raises(InvalidName, match="has no project") as info:
+            run.log_artifact(art)
+        assert "PROJECT/artifact_name" in (info.value.hint or "")
+    monkeypatch.setenv("ARTCTL_PROJECT", "envp")
+    with artctl.init(job_type="upload") as run:
+        art = artctl.Artifact("artifact_name", "dataset")
+        art.add_file(repo_dir / "f.txt")
+        run.log_artifact(art)
+    assert art.qualified_name == "envp/artifact_name:v0" and art.project == "envp" and art.entity is None
+    assert artctl.Api().artifact("artifact_name").qualified_name == "envp/artifact_name:v0"
+    result = cli.fails("artifact", "put", "f.txt", "--name", "mnist", "--type", "t")
+    assert "has no project" in result.stderr and "hint: write PROJECT/mnist" in result.stderr
+
+
+def test_job_type_errors_name_the_job_type(cli, repo_dir: Path) -> None:
+    """``job_type="modify dataset"`` (from the W&B guide) was reported as an invalid *artifact* type."""
+    import pytest
+
+    import artctl
+    from artctl.errors import InvalidName
+
+    with pytest.raises(InvalidName, match="invalid job type 'modify dataset'"):
+        artctl.init(project="p", job_type="modify dataset")
+    assert "invalid job type" in cli.fails("run", "start", "--job-type", "modify dataset").stderr
+    artctl.init(project="p", job_type="modify-dataset").finish()
+
+
+def test_artifact_verify_checks_a_downloaded_directory(repo_dir: Path) -> None:
+    """W&B's ``artifact.verify(root)``: ValueError when the files differ from the manifest."""
+    import pytest
+
+    import artctl
+
+    make_tree(repo_dir / "d", {"a.txt": "a", "sub/b.txt": "b"})
+    with artctl.init(project="p", job_type="prep") as run:
+        art = artctl.Artifact("ds", "dataset")
+        art.add_dir(repo_dir / "d")
+        run.log_artifact(art)
+    root = Path(art.download(root=repo_dir / "out"))
+    art.verify(root)
+    (root / "sub" / "b.txt").write_text("changed")
+    (root / "extra.txt").write_text("x")
+    (root / "a.txt").unlink()
+    with pytest.raises(ValueError, match="missing a.txt; unexpected extra.txt; changed sub/b.txt"):
+        art.verify(root)
