@@ -57,6 +57,9 @@ _DOT_STYLE = {
 
 
 def _dot_quote(text: str) -> str:
+    from .display import printable
+
+    text = printable(text)  # a control character in a label must not reach the terminal
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
@@ -93,6 +96,9 @@ def _two_line_label(node: Node) -> str:
 # -- mermaid ------------------------------------------------------------------------------------
 def _mermaid_text(text: str) -> str:
     """Mermaid labels are quoted; quotes and markup characters become entity codes."""
+    from .display import printable
+
+    text = printable(text)  # a control character in a label must not reach the terminal
     return (text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
             .replace("\n", "<br/>"))
 
@@ -218,12 +224,14 @@ def render_tree(graph: Graph, options: RenderOptions) -> str:
     from rich.text import Text
     from rich.tree import Tree
 
+    from .display import printable
+
     rows = tree_lines(graph, options)
-    top = Tree(Text(rows[0][1], style=rows[0][2]))
+    top = Tree(Text(printable(rows[0][1], newlines=False), style=rows[0][2]))
     stack = [top]
     for indent, text, style in rows[1:]:
         del stack[indent:]
-        stack.append(stack[-1].add(Text(text, style=style)))
+        stack.append(stack[-1].add(Text(printable(text, newlines=False), style=style)))
     buffer = io.StringIO()
     console = Console(file=buffer, width=options.width, force_terminal=options.color,
                       no_color=not options.color, highlight=False, soft_wrap=False,

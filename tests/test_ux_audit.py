@@ -285,3 +285,32 @@ def test_artifact_verify_checks_a_downloaded_directory(repo_dir: Path) -> None:
     (root / "a.txt").unlink()
     with pytest.raises(ValueError, match="missing a.txt; unexpected extra.txt; changed sub/b.txt"):
         art.verify(root)
+
+
+def test_stored_text_cannot_drive_the_terminal(cli, repo_dir: Path) -> None:
+    """Descriptions and run names are free text (and may come from someone else's remote):
+    escape sequences in them were printed raw by show, run ls/show and lineage."""
+    evil = "x\x1b[2J\x1b]0;title\x07\x9b31m"
+    (repo_dir / "f.txt").write_text("x\n")
+    run_id = cli.ok("run", "start", "--job-type", "t", "--name", evil).stdout.strip()
+    cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--run", run_id,
+           "--description", evil + "\nsecond line", "--metadata", json.dumps({"k": evil}))
+    outputs = [cli.ok(*args).stdout for args in (
+        ["artifact", "show", "proj/f"], ["run", "show", run_id], ["run", "ls"], ["lineage", "proj/f"],
+        ["lineage", "proj/f", "--format", "dot"], ["lineage", "proj/f", "--format", "mermaid"])]
+    for text in outputs:
+        assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text, text
+        assert "\\x1b" in text
+    assert "second line" in outputs[0]
+    # --json keeps the exact text (JSON escapes it)
+    assert cli.ok("artifact", "show", "proj/f", "--json").json()["description"] == evil + "\nsecond line"
+
+
+def test_version_and_run_tables_keep_dates_on_one_line_at_80_columns(cli, repo_dir: Path) -> None:
+    (repo_dir / "f.txt").write_text("x\n")
+    cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--alias", "candidate-long",
+           "--ttl", "30d")
+    cli.ok("run", "start", "--job-type", "train", "--name", "a-rather-long-run-name")
+    for args in (["artifact", "ls", "proj/f"], ["artifact", "ls"], ["run", "ls"]):
+        text = cli.ok(*args, env={"COLUMNS": "80"}).stdout
+        assert __import__("re").search(r"\d{4}-\d\d-\d\d \d\d:\d\d", text), (args, text)

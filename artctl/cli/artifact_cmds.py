@@ -127,7 +127,7 @@ def ls_cmd(target: str | None, kind: str | None, include_deleted: bool) -> None:
       artctl artifact ls proj --type dataset
       artctl artifact ls proj/mnist
     """
-    from rich.table import Table
+    from rich.table import Column, Table
 
     repo = open_repo()
     out = get_output()
@@ -136,7 +136,7 @@ def ls_cmd(target: str | None, kind: str | None, include_deleted: bool) -> None:
         if out.json:
             out.emit_json([v.to_json(entries=False) for v in versions])
             return
-        table = Table("version", "aliases", "files", "size", "created", "state", "ttl")
+        table = Table("version", "aliases", "files", "size", Column("created", no_wrap=True), "state", "ttl")
         for info in versions:
             r = info.record
             from ..units import format_duration
@@ -150,7 +150,7 @@ def ls_cmd(target: str | None, kind: str | None, include_deleted: bool) -> None:
     if out.json:
         out.emit_json([r.to_json() for r in rows])
         return
-    table = Table("name", "type", "versions", "latest", "size", "updated")
+    table = Table("name", "type", "versions", "latest", "size", Column("updated", no_wrap=True))
     for row in rows:
         table.add_row(row.name, row.type, str(row.versions), row.latest or "-", human_size(row.size),
                       short_time(row.updated_at))
@@ -213,9 +213,12 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
 
 
 def _escape(text: str) -> str:
+    """Stored text for a rich table: markup escaped, control characters made visible."""
     from rich.markup import escape
 
-    return escape(str(text))
+    from ..display import printable
+
+    return escape(printable(text))
 
 
 @artifact_group.command("diff")

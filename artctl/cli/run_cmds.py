@@ -121,6 +121,8 @@ def show_cmd(run_id: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from ..display import printable
+
     record = open_repo().repository.runs.get(run_id)
     out = get_output()
     if out.json:
@@ -134,7 +136,7 @@ def show_cmd(run_id: str) -> None:
                        ("command", " ".join(record.command) or "-"), ("host", record.host or "-"),
                        ("cwd", record.cwd or "-"), ("git commit", record.git_commit or "-"),
                        ("config", json.dumps(record.config) if record.config else "-")]:
-        head.add_row(f"[bold]{key}[/]", escape(str(value)))
+        head.add_row(f"[bold]{key}[/]", escape(printable(value)))
     out.table(head)
     links = Table("direction", "version", "type", "digest")
     for direction, items in (("used", record.inputs), ("logged", record.outputs)):
@@ -155,7 +157,10 @@ def ls_cmd(job_type: str | None, status: str | None) -> None:
       artctl run ls
       artctl run ls --job-type train --json
     """
-    from rich.table import Table
+    from rich.markup import escape
+    from rich.table import Column, Table
+
+    from ..display import printable
 
     records = [r for r in open_repo().repository.runs.list()
                if (job_type is None or r.job_type == job_type) and (status is None or r.status == status)]
@@ -163,9 +168,10 @@ def ls_cmd(job_type: str | None, status: str | None) -> None:
     if out.json:
         out.emit_json([_run_json(r) for r in records])
         return
-    table = Table("run", "name", "job type", "status", "started", "used", "logged")
+    table = Table("run", "name", "job type", "status", Column("started", no_wrap=True), "used", "logged")
     for r in records:
-        table.add_row(r.id, r.name or "-", r.job_type, r.status, short_time(r.started_at),
+        table.add_row(r.id, escape(printable(r.name or "-", newlines=False)), r.job_type, r.status,
+                      short_time(r.started_at),
                       str(len(r.inputs)), str(len(r.outputs)))
     out.table(table)
 
