@@ -23,7 +23,9 @@ MANIFEST_FORMAT = 1
 _HEADER = {"format": MANIFEST_FORMAT, "kind": "artctl-manifest"}
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
+#: Control characters, backslashes and lone surrogates (a file name that is not valid UTF-8,
+#: as Python decodes it, or a ``\udcxx`` escape in a manifest from outside).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\\\ud800-\udfff]")
 _BAD_SEGMENT = re.compile(r"(?:^|/)\.{0,2}(?:/|$)")
 
 
@@ -37,7 +39,8 @@ def validate_path(path: str) -> str:
         raise UnsafePath("empty path in artifact")
     bad = _CONTROL.search(path)
     if bad:
-        what = "a backslash" if bad.group() == "\\" else "a control character"
+        what = ("a backslash" if bad.group() == "\\" else "bytes that are not valid UTF-8"
+                if "\ud800" <= bad.group() <= "\udfff" else "a control character")
         raise UnsafePath(f"path {path!r} contains {what}")
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
         raise UnsafePath(f"path {path!r} is absolute")

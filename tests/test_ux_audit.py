@@ -314,3 +314,21 @@ def test_version_and_run_tables_keep_dates_on_one_line_at_80_columns(cli, repo_d
     for args in (["artifact", "ls", "proj/f"], ["artifact", "ls"], ["run", "ls"]):
         text = cli.ok(*args, env={"COLUMNS": "80"}).stdout
         assert __import__("re").search(r"\d{4}-\d\d-\d\d \d\d:\d\d", text), (args, text)
+
+
+def test_a_file_name_that_is_not_utf8_is_one_clear_error(cli, repo_dir: Path) -> None:
+    """It was an 'unexpected UnicodeEncodeError'; a manifest with a lone surrogate is refused too."""
+    import os
+
+    import pytest
+
+    from artctl.errors import UnsafePath
+    from artctl.manifest import validate_path
+
+    os.makedirs(b"bad")
+    with open(b"bad/\xff\xfe.txt", "wb") as fh:
+        fh.write(b"x")
+    result = cli.fails("artifact", "put", "bad", "--name", "proj/bad", "--type", "t")
+    assert "not valid UTF-8" in result.stderr and "unexpected" not in result.stderr
+    with pytest.raises(UnsafePath, match="not valid UTF-8"):
+        validate_path("dir/\udcff.txt")
