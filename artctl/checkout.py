@@ -2,8 +2,10 @@
 
 Nothing from a manifest is trusted: paths were validated when the manifest was parsed, and
 here every parent directory is checked to stay inside ``root`` (a symlink planted inside the
-root cannot redirect a write outside it). Each file is written under a temporary name in its
-final directory and renamed into place, so an interrupted ``get`` never leaves half a file.
+root cannot redirect a write outside it). Into an existing root, each file is written under a
+temporary name in its final directory and renamed into place, so an interrupted ``get`` never
+leaves half a file where a good one was; into a new or empty root, files are created directly
+(and removed again if the ``get`` fails).
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
     come from ``fetch`` (references, remotes), several at once. Every file is written under a
     temporary name and renamed into place only after all of its bytes were verified.
     """
+    fresh = not root.exists() or (root.is_dir() and not any(os.scandir(root)))
     root = prepare_root(root)
     made: set[str] = set()
     base = str(root)
@@ -132,7 +135,10 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
         if local:
             items = []
             for entry, target in local:
-                tmp = _tmp_name(target)
+                # Into an empty root, files are created directly (O_EXCL): nothing can be
+                # half-overwritten, and a create costs half of create-then-rename. Existing
+                # files are replaced through a temporary name, atomically.
+                tmp = target if fresh else _tmp_name(target)
                 pending.append((tmp, target))
                 items.append((entry.digest, tmp))
             done = (lambda size: progress(1, size)) if progress else None
@@ -142,7 +148,8 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
             except OSError as exc:
                 raise _os_failure(exc, root) from None
             for tmp, target in pending:
-                _replace(tmp, target)
+                if tmp != target:
+                    _replace(tmp, target)
             pending.clear()
         if remote:
             if fetch is None:
