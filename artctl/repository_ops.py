@@ -260,20 +260,19 @@ class Repo:
             if not files:
                 raise InvalidInput(f"{path} contains no files")
             announce_total(progress, len(files), sum(f.size for f in files))
-            reused = self._unchanged_tree(artifact, files)
+            signature = tree_signature(files)
+            reused = self._unchanged_tree(artifact, signature)
             if reused is not None:
                 return self.commit_digest(artifact, type, reused, files=len(files),
                                           size=sum(f.size for f in files), **commit)
             manifest = Manifest.from_entries(self.store_files(files, progress), validated=True)
             result = self.commit_manifest(artifact, type, manifest, **commit)
-        signature = tree_signature(files)
         if signature is not None:
             self.repository.state.remember_tree(signature, result.record.manifest)
         return result
 
-    def _unchanged_tree(self, name: ArtifactName, files: Sequence[SourceFile]) -> str | None:
+    def _unchanged_tree(self, name: ArtifactName, signature: str | None) -> str | None:
         """The manifest of a live version made from exactly these files, unchanged since."""
-        signature = tree_signature(list(files))
         if signature is None:
             return None
         digest = self.repository.state.tree_manifest(signature)
