@@ -66,7 +66,7 @@ def _ref(ref: str | ArtifactRef) -> ArtifactRef:
 def _name(name: str | ArtifactName) -> ArtifactName:
     if isinstance(name, str):
         if ":" in name:
-            raise InvalidName(f"{name!r} is a reference; give the artifact NAME without ':ALIAS'")
+            raise InvalidName(f"{name!r} names one version; --all takes the artifact NAME without ':ALIAS'")
         return parse_name(name)
     return name
 

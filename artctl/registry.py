@@ -177,7 +177,8 @@ class Registry:
             raise ArtifactNotFound(f"artifact {ref.name} has no version v{index}")
         if not include_deleted and not record.live():
             why = "deleted" if record.deleted else "expired (TTL)"
-            raise ArtifactNotFound(f"{ref.name}:v{index} was {why}")
+            raise ArtifactNotFound(f"{ref.name}:v{index} was {why}",
+                                   hint=f"see every version with `artctl artifact ls {ref.name} --all`")
         return record
 
     def commit(self, name: ArtifactName, kind: str, manifest: str, *, files: int, size: int,

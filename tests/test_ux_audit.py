@@ -332,3 +332,13 @@ def test_a_file_name_that_is_not_utf8_is_one_clear_error(cli, repo_dir: Path) ->
     assert "not valid UTF-8" in result.stderr and "unexpected" not in result.stderr
     with pytest.raises(UnsafePath, match="not valid UTF-8"):
         validate_path("dir/\udcff.txt")
+
+
+def test_deleted_version_errors_say_how_to_see_it(cli, repo_dir: Path) -> None:
+    (repo_dir / "f.txt").write_text("x\n")
+    cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t")
+    cli.ok("artifact", "rm", "proj/f:v0")
+    result = cli.fails("artifact", "get", "proj/f:v0")
+    assert "was deleted" in result.stderr and "artctl artifact ls proj/f --all" in result.stderr
+    result = cli.fails("artifact", "rm", "proj/f:v0", "--all")
+    assert "names one version" in result.stderr and "is a reference" not in result.stderr
