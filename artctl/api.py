@@ -143,6 +143,8 @@ class Artifact:
         """Stage one file, stored as ``name`` (default: its base name)."""
         self._staging()
         path = Path(local_path)
+        if path.is_dir():
+            raise InvalidInput(f"{local_path} is a directory", hint="use add_dir() for a directory")
         if not path.is_file():
             raise InvalidInput(f"no such file: {local_path}")
         logical = validate_path(name if name is not None else path.name)
@@ -153,6 +155,8 @@ class Artifact:
         """Stage every file under a directory, under the prefix ``name`` (default: top level)."""
         self._staging()
         path = Path(local_path)
+        if path.is_file():
+            raise InvalidInput(f"{local_path} is a file, not a directory", hint="use add_file() for a file")
         if not path.is_dir():
             raise InvalidInput(f"no such directory: {local_path}")
         if name:
@@ -235,7 +239,10 @@ class Artifact:
 
     def _commit(self, repo: Repo, *, project: str | None, aliases: Sequence[str] = (),
                 run_id: str | None = None) -> PutResult:
+        from .repository_ops import check_metadata
+
         name = parse_name(self.name, project)
+        check_metadata(self.metadata)  # before any file is read or stored
         from .repository_ops import _check_type
 
         _check_type(repo, name, self.type)

@@ -122,6 +122,24 @@ def parse_metadata(text: str | None) -> dict[str, Any] | None:
     return value
 
 
+def check_metadata(metadata: Any) -> dict[str, Any] | None:
+    """Metadata must be a JSON object of plain JSON values (no NaN, datetimes, numpy scalars):
+    anything else failed deep inside the write, or was stored and broke every ``--json``."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise InvalidInput("metadata must be a dict (a JSON object)")
+    import json
+
+    try:
+        json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"metadata is not plain JSON: {exc}",
+                           hint="use str, int, float (finite), bool, None, lists and dicts; "
+                                "convert e.g. datetimes with str() and numpy values with .item()") from None
+    return metadata
+
+
 def reject_json_constant(name: str) -> Any:
     """``NaN``/``Infinity`` are not JSON: stored, they would make every ``--json`` invalid."""
     raise ValueError(f"{name} is not a JSON value")
@@ -210,6 +228,7 @@ class Repo:
         """Version record → aliases → run link, for a manifest already stored."""
         from .writeguard import writing
 
+        check_metadata(metadata)
         if run_id:
             self.repository.runs.require_running(run_id)
         with writing(self.repository.locks_dir):  # gc waits until the version record exists
@@ -359,6 +378,8 @@ class Repo:
                ttl: Any = ...) -> VersionInfo:
         """Edit mutable fields; ``ttl=None`` removes the TTL, ``...`` leaves a field alone."""
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        if metadata is not ...:
+            check_metadata(metadata)
         seconds: Any = ...
         if ttl is not ...:
             seconds = None if ttl in (None, "none") else ttl_seconds(ttl)

@@ -342,3 +342,44 @@ def test_deleted_version_errors_say_how_to_see_it(cli, repo_dir: Path) -> None:
     assert "was deleted" in result.stderr and "artctl artifact ls proj/f --all" in result.stderr
     result = cli.fails("artifact", "rm", "proj/f:v0", "--all")
     assert "names one version" in result.stderr and "is a reference" not in result.stderr
+
+
+def test_api_metadata_must_be_plain_json(cli, repo_dir: Path) -> None:
+    """NaN was stored (every later --json was invalid JSON); a datetime was a bare TypeError
+    raised after the files had been stored."""
+    import datetime
+
+    import pytest
+
+    import artctl
+    from artctl.errors import InvalidInput
+
+    (repo_dir / "f.txt").write_text("x\n")
+    for bad in ({"x": float("nan")}, {"when": datetime.datetime.now()}, {"x": [float("inf")]}):
+        art = artctl.Artifact("proj/f", "t", metadata=bad)
+        art.add_file(repo_dir / "f.txt")
+        with pytest.raises(InvalidInput, match="metadata is not plain JSON"):
+            art.save()
+    cli.fails("artifact", "show", "proj/f")  # nothing was committed
+    art = artctl.Artifact("proj/f", "t", metadata={"ok": 1})
+    art.add_file(repo_dir / "f.txt")
+    art.save()
+    art.metadata["later"] = float("nan")
+    with pytest.raises(InvalidInput, match="metadata is not plain JSON"):
+        art.save()
+    assert cli.ok("artifact", "show", "proj/f", "--json").json()["metadata"] == {"ok": 1}
+
+
+def test_api_add_file_and_add_dir_say_which_one_to_use(repo_dir: Path) -> None:
+    import pytest
+
+    import artctl
+    from artctl.errors import InvalidInput
+
+    make_tree(repo_dir / "d", {"a.txt": "a"})
+    art = artctl.Artifact("proj/f", "t")
+    with pytest.raises(InvalidInput, match="is a directory") as info:
+        art.add_file(repo_dir / "d")
+    assert "add_dir" in (info.value.hint or "")
+    with pytest.raises(InvalidInput, match="is a file"):
+        art.add_dir(repo_dir / "d" / "a.txt")
