@@ -225,7 +225,8 @@ class RunStore:
     def require_running(self, run_id: str) -> RunRecord:
         record = self.get(run_id)
         if record.status != "running":
-            raise RunError(f"run {run_id} is already {record.status}")
+            raise RunError(f"run {run_id} is already {record.status}; nothing can be linked to it",
+                           hint="start a new run (`artctl run start`) or unset ARTCTL_RUN / --run")
         return record
 
     def finish(self, run_id: str, *, failed: bool = False, exit_code: int | None = None) -> RunRecord:

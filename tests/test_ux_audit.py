@@ -383,3 +383,11 @@ def test_api_add_file_and_add_dir_say_which_one_to_use(repo_dir: Path) -> None:
     assert "add_dir" in (info.value.hint or "")
     with pytest.raises(InvalidInput, match="is a file"):
         art.add_dir(repo_dir / "d" / "a.txt")
+
+
+def test_a_finished_run_in_artctl_run_says_what_to_do(cli, repo_dir: Path) -> None:
+    (repo_dir / "f.txt").write_text("x\n")
+    run_id = cli.ok("run", "start", "--job-type", "t").stdout.strip()
+    cli.ok("run", "finish", run_id)
+    result = cli.fails("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", env={"ARTCTL_RUN": run_id})
+    assert "already finished" in result.stderr and "unset ARTCTL_RUN" in result.stderr
