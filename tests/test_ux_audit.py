@@ -391,3 +391,18 @@ def test_a_finished_run_in_artctl_run_says_what_to_do(cli, repo_dir: Path) -> No
     cli.ok("run", "finish", run_id)
     result = cli.fails("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", env={"ARTCTL_RUN": run_id})
     assert "already finished" in result.stderr and "unset ARTCTL_RUN" in result.stderr
+
+
+def test_empty_listings_and_purged_versions_explain_themselves(cli, repo_dir: Path) -> None:
+    """An empty table with exit 0 left a user guessing (typo'd project? everything deleted?)."""
+    result = cli.ok("artifact", "ls", "nope")
+    assert "no artifacts in nope" in result.stderr
+    (repo_dir / "f.txt").write_text("x\n")
+    cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t")
+    cli.ok("artifact", "rm", "proj/f:v0")
+    assert "--all" in cli.ok("artifact", "ls", "proj/f").stderr
+    cli.ok("config", "gc.grace_period", "0")
+    cli.ok("gc")
+    shown = cli.ok("artifact", "show", "proj/f:v0", "--all")
+    assert "dropped by `artctl gc`" in shown.stderr and "deleted" in shown.stdout
+    assert cli.ok("artifact", "ls", "nope", "--json").stdout.strip() == "[]"

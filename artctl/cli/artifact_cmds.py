@@ -145,6 +145,9 @@ def ls_cmd(target: str | None, kind: str | None, include_deleted: bool) -> None:
                           human_size(r.size), short_time(r.created_at), r.state,
                           format_duration(r.ttl) or "-")
         out.table(table)
+        if not versions and not include_deleted:
+            out.info(f"{target} has no live version; `artctl artifact ls {target} --all` shows "
+                     "deleted and expired ones")
         return
     rows = repo.list_artifacts(target.rstrip("/") if target else None, kind)
     if out.json:
@@ -155,6 +158,10 @@ def ls_cmd(target: str | None, kind: str | None, include_deleted: bool) -> None:
         table.add_row(row.name, row.type, str(row.versions), row.latest or "-", human_size(row.size),
                       short_time(row.updated_at))
     out.table(table)
+    if not rows:
+        where = f" in {target.rstrip('/')}" if target else ""
+        where += f" of type {kind}" if kind else ""
+        out.info(f"no artifacts{where}; make one with `artctl artifact put PATH --name PROJECT/NAME --type TYPE`")
 
 
 def _is_project(target: str) -> bool:
@@ -205,6 +212,10 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
                        ("metadata", json.dumps(r.metadata, ensure_ascii=False) if r.metadata else "-")]:
         head.add_row(f"[bold]{key}[/]", _escape(value))
     out.table(head)
+    if info.manifest is None:
+        out.info(f"the files of {r.name}:{r.version} were dropped by `artctl gc` "
+                 f"({short_time(r.purged_at)}); only this record remains")
+        return
     files = Table("path", "size", "digest / reference")
     for entry in info.manifest or []:
         files.add_row(_escape(entry.path), human_size(entry.size),
