@@ -422,9 +422,20 @@ class Repo:
 
         The checker must not stop at the first damaged file (that is what it is run to find).
         """
-        from .errors import RepositoryFormatError
+        from .errors import IntegrityError, RepositoryFormatError
         from .names import version_index
 
+        from .store.packs import decode_index
+
+        packs_dir = self.store.packs_dir
+        for file in sorted(os.listdir(packs_dir)) if packs_dir.is_dir() else []:
+            if file.endswith(".idx"):
+                try:
+                    decode_index((packs_dir / file).read_bytes(), file)
+                except FileNotFoundError:
+                    continue
+                except IntegrityError as exc:
+                    problems.append({"version": "", "path": f"packs/{file}", "problem": str(exc)})
         records: list[VersionRecord] = []
         for artifact in self.registry.iter_artifacts():
             name = parse_name(artifact.name)

@@ -406,3 +406,27 @@ def test_empty_listings_and_purged_versions_explain_themselves(cli, repo_dir: Pa
     shown = cli.ok("artifact", "show", "proj/f:v0", "--all")
     assert "dropped by `artctl gc`" in shown.stderr and "deleted" in shown.stdout
     assert cli.ok("artifact", "ls", "nope", "--json").stdout.strip() == "[]"
+
+
+def test_a_damaged_pack_index_only_affects_its_own_blobs(cli, repo_dir: Path) -> None:
+    """With state.db rebuilt, one garbage .idx made every get and small put fail; verify aborted."""
+    import os
+
+    (repo_dir / "small.txt").write_text("small\n")
+    (repo_dir / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    cli.ok("artifact", "put", "small.txt", "--name", "proj/small", "--type", "t")
+    cli.ok("artifact", "put", "big.bin", "--name", "proj/big", "--type", "t")
+    store = repo_dir / ".artifacts"
+    [idx] = list((store / "packs").glob("*.idx"))
+    os.chmod(idx, 0o644)
+    idx.write_bytes(b"garbage" * 20)
+    for path in store.glob("state.db*"):
+        path.unlink()
+    cli.ok("artifact", "get", "proj/big", "--root", "out")  # unrelated data is still readable
+    assert "not in the local store" in cli.fails("artifact", "get", "proj/small", "--root", "out2").stderr
+    problems = cli.fails("artifact", "verify", "--json").json()["problems"]
+    assert any(p["path"] == f"packs/{idx.name}" for p in problems), problems
+    cli.ok("gc", "--dry-run")
+    assert (store / "packs" / idx.name.replace(".idx", ".pack")).exists()  # gc leaves it alone
+    cli.ok("artifact", "put", "small.txt", "--name", "proj/again", "--type", "t")  # re-stores the blob
+    cli.ok("artifact", "get", "proj/small", "--root", "out3")
