@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from .common import get_output, human_size, json_option, link_option, open_repo, run_option, short_time
+from .common import (emit_put_result, get_output, human_size, json_option, link_option, open_repo,
+                     run_option, short_time)
 from .complete import ArtifactTypeType, NameType, PathOrURIType, ProjectOrNameType, RefType
 
 
@@ -56,13 +57,7 @@ def put_cmd(path: str, name: str, kind: str, aliases: tuple[str, ...], descripti
                      f"{'created' if result.created else 'unchanged (identical content)'}: "
                      f"{result.record.files} files, {human_size(result.record.size)}; "
                      f"aliases {', '.join(result.aliases)}" + (f"; linked to run {run_id}" if run_id else ""))
-    if out.json:
-        out.emit_json(result.to_json())
-        return
-    record = result.record
-    state = "created" if result.created else "unchanged, existing"
-    out.result(f"{record.name}:{record.version} ({state}; {record.files} files, "
-               f"{human_size(record.size)}) aliases: {', '.join(result.aliases)}")
+    emit_put_result(result)
 
 
 @artifact_group.command("get")

@@ -64,6 +64,22 @@ def human_size(n: int) -> str:
     return _h(n)
 
 
+def emit_put_result(result: Any) -> None:
+    """Report a new (or identical existing) version the same way for put, draft commit and finish.
+
+    ``result`` is a ``repository_ops.PutResult``; one renderer keeps the three commands' output
+    (human line and ``--json`` shape) from drifting apart.
+    """
+    out = get_output()
+    if out.json:
+        out.emit_json(result.to_json())
+        return
+    record = result.record
+    state = "created" if result.created else "unchanged, existing"
+    out.result(f"{record.name}:{record.version} ({state}; {record.files} files, "
+               f"{human_size(record.size)}) aliases: {', '.join(result.aliases)}")
+
+
 def short_time(text: str | None) -> str:
     """``2026-11-25T14:03:01.123456+00:00`` → ``2026-11-25 14:03``."""
     if not text:

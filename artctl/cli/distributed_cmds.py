@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import get_output, human_size, json_option, open_repo, run_option
+from .common import emit_put_result, get_output, human_size, json_option, open_repo, run_option
 from .complete import ArtifactTypeType, NameType, PathOrURIType, RemoteType
 
 _ID_HELP = "Id shared by every writer of this version (e.g. the CI pipeline or Slurm job id)."
@@ -75,14 +75,7 @@ def finish_cmd(path: str | None, name: str, kind: str, distributed_id: str, remo
     result = finish(repo, path, name=name, type=kind, distributed_id=distributed_id, remote=remote,
                     aliases=aliases, description=description, metadata=parse_metadata(metadata),
                     ttl=ttl, run_id=run_id)
-    out = get_output()
-    if out.json:
-        out.emit_json(result.to_json())
-        return
-    record = result.record
-    state = "created" if result.created else "unchanged, existing"
-    out.result(f"{record.name}:{record.version} ({state}; {record.files} files, "
-               f"{human_size(record.size)}) aliases: {', '.join(result.aliases)}")
+    emit_put_result(result)
 
 
 def register(group: click.Group) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import get_output, human_size, json_option, open_repo, run_option, short_time
+from .common import emit_put_result, get_output, human_size, json_option, open_repo, run_option, short_time
 from .complete import DraftType, RefType
 
 
@@ -140,14 +140,7 @@ def commit_cmd(draft_id: str, aliases: tuple[str, ...], description: str | None,
     meta = parse_metadata(metadata)
     result = _drafts().commit(draft_id, aliases=aliases, run_id=run_id, description=description,
                               metadata=meta)
-    out = get_output()
-    if out.json:
-        out.emit_json(result.to_json())
-        return
-    record = result.record
-    state = "created" if result.created else "unchanged, existing"
-    out.result(f"{record.name}:{record.version} ({state}; {record.files} files, "
-               f"{human_size(record.size)}) aliases: {', '.join(result.aliases)}")
+    emit_put_result(result)
 
 
 @draft_group.command("discard")
