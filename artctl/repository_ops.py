@@ -387,8 +387,14 @@ class Repo:
                                       ttl_seconds=seconds)
         return VersionInfo(record, self.registry.aliases_of(record))
 
-    def verify(self, ref: str | ArtifactRef | None = None, progress: Progress | None = None) -> VerifyResult:
-        """Re-hash every object (of one version, or of all versions) and report problems."""
+    def verify(self, ref: str | ArtifactRef | None = None, progress: Progress | None = None,
+               *, repair: bool = False) -> VerifyResult:
+        """Re-hash every object (of one version, or of all versions) and report problems.
+
+        With ``repair``, a corrupt *loose* object is moved aside to ``.artifacts/corrupt/``: the
+        store then lacks it, so putting the same file again or ``pull --all`` restores it
+        (they skip objects the store holds, corrupt or not). Packed blobs are only reported.
+        """
         problems: list[dict[str, str]] = []
         if ref is not None:
             records = [self.resolve(ref)]
@@ -413,9 +419,23 @@ class Repo:
                     progress(1, entry.size)
                 if not ok:
                     what = "corrupt" if self.store.has(entry.digest) else "missing"
-                    problems.append({"version": label, "path": entry.path, "digest": entry.digest,
-                                     "problem": what})
+                    problem = {"version": label, "path": entry.path, "digest": entry.digest,
+                               "problem": what}
+                    if repair and what == "corrupt" and self._set_aside(entry.digest):
+                        problem["repaired"] = "moved aside; put the file again or pull to restore it"
+                    problems.append(problem)
         return VerifyResult(len(records), len(checked), problems)
+
+    def _set_aside(self, digest: str) -> bool:
+        """Move a corrupt loose object to ``corrupt/`` (kept, never deleted); False if packed."""
+        source = self.store.object_path(digest)
+        target = self.repository.root / "corrupt" / digest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, target)
+        except FileNotFoundError:
+            return False
+        return True
 
     def _readable_versions(self, problems: list[dict[str, str]]) -> list[VersionRecord]:
         """Every live version record; a damaged record or alias table is a reported problem.

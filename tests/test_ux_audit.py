@@ -430,3 +430,26 @@ def test_a_damaged_pack_index_only_affects_its_own_blobs(cli, repo_dir: Path) ->
     assert (store / "packs" / idx.name.replace(".idx", ".pack")).exists()  # gc leaves it alone
     cli.ok("artifact", "put", "small.txt", "--name", "proj/again", "--type", "t")  # re-stores the blob
     cli.ok("artifact", "get", "proj/small", "--root", "out3")
+
+
+def test_verify_repair_lets_a_re_put_restore_a_corrupt_object(cli, repo_dir: Path) -> None:
+    """verify's hint used to say "re-put the affected files", but put skips objects the store
+    holds, corrupt or not: nothing could repair a damaged object."""
+    import os
+
+    (repo_dir / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    cli.ok("artifact", "put", "big.bin", "--name", "proj/big", "--type", "t")
+    [obj] = [p for p in (repo_dir / ".artifacts" / "objects").rglob("*") if p.is_file()]
+    os.chmod(obj, 0o644)
+    with open(obj, "r+b") as fh:
+        fh.write(b"\0" * 16)
+    cli.ok("artifact", "put", "big.bin", "--name", "proj/big", "--type", "t")  # no repair
+    assert "verify --repair" in cli.fails("artifact", "verify").stderr
+    result = cli.fails("artifact", "verify", "--repair", "--json")
+    assert result.json()["problems"][0]["repaired"] and "moved aside" in result.stderr
+    assert (repo_dir / ".artifacts" / "corrupt" / obj.parent.name).exists() or \
+        any((repo_dir / ".artifacts" / "corrupt").iterdir())  # kept, never deleted
+    cli.ok("artifact", "put", "big.bin", "--name", "proj/big", "--type", "t")
+    cli.ok("artifact", "verify")
+    cli.ok("artifact", "get", "proj/big", "--root", "out")
+    assert (repo_dir / "out" / "big.bin").read_bytes() == (repo_dir / "big.bin").read_bytes()

@@ -286,18 +286,22 @@ def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str
 
 @artifact_group.command("verify")
 @click.argument("ref", required=False, type=RefType())
+@click.option("--repair", is_flag=True,
+              help="Move corrupt loose objects aside (.artifacts/corrupt/) so that putting the "
+                   "files again or `artctl pull --all` restores them.")
 @json_option
-def verify_cmd(ref: str | None) -> None:
+def verify_cmd(ref: str | None, repair: bool) -> None:
     """Re-hash every object of one version (or of all) and report corruption (exit 1).
 
     \b
-    Example:
+    Examples:
       artctl artifact verify proj/mnist:latest
+      artctl artifact verify --repair; artctl pull --all   # restore what was moved aside
     """
     repo = open_repo()
     out = get_output()
     with out.progress_bar("verify") as progress:
-        result = repo.verify(ref, progress=progress)
+        result = repo.verify(ref, progress=progress, repair=repair)
     if out.json:
         out.emit_json(result.to_json())
     else:
@@ -308,10 +312,13 @@ def verify_cmd(ref: str | None) -> None:
     if not result.ok:
         from ..errors import IntegrityError
 
-        raise IntegrityError(f"{len(result.problems)} problem(s) found in the repository",
-                             hint="restore .artifacts/ from a backup, or remove the damaged versions "
-                                  "(`artctl artifact rm`); re-put and pull do not replace an object "
-                                  "the store already holds")
+        repaired = sum(1 for p in result.problems if p.get("repaired"))
+        hint = (f"{repaired} corrupt object(s) moved aside: put the same files again or run "
+                "`artctl pull --all` to restore them" if repaired else
+                "`artctl artifact verify --repair` moves corrupt loose objects aside so that a re-put "
+                "or `artctl pull --all` restores them; otherwise restore .artifacts/ from a backup "
+                "or remove the damaged versions (`artctl artifact rm`)")
+        raise IntegrityError(f"{len(result.problems)} problem(s) found in the repository", hint=hint)
 
 
 def register(group: click.Group) -> None:
