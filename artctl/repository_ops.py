@@ -107,8 +107,12 @@ class VerifyResult:
                 "problems": self.problems}
 
 
-def parse_metadata(text: str | None) -> dict[str, Any] | None:
-    """``--metadata`` JSON → dict; anything but a JSON object is a clear error."""
+def parse_json_object(text: str | None, option: str, example: str) -> dict[str, Any] | None:
+    """A JSON-object option (``--metadata``, ``--config``) → dict, or None when not given.
+
+    One parser so every such option refuses the same things (invalid JSON, NaN/Infinity,
+    anything but an object) with the same wording; ``example`` is shown in the error.
+    """
     if text is None:
         return None
     import json
@@ -116,10 +120,15 @@ def parse_metadata(text: str | None) -> dict[str, Any] | None:
     try:
         value = json.loads(text, parse_constant=reject_json_constant)
     except ValueError as exc:
-        raise InvalidInput(f"--metadata is not valid JSON: {exc}") from None
+        raise InvalidInput(f"{option} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise InvalidInput("--metadata must be a JSON object, e.g. '{\"source\": \"mnist\"}'")
+        raise InvalidInput(f"{option} must be a JSON object, e.g. '{example}'")
     return value
+
+
+def parse_metadata(text: str | None) -> dict[str, Any] | None:
+    """``--metadata`` JSON → dict; anything but a JSON object is a clear error."""
+    return parse_json_object(text, "--metadata", '{"source": "mnist"}')
 
 
 def check_metadata(metadata: Any) -> dict[str, Any] | None:

@@ -33,20 +33,9 @@ def _run_json(record: Any) -> dict[str, Any]:
 
 
 def _parse_config(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    import json
+    from ..repository_ops import parse_json_object
 
-    from ..errors import InvalidInput
-    from ..repository_ops import reject_json_constant
-
-    try:
-        value = json.loads(text, parse_constant=reject_json_constant)
-    except ValueError as exc:
-        raise InvalidInput(f"--config is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise InvalidInput("--config must be a JSON object, e.g. '{\"lr\": 0.01}'")
-    return value
+    return parse_json_object(text, "--config", '{"lr": 0.01}')
 
 
 def _check_project(project: str | None) -> None:
