@@ -110,6 +110,39 @@ def file_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[Non
         lock.release()
 
 
+def open_lock_file(path: Path) -> int:
+    """Open (creating it and its directory) a lock file for ``flock``.
+
+    Closing the descriptor releases whatever lock it holds, so a lock dies with its process.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+
+def flock_wait(fd: int, mode: int, timeout: float, what: str, *, hint: str,
+               delay: float = 0.02, max_delay: float | None = None) -> None:
+    """Take ``flock(fd, mode)`` (``fcntl.LOCK_SH``/``LOCK_EX``), polling until ``timeout``.
+
+    Non-blocking attempts with a sleep between them, so a wait can end with a clear
+    ``LockTimeout`` ("timed out after Ns waiting for <what>") instead of hanging forever; the
+    sleep starts at ``delay`` and doubles up to ``max_delay`` (default: stays at ``delay``).
+    """
+    import fcntl
+    import time
+
+    cap = delay if max_delay is None else max_delay
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockTimeout(f"timed out after {timeout:.0f}s waiting for {what}", hint=hint) from None
+            time.sleep(delay)
+            delay = min(delay * 2, cap)
+
+
 def make_read_only(path: Path) -> None:
     """Drop write bits so stored objects cannot be edited in place by accident."""
     mode = os.stat(path).st_mode

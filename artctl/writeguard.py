@@ -22,11 +22,11 @@ import contextlib
 import fcntl
 import os
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import LockTimeout
+from .fsutil import flock_wait, open_lock_file
 
 GATE_FILE = "gc-gate.lock"
 GUARD_FILE = "gc.lock"
@@ -40,22 +40,9 @@ _state_lock = threading.Lock()
 _held: dict[str, list[int]] = {}  # locks dir → [fd, depth] of this process's shared hold
 
 
-def _open(path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-
-
 def _acquire(fd: int, mode: int, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise LockTimeout(f"timed out after {timeout:.0f}s waiting for {what}",
-                                  hint="another artctl process is busy; retry when it has finished") from None
-            time.sleep(_POLL)
+    flock_wait(fd, mode, timeout, what, delay=_POLL,
+               hint="another artctl process is busy; retry when it has finished")
 
 
 @contextlib.contextmanager
@@ -73,8 +60,8 @@ def writing(locks_dir: Path, timeout: float = WRITER_TIMEOUT_SECONDS) -> Iterato
             with _state_lock:
                 entry[1] -= 1
         return
-    gate = _open(locks_dir / GATE_FILE)
-    fd = _open(locks_dir / GUARD_FILE)
+    gate = open_lock_file(locks_dir / GATE_FILE)
+    fd = open_lock_file(locks_dir / GUARD_FILE)
     try:
         _acquire(gate, fcntl.LOCK_EX, timeout, "a running gc to finish")
         try:
@@ -105,8 +92,8 @@ def exclusive(locks_dir: Path, timeout: float = GC_TIMEOUT_SECONDS) -> Iterator[
     """Hold the guard exclusively (gc's delete phase): no writer is in flight meanwhile."""
     if str(locks_dir) in _held:
         raise LockTimeout("gc cannot run inside a write operation of the same process")
-    gate = _open(locks_dir / GATE_FILE)
-    fd = _open(locks_dir / GUARD_FILE)
+    gate = open_lock_file(locks_dir / GATE_FILE)
+    fd = open_lock_file(locks_dir / GUARD_FILE)
     try:
         _acquire(gate, fcntl.LOCK_EX, timeout, "another gc to finish")
         _acquire(fd, fcntl.LOCK_EX, timeout, "in-flight writes (put, draft, upsert) to finish")

@@ -13,34 +13,20 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import LockTimeout
-from ..fsutil import LOCK_TIMEOUT_SECONDS
+from ..fsutil import LOCK_TIMEOUT_SECONDS, flock_wait, open_lock_file
 
 LOCK_NAME = "cache.lock"
 
 
 @contextlib.contextmanager
 def _flock(path: Path, operation: int, timeout: float, what: str) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = open_lock_file(path)
     try:
-        deadline = time.monotonic() + timeout
-        delay = 0.01
-        while True:
-            try:
-                fcntl.flock(fd, operation | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockTimeout(f"timed out after {timeout:.0f}s waiting for {what}",
-                                      hint="another artctl process is using the cache; retry when "
-                                           "it has finished") from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.2)
+        flock_wait(fd, operation, timeout, what, delay=0.01, max_delay=0.2,
+                   hint="another artctl process is using the cache; retry when it has finished")
         yield
     finally:
         os.close(fd)  # releases the lock
