@@ -55,9 +55,7 @@ def fetch_loose_to_store(repository: "Repository", backend: "Backend", digest: s
         if hash_file(tmp, got) != digest:
             raise IntegrityError(f"object {digest[:12]} on the remote is corrupt (digest mismatch); "
                                  "nothing was stored")
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        store._publish_loose(tmp, digest)
+        store.adopt_loose(tmp, digest)
         return got
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -219,13 +219,22 @@ class Store:
         try:
             copy_file(path, tmp)
             _check_unchanged(path, before)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            self._publish_loose(tmp, digest)
+            self.adopt_loose(tmp, digest)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         return digest, size
+
+    def adopt_loose(self, tmp: Path, digest: str) -> None:
+        """Make the complete file ``tmp`` (in ``tmp_dir``) the loose object ``digest``.
+
+        The caller has checked that ``tmp`` hashes to ``digest`` (a remote download, a copy of
+        a file it hashed); the file is fsynced, made read-only and renamed into place, so a
+        crash leaves either no object or the whole one.
+        """
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        self._publish_loose(tmp, digest)
 
     def _publish_loose(self, tmp: Path, digest: str) -> None:
         final = self.object_path(digest)
