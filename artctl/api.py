@@ -243,9 +243,9 @@ class Artifact:
 
         name = parse_name(self.name, project)
         check_metadata(self.metadata)  # before any file is read or stored
-        from .repository_ops import _check_type
+        from .repository_ops import check_type
 
-        _check_type(repo, name, self.type)
+        check_type(repo, name, self.type)
         from .cache import shared_use
         from .writeguard import writing
 

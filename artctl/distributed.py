@@ -182,9 +182,9 @@ def upsert_entries(repo: "Repo", entries_fn, *, name: str, type: str, distribute
     artifact = parse_name(name)
     validate_type(type)
     validate_id(distributed_id)
-    from .repository_ops import _check_type
+    from .repository_ops import check_type
 
-    _check_type(repo, artifact, type)
+    check_type(repo, artifact, type)
     area = _Area(repo, remote)
     _check_remote_type(area, artifact, type)
     base = base_rel(artifact, distributed_id)

@@ -142,7 +142,7 @@ def delete_artifact(repo: "Repo", name: str | ArtifactName) -> DeleteResult:
             raise ArtifactNotFound(f"artifact {parsed} has no live versions to delete")
         removed = sorted(registry.aliases(parsed))
         if removed:
-            registry._write_aliases(parsed, {})
+            registry.write_aliases(parsed, {})
         for record in live:
             _soft_delete(repo, parsed, record)
     return DeleteResult(str(parsed), [r.version for r in live], removed)

@@ -135,7 +135,8 @@ class Registry:
             raise RepositoryFormatError(f"{path} has no 'aliases' table")
         return {k: v for k, v in table.items() if isinstance(v, str)}
 
-    def _write_aliases(self, name: ArtifactName, aliases: dict[str, str]) -> None:
+    def write_aliases(self, name: ArtifactName, aliases: dict[str, str]) -> None:
+        """Replace the artifact's whole custom-alias table (callers hold the artifact's lock)."""
         path = self.artifact_dir(name) / "aliases.json"
         atomic_write_bytes(path, dumps({"format": 1, "aliases": dict(sorted(aliases.items()))}),
                            tmp_dir=self.repo.tmp_dir)
@@ -211,7 +212,7 @@ class Registry:
                 table = self.aliases(name)
                 for alias in custom:
                     table[alias] = record.version
-                self._write_aliases(name, table)
+                self.write_aliases(name, table)
         return record, created
 
     def save_version(self, record: VersionRecord) -> None:
@@ -245,7 +246,7 @@ class Registry:
             record = self.resolve(ref)
             table = self.aliases(ref.name)
             table[alias] = record.version
-            self._write_aliases(ref.name, table)
+            self.write_aliases(ref.name, table)
         return record
 
     def remove_alias(self, name: ArtifactName, alias: str) -> str:
@@ -257,7 +258,7 @@ class Registry:
             if alias not in table:
                 raise ArtifactNotFound(f"artifact {name} has no alias {alias!r}")
             version = table.pop(alias)
-            self._write_aliases(name, table)
+            self.write_aliases(name, table)
         return version
 
     def drop_aliases_of(self, name: ArtifactName, version: str) -> list[str]:
@@ -265,5 +266,5 @@ class Registry:
         table = self.aliases(name)
         gone = sorted(a for a, v in table.items() if v == version)
         if gone:
-            self._write_aliases(name, {a: v for a, v in table.items() if v != version})
+            self.write_aliases(name, {a: v for a, v in table.items() if v != version})
         return gone

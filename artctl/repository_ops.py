@@ -270,7 +270,7 @@ class Repo:
         from .writeguard import writing
 
         artifact = parse_name(name)
-        _check_type(self, artifact, type)
+        check_type(self, artifact, type)
         if run_id:
             self.repository.runs.require_running(run_id)
         if ttl is not None:
@@ -489,7 +489,7 @@ class Repo:
         return records
 
 
-def _check_type(repo: Repo, name: ArtifactName, kind: str) -> None:
+def check_type(repo: Repo, name: ArtifactName, kind: str) -> None:
     """Fail before any work when the name is taken by another type."""
     from .errors import Conflict
     from .names import validate_type

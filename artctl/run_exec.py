@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from .errors import ArtctlError, InvalidInput, RunError
 from .names import parse_name, parse_ref, validate_type
-from .repository_ops import PutResult, Repo, _check_type
+from .repository_ops import PutResult, Repo, check_type
 from .runs import RunRecord
 
 
@@ -104,7 +104,7 @@ def exec_run(repo: Repo, command: Sequence[str], *, job_type: str, uses: Sequenc
     for ref in dict.fromkeys(uses):
         records.append(repo.resolve(parse_ref(ref, project)))
     for spec in logs:
-        _check_type(repo, parse_name(spec.name, project), spec.type)
+        check_type(repo, parse_name(spec.name, project), spec.type)
     run = repo.repository.runs.create(job_type, name=name, project=project, config=config,
                                       command=list(command))
     if on_start is not None:

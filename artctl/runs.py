@@ -141,7 +141,11 @@ class RunStore:
                     continue
         return sorted(out, key=lambda r: r.started_at)
 
-    def _update(self, run_id: str, change) -> RunRecord:  # type: ignore[no-untyped-def]
+    def update(self, run_id: str, change) -> RunRecord:  # type: ignore[no-untyped-def]
+        """Rewrite one run record as ``change(record)`` under the run's lock; return the new one.
+
+        The read-modify-write is atomic against other processes changing the same run.
+        """
         with self.repo.lock(f"run-{run_id}"):
             record = change(self.get(run_id))
             atomic_write_bytes(self.path(run_id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir)
@@ -172,7 +176,7 @@ class RunStore:
             return replace(record, outputs=[*record.outputs, link])
 
         with self.repo.lock("lineage"):
-            return self._update(run_id, change)
+            return self.update(run_id, change)
 
     def check_link(self, run_id: str, link: VersionLink, *, direction: str) -> None:
         """Raise what :meth:`link` would raise, without writing (checks before side effects)."""
@@ -238,4 +242,4 @@ class RunStore:
             return replace(record, status="failed" if failed else "finished",
                            finished_at=utcnow(), exit_code=exit_code)
 
-        return self._update(run_id, change)
+        return self.update(run_id, change)

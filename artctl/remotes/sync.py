@@ -81,7 +81,7 @@ def merge_artifact(repository: "Repository", art: RemoteArtifact) -> tuple[list[
         table = {a: v for a, v in table.items()
                  if version_index(v) in target and not target[version_index(v)].deleted}
         if table != registry.aliases(name):
-            registry._write_aliases(name, table)
+            registry.write_aliases(name, table)
     if renumbered:
         _fix_run_links(repository, str(name), {target[i].manifest: f"v{i}" for i in target})
     return renumbered, new_refs
@@ -104,4 +104,4 @@ def _fix_run_links(repository: "Repository", name: str, versions: dict[str, str]
             return replace(record, inputs=[fix(x) for x in record.inputs],
                            outputs=[fix(x) for x in record.outputs])
 
-        repository.runs._update(run.id, change)
+        repository.runs.update(run.id, change)
