@@ -40,11 +40,6 @@ def _conn(state: StateDB):  # type: ignore[no-untyped-def]
     return conn
 
 
-def _batches(items: list[str], size: int = 500) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def record_use(state: StateDB, digests: Iterable[str], when: float | None = None) -> None:
     """Mark objects as used now (one transaction for the whole batch)."""
     rows = [(d, when if when is not None else time.time()) for d in set(digests)]
@@ -57,12 +52,9 @@ def record_use(state: StateDB, digests: Iterable[str], when: float | None = None
 
 
 def last_used(state: StateDB, digests: Iterable[str]) -> dict[str, float]:
-    conn = _conn(state)
-    out: dict[str, float] = {}
-    for part in _batches(list(digests)):
-        marks = ",".join("?" * len(part))
-        out.update(conn.execute(f"SELECT digest, last_used FROM object_use WHERE digest IN ({marks})", part))
-    return out
+    _conn(state)
+    return dict(state.select_in("SELECT digest, last_used FROM object_use WHERE digest IN ({marks})",
+                                digests))
 
 
 def forget_use(state: StateDB, digests: Iterable[str]) -> None:
@@ -83,20 +75,12 @@ def record_ref_object(state: StateDB, key: str, digest: str) -> None:
 
 def ref_objects(state: StateDB, keys: Iterable[str]) -> dict[str, str]:
     """``key → digest`` for the reference states whose bytes were fetched before."""
-    conn = _conn(state)
-    out: dict[str, str] = {}
-    for part in _batches(list(keys)):
-        marks = ",".join("?" * len(part))
-        out.update(conn.execute(f"SELECT key, digest FROM ref_objects WHERE key IN ({marks})", part))
-    return out
+    _conn(state)
+    return dict(state.select_in("SELECT key, digest FROM ref_objects WHERE key IN ({marks})", keys))
 
 
 def reference_backed(state: StateDB, digests: Iterable[str]) -> set[str]:
     """The subset of ``digests`` that were fetched from a reference (the reference is a copy)."""
-    conn = _conn(state)
-    out: set[str] = set()
-    for part in _batches(list(digests)):
-        marks = ",".join("?" * len(part))
-        out.update(r[0] for r in conn.execute(
-            f"SELECT DISTINCT digest FROM ref_objects WHERE digest IN ({marks})", part))
-    return out
+    _conn(state)
+    return {r[0] for r in state.select_in(
+        "SELECT DISTINCT digest FROM ref_objects WHERE digest IN ({marks})", digests)}

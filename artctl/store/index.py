@@ -118,24 +118,25 @@ class StateDB:
             "SELECT pack, offset, length FROM pack_blobs WHERE digest=?", (digest,)).fetchone()
         return PackLocation(*row) if row else None
 
-    def locate_many(self, digests: Iterable[str]) -> dict[str, PackLocation]:
-        found: dict[str, PackLocation] = {}
-        batch: list[str] = []
-        for digest in digests:
-            batch.append(digest)
-            if len(batch) >= 500:
-                found.update(self._locate_batch(batch))
-                batch = []
-        if batch:
-            found.update(self._locate_batch(batch))
-        return found
+    def select_in(self, sql: str, items: Iterable[object], batch: int = 500) -> Iterator[tuple]:
+        """The rows of ``sql`` (``… IN ({marks})``) for all ``items``, queried ``batch`` at a time.
 
-    def _locate_batch(self, batch: list[str]) -> dict[str, PackLocation]:
-        marks = ",".join("?" * len(batch))
-        rows = self.conn.execute(
-            f"SELECT digest, pack, offset, length FROM pack_blobs WHERE digest IN ({marks})", batch)
+        One query per 500 keys instead of one per key, while staying far below SQLite's limit on
+        ``?`` parameters in one statement.
+        """
+        part: list[object] = []
+        for item in items:
+            part.append(item)
+            if len(part) >= batch:
+                yield from self.conn.execute(sql.format(marks=",".join("?" * len(part))), part)
+                part = []
+        if part:
+            yield from self.conn.execute(sql.format(marks=",".join("?" * len(part))), part)
+
+    def locate_many(self, digests: Iterable[str]) -> dict[str, PackLocation]:
         make = PackLocation._make
-        return {row[0]: make(row[1:]) for row in rows}
+        return {row[0]: make(row[1:]) for row in self.select_in(
+            "SELECT digest, pack, offset, length FROM pack_blobs WHERE digest IN ({marks})", digests)}
 
     def iter_pack_blobs(self) -> Iterator[tuple[str, str, int, int]]:
         yield from self.conn.execute("SELECT digest, pack, offset, length FROM pack_blobs")
@@ -153,14 +154,8 @@ class StateDB:
 
     def with_remote_copy(self, digests: Iterable[str]) -> set[str]:
         """The subset of ``digests`` known to be stored on at least one remote."""
-        out: set[str] = set()
-        batch = list(digests)
-        for start in range(0, len(batch), 500):
-            part = batch[start:start + 500]
-            marks = ",".join("?" * len(part))
-            out.update(row[0] for row in self.conn.execute(
-                f"SELECT DISTINCT digest FROM remote_copies WHERE digest IN ({marks})", part))
-        return out
+        return {row[0] for row in self.select_in(
+            "SELECT DISTINCT digest FROM remote_copies WHERE digest IN ({marks})", digests)}
 
     def forget_remote(self, remote: str) -> None:
         with self.transaction() as conn:
@@ -168,15 +163,9 @@ class StateDB:
 
     # -- stat cache -------------------------------------------------------------------------
     def cached_digests(self, paths: list[str]) -> dict[str, tuple[int, int, int, int, str]]:
-        out: dict[str, tuple[int, int, int, int, str]] = {}
-        for start in range(0, len(paths), 500):
-            batch = paths[start:start + 500]
-            marks = ",".join("?" * len(batch))
-            for row in self.conn.execute(
-                    f"SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache "
-                    f"WHERE path IN ({marks})", batch):
-                out[row[0]] = tuple(row[1:])  # type: ignore[assignment]
-        return out
+        return {row[0]: tuple(row[1:]) for row in self.select_in(  # type: ignore[misc]
+            "SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache WHERE path IN ({marks})",
+            paths)}
 
     def remember_digests(self, rows: list[tuple[str, int, int, int, int, str]]) -> None:
         if not rows:
