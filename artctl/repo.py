@@ -34,7 +34,10 @@ def check_format(data: bytes, where: str) -> None:
     except ValueError:
         doc = None
     if not isinstance(doc, dict) or doc.get("kind") != "artctl-repository":
-        raise RepositoryFormatError(f"{where} is not an artctl repository")
+        raise RepositoryFormatError(
+            f"{where} is not an artctl repository (its {FORMAT_FILE} file is not artctl's)",
+            hint=f"if it is one whose {FORMAT_FILE} was damaged, delete {where}/{FORMAT_FILE} and run "
+                 "`artctl init` there: that rewrites it and keeps every stored file")
     if doc.get("format") != REPO_FORMAT:
         raise RepositoryFormatError(
             f"{where} has repository format {doc.get('format')!r}; this artctl reads format {REPO_FORMAT}",

@@ -453,3 +453,16 @@ def test_verify_repair_lets_a_re_put_restore_a_corrupt_object(cli, repo_dir: Pat
     cli.ok("artifact", "verify")
     cli.ok("artifact", "get", "proj/big", "--root", "out")
     assert (repo_dir / "out" / "big.bin").read_bytes() == (repo_dir / "big.bin").read_bytes()
+
+
+def test_a_damaged_format_file_says_how_to_recover_and_init_keeps_the_data(cli, repo_dir: Path) -> None:
+    (repo_dir / "f.txt").write_text("x\n")
+    cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t")
+    fmt = repo_dir / ".artifacts" / "FORMAT"
+    fmt.write_text("garbage")
+    result = cli.fails("artifact", "ls")
+    assert "run `artctl init` there" in result.stderr and "keeps every stored file" in result.stderr
+    fmt.unlink()
+    assert "Restored the format file of the existing" in cli.ok("init").stdout
+    cli.ok("artifact", "verify")
+    assert cli.ok("artifact", "get", "proj/f", "--root", "out", "--json").json()["files"] == 1

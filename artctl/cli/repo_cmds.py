@@ -25,6 +25,9 @@ def init_cmd(directory: Path | None) -> None:
     out = get_output()
     if out.json:
         out.emit_json({"root": str(repo.root), "created": created})
+    elif created and any((repo.root / "registry").iterdir()):
+        # FORMAT was missing (e.g. deleted after it was damaged): the data was kept.
+        out.result(f"Restored the format file of the existing artctl repository in {repo.root}")
     elif created:
         out.result(f"Initialized empty artctl repository in {repo.root}")
     else:
