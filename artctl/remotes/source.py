@@ -31,6 +31,7 @@ WHOLE_PACK_BYTES = 8 * 1024 * 1024
 if TYPE_CHECKING:
     from ..repo import Repository
     from ..repository_ops import Repo
+    from ..store import Store
     from .fs import Backend
 
 
@@ -75,18 +76,27 @@ def download_pack(repository: "Repository", remote: str, backend: "Backend", pac
     os.close(fd)
     try:
         backend.download(pack_rel(pack_id), tmp)
-        try:
-            adopted = store.add_pack_file(tmp, idx)
-        except IntegrityError as exc:
-            raise IntegrityError(f"pack {pack_id[:12]} on remote {remote} is corrupt: {exc}; "
-                                 "nothing was stored") from None
-        if adopted != pack_id:
-            store.delete_pack(adopted)
-            raise IntegrityError(f"pack {pack_id[:12]} on remote {remote} does not match its name")
+        adopt_remote_pack(store, remote, pack_id, tmp, idx)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     repository.state.record_remote_copies(remote, [d for d, _o, _n in decode_index(idx)])
+
+
+def adopt_remote_pack(store: "Store", remote: str, pack_id: str, tmp: Path, idx: bytes) -> None:
+    """Adopt the downloaded pack ``tmp`` once every blob matches ``idx`` and its id is ``pack_id``.
+
+    Shared by ``get``'s on-demand fetch and ``pull``, so a corrupt or misnamed remote pack is
+    refused the same way by both, with nothing stored.
+    """
+    try:
+        adopted = store.add_pack_file(tmp, idx)  # verifies every blob before adopting
+    except IntegrityError as exc:
+        raise IntegrityError(f"pack {pack_id[:12]} on remote {remote} is corrupt: {exc}; "
+                             "nothing was stored") from None
+    if adopted != pack_id:
+        store.delete_pack(adopted)
+        raise IntegrityError(f"pack {pack_id[:12]} on remote {remote} does not match its name")
 
 
 #: A pack of which a `get` needs at least this share of the bytes is downloaded whole (one

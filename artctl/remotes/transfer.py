@@ -429,7 +429,7 @@ def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
                              hint="the remote is incomplete; push them from a clone that has them")
     moved = {"bytes": 0, "files": 0}
     counter_lock = threading.Lock()
-    from .source import fetch_loose_to_store
+    from .source import adopt_remote_pack, fetch_loose_to_store
 
     def get_pack(pack_id: str) -> None:
         tmp = repository.tmp_dir / f".{pack_id}.pack.download"
@@ -438,14 +438,7 @@ def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
             backend.download(pack_rel(pack_id), tmp)
             size = tmp.stat().st_size
             idx = (inventory_mod.cache_dir(repository, spec.name) / f"{pack_id}.idx").read_bytes()
-            try:
-                adopted = store.add_pack_file(tmp, idx)  # verifies every blob before adopting
-            except IntegrityError as exc:
-                raise IntegrityError(f"pack {pack_id[:12]} on remote {spec.name} is corrupt: {exc}; "
-                                     "nothing was stored") from None
-            if adopted != pack_id:
-                store.delete_pack(adopted)
-                raise IntegrityError(f"pack {pack_id[:12]} on remote {spec.name} does not match its name")
+            adopt_remote_pack(store, spec.name, pack_id, tmp, idx)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
