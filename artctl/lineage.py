@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ArtifactNotFound, InvalidInput
 from .names import parse_name, parse_ref, version_index
 from .records import VersionRecord
-from .runs import RunRecord
+from .runs import RunRecord, VersionLink
 
 if TYPE_CHECKING:
     from .repository_ops import Repo
@@ -141,12 +141,10 @@ class LineageIndex:
         for run in repo.repository.runs.list():
             index.runs[run.id] = run
             rid = run_node_id(run.id)
-            for link in run.inputs:
-                if index._same_version(link.name, link.version, link.digest):
-                    index.users.setdefault(artifact_node_id(link.name, link.version), set()).add(rid)
-            for link in run.outputs:
-                if index._same_version(link.name, link.version, link.digest):
-                    index.loggers.setdefault(artifact_node_id(link.name, link.version), set()).add(rid)
+            for node in index._current(run.inputs):
+                index.users.setdefault(node, set()).add(rid)
+            for node in index._current(run.outputs):
+                index.loggers.setdefault(node, set()).add(rid)
         return index
 
     def version(self, node_id: str) -> VersionRecord | None:
@@ -168,14 +166,18 @@ class LineageIndex:
         record = self.version(artifact_node_id(name, version))
         return record is None or record.digest == digest
 
+    def _current(self, links: list[VersionLink]) -> list[str]:
+        """Node ids of the ``links`` that name the version existing now (see ``_same_version``)."""
+        return [artifact_node_id(v.name, v.version) for v in links
+                if self._same_version(v.name, v.version, v.digest)]
+
     def upstream(self, node_id: str) -> set[str]:
         """Nodes with an edge into ``node_id``."""
         if node_id.startswith(RUN_PREFIX):
             run = self.runs.get(node_id[len(RUN_PREFIX):])
             if run is None:
                 return set()
-            return {artifact_node_id(v.name, v.version) for v in run.inputs
-                    if self._same_version(v.name, v.version, v.digest)}
+            return set(self._current(run.inputs))
         out = set(self.loggers.get(node_id, set()))
         record = self.version(node_id)
         if record is not None and record.logged_by:
@@ -188,8 +190,7 @@ class LineageIndex:
             run = self.runs.get(node_id[len(RUN_PREFIX):])
             if run is None:
                 return set()
-            return {artifact_node_id(v.name, v.version) for v in run.outputs
-                    if self._same_version(v.name, v.version, v.digest)}
+            return set(self._current(run.outputs))
         return set(self.users.get(node_id, set()))
 
     def run_type(self, node_id: str) -> str:
