@@ -29,17 +29,23 @@
 
   function nodeLabel(n) { return nodeTag(n) + "\n" + nodeTitle(n); }
 
-  /* Nodes within `depth` runs of root (as `artctl lineage --depth`), following edges forward
-   * (downstream) and/or backward (upstream). */
-  function subgraph(data, root, direction, depth) {
-    const hops = 2 * depth - (String(root).startsWith("run:") ? 1 : 0);
+  /* Successors (`out`) and predecessors (`inn`) of every node id, from the edge list. */
+  function adjacency(edges) {
     const out = new Map(), inn = new Map();
-    for (const e of data.edges) {
+    for (const e of edges) {
       if (!out.has(e.from)) out.set(e.from, []);
       if (!inn.has(e.to)) inn.set(e.to, []);
       out.get(e.from).push(e.to);
       inn.get(e.to).push(e.from);
     }
+    return { out, inn };
+  }
+
+  /* Nodes within `depth` runs of root (as `artctl lineage --depth`), following edges forward
+   * (downstream) and/or backward (upstream). */
+  function subgraph(data, root, direction, depth) {
+    const hops = 2 * depth - (String(root).startsWith("run:") ? 1 : 0);
+    const { out, inn } = adjacency(data.edges);
     const keep = new Set([root]);
     const edges = new Set();
     const walks = direction === "both" ? [true, false] : [direction === "downstream"];
@@ -70,13 +76,7 @@
    * cluster too (as in W&B). */
   function computeClusters(data, pulled, expanded) {
     const byId = new Map(data.nodes.map((n) => [n.id, n]));
-    const out = new Map(), inn = new Map();
-    for (const e of data.edges) {
-      if (!out.has(e.from)) out.set(e.from, []);
-      if (!inn.has(e.to)) inn.set(e.to, []);
-      out.get(e.from).push(e.to);
-      inn.get(e.to).push(e.from);
-    }
+    const { out, inn } = adjacency(data.edges);
     const order = [], seen = new Set([data.root]);
     let frontier = [data.root];
     while (frontier.length) {
