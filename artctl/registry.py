@@ -191,7 +191,7 @@ class Registry:
         Identical content (same manifest digest as a live version) creates nothing; the aliases
         still move to that version. Version numbers are never reused, even after deletion.
         """
-        custom = [validate_custom_alias(a) for a in aliases if a not in (LATEST,) and version_index(a) is None]
+        custom = [validate_custom_alias(a) for a in aliases]  # latest/vN are managed: refused
         with self.lock(name):
             self.ensure_artifact(name, kind)
             existing = [r for r in self.versions(name) if r.manifest == manifest]

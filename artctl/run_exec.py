@@ -123,7 +123,8 @@ def exec_run(repo: Repo, command: Sequence[str], *, job_type: str, uses: Sequenc
             env[f"ARTCTL_OUTPUT_{i}"] = str(Path(spec.path).resolve())
         code = _run(command, {**os.environ, **env}, stdout)
     except BaseException as exc:
-        _finish_quietly(runs, run.id, failed=True)
+        code = exc.exit_code if isinstance(exc, RunError) and exc.exit_code in (126, 127) else None
+        _finish_quietly(runs, run.id, failed=True, exit_code=code)
         _name_run(exc, run.id)
         raise
     inputs = tuple(ExecInput(ref, path, names[i]) for i, (ref, _, path) in enumerate(fetched))
@@ -148,9 +149,9 @@ def _run(command: Sequence[str], env: dict[str, str], stdout: IO[Any] | None) ->
     try:
         proc = subprocess.Popen(list(command), env=env, stdout=stdout)
     except FileNotFoundError:
-        raise RunError(f"command not found: {command[0]}") from None
+        raise _shell_error(f"command not found: {command[0]}", 127) from None
     except PermissionError:
-        raise RunError(f"command is not executable: {command[0]}") from None
+        raise _shell_error(f"command is not executable: {command[0]}", 126) from None
     except OSError as exc:
         raise RunError(f"cannot run {command[0]}: {exc.strerror or exc}") from None
     try:
@@ -160,6 +161,13 @@ def _run(command: Sequence[str], env: dict[str, str], stdout: IO[Any] | None) ->
         proc.wait()
         raise
     return 128 - code if code < 0 else code
+
+
+def _shell_error(message: str, code: int) -> RunError:
+    """A command that could not start: exit and record 127/126, as a shell would."""
+    error = RunError(message)
+    error.exit_code = code
+    return error
 
 
 def _name_run(exc: BaseException, run_id: str) -> None:

@@ -238,9 +238,10 @@ def test_run_exec_bad_input(cli, repo_dir: Path, data_dir: Path) -> None:
                        "--", "true")
     assert "already exists with type 'dataset'" in result.stderr
     assert cli.ok("run", "ls", "--json").json() == []
-    result = cli.fails("run", "exec", "--job-type", "t", "--", "no-such-command-artctl")
-    assert "command not found: no-such-command-artctl" in result.stderr
-    assert [r["status"] for r in cli.ok("run", "ls", "--json").json()] == ["failed"]
+    result = cli.fails("run", "exec", "--job-type", "t", "--", "no-such-command-artctl", code=127)
+    assert result.stderr.startswith("error: command not found: no-such-command-artctl")
+    runs = cli.ok("run", "ls", "--json").json()
+    assert [(r["status"], r["exit_code"]) for r in runs] == [("failed", 127)]  # as a shell would
 
 
 def test_parallel_puts_into_one_run_lose_no_link(cli, repo_dir: Path, workdir: Path) -> None:

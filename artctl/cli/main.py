@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> None:
         if full is not None:
             _report(full.message, full.hint)
         else:
-            _report(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", None)
+            reason = (exc.strerror or str(exc)).rstrip(".")
+            reason = reason[:1].lower() + reason[1:]
+            _report(f"cannot access {exc.filename}: {reason}" if exc.filename else reason, None)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
         _report(f"unexpected {type(exc).__name__}: {exc}",
