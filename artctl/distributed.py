@@ -33,7 +33,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import ArtifactNotFound, Conflict, IntegrityError, InvalidInput, ObjectNotFound
-from .manifest import Entry, Manifest
+from .manifest import Entry, Manifest, entries_after_header
 from .names import ArtifactName, parse_name, validate_type
 from .records import utcnow
 
@@ -166,14 +166,7 @@ def _parse_part(data: bytes, where: str, name: ArtifactName) -> tuple[dict[str, 
         raise IntegrityError(f"{where} is not an artctl distributed part")
     if header.get("name") != str(name):
         raise IntegrityError(f"{where} belongs to {header.get('name')!r}, not {name}")
-    entries = []
-    for number, raw in enumerate(lines[1:], start=2):
-        try:
-            obj = json.loads(raw)
-        except ValueError:
-            raise IntegrityError(f"{where} line {number} is not valid JSON") from None
-        entries.append(Entry.from_json(obj))
-    return header, entries
+    return header, list(entries_after_header(lines, where))
 
 
 def upsert_entries(repo: "Repo", entries_fn, *, name: str, type: str, distributed_id: str,  # type: ignore[no-untyped-def]

@@ -209,6 +209,12 @@ def iter_entries(data: bytes, name: str = "manifest") -> Iterator[Entry]:
     if header.get("format") != MANIFEST_FORMAT:
         raise IntegrityError(f"{name} has unsupported format {header.get('format')!r}",
                              hint="upgrade artctl to read it")
+    yield from entries_after_header(lines, name)
+
+
+def entries_after_header(lines: list[bytes], name: str) -> Iterator[Entry]:
+    """The entries of a JSONL document (manifest, distributed part) whose header the caller
+    has checked: one per line after the first, each a clear error naming its line if malformed."""
     for number, raw in enumerate(lines[1:], start=2):
         try:
             obj = json.loads(raw)
