@@ -161,3 +161,11 @@ def test_tampered_manifest_with_parent_paths_is_refused_before_anything_is_writt
     assert_nothing_lost(cli)
     assert not (repo_dir / ".artifacts" / "manifests" / digest[:2] / f"{digest[2:]}.jsonl").exists()
     assert not list(tmp_path.rglob("escaped.txt"))
+
+
+def test_unknown_remote_name_is_named_as_such(cli, repo_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`push nope` with no remote called nope says so, instead of parsing it as an artifact."""
+    cli.ok("remote", "add", "origin", (tmp_path / "r").as_uri(), "--default")
+    for command in ("push", "pull"):
+        result = cli.fails(command, "nope")
+        assert "no remote 'nope'" in result.stderr and "origin" in result.stderr
