@@ -91,7 +91,9 @@ class Repository:
                 atomic_write_bytes(root / "config.toml", b"")
             atomic_write_bytes(root / ".gitignore", b"# artctl repository: keep it out of git\n*\n")
             atomic_write_bytes(root / FORMAT_FILE, format_bytes())
-        return cls(root), created
+        repository = cls(root)
+        repository.state.conn  # create state.db now: processes starting together then share it
+        return repository, created
 
     @property
     def work_dir(self) -> Path:

@@ -69,17 +69,37 @@ class StateDB:
         return conn
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            # A cache of files that are the truth (pack indexes, stats): durability of the last
-            # transaction is not needed, and a crash of the process never corrupts a WAL database.
-            conn.execute("PRAGMA synchronous=OFF")
-            conn.executescript(SCHEMA)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        """Open, switch to WAL and create the schema, retrying while another process does.
+
+        Switching a new database to WAL takes an exclusive lock for which SQLite does not call
+        the busy handler, so processes starting together on a fresh ``state.db`` can see
+        "database is locked" once; they wait and retry instead of failing.
+        """
+        import time
+
+        deadline = time.monotonic() + 60.0
+        delay = 0.005
+        while True:
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                # A cache of files that are the truth (pack indexes, stats): durability of the
+                # last transaction is not needed, and a crash of the process never corrupts a
+                # WAL database.
+                conn.execute("PRAGMA synchronous=OFF")
+                conn.executescript(SCHEMA)
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+            except BaseException:
+                conn.close()
+                raise
 
     def _set_aside(self) -> None:
         """Move a damaged ``state.db`` to ``state.db.corrupt`` (kept for a post-mortem)."""
