@@ -109,12 +109,18 @@ def _param_doc(param: click.Parameter, ctx: click.Context) -> ParamDoc | None:
     return None
 
 
+def _is_help(param: click.Parameter, ctx: click.Context) -> bool:
+    """The automatic ``--help`` option, whatever click version names it (``help`` in 8.4,
+    ``_click_default_help`` in 8.5): documented once for all commands, not on every page."""
+    return isinstance(param, click.Option) and bool(set(param.opts) & set(ctx.help_option_names))
+
+
 def command_doc(path: tuple[str, ...], root: click.Group) -> CommandDoc:
     """The reference entry of the command at ``path`` (``()`` is the root)."""
     ctx, command = _context(path, root)
     summary, description, examples = parse_help(command.help)
     params = [d for p in command.get_params(ctx)
-              if (d := _param_doc(p, ctx)) is not None and (not path or p.name != "help")]
+              if (d := _param_doc(p, ctx)) is not None and (not path or not _is_help(p, ctx))]
     usage = " ".join([ctx.command_path, *command.collect_usage_pieces(ctx)])
     subcommands: list[tuple[str, str]] = []
     if isinstance(command, click.Group):
