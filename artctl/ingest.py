@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,8 +152,7 @@ def ingest(files: Iterable[SourceFile], store: "Store", state: "StateDB", *,
     large = [f for f in todo if f.size >= SMALL_FILE]
     if todo:
         with store.writing():
-            for start in range(0, len(small), BATCH):
-                batch = small[start:start + BATCH]
+            for batch in _batches(small):
                 blobs = [(f, *_read_small(f)) for f in batch]
                 store.put_small_batch([(digest, data) for _, digest, data in blobs])
                 _collect(((f, digest, len(data)) for f, digest, data in blobs), entries, remember,
@@ -172,8 +171,24 @@ def ingest(files: Iterable[SourceFile], store: "Store", state: "StateDB", *,
 
 #: Files below this size are read whole and packed; the rest are stored loose.
 SMALL_FILE = PACK_THRESHOLD
-#: Small files handled per index query and per progress update.
+#: Small files handled per index query and per progress update, and the most bytes read into
+#: memory at once: memory stays bounded whatever the number and size of files.
 BATCH = 2000
+BATCH_BYTES = 32 * 1024 * 1024
+
+
+def _batches(files: list[SourceFile]) -> Iterator[list[SourceFile]]:
+    """Consecutive groups of at most BATCH files and about BATCH_BYTES bytes."""
+    batch: list[SourceFile] = []
+    size = 0
+    for f in files:
+        if batch and (len(batch) >= BATCH or size + f.size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(f)
+        size += f.size
+    if batch:
+        yield batch
 
 
 def _os_error(f: SourceFile, exc: OSError) -> ArtctlError:
