@@ -1,0 +1,104 @@
+"""Locate the commands under test: artctl, b3sum (or a fallback) and DVC in its own venv.
+
+DVC lives in a separate virtualenv because installing it beside artctl would pin fsspec
+and friends to versions artctl does not test against.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+
+
+@dataclass
+class Tool:
+    """A command prefix plus what to call it in the output; ``error`` if it cannot run."""
+
+    name: str
+    argv: list[str]
+    version: str = ""
+    error: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def base_env() -> dict[str, str]:
+    """Environment for every subprocess: no inherited repository or run, no telemetry."""
+    env = dict(os.environ)
+    for key in ("ARTCTL_DIR", "ARTCTL_RUN", "ARTCTL_DEBUG"):
+        env.pop(key, None)
+    env["DVC_NO_ANALYTICS"] = "1"
+    return env
+
+
+def _version(argv: list[str], env: dict[str, str]) -> tuple[str, str]:
+    try:
+        res = subprocess.run(argv, capture_output=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "", str(exc)
+    if res.returncode != 0:
+        err = res.stderr.decode("utf-8", "replace").strip().splitlines()
+        return "", err[-1] if err else f"rc={res.returncode}"
+    out = res.stdout.decode("utf-8", "replace").strip()
+    return (out.splitlines()[0] if out else ""), ""
+
+
+def find_artctl(override: str | None) -> Tool:
+    """``python -m artctl`` from this checkout, unless ``--artctl`` names another command.
+
+    The checkout goes first on PYTHONPATH so the benchmark measures the working tree even
+    when the subprocess runs in a scratch directory.
+    """
+    env: dict[str, str] = {}
+    if override:
+        argv = shlex.split(override)
+    else:
+        argv = [sys.executable, "-m", "artctl"]
+        path = os.environ.get("PYTHONPATH", "")
+        env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + path if path else "")
+    version, error = _version(argv + ["--version"], {**base_env(), **env})
+    return Tool("artctl", argv, version, error and f"`{' '.join(argv)} --version` failed: {error}", env)
+
+
+def find_b3sum() -> Tool:
+    """The ``b3sum`` binary (Debian package) or, failing that, the PyPI ``blake3`` module."""
+    exe = shutil.which("b3sum")
+    if exe:
+        version, _ = _version([exe, "--version"], base_env())
+        return Tool("b3sum", [exe], f"{version or 'b3sum'} (binary {exe})")
+    argv = [sys.executable, str(BENCH_DIR / "b3hash.py")]
+    try:
+        import blake3  # noqa: F401
+    except ImportError:
+        return Tool("b3sum", argv, error="neither `b3sum` nor the Python `blake3` module is installed")
+    ver = getattr(sys.modules["blake3"], "__version__", "?")
+    return Tool("b3sum", argv, f"fallback: PyPI blake3 {ver} via bench/b3hash.py (no b3sum binary)")
+
+
+def find_dvc(override: str | None, venv: Path, log) -> Tool:
+    """DVC from ``--dvc``, else from ``venv`` — created and ``pip install dvc``-ed on first use."""
+    if override:
+        argv = shlex.split(override)
+    else:
+        exe = venv / "bin" / "dvc"
+        if not exe.exists():
+            log(f"creating DVC virtualenv {venv} (pip install dvc; takes a minute or two)")
+            try:
+                subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True,
+                               capture_output=True)
+                subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "dvc"],
+                               check=True, capture_output=True, timeout=3600)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+                detail = getattr(exc, "stderr", b"") or b""
+                tail = detail.decode("utf-8", "replace").strip().splitlines()[-1:] if detail else []
+                return Tool("dvc", [str(exe)], error=f"DVC install failed: {exc} {' '.join(tail)}")
+        argv = [str(exe)]
+    version, error = _version(argv + ["--version"], base_env())
+    return Tool("dvc", argv, f"dvc {version}" if version else "", error and f"dvc --version failed: {error}")
