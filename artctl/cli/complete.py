@@ -11,6 +11,8 @@ The shell scripts in ``completions/`` call back into artctl through click's prot
 
 from __future__ import annotations
 
+import abc
+
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +22,7 @@ from click.shell_completion import CompletionItem
 from .. import catalog
 
 
-class _RepoType(click.ParamType):
+class _RepoType(click.ParamType, abc.ABC):
     """A string parameter whose completions come from one catalog listing."""
 
     name = "text"
@@ -28,8 +30,9 @@ class _RepoType(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         return value
 
+    @abc.abstractmethod
     def listing(self, ctx: click.Context, incomplete: str) -> list[catalog.Item]:
-        raise NotImplementedError
+        """The candidates this type offers for ``incomplete``."""
 
     def shell_complete(self, ctx: click.Context, param: click.Parameter,
                        incomplete: str) -> list[CompletionItem]:

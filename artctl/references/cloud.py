@@ -20,6 +20,8 @@ az/abfs  ``etag``, ``version_id`` (if any)   that version; else the live blob if
 
 from __future__ import annotations
 
+import abc
+
 import base64
 import contextlib
 from pathlib import Path
@@ -36,7 +38,7 @@ def _strip(uri: str) -> str:
     return uri.split("://", 1)[1].rstrip("/")
 
 
-class FsspecAdapter:
+class FsspecAdapter(abc.ABC):
     """Listing and fetching shared by the object stores; subclasses name the identity fields."""
 
     protocol = ""
@@ -52,11 +54,13 @@ class FsspecAdapter:
 
         return fsspec.filesystem(self.protocol, skip_instance_cache=True, version_aware=True)
 
+    @abc.abstractmethod
     def state_of(self, info: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        """The provider's identity of this exact object state (etag, version id …)."""
 
+    @abc.abstractmethod
     def open_recorded(self, path: str, entry: Entry) -> Any:
-        raise NotImplementedError
+        """Open the bytes of the state recorded in ``entry``, or raise ReferenceChanged."""
 
     # -- shared -----------------------------------------------------------------------------
     @property

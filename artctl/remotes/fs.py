@@ -16,6 +16,8 @@ with a hint, so the CLI prints one line instead of a botocore traceback.
 
 from __future__ import annotations
 
+import abc
+
 import contextlib
 import os
 
@@ -98,23 +100,52 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-class Backend:
+class Backend(abc.ABC):
     """Whole-file operations on paths relative to the remote's root (``a/b/c``)."""
 
     url: str
     jobs: int = DEFAULT_JOBS
 
     # Implemented by subclasses -------------------------------------------------------------
-    def read(self, rel: str) -> bytes: raise NotImplementedError
-    def read_range(self, rel: str, start: int, end: int) -> bytes: raise NotImplementedError
-    def write(self, rel: str, data: bytes) -> None: raise NotImplementedError
-    def upload(self, rel: str, local: Path) -> None: raise NotImplementedError
-    def download(self, rel: str, local: Path) -> None: raise NotImplementedError
-    def create(self, rel: str, data: bytes) -> bool: raise NotImplementedError
-    def listdir(self, rel: str) -> list[str]: raise NotImplementedError
-    def find(self, rel: str) -> list[str]: raise NotImplementedError
-    def delete(self, rel: str) -> None: raise NotImplementedError
-    def check_location(self) -> bool: raise NotImplementedError
+    @abc.abstractmethod
+    def read(self, rel: str) -> bytes:
+        ...
+
+    @abc.abstractmethod
+    def read_range(self, rel: str, start: int, end: int) -> bytes:
+        ...
+
+    @abc.abstractmethod
+    def write(self, rel: str, data: bytes) -> None:
+        ...
+
+    @abc.abstractmethod
+    def upload(self, rel: str, local: Path) -> None:
+        ...
+
+    @abc.abstractmethod
+    def download(self, rel: str, local: Path) -> None:
+        ...
+
+    @abc.abstractmethod
+    def create(self, rel: str, data: bytes) -> bool:
+        ...
+
+    @abc.abstractmethod
+    def listdir(self, rel: str) -> list[str]:
+        ...
+
+    @abc.abstractmethod
+    def find(self, rel: str) -> list[str]:
+        ...
+
+    @abc.abstractmethod
+    def delete(self, rel: str) -> None:
+        ...
+
+    @abc.abstractmethod
+    def check_location(self) -> bool:
+        ...
 
     # Shared ---------------------------------------------------------------------------------
     def exists(self, rel: str) -> bool:
