@@ -34,7 +34,6 @@ KNOWN_KEYS: dict[str, str] = {
     "remote.<NAME>.url": "fsspec URL of a remote (set by `artctl remote add`)",
     "remote.<NAME>.options.<KEY>": "storage option passed to the remote's fsspec filesystem",
     "remote.<NAME>.jobs": "parallel transfers to and from that remote (default 8)",
-    "cache.dir": "where objects fetched from remotes are cached (default: the repository)",
 }
 
 
