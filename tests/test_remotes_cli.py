@@ -169,3 +169,9 @@ def test_unknown_remote_name_is_named_as_such(cli, repo_dir, tmp_path) -> None: 
     for command in ("push", "pull"):
         result = cli.fails(command, "nope")
         assert "no remote 'nope'" in result.stderr and "origin" in result.stderr
+
+
+def test_remote_with_unknown_protocol_is_refused_when_added(cli, repo_dir) -> None:  # type: ignore[no-untyped-def]
+    result = cli.fails("remote", "add", "origin", "notaurl://bucket/x")
+    assert "unknown storage protocol" in result.stderr
+    assert cli.ok("remote", "ls", "--json").json() == []

@@ -116,6 +116,7 @@ def add_remote(repo: "Repository", name: str, url: str, options: dict[str, Any] 
 
     validate_remote_name(name)
     protocol, _root = split_url(url)
+    _check_protocol(protocol, url)
     if name in {r.name for r in list_remotes(repo)}:
         raise Conflict(f"remote {name!r} already exists", hint=f"remove it first with `artctl remote rm {name}`")
     if protocol == "file" and "://" not in url:
@@ -128,6 +129,15 @@ def add_remote(repo: "Repository", name: str, url: str, options: dict[str, Any] 
     if default:
         repo.config.set("core.default_remote", name)
     return next(r for r in list_remotes(repo) if r.name == name)
+
+
+def _check_protocol(protocol: str, url: str) -> None:
+    """Refuse a URL no fsspec filesystem handles when it is added, not at the first push."""
+    from fsspec.registry import known_implementations, registry
+
+    if protocol not in known_implementations and protocol not in registry:
+        raise InvalidInput(f"unknown storage protocol in {url!r}",
+                           hint="use a local path, file://, s3://, gs://, az:// or another fsspec URL")
 
 
 def remove_remote(repo: "Repository", name: str) -> RemoteSpec:
