@@ -114,7 +114,8 @@ def _os_failure(exc: OSError, target: Path) -> ArtctlError:
 
 def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "auto",
              fetch: Fetch | None = None, workers: int = 4,
-             progress: Callable[[int, int], None] | None = None) -> CheckoutResult:
+             progress: Callable[[int, int], None] | None = None,
+             local_digests: set[str] | None = None) -> CheckoutResult:
     """Write ``entries`` under ``root``; return counts. ``fetch`` handles what the store lacks.
 
     Bytes in the local store are written in one batch (packed blobs pack by pack); the rest
@@ -126,7 +127,8 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
     made: set[str] = set()
     base = str(root)
     targets = [(e, _safe_parent(base, e.path, made)) for e in entries]
-    local_digests = store.has_many({e.digest for e, _ in targets if e.digest is not None})
+    if local_digests is None:  # the caller may already know what the store holds
+        local_digests = store.has_many({e.digest for e, _ in targets if e.digest is not None})
     local = [(e, t) for e, t in targets if e.digest in local_digests]
     remote = [(e, t) for e, t in targets if e.digest not in local_digests]
     modes: dict[str, int] = {}

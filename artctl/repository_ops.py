@@ -345,8 +345,10 @@ class Repo:
             from .sources import prefetch
 
             local = self.store.has_many({e.digest for e in entries if e.digest is not None})
-            prefetch(self, [e for e in entries if e.digest not in local and e.ref is None])
+            missing = [e for e in entries if e.digest not in local and e.ref is None]
+            prefetch(self, missing)
             result = checkout(entries, target, self.store, link=mode, fetch=self.fetcher(),
+                              local_digests=None if missing else local,
                               workers=self.workers(), progress=progress)
         record_get(self.repository, entries)  # LRU bookkeeping: one batched write
         if run_id:
