@@ -9,7 +9,6 @@ no new version" is decided — and a reader can stream a million entries without
 from __future__ import annotations
 
 import json
-import posixpath
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -61,6 +60,8 @@ def validate_segment(name: str) -> str:
 
 def collision_key(path: str) -> str:
     """Paths that would land on the same file on a case-insensitive or NFC/NFD filesystem."""
+    if path.isascii():  # NFC leaves ASCII alone and casefold is lower (the common, fast case)
+        return path.lower()
     return unicodedata.normalize("NFC", path).casefold()
 
 
@@ -158,12 +159,14 @@ class Manifest:
             if key in seen and seen[key] != path:
                 raise UnsafePath(f"paths {seen[key]!r} and {path!r} collide after normalization")
             seen[key] = path
+        checked: set[str] = set()  # directories already known not to be files: each walked once
         for path in self.entries:
-            parent = posixpath.dirname(path)
-            while parent:
+            parent = path.rpartition("/")[0]
+            while parent and parent not in checked:
                 if parent in self.entries:
                     raise UnsafePath(f"{parent!r} is both a file and a directory in this artifact")
-                parent = posixpath.dirname(parent)
+                checked.add(parent)
+                parent = parent.rpartition("/")[0]
 
     def canonical(self) -> bytes:
         self.check_collisions()

@@ -43,7 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workdir", type=Path, default=Path("/tmp/artctl-bench"),
                    help="datasets, scratch, trash and the DVC venv (one filesystem)")
     p.add_argument("--tools", default=",".join(ALL_TOOLS), help="subset of " + ",".join(ALL_TOOLS))
-    p.add_argument("--artctl", help="artctl command (default: sys.executable -m artctl from this checkout)")
+    p.add_argument("--artctl", help="artctl command (default: this checkout installed into "
+                                    "WORKDIR/venv-artctl, reinstalled on each run)")
     p.add_argument("--dvc", help="dvc command (default: WORKDIR/venv-dvc/bin/dvc, created on demand)")
     p.add_argument("--dvc-venv", type=Path, help="virtualenv for DVC (default WORKDIR/venv-dvc)")
     p.add_argument("--timeout", type=float, default=3600, help="seconds before one command is killed")
@@ -74,7 +75,7 @@ def log(msg: str) -> None:
 
 def discover(args: argparse.Namespace) -> dict[str, Tool]:
     """Find each tool once; a tool that cannot run is reported, not fatal."""
-    tools = {"artctl": find_artctl(args.artctl), "b3sum": find_b3sum()}
+    tools = {"artctl": find_artctl(args.artctl, args.workdir / "venv-artctl", log), "b3sum": find_b3sum()}
     if "dvc" in args.tools:
         tools["dvc"] = find_dvc(args.dvc, args.dvc_venv or args.workdir / "venv-dvc", log)
     else:

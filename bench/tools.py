@@ -50,21 +50,35 @@ def _version(argv: list[str], env: dict[str, str]) -> tuple[str, str]:
     return (out.splitlines()[0] if out else ""), ""
 
 
-def find_artctl(override: str | None) -> Tool:
-    """``python -m artctl`` from this checkout, unless ``--artctl`` names another command.
+def find_artctl(override: str | None, venv: Path, log) -> Tool:
+    """This checkout installed into ``venv`` (its console script), unless ``--artctl`` names one.
 
-    The checkout goes first on PYTHONPATH so the benchmark measures the working tree even
-    when the subprocess runs in a scratch directory.
+    Installed the way users get it, like DVC beside it: a regular (not editable) install whose
+    modules pip byte-compiles, in a virtualenv without the host's ``.pth`` hooks. Timing
+    ``python -m artctl`` from the source tree instead would charge artctl for compiling every
+    module on each run wherever ``PYTHONDONTWRITEBYTECODE`` is set, and for whatever the host
+    interpreter imports at startup. The checkout is reinstalled on every run (``--no-deps``, a
+    few seconds), so the working tree is what gets measured.
     """
-    env: dict[str, str] = {}
     if override:
         argv = shlex.split(override)
     else:
-        argv = [sys.executable, "-m", "artctl"]
-        path = os.environ.get("PYTHONPATH", "")
-        env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + path if path else "")
-    version, error = _version(argv + ["--version"], {**base_env(), **env})
-    return Tool("artctl", argv, version, error and f"`{' '.join(argv)} --version` failed: {error}", env)
+        exe, pip = venv / "bin" / "artctl", venv / "bin" / "pip"
+        try:
+            if not pip.exists():
+                log(f"creating artctl virtualenv {venv} (pip install of this checkout)")
+                subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+                subprocess.run([str(pip), "install", "--quiet", str(REPO_ROOT)], check=True,
+                               capture_output=True, timeout=3600)
+            subprocess.run([str(pip), "install", "--quiet", "--no-deps", "--force-reinstall",
+                            str(REPO_ROOT)], check=True, capture_output=True, timeout=600)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+            detail = getattr(exc, "stderr", b"") or b""
+            tail = detail.decode("utf-8", "replace").strip().splitlines()[-1:] if detail else []
+            return Tool("artctl", [str(exe)], error=f"artctl install failed: {exc} {' '.join(tail)}")
+        argv = [str(exe)]
+    version, error = _version(argv + ["--version"], base_env())
+    return Tool("artctl", argv, version, error and f"`{' '.join(argv)} --version` failed: {error}")
 
 
 def find_b3sum() -> Tool:
