@@ -94,20 +94,20 @@ def create_exclusive(path: Path, data: bytes, *, tmp_dir: Path | None = None) ->
 
 @contextlib.contextmanager
 def file_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``path`` (released on exit and on process death)."""
-    from filelock import FileLock, Timeout
+    """Hold an exclusive advisory lock on ``path`` (released on exit and on process death).
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(path), timeout=timeout)
+    ``flock`` on a descriptor of our own, like every other lock of the repository: the kernel
+    drops it when the process dies, so a killed artctl never leaves a stale lock behind.
+    """
+    import fcntl
+
+    fd = open_lock_file(path)
     try:
-        lock.acquire()
-    except Timeout:
-        raise LockTimeout(f"timed out after {timeout:.0f}s waiting for lock {path}",
-                          hint="another artctl process is busy; retry when it has finished") from None
-    try:
+        flock_wait(fd, fcntl.LOCK_EX, timeout, f"lock {path}", delay=0.002, max_delay=0.05,
+                   hint="another artctl process is busy; retry when it has finished")
         yield
     finally:
-        lock.release()
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def open_lock_file(path: Path) -> int:
