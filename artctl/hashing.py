@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import re
 from typing import BinaryIO
 
 from blake3 import blake3
@@ -52,12 +53,9 @@ def hash_stream(fh: BinaryIO) -> tuple[str, int]:
     return hasher.hexdigest(), total
 
 
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 def is_digest(text: str) -> bool:
     """True for a lowercase 64-character hex string (a BLAKE3-256 digest)."""
-    if len(text) != DIGEST_HEX_LEN:
-        return False
-    try:
-        int(text, 16)
-    except ValueError:
-        return False
-    return text == text.lower()
+    return _DIGEST.fullmatch(text) is not None
