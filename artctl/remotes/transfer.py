@@ -229,14 +229,10 @@ def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, nee
     (an index on the remote is the proof that its pack is complete), and loose objects."""
     store = repository.store
     missing = {d for d in needed if not inv.has(d)}
-    loose = {d for d in missing if store.object_path(d).exists()}
     store.refresh()
-    packs: dict[str, set[str]] = {}
-    for digest, loc in repository.state.locate_many(missing - loose).items():
-        if store.pack_path(loc.pack).exists():
-            packs.setdefault(loc.pack, set()).add(digest)
-    covered = loose | {d for ds in packs.values() for d in ds}
-    lacking = sorted(missing - covered)
+    where = store.placement(missing)
+    packs, loose = where.packs, where.loose
+    lacking = sorted(where.absent)
     if lacking:
         raise ObjectNotFound(f"{len(lacking)} object(s) (e.g. {lacking[0][:12]}) are neither in the "
                              f"local store nor on remote {spec.name}",
