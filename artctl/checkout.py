@@ -25,7 +25,7 @@ from .fsutil import disk_full_guard
 from .manifest import Entry
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .store import Placement, Store
 
 Fetch = Callable[[Entry, Path], None]  # writes one entry's bytes to a path (references, remotes)
 
@@ -115,7 +115,7 @@ def _os_failure(exc: OSError, target: Path) -> ArtctlError:
 def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "auto",
              fetch: Fetch | None = None, workers: int = 4,
              progress: Callable[[int, int], None] | None = None,
-             local_digests: set[str] | None = None) -> CheckoutResult:
+             where: "Placement | None" = None) -> CheckoutResult:
     """Write ``entries`` under ``root``; return counts. ``fetch`` handles what the store lacks.
 
     Bytes in the local store are written in one batch (packed blobs pack by pack); the rest
@@ -127,8 +127,9 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
     made: set[str] = set()
     base = str(root)
     targets = [(e, _safe_parent(base, e.path, made)) for e in entries]
-    if local_digests is None:  # the caller may already know what the store holds
-        local_digests = store.has_many({e.digest for e, _ in targets if e.digest is not None})
+    if where is None:  # the caller may already know what the store holds
+        where = store.placement({e.digest for e, _ in targets if e.digest is not None})
+    local_digests = where.present()
     local = [(e, t) for e, t in targets if e.digest in local_digests]
     remote = [(e, t) for e, t in targets if e.digest not in local_digests]
     modes: dict[str, int] = {}
@@ -145,7 +146,7 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
                 items.append((entry.digest, tmp))
             done = (lambda size: progress(1, size)) if progress else None
             try:
-                for mode, count in store.materialize_many(items, link, done).items():
+                for mode, count in store.materialize_many(items, link, done, where).items():
                     modes[mode] = modes.get(mode, 0) + count
             except OSError as exc:
                 raise _os_failure(exc, root) from None

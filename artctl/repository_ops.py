@@ -344,12 +344,13 @@ class Repo:
         with shared_use(self.repository.locks_dir):  # no cache eviction while we read objects
             from .sources import prefetch
 
-            local = self.store.has_many({e.digest for e in entries if e.digest is not None})
-            missing = [e for e in entries if e.digest not in local and e.ref is None]
-            prefetch(self, missing)
+            where = self.store.placement({e.digest for e in entries if e.digest is not None})
+            missing = [e for e in entries if e.digest in where.absent and e.ref is None]
+            if missing:
+                prefetch(self, missing)
+                where = where.updated(self.store.placement({e.digest for e in missing}))
             result = checkout(entries, target, self.store, link=mode, fetch=self.fetcher(),
-                              local_digests=None if missing else local,
-                              workers=self.workers(), progress=progress)
+                              where=where, workers=self.workers(), progress=progress)
         record_get(self.repository, entries)  # LRU bookkeeping: one batched write
         if run_id:
             self.repository.runs.link(run_id, link_of(record), direction="input")

@@ -42,6 +42,21 @@ class Placement:
     loose: set[str]
     absent: set[str]
 
+    def present(self) -> set[str]:
+        return self.loose.union(*self.packs.values())
+
+    def located(self) -> dict[str, PackLocation]:
+        return {d: loc for locs in self.packs.values() for d, loc in locs.items()}
+
+    def updated(self, newer: "Placement") -> "Placement":
+        """This placement with ``newer`` (a placement of some of its absent blobs) applied."""
+        packs = {pack: dict(locs) for pack, locs in self.packs.items()}
+        for pack, locs in newer.packs.items():
+            packs.setdefault(pack, {}).update(locs)
+        loose = self.loose | newer.loose
+        absent = self.absent - loose - set().union(*newer.packs.values())
+        return Placement(packs, loose, absent)
+
 
 class Store:
     """The object store of one repository (``.artifacts/``)."""
@@ -137,7 +152,7 @@ class Store:
     def has_many(self, digests: Iterable[str]) -> set[str]:
         """The subset of ``digests`` stored locally (or pending in this process's open pack)."""
         where = self.placement(digests)
-        present = where.loose.union(*where.packs.values())
+        present = where.present()
         if self._writer is not None:
             present |= {d for d in where.absent if self._writer.contains(d)}
         return present
@@ -321,15 +336,18 @@ class Store:
         return "copy"
 
     def materialize_many(self, items: list[tuple[str, Path]], mode: str = "auto",
-                         on_done: "Callable[[int], None] | None" = None) -> dict[str, int]:
+                         on_done: "Callable[[int], None] | None" = None,
+                         where: Placement | None = None) -> dict[str, int]:
         """Write many blobs to new files; packed ones are read pack by pack with one descriptor.
 
         Returns how many files each link mode placed. Every blob is verified; a mismatch raises
-        IntegrityError after removing the file it was written to.
+        IntegrityError after removing the file it was written to. ``where`` is the blobs'
+        placement if the caller already asked for it.
         """
         modes: dict[str, int] = {}
-        where = self.placement(d for d, _ in items)
-        located = {d: loc for locs in where.packs.values() for d, loc in locs.items()}
+        if where is None:
+            where = self.placement(d for d, _ in items)
+        located = where.located()
         by_pack: dict[str, list[tuple[PackLocation, str, Path]]] = {}
         loose = []
         for digest, dst in items:
