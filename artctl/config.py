@@ -28,6 +28,8 @@ KNOWN_KEYS: dict[str, str] = {
     "core.link": "how `get` places files: auto (reflink, else copy), copy, reflink, hardlink, symlink",
     "core.default_remote": "remote used by push/pull when none is named",
     "core.workers": "worker threads for hashing and copying (default: number of CPUs)",
+    "core.fsync": "flush every object and record to disk before it counts (default true); false "
+                  "trades safety against power loss for speed on scratch machines",
     "ttl.default": "TTL given to new versions of every project unless --ttl is passed (e.g. 30d)",
     "ttl.project.<PROJECT>": "TTL given to new versions in one project (wins over ttl.default)",
     "gc.grace_period": "unreferenced objects younger than this are kept by gc (default 1h)",
@@ -213,6 +215,8 @@ def check_setting(key: str, value: Any) -> None:
 
     if pattern == "core.link" and value not in LINK_MODES:
         raise bad("one of " + ", ".join(LINK_MODES))
+    if pattern == "core.fsync" and not isinstance(value, bool):
+        raise bad("true or false")
     if pattern in ("core.workers", "remote.<NAME>.jobs") and (
             isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise bad("a whole number of at least 1")
@@ -224,6 +228,25 @@ def check_setting(key: str, value: Any) -> None:
             too_long = True
         if too_long:
             raise bad("a duration such as 90m, 12h, 30d, 2w, 1y (at most 1000y)")
+
+
+def flag(value: Any, key: str) -> bool:
+    """A boolean setting from TOML (true/false) or the environment (true/false/1/0/yes/no)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise InvalidInput(f"invalid value {value!r} for {key}: true or false")
+
+
+def format_value(value: Any) -> str:
+    """A value as it is written in TOML and on the command line (``true``, not ``True``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def parse_value(text: str) -> Any:

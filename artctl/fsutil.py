@@ -13,7 +13,7 @@ import shutil
 import stat
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .errors import ArtctlError, InvalidInput, LockTimeout
@@ -22,8 +22,28 @@ from .errors import ArtctlError, InvalidInput, LockTimeout
 LOCK_TIMEOUT_SECONDS = 60.0
 
 
+#: Whether writes are flushed to disk before they count (``core.fsync``, default true). Off,
+#: a crash of the *machine* (power loss, kernel panic) may lose or truncate recently written
+#: objects; a killed *process* still leaves the repository consistent, since the kernel keeps
+#: what was written. Set once per process from the repository's config.
+DURABLE = True
+
+
+def set_durable(durable: bool) -> None:
+    global DURABLE
+    DURABLE = durable
+
+
+def sync_file(fd: int) -> None:
+    """``fsync(fd)`` unless durability is turned off (``core.fsync = false``)."""
+    if DURABLE:
+        os.fsync(fd)
+
+
 def fsync_dir(path: str | os.PathLike[str]) -> None:
     """Make a rename or create inside ``path`` durable."""
+    if not DURABLE:
+        return
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
@@ -51,7 +71,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, tmp_dir: Path | None = None,
             fh.write(data)
             if fsync:
                 fh.flush()
-                os.fsync(fh.fileno())
+                sync_file(fh.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -61,6 +81,38 @@ def atomic_write_bytes(path: Path, data: bytes, *, tmp_dir: Path | None = None,
         raise
     if fsync:
         fsync_dir(path.parent)
+
+
+def write_content_addressed(chunks: Iterable[bytes], place: Callable[[str], Path], tmp_dir: Path,
+                            *, mode: int = 0o444) -> str:
+    """Write ``chunks`` to a temporary file while hashing them, then move it to
+    ``place(digest)`` (unless that exists already); return the digest.
+
+    The bytes are never held whole in memory, and a crash leaves at most a temporary file.
+    """
+    from .hashing import new_hasher
+
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_in(tmp_dir)
+    hasher = new_hasher()
+    try:
+        with open(tmp, "wb") as fh:
+            for chunk in chunks:
+                hasher.update(chunk)
+                fh.write(chunk)
+            fh.flush()
+            sync_file(fh.fileno())
+        digest = hasher.hexdigest()
+        final = place(digest)
+        if not final.exists():
+            os.chmod(tmp, mode)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+            fsync_dir(final.parent)
+        return digest
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def create_exclusive(path: Path, data: bytes, *, tmp_dir: Path | None = None) -> bool:
@@ -76,7 +128,7 @@ def create_exclusive(path: Path, data: bytes, *, tmp_dir: Path | None = None) ->
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            sync_file(fh.fileno())
     except BaseException:  # e.g. a full disk: leave no temp file behind
         with contextlib.suppress(OSError):
             os.unlink(tmp)

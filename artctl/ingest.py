@@ -122,15 +122,20 @@ def tree_signature(files: list[SourceFile]) -> str | None:
     Equal signatures mean the same files with the same stat as when a manifest was made, so
     an unchanged re-put can reuse that manifest after one ``stat`` per file.
     """
-    from .hashing import hash_bytes as _hash
+    from .hashing import new_hasher
 
     limit = time.time_ns() - int(RACY_SECONDS * 1e9)
-    lines = []
+    hasher = new_hasher()
+    lines: list[str] = []
     for f in files:
         if f.mtime_ns > limit or f.ctime_ns > limit:
             return None
-        lines.append(f"{f.path}\0{f.local}\0{f.inode}\0{f.size}\0{f.mtime_ns}\0{f.ctime_ns}")
-    return _hash("\n".join(lines).encode("utf-8", "surrogateescape"))
+        lines.append(f"{f.path}\0{f.local}\0{f.inode}\0{f.size}\0{f.mtime_ns}\0{f.ctime_ns}\n")
+        if len(lines) >= 8192:  # hashed in pieces: a million files never make one huge string
+            hasher.update("".join(lines).encode("utf-8", "surrogateescape"))
+            lines.clear()
+    hasher.update("".join(lines).encode("utf-8", "surrogateescape"))
+    return hasher.hexdigest()
 
 
 def default_workers() -> int:
@@ -141,13 +146,15 @@ def ingest(files: Iterable[SourceFile], store: "Store", state: "StateDB", *,
            workers: int | None = None, progress: Progress | None = None) -> list[Entry]:
     """Store every file's bytes (skipping unchanged ones via the stat cache); return entries."""
     files = list(files)
-    cached = state.cached_digests([f.local for f in files])
     now_ns = time.time_ns()
     known: dict[str, str] = {}
-    for f in files:
-        hit = cached.get(f.local)
-        if hit and hit[:4] == (f.inode, f.size, f.mtime_ns, f.ctime_ns):
-            known[f.local] = hit[4]
+    for start in range(0, len(files), LOOKUP_BATCH):  # bounded lookups: no million-row dict
+        part = files[start:start + LOOKUP_BATCH]
+        cached = state.cached_digests([f.local for f in part])
+        for f in part:
+            hit = cached.get(f.local)
+            if hit and hit[:4] == (f.inode, f.size, f.mtime_ns, f.ctime_ns):
+                known[f.local] = hit[4]
     present = store.has_many(set(known.values())) if known else set()
     entries: dict[str, Entry] = {}
     todo: list[SourceFile] = []
@@ -168,17 +175,23 @@ def ingest(files: Iterable[SourceFile], store: "Store", state: "StateDB", *,
                 blobs = [(f, *_read_small(f)) for f in batch]
                 store.put_small_batch([(digest, data) for _, digest, data in blobs])
                 _collect(((f, digest, len(data)) for f, digest, data in blobs), entries, remember,
-                         now_ns, progress)
+                         now_ns, progress, state)
             if large:
                 pool_size = min(workers or default_workers(), len(large))
                 if pool_size <= 1:
-                    _collect(map(lambda f: _put_large(store, f), large), entries, remember, now_ns, progress)
+                    _collect(map(lambda f: _put_large(store, f), large), entries, remember, now_ns, progress,
+                             state)
                 else:
                     with ThreadPoolExecutor(max_workers=pool_size) as pool:
                         _collect(pool.map(lambda f: _put_large(store, f), large), entries, remember,
-                                 now_ns, progress)
+                                 now_ns, progress, state)
         state.remember_digests(remember)
     return [entries[f.path] for f in files]
+
+
+#: Files whose stat-cache rows are looked up, or written, at once.
+LOOKUP_BATCH = 5000
+REMEMBER_BATCH = 50_000
 
 
 #: Files below this size are read whole and packed; the rest are stored loose.
@@ -243,10 +256,13 @@ def _put_large(store: "Store", f: SourceFile) -> tuple[SourceFile, str, int]:
 
 def _collect(results: Iterable[tuple[SourceFile, str, int]], entries: dict[str, Entry],
              remember: list[tuple[str, int, int, int, int, str]], now_ns: int,
-             progress: Progress | None) -> None:
+             progress: Progress | None, state: "StateDB") -> None:
     for f, digest, size in results:
         entries[f.path] = Entry(f.path, digest, size)
         if now_ns - f.mtime_ns > RACY_SECONDS * 1e9:
             remember.append((f.local, f.inode, f.size, f.mtime_ns, f.ctime_ns, digest))
         if progress:
             progress(1, size)
+    if len(remember) >= REMEMBER_BATCH:  # written as we go: memory stays flat for huge trees
+        state.remember_digests(remember)
+        remember.clear()

@@ -73,6 +73,18 @@ class Repository:
         self.tmp_dir = root / "tmp"
         self.locks_dir = root / "locks"
         self.manifests_dir = root / "manifests"
+        self._apply_durability()
+
+    def _apply_durability(self) -> None:
+        """``core.fsync`` decides for the whole process whether writes are flushed to disk."""
+        from .config import flag
+        from .fsutil import set_durable
+
+        try:
+            value = self.config.get("core.fsync", True)
+        except RepositoryFormatError:
+            value = True  # a broken config.toml is reported by whatever reads it next
+        set_durable(flag(value, "core.fsync"))
 
     @classmethod
     def find(cls, start: Path | None = None) -> "Repository":
@@ -139,12 +151,9 @@ class Repository:
 
     def write_manifest(self, manifest: Manifest) -> str:
         """Store a manifest (after its objects) and return its digest."""
-        data = manifest.canonical()
-        digest = hash_bytes(data)
-        path = self.manifest_path(digest)
-        if not path.exists():
-            atomic_write_bytes(path, data, tmp_dir=self.tmp_dir, mode=0o444)
-        return digest
+        from .fsutil import write_content_addressed
+
+        return write_content_addressed(manifest.canonical_chunks(), self.manifest_path, self.tmp_dir)
 
     def read_manifest(self, digest: str) -> Manifest:
         """Load and verify a manifest by digest."""

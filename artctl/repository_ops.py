@@ -293,7 +293,10 @@ class Repo:
             if reused is not None:
                 return self.commit_digest(artifact, type, reused, files=len(files),
                                           size=sum(f.size for f in files), **commit)
-            manifest = Manifest.from_entries(self.store_files(files, progress), validated=True)
+            entries = self.store_files(files, progress)
+            del files  # a million scanned files weigh hundreds of MB: not kept while committing
+            manifest = Manifest.from_entries(entries, validated=True)
+            del entries
             result = self.commit_manifest(artifact, type, manifest, **commit)
         if signature is not None:
             self.repository.state.remember_tree(signature, result.record.manifest)

@@ -50,7 +50,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
       artctl config core.link
       artctl config --list
     """
-    from ..config import KNOWN_KEYS, Config, check_setting, parse_value
+    from ..config import KNOWN_KEYS, Config, check_setting, format_value, parse_value
     from ..errors import ArtctlError, InvalidInput
     from ..repo import find_root
 
@@ -68,7 +68,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
             out.emit_json({k: {"value": v, "scope": s} for k, (v, s) in items.items()})
             return
         for k, (v, s) in items.items():
-            out.result(f"{k}={v}\t({s})")
+            out.result(f"{k}={format_value(v)}\t({s})")
         if not items:
             out.info("no configuration set; known keys:\n" +
                      "\n".join(f"  {k}: {d}" for k, d in KNOWN_KEYS.items()))
@@ -91,7 +91,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
     if out.json:
         out.emit_json({"key": key, "value": current})
     else:
-        out.result(str(current))
+        out.result(format_value(current))
 
 
 def register(group: click.Group) -> None:

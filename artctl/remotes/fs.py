@@ -33,7 +33,7 @@ from typing import Any  # noqa: E402
 from urllib.parse import unquote, urlparse  # noqa: E402
 
 from ..errors import ArtctlError, InvalidInput, RemoteError  # noqa: E402
-from ..fsutil import atomic_write_bytes, fsync_dir  # noqa: E402
+from ..fsutil import atomic_write_bytes, fsync_dir, sync_file  # noqa: E402
 
 #: Parallel requests per transfer (bounded so a 100k-object push does not open 100k sockets).
 DEFAULT_JOBS = 8
@@ -208,7 +208,7 @@ class LocalBackend(Backend):
             try:
                 copy_file(local, tmp)
                 with open(tmp, "rb+") as fh:
-                    os.fsync(fh.fileno())
+                    sync_file(fh.fileno())
                 os.replace(tmp, path)
             finally:
                 with contextlib.suppress(FileNotFoundError):

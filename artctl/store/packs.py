@@ -24,7 +24,7 @@ from pathlib import Path
 from blake3 import blake3
 
 from ..errors import IntegrityError
-from ..fsutil import atomic_write_bytes, fsync_dir, mkstemp_in
+from ..fsutil import atomic_write_bytes, fsync_dir, mkstemp_in, sync_file
 
 PACK_MAGIC = b"ARTPACK1"
 IDX_MAGIC = b"ARTIDX01"
@@ -122,7 +122,7 @@ class PackWriter:
         fd, tmp, blobs = self._fd, self._tmp, self._blobs
         self._fd = None
         try:
-            os.fsync(fd)
+            sync_file(fd)
         finally:
             os.close(fd)
         index = encode_index(blobs)
