@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from .config import Config
 from .errors import ObjectNotFound, RepositoryFormatError, RepositoryNotFound
 from .fsutil import atomic_write_bytes, file_lock
 from .hashing import hash_bytes
-from .manifest import Manifest
+from .manifest import Entry, Manifest
 
 DIRNAME = ".artifacts"
 REPO_FORMAT = 1
@@ -154,6 +155,27 @@ class Repository:
         from .fsutil import write_content_addressed
 
         return write_content_addressed(manifest.canonical_chunks(), self.manifest_path, self.tmp_dir)
+
+    def iter_manifest(self, digest: str) -> Iterator[Entry]:
+        """A manifest's entries, streamed from its file after its digest was checked.
+
+        For manifests too big to hold as one :class:`Manifest` (a million files): memory stays
+        bounded, and entries come sorted by path.
+        """
+        from .errors import IntegrityError
+        from .hashing import hash_file
+        from .manifest import stream_entries
+
+        path = self.manifest_path(digest)
+        try:
+            actual = hash_file(path)
+        except FileNotFoundError:
+            raise ObjectNotFound(f"manifest {digest[:12]} is missing from the repository",
+                                 hint="run `artctl pull` if it lives on a remote") from None
+        if actual != digest:
+            raise IntegrityError(f"manifest {digest[:12]} is corrupt (digest mismatch)")
+        with open(path, "rb") as fh:
+            yield from stream_entries(iter(lambda: fh.read(4 << 20), b""), f"manifest {digest[:12]}")
 
     def read_manifest(self, digest: str) -> Manifest:
         """Load and verify a manifest by digest."""

@@ -8,7 +8,7 @@ record, aliases — so a crash leaves the old state or the new one.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 from .checkout import CheckoutResult, checkout, select
 from .errors import ArtifactNotFound, InvalidInput
 from .ingest import SourceFile, ingest, scan, tree_signature
-from .manifest import Entry, Manifest, ManifestDiff, diff
+from .manifest import Entry, Manifest, ManifestDiff, diff_sorted
 from .names import ArtifactName, ArtifactRef, parse_name, parse_ref
 from .records import VersionRecord
 from .repo import Repository
@@ -320,11 +320,25 @@ class Repo:
     def manifest(self, record: VersionRecord) -> Manifest:
         return self.repository.read_manifest(record.manifest)
 
-    def show(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionInfo:
+    def show(self, ref: str | ArtifactRef, *, include_deleted: bool = False,
+             load_manifest: bool = True) -> VersionInfo:
+        """A version, its aliases and (unless ``load_manifest=False``) its manifest.
+
+        Without the manifest, stream the files with :meth:`iter_entries`: that is how a
+        version of a million files is shown in bounded memory.
+        """
         record = self.resolve(ref, include_deleted=include_deleted)
-        if record.purged_at and not self.repository.manifest_path(record.manifest).exists():
-            return VersionInfo(record, self.registry.aliases_of(record), None)  # files dropped by gc
+        if not load_manifest or self.files_dropped(record):
+            return VersionInfo(record, self.registry.aliases_of(record), None)
         return VersionInfo(record, self.registry.aliases_of(record), self.manifest(record))
+
+    def files_dropped(self, record: VersionRecord) -> bool:
+        """True when gc has removed this (deleted or expired) version's manifest and files."""
+        return bool(record.purged_at) and not self.repository.manifest_path(record.manifest).exists()
+
+    def iter_entries(self, record: VersionRecord) -> Iterator[Entry]:
+        """The version's files sorted by path, streamed (bounded memory, any size)."""
+        return self.repository.iter_manifest(record.manifest)
 
     def default_root(self, record: VersionRecord) -> Path:
         return Path("artifacts") / f"{parse_name(record.name).name}:{record.version}"
@@ -336,8 +350,11 @@ class Repo:
         record = self.resolve(ref)
         if run_id:
             self.repository.runs.require_running(run_id)
-        manifest = self.manifest(record)
-        entries = select(manifest, path_prefix)
+        if path_prefix:  # stream: only the selected entries are held, checked as a set
+            entries = [e for e in self.iter_entries(record) if e.path.startswith(path_prefix)]
+            Manifest.from_entries(entries, validated=True).check_collisions()
+        else:
+            entries = select(self.manifest(record), None)
         if path_prefix and not entries:
             raise ArtifactNotFound(f"no file of {record.name}:{record.version} starts with {path_prefix!r}")
         target = Path(root) if root is not None else self.default_root(record)
@@ -387,7 +404,7 @@ class Repo:
         return [VersionInfo(r, self.registry.aliases_of(r, latest=latest)) for r in records]
 
     def diff(self, old: str | ArtifactRef, new: str | ArtifactRef) -> ManifestDiff:
-        return diff(self.manifest(self.resolve(old)), self.manifest(self.resolve(new)))
+        return diff_sorted(self.iter_entries(self.resolve(old)), self.iter_entries(self.resolve(new)))
 
     def update(self, ref: str | ArtifactRef, *, description: Any = ..., metadata: Any = ...,
                ttl: Any = ...) -> VersionInfo:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from artctl.hashing import hash_bytes
 from conftest import CLI, cli_env, make_tree
 
 
@@ -291,3 +292,20 @@ def test_killed_put_leaves_repository_consistent(repo_dir: Path, tmp_path: Path)
                           text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["files"] == 3000
+
+
+def test_show_of_a_large_version_streams_plain_lines_and_json(cli: CLI, repo_dir: Path, tmp_path: Path) -> None:
+    """Above the table limit, show lists one tab-separated line per file as it reads them."""
+    from artctl.cli.artifact_cmds import TABLE_ROWS
+
+    count = TABLE_ROWS + 1
+    src = make_tree(tmp_path / "many", {f"d{i % 7}/f{i:05d}.txt": f"{i}\n" for i in range(count)})
+    cli.ok("artifact", "put", str(src), "--name", "p/many", "--type", "dataset")
+    lines = cli.ok("artifact", "show", "p/many:v0").stdout.splitlines()
+    listed = [line.split("\t") for line in lines if "\t" in line]
+    assert len(listed) == count and [row[0] for row in listed] == sorted(row[0] for row in listed)
+    doc = cli.ok("artifact", "show", "p/many:v0", "--json").json()
+    assert doc["files"] == count and len(doc["entries"]) == count
+    assert doc["entries"][0] == {"path": "d0/f00000.txt", "size": 2, "digest": hash_bytes(b"0\n"), "ref": None}
+    part = cli.ok("artifact", "get", "p/many:v0", "--root", "part", "--path-prefix", "d3/", "--json").json()
+    assert part["files"] == len([i for i in range(count) if i % 7 == 3])

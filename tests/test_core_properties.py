@@ -113,3 +113,62 @@ def test_damaged_pack_index_is_refused() -> None:
     data[20] ^= 1
     with pytest.raises(IntegrityError):
         decode_index(bytes(data))
+
+
+def _blocks(data: bytes, size: int) -> list[bytes]:
+    return [data[i:i + size] for i in range(0, len(data), size)] or [b""]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(paths, st.tuples(digests, st.integers(0, 2**40)), max_size=30),
+       st.integers(1, 400), st.integers(1, 5))
+def test_streamed_manifest_equals_parsed_manifest(files: dict[str, tuple[str, int]], block: int,
+                                                  lines_per_call: int) -> None:
+    """Whatever the block boundaries and batch size, streaming gives the entries parse gives."""
+    import artctl.manifest as manifest_mod
+
+    try:
+        data = Manifest.from_entries([Entry(p, d, s) for p, (d, s) in files.items()]).canonical()
+    except UnsafePath:
+        return
+    old = manifest_mod.STREAM_LINES
+    manifest_mod.STREAM_LINES = lines_per_call
+    try:
+        streamed = list(manifest_mod.stream_entries(_blocks(data, block)))
+    finally:
+        manifest_mod.STREAM_LINES = old
+    assert streamed == list(Manifest.parse(data))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(paths, st.tuples(digests, st.integers(0, 9)), max_size=15),
+       st.dictionaries(paths, st.tuples(digests, st.integers(0, 9)), max_size=15))
+def test_merged_diff_equals_the_set_diff(old: dict[str, tuple[str, int]], new: dict[str, tuple[str, int]]) -> None:
+    from artctl.manifest import diff_sorted
+
+    before = Manifest.from_entries([Entry(p, d, s) for p, (d, s) in old.items()])
+    after = Manifest.from_entries([Entry(p, d, s) for p, (d, s) in new.items()])
+    merged = diff_sorted(iter(before), iter(after))
+    changed = sorted(p for p in set(old) & set(new) if old[p] != new[p])
+    assert (merged.added, merged.removed, merged.changed) == (
+        sorted(set(new) - set(old)), sorted(set(old) - set(new)), changed)
+
+
+def test_streamed_manifest_refuses_disorder_duplicates_and_names_the_bad_line() -> None:
+    from artctl.errors import IntegrityError
+    from artctl.manifest import stream_entries
+
+    a, b = Entry("a", hash_bytes(b"1"), 1), Entry("b", hash_bytes(b"2"), 2)
+    good = Manifest.from_entries([a, b]).canonical()
+    header, line_a, line_b = good.splitlines(keepends=True)
+    with pytest.raises(IntegrityError, match="not sorted"):
+        list(stream_entries([header + line_b + line_a]))
+    with pytest.raises(IntegrityError, match="not sorted"):
+        list(stream_entries([header + line_a + line_a]))
+    with pytest.raises(IntegrityError, match="line 3 is not valid JSON"):
+        list(stream_entries(_blocks(header + line_a + b"{broken\n" + line_b, 7)))
+    with pytest.raises(IntegrityError, match="empty"):
+        list(stream_entries([b""]))
+    with pytest.raises(UnsafePath):
+        list(stream_entries([header + line_a.replace(b'"a"', b'"../x"')]))
+    assert list(stream_entries([good.rstrip(b"\n")])) == [a, b]  # no final newline: still read

@@ -191,10 +191,15 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
 
     repo = open_repo()
     out = get_output()
-    info = repo.show(ref, include_deleted=include_deleted)
+    info = repo.show(ref, include_deleted=include_deleted, load_manifest=False)
+    dropped = repo.files_dropped(info.record)
     doc = info.to_json()
     if out.json:
-        out.emit_json(doc)
+        if dropped:
+            out.emit_json(doc)
+        else:  # streamed: a version of a million files is shown in bounded memory
+            out.emit_json_listing(doc, "entries", ({"path": e.path, "size": e.size, "digest": e.digest,
+                                                    "ref": e.ref} for e in repo.iter_entries(info.record)))
         return
     r = info.record
     head = Table.grid(padding=(0, 2))
@@ -207,15 +212,28 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
                        ("metadata", json.dumps(r.metadata, ensure_ascii=False) if r.metadata else "-")]:
         head.add_row(f"[bold]{key}[/]", _escape(value))
     out.table(head)
-    if info.manifest is None:
+    if dropped:
         out.info(f"the files of {r.name}:{r.version} were dropped by `artctl gc` "
                  f"({short_time(r.purged_at)}); only this record remains")
         return
+    from ..display import printable
+
+    entries = repo.iter_entries(r)
+    if r.files > TABLE_ROWS:  # one line per file as it is read: a table would hold them all
+        out.info(f"{r.files:,} files (path, size, digest or reference; tab-separated):")
+        for entry in entries:
+            out.result(f"{printable(entry.path)}\t{human_size(entry.size)}\t"
+                       f"{printable(entry.ref or (entry.digest or '')[:16])}")
+        return
     files = Table("path", "size", "digest / reference")
-    for entry in info.manifest or []:
+    for entry in entries:
         files.add_row(_escape(entry.path), human_size(entry.size),
                       _escape(entry.ref or (entry.digest or "")[:16]))
     out.table(files)
+
+
+#: ``show`` draws its file list as a table up to this many files, then as plain lines.
+TABLE_ROWS = 5000
 
 
 def _escape(text: str) -> str:

@@ -10,7 +10,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,20 @@ class Output:
     def emit_json(self, document: Any) -> None:
         """The one JSON document a ``--json`` command prints."""
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.flush()
+
+    def emit_json_listing(self, document: dict[str, Any], key: str, items: Iterable[Any]) -> None:
+        """``emit_json({**document, key: list(items)})``, written as the items come: a listing of
+        a million entries is never one list or one string in memory (one item per line)."""
+        head = json.dumps(document, indent=2, ensure_ascii=False, default=str)
+        write = sys.stdout.write
+        write((head[:-2] + ",\n" if document else "{\n") + f"  {json.dumps(key)}: [")
+        dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+        separator = "\n    "
+        for item in items:
+            write(separator + dumps(item))
+            separator = ",\n    "
+        write("\n  ]\n}\n" if separator == ",\n    " else "]\n}\n")
         sys.stdout.flush()
 
     def result(self, text: str) -> None:
