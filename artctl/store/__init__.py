@@ -39,24 +39,22 @@ class BlobInfo:
 class Placement:
     """Where a set of blobs is stored locally (:meth:`Store.placement`)."""
 
-    packs: dict[str, dict[str, PackLocation]]  # pack id -> {digest: location in that pack}
+    packs: dict[str, set[str]]  # pack id -> the wanted digests it holds (present packs only)
     loose: set[str]
     absent: set[str]
+    locations: dict[str, PackLocation]  # offsets of the packed ones, when asked for
 
     def present(self) -> set[str]:
         return self.loose.union(*self.packs.values())
 
-    def located(self) -> dict[str, PackLocation]:
-        return {d: loc for locs in self.packs.values() for d, loc in locs.items()}
-
     def updated(self, newer: "Placement") -> "Placement":
         """This placement with ``newer`` (a placement of some of its absent blobs) applied."""
-        packs = {pack: dict(locs) for pack, locs in self.packs.items()}
-        for pack, locs in newer.packs.items():
-            packs.setdefault(pack, {}).update(locs)
+        packs = {pack: set(digests) for pack, digests in self.packs.items()}
+        for pack, digests in newer.packs.items():
+            packs.setdefault(pack, set()).update(digests)
         loose = self.loose | newer.loose
         absent = self.absent - loose - set().union(*newer.packs.values())
-        return Placement(packs, loose, absent)
+        return Placement(packs, loose, absent, {**self.locations, **newer.locations})
 
 
 class Store:
@@ -128,27 +126,32 @@ class Store:
         loc = self.state.locate(digest)
         return loc is not None and self.pack_path(loc.pack).exists()
 
-    def placement(self, digests: Iterable[str]) -> "Placement":
+    def placement(self, digests: Iterable[str], *, locations: bool = False) -> Placement:
         """Where each of ``digests`` is stored locally: which pack, loose, or nowhere.
 
-        Packs first (one indexed query per 500 digests, one ``stat`` per pack), then one
-        ``stat`` per remaining digest: the way every bulk reader asks the store.
+        Packs first (one indexed query per batch of digests, one ``stat`` per pack), then one
+        ``stat`` per remaining digest: the way every bulk reader asks the store. ``locations``
+        also returns each packed blob's offset and length (for reading them).
         """
         wanted = set(digests)
         self._ensure_refreshed()
-        packed: dict[str, dict[str, PackLocation]] = {}
+        packed: dict[str, set[str]] = {}
+        where: dict[str, PackLocation] = {}
         present: dict[str, bool] = {}
-        for digest, loc in self.state.locate_many(wanted).items():
-            pack = loc.pack
+        rows = self.state.locate_many(wanted) if locations else self.state.packs_of(wanted)
+        for digest, loc in rows.items():
+            pack = loc if isinstance(loc, str) else loc.pack
             if pack not in present:
                 present[pack] = os.path.exists(self.pack_path(pack))
             if present[pack]:
-                packed.setdefault(pack, {})[digest] = loc
+                packed.setdefault(pack, set()).add(digest)
+                if locations:
+                    where[digest] = loc  # type: ignore[assignment]
         rest = wanted.difference(*packed.values()) if packed else wanted
         objects = os.fspath(self.objects_dir)
         exists = os.path.exists
         loose = {d for d in rest if exists(f"{objects}/{d[:2]}/{d[2:]}")}
-        return Placement(packed, loose, rest - loose)
+        return Placement(packed, loose, rest - loose, where)
 
     def has_many(self, digests: Iterable[str]) -> set[str]:
         """The subset of ``digests`` stored locally (or pending in this process's open pack)."""
@@ -353,9 +356,9 @@ class Store:
         placement if the caller already asked for it.
         """
         modes: dict[str, int] = {}
-        if where is None:
-            where = self.placement(d for d, _ in items)
-        located = where.located()
+        if where is None or (where.packs and not where.locations):
+            where = self.placement((d for d, _ in items), locations=True)
+        located = where.locations
         by_pack: dict[str, list[tuple[PackLocation, str, Path]]] = {}
         loose = []
         for digest, dst in items:
