@@ -27,7 +27,8 @@ else:  # pragma: no cover
 KNOWN_KEYS: dict[str, str] = {
     "core.link": "how `get` places files: auto (reflink, else copy), copy, reflink, hardlink, symlink",
     "core.default_remote": "remote used by push/pull when none is named",
-    "core.workers": "worker threads for hashing and copying (default: number of CPUs)",
+    "core.workers": "worker threads for hashing and copying (default: number of CPUs); with 2 or "
+                    "more, a put of many small files shares them with a helper process",
     "core.fsync": "flush every object and record to disk before it counts (default true); false "
                   "trades safety against power loss for speed on scratch machines",
     "ttl.default": "TTL given to new versions of every project unless --ttl is passed (e.g. 30d)",

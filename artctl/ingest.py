@@ -171,10 +171,13 @@ def ingest(files: Iterable[SourceFile], store: "Store", state: "StateDB", *,
     large = [f for f in todo if f.size >= SMALL_FILE]
     if todo:
         with store.writing():
-            for batch in _batches(small):
-                blobs = [(f, *_read_small(f)) for f in batch]
-                store.put_small_batch([(digest, data) for _, digest, data in blobs])
-                _collect(((f, digest, len(data)) for f, digest, data in blobs), entries, remember,
+            for batch, read, stored in _read_batches(small, store, workers):
+                if stored is not None:  # read, hashed and packed by the helper process
+                    _collect(((f, digest, f.size) for f, digest in zip(batch, stored)), entries,
+                             remember, now_ns, progress, state)
+                    continue
+                store.put_small_batch([(digest, data) for _, digest, data in read])
+                _collect(((f, digest, len(data)) for f, digest, data in read), entries, remember,
                          now_ns, progress, state)
             if large:
                 pool_size = min(workers or default_workers(), len(large))
@@ -198,8 +201,24 @@ REMEMBER_BATCH = 50_000
 SMALL_FILE = PACK_THRESHOLD
 #: Small files handled per index query and per progress update, and the most bytes read into
 #: memory at once: memory stays bounded whatever the number and size of files.
-BATCH = 2000
-BATCH_BYTES = 32 * 1024 * 1024
+BATCH = 1000
+BATCH_BYTES = 16 * 1024 * 1024
+
+
+def _read_batch(batch: list[SourceFile]) -> list[tuple[SourceFile, str, bytes]]:
+    return [(f, *_read_small(f)) for f in batch]
+
+
+def _read_batches(small: list[SourceFile], store: "Store", workers: int | None
+                  ) -> Iterator[tuple[list[SourceFile], list[tuple[SourceFile, str, bytes]], list[str] | None]]:
+    """``(batch, files read, None)`` for the batches to pack here, ``(batch, [], digests)`` for
+    those a helper process stored (many small files on a machine with a core to spare)."""
+    from .ingest_helper import MIN_FILES, share
+
+    batches = _batches(small)
+    if len(small) < MIN_FILES or min(workers or default_workers(), os.cpu_count() or 1) < 2:
+        return ((batch, _read_batch(batch), None) for batch in batches)
+    return share(list(batches), store.root, _read_batch)
 
 
 def _batches(files: list[SourceFile]) -> Iterator[list[SourceFile]]:

@@ -10,6 +10,7 @@ import json
 import os
 import shlex
 import sys
+import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -59,6 +60,20 @@ class Context:
     seen_errors: set[str] = field(default_factory=set)
 
 
+def installation(tool: Tool | None) -> list[Path]:
+    """What a tool's process reads to start: its virtualenv and the standard library of a
+    Python tool (warmed with the step's inputs, after the page cache was dropped)."""
+    if tool is None or not tool.argv:
+        return []
+    exe = Path(tool.argv[0])
+    venv = exe.parent.parent
+    if not (venv / "pyvenv.cfg").is_file():
+        return []
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    skip = {"site-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip"}
+    return [venv, *(p for p in stdlib.iterdir() if p.name not in skip)]
+
+
 def run_steps(ctx: Context, dataset: str, steps: list[Step], logs: Path) -> None:
     """Time each step once, in order, honouring dependencies within this repetition."""
     failed: set[str] = set()
@@ -82,7 +97,7 @@ def run_steps(ctx: Context, dataset: str, steps: list[Step], logs: Path) -> None
             continue
         try:
             flush_writeback()
-            warm(step.warm)
+            warm(step.warm + installation(tool))
             run = run_timed(step.argv, step.cwd, {**ctx.env, **(tool.env if tool else {}), **step.env},
                             logs / f"{step.tool}-{step.key}.out", ctx.timeout)
         finally:

@@ -172,3 +172,15 @@ def test_streamed_manifest_refuses_disorder_duplicates_and_names_the_bad_line() 
     with pytest.raises(UnsafePath):
         list(stream_entries([header + line_a.replace(b'"a"', b'"../x"')]))
     assert list(stream_entries([good.rstrip(b"\n")])) == [a, b]  # no final newline: still read
+
+
+@pytest.mark.parametrize("size", [8 << 20, (8 << 20) + 1, (9 << 20) + 12345])
+def test_large_files_hash_the_same_window_by_window(tmp_path, monkeypatch, size: int) -> None:
+    import os
+
+    import artctl.hashing as hashing
+
+    monkeypatch.setattr(hashing, "MMAP_WINDOW", 1 << 20)
+    data = os.urandom(size)
+    (tmp_path / "big").write_bytes(data)
+    assert hashing.hash_file(tmp_path / "big") == hash_bytes(data)
