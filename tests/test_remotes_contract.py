@@ -49,6 +49,25 @@ def same_tree(a: Path, b: Path) -> None:
 class TestRemoteContract:
     """Every backend must pass all of these."""
 
+    def test_corrupt_local_objects_are_never_pushed(self, remote_url, tmp_path):
+        """A damaged loose object or pack is refused before anything of it is visible remotely."""
+        from artctl.errors import IntegrityError
+
+        a = new_repo(tmp_path / "a", remote_url)
+        a.put(tree(tmp_path / "data", "one"), name="proj/ds", type="dataset")
+        store = a.repository.store
+        victims = [p for p in store.objects_dir.rglob("*") if p.is_file()] + list(store.packs_dir.glob("*.pack"))
+        assert len(victims) == 2  # big.bin loose, the two small files in one pack
+        for victim in victims:
+            os.chmod(victim, 0o644)
+            data = bytearray(victim.read_bytes())
+            data[-1] ^= 0xFF
+            victim.write_bytes(bytes(data))
+        with pytest.raises(IntegrityError, match="not pushed"):
+            push(a)
+        backend = open_backend(remote_url.url, remote_url.storage_options)
+        assert backend.find("objects") == [] and backend.find("packs") == []
+
     def test_push_clone_get_is_byte_identical_and_second_push_sends_nothing(self, remote_url, tmp_path):
         data = tree(tmp_path / "data", "one")
         a = new_repo(tmp_path / "a", remote_url)

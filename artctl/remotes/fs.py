@@ -26,7 +26,7 @@ import os
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 import uuid  # noqa: E402
-from collections.abc import Iterable, Iterator  # noqa: E402
+from collections.abc import Callable, Iterable, Iterator  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -120,8 +120,9 @@ class Backend(abc.ABC):
         ...
 
     @abc.abstractmethod
-    def upload(self, rel: str, local: Path) -> None:
-        ...
+    def upload(self, rel: str, local: Path, verify: Callable[[], bool] | None = None) -> bool:
+        """Store the file ``local`` at ``rel``. ``verify`` (re-hashing ``local``) must pass before
+        anything becomes visible there; False means it failed and nothing was written."""
 
     @abc.abstractmethod
     def download(self, rel: str, local: Path) -> None:
@@ -198,22 +199,30 @@ class LocalBackend(Backend):
             path = self._p(rel)
             atomic_write_bytes(path, data, tmp_dir=path.parent)
 
-    def upload(self, rel: str, local: Path) -> None:
+    def upload(self, rel: str, local: Path, verify: Callable[[], bool] | None = None) -> bool:
         from ..fsutil import copy_file
+        from ..overlap import side_by_side
+
+        def copy_durably() -> None:
+            copy_file(local, tmp)
+            with open(tmp, "rb+") as fh:
+                sync_file(fh.fileno())
 
         with guard(self.url, f"writing {rel}"):
             path = self._p(rel)
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._tmp_beside(path)
             try:
-                copy_file(local, tmp)
-                with open(tmp, "rb+") as fh:
-                    sync_file(fh.fileno())
+                # The file is verified while it is copied; only a verified copy is renamed in.
+                _, ok = side_by_side(copy_durably, verify or (lambda: True))
+                if not ok:
+                    return False
                 os.replace(tmp, path)
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
             fsync_dir(path.parent)
+        return True
 
     def download(self, rel: str, local: Path) -> None:
         from ..fsutil import copy_file
@@ -333,11 +342,14 @@ class FsspecBackend(Backend):
         with guard(self.url, f"writing {rel}"):
             self.fs.pipe_file(self._p(rel), data)
 
-    def upload(self, rel: str, local: Path) -> None:
+    def upload(self, rel: str, local: Path, verify: Callable[[], bool] | None = None) -> bool:
         # One PUT (or multipart upload) is atomic on object stores: a killed upload leaves
-        # nothing visible under the final key.
+        # nothing visible under the final key. Verified first: a PUT cannot be taken back.
+        if verify is not None and not verify():
+            return False
         with guard(self.url, f"writing {rel}"):
             self.fs.put_file(str(local), self._p(rel))
+        return True
 
     def download(self, rel: str, local: Path) -> None:
         with guard(self.url, f"reading {rel}"):

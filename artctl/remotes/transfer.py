@@ -247,10 +247,13 @@ def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, nee
             time.sleep(delay)
         path = store.pack_path(ident) if kind == "pack" else store.object_path(ident)
         size = path.stat().st_size
-        if not (_pack_ok(store, ident) if kind == "pack" else hash_file(path, size) == ident):
+
+        def intact() -> bool:
+            return _pack_ok(store, ident) if kind == "pack" else hash_file(path, size) == ident
+
+        if not backend.upload(pack_rel(ident) if kind == "pack" else object_rel(ident), path, intact):
             raise IntegrityError(f"local {kind} {ident[:12]} is corrupt (digest mismatch); not pushed",
                                  hint="run `artctl artifact verify`")
-        backend.upload(pack_rel(ident) if kind == "pack" else object_rel(ident), path)
         with counter_lock:
             result.bytes += size
             result.files += 1
