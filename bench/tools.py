@@ -50,6 +50,28 @@ def _version(argv: list[str], env: dict[str, str]) -> tuple[str, str]:
     return (out.splitlines()[0] if out else ""), ""
 
 
+def _venv_install(venv: Path, command: str, packages: list[str], log, what: str,
+                  refresh: list[str] | None = None) -> str:
+    """Install ``packages`` into ``venv`` (created on demand) unless ``bin/<command>`` is there
+    already, and ``pip install refresh`` every time; an error message, or "" when ready."""
+    pip = venv / "bin" / "pip"
+    try:
+        if not (venv / "bin" / command).exists():
+            log(f"creating virtualenv {venv} ({what})")
+            if not pip.exists():
+                subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+            subprocess.run([str(pip), "install", "--quiet", *packages], check=True, capture_output=True,
+                           timeout=3600)
+        if refresh:
+            subprocess.run([str(pip), "install", "--quiet", *refresh], check=True, capture_output=True,
+                           timeout=600)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        tail = detail.decode("utf-8", "replace").strip().splitlines()[-1:] if detail else []
+        return f"{exc} {' '.join(tail)}".strip()
+    return ""
+
+
 def find_artctl(override: str | None, venv: Path, log) -> Tool:
     """This checkout installed into ``venv`` (its console script), unless ``--artctl`` names one.
 
@@ -63,19 +85,11 @@ def find_artctl(override: str | None, venv: Path, log) -> Tool:
     if override:
         argv = shlex.split(override)
     else:
-        exe, pip = venv / "bin" / "artctl", venv / "bin" / "pip"
-        try:
-            if not pip.exists():
-                log(f"creating artctl virtualenv {venv} (pip install of this checkout)")
-                subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
-                subprocess.run([str(pip), "install", "--quiet", str(REPO_ROOT)], check=True,
-                               capture_output=True, timeout=3600)
-            subprocess.run([str(pip), "install", "--quiet", "--no-deps", "--force-reinstall",
-                            str(REPO_ROOT)], check=True, capture_output=True, timeout=600)
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-            detail = getattr(exc, "stderr", b"") or b""
-            tail = detail.decode("utf-8", "replace").strip().splitlines()[-1:] if detail else []
-            return Tool("artctl", [str(exe)], error=f"artctl install failed: {exc} {' '.join(tail)}")
+        exe = venv / "bin" / "artctl"
+        error = _venv_install(venv, "artctl", [str(REPO_ROOT)], log, "pip install of this checkout",
+                              refresh=["--no-deps", "--force-reinstall", str(REPO_ROOT)])
+        if error:
+            return Tool("artctl", [str(exe)], error=f"artctl install failed: {error}")
         argv = [str(exe)]
     version, error = _version(argv + ["--version"], base_env())
     return Tool("artctl", argv, version, error and f"`{' '.join(argv)} --version` failed: {error}")
@@ -102,17 +116,9 @@ def find_dvc(override: str | None, venv: Path, log) -> Tool:
         argv = shlex.split(override)
     else:
         exe = venv / "bin" / "dvc"
-        if not exe.exists():
-            log(f"creating DVC virtualenv {venv} (pip install dvc; takes a minute or two)")
-            try:
-                subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True,
-                               capture_output=True)
-                subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "dvc"],
-                               check=True, capture_output=True, timeout=3600)
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-                detail = getattr(exc, "stderr", b"") or b""
-                tail = detail.decode("utf-8", "replace").strip().splitlines()[-1:] if detail else []
-                return Tool("dvc", [str(exe)], error=f"DVC install failed: {exc} {' '.join(tail)}")
+        error = _venv_install(venv, "dvc", ["dvc"], log, "pip install dvc; takes a minute or two")
+        if error:
+            return Tool("dvc", [str(exe)], error=f"DVC install failed: {error}")
         argv = [str(exe)]
     version, error = _version(argv + ["--version"], base_env())
     return Tool("dvc", argv, f"dvc {version}" if version else "", error and f"dvc --version failed: {error}")

@@ -134,3 +134,22 @@ def data_dir(workdir: Path) -> Path:
         "sub/b.txt": "beta\n",
         "big.bin": os.urandom(2 * 1024 * 1024),
     })
+
+
+def kill_puts_midway(repo_dir: Path, src: Path, name: str, delays: tuple[float, ...]) -> None:
+    """Start ``artifact put src`` and SIGKILL it after each delay: the repository must verify
+    clean every time (either no version or a complete one, never half)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for delay in delays:
+        proc = subprocess.Popen([sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name", name,
+                                 "--type", "dataset"], cwd=repo_dir, env=cli_env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        verify = run_cli("artifact", "verify", "--json", cwd=repo_dir)
+        assert verify.returncode == 0, verify

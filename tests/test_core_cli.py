@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from artctl.hashing import hash_bytes
-from conftest import CLI, cli_env, make_tree
+from conftest import CLI, cli_env, kill_puts_midway, make_tree
 
 
 def test_readme_quick_start(cli: CLI, workdir: Path, data_dir: Path) -> None:
@@ -273,20 +273,8 @@ def test_concurrent_puts_get_distinct_versions(repo_dir: Path, tmp_path: Path) -
 
 def test_killed_put_leaves_repository_consistent(repo_dir: Path, tmp_path: Path) -> None:
     """SIGKILL at an arbitrary point of a put: either no version or a complete one, never half."""
-    import signal
-    import time
-
     src = make_tree(tmp_path / "many", {f"d{i % 10}/f{i}.bin": os.urandom(2048) for i in range(3000)})
-    for delay in (0.3, 0.6, 0.9):
-        proc = subprocess.Popen([sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name",
-                                 "p/killed", "--type", "dataset"], cwd=repo_dir, env=cli_env(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        verify = subprocess.run([sys.executable, "-m", "artctl", "artifact", "verify", "--json"],
-                                cwd=repo_dir, env=cli_env(), capture_output=True, text=True)
-        assert verify.returncode == 0, verify.stdout + verify.stderr
+    kill_puts_midway(repo_dir, src, "p/killed", (0.3, 0.6, 0.9))
     done = subprocess.run([sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name", "p/killed",
                            "--type", "dataset", "--json"], cwd=repo_dir, env=cli_env(), capture_output=True,
                           text=True)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from artctl import fsutil
-from conftest import cli_env, make_tree
+from conftest import cli_env, kill_puts_midway, make_tree
 
 
 @pytest.fixture
@@ -72,13 +68,6 @@ def test_killed_put_without_fsync_still_leaves_a_consistent_repository(cli, repo
     cli.ok("config", "core.fsync", "false")
     src = make_tree(tmp_path / "many", {f"d{i % 10}/f{i}.bin": os.urandom(2048) for i in range(3000)}
                     | {"large.bin": os.urandom(4 << 20)})
-    for delay in (0.3, 0.7):
-        proc = subprocess.Popen([sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name",
-                                 "p/killed", "--type", "dataset"], cwd=repo_dir, env=cli_env(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        assert cli.ok("artifact", "verify", "--json").json()["ok"] is True
+    kill_puts_midway(repo_dir, src, "p/killed", (0.3, 0.7))
     done = cli.ok("artifact", "put", str(src), "--name", "p/killed", "--type", "dataset", "--json")
     assert json.loads(done.stdout)["files"] == 3001
