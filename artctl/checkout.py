@@ -15,7 +15,6 @@ import os
 import stat
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -179,6 +178,8 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
                 for item in remote:
                     one(item)
             else:
+                from concurrent.futures import ThreadPoolExecutor
+
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     list(pool.map(one, remote))
             modes["copy"] = modes.get("copy", 0) + len(remote)

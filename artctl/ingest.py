@@ -11,7 +11,6 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -185,6 +184,8 @@ def ingest(files: Iterable[SourceFile], store: "Store", state: "StateDB", *,
                     _collect(map(lambda f: _put_large(store, f), large), entries, remember, now_ns, progress,
                              state)
                 else:
+                    from concurrent.futures import ThreadPoolExecutor
+
                     with ThreadPoolExecutor(max_workers=pool_size) as pool:
                         _collect(pool.map(lambda f: _put_large(store, f), large), entries, remember,
                                  now_ns, progress, state)

@@ -8,9 +8,6 @@ lock, so parallel processes linking to one run (``ARTCTL_RUN``) never lose an up
 from __future__ import annotations
 
 import os
-import secrets
-import socket
-import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,11 +26,15 @@ _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 def new_run_id() -> str:
     """8 random base-36 characters, like W&B run ids."""
+    import secrets  # imported where used: every command imports this module, few start runs
+
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
 
 
 def git_commit(cwd: str) -> str | None:
     """The HEAD commit of the git work tree around ``cwd``, if any."""
+    import subprocess
+
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
                              text=True, timeout=5, check=False)
@@ -116,7 +117,7 @@ class RunStore:
         while True:
             record = RunRecord(
                 id=new_run_id(), job_type=job_type, name=name, project=project,
-                command=list(command if command is not None else sys.argv), host=socket.gethostname(),
+                command=list(command if command is not None else sys.argv), host=_hostname(),
                 cwd=cwd, git_commit=git_commit(cwd), config=dict(config or {}), started_at=utcnow(),
                 pid=os.getpid())
             if create_exclusive(self.path(record.id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir):
@@ -243,3 +244,9 @@ class RunStore:
                            finished_at=utcnow(), exit_code=exit_code)
 
         return self.update(run_id, change)
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()

@@ -6,9 +6,12 @@ skipped for that repetition, and everything else carries on.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
+import shutil
+import subprocess
 import sys
 import sysconfig
 from dataclasses import dataclass, field
@@ -61,17 +64,41 @@ class Context:
 
 
 def installation(tool: Tool | None) -> list[Path]:
-    """What a tool's process reads to start: its virtualenv and the standard library of a
-    Python tool (warmed with the step's inputs, after the page cache was dropped)."""
+    """What a tool's process reads to start (warmed with the step's inputs, after the page cache
+    was dropped): for a Python tool its virtualenv, the standard library, the interpreter and
+    every shared library they load; for a binary, itself and its shared libraries."""
     if tool is None or not tool.argv:
         return []
-    exe = Path(tool.argv[0])
-    venv = exe.parent.parent
+    return list(_installation(tool.argv[0]))
+
+
+@functools.lru_cache(maxsize=None)
+def _installation(command: str) -> tuple[Path, ...]:
+    exe = Path(shutil.which(command) or command).resolve()
+    venv = Path(command).parent.parent
     if not (venv / "pyvenv.cfg").is_file():
-        return []
+        return (exe, *_shared_libraries([exe]))
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     skip = {"site-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip"}
-    return [venv, *(p for p in stdlib.iterdir() if p.name not in skip)]
+    trees = [venv, *(p for p in stdlib.iterdir() if p.name not in skip)]
+    python = (venv / "bin" / "python").resolve()
+    extensions = [p for tree in (venv, stdlib / "lib-dynload") for p in tree.rglob("*.so*") if p.is_file()]
+    return (*trees, python, *_shared_libraries([python, *extensions]))
+
+
+def _shared_libraries(binaries: list[Path]) -> list[Path]:
+    """The shared libraries ``ldd`` says these load (once per tool: a few hundred ms)."""
+    found: set[Path] = set()
+    for binary in binaries:
+        try:
+            out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        for line in out.splitlines():
+            path = line.split("=>")[-1].strip().split(" (")[0].strip()
+            if path.startswith("/") and os.path.isfile(path):
+                found.add(Path(path).resolve())
+    return sorted(found)
 
 
 def run_steps(ctx: Context, dataset: str, steps: list[Step], logs: Path) -> None:
