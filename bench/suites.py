@@ -219,18 +219,18 @@ def artctl_steps(ctx: Context, ds: Dataset, rep_dir: Path, rep: int) -> list[Ste
 
     return [
         Step("artctl", "init", a + ["init"], repo, prepare=lambda: repo.mkdir(parents=True), env=env),
-        Step("artctl", "put_first", put, repo, warm=[ds.root], needs=("init",),
+        Step("artctl", "put_first", put, repo, warm=[ds.root, store], needs=("init",),
              check=_put_check(ds, True), env=env),
-        Step("artctl", "ls", a + ["artifact", "ls"], repo, needs=("put_first",), env=env),
-        Step("artctl", "put_unchanged", put, repo, warm=[ds.root], needs=("put_first",),
+        Step("artctl", "ls", a + ["artifact", "ls"], repo, warm=[store], needs=("put_first",), env=env),
+        Step("artctl", "put_unchanged", put, repo, warm=[ds.root, store], needs=("put_first",),
              check=_put_check(ds, False), env=env),
-        Step("artctl", "put_changed", put, repo, warm=[ds.root], needs=("put_first",),
+        Step("artctl", "put_changed", put, repo, warm=[ds.root, store], needs=("put_first",),
              prepare=lambda: change_one_file(changed, f"artctl-{rep}", ds.journal),
              finish=lambda: restore_changed(ds), check=_put_check(ds, True), env=env),
         get(base / "get-copy", "copy", repo, [store], ("put_first",), "get_copy"),
         get(base / "get-auto", "auto", repo, [store], ("put_first",), "get_auto"),
         Step("artctl", "remote_add", a + ["remote", "add", "origin", remote.as_uri(), "--default"], repo,
-             needs=("init",), prepare=lambda: remote.mkdir(parents=True), env=env),
+             warm=[store], needs=("init",), prepare=lambda: remote.mkdir(parents=True), env=env),
         Step("artctl", "push", a + ["push"], repo, warm=[store], needs=("put_first", "remote_add"), env=env),
         Step("artctl", "clone", a + ["clone", remote.as_uri(), str(clone)], base, warm=[remote],
              needs=("push",), env=env),
@@ -243,6 +243,7 @@ def artctl_million_steps(ctx: Context, ds: Dataset, rep_dir: Path, rep: int) -> 
     a = ctx.tools["artctl"].argv
     base = rep_dir / "art"
     repo = base / "repo"
+    store = repo / ".artifacts"
     put = a + ["artifact", "put", str(ds.root), "--name", NAME, "--type", "dataset", "--json"]
     changed = ds.root / ds.spec.changed_relpath()
     first_dir = ds.spec.relpath(0).partition("/")[0] + "/"
@@ -251,17 +252,18 @@ def artctl_million_steps(ctx: Context, ds: Dataset, rep_dir: Path, rep: int) -> 
         Step("artctl", "init", a + ["init"], repo, prepare=lambda: repo.mkdir(parents=True), env=env),
         Step("artctl", "put_first", put, repo, warm=[ds.root], needs=("init",),
              check=_put_check(ds, True), env=env),
-        Step("artctl", "put_unchanged", put, repo, warm=[ds.root], needs=("put_first",),
+        Step("artctl", "put_unchanged", put, repo, warm=[ds.root, store], needs=("put_first",),
              check=_put_check(ds, False), env=env),
-        Step("artctl", "put_changed", put, repo, warm=[ds.root], needs=("put_first",),
+        Step("artctl", "put_changed", put, repo, warm=[ds.root, store], needs=("put_first",),
              prepare=lambda: change_one_file(changed, f"artctl-{rep}", ds.journal),
              finish=lambda: restore_changed(ds), check=_put_check(ds, True), env=env),
-        Step("artctl", "show", a + ["artifact", "show", REF, "--json"], repo, needs=("put_first",), env=env),
-        Step("artctl", "diff", a + ["artifact", "diff", f"{NAME}:v0", REF], repo,
+        Step("artctl", "show", a + ["artifact", "show", REF, "--json"], repo, warm=[store],
+             needs=("put_first",), env=env),
+        Step("artctl", "diff", a + ["artifact", "diff", f"{NAME}:v0", REF], repo, warm=[store],
              needs=("put_changed",), env=env),
         Step("artctl", "get_prefix", a + ["artifact", "get", REF, "--root", str(base / "get-prefix"),
                                           "--path-prefix", first_dir, "--link", "copy"],
-             repo, warm=[repo / ".artifacts"], needs=("put_first",), env=env),
+             repo, warm=[store], needs=("put_first",), env=env),
     ]
 
 
@@ -276,6 +278,7 @@ def dvc_steps(ctx: Context, ds: Dataset, rep_dir: Path, rep: int) -> list[Step]:
     d = ctx.tools["dvc"].argv
     base = rep_dir / "dvc"
     ws, cache, remote = base / "ds", base / ".dvc" / "cache", rep_dir / "dvc-remote"
+    dvc_dir = base / ".dvc"  # cache, state and config: what artctl's .artifacts is to artctl
     env = {"DVC_SITE_CACHE_DIR": str(rep_dir / "dvc-site"), "XDG_CACHE_HOME": str(rep_dir / "dvc-xdg")}
     full_env = {**ctx.env, **env}
     bin_name = ds.spec.name
@@ -300,14 +303,14 @@ def dvc_steps(ctx: Context, ds: Dataset, rep_dir: Path, rep: int) -> list[Step]:
 
     add = d + ["add", "ds"]
     return [
-        Step("dvc", "add_first", add, base, warm=[ws], prepare=setup, env=env),
-        Step("dvc", "add_unchanged", add, base, warm=[ws], needs=("add_first",), env=env),
-        Step("dvc", "add_changed", add, base, warm=[ws], needs=("add_first",), env=env,
+        Step("dvc", "add_first", add, base, warm=[ws, dvc_dir], prepare=setup, env=env),
+        Step("dvc", "add_unchanged", add, base, warm=[ws, dvc_dir], needs=("add_first",), env=env),
+        Step("dvc", "add_changed", add, base, warm=[ws, dvc_dir], needs=("add_first",), env=env,
              prepare=lambda: change_one_file(ws / ds.spec.changed_relpath(), f"dvc-{rep}")),
-        Step("dvc", "checkout", d + ["checkout"], base, warm=[cache], needs=("add_first",), env=env,
+        Step("dvc", "checkout", d + ["checkout"], base, warm=[dvc_dir], needs=("add_first",), env=env,
              prepare=empty_workspace, check=_tree_check(ds, ws)),
-        Step("dvc", "push", d + ["push"], base, warm=[cache], needs=("add_first",), env=env),
-        Step("dvc", "pull", d + ["pull"], base, warm=[remote], needs=("push",), env=env,
+        Step("dvc", "push", d + ["push"], base, warm=[dvc_dir], needs=("add_first",), env=env),
+        Step("dvc", "pull", d + ["pull"], base, warm=[remote, dvc_dir], needs=("push",), env=env,
              prepare=empty_cache, check=_tree_check(ds, ws)),
     ]
 
