@@ -208,6 +208,9 @@ class Repo:
     # -- writing -----------------------------------------------------------------------------
     def collect(self, sources: Iterable[tuple[str | os.PathLike[str], str | None]]) -> list[SourceFile]:
         """Scan ``(local path, name in artifact)`` pairs into one list of source files."""
+        sources = list(sources)
+        if len(sources) == 1:
+            return scan(*sources[0])  # already sorted by path, paths unique
         files: dict[str, SourceFile] = {}
         for local, prefix in sources:
             for f in scan(local, prefix):
@@ -287,12 +290,12 @@ class Repo:
             files = self.collect([(path, None)])
             if not files:
                 raise InvalidInput(f"{path} contains no files")
-            announce_total(progress, len(files), sum(f.size for f in files))
+            total = sum(f.size for f in files)
+            announce_total(progress, len(files), total)
             signature = tree_signature(files)
             reused = self._unchanged_tree(artifact, signature)
             if reused is not None:
-                return self.commit_digest(artifact, type, reused, files=len(files),
-                                          size=sum(f.size for f in files), **commit)
+                return self.commit_digest(artifact, type, reused, files=len(files), size=total, **commit)
             entries = self.store_files(files, progress)
             del files  # a million scanned files weigh hundreds of MB: not kept while committing
             manifest = Manifest.from_entries(entries, validated=True)
