@@ -18,7 +18,6 @@ import contextlib
 import os
 import struct
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,23 +67,10 @@ WRITE_BUFFER = 8 * 1024 * 1024
 
 
 @dataclass
-class _Closing:
-    """A full pack whose bytes are being flushed to disk before it is published."""
-
-    synced: "Future[None]"
-    fd: int
-    tmp: Path
-    blobs: list[tuple[str, int, int]]
-    size: int
-
-
-@dataclass
 class PackWriter:
     """Appends blobs to a temporary pack and publishes it when full or closed.
 
-    A full pack is flushed to disk (``fsync``) on a helper thread while the next one fills: the
-    disk writes back one pack while the next files are read. It is published (renamed, indexed)
-    only once durable, in order. Not thread-safe by itself: the store serializes calls.
+    Not thread-safe by itself: the store serializes calls with a lock.
     """
 
     packs_dir: Path
@@ -97,12 +83,9 @@ class PackWriter:
     _buffer: bytearray = field(default_factory=bytearray)
     _blobs: list[tuple[str, int, int]] = field(default_factory=list)
     _pending: set[str] = field(default_factory=set)
-    _closing: list[_Closing] = field(default_factory=list)
-    _syncer: ThreadPoolExecutor | None = None
     published: list[str] = field(default_factory=list)
 
     def contains(self, digest: str) -> bool:
-        """True for a blob added but not yet published (its pack is open or being flushed)."""
         return digest in self._pending
 
     def add(self, digest: str, data: bytes | memoryview) -> None:
@@ -117,8 +100,7 @@ class PackWriter:
         if len(self._buffer) >= WRITE_BUFFER:
             self._drain()
         if self._offset >= self.target_size:
-            self._close_current()
-            self._publish(wait=False)
+            self.flush()
 
     def _drain(self) -> None:
         assert self._fd is not None
@@ -131,78 +113,45 @@ class PackWriter:
         self._offset = len(PACK_MAGIC)
         self._blobs = []
 
-    def _close_current(self) -> None:
-        """Write out the open pack and start flushing it to disk in the background."""
+    def flush(self) -> str | None:
+        """Publish the current pack (fsync, rename, write index); return its id."""
         if self._fd is None:
-            return
+            return None
         assert self._tmp is not None
         self._drain()
-        if self._syncer is None:
-            self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="artctl-fsync")
-        fd, self._fd = self._fd, None
-        self._closing.append(_Closing(self._syncer.submit(sync_file, fd), fd, self._tmp,
-                                      self._blobs, self._offset))
-        self._tmp, self._blobs = None, []
-
-    def _publish(self, *, wait: bool) -> None:
-        """Publish the closed packs that are durable (all of them with ``wait``), in order."""
-        while self._closing and (wait or self._closing[0].synced.done()):
-            pack = self._closing.pop(0)
-            try:
-                pack.synced.result()
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(pack.tmp)
-                raise
-            finally:
-                os.close(pack.fd)
-            index = encode_index(pack.blobs)
-            pack_id = blake3(index).hexdigest()
-            self.packs_dir.mkdir(parents=True, exist_ok=True)
-            os.chmod(pack.tmp, 0o444)
-            os.replace(pack.tmp, self.packs_dir / f"{pack_id}.pack")
-            fsync_dir(self.packs_dir)
-            atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", index, tmp_dir=self.tmp_dir, mode=0o444)
-            self.on_publish(pack_id, pack.blobs, pack.size)
-            self.published.append(pack_id)
-            self._pending.difference_update(d for d, _, _ in pack.blobs)
-
-    def flush(self) -> str | None:
-        """Publish every blob added so far (fsync, rename, write index); return the last pack id."""
-        before = len(self.published)
-        self._close_current()
+        fd, tmp, blobs = self._fd, self._tmp, self._blobs
+        self._fd = None
         try:
-            self._publish(wait=True)
+            sync_file(fd)
         finally:
-            self._stop_syncer()
-        return self.published[-1] if len(self.published) > before else None
+            os.close(fd)
+        index = encode_index(blobs)
+        pack_id = blake3(index).hexdigest()
+        self.packs_dir.mkdir(parents=True, exist_ok=True)
+        final = self.packs_dir / f"{pack_id}.pack"
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+        fsync_dir(self.packs_dir)
+        atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", index, tmp_dir=self.tmp_dir, mode=0o444)
+        self.on_publish(pack_id, blobs, self._offset)
+        self.published.append(pack_id)
+        self._pending.clear()
+        self._blobs = []
+        self._tmp = None
+        return pack_id
 
     def abort(self) -> None:
-        """Drop unpublished packs (e.g. after an error): nothing was referenced yet."""
+        """Drop an unpublished pack (e.g. after an error): nothing was referenced yet."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        doomed = [self._tmp] if self._tmp is not None else []
-        for pack in self._closing:
-            with contextlib.suppress(Exception):
-                pack.synced.result()
+        if self._tmp is not None:
             with contextlib.suppress(OSError):
-                os.close(pack.fd)
-            doomed.append(pack.tmp)
-        self._closing.clear()
-        self._stop_syncer()
-        for tmp in doomed:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        self._tmp = None
+                os.unlink(self._tmp)
+            self._tmp = None
         self._pending.clear()
         self._blobs = []
         self._buffer = bytearray()
-
-    def _stop_syncer(self) -> None:
-        if self._syncer is not None:
-            self._syncer.shutdown(wait=True)
-            self._syncer = None
 
 
 def read_slice(pack_path: Path, offset: int, length: int) -> bytes:
