@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import IntegrityError
-from ..fsutil import mkstemp_in
+from ..fsutil import copy_target_in
 from ..hashing import hash_bytes, hash_file
 from ..manifest import Entry
 from ..store import PACK_THRESHOLD
@@ -48,8 +48,7 @@ def fetch_loose_to_store(repository: "Repository", backend: "Backend", digest: s
                                  "nothing was stored")
         store.put_bytes(data, digest)
         return len(data)
-    fd, tmp = mkstemp_in(store.tmp_dir)
-    os.close(fd)
+    tmp = copy_target_in(store.tmp_dir)
     try:
         backend.download(object_rel(digest), tmp)
         got = tmp.stat().st_size
@@ -72,8 +71,7 @@ def download_pack(repository: "Repository", remote: str, backend: "Backend", pac
     if store.pack_path(pack_id).exists():
         return
     idx = (cache_dir(repository, remote) / f"{pack_id}.idx").read_bytes()
-    fd, tmp = mkstemp_in(store.tmp_dir)
-    os.close(fd)
+    tmp = copy_target_in(store.tmp_dir)
     try:
         backend.download(pack_rel(pack_id), tmp)
         adopt_remote_pack(store, remote, pack_id, tmp, idx)

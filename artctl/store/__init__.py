@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IntegrityError, ObjectNotFound
-from ..fsutil import copy_file, fsync_dir, make_read_only, mkstemp_in, place_file, sync_file
+from ..fsutil import copy_file, copy_target_in, fsync_dir, make_read_only, mkstemp_in, place_file, sync_file
 from ..hashing import hash_bytes, hash_file, is_digest
 from ..overlap import side_by_side
 from .index import PackLocation, StateDB
@@ -254,8 +254,7 @@ class Store:
         if digest is not None and self.has(digest):
             _check_unchanged(path, before)
             return digest, size
-        fd, tmp = mkstemp_in(self.tmp_dir)
-        os.close(fd)
+        tmp = copy_target_in(self.tmp_dir)
         try:
             if digest is None:
                 # The copy (and its fsync) runs while the file is hashed: a large put costs the
