@@ -153,6 +153,7 @@ def share(batches: list[list["SourceFile"]], root: Path, own: Callable[[list["So
     lock = threading.Lock()
     done: deque[tuple[list[SourceFile], Read, list[str] | None]] = deque()
     failure: list[BaseException] = []
+    started: list[bool] = []
     try:
         helper = IngestHelper(root)
     except OSError:  # no interpreter to start (an embedded Python): do it all here
@@ -164,6 +165,7 @@ def share(batches: list[list["SourceFile"]], root: Path, own: Callable[[list["So
         try:
             if not helper.ready():  # no helper after all (say, a frozen app): all work stays here
                 return
+            started.append(True)
             while True:
                 with lock:
                     if not queue or failure:
@@ -192,7 +194,10 @@ def share(batches: list[list["SourceFile"]], root: Path, own: Callable[[list["So
             raise failure[0]
         while done:
             yield done.popleft()
-        helper.finish()
+        if started:
+            helper.finish()
+        else:
+            helper.close()
         finished = True
     finally:
         if not finished:

@@ -98,3 +98,15 @@ def test_killed_put_stops_its_helper_and_leaves_the_repository_consistent(cli, r
     assert cli.ok("artifact", "verify", "--json").json()["ok"] is True
     assert cli.ok("artifact", "put", str(src), "--name", "p/k", "--type", "dataset", "--json").json()["files"] \
         == 4 * MIN_FILES
+
+
+def test_a_helper_that_cannot_start_leaves_all_the_work_here(tmp_path: Path) -> None:
+    """No usable helper (here: a repository it cannot open) is not an error: nothing is lost."""
+    from artctl.ingest import _read_batch, scan
+    from artctl.ingest_helper import share
+
+    files = scan(_many(tmp_path / "src", 30))
+    batches = [files[:10], files[10:20], files[20:]]
+    results = list(share(batches, tmp_path / "not-a-repository", _read_batch))
+    assert sorted(f.path for batch, read, stored in results for f, _, _ in read) == sorted(f.path for f in files)
+    assert all(stored is None for _, _, stored in results)
