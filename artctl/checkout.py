@@ -127,7 +127,7 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
     base = str(root)
     targets = [(e, _safe_parent(base, e.path, made)) for e in entries]
     if where is None:  # the caller may already know what the store holds
-        where = store.placement({e.digest for e, _ in targets if e.digest is not None})
+        where = store.placement({e.digest for e, _ in targets if e.digest is not None}, locations=True)
     local_digests = where.present()
     local = [(e, t) for e, t in targets if e.digest in local_digests]
     remote = [(e, t) for e, t in targets if e.digest not in local_digests]

@@ -275,6 +275,13 @@ def human_size(n: int | float) -> str:
     return f"{value:.1f} TiB"
 
 
+def copy_durably(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Copy ``src`` to ``dst`` (a new name) and flush the copy to disk (``core.fsync``)."""
+    copy_file(Path(src), Path(dst))
+    with open(dst, "rb+") as fh:
+        sync_file(fh.fileno())
+
+
 def copy_target_in(directory: Path) -> Path:
     """A unique path in ``directory`` (created on demand) for a copy or download to *create*.
 

@@ -367,11 +367,11 @@ class Repo:
         with shared_use(self.repository.locks_dir):  # no cache eviction while we read objects
             from .sources import prefetch
 
-            where = self.store.placement({e.digest for e in entries if e.digest is not None})
+            where = self.store.placement({e.digest for e in entries if e.digest is not None}, locations=True)
             missing = [e for e in entries if e.digest in where.absent and e.ref is None]
             if missing:
                 prefetch(self, missing)
-                where = where.updated(self.store.placement({e.digest for e in missing}))
+                where = where.updated(self.store.placement({e.digest for e in missing}, locations=True))
             result = checkout(entries, target, self.store, link=mode, fetch=self.fetcher(),
                               where=where, workers=self.workers(), progress=progress)
         record_get(self.repository, entries)  # LRU bookkeeping: one batched write

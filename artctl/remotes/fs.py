@@ -33,7 +33,7 @@ from typing import Any  # noqa: E402
 from urllib.parse import unquote, urlparse  # noqa: E402
 
 from ..errors import ArtctlError, InvalidInput, RemoteError  # noqa: E402
-from ..fsutil import atomic_write_bytes, fsync_dir, sync_file  # noqa: E402
+from ..fsutil import atomic_write_bytes, fsync_dir  # noqa: E402
 
 #: Parallel requests per transfer (bounded so a 100k-object push does not open 100k sockets).
 DEFAULT_JOBS = 8
@@ -200,13 +200,8 @@ class LocalBackend(Backend):
             atomic_write_bytes(path, data, tmp_dir=path.parent)
 
     def upload(self, rel: str, local: Path, verify: Callable[[], bool] | None = None) -> bool:
-        from ..fsutil import copy_file
+        from ..fsutil import copy_durably
         from ..overlap import side_by_side
-
-        def copy_durably() -> None:
-            copy_file(local, tmp)
-            with open(tmp, "rb+") as fh:
-                sync_file(fh.fileno())
 
         with guard(self.url, f"writing {rel}"):
             path = self._p(rel)
@@ -214,7 +209,7 @@ class LocalBackend(Backend):
             tmp = self._tmp_beside(path)
             try:
                 # The file is verified while it is copied; only a verified copy is renamed in.
-                _, ok = side_by_side(copy_durably, verify or (lambda: True))
+                _, ok = side_by_side(lambda: copy_durably(local, tmp), verify or (lambda: True))
                 if not ok:
                     return False
                 os.replace(tmp, path)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IntegrityError, ObjectNotFound
-from ..fsutil import copy_file, copy_target_in, fsync_dir, make_read_only, mkstemp_in, place_file, sync_file
+from ..fsutil import (copy_durably, copy_target_in, fsync_dir, make_read_only, mkstemp_in, place_file,
+                      sync_file)
 from ..hashing import hash_bytes, hash_file, is_digest
 from ..overlap import side_by_side
 from .index import PackLocation, StateDB
@@ -260,9 +261,9 @@ class Store:
                 # The copy (and its fsync) runs while the file is hashed: a large put costs the
                 # longer of the two, not their sum. Content the store already holds is copied
                 # for nothing; that is rare next to new content, which the stat cache leaves.
-                _, digest = side_by_side(lambda: _copy_durably(path, tmp), lambda: hash_file(path, size))
+                _, digest = side_by_side(lambda: copy_durably(path, tmp), lambda: hash_file(path, size))
             else:
-                _copy_durably(path, tmp)
+                copy_durably(path, tmp)
             _check_unchanged(path, before)
             if not self.has(digest):
                 self._publish_loose(tmp, digest)
@@ -450,13 +451,6 @@ class Store:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.pack_path(pack_id))
         return size
-
-
-def _copy_durably(src: Path, dst: Path) -> None:
-    """Copy ``src`` over the existing temporary file ``dst`` and flush it to disk."""
-    copy_file(src, dst)
-    with open(dst, "rb+") as fh:
-        sync_file(fh.fileno())
 
 
 def _write_new(dst: str | Path, data: bytes) -> None:
