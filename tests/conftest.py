@@ -153,3 +153,24 @@ def kill_puts_midway(repo_dir: Path, src: Path, name: str, delays: tuple[float, 
         proc.wait()
         verify = run_cli("artifact", "verify", "--json", cwd=repo_dir)
         assert verify.returncode == 0, verify
+
+
+def run_killed_at(point: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> Result:
+    """Run the CLI with ``ARTCTL_CRASH_AT=point`` and assert it died there (SIGKILL).
+
+    A crash test that cannot pass by luck: if the command finishes (the point was never reached)
+    or fails otherwise, this assertion fails instead of the test passing on an un-killed run.
+    """
+    import signal
+
+    result = run_cli(*args, cwd=cwd, env={**(env or {}), "ARTCTL_CRASH_AT": point})
+    assert result.returncode == -signal.SIGKILL, f"not killed at {point}: {result}"
+    return result
+
+
+def crash_trace(*args: str, cwd: Path, trace: Path, env: dict[str, str] | None = None) -> list[str]:
+    """Run the CLI once with ``ARTCTL_CRASH_TRACE`` and return the crash points it passed, in order."""
+    trace.unlink(missing_ok=True)
+    result = run_cli(*args, cwd=cwd, env={**(env or {}), "ARTCTL_CRASH_TRACE": str(trace)})
+    assert result.returncode == 0, result
+    return trace.read_text().split() if trace.exists() else []

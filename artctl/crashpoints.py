@@ -1,0 +1,52 @@
+"""Named crash points: the places where crash tests kill a process on purpose.
+
+A write path calls ``crash_point("put.after-manifest")`` between two steps of its documented
+write order. Normally that is one comparison against ``None``. With
+``ARTCTL_CRASH_AT=NAME`` (or ``NAME@N`` for the N-th time the point is reached) in the
+environment, the process SIGKILLs itself there, so a test knows the kill landed exactly between
+those two steps instead of hoping a wall-clock delay did. With ``ARTCTL_CRASH_TRACE=FILE`` every
+point reached is appended to FILE (one name a line), so a test can check that the points it
+kills at are the ones an operation really passes.
+
+Every point is listed in :data:`POINTS` with what a kill there must leave behind;
+``docs/robustness.md`` repeats that table and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+POINTS: dict[str, str] = {}
+"""name -> the guarantee a kill at that point must keep (filled by :func:`declare`)."""
+
+
+def declare(name: str, guarantee: str) -> str:
+    """Register a crash point (at import of the module that uses it); return its name."""
+    POINTS[name] = guarantee
+    return name
+
+
+def _parse(spec: str | None) -> tuple[str, int] | None:
+    if not spec:
+        return None
+    name, _, nth = spec.partition("@")
+    return name, int(nth) if nth.isdigit() and int(nth) > 0 else 1
+
+
+_TARGET = _parse(os.environ.get("ARTCTL_CRASH_AT"))
+_TRACE = os.environ.get("ARTCTL_CRASH_TRACE") or None
+_hits: dict[str, int] = {}
+
+
+def crash_point(name: str) -> None:
+    """Die here (SIGKILL, no cleanup) if a crash test asked for this point."""
+    if _TARGET is None and _TRACE is None:
+        return
+    if _TRACE is not None:
+        with open(_TRACE, "a", encoding="utf-8") as trace:
+            trace.write(name + "\n")
+    if _TARGET is not None and _TARGET[0] == name:
+        _hits[name] = _hits.get(name, 0) + 1
+        if _hits[name] == _TARGET[1]:
+            os.kill(os.getpid(), signal.SIGKILL)
