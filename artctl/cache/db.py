@@ -6,7 +6,8 @@
   :func:`artctl.references.state_key`) are the local object ``digest``. It lets a later ``get``
   reuse them, and marks the object as having another copy (the reference), hence evictable.
 
-Like the rest of ``state.db`` this is a cache: if it is lost, objects count as pinned (never
+The tables are part of ``state.db``'s one schema (:data:`artctl.store.index.SCHEMA`). Like
+the rest of ``state.db`` this is a cache: if it is lost, objects count as pinned (never
 evicted) and references are fetched again — safe, only slower.
 """
 
@@ -17,42 +18,18 @@ from collections.abc import Iterable
 
 from ..store.index import StateDB
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS object_use (digest TEXT PRIMARY KEY, last_used REAL NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ref_objects (key TEXT PRIMARY KEY, digest TEXT NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS ref_objects_digest ON ref_objects(digest);
-"""
-
-_ready: set[tuple[int, int]] = set()
-
-
-def _conn(state: StateDB):  # type: ignore[no-untyped-def]
-    conn = state.conn
-    marker = (id(state), id(conn))
-    if marker not in _ready:
-        have = {r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE name IN ('object_use', 'ref_objects_digest')")}
-        if len(have) < 2:
-            # BEGIN IMMEDIATE takes the write lock up front (waiting politely), so two threads
-            # creating the tables at once cannot hit SQLITE_BUSY on a lock upgrade.
-            conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
-        _ready.add(marker)
-    return conn
-
 
 def record_use(state: StateDB, digests: Iterable[str], when: float | None = None) -> None:
     """Mark objects as used now (one transaction for the whole batch)."""
     rows = [(d, when if when is not None else time.time()) for d in set(digests)]
     if not rows:
         return
-    _conn(state)
     with state.transaction() as conn:
         conn.executemany("INSERT INTO object_use VALUES (?,?) ON CONFLICT(digest) "
                          "DO UPDATE SET last_used=max(last_used, excluded.last_used)", rows)
 
 
 def last_used(state: StateDB, digests: Iterable[str]) -> dict[str, float]:
-    _conn(state)
     return dict(state.select_in("SELECT digest, last_used FROM object_use WHERE digest IN ({marks})",
                                 digests))
 
@@ -61,26 +38,22 @@ def forget_use(state: StateDB, digests: Iterable[str]) -> None:
     items = list(digests)
     if not items:
         return
-    _conn(state)
     with state.transaction() as conn:
         conn.executemany("DELETE FROM object_use WHERE digest=?", [(d,) for d in items])
 
 
 def record_ref_object(state: StateDB, key: str, digest: str) -> None:
     """The reference state ``key`` was fetched and stored as object ``digest``."""
-    _conn(state)
     with state.transaction() as conn:
         conn.execute("INSERT OR REPLACE INTO ref_objects VALUES (?,?)", (key, digest))
 
 
 def ref_objects(state: StateDB, keys: Iterable[str]) -> dict[str, str]:
     """``key → digest`` for the reference states whose bytes were fetched before."""
-    _conn(state)
     return dict(state.select_in("SELECT key, digest FROM ref_objects WHERE key IN ({marks})", keys))
 
 
 def reference_backed(state: StateDB, digests: Iterable[str]) -> set[str]:
     """The subset of ``digests`` that were fetched from a reference (the reference is a copy)."""
-    _conn(state)
     return {r[0] for r in state.select_in(
         "SELECT DISTINCT digest FROM ref_objects WHERE digest IN ({marks})", digests)}

@@ -31,7 +31,16 @@ CREATE TABLE IF NOT EXISTS stat_cache (
     path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
     digest TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS object_use (digest TEXT PRIMARY KEY, last_used REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ref_objects (key TEXT PRIMARY KEY, digest TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ref_objects_digest ON ref_objects(digest);
 """
+"""Every table of ``state.db``, in one place (the cache's ``object_use``/``ref_objects`` too).
+Created when a connection opens, so no caller ever finds a table missing."""
+
+SCHEMA_VERSION = 1
+"""``PRAGMA user_version`` of a ``state.db`` whose tables match :data:`SCHEMA`. Bump it with
+every change to SCHEMA; a file stamped with an older number gets the missing tables added."""
 
 
 class PackLocation(NamedTuple):
@@ -87,7 +96,11 @@ class StateDB:
                 # last transaction is not needed, and a crash of the process never corrupts a
                 # WAL database.
                 conn.execute("PRAGMA synchronous=OFF")
-                conn.executescript(SCHEMA)
+                if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                    # BEGIN IMMEDIATE takes the write lock up front (waiting politely), so two
+                    # processes creating the tables at once cannot fail on a lock upgrade.
+                    conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} "
+                                       f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
                 return conn
             except sqlite3.OperationalError as exc:
                 conn.close()
