@@ -154,7 +154,7 @@ def test_disk_full_in_the_repository_leaves_it_consistent(cli, tmp_path: Path) -
         assert "no space left on device" in result.stderr
         # metadata writes and state.db on a full disk: one line each, nothing half-written
         filler = disk / "filler"
-        with open(filler, "wb") as fh:
+        with open(filler, "wb", buffering=0) as fh:  # unbuffered: close() has nothing left to flush
             try:
                 while True:
                     fh.write(b"\0" * 65536)
