@@ -15,7 +15,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from ui_support import IMG, SCRIPT, build_example, start_ui, stop_ui
+from ui_support import (
+    IMG,
+    SCRIPT,
+    build_example,
+    start_ui,
+    stop_ui,
+    token_of,
+    with_page,
+)
 
 from artctl.repository_ops import Repo
 
@@ -71,6 +79,14 @@ def page(browser):  # type: ignore[no-untyped-def]
     assert page.errors == []  # type: ignore[attr-defined]
     assert page.evaluate("window.__xss") is None
     context.close()
+
+
+def signed_in(printed: str, suffix: str) -> str:
+    """A URL of the page without the token: for a browser that opened the printed URL (and so
+    holds the cookie) before."""
+    base = printed.split("?", 1)[0].split("#", 1)[0]
+    assert token_of(printed) is None or token_of(printed) not in base
+    return with_page(base, suffix)
 
 
 def navigate(page, url: str) -> None:  # type: ignore[no-untyped-def]
@@ -145,7 +161,7 @@ def test_click_through_list_version_files_lineage(page, site, shots: Path) -> No
 def test_cluster_search_pull_out_and_preview(page, site, shots: Path) -> None:  # type: ignore[no-untyped-def]
     ids = site["ids"]
     train = ids["train_runs"].split(",")
-    page.goto(site["url"] + "#/version/" + quote(ids["clean"], safe="") + "/lineage")
+    page.goto(with_page(site["url"], "#/version/" + quote(ids["clean"], safe="") + "/lineage"))
     wait_graph(page)
     drawn = graph_ids(page)
     run_cluster = next(i for i in drawn if i.startswith("cluster:") and ":run:" in i)
@@ -187,7 +203,7 @@ def test_cluster_search_pull_out_and_preview(page, site, shots: Path) -> None:  
 
 def test_run_page_and_run_lineage(page, site) -> None:  # type: ignore[no-untyped-def]
     ids = site["ids"]
-    page.goto(site["url"] + "#/runs")
+    page.goto(with_page(site["url"], "#/runs"))
     page.wait_for_selector("table.runs")
     assert page.locator("table.runs tr.row").count() == 8
     page.click(f"tr[data-run='{ids['prep']}'] a")
@@ -197,21 +213,21 @@ def test_run_page_and_run_lineage(page, site) -> None:  # type: ignore[no-untype
     page.click("a[data-tab='lineage']")
     wait_graph(page)
     # A reference entry shows its URI; only http(s) URIs become links.
-    navigate(page, site["url"] + "#/version/other%2Frefs%3Av0/files")
+    navigate(page, signed_in(site["url"], "#/version/other%2Frefs%3Av0/files"))
     page.wait_for_selector(".tree .file .ref")
     assert page.inner_text(".tree .file .ref") == ids["ref_uri"]
     assert page.locator(".tree a.ref").count() == 0
-    navigate(page, site["url"] + "#/version/other%2Fnotes%3Av0/files")
+    navigate(page, signed_in(site["url"], "#/version/other%2Fnotes%3Av0/files"))
     page.wait_for_selector(".tree .file .name")
     assert f"{IMG}.txt" in page.inner_text(".tree")
     assert page.locator("main img").count() == 0
-    navigate(page, site["url"] + "#/run/" + ids["prep"] + "/lineage")
+    navigate(page, signed_in(site["url"], "#/run/" + ids["prep"] + "/lineage"))
     wait_graph(page)
     assert {f"run:{ids['prep']}", "artifact:" + ids["raw2"], "artifact:" + ids["clean"]} <= set(graph_ids(page))
 
 
 def test_page_reloads_when_the_repository_changes(page, site) -> None:  # type: ignore[no-untyped-def]
-    page.goto(site["url"] + "?poll=250#/")
+    page.goto(with_page(site["url"], "?poll=250#/"))
     page.wait_for_selector("table.artifacts")
     assert page.locator("tr[data-name='live/fresh']").count() == 0
     data = site["work"] / "scratch" / "fresh"
@@ -225,14 +241,14 @@ def test_page_reloads_when_the_repository_changes(page, site) -> None:  # type: 
     page.wait_for_selector("tr[data-name='live/fresh']")
     assert "repository changed" in page.inner_text("#status")
     # A version page open while its artifact is edited and a new version lands: no crash.
-    navigate(page, site["url"] + "?poll=250#/artifact/live%2Ffresh")
+    navigate(page, signed_in(site["url"], "?poll=250#/artifact/live%2Ffresh"))
     page.wait_for_selector("tr[data-version='v0']")
     (data / "g.txt").write_text("more")
     subprocess.run([sys.executable, "-m", "artctl", "artifact", "put", str(data), "--name", "live/fresh",
                     "--type", "dataset"], cwd=site["work"], env=cli_env(), check=True, capture_output=True)
     page.wait_for_selector("tr[data-version='v1']")
     # The lineage graph open while a run starts using that version: the graph gains the run.
-    navigate(page, site["url"] + "?poll=250#/version/live%2Ffresh%3Av1/lineage")
+    navigate(page, signed_in(site["url"], "?poll=250#/version/live%2Ffresh%3Av1/lineage"))
     wait_graph(page)
     repo = Repo(site["work"])
     run = repo.repository.runs.create("consume", name="late-reader")
@@ -272,7 +288,7 @@ def test_edit_form_with_allow_edit(browser, tmp_path: Path) -> None:  # type: ig
         page.set_default_timeout(TIMEOUT_MS)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(url + "#/version/p%2Fds%3Av0")
+        page.goto(with_page(url, "#/version/p%2Fds%3Av0"))
         page.wait_for_selector(".edit textarea.edit-description")
         page.fill(".edit-description", SCRIPT)
         page.fill(".edit-metadata", '{"a": 2, "html": "' + IMG.replace('"', "'") + '"}')
@@ -305,10 +321,41 @@ def test_the_page_works_under_its_own_content_security_policy(browser, site) -> 
         problems: list[str] = []
         page.on("pageerror", lambda exc: problems.append(str(exc)))
         page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-        page.goto(site["url"] + "#/version/" + quote(site["ids"]["clean"], safe="") + "/lineage")
+        page.goto(with_page(site["url"], "#/version/" + quote(site["ids"]["clean"], safe="") + "/lineage"))
         page.wait_for_selector(".lineage[data-ready='1'] canvas")
         page.click("a[data-tab='files']")
         page.wait_for_selector(".tree .file")
         assert problems == []
     finally:
         context.close()
+
+
+def test_the_printed_url_signs_in_and_the_token_leaves_the_address_bar(browser, site) -> None:  # type: ignore[no-untyped-def]
+    """The token is exchanged for an HttpOnly cookie: gone from the URL (history, screenshots,
+    shared links) and out of reach of the page's scripts; a browser without it sees nothing."""
+    token = token_of(site["url"])
+    assert token
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(with_page(site["url"], "?poll=60000#/artifact/demo%2Fcnn"))
+        page.wait_for_selector("table.versions")
+        assert token not in page.url and page.url.endswith("/?poll=60000#/artifact/demo%2Fcnn")
+        assert page.evaluate("document.cookie") == ""  # HttpOnly: scripts cannot read it
+        cookies = context.cookies()
+        assert [(c["value"], c["httpOnly"], c["sameSite"]) for c in cookies] == [(token, True, "Strict")]
+        assert page.evaluate("fetch('/api/info').then((r) => r.status)") == 200
+    finally:
+        context.close()
+
+    stranger = browser.new_context()  # another user's browser: no cookie, no token
+    try:
+        page = stranger.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        response = page.goto(signed_in(site["url"], "#/artifact/demo%2Fcnn"))
+        assert response.status == 403
+        assert "access token" in page.inner_text("body") and "demo/" not in page.content()
+        assert page.evaluate("fetch('/api/artifacts').then((r) => r.status)") == 403
+    finally:
+        stranger.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from ui_support import SCRIPT, build_example, start_ui, stop_ui
+from ui_support import SCRIPT, build_example, start_ui, stop_ui, token_of
 
 from artctl.repository_ops import Repo
 
@@ -41,11 +41,15 @@ def server(example):  # type: ignore[no-untyped-def]
 
 
 def request(url: str, path: str, *, method: str = "GET", host: str | None = None,
-            body: object = None, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
-    """One raw HTTP request: ``path`` goes on the request line exactly as given."""
+            body: object = None, headers: dict[str, str] | None = None,
+            auth: bool = True) -> tuple[int, dict, bytes]:
+    """One raw HTTP request: ``path`` goes on the request line exactly as given; with ``auth``
+    it carries the token of the printed ``url`` as an ``Authorization: Token`` header."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     all_headers = dict(headers or {})
+    if auth and token_of(url):
+        all_headers.setdefault("Authorization", f"Token {token_of(url)}")
     data = None
     if body is not None:
         data = json.dumps(body).encode()
@@ -312,3 +316,186 @@ def test_only_http_references_become_links() -> None:
     assert link_for("HTTP://example.com/a") == "HTTP://example.com/a"
     for uri in ("javascript:alert(1)", "s3://b/k", "file:///etc/passwd", "data:text/html,x", None, ""):
         assert link_for(uri) is None
+
+
+# -- the access token ------------------------------------------------------------------------
+def _api_gets() -> list[str]:
+    """Every GET route of the server (a new one is covered without editing this), with valid
+    parameters, and one unknown endpoint."""
+    from artctl.ui.server import GET_ROUTES
+
+    params = {"/api/changed": "since=x", "/api/artifact": "name=demo/cnn", "/api/version": "ref=demo/cnn:v0",
+              "/api/diff": "old=demo/cnn:v0&new=demo/cnn:v1", "/api/run": "id=zzzzzzzz",
+              "/api/lineage": "node=demo/cnn:v0"}
+    return [route + ("?" + params[route] if route in params else "") for route in sorted(GET_ROUTES)] + ["/api/nothing"]
+
+
+API_GETS = _api_gets()
+
+
+def test_the_printed_url_carries_a_random_token(server: str) -> None:
+    token = token_of(server)
+    assert token and len(token) >= 43 and urlsplit(server).path == "/"
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", token)
+
+
+@pytest.mark.parametrize("path", API_GETS)
+def test_api_without_or_with_a_wrong_token_is_refused(server: str, path: str) -> None:
+    port = urlsplit(server).port
+    attempts = [
+        {},
+        {"Authorization": "Token wrong-token-wrong-token-wrong"},
+        {"Authorization": "Token " + token_of(server)[:-1]},
+        {"Authorization": token_of(server)},  # no scheme
+        {"Cookie": f"artctl-ui-token-{port}=wrong"},
+        {"Cookie": f"artctl-ui-token-{port + 1}={token_of(server)}"},  # another server's cookie
+    ]
+    for headers in attempts:
+        status, answer_headers, payload = request(server, path, headers=headers, auth=False)
+        assert status == 403, (path, headers, status)
+        assert answer_headers["Content-Type"].startswith("application/json")
+        answer = json.loads(payload)
+        assert "access token" in answer["error"] and "?token=" in answer["hint"]
+        assert b"demo/" not in payload and b"/tmp" not in payload
+    sep = "&" if "?" in path else "?"
+    assert request(server, path + sep + "token=wrong", auth=False)[0] == 403
+
+
+def test_page_and_static_files_without_the_token_get_only_the_login_page(server: str) -> None:
+    for path in ("/", "/index.html", "/app.js", "/vendor/cytoscape.min.js", "/?token=wrong"):
+        status, headers, payload = request(server, path, auth=False)
+        assert status == 403, path
+        assert headers["Content-Type"].startswith("text/html")
+        assert b"access token" in payload and b"?token=" in payload and b"<script" not in payload
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert "Set-Cookie" not in headers
+
+
+def test_token_in_the_query_becomes_a_cookie_and_leaves_the_address_bar(server: str) -> None:
+    token, port = token_of(server), urlsplit(server).port
+    status, headers, _ = request(server, f"/?poll=250&token={token}", auth=False)
+    assert status == 303 and headers["Location"] == "/?poll=250"
+    cookie = headers["Set-Cookie"]
+    name_value, *attributes = [part.strip() for part in cookie.split(";")]
+    assert name_value == f"artctl-ui-token-{port}={token}"
+    assert {"HttpOnly", "SameSite=Strict", "Path=/"} <= set(attributes)
+    assert not any(a.lower().startswith(("expires", "max-age")) for a in attributes)  # session only
+    jar = {"Cookie": f"other=1; {name_value}"}
+    for path in ("/", "/app.js", "/api/artifacts", "/api/info"):
+        status, _, payload = request(server, path, headers=jar, auth=False)
+        assert status == 200, (path, payload)
+    assert b"demo/cnn" in request(server, "/api/artifacts", headers=jar, auth=False)[2]
+    # A page asked with the token again (a bookmark) is redirected again, keeping its path.
+    status, headers, _ = request(server, f"/index.html?token={token}", headers=jar, auth=False)
+    assert status == 303 and headers["Location"] == "/index.html"
+    # Never an open redirect: a path that is not a page of this server goes to "/".
+    for path in ("//evil.example/x", "/nothing", "/%2F%2Fevil.example"):
+        status, headers, _ = request(server, f"{path}?token={token}", auth=False)
+        assert status == 303 and headers["Location"] == "/", path
+
+
+def test_token_in_a_header_or_an_api_query_works(server: str) -> None:
+    token = token_of(server)
+    assert request(server, "/api/artifacts", auth=False)[0] == 403  # the token is what opens it
+    for headers in ({"Authorization": f"Token {token}"}, {"Authorization": f"token  {token}"},
+                    {"Authorization": f"Bearer {token}"}):
+        status, _, payload = request(server, "/api/artifacts", headers=headers, auth=False)
+        assert status == 200 and b"demo/cnn" in payload, headers
+    status, headers, payload = request(server, f"/api/info?token={token}", auth=False)
+    assert status == 200 and "Set-Cookie" not in headers  # scripts (curl) need no cookie
+
+
+def test_edits_need_the_token_too(tmp_path: Path) -> None:
+    repo, _ = Repo.init(tmp_path)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f.txt").write_text("x")
+    repo.put(tmp_path / "d", name="p/ds", type="dataset")
+    proc, url = start_ui(tmp_path, "--allow-edit")
+    try:
+        for headers in ({}, {"Authorization": "Token nope-nope-nope-nope"}):
+            status, _, payload = request(url, "/api/version", method="PUT", auth=False, headers=headers,
+                                         body={"ref": "p/ds:v0", "ttl": "1s"})
+            assert status == 403 and "access token" in json.loads(payload)["error"]
+            status, _, payload = request(url, "/api/alias", method="POST", auth=False, headers=headers,
+                                         body={"ref": "p/ds:v0", "alias": "prod"})
+            assert status == 403 and "access token" in json.loads(payload)["error"]
+        # The token does not lift the other checks: a foreign Origin is still refused.
+        assert request(url, "/api/version", method="PUT", body={"ref": "p/ds:v0", "ttl": "1s"},
+                       headers={"Origin": "http://evil.example"})[0] == 403
+        assert request(url, "/api/version", method="PUT", body={"ref": "p/ds:v0", "description": "ok"})[0] == 200
+    finally:
+        code, err = stop_ui(proc)
+    assert code == 0, err
+    info = Repo(tmp_path).show("p/ds:v0")
+    assert info.record.ttl_seconds is None and info.record.description == "ok" and "prod" not in info.aliases
+
+
+def test_no_token_serves_openly_after_a_warning(tmp_path: Path) -> None:
+    Repo.init(tmp_path)
+    proc, url = start_ui(tmp_path, "--no-token", "--allow-edit")
+    try:
+        assert token_of(url) is None and url.endswith("/")
+        assert request(url, "/api/info", auth=False)[0] == 200
+        assert request(url, "/", auth=False)[0] == 200
+    finally:
+        code, err = stop_ui(proc)
+    assert code == 0
+    assert "warning: serving without an access token: any local user or process can read this " \
+           "repository and edit it" in err
+
+
+def test_artctl_ui_token_sets_the_token(tmp_path: Path) -> None:
+    Repo.init(tmp_path)
+    fixed = "my-script-token-0123456789"
+    proc, url = start_ui(tmp_path, env={"ARTCTL_UI_TOKEN": fixed})
+    try:
+        assert token_of(url) == fixed
+        assert request(url, "/api/info", headers={"Authorization": f"Token {fixed}"}, auth=False)[0] == 200
+        assert request(url, "/api/info", auth=False)[0] == 403
+    finally:
+        code, err = stop_ui(proc)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("value", ["", "short", "has space in it 0123456789", "semi;colon;0123456789abc"])
+def test_a_weak_or_unusable_artctl_ui_token_is_a_clear_error(tmp_path: Path, value: str) -> None:
+    from conftest import run_cli
+
+    Repo.init(tmp_path)
+    result = run_cli("ui", "--no-open", "--port", "0", cwd=tmp_path, env={"ARTCTL_UI_TOKEN": value},
+                     timeout=30)  # refused before it binds: never left serving
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ARTCTL_UI_TOKEN must be at least 16 characters")
+    assert "hint: unset ARTCTL_UI_TOKEN" in result.stderr
+
+
+def test_the_browser_is_opened_through_a_private_file_not_with_the_token_on_its_command_line(
+        tmp_path: Path) -> None:
+    """A command line is visible to every user (``ps``): the browser gets a 0600 redirect file."""
+    import os
+    import stat
+    import time
+
+    Repo.init(tmp_path)
+    seen = tmp_path / "browser-argv.txt"
+    fake = tmp_path / "fake-browser"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {seen}.part && mv {seen}.part {seen}\n')
+    fake.chmod(0o755)
+    proc, url = start_ui(tmp_path, open_browser=True,
+                         env={"BROWSER": f"{fake} %s", "DISPLAY": ":99", "WAYLAND_DISPLAY": ""})
+    try:
+        deadline = time.monotonic() + 15
+        while not seen.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        argv = seen.read_text()
+        assert token_of(url) not in argv
+        opened = Path(urlsplit(argv.strip()).path)
+        assert argv.startswith("file://") and opened.is_file()
+        assert stat.S_IMODE(opened.stat().st_mode) == 0o600
+        assert stat.S_IMODE(opened.parent.stat().st_mode) == 0o700
+        assert opened.stat().st_uid == os.getuid()
+        assert f'url={url.replace("&", "&amp;")}"' in opened.read_text()
+    finally:
+        code, err = stop_ui(proc)
+    assert code == 0, err
+    assert not opened.exists()  # removed when the server stops

@@ -72,18 +72,32 @@ def build_example(repo: Repo, scratch: Path) -> dict[str, str]:
 
 
 # -- the server as a real subprocess ------------------------------------------------------------
-def start_ui(repo_dir: Path, *args: str, timeout: float = 20.0):  # type: ignore[no-untyped-def]
-    """``artctl ui --no-open --port 0 ARGS`` in ``repo_dir``; return (process, base URL)."""
+def ui_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The CLI's test environment, without a token the developer may have exported."""
+    from conftest import cli_env
+
+    env = cli_env()
+    env.pop("ARTCTL_UI_TOKEN", None)
+    env.update(extra or {})
+    return env
+
+
+def start_ui(repo_dir: Path, *args: str, timeout: float = 20.0, open_browser: bool = False,
+             env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """``artctl ui --no-open --port 0 ARGS`` in ``repo_dir``; return (process, the URL it printed).
+
+    The URL is the one a user gets, with ``?token=…`` (unless ``--no-token``) and the start
+    page's ``#fragment``."""
     import selectors
     import subprocess
     import sys
     import time
 
-    from conftest import cli_env
-
-    proc = subprocess.Popen([sys.executable, "-m", "artctl", "ui", "--no-open", "--port", "0", *args],
-                            cwd=repo_dir, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    argv = [sys.executable, "-m", "artctl", "ui", "--port", "0", *args]
+    if not open_browser:
+        argv.insert(4, "--no-open")
+    proc = subprocess.Popen(argv, cwd=repo_dir, env=ui_env(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     selector = selectors.DefaultSelector()
     selector.register(proc.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + timeout
@@ -111,3 +125,20 @@ def stop_ui(proc, sig: int | None = None) -> tuple[int, str]:  # type: ignore[no
         _, err = proc.communicate()
         raise
     return proc.returncode, err
+
+
+def token_of(url: str) -> str | None:
+    """The ``token`` query parameter of a printed URL (``None`` with ``--no-token``)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(url).query).get("token", [None])[0]
+
+
+def with_page(url: str, suffix: str) -> str:
+    """The printed URL with ``suffix`` (``?poll=250#/runs`` …) merged into its query and fragment."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    extra = urlsplit(suffix)
+    query = "&".join(q for q in (parts.query, extra.query) if q)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, extra.fragment or parts.fragment))

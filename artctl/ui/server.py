@@ -4,6 +4,9 @@ Security model (the page is for the person at this machine, nothing else):
 - bound to 127.0.0.1 by default; every request whose ``Host`` header is not a loopback name
   (or the exact ``--host`` given) is refused with 403, so a DNS-rebinding page on another
   origin cannot read the API through the browser;
+- then every request must carry the server's access token (:mod:`.auth`: query once, then an
+  HttpOnly SameSite=Strict cookie, or an ``Authorization: Token`` header), else 403 — so other
+  users and processes of this machine cannot read or edit either (``--no-token`` turns it off);
 - static files are served from a table built at start-up from ``static/`` (exact relative
   paths only), so no URL — ``..``, ``%2e%2e``, backslashes, NULs — can reach another file;
 - read-only unless ``allow_edit``; edits are ``POST``/``PUT`` with a JSON body
@@ -24,11 +27,11 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from ..errors import ArtctlError, ArtifactNotFound, InvalidInput, RunError
 from ..repository_ops import Repo
-from . import data
+from . import auth, data
 from .changes import change_token
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -76,10 +79,11 @@ class UIServer(ThreadingHTTPServer):
     allow_reuse_address = False  # a port in use must fail, not be shared
 
     def __init__(self, address: tuple[str, int], repo_root: Path, *, allow_edit: bool = False,
-                 bind_host: str | None = None) -> None:
+                 bind_host: str | None = None, token: str | None = None) -> None:
         self.repo_root = repo_root
         self.allow_edit = allow_edit
         self.bind_host = bind_host
+        self.token = token  # None: no token asked (``--no-token``)
         self.static = static_table()
         self.write_lock = threading.Lock()
         if ":" in address[0]:
@@ -93,6 +97,14 @@ class UIServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         shown = f"[{host}]" if ":" in str(host) else host
         return f"http://{shown}:{port}/"
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def login_url(self, page: str = "") -> str:
+        """The URL to print and open: with the token (if any) and the start page's fragment."""
+        return self.url + (f"?token={self.token}" if self.token else "") + page
 
     def repo(self) -> Repo:
         """A fresh facade per request: cheap, and no state shared between threads."""
@@ -150,6 +162,38 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return True
 
+    def _authorized(self, query: dict[str, list[str]], *, page: bool) -> bool | None:
+        """Check the access token; answer 403 (JSON, or the login page for a page) when it is absent
+        or wrong. Returns ``None`` when refused, else whether the URL's query holds a token (a page
+        asked that way is redirected, to take the token out of the address bar)."""
+        expected = self.server.token
+        if expected is None:
+            return False
+        cookie = auth.cookie_value(self.headers.get("Cookie"), auth.cookie_name(self.server.port))
+        offered = [auth.header_token(self.headers.get("Authorization")), cookie, *query.get("token", [])]
+        if any(auth.same(expected, value) for value in offered):
+            return "token" in query
+        reason = ("the access token is wrong (a restarted server has a new one)"
+                  if any(value is not None for value in offered) or "Authorization" in self.headers
+                  else "this server needs its access token")
+        if page:
+            self._send(HTTPStatus.FORBIDDEN, auth.login_page(reason[0].upper() + reason[1:] + "."),
+                       "text/html; charset=utf-8")
+        else:
+            self._error(HTTPStatus.FORBIDDEN, f"refused: {reason}",
+                        "open the URL that `artctl ui` printed (it ends in ?token=…), or send the "
+                        "header `Authorization: Token …`")
+        return None
+
+    def _drop_token(self, split: SplitResult) -> None:
+        """Keep the token in a cookie and redirect to the same page without it in the URL (only
+        to a page of this server: never an open redirect such as ``//elsewhere``)."""
+        query = auth.without_token(split.query)
+        location = (split.path if split.path in self.server.static else "/") + (f"?{query}" if query else "")
+        self._send(HTTPStatus.SEE_OTHER, b"", "text/plain; charset=utf-8",
+                   {"Location": location,
+                    "Set-Cookie": auth.set_cookie(self.server.port, self.server.token or "")})
+
     # -- verbs ------------------------------------------------------------------------------
     def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
         self.do_GET()
@@ -158,11 +202,17 @@ class Handler(BaseHTTPRequestHandler):
         if not self._guard():
             return
         split = urlsplit(self.path)
-        if split.path.startswith("/api/"):
-            query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-            self._dispatch(GET_ROUTES.get(split.path), query)
+        query = parse_qs(split.query, keep_blank_values=True)
+        is_api = split.path.startswith("/api/")
+        from_query = self._authorized(query, page=not is_api)
+        if from_query is None:
             return
-        self._static(split.path)
+        if is_api:
+            self._dispatch(GET_ROUTES.get(split.path), {k: v[-1] for k, v in query.items()})
+        elif from_query:
+            self._drop_token(split)
+        else:
+            self._static(split.path)
 
     def do_POST(self) -> None:  # noqa: N802
         self._write()
@@ -175,6 +225,8 @@ class Handler(BaseHTTPRequestHandler):
         if not self._guard():
             return
         split = urlsplit(self.path)
+        if self._authorized(parse_qs(split.query, keep_blank_values=True), page=False) is None:
+            return
         route = WRITE_ROUTES.get(split.path)
         if route is None:
             self._error(HTTPStatus.NOT_FOUND, f"no such endpoint: {split.path}")

@@ -23,7 +23,7 @@
     for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
     const res = await fetch(url, { headers: { Accept: "application/json" } });
     const body = await res.json().catch(() => ({ error: "bad answer from server (" + res.status + ")" }));
-    if (!res.ok) throw new Error(body.error + (body.hint ? " (" + body.hint + ")" : ""));
+    if (!res.ok) throw Object.assign(new Error(body.error + (body.hint ? " (" + body.hint + ")" : "")), { status: res.status });
     return body;
   }
 
@@ -335,7 +335,9 @@
       }
     } catch (err) {
       statusEl.className = "status offline";
-      statusEl.textContent = "server not reachable; retrying\u2026";
+      // 403: the server no longer takes this page's token (it was restarted with a new one).
+      statusEl.textContent = err.status === 403 ? "access token refused: open the URL artctl ui printed"
+        : "server not reachable; retrying\u2026";
     } finally {
       setTimeout(poll, app.pollMs);
     }
