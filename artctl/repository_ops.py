@@ -305,6 +305,10 @@ class Repo:
             result = self.commit_manifest(artifact, type, manifest, **commit)
         if signature is not None:
             self.repository.state.remember_tree(signature, result.record.manifest)
+        if os.path.isdir(path):  # the directory now holds that version: `artctl status` there
+            from .workdirs import remember
+
+            remember(self, Path(path), result.record)
         return result
 
     def _unchanged_tree(self, name: ArtifactName, signature: str | None) -> str | None:
@@ -363,6 +367,19 @@ class Repo:
         if path_prefix and not entries:
             raise ArtifactNotFound(f"no file of {record.name}:{record.version} starts with {path_prefix!r}")
         target = Path(root) if root is not None else self.default_root(record)
+        result = self.materialize(entries, target, link=link, progress=progress)
+        if not path_prefix:  # the whole version: `artctl status` in that directory compares with it
+            from .workdirs import remember
+
+            remember(self, result.root, record)
+        if run_id:
+            self.repository.runs.link(run_id, link_of(record), direction="input")
+        return result
+
+    def materialize(self, entries: list[Entry], target: Path, *, link: str | None = None,
+                    progress: Progress | None = None) -> CheckoutResult:
+        """Write ``entries`` under ``target`` from the store, fetching what it lacks (remotes,
+        references): the one writer of working files, for ``get`` and ``artifact checkout``."""
         mode = link or str(self.repository.config.get("core.link", "auto"))
         from .cache import record_get, shared_use
 
@@ -377,8 +394,6 @@ class Repo:
             result = checkout(entries, target, self.store, link=mode, fetch=self.fetcher(),
                               where=where, workers=self.workers(), progress=progress)
         record_get(self.repository, entries)  # LRU bookkeeping: one batched write
-        if run_id:
-            self.repository.runs.link(run_id, link_of(record), direction="input")
         return result
 
     def fetcher(self):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ import click
 
 from .common import (emit_put_result, get_output, human_size, json_option, link_option, open_repo,
                      run_option, short_time)
-from .complete import ArtifactTypeType, NameType, PathOrURIType, ProjectOrNameType, RefType
+from .complete import ArtifactTypeType, NameType, PathOrURIType, ProjectOrNameType, RefOrDirType, RefType
 
 
 @click.group("artifact")
@@ -21,6 +21,7 @@ def artifact_group() -> None:
 @click.option("--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
 @click.option("--type", "kind", required=True, type=ArtifactTypeType(), help="Artifact type, e.g. dataset or model.")
 @click.option("--alias", "aliases", multiple=True, help="Custom alias to set (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="Tag for this version, e.g. reviewed (repeatable).")
 @click.option("--description", help="Free-text description of this version.")
 @click.option("--metadata", help="JSON object of metadata, e.g. '{\"rows\": 60000}'.")
 @click.option("--ttl", help="Delete this version after DURATION (e.g. 30d); custom aliases do not protect it.")
@@ -31,17 +32,19 @@ def artifact_group() -> None:
 @json_option
 def put_cmd(path: str, name: str, kind: str, aliases: tuple[str, ...], description: str | None,
             metadata: str | None, ttl: str | None, max_objects: int | None, no_checksum: bool,
-            run_id: str | None) -> None:
+            run_id: str | None, tags: tuple[str, ...] = ()) -> None:
     """Make a new version of NAME from PATH (a file, a directory or a URI).
 
     Identical content creates no new version: the existing one is reported and still gets
-    the aliases. A PATH with a scheme (s3://, gs://, az://, http(s)://, file://) is tracked as a
+    the aliases and tags. A directory's .artctlignore (gitignore syntax) leaves out what it
+    matches, and is not stored itself. A PATH with a scheme (s3://, gs://, az://, http(s)://, file://) is tracked as a
     reference: its bytes stay where they are.
 
     \b
     Examples:
       artctl artifact put ./data --name proj/mnist --type dataset
       artctl artifact put model.pt --name proj/cnn --type model --alias best --ttl 30d
+      artctl artifact put ./data --name proj/mnist --type dataset --tag reviewed
     """
     from ..repository_ops import parse_metadata
 
@@ -52,7 +55,7 @@ def put_cmd(path: str, name: str, kind: str, aliases: tuple[str, ...], descripti
     with out.progress_bar(f"put {name}") as progress:
         result = repo.put(path, name=name, type=kind, aliases=aliases, description=description,
                           metadata=meta, ttl=ttl, run_id=run_id, checksum=not no_checksum,
-                          max_objects=max_objects, progress=progress)
+                          max_objects=max_objects, progress=progress, tags=tags)
     out.verbose_info(f"put: {result.record.name}:{result.record.version} "
                      f"{'created' if result.created else 'unchanged (identical content)'}: "
                      f"{result.record.files} files, {human_size(result.record.size)}; "
@@ -108,43 +111,99 @@ def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | No
         out.result(str(result.root))
 
 
+def _metadata_filters(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+                      ) -> tuple[tuple[str, object], ...]:
+    from ..errors import InvalidInput
+    from ..version_query import parse_metadata_filter
+
+    try:
+        return tuple(parse_metadata_filter(v) for v in values)
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.message) from None
+
+
+def _since(ctx: click.Context, param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
+    from ..errors import InvalidInput
+    from ..version_query import parse_since
+
+    try:
+        return parse_since(value) if value is not None else None
+    except InvalidInput as exc:
+        raise click.BadParameter(f"{exc.message} ({exc.hint})") from None
+
+
 @artifact_group.command("ls")
 @click.argument("target", required=False, type=ProjectOrNameType())
 @click.option("--type", "kind", type=ArtifactTypeType(), help="Only artifacts of this type.")
 @click.option("--all", "include_deleted", is_flag=True, help="With NAME: include deleted and expired versions.")
+@click.option("--alias", "alias_filter", multiple=True, help="Only versions with this alias (repeatable: all of them).")
+@click.option("--tag", "tag_filter", multiple=True, help="Only versions with this tag (repeatable: all of them).")
+@click.option("--metadata", "metadata_filter", multiple=True, metavar="KEY=VALUE", callback=_metadata_filters,
+              help="Only versions whose metadata KEY (dotted for nested keys: train.lr) equals VALUE "
+                   "(compared as JSON when it parses, else as text; repeatable).")
+@click.option("--since", metavar="DATE|DURATION", callback=_since,
+              help="Only versions (artifacts: updated) since an ISO date/time or a duration ago (7d, 12h).")
+@click.option("--sort", type=click.Choice(["created", "size", "name"]), default=None,
+              help="Sort order (default: versions by creation, artifacts by name); name sorts versions by number.")
+@click.option("--reverse", is_flag=True, help="Reverse the order (newest or largest first).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N rows (after sorting).")
 @json_option
-def ls_cmd(target: str | None, kind: str | None, include_deleted: bool) -> None:
-    """List artifacts (of a PROJECT), or the versions of one NAME.
+def ls_cmd(target: str | None, kind: str | None, include_deleted: bool, alias_filter: tuple[str, ...] = (),
+           tag_filter: tuple[str, ...] = (), metadata_filter: tuple[tuple[str, object], ...] = (),
+           since=None, sort: str | None = None, reverse: bool = False,  # type: ignore[no-untyped-def]
+           limit: int | None = None) -> None:
+    """List artifacts (of a PROJECT), or the versions of one NAME; filter and sort them.
+
+    Version filters (--alias, --tag, --metadata) given without NAME list the matching versions
+    of every artifact (of the PROJECT). --since filters versions, or artifacts by their latest
+    version. --limit applies after --sort and --reverse.
 
     \b
     Examples:
       artctl artifact ls
       artctl artifact ls proj --type dataset
       artctl artifact ls proj/mnist
+      artctl artifact ls proj/mnist --sort created --reverse --limit 5
+      artctl artifact ls proj --tag reviewed --metadata train.epochs=10 --since 7d
     """
-    from rich.table import Column, Table
+    from ..version_query import VersionFilter, order
 
     repo = open_repo()
     out = get_output()
+    wanted = VersionFilter(alias_filter, tag_filter, metadata_filter, since)
+    version_keys = {"created": lambda i: (i.record.created_at, i.record.index), "size": lambda i: i.record.size,
+                    "name": lambda i: (i.record.name, i.record.index)}
     if target and "/" in target.rstrip("/") and target.count("/") >= 1 and not _is_project(target):
-        versions = repo.versions(target, include_deleted=include_deleted)
+        versions = [i for i in repo.versions(target, include_deleted=include_deleted) if wanted.matches(i)]
+        versions = order(versions, sort, reverse, limit, version_keys)
         if out.json:
             out.emit_json([v.to_json(entries=False) for v in versions])
             return
-        table = Table("version", "aliases", "files", "size", Column("created", no_wrap=True), "state", "ttl")
-        for info in versions:
-            r = info.record
-            from ..units import format_duration
-
-            table.add_row(r.version, ", ".join(a for a in info.aliases if a != r.version), str(r.files),
-                          human_size(r.size), short_time(r.created_at), r.state,
-                          format_duration(r.ttl) or "-")
-        out.table(table)
-        if not versions and not include_deleted:
+        _versions_table(versions, with_name=False)
+        if not versions and not include_deleted and not (wanted.selects_versions or since):
             out.info(f"{target} has no live version; `artctl artifact ls {target} --all` shows "
                      "deleted and expired ones")
         return
-    rows = repo.list_artifacts(target.rstrip("/") if target else None, kind)
+    project = target.rstrip("/") if target else None
+    if wanted.selects_versions:
+        versions = [i for row in repo.list_artifacts(project, kind) for i in repo.versions(row.name)
+                    if wanted.matches(i)]
+        versions = order(versions, sort or "name", reverse, limit, version_keys)
+        if out.json:
+            out.emit_json([v.to_json(entries=False) for v in versions])
+            return
+        _versions_table(versions, with_name=True)
+        if not versions:
+            out.info("no version matches")
+        return
+    from rich.table import Column, Table
+
+    from ..records import parse_time
+
+    rows = [r for r in repo.list_artifacts(project, kind)
+            if since is None or r.updated_at is not None and parse_time(r.updated_at) >= since]
+    rows = order(rows, sort, reverse, limit, {"created": lambda r: r.updated_at or "", "size": lambda r: r.size,
+                                              "name": lambda r: r.name})
     if out.json:
         out.emit_json([r.to_json() for r in rows])
         return
@@ -154,9 +213,26 @@ def ls_cmd(target: str | None, kind: str | None, include_deleted: bool) -> None:
                       short_time(row.updated_at))
     out.table(table)
     if not rows:
-        where = f" in {target.rstrip('/')}" if target else ""
+        where = f" in {project}" if target else ""
         where += f" of type {kind}" if kind else ""
         out.info(f"no artifacts{where}; make one with `artctl artifact put PATH --name PROJECT/NAME --type TYPE`")
+
+
+def _versions_table(versions: list, *, with_name: bool) -> None:  # type: ignore[type-arg]
+    """The versions listing of ``ls`` (``with_name``: versions of several artifacts)."""
+    from rich.table import Column, Table
+
+    from ..units import format_duration
+
+    columns = ["version", "aliases", "tags", "files", "size", Column("created", no_wrap=True), "state", "ttl"]
+    table = Table(*(["name"] if with_name else []), *columns)
+    for info in versions:
+        r = info.record
+        table.add_row(*([_escape(r.name)] if with_name else []), r.version,
+                      ", ".join(a for a in info.aliases if a != r.version), _escape(", ".join(r.tags)),
+                      str(r.files), human_size(r.size), short_time(r.created_at), r.state,
+                      format_duration(r.ttl) or "-")
+    get_output().table(table)
 
 
 def _is_project(target: str) -> bool:
@@ -204,7 +280,8 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
     r = info.record
     head = Table.grid(padding=(0, 2))
     for key, value in [("name", r.name), ("type", r.type), ("version", r.version),
-                       ("aliases", ", ".join(info.aliases)), ("digest", r.digest),
+                       ("aliases", ", ".join(info.aliases)), ("tags", ", ".join(r.tags) or "-"),
+                       ("digest", r.digest),
                        ("state", r.state), ("created", short_time(r.created_at)),
                        ("files", str(r.files)), ("size", human_size(r.size)),
                        ("ttl", doc["ttl"] or "-"), ("expires", short_time(doc["expires_at"])),
@@ -247,26 +324,55 @@ def _escape(text: str) -> str:
 
 @artifact_group.command("diff")
 @click.argument("old", type=RefType())
-@click.argument("new", type=RefType())
+@click.argument("new", type=RefOrDirType())
+@click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences, 0 when none (for CI).")
 @json_option
-def diff_cmd(old: str, new: str) -> None:
-    """Paths added, removed and changed from version OLD to version NEW.
+def diff_cmd(old: str, new: str, exit_code: bool = False) -> None:
+    """Paths added, removed and changed from version OLD to version NEW, or to directory NEW.
+
+    NEW is a working directory when a directory exists at that path (write ./NAME to be
+    explicit). Unchanged files are recognised by the stat cache without being read, and
+    the directory's .artctlignore is honoured, as `artctl artifact put` honours it.
 
     \b
-    Example:
+    Examples:
       artctl artifact diff proj/mnist:v0 proj/mnist:v1
+      artctl artifact diff proj/mnist:latest ./data --exit-code
     """
     repo = open_repo()
     out = get_output()
-    result = repo.diff(old, new)
+    if is_directory(new):
+        from ..worktree_diff import compare
+
+        result = compare(repo, repo.resolve(old), new)
+        doc = result.to_json()
+    else:
+        result = repo.diff(old, new)
+        doc = {"added": result.added, "removed": result.removed, "changed": result.changed}
     if out.json:
-        out.emit_json({"added": result.added, "removed": result.removed, "changed": result.changed})
-        return
-    for mark, paths in (("A", result.added), ("D", result.removed), ("M", result.changed)):
-        for path in paths:
-            out.result(f"{mark}\t{path}")
-    if result.empty:
-        out.info("no differences")
+        out.emit_json(doc)
+    else:
+        for mark, paths in (("A", result.added), ("D", result.removed), ("M", result.changed)):
+            for path in paths:
+                out.result(f"{mark}\t{path}")
+        if result.empty:
+            out.info("no differences")
+    if exit_code and not result.empty:
+        click.get_current_context().exit(1)
+
+
+def is_directory(text: str) -> bool:
+    """``diff``/``status`` arguments: an existing directory is a working directory, not a REF;
+    a path that cannot be a REF (``./x``, ``/x``, ``~/x``, ``x/``) must exist."""
+    import os
+
+    if os.path.isdir(text):
+        return True
+    if text.startswith((".", "/", "~")) or text.endswith("/"):
+        from ..errors import InvalidInput
+
+        raise InvalidInput(f"no such directory: {text}")
+    return False
 
 
 @artifact_group.command("update")
@@ -275,13 +381,17 @@ def diff_cmd(old: str, new: str) -> None:
 @click.option("--metadata", help="Replace the metadata with this JSON object.")
 @click.option("--ttl", help="New TTL (e.g. 30d), or 'none' to remove it; custom aliases do not "
               "protect a version from its TTL.")
+@click.option("--tag", "tags", multiple=True, help="Add this tag (repeatable).")
+@click.option("--untag", "untags", multiple=True, help="Remove this tag (repeatable).")
 @json_option
-def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str | None) -> None:
-    """Edit a version's description, metadata or TTL (its files never change).
+def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str | None,
+               tags: tuple[str, ...] = (), untags: tuple[str, ...] = ()) -> None:
+    """Edit a version's description, metadata, TTL or tags (its files never change).
 
     \b
-    Example:
+    Examples:
       artctl artifact update proj/mnist:v1 --description "cleaned" --ttl 90d
+      artctl artifact update proj/mnist:v1 --tag reviewed --untag draft
     """
     from ..repository_ops import parse_metadata
 
@@ -292,9 +402,9 @@ def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str
         changes["metadata"] = parse_metadata(metadata)
     if ttl is not None:
         changes["ttl"] = None if ttl.lower() == "none" else ttl
-    if not changes:
-        raise click.UsageError("nothing to update: give --description, --metadata or --ttl")
-    info = open_repo().update(ref, **changes)  # type: ignore[arg-type]
+    if not changes and not tags and not untags:
+        raise click.UsageError("nothing to update: give --description, --metadata, --ttl, --tag or --untag")
+    info = open_repo().update(ref, add_tags=tags, remove_tags=untags, **changes)  # type: ignore[arg-type]
     out = get_output()
     if out.json:
         out.emit_json(info.to_json(entries=False))
