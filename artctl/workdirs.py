@@ -35,11 +35,22 @@ def recorded(repo: "Repo", directory: str | os.PathLike[str]) -> str | None:
     return f"{row[0]}:{row[1]}" if row else None
 
 
-def default_ref(repo: "Repo", directory: str | os.PathLike[str]) -> str:
-    """The REF ``status`` compares ``directory`` with when none is given, or a clear error."""
-    ref = recorded(repo, directory)
-    if ref is None:
+def find(repo: "Repo", directory: str | os.PathLike[str]) -> tuple[str, Path] | None:
+    """``(name:vN, recorded directory)`` for ``directory`` or the nearest recorded directory
+    above it (as ``git status`` works from any subdirectory), or None."""
+    here = Path(directory).resolve()
+    for candidate in (here, *here.parents):
+        ref = recorded(repo, candidate)
+        if ref is not None:
+            return ref, candidate
+    return None
+
+
+def default_ref(repo: "Repo", directory: str | os.PathLike[str]) -> tuple[str, Path]:
+    """What ``status`` compares when no REF is given: :func:`find`, or a clear error."""
+    found = find(repo, directory)
+    if found is None:
         raise InvalidInput(f"no version is recorded for {directory}: give REF",
                            hint="e.g. `artctl status proj/name:latest DIR`; artctl records the "
                                 "version a directory was got, checked out or put from")
-    return ref
+    return found

@@ -60,6 +60,10 @@ def test_status_defaults_to_the_version_got_into_the_directory(cli, versions: Pa
     assert _status(cli, "work")["version"] == "v0"  # one argument that is a directory: DIR
     assert cli.ok("status", "work", "--exit-code").returncode == 0
     assert _status(cli, "p/d:v1", cwd=work)["changed"] == ["a.txt"]  # one argument, not a dir: REF
+    (work / "sub" / "new.txt").write_text("n")
+    from_below = _status(cli, cwd=work / "sub")  # as git status: the recorded directory above
+    assert (from_below["version"], from_below["directory"], from_below["added"]) == (
+        "v0", str(work.resolve()), ["sub/new.txt"])
 
 
 def test_status_after_put_and_checkout_uses_that_version(cli, versions: Path, repo_dir: Path) -> None:

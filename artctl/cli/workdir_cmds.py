@@ -19,7 +19,9 @@ def status_cmd(args: tuple[str, ...], exit_code: bool) -> None:
     """How a working directory differs from a version: added, deleted, modified files.
 
     DIR defaults to the working directory. REF defaults to the version last got, checked out
-    or put from DIR (artctl records it); give REF when none is recorded. A single argument
+    or put from DIR, or from the nearest directory above it that has one, which is then the
+    directory compared (as git status works from any subdirectory); give REF when none is
+    recorded. A single argument
     is DIR when such a directory exists, else REF. Unchanged files cost one stat each (the
     stat cache); DIR/.artctlignore is honoured.
 
@@ -41,7 +43,9 @@ def status_cmd(args: tuple[str, ...], exit_code: bool) -> None:
         ref, directory = (args[0] if args else None), "."
     repo = open_repo()
     out = get_output()
-    record = repo.resolve(ref or default_ref(repo, directory))
+    if ref is None:  # the version recorded for DIR, or for the directory above it that has one
+        ref, directory = default_ref(repo, directory)
+    record = repo.resolve(ref)
     result = compare(repo, record, directory)
     latest = repo.registry.latest(record_name(record))
     if out.json:
