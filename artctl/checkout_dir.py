@@ -6,7 +6,7 @@ files to write (missing, different, or a symlink standing where the version has 
 *extra* paths (files, symlinks and empty directories that the version does not have, or that
 stand where it needs a directory). As ``git checkout`` does with tracked files, a file of the
 version last placed in DIR (recorded by :mod:`artctl.workdirs`) that is still unchanged is
-*obsolete*: removed without asking. Other extras are the user's: removed only with ``force``;
+*obsolete*: removed without asking, as is a temporary file left by a killed get or checkout. Other extras are the user's: removed only with ``force``;
 otherwise nothing is changed and the caller lists them. A symlink is removed as a link, never followed, and files
 are written by the same code as ``get`` (temporary name, then rename), which refuses to write
 through a symlinked directory: nothing outside DIR is ever touched. ``.artctlignore`` in DIR
@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import Conflict, InvalidInput
 from .ignore import Ignore, load
+
+#: The suffix ``checkout.py`` gives a file it writes before renaming it into place.
+TMP_SUFFIX = ".artctl-tmp"
 from .ingest import SourceFile
 from .manifest import Entry
 from .records import VersionRecord
@@ -97,6 +100,7 @@ def plan(repo: "Repo", ref: str, directory: str | os.PathLike[str]) -> CheckoutP
     diff = diff_files(repo, record, regular, root)
     redo = set(diff.removed) | set(diff.changed)
     obsolete = _obsolete(repo, root, [f for f in files if f.path not in wanted])
+    obsolete |= {f.path for f in files if _is_debris(f.path)}
     extra = [f.path for f in files if f.path not in wanted and f.path not in obsolete]
     extra += [p for p in others if p not in wanted]
     redo |= {p for p in others if p in wanted}  # a symlink or FIFO where a file belongs
@@ -105,6 +109,12 @@ def plan(repo: "Repo", ref: str, directory: str | os.PathLike[str]) -> CheckoutP
     leftover = [d for d in dirs if d not in needed]
     write = [e for e in entries if e.path in redo]
     return CheckoutPlan(record, root, write, sorted(extra), diff.unchanged, leftover, sorted(obsolete))
+
+
+def _is_debris(path: str) -> bool:
+    """A temporary file of a killed ``get``/``checkout`` (``.<name>.<tag>.artctl-tmp``): never data."""
+    name = path.rpartition("/")[2]
+    return name.startswith(".") and name.endswith(TMP_SUFFIX)
 
 
 def _obsolete(repo: "Repo", root: Path, files: list[SourceFile]) -> set[str]:

@@ -203,3 +203,13 @@ def test_checkout_from_version_to_version_removes_their_files_but_not_edited_one
     refused = cli.fails("artifact", "checkout", "p/d:v1", "work")
     assert refused.stdout == "extra\tsub/b.txt\n"
     assert (work / "sub" / "b.txt").read_text() == "edited, not in v1\n"
+
+
+def test_checkout_removes_the_temporary_files_of_a_killed_checkout(cli, versions: Path, repo_dir: Path) -> None:
+    """A SIGKILL between writing ``.a.txt.<tag>.artctl-tmp`` and renaming it leaves that file;
+    it is debris, not the user's data: the next checkout removes it without --force."""
+    cli.ok("artifact", "checkout", "p/d:v0", "work")
+    debris = repo_dir / "work" / "sub" / ".b.txt.0123abcd.artctl-tmp"
+    debris.write_text("half")
+    done = cli.ok("artifact", "checkout", "p/d:v0", "work", "--json").json()
+    assert done["removed"] == ["sub/.b.txt.0123abcd.artctl-tmp"] and not debris.exists()
