@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from .errors import ArtctlError, IntegrityError, InvalidInput
 from .fsutil import disk_full_guard
 from .hashing import hash_bytes
+from .ignore import SPECIAL_NAMES
+from .ignore import load as load_ignore
 from .manifest import Entry, validate_path, validate_segment
 from .store import PACK_THRESHOLD
 
@@ -55,7 +57,8 @@ def scan(local_path: str | os.PathLike[str], prefix: str | None = None) -> list[
     """Every regular file under ``local_path`` (or the file itself) with its artifact path.
 
     Symbolic links to files are followed (their content is stored); links to directories are
-    not descended into, so a link loop cannot make a scan run forever.
+    not descended into, so a link loop cannot make a scan run forever. A directory's
+    ``.artctlignore`` (see :mod:`artctl.ignore`) leaves out what it matches, and itself.
     """
     root = os.path.abspath(os.fspath(local_path))
     if prefix is not None:
@@ -75,6 +78,8 @@ def scan(local_path: str | os.PathLike[str], prefix: str | None = None) -> list[
         return [SourceFile(validate_path(name), root, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)]
     out: list[SourceFile] = []
     lstat = os.lstat  # on a path string: cheaper than DirEntry.stat() (no per-entry cache)
+    ignore = load_ignore(root)
+    skip = len(prefix) + 1 if prefix else 0  # logical path → path relative to root (for ignore)
     stack = [(root, prefix or "")]
     while stack:
         directory, logical_dir = stack.pop()
@@ -86,6 +91,11 @@ def scan(local_path: str | os.PathLike[str], prefix: str | None = None) -> list[
             name = entry.name
             validate_segment(name)
             logical = f"{logical_dir}/{name}" if logical_dir else name
+            if ignore.spec is not None or name in SPECIAL_NAMES:
+                relative = logical[skip:]
+                if (ignore.directory(relative, entry.path) if entry.is_dir(follow_symlinks=False)
+                        else ignore.file(relative)):
+                    continue
             if entry.is_file(follow_symlinks=False):  # the common case: one lstat, no more
                 local = entry.path
                 try:

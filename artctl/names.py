@@ -112,6 +112,17 @@ def validate_custom_alias(alias: str) -> str:
     return alias
 
 
+_TAG = re.compile(r"[\w-]+(?: +[\w-]+)*\Z")
+
+
+def validate_tag(tag: str) -> str:
+    """Return a valid version tag (W&B's rule: words of letters, digits, '_' or '-', separated
+    by single spaces; at most 64 characters) or raise InvalidName."""
+    if not isinstance(tag, str) or len(tag) > 64 or not _TAG.match(tag):
+        raise InvalidName(f"invalid tag {tag!r}: 1-64 letters, digits, '_', '-' or inner spaces")
+    return tag
+
+
 def validate_type(kind: str) -> str:
     """Artifact types (``dataset``, ``model`` …) follow the same rule as name parts."""
     if not isinstance(kind, str) or not _PART.match(kind):

@@ -81,6 +81,9 @@ class VersionRecord:
     #: Set by gc when it dropped a deleted version's manifest and objects (the record stays
     #: so that lineage and version numbering remain intact).
     purged_at: str | None = None
+    #: Labels set by users (W&B's version tags), sorted; unlike aliases, many versions may
+    #: share a tag.
+    tags: list[str] = field(default_factory=list)
 
     @property
     def version(self) -> str:
@@ -133,6 +136,8 @@ class VersionRecord:
             if not isinstance(value, kinds) or isinstance(value, bool) or (
                     isinstance(value, int) and value < 0):
                 raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r}", hint=_RESTORE_HINT)
+        if not all(isinstance(tag, str) for tag in record.tags):
+            raise RepositoryFormatError(f"{what} has an invalid 'tags': {record.tags!r}", hint=_RESTORE_HINT)
         for key in ("created_at", "deleted_at", "purged_at"):
             value = getattr(record, key)
             if value is not None:
@@ -152,5 +157,5 @@ _VERSION_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "name": (str,), "type": (str,), "index": (int,), "manifest": (str,), "created_at": (str,),
     "files": (int,), "size": (int,), "description": _OPT_STR, "metadata": (dict,),
     "ttl_seconds": (int, type(None)), "state": (str,), "deleted_at": _OPT_STR,
-    "logged_by": _OPT_STR, "purged_at": _OPT_STR,
+    "logged_by": _OPT_STR, "purged_at": _OPT_STR, "tags": (list,),
 }

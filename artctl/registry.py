@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ArtifactNotFound, Conflict, InvalidInput, RepositoryFormatError
 from .fsutil import atomic_write_bytes, create_exclusive
-from .names import LATEST, ArtifactName, ArtifactRef, parse_name, validate_custom_alias, validate_type, version_index
+from .names import (LATEST, ArtifactName, ArtifactRef, parse_name, validate_custom_alias, validate_tag,
+                    validate_type, version_index)
 from .records import ArtifactRecord, VersionRecord, dumps, loads, utcnow
 
 if TYPE_CHECKING:
@@ -185,25 +186,31 @@ class Registry:
     def commit(self, name: ArtifactName, kind: str, manifest: str, *, files: int, size: int,
                description: str | None = None, metadata: dict[str, Any] | None = None,
                ttl_seconds: int | None = None, aliases: list[str] = (), logged_by: str | None = None,
+               tags: list[str] = (),
                ) -> tuple[VersionRecord, bool]:
         """Record a version for a stored manifest; return it and whether it is new.
 
         Identical content (same manifest digest as a live version) creates nothing; the aliases
-        still move to that version. Version numbers are never reused, even after deletion.
+        still move to that version and the tags are added to it. Version numbers are never
+        reused, even after deletion.
         """
         custom = [validate_custom_alias(a) for a in aliases]  # latest/vN are managed: refused
+        labels = sorted({validate_tag(t) for t in tags})
         with self.lock(name):
             self.ensure_artifact(name, kind)
             existing = [r for r in self.versions(name) if r.manifest == manifest]
             if existing:
                 record, created = existing[-1], False
+                if not set(labels) <= set(record.tags):
+                    record = record.evolve(tags=sorted({*record.tags, *labels}))
+                    self.save_version(record)
             else:
                 everything = self.versions(name, include_deleted=True)
                 index = everything[-1].index + 1 if everything else 0
                 record = VersionRecord(
                     name=str(name), type=kind, index=index, manifest=manifest, created_at=utcnow(),
                     files=files, size=size, description=description, metadata=dict(metadata or {}),
-                    ttl_seconds=ttl_seconds, logged_by=logged_by)
+                    ttl_seconds=ttl_seconds, logged_by=logged_by, tags=labels)
                 while not create_exclusive(self.version_path(name, record.index),
                                            dumps(record.to_json()), tmp_dir=self.repo.tmp_dir):
                     record = record.evolve(index=record.index + 1)
@@ -222,10 +229,12 @@ class Registry:
                            tmp_dir=self.repo.tmp_dir)
 
     def update(self, ref: ArtifactRef, *, description: Any = ..., metadata: Any = ...,
-               ttl_seconds: Any = ...) -> VersionRecord:
-        """Change a version's description, metadata or TTL (``...`` leaves a field alone)."""
+               ttl_seconds: Any = ..., add_tags: list[str] = (), remove_tags: list[str] = ()
+               ) -> VersionRecord:
+        """Change a version's description, metadata, TTL (``...`` leaves a field alone) or tags."""
         if metadata is not ... and not isinstance(metadata, dict):
             raise InvalidInput("metadata must be a JSON object")
+        add, remove = {validate_tag(t) for t in add_tags}, {validate_tag(t) for t in remove_tags}
         with self.lock(ref.name):
             record = self.resolve(ref)
             changes: dict[str, Any] = {}
@@ -235,6 +244,8 @@ class Registry:
                 changes["metadata"] = metadata
             if ttl_seconds is not ...:
                 changes["ttl_seconds"] = ttl_seconds
+            if add or remove:
+                changes["tags"] = sorted((set(record.tags) - remove) | add)
             record = record.evolve(**changes)
             self.save_version(record)
         return record

@@ -67,6 +67,7 @@ class VersionInfo:
         del out["created"]
         out.update({"metadata": self.record.metadata, "description": self.record.description,
                     "ttl": format_duration(self.record.ttl), "state": self.record.state,
+                    "tags": list(self.record.tags),
                     "created_at": self.record.created_at, "logged_by": self.record.logged_by,
                     "expires_at": self.record.expires_at.isoformat() if self.record.expires_at else None})
         if entries and self.manifest is not None:
@@ -223,7 +224,7 @@ class Repo:
     def commit_manifest(self, name: ArtifactName, kind: str, manifest: Manifest, *,
                         aliases: Sequence[str] = (), description: str | None = None,
                         metadata: dict[str, Any] | None = None, ttl: str | timedelta | None = None,
-                        run_id: str | None = None) -> PutResult:
+                        run_id: str | None = None, tags: Sequence[str] = ()) -> PutResult:
         """Manifest → version record → aliases (the objects are already stored)."""
         from .writeguard import writing
 
@@ -231,12 +232,12 @@ class Repo:
             digest = self.repository.write_manifest(manifest)
             return self.commit_digest(name, kind, digest, files=len(manifest), size=manifest.total_size,
                                       aliases=aliases, description=description, metadata=metadata,
-                                      ttl=ttl, run_id=run_id)
+                                      ttl=ttl, run_id=run_id, tags=tags)
 
     def commit_digest(self, name: ArtifactName, kind: str, digest: str, *, files: int, size: int,
                       aliases: Sequence[str] = (), description: str | None = None,
                       metadata: dict[str, Any] | None = None, ttl: str | timedelta | None = None,
-                      run_id: str | None = None) -> PutResult:
+                      run_id: str | None = None, tags: Sequence[str] = ()) -> PutResult:
         """Version record → aliases → run link, for a manifest already stored."""
         from .writeguard import writing
 
@@ -254,7 +255,7 @@ class Repo:
             record, created = self.registry.commit(
                 name, kind, digest, files=files, size=size,
                 description=description, metadata=metadata, ttl_seconds=seconds, aliases=list(aliases),
-                logged_by=run_id)
+                logged_by=run_id, tags=list(tags))
             if run_id:
                 self.repository.runs.link(run_id, link_of(record), direction="output", new_version=created)
         return PutResult(record, self.registry.aliases_of(record), created)
@@ -263,7 +264,7 @@ class Repo:
             description: str | None = None, metadata: dict[str, Any] | None = None,
             ttl: str | timedelta | None = None, run_id: str | None = None,
             checksum: bool = True, max_objects: int | None = None,
-            progress: Progress | None = None) -> PutResult:
+            progress: Progress | None = None, tags: Sequence[str] = ()) -> PutResult:
         """A new version from a file, a directory or a reference URI (``s3://…``).
 
         Identical content to a live version creates no new version; the aliases still move.
@@ -278,7 +279,8 @@ class Repo:
             self.repository.runs.require_running(run_id)
         if ttl is not None:
             ttl_seconds(ttl)
-        commit = dict(aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id)
+        commit = dict(aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id,
+                      tags=tags)
         # Shared cache lock: an object this put deduplicates against is not evicted before the
         # version that needs it is committed (docs/cache.md). gc writer guard: gc deletes
         # nothing while this put is in flight (docs/gc.md).
@@ -303,6 +305,10 @@ class Repo:
             result = self.commit_manifest(artifact, type, manifest, **commit)
         if signature is not None:
             self.repository.state.remember_tree(signature, result.record.manifest)
+        if os.path.isdir(path):  # the directory now holds that version: `artctl status` there
+            from .workdirs import remember
+
+            remember(self, Path(path), result.record)
         return result
 
     def _unchanged_tree(self, name: ArtifactName, signature: str | None) -> str | None:
@@ -361,6 +367,19 @@ class Repo:
         if path_prefix and not entries:
             raise ArtifactNotFound(f"no file of {record.name}:{record.version} starts with {path_prefix!r}")
         target = Path(root) if root is not None else self.default_root(record)
+        result = self.materialize(entries, target, link=link, progress=progress)
+        if not path_prefix:  # the whole version: `artctl status` in that directory compares with it
+            from .workdirs import remember
+
+            remember(self, result.root, record)
+        if run_id:
+            self.repository.runs.link(run_id, link_of(record), direction="input")
+        return result
+
+    def materialize(self, entries: list[Entry], target: Path, *, link: str | None = None,
+                    progress: Progress | None = None) -> CheckoutResult:
+        """Write ``entries`` under ``target`` from the store, fetching what it lacks (remotes,
+        references): the one writer of working files, for ``get`` and ``artifact checkout``."""
         mode = link or str(self.repository.config.get("core.link", "auto"))
         from .cache import record_get, shared_use
 
@@ -375,8 +394,6 @@ class Repo:
             result = checkout(entries, target, self.store, link=mode, fetch=self.fetcher(),
                               where=where, workers=self.workers(), progress=progress)
         record_get(self.repository, entries)  # LRU bookkeeping: one batched write
-        if run_id:
-            self.repository.runs.link(run_id, link_of(record), direction="input")
         return result
 
     def fetcher(self):  # type: ignore[no-untyped-def]
@@ -410,7 +427,7 @@ class Repo:
         return diff_sorted(self.iter_entries(self.resolve(old)), self.iter_entries(self.resolve(new)))
 
     def update(self, ref: str | ArtifactRef, *, description: Any = ..., metadata: Any = ...,
-               ttl: Any = ...) -> VersionInfo:
+               ttl: Any = ..., add_tags: Sequence[str] = (), remove_tags: Sequence[str] = ()) -> VersionInfo:
         """Edit mutable fields; ``ttl=None`` removes the TTL, ``...`` leaves a field alone."""
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
         if metadata is not ...:
@@ -419,7 +436,8 @@ class Repo:
         if ttl is not ...:
             seconds = None if ttl in (None, "none") else ttl_seconds(ttl)
         record = self.registry.update(parsed, description=description, metadata=metadata,
-                                      ttl_seconds=seconds)
+                                      ttl_seconds=seconds, add_tags=list(add_tags),
+                                      remove_tags=list(remove_tags))
         return VersionInfo(record, self.registry.aliases_of(record))
 
     def verify(self, ref: str | ArtifactRef | None = None, progress: Progress | None = None,

@@ -8,7 +8,7 @@ import click
 
 from .common import (emit_put_result, get_output, human_size, json_option, link_option, open_repo,
                      run_option, short_time)
-from .complete import ArtifactTypeType, NameType, PathOrURIType, ProjectOrNameType, RefType
+from .complete import ArtifactTypeType, NameType, PathOrURIType, RefOrDirType, RefType
 
 
 @click.group("artifact")
@@ -21,6 +21,7 @@ def artifact_group() -> None:
 @click.option("--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
 @click.option("--type", "kind", required=True, type=ArtifactTypeType(), help="Artifact type, e.g. dataset or model.")
 @click.option("--alias", "aliases", multiple=True, help="Custom alias to set (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="Tag for this version, e.g. reviewed (repeatable).")
 @click.option("--description", help="Free-text description of this version.")
 @click.option("--metadata", help="JSON object of metadata, e.g. '{\"rows\": 60000}'.")
 @click.option("--ttl", help="Delete this version after DURATION (e.g. 30d); custom aliases do not protect it.")
@@ -31,17 +32,19 @@ def artifact_group() -> None:
 @json_option
 def put_cmd(path: str, name: str, kind: str, aliases: tuple[str, ...], description: str | None,
             metadata: str | None, ttl: str | None, max_objects: int | None, no_checksum: bool,
-            run_id: str | None) -> None:
+            run_id: str | None, tags: tuple[str, ...] = ()) -> None:
     """Make a new version of NAME from PATH (a file, a directory or a URI).
 
     Identical content creates no new version: the existing one is reported and still gets
-    the aliases. A PATH with a scheme (s3://, gs://, az://, http(s)://, file://) is tracked as a
+    the aliases and tags. A directory's .artctlignore (gitignore syntax) leaves out what it
+    matches, and is not stored itself. A PATH with a scheme (s3://, gs://, az://, http(s)://, file://) is tracked as a
     reference: its bytes stay where they are.
 
     \b
     Examples:
       artctl artifact put ./data --name proj/mnist --type dataset
       artctl artifact put model.pt --name proj/cnn --type model --alias best --ttl 30d
+      artctl artifact put ./data --name proj/mnist --type dataset --tag reviewed
     """
     from ..repository_ops import parse_metadata
 
@@ -52,7 +55,7 @@ def put_cmd(path: str, name: str, kind: str, aliases: tuple[str, ...], descripti
     with out.progress_bar(f"put {name}") as progress:
         result = repo.put(path, name=name, type=kind, aliases=aliases, description=description,
                           metadata=meta, ttl=ttl, run_id=run_id, checksum=not no_checksum,
-                          max_objects=max_objects, progress=progress)
+                          max_objects=max_objects, progress=progress, tags=tags)
     out.verbose_info(f"put: {result.record.name}:{result.record.version} "
                      f"{'created' if result.created else 'unchanged (identical content)'}: "
                      f"{result.record.files} files, {human_size(result.record.size)}; "
@@ -108,72 +111,6 @@ def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | No
         out.result(str(result.root))
 
 
-@artifact_group.command("ls")
-@click.argument("target", required=False, type=ProjectOrNameType())
-@click.option("--type", "kind", type=ArtifactTypeType(), help="Only artifacts of this type.")
-@click.option("--all", "include_deleted", is_flag=True, help="With NAME: include deleted and expired versions.")
-@json_option
-def ls_cmd(target: str | None, kind: str | None, include_deleted: bool) -> None:
-    """List artifacts (of a PROJECT), or the versions of one NAME.
-
-    \b
-    Examples:
-      artctl artifact ls
-      artctl artifact ls proj --type dataset
-      artctl artifact ls proj/mnist
-    """
-    from rich.table import Column, Table
-
-    repo = open_repo()
-    out = get_output()
-    if target and "/" in target.rstrip("/") and target.count("/") >= 1 and not _is_project(target):
-        versions = repo.versions(target, include_deleted=include_deleted)
-        if out.json:
-            out.emit_json([v.to_json(entries=False) for v in versions])
-            return
-        table = Table("version", "aliases", "files", "size", Column("created", no_wrap=True), "state", "ttl")
-        for info in versions:
-            r = info.record
-            from ..units import format_duration
-
-            table.add_row(r.version, ", ".join(a for a in info.aliases if a != r.version), str(r.files),
-                          human_size(r.size), short_time(r.created_at), r.state,
-                          format_duration(r.ttl) or "-")
-        out.table(table)
-        if not versions and not include_deleted:
-            out.info(f"{target} has no live version; `artctl artifact ls {target} --all` shows "
-                     "deleted and expired ones")
-        return
-    rows = repo.list_artifacts(target.rstrip("/") if target else None, kind)
-    if out.json:
-        out.emit_json([r.to_json() for r in rows])
-        return
-    table = Table("name", "type", "versions", "latest", "size", Column("updated", no_wrap=True))
-    for row in rows:
-        table.add_row(row.name, row.type, str(row.versions), row.latest or "-", human_size(row.size),
-                      short_time(row.updated_at))
-    out.table(table)
-    if not rows:
-        where = f" in {target.rstrip('/')}" if target else ""
-        where += f" of type {kind}" if kind else ""
-        out.info(f"no artifacts{where}; make one with `artctl artifact put PATH --name PROJECT/NAME --type TYPE`")
-
-
-def _is_project(target: str) -> bool:
-    """``proj`` or ``entity/proj`` (a project) versus ``proj/name`` (an artifact)."""
-    from ..errors import ArtctlError
-
-    repo = open_repo()
-    from ..names import parse_name
-
-    try:
-        name = parse_name(target)
-    except ArtctlError:
-        return False
-    return repo.registry.artifact(name) is None and any(
-        a.name.startswith(target + "/") for a in repo.registry.iter_artifacts())
-
-
 @artifact_group.command("show")
 @click.argument("ref", type=RefType())
 @click.option("--all", "include_deleted", is_flag=True, help="Also show a deleted or expired version.")
@@ -204,7 +141,8 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
     r = info.record
     head = Table.grid(padding=(0, 2))
     for key, value in [("name", r.name), ("type", r.type), ("version", r.version),
-                       ("aliases", ", ".join(info.aliases)), ("digest", r.digest),
+                       ("aliases", ", ".join(info.aliases)), ("tags", ", ".join(r.tags) or "-"),
+                       ("digest", r.digest),
                        ("state", r.state), ("created", short_time(r.created_at)),
                        ("files", str(r.files)), ("size", human_size(r.size)),
                        ("ttl", doc["ttl"] or "-"), ("expires", short_time(doc["expires_at"])),
@@ -247,26 +185,55 @@ def _escape(text: str) -> str:
 
 @artifact_group.command("diff")
 @click.argument("old", type=RefType())
-@click.argument("new", type=RefType())
+@click.argument("new", type=RefOrDirType())
+@click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences, 0 when none (for CI).")
 @json_option
-def diff_cmd(old: str, new: str) -> None:
-    """Paths added, removed and changed from version OLD to version NEW.
+def diff_cmd(old: str, new: str, exit_code: bool = False) -> None:
+    """Paths added, removed and changed from version OLD to version NEW, or to directory NEW.
+
+    NEW is a working directory when a directory exists at that path (write ./NAME to be
+    explicit). Unchanged files are recognised by the stat cache without being read, and
+    the directory's .artctlignore is honoured, as `artctl artifact put` honours it.
 
     \b
-    Example:
+    Examples:
       artctl artifact diff proj/mnist:v0 proj/mnist:v1
+      artctl artifact diff proj/mnist:latest ./data --exit-code
     """
     repo = open_repo()
     out = get_output()
-    result = repo.diff(old, new)
+    if is_directory(new):
+        from ..worktree_diff import compare
+
+        result = compare(repo, repo.resolve(old), new)
+        doc = result.to_json()
+    else:
+        result = repo.diff(old, new)
+        doc = {"added": result.added, "removed": result.removed, "changed": result.changed}
     if out.json:
-        out.emit_json({"added": result.added, "removed": result.removed, "changed": result.changed})
-        return
-    for mark, paths in (("A", result.added), ("D", result.removed), ("M", result.changed)):
-        for path in paths:
-            out.result(f"{mark}\t{path}")
-    if result.empty:
-        out.info("no differences")
+        out.emit_json(doc)
+    else:
+        for mark, paths in (("A", result.added), ("D", result.removed), ("M", result.changed)):
+            for path in paths:
+                out.result(f"{mark}\t{path}")
+        if result.empty:
+            out.info("no differences")
+    if exit_code and not result.empty:
+        click.get_current_context().exit(1)
+
+
+def is_directory(text: str) -> bool:
+    """``diff``/``status`` arguments: an existing directory is a working directory, not a REF;
+    a path that cannot be a REF (``./x``, ``/x``, ``~/x``, ``x/``) must exist."""
+    import os
+
+    if os.path.isdir(text):
+        return True
+    if text.startswith((".", "/", "~")) or text.endswith("/"):
+        from ..errors import InvalidInput
+
+        raise InvalidInput(f"no such directory: {text}")
+    return False
 
 
 @artifact_group.command("update")
@@ -275,13 +242,17 @@ def diff_cmd(old: str, new: str) -> None:
 @click.option("--metadata", help="Replace the metadata with this JSON object.")
 @click.option("--ttl", help="New TTL (e.g. 30d), or 'none' to remove it; custom aliases do not "
               "protect a version from its TTL.")
+@click.option("--tag", "tags", multiple=True, help="Add this tag (repeatable).")
+@click.option("--untag", "untags", multiple=True, help="Remove this tag (repeatable).")
 @json_option
-def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str | None) -> None:
-    """Edit a version's description, metadata or TTL (its files never change).
+def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str | None,
+               tags: tuple[str, ...] = (), untags: tuple[str, ...] = ()) -> None:
+    """Edit a version's description, metadata, TTL or tags (its files never change).
 
     \b
-    Example:
+    Examples:
       artctl artifact update proj/mnist:v1 --description "cleaned" --ttl 90d
+      artctl artifact update proj/mnist:v1 --tag reviewed --untag draft
     """
     from ..repository_ops import parse_metadata
 
@@ -292,9 +263,9 @@ def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str
         changes["metadata"] = parse_metadata(metadata)
     if ttl is not None:
         changes["ttl"] = None if ttl.lower() == "none" else ttl
-    if not changes:
-        raise click.UsageError("nothing to update: give --description, --metadata or --ttl")
-    info = open_repo().update(ref, **changes)  # type: ignore[arg-type]
+    if not changes and not tags and not untags:
+        raise click.UsageError("nothing to update: give --description, --metadata, --ttl, --tag or --untag")
+    info = open_repo().update(ref, add_tags=tags, remove_tags=untags, **changes)  # type: ignore[arg-type]
     out = get_output()
     if out.json:
         out.emit_json(info.to_json(entries=False))

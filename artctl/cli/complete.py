@@ -136,6 +136,22 @@ class RemoteOrRefType(_RepoType):
         return catalog.remote_names(incomplete) + catalog.refs(incomplete)
 
 
+class RefOrDirType(_RepoType):
+    """``diff OLD NEW`` / ``status [REF] [DIR]``: a REF, or a directory once the word looks like
+    a path (``./``, ``/``, ``~``): the shells cannot mix file completion with a list of words."""
+
+    name = "ref_or_dir"
+
+    def listing(self, ctx: click.Context, incomplete: str) -> list[catalog.Item]:
+        return catalog.refs(incomplete)
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[CompletionItem]:
+        if incomplete.startswith((".", "/", "~")):
+            return [CompletionItem(incomplete, type="dir")]
+        return super().shell_complete(ctx, param, incomplete)
+
+
 class PathOrURIType(click.ParamType):
     """A local path (completed by the shell's file completion) or a URI, passed through as is."""
 
@@ -162,4 +178,4 @@ def complete_with(listing: Callable[[str], list[catalog.Item]]) -> Callable[...,
 
 
 __all__ = ["AliasType", "ArtifactTypeType", "DraftType", "NameType", "PathOrURIType", "ProjectOrNameType",
-           "RefOrRunType", "RefType", "RemoteOrRefType", "RemoteType", "RunType", "complete_with"]
+           "RefOrDirType", "RefOrRunType", "RefType", "RemoteOrRefType", "RemoteType", "RunType", "complete_with"]

@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS remote_copies (
     digest TEXT NOT NULL, remote TEXT NOT NULL, PRIMARY KEY (digest, remote)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tree_cache (signature TEXT PRIMARY KEY, manifest TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS workdirs (
+    path TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, manifest TEXT NOT NULL,
+    at TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stat_cache (
     path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
     digest TEXT NOT NULL
@@ -217,6 +221,19 @@ class StateDB:
             return
         with self.transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO stat_cache VALUES (?,?,?,?,?,?)", rows)
+
+    # -- working directories ----------------------------------------------------------------
+    def remember_workdir(self, path: str, name: str, version: str, manifest: str, at: str) -> None:
+        """``path`` (absolute) now holds ``name:version``: the default of ``artctl status``."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO workdirs VALUES (?,?,?,?,?)",
+                         (path, name, version, manifest, at))
+
+    def workdir(self, path: str) -> tuple[str, str, str, str] | None:
+        """``(name, version, manifest, at)`` last placed in ``path``, if recorded."""
+        row = self.conn.execute("SELECT name, version, manifest, at FROM workdirs WHERE path=?",
+                                (path,)).fetchone()
+        return tuple(row) if row else None  # type: ignore[return-value]
 
     def tree_manifest(self, signature: str) -> str | None:
         row = self.conn.execute("SELECT manifest FROM tree_cache WHERE signature=?", (signature,)).fetchone()
