@@ -117,10 +117,19 @@ def parse_json_object(text: str | None, option: str, example: str) -> dict[str, 
         return None
     import json
 
+    from .records import MAX_JSON_DEPTH, json_problem, reject_constant
+
     try:
-        value = json.loads(text, parse_constant=reject_json_constant)
+        value = json.loads(text, parse_constant=reject_constant)
     except ValueError as exc:
         raise InvalidInput(f"{option} is not valid JSON: {exc}") from None
+    except RecursionError:
+        value = None
+        problem: str | None = f"nested more than {MAX_JSON_DEPTH} levels deep"
+    else:
+        problem = json_problem(value)
+    if problem:
+        raise InvalidInput(f"{option} is not plain JSON: {problem}")
     if not isinstance(value, dict):
         raise InvalidInput(f"{option} must be a JSON object, e.g. '{example}'")
     return value
@@ -138,20 +147,9 @@ def check_metadata(metadata: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(metadata, dict):
         raise InvalidInput("metadata must be a dict (a JSON object)")
-    import json
+    from .records import check_plain_json
 
-    try:
-        json.dumps(metadata, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"metadata is not plain JSON: {exc}",
-                           hint="use str, int, float (finite), bool, None, lists and dicts; "
-                                "convert e.g. datetimes with str() and numpy values with .item()") from None
-    return metadata
-
-
-def reject_json_constant(name: str) -> Any:
-    """``NaN``/``Infinity`` are not JSON: stored, they would make every ``--json`` invalid."""
-    raise ValueError(f"{name} is not a JSON value")
+    return check_plain_json(metadata, "metadata")
 
 
 def ttl_seconds(ttl: str | timedelta | None) -> int | None:
@@ -227,6 +225,7 @@ class Repo:
         """Manifest → version record → aliases (the objects are already stored)."""
         from .writeguard import writing
 
+        check_metadata(metadata)  # before the manifest is written
         with writing(self.repository.locks_dir):  # gc waits until the version record exists
             digest = self.repository.write_manifest(manifest)
             return self.commit_digest(name, kind, digest, files=len(manifest), size=manifest.total_size,
@@ -274,6 +273,7 @@ class Repo:
 
         artifact = parse_name(name)
         check_type(self, artifact, type)
+        check_metadata(metadata)  # before any file is read or stored
         if run_id:
             self.repository.runs.require_running(run_id)
         if ttl is not None:
