@@ -221,13 +221,18 @@ class Repo:
     def commit_manifest(self, name: ArtifactName, kind: str, manifest: Manifest, *,
                         aliases: Sequence[str] = (), description: str | None = None,
                         metadata: dict[str, Any] | None = None, ttl: str | timedelta | None = None,
-                        run_id: str | None = None) -> PutResult:
-        """Manifest → version record → aliases (the objects are already stored)."""
+                        run_id: str | None = None, base: str | None = None) -> PutResult:
+        """Manifest → version record → aliases (the objects are already stored).
+
+        ``base`` is the manifest a draft started from: its remote origin carries over to the
+        new manifest when reference entries do (``Repository.inherited_origin``).
+        """
         from .writeguard import writing
 
         check_metadata(metadata)  # before the manifest is written
         with writing(self.repository.locks_dir):  # gc waits until the version record exists
-            digest = self.repository.write_manifest(manifest)
+            digest = self.repository.write_manifest(
+                manifest, origin=self.repository.inherited_origin(manifest, base))
             return self.commit_digest(name, kind, digest, files=len(manifest), size=manifest.total_size,
                                       aliases=aliases, description=description, metadata=metadata,
                                       ttl=ttl, run_id=run_id)
@@ -348,8 +353,12 @@ class Repo:
 
     def get(self, ref: str | ArtifactRef, *, root: str | os.PathLike[str] | None = None,
             path_prefix: str | None = None, link: str | None = None, run_id: str | None = None,
-            progress: Progress | None = None) -> CheckoutResult:
-        """Materialize a version under ``root`` (default ``./artifacts/<name>:vN``)."""
+            progress: Progress | None = None, allow_local_refs: bool | None = None) -> CheckoutResult:
+        """Materialize a version under ``root`` (default ``./artifacts/<name>:vN``).
+
+        References of a version pulled from a remote are checked before anything is written
+        (``references/trust.py``); ``allow_local_refs`` overrides ``references.allow_local``.
+        """
         record = self.resolve(ref)
         if run_id:
             self.repository.runs.require_running(run_id)
@@ -360,6 +369,7 @@ class Repo:
             entries = select(self.manifest(record), None)
         if path_prefix and not entries:
             raise ArtifactNotFound(f"no file of {record.name}:{record.version} starts with {path_prefix!r}")
+        self._check_references(record, entries, allow_local_refs)
         target = Path(root) if root is not None else self.default_root(record)
         mode = link or str(self.repository.config.get("core.link", "auto"))
         from .cache import record_get, shared_use
@@ -378,6 +388,18 @@ class Repo:
         if run_id:
             self.repository.runs.link(run_id, link_of(record), direction="input")
         return result
+
+    def _check_references(self, record: VersionRecord, entries: list[Entry], allow_local: bool | None) -> None:
+        """Refuse a pulled version's references that could read this machine (see trust.py)."""
+        if not any(e.ref is not None for e in entries):
+            return
+        from .config import flag
+        from .references.trust import ALLOW_LOCAL_KEY, check_followable
+
+        if allow_local is None:
+            allow_local = flag(self.repository.config.get(ALLOW_LOCAL_KEY, False), ALLOW_LOCAL_KEY)
+        check_followable(entries, self.repository.manifest_origin(record.manifest), allow_local=allow_local,
+                         what=f"{record.name}:{record.version}")
 
     def fetcher(self):  # type: ignore[no-untyped-def]
         """How to obtain bytes the local store lacks (references, remotes): see ``sources``."""

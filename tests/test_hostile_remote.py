@@ -1,4 +1,4 @@
-"""Hostile or damaged remote content (issue 14, item 5).
+"""Hostile or damaged remote content (issue 14, items 4 and 5).
 
 Whoever can write to a remote must not be able to make a clone read its user's files or
 internal network, and one damaged record on a remote must not make the rest unreachable.
@@ -69,6 +69,132 @@ def http_server(victim_files: Path) -> Iterator[CountingServer]:
 
 def checkout_files(root: Path) -> list[str]:
     return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+# -- item 4: references that arrive from a remote ----------------------------------------------
+def test_unchecked_file_reference_from_a_remote_is_never_followed(cli, repo_dir: Path, tmp_path: Path,
+                                                                    victim_files: Path) -> None:
+    """``--no-checksum`` + ``file:///…/id_rsa`` pushed by someone else: the clone's get refuses
+    it before writing anything, even with local references allowed (nothing to verify)."""
+    remote = (tmp_path / "remote").as_uri()
+    publish(cli, repo_dir, remote,
+            ((victim_files / "id_rsa").as_uri(), "--no-checksum", "--name", "p/keys", "--type", "dataset"))
+    cli.ok("clone", remote, str(tmp_path / "clone"))
+    clone = tmp_path / "clone"
+    for extra in ((), ("--allow-local-refs",)):
+        refused = cli.fails("artifact", "get", "p/keys", "--root", "out", *extra, cwd=clone)
+        assert "came from remote origin" in refused.stderr
+        assert "without checksum" in refused.stderr and "id_rsa" in refused.stderr
+        assert checkout_files(clone / "out") == []
+    # the URI stays visible, so a user who trusts it can fetch it deliberately
+    listed = cli.ok("artifact", "get", "p/keys", "--refs-only", cwd=clone).stdout
+    assert (victim_files / "id_rsa").as_uri() in listed
+    # the pusher logged it locally: in its own repository the reference is still followed
+    mine = Path(cli.ok("artifact", "get", "p/keys", "--root", "mine", cwd=repo_dir).stdout.strip())
+    assert checkout_files(mine) == ["id_rsa"]
+
+
+def test_tampered_manifest_entry_with_file_ref_is_refused(cli, repo_dir: Path, tmp_path: Path) -> None:
+    """A manifest written straight into the remote (no artctl involved) with an entry
+    ``{"ref": "file:///etc/passwd", "digest": null}`` is refused by the clone's get."""
+    from artctl.hashing import hash_bytes
+
+    remote_dir = tmp_path / "remote"
+    publish(cli, repo_dir, remote_dir.as_uri(),
+            (str(make_tree(tmp_path / "data", {"a.txt": "a\n"})), "--name", "p/ds", "--type", "dataset"))
+    header = (remote_dir / "manifests").rglob("*.jsonl").__next__().read_bytes().splitlines()[0]
+    body = header + b"\n" + json.dumps({"path": "passwd", "digest": None, "size": 0,
+                                        "ref": "file:///etc/passwd"}, sort_keys=True,
+                                       separators=(",", ":")).encode() + b"\n"
+    digest = hash_bytes(body)
+    (remote_dir / "manifests" / digest[:2]).mkdir(exist_ok=True)
+    (remote_dir / "manifests" / digest[:2] / f"{digest[2:]}.jsonl").write_bytes(body)
+    record = json.loads((remote_dir / "registry/p/ds/versions/v0.json").read_text())
+    record.update(index=1, manifest=digest, files=1, size=0)
+    (remote_dir / "registry/p/ds/versions/v1.json").write_text(json.dumps(record))
+    cli.ok("clone", remote_dir.as_uri(), str(tmp_path / "clone"))
+    refused = cli.fails("artifact", "get", "p/ds:v1", "--root", "out", cwd=tmp_path / "clone")
+    assert "file:///etc/passwd" in refused.stderr and "came from remote origin" in refused.stderr
+    assert checkout_files(tmp_path / "clone" / "out") == []
+    ok = Path(cli.ok("artifact", "get", "p/ds:v0", "--root", "v0", cwd=tmp_path / "clone").stdout.strip())
+    assert checkout_files(ok) == ["a.txt"]
+
+
+def test_checked_file_reference_from_a_remote_needs_the_users_consent(cli, repo_dir: Path, tmp_path: Path,
+                                                                      victim_files: Path) -> None:
+    """A file:// reference with its BLAKE3 recorded (a shared NFS mount) is followed only when
+    the user allows local references: by flag, or by ``references.allow_local``."""
+    remote = (tmp_path / "remote").as_uri()
+    publish(cli, repo_dir, remote, (victim_files.as_uri(), "--name", "p/mount", "--type", "dataset"))
+    clone = tmp_path / "clone"
+    cli.ok("clone", remote, str(clone))
+    refused = cli.fails("artifact", "get", "p/mount", "--root", "out", cwd=clone)
+    assert "this machine" in refused.stderr and "references.allow_local" in refused.stderr
+    assert checkout_files(clone / "out") == []
+    flagged = Path(cli.ok("artifact", "get", "p/mount", "--root", "flag", "--allow-local-refs",
+                          cwd=clone).stdout.strip())
+    assert checkout_files(flagged) == ["id_rsa", "internal.json"]
+    cli.ok("config", "references.allow_local", "true", cwd=clone)
+    configured = Path(cli.ok("artifact", "get", "p/mount", "--root", "conf", cwd=clone).stdout.strip())
+    assert checkout_files(configured) == ["id_rsa", "internal.json"]
+
+
+def test_loopback_http_reference_from_a_remote_sends_no_request(cli, repo_dir: Path, tmp_path: Path,
+                                                                 http_server: CountingServer) -> None:
+    """SSRF: an ``http://127.0.0.1:…`` (or ``localhost``) reference from a remote is refused
+    before any request leaves the clone; allowed explicitly, it is fetched and verified."""
+    remote = (tmp_path / "remote").as_uri()
+    url = f"{http_server.url}/internal.json"
+    named = url.replace("127.0.0.1", "localhost")
+    publish(cli, repo_dir, remote, (url, "--name", "p/web", "--type", "dataset"),
+            (named, "--no-checksum", "--name", "p/web-unchecked", "--type", "dataset"))
+    clone = tmp_path / "clone"
+    cli.ok("clone", remote, str(clone))
+    http_server.requests.clear()
+    refused = cli.fails("artifact", "get", "p/web", "--root", "out", cwd=clone)
+    assert url in refused.stderr and "references.allow_local" in refused.stderr
+    unchecked = cli.fails("artifact", "get", "p/web-unchecked", "--root", "out", "--allow-local-refs",
+                          cwd=clone)
+    assert "without checksum" in unchecked.stderr
+    assert http_server.requests == [] and checkout_files(clone / "out") == []
+    allowed = Path(cli.ok("artifact", "get", "p/web", "--root", "ok", "--allow-local-refs",
+                          cwd=clone).stdout.strip())
+    assert (allowed / "internal.json").read_text() == '{"token": "t0p-s3cret"}\n'
+    assert http_server.requests  # it was fetched only now
+
+
+def test_draft_of_a_pulled_version_keeps_its_origin(cli, repo_dir: Path, tmp_path: Path,
+                                                   victim_files: Path) -> None:
+    """A draft built on a pulled version cannot launder its references into a "local" one."""
+    remote = (tmp_path / "remote").as_uri()
+    publish(cli, repo_dir, remote, (victim_files.as_uri(), "--name", "p/mount", "--type", "dataset"))
+    clone = tmp_path / "clone"
+    cli.ok("clone", remote, str(clone))
+    draft = cli.ok("draft", "new", "p/mount", cwd=clone).stdout.strip()
+    cli.ok("draft", "add", draft, str(make_tree(tmp_path / "extra", {"x.txt": "x\n"})), cwd=clone)
+    cli.ok("draft", "commit", draft, cwd=clone)
+    refused = cli.fails("artifact", "get", "p/mount:v1", "--root", "out", cwd=clone)
+    assert "came from remote origin" in refused.stderr
+    # once the pulled references are dropped, the new version is the user's own
+    for name in ("id_rsa", "internal.json"):
+        draft = cli.ok("draft", "new", "p/mount", cwd=clone).stdout.strip()
+        cli.ok("draft", "rm", draft, name, cwd=clone)
+        cli.ok("draft", "commit", draft, cwd=clone)
+    mine = Path(cli.ok("artifact", "get", "p/mount", "--root", "mine", cwd=clone).stdout.strip())
+    assert checkout_files(mine) == ["x.txt"]
+
+
+def test_file_reference_through_an_s3_remote_is_refused(cli, repo_dir: Path, tmp_path: Path, s3_server,
+                                                        s3_bucket: str, victim_files: Path) -> None:
+    cli.env = dict(s3_server.env)
+    publish(cli, repo_dir, s3_bucket, ((victim_files / "id_rsa").as_uri(), "--name", "p/keys", "--type", "dataset"),
+            ((victim_files / "internal.json").as_uri(), "--no-checksum", "--name", "p/tok", "--type", "dataset"))
+    clone = tmp_path / "clone"
+    cli.ok("clone", s3_bucket, str(clone))
+    for ref in ("p/keys", "p/tok"):
+        refused = cli.fails("artifact", "get", ref, "--root", "out", cwd=clone)
+        assert "came from remote origin" in refused.stderr
+    assert checkout_files(clone / "out") == []
 
 
 # -- item 5: damaged records on a remote --------------------------------------------------------

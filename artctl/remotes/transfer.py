@@ -193,7 +193,7 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
         if changes:
             update_aliases(backend, name, changes)
     after = read_registry(backend, set(selected), [])  # its problems were reported above
-    _write_manifests(repository, _read_manifests(
+    _write_manifests(repository, spec.name, _read_manifests(
         repository, spec, backend, {r.manifest for a in after.values() for r in a.versions.values() if r.live()}))
     for name_text in sorted(selected):
         if name_text in after:
@@ -334,7 +334,7 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
     # 2. write: manifests, then version records and aliases, then runs
     from ..fsutil import create_exclusive
 
-    _write_manifests(repository, new_manifests)
+    _write_manifests(repository, spec.name, new_manifests)
     created: list[str] = []
     renumbered: list[Renumbered] = []
     for name in sorted(registry):
@@ -377,10 +377,13 @@ def _read_manifests(repository: "Repository", spec: RemoteSpec, backend: Backend
     return out
 
 
-def _write_manifests(repository: "Repository", manifests: dict[str, bytes]) -> None:
+def _write_manifests(repository: "Repository", remote: str, manifests: dict[str, bytes]) -> None:
+    """Store manifests fetched from ``remote``, each marked as such first (``get`` trusts
+    their references less than the user's own)."""
     from ..fsutil import atomic_write_bytes
 
     for digest, data in manifests.items():
+        repository.mark_from_remote(digest, remote)
         atomic_write_bytes(repository.manifest_path(digest), data, tmp_dir=repository.tmp_dir, mode=0o444)
 
 
