@@ -70,9 +70,6 @@ class Artifact:
         validate_type(type)
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidInput("metadata must be a dict")
-        from .repository_ops import check_metadata
-
-        check_metadata(metadata)  # NaN, non-JSON values or absurd depth: refused at once
         self.name = name
         self.type = type
         self.description = description
