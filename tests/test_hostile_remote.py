@@ -274,3 +274,27 @@ def test_damaged_local_records_are_one_clear_error(cli, repo_dir: Path, tmp_path
     run.write_text(json.dumps(doc))
     listed = cli.fails("run", "ls")
     assert f"{run_id}.json" in listed.stderr and "job_type" in listed.stderr
+
+
+def test_push_goes_past_a_damaged_remote_record(cli, repo_dir: Path, tmp_path: Path) -> None:
+    """The number an unreadable remote record holds is taken: push publishes under the next
+    ones (renumbering the local versions, as for any taken number) and loses nothing."""
+    remote_dir = tmp_path / "remote"
+    data = tmp_path / "data.txt"
+    data.write_text("one\n")
+    publish(cli, repo_dir, remote_dir.as_uri(), (str(data), "--name", "p/x", "--type", "dataset"))
+    damaged = remote_dir / "registry/p/x/versions/v0.json"
+    damaged.chmod(0o644)
+    damaged.write_text("{")
+    data.write_text("two\n")
+    cli.ok("artifact", "put", str(data), "--name", "p/x", "--type", "dataset")
+    pushed = cli.ok("push", "--json")
+    assert "registry/p/x/versions/v0.json" in pushed.stderr
+    assert pushed.json()["skipped_records"] and damaged.read_text() == "{"
+    versions = {v["version"]: v["digest"] for v in cli.ok("artifact", "ls", "p/x", "--json").json()}
+    assert sorted(versions) == ["v1", "v2"]
+    clone = tmp_path / "clone"
+    cli.ok("clone", remote_dir.as_uri(), str(clone))
+    assert {v["version"]: v["digest"] for v in cli.ok("artifact", "ls", "p/x", "--json", cwd=clone).json()} == versions
+    out = Path(cli.ok("artifact", "get", "p/x:v1", "--root", "out", cwd=clone).stdout.strip())
+    assert (out / "data.txt").read_text() == "one\n"
