@@ -253,7 +253,8 @@ class Artifact:
             custom = [a for a in [*self.aliases, *aliases] if a != LATEST and not _is_version(a)]
             result = repo.commit_manifest(name, self.type, manifest, aliases=custom,
                                           description=self.description, metadata=self.metadata,
-                                          ttl=self.ttl, run_id=run_id)
+                                          ttl=self.ttl, run_id=run_id,
+                                          base=self._base.manifest if self._base is not None else None)
         self._bind(repo, result.record)
         self._cleanup()
         return result

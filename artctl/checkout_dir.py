@@ -139,6 +139,7 @@ def execute(repo: "Repo", plan: CheckoutPlan, *, force: bool = False, link: str 
     """Carry out ``plan``: remove extras (only with ``force``), write what differs, record it."""
     if plan.extra and not force:
         raise ExtraFiles(plan)
+    repo.check_references(plan.record, plan.write, None)  # before anything in DIR changes
     root = str(plan.directory)
     removed: list[str] = []
     doomed = [*plan.obsolete, *(p for p in plan.extra if not p.endswith("/"))]

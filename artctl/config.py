@@ -37,6 +37,8 @@ KNOWN_KEYS: dict[str, str] = {
     "remote.<NAME>.url": "fsspec URL of a remote (set by `artctl remote add`)",
     "remote.<NAME>.options.<KEY>": "storage option passed to the remote's fsspec filesystem",
     "remote.<NAME>.jobs": "parallel transfers to and from that remote (default 8)",
+    "references.allow_local": "let `get` follow file:// and loopback/link-local http references of "
+                              "versions pulled from a remote (default false: refused)",
 }
 
 
@@ -216,7 +218,7 @@ def check_setting(key: str, value: Any) -> None:
 
     if pattern == "core.link" and value not in LINK_MODES:
         raise bad("one of " + ", ".join(LINK_MODES))
-    if pattern == "core.fsync" and not isinstance(value, bool):
+    if pattern in ("core.fsync", "references.allow_local") and not isinstance(value, bool):
         raise bad("true or false")
     if pattern in ("core.workers", "remote.<NAME>.jobs") and (
             isinstance(value, bool) or not isinstance(value, int) or value < 1):

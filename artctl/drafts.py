@@ -287,7 +287,7 @@ class Drafts:
                 parse_name(draft.name), draft.type, manifest, aliases=aliases,
                 description=description if description is not None else draft.description,
                 metadata=metadata if metadata is not None else draft.metadata,
-                ttl=_ttl(draft.ttl_seconds), run_id=run_id)
+                ttl=_ttl(draft.ttl_seconds), run_id=run_id, base=draft.base_manifest)
             self.path(draft_id).unlink()
         return result
 

@@ -74,5 +74,10 @@ class ReferenceChanged(IntegrityError):
     """Data behind a reference changed since it was logged, and the old state is gone."""
 
 
+class UntrustedReference(ArtctlError, PermissionError):
+    """A reference that came from a remote and would read this machine's files or network
+    (file://, loopback, link-local), or that carries no recorded state to verify."""
+
+
 class RunError(ArtctlError):
     """Unknown run, a run already finished, or a run used in a way that breaks lineage."""

@@ -7,13 +7,18 @@ written locally, pushed to remotes and served by the UI.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .errors import RepositoryFormatError
+from .errors import InvalidInput, RepositoryFormatError
+from .units import MAX_DURATION_SECONDS
 
 RECORD_FORMAT = 1
+#: Deepest nesting of lists and objects accepted in metadata and run config. Real metadata is
+#: a few levels deep; a bound keeps every reader (recursive JSON encoders, the UI, jq) working.
+MAX_JSON_DEPTH = 64
 
 
 def utcnow() -> str:
@@ -25,17 +30,65 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """What makes ``value`` unfit to store as JSON, or None if it is plain JSON.
+
+    Plain JSON: dicts with str keys, lists, str, int, finite float, bool, None, nested at most
+    ``max_depth`` deep. Iterative, so a hostile depth cannot exhaust the stack; checked before
+    anything is written, so a refused value never leaves a half-made record behind.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            if depth > max_depth:
+                return f"nested more than {max_depth} levels deep"
+            if isinstance(item, dict):
+                for key in item:
+                    if not isinstance(key, str):
+                        return f"key {key!r} is not a string"
+                children = item.values()
+            else:
+                children = item
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return f"{item!r} is not a JSON number (NaN and Infinity are not JSON)"
+        elif item is not None and not isinstance(item, (str, int, bool)):
+            return f"{type(item).__name__} value {item!r:.60} is not a JSON value"
+    return None
+
+
+def check_plain_json(value: dict[str, Any], what: str) -> dict[str, Any]:
+    """A user's JSON object (metadata, run config) is plain JSON, finite and not too deep —
+    checked in full before anything is written (a refused value must claim no name)."""
+    problem = json_problem(value)
+    if problem:
+        raise InvalidInput(f"{what} is not plain JSON: {problem}",
+                           hint="use str, int, float (finite), bool, None, lists and dicts; "
+                                "convert e.g. datetimes with str() and numpy values with .item()")
+    return value
+
+
+def reject_constant(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON: stored, they would make every ``--json`` invalid."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def dumps(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, sort_keys=True, indent=1, ensure_ascii=False).encode() + b"\n"
 
 
 def loads(data: bytes, what: str) -> dict[str, Any]:
     try:
-        obj = json.loads(data)
-    except ValueError:
-        raise RepositoryFormatError(f"{what} is not valid JSON", hint=_RESTORE_HINT) from None
+        obj = json.loads(data, parse_constant=reject_constant)
+    except ValueError as exc:
+        raise RepositoryFormatError(f"{what} is not valid JSON ({exc})", hint=RESTORE_HINT) from None
+    except RecursionError:
+        raise RepositoryFormatError(f"{what} is not valid JSON (nested too deeply)",
+                                    hint=RESTORE_HINT) from None
     if not isinstance(obj, dict):
-        raise RepositoryFormatError(f"{what} is not a JSON object", hint=_RESTORE_HINT)
+        raise RepositoryFormatError(f"{what} is not a JSON object", hint=RESTORE_HINT)
     if obj.get("format", RECORD_FORMAT) != RECORD_FORMAT:
         raise RepositoryFormatError(f"{what} has unsupported format {obj.get('format')!r}",
                                     hint="upgrade artctl")
@@ -56,9 +109,14 @@ class ArtifactRecord:
     @classmethod
     def from_json(cls, obj: dict[str, Any], what: str = "artifact record") -> "ArtifactRecord":
         try:
-            return cls(str(obj["name"]), str(obj["type"]), str(obj["created_at"]))
+            fields = [obj["name"], obj["type"], obj["created_at"]]
         except KeyError as exc:
-            raise RepositoryFormatError(f"{what} lacks {exc}", hint=_RESTORE_HINT) from None
+            raise RepositoryFormatError(f"{what} lacks {exc}", hint=RESTORE_HINT) from None
+        for key, value in zip(("name", "type", "created_at"), fields, strict=True):
+            if not isinstance(value, str):
+                raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r:.80}", hint=RESTORE_HINT)
+        check_time(fields[2], "created_at", what)
+        return cls(*fields)
 
 
 @dataclass(frozen=True)
@@ -130,26 +188,52 @@ class VersionRecord:
         try:
             record = cls(**known)
         except TypeError as exc:
-            raise RepositoryFormatError(f"{what} is incomplete: {exc}", hint=_RESTORE_HINT) from None
+            raise RepositoryFormatError(f"{what} is incomplete: {exc}", hint=RESTORE_HINT) from None
         for key, kinds in _VERSION_FIELD_TYPES.items():
             value = getattr(record, key)
             if not isinstance(value, kinds) or isinstance(value, bool) or (
                     isinstance(value, int) and value < 0):
-                raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r}", hint=_RESTORE_HINT)
+                raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r:.80}", hint=RESTORE_HINT)
         if not all(isinstance(tag, str) for tag in record.tags):
-            raise RepositoryFormatError(f"{what} has an invalid 'tags': {record.tags!r}", hint=_RESTORE_HINT)
+            raise RepositoryFormatError(f"{what} has an invalid 'tags': {record.tags!r:.80}", hint=RESTORE_HINT)
         for key in ("created_at", "deleted_at", "purged_at"):
             value = getattr(record, key)
             if value is not None:
-                try:
-                    parse_time(value)
-                except ValueError:
-                    raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r}",
-                                                hint=_RESTORE_HINT) from None
+                check_time(value, key, what)
+        if record.ttl_seconds is not None:
+            if not 0 < record.ttl_seconds <= MAX_DURATION_SECONDS:
+                raise RepositoryFormatError(f"{what} has an invalid 'ttl_seconds': {record.ttl_seconds} "
+                                            "(at most 1000 years)", hint=RESTORE_HINT)
+            try:
+                record.expires_at  # noqa: B018 - every reader computes it: it must not overflow
+            except OverflowError:
+                raise RepositoryFormatError(f"{what} expires after the year 9999 (created_at + ttl_seconds)",
+                                            hint=RESTORE_HINT) from None
+        problem = json_problem(record.metadata)
+        if problem:
+            raise RepositoryFormatError(f"{what} has invalid metadata: {problem}", hint=RESTORE_HINT)
         return record
 
 
-_RESTORE_HINT = ("restore the file from a backup or a remote (`artctl pull`); "
+def check_time(value: str, key: str, what: str) -> datetime:
+    """A record's timestamp: ISO 8601 *with* a UTC offset (naive times cannot be compared with
+    the aware ones every record is written with)."""
+    try:
+        parsed = parse_time(value)
+    except ValueError:
+        raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r:.80}", hint=RESTORE_HINT) from None
+    if parsed.utcoffset() is None:
+        raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r:.80} (no UTC offset)",
+                                    hint=RESTORE_HINT)
+    try:
+        parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r:.80} (out of range)",
+                                    hint=RESTORE_HINT) from None
+    return parsed
+
+
+RESTORE_HINT = ("restore the file from a backup or a remote (`artctl pull`); "
                  "`artctl artifact verify` lists every problem")
 _OPT_STR = (str, type(None))
 #: The JSON type of each field of a version record (ints are never negative, never booleans).

@@ -118,10 +118,19 @@ def parse_json_object(text: str | None, option: str, example: str) -> dict[str, 
         return None
     import json
 
+    from .records import MAX_JSON_DEPTH, json_problem, reject_constant
+
     try:
-        value = json.loads(text, parse_constant=reject_json_constant)
+        value = json.loads(text, parse_constant=reject_constant)
     except ValueError as exc:
         raise InvalidInput(f"{option} is not valid JSON: {exc}") from None
+    except RecursionError:
+        value = None
+        problem: str | None = f"nested more than {MAX_JSON_DEPTH} levels deep"
+    else:
+        problem = json_problem(value)
+    if problem:
+        raise InvalidInput(f"{option} is not plain JSON: {problem}")
     if not isinstance(value, dict):
         raise InvalidInput(f"{option} must be a JSON object, e.g. '{example}'")
     return value
@@ -139,20 +148,9 @@ def check_metadata(metadata: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(metadata, dict):
         raise InvalidInput("metadata must be a dict (a JSON object)")
-    import json
+    from .records import check_plain_json
 
-    try:
-        json.dumps(metadata, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"metadata is not plain JSON: {exc}",
-                           hint="use str, int, float (finite), bool, None, lists and dicts; "
-                                "convert e.g. datetimes with str() and numpy values with .item()") from None
-    return metadata
-
-
-def reject_json_constant(name: str) -> Any:
-    """``NaN``/``Infinity`` are not JSON: stored, they would make every ``--json`` invalid."""
-    raise ValueError(f"{name} is not a JSON value")
+    return check_plain_json(metadata, "metadata")
 
 
 def ttl_seconds(ttl: str | timedelta | None) -> int | None:
@@ -224,12 +222,19 @@ class Repo:
     def commit_manifest(self, name: ArtifactName, kind: str, manifest: Manifest, *,
                         aliases: Sequence[str] = (), description: str | None = None,
                         metadata: dict[str, Any] | None = None, ttl: str | timedelta | None = None,
-                        run_id: str | None = None, tags: Sequence[str] = ()) -> PutResult:
-        """Manifest → version record → aliases (the objects are already stored)."""
+                        run_id: str | None = None, tags: Sequence[str] = (),
+                        base: str | None = None) -> PutResult:
+        """Manifest → version record → aliases (the objects are already stored).
+
+        ``base`` is the manifest a draft started from: its remote origin carries over to the
+        new manifest when reference entries do (``Repository.inherited_origin``).
+        """
         from .writeguard import writing
 
+        check_metadata(metadata)  # before the manifest is written
         with writing(self.repository.locks_dir):  # gc waits until the version record exists
-            digest = self.repository.write_manifest(manifest)
+            digest = self.repository.write_manifest(
+                manifest, origin=self.repository.inherited_origin(manifest, base))
             return self.commit_digest(name, kind, digest, files=len(manifest), size=manifest.total_size,
                                       aliases=aliases, description=description, metadata=metadata,
                                       ttl=ttl, run_id=run_id, tags=tags)
@@ -275,6 +280,7 @@ class Repo:
 
         artifact = parse_name(name)
         check_type(self, artifact, type)
+        check_metadata(metadata)  # before any file is read or stored
         if run_id:
             self.repository.runs.require_running(run_id)
         if ttl is not None:
@@ -354,8 +360,12 @@ class Repo:
 
     def get(self, ref: str | ArtifactRef, *, root: str | os.PathLike[str] | None = None,
             path_prefix: str | None = None, link: str | None = None, run_id: str | None = None,
-            progress: Progress | None = None) -> CheckoutResult:
-        """Materialize a version under ``root`` (default ``./artifacts/<name>:vN``)."""
+            progress: Progress | None = None, allow_local_refs: bool | None = None) -> CheckoutResult:
+        """Materialize a version under ``root`` (default ``./artifacts/<name>:vN``).
+
+        References of a version pulled from a remote are checked before anything is written
+        (``references/trust.py``); ``allow_local_refs`` overrides ``references.allow_local``.
+        """
         record = self.resolve(ref)
         if run_id:
             self.repository.runs.require_running(run_id)
@@ -366,6 +376,7 @@ class Repo:
             entries = select(self.manifest(record), None)
         if path_prefix and not entries:
             raise ArtifactNotFound(f"no file of {record.name}:{record.version} starts with {path_prefix!r}")
+        self.check_references(record, entries, allow_local_refs)
         target = Path(root) if root is not None else self.default_root(record)
         result = self.materialize(entries, target, link=link, progress=progress)
         if not path_prefix:  # the whole version: `artctl status` in that directory compares with it
@@ -395,6 +406,18 @@ class Repo:
                               where=where, workers=self.workers(), progress=progress)
         record_get(self.repository, entries)  # LRU bookkeeping: one batched write
         return result
+
+    def check_references(self, record: VersionRecord, entries: list[Entry], allow_local: bool | None) -> None:
+        """Refuse a pulled version's references that could read this machine (see trust.py)."""
+        if not any(e.ref is not None for e in entries):
+            return
+        from .config import flag
+        from .references.trust import ALLOW_LOCAL_KEY, check_followable
+
+        if allow_local is None:
+            allow_local = flag(self.repository.config.get(ALLOW_LOCAL_KEY, False), ALLOW_LOCAL_KEY)
+        check_followable(entries, self.repository.manifest_origin(record.manifest), allow_local=allow_local,
+                         what=f"{record.name}:{record.version}")
 
     def fetcher(self):  # type: ignore[no-untyped-def]
         """How to obtain bytes the local store lacks (references, remotes): see ``sources``."""

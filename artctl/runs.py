@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInput, InvalidName, RunError
+from .errors import InvalidInput, InvalidName, RepositoryFormatError, RunError
 from .fsutil import atomic_write_bytes, create_exclusive
-from .records import dumps, loads, utcnow
+from .records import RESTORE_HINT, check_plain_json, check_time, dumps, json_problem, loads, utcnow
 
 if TYPE_CHECKING:
     from .repo import Repository
@@ -83,11 +83,50 @@ class RunRecord:
         return {"format": 1, **asdict(self)}
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "RunRecord":
+    def from_json(cls, obj: dict[str, Any], what: str = "run record") -> "RunRecord":
+        """Parse and type-check a run record (local file or remote): a damaged one is one
+        clear error naming the file, never a TypeError in whatever command read it."""
+        for key in ("id", "job_type", "started_at"):
+            if key not in obj:
+                raise RepositoryFormatError(f"{what} lacks {key!r}", hint=RESTORE_HINT)
         known = {k: obj[k] for k in cls.__dataclass_fields__ if k in obj}
-        known["inputs"] = [VersionLink(**link) for link in obj.get("inputs", [])]
-        known["outputs"] = [VersionLink(**link) for link in obj.get("outputs", [])]
+        for key, kinds in _RUN_FIELD_TYPES.items():
+            if key in known and (not isinstance(known[key], kinds) or isinstance(known[key], bool)):
+                raise RepositoryFormatError(f"{what} has an invalid {key!r}: {known[key]!r:.80}",
+                                            hint=RESTORE_HINT)
+        if not all(isinstance(arg, str) for arg in known.get("command", [])):
+            raise RepositoryFormatError(f"{what} has an invalid 'command'", hint=RESTORE_HINT)
+        for key in ("started_at", "finished_at"):
+            if known.get(key) is not None:
+                check_time(known[key], key, what)
+        problem = json_problem(known.get("config", {}))
+        if problem:
+            raise RepositoryFormatError(f"{what} has an invalid 'config': {problem}", hint=RESTORE_HINT)
+        known["inputs"] = _links(known.get("inputs", []), "inputs", what)
+        known["outputs"] = _links(known.get("outputs", []), "outputs", what)
         return cls(**known)
+
+
+def _links(items: list[Any], key: str, what: str) -> list[VersionLink]:
+    """The ``inputs``/``outputs`` of a run record, each a complete :class:`VersionLink`."""
+    out = []
+    for link in items:
+        if not isinstance(link, dict) or set(link) != set(VersionLink.__dataclass_fields__) or not all(
+                isinstance(v, str) for v in link.values()):
+            raise RepositoryFormatError(f"{what} has an invalid entry in {key!r}: {link!r:.80}",
+                                        hint=RESTORE_HINT)
+        out.append(VersionLink(**link))
+    return out
+
+
+_OPT_STR = (str, type(None))
+#: The JSON type of each field of a run record.
+_RUN_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str,), "job_type": (str,), "name": _OPT_STR, "project": _OPT_STR, "status": (str,),
+    "command": (list,), "host": _OPT_STR, "cwd": _OPT_STR, "git_commit": _OPT_STR, "config": (dict,),
+    "started_at": (str,), "finished_at": _OPT_STR, "exit_code": (int, type(None)),
+    "pid": (int, type(None)), "inputs": (list,), "outputs": (list,),
+}
 
 
 class RunStore:
@@ -113,6 +152,7 @@ class RunStore:
                               "(e.g. train, modify-dataset)") from None
         if config is not None and not isinstance(config, dict):
             raise InvalidInput("run config must be a JSON object")
+        check_plain_json(config or {}, "run config")
         cwd = os.getcwd()
         while True:
             record = RunRecord(
@@ -126,7 +166,7 @@ class RunStore:
     def get(self, run_id: str) -> RunRecord:
         path = self.path(run_id)
         try:
-            return RunRecord.from_json(loads(path.read_bytes(), str(path)))
+            return RunRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
         except FileNotFoundError:
             raise RunError(f"run {run_id!r} not found", hint="list runs with `artctl run ls`") from None
 
@@ -137,7 +177,7 @@ class RunStore:
         for name in os.listdir(self.root):
             if name.endswith(".json"):
                 try:
-                    out.append(RunRecord.from_json(loads((self.root / name).read_bytes(), name)))
+                    out.append(RunRecord.from_json(loads((self.root / name).read_bytes(), name), str(self.root / name)))
                 except FileNotFoundError:
                     continue
         return sorted(out, key=lambda r: r.started_at)

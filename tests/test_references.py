@@ -268,7 +268,8 @@ def test_http_bad_input(cli, repo_dir: Path) -> None:  # type: ignore[no-untyped
 
 
 def test_references_travel_through_push_and_clone(cli, repo_dir: Path, nfs: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """A clone gets the reference entries, not bytes; its get reads the mount and caches them."""
+    """A clone gets the reference entries, not bytes; once the user allows file:// references
+    from a remote (a shared mount), its get reads the mount and caches them."""
     remote = tmp_path / "remote"
     remote.mkdir()
     cli.ok("artifact", "put", nfs.as_uri(), "--name", "p/mnist", "--type", "dataset")
@@ -277,6 +278,10 @@ def test_references_travel_through_push_and_clone(cli, repo_dir: Path, nfs: Path
     clone = tmp_path / "clone"
     cli.ok("clone", remote.as_uri(), str(clone))
     assert cli.ok("cache", "info", "--json", cwd=clone).json()["cache_objects"] == 0
+    refused = cli.fails("artifact", "get", "p/mnist", "--root", "o", cwd=clone)
+    assert "came from remote origin" in refused.stderr and "references.allow_local" in refused.stderr
+    assert not (clone / "o").exists()
+    cli.ok("config", "references.allow_local", "true", cwd=clone)
     out = Path(cli.ok("artifact", "get", "p/mnist", "--root", "o", cwd=clone).stdout.strip())
     assert read_tree(out) == read_tree(nfs)
     assert cli.ok("cache", "info", "--json", cwd=clone).json()["cache_objects"] == 3

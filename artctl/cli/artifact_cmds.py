@@ -70,11 +70,14 @@ def put_cmd(path: str, name: str, kind: str, aliases: tuple[str, ...], descripti
 @click.option("--path-prefix", help="Only files whose path starts with this prefix.")
 @click.option("--refs-only", is_flag=True,
               help="Print the external URI of each reference entry (path<TAB>URI); download nothing.")
+@click.option("--allow-local-refs", is_flag=True, default=None,
+              help="Follow file:// and loopback/link-local http references of a version pulled from "
+                   "a remote (config references.allow_local).")
 @link_option
 @run_option
 @json_option
 def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | None, run_id: str | None,
-            refs_only: bool = False) -> None:
+            refs_only: bool = False, allow_local_refs: bool | None = None) -> None:
     """Write the files of a version under a directory and print that directory.
 
     \b
@@ -98,7 +101,7 @@ def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | No
         return
     with out.progress_bar(f"get {record.name}:{record.version}", total_bytes=record.size) as progress:
         result = repo.get(ref, root=root, path_prefix=path_prefix, link=link, run_id=run_id,
-                          progress=progress)
+                          progress=progress, allow_local_refs=allow_local_refs)
     out.verbose_info(f"get: {record.name}:{record.version} -> {result.root}: {result.files} files, "
                      f"{human_size(result.bytes)}; placed by "
                      + (", ".join(f"{m} ({n})" for m, n in result.modes.items()) or "nothing")

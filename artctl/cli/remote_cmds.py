@@ -102,6 +102,8 @@ def remote_rm(name: str) -> None:
 
 def _report(result) -> None:  # type: ignore[no-untyped-def]
     out = get_output()
+    for problem in result.skipped_records:
+        out.warn(problem)
     if out.json:
         out.emit_json(result.to_json())
         return
@@ -203,10 +205,8 @@ def clone_cmd(url: str, directory: Path | None, options: tuple[str, ...], fetch_
     with get_output().progress_bar("clone") as progress:
         _repo, result = clone(url, directory, options=parsed, fetch_all=fetch_all, progress=progress)
     out = get_output()
-    if out.json:
-        out.emit_json(result.to_json())
-    else:
-        _report(result)
+    _report(result)
+    if not out.json:
         out.info(f"cloned into {result.root}")
 
 

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Conflict, RemoteError, RepositoryFormatError
+from ..errors import ArtctlError, Conflict, RemoteError, RepositoryFormatError
 from ..hashing import is_digest
 from ..names import ArtifactName, parse_name, version_index
 from ..records import ArtifactRecord, VersionRecord, dumps, loads
@@ -129,14 +129,22 @@ class RemoteArtifact:
 
 def parse_version(data: bytes, name: ArtifactName, index: int, where: str) -> VersionRecord:
     """A version record from the remote, checked against the path it was found at."""
-    record = VersionRecord.from_json(loads(data, where))
+    record = VersionRecord.from_json(loads(data, where), where)
     if record.name != str(name) or record.index != index or not is_digest(record.manifest):
         raise RepositoryFormatError(f"{where} does not describe {name}:v{index} (tampered or corrupt)")
     return record
 
 
-def read_registry(backend: Backend, names: set[str] | None = None) -> dict[str, RemoteArtifact]:
-    """Every artifact (or those in ``names``) with versions and custom aliases, by name."""
+def read_registry(backend: Backend, names: set[str] | None = None,
+                  problems: list[str] | None = None) -> dict[str, RemoteArtifact]:
+    """Every artifact (or those in ``names``) with versions and custom aliases, by name.
+
+    A damaged record raises RepositoryFormatError naming it — unless ``problems`` is given:
+    then it is skipped and described there (one bad record must not make every other artifact
+    of the remote unreachable). What is skipped is never guessed at: a damaged artifact record
+    hides its artifact, a damaged version record or tombstone hides that version, a damaged
+    alias table leaves the artifact without custom aliases.
+    """
     files = backend.find("registry")
     dirs: dict[str, dict[str, Any]] = {}
     for rel in files:
@@ -165,11 +173,11 @@ def read_registry(backend: Backend, names: set[str] | None = None) -> dict[str, 
         data = records.get(f"{directory}/artifact.json")
         if data is None:
             continue
-        record = ArtifactRecord.from_json(loads(data, f"{backend.url}/{directory}/artifact.json"))
-        name = parse_name(record.name)
-        if artifact_dir(name) != directory:
-            raise RepositoryFormatError(f"remote record {directory}/artifact.json names {record.name} "
-                                        "(tampered or corrupt)")
+        try:
+            name, record = _artifact_record(backend, directory, data)
+        except ArtctlError as exc:
+            _skip(problems, exc, "its artifact is skipped")
+            continue
         if names is not None and str(name) not in names:
             continue
         info = dirs[directory]
@@ -185,19 +193,55 @@ def read_registry(backend: Backend, names: set[str] | None = None) -> dict[str, 
         directory = artifact_dir(art.name)
         for index, rel in dirs[directory]["versions"].items():
             data = blobs.get(rel)
-            if data is not None:
+            if data is None:
+                continue
+            try:
                 art.versions[index] = parse_version(data, art.name, index, f"{backend.url}/{rel}")
+            except ArtctlError as exc:
+                _skip(problems, exc, f"{art.name}:v{index} is skipped")
         for index, rel in dirs[directory].get("deleted", {}).items():
             data = blobs.get(rel)
             if data is not None and index in art.versions:
-                stone = loads(data, f"{backend.url}/{rel}")
-                art.versions[index] = art.versions[index].evolve(
-                    state="deleted", deleted_at=str(stone.get("deleted_at") or ""))
+                try:
+                    art.versions[index] = _apply_tombstone(art.versions[index], data, f"{backend.url}/{rel}")
+                except ArtctlError as exc:  # never serve a version whose deletion cannot be read
+                    del art.versions[index]
+                    _skip(problems, exc, f"{art.name}:v{index} is skipped")
         if art.alias_seq >= 0:
             data = blobs.get(alias_rel(art.name, art.alias_seq))
             if data is not None:
-                art.aliases = _alias_table(data, f"{backend.url}/{alias_rel(art.name, art.alias_seq)}")
+                try:
+                    art.aliases = _alias_table(data, f"{backend.url}/{alias_rel(art.name, art.alias_seq)}")
+                except ArtctlError as exc:
+                    _skip(problems, exc, f"custom aliases of {art.name} are skipped")
     return out
+
+
+def _artifact_record(backend: Backend, directory: str, data: bytes) -> tuple[ArtifactName, ArtifactRecord]:
+    """An ``artifact.json`` and its name, checked against the directory it was found in."""
+    record = ArtifactRecord.from_json(loads(data, f"{backend.url}/{directory}/artifact.json"),
+                                      f"{backend.url}/{directory}/artifact.json")
+    name = parse_name(record.name)
+    if artifact_dir(name) != directory:
+        raise RepositoryFormatError(f"remote record {directory}/artifact.json names {record.name} "
+                                    "(tampered or corrupt)")
+    return name, record
+
+
+def _apply_tombstone(record: VersionRecord, data: bytes, where: str) -> VersionRecord:
+    """``record`` marked deleted by the tombstone ``data`` (its ``deleted_at`` checked like
+    any record's time)."""
+    stone = loads(data, where)
+    deleted_at = stone.get("deleted_at")
+    return VersionRecord.from_json({**record.to_json(), "state": "deleted",
+                                    "deleted_at": deleted_at if isinstance(deleted_at, str) else None}, where)
+
+
+def _skip(problems: list[str] | None, exc: ArtctlError, consequence: str) -> None:
+    """Record a damaged remote record as skipped, or raise when the caller wants strictness."""
+    if problems is None:
+        raise exc
+    problems.append(f"{exc.message}: {consequence}")
 
 
 def _alias_table(data: bytes, where: str) -> dict[str, str]:
@@ -291,7 +335,12 @@ def publish_version(backend: Backend, record: VersionRecord, taken: dict[int, Ve
         if winner is None:
             taken[index] = candidate
             return candidate
-        existing = parse_version(winner, name, index, f"{backend.url}/{rel}")
+        try:
+            existing = parse_version(winner, name, index, f"{backend.url}/{rel}")
+        except ArtctlError:  # a damaged record holds this number: never ours, take another
+            skipped.add(index)
+            index = max([*taken, *skipped]) + 1
+            continue
         taken[index] = existing
         if existing.manifest == record.manifest:
             return existing

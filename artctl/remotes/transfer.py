@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArtifactNotFound, IntegrityError, InvalidInput, ObjectNotFound
+from ..errors import ArtctlError, ArtifactNotFound, IntegrityError, InvalidInput, ObjectNotFound
 from ..hashing import hash_bytes, hash_file
 from ..manifest import Manifest
 from ..names import ArtifactName, parse_name, parse_ref
@@ -61,6 +61,7 @@ class TransferResult:
     deleted: list[str] = field(default_factory=list)  # push: versions marked deleted on the remote
     initialized: bool = False
     root: str | None = None  # clone: the new working directory
+    skipped_records: list[str] = field(default_factory=list)  # damaged remote records left out, and why
 
     def to_json(self) -> dict[str, Any]:
         verb = "sent" if self.direction == "push" else "fetched"
@@ -76,6 +77,7 @@ class TransferResult:
             out["deleted"] = self.deleted
         if self.root is not None:
             out["root"] = self.root
+        out["skipped_records"] = self.skipped_records
         return out
 
 
@@ -164,7 +166,8 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
     created: list[str] = []
     deleted: list[str] = []
     renumbered: list[Renumbered] = []
-    remote_registry = read_registry(backend, set(selected))
+    skipped: list[str] = []
+    remote_registry = read_registry(backend, set(selected), skipped)
     for name_text, versions in sorted(selected.items()):
         name = parse_name(name_text)
         art = repository.registry.require_artifact(name)
@@ -189,8 +192,8 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
         changes = {a: mapping[v] for a, v in local_aliases.items() if v in mapping}
         if changes:
             update_aliases(backend, name, changes)
-    after = read_registry(backend, set(selected))
-    _write_manifests(repository, _read_manifests(
+    after = read_registry(backend, set(selected), [])  # its problems were reported above
+    _write_manifests(repository, spec.name, _read_manifests(
         repository, spec, backend, {r.manifest for a in after.values() for r in a.versions.values() if r.live()}))
     for name_text in sorted(selected):
         if name_text in after:
@@ -202,7 +205,7 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
                           files=sent.files, objects_skipped=len(needed) - sent.objects,
                           bytes_skipped=sum(needed.values()) - sent.blob_bytes,
                           manifests=len(todo), versions=created, renumbered=renumbered, deleted=deleted,
-                          initialized=initialized)
+                          initialized=initialized, skipped_records=skipped)
 
 
 def _local_manifest(repository: "Repository", digest: str) -> bytes:
@@ -317,19 +320,21 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
     for text in refs:
         ref = parse_ref(text)
         wanted[str(ref.name)] = ref.alias if ":" in text else None
-    registry = read_registry(backend, set(wanted) if wanted else None)
+    skipped: list[str] = []
+    registry = read_registry(backend, set(wanted) if wanted else None, skipped)
     for name in wanted:
         if name not in registry:
-            raise ArtifactNotFound(f"artifact {name} is not on remote {spec.name}")
+            raise ArtifactNotFound(f"artifact {name} is not on remote {spec.name}",
+                                   hint="; ".join(skipped) or None)
     # 1. read and check everything before writing anything
     live = {n: [r for r in a.versions.values() if r.live()] for n, a in registry.items()}
     new_manifests = _read_manifests(repository, spec, backend, {r.manifest for rs in live.values() for r in rs})
-    runs = _remote_runs(repository, backend)
+    runs = _remote_runs(repository, backend, skipped)
     inv = inventory_mod.refresh(repository, spec.name, backend)
     # 2. write: manifests, then version records and aliases, then runs
     from ..fsutil import create_exclusive
 
-    _write_manifests(repository, new_manifests)
+    _write_manifests(repository, spec.name, new_manifests)
     created: list[str] = []
     renumbered: list[Renumbered] = []
     for name in sorted(registry):
@@ -340,7 +345,7 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
         create_exclusive(repository.runs.path(run_id), data, tmp_dir=repository.tmp_dir)
     repository.state.record_remote_copies(spec.name, inv.all_digests())
     result = TransferResult(direction, spec.name, spec.url, manifests=len(new_manifests),
-                            versions=created, renumbered=renumbered)
+                            versions=created, renumbered=renumbered, skipped_records=skipped)
     if fetch_all:
         records = []
         for name, versions in live.items():
@@ -372,15 +377,19 @@ def _read_manifests(repository: "Repository", spec: RemoteSpec, backend: Backend
     return out
 
 
-def _write_manifests(repository: "Repository", manifests: dict[str, bytes]) -> None:
+def _write_manifests(repository: "Repository", remote: str, manifests: dict[str, bytes]) -> None:
+    """Store manifests fetched from ``remote``, each marked as such first (``get`` trusts
+    their references less than the user's own)."""
     from ..fsutil import atomic_write_bytes
 
     for digest, data in manifests.items():
+        repository.mark_from_remote(digest, remote)
         atomic_write_bytes(repository.manifest_path(digest), data, tmp_dir=repository.tmp_dir, mode=0o444)
 
 
-def _remote_runs(repository: "Repository", backend: Backend) -> dict[str, bytes]:
-    """Run records the local repository lacks (validated before anything is written)."""
+def _remote_runs(repository: "Repository", backend: Backend, skipped: list[str]) -> dict[str, bytes]:
+    """Run records the local repository lacks (validated before anything is written; a damaged
+    one is left out and described in ``skipped``)."""
     names = [n for n in backend.listdir("runs") if n.endswith(".json")]
     missing = []
     for name in names:
@@ -399,7 +408,12 @@ def _remote_runs(repository: "Repository", backend: Backend) -> dict[str, bytes]
         raw = data.get(run_rel(run_id))
         if raw is None:
             continue
-        record = RunRecord.from_json(loads(raw, f"remote run {run_id}"))
+        where = f"{backend.url}/{run_rel(run_id)}"
+        try:
+            record = RunRecord.from_json(loads(raw, where), where)
+        except ArtctlError as exc:
+            skipped.append(f"{exc.message}: run {run_id} is skipped")
+            continue
         if record.id != run_id:
             continue
         out[run_id] = raw
