@@ -100,10 +100,15 @@ def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | No
                      f"{human_size(result.bytes)}; placed by "
                      + (", ".join(f"{m} ({n})" for m, n in result.modes.items()) or "nothing")
                      + (f"; linked to run {run_id}" if run_id else ""))
+    from ..checkout import describe_not_linked
+
+    copied = describe_not_linked(result.link, result.not_linked)
+    if copied:
+        out.warn(copied)
     if out.json:
         out.emit_json({"name": record.name, "version": record.version, "digest": record.digest,
                        "root": str(result.root), "files": result.files, "size": result.bytes,
-                       "modes": result.modes})
+                       "modes": result.modes, "not_linked": result.not_linked})
     else:
         out.result(str(result.root))
 
