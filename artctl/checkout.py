@@ -223,10 +223,10 @@ class _Placement:
                 os.rmdir(self.root)
 
 
-def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "auto",
+def checkout(entries: list[Entry], root: Path, store: Store, *, link: str = "auto",
              fetch: Fetch | None = None, workers: int = 4,
              progress: Callable[[int, int], None] | None = None,
-             where: "Placement | None" = None) -> CheckoutResult:
+             where: Placement | None = None) -> CheckoutResult:
     """Write ``entries`` under ``root``; return counts. ``fetch`` handles what the store lacks.
 
     Bytes in the local store are written in one batch (packed blobs pack by pack); the rest
@@ -261,7 +261,7 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
     return CheckoutResult(root, len(entries), sum(e.size for e in entries), modes, not_linked, link)
 
 
-def _place_local(local: list[tuple[Entry, str]], store: "Store", link: str, where: "Placement",
+def _place_local(local: list[tuple[Entry, str]], store: Store, link: str, where: Placement,
                  placed: _Placement, modes: dict[str, int],
                  progress: Callable[[int, int], None] | None, root: Path) -> None:
     """Write the blobs the local store holds (one batch) to temporary names, then rename them."""
@@ -318,7 +318,7 @@ def _place_fetched(remote: list[tuple[Entry, str]], fetch: Fetch | None, placed:
 
 
 def _not_linked(link: str, modes: dict[str, int], local: list[tuple[Entry, str]],
-                remote: list[tuple[Entry, str]], where: "Placement") -> dict[str, int]:
+                remote: list[tuple[Entry, str]], where: Placement) -> dict[str, int]:
     """Files copied although ``link`` asked for links, by reason (empty for auto/copy)."""
     if link not in LINKING_MODES:
         return {}

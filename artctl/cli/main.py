@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def _ignore_unraisable(unraisable: "sys.UnraisableHookArgs") -> None:
+def _ignore_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     """Errors in third-party finalizers (``__del__`` of a half-built filesystem after a failed
     connection) would print "Exception ignored in …" with a traceback after artctl's one error
     line; they say nothing the error did not. ``--debug`` shows them."""
