@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
 
     started = time.perf_counter()
     _terminate_like_ctrl_c()
+    if not _debug_enabled():
+        sys.unraisablehook = _ignore_unraisable
     try:
         rv = cli.main(args=argv, prog_name="artctl", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -116,6 +118,12 @@ def main(argv: list[str] | None = None) -> None:
         if _debug_enabled():
             sys.stderr.write(f"debug: {time.perf_counter() - started:.3f}s\n")
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _ignore_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """Errors in third-party finalizers (``__del__`` of a half-built filesystem after a failed
+    connection) would print "Exception ignored in …" with a traceback after artctl's one error
+    line; they say nothing the error did not. ``--debug`` shows them."""
 
 
 def _terminate_like_ctrl_c() -> None:

@@ -9,6 +9,8 @@ import click
 from .common import get_output, human_size, json_option, open_repo
 from .complete import RemoteOrRefType, RemoteType
 
+_FORCE_HELP = ("Accept a storage backend artctl is not tested with (tested: file, s3, gs, az, abfs); "
+               "a warning says so.")
 _OPTION_HELP = ("fsspec storage option for the remote, e.g. -o endpoint_url=http://127.0.0.1:9000 "
                 "(repeatable; dotted keys nest: -o client_kwargs.region_name=eu-west-1). "
                 "Credentials come from the cloud's standard chain unless given here.")
@@ -30,8 +32,9 @@ def remote_group() -> None:
 @click.argument("url")
 @click.option("--default", "make_default", is_flag=True, help="Make it core.default_remote.")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE", help=_OPTION_HELP)
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
 @json_option
-def remote_add(name: str, url: str, make_default: bool, options: tuple[str, ...]) -> None:
+def remote_add(name: str, url: str, make_default: bool, options: tuple[str, ...], force: bool) -> None:
     """Add a remote called NAME at URL (nothing is contacted until push/pull).
 
     \b
@@ -42,8 +45,10 @@ def remote_add(name: str, url: str, make_default: bool, options: tuple[str, ...]
     """
     from ..remotes.config import add_remote, parse_options
 
-    spec = add_remote(open_repo().repository, name, url, parse_options(options), default=make_default)
+    spec = add_remote(open_repo().repository, name, url, parse_options(options), default=make_default,
+                      force=force)
     out = get_output()
+    _warn_untested(spec.url)
     if out.json:
         out.emit_json(spec.to_json())
     else:
@@ -187,8 +192,10 @@ def pull_cmd(args: tuple[str, ...], fetch_all: bool) -> None:
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE", help=_OPTION_HELP)
 @click.option("--all", "fetch_all", is_flag=True, help="Also fetch every object now.")
+@click.option("--force", is_flag=True, help=_FORCE_HELP)
 @json_option
-def clone_cmd(url: str, directory: Path | None, options: tuple[str, ...], fetch_all: bool) -> None:
+def clone_cmd(url: str, directory: Path | None, options: tuple[str, ...], fetch_all: bool,
+              force: bool) -> None:
     """Create a repository in DIRECTORY from the remote at URL (registered as `origin`).
 
     Metadata is fetched now; object bytes when `get` needs them (or now with --all).
@@ -202,12 +209,26 @@ def clone_cmd(url: str, directory: Path | None, options: tuple[str, ...], fetch_
     from ..remotes.transfer import clone
 
     parsed = parse_options(options)
+    if force:
+        _warn_untested(url)
     with get_output().progress_bar("clone") as progress:
-        _repo, result = clone(url, directory, options=parsed, fetch_all=fetch_all, progress=progress)
+        _repo, result = clone(url, directory, options=parsed, fetch_all=fetch_all, force=force,
+                              progress=progress)
     out = get_output()
     _report(result)
     if not out.json:
         out.info(f"cloned into {result.root}")
+
+
+def _warn_untested(url: str) -> None:
+    """Say so on stderr when a (forced) remote uses a storage backend artctl is not tested with."""
+    from ..remotes.config import TESTED_PROTOCOLS, is_tested
+    from ..remotes.fs import split_url
+
+    if not is_tested(url):
+        get_output().warn(f"{split_url(url)[0]}:// remotes are untested: artctl is tested with "
+                          f"{', '.join(p + '://' for p in TESTED_PROTOCOLS)} only; push, pull and "
+                          "get may fail or leave a remote that other tools cannot read")
 
 
 def register(group: click.Group) -> None:

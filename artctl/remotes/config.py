@@ -111,12 +111,13 @@ def get_remote(repo: "Repository", name: str | None = None) -> RemoteSpec:
 
 
 def add_remote(repo: "Repository", name: str, url: str, options: dict[str, Any] | None = None,
-               *, default: bool = False) -> RemoteSpec:
+               *, default: bool = False, force: bool = False) -> RemoteSpec:
+    """Configure a remote; a storage backend artctl does not test is refused unless ``force``."""
     from .fs import split_url
 
     validate_remote_name(name)
     protocol, _root = split_url(url)
-    _check_protocol(protocol, url)
+    check_backend(url, force=force)
     if name in {r.name for r in list_remotes(repo)}:
         raise Conflict(f"remote {name!r} already exists", hint=f"remove it first with `artctl remote rm {name}`")
     if protocol == "file" and "://" not in url:
@@ -131,13 +132,37 @@ def add_remote(repo: "Repository", name: str, url: str, options: dict[str, Any] 
     return next(r for r in list_remotes(repo) if r.name == name)
 
 
-def _check_protocol(protocol: str, url: str) -> None:
-    """Refuse a URL no fsspec filesystem handles when it is added, not at the first push."""
+#: Storage backends the test suite runs against real servers (file, moto S3, fake-gcs-server,
+#: Azurite). Others that fsspec knows (ftp, sftp, http, memory, …) lack the atomic writes and
+#: exclusive creates the remote format relies on, or were never tried: refused unless forced.
+TESTED_PROTOCOLS = ("file", "s3", "gs", "az", "abfs")
+
+
+def is_tested(url: str) -> bool:
+    """True when ``url``'s storage backend is one artctl is tested against."""
+    from .fs import split_url
+
+    return split_url(url)[0] in TESTED_PROTOCOLS
+
+
+def check_backend(url: str, *, force: bool = False) -> str:
+    """The protocol of ``url``, once it is known to fsspec and tested (or ``force``d).
+
+    Checked when a remote is added or cloned, not at the first push.
+    """
     from fsspec.registry import known_implementations, registry
 
+    from .fs import split_url
+
+    protocol, _root = split_url(url)
     if protocol not in known_implementations and protocol not in registry:
         raise InvalidInput(f"unknown storage protocol in {url!r}",
-                           hint="use a local path, file://, s3://, gs://, az:// or another fsspec URL")
+                           hint="use a local path, file://, s3://, gs:// or az://")
+    if protocol not in TESTED_PROTOCOLS and not force:
+        raise InvalidInput(f"artctl is not tested with {protocol}:// remotes",
+                           hint="use a local path, file://, s3://, gs://, az:// or abfs://; "
+                                "--force adds it anyway, at your own risk")
+    return protocol
 
 
 def remove_remote(repo: "Repository", name: str) -> RemoteSpec:

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..crashpoints import crash_point, declare
 from ..errors import ArtctlError, ArtifactNotFound, IntegrityError, InvalidInput, ObjectNotFound
 from ..hashing import hash_bytes, hash_file
 from ..manifest import Manifest
 from ..names import ArtifactName, parse_name, parse_ref
 from ..records import VersionRecord, dumps, loads
 from . import inventory as inventory_mod
-from .config import RemoteSpec, add_remote, get_remote
+from .config import RemoteSpec, add_remote, check_backend, get_remote
 from .fs import Backend, open_backend
 from .protocol import (RemoteArtifact, ensure_artifact, idx_rel, manifest_rel, object_rel, open_remote, pack_rel,
                        publish_deletion, publish_version, read_registry, run_rel, update_aliases)
@@ -483,10 +484,56 @@ def default_clone_dir(url: str) -> str:
     return root.rstrip("/").rsplit("/", 1)[-1] or "artifacts"
 
 
+CLONE_INITIALIZED = declare(
+    "clone.initialized",
+    "the new repository exists only in a hidden staging directory beside the target: the target "
+    "is untouched, and the next clone removes the staging directory and starts again")
+CLONE_PULLED = declare(
+    "clone.pulled",
+    "the metadata is pulled into the staging directory, which is not yet renamed to the target: "
+    "the same as clone.initialized")
+
+_CLONE_SUFFIX = ".artctl-clone"
+
+
+def _staging_dir(target: Path) -> Path:
+    """A hidden sibling of ``target`` for building a clone: named after it and this process."""
+    import uuid
+
+    return target.parent / f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_CLONE_SUFFIX}"
+
+
+def remove_stale_clones(target: Path) -> int:
+    """Remove staging directories of clones into ``target`` whose process is gone; count them."""
+    import re
+    import shutil
+
+    from ..checkout import process_gone
+
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)-[0-9a-f]{{8}}{re.escape(_CLONE_SUFFIX)}$")
+    removed = 0
+    with contextlib.suppress(OSError):
+        for name in os.listdir(target.parent):
+            match = pattern.match(name)
+            if match and process_gone(int(match.group(1))):
+                shutil.rmtree(target.parent / name, ignore_errors=True)
+                removed += 1
+    return removed
+
+
 def clone(url: str, directory: str | os.PathLike[str] | None = None, *, options: dict[str, Any] | None = None,
-          fetch_all: bool = False, remote_name: str = "origin",
+          fetch_all: bool = False, remote_name: str = "origin", force: bool = False,
           progress: Progress | None = None) -> tuple["Repo", TransferResult]:
-    """A new repository in ``directory`` with ``url`` as its default remote, metadata pulled."""
+    """A new repository in ``directory`` with ``url`` as its default remote, metadata pulled.
+
+    A storage backend artctl is not tested with is refused unless ``force`` (see
+    :func:`~artctl.remotes.config.check_backend`).
+
+    The clone is built in a hidden staging directory beside the target and renamed into place
+    at the end, so an interrupted clone never leaves a half-made repository at the target (it
+    would block the next clone); a later clone into the same target removes what a killed one
+    left behind.
+    """
     import shutil
 
     from ..repository_ops import Repo
@@ -494,21 +541,39 @@ def clone(url: str, directory: str | os.PathLike[str] | None = None, *, options:
     target = Path(directory if directory is not None else default_clone_dir(url)).resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InvalidInput(f"{target} exists and is not an empty directory")
+    check_backend(url, force=force)
     open_remote(open_backend(url, options), create=False)  # fail before creating anything
-    made_dir = not target.exists()
     try:
-        repo, _ = Repo.init(target)
-        add_remote(repo.repository, remote_name, url, options, default=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"cannot create {target.parent}: {exc.strerror}") from None
+    remove_stale_clones(target)
+    staging = _staging_dir(target)
+    try:
+        repo, _ = Repo.init(staging)
+        crash_point(CLONE_INITIALIZED)
+        add_remote(repo.repository, remote_name, url, options, default=True, force=force)
         result = pull(repo, remote_name, fetch_all=fetch_all, progress=progress, direction="clone")
+        crash_point(CLONE_PULLED)
+        repo.repository.state.close()
+        _rename_clone(staging, target)
     except BaseException:
-        if made_dir:
-            shutil.rmtree(target, ignore_errors=True)
-        else:
-            shutil.rmtree(target / ".artifacts", ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
         raise
     from dataclasses import replace
 
-    return repo, replace(result, root=str(target))
+    return Repo(target), replace(result, root=str(target))
+
+
+def _rename_clone(staging: Path, target: Path) -> None:
+    """Move the finished clone to ``target`` (which may be an empty directory) in one rename."""
+    try:
+        os.rename(staging, target)
+    except OSError as exc:
+        if target.exists():
+            raise InvalidInput(f"{target} exists and is not an empty directory",
+                               hint="another process created it during the clone") from None
+        raise ArtctlError(f"cannot create {target}: {exc.strerror or exc}") from None
 
 
 __all__ = ["TransferResult", "push", "pull", "clone", "select_versions", "send_blobs", "backend_for"]

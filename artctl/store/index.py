@@ -206,6 +206,14 @@ class StateDB:
         return {row[0] for row in self.select_in(
             "SELECT DISTINCT digest FROM remote_copies WHERE digest IN ({marks})", digests)}
 
+    def remotes_holding(self, digests: Iterable[str]) -> dict[str, set[str]]:
+        """digest -> the remotes recorded as holding it, for those of ``digests`` that have one."""
+        out: dict[str, set[str]] = {}
+        for digest, remote in self.select_in(
+                "SELECT digest, remote FROM remote_copies WHERE digest IN ({marks})", digests):
+            out.setdefault(digest, set()).add(remote)
+        return out
+
     def forget_remote(self, remote: str) -> None:
         with self.transaction() as conn:
             conn.execute("DELETE FROM remote_copies WHERE remote=?", (remote,))
