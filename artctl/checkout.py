@@ -125,6 +125,12 @@ def _tmp_name(target: str) -> str:
     return f"{head}/.{name}.{_TMP_TAG}.artctl-tmp"
 
 
+def temp_owner(name: str) -> int | None:
+    """The pid of the process whose temporary file ``name`` is, or None if it is not one."""
+    match = _TMP_NAME.match(name)
+    return int(match.group(1)) if match else None
+
+
 def process_gone(pid: int) -> bool:
     """True when no process ``pid`` exists (its temporary files can only be debris)."""
     if pid == os.getpid():
@@ -151,8 +157,8 @@ def remove_stale_temps(directories: Iterable[str]) -> int:
         except OSError:
             continue
         for name in names:
-            match = _TMP_NAME.match(name)
-            if match and process_gone(int(match.group(1))):
+            owner = temp_owner(name)
+            if owner is not None and process_gone(owner):
                 with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                     os.unlink(f"{directory}/{name}")
                     removed += 1

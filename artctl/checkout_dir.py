@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .checkout import process_gone, temp_owner
 from .errors import Conflict, InvalidInput
 from .ignore import Ignore, load
 
-#: The suffix ``checkout.py`` gives a file it writes before renaming it into place.
-TMP_SUFFIX = ".artctl-tmp"
 from .ingest import SourceFile
 from .manifest import Entry
 from .records import VersionRecord
@@ -100,8 +99,10 @@ def plan(repo: "Repo", ref: str, directory: str | os.PathLike[str]) -> CheckoutP
     diff = diff_files(repo, record, regular, root)
     redo = set(diff.removed) | set(diff.changed)
     obsolete = _obsolete(repo, root, [f for f in files if f.path not in wanted])
-    obsolete |= {f.path for f in files if _is_debris(f.path)}
-    extra = [f.path for f in files if f.path not in wanted and f.path not in obsolete]
+    temps = {f.path: temp_owner(f.path.rpartition("/")[2]) for f in files}
+    obsolete |= {p for p, pid in temps.items() if pid is not None and process_gone(pid)}
+    busy = {p for p, pid in temps.items() if pid is not None and not process_gone(pid)}
+    extra = [f.path for f in files if f.path not in wanted and f.path not in obsolete and f.path not in busy]
     extra += [p for p in others if p not in wanted]
     redo |= {p for p in others if p in wanted}  # a symlink or FIFO where a file belongs
     empty = [d for d, count in dirs.items() if count == 0 and d not in needed]
@@ -109,12 +110,6 @@ def plan(repo: "Repo", ref: str, directory: str | os.PathLike[str]) -> CheckoutP
     leftover = [d for d in dirs if d not in needed]
     write = [e for e in entries if e.path in redo]
     return CheckoutPlan(record, root, write, sorted(extra), diff.unchanged, leftover, sorted(obsolete))
-
-
-def _is_debris(path: str) -> bool:
-    """A temporary file of a killed ``get``/``checkout`` (``.<name>.<tag>.artctl-tmp``): never data."""
-    name = path.rpartition("/")[2]
-    return name.startswith(".") and name.endswith(TMP_SUFFIX)
 
 
 def _obsolete(repo: "Repo", root: Path, files: list[SourceFile]) -> set[str]:

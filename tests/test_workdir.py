@@ -206,10 +206,19 @@ def test_checkout_from_version_to_version_removes_their_files_but_not_edited_one
 
 
 def test_checkout_removes_the_temporary_files_of_a_killed_checkout(cli, versions: Path, repo_dir: Path) -> None:
-    """A SIGKILL between writing ``.a.txt.<tag>.artctl-tmp`` and renaming it leaves that file;
-    it is debris, not the user's data: the next checkout removes it without --force."""
+    """A SIGKILL between writing ``.a.txt.<pid>-<tag>.artctl-tmp`` and renaming it leaves that
+    file; it is debris, not the user's data: the next checkout removes it without --force. The
+    temporary file of a process still running is neither removed nor listed as extra."""
+    import os
+    import subprocess
+
     cli.ok("artifact", "checkout", "p/d:v0", "work")
-    debris = repo_dir / "work" / "sub" / ".b.txt.0123abcd.artctl-tmp"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    debris = repo_dir / "work" / "sub" / f".b.txt.{gone.pid}-0123abcd.artctl-tmp"
     debris.write_text("half")
+    busy = repo_dir / "work" / f".a.txt.{os.getpid()}-0123abcd.artctl-tmp"
+    busy.write_text("being written")
     done = cli.ok("artifact", "checkout", "p/d:v0", "work", "--json").json()
-    assert done["removed"] == ["sub/.b.txt.0123abcd.artctl-tmp"] and not debris.exists()
+    assert done["removed"] == [f"sub/.b.txt.{gone.pid}-0123abcd.artctl-tmp"] and not debris.exists()
+    assert busy.exists()
