@@ -293,7 +293,7 @@ class Repo:
             total = sum(f.size for f in files)
             announce_total(progress, len(files), total)
             signature = tree_signature(files)
-            reused = self._unchanged_tree(artifact, signature)
+            reused = self._unchanged_tree(artifact, signature, files)
             if reused is not None:
                 return self.commit_digest(artifact, type, reused, files=len(files), size=total, **commit)
             entries = self.store_files(files, progress)
@@ -305,15 +305,33 @@ class Repo:
             self.repository.state.remember_tree(signature, result.record.manifest)
         return result
 
-    def _unchanged_tree(self, name: ArtifactName, signature: str | None) -> str | None:
-        """The manifest of a live version made from exactly these files, unchanged since."""
+    def _unchanged_tree(self, name: ArtifactName, signature: str | None,
+                        files: Sequence[SourceFile]) -> str | None:
+        """The manifest of a live version made from exactly these files, unchanged since.
+
+        The version's blobs are checked too (one placement query, no re-hash): after
+        ``verify --repair`` moved a corrupt object aside, putting the same files again must
+        store it again, not report ``unchanged``. Only the files whose blob is missing are
+        read; if one of them no longer hashes to the manifest's digest, the fast path is off.
+        """
         if signature is None:
             return None
         digest = self.repository.state.tree_manifest(signature)
         if digest is None:
             return None
         live = {r.manifest for r in self.registry.versions(name)}
-        return digest if digest in live and self.repository.manifest_path(digest).exists() else None
+        if digest not in live or not self.repository.manifest_path(digest).exists():
+            return None
+        wanted = {e.path: e.digest for e in self.repository.iter_manifest(digest) if e.digest is not None}
+        absent = self.store.placement(set(wanted.values())).absent
+        if absent:
+            lacking = [f for f in files if wanted.get(f.path) in absent]
+            if {wanted[f.path] for f in lacking} != absent:
+                return None
+            restored = self.store_files(lacking)
+            if any(e.digest != wanted.get(e.path) for e in restored):
+                return None
+        return digest
 
     # -- reading -----------------------------------------------------------------------------
     def resolve(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionRecord:
