@@ -58,3 +58,37 @@ def test_re_put_restores_a_lost_pack_through_the_fast_path(cli, repo_dir: Path) 
     result = cli.ok("artifact", "put", "d", "--name", "proj/d", "--type", "t", "--json").json()
     assert result["created"] is False
     cli.ok("artifact", "verify")
+
+
+def test_a_file_truncated_while_put_runs_is_a_clear_error_not_an_mmap_crash(cli, repo_dir: Path) -> None:
+    """``b.bin`` is truncated after the scan took its size and before put reads it (while
+    ``a.bin``, first in line with one worker, is still being copied): the put used to die with
+    "unexpected ValueError: mmap length is greater than file size" (or SIGBUS, had the
+    truncation landed while the file was mapped)."""
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+
+    cli.ok("config", "core.workers", "1")
+    src = repo_dir / "src"
+    src.mkdir()
+    with open(src / "a.bin", "wb") as fh:  # copied first: a long window to truncate b.bin in
+        for _ in range(192):
+            fh.write(b"\1" * (1 << 20))
+    (src / "b.bin").write_bytes(os.urandom(24 << 20))
+    tmp = repo_dir / ".artifacts" / "tmp"
+    proc = subprocess.Popen([sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name", "proj/src",
+                             "--type", "t"], cwd=repo_dir, env=cli_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp.is_dir() and any(tmp.iterdir())) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    os.truncate(src / "b.bin", 12 << 20)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert "changed while it was being stored" in err and "unexpected" not in err, err
+    assert cli.ok("artifact", "ls", "--json").json() == []
+    cli.ok("artifact", "verify")
+    result = cli.ok("artifact", "put", str(src), "--name", "proj/src", "--type", "t", "--json").json()
+    assert result["version"] == "v0" and result["size"] == (192 << 20) + (12 << 20)

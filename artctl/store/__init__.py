@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IntegrityError, ObjectNotFound
+from ..errors import IntegrityError, ObjectNotFound, SourceChanged
 from ..fsutil import (copy_durably, copy_target_in, fsync_dir, make_read_only, mkstemp_in, place_file,
                       sync_file)
 from ..hashing import hash_bytes, hash_file, is_digest
@@ -242,7 +242,7 @@ class Store:
         """Store a file's bytes in one pass over the data; return ``(digest, size)``.
 
         Small files are read once into memory and hashed; large ones are hashed with all cores
-        (mmap) and copied by the kernel only if the store lacks them. The source's stat is
+        while the kernel copies them. The source's stat is
         checked before and after, so a file changing under us is an error, not a wrong object.
         """
         before = os.stat(path)
@@ -261,7 +261,10 @@ class Store:
                 # The copy (and its fsync) runs while the file is hashed: a large put costs the
                 # longer of the two, not their sum. Content the store already holds is copied
                 # for nothing; that is rare next to new content, which the stat cache leaves.
-                _, digest = side_by_side(lambda: copy_durably(path, tmp), lambda: hash_file(path, size))
+                try:
+                    _, digest = side_by_side(lambda: copy_durably(path, tmp), lambda: hash_file(path, size))
+                except SourceChanged:  # truncated while it was read: the same error as any change
+                    raise _changed(path) from None
             else:
                 copy_durably(path, tmp)
             _check_unchanged(path, before)
@@ -466,5 +469,10 @@ def _write_new(dst: str | Path, data: bytes) -> None:
 def _check_unchanged(path: Path, before: os.stat_result) -> None:
     after = os.stat(path)
     if (after.st_size, after.st_mtime_ns, after.st_ino) != (before.st_size, before.st_mtime_ns, before.st_ino):
-        raise IntegrityError(f"{path} changed while it was being stored; nothing was recorded for it",
-                             hint="retry once the file is no longer being written")
+        raise _changed(path)
+
+
+def _changed(path: Path) -> IntegrityError:
+    """The one error for a source file that changed while a put read it."""
+    return SourceChanged(f"{path} changed while it was being stored; nothing was recorded for it",
+                         hint="retry once the file is no longer being written")
