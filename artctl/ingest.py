@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import ArtctlError, IntegrityError, InvalidInput
-from .fsutil import disk_full_guard
+from .fsutil import DISK_FULL_HINT, disk_full_guard
 from .hashing import hash_bytes
 from .manifest import Entry, validate_path, validate_segment
 from .store import PACK_THRESHOLD
@@ -243,7 +243,7 @@ def _os_error(f: SourceFile, exc: OSError) -> ArtctlError:
         return InvalidInput(f"permission denied: {f.local}")
     if disk_full_guard(exc) is not None:  # the store's disk is full, not the source's
         return ArtctlError(f"no space left on device for the repository while storing {f.local}",
-                           hint="free some space (e.g. `artctl gc`, `artctl cache cleanup`) and retry")
+                           hint=DISK_FULL_HINT)
     return ArtctlError(f"cannot read {f.local}: {exc.strerror or exc}")
 
 

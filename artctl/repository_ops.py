@@ -270,6 +270,7 @@ class Repo:
         """
         from . import references
         from .cache import shared_use
+        from .gc import discard_on_failure
         from .writeguard import writing
 
         artifact = parse_name(name)
@@ -281,8 +282,10 @@ class Repo:
         commit = dict(aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id)
         # Shared cache lock: an object this put deduplicates against is not evicted before the
         # version that needs it is committed (docs/cache.md). gc writer guard: gc deletes
-        # nothing while this put is in flight (docs/gc.md).
-        with shared_use(self.repository.locks_dir), writing(self.repository.locks_dir):
+        # nothing while this put is in flight (docs/gc.md). If the put fails, what it stored and
+        # nothing references is removed at once (after both are released).
+        with discard_on_failure(self), shared_use(self.repository.locks_dir), \
+                writing(self.repository.locks_dir):
             if references.is_uri(str(path)):
                 entries = list(references.entries_for(str(path), None, checksum=checksum,
                                                       max_objects=max_objects))

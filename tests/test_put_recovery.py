@@ -92,3 +92,65 @@ def test_a_file_truncated_while_put_runs_is_a_clear_error_not_an_mmap_crash(cli,
     cli.ok("artifact", "verify")
     result = cli.ok("artifact", "put", str(src), "--name", "proj/src", "--type", "t", "--json").json()
     assert result["version"] == "v0" and result["size"] == (192 << 20) + (12 << 20)
+
+
+def _fill(disk: Path) -> Path:
+    """Fill the filesystem at ``disk`` to the last byte; return the filler file."""
+    filler = disk / "filler"
+    with open(filler, "wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+        except OSError:
+            pass
+    return filler
+
+
+def _stored_files(artifacts: Path) -> list[str]:
+    return sorted(str(p.relative_to(artifacts)) for sub in ("objects", "packs", "tmp")
+                  for p in (artifacts / sub).rglob("*") if p.is_file())
+
+
+def test_a_put_that_fills_the_disk_takes_back_what_it_stored_and_nothing_else(cli, tmp_path: Path) -> None:
+    """The objects a failed put stored used to stay for the grace period (1h) while the hint
+    said `artctl gc`, which freed nothing. Now they are removed at once; an unreferenced object
+    this put did not create (a deleted version's, still young) is left to gc."""
+    from test_ux_audit import _small_filesystem
+
+    old = tmp_path / "old.bin"
+    old.write_bytes(os.urandom(1500 * 1024))
+    src = make_tree(tmp_path / "src", {f"f{i}.bin": os.urandom(1500 * 1024) for i in range(3)})
+    (src / "old.bin").write_bytes(old.read_bytes())
+    make_tree(src / "small", {f"s{i}.txt": os.urandom(3000) for i in range(40)})
+    with _small_filesystem(tmp_path / "disk", "4m") as disk:
+        artifacts = disk / ".artifacts"
+        cli.ok("init", cwd=disk)
+        cli.ok("artifact", "put", str(old), "--name", "p/old", "--type", "t", cwd=disk)
+        cli.ok("artifact", "rm", "p/old", cwd=disk)
+        kept = _stored_files(artifacts)
+        assert len(kept) == 1  # old.bin's object: unreferenced now, but not this put's
+        result = cli.fails("artifact", "put", str(src), "--name", "p/src", "--type", "t", cwd=disk)
+        assert "no space left on device" in result.stderr
+        assert "`artctl gc --grace-period 0`" in result.stderr
+        assert _stored_files(artifacts) == kept
+        cli.ok("artifact", "verify", cwd=disk)
+        gc = cli.ok("gc", "--json", cwd=disk).json()  # default grace period: keeps the young one
+        assert gc["bytes_freed"] == 0 and gc["young_kept"] >= 1 and gc["young_bytes"] >= 1500 * 1024
+        gc = cli.ok("gc", "--grace-period", "0", "--json", cwd=disk).json()
+        assert gc["objects"] == 1 and gc["bytes_freed"] >= 1500 * 1024 and gc["young_kept"] == 0
+        assert _stored_files(artifacts) == []
+
+
+def test_gc_grace_period_option_and_what_it_kept(cli, repo_dir: Path) -> None:
+    (repo_dir / "a.bin").write_bytes(os.urandom(2 << 20))
+    cli.ok("artifact", "put", "a.bin", "--name", "p/a", "--type", "t")
+    cli.ok("artifact", "rm", "p/a")
+    human = cli.ok("gc")
+    assert "kept 2 unreferenced item(s), 2.0 MiB" in human.stderr and "(1h)" in human.stderr
+    assert "--grace-period 0" in human.stderr
+    plan = cli.ok("gc", "--dry-run", "--grace-period", "1d", "--json").json()
+    assert plan["grace_period_seconds"] == 86400 and plan["young_bytes"] >= 2 << 20
+    assert "--grace-period '3 hours' is not a duration" in cli.fails("gc", "--grace-period", "3 hours").stderr
+    done = cli.ok("gc", "--grace-period", "0", "--json").json()
+    assert done["objects"] == 1 and done["bytes_freed"] >= 2 << 20 and done["young_kept"] == 0
+    assert "--grace-period" in cli.ok("gc", "--help").stdout

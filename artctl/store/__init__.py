@@ -70,6 +70,9 @@ class Store:
         self._lock = threading.Lock()
         self._writer: PackWriter | None = None
         self._refreshed = False
+        #: ``("loose" or "pack", id)`` of every file this process published and found absent
+        #: before: what a failed put may take back (:func:`artctl.gc.discard_on_failure`).
+        self._created: list[tuple[str, str]] = []
 
     # -- naming -----------------------------------------------------------------------------
     def object_path(self, digest: str) -> Path:
@@ -178,7 +181,7 @@ class Store:
         with self._lock:
             outer = self._writer is not None
             if not outer:
-                self._writer = PackWriter(self.packs_dir, self.tmp_dir, self.state.add_pack)
+                self._writer = PackWriter(self.packs_dir, self.tmp_dir, self._pack_published)
         try:
             yield self
             if not outer:
@@ -194,6 +197,25 @@ class Store:
         finally:
             if not outer:
                 self._writer = None
+
+    def _pack_published(self, pack_id: str, blobs: list[tuple[str, int, int]], size: int) -> None:
+        self._created.append(("pack", pack_id))
+        self.state.add_pack(pack_id, blobs, size)
+
+    def created_mark(self) -> int:
+        """A position in the log of files this process created (see :meth:`created_since`)."""
+        return len(self._created)
+
+    def created_since(self, mark: int) -> tuple[set[str], set[str]]:
+        """``(loose digests, pack ids)`` this process created after ``mark``.
+
+        Created means: the file was absent when this process renamed its own copy into place.
+        Another process may still have written or used the same bytes meanwhile, so whoever
+        deletes these must first check, under gc's exclusive guard, that nothing references them.
+        """
+        loose = {ident for kind, ident in self._created[mark:] if kind == "loose"}
+        packs = {ident for kind, ident in self._created[mark:] if kind == "pack"}
+        return loose, packs
 
     def put_bytes(self, data: bytes, digest: str | None = None) -> str:
         """Store ``data``; return its digest. Packs small blobs when inside ``writing()``."""
@@ -290,7 +312,10 @@ class Store:
         final = self.object_path(digest)
         final.parent.mkdir(parents=True, exist_ok=True)
         make_read_only(tmp)
+        created = not final.exists()
         os.replace(tmp, final)
+        if created:
+            self._created.append(("loose", digest))
         fsync_dir(final.parent)
 
     def add_pack_file(self, pack_path: Path, idx_bytes: bytes) -> str:
