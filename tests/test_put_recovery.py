@@ -154,3 +154,23 @@ def test_gc_grace_period_option_and_what_it_kept(cli, repo_dir: Path) -> None:
     done = cli.ok("gc", "--grace-period", "0", "--json").json()
     assert done["objects"] == 1 and done["bytes_freed"] >= 2 << 20 and done["young_kept"] == 0
     assert "--grace-period" in cli.ok("gc", "--help").stdout
+
+
+def test_get_to_another_disk_works_when_the_repository_disk_is_full(cli, tmp_path: Path) -> None:
+    """state.db could not even be opened (SQLite creates -wal/-shm files): every get failed
+    with "no space left … state.db", although it only reads the repository."""
+    from test_ux_audit import _small_filesystem
+
+    src = make_tree(tmp_path / "src", {"big.bin": os.urandom(1500 * 1024),
+                                       **{f"s{i}.txt": os.urandom(3000) for i in range(20)}})
+    with _small_filesystem(tmp_path / "disk", "4m") as disk:
+        cli.ok("init", cwd=disk)
+        cli.ok("artifact", "put", str(src), "--name", "p/src", "--type", "t", cwd=disk)
+        filler = _fill(disk)
+        out = tmp_path / "out"
+        cli.ok("artifact", "get", "p/src", "--root", str(out), cwd=disk)
+        assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in src.iterdir())
+        assert (out / "big.bin").read_bytes() == (src / "big.bin").read_bytes()
+        cli.ok("artifact", "ls", cwd=disk)
+        filler.unlink()
+        cli.ok("artifact", "verify", cwd=disk)
