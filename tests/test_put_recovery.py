@@ -174,3 +174,23 @@ def test_get_to_another_disk_works_when_the_repository_disk_is_full(cli, tmp_pat
         cli.ok("artifact", "ls", cwd=disk)
         filler.unlink()
         cli.ok("artifact", "verify", cwd=disk)
+
+
+def test_pull_onto_a_full_local_disk_is_reported_as_a_local_full_disk(cli, tmp_path: Path) -> None:
+    from test_ux_audit import _small_filesystem
+
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    make_tree(origin / "src", {f"f{i}.bin": os.urandom(1500 * 1024) for i in range(3)})
+    cli.ok("init", cwd=origin)
+    cli.ok("artifact", "put", "src", "--name", "p/src", "--type", "t", cwd=origin)
+    cli.ok("remote", "add", "o", remote.as_uri(), "--default", cwd=origin)
+    cli.ok("push", cwd=origin)
+    with _small_filesystem(tmp_path / "disk", "3m") as disk:
+        cli.ok("clone", remote.as_uri(), "c", cwd=disk)
+        result = cli.fails("pull", "--all", cwd=disk / "c")
+        assert "no space left on device" in result.stderr and "this machine's disk" in result.stderr, result
+        assert "remote" not in result.stderr.split("while")[0], result
+        assert cli.ok("artifact", "ls", "--json", cwd=disk / "c").json()[0]["name"] == "p/src"
