@@ -167,15 +167,15 @@ def discard_on_failure(repo: "Repo") -> Iterator[None]:
     otherwise fill the disk for an hour. The block must not hold gc's guard itself (the
     removal takes it exclusively, like gc: no other write is in flight while it decides).
     """
-    mark = repo.store.created_mark()
-    try:
-        yield
-    except BaseException:
-        loose, packs = repo.store.created_since(mark)
-        if loose or packs:
-            with contextlib.suppress(Exception):  # best effort: never hides the real error
-                discard_created(repo, loose, packs)
-        raise
+    with repo.store.recording_created() as created:
+        try:
+            yield
+        except BaseException:
+            loose, packs = created()
+            if loose or packs:
+                with contextlib.suppress(Exception):  # best effort: never hides the real error
+                    discard_created(repo, loose, packs)
+            raise
 
 
 def discard_created(repo: "Repo", loose: set[str], packs: set[str]) -> int | None:

@@ -194,3 +194,22 @@ def test_pull_onto_a_full_local_disk_is_reported_as_a_local_full_disk(cli, tmp_p
         assert "no space left on device" in result.stderr and "this machine's disk" in result.stderr, result
         assert "remote" not in result.stderr.split("while")[0], result
         assert cli.ok("artifact", "ls", "--json", cwd=disk / "c").json()[0]["name"] == "p/src"
+
+
+def test_a_draft_add_or_upsert_that_fills_the_disk_takes_back_what_it_stored(cli, tmp_path: Path) -> None:
+    from test_ux_audit import _small_filesystem
+
+    src = make_tree(tmp_path / "src", {f"f{i}.bin": os.urandom(1500 * 1024) for i in range(3)})
+    (tmp_path / "one.txt").write_text("one\n")
+    with _small_filesystem(tmp_path / "disk", "4m") as disk:
+        artifacts = disk / ".artifacts"
+        cli.ok("init", cwd=disk)
+        cli.ok("artifact", "put", str(tmp_path / "one.txt"), "--name", "p/d", "--type", "t", cwd=disk)
+        kept = _stored_files(artifacts)
+        draft = cli.ok("draft", "new", "p/d", cwd=disk).stdout.strip()
+        for args in (["draft", "add", draft, str(src)],
+                     ["artifact", "upsert", str(src), "--name", "p/u", "--type", "t", "--distributed-id", "d1"]):
+            result = cli.fails(*args, cwd=disk)
+            assert "no space left on device" in result.stderr, result
+            assert _stored_files(artifacts) == kept, args
+        cli.ok("artifact", "verify", cwd=disk)

@@ -70,9 +70,9 @@ class Store:
         self._lock = threading.Lock()
         self._writer: PackWriter | None = None
         self._refreshed = False
-        #: ``("loose" or "pack", id)`` of every file this process published and found absent
-        #: before: what a failed put may take back (:func:`artctl.gc.discard_on_failure`).
-        self._created: list[tuple[str, str]] = []
+        #: ``("loose" or "pack", id)`` of the files this process created, while
+        #: :meth:`recording_created` is active (None otherwise).
+        self._created: list[tuple[str, str]] | None = None
 
     # -- naming -----------------------------------------------------------------------------
     def object_path(self, digest: str) -> Path:
@@ -199,23 +199,37 @@ class Store:
                 self._writer = None
 
     def _pack_published(self, pack_id: str, blobs: list[tuple[str, int, int]], size: int) -> None:
-        self._created.append(("pack", pack_id))
+        if self._created is not None:
+            self._created.append(("pack", pack_id))
         self.state.add_pack(pack_id, blobs, size)
 
-    def created_mark(self) -> int:
-        """A position in the log of files this process created (see :meth:`created_since`)."""
-        return len(self._created)
-
-    def created_since(self, mark: int) -> tuple[set[str], set[str]]:
-        """``(loose digests, pack ids)`` this process created after ``mark``.
+    @contextlib.contextmanager
+    def recording_created(self) -> Iterator[Callable[[], tuple[set[str], set[str]]]]:
+        """Within this block, note the files this process creates; yields a function that
+        returns ``(loose digests, pack ids)`` created so far in the block.
 
         Created means: the file was absent when this process renamed its own copy into place.
         Another process may still have written or used the same bytes meanwhile, so whoever
-        deletes these must first check, under gc's exclusive guard, that nothing references them.
+        deletes these must first check, under gc's exclusive guard, that nothing references
+        them (:func:`artctl.gc.discard_on_failure`). Only recorded while asked: a long-lived
+        process does not accumulate a list of every object it ever wrote.
         """
-        loose = {ident for kind, ident in self._created[mark:] if kind == "loose"}
-        packs = {ident for kind, ident in self._created[mark:] if kind == "pack"}
-        return loose, packs
+        outer = self._created is not None
+        if not outer:
+            self._created = []
+        log = self._created
+        assert log is not None
+        mark = len(log)
+
+        def created() -> tuple[set[str], set[str]]:
+            entries = log[mark:]
+            return ({i for kind, i in entries if kind == "loose"}, {i for kind, i in entries if kind == "pack"})
+
+        try:
+            yield created
+        finally:
+            if not outer:
+                self._created = None
 
     def put_bytes(self, data: bytes, digest: str | None = None) -> str:
         """Store ``data``; return its digest. Packs small blobs when inside ``writing()``."""
@@ -314,7 +328,7 @@ class Store:
         make_read_only(tmp)
         created = not final.exists()
         os.replace(tmp, final)
-        if created:
+        if created and self._created is not None:
             self._created.append(("loose", digest))
         fsync_dir(final.parent)
 
