@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from conftest import make_tree
 
 #: ingest.RACY_SECONDS: files younger than this never take the unchanged-tree fast path.
@@ -176,25 +177,32 @@ def test_get_to_another_disk_works_when_the_repository_disk_is_full(cli, tmp_pat
         cli.ok("artifact", "verify", cwd=disk)
 
 
-def test_pull_onto_a_full_local_disk_is_reported_as_a_local_full_disk(cli, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["file", "s3"])
+def test_pull_onto_a_full_local_disk_is_reported_as_a_local_full_disk(cli, tmp_path: Path, request,  # type: ignore[no-untyped-def]
+                                                                       backend: str) -> None:
+    from servers import make_s3_bucket
     from test_ux_audit import _small_filesystem
 
     origin = tmp_path / "origin"
     origin.mkdir()
-    remote = tmp_path / "remote"
-    remote.mkdir()
+    if backend == "s3":
+        server = request.getfixturevalue("s3_server")
+        url, options = f"s3://{make_s3_bucket(server)}", ["-o", f"endpoint_url={server.endpoint_url}"]
+        cli.env.update(server.env)
+    else:
+        (tmp_path / "remote").mkdir()
+        url, options = (tmp_path / "remote").as_uri(), []
     make_tree(origin / "src", {f"f{i}.bin": os.urandom(1500 * 1024) for i in range(3)})
     cli.ok("init", cwd=origin)
     cli.ok("artifact", "put", "src", "--name", "p/src", "--type", "t", cwd=origin)
-    cli.ok("remote", "add", "o", remote.as_uri(), "--default", cwd=origin)
+    cli.ok("remote", "add", "o", url, "--default", *options, cwd=origin)
     cli.ok("push", cwd=origin)
     with _small_filesystem(tmp_path / "disk", "3m") as disk:
-        cli.ok("clone", remote.as_uri(), "c", cwd=disk)
+        cli.ok("clone", url, "c", *options, cwd=disk)
         result = cli.fails("pull", "--all", cwd=disk / "c")
         assert "no space left on device" in result.stderr and "this machine's disk" in result.stderr, result
         assert "remote" not in result.stderr.split("while")[0], result
         assert cli.ok("artifact", "ls", "--json", cwd=disk / "c").json()[0]["name"] == "p/src"
-
 
 def test_a_draft_add_or_upsert_that_fills_the_disk_takes_back_what_it_stored(cli, tmp_path: Path) -> None:
     from test_ux_audit import _small_filesystem
