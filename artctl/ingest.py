@@ -219,7 +219,7 @@ def _read_batches(small: list[SourceFile], store: "Store", workers: int | None
     batches = _batches(small)
     if len(small) < MIN_FILES or min(workers or default_workers(), os.cpu_count() or 1) < 2:
         return ((batch, _read_batch(batch), None) for batch in batches)
-    return share(list(batches), store.root, _read_batch)
+    return share(list(batches), store.root, _read_batch, store.note_created_pack)
 
 
 def _batches(files: list[SourceFile]) -> Iterator[list[SourceFile]]:

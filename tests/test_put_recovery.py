@@ -5,7 +5,6 @@ Each test drives real ``artctl`` processes (issue 14, items 3, 8 and 11).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -221,3 +220,25 @@ def test_a_draft_add_or_upsert_that_fills_the_disk_takes_back_what_it_stored(cli
             assert "no space left on device" in result.stderr, result
             assert _stored_files(artifacts) == kept, args
         cli.ok("artifact", "verify", cwd=disk)
+
+
+
+def test_the_ingest_helper_tells_the_put_which_packs_it_created(repo_dir: Path, tmp_path: Path) -> None:
+    """A put that fails takes back the packs it created; with many small files, some of them
+    are published by the helper process, which used to answer with digests only, so those
+    packs stayed behind for the grace period."""
+    from artctl.ingest import scan
+    from artctl.ingest_helper import IngestHelper
+
+    files = scan(make_tree(tmp_path / "src", {f"f{i}": os.urandom(2000) for i in range(40)}))
+    created: list[str] = []
+    helper = IngestHelper(repo_dir / ".artifacts", created.append)
+    try:
+        assert helper.ready()
+        helper.store(files[:20])
+        helper.store(files[20:])
+        helper.finish()
+    finally:
+        helper.close()
+    packs = sorted(p.stem for p in (repo_dir / ".artifacts" / "packs").glob("*.pack"))
+    assert packs and created == packs

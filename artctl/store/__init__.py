@@ -199,9 +199,14 @@ class Store:
                 self._writer = None
 
     def _pack_published(self, pack_id: str, blobs: list[tuple[str, int, int]], size: int) -> None:
+        self.note_created_pack(pack_id)
+        self.state.add_pack(pack_id, blobs, size)
+
+    def note_created_pack(self, pack_id: str) -> None:
+        """Count a pack as created by the current write (also one an ingest helper published
+        for it), if :meth:`recording_created` is active."""
         if self._created is not None:
             self._created.append(("pack", pack_id))
-        self.state.add_pack(pack_id, blobs, size)
 
     @contextlib.contextmanager
     def recording_created(self) -> Iterator[Callable[[], tuple[set[str], set[str]]]]:
@@ -297,10 +302,7 @@ class Store:
                 # The copy (and its fsync) runs while the file is hashed: a large put costs the
                 # longer of the two, not their sum. Content the store already holds is copied
                 # for nothing; that is rare next to new content, which the stat cache leaves.
-                try:
-                    _, digest = side_by_side(lambda: copy_durably(path, tmp), lambda: hash_file(path, size))
-                except SourceChanged:  # truncated while it was read: the same error as any change
-                    raise _changed(path) from None
+                digest = _copy_and_hash(path, tmp, size)
             else:
                 copy_durably(path, tmp)
             _check_unchanged(path, before)
@@ -503,6 +505,15 @@ def _write_new(dst: str | Path, data: bytes) -> None:
             view = view[os.write(fd, view):]
     finally:
         os.close(fd)
+
+
+def _copy_and_hash(path: Path, tmp: Path, size: int) -> str:
+    """Copy ``path`` to ``tmp`` while hashing its first ``size`` bytes; return the digest."""
+    try:
+        _, digest = side_by_side(lambda: copy_durably(path, tmp), lambda: hash_file(path, size))
+    except SourceChanged:  # truncated while it was read: the same error as any change
+        raise _changed(path) from None
+    return digest
 
 
 def _check_unchanged(path: Path, before: os.stat_result) -> None:

@@ -269,7 +269,7 @@ def _suppress_db_errors():  # type: ignore[no-untyped-def]
     return contextlib.suppress(sqlite3.Error)
 
 
-def _no_space(exc: sqlite3.DatabaseError) -> bool:
+def _no_space(exc: sqlite3.Error) -> bool:
     """The database could not be opened or written for lack of space (or an I/O error)."""
     text = str(exc).lower()
     return "full" in text or "disk i/o error" in text
