@@ -25,6 +25,9 @@ from .runs import VersionLink
 from .units import MAX_DURATION_SECONDS, parse_duration
 
 Progress = Callable[[int, int], None]
+#: A version whose blobs lie in more loose objects than this is checked with a placement query
+#: on every unchanged re-put, instead of by a remembered list of files (kept small in state.db).
+PLACEMENT_MAX_LOOSE = 10_000
 
 
 def announce_total(progress: Progress | None, files: int, size: int) -> None:
@@ -312,10 +315,9 @@ class Repo:
                         files: Sequence[SourceFile]) -> str | None:
         """The manifest of a live version made from exactly these files, unchanged since.
 
-        The version's blobs are checked too (one placement query, no re-hash): after
-        ``verify --repair`` moved a corrupt object aside, putting the same files again must
-        store it again, not report ``unchanged``. Only the files whose blob is missing are
-        read; if one of them no longer hashes to the manifest's digest, the fast path is off.
+        The version's blobs are checked too, without re-hashing anything: after
+        ``verify --repair`` moved a corrupt object aside (or a cache cleanup evicted it),
+        putting the same files again must store it again, not report ``unchanged``.
         """
         if signature is None:
             return None
@@ -325,16 +327,33 @@ class Repo:
         live = {r.manifest for r in self.registry.versions(name)}
         if digest not in live or not self.repository.manifest_path(digest).exists():
             return None
-        wanted = {e.path: e.digest for e in self.repository.iter_manifest(digest) if e.digest is not None}
-        absent = self.store.placement(set(wanted.values())).absent
-        if absent:
-            lacking = [f for f in files if wanted.get(f.path) in absent]
-            if {wanted[f.path] for f in lacking} != absent:
-                return None
+        return digest if self._blobs_present(digest, files) else None
+
+    def _blobs_present(self, manifest: str, files: Sequence[SourceFile]) -> bool:
+        """Whether every blob of ``manifest`` is stored, after re-storing missing ones from
+        ``files`` (only those files are read); False if one of them no longer matches.
+
+        Cheap on a repeated re-put: the packs and loose objects that held the blobs last time
+        are remembered, and if all of those files still exist, so do the blobs (packs are
+        immutable: a repack writes a pack under a new name). Otherwise one placement query.
+        """
+        state = self.repository.state
+        known = state.tree_placement(manifest)
+        if known is not None:
+            packs, loose = known
+            if self.store.all_exist(packs, loose):
+                return True
+        wanted = {e.path: e.digest for e in self.repository.iter_manifest(manifest) if e.digest is not None}
+        where = self.store.placement(set(wanted.values()))
+        if where.absent:
+            lacking = [f for f in files if wanted.get(f.path) in where.absent]
+            if {wanted[f.path] for f in lacking} != where.absent:
+                return False
             restored = self.store_files(lacking)
-            if any(e.digest != wanted.get(e.path) for e in restored):
-                return None
-        return digest
+            return all(e.digest == wanted.get(e.path) for e in restored)
+        if len(where.loose) <= PLACEMENT_MAX_LOOSE:
+            state.remember_tree_placement(manifest, where.packs, where.loose)
+        return True
 
     # -- reading -----------------------------------------------------------------------------
     def resolve(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionRecord:

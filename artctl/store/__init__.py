@@ -157,6 +157,12 @@ class Store:
         loose = {d for d in rest if exists(f"{objects}/{d[:2]}/{d[2:]}")}
         return Placement(packed, loose, rest - loose, where)
 
+    def all_exist(self, packs: Iterable[str], loose: Iterable[str]) -> bool:
+        """True when every named pack (and its index) and loose object is present."""
+        exists = os.path.exists
+        return (all(exists(self.pack_path(p)) and exists(self.packs_dir / f"{p}.idx") for p in packs)
+                and all(exists(self.object_path(d)) for d in loose))
+
     def has_many(self, digests: Iterable[str]) -> set[str]:
         """The subset of ``digests`` stored locally (or pending in this process's open pack)."""
         where = self.placement(digests)

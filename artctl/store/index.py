@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS remote_copies (
     digest TEXT NOT NULL, remote TEXT NOT NULL, PRIMARY KEY (digest, remote)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tree_cache (signature TEXT PRIMARY KEY, manifest TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tree_placement (
+    manifest TEXT PRIMARY KEY, packs TEXT NOT NULL, loose TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stat_cache (
     path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
     digest TEXT NOT NULL
@@ -232,6 +235,17 @@ class StateDB:
     def remember_tree(self, signature: str, manifest: str) -> None:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO tree_cache VALUES (?,?)", (signature, manifest))
+
+    def tree_placement(self, manifest: str) -> tuple[list[str], list[str]] | None:
+        """``(pack ids, loose digests)`` that held every blob of ``manifest`` when last checked."""
+        row = self.conn.execute("SELECT packs, loose FROM tree_placement WHERE manifest=?",
+                                (manifest,)).fetchone()
+        return (row[0].split(), row[1].split()) if row else None
+
+    def remember_tree_placement(self, manifest: str, packs: Iterable[str], loose: Iterable[str]) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO tree_placement VALUES (?,?,?)",
+                         (manifest, " ".join(sorted(packs)), " ".join(sorted(loose))))
 
     # -- helpers ----------------------------------------------------------------------------
     def transaction(self):  # type: ignore[no-untyped-def]
