@@ -114,6 +114,12 @@ class StateDB:
                 conn.close()
                 raise
 
+    @property
+    def in_memory(self) -> bool:
+        """True when ``state.db`` could not be opened (a full disk) and a stand-in in memory
+        serves: fine for reads, but what it remembered (which blobs have remote copies) is gone."""
+        return self.conn is self._memory
+
     def _in_memory(self) -> sqlite3.Connection:
         """One in-memory database shared by this object's threads (each must see the same)."""
         with self._memory_lock:
