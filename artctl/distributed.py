@@ -183,7 +183,9 @@ def upsert_entries(repo: "Repo", entries_fn, *, name: str, type: str, distribute
     base = base_rel(artifact, distributed_id)
     _refuse_finished(area, base, artifact, distributed_id)
     part = uuid.uuid4().hex
-    with _gc_guard(repo):
+    from .gc import discard_on_failure
+
+    with discard_on_failure(repo), _gc_guard(repo):
         entries = list(entries_fn())
         if not entries:
             raise InvalidInput("nothing to upsert: no files given")

@@ -225,7 +225,9 @@ class Drafts:
         self.get(draft_id)  # fail fast on an unknown id, before reading any file
         if name is not None:
             validate_path(name.rstrip("/"))  # "/abs" is refused, not quietly made relative
-        with writing(self.repository.locks_dir):
+        from .gc import discard_on_failure
+
+        with discard_on_failure(self.repo), writing(self.repository.locks_dir):
             files = self.repo.collect([(local, name)])
             if not files:
                 raise InvalidInput(f"{local} contains no files")

@@ -54,6 +54,10 @@ class IntegrityError(ArtctlError):
     """Stored bytes whose digest does not match their name."""
 
 
+class SourceChanged(IntegrityError):
+    """A file changed (was truncated, rewritten or replaced) while artctl was reading it."""
+
+
 class Conflict(ArtctlError):
     """The operation contradicts existing state (type mismatch, alias held, concurrent edit)."""
 

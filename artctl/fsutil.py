@@ -201,11 +201,17 @@ def make_read_only(path: Path) -> None:
     os.chmod(path, mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
+#: What to do about a full repository disk. Not plain `artctl gc`: it keeps everything younger
+#: than the grace period (1h), which after a failed put is exactly what fills the disk.
+DISK_FULL_HINT = ("free some space and retry: `artctl gc --grace-period 0` deletes unreferenced "
+                  "data now, `artctl cache cleanup SIZE` drops local copies of pushed objects")
+
+
 def disk_full_guard(exc: OSError) -> ArtctlError | None:
     """Translate ENOSPC / EDQUOT into a user-facing error, else None."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return ArtctlError(f"no space left on device: {exc.filename or ''}".rstrip(": "),
-                           hint="free some space (e.g. `artctl gc`, `artctl cache cleanup`) and retry")
+                           hint=DISK_FULL_HINT)
     return None
 
 

@@ -22,7 +22,7 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,6 +67,8 @@ class GcResult:
     bytes_freed: int = 0
     dead_bytes_kept: int = 0
     young_kept: int = 0
+    young_bytes: int = 0
+    grace_period: int = DEFAULT_GRACE_SECONDS
     problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -75,6 +77,7 @@ class GcResult:
                 "packs_deleted": self.packs_deleted, "packs_repacked": self.packs_repacked,
                 "temp_files": self.temp_files, "bytes_freed": self.bytes_freed,
                 "dead_bytes_kept": self.dead_bytes_kept, "young_kept": self.young_kept,
+                "young_bytes": self.young_bytes, "grace_period_seconds": self.grace_period,
                 "problems": self.problems}
 
 
@@ -90,6 +93,8 @@ class _Plan:
     temp: list[tuple[Path, int]] = field(default_factory=list)
     dead_kept: int = 0
     young: int = 0
+    young_bytes: int = 0
+    grace: int = DEFAULT_GRACE_SECONDS
     problems: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # live manifests gc could not read
 
@@ -105,13 +110,21 @@ def grace_seconds(repo: "Repo") -> int:
     value = repo.repository.config.get("gc.grace_period")
     if value is None:
         return DEFAULT_GRACE_SECONDS
+    return parse_grace(value, "gc.grace_period")
+
+
+def parse_grace(value: object, source: str = "--grace-period") -> int:
+    """A grace period in seconds from a duration (``1h``, ``30m``, ``2d``) or ``0``/``now``.
+
+    One parser for the config key and the command-line option: both accept and refuse alike.
+    """
     text = str(value).strip()
-    if text in ("0", "0s", "none"):
+    if text in ("0", "0s", "none", "now"):
         return 0
     try:
         return int(parse_duration(text).total_seconds())
     except InvalidInput:
-        raise InvalidInput(f"gc.grace_period {value!r} is not a duration (e.g. 1h, 30m, 0)") from None
+        raise InvalidInput(f"{source} {value!r} is not a duration (e.g. 1h, 30m, 0)") from None
 
 
 def gc(repo: "Repo", *, dry_run: bool = False, grace_period: int | None = None,
@@ -140,27 +153,101 @@ def gc(repo: "Repo", *, dry_run: bool = False, grace_period: int | None = None,
     return _result(plan, False, freed)
 
 
+#: How long a failed put waits for gc's locks to take back what it stored; if other writers
+#: are in flight that long, the leftovers stay for the next gc (they are unreferenced).
+DISCARD_TIMEOUT_SECONDS = 2.0
+
+
+@contextlib.contextmanager
+def discard_on_failure(repo: "Repo") -> Iterator[None]:
+    """Wrap a write (put, draft add, upsert) so that, if it fails, the objects and packs it
+    created and nothing references are removed at once instead of after the grace period.
+
+    This matters most after ENOSPC: the bytes of a put that will never be committed would
+    otherwise fill the disk for an hour. The block must not hold gc's guard itself (the
+    removal takes it exclusively, like gc: no other write is in flight while it decides).
+    """
+    with repo.store.recording_created() as created:
+        try:
+            yield
+        except BaseException:
+            loose, packs = created()
+            if loose or packs:
+                with contextlib.suppress(Exception):  # best effort: never hides the real error
+                    discard_created(repo, loose, packs)
+            raise
+
+
+def discard_created(repo: "Repo", loose: set[str], packs: set[str]) -> int | None:
+    """Delete those of ``loose`` objects and ``packs`` that no version or draft references;
+    return the bytes freed, or None when gc's locks were not free within a moment."""
+    from .cache import exclusive as cache_exclusive
+    from .errors import LockTimeout
+    from .writeguard import holds_shared
+
+    locks = repo.repository.locks_dir
+    if holds_shared(locks):  # inside another write of this process: its version may need them
+        return None
+    try:
+        with cache_exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS), \
+                exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS):
+            plan = _Plan(grace=0)
+            _live_manifests, live = _mark(repo, plan, {}, None)
+            if plan.unreadable:
+                return None
+            freed = 0
+            for digest in sorted(loose - live):
+                freed += repo.store.delete_loose(digest)
+            for pack_id in sorted(packs):
+                try:
+                    blobs = pack_blobs(repo.store, pack_id)
+                except Exception:  # noqa: BLE001 - gone or damaged: not ours to judge here
+                    continue
+                if not any(d in live for d, _, _ in blobs):
+                    freed += repo.store.delete_pack(pack_id)
+            return freed
+    except LockTimeout:
+        return None
+
+
 def _result(plan: _Plan, dry_run: bool, freed: int) -> GcResult:
     ref = lambda r: f"{r.name}:{r.version}"  # noqa: E731
     return GcResult(dry_run, [ref(r) for r in plan.expired], [ref(r) for r in plan.purge],
                     len(plan.manifests), len(plan.loose), len(plan.packs_delete) + len(plan.orphan_packs),
                     len(plan.packs_repack), len(plan.temp), freed, plan.dead_kept, plan.young,
-                    plan.problems)
+                    plan.young_bytes, plan.grace, plan.problems)
 
 
 # -- mark ---------------------------------------------------------------------------------------
 def _plan(repo: "Repo", grace: int, threshold: float, cache: dict[str, frozenset[str]]) -> _Plan:
-    plan = _Plan()
+    plan = _Plan(grace=grace)
     repository = repo.repository
-    now = datetime.now(timezone.utc)
     cutoff = time.time() - grace
+    live_manifests, live_blobs = _mark(repo, plan, cache, datetime.now(timezone.utc))
+    _sweep_manifests(repository.manifests_dir, live_manifests, cutoff, plan)
+    _sweep_loose(repo.store.objects_dir, live_blobs, cutoff, plan)
+    temp_cutoff = time.time() - max(grace, TEMP_MIN_AGE_SECONDS)
+    _sweep_packs(repo.store, live_blobs, cutoff, threshold, plan, temp_cutoff)
+    for path in _files(repository.tmp_dir):
+        with contextlib.suppress(FileNotFoundError):
+            st = path.stat()
+            if st.st_mtime < temp_cutoff:
+                plan.temp.append((path, st.st_size))
+    return plan
+
+
+def _mark(repo: "Repo", plan: _Plan, cache: dict[str, frozenset[str]],
+          now: datetime | None) -> tuple[set[str], set[str]]:
+    """``(live manifests, live blobs)``; versions to purge go to ``plan`` (and, when ``now`` is
+    given, versions expired by then are treated as dead — ``None``: none is)."""
+    repository = repo.repository
     live_manifests: set[str] = set()
     for artifact in repo.registry.iter_artifacts():
         for record in repo.registry.versions(parse_name(artifact.name), include_deleted=True):
             if record.deleted:
                 if not record.purged_at:
                     plan.purge.append(record)
-            elif record.expired(now):
+            elif now is not None and record.expired(now):
                 plan.expired.append(record)
                 plan.purge.append(record)
             else:
@@ -177,16 +264,7 @@ def _plan(repo: "Repo", grace: int, threshold: float, cache: dict[str, frozenset
                 continue
             blobs = cache[digest] = frozenset(e.digest for e in manifest if e.digest)
         live_blobs |= blobs
-    _sweep_manifests(repository.manifests_dir, live_manifests, cutoff, plan)
-    _sweep_loose(repo.store.objects_dir, live_blobs, cutoff, plan)
-    temp_cutoff = time.time() - max(grace, TEMP_MIN_AGE_SECONDS)
-    _sweep_packs(repo.store, live_blobs, cutoff, threshold, plan, temp_cutoff)
-    for path in _files(repository.tmp_dir):
-        with contextlib.suppress(FileNotFoundError):
-            st = path.stat()
-            if st.st_mtime < temp_cutoff:
-                plan.temp.append((path, st.st_size))
-    return plan
+    return live_manifests, live_blobs
 
 
 def _draft_roots(drafts_dir: Path, repository, live_manifests: set[str]) -> set[str]:  # type: ignore[no-untyped-def]
@@ -215,10 +293,13 @@ def _files(directory: Path):  # type: ignore[no-untyped-def]
 
 
 # -- sweep --------------------------------------------------------------------------------------
-def _old(st: os.stat_result, cutoff: float, plan: _Plan) -> bool:
+def _old(st: os.stat_result, cutoff: float, plan: _Plan, dead: int | None = None) -> bool:
+    """True when old enough to collect; else counted as kept for its youth (``dead``: the
+    bytes that would have been freed, when that is not the whole file)."""
     if st.st_mtime < cutoff:
         return True
     plan.young += 1
+    plan.young_bytes += st.st_size if dead is None else dead
     return False
 
 
@@ -260,7 +341,7 @@ def _sweep_packs(store, live: set[str], cutoff: float, threshold: float, plan: _
         dead = sum(length for d, _, length in blobs if d not in keep)
         if not dead:
             continue
-        if not _old(st, cutoff, plan):
+        if not _old(st, cutoff, plan, st.st_size if not keep else dead):
             continue
         if not keep:
             plan.packs_delete[pack_id] = st.st_size

@@ -1,25 +1,32 @@
 """BLAKE3 digests of bytes and files.
 
 Why BLAKE3: it is several times faster than SHA-256/MD5 and parallel within one file, so
-hashing never dominates ingest. Large files are hashed through ``mmap`` with all cores;
-small ones in one ``read``.
+hashing never dominates ingest. Large files are read in windows (``preadv`` into one reused
+buffer) and each window is hashed with all cores; small ones in one ``read``.
+
+Never through ``mmap``: a file that another process truncates while it is mapped raises SIGBUS
+on the next access to a vanished page, killing the process. A read just returns fewer bytes,
+which :func:`hash_file` reports as :class:`~artctl.errors.SourceChanged`. Measured on a 1 GB
+file in the page cache, 16 MiB windows hash as fast as mapping (the window stays in the CPU
+cache while BLAKE3's threads read it).
 """
 
 from __future__ import annotations
 
-import mmap
 import os
 import re
 from typing import BinaryIO
 
 from blake3 import blake3
 
+from .errors import SourceChanged
+
 DIGEST_HEX_LEN = 64
-#: Files at least this large are hashed with BLAKE3's multithreaded mmap mode.
-MMAP_THRESHOLD = 8 * 1024 * 1024
+#: Files at least this large are hashed with BLAKE3's multithreaded mode.
+THREADED_THRESHOLD = 8 * 1024 * 1024
 CHUNK = 16 * 1024 * 1024
-#: Bytes of a large file mapped at once (a multiple of every page size and mmap granularity).
-MMAP_WINDOW = 256 * 1024 * 1024
+#: Bytes of a large file read (and hashed with all cores) at once.
+READ_WINDOW = 16 * 1024 * 1024
 
 
 def hash_bytes(data: bytes | memoryview) -> str:
@@ -33,21 +40,28 @@ def new_hasher() -> blake3:
 
 
 def hash_file(path: str | os.PathLike[str], size: int | None = None) -> str:
-    """Hex digest of a file's bytes, using threads and mmap for large files."""
-    if size is None:
-        size = os.stat(path).st_size
-    if size >= MMAP_THRESHOLD:
-        hasher = blake3(max_threads=blake3.AUTO)
-        with open(path, "rb") as fh:
-            # Mapped a window at a time: all cores hash each window, and a 100 GB checkpoint
-            # never shows up as 100 GB of resident memory.
-            for offset in range(0, size, MMAP_WINDOW):
-                length = min(MMAP_WINDOW, size - offset)
-                with mmap.mmap(fh.fileno(), length, offset=offset, access=mmap.ACCESS_READ) as mm:
-                    hasher.update(mm)
+    """Hex digest of a file's first ``size`` bytes (all of it when ``size`` is None).
+
+    Raises :class:`SourceChanged` when the file ends before ``size`` bytes: it was truncated
+    (or replaced) since its size was taken, and its digest would name bytes nobody asked for.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if size is None:
+            size = os.fstat(fd).st_size
+        hasher = blake3(max_threads=blake3.AUTO) if size >= THREADED_THRESHOLD else blake3()
+        buffer = memoryview(bytearray(min(max(size, 1), READ_WINDOW)))
+        offset = 0
+        while offset < size:
+            got = os.preadv(fd, [buffer[:min(len(buffer), size - offset)]], offset)
+            if got == 0:
+                raise SourceChanged(f"{os.fspath(path)} changed while it was being read "
+                                    f"(it ended after {offset} of {size} bytes)")
+            hasher.update(buffer[:got])
+            offset += got
         return hasher.hexdigest()
-    with open(path, "rb") as fh:
-        return blake3(fh.read()).hexdigest()
+    finally:
+        os.close(fd)
 
 
 def hash_stream(fh: BinaryIO) -> tuple[str, int]:

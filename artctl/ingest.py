@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import ArtctlError, IntegrityError, InvalidInput
-from .fsutil import disk_full_guard
+from .fsutil import DISK_FULL_HINT, disk_full_guard
 from .hashing import hash_bytes
 from .ignore import SPECIAL_NAMES
 from .ignore import load as load_ignore
@@ -229,7 +229,7 @@ def _read_batches(small: list[SourceFile], store: "Store", workers: int | None
     batches = _batches(small)
     if len(small) < MIN_FILES or min(workers or default_workers(), os.cpu_count() or 1) < 2:
         return ((batch, _read_batch(batch), None) for batch in batches)
-    return share(list(batches), store.root, _read_batch)
+    return share(list(batches), store.root, _read_batch, store.note_created_pack)
 
 
 def _batches(files: list[SourceFile]) -> Iterator[list[SourceFile]]:
@@ -253,7 +253,7 @@ def _os_error(f: SourceFile, exc: OSError) -> ArtctlError:
         return InvalidInput(f"permission denied: {f.local}")
     if disk_full_guard(exc) is not None:  # the store's disk is full, not the source's
         return ArtctlError(f"no space left on device for the repository while storing {f.local}",
-                           hint="free some space (e.g. `artctl gc`, `artctl cache cleanup`) and retry")
+                           hint=DISK_FULL_HINT)
     return ArtctlError(f"cannot read {f.local}: {exc.strerror or exc}")
 
 

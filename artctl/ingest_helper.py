@@ -10,8 +10,11 @@ everything. A separate interpreter, not ``multiprocessing``: nothing of the call
 is imported or re-run in it.
 
 Protocol (stdin/stdout, length-prefixed pickles between two processes of the same install): the
-helper says ``("ready",)`` once started; then ``("batch", [SourceFile, …])`` → ``("ok", [digest, …])`` or ``("error", class, message, hint)``;
-``("finish",)`` → ``("finished",)`` once every pack is published. End of input without
+helper says ``("ready",)`` once started; then ``("batch", [SourceFile, …])`` →
+``("ok", [digest, …], [pack id, …])`` or ``("error", class, message, hint, [pack id, …])``;
+``("finish",)`` → ``("finished", [pack id, …])`` once every pack is published. The pack ids are
+those the helper published since its last answer: the parent counts them as created by its
+own write, so a put that fails afterwards takes them back too (``gc.discard_on_failure``). End of input without
 ``finish`` (the parent failed or was killed) drops the unpublished pack and exits.
 """
 
@@ -65,7 +68,8 @@ class HelperFailed(errors.ArtctlError):
 class IngestHelper:
     """The parent's handle on one helper process."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, on_created: Callable[[str], None] | None = None) -> None:
+        self.on_created = on_created
         debug = os.environ.get("ARTCTL_DEBUG", "") not in ("", "0")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "artctl.ingest_helper", str(root)],
@@ -85,7 +89,9 @@ class IngestHelper:
             _send(self.proc.stdin, ("batch", batch))
         except (BrokenPipeError, OSError):
             raise self._died() from None
-        return self._answer("ok")
+        digests, packs = self._answer("ok")
+        self._created(packs)
+        return digests
 
     def finish(self) -> None:
         """Wait until every pack of the helper is published, then let it exit."""
@@ -94,8 +100,14 @@ class IngestHelper:
             _send(self.proc.stdin, ("finish",))
         except (BrokenPipeError, OSError):
             raise self._died() from None
-        self._answer("finished")
+        (packs,) = self._answer("finished")
+        self._created(packs)
         self.close()
+
+    def _created(self, packs: list[str]) -> None:
+        if self.on_created is not None:
+            for pack_id in packs:
+                self.on_created(pack_id)
 
     def close(self) -> None:
         """Stop the helper (it drops whatever it has not published)."""
@@ -117,14 +129,15 @@ class IngestHelper:
         if reply is None:
             raise self._died()
         if reply[0] == "error":
-            _, kind, message, hint = reply
+            _, kind, message, hint, packs = reply
+            self._created(packs)
             cls = getattr(errors, kind, None)
             if not (isinstance(cls, type) and issubclass(cls, errors.ArtctlError)):
                 cls = errors.ArtctlError
             raise cls(message, hint=hint)
         if reply[0] != expected:
             raise HelperFailed(f"the ingest helper answered {reply[0]!r} instead of {expected!r}")
-        return reply[1] if len(reply) > 1 else None
+        return reply[1:]
 
     def _died(self) -> HelperFailed:
         code = self.proc.poll()
@@ -142,12 +155,14 @@ def _child_env() -> dict[str, str]:
 
 
 def share(batches: list[list["SourceFile"]], root: Path, own: Callable[[list["SourceFile"]], Read],
+          on_created: Callable[[str], None] | None = None,
           ) -> Iterator[tuple[list["SourceFile"], Read, list[str] | None]]:
     """Split ``batches`` between this process and a helper, working from both ends of one queue.
 
     Yields in the order batches complete ``(batch, own(batch), None)`` for this process's
     (files read here, to be packed by the caller) and ``(batch, [], digests)`` for the
     helper's (already stored). Returns only once the helper has published all it stored.
+    ``on_created`` is told each pack the helper created.
     """
     queue = deque(batches)
     lock = threading.Lock()
@@ -155,7 +170,7 @@ def share(batches: list[list["SourceFile"]], root: Path, own: Callable[[list["So
     failure: list[BaseException] = []
     started: list[bool] = []
     try:
-        helper = IngestHelper(root)
+        helper = IngestHelper(root, on_created)
     except OSError:  # no interpreter to start (an embedded Python): do it all here
         for batch in batches:
             yield batch, own(batch), None
@@ -224,8 +239,15 @@ def main(argv: list[str] | None = None) -> int:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     store = Repository(Path(args[0])).store
     _send(stdout, ("ready",))
+    reported: set[str] = set()
+
+    def new_packs() -> list[str]:
+        fresh = created()[1] - reported
+        reported.update(fresh)
+        return sorted(fresh)
+
     try:
-        with store.writing():
+        with store.recording_created() as created, store.writing():
             while True:
                 message = _receive(stdin)
                 if message is None:
@@ -236,9 +258,9 @@ def main(argv: list[str] | None = None) -> int:
                     blobs = [(f.path, *_read_small(f)) for f in message[1]]
                     store.put_small_batch([(digest, data) for _, digest, data in blobs])
                 except errors.ArtctlError as exc:
-                    _send(stdout, ("error", type(exc).__name__, exc.message, exc.hint))
+                    _send(stdout, ("error", type(exc).__name__, exc.message, exc.hint, new_packs()))
                     raise _Stop from None  # drop the unpublished pack
-                _send(stdout, ("ok", [digest for _, digest, _ in blobs]))
+                _send(stdout, ("ok", [digest for _, digest, _ in blobs], new_packs()))
     except (EOFError, _Stop):
         return 1
     except OSError as exc:
@@ -246,9 +268,9 @@ def main(argv: list[str] | None = None) -> int:
         from .fsutil import disk_full_guard
 
         full = disk_full_guard(exc) or full
-        _send(stdout, ("error", "ArtctlError", full.message, full.hint))
+        _send(stdout, ("error", "ArtctlError", full.message, full.hint, new_packs()))
         return 1
-    _send(stdout, ("finished",))
+    _send(stdout, ("finished", new_packs()))
     return 0
 
 

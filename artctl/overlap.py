@@ -1,6 +1,6 @@
 """Run two independent pieces of I/O-bound work at the same time.
 
-Copying a large file (the kernel's ``sendfile``) and hashing it (BLAKE3 over ``mmap``, threads)
+Copying a large file (the kernel's ``sendfile``) and hashing it (BLAKE3 with threads)
 both release the GIL and read the same page-cache pages: run side by side they cost the longer
 of the two instead of their sum. That is how a large ``put`` stores a file while hashing it, and
 how ``get`` verifies an object while copying it out.

@@ -25,6 +25,9 @@ from .runs import VersionLink
 from .units import MAX_DURATION_SECONDS, parse_duration
 
 Progress = Callable[[int, int], None]
+#: A version whose blobs lie in more loose objects than this is checked with a placement query
+#: on every unchanged re-put, instead of by a remembered list of files (kept small in state.db).
+PLACEMENT_MAX_LOOSE = 10_000
 
 
 def announce_total(progress: Progress | None, files: int, size: int) -> None:
@@ -306,6 +309,7 @@ class Repo:
         """
         from . import references
         from .cache import shared_use
+        from .gc import discard_on_failure
         from .writeguard import writing
 
         artifact = parse_name(name)
@@ -319,8 +323,10 @@ class Repo:
                       tags=tags)
         # Shared cache lock: an object this put deduplicates against is not evicted before the
         # version that needs it is committed (docs/cache.md). gc writer guard: gc deletes
-        # nothing while this put is in flight (docs/gc.md).
-        with shared_use(self.repository.locks_dir), writing(self.repository.locks_dir):
+        # nothing while this put is in flight (docs/gc.md). If the put fails, what it stored and
+        # nothing references is removed at once (after both are released).
+        with discard_on_failure(self), shared_use(self.repository.locks_dir), \
+                writing(self.repository.locks_dir):
             if references.is_uri(str(path)):
                 entries = list(references.entries_for(str(path), None, checksum=checksum,
                                                       max_objects=max_objects))
@@ -331,7 +337,7 @@ class Repo:
             total = sum(f.size for f in files)
             announce_total(progress, len(files), total)
             signature = tree_signature(files)
-            reused = self._unchanged_tree(artifact, signature)
+            reused = self._unchanged_tree(artifact, signature, files)
             if reused is not None:
                 return self.commit_digest(artifact, type, reused, files=len(files), size=total, **commit)
             entries = self.store_files(files, progress)
@@ -347,15 +353,49 @@ class Repo:
             remember(self, Path(path), result.record)
         return result
 
-    def _unchanged_tree(self, name: ArtifactName, signature: str | None) -> str | None:
-        """The manifest of a live version made from exactly these files, unchanged since."""
+    def _unchanged_tree(self, name: ArtifactName, signature: str | None,
+                        files: Sequence[SourceFile]) -> str | None:
+        """The manifest of a live version made from exactly these files, unchanged since.
+
+        The version's blobs are checked too, without re-hashing anything: after
+        ``verify --repair`` moved a corrupt object aside (or a cache cleanup evicted it),
+        putting the same files again must store it again, not report ``unchanged``.
+        """
         if signature is None:
             return None
         digest = self.repository.state.tree_manifest(signature)
         if digest is None:
             return None
         live = {r.manifest for r in self.registry.versions(name)}
-        return digest if digest in live and self.repository.manifest_path(digest).exists() else None
+        if digest not in live or not self.repository.manifest_path(digest).exists():
+            return None
+        return digest if self._blobs_present(digest, files) else None
+
+    def _blobs_present(self, manifest: str, files: Sequence[SourceFile]) -> bool:
+        """Whether every blob of ``manifest`` is stored, after re-storing missing ones from
+        ``files`` (only those files are read); False if one of them no longer matches.
+
+        Cheap on a repeated re-put: the packs and loose objects that held the blobs last time
+        are remembered, and if all of those files still exist, so do the blobs (packs are
+        immutable: a repack writes a pack under a new name). Otherwise one placement query.
+        """
+        state = self.repository.state
+        known = state.tree_placement(manifest)
+        if known is not None:
+            packs, loose = known
+            if self.store.all_exist(packs, loose):
+                return True
+        wanted = {e.path: e.digest for e in self.repository.iter_manifest(manifest) if e.digest is not None}
+        where = self.store.placement(set(wanted.values()))
+        if where.absent:
+            lacking = [f for f in files if wanted.get(f.path) in where.absent]
+            if {wanted[f.path] for f in lacking} != where.absent:
+                return False
+            restored = self.store_files(lacking)
+            return all(e.digest == wanted.get(e.path) for e in restored)
+        if len(where.loose) <= PLACEMENT_MAX_LOOSE:
+            state.remember_tree_placement(manifest, where.packs, where.loose)
+        return True
 
     # -- reading -----------------------------------------------------------------------------
     def resolve(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionRecord:

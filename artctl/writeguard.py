@@ -87,6 +87,12 @@ def writing(locks_dir: Path, timeout: float = WRITER_TIMEOUT_SECONDS) -> Iterato
             os.close(fd)  # closing the descriptor releases the flock
 
 
+def holds_shared(locks_dir: Path) -> bool:
+    """True while this process is inside a :func:`writing` block on ``locks_dir``."""
+    with _state_lock:
+        return str(locks_dir) in _held
+
+
 @contextlib.contextmanager
 def exclusive(locks_dir: Path, timeout: float = GC_TIMEOUT_SECONDS) -> Iterator[None]:
     """Hold the guard exclusively (gc's delete phase): no writer is in flight meanwhile."""

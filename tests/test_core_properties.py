@@ -180,7 +180,7 @@ def test_large_files_hash_the_same_window_by_window(tmp_path, monkeypatch, size:
 
     import artctl.hashing as hashing
 
-    monkeypatch.setattr(hashing, "MMAP_WINDOW", 1 << 20)
+    monkeypatch.setattr(hashing, "READ_WINDOW", 1 << 20)
     data = os.urandom(size)
     (tmp_path / "big").write_bytes(data)
     assert hashing.hash_file(tmp_path / "big") == hash_bytes(data)

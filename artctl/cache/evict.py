@@ -150,6 +150,12 @@ def scan(repo: "Repo") -> list[Unit]:
         else:
             packs.setdefault(blob.pack, []).append(blob.digest)
     every = set(loose) | {d for blobs in packs.values() for d in blobs}
+    if state.in_memory:  # a full disk: which blobs have another copy is not known now
+        from ..store.index import StateDBError
+
+        raise StateDBError("the cache needs state.db (which objects have a copy on a remote), which "
+                           "cannot be opened: no space left on device",
+                           hint="free some space first (e.g. `artctl gc --grace-period 0`), then retry")
     on_remote = state.with_remote_copy(every)
     from_ref = db.reference_backed(state, every - on_remote)
     needed = needed_as_only_copy(repo) if from_ref else set()

@@ -42,26 +42,32 @@ def rm_cmd(ref: str, delete_aliases: bool, whole: bool) -> None:
 
 @click.command("gc")
 @click.option("--dry-run", is_flag=True, help="Only report what would be deleted.")
+@click.option("--grace-period", "grace", metavar="DURATION",
+              help="Keep unreferenced data younger than this (default: gc.grace_period, 1h); "
+                   "0 collects everything unreferenced now, as `git gc --prune=now`.")
 @json_option
-def gc_cmd(dry_run: bool) -> None:
+def gc_cmd(dry_run: bool, grace: str | None) -> None:
     """Delete expired and deleted versions' data and every unreferenced object.
 
     Versions past their TTL are soft-deleted first (custom aliases do not protect them); then
     manifests, objects and packs that no live version or open draft needs are removed. Objects
-    younger than `gc.grace_period` (default 1h) are kept. Safe beside running puts, drafts and
-    upserts: gc waits for writes in flight and they wait for gc (docs/gc.md).
+    younger than the grace period (--grace-period, else `gc.grace_period`, default 1h) are
+    kept. Safe beside running puts, drafts and upserts, whatever the grace period: gc waits for
+    writes in flight and they wait for gc (docs/gc.md).
 
     \b
     Examples:
       artctl gc --dry-run
+      artctl gc --grace-period 0
       artctl gc --json
     """
-    from ..gc import gc
+    from ..gc import gc, parse_grace
 
     out = get_output()
+    seconds = parse_grace(grace) if grace is not None else None
     repo = open_repo()
     with out.progress_bar("gc") as progress:
-        result = gc(repo, dry_run=dry_run, progress=progress)
+        result = gc(repo, dry_run=dry_run, grace_period=seconds, progress=progress)
     if out.json:
         out.emit_json(result.to_json())
         return
@@ -74,7 +80,13 @@ def gc_cmd(dry_run: bool) -> None:
                f"{result.manifests} manifests, {result.packs_deleted} packs deleted, "
                f"{result.packs_repacked} repacked, {result.temp_files} temp files")
     if result.young_kept:
-        out.info(f"kept {result.young_kept} unreferenced item(s) younger than the grace period")
+        from datetime import timedelta
+
+        from ..units import format_duration
+
+        out.info(f"kept {result.young_kept} unreferenced item(s), {human_size(result.young_bytes)}, "
+                 f"younger than the grace period ({format_duration(timedelta(seconds=result.grace_period))}); "
+                 "`artctl gc --grace-period 0` collects them now")
     for problem in result.problems:
         out.warn(problem)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import abc
 
 import contextlib
+import errno
 import os
 
 # gcsfs >= 2026.10 otherwise tries an experimental gRPC call on every operation, which stalls
@@ -61,16 +62,27 @@ def split_url(url: str) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def guard(url: str, what: str) -> Iterator[None]:
-    """Turn backend exceptions into one RemoteError; let "missing"/"exists" through."""
+def guard(url: str, what: str, local: Path | None = None) -> Iterator[None]:
+    """Turn backend exceptions into one RemoteError; let "missing"/"exists" through.
+
+    ``local`` is the local file a download writes: a full disk there is this machine's
+    problem, reported as such (not as a failing remote).
+    """
     try:
         yield
     except (FileNotFoundError, FileExistsError, ArtctlError):
         raise
-    except PermissionError as exc:
-        raise RemoteError(f"access denied to {url} while {what}: {_short(exc)}",
-                          hint="check the credentials (environment, profile or -o options) "
-                               "and the permissions on the bucket") from None
+    except OSError as exc:
+        if local is not None and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            from ..fsutil import DISK_FULL_HINT
+
+            raise ArtctlError(f"no space left on device writing {local.parent} (this machine's disk) "
+                              f"while {what} from {url}", hint=DISK_FULL_HINT) from None
+        if isinstance(exc, PermissionError):
+            raise RemoteError(f"access denied to {url} while {what}: {_short(exc)}",
+                              hint="check the credentials (environment, profile or -o options) "
+                                   "and the permissions on the bucket") from None
+        raise classify(exc, url, what) from None
     except Exception as exc:  # noqa: BLE001 - cloud SDKs raise many unrelated types
         raise classify(exc, url, what) from None
 
@@ -222,7 +234,7 @@ class LocalBackend(Backend):
     def download(self, rel: str, local: Path) -> None:
         from ..fsutil import copy_file
 
-        with guard(self.url, f"reading {rel}"):
+        with guard(self.url, f"reading {rel}", local):
             copy_file(self._p(rel), local)
 
     def create(self, rel: str, data: bytes) -> bool:
@@ -347,7 +359,7 @@ class FsspecBackend(Backend):
         return True
 
     def download(self, rel: str, local: Path) -> None:
-        with guard(self.url, f"reading {rel}"):
+        with guard(self.url, f"reading {rel}", local):
             self.fs.get_file(self._p(rel), str(local))
 
     def create(self, rel: str, data: bytes) -> bool:

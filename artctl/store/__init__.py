@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IntegrityError, ObjectNotFound
+from ..errors import IntegrityError, ObjectNotFound, SourceChanged
 from ..fsutil import (copy_durably, copy_target_in, fsync_dir, make_read_only, mkstemp_in, place_file,
                       sync_file)
 from ..hashing import hash_bytes, hash_file, is_digest
@@ -70,6 +70,9 @@ class Store:
         self._lock = threading.Lock()
         self._writer: PackWriter | None = None
         self._refreshed = False
+        #: ``("loose" or "pack", id)`` of the files this process created, while
+        #: :meth:`recording_created` is active (None otherwise).
+        self._created: list[tuple[str, str]] | None = None
 
     # -- naming -----------------------------------------------------------------------------
     def object_path(self, digest: str) -> Path:
@@ -154,6 +157,12 @@ class Store:
         loose = {d for d in rest if exists(f"{objects}/{d[:2]}/{d[2:]}")}
         return Placement(packed, loose, rest - loose, where)
 
+    def all_exist(self, packs: Iterable[str], loose: Iterable[str]) -> bool:
+        """True when every named pack (and its index) and loose object is present."""
+        exists = os.path.exists
+        return (all(exists(self.pack_path(p)) and exists(self.packs_dir / f"{p}.idx") for p in packs)
+                and all(exists(self.object_path(d)) for d in loose))
+
     def has_many(self, digests: Iterable[str]) -> set[str]:
         """The subset of ``digests`` stored locally (or pending in this process's open pack)."""
         where = self.placement(digests)
@@ -178,7 +187,7 @@ class Store:
         with self._lock:
             outer = self._writer is not None
             if not outer:
-                self._writer = PackWriter(self.packs_dir, self.tmp_dir, self.state.add_pack)
+                self._writer = PackWriter(self.packs_dir, self.tmp_dir, self._pack_published)
         try:
             yield self
             if not outer:
@@ -194,6 +203,44 @@ class Store:
         finally:
             if not outer:
                 self._writer = None
+
+    def _pack_published(self, pack_id: str, blobs: list[tuple[str, int, int]], size: int) -> None:
+        self.note_created_pack(pack_id)
+        self.state.add_pack(pack_id, blobs, size)
+
+    def note_created_pack(self, pack_id: str) -> None:
+        """Count a pack as created by the current write (also one an ingest helper published
+        for it), if :meth:`recording_created` is active."""
+        if self._created is not None:
+            self._created.append(("pack", pack_id))
+
+    @contextlib.contextmanager
+    def recording_created(self) -> Iterator[Callable[[], tuple[set[str], set[str]]]]:
+        """Within this block, note the files this process creates; yields a function that
+        returns ``(loose digests, pack ids)`` created so far in the block.
+
+        Created means: the file was absent when this process renamed its own copy into place.
+        Another process may still have written or used the same bytes meanwhile, so whoever
+        deletes these must first check, under gc's exclusive guard, that nothing references
+        them (:func:`artctl.gc.discard_on_failure`). Only recorded while asked: a long-lived
+        process does not accumulate a list of every object it ever wrote.
+        """
+        outer = self._created is not None
+        if not outer:
+            self._created = []
+        log = self._created
+        assert log is not None
+        mark = len(log)
+
+        def created() -> tuple[set[str], set[str]]:
+            entries = log[mark:]
+            return ({i for kind, i in entries if kind == "loose"}, {i for kind, i in entries if kind == "pack"})
+
+        try:
+            yield created
+        finally:
+            if not outer:
+                self._created = None
 
     def put_bytes(self, data: bytes, digest: str | None = None) -> str:
         """Store ``data``; return its digest. Packs small blobs when inside ``writing()``."""
@@ -242,7 +289,7 @@ class Store:
         """Store a file's bytes in one pass over the data; return ``(digest, size)``.
 
         Small files are read once into memory and hashed; large ones are hashed with all cores
-        (mmap) and copied by the kernel only if the store lacks them. The source's stat is
+        while the kernel copies them. The source's stat is
         checked before and after, so a file changing under us is an error, not a wrong object.
         """
         before = os.stat(path)
@@ -261,7 +308,7 @@ class Store:
                 # The copy (and its fsync) runs while the file is hashed: a large put costs the
                 # longer of the two, not their sum. Content the store already holds is copied
                 # for nothing; that is rare next to new content, which the stat cache leaves.
-                _, digest = side_by_side(lambda: copy_durably(path, tmp), lambda: hash_file(path, size))
+                digest = _copy_and_hash(path, tmp, size)
             else:
                 copy_durably(path, tmp)
             _check_unchanged(path, before)
@@ -287,7 +334,10 @@ class Store:
         final = self.object_path(digest)
         final.parent.mkdir(parents=True, exist_ok=True)
         make_read_only(tmp)
+        created = not final.exists()
         os.replace(tmp, final)
+        if created and self._created is not None:
+            self._created.append(("loose", digest))
         fsync_dir(final.parent)
 
     def add_pack_file(self, pack_path: Path, idx_bytes: bytes) -> str:
@@ -463,8 +513,22 @@ def _write_new(dst: str | Path, data: bytes) -> None:
         os.close(fd)
 
 
+def _copy_and_hash(path: Path, tmp: Path, size: int) -> str:
+    """Copy ``path`` to ``tmp`` while hashing its first ``size`` bytes; return the digest."""
+    try:
+        _, digest = side_by_side(lambda: copy_durably(path, tmp), lambda: hash_file(path, size))
+    except SourceChanged:  # truncated while it was read: the same error as any change
+        raise _changed(path) from None
+    return digest
+
+
 def _check_unchanged(path: Path, before: os.stat_result) -> None:
     after = os.stat(path)
     if (after.st_size, after.st_mtime_ns, after.st_ino) != (before.st_size, before.st_mtime_ns, before.st_ino):
-        raise IntegrityError(f"{path} changed while it was being stored; nothing was recorded for it",
-                             hint="retry once the file is no longer being written")
+        raise _changed(path)
+
+
+def _changed(path: Path) -> IntegrityError:
+    """The one error for a source file that changed while a put read it."""
+    return SourceChanged(f"{path} changed while it was being stored; nothing was recorded for it",
+                         hint="retry once the file is no longer being written")

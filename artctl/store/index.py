@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS workdirs (
     path TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, manifest TEXT NOT NULL,
     at TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tree_placement (
+    manifest TEXT PRIMARY KEY, packs TEXT NOT NULL, loose TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stat_cache (
     path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
     digest TEXT NOT NULL
@@ -42,7 +45,7 @@ CREATE INDEX IF NOT EXISTS ref_objects_digest ON ref_objects(digest);
 """Every table of ``state.db``, in one place (the cache's ``object_use``/``ref_objects`` too).
 Created when a connection opens, so no caller ever finds a table missing."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """``PRAGMA user_version`` of a ``state.db`` whose tables match :data:`SCHEMA`. Bump it with
 every change to SCHEMA; a file stamped with an older number gets the missing tables added."""
 
@@ -61,6 +64,8 @@ class StateDB:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        self._memory: sqlite3.Connection | None = None  # the stand-in on a full disk
+        self._memory_lock = threading.Lock()
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -70,6 +75,14 @@ class StateDB:
             try:
                 conn = self._connect()
             except sqlite3.DatabaseError as exc:
+                if _no_space(exc):
+                    # The disk is full (SQLite cannot even create its -wal/-shm files). This is
+                    # a cache of files that are the truth: reads (a `get` to another disk) go on
+                    # with one rebuilt in memory from packs/*.idx, and what would have been
+                    # remembered (stat cache, LRU times) is lost, which only costs time later.
+                    conn = self._in_memory()
+                    self._local.conn = conn
+                    return conn
                 if not _unreadable(exc):
                     raise state_error(self.path, exc) from None
                 # Only a cache (rebuilt from packs/*.idx): a damaged file is set aside, not fatal.
@@ -118,6 +131,20 @@ class StateDB:
                 conn.close()
                 raise
 
+    @property
+    def in_memory(self) -> bool:
+        """True when ``state.db`` could not be opened (a full disk) and a stand-in in memory
+        serves: fine for reads, but what it remembered (which blobs have remote copies) is gone."""
+        return self.conn is self._memory
+
+    def _in_memory(self) -> sqlite3.Connection:
+        """One in-memory database shared by this object's threads (each must see the same)."""
+        with self._memory_lock:
+            if self._memory is None:
+                self._memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+                self._memory.executescript(SCHEMA)
+            return self._memory
+
     def _set_aside(self) -> None:
         """Move a damaged ``state.db`` to ``state.db.corrupt`` (kept for a post-mortem)."""
         import contextlib
@@ -134,6 +161,8 @@ class StateDB:
         if conn is not None:
             conn.close()
             self._local.conn = None
+            if conn is self._memory:
+                self._memory = None
 
     # -- pack index -------------------------------------------------------------------------
     def known_packs(self) -> set[str]:
@@ -251,6 +280,17 @@ class StateDB:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO tree_cache VALUES (?,?)", (signature, manifest))
 
+    def tree_placement(self, manifest: str) -> tuple[list[str], list[str]] | None:
+        """``(pack ids, loose digests)`` that held every blob of ``manifest`` when last checked."""
+        row = self.conn.execute("SELECT packs, loose FROM tree_placement WHERE manifest=?",
+                                (manifest,)).fetchone()
+        return (row[0].split(), row[1].split()) if row else None
+
+    def remember_tree_placement(self, manifest: str, packs: Iterable[str], loose: Iterable[str]) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO tree_placement VALUES (?,?,?)",
+                         (manifest, " ".join(sorted(packs)), " ".join(sorted(loose))))
+
     # -- helpers ----------------------------------------------------------------------------
     def transaction(self):  # type: ignore[no-untyped-def]
         return _Transaction(self.conn)
@@ -287,6 +327,12 @@ def _suppress_db_errors():  # type: ignore[no-untyped-def]
     return contextlib.suppress(sqlite3.Error)
 
 
+def _no_space(exc: sqlite3.Error) -> bool:
+    """The database could not be opened or written for lack of space (or an I/O error)."""
+    text = str(exc).lower()
+    return "full" in text or "disk i/o error" in text
+
+
 def _unreadable(exc: sqlite3.DatabaseError) -> bool:
     """Garbage or a damaged file (as opposed to a busy, full or read-only one)."""
     text = str(exc).lower()
@@ -300,10 +346,11 @@ def state_error(path: Path | None, exc: sqlite3.Error) -> "StateDBError":
     if "locked" in lowered or "busy" in lowered:
         return StateDBError(f"the repository's state database is busy: {text}",
                             hint="another artctl process is busy; retry when it has finished")
-    if "full" in lowered or "disk i/o error" in lowered:
+    if _no_space(exc):
+        from ..fsutil import DISK_FULL_HINT
+
         return StateDBError(f"no space left on device (or I/O error) writing the repository's "
-                            f"state.db: {text}",
-                            hint="free some space (e.g. `artctl gc`, `artctl cache cleanup`) and retry")
+                            f"state.db: {text}", hint=DISK_FULL_HINT)
     where = f" {path}" if path is not None else ""
     return StateDBError(f"cannot use the repository's state database{where}: {text}",
                         hint="state.db is only a cache: if this persists, delete it and retry")

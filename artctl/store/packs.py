@@ -132,7 +132,12 @@ class PackWriter:
         os.chmod(tmp, 0o444)
         os.replace(tmp, final)
         fsync_dir(self.packs_dir)
-        atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", index, tmp_dir=self.tmp_dir, mode=0o444)
+        try:
+            atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", index, tmp_dir=self.tmp_dir, mode=0o444)
+        except BaseException:  # e.g. ENOSPC: a pack without its index is useless, never left behind
+            with contextlib.suppress(OSError):
+                os.unlink(final)
+            raise
         self.on_publish(pack_id, blobs, self._offset)
         self.published.append(pack_id)
         self._pending.clear()
