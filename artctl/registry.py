@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .crashpoints import crash_point
 from .errors import ArtifactNotFound, Conflict, InvalidInput, RepositoryFormatError
 from .fsutil import atomic_write_bytes, create_exclusive
 from .names import LATEST, ArtifactName, ArtifactRef, parse_name, validate_custom_alias, validate_type, version_index
@@ -185,11 +186,12 @@ class Registry:
     def commit(self, name: ArtifactName, kind: str, manifest: str, *, files: int, size: int,
                description: str | None = None, metadata: dict[str, Any] | None = None,
                ttl_seconds: int | None = None, aliases: list[str] = (), logged_by: str | None = None,
-               ) -> tuple[VersionRecord, bool]:
+               point: str | None = None) -> tuple[VersionRecord, bool]:
         """Record a version for a stored manifest; return it and whether it is new.
 
         Identical content (same manifest digest as a live version) creates nothing; the aliases
         still move to that version. Version numbers are never reused, even after deletion.
+        ``point`` is the caller's crash point between the version record and the aliases.
         """
         custom = [validate_custom_alias(a) for a in aliases]  # latest/vN are managed: refused
         with self.lock(name):
@@ -208,6 +210,8 @@ class Registry:
                                            dumps(record.to_json()), tmp_dir=self.repo.tmp_dir):
                     record = record.evolve(index=record.index + 1)
                 created = True
+            if point is not None:
+                crash_point(point)
             if custom:
                 table = self.aliases(name)
                 for alias in custom:
