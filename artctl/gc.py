@@ -203,7 +203,9 @@ def _plan(repo: "Repo", grace: int, threshold: float, cache: dict[str, frozenset
     _sweep_manifests(repository.manifests_dir, live_manifests, cutoff, plan)
     _sweep_loose(repo.store.objects_dir, live_blobs, cutoff, plan)
     temp_cutoff = time.time() - max(grace, TEMP_MIN_AGE_SECONDS)
-    _sweep_packs(repo.store, live_blobs, cutoff, threshold, plan, temp_cutoff)
+    # A .pack without .idx is an interrupted write (a killed put, a killed repack): the plan that
+    # gc executes is made under the exclusive guard, so no writer is between a pack and its index.
+    _sweep_packs(repo.store, live_blobs, cutoff, threshold, plan, cutoff)
     for path in _files(repository.tmp_dir):
         with contextlib.suppress(FileNotFoundError):
             st = path.stat()
@@ -364,6 +366,8 @@ def _execute(repo: "Repo", plan: _Plan, progress: Progress | None) -> int:
         tick(1, got)
         crash_point(DELETE_OBJECT)
     for path, size in [*plan.orphan_packs, *plan.temp]:
+        if path.suffix == ".pack" and path.with_suffix(".idx").exists():
+            continue  # completed since the plan: a repack above rewrote that very pack (same id)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
             freed += size
