@@ -34,7 +34,7 @@ PUT_AFTER_OBJECTS = declare(
 PUT_AFTER_COMMIT = declare(
     "put.after-commit",
     "the version committed (record and aliases), the unchanged-tree memo not yet saved: a re-put "
-    "hashes the tree again (stat cache) and reports the same version")
+    "looks the files up in the stat cache and reports the same version")
 COMMIT_AFTER_MANIFEST = declare(
     "commit.after-manifest",
     "the manifest stored, no version record: an unreferenced manifest (gc removes it); the re-run "

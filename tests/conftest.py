@@ -136,25 +136,6 @@ def data_dir(workdir: Path) -> Path:
     })
 
 
-def kill_puts_midway(repo_dir: Path, src: Path, name: str, delays: tuple[float, ...]) -> None:
-    """Start ``artifact put src`` and SIGKILL it after each delay: the repository must verify
-    clean every time (either no version or a complete one, never half)."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    for delay in delays:
-        proc = subprocess.Popen([sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name", name,
-                                 "--type", "dataset"], cwd=repo_dir, env=cli_env(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        verify = run_cli("artifact", "verify", "--json", cwd=repo_dir)
-        assert verify.returncode == 0, verify
-
-
 def run_killed_at(point: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> Result:
     """Run the CLI with ``ARTCTL_CRASH_AT=point`` and assert it died there (SIGKILL).
 
@@ -174,3 +155,4 @@ def crash_trace(*args: str, cwd: Path, trace: Path, env: dict[str, str] | None =
     result = run_cli(*args, cwd=cwd, env={**(env or {}), "ARTCTL_CRASH_TRACE": str(trace)})
     assert result.returncode == 0, result
     return trace.read_text().split() if trace.exists() else []
+

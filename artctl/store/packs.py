@@ -32,7 +32,8 @@ PACK_BEFORE_RENAME = declare(
     "a complete, fsynced pack under tmp/ only: nothing names it; the next writer removes it")
 PACK_BEFORE_INDEX = declare(
     "store.pack-before-index",
-    "a .pack without its .idx: ignored by readers, removed by gc; a re-put rewrites the same pack")
+    "a .pack without its .idx: ignored by readers, removed by gc after its grace period; a re-put "
+    "rewrites the same pack")
 PACK_BEFORE_ROWS = declare(
     "store.pack-before-rows",
     "a complete pack (.pack + .idx) that state.db does not list yet: the next reader adds it")
