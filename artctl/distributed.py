@@ -14,7 +14,8 @@ Why seal first: an upsert writes its part, then looks for ``sealed``. If it is a
 part was written before the seal, so the finisher (which lists after sealing) sees it. If it is
 present, the upsert cannot know, so it waits for ``finished.json`` and checks that its part is
 listed — never a silently dropped part. A finisher that crashed after sealing is resumed by
-running ``finish`` again. Before ``finish`` nothing under ``registry/`` exists, so readers do
+running ``finish`` again, and one that crashed after ``finished.json`` is completed by it (the
+parts it left are deleted). Before ``finish`` nothing under ``registry/`` exists, so readers do
 not see the version; after it, upserts with that id are refused.
 """
 
