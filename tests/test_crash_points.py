@@ -366,3 +366,28 @@ def test_docs_list_every_crash_point() -> None:
     rows = dict(re.findall(r"^\| `([^`]+)` \| (.+?) \|$", section, re.MULTILINE))
     assert sorted(rows) == sorted(crashpoints.load_all())
     assert all(len(guarantee) > 20 for guarantee in rows.values())
+
+
+def test_only_the_temp_files_of_processes_that_are_gone_are_removed(tmp_path: Path) -> None:
+    """The sweep each writer runs: a dead process's staged file goes, a live one's stays (it is
+    about to be renamed into place), and so do files of another host or of another program."""
+    import subprocess
+    import sys
+
+    from artctl.fsutil import remove_dead_temps, temp_path_in
+    from conftest import cli_env
+
+    mine = temp_path_in(tmp_path)
+    mine.write_bytes(b"in flight")
+    code = ("import sys; from pathlib import Path; from artctl.fsutil import temp_path_in; "
+            "p = temp_path_in(Path(sys.argv[1])); p.write_bytes(b'left'); print(p)")
+    child = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=cli_env(), capture_output=True,
+                           text=True, check=True)
+    dead = Path(child.stdout.strip())
+    pid = dead.name.split("-")[1]
+    other_host = tmp_path / f".{'0' * 8}-{pid}-{'a' * 32}.tmp"
+    foreign = tmp_path / "someone-else.tmp"
+    for path in (other_host, foreign):
+        path.write_bytes(b"not ours")
+    assert dead.exists() and remove_dead_temps(tmp_path) == 1
+    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in (mine, other_host, foreign))
