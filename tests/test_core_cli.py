@@ -139,6 +139,7 @@ def test_update_mutable_fields(cli: CLI, repo_dir: Path, data_dir: Path) -> None
     cli.fails("artifact", "update", "p/d:v0", code=2)
 
 
+@pytest.mark.damages_repository
 def test_verify_detects_corruption_of_loose_and_packed_objects(cli: CLI, repo_dir: Path, data_dir: Path) -> None:
     cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset")
     assert cli.ok("artifact", "verify", "--json").json()["ok"] is True
@@ -157,6 +158,7 @@ def test_verify_detects_corruption_of_loose_and_packed_objects(cli: CLI, repo_di
     assert not (repo_dir / "out" / "big.bin").exists()
 
 
+@pytest.mark.damages_repository
 def test_verify_finds_a_corrupt_byte_in_a_pack(cli: CLI, repo_dir: Path, data_dir: Path) -> None:
     cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset")
     pack = next((repo_dir / ".artifacts" / "packs").glob("*.pack"))
@@ -218,6 +220,7 @@ def test_usage_errors_exit_2(cli: CLI, repo_dir: Path) -> None:
     cli.fails("artifact", "get", "p/d", "--link", "teleport", code=2)
 
 
+@pytest.mark.damages_repository
 def test_hostile_manifest_is_refused_before_writing(cli: CLI, repo_dir: Path, data_dir: Path, tmp_path: Path) -> None:
     """A manifest edited to contain ``../`` (e.g. from a remote) is refused: nothing is written."""
     from artctl.hashing import hash_bytes

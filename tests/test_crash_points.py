@@ -391,3 +391,21 @@ def test_only_the_temp_files_of_processes_that_are_gone_are_removed(tmp_path: Pa
         path.write_bytes(b"not ours")
     assert dead.exists() and remove_dead_temps(tmp_path) == 1
     assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in (mine, other_host, foreign))
+
+
+@pytest.mark.damages_repository
+def test_the_teardown_verify_finds_a_damaged_repository(tmp_path: Path) -> None:
+    """The check every test gets at teardown (conftest) can fail: a corrupt object is reported."""
+    from conftest import repositories_under, verify_problems
+
+    work = tmp_path / "work"
+    work.mkdir()
+    _ok("init", cwd=work)
+    make_tree(work / "d", {"small.txt": "small\n", "big.bin": _bytes("big", LARGE)})
+    _ok("artifact", "put", "d", "--name", "p/d", "--type", "dataset", cwd=work)
+    assert repositories_under(tmp_path) == [work / ".artifacts"]
+    assert verify_problems(work / ".artifacts") == []
+    obj = next(p for p in (work / ".artifacts" / "objects").rglob("*") if p.is_file())
+    obj.chmod(0o644)
+    obj.write_bytes(b"rotten")
+    assert [p for p in verify_problems(work / ".artifacts") if "problem=corrupt" in p]
