@@ -9,7 +9,9 @@ point reached is appended to FILE (one name a line), so a test can check that th
 kills at are the ones an operation really passes.
 
 Every point is listed in :data:`POINTS` with what a kill there must leave behind;
-``docs/robustness.md`` repeats that table and a test keeps the two in step.
+``docs/robustness.md`` repeats that table and a test keeps the two in step. Points are declared
+at import of the module that uses them: :func:`load_all` imports every such module, so a
+complete list needs no registry to maintain by hand.
 """
 
 from __future__ import annotations
@@ -25,6 +27,29 @@ def declare(name: str, guarantee: str) -> str:
     """Register a crash point (at import of the module that uses it); return its name."""
     POINTS[name] = guarantee
     return name
+
+
+def load_all() -> dict[str, str]:
+    """Import every artctl module that declares crash points; return :data:`POINTS`.
+
+    A module is found by its source mentioning this module and ``declare(``, so a point added
+    anywhere in the package is listed without editing a list here.
+    """
+    import importlib
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "__main__.py" or path == Path(__file__).resolve():
+            continue
+        source = path.read_text(encoding="utf-8")
+        if "crashpoints import" not in source or "declare(" not in source:
+            continue
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        importlib.import_module(".".join(parts))
+    return POINTS
 
 
 def _parse(spec: str | None) -> tuple[str, int] | None:

@@ -14,7 +14,8 @@ Why seal first: an upsert writes its part, then looks for ``sealed``. If it is a
 part was written before the seal, so the finisher (which lists after sealing) sees it. If it is
 present, the upsert cannot know, so it waits for ``finished.json`` and checks that its part is
 listed — never a silently dropped part. A finisher that crashed after sealing is resumed by
-running ``finish`` again. Before ``finish`` nothing under ``registry/`` exists, so readers do
+running ``finish`` again, and one that crashed after ``finished.json`` is completed by it (the
+parts it left are deleted). Before ``finish`` nothing under ``registry/`` exists, so readers do
 not see the version; after it, upserts with that id are refused.
 """
 
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from .crashpoints import crash_point, declare
 from .errors import ArtifactNotFound, Conflict, IntegrityError, InvalidInput, ObjectNotFound
 from .manifest import Entry, Manifest, entries_after_header
 from .names import ArtifactName, parse_name, validate_type
@@ -40,6 +42,25 @@ from .records import utcnow
 if TYPE_CHECKING:
     from .remotes.fs import Backend
     from .repository_ops import PutResult, Repo
+
+UPSERT_AFTER_OBJECTS = declare(
+    "upsert.after-objects",
+    "the part's blobs stored, no part file: unreferenced blobs; the re-run writes the part")
+UPSERT_AFTER_PART = declare(
+    "upsert.after-part",
+    "the part written (a gc root), not yet checked against a concurrent finish: the next finish "
+    "includes it; a re-run adds an identical second part, which merges cleanly")
+FINISH_AFTER_SEAL = declare(
+    "finish.after-seal",
+    "the id sealed (upserts refused), no version: the re-run of finish resumes and commits")
+FINISH_AFTER_COMMIT = declare(
+    "finish.after-commit",
+    "the version committed, finished.json not written: the re-run reports the same version "
+    "(identical content) and records it")
+FINISH_DELETE_PART = declare(
+    "finish.delete-part",
+    "finished.json written, the first N-1 parts deleted (@N): the version is complete; the "
+    "re-run deletes the remaining parts and reports that version")
 
 PART_KIND = "artctl-distributed-part"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -191,9 +212,11 @@ def upsert_entries(repo: "Repo", entries_fn, *, name: str, type: str, distribute
             raise InvalidInput("nothing to upsert: no files given")
         if area.spec is not None:
             _send_entries(repo, area, entries)
+        crash_point(UPSERT_AFTER_OBJECTS)
         data = _part_bytes(artifact, type, distributed_id, part, entries)
         if not area.backend.create(f"{base}/parts/{part}.jsonl", data):  # pragma: no cover - uuid clash
             raise Conflict(f"part {part} already exists")
+        crash_point(UPSERT_AFTER_PART)
     if area.backend.exists(f"{base}/sealed"):
         _confirm_included(area, base, artifact, distributed_id, part)
     return UpsertResult(str(artifact), type, distributed_id, part, len(entries),
@@ -233,6 +256,12 @@ def _send_entries(repo: "Repo", area: _Area, entries: list[Entry]) -> None:
 def upsert(repo: "Repo", path: str | os.PathLike[str], *, name: str, type: str, distributed_id: str,
            remote: str | None = None, progress=None) -> UpsertResult:  # type: ignore[no-untyped-def]
     """Add the files under ``path`` as one part of distributed version ``distributed_id``."""
+    return upsert_entries(repo, _entries_of(repo, path, progress), name=name, type=type,
+                          distributed_id=distributed_id, remote=remote)
+
+
+def _entries_of(repo: "Repo", path: str | os.PathLike[str], progress=None):  # type: ignore[no-untyped-def]
+    """A function that stores the files under ``path`` and returns their entries."""
 
     def entries() -> list[Entry]:
         files = repo.collect([(path, None)])
@@ -240,7 +269,7 @@ def upsert(repo: "Repo", path: str | os.PathLike[str], *, name: str, type: str, 
             raise InvalidInput(f"{path} contains no files")
         return repo.store_files(files, progress)
 
-    return upsert_entries(repo, entries, name=name, type=type, distributed_id=distributed_id, remote=remote)
+    return entries
 
 
 def _merge(parts: dict[str, tuple[dict[str, Any], list[Entry]]]) -> Manifest:
@@ -276,20 +305,26 @@ def finish(repo: "Repo", path: str | os.PathLike[str] | None = None, *, name: st
            description: str | None = None, metadata: dict[str, Any] | None = None,
            ttl: str | timedelta | None = None, run_id: str | None = None,
            extra_entries=None) -> "PutResult":  # type: ignore[no-untyped-def]
-    """Commit every part of ``distributed_id`` (plus ``path``, if given) as one version."""
+    """Commit every part of ``distributed_id`` (plus ``path``, if given) as one version.
+
+    Running it again after it was interrupted resumes it: a sealed id is committed, a finished
+    one whose parts are not all deleted yet is cleaned up and reported; ``path`` is then not
+    added again if the parts (or the version) already hold exactly its files.
+    """
     artifact = parse_name(name)
     validate_type(type)
     validate_id(distributed_id)
-    if path is not None:
-        upsert(repo, path, name=name, type=type, distributed_id=distributed_id, remote=remote)
-    elif extra_entries is not None:
-        upsert_entries(repo, extra_entries, name=name, type=type, distributed_id=distributed_id, remote=remote)
+    last = _last_part(repo, path, extra_entries)
     area = _Area(repo, remote)
     base = base_rel(artifact, distributed_id)
+    if last is not None:
+        if _finished(area, base) is None and not area.backend.exists(f"{base}/sealed"):
+            upsert_entries(repo, last, name=name, type=type, distributed_id=distributed_id, remote=remote)
+        else:
+            _require_included(repo, area, base, artifact, type, distributed_id, last)
     done = _finished(area, base)
     if done is not None:
-        raise Conflict(f"distributed version {distributed_id!r} of {name} was already finished as "
-                       f"{done.get('version', '?')}", hint="use a new --distributed-id for a new version")
+        return _complete(repo, area, base, artifact, distributed_id, done)
     parts = _read_parts(area, base, artifact)
     if not parts:
         raise ArtifactNotFound(f"no distributed version {distributed_id!r} of {artifact} "
@@ -298,6 +333,7 @@ def finish(repo: "Repo", path: str | os.PathLike[str] | None = None, *, name: st
                                     "--type TYPE --distributed-id ID`")
     _merge(parts)  # refuse a conflict before sealing, so writers can still fix it
     sealed = area.backend.create(f"{base}/sealed", json.dumps({"sealed_at": utcnow()}).encode())
+    crash_point(FINISH_AFTER_SEAL)
     parts = _read_parts(area, base, artifact)
     try:
         manifest = _merge(parts)
@@ -312,6 +348,7 @@ def finish(repo: "Repo", path: str | os.PathLike[str] | None = None, *, name: st
         else:
             result = _commit_remote(repo, area, artifact, type, manifest, aliases=aliases,
                                     description=description, metadata=metadata, ttl=ttl, run_id=run_id)
+        crash_point(FINISH_AFTER_COMMIT)
         doc = {"format": 1, "name": str(artifact), "distributed_id": distributed_id,
                "version": result.record.version, "manifest": result.record.manifest,
                "parts": sorted(parts), "finished_at": utcnow()}
@@ -323,9 +360,81 @@ def finish(repo: "Repo", path: str | os.PathLike[str] | None = None, *, name: st
             if other.get("manifest") != result.record.manifest:
                 raise Conflict(f"distributed version {distributed_id!r} of {name} was finished concurrently "
                                f"as {other.get('version', '?')}")
-    for part_id in parts:
-        area.backend.delete(f"{base}/parts/{part_id}.jsonl")
+    _delete_parts(area, base, sorted(parts))
     return result
+
+
+def _last_part(repo: "Repo", path: str | os.PathLike[str] | None, extra_entries):  # type: ignore[no-untyped-def]
+    """The entries function of the part ``finish`` itself adds (``path`` or ``extra_entries``)."""
+    return extra_entries if path is None else _entries_of(repo, path)
+
+
+def _require_included(repo: "Repo", area: _Area, base: str, name: ArtifactName, kind: str,
+                      distributed_id: str, entries_fn) -> None:  # type: ignore[no-untyped-def]
+    """A re-run of an interrupted ``finish PATH``: the id is sealed or finished already, which
+    refuses new parts; go on only if exactly these files are in it (the killed run added them)."""
+    with _gc_guard(repo):
+        entries = list(entries_fn())
+    done = _finished(area, base)
+    held = _version_manifest(repo, area, done) if done is not None else _merge(_read_parts(area, base, name))
+    if held is None or any(held.entries.get(e.path) is None or held.entries[e.path].to_json() != e.to_json()
+                           for e in entries):
+        upsert_entries(repo, lambda: entries, name=str(name), type=kind, distributed_id=distributed_id,
+                       remote=area.remote_name)  # refused with the usual error while sealed or finished
+
+
+def _version_manifest(repo: "Repo", area: _Area, done: dict[str, Any]) -> Manifest | None:
+    """The manifest a ``finished.json`` names, or None if it cannot be read here."""
+    digest = done.get("manifest")
+    if not isinstance(digest, str):
+        return None
+    if area.spec is None:
+        try:
+            return repo.repository.read_manifest(digest)
+        except (ObjectNotFound, IntegrityError):
+            return None
+    from .hashing import hash_bytes
+    from .remotes.protocol import manifest_rel
+
+    data = area.backend.read_or_none(manifest_rel(digest))
+    if data is None or hash_bytes(data) != digest:
+        return None
+    return Manifest.parse(data, f"manifest {digest[:12]}")
+
+
+def _complete(repo: "Repo", area: _Area, base: str, name: ArtifactName, distributed_id: str,
+              done: dict[str, Any]) -> "PutResult":
+    """Finish a finish that was interrupted after ``finished.json``: delete the parts it left.
+
+    With no part left there is nothing to resume: a second finish of the id is refused.
+    """
+    from .names import version_index
+    from .repository_ops import PutResult
+
+    recorded = [p for p in done.get("parts", []) if isinstance(p, str)]
+    present = {n[:-6] for n in area.backend.listdir(f"{base}/parts") if n.endswith(".jsonl")}
+    left = sorted(p for p in recorded if p in present)
+    index = version_index(str(done.get("version", "")))
+    if not left or index is None:
+        raise Conflict(f"distributed version {distributed_id!r} of {name} was already finished as "
+                       f"{done.get('version', '?')}", hint="use a new --distributed-id for a new version")
+    if area.spec is not None:
+        from .remotes.transfer import pull
+
+        pull(repo, area.spec.name, [str(name)])
+    record = repo.registry.version(name, index)
+    if record is None or record.manifest != done.get("manifest"):
+        raise IntegrityError(f"{base}/finished.json names {name}:{done.get('version')}, which does not hold "
+                             "the finished manifest")
+    _delete_parts(area, base, left)
+    return PutResult(record, repo.registry.aliases_of(record), False)
+
+
+def _delete_parts(area: _Area, base: str, part_ids: list[str]) -> None:
+    """Drop the parts a finished version includes (``finished.json`` exists already)."""
+    for part_id in part_ids:
+        crash_point(FINISH_DELETE_PART)
+        area.backend.delete(f"{base}/parts/{part_id}.jsonl")
 
 
 def _commit_local(repo: "Repo", name: ArtifactName, kind: str, manifest: Manifest, **options: Any) -> "PutResult":

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .crashpoints import crash_point, declare
 from .errors import ArtctlError, InvalidInput, RepositoryFormatError
 from .fsutil import atomic_write_bytes
 from .manifest import Entry, Manifest, validate_path
@@ -30,6 +31,15 @@ from .writeguard import writing
 
 if TYPE_CHECKING:
     from .repository_ops import Progress, PutResult, Repo
+
+ADD_AFTER_OBJECTS = declare(
+    "draft.add-after-objects",
+    "the added files' blobs stored, the draft file unchanged: unreferenced blobs; the re-run "
+    "adds the files without storing them again")
+COMMIT_AFTER_VERSION = declare(
+    "draft.commit-after-version",
+    "the version committed, the draft file not yet deleted: the re-run of commit reports that "
+    "same version (identical content) and deletes the draft")
 
 DRAFT_FORMAT = 1
 DRAFT_KIND = "artctl-draft"
@@ -232,6 +242,7 @@ class Drafts:
             if not files:
                 raise InvalidInput(f"{local} contains no files")
             entries = self.repo.store_files(files, progress)
+            crash_point(ADD_AFTER_OBJECTS)
             with self._lock(draft_id):
                 draft = self.get(draft_id)
                 added = dict(draft.added)
@@ -290,6 +301,7 @@ class Drafts:
                 description=description if description is not None else draft.description,
                 metadata=metadata if metadata is not None else draft.metadata,
                 ttl=_ttl(draft.ttl_seconds), run_id=run_id, base=draft.base_manifest)
+            crash_point(COMMIT_AFTER_VERSION)
             self.path(draft_id).unlink()
         return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -56,9 +57,66 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+def _owner_tag() -> str:
+    """``<host>-<pid>`` of this process, put in every temp file's name (see :func:`remove_dead_temps`).
+
+    Computed per call, not cached: a forked child must not name its files after its parent.
+    """
+    import socket
+    import zlib
+
+    host = zlib.crc32(socket.gethostname().encode("utf-8", "surrogateescape"))
+    return f"{host:08x}-{os.getpid()}"
+
+
 def temp_path_in(directory: Path, suffix: str = ".tmp") -> Path:
-    """A unique name in ``directory`` for staging a file that is renamed into place later."""
-    return directory / f".{uuid.uuid4().hex}{suffix}"
+    """A unique name in ``directory`` for staging a file that is renamed into place later.
+
+    The name carries the creating process (``.<host>-<pid>-<random><suffix>``), so the debris
+    of a process that was killed before it could clean up can be recognised and removed at
+    once by the next writer instead of lingering for ``gc``'s hour.
+    """
+    return directory / f".{_owner_tag()}-{uuid.uuid4().hex}{suffix}"
+
+
+_OWNED = re.compile(r"\.([0-9a-f]{8})-([0-9]+)-[0-9a-z_]+\.tmp\Z")
+
+
+def remove_dead_temps(directory: Path) -> int:
+    """Delete the temp files in ``directory`` whose creating process (on this host) is gone.
+
+    A SIGKILLed writer leaves its staged file (a half-copied object, an unpublished pack)
+    behind; nothing will ever rename it into place. Files of live processes, of another
+    host (a shared file system) and with foreign names are left alone; an unknown process
+    (``EPERM``) counts as alive. Returns how many files were removed.
+    """
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    host = _owner_tag().split("-", 1)[0]
+    removed = 0
+    for name in names:
+        match = _OWNED.match(name)
+        if match is None or match.group(1) != host or _alive(int(match.group(2))):
+            continue
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.unlink(directory / name)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a zombie counts: its parent may still act for it)."""
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, tmp_dir: Path | None = None,
@@ -302,5 +360,5 @@ def copy_target_in(directory: Path) -> Path:
 def mkstemp_in(directory: Path) -> tuple[int, Path]:
     """An open, unique temp file inside ``directory`` (created on demand)."""
     directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{_owner_tag()}-", suffix=".tmp")
     return fd, Path(name)

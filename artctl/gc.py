@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .crashpoints import crash_point, declare
 from .errors import IntegrityError, InvalidInput
 from .hashing import is_digest
 from .names import parse_name
@@ -49,6 +50,27 @@ REPACK_THRESHOLD = 0.3
 #: Files under ``drafts/`` that record a finished draft rather than hold one: not gc roots (the
 #: version they name is protected by its own record, and may be deleted later).
 NOT_ROOTS = frozenset({"finished.json", "sealed"})
+AFTER_MARK = declare(
+    "gc.after-mark",
+    "the plan made under the exclusive guard, nothing changed yet: the re-run plans again")
+EXPIRE_AFTER_ALIASES = declare(
+    "gc.expire-after-aliases",
+    "an expired version's custom aliases dropped, its record not yet marked deleted: it was "
+    "already invisible (expired); the re-run marks it")
+AFTER_PURGE_RECORD = declare(
+    "gc.after-purge-record",
+    "some deleted or expired versions marked purged (@N: after the N-th), no byte deleted yet: "
+    "the re-run marks the rest")
+DELETE_MANIFEST = declare(
+    "gc.delete-manifest",
+    "some dead manifests deleted (@N: after the N-th), no live one: the re-run deletes the rest")
+DELETE_OBJECT = declare(
+    "gc.delete-object",
+    "some dead loose objects deleted (@N: after the N-th), no live one: the re-run deletes the rest")
+DELETE_TEMP = declare(
+    "gc.delete-temp",
+    "some stale temp files or interrupted packs deleted (@N: after the N-th): the re-run deletes "
+    "the rest")
 _HEX64 = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
@@ -149,6 +171,7 @@ def gc(repo: "Repo", *, dry_run: bool = False, grace_period: int | None = None,
                 f"gc stopped: {len(plan.unreadable)} live manifest(s) are missing or corrupt "
                 f"({', '.join(d[:12] for d in plan.unreadable[:3])}); nothing was deleted",
                 hint="run `artctl artifact verify` and restore them (e.g. `artctl pull`) first")
+        crash_point(AFTER_MARK)
         freed = _execute(repo, plan, progress)
     return _result(plan, False, freed)
 
@@ -227,7 +250,9 @@ def _plan(repo: "Repo", grace: int, threshold: float, cache: dict[str, frozenset
     _sweep_manifests(repository.manifests_dir, live_manifests, cutoff, plan)
     _sweep_loose(repo.store.objects_dir, live_blobs, cutoff, plan)
     temp_cutoff = time.time() - max(grace, TEMP_MIN_AGE_SECONDS)
-    _sweep_packs(repo.store, live_blobs, cutoff, threshold, plan, temp_cutoff)
+    # A .pack without .idx is an interrupted write (a killed put, a killed repack): the plan that
+    # gc executes is made under the exclusive guard, so no writer is between a pack and its index.
+    _sweep_packs(repo.store, live_blobs, cutoff, threshold, plan, cutoff)
     for path in _files(repository.tmp_dir):
         with contextlib.suppress(FileNotFoundError):
             st = path.stat()
@@ -394,8 +419,10 @@ def _execute(repo: "Repo", plan: _Plan, progress: Progress | None) -> int:
                     revived.add(current.manifest)  # TTL extended since the plan: keep its data
                     continue
                 registry.drop_aliases_of(name, current.version)
+                crash_point(EXPIRE_AFTER_ALIASES)
                 current = current.evolve(state="deleted", deleted_at=utcnow())
             registry.save_version(current.evolve(purged_at=utcnow()))
+            crash_point(AFTER_PURGE_RECORD)
     if revived:
         _spare(repo, plan, revived)
     freed = 0
@@ -404,6 +431,7 @@ def _execute(repo: "Repo", plan: _Plan, progress: Progress | None) -> int:
             os.unlink(path)
             freed += size
             tick(1, size)
+        crash_point(DELETE_MANIFEST)
     packs = {p: set() for p in plan.packs_delete}
     packs.update({p: keep for p, (keep, _dead) in plan.packs_repack.items()})
     if packs:
@@ -417,9 +445,13 @@ def _execute(repo: "Repo", plan: _Plan, progress: Progress | None) -> int:
         got = repo.store.delete_loose(digest)
         freed += got
         tick(1, got)
+        crash_point(DELETE_OBJECT)
     for path, size in [*plan.orphan_packs, *plan.temp]:
+        if path.suffix == ".pack" and path.with_suffix(".idx").exists():
+            continue  # completed since the plan: a repack above rewrote that very pack (same id)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
             freed += size
             tick(1, size)
+        crash_point(DELETE_TEMP)
     return freed

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from .crashpoints import crash_point, declare
 from .errors import ArtctlError, IntegrityError, InvalidInput
 from .fsutil import DISK_FULL_HINT, disk_full_guard
 from .hashing import hash_bytes
@@ -25,6 +26,11 @@ from .store import PACK_THRESHOLD
 if TYPE_CHECKING:
     from .store import Store
     from .store.index import StateDB
+
+AFTER_BLOBS = declare(
+    "ingest.after-blobs",
+    "every blob of the files durable (packs published), the stat cache not yet updated: "
+    "unreferenced blobs; a re-run hashes the files again and stores nothing new")
 
 #: A file modified this recently may change again within the same mtime tick: do not trust
 #: the stat cache for it (git's "racily clean" rule).
@@ -199,6 +205,7 @@ def ingest(files: Iterable[SourceFile], store: "Store", state: "StateDB", *,
                     with ThreadPoolExecutor(max_workers=pool_size) as pool:
                         _collect(pool.map(lambda f: _put_large(store, f), large), entries, remember,
                                  now_ns, progress, state)
+        crash_point(AFTER_BLOBS)
         state.remember_digests(remember)
     return [entries[f.path] for f in files]
 

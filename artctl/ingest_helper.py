@@ -148,6 +148,8 @@ class IngestHelper:
 def _child_env() -> dict[str, str]:
     """The parent's environment, with this artctl importable even when run from a checkout."""
     env = dict(os.environ)
+    env.pop("ARTCTL_CRASH_AT", None)  # a crash test aims at the parent, which does the commit
+    env.pop("ARTCTL_CRASH_TRACE", None)
     package_parent = str(Path(__file__).resolve().parent.parent)
     path = env.get("PYTHONPATH", "")
     env["PYTHONPATH"] = package_parent + (os.pathsep + path if path else "")

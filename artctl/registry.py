@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .crashpoints import crash_point
 from .errors import ArtifactNotFound, Conflict, InvalidInput, RepositoryFormatError
 from .fsutil import atomic_write_bytes, create_exclusive
 from .names import (LATEST, ArtifactName, ArtifactRef, parse_name, validate_custom_alias, validate_tag,
@@ -186,13 +187,13 @@ class Registry:
     def commit(self, name: ArtifactName, kind: str, manifest: str, *, files: int, size: int,
                description: str | None = None, metadata: dict[str, Any] | None = None,
                ttl_seconds: int | None = None, aliases: list[str] = (), logged_by: str | None = None,
-               tags: list[str] = (),
-               ) -> tuple[VersionRecord, bool]:
+               tags: list[str] = (), point: str | None = None) -> tuple[VersionRecord, bool]:
         """Record a version for a stored manifest; return it and whether it is new.
 
         Identical content (same manifest digest as a live version) creates nothing; the aliases
         still move to that version and the tags are added to it. Version numbers are never
-        reused, even after deletion.
+        reused, even after deletion. ``point`` is the caller's crash point between the version
+        record and the aliases.
         """
         custom = [validate_custom_alias(a) for a in aliases]  # latest/vN are managed: refused
         labels = sorted({validate_tag(t) for t in tags})
@@ -215,6 +216,8 @@ class Registry:
                                            dumps(record.to_json()), tmp_dir=self.repo.tmp_dir):
                     record = record.evolve(index=record.index + 1)
                 created = True
+            if point is not None:
+                crash_point(point)
             if custom:
                 table = self.aliases(name)
                 for alias in custom:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .checkout import CheckoutResult, checkout, select
+from .crashpoints import crash_point, declare
 from .errors import ArtifactNotFound, InvalidInput
 from .ingest import SourceFile, ingest, scan, tree_signature
 from .manifest import Entry, Manifest, ManifestDiff, diff_sorted
@@ -28,6 +29,27 @@ Progress = Callable[[int, int], None]
 #: A version whose blobs lie in more loose objects than this is checked with a placement query
 #: on every unchanged re-put, instead of by a remembered list of files (kept small in state.db).
 PLACEMENT_MAX_LOOSE = 10_000
+
+PUT_AFTER_OBJECTS = declare(
+    "put.after-objects",
+    "every blob durable and in the stat cache, no manifest: unreferenced blobs (gc removes them "
+    "after its grace period); a re-put stores nothing again")
+PUT_AFTER_COMMIT = declare(
+    "put.after-commit",
+    "the version committed (record and aliases), the unchanged-tree memo not yet saved: a re-put "
+    "looks the files up in the stat cache and reports the same version")
+COMMIT_AFTER_MANIFEST = declare(
+    "commit.after-manifest",
+    "the manifest stored, no version record: an unreferenced manifest (gc removes it); the re-run "
+    "writes the same manifest and commits it")
+COMMIT_AFTER_VERSION = declare(
+    "commit.after-version-record",
+    "vN.json created, custom aliases not yet moved: a complete version; the re-run finds it "
+    "(identical content) and moves the aliases")
+COMMIT_AFTER_ALIASES = declare(
+    "commit.after-aliases",
+    "the version and its aliases committed, the run not yet linked: the re-run reports the same "
+    "version and links the run")
 
 
 def announce_total(progress: Progress | None, files: int, size: int) -> None:
@@ -268,6 +290,7 @@ class Repo:
         with writing(self.repository.locks_dir):  # gc waits until the version record exists
             digest = self.repository.write_manifest(
                 manifest, origin=self.repository.inherited_origin(manifest, base))
+            crash_point(COMMIT_AFTER_MANIFEST)
             return self.commit_digest(name, kind, digest, files=len(manifest), size=manifest.total_size,
                                       aliases=aliases, description=description, metadata=metadata,
                                       ttl=ttl, run_id=run_id, tags=tags)
@@ -293,7 +316,8 @@ class Repo:
             record, created = self.registry.commit(
                 name, kind, digest, files=files, size=size,
                 description=description, metadata=metadata, ttl_seconds=seconds, aliases=list(aliases),
-                logged_by=run_id, tags=list(tags))
+                logged_by=run_id, tags=list(tags), point=COMMIT_AFTER_VERSION)
+            crash_point(COMMIT_AFTER_ALIASES)
             if run_id:
                 self.repository.runs.link(run_id, link_of(record), direction="output", new_version=created)
         return PutResult(record, self.registry.aliases_of(record), created)
@@ -341,10 +365,12 @@ class Repo:
             if reused is not None:
                 return self.commit_digest(artifact, type, reused, files=len(files), size=total, **commit)
             entries = self.store_files(files, progress)
+            crash_point(PUT_AFTER_OBJECTS)
             del files  # a million scanned files weigh hundreds of MB: not kept while committing
             manifest = Manifest.from_entries(entries, validated=True)
             del entries
             result = self.commit_manifest(artifact, type, manifest, **commit)
+        crash_point(PUT_AFTER_COMMIT)
         if signature is not None:
             self.repository.state.remember_tree(signature, result.record.manifest)
         if os.path.isdir(path):  # the directory now holds that version: `artctl status` there

@@ -10,7 +10,8 @@ has not yet checked for any blob (it will store again whatever gc removed).
 ``flock(2)`` lets new readers in while a writer waits, so a steady stream of puts could starve
 gc. A second lock, ``locks/gc-gate.lock``, is a turnstile: everyone takes it exclusively for an
 instant before taking ``gc.lock``; gc keeps it while it waits, so new writers queue behind gc.
-Locks die with their process, so a crashed writer never blocks gc.
+Locks die with their process, so a crashed writer never blocks gc; what it staged under
+``tmp/`` is removed by the next process that takes the guard (``fsutil.remove_dead_temps``).
 
 The shared lock is re-entrant within a process (a put inside ``Artifact.save`` inside a run …).
 Lock order: this guard first, then any artifact/draft/run lock — never the other way round.
@@ -26,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import LockTimeout
-from .fsutil import flock_wait, open_lock_file
+from .fsutil import flock_wait, open_lock_file, remove_dead_temps
 
 GATE_FILE = "gc-gate.lock"
 GUARD_FILE = "gc.lock"
@@ -73,6 +74,7 @@ def writing(locks_dir: Path, timeout: float = WRITER_TIMEOUT_SECONDS) -> Iterato
         os.close(gate)
         raise
     os.close(gate)
+    remove_dead_temps(locks_dir.parent / "tmp")
     with _state_lock:
         _held[key] = entry = [fd, 1]
     try:
@@ -103,6 +105,7 @@ def exclusive(locks_dir: Path, timeout: float = GC_TIMEOUT_SECONDS) -> Iterator[
     try:
         _acquire(gate, fcntl.LOCK_EX, timeout, "another gc to finish")
         _acquire(fd, fcntl.LOCK_EX, timeout, "in-flight writes (put, draft, upsert) to finish")
+        remove_dead_temps(locks_dir.parent / "tmp")
         yield
     finally:
         os.close(fd)

@@ -94,6 +94,7 @@ def test_runs_remotes_drafts_and_custom_aliases_complete(filled: Path, cli) -> N
     assert catalog.remote_names() == [("origin", "file:///tmp/nowhere")]
 
 
+@pytest.mark.damages_repository
 def test_nothing_outside_a_repository_and_never_a_traceback(workdir: Path, tmp_path: Path) -> None:
     assert complete(workdir, "artifact", "get", "") == []
     assert complete(workdir, "artifact", "get", "proj/x:") == []

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from artctl.hashing import hash_bytes
-from conftest import CLI, cli_env, kill_puts_midway, make_tree
+from conftest import CLI, cli_env, make_tree, run_cli, run_killed_at
 
 
 def test_readme_quick_start(cli: CLI, workdir: Path, data_dir: Path) -> None:
@@ -139,6 +139,7 @@ def test_update_mutable_fields(cli: CLI, repo_dir: Path, data_dir: Path) -> None
     cli.fails("artifact", "update", "p/d:v0", code=2)
 
 
+@pytest.mark.damages_repository
 def test_verify_detects_corruption_of_loose_and_packed_objects(cli: CLI, repo_dir: Path, data_dir: Path) -> None:
     cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset")
     assert cli.ok("artifact", "verify", "--json").json()["ok"] is True
@@ -157,6 +158,7 @@ def test_verify_detects_corruption_of_loose_and_packed_objects(cli: CLI, repo_di
     assert not (repo_dir / "out" / "big.bin").exists()
 
 
+@pytest.mark.damages_repository
 def test_verify_finds_a_corrupt_byte_in_a_pack(cli: CLI, repo_dir: Path, data_dir: Path) -> None:
     cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset")
     pack = next((repo_dir / ".artifacts" / "packs").glob("*.pack"))
@@ -218,6 +220,7 @@ def test_usage_errors_exit_2(cli: CLI, repo_dir: Path) -> None:
     cli.fails("artifact", "get", "p/d", "--link", "teleport", code=2)
 
 
+@pytest.mark.damages_repository
 def test_hostile_manifest_is_refused_before_writing(cli: CLI, repo_dir: Path, data_dir: Path, tmp_path: Path) -> None:
     """A manifest edited to contain ``../`` (e.g. from a remote) is refused: nothing is written."""
     from artctl.hashing import hash_bytes
@@ -272,14 +275,22 @@ def test_concurrent_puts_get_distinct_versions(repo_dir: Path, tmp_path: Path) -
 
 
 def test_killed_put_leaves_repository_consistent(repo_dir: Path, tmp_path: Path) -> None:
-    """SIGKILL at an arbitrary point of a put: either no version or a complete one, never half."""
+    """SIGKILL in the middle of a put, at each step of its write order in turn (tests/
+    test_crash_points.py kills at every point): either no version or a complete one, never half."""
     src = make_tree(tmp_path / "many", {f"d{i % 10}/f{i}.bin": os.urandom(2048) for i in range(3000)})
-    kill_puts_midway(repo_dir, src, "p/killed", (0.3, 0.6, 0.9))
+    put = ("artifact", "put", str(src), "--name", "p/killed", "--type", "dataset")
+    for point in ("store.pack-before-rename", "store.pack-before-index", "ingest.after-blobs",
+                  "commit.after-manifest"):
+        run_killed_at(point, *put, cwd=repo_dir)
+        verify = run_cli("artifact", "verify", "--json", cwd=repo_dir)
+        assert verify.returncode == 0, verify
+        assert run_cli("artifact", "ls", "--json", cwd=repo_dir).json() == []  # no half version
     done = subprocess.run([sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name", "p/killed",
                            "--type", "dataset", "--json"], cwd=repo_dir, env=cli_env(), capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["files"] == 3000
+    assert os.listdir(repo_dir / ".artifacts" / "tmp") == []  # what the killed puts staged is gone
 
 
 def test_show_of_a_large_version_streams_plain_lines_and_json(cli: CLI, repo_dir: Path, tmp_path: Path) -> None:

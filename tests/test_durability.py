@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from artctl import fsutil
-from conftest import cli_env, kill_puts_midway, make_tree
+from conftest import cli_env, make_tree, run_killed_at
 
 
 @pytest.fixture
@@ -68,6 +68,10 @@ def test_killed_put_without_fsync_still_leaves_a_consistent_repository(cli, repo
     cli.ok("config", "core.fsync", "false")
     src = make_tree(tmp_path / "many", {f"d{i % 10}/f{i}.bin": os.urandom(2048) for i in range(3000)}
                     | {"large.bin": os.urandom(4 << 20)})
-    kill_puts_midway(repo_dir, src, "p/killed", (0.3, 0.7))
+    put = ("artifact", "put", str(src), "--name", "p/killed", "--type", "dataset")
+    for point in ("store.loose-object", "store.pack-before-index", "store.pack-before-rows",
+                  "commit.after-manifest"):
+        run_killed_at(point, *put, cwd=repo_dir)
+        assert cli.ok("artifact", "verify", "--json").json()["ok"] is True
     done = cli.ok("artifact", "put", str(src), "--name", "p/killed", "--type", "dataset", "--json")
     assert json.loads(done.stdout)["files"] == 3001

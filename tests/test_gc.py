@@ -10,6 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO_ROOT, make_tree
 
 NO_GRACE = {"ARTCTL_GC_GRACE_PERIOD": "0"}
@@ -361,6 +363,7 @@ def test_gc_deletes_nothing_when_a_live_manifest_is_missing(cli, repo_dir: Path,
     cli.ok("artifact", "verify")
 
 
+@pytest.mark.damages_repository
 def test_repack_leaves_a_pack_with_a_corrupt_live_blob_alone(repo_dir: Path, repo) -> None:
     from artctl.gc import gc
     from artctl.lifecycle import delete_version

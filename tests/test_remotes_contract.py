@@ -49,6 +49,7 @@ def same_tree(a: Path, b: Path) -> None:
 class TestRemoteContract:
     """Every backend must pass all of these."""
 
+    @pytest.mark.damages_repository
     def test_corrupt_local_objects_are_never_pushed(self, remote_url, tmp_path):
         """A damaged loose object or pack is refused before anything of it is visible remotely."""
         from artctl.errors import IntegrityError

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import make_tree
 
 
@@ -216,6 +218,7 @@ def test_a_version_record_with_wrong_types_is_one_clear_error_naming_the_file(cl
     cli.ok("artifact", "verify")
 
 
+@pytest.mark.damages_repository
 def test_verify_reports_every_damaged_record_instead_of_stopping(cli, repo_dir: Path) -> None:
     registry = _two_artifacts(cli, repo_dir)
     (registry / "versions" / "v0.json").write_text("{not json")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..crashpoints import crash_point, declare
 from ..errors import IntegrityError, ObjectNotFound, SourceChanged
 from ..fsutil import (copy_durably, copy_target_in, fsync_dir, make_read_only, mkstemp_in, place_file,
                       sync_file)
@@ -22,6 +23,13 @@ from ..hashing import hash_bytes, hash_file, is_digest
 from ..overlap import side_by_side
 from .index import PackLocation, StateDB
 from .packs import PackWriter, decode_index, pack_id_for, read_slice
+
+LOOSE_BEFORE_RENAME = declare(
+    "store.loose-before-rename",
+    "a complete, fsynced loose object under tmp/ only: nothing names it; the next writer removes it")
+LOOSE_OBJECT = declare(
+    "store.loose-object",
+    "a loose object under objects/ that no version names yet: gc removes it after its grace period")
 
 #: Blobs smaller than this go into packs; larger ones stay loose (and can be reflinked).
 PACK_THRESHOLD = 1024 * 1024
@@ -335,10 +343,12 @@ class Store:
         final.parent.mkdir(parents=True, exist_ok=True)
         make_read_only(tmp)
         created = not final.exists()
+        crash_point(LOOSE_BEFORE_RENAME)
         os.replace(tmp, final)
         if created and self._created is not None:
             self._created.append(("loose", digest))
         fsync_dir(final.parent)
+        crash_point(LOOSE_OBJECT)
 
     def add_pack_file(self, pack_path: Path, idx_bytes: bytes) -> str:
         """Adopt a complete pack (from a remote) after checking it against its index."""
@@ -490,13 +500,18 @@ class Store:
         except FileNotFoundError:
             return 0
 
-    def delete_pack(self, pack_id: str) -> int:
-        """Remove a whole pack: index first, so no reader is sent to a vanished file."""
+    def delete_pack(self, pack_id: str, *, point: str | None = None) -> int:
+        """Remove a whole pack: index first, so no reader is sent to a vanished file.
+
+        ``point`` names the caller's crash point between the two unlinks (a pack without index).
+        """
         size = 0
         with contextlib.suppress(FileNotFoundError):
             size = self.pack_path(pack_id).stat().st_size
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.packs_dir / f"{pack_id}.idx")
+        if point is not None:
+            crash_point(point)
         self.state.forget_pack(pack_id)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.pack_path(pack_id))

@@ -23,8 +23,20 @@ from pathlib import Path
 
 from blake3 import blake3
 
+from ..crashpoints import crash_point, declare
 from ..errors import IntegrityError
 from ..fsutil import atomic_write_bytes, fsync_dir, mkstemp_in, sync_file
+
+PACK_BEFORE_RENAME = declare(
+    "store.pack-before-rename",
+    "a complete, fsynced pack under tmp/ only: nothing names it; the next writer removes it")
+PACK_BEFORE_INDEX = declare(
+    "store.pack-before-index",
+    "a .pack without its .idx: ignored by readers, removed by gc after its grace period; a re-put "
+    "rewrites the same pack")
+PACK_BEFORE_ROWS = declare(
+    "store.pack-before-rows",
+    "a complete pack (.pack + .idx) that state.db does not list yet: the next reader adds it")
 
 PACK_MAGIC = b"ARTPACK1"
 IDX_MAGIC = b"ARTIDX01"
@@ -84,6 +96,9 @@ class PackWriter:
     _blobs: list[tuple[str, int, int]] = field(default_factory=list)
     _pending: set[str] = field(default_factory=set)
     published: list[str] = field(default_factory=list)
+    #: Crash points of :meth:`flush` (before rename, before index, before rows): gc's repack
+    #: passes its own names, so a kill is aimed at one operation's pack write.
+    points: tuple[str, str, str] = (PACK_BEFORE_RENAME, PACK_BEFORE_INDEX, PACK_BEFORE_ROWS)
 
     def contains(self, digest: str) -> bool:
         return digest in self._pending
@@ -130,14 +145,17 @@ class PackWriter:
         self.packs_dir.mkdir(parents=True, exist_ok=True)
         final = self.packs_dir / f"{pack_id}.pack"
         os.chmod(tmp, 0o444)
+        crash_point(self.points[0])
         os.replace(tmp, final)
         fsync_dir(self.packs_dir)
+        crash_point(self.points[1])
         try:
             atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", index, tmp_dir=self.tmp_dir, mode=0o444)
         except BaseException:  # e.g. ENOSPC: a pack without its index is useless, never left behind
             with contextlib.suppress(OSError):
                 os.unlink(final)
             raise
+        crash_point(self.points[2])
         self.on_publish(pack_id, blobs, self._offset)
         self.published.append(pack_id)
         self._pending.clear()

@@ -17,12 +17,38 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..crashpoints import crash_point, declare
 from ..errors import IntegrityError
 from ..hashing import hash_bytes
 from .packs import PackWriter, decode_index, read_slice
 
 if TYPE_CHECKING:
     from . import Store
+
+
+REPACK_BEFORE_RENAME = declare(
+    "gc.repack-before-rename",
+    "the new pack complete under tmp/ only, every old pack intact: the next writer or gc removes "
+    "the temp file; the re-run repacks again")
+REPACK_BEFORE_INDEX = declare(
+    "gc.repack-before-index",
+    "the new .pack without its .idx, every old pack intact: the re-run writes the same pack "
+    "and its index (or removes it as an interrupted pack)")
+REPACK_BEFORE_ROWS = declare(
+    "gc.repack-before-rows",
+    "the new pack complete, state.db still pointing at the old packs (also complete): every "
+    "blob readable from either; the re-run deletes the old packs")
+REPACK_AFTER_NEW_PACK = declare(
+    "gc.repack-after-new-pack",
+    "the new pack complete and indexed, old packs not yet deleted: live blobs in two packs; "
+    "the re-run deletes the old packs")
+DELETE_PACK_AFTER_INDEX = declare(
+    "gc.delete-pack-after-index",
+    "an old pack's .idx removed, its .pack not yet: an interrupted pack, which the re-run of gc "
+    "removes (it holds no blob any index points to)")
+DELETE_PACK = declare(
+    "gc.delete-pack",
+    "some dead or repacked packs deleted (@N: after the N-th): the rest are deleted by the re-run")
 
 
 @dataclass(frozen=True)
@@ -64,7 +90,8 @@ def repack(store: "Store", packs: dict[str, set[str]]) -> RepackResult:
     skipped: dict[str, str] = {}
     store.tmp_dir.mkdir(parents=True, exist_ok=True)
     writer = PackWriter(store.packs_dir, store.tmp_dir,
-                        lambda pid, blobs, size: _move_rows(store, pid, blobs, size))
+                        lambda pid, blobs, size: _move_rows(store, pid, blobs, size),
+                        points=(REPACK_BEFORE_RENAME, REPACK_BEFORE_INDEX, REPACK_BEFORE_ROWS))
     done: list[str] = []
     try:
         for pack_id, keep in sorted(packs.items()):
@@ -81,7 +108,12 @@ def repack(store: "Store", packs: dict[str, set[str]]) -> RepackResult:
     except BaseException:
         writer.abort()
         raise
-    freed = sum(store.delete_pack(pack_id) for pack_id in done)
+    if writer.published:
+        crash_point(REPACK_AFTER_NEW_PACK)
+    freed = 0
+    for pack_id in done:
+        freed += store.delete_pack(pack_id, point=DELETE_PACK_AFTER_INDEX)
+        crash_point(DELETE_PACK)
     new_size = sum(pack_file_size(store, p) for p in writer.published)
     return RepackResult(list(writer.published), done, max(0, freed - new_size), skipped)
 
