@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from ..fsutil import atomic_write_bytes
 from ..store.index import PackLocation
-from ..store.packs import decode_index
-from .fs import Backend
+from ..store.packs import PACK_MAGIC, decode_index
+from .fs import MAX_INDEX_BYTES, Backend
 from .protocol import idx_rel
 
 if TYPE_CHECKING:
@@ -29,12 +29,18 @@ def cache_dir(repository: "Repository", remote: str) -> Path:
     return repository.root / "remotes" / remote / "packs"
 
 
+def pack_end(blobs: list[tuple[str, int, int]]) -> int:
+    """The length of the pack file an index describes (magic, then the blobs back to back)."""
+    return max((offset + length for _d, offset, length in blobs), default=len(PACK_MAGIC))
+
+
 @dataclass
 class Inventory:
     """Blobs on one remote: ``packed`` digest → location, ``loose`` digests."""
 
     packed: dict[str, PackLocation] = field(default_factory=dict)
     packs: dict[str, int] = field(default_factory=dict)  # pack id -> size of its blobs
+    ends: dict[str, int] = field(default_factory=dict)  # pack id -> length of its pack file
     loose: set[str] = field(default_factory=set)
     loose_listed: bool = False
 
@@ -61,6 +67,7 @@ def _add_index(inv: Inventory, pack_id: str, data: bytes) -> None:
     for digest, offset, length in blobs:
         inv.packed.setdefault(digest, PackLocation(pack_id, offset, length))
     inv.packs[pack_id] = sum(b[2] for b in blobs)
+    inv.ends[pack_id] = pack_end(blobs)
 
 
 def refresh(repository: "Repository", remote: str, backend: Backend, *, list_loose: bool = True) -> Inventory:
@@ -77,7 +84,7 @@ def refresh(repository: "Repository", remote: str, backend: Backend, *, list_loo
     for stale in cached - remote_ids:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(directory / f"{stale}.idx")
-    fetched = backend.read_many(idx_rel(p) for p in sorted(remote_ids - cached))
+    fetched = backend.read_many((idx_rel(p) for p in sorted(remote_ids - cached)), MAX_INDEX_BYTES)
     validated: dict[str, bytes] = {}
     for rel, data in fetched.items():
         if data is None:

@@ -38,11 +38,12 @@ if TYPE_CHECKING:
 def fetch_loose_to_store(repository: "Repository", backend: "Backend", digest: str, size: int) -> int:
     """Download ``objects/<digest>``, verify it, publish it in the local store; return its size.
 
-    Raises FileNotFoundError when the remote does not have it.
+    Raises FileNotFoundError when the remote does not have it, IntegrityError when it holds
+    other bytes or more than ``size`` (the download stops there).
     """
     store = repository.store
     if size < PACK_THRESHOLD:
-        data = backend.read(object_rel(digest))
+        data = backend.read(object_rel(digest), size)
         if hash_bytes(data) != digest:
             raise IntegrityError(f"object {digest[:12]} on the remote is corrupt (digest mismatch); "
                                  "nothing was stored")
@@ -50,8 +51,7 @@ def fetch_loose_to_store(repository: "Repository", backend: "Backend", digest: s
         return len(data)
     tmp = copy_target_in(store.tmp_dir)
     try:
-        backend.download(object_rel(digest), tmp)
-        got = tmp.stat().st_size
+        got = backend.download(object_rel(digest), tmp, size)
         if hash_file(tmp, got) != digest:
             raise IntegrityError(f"object {digest[:12]} on the remote is corrupt (digest mismatch); "
                                  "nothing was stored")
@@ -65,7 +65,7 @@ def fetch_loose_to_store(repository: "Repository", backend: "Backend", digest: s
 def download_pack(repository: "Repository", remote: str, backend: "Backend", pack_id: str) -> None:
     """Download a whole remote pack, verify every blob against its index and adopt it."""
     from ..store.packs import decode_index
-    from .inventory import cache_dir
+    from .inventory import cache_dir, pack_end
 
     store = repository.store
     if store.pack_path(pack_id).exists():
@@ -73,7 +73,7 @@ def download_pack(repository: "Repository", remote: str, backend: "Backend", pac
     idx = (cache_dir(repository, remote) / f"{pack_id}.idx").read_bytes()
     tmp = copy_target_in(store.tmp_dir)
     try:
-        backend.download(pack_rel(pack_id), tmp)
+        backend.download(pack_rel(pack_id), tmp, pack_end(decode_index(idx)))
         adopt_remote_pack(store, remote, pack_id, tmp, idx)
     finally:
         with contextlib.suppress(FileNotFoundError):

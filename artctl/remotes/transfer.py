@@ -29,7 +29,7 @@ from ..names import ArtifactName, parse_name, parse_ref
 from ..records import VersionRecord, dumps, loads
 from . import inventory as inventory_mod
 from .config import RemoteSpec, add_remote, get_remote
-from .fs import Backend, open_backend
+from .fs import MAX_MANIFEST_BYTES, Backend, open_backend
 from .protocol import (RemoteArtifact, ensure_artifact, idx_rel, manifest_rel, object_rel, open_remote, pack_rel,
                        publish_deletion, publish_version, read_registry, run_rel, update_aliases)
 from .sync import Renumbered, merge_artifact
@@ -358,7 +358,7 @@ def _read_manifests(repository: "Repository", spec: RemoteSpec, backend: Backend
     """Manifests the local repository lacks, verified (digest) and parsed (every path checked)
     — nothing is written here, so a bad one stops the pull before any local change."""
     have = {d for d in digests if repository.manifest_path(d).exists()}
-    fetched = backend.read_many(manifest_rel(d) for d in sorted(digests - have))
+    fetched = backend.read_many((manifest_rel(d) for d in sorted(digests - have)), MAX_MANIFEST_BYTES)
     out: dict[str, bytes] = {}
     for rel, data in fetched.items():
         digest = rel[len("manifests/"):].replace("/", "")[:-len(".jsonl")]
@@ -434,8 +434,7 @@ def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
         tmp = repository.tmp_dir / f".{pack_id}.pack.download"
         repository.tmp_dir.mkdir(parents=True, exist_ok=True)
         try:
-            backend.download(pack_rel(pack_id), tmp)
-            size = tmp.stat().st_size
+            size = backend.download(pack_rel(pack_id), tmp, inv.ends[pack_id])
             idx = (inventory_mod.cache_dir(repository, spec.name) / f"{pack_id}.idx").read_bytes()
             adopt_remote_pack(store, spec.name, pack_id, tmp, idx)
         finally:
