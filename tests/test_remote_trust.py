@@ -1,5 +1,9 @@
-"""No remote read is unbounded (issue 14, item 6).
+"""A remote is never trusted as proof of a copy, and no remote read is unbounded (issue 14, 2 + 6).
 
+* A listing is not a copy: a planted ``.idx`` without its pack, a truncated loose object, a
+  remote emptied or cut short after a push. ``cache cleanup`` must keep the only local copy
+  (it re-confirms the remote copy right before deleting), and ``push`` must upload what such
+  a listing only pretends to hold.
 * Downloads stop at the declared or indexed length + 1 byte: a 150 MB file behind a 100-byte
   entry, an oversized pack, an endless object, an oversized record — one clear error naming
   the remote file, bounded memory (the child's peak RSS) and disk (RLIMIT_FSIZE), nothing
@@ -116,6 +120,107 @@ def store_files(repo: Path) -> set[str]:
 def tmp_debris(repo: Path) -> list[str]:
     tmp = repo / ".artifacts" / "tmp"
     return sorted(p.name for p in tmp.rglob("*") if p.is_file()) if tmp.is_dir() else []
+
+
+# -- item 2: a listing is not a copy ------------------------------------------------------------
+def test_cleanup_keeps_the_only_copy_when_the_remote_lost_it_after_the_push(
+        cli, repo_dir: Path, tmp_path: Path, remote: Tamper) -> None:  # type: ignore[no-untyped-def]
+    """Pushed, then the remote lost its data: the local store is the only copy again."""
+    env = remote.env
+    data = make_tree(tmp_path / "data", {"big.bin": os.urandom(MiB + 5), "a.txt": "alpha\n", "b.txt": "beta\n"})
+    cli.ok("artifact", "put", str(data), "--name", "p/lost", "--type", "dataset")
+    cli.ok("remote", "add", "origin", remote.url, "--default", env=env)
+    cli.ok("push", env=env)
+    held = store_files(repo_dir)
+    for rel in list(remote.files("objects")) + list(remote.files("packs")):
+        remote.delete(rel)
+
+    result = cli.ok("cache", "cleanup", "0", "--json", env=env)
+    assert result.json()["freed_bytes"] == 0, result
+    assert result.json()["unconfirmed_bytes"] > MiB, result
+    assert "not confirmed" in result.stderr
+    assert store_files(repo_dir) == held
+    cli.ok("artifact", "verify", "p/lost")
+    cli.ok("artifact", "get", "p/lost", "--root", "out")
+    assert read_tree(repo_dir / "out") == read_tree(data)
+    # Forgotten, not re-checked forever: the next cleanup keeps it silently (cron-friendly).
+    again = cli.ok("cache", "cleanup", "0", env=env)
+    assert again.stdout == "" and again.stderr == ""
+
+
+def test_an_unreachable_remote_confirms_nothing_and_forgets_nothing(cli, repo_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An unmounted disk (or a remote without credentials) keeps the data, and the records:
+    once it is back, the cache can be freed."""
+    location = tmp_path / "remote"
+    location.mkdir()
+    data = make_tree(tmp_path / "data", {"big.bin": os.urandom(MiB + 3)})
+    cli.ok("artifact", "put", str(data), "--name", "p/away", "--type", "dataset")
+    cli.ok("remote", "add", "origin", location.as_uri(), "--default")
+    cli.ok("push")
+    location.rename(tmp_path / "unmounted")
+    away = cli.ok("cache", "cleanup", "0", "--json")
+    assert away.json()["freed_bytes"] == 0 and "origin" in away.json()["unreachable_remotes"], away
+    assert "remote origin could not be checked" in away.stderr
+    (tmp_path / "unmounted").rename(location)
+    assert cli.ok("cache", "cleanup", "0", "--json").json()["freed_bytes"] == MiB + 3
+    cli.ok("artifact", "get", "p/away", "--root", "out")
+    assert read_tree(repo_dir / "out") == read_tree(data)
+
+
+def test_a_pack_cut_short_is_not_a_copy_and_push_sends_it_again(
+        cli, repo_dir: Path, tmp_path: Path, remote: Tamper) -> None:  # type: ignore[no-untyped-def]
+    env = remote.env
+    data = make_tree(tmp_path / "data", {f"f{i}.txt": f"small file {i}\n" * 50 for i in range(6)})
+    cli.ok("artifact", "put", str(data), "--name", "p/packed", "--type", "dataset")
+    cli.ok("remote", "add", "origin", remote.url, "--default", env=env)
+    cli.ok("push", env=env)
+    (pack,) = [rel for rel in remote.files("packs") if rel.endswith(".pack")]
+    full = remote.files("packs")[pack]
+    remote.write(pack, remote.read(pack)[: full // 2])  # the index still describes the whole pack
+
+    kept = cli.ok("cache", "cleanup", "0", "--json", env=env).json()
+    assert kept["freed_bytes"] == 0 and kept["unconfirmed_bytes"] == full
+    cli.ok("artifact", "verify", "p/packed")
+
+    sent = cli.ok("push", "--json", env=env).json()  # the short pack does not count as "there"
+    assert sent["files_sent"] == 1 and sent["objects_skipped"] == 0, sent
+    assert remote.files("packs")[pack] == full
+    # Sent (and so verified) again: now the local copy may go, and it comes back intact.
+    assert cli.ok("cache", "cleanup", "0", "--json", env=env).json()["freed_bytes"] == full
+    cli.ok("artifact", "get", "p/packed", "--root", "out", env=env)
+    assert read_tree(repo_dir / "out") == read_tree(data)
+
+
+def test_planted_index_and_truncated_object_neither_evict_nor_skip_the_only_copy(
+        cli, repo_dir: Path, tmp_path: Path, remote: Tamper) -> None:  # type: ignore[no-untyped-def]
+    """A 140-byte ``.idx`` without its pack and a cut ``objects/`` file name the blobs of a
+    version that was never pushed: ``pull`` must not take them as copies, ``push`` must upload."""
+    env = remote.env
+    cli.ok("artifact", "put", str(make_tree(tmp_path / "base", {"x.txt": "base\n"})),
+           "--name", "p/base", "--type", "dataset")
+    cli.ok("remote", "add", "origin", remote.url, "--default", env=env)
+    cli.ok("push", env=env)
+    secret = make_tree(tmp_path / "secret", {"big.bin": os.urandom(MiB + 7), "s1.txt": "one\n", "s2.txt": "two\n"})
+    before = store_files(repo_dir)
+    cli.ok("artifact", "put", str(secret), "--name", "p/secret", "--type", "dataset")  # never pushed
+    added = store_files(repo_dir) - before
+    (idx,) = [rel for rel in added if rel.endswith(".idx")]
+    big = digests(cli, "p/secret")["big.bin"]
+    remote.write(idx, (repo_dir / ".artifacts" / idx).read_bytes())  # no .pack beside it
+    remote.write(f"objects/{big[:2]}/{big[2:]}", b"truncated")
+
+    cli.ok("pull", env=env)
+    result = cli.ok("cache", "cleanup", "0", "--json", env=env).json()
+    assert result["freed_bytes"] == 13, result  # p/base's pack (pushed, really there) only
+    assert added <= store_files(repo_dir)
+    cli.ok("artifact", "verify", "p/secret")
+
+    pushed = cli.ok("push", "--json", env=env).json()
+    assert pushed["objects_sent"] == 3, pushed
+    clone = tmp_path / "clone"
+    cli.ok("clone", remote.url, str(clone), env=env)
+    cli.ok("artifact", "get", "p/secret", "--root", "out", cwd=clone, env=env)
+    assert read_tree(clone / "out") == read_tree(secret)
 
 
 # -- item 6: every remote read is bounded ---------------------------------------------------------

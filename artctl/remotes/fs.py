@@ -157,6 +157,14 @@ class Backend(abc.ABC):
         IntegrityError (:func:`too_large`): ``limit`` is the size the caller expects."""
 
     @abc.abstractmethod
+    def sizes(self, rels: Iterable[str]) -> dict[str, int | None]:
+        """The size of each file (None when it is missing or not a regular file)."""
+
+    @abc.abstractmethod
+    def list_sizes(self, rel: str) -> dict[str, int]:
+        """Every file under ``rel`` (recursively) → its size; keys are relative to the root."""
+
+    @abc.abstractmethod
     def create(self, rel: str, data: bytes) -> bool:
         ...
 
@@ -256,6 +264,27 @@ class LocalBackend(Backend):
         if copied > limit:
             raise too_large(self.url, rel, limit)
         return copied
+
+    def sizes(self, rels: Iterable[str]) -> dict[str, int | None]:
+        import stat
+
+        out: dict[str, int | None] = {}
+        if not self.root.is_dir():  # an unmounted disk is not proof that the files are gone
+            raise RemoteError(f"remote {self.url} is not reachable (no directory {self.root})",
+                              hint="mount it, or fix the remote's URL")
+        with guard(self.url, "checking files"):
+            for rel in rels:
+                try:
+                    st = os.stat(self._p(rel))
+                except (FileNotFoundError, NotADirectoryError):
+                    out[rel] = None
+                    continue
+                out[rel] = st.st_size if stat.S_ISREG(st.st_mode) else None
+        return out
+
+    def list_sizes(self, rel: str) -> dict[str, int]:
+        found = self.find(rel)
+        return {r: size for r, size in self.sizes(found).items() if size is not None}
 
     def create(self, rel: str, data: bytes) -> bool:
         from ..fsutil import create_exclusive
@@ -409,6 +438,33 @@ class FsspecBackend(Backend):
         if copied > limit:
             raise too_large(self.url, rel, limit)
         return copied
+
+    def sizes(self, rels: Iterable[str]) -> dict[str, int | None]:
+        rels = list(rels)
+        if not rels:
+            return {}
+
+        def size(rel: str) -> int | None:
+            try:
+                with guard(self.url, f"checking {rel}"):
+                    info = self.fs.info(self._p(rel))
+            except FileNotFoundError:
+                return None
+            return int(info["size"]) if info.get("type") == "file" else None
+
+        self.fs.invalidate_cache()
+        with ThreadPoolExecutor(max_workers=min(self.jobs, len(rels))) as pool:
+            return dict(zip(rels, pool.map(size, rels)))
+
+    def list_sizes(self, rel: str) -> dict[str, int]:
+        with guard(self.url, f"listing {rel}"):
+            self.fs.invalidate_cache()
+            try:
+                found = self.fs.find(self._p(rel), detail=True)
+            except FileNotFoundError:
+                return {}
+        return {self._rel(n): int(info.get("size") or 0) for n, info in found.items()
+                if info.get("type", "file") == "file" and not n.rsplit("/", 1)[-1].startswith(".")}
 
     def create(self, rel: str, data: bytes) -> bool:
         """Exclusive create in ONE request (S3 If-None-Match: *, GCS ifGenerationMatch=0,

@@ -21,7 +21,9 @@ from ..fsutil import copy_target_in
 from ..hashing import hash_bytes, hash_file
 from ..manifest import Entry
 from ..store import PACK_THRESHOLD
+from ..store.index import RemoteCopy
 from ..store.packs import read_slice
+from .inventory import pack_end
 from .protocol import object_rel, pack_rel
 
 #: A packed blob whose whole pack is at most this big is fetched with its pack: one request
@@ -65,7 +67,7 @@ def fetch_loose_to_store(repository: "Repository", backend: "Backend", digest: s
 def download_pack(repository: "Repository", remote: str, backend: "Backend", pack_id: str) -> None:
     """Download a whole remote pack, verify every blob against its index and adopt it."""
     from ..store.packs import decode_index
-    from .inventory import cache_dir, pack_end
+    from .inventory import cache_dir
 
     store = repository.store
     if store.pack_path(pack_id).exists():
@@ -78,7 +80,16 @@ def download_pack(repository: "Repository", remote: str, backend: "Backend", pac
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    repository.state.record_remote_copies(remote, [d for d, _o, _n in decode_index(idx)])
+    record_pack_copy(repository, remote, pack_id, idx)
+
+
+def record_pack_copy(repository: "Repository", remote: str, pack_id: str, idx: bytes) -> None:
+    """Every blob of a pack downloaded whole and verified has a copy in that remote pack."""
+    from ..store.packs import decode_index
+
+    blobs = decode_index(idx)
+    end = pack_end(blobs)
+    repository.state.record_remote_copies(remote, [RemoteCopy(d, pack_rel(pack_id), end) for d, _o, _n in blobs])
 
 
 def adopt_remote_pack(store: "Store", remote: str, pack_id: str, tmp: Path, idx: bytes) -> None:
@@ -180,6 +191,7 @@ def remote_source(repo: "Repo") -> Callable[[Entry, Path], bool] | None:
         for spec, backend, inv in remotes:
             loc = inv.locate(digest)
             data: bytes | None = None
+            copy: RemoteCopy | None = None  # the verified remote copy (a whole pack records its own)
             try:
                 if loc is not None and inv.pack_size(loc.pack) <= WHOLE_PACK_BYTES:
                     whole_pack(spec, backend, loc.pack)
@@ -190,8 +202,10 @@ def remote_source(repo: "Repo") -> Callable[[Entry, Path], bool] | None:
                     data = backend.read_range(pack_rel(loc.pack), loc.offset, loc.offset + loc.length)
                     if hash_bytes(data) == digest:
                         repository.store.put_bytes(data, digest)
+                        copy = RemoteCopy(digest, pack_rel(loc.pack), inv.pack_end(loc.pack))
                 else:
-                    fetch_loose_to_store(repository, backend, digest, entry.size)
+                    size = fetch_loose_to_store(repository, backend, digest, entry.size)
+                    copy = RemoteCopy(digest, object_rel(digest), size)
             except FileNotFoundError:
                 continue
             if data is not None:
@@ -203,7 +217,8 @@ def remote_source(repo: "Repo") -> Callable[[Entry, Path], bool] | None:
                     fh.write(data)
             else:
                 repository.store.materialize(digest, dst, "copy")
-            repository.state.record_remote_copies(spec.name, [digest])
+            if copy is not None:
+                repository.state.record_remote_copies(spec.name, [copy])
             return True
         return False
 

@@ -23,8 +23,9 @@ CREATE TABLE IF NOT EXISTS pack_blobs (
 CREATE INDEX IF NOT EXISTS pack_blobs_pack ON pack_blobs(pack);
 CREATE TABLE IF NOT EXISTS packs (id TEXT PRIMARY KEY, blobs INTEGER NOT NULL, size INTEGER NOT NULL)
     WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS remote_copies (
-    digest TEXT NOT NULL, remote TEXT NOT NULL, PRIMARY KEY (digest, remote)
+CREATE TABLE IF NOT EXISTS remote_files (
+    digest TEXT NOT NULL, remote TEXT NOT NULL, file TEXT NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (digest, remote, file)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tree_cache (signature TEXT PRIMARY KEY, manifest TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stat_cache (
@@ -40,6 +41,14 @@ class PackLocation(NamedTuple):
     pack: str
     offset: int
     length: int
+
+
+class RemoteCopy(NamedTuple):
+    """A blob held by a remote file (``packs/<id>.pack`` or ``objects/ab/…``) of ``size`` bytes."""
+
+    digest: str
+    file: str
+    size: int
 
 
 class StateDB:
@@ -178,20 +187,42 @@ class StateDB:
             "SELECT digest, offset, length FROM pack_blobs WHERE pack=? ORDER BY offset", (pack_id,)))
 
     # -- copies elsewhere (what cache eviction may drop) -----------------------------------------
-    def record_remote_copies(self, remote: str, digests: Iterable[str]) -> None:
-        """Remember that ``remote`` holds these blobs (after a push or a pull)."""
-        rows = [(d, remote) for d in digests]
+    # ``remote_files`` holds only copies this machine verified: bytes it uploaded from verified
+    # local files, or downloaded and checked against their digest. A remote *listing* is never
+    # proof (a planted ``.idx``, a remote that lost its data). Each row names the remote file
+    # that holds the blob and that file's expected size, so ``cache cleanup`` can re-confirm the
+    # copy before dropping the local one. (The older ``remote_copies`` table, filled from
+    # listings, is ignored.)
+    def record_remote_copies(self, remote: str, copies: Iterable[RemoteCopy]) -> None:
+        """Remember that ``remote`` holds these blobs, in these files of these sizes."""
+        rows = [(c.digest, remote, c.file, c.size) for c in copies]
+        if not rows:
+            return
         with self.transaction() as conn:
-            conn.executemany("INSERT OR IGNORE INTO remote_copies VALUES (?,?)", rows)
+            conn.executemany("INSERT OR REPLACE INTO remote_files VALUES (?,?,?,?)", rows)
+
+    def remote_copies(self, digests: Iterable[str]) -> dict[str, list[tuple[str, RemoteCopy]]]:
+        """``digest → [(remote, copy), …]`` for the recorded copies of ``digests``."""
+        out: dict[str, list[tuple[str, RemoteCopy]]] = {}
+        for digest, remote, file, size in self.select_in(
+                "SELECT digest, remote, file, size FROM remote_files WHERE digest IN ({marks})", digests):
+            out.setdefault(digest, []).append((remote, RemoteCopy(digest, file, size)))
+        return out
 
     def with_remote_copy(self, digests: Iterable[str]) -> set[str]:
-        """The subset of ``digests`` known to be stored on at least one remote."""
+        """The subset of ``digests`` with a recorded (verified when recorded) remote copy."""
         return {row[0] for row in self.select_in(
-            "SELECT DISTINCT digest FROM remote_copies WHERE digest IN ({marks})", digests)}
+            "SELECT DISTINCT digest FROM remote_files WHERE digest IN ({marks})", digests)}
+
+    def forget_remote_copies(self, remote: str, copies: Iterable[RemoteCopy]) -> None:
+        """Drop records of copies that a re-check found missing or short."""
+        rows = [(c.digest, remote, c.file) for c in copies]
+        with self.transaction() as conn:
+            conn.executemany("DELETE FROM remote_files WHERE digest=? AND remote=? AND file=?", rows)
 
     def forget_remote(self, remote: str) -> None:
         with self.transaction() as conn:
-            conn.execute("DELETE FROM remote_copies WHERE remote=?", (remote,))
+            conn.execute("DELETE FROM remote_files WHERE remote=?", (remote,))
 
     # -- stat cache -------------------------------------------------------------------------
     def cached_digests(self, paths: list[str]) -> dict[str, tuple[int, int, int, int, str]]:
