@@ -226,22 +226,23 @@ def test_planted_index_and_truncated_object_neither_evict_nor_skip_the_only_copy
 # -- item 6: every remote read is bounded ---------------------------------------------------------
 def run_measured(*args: str, cwd: Path, env: dict[str, str], max_file: int = 64 * MiB) -> tuple[Result, int]:
     """Run the CLI; return its result and its peak RSS in bytes. Files it writes are capped at
-    ``max_file`` bytes (RLIMIT_FSIZE), so an unbounded download dies instead of filling the disk."""
+    ``max_file`` bytes (RLIMIT_FSIZE), so an unbounded download dies instead of filling the disk.
 
-    # A tiny launcher sets the limit, then exec()s artctl in the same process (same pid).
+    A small launcher spawns artctl and reports the child's peak RSS: spawned straight from
+    pytest, the child would inherit pytest's own (large, growing) high-water mark at exec.
+    """
     launcher = ("import os, resource, sys; limit = int(sys.argv[1]); "
                 "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
-                "os.execv(sys.executable, [sys.executable, '-m', 'artctl', *sys.argv[2:]])")
-    out, err = cwd / ".measured.out", cwd / ".measured.err"
-    with open(out, "w") as o, open(err, "w") as e:
-        proc = subprocess.Popen([sys.executable, "-c", launcher, str(max_file), *args], cwd=cwd,
-                                env=cli_env(env), stdout=o, stderr=e)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    result = Result(list(args), proc.returncode, out.read_text(), err.read_text())
-    out.unlink()
-    err.unlink()
-    return result, usage.ru_maxrss * 1024
+                "pid = os.posix_spawn(sys.executable, [sys.executable, '-m', 'artctl', *sys.argv[3:]], os.environ); "
+                "_, status, usage = os.wait4(pid, 0); "
+                "open(sys.argv[2], 'w').write(str(usage.ru_maxrss * 1024)); "
+                "code = os.waitstatus_to_exitcode(status); sys.exit(code if code >= 0 else 128 - code)")
+    rss_file = cwd / ".measured.rss"
+    proc = subprocess.run([sys.executable, "-c", launcher, str(max_file), str(rss_file), *args], cwd=cwd,
+                          env=cli_env(env), capture_output=True, text=True, timeout=600)
+    rss = int(rss_file.read_text())
+    rss_file.unlink()
+    return Result(list(args), proc.returncode, proc.stdout, proc.stderr), rss
 
 
 def assert_refused(result: Result, rss: int, baseline: int, rel: str) -> None:
