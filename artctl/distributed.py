@@ -292,7 +292,9 @@ def _merge(parts: dict[str, tuple[dict[str, Any], list[Entry]]]) -> Manifest:
 
 def _read_parts(area: _Area, base: str, name: ArtifactName) -> dict[str, tuple[dict[str, Any], list[Entry]]]:
     names = [n for n in area.backend.listdir(f"{base}/parts") if n.endswith(".jsonl")]
-    datas = area.backend.read_many(f"{base}/parts/{n}" for n in names)
+    from .remotes.fs import MAX_MANIFEST_BYTES
+
+    datas = area.backend.read_many((f"{base}/parts/{n}" for n in names), MAX_MANIFEST_BYTES)
     out = {}
     for rel, data in datas.items():
         if data is not None:

@@ -299,6 +299,36 @@ def copy_file(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
 
 
+def copy_bounded(src: Path, dst: Path, limit: int, chunk: int = 16 * 1024 * 1024) -> int:
+    """Copy at most ``limit + 1`` bytes of ``src`` to ``dst``; return how many were copied.
+
+    A result above ``limit`` means ``src`` is longer than expected (the caller decides what
+    that means). Works on endless sources (``/dev/zero``, a pipe): never copies past the bound.
+    The kernel copies where it can (copy_file_range), plain reads where it cannot.
+    """
+    copied = 0
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        in_fd, out_fd = fin.fileno(), fout.fileno()
+        kernel = hasattr(os, "copy_file_range")
+        while copied <= limit:
+            want = min(chunk, limit + 1 - copied)
+            n = 0
+            if kernel:
+                try:
+                    n = os.copy_file_range(in_fd, out_fd, want)
+                except OSError:
+                    kernel = False  # another filesystem, a device, an old kernel: plain reads
+            if not kernel:
+                data = fin.read(want)
+                fout.write(data)
+                fout.flush()
+                n = len(data)
+            if n == 0:
+                break
+            copied += n
+    return copied
+
+
 def place_file(src: Path, dst: Path, mode: str) -> str:
     """Materialize ``src`` (a store object) at ``dst`` by ``mode``; return the mode used.
 

@@ -180,13 +180,10 @@ def verify_problems(root: Path) -> list[str]:
     """What ``artifact verify`` reports for the repository at ``root`` (in this process: faster
     than a CLI run, and the same library code). The process-wide ``core.fsync`` is restored.
 
-    A repository with a remote is a clone that fetches objects when needed, and `cache
-    cleanup` drops objects recorded as stored on a remote: such an object is not fetched rather
-    than lost, which verify cannot tell apart yet (issue 14, item 10), so it is not reported
-    (corrupt objects and damaged records still are). Everywhere else a missing object is a loss.
+    Objects a clone never fetched, or that ``cache cleanup`` dropped, are reported by verify as
+    "on remote R", not as problems; a missing object with no remote holding it is a loss.
     """
     from artctl import fsutil
-    from artctl.remotes.config import list_remotes
     from artctl.repo import Repository
     from artctl.repository_ops import Repo
 
@@ -195,19 +192,13 @@ def verify_problems(root: Path) -> list[str]:
         repository = Repository(root)
         try:
             problems = Repo(repository).verify().problems
-            missing = {p["digest"] for p in problems if p.get("problem") == "missing" and p.get("digest")}
-            if missing and list_remotes(repository):
-                elsewhere = missing
-            else:
-                elsewhere = repository.state.with_remote_copy(missing) if missing else set()
         finally:
             repository.state.close()
     except Exception as exc:  # noqa: BLE001 - a repository that cannot even be opened fails too
         return [f"cannot verify: {type(exc).__name__}: {exc}"]
     finally:
         fsutil.set_durable(durable)
-    return [" ".join(f"{k}={v}" for k, v in problem.items()) for problem in problems
-            if not (problem.get("problem") == "missing" and problem.get("digest") in elsewhere)]
+    return [" ".join(f"{k}={v}" for k, v in problem.items()) for problem in problems]
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ objects that came from a remote.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +18,9 @@ from conftest import REPO_ROOT, make_tree
 
 from artctl.cache.evict import cleanup, info
 from artctl.errors import LockTimeout
+from artctl.remotes.config import add_remote
 from artctl.repository_ops import Repo
+from artctl.store.index import RemoteCopy
 
 MiB = 1024 * 1024
 
@@ -150,11 +153,20 @@ def test_pack_evicted_only_when_every_blob_has_another_copy(repo: Repo, workdir:
     packs = list(repo.store.iter_packs())
     assert len(packs) == 1
     digests = [e.digest for e in repo.manifest(repo.resolve("p/small"))]
+    # A remote that really holds the pack (cleanup re-checks it there), and records of verified
+    # copies for all blobs but one, then for the last one too.
+    remote = workdir / "remote"
+    (remote / "packs").mkdir(parents=True)
+    for suffix in (".pack", ".idx"):
+        shutil.copyfile(repo.store.packs_dir / f"{packs[0]}{suffix}", remote / "packs" / f"{packs[0]}{suffix}")
+    add_remote(repo.repository, "origin", remote.as_uri())
+    size = (remote / "packs" / f"{packs[0]}.pack").stat().st_size
+    copies = [RemoteCopy(d, f"packs/{packs[0]}.pack", size) for d in digests]
     state = repo.repository.state
-    state.record_remote_copies("origin", digests[:-1])  # what a push of all but one would record
+    state.record_remote_copies("origin", copies[:-1])  # what a push of all but one would record
     assert info(repo).cache_bytes == 0 and cleanup(repo, 0).nothing_done
     assert list(repo.store.iter_packs()) == packs
-    state.record_remote_copies("origin", digests[-1:])
+    state.record_remote_copies("origin", copies[-1:])
     assert info(repo).cache_objects == 5
     result = cleanup(repo, 0)
     assert [u.pack for u in result.evicted] == [True] and len(result.evicted[0].blobs) == 5

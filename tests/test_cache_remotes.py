@@ -45,7 +45,7 @@ def test_cleanup_1mb_on_a_clone_that_downloaded_4mb(cli, repo_dir: Path, tmp_pat
     before = cli.ok("cache", "info", "--json", cwd=clone).json()
     assert before["cache_bytes"] >= 4 * MiB and before["pinned_bytes"] == 0
 
-    result = cli.ok("cache", "cleanup", "1MB", "--json", cwd=clone).json()
+    result = cli.ok("cache", "cleanup", "1MB", "--json", cwd=clone, env=env).json()
     assert result["freed_bytes"] >= 3 * 10**6
     assert cli.ok("cache", "info", "--json", cwd=clone).json()["cache_bytes"] <= 10**6
 
@@ -65,9 +65,9 @@ def test_unpushed_data_survives_cleanup_0(cli, repo_dir: Path, tmp_path: Path, r
 
     info = cli.ok("cache", "info", "--json").json()
     assert info["pinned_bytes"] >= MiB + 2 and info["cache_bytes"] >= MiB + 1
-    result = cli.ok("cache", "cleanup", "0", "--json").json()
+    result = cli.ok("cache", "cleanup", "0", "--json", env=env).json()
     assert result["freed_bytes"] >= MiB + 1 and result["pinned_bytes"] == info["pinned_bytes"]
-    assert cli.ok("cache", "cleanup", "0").stdout == ""
+    assert cli.ok("cache", "cleanup", "0", env=env).stdout == ""
 
     # The unpushed version is intact without any network; the pushed one comes back from the remote.
     cli.ok("artifact", "get", "p/two", "--root", "two")

@@ -8,6 +8,11 @@ returns a plan object (``--dry-run`` prints it); executing re-scans and deletes 
 the cache lock and gc's writer guard exclusively (no ``get`` reading, no writer deduplicating
 against an object), index before pack, so an interrupted cleanup never leaves an index entry
 pointing at a deleted pack.
+
+A remote copy counts only if this machine sent or fetched and verified those bytes
+(``remote_files``), and it is re-confirmed on the remote (file present at its recorded size)
+right before the unit is dropped (:mod:`artctl.remotes.confirm`): a remote that lost the data
+since, or cannot be reached, leaves the unit pinned.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +46,8 @@ class Unit:
     blobs: tuple[str, ...]
     last_used: float
     evictable: bool
+    #: Blobs whose only other copy is on a remote: confirmed there before the unit is dropped.
+    remote_backed: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": "pack" if self.pack else "object", "id": self.id, "size": self.size,
@@ -77,6 +84,10 @@ class CleanupResult:
     evicted: list[Unit] = field(default_factory=list)
     temp_files_removed: int = 0
     temp_bytes_removed: int = 0
+    #: Bytes kept because their remote copy was not found (any more) or could not be checked.
+    unconfirmed_bytes: int = 0
+    #: Remotes that could not be asked → the error.
+    unreachable: dict[str, str] = field(default_factory=dict)
 
     @property
     def freed_bytes(self) -> int:
@@ -95,7 +106,9 @@ class CleanupResult:
                 "evicted_packs": sum(1 for u in self.evicted if u.pack),
                 "evicted": [u.to_json() for u in self.evicted],
                 "temp_files_removed": self.temp_files_removed,
-                "temp_bytes_removed": self.temp_bytes_removed}
+                "temp_bytes_removed": self.temp_bytes_removed,
+                "unconfirmed_bytes": self.unconfirmed_bytes,
+                "unreachable_remotes": dict(self.unreachable)}
 
 
 def needed_as_only_copy(repo: "Repo") -> set[str]:
@@ -159,12 +172,18 @@ def scan(repo: "Repo") -> list[Unit]:
     on_remote = state.with_remote_copy(every)
     from_ref = db.reference_backed(state, every - on_remote)
     needed = needed_as_only_copy(repo) if from_ref else set()
-    copied = on_remote | (from_ref - needed)
+    by_ref = from_ref - needed
+    copied = on_remote | by_ref
     used = db.last_used(state, every)
     units: list[Unit] = []
+
+    def remote_backed(blobs: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(d for d in blobs if d not in by_ref)
+
     for digest, size in loose.items():
         when = used.get(digest) or _mtime(store.object_path(digest))
-        units.append(Unit(digest, False, size, (digest,), when, digest in copied))
+        units.append(Unit(digest, False, size, (digest,), when, digest in copied,
+                          remote_backed((digest,))))
     for pack_id, blobs in packs.items():
         path = store.pack_path(pack_id)
         try:
@@ -172,7 +191,8 @@ def scan(repo: "Repo") -> list[Unit]:
         except FileNotFoundError:
             continue
         when = max((used.get(d, 0.0) for d in blobs), default=0.0) or _mtime(path)
-        units.append(Unit(pack_id, True, size, tuple(blobs), when, all(d in copied for d in blobs)))
+        units.append(Unit(pack_id, True, size, tuple(blobs), when, all(d in copied for d in blobs),
+                          remote_backed(tuple(blobs))))
     return units
 
 
@@ -242,12 +262,41 @@ def cleanup(repo: "Repo", limit: int, *, dry_run: bool = False, remove_temp: boo
         return _cleanup_locked(repo, limit, False, remove_temp)
 
 
+def confirmed_plan(repo: "Repo", units: list[Unit], limit: int) -> tuple[list[Unit], list[Unit], int, dict[str, str]]:
+    """``plan``, with the remote copies of what it chooses re-confirmed on the remotes.
+
+    A unit whose copy is not confirmed becomes pinned and the plan is made again (each round
+    pins at least one unit, so this ends). Returns the units (updated), the chosen ones, the
+    bytes pinned that way, and the remotes that could not be reached.
+    """
+    from ..remotes.confirm import confirm_copies
+
+    checked: dict[str, bool] = {}
+    unconfirmed = 0
+    unreachable: dict[str, str] = {}
+    while True:
+        chosen = plan(units, limit)
+        todo = {d for u in chosen for d in u.remote_backed if d not in checked}
+        if not todo:
+            return units, chosen, unconfirmed, unreachable
+        found = confirm_copies(repo.repository, todo)
+        unreachable.update(found.unreachable)
+        checked.update((d, d in found.confirmed) for d in todo)
+        updated = []
+        for unit in units:
+            if unit.evictable and not all(checked.get(d, True) for d in unit.remote_backed):
+                unit = replace(unit, evictable=False)
+                unconfirmed += unit.size
+            updated.append(unit)
+        units = updated
+
+
 def _cleanup_locked(repo: "Repo", limit: int, dry_run: bool, remove_temp: bool) -> CleanupResult:
     store = repo.store
     units = scan(repo)  # under the lock: a get or put that finished meanwhile is accounted for
+    units, chosen, unconfirmed, unreachable = confirmed_plan(repo, units, limit)
     before = sum(u.size for u in units if u.evictable)
     pinned = sum(u.size for u in units if not u.evictable)
-    chosen = plan(units, limit)
     temps = _temp_files(repo, time.time() - TEMP_GRACE_SECONDS) if remove_temp else []
     if not dry_run:
         for unit in chosen:
@@ -263,4 +312,4 @@ def _cleanup_locked(repo: "Repo", limit: int, dry_run: bool, remove_temp: bool) 
                 pass
     after = before - sum(u.size for u in chosen)
     return CleanupResult(limit, dry_run, before, after, pinned, chosen,
-                         len(temps), sum(s for _, s in temps))
+                         len(temps), sum(s for _, s in temps), unconfirmed, unreachable)

@@ -54,7 +54,8 @@ def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
 
     SIZE is e.g. 0, 500MiB, 1GB (1 GB = 10^9 bytes, 1 GiB = 2^30). Only objects with another
     copy (on a remote, or behind a reference) are evicted, never the only copy of anything,
-    never while a `get` is reading; a later `get` fetches them again. Prints nothing and
+    never while a `get` is reading; a later `get` fetches them again. A remote copy counts only
+    if this machine pushed or fetched those bytes, and it is checked on the remote first. Prints nothing and
     exits 0 when there is nothing to do, so it fits a cron line.
 
     \b
@@ -69,6 +70,11 @@ def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
     limit = parse_size(size)
     result = cleanup(open_repo(), limit, dry_run=dry_run, remove_temp=remove_temp)
     out = get_output()
+    for remote, why in sorted(result.unreachable.items()):
+        out.warn(f"remote {remote} could not be checked, its copies count as absent: {why}")
+    if result.unconfirmed_bytes:
+        out.warn(f"kept {human_size(result.unconfirmed_bytes)} whose remote copy is not confirmed "
+                 "(missing, cut short or unreachable); `artctl push` sends it again")
     if out.json:
         out.emit_json(result.to_json())
         return

@@ -63,13 +63,19 @@ class Adapter(Protocol):
         """Write whatever ``uri`` holds now (entries logged with ``checksum=False``)."""
 
 
-def copy_stream(src: BinaryIO, dst: Path, *, progress: Callable[[int], None] | None = None) -> Fetched:
-    """Stream ``src`` into a new file ``dst`` while hashing (BLAKE3 + md5) in the same pass."""
+def copy_stream(src: BinaryIO, dst: Path, *, progress: Callable[[int], None] | None = None,
+                limit: int | None = None) -> Fetched:
+    """Stream ``src`` into a new file ``dst`` while hashing (BLAKE3 + md5) in the same pass.
+
+    With ``limit`` (the logged size) it stops after ``limit + 1`` bytes: a reference that grew,
+    or never ends, cannot fill the disk; :func:`check_size` then reports it.
+    """
     hasher = new_hasher()
     md5 = hashlib.md5(usedforsecurity=False)
     total = 0
     with open(dst, "xb") as out:
-        while chunk := src.read(CHUNK):
+        while (limit is None or total <= limit) and (
+                chunk := src.read(CHUNK if limit is None else min(CHUNK, limit + 1 - total))):
             out.write(chunk)
             hasher.update(chunk)
             md5.update(chunk)
@@ -102,6 +108,8 @@ def unchecked_prefix(uri: str) -> InvalidInput:
 
 
 def check_size(entry: Entry, got: Fetched) -> None:
+    if got.size > entry.size:
+        raise changed(entry, f"it holds more than its logged {entry.size} bytes (the download was stopped)")
     if got.size != entry.size:
         raise changed(entry, f"size {entry.size} → {got.size} bytes")
 

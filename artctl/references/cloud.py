@@ -118,7 +118,7 @@ class FsspecAdapter(abc.ABC):
         path = _strip(entry.ref)
         try:
             with self.open_recorded(path, entry) as src:
-                got = copy_stream(src, dst)
+                got = copy_stream(src, dst, limit=entry.size)
         except ArtctlError:
             raise
         except FileNotFoundError:

@@ -102,7 +102,7 @@ class HTTPAdapter:
                 if key in recorded and now.get(key) != recorded[key]:
                     raise changed(entry, f"{key.replace('_', '-')} {recorded[key]} → {now.get(key)}",
                                   versioned_hint=False)
-            got = copy_stream(response, dst)
+            got = copy_stream(response, dst, limit=entry.size)
         check_size(entry, got)
         if entry.digest is not None and got.digest != entry.digest:
             raise changed(entry, "its bytes differ from the logged BLAKE3", versioned_hint=False)

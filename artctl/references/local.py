@@ -64,13 +64,13 @@ class LocalAdapter:
         path = local_path(entry.ref)
         try:
             with open(path, "rb") as src:
-                got = copy_stream(src, dst)
+                got = copy_stream(src, dst, limit=entry.size)
         except FileNotFoundError:
             raise changed(entry, "the file was deleted", versioned_hint=False) from None
+        check_size(entry, got)
         if entry.digest is not None and got.digest != entry.digest:
             raise changed(entry, f"BLAKE3 {entry.digest[:12]}… → {got.digest[:12]}… "
                                  f"({entry.size} → {got.size} bytes)", versioned_hint=False)
-        check_size(entry, got)
         return got
 
     def fetch_current(self, uri: str, dst: Path) -> Fetched:

@@ -33,11 +33,37 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import unquote, urlparse  # noqa: E402
 
-from ..errors import ArtctlError, InvalidInput, RemoteError  # noqa: E402
-from ..fsutil import atomic_write_bytes, fsync_dir  # noqa: E402
+from ..errors import ArtctlError, IntegrityError, InvalidInput, RemoteError  # noqa: E402
+from ..fsutil import atomic_write_bytes, copy_bounded, fsync_dir  # noqa: E402
 
 #: Parallel requests per transfer (bounded so a 100k-object push does not open 100k sockets).
 DEFAULT_JOBS = 8
+
+# Every read of a remote file is bounded: by the size a manifest or pack index declares for
+# it (objects, packs), else by one of these caps, so a damaged or hostile remote (a 150 MB
+# file behind a 100-byte entry, an endless file) can neither fill memory nor the disk.
+#: Records: FORMAT, artifact/version/alias/run records, distributed bookkeeping.
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+#: Manifests and distributed parts (a million entries is ~200 MB of JSON lines).
+MAX_MANIFEST_BYTES = 1024 * 1024 * 1024
+#: Pack indexes (48 bytes per blob).
+MAX_INDEX_BYTES = 256 * 1024 * 1024
+#: Bytes per request of a bounded streaming download from an object store.
+DOWNLOAD_CHUNK = 16 * 1024 * 1024
+
+
+def too_large(url: str, rel: str, limit: int) -> IntegrityError:
+    """The one error for a remote file longer than its declared or allowed size."""
+    return IntegrityError(f"remote file {url.rstrip('/')}/{rel} is larger than the {limit} bytes "
+                          "expected; the download was stopped and nothing was stored",
+                          hint="the remote is damaged or was tampered with; push the data again "
+                               "from a clone that has it")
+
+
+def _empty_range(exc: BaseException) -> bool:
+    """An object store refusing a range from byte 0 (HTTP 416): the object is empty."""
+    text = str(exc).lower()
+    return "not satisfiable" in text or "416" in text or "invalidrange" in text
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -120,8 +146,9 @@ class Backend(abc.ABC):
 
     # Implemented by subclasses -------------------------------------------------------------
     @abc.abstractmethod
-    def read(self, rel: str) -> bytes:
-        ...
+    def read(self, rel: str, limit: int = MAX_RECORD_BYTES) -> bytes:
+        """The whole file; IntegrityError (:func:`too_large`) past ``limit`` bytes, having read
+        at most ``limit + 1``."""
 
     @abc.abstractmethod
     def read_range(self, rel: str, start: int, end: int) -> bytes:
@@ -137,8 +164,17 @@ class Backend(abc.ABC):
         anything becomes visible there; False means it failed and nothing was written."""
 
     @abc.abstractmethod
-    def download(self, rel: str, local: Path) -> None:
-        ...
+    def download(self, rel: str, local: Path, limit: int) -> int:
+        """Copy the file to ``local``; return its size. Stops after ``limit + 1`` bytes with
+        IntegrityError (:func:`too_large`): ``limit`` is the size the caller expects."""
+
+    @abc.abstractmethod
+    def sizes(self, rels: Iterable[str]) -> dict[str, int | None]:
+        """The size of each file (None when it is missing or not a regular file)."""
+
+    @abc.abstractmethod
+    def list_sizes(self, rel: str) -> dict[str, int]:
+        """Every file under ``rel`` (recursively) → its size; keys are relative to the root."""
 
     @abc.abstractmethod
     def create(self, rel: str, data: bytes) -> bool:
@@ -168,19 +204,19 @@ class Backend(abc.ABC):
         except FileNotFoundError:
             return False
 
-    def read_or_none(self, rel: str) -> bytes | None:
+    def read_or_none(self, rel: str, limit: int = MAX_RECORD_BYTES) -> bytes | None:
         try:
-            return self.read(rel)
+            return self.read(rel, limit)
         except FileNotFoundError:
             return None
 
-    def read_many(self, rels: Iterable[str]) -> dict[str, bytes | None]:
+    def read_many(self, rels: Iterable[str], limit: int = MAX_RECORD_BYTES) -> dict[str, bytes | None]:
         """Many small files at once (bounded concurrency); a missing one maps to None."""
         rels = list(rels)
         if not rels:
             return {}
         with ThreadPoolExecutor(max_workers=min(self.jobs, len(rels))) as pool:
-            return dict(zip(rels, pool.map(self.read_or_none, rels)))
+            return dict(zip(rels, pool.map(lambda r: self.read_or_none(r, limit), rels)))
 
 
 class LocalBackend(Backend):
@@ -197,9 +233,12 @@ class LocalBackend(Backend):
     def _tmp_beside(self, path: Path) -> Path:
         return path.parent / f".{uuid.uuid4().hex}.artctl-tmp"
 
-    def read(self, rel: str) -> bytes:
-        with guard(self.url, f"reading {rel}"):
-            return self._p(rel).read_bytes()
+    def read(self, rel: str, limit: int = MAX_RECORD_BYTES) -> bytes:
+        with guard(self.url, f"reading {rel}"), open(self._p(rel), "rb") as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise too_large(self.url, rel, limit)
+        return data
 
     def read_range(self, rel: str, start: int, end: int) -> bytes:
         with guard(self.url, f"reading {rel}"), open(self._p(rel), "rb") as fh:
@@ -231,11 +270,33 @@ class LocalBackend(Backend):
             fsync_dir(path.parent)
         return True
 
-    def download(self, rel: str, local: Path) -> None:
-        from ..fsutil import copy_file
-
+    def download(self, rel: str, local: Path, limit: int) -> int:
         with guard(self.url, f"reading {rel}", local):
-            copy_file(self._p(rel), local)
+            copied = copy_bounded(self._p(rel), local, limit)
+        if copied > limit:
+            raise too_large(self.url, rel, limit)
+        return copied
+
+    def sizes(self, rels: Iterable[str]) -> dict[str, int | None]:
+        import stat
+
+        out: dict[str, int | None] = {}
+        if not self.root.is_dir():  # an unmounted disk is not proof that the files are gone
+            raise RemoteError(f"remote {self.url} is not reachable (no directory {self.root})",
+                              hint="mount it, or fix the remote's URL")
+        with guard(self.url, "checking files"):
+            for rel in rels:
+                try:
+                    st = os.stat(self._p(rel))
+                except (FileNotFoundError, NotADirectoryError):
+                    out[rel] = None
+                    continue
+                out[rel] = st.st_size if stat.S_ISREG(st.st_mode) else None
+        return out
+
+    def list_sizes(self, rel: str) -> dict[str, int]:
+        found = self.find(rel)
+        return {r: size for r, size in self.sizes(found).items() if size is not None}
 
     def create(self, rel: str, data: bytes) -> bool:
         from ..fsutil import create_exclusive
@@ -314,22 +375,31 @@ class FsspecBackend(Backend):
         prefix = self.root + "/"
         return full[len(prefix):] if full.startswith(prefix) else full
 
-    def read(self, rel: str) -> bytes:
-        with guard(self.url, f"reading {rel}"):
-            return bytes(self.fs.cat_file(self._p(rel)))
+    def read(self, rel: str, limit: int = MAX_RECORD_BYTES) -> bytes:
+        # One ranged GET: the store sends at most limit + 1 bytes, whatever the object holds.
+        try:
+            with guard(self.url, f"reading {rel}"):
+                data = bytes(self.fs.cat_file(self._p(rel), start=0, end=limit + 1))
+        except RemoteError as exc:
+            if _empty_range(exc):
+                return b""
+            raise
+        if len(data) > limit:
+            raise too_large(self.url, rel, limit)
+        return data
 
     def read_range(self, rel: str, start: int, end: int) -> bytes:
         with guard(self.url, f"reading {rel}"):
             return bytes(self.fs.cat_file(self._p(rel), start=start, end=end))
 
-    def read_many(self, rels: Iterable[str]) -> dict[str, bytes | None]:
+    def read_many(self, rels: Iterable[str], limit: int = MAX_RECORD_BYTES) -> dict[str, bytes | None]:
         """One batched request set through fsspec's async ``cat`` when the backend has it."""
         rels = list(rels)
         if not rels:
             return {}
         paths = [self._p(r) for r in rels]
         with guard(self.url, "reading records"):
-            found = self.fs.cat(paths, on_error="return")
+            found = self.fs.cat(paths, on_error="return", start=0, end=limit + 1)
         out: dict[str, bytes | None] = {}
         for rel, path in zip(rels, paths):
             value = found.get(path)
@@ -338,9 +408,13 @@ class FsspecBackend(Backend):
                 value = found.get(f"{self.protocol}://{path}")
             if isinstance(value, FileNotFoundError) or value is None:
                 out[rel] = None
+            elif isinstance(value, BaseException) and _empty_range(value):
+                out[rel] = b""
             elif isinstance(value, BaseException):
                 with guard(self.url, f"reading {rel}"):
                     raise value
+            elif len(value) > limit:
+                raise too_large(self.url, rel, limit)
             else:
                 out[rel] = bytes(value)
         return out
@@ -358,9 +432,51 @@ class FsspecBackend(Backend):
             self.fs.put_file(str(local), self._p(rel))
         return True
 
-    def download(self, rel: str, local: Path) -> None:
+    def download(self, rel: str, local: Path, limit: int) -> int:
+        """Stream in ranged requests of DOWNLOAD_CHUNK, stopping after ``limit + 1`` bytes; an
+        object the store already says is too long is refused before any byte moves."""
+        copied = 0
         with guard(self.url, f"reading {rel}", local):
-            self.fs.get_file(self._p(rel), str(local))
+            with self.fs.open(self._p(rel), "rb", cache_type="none", block_size=DOWNLOAD_CHUNK) as src:
+                if src.size is not None and src.size > limit:
+                    raise too_large(self.url, rel, limit)
+                with open(local, "wb") as dst:
+                    while copied <= limit:
+                        chunk = src.read(min(DOWNLOAD_CHUNK, limit + 1 - copied))
+                        if not chunk:
+                            break
+                        dst.write(chunk)
+                        copied += len(chunk)
+        if copied > limit:
+            raise too_large(self.url, rel, limit)
+        return copied
+
+    def sizes(self, rels: Iterable[str]) -> dict[str, int | None]:
+        rels = list(rels)
+        if not rels:
+            return {}
+
+        def size(rel: str) -> int | None:
+            try:
+                with guard(self.url, f"checking {rel}"):
+                    info = self.fs.info(self._p(rel))
+            except FileNotFoundError:
+                return None
+            return int(info["size"]) if info.get("type") == "file" else None
+
+        self.fs.invalidate_cache()
+        with ThreadPoolExecutor(max_workers=min(self.jobs, len(rels))) as pool:
+            return dict(zip(rels, pool.map(size, rels)))
+
+    def list_sizes(self, rel: str) -> dict[str, int]:
+        with guard(self.url, f"listing {rel}"):
+            self.fs.invalidate_cache()
+            try:
+                found = self.fs.find(self._p(rel), detail=True)
+            except FileNotFoundError:
+                return {}
+        return {self._rel(n): int(info.get("size") or 0) for n, info in found.items()
+                if info.get("type", "file") == "file" and not n.rsplit("/", 1)[-1].startswith(".")}
 
     def create(self, rel: str, data: bytes) -> bool:
         """Exclusive create in ONE request (S3 If-None-Match: *, GCS ifGenerationMatch=0,

@@ -21,7 +21,9 @@ from ..fsutil import copy_target_in
 from ..hashing import hash_bytes, hash_file
 from ..manifest import Entry
 from ..store import PACK_THRESHOLD
+from ..store.index import RemoteCopy
 from ..store.packs import read_slice
+from .inventory import pack_end
 from .protocol import object_rel, pack_rel
 
 #: A packed blob whose whole pack is at most this big is fetched with its pack: one request
@@ -38,11 +40,12 @@ if TYPE_CHECKING:
 def fetch_loose_to_store(repository: "Repository", backend: "Backend", digest: str, size: int) -> int:
     """Download ``objects/<digest>``, verify it, publish it in the local store; return its size.
 
-    Raises FileNotFoundError when the remote does not have it.
+    Raises FileNotFoundError when the remote does not have it, IntegrityError when it holds
+    other bytes or more than ``size`` (the download stops there).
     """
     store = repository.store
     if size < PACK_THRESHOLD:
-        data = backend.read(object_rel(digest))
+        data = backend.read(object_rel(digest), size)
         if hash_bytes(data) != digest:
             raise IntegrityError(f"object {digest[:12]} on the remote is corrupt (digest mismatch); "
                                  "nothing was stored")
@@ -50,8 +53,7 @@ def fetch_loose_to_store(repository: "Repository", backend: "Backend", digest: s
         return len(data)
     tmp = copy_target_in(store.tmp_dir)
     try:
-        backend.download(object_rel(digest), tmp)
-        got = tmp.stat().st_size
+        got = backend.download(object_rel(digest), tmp, size)
         if hash_file(tmp, got) != digest:
             raise IntegrityError(f"object {digest[:12]} on the remote is corrupt (digest mismatch); "
                                  "nothing was stored")
@@ -73,12 +75,21 @@ def download_pack(repository: "Repository", remote: str, backend: "Backend", pac
     idx = (cache_dir(repository, remote) / f"{pack_id}.idx").read_bytes()
     tmp = copy_target_in(store.tmp_dir)
     try:
-        backend.download(pack_rel(pack_id), tmp)
+        backend.download(pack_rel(pack_id), tmp, pack_end(decode_index(idx)))
         adopt_remote_pack(store, remote, pack_id, tmp, idx)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    repository.state.record_remote_copies(remote, [d for d, _o, _n in decode_index(idx)])
+    record_pack_copy(repository, remote, pack_id, idx)
+
+
+def record_pack_copy(repository: "Repository", remote: str, pack_id: str, idx: bytes) -> None:
+    """Every blob of a pack downloaded whole and verified has a copy in that remote pack."""
+    from ..store.packs import decode_index
+
+    blobs = decode_index(idx)
+    end = pack_end(blobs)
+    repository.state.record_remote_copies(remote, [RemoteCopy(d, pack_rel(pack_id), end) for d, _o, _n in blobs])
 
 
 def adopt_remote_pack(store: "Store", remote: str, pack_id: str, tmp: Path, idx: bytes) -> None:
@@ -180,6 +191,7 @@ def remote_source(repo: "Repo") -> Callable[[Entry, Path], bool] | None:
         for spec, backend, inv in remotes:
             loc = inv.locate(digest)
             data: bytes | None = None
+            copy: RemoteCopy | None = None  # the verified remote copy (a whole pack records its own)
             try:
                 if loc is not None and inv.pack_size(loc.pack) <= WHOLE_PACK_BYTES:
                     whole_pack(spec, backend, loc.pack)
@@ -190,8 +202,10 @@ def remote_source(repo: "Repo") -> Callable[[Entry, Path], bool] | None:
                     data = backend.read_range(pack_rel(loc.pack), loc.offset, loc.offset + loc.length)
                     if hash_bytes(data) == digest:
                         repository.store.put_bytes(data, digest)
+                        copy = RemoteCopy(digest, pack_rel(loc.pack), inv.pack_end(loc.pack))
                 else:
-                    fetch_loose_to_store(repository, backend, digest, entry.size)
+                    size = fetch_loose_to_store(repository, backend, digest, entry.size)
+                    copy = RemoteCopy(digest, object_rel(digest), size)
             except FileNotFoundError:
                 continue
             if data is not None:
@@ -203,7 +217,8 @@ def remote_source(repo: "Repo") -> Callable[[Entry, Path], bool] | None:
                     fh.write(data)
             else:
                 repository.store.materialize(digest, dst, "copy")
-            repository.state.record_remote_copies(spec.name, [digest])
+            if copy is not None:
+                repository.state.record_remote_copies(spec.name, [copy])
             return True
         return False
 

@@ -28,9 +28,10 @@ from ..hashing import hash_bytes, hash_file
 from ..manifest import Manifest
 from ..names import ArtifactName, parse_name, parse_ref
 from ..records import VersionRecord, dumps, loads
+from ..store.index import RemoteCopy
 from . import inventory as inventory_mod
 from .config import RemoteSpec, add_remote, check_backend, get_remote
-from .fs import Backend, open_backend
+from .fs import MAX_MANIFEST_BYTES, Backend, open_backend
 from .protocol import (RemoteArtifact, ensure_artifact, idx_rel, manifest_rel, object_rel, open_remote, pack_rel,
                        publish_deletion, publish_version, read_registry, run_rel, update_aliases)
 from .sync import Renumbered, merge_artifact
@@ -201,7 +202,6 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
             moved, _new = merge_artifact(repository, after[name_text])
             renumbered.extend(moved)
     _push_runs(repository, backend)
-    repository.state.record_remote_copies(spec.name, needed)
     return TransferResult("push", spec.name, spec.url, objects=sent.objects, bytes=sent.bytes,
                           files=sent.files, objects_skipped=len(needed) - sent.objects,
                           bytes_skipped=sum(needed.values()) - sent.blob_bytes,
@@ -230,9 +230,14 @@ class _Sent:
 def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, needed: dict[str, int],
                inv: inventory_mod.Inventory, progress: Progress | None = None) -> _Sent:
     """Upload the blobs of ``needed`` the remote lacks: whole local packs, then their ``.idx``
-    (an index on the remote is the proof that its pack is complete), and loose objects."""
+    (an index on the remote is the proof that its pack is complete), and loose objects.
+
+    "Lacks" is judged by ``inv``, which lists only packs present at their full length and loose
+    objects of the right size. What is uploaded is recorded as a verified remote copy; what is
+    skipped is not (this machine never checked those bytes), so it stays pinned in the cache.
+    """
     store = repository.store
-    missing = {d for d in needed if not inv.has(d)}
+    missing = {d for d in needed if not inv.has(d, needed[d])}
     store.refresh()
     where = store.placement(missing)
     packs, loose = where.packs, where.loose
@@ -244,6 +249,7 @@ def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, nee
     delay = float(os.environ.get(_DELAY_ENV, "0") or 0)
     result = _Sent()
     counter_lock = threading.Lock()
+    uploaded: dict[str, int] = {}  # pack id or digest -> size of the file sent
 
     def send(item: tuple[str, str]) -> None:
         kind, ident = item
@@ -261,6 +267,7 @@ def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, nee
         with counter_lock:
             result.bytes += size
             result.files += 1
+            uploaded[ident] = size
         if progress:
             progress(1, size)
 
@@ -268,8 +275,10 @@ def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, nee
     _parallel(backend, send, items)
     _parallel(backend, lambda p: backend.write(idx_rel(p), (store.packs_dir / f"{p}.idx").read_bytes()),
               sorted(packs))
-    sent_blobs = loose | {d for p in packs for d, _o, _n in repository.state.blobs_of_pack(p)}
-    repository.state.record_remote_copies(spec.name, sent_blobs)
+    copies = [RemoteCopy(d, object_rel(d), uploaded[d]) for d in loose]
+    copies += [RemoteCopy(d, pack_rel(p), uploaded[p]) for p in packs
+               for d, _o, _n in repository.state.blobs_of_pack(p)]
+    repository.state.record_remote_copies(spec.name, copies)
     result.objects = len(missing)
     result.blob_bytes = sum(needed[d] for d in missing)
     return result
@@ -344,7 +353,8 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
         created.extend(new)
     for run_id, data in runs.items():
         create_exclusive(repository.runs.path(run_id), data, tmp_dir=repository.tmp_dir)
-    repository.state.record_remote_copies(spec.name, inv.all_digests())
+    # Nothing is recorded as "on the remote" from the listing: only bytes fetched and verified
+    # (below, or by `get`) or sent by `push` count as a copy that lets `cache cleanup` evict.
     result = TransferResult(direction, spec.name, spec.url, manifests=len(new_manifests),
                             versions=created, renumbered=renumbered, skipped_records=skipped)
     if fetch_all:
@@ -364,7 +374,7 @@ def _read_manifests(repository: "Repository", spec: RemoteSpec, backend: Backend
     """Manifests the local repository lacks, verified (digest) and parsed (every path checked)
     — nothing is written here, so a bad one stops the pull before any local change."""
     have = {d for d in digests if repository.manifest_path(d).exists()}
-    fetched = backend.read_many(manifest_rel(d) for d in sorted(digests - have))
+    fetched = backend.read_many((manifest_rel(d) for d in sorted(digests - have)), MAX_MANIFEST_BYTES)
     out: dict[str, bytes] = {}
     for rel, data in fetched.items():
         digest = rel[len("manifests/"):].replace("/", "")[:-len(".jsonl")]
@@ -443,19 +453,19 @@ def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
                              hint="the remote is incomplete; push them from a clone that has them")
     moved = {"bytes": 0, "files": 0}
     counter_lock = threading.Lock()
-    from .source import adopt_remote_pack, fetch_loose_to_store
+    from .source import adopt_remote_pack, fetch_loose_to_store, record_pack_copy
 
     def get_pack(pack_id: str) -> None:
         tmp = repository.tmp_dir / f".{pack_id}.pack.download"
         repository.tmp_dir.mkdir(parents=True, exist_ok=True)
         try:
-            backend.download(pack_rel(pack_id), tmp)
-            size = tmp.stat().st_size
+            size = backend.download(pack_rel(pack_id), tmp, inv.ends[pack_id])
             idx = (inventory_mod.cache_dir(repository, spec.name) / f"{pack_id}.idx").read_bytes()
             adopt_remote_pack(store, spec.name, pack_id, tmp, idx)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+        record_pack_copy(repository, spec.name, pack_id, idx)
         with counter_lock:
             moved["bytes"] += size
             moved["files"] += 1
@@ -464,6 +474,7 @@ def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
 
     def get_loose(digest: str) -> None:
         size = fetch_loose_to_store(repository, backend, digest, needed[digest])
+        repository.state.record_remote_copies(spec.name, [RemoteCopy(digest, object_rel(digest), size)])
         with counter_lock:
             moved["bytes"] += size
             moved["files"] += 1
