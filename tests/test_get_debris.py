@@ -208,6 +208,7 @@ def test_verify_remote_checks_the_remote_copies(cli, origin: Path, dataset: Path
     assert "missing\tp/d:v0\tbig1.bin\t" in text.stdout
 
 
+@pytest.mark.damages_repository  # the object is lost on purpose
 def test_verify_of_a_lost_object_checks_remotes_before_suggesting_rm(cli, repo_dir: Path,  # type: ignore[no-untyped-def]
                                                                      dataset: Path, tmp_path: Path) -> None:
     cli.ok("artifact", "put", str(dataset), "--name", "p/d", "--type", "dataset")
@@ -229,7 +230,7 @@ def test_verify_after_cache_cleanup_on_each_backend(cli, repo_dir: Path, dataset
     cli.ok("artifact", "put", str(dataset), "--name", "p/d", "--type", "dataset")
     cli.ok("remote", "add", "origin", url, "--default", env=env)  # env: the servers' credentials
     cli.ok("push", env=env)
-    cli.ok("cache", "cleanup", "0")
+    cli.ok("cache", "cleanup", "0", env=env)  # cleanup re-confirms the remote copies it relies on
     assert len(cli.ok("artifact", "verify", "--json").json()["on_remote"]) == 9
     assert cli.ok("artifact", "verify", "--remote", "--json", env=env).json()["problems"] == []
     from artctl.hashing import hash_bytes

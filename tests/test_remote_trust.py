@@ -308,6 +308,7 @@ def test_a_pack_longer_than_its_index_is_cut_off(cli, repo_dir: Path, tmp_path: 
     assert store_files(clone) == set() and tmp_debris(clone) == []
 
 
+@pytest.mark.damages_repository  # the object is lost on purpose
 def test_an_endless_object_neither_fills_the_disk_nor_memory(cli, repo_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     location = tmp_path / "remote"
     location.mkdir()
