@@ -70,14 +70,40 @@ class MergePlan:
         return {old: new for old, new in sorted(self.moved.items()) if old != new}
 
 
+def match_versions(art: RemoteArtifact, local: list[VersionRecord]) -> dict[int, VersionRecord]:
+    """Local number -> the remote version that *is* that local version.
+
+    The same number with the same content first, else the oldest live remote version with the
+    same content (renumbered by an earlier push or pull). Each remote version matches at most
+    one local version, so two local versions of one content (one deleted, one put again) are
+    never folded into one — which would drop the live one.
+    """
+    twins = {r.index: art.versions[r.index] for r in local if _same(art.versions.get(r.index), r)}
+    claimed = {t.index for t in twins.values()}
+    for record in sorted(local, key=lambda r: r.index):
+        if record.index in twins:
+            continue
+        twin = next((r for i, r in sorted(art.versions.items())
+                     if i not in claimed and not r.deleted and r.manifest == record.manifest), None)
+        if twin is not None:
+            twins[record.index] = twin
+            claimed.add(twin.index)
+    return twins
+
+
+def _same(remote: VersionRecord | None, local: VersionRecord) -> bool:
+    return remote is not None and remote.manifest == local.manifest
+
+
 def plan_merge(art: RemoteArtifact, local: list[VersionRecord], local_aliases: dict[str, str]) -> MergePlan:
-    """The merged state, computed before anything is written: local versions the remote has
-    take its number (a local deletion carried over), the others move above every remote
-    number in their order; aliases follow their versions, the remote's table wins."""
+    """The merged state, computed before anything is written: matched local versions take
+    their remote twin's number (a local deletion carried over), the others move above every
+    remote number in their order; aliases follow their versions, the remote's table wins."""
     target: dict[int, VersionRecord] = dict(art.versions)
+    twins = match_versions(art, local)
     moved: dict[int, int] = {}
     for record in sorted(local, key=lambda r: r.index):
-        twin = art.twin(record)
+        twin = twins.get(record.index)
         if twin is not None:
             if record.deleted and not twin.deleted:
                 target[twin.index] = twin.evolve(state=record.state, deleted_at=record.deleted_at)

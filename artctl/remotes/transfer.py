@@ -33,7 +33,7 @@ from .config import RemoteSpec, add_remote, get_remote
 from .fs import Backend, open_backend
 from .protocol import (RemoteArtifact, ensure_artifact, idx_rel, manifest_rel, object_rel, open_remote, pack_rel,
                        publish_deletion, publish_version, read_registry, run_rel, update_aliases)
-from .sync import Renumbered, merge_artifact
+from .sync import Renumbered, match_versions, merge_artifact
 
 if TYPE_CHECKING:
     from ..repo import Repository
@@ -194,10 +194,12 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
         art = repository.registry.require_artifact(name)
         ensure_artifact(backend, art)
         remote_art = remote_registry.get(name_text) or RemoteArtifact(name, art)
+        everything = repository.registry.versions(name, include_deleted=True)
+        twins = match_versions(remote_art, everything)
         taken = remote_art.versions
         mapping: dict[str, str] = {}
         for record in sorted(versions, key=lambda r: r.index):
-            twin = remote_art.twin(record)
+            twin = twins.get(record.index)
             if twin is None:
                 twin = publish_version(backend, record, taken)
                 if twin.manifest == record.manifest and twin.created_at == record.created_at:
@@ -205,8 +207,8 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
                     crash_point(PUSH_VERSION_CREATED)
             if not twin.deleted:
                 mapping[record.version] = twin.version
-        for gone in repository.registry.versions(name, include_deleted=True):
-            twin = remote_art.twin(gone) if gone.deleted else None
+        for gone in everything:
+            twin = twins.get(gone.index) if gone.deleted else None
             if twin is not None and not twin.deleted:
                 publish_deletion(backend, twin.evolve(deleted_at=gone.deleted_at))
                 deleted.append(f"{name}:{twin.version}")
