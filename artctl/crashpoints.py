@@ -6,7 +6,9 @@ write order. Normally that is one comparison against ``None``. With
 environment, the process SIGKILLs itself there, so a test knows the kill landed exactly between
 those two steps instead of hoping a wall-clock delay did. With ``ARTCTL_CRASH_TRACE=FILE`` every
 point reached is appended to FILE (one name a line), so a test can check that the points it
-kills at are the ones an operation really passes.
+kills at are the ones an operation really passes. ``ARTCTL_CRASH_SIGNAL=TERM`` (or ``INT``)
+sends that signal instead of SIGKILL: the process then unwinds as after a CI timeout or a
+Ctrl-C, which shows what its cleanup leaves at exactly that point.
 
 Every point is listed in :data:`POINTS` with what a kill there must leave behind;
 ``docs/robustness.md`` repeats that table and a test keeps the two in step. Points are declared
@@ -61,11 +63,12 @@ def _parse(spec: str | None) -> tuple[str, int] | None:
 
 _TARGET = _parse(os.environ.get("ARTCTL_CRASH_AT"))
 _TRACE = os.environ.get("ARTCTL_CRASH_TRACE") or None
+_SIGNAL = getattr(signal, "SIG" + os.environ.get("ARTCTL_CRASH_SIGNAL", "KILL").upper(), signal.SIGKILL)
 _hits: dict[str, int] = {}
 
 
 def crash_point(name: str) -> None:
-    """Die here (SIGKILL, no cleanup) if a crash test asked for this point."""
+    """Die here (SIGKILL, no cleanup; or the signal asked for) if a crash test asked for this point."""
     if _TARGET is None and _TRACE is None:
         return
     if _TRACE is not None:
@@ -74,4 +77,4 @@ def crash_point(name: str) -> None:
     if _TARGET is not None and _TARGET[0] == name:
         _hits[name] = _hits.get(name, 0) + 1
         if _hits[name] == _TARGET[1]:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), _SIGNAL)

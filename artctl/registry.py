@@ -4,13 +4,16 @@ Layout under ``.artifacts/registry/<project>/<name>/`` (``@<entity>/`` in front 
 is given): ``artifact.json``, ``versions/v<N>.json``, ``aliases.json`` (custom aliases only).
 ``latest`` is not stored: it is always the newest live version, so it can never go stale.
 Changes happen under the artifact's lock; version records are created exclusively, so even
-without the lock no version number can be written twice.
+without the lock no version number can be written twice. A change of several records at once
+(the renumbering merge of push/pull) goes through ``.artifacts/journal/`` (``artctl.journal``):
+taking the lock, and every read, first finishes an interrupted one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,6 +36,7 @@ class Registry:
     def __init__(self, repo: "Repository") -> None:
         self.repo = repo
         self.root = repo.root / "registry"
+        self._local = threading.local()
 
     # -- paths ----------------------------------------------------------------------------
     def artifact_dir(self, name: ArtifactName) -> Path:
@@ -41,11 +45,65 @@ class Registry:
     def version_path(self, name: ArtifactName, index: int) -> Path:
         return self.artifact_dir(name) / "versions" / f"v{index}.json"
 
-    def lock(self, name: ArtifactName):  # type: ignore[no-untyped-def]
-        return self.repo.lock(f"artifact-{name}")
+    @contextlib.contextmanager
+    def lock(self, name: ArtifactName) -> Iterator[None]:
+        """The artifact's lock; taking it first finishes a merge that was interrupted
+        (``artctl.journal``), so whoever changes the registry starts from a whole state.
+        Re-entrant within a thread."""
+        held = self._held()
+        if name in held:
+            yield
+            return
+        with self.repo.lock(f"artifact-{name}"):
+            held.add(name)
+            try:
+                self._roll_forward(name)
+                yield
+            finally:
+                held.discard(name)
+
+    def _held(self) -> set[ArtifactName]:
+        """Artifacts whose lock this thread holds."""
+        held = getattr(self._local, "held", None)
+        if held is None:
+            held = self._local.held = set()
+        return held
+
+    # -- interrupted merges (artctl.journal) ----------------------------------------------
+    def _roll_forward(self, name: ArtifactName) -> None:
+        from . import journal
+
+        pending = journal.read(self.repo, journal.path_for(self.repo, name))
+        if pending is not None:
+            journal.apply(self.repo, pending)
+
+    def settle(self, name: ArtifactName) -> None:
+        """Before reading an artifact: finish its interrupted merge, if there is one."""
+        from . import journal
+
+        held = self._held()
+        if name not in held and journal.path_for(self.repo, name).exists():
+            with self.lock(name):
+                pass
+
+    def settle_all(self) -> None:
+        """Before reading runs or listing artifacts: finish every interrupted merge.
+
+        Skipped by a thread that already holds an artifact's lock: it must not wait for a
+        second one (locks of two artifacts are never nested)."""
+        from . import journal
+
+        if self._held():
+            return
+        for path in journal.pending(self.repo):
+            pending = journal.read(self.repo, path)
+            if pending is not None:
+                with self.lock(pending.name):
+                    pass
 
     # -- artifacts ------------------------------------------------------------------------
     def artifact(self, name: ArtifactName) -> ArtifactRecord | None:
+        self.settle(name)
         path = self.artifact_dir(name) / "artifact.json"
         try:
             return ArtifactRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
@@ -69,13 +127,20 @@ class Registry:
                 return record
             existing = self.artifact(name)
             assert existing is not None
-        if existing.type != kind:
-            raise Conflict(f"artifact {name} already exists with type {existing.type!r}, not {kind!r}",
-                           hint="names are unique within a project whatever the type; choose another name")
+        self.check_type(existing, kind)
         return existing
+
+    @staticmethod
+    def check_type(existing: ArtifactRecord, kind: str) -> None:
+        """A name is unique within a project whatever the type: another type is a conflict."""
+        validate_type(kind)
+        if existing.type != kind:
+            raise Conflict(f"artifact {existing.name} already exists with type {existing.type!r}, not {kind!r}",
+                           hint="names are unique within a project whatever the type; choose another name")
 
     def iter_artifacts(self, project: str | None = None, kind: str | None = None) -> Iterator[ArtifactRecord]:
         """Every artifact (optionally of one project or type), sorted by name."""
+        self.settle_all()
         if not self.root.is_dir():
             return
         found: list[ArtifactRecord] = []
@@ -101,6 +166,7 @@ class Registry:
     # -- versions -------------------------------------------------------------------------
     def versions(self, name: ArtifactName, *, include_deleted: bool = False) -> list[VersionRecord]:
         """Versions of an artifact, oldest first; expired and deleted ones only on request."""
+        self.settle(name)
         directory = self.artifact_dir(name) / "versions"
         try:
             names = os.listdir(directory)
@@ -119,6 +185,7 @@ class Registry:
         return sorted(records, key=lambda r: r.index)
 
     def version(self, name: ArtifactName, index: int) -> VersionRecord | None:
+        self.settle(name)
         path = self.version_path(name, index)
         try:
             return VersionRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
@@ -127,6 +194,7 @@ class Registry:
 
     def aliases(self, name: ArtifactName) -> dict[str, str]:
         """Custom aliases → version (``{"best": "v2"}``)."""
+        self.settle(name)
         path = self.artifact_dir(name) / "aliases.json"
         try:
             data = loads(path.read_bytes(), str(path))

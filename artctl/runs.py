@@ -164,6 +164,10 @@ class RunStore:
                 return record
 
     def get(self, run_id: str) -> RunRecord:
+        self.repo.registry.settle_all()  # an interrupted merge may still have to fix its links
+        return self._load(run_id)
+
+    def _load(self, run_id: str) -> RunRecord:
         path = self.path(run_id)
         try:
             return RunRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
@@ -171,6 +175,10 @@ class RunStore:
             raise RunError(f"run {run_id!r} not found", hint="list runs with `artctl run ls`") from None
 
     def list(self) -> list[RunRecord]:
+        self.repo.registry.settle_all()
+        return self._load_all()
+
+    def _load_all(self) -> list[RunRecord]:
         if not self.root.is_dir():
             return []
         out = []
@@ -187,8 +195,8 @@ class RunStore:
 
         The read-modify-write is atomic against other processes changing the same run.
         """
-        with self.repo.lock(f"run-{run_id}"):
-            record = change(self.get(run_id))
+        with self.repo.lock(f"run-{run_id}"):  # taken after an artifact's lock, never before
+            record = change(self._load(run_id))
             atomic_write_bytes(self.path(run_id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir)
             return record
 
@@ -216,6 +224,7 @@ class RunStore:
                 return record
             return replace(record, outputs=[*record.outputs, link])
 
+        self.repo.registry.settle_all()  # before any lock: run locks come after artifact locks
         with self.repo.lock("lineage"):
             return self.update(run_id, change)
 
@@ -246,7 +255,7 @@ class RunStore:
     def _reaches(self, start: list[VersionLink], target: VersionLink | None, record: RunRecord) -> bool:
         """Whether walking downstream (version → runs using it → their outputs …) from ``start``
         reaches ``target`` (a version) or, when ``target`` is None, the run ``record``."""
-        runs = {r.id: r for r in self.list()}
+        runs = {r.id: r for r in self._load_all()}  # under the run's lock: link() settled first
         runs[record.id] = record
         users: dict[tuple[str, str], list[RunRecord]] = {}
         for run in runs.values():

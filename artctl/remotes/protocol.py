@@ -109,23 +109,6 @@ class RemoteArtifact:
     aliases: dict[str, str] = field(default_factory=dict)
     alias_seq: int = -1
 
-    def by_manifest(self) -> dict[str, VersionRecord]:
-        """Live versions by manifest digest (the oldest one when content repeats)."""
-        out: dict[str, VersionRecord] = {}
-        for index in sorted(self.versions):
-            if not self.versions[index].deleted:
-                out.setdefault(self.versions[index].manifest, self.versions[index])
-        return out
-
-    def twin(self, record: VersionRecord) -> VersionRecord | None:
-        """The remote version that *is* ``record``: the same number with the same content
-        (live, or deleted on the remote: a deletion to adopt), else a live version with the
-        same content under another number (renumbered by an earlier push or pull)."""
-        same = self.versions.get(record.index)
-        if same is not None and same.manifest == record.manifest:
-            return same
-        return self.by_manifest().get(record.manifest)
-
 
 def parse_version(data: bytes, name: ArtifactName, index: int, where: str) -> VersionRecord:
     """A version record from the remote, checked against the path it was found at."""

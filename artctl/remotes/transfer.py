@@ -34,13 +34,34 @@ from .config import RemoteSpec, add_remote, check_backend, get_remote
 from .fs import MAX_MANIFEST_BYTES, Backend, open_backend
 from .protocol import (RemoteArtifact, ensure_artifact, idx_rel, manifest_rel, object_rel, open_remote, pack_rel,
                        publish_deletion, publish_version, read_registry, run_rel, update_aliases)
-from .sync import Renumbered, merge_artifact
+from .sync import Renumbered, match_versions, merge_artifact
 
 if TYPE_CHECKING:
     from ..repo import Repository
     from ..repository_ops import Repo
 
 Progress = Callable[[int, int], None]
+
+# The write order of push and pull as crash points (docs/robustness.md); the merge of each
+# artifact adds its own (``push.*``/``pull.*`` in artctl.remotes.sync).
+PUSH_OBJECTS_SENT = declare("push.objects-sent", "blobs and pack indexes on the remote, nothing names them "
+                            "yet; local state untouched; the re-run sends nothing again")
+PUSH_MANIFESTS_SENT = declare("push.manifests-sent", "manifests on the remote too, still unreferenced")
+PUSH_VERSION_CREATED = declare("push.version-created", "one more version record on the remote, complete (its "
+                               "manifest and blobs were there first); the local registry untouched")
+PUSH_DELETION_PUBLISHED = declare("push.deletion-published", "one more tombstone on the remote; the remote "
+                                  "version it marks is deleted for every reader")
+PUSH_ALIASES_SENT = declare("push.aliases-sent", "the artifact's aliases moved on the remote; the local "
+                            "registry still has its old numbers, the re-run maps them again")
+PUSH_MANIFESTS_FETCHED = declare("push.manifests-fetched", "the remote's manifests stored locally, unreferenced "
+                                 "until the merge")
+PUSH_RUNS_SENT = declare("push.runs-sent", "everything pushed and merged; only the state db's record of "
+                         "remote copies is missing")
+PULL_MANIFESTS_WRITTEN = declare("pull.manifests-written", "the remote's manifests stored locally, "
+                                 "unreferenced; the registry as before")
+PULL_RUNS_WRITTEN = declare("pull.runs-written", "registry merged, the remote's run records created")
+PULL_OBJECT_FETCHED = declare("pull.object-fetched", "one more pack or loose object in the store, "
+                              "verified before it was published (pull --all)")
 #: Test hook: seconds to sleep before each blob upload, so a test can kill a push mid-way.
 _DELAY_ENV = "ARTCTL_TEST_TRANSFER_DELAY"
 
@@ -162,9 +183,11 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
                 needed[entry.digest] = entry.size
     inv = inventory_mod.refresh(repository, spec.name, backend)
     sent = send_blobs(repository, spec, backend, needed, inv, progress)
+    crash_point(PUSH_OBJECTS_SENT)
     remote_manifests = set(backend.find("manifests"))
     todo = [d for d in manifests if manifest_rel(d) not in remote_manifests]
     _parallel(backend, lambda d: backend.write(manifest_rel(d), manifests[d]), todo)
+    crash_point(PUSH_MANIFESTS_SENT)
     created: list[str] = []
     deleted: list[str] = []
     renumbered: list[Renumbered] = []
@@ -175,33 +198,42 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
         art = repository.registry.require_artifact(name)
         ensure_artifact(backend, art)
         remote_art = remote_registry.get(name_text) or RemoteArtifact(name, art)
+        everything = repository.registry.versions(name, include_deleted=True)
+        twins = match_versions(remote_art, everything)
         taken = remote_art.versions
         mapping: dict[str, str] = {}
         for record in sorted(versions, key=lambda r: r.index):
-            twin = remote_art.twin(record)
+            twin = twins.get(record.index)
             if twin is None:
                 twin = publish_version(backend, record, taken)
                 if twin.manifest == record.manifest and twin.created_at == record.created_at:
                     created.append(f"{name}:{twin.version}")
+                    crash_point(PUSH_VERSION_CREATED)
             if not twin.deleted:
                 mapping[record.version] = twin.version
-        for gone in repository.registry.versions(name, include_deleted=True):
-            twin = remote_art.twin(gone) if gone.deleted else None
+        for gone in everything:
+            twin = twins.get(gone.index) if gone.deleted else None
             if twin is not None and not twin.deleted:
                 publish_deletion(backend, twin.evolve(deleted_at=gone.deleted_at))
                 deleted.append(f"{name}:{twin.version}")
+                crash_point(PUSH_DELETION_PUBLISHED)
         local_aliases = repository.registry.aliases(name)
         changes = {a: mapping[v] for a, v in local_aliases.items() if v in mapping}
         if changes:
             update_aliases(backend, name, changes)
+            crash_point(PUSH_ALIASES_SENT)
     after = read_registry(backend, set(selected), [])  # its problems were reported above
-    _write_manifests(repository, spec.name, _read_manifests(
-        repository, spec, backend, {r.manifest for a in after.values() for r in a.versions.values() if r.live()}))
+    fetched = _read_manifests(
+        repository, spec, backend, {r.manifest for a in after.values() for r in a.versions.values() if r.live()})
+    if fetched:
+        _write_manifests(repository, spec.name, fetched)
+        crash_point(PUSH_MANIFESTS_FETCHED)
     for name_text in sorted(selected):
         if name_text in after:
-            moved, _new = merge_artifact(repository, after[name_text])
+            moved, _new = merge_artifact(repository, after[name_text], "push")
             renumbered.extend(moved)
     _push_runs(repository, backend)
+    crash_point(PUSH_RUNS_SENT)
     return TransferResult("push", spec.name, spec.url, objects=sent.objects, bytes=sent.bytes,
                           files=sent.files, objects_skipped=len(needed) - sent.objects,
                           bytes_skipped=sum(needed.values()) - sent.blob_bytes,
@@ -345,14 +377,16 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
     from ..fsutil import create_exclusive
 
     _write_manifests(repository, spec.name, new_manifests)
+    crash_point(PULL_MANIFESTS_WRITTEN)
     created: list[str] = []
     renumbered: list[Renumbered] = []
     for name in sorted(registry):
-        moved, new = merge_artifact(repository, registry[name])
+        moved, new = merge_artifact(repository, registry[name], "pull")
         renumbered.extend(moved)
         created.extend(new)
     for run_id, data in runs.items():
         create_exclusive(repository.runs.path(run_id), data, tmp_dir=repository.tmp_dir)
+    crash_point(PULL_RUNS_WRITTEN)
     # Nothing is recorded as "on the remote" from the listing: only bytes fetched and verified
     # (below, or by `get`) or sent by `push` count as a copy that lets `cache cleanup` evict.
     result = TransferResult(direction, spec.name, spec.url, manifests=len(new_manifests),
@@ -466,6 +500,7 @@ def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         record_pack_copy(repository, spec.name, pack_id, idx)
+        crash_point(PULL_OBJECT_FETCHED)
         with counter_lock:
             moved["bytes"] += size
             moved["files"] += 1
@@ -475,6 +510,7 @@ def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
     def get_loose(digest: str) -> None:
         size = fetch_loose_to_store(repository, backend, digest, needed[digest])
         repository.state.record_remote_copies(spec.name, [RemoteCopy(digest, object_rel(digest), size)])
+        crash_point(PULL_OBJECT_FETCHED)
         with counter_lock:
             moved["bytes"] += size
             moved["files"] += 1
