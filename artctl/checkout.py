@@ -114,12 +114,15 @@ def _os_failure(exc: OSError, target: Path) -> ArtctlError:
 def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "auto",
              fetch: Fetch | None = None, workers: int = 4,
              progress: Callable[[int, int], None] | None = None,
-             where: "Placement | None" = None) -> CheckoutResult:
+             where: "Placement | None" = None,
+             optional: Callable[[Entry], bool] | None = None) -> CheckoutResult:
     """Write ``entries`` under ``root``; return counts. ``fetch`` handles what the store lacks.
 
     Bytes in the local store are written in one batch (packed blobs pack by pack); the rest
     come from ``fetch`` (references, remotes), several at once. Every file is written under a
     temporary name and renamed into place only after all of its bytes were verified.
+    An entry for which ``optional(entry)`` is true is skipped (not written, not counted) when
+    ``fetch`` fails for it.
     """
     fresh = not root.exists() or (root.is_dir() and not any(os.scandir(root)))
     root = prepare_root(root)
@@ -132,6 +135,7 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
     local = [(e, t) for e, t in targets if e.digest in local_digests]
     remote = [(e, t) for e, t in targets if e.digest not in local_digests]
     modes: dict[str, int] = {}
+    skipped: list[Entry] = []
     pending: list[tuple[str, str]] = []  # (tmp, target) written but not yet renamed
     try:
         if local:
@@ -164,7 +168,13 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
                 entry, target = item
                 tmp = _tmp_name(target)
                 try:
-                    fetch(entry, Path(tmp))
+                    try:
+                        fetch(entry, Path(tmp))
+                    except ArtctlError:
+                        if optional is None or not optional(entry):
+                            raise
+                        skipped.append(entry)
+                        return
                     _replace(tmp, target)
                 except OSError as exc:
                     raise _os_failure(exc, target) from None
@@ -182,9 +192,10 @@ def checkout(entries: list[Entry], root: Path, store: "Store", *, link: str = "a
 
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     list(pool.map(one, remote))
-            modes["copy"] = modes.get("copy", 0) + len(remote)
+            modes["copy"] = modes.get("copy", 0) + len(remote) - len(skipped)
     finally:
         for tmp, _ in pending:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-    return CheckoutResult(root, len(entries), sum(e.size for e in entries), modes)
+    return CheckoutResult(root, len(entries) - len(skipped),
+                          sum(e.size for e in entries) - sum(e.size for e in skipped), modes)

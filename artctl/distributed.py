@@ -367,7 +367,7 @@ def _commit_remote(repo: "Repo", area: _Area, name: ArtifactName, kind: str, man
     remote_art = read_registry(backend, {str(name)}).get(str(name))
     taken = dict(remote_art.versions) if remote_art else {}
     existing = [r for r in taken.values() if r.manifest == digest and r.live()]
-    seconds = ttl_seconds(ttl) if ttl is not None else repo.default_ttl(name)
+    seconds = None if ttl == "none" else ttl_seconds(ttl) if ttl is not None else repo.default_ttl(name)
     if existing:
         record, created = existing[-1], False
     else:

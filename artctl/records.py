@@ -49,14 +49,27 @@ class ArtifactRecord:
     name: str
     type: str
     created_at: str
+    #: The collection's own description and tags (W&B's ``ArtifactCollection``), editable.
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": RECORD_FORMAT, **asdict(self)}
+        out = {"format": RECORD_FORMAT, **asdict(self)}
+        if self.description is None and not self.tags:  # records written before these fields
+            del out["description"], out["tags"]
+        return out
+
+    def evolve(self, **changes: Any) -> "ArtifactRecord":
+        return replace(self, **changes)
 
     @classmethod
     def from_json(cls, obj: dict[str, Any], what: str = "artifact record") -> "ArtifactRecord":
         try:
-            return cls(str(obj["name"]), str(obj["type"]), str(obj["created_at"]))
+            description, tags = obj.get("description"), obj.get("tags", [])
+            if description is not None and not isinstance(description, str) or not isinstance(tags, list):
+                raise RepositoryFormatError(f"{what} has an invalid description or tags", hint=_RESTORE_HINT)
+            return cls(str(obj["name"]), str(obj["type"]), str(obj["created_at"]), description,
+                       [str(t) for t in tags])
         except KeyError as exc:
             raise RepositoryFormatError(f"{what} lacks {exc}", hint=_RESTORE_HINT) from None
 
@@ -81,6 +94,9 @@ class VersionRecord:
     #: Set by gc when it dropped a deleted version's manifest and objects (the record stays
     #: so that lineage and version numbering remain intact).
     purged_at: str | None = None
+    #: W&B's ``artifact.tags`` (per version, editable) and when an editable field last changed.
+    tags: list[str] = field(default_factory=list)
+    updated_at: str | None = None
 
     @property
     def version(self) -> str:
@@ -117,7 +133,11 @@ class VersionRecord:
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": RECORD_FORMAT, **asdict(self)}
+        out = {"format": RECORD_FORMAT, **asdict(self)}
+        for key in ("tags", "updated_at"):  # absent while unset: the bytes of older records stay
+            if not out[key]:
+                del out[key]
+        return out
 
     @classmethod
     def from_json(cls, obj: dict[str, Any], what: str = "version record") -> "VersionRecord":
@@ -133,7 +153,9 @@ class VersionRecord:
             if not isinstance(value, kinds) or isinstance(value, bool) or (
                     isinstance(value, int) and value < 0):
                 raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r}", hint=_RESTORE_HINT)
-        for key in ("created_at", "deleted_at", "purged_at"):
+        if not all(isinstance(t, str) for t in record.tags):
+            raise RepositoryFormatError(f"{what} has an invalid 'tags': {record.tags!r}", hint=_RESTORE_HINT)
+        for key in ("created_at", "deleted_at", "purged_at", "updated_at"):
             value = getattr(record, key)
             if value is not None:
                 try:
@@ -152,5 +174,5 @@ _VERSION_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "name": (str,), "type": (str,), "index": (int,), "manifest": (str,), "created_at": (str,),
     "files": (int,), "size": (int,), "description": _OPT_STR, "metadata": (dict,),
     "ttl_seconds": (int, type(None)), "state": (str,), "deleted_at": _OPT_STR,
-    "logged_by": _OPT_STR, "purged_at": _OPT_STR,
+    "logged_by": _OPT_STR, "purged_at": _OPT_STR, "tags": (list,), "updated_at": _OPT_STR,
 }

@@ -72,6 +72,15 @@ class Registry:
                            hint="names are unique within a project whatever the type; choose another name")
         return existing
 
+    def update_artifact(self, name: ArtifactName, *, description: Any = ..., tags: Any = ...) -> ArtifactRecord:
+        """Change a collection's own description or tags (``...`` leaves a field alone)."""
+        changes = {k: v for k, v in (("description", description), ("tags", tags)) if v is not ...}
+        with self.lock(name):
+            record = self.require_artifact(name).evolve(**changes)
+            atomic_write_bytes(self.artifact_dir(name) / "artifact.json", dumps(record.to_json()),
+                               tmp_dir=self.repo.tmp_dir)
+        return record
+
     def iter_artifacts(self, project: str | None = None, kind: str | None = None) -> Iterator[ArtifactRecord]:
         """Every artifact (optionally of one project or type), sorted by name."""
         if not self.root.is_dir():
@@ -185,6 +194,7 @@ class Registry:
     def commit(self, name: ArtifactName, kind: str, manifest: str, *, files: int, size: int,
                description: str | None = None, metadata: dict[str, Any] | None = None,
                ttl_seconds: int | None = None, aliases: list[str] = (), logged_by: str | None = None,
+               tags: list[str] = (),
                ) -> tuple[VersionRecord, bool]:
         """Record a version for a stored manifest; return it and whether it is new.
 
@@ -203,7 +213,7 @@ class Registry:
                 record = VersionRecord(
                     name=str(name), type=kind, index=index, manifest=manifest, created_at=utcnow(),
                     files=files, size=size, description=description, metadata=dict(metadata or {}),
-                    ttl_seconds=ttl_seconds, logged_by=logged_by)
+                    ttl_seconds=ttl_seconds, logged_by=logged_by, tags=list(tags))
                 while not create_exclusive(self.version_path(name, record.index),
                                            dumps(record.to_json()), tmp_dir=self.repo.tmp_dir):
                     record = record.evolve(index=record.index + 1)
@@ -222,8 +232,8 @@ class Registry:
                            tmp_dir=self.repo.tmp_dir)
 
     def update(self, ref: ArtifactRef, *, description: Any = ..., metadata: Any = ...,
-               ttl_seconds: Any = ...) -> VersionRecord:
-        """Change a version's description, metadata or TTL (``...`` leaves a field alone)."""
+               ttl_seconds: Any = ..., tags: Any = ...) -> VersionRecord:
+        """Change a version's description, metadata, TTL or tags (``...`` leaves a field alone)."""
         if metadata is not ... and not isinstance(metadata, dict):
             raise InvalidInput("metadata must be a JSON object")
         with self.lock(ref.name):
@@ -235,6 +245,10 @@ class Registry:
                 changes["metadata"] = metadata
             if ttl_seconds is not ...:
                 changes["ttl_seconds"] = ttl_seconds
+            if tags is not ...:
+                changes["tags"] = list(tags)
+            if any(getattr(record, k) != v for k, v in changes.items()):
+                changes["updated_at"] = utcnow()
             record = record.evolve(**changes)
             self.save_version(record)
         return record

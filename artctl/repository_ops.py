@@ -223,7 +223,7 @@ class Repo:
     def commit_manifest(self, name: ArtifactName, kind: str, manifest: Manifest, *,
                         aliases: Sequence[str] = (), description: str | None = None,
                         metadata: dict[str, Any] | None = None, ttl: str | timedelta | None = None,
-                        run_id: str | None = None) -> PutResult:
+                        run_id: str | None = None, tags: Sequence[str] = ()) -> PutResult:
         """Manifest → version record → aliases (the objects are already stored)."""
         from .writeguard import writing
 
@@ -231,20 +231,24 @@ class Repo:
             digest = self.repository.write_manifest(manifest)
             return self.commit_digest(name, kind, digest, files=len(manifest), size=manifest.total_size,
                                       aliases=aliases, description=description, metadata=metadata,
-                                      ttl=ttl, run_id=run_id)
+                                      ttl=ttl, run_id=run_id, tags=tags)
 
     def commit_digest(self, name: ArtifactName, kind: str, digest: str, *, files: int, size: int,
                       aliases: Sequence[str] = (), description: str | None = None,
                       metadata: dict[str, Any] | None = None, ttl: str | timedelta | None = None,
-                      run_id: str | None = None) -> PutResult:
-        """Version record → aliases → run link, for a manifest already stored."""
+                      run_id: str | None = None, tags: Sequence[str] = ()) -> PutResult:
+        """Version record → aliases → run link, for a manifest already stored.
+
+        ``ttl=None`` inherits the project's default TTL; ``ttl="none"`` means no TTL at all.
+        """
         from .writeguard import writing
 
         check_metadata(metadata)
         if run_id:
             self.repository.runs.require_running(run_id)
         with writing(self.repository.locks_dir):  # gc waits until the version record exists
-            seconds = ttl_seconds(ttl) if ttl is not None else self.default_ttl(name)
+            seconds = (None if ttl == "none" else ttl_seconds(ttl) if ttl is not None
+                       else self.default_ttl(name))
             if run_id:
                 # Identical content resolves to an existing version: refuse a lineage cycle before
                 # the registry moves any alias to it.
@@ -254,7 +258,7 @@ class Repo:
             record, created = self.registry.commit(
                 name, kind, digest, files=files, size=size,
                 description=description, metadata=metadata, ttl_seconds=seconds, aliases=list(aliases),
-                logged_by=run_id)
+                logged_by=run_id, tags=list(tags))
             if run_id:
                 self.repository.runs.link(run_id, link_of(record), direction="output", new_version=created)
         return PutResult(record, self.registry.aliases_of(record), created)
@@ -348,8 +352,12 @@ class Repo:
 
     def get(self, ref: str | ArtifactRef, *, root: str | os.PathLike[str] | None = None,
             path_prefix: str | None = None, link: str | None = None, run_id: str | None = None,
-            progress: Progress | None = None) -> CheckoutResult:
-        """Materialize a version under ``root`` (default ``./artifacts/<name>:vN``)."""
+            progress: Progress | None = None, allow_missing_references: bool = False) -> CheckoutResult:
+        """Materialize a version under ``root`` (default ``./artifacts/<name>:vN``).
+
+        ``allow_missing_references`` skips reference entries whose data cannot be fetched
+        (gone or changed) instead of failing, as W&B's ``download(allow_missing_references=True)``.
+        """
         record = self.resolve(ref)
         if run_id:
             self.repository.runs.require_running(run_id)
@@ -373,7 +381,8 @@ class Repo:
                 prefetch(self, missing)
                 where = where.updated(self.store.placement({e.digest for e in missing}, locations=True))
             result = checkout(entries, target, self.store, link=mode, fetch=self.fetcher(),
-                              where=where, workers=self.workers(), progress=progress)
+                              where=where, workers=self.workers(), progress=progress,
+                              optional=(lambda e: e.ref is not None) if allow_missing_references else None)
         record_get(self.repository, entries)  # LRU bookkeeping: one batched write
         if run_id:
             self.repository.runs.link(run_id, link_of(record), direction="input")
@@ -410,7 +419,7 @@ class Repo:
         return diff_sorted(self.iter_entries(self.resolve(old)), self.iter_entries(self.resolve(new)))
 
     def update(self, ref: str | ArtifactRef, *, description: Any = ..., metadata: Any = ...,
-               ttl: Any = ...) -> VersionInfo:
+               ttl: Any = ..., tags: Any = ...) -> VersionInfo:
         """Edit mutable fields; ``ttl=None`` removes the TTL, ``...`` leaves a field alone."""
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
         if metadata is not ...:
@@ -419,7 +428,7 @@ class Repo:
         if ttl is not ...:
             seconds = None if ttl in (None, "none") else ttl_seconds(ttl)
         record = self.registry.update(parsed, description=description, metadata=metadata,
-                                      ttl_seconds=seconds)
+                                      ttl_seconds=seconds, tags=tags)
         return VersionInfo(record, self.registry.aliases_of(record))
 
     def verify(self, ref: str | ArtifactRef | None = None, progress: Progress | None = None,
