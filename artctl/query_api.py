@@ -49,13 +49,19 @@ class Api:
             return False
         return True
 
-    def artifact_collection(self, type_name: str, name: str) -> ArtifactCollection:
-        """One artifact name with its versions: ``api.artifact_collection("dataset", "proj/mnist")``."""
-        collection = ArtifactCollection(self._repo, parse_name(name, self.project))
-        if collection.type != type_name:
-            raise ArtifactNotFound(f"artifact {collection.qualified_name} has type {collection.type!r}, "
-                                   f"not {type_name!r}")
-        return collection
+    def artifact_collection(self, type_name: str | None = None, name: str | None = None, *,
+                            type: str | None = None, collection: str | None = None) -> ArtifactCollection:
+        """One artifact name with its versions: ``api.artifact_collection("dataset", "proj/mnist")``.
+
+        ``type=``/``collection=`` are the keywords the W&B guide writes for the same arguments.
+        """
+        type_name, name = type_name or type, name or collection
+        if not type_name or not name:
+            raise InvalidInput("artifact_collection needs a type and a name, e.g. ('dataset', 'proj/mnist')")
+        found = ArtifactCollection(self._repo, parse_name(name, self.project))
+        if found.type != type_name:
+            raise ArtifactNotFound(f"artifact {found.qualified_name} has type {found.type!r}, not {type_name!r}")
+        return found
 
     def artifact_collection_exists(self, name: str, type: str) -> bool:
         """Whether a collection of that name and type has a live version."""
