@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .artifact_fields import AliasList, ArtifactTTL, validate_tags
-from .artifact_files import ArtifactPath, remove_extras, verify_root
+from .artifact_files import ArtifactPath, LocalFiles
 from .artifact_staging import Staging
-from .errors import ArtctlError, ArtifactNotFound, InvalidInput, RunError
-from .manifest import Manifest
+from .errors import ArtctlError, InvalidInput, RunError
 from .names import LATEST, parse_name, parse_ref, validate_type
 from .records import VersionRecord
 from .repository_ops import PutResult, Repo
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Artifact", "ArtifactPath", "ArtifactTTL"]
 
 
-class Artifact(Staging):
+class Artifact(Staging, LocalFiles):
     """A versioned set of files, like ``wandb.Artifact``."""
 
     def __init__(self, name: str, type: str, description: str | None = None,
@@ -223,51 +222,6 @@ class Artifact(Staging):
         self._saved()
         return self
 
-    def manifest(self) -> Manifest:
-        return self._repo().manifest(self._saved())
-
-    # -- files ------------------------------------------------------------------------------------
-    def files(self) -> list[ArtifactPath]:
-        return [ArtifactPath(self, e) for e in self.manifest()]
-
-    def get_path(self, name: str) -> ArtifactPath:
-        """One file of a saved artifact, e.g. ``art.get_path("images/a.png").download()``."""
-        entry = self.manifest().entries.get(name)
-        if entry is None:
-            raise ArtifactNotFound(f"{self._ref()} has no file {name!r}")
-        return ArtifactPath(self, entry)
-
-    get_entry = get_path
-
-    def download(self, root: str | os.PathLike[str] | None = None, allow_missing_references: bool = False,
-                 skip_cache: bool | None = None, path_prefix: str | None = None,
-                 multipart: bool | None = None, *, link: str | None = None) -> str:
-        """Materialize the files; return the root directory.
-
-        ``skip_cache=True`` writes independent copies (never links into the store);
-        ``allow_missing_references=True`` skips references whose data is gone or changed.
-        """
-        if skip_cache:
-            link = "copy"
-        result = self._repo().get(self._ref(), root=root, path_prefix=path_prefix, link=link,
-                                  run_id=self._use_run, allow_missing_references=allow_missing_references)
-        return str(result.root)
-
-    def checkout(self, root: str | os.PathLike[str] | None = None) -> str:
-        """Make ``root`` hold exactly this version: download it, then delete every other file."""
-        target = Path(root) if root is not None else self._default_root()
-        done = Path(self.download(root=target))
-        remove_extras(done, {e.path for e in self.manifest()})
-        return str(done)
-
-    def verify(self, root: str | os.PathLike[str] | None = None) -> None:
-        """Check that ``root`` (default: :meth:`download`'s) holds exactly this version's files.
-
-        W&B's ``artifact.verify``: a missing, extra or different file raises ``ValueError``.
-        """
-        base = Path(root) if root is not None else self._default_root()
-        verify_root(base, self.manifest(), self._ref())
-
     # -- saving -------------------------------------------------------------------------------------
     def _commit_ttl(self) -> timedelta | str | None:
         """The TTL to commit: inherit the project's default (None), none at all, or a duration."""
@@ -420,8 +374,3 @@ def _project_of(name: str) -> str | None:
     parts = name.split("/")
     return parts[-2] if len(parts) >= 2 else None
 
-
-def _is_version(alias: str) -> bool:
-    from .names import version_index
-
-    return version_index(alias) is not None

@@ -1,4 +1,4 @@
-"""A saved artifact's files on local disk: one file (``ArtifactPath``), ``verify`` and ``checkout``.
+"""A saved artifact's files: one file (``ArtifactPath``), ``download``, ``verify`` and ``checkout``.
 
 ``checkout(root)`` is W&B's "replace root with the artifact": the version is materialized and
 every other file under ``root`` is removed, so the directory then holds exactly the version.
@@ -11,11 +11,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ContentMismatch
-from .manifest import Entry
+from .errors import ArtifactNotFound, ContentMismatch
+from .manifest import Entry, Manifest
+from .records import VersionRecord
 
 if TYPE_CHECKING:
     from .artifact_api import Artifact
+    from .repository_ops import Repo
 
 
 class ArtifactPath:
@@ -97,3 +99,64 @@ def remove_extras(base: Path, keep: set[str]) -> list[str]:
         if Path(dirpath) != base and not os.listdir(dirpath):
             os.rmdir(dirpath)
     return removed
+
+
+class LocalFiles:
+    """The files half of a saved ``Artifact``: listing, downloading, checking out, verifying.
+
+    Mixed into :class:`artctl.Artifact`, which provides ``_repo()``, ``_saved()``, ``_ref()``,
+    ``_default_root()`` and ``_use_run``.
+    """
+
+    if TYPE_CHECKING:
+        _use_run: str | None
+
+        def _repo(self) -> "Repo": ...
+        def _ref(self) -> str: ...
+        def _saved(self) -> VersionRecord: ...
+        def _default_root(self) -> Path: ...
+
+    def manifest(self) -> Manifest:
+        return self._repo().manifest(self._saved())
+
+    def files(self) -> list[ArtifactPath]:
+        return [ArtifactPath(self, e) for e in self.manifest()]  # type: ignore[arg-type]
+
+    def get_path(self, name: str) -> ArtifactPath:
+        """One file of a saved artifact, e.g. ``art.get_path("images/a.png").download()``."""
+        entry = self.manifest().entries.get(name)
+        if entry is None:
+            raise ArtifactNotFound(f"{self._ref()} has no file {name!r}")
+        return ArtifactPath(self, entry)  # type: ignore[arg-type]
+
+    get_entry = get_path
+
+    def download(self, root: str | os.PathLike[str] | None = None, allow_missing_references: bool = False,
+                 skip_cache: bool | None = None, path_prefix: str | None = None,
+                 multipart: bool | None = None, *, link: str | None = None) -> str:
+        """Materialize the files; return the root directory (W&B's signature; ``multipart``
+        is accepted and has no effect: there is no upload service to split requests for).
+
+        ``skip_cache=True`` writes independent copies (never links into the store);
+        ``allow_missing_references=True`` skips references whose data is gone or changed.
+        """
+        if skip_cache:
+            link = "copy"
+        result = self._repo().get(self._ref(), root=root, path_prefix=path_prefix, link=link,
+                                  run_id=self._use_run, allow_missing_references=allow_missing_references)
+        return str(result.root)
+
+    def checkout(self, root: str | os.PathLike[str] | None = None) -> str:
+        """Make ``root`` hold exactly this version: download it, then delete every other file."""
+        target = Path(root) if root is not None else self._default_root()
+        done = Path(self.download(root=target))
+        remove_extras(done, {e.path for e in self.manifest()})
+        return str(done)
+
+    def verify(self, root: str | os.PathLike[str] | None = None) -> None:
+        """Check that ``root`` (default: :meth:`download`'s) holds exactly this version's files.
+
+        W&B's ``artifact.verify``: a missing, extra or different file raises ``ValueError``.
+        """
+        base = Path(root) if root is not None else self._default_root()
+        verify_root(base, self.manifest(), self._ref())

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .artifact_api import Artifact, _is_version
-from .artifact_fields import validate_tags
+from .artifact_api import Artifact
+from .artifact_fields import AliasList, validate_tags
 from .errors import InvalidInput
 from .names import LATEST, parse_name, parse_ref
 from .repository_ops import Repo, link_of
@@ -138,10 +138,11 @@ class Run:
         distributed_id = self._distributed_id(distributed_id, "finish_artifact")
         name = str(parse_name(artifact.name, self.project))
         extra = (lambda: list(artifact._build_manifest(self._repo))) if artifact._sources else None
-        custom = [a for a in [*artifact.aliases, *aliases] if a != LATEST and not _is_version(a)]
+        custom = [a for a in dict.fromkeys([*artifact.aliases, *AliasList(aliases, is_latest=True)]) if a != LATEST]
         result = finish(self._repo, name=name, type=artifact.type, distributed_id=distributed_id,
                         remote=remote, aliases=custom, description=artifact.description,
-                        metadata=artifact.metadata, ttl=artifact._commit_ttl(), run_id=self.id, extra_entries=extra)
+                        metadata=artifact.metadata, ttl=artifact._commit_ttl(), run_id=self.id,
+                        extra_entries=extra, tags=artifact.tags)
         artifact._bind(self._repo, result.record)
         artifact._cleanup()
         return artifact

@@ -169,6 +169,14 @@ def test_distributed_id_defaults_to_the_group_and_is_required_otherwise(repo_dir
     with artctl.init(project="p", group="bad group") as run:
         with pytest.raises(InvalidInput, match="cannot serve as the distributed id"):
             run.finish_artifact(art)
+    with artctl.init(project="p", group="g1") as run:
+        run.upsert_artifact(art)
+    with artctl.init(project="p", group="g1") as run:
+        final = artctl.Artifact("ds", "dataset", tags=["merged"])
+        final.aliases.append("all")
+        run.finish_artifact(final)
+    assert (final.name, final.tags, final.aliases) == ("ds:v0", ["merged"], ["latest", "all"])
+    assert [f.path for f in final.files()] == ["a.txt"]
 
 
 def test_collections_types_and_existence(repo_dir: Path) -> None:
