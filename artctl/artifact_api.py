@@ -19,7 +19,7 @@ from .artifact_fields import AliasList, ArtifactTTL, validate_tags
 from .artifact_files import ArtifactPath, LocalFiles
 from .artifact_staging import Staging
 from .errors import ArtctlError, InvalidInput, RunError
-from .names import LATEST, parse_name, parse_ref, validate_type
+from .names import LATEST, ArtifactName, parse_name, parse_ref, validate_type
 from .records import VersionRecord
 from .repository_ops import PutResult, Repo
 
@@ -229,26 +229,25 @@ class Artifact(Staging, LocalFiles):
             return None
         return "none" if self._ttl is None else self._ttl
 
-    def _check_committable(self, project: str | None) -> None:
-        """What can be refused before a run is started or a file is read."""
-        from .repository_ops import check_metadata, ttl_seconds
+    def _check_committable(self, repo: Repo, project: str | None) -> ArtifactName:
+        """Refuse what can be refused before a run is started or a file is read; return the name."""
+        from .repository_ops import check_metadata, check_type, ttl_seconds
 
-        parse_name(self._name, project)
+        name = parse_name(self._name, project)
         check_metadata(self.metadata)
         if isinstance(self._ttl, timedelta):
             ttl_seconds(self._ttl)
         if not self._has_content() and not self.incremental:
             raise InvalidInput(f"artifact {self._name} has no files; add some with add_file/add_dir")
+        check_type(repo, name, self.type)
+        return name
 
     def _commit(self, repo: Repo, *, project: str | None, aliases: Sequence[str] = (),
                 run_id: str | None = None) -> PutResult:
         from .cache import shared_use
-        from .repository_ops import check_type
         from .writeguard import writing
 
-        self._check_committable(project)
-        name = parse_name(self._name, project)
-        check_type(repo, name, self.type)
+        name = self._check_committable(repo, project)
         extra = AliasList(aliases, is_latest=True)  # the rules of aliases.append
         custom = [a for a in dict.fromkeys([*self._aliases, *extra]) if a != LATEST]
         # gc deletes nothing, and cache cleanup evicts nothing, until the version exists.
@@ -277,9 +276,8 @@ class Artifact(Staging, LocalFiles):
             if run is not None and (self._repository is None or self._repository.root == run.repo.root):
                 run.log_artifact(self)
                 return self
-            self._check_committable(project or (run.project if run else None))
-            with start_run(self._repo(), project=project or _project_of(self._name),
-                           job_type="auto") as auto:
+            name = self._check_committable(self._repo(), project)
+            with start_run(self._repo(), project=name.project, job_type="auto") as auto:
                 auto.log_artifact(self)
             return self
         self._save_fields()
@@ -367,10 +365,4 @@ class Artifact(Staging, LocalFiles):
         if self._record is None:
             return f"<Artifact {self._name} ({self.type}, draft)>"
         return f"<Artifact {self._ref()} ({self.type})>"
-
-
-def _project_of(name: str) -> str | None:
-    """The project written in a draft's name, if it has one (``proj/ds`` → ``proj``)."""
-    parts = name.split("/")
-    return parts[-2] if len(parts) >= 2 else None
 

@@ -203,3 +203,26 @@ def test_collections_types_and_existence(repo_dir: Path) -> None:
         collection = api.artifact_collection("dataset", "ds")
         collection.name = "renamed"
         collection.save()
+
+
+def test_save_outside_a_run_refuses_bad_input_before_creating_a_run(repo_dir: Path) -> None:
+    """A draft that cannot be logged (type clash, no project, no files) leaves no failed run."""
+    from artctl.errors import Conflict
+
+    _log("p/ds", {"a.txt": "1"})
+    (auto,) = [r for r in artctl.Api().runs() if r.job_type == "auto"]
+    clash = artctl.Artifact("p/ds", "model")
+    with clash.new_file("a.txt") as fh:
+        fh.write("2")
+    with pytest.raises(Conflict):
+        clash.save()
+    bare = artctl.Artifact("ds", "dataset")
+    with bare.new_file("a.txt") as fh:
+        fh.write("2")
+    with pytest.raises(InvalidName, match="has no project"):
+        bare.save()
+    with pytest.raises(InvalidInput, match="no files"):
+        artctl.Artifact("p/empty", "dataset").save()
+    assert [r.id for r in artctl.Api().runs()] == [auto.id]
+    bare.save(project="p")
+    assert bare.qualified_name == "p/ds:v1" and bare.logged_by().project == "p"
