@@ -147,11 +147,15 @@ class LocalFiles:
         return str(result.root)
 
     def checkout(self, root: str | os.PathLike[str] | None = None) -> str:
-        """Make ``root`` hold exactly this version: download it, then delete every other file."""
+        """Make ``root`` hold exactly this version: every other file is deleted, then it is downloaded.
+
+        Deleting first also clears a file that stands where the version has a directory (and
+        the reverse); files the version has are replaced atomically by the download.
+        """
         target = Path(root) if root is not None else self._default_root()
-        done = Path(self.download(root=target))
-        remove_extras(done, {e.path for e in self.manifest()})
-        return str(done)
+        if target.is_dir():
+            remove_extras(target, {e.path for e in self.manifest()})
+        return self.download(root=target)
 
     def verify(self, root: str | os.PathLike[str] | None = None) -> None:
         """Check that ``root`` (default: :meth:`download`'s) holds exactly this version's files.

@@ -55,7 +55,8 @@ def test_name_is_name_colon_version_and_aliases_hold_no_version(repo_dir: Path) 
 
 def test_checkout_makes_the_directory_exactly_the_version(repo_dir: Path, tmp_path: Path) -> None:
     art = _log("p/ds", {"a.txt": "A", "sub/b.txt": "B"})
-    root = make_tree(repo_dir / "wd", {"a.txt": "edited", "extra.txt": "x", "junk/deep/c.txt": "c"})
+    root = make_tree(repo_dir / "wd", {"a.txt": "edited", "extra.txt": "x", "junk/deep/c.txt": "c",
+                                       "sub": "a file where the version has a directory"})
     outside = make_tree(tmp_path / "outside", {"keep.txt": "k"})
     os.symlink(outside, root / "link")
     assert Path(art.checkout(root)) == root.resolve()
