@@ -1,7 +1,8 @@
 """artctl: version datasets, models and results as named artifacts in a local repository.
 
 The W&B-style entry points (``init``, ``Artifact``, ``Api``, ``Run``) are imported lazily so
-that ``import artctl`` and ``artctl --version`` stay fast.
+that ``import artctl`` and ``artctl --version`` stay fast. ``artctl.run`` is the active run
+(W&B's ``wandb.run``): the one ``artctl.init()`` started, until it finishes; else None.
 """
 
 from __future__ import annotations
@@ -11,16 +12,22 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .api import Api, Artifact, ArtifactPath, Run, init
+    from .api import Api, Artifact, ArtifactCollection, ArtifactPath, ArtifactTTL, ArtifactType, Run, init
     from .repository_ops import Repo
 
 _LAZY = {"Api": "api", "Artifact": "api", "ArtifactPath": "api", "Run": "api", "init": "api",
+         "ArtifactTTL": "api", "ArtifactCollection": "api", "ArtifactType": "api",
          "Repo": "repository_ops"}
 
-__all__ = ["Api", "Artifact", "ArtifactPath", "Repo", "Run", "init", "__version__"]
+__all__ = ["Api", "Artifact", "ArtifactCollection", "ArtifactPath", "ArtifactTTL", "ArtifactType", "Repo",
+           "Run", "init", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "run":  # changes as runs start and finish: never cached in globals()
+        from .run_api import active_run
+
+        return active_run()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'artctl' has no attribute {name!r}")

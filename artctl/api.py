@@ -7,15 +7,20 @@
         run.log_artifact(art, aliases=["best"])
     artctl.Api().artifact("proj/mnist:latest").download(root="out/")
 
-The implementation lives in ``artifact_api`` (Artifact, ArtifactPath), ``run_api`` (Run,
-init) and ``query_api`` (Api); this module is the public surface.
+The implementation lives in ``artifact_api`` (Artifact; with ``artifact_staging``,
+``artifact_files``, ``artifact_fields``), ``collection_api`` (ArtifactCollection, ArtifactType),
+``run_api`` (Run, init), ``query_api`` (Api) and ``workspace`` (finding or creating the
+repository); this module is the public surface.
 """
 
 from __future__ import annotations
 
 from .artifact_api import Artifact, ArtifactPath
+from .artifact_fields import ArtifactTTL
+from .collection_api import ArtifactCollection, ArtifactType
 from .errors import RunError
 from .query_api import Api
 from .run_api import Run, init
 
-__all__ = ["Api", "Artifact", "ArtifactPath", "Run", "init", "RunError"]
+__all__ = ["Api", "Artifact", "ArtifactCollection", "ArtifactPath", "ArtifactTTL", "ArtifactType", "Run",
+           "init", "RunError"]

@@ -209,6 +209,12 @@ class _Placement:
             self.files.append(target)
         crash_point(GET_FILE_PLACED)
 
+    def discard(self, tmp: str) -> None:
+        """Remove one temporary file that will not be placed."""
+        self.temps.discard(tmp)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
     def discard_temps(self) -> None:
         for tmp in list(self.temps):
             with contextlib.suppress(OSError):
@@ -232,13 +238,15 @@ class _Placement:
 def checkout(entries: list[Entry], root: Path, store: Store, *, link: str = "auto",
              fetch: Fetch | None = None, workers: int = 4,
              progress: Callable[[int, int], None] | None = None,
-             where: Placement | None = None) -> CheckoutResult:
+             where: Placement | None = None,
+             optional: Callable[[Entry], bool] | None = None) -> CheckoutResult:
     """Write ``entries`` under ``root``; return counts. ``fetch`` handles what the store lacks.
 
     Bytes in the local store are written in one batch (packed blobs pack by pack); the rest
     come from ``fetch`` (references, remotes), several at once. Every file is written under a
     temporary name and renamed into place only after all of its bytes were verified; on any
-    failure the files and directories created so far are removed again.
+    failure the files and directories created so far are removed again. An entry for which
+    ``optional(entry)`` is true is skipped (not written, not counted) when ``fetch`` fails for it.
     """
     root_created = not os.path.lexists(root)
     root = prepare_root(root)
@@ -255,16 +263,18 @@ def checkout(entries: list[Entry], root: Path, store: Store, *, link: str = "aut
         local = [(e, t) for e, t in targets if e.digest in local_digests]
         remote = [(e, t) for e, t in targets if e.digest not in local_digests]
         modes: dict[str, int] = {}
+        skipped: list[Entry] = []
         if local:
             _place_local(local, store, link, where, placed, modes, progress, root)
         if remote:
-            _place_fetched(remote, fetch, placed, workers, progress)
-            modes["copy"] = modes.get("copy", 0) + len(remote)
+            skipped = _place_fetched(remote, fetch, placed, workers, progress, optional)
+            modes["copy"] = modes.get("copy", 0) + len(remote) - len(skipped)
     except BaseException:
         placed.undo()
         raise
     not_linked = _not_linked(link, modes, local, remote, where)
-    return CheckoutResult(root, len(entries), sum(e.size for e in entries), modes, not_linked, link)
+    return CheckoutResult(root, len(entries) - len(skipped), sum(e.size for e in entries) - sum(e.size for e in skipped),
+                          modes, not_linked, link)
 
 
 def _place_local(local: list[tuple[Entry, str]], store: Store, link: str, where: Placement,
@@ -293,19 +303,30 @@ def _place_local(local: list[tuple[Entry, str]], store: Store, link: str, where:
 
 
 def _place_fetched(remote: list[tuple[Entry, str]], fetch: Fetch | None, placed: _Placement,
-                   workers: int, progress: Callable[[int, int], None] | None) -> None:
-    """Fetch what the store lacks (remotes, references), several at once, each verified first."""
+                   workers: int, progress: Callable[[int, int], None] | None,
+                   optional: Callable[[Entry], bool] | None = None) -> list[Entry]:
+    """Fetch what the store lacks (remotes, references), several at once, each verified first;
+    return the ``optional`` entries skipped because their fetch failed."""
     if fetch is None:
         from .errors import ObjectNotFound
 
         raise ObjectNotFound(f"the bytes of {remote[0][0].path} are not in the local store",
                              hint="run `artctl pull` to fetch them from a remote")
 
+    skipped: list[Entry] = []
+
     def one(item: tuple[Entry, str]) -> None:
         entry, target = item
         tmp = placed.temp_for(target)
         try:
-            fetch(entry, Path(tmp))
+            try:
+                fetch(entry, Path(tmp))
+            except ArtctlError:
+                if optional is None or not optional(entry):
+                    raise
+                skipped.append(entry)
+                placed.discard(tmp)
+                return
             crash_point(GET_FILE_WRITTEN)
             placed.place(tmp, target)
         except OSError as exc:
@@ -321,6 +342,7 @@ def _place_fetched(remote: list[tuple[Entry, str]], fetch: Fetch | None, placed:
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(one, remote))
+    return skipped
 
 
 def _not_linked(link: str, modes: dict[str, int], local: list[tuple[Entry, str]],

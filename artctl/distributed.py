@@ -306,7 +306,7 @@ def finish(repo: "Repo", path: str | os.PathLike[str] | None = None, *, name: st
            distributed_id: str, remote: str | None = None, aliases: Sequence[str] = (),
            description: str | None = None, metadata: dict[str, Any] | None = None,
            ttl: str | timedelta | None = None, run_id: str | None = None,
-           extra_entries=None) -> "PutResult":  # type: ignore[no-untyped-def]
+           extra_entries=None, tags: Sequence[str] = ()) -> "PutResult":  # type: ignore[no-untyped-def]
     """Commit every part of ``distributed_id`` (plus ``path``, if given) as one version.
 
     Running it again after it was interrupted resumes it: a sealed id is committed, a finished
@@ -346,10 +346,11 @@ def finish(repo: "Repo", path: str | os.PathLike[str] | None = None, *, name: st
     with _gc_guard(repo):
         if area.spec is None:
             result = _commit_local(repo, artifact, type, manifest, aliases=aliases, description=description,
-                                   metadata=metadata, ttl=ttl, run_id=run_id)
+                                   metadata=metadata, ttl=ttl, run_id=run_id, tags=tags)
         else:
             result = _commit_remote(repo, area, artifact, type, manifest, aliases=aliases,
-                                    description=description, metadata=metadata, ttl=ttl, run_id=run_id)
+                                    description=description, metadata=metadata, ttl=ttl, run_id=run_id,
+                                    tags=tags)
         crash_point(FINISH_AFTER_COMMIT)
         doc = {"format": 1, "name": str(artifact), "distributed_id": distributed_id,
                "version": result.record.version, "manifest": result.record.manifest,
@@ -450,7 +451,7 @@ def _commit_local(repo: "Repo", name: ArtifactName, kind: str, manifest: Manifes
 
 def _commit_remote(repo: "Repo", area: _Area, name: ArtifactName, kind: str, manifest: Manifest, *,
                    aliases: Sequence[str], description: str | None, metadata: dict[str, Any] | None,
-                   ttl: str | timedelta | None, run_id: str | None) -> "PutResult":
+                   ttl: str | timedelta | None, run_id: str | None, tags: Sequence[str] = ()) -> "PutResult":
     """Objects are on the remote already; write manifest → version record → aliases there,
     then pull the version's metadata so this repository knows it too."""
     from .hashing import hash_bytes
@@ -480,14 +481,14 @@ def _commit_remote(repo: "Repo", area: _Area, name: ArtifactName, kind: str, man
     remote_art = read_registry(backend, {str(name)}).get(str(name))
     taken = dict(remote_art.versions) if remote_art else {}
     existing = [r for r in taken.values() if r.manifest == digest and r.live()]
-    seconds = ttl_seconds(ttl) if ttl is not None else repo.default_ttl(name)
+    seconds = None if ttl == "none" else ttl_seconds(ttl) if ttl is not None else repo.default_ttl(name)
     if existing:
         record, created = existing[-1], False
     else:
         draft = VersionRecord(name=str(name), type=kind, index=max(taken, default=-1) + 1, manifest=digest,
                               created_at=utcnow(), files=len(manifest), size=manifest.total_size,
                               description=description, metadata=dict(metadata or {}),
-                              ttl_seconds=seconds, logged_by=run_id)
+                              ttl_seconds=seconds, logged_by=run_id, tags=list(tags))
         record, created = publish_version(backend, draft, taken), True
     if custom:
         update_aliases(backend, name, {a: record.version for a in custom})

@@ -102,21 +102,34 @@ class ArtifactRecord:
     name: str
     type: str
     created_at: str
+    #: The collection's own description and tags (W&B's ``ArtifactCollection``), editable.
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": RECORD_FORMAT, **asdict(self)}
+        out = {"format": RECORD_FORMAT, **asdict(self)}
+        if self.description is None and not self.tags:  # records written before these fields
+            del out["description"], out["tags"]
+        return out
+
+    def evolve(self, **changes: Any) -> "ArtifactRecord":
+        return replace(self, **changes)
 
     @classmethod
     def from_json(cls, obj: dict[str, Any], what: str = "artifact record") -> "ArtifactRecord":
         try:
             fields = [obj["name"], obj["type"], obj["created_at"]]
+            description, tags = obj.get("description"), obj.get("tags", [])
         except KeyError as exc:
             raise RepositoryFormatError(f"{what} lacks {exc}", hint=RESTORE_HINT) from None
         for key, value in zip(("name", "type", "created_at"), fields, strict=True):
             if not isinstance(value, str):
                 raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r:.80}", hint=RESTORE_HINT)
         check_time(fields[2], "created_at", what)
-        return cls(*fields)
+        if description is not None and not isinstance(description, str) or not isinstance(tags, list) \
+                or not all(isinstance(t, str) for t in tags):
+            raise RepositoryFormatError(f"{what} has an invalid description or tags", hint=RESTORE_HINT)
+        return cls(*fields, description, list(tags))
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,8 @@ class VersionRecord:
     #: Labels set by users (W&B's version tags), sorted; unlike aliases, many versions may
     #: share a tag.
     tags: list[str] = field(default_factory=list)
+    #: When an editable field (description, metadata, TTL, tags) last changed (W&B's updated_at).
+    updated_at: str | None = None
 
     @property
     def version(self) -> str:
@@ -178,7 +193,11 @@ class VersionRecord:
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": RECORD_FORMAT, **asdict(self)}
+        out = {"format": RECORD_FORMAT, **asdict(self)}
+        for key in ("tags", "updated_at"):  # absent while unset: the bytes of older records stay
+            if not out[key]:
+                del out[key]
+        return out
 
     @classmethod
     def from_json(cls, obj: dict[str, Any], what: str = "version record") -> "VersionRecord":
@@ -196,7 +215,7 @@ class VersionRecord:
                 raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r:.80}", hint=RESTORE_HINT)
         if not all(isinstance(tag, str) for tag in record.tags):
             raise RepositoryFormatError(f"{what} has an invalid 'tags': {record.tags!r:.80}", hint=RESTORE_HINT)
-        for key in ("created_at", "deleted_at", "purged_at"):
+        for key in ("created_at", "deleted_at", "purged_at", "updated_at"):
             value = getattr(record, key)
             if value is not None:
                 check_time(value, key, what)
@@ -241,5 +260,5 @@ _VERSION_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "name": (str,), "type": (str,), "index": (int,), "manifest": (str,), "created_at": (str,),
     "files": (int,), "size": (int,), "description": _OPT_STR, "metadata": (dict,),
     "ttl_seconds": (int, type(None)), "state": (str,), "deleted_at": _OPT_STR,
-    "logged_by": _OPT_STR, "purged_at": _OPT_STR, "tags": (list,),
+    "logged_by": _OPT_STR, "purged_at": _OPT_STR, "tags": (list,), "updated_at": _OPT_STR,
 }

@@ -138,6 +138,17 @@ class Registry:
             raise Conflict(f"artifact {existing.name} already exists with type {existing.type!r}, not {kind!r}",
                            hint="names are unique within a project whatever the type; choose another name")
 
+    def update_artifact(self, name: ArtifactName, *, description: Any = ..., tags: Any = ...) -> ArtifactRecord:
+        """Change a collection's own description or tags (``...`` leaves a field alone)."""
+        changes = {k: v for k, v in (("description", description), ("tags", tags)) if v is not ...}
+        if "tags" in changes:
+            changes["tags"] = sorted({validate_tag(t) for t in changes["tags"]})
+        with self.lock(name):
+            record = self.require_artifact(name).evolve(**changes)
+            atomic_write_bytes(self.artifact_dir(name) / "artifact.json", dumps(record.to_json()),
+                               tmp_dir=self.repo.tmp_dir)
+        return record
+
     def iter_artifacts(self, project: str | None = None, kind: str | None = None) -> Iterator[ArtifactRecord]:
         """Every artifact (optionally of one project or type), sorted by name."""
         self.settle_all()
@@ -300,9 +311,10 @@ class Registry:
                            tmp_dir=self.repo.tmp_dir)
 
     def update(self, ref: ArtifactRef, *, description: Any = ..., metadata: Any = ...,
-               ttl_seconds: Any = ..., add_tags: list[str] = (), remove_tags: list[str] = ()
-               ) -> VersionRecord:
-        """Change a version's description, metadata, TTL (``...`` leaves a field alone) or tags."""
+               ttl_seconds: Any = ..., tags: Any = ..., add_tags: list[str] = (),
+               remove_tags: list[str] = ()) -> VersionRecord:
+        """Change a version's description, metadata, TTL or tags (``...`` leaves a field alone;
+        ``tags`` replaces them all, ``add_tags``/``remove_tags`` change some)."""
         if metadata is not ... and not isinstance(metadata, dict):
             raise InvalidInput("metadata must be a JSON object")
         add, remove = {validate_tag(t) for t in add_tags}, {validate_tag(t) for t in remove_tags}
@@ -315,8 +327,11 @@ class Registry:
                 changes["metadata"] = metadata
             if ttl_seconds is not ...:
                 changes["ttl_seconds"] = ttl_seconds
-            if add or remove:
-                changes["tags"] = sorted((set(record.tags) - remove) | add)
+            if tags is not ... or add or remove:
+                base = set(record.tags) if tags is ... else {validate_tag(t) for t in tags}
+                changes["tags"] = sorted((base - remove) | add)
+            if any(getattr(record, k) != v for k, v in changes.items()):
+                changes["updated_at"] = utcnow()
             record = record.evolve(**changes)
             self.save_version(record)
         return record

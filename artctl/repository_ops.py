@@ -299,14 +299,18 @@ class Repo:
                       aliases: Sequence[str] = (), description: str | None = None,
                       metadata: dict[str, Any] | None = None, ttl: str | timedelta | None = None,
                       run_id: str | None = None, tags: Sequence[str] = ()) -> PutResult:
-        """Version record → aliases → run link, for a manifest already stored."""
+        """Version record → aliases → run link, for a manifest already stored.
+
+        ``ttl=None`` inherits the project's default TTL; ``ttl="none"`` means no TTL at all.
+        """
         from .writeguard import writing
 
         check_metadata(metadata)
         if run_id:
             self.repository.runs.require_running(run_id)
         with writing(self.repository.locks_dir):  # gc waits until the version record exists
-            seconds = ttl_seconds(ttl) if ttl is not None else self.default_ttl(name)
+            seconds = (None if ttl == "none" else ttl_seconds(ttl) if ttl is not None
+                       else self.default_ttl(name))
             if run_id:
                 # Identical content resolves to an existing version: refuse a lineage cycle before
                 # the registry moves any alias to it.
@@ -456,11 +460,14 @@ class Repo:
 
     def get(self, ref: str | ArtifactRef, *, root: str | os.PathLike[str] | None = None,
             path_prefix: str | None = None, link: str | None = None, run_id: str | None = None,
-            progress: Progress | None = None, allow_local_refs: bool | None = None) -> CheckoutResult:
+            progress: Progress | None = None, allow_local_refs: bool | None = None,
+            allow_missing_references: bool = False) -> CheckoutResult:
         """Materialize a version under ``root`` (default ``./artifacts/<name>:vN``).
 
         References of a version pulled from a remote are checked before anything is written
         (``references/trust.py``); ``allow_local_refs`` overrides ``references.allow_local``.
+        ``allow_missing_references`` skips reference entries whose data cannot be fetched
+        (gone or changed) instead of failing, as W&B's ``download(allow_missing_references=True)``.
         """
         record = self.resolve(ref)
         if run_id:
@@ -474,7 +481,8 @@ class Repo:
             raise ArtifactNotFound(f"no file of {record.name}:{record.version} starts with {path_prefix!r}")
         self.check_references(record, entries, allow_local_refs)
         target = Path(root) if root is not None else self.default_root(record)
-        result = self.materialize(entries, target, link=link, progress=progress)
+        result = self.materialize(entries, target, link=link, progress=progress,
+                                  allow_missing_references=allow_missing_references)
         if not path_prefix:  # the whole version: `artctl status` in that directory compares with it
             from .workdirs import remember
 
@@ -484,7 +492,7 @@ class Repo:
         return result
 
     def materialize(self, entries: list[Entry], target: Path, *, link: str | None = None,
-                    progress: Progress | None = None) -> CheckoutResult:
+                    progress: Progress | None = None, allow_missing_references: bool = False) -> CheckoutResult:
         """Write ``entries`` under ``target`` from the store, fetching what it lacks (remotes,
         references): the one writer of working files, for ``get`` and ``artifact checkout``."""
         mode = link or str(self.repository.config.get("core.link", "auto"))
@@ -499,7 +507,8 @@ class Repo:
                 prefetch(self, missing)
                 where = where.updated(self.store.placement({e.digest for e in missing}, locations=True))
             result = checkout(entries, target, self.store, link=mode, fetch=self.fetcher(),
-                              where=where, workers=self.workers(), progress=progress)
+                              where=where, workers=self.workers(), progress=progress,
+                              optional=(lambda e: e.ref is not None) if allow_missing_references else None)
         record_get(self.repository, entries)  # LRU bookkeeping: one batched write
         return result
 
@@ -546,7 +555,8 @@ class Repo:
         return diff_sorted(self.iter_entries(self.resolve(old)), self.iter_entries(self.resolve(new)))
 
     def update(self, ref: str | ArtifactRef, *, description: Any = ..., metadata: Any = ...,
-               ttl: Any = ..., add_tags: Sequence[str] = (), remove_tags: Sequence[str] = ()) -> VersionInfo:
+               ttl: Any = ..., tags: Any = ..., add_tags: Sequence[str] = (),
+               remove_tags: Sequence[str] = ()) -> VersionInfo:
         """Edit mutable fields; ``ttl=None`` removes the TTL, ``...`` leaves a field alone."""
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
         if metadata is not ...:
@@ -555,7 +565,7 @@ class Repo:
         if ttl is not ...:
             seconds = None if ttl in (None, "none") else ttl_seconds(ttl)
         record = self.registry.update(parsed, description=description, metadata=metadata,
-                                      ttl_seconds=seconds, add_tags=list(add_tags),
+                                      ttl_seconds=seconds, tags=tags, add_tags=list(add_tags),
                                       remove_tags=list(remove_tags))
         return VersionInfo(record, self.registry.aliases_of(record))
 

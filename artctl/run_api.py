@@ -1,4 +1,8 @@
-"""W&B-style runs: ``artctl.init()`` returns a ``Run`` that uses and logs artifact versions."""
+"""W&B-style runs: ``artctl.init()`` returns a ``Run`` that uses and logs artifact versions.
+
+As in W&B, the run ``init`` starts is the process's *active* run (``artctl.run``) until it
+finishes: ``artifact.save()`` of a draft is then logged by it.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .artifact_api import Artifact, _is_version
+from .artifact_api import Artifact
+from .artifact_fields import AliasList, validate_tags
 from .errors import InvalidInput
 from .names import LATEST, parse_name, parse_ref
 from .repository_ops import Repo, link_of
+
+_active: "Run | None" = None
+
+
+def active_run() -> "Run | None":
+    """The run ``artctl.init()`` started in this process, while it is running (W&B's ``wandb.run``)."""
+    return _active
 
 
 class Run:
@@ -20,6 +32,10 @@ class Run:
         self._repo = repo
         self.id = record_id
         self.project = project
+
+    @property
+    def repo(self) -> Repo:
+        return self._repo
 
     @property
     def record(self):  # type: ignore[no-untyped-def]
@@ -37,6 +53,23 @@ class Run:
     def config(self) -> dict[str, Any]:
         return self.record.config
 
+    @property
+    def entity(self) -> str | None:
+        return self.record.entity
+
+    @property
+    def group(self) -> str | None:
+        """Runs sharing a group build one distributed version by default (W&B's rule)."""
+        return self.record.group
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(self.record.tags)
+
+    @property
+    def notes(self) -> str | None:
+        return self.record.notes
+
     def log_artifact(self, artifact: "Artifact | str | os.PathLike[str]", name: str | None = None,
                      type: str | None = None, aliases: Sequence[str] = ()) -> Artifact:
         """Save ``artifact`` as a new version (if its content is new) output by this run."""
@@ -50,7 +83,7 @@ class Run:
         if artifact.is_saved:
             self._repo.repository.runs.check_link(self.id, link_of(artifact._saved()), direction="output")
             if aliases:
-                artifact.aliases.extend(a for a in aliases if a not in artifact.aliases)
+                artifact.aliases.extend(aliases)
                 artifact.save()
             self._repo.repository.runs.link(self.id, link_of(artifact._saved()), direction="output")
             return artifact
@@ -58,8 +91,13 @@ class Run:
         return artifact
 
     def use_artifact(self, artifact_or_name: "Artifact | str", type: str | None = None,
-                     aliases: Sequence[str] = ()) -> Artifact:
-        """Mark a version as an input of this run and return it (an unsaved one is logged first)."""
+                     aliases: Sequence[str] = (), use_as: str | None = None) -> Artifact:
+        """Mark a version as an input of this run and return it (an unsaved one is logged first).
+
+        ``use_as`` records how the run used it (e.g. ``"validation"``) on the run's input link.
+        """
+        from dataclasses import replace
+
         if isinstance(artifact_or_name, Artifact):
             art = artifact_or_name
             if not art.is_saved:
@@ -69,8 +107,11 @@ class Run:
             art = Artifact._from_record(self._repo, record)
         if type is not None and art.type != type:
             raise InvalidInput(f"{art.qualified_name} has type {art.type!r}, not {type!r}")
-        self._repo.repository.runs.link(self.id, link_of(art._saved()), direction="input")
-        art._use_run = self.id  # type: ignore[attr-defined]
+        if use_as is not None and not isinstance(use_as, str):
+            raise InvalidInput(f"use_as must be a string, not {use_as!r}")
+        link = replace(link_of(art._saved()), use_as=use_as)
+        self._repo.repository.runs.link(self.id, link, direction="input")
+        art._use_run = self.id
         return art
 
     def upsert_artifact(self, artifact: "Artifact", distributed_id: str | None = None, *,
@@ -82,8 +123,7 @@ class Run:
         """
         from .distributed import upsert_entries
 
-        if not distributed_id:
-            raise InvalidInput("upsert_artifact needs distributed_id= (shared by every writer)")
+        distributed_id = self._distributed_id(distributed_id, "upsert_artifact")
         name = str(parse_name(artifact.name, self.project))
         upsert_entries(self._repo, lambda: list(artifact._build_manifest(self._repo)), name=name,
                        type=artifact.type, distributed_id=distributed_id, remote=remote)
@@ -95,17 +135,32 @@ class Run:
         """Commit every part of ``distributed_id`` (plus this artifact's staged files) as one version."""
         from .distributed import finish
 
-        if not distributed_id:
-            raise InvalidInput("finish_artifact needs distributed_id= (shared by every writer)")
+        distributed_id = self._distributed_id(distributed_id, "finish_artifact")
         name = str(parse_name(artifact.name, self.project))
         extra = (lambda: list(artifact._build_manifest(self._repo))) if artifact._sources else None
-        custom = [a for a in [*artifact.aliases, *aliases] if a != LATEST and not _is_version(a)]
+        custom = [a for a in dict.fromkeys([*artifact.aliases, *AliasList(aliases, is_latest=True)]) if a != LATEST]
         result = finish(self._repo, name=name, type=artifact.type, distributed_id=distributed_id,
                         remote=remote, aliases=custom, description=artifact.description,
-                        metadata=artifact.metadata, ttl=artifact.ttl, run_id=self.id, extra_entries=extra)
+                        metadata=artifact.metadata, ttl=artifact._commit_ttl(), run_id=self.id,
+                        extra_entries=extra, tags=artifact.tags)
         artifact._bind(self._repo, result.record)
         artifact._cleanup()
         return artifact
+
+    def _distributed_id(self, given: str | None, method: str) -> str:
+        """The id shared by every writer of a distributed version: given, else the run's group."""
+        from .distributed import validate_id
+
+        if given:
+            return given
+        if not self.group:
+            raise InvalidInput(f"{method} needs distributed_id= (shared by every writer)",
+                               hint="or start every writer with artctl.init(group=...): the group is the default")
+        try:
+            return validate_id(self.group)
+        except InvalidInput:
+            raise InvalidInput(f"run group {self.group!r} cannot serve as the distributed id of {method}",
+                               hint="pass distributed_id=, or use a group of letters, digits, '.', '_' and '-'") from None
 
     def logged_artifacts(self) -> list[Artifact]:
         return [self._artifact_for(link.ref) for link in self.record.outputs]
@@ -118,7 +173,10 @@ class Run:
 
     def finish(self, exit_code: int | None = None, *, failed: bool = False) -> None:
         """Close the run (``failed`` marks it so; finishing twice is an error)."""
+        global _active
         self._repo.repository.runs.finish(self.id, failed=failed or bool(exit_code), exit_code=exit_code)
+        if _active is not None and _active.id == self.id:
+            _active = None
 
     def __enter__(self) -> "Run":
         return self
@@ -133,15 +191,38 @@ class Run:
 
 
 def init(project: str | None = None, job_type: str = "job", name: str | None = None,
-         config: dict[str, Any] | None = None, *, dir: str | os.PathLike[str] | None = None) -> Run:
-    """Start a run in the repository around ``dir`` (default: the working directory).
+         config: dict[str, Any] | None = None, *, entity: str | None = None, group: str | None = None,
+         tags: Sequence[str] | None = None, notes: str | None = None,
+         dir: str | os.PathLike[str] | None = None) -> Run:
+    """Start a run, as ``wandb.init``; it is the active run until it finishes.
 
-    ``project`` defaults to ``$ARTCTL_PROJECT`` (as for :meth:`Artifact.save`): bare artifact
-    names logged or used by the run live in it.
+    The repository is the one around ``dir`` (default: the working directory), created as
+    ``./.artifacts`` when there is none (see :mod:`artctl.workspace`). ``project`` defaults to
+    ``$ARTCTL_PROJECT``: bare artifact names logged or used by the run live in it.
     """
-    repo = Repo(dir)
-    project = project or os.environ.get("ARTCTL_PROJECT") or None
+    global _active
+    from .workspace import open_repo
+
+    run = start_run(open_repo(dir), project=project or os.environ.get("ARTCTL_PROJECT") or None,
+                    job_type=job_type, name=name, config=config, entity=entity, group=group,
+                    tags=tags, notes=notes)
+    _active = run
+    return run
+
+
+def start_run(repo: Repo, *, project: str | None, job_type: str, name: str | None = None,
+              config: dict[str, Any] | None = None, entity: str | None = None, group: str | None = None,
+              tags: Sequence[str] | None = None, notes: str | None = None) -> Run:
+    """Create a run record after checking every argument (the active run is left alone)."""
     if project is not None:
         parse_name(f"{project}/x")
-    record = repo.repository.runs.create(job_type, name=name, project=project, config=config)
+    if entity is not None:
+        parse_name(f"{entity}/p/x")
+    if group is not None and (not isinstance(group, str) or not group):
+        raise InvalidInput(f"group must be a non-empty string, not {group!r}")
+    if notes is not None and not isinstance(notes, str):
+        raise InvalidInput("notes must be a string")
+    record = repo.repository.runs.create(job_type, name=name, project=project, config=config,
+                                         entity=entity, group=group, tags=validate_tags(tags or [], "run tag"),
+                                         notes=notes)
     return Run(repo, record.id, project)

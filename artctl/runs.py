@@ -52,6 +52,8 @@ class VersionLink:
     version: str
     digest: str
     type: str
+    #: How the run used the version (W&B's ``use_artifact(..., use_as=)``); not part of identity.
+    use_as: str | None = field(default=None, compare=False)
 
     @property
     def ref(self) -> str:
@@ -78,9 +80,19 @@ class RunRecord:
     pid: int | None = None
     inputs: list[VersionLink] = field(default_factory=list)
     outputs: list[VersionLink] = field(default_factory=list)
+    #: W&B's ``init(entity=, group=, tags=, notes=)``; ``group`` is the default distributed id.
+    entity: str | None = None
+    group: str | None = None
+    tags: list[str] = field(default_factory=list)
+    notes: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": 1, **asdict(self)}
+        out = {"format": 1, **asdict(self)}
+        for links in (out["inputs"], out["outputs"]):
+            for link in links:
+                if link["use_as"] is None:  # absent while unset: older readers keep working
+                    del link["use_as"]
+        return out
 
     @classmethod
     def from_json(cls, obj: dict[str, Any], what: str = "run record") -> "RunRecord":
@@ -142,7 +154,9 @@ class RunStore:
         return self.root / f"{run_id}.json"
 
     def create(self, job_type: str, *, name: str | None = None, project: str | None = None,
-               config: dict[str, Any] | None = None, command: list[str] | None = None) -> RunRecord:
+               config: dict[str, Any] | None = None, command: list[str] | None = None,
+               entity: str | None = None, group: str | None = None, tags: list[str] | None = None,
+               notes: str | None = None) -> RunRecord:
         from .names import validate_type
 
         try:
@@ -159,7 +173,7 @@ class RunStore:
                 id=new_run_id(), job_type=job_type, name=name, project=project,
                 command=list(command if command is not None else sys.argv), host=_hostname(),
                 cwd=cwd, git_commit=git_commit(cwd), config=dict(config or {}), started_at=utcnow(),
-                pid=os.getpid())
+                pid=os.getpid(), entity=entity, group=group, tags=list(tags or []), notes=notes)
             if create_exclusive(self.path(record.id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir):
                 return record
 

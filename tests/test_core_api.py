@@ -37,7 +37,7 @@ def test_api_artifact_fields_and_save(repo_dir: Path, data_dir: Path) -> None:
     art.save()
     fetched = artctl.Api().artifact("proj/ds:latest")
     assert fetched.version == "v0" and fetched.digest == art.digest
-    assert fetched.aliases == ["latest", "v0"]
+    assert fetched.aliases == ["latest"] and fetched.name == "ds:v0"  # W&B: vN is the version, not an alias
     fetched.description = "edited"
     fetched.metadata["k"] = "v"
     fetched.aliases.append("production")
@@ -103,12 +103,26 @@ def test_python_bad_input(repo_dir: Path, data_dir: Path) -> None:
         artctl.Artifact("proj/ds", "dataset").add_file("data/a.txt", name="../escape")
 
 
-def test_outside_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_outside_repository_python_creates_one_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """W&B needs no set-up: Api() and init() outside a repository create ./.artifacts (once, said
+    on stderr); a repository above the working directory, or ARTCTL_DIR, is used instead."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ARTCTL_DIR", raising=False)
-    with pytest.raises(RepositoryNotFound) as info:
-        artctl.Api()
-    assert "artctl init" in (info.value.hint or "")
+    api = artctl.Api()
+    assert api.repo.root == (tmp_path / ".artifacts").resolve()
+    assert capsys.readouterr().err.count("created a repository") == 1
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    with artctl.init(project="p", job_type="j") as run:  # found by walking up: nothing new
+        assert run.repo.root == api.repo.root
+    assert capsys.readouterr().err == "" and not (tmp_path / "sub" / ".artifacts").exists()
+    monkeypatch.setenv("ARTCTL_DIR", str(tmp_path / "elsewhere"))
+    assert artctl.Api().repo.root == (tmp_path / "elsewhere" / ".artifacts").resolve()
+    assert "created a repository" in capsys.readouterr().err
+    monkeypatch.delenv("ARTCTL_DIR")
+    with pytest.raises(RepositoryNotFound):  # the library's Repo (and the CLI) still refuse
+        artctl.Repo(tmp_path.parent)
 
 
 def test_ttl_from_python(repo_dir: Path, data_dir: Path) -> None:

@@ -78,8 +78,10 @@ def test_python_alias_append_and_remove_with_save(repo_dir: Path, repo) -> None:
     newer.save()
     assert not api.artifact_exists("p/m:best")
     bad = api.artifact("p/m:v1")
-    bad.aliases.append("v0")  # managed: silently not a custom alias → nothing changes
-    bad.save()
+    from artctl.errors import InvalidName
+
+    with pytest.raises(InvalidName, match="managed"):  # vN is the version itself, not an alias to add
+        bad.aliases.append("v0")
     assert api.artifact("p/m:v0").version == "v0"
 
 
