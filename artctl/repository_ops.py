@@ -594,8 +594,10 @@ class Repo:
                            else specs if remote else [])
         checked: set[str] = set()
         absent: dict[str, list[tuple[str, Entry]]] = {}  # digest -> (version, entry) not stored here
+        origins: dict[str, set[str]] = {}  # digest -> remotes that published a version naming it
         for record in records:
             label = f"{record.name}:{record.version}"
+            origin = self.repository.manifest_origin(record.manifest)
             try:
                 manifest = self.manifest(record)
             except Exception as exc:  # noqa: BLE001 - every problem is reported, not raised
@@ -606,11 +608,15 @@ class Repo:
                     continue
                 if entry.digest in absent:
                     absent[entry.digest].append((label, entry))
+                    if origin:
+                        origins.setdefault(entry.digest, set()).add(origin)
                     continue
                 if entry.digest in checked:
                     continue
                 if not self.store.has(entry.digest):
                     absent[entry.digest] = [(label, entry)]
+                    if origin:
+                        origins.setdefault(entry.digest, set()).add(origin)
                     continue
                 ok = self.store.verify(entry.digest)
                 checked.add(entry.digest)
@@ -623,19 +629,25 @@ class Repo:
                     if repair and what == "corrupt" and self._set_aside(entry.digest):
                         problem["repaired"] = "moved aside; put the file again or pull to restore it"
                     problems.append(problem)
-        on_remote = self._classify_absent(absent, specs, checked_remotes, problems)
+        on_remote = self._classify_absent(absent, origins, specs, checked_remotes, problems)
         return VerifyResult(len(records), len(checked), problems, on_remote,
                             [s.name for s in checked_remotes], bool(specs))
 
-    def _classify_absent(self, absent: dict[str, list[tuple[str, Entry]]], specs: list[Any],
-                         checked_remotes: list[Any], problems: list[dict[str, str]]) -> list[dict[str, str]]:
+    def _classify_absent(self, absent: dict[str, list[tuple[str, Entry]]], origins: dict[str, set[str]],
+                         specs: list[Any], checked_remotes: list[Any],
+                         problems: list[dict[str, str]]) -> list[dict[str, str]]:
         """Objects not stored here: "on remote R" when a remote holds them, else problems.
 
-        Without remotes to check, the record of push/pull decides; with them, each remote's copy
-        is checked and the first intact one decides (a failed check is reported in the problem).
+        Without remotes to check, what push/pull recorded decides (copies sent or fetched, the
+        last listing) and so does where a version came from: a remote publishes a version only
+        after all of its blobs (docs/remotes.md), so the blobs of a version pulled from R are on
+        R. With remotes to check, each remote's copy is checked and the first intact one decides
+        (a failed check is reported in the problem).
         """
         configured = {s.name for s in specs}
         recorded = self.repository.state.remotes_holding(absent) if absent else {}
+        for digest, remotes in origins.items():
+            recorded.setdefault(digest, set()).update(remotes)
         found: dict[str, str] = {}
         failures: dict[str, list[str]] = {}
         if checked_remotes:

@@ -273,6 +273,7 @@ def test_damaged_artifact_record_and_run_record_are_skipped(cli, repo_dir: Path,
     assert cli.ok("run", "ls", "--json", cwd=clone).json() == []
 
 
+@pytest.mark.damages_repository  # records are damaged on purpose
 def test_damaged_local_records_are_one_clear_error(cli, repo_dir: Path, tmp_path: Path) -> None:
     """Records read from disk are held to the same rules: NaN metadata is refused (``--json``
     would print invalid JSON), a run record missing a field names its file."""

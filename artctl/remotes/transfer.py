@@ -55,8 +55,8 @@ PUSH_ALIASES_SENT = declare("push.aliases-sent", "the artifact's aliases moved o
                             "registry still has its old numbers, the re-run maps them again")
 PUSH_MANIFESTS_FETCHED = declare("push.manifests-fetched", "the remote's manifests stored locally, unreferenced "
                                  "until the merge")
-PUSH_RUNS_SENT = declare("push.runs-sent", "everything pushed and merged; only the state db's record of "
-                         "remote copies is missing")
+PUSH_RUNS_SENT = declare("push.runs-sent", "everything pushed and merged, run records sent: the push "
+                         "is complete (the re-run sends nothing)")
 PULL_MANIFESTS_WRITTEN = declare("pull.manifests-written", "the remote's manifests stored locally, "
                                  "unreferenced; the registry as before")
 PULL_RUNS_WRITTEN = declare("pull.runs-written", "registry merged, the remote's run records created")
