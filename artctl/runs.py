@@ -106,8 +106,9 @@ class RunRecord:
             if key in known and (not isinstance(known[key], kinds) or isinstance(known[key], bool)):
                 raise RepositoryFormatError(f"{what} has an invalid {key!r}: {known[key]!r:.80}",
                                             hint=RESTORE_HINT)
-        if not all(isinstance(arg, str) for arg in known.get("command", [])):
-            raise RepositoryFormatError(f"{what} has an invalid 'command'", hint=RESTORE_HINT)
+        for key in ("command", "tags"):
+            if not all(isinstance(item, str) for item in known.get(key, [])):
+                raise RepositoryFormatError(f"{what} has an invalid {key!r}", hint=RESTORE_HINT)
         for key in ("started_at", "finished_at"):
             if known.get(key) is not None:
                 check_time(known[key], key, what)
@@ -122,9 +123,11 @@ class RunRecord:
 def _links(items: list[Any], key: str, what: str) -> list[VersionLink]:
     """The ``inputs``/``outputs`` of a run record, each a complete :class:`VersionLink`."""
     out = []
+    required = {"name", "version", "digest", "type"}
     for link in items:
-        if not isinstance(link, dict) or set(link) != set(VersionLink.__dataclass_fields__) or not all(
-                isinstance(v, str) for v in link.values()):
+        if not isinstance(link, dict) or not required <= set(link) <= set(VersionLink.__dataclass_fields__) \
+                or not all(isinstance(link[k], str) for k in required) \
+                or not isinstance(link.get("use_as"), (str, type(None))):
             raise RepositoryFormatError(f"{what} has an invalid entry in {key!r}: {link!r:.80}",
                                         hint=RESTORE_HINT)
         out.append(VersionLink(**link))
@@ -138,6 +141,7 @@ _RUN_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "command": (list,), "host": _OPT_STR, "cwd": _OPT_STR, "git_commit": _OPT_STR, "config": (dict,),
     "started_at": (str,), "finished_at": _OPT_STR, "exit_code": (int, type(None)),
     "pid": (int, type(None)), "inputs": (list,), "outputs": (list,),
+    "entity": _OPT_STR, "group": _OPT_STR, "tags": (list,), "notes": _OPT_STR,
 }
 
 

@@ -127,7 +127,7 @@ def test_tags_on_versions_and_collections(repo_dir: Path) -> None:
     assert artctl.Api().artifact("p/ds").tags == ["raw data", "v-2"]
     art.tags.append("clean")
     art.save()
-    assert artctl.Api().artifact("p/ds").tags == ["raw data", "v-2", "clean"]
+    assert artctl.Api().artifact("p/ds").tags == ["clean", "raw data", "v-2"]  # tags are kept sorted
     with pytest.raises(InvalidName):
         art.tags = ["bad/tag"]
     collection = artctl.Api().artifact_collection("dataset", "p/ds")
