@@ -8,7 +8,7 @@ record, aliases — so a crash leaves the old state or the new one.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -19,23 +19,11 @@ from .errors import ArtifactNotFound, InvalidInput
 from .ingest import SourceFile, ingest, scan, tree_signature
 from .manifest import Entry, Manifest, ManifestDiff, diff_sorted
 from .names import ArtifactName, ArtifactRef, parse_name, parse_ref
+from .progress import Progress, announce_total
 from .records import VersionRecord
 from .repo import Repository
 from .runs import VersionLink
 from .units import MAX_DURATION_SECONDS, parse_duration
-
-Progress = Callable[[int, int], None]
-
-
-def announce_total(progress: Progress | None, files: int, size: int) -> None:
-    """Tell a progress callback how much work lies ahead, if it asks (a ``set_total`` method).
-
-    Callbacks receive ``(files, bytes)`` increments; the CLI's bars also have ``set_total`` so
-    that a put, whose size is known only after the scan, gets a determinate bar with an ETA.
-    """
-    set_total = getattr(progress, "set_total", None)
-    if callable(set_total):
-        set_total(files, size)
 
 
 @dataclass(frozen=True)
@@ -66,7 +54,7 @@ class VersionInfo:
         out = PutResult(self.record, self.aliases, False).to_json()
         del out["created"]
         out.update({"metadata": self.record.metadata, "description": self.record.description,
-                    "ttl": format_duration(self.record.ttl), "state": self.record.state,
+                    "ttl": format_duration(self.record.ttl), "state": self.record.status(),
                     "tags": list(self.record.tags),
                     "created_at": self.record.created_at, "logged_by": self.record.logged_by,
                     "expires_at": self.record.expires_at.isoformat() if self.record.expires_at else None})
@@ -202,8 +190,12 @@ class Repo:
             raise InvalidInput(f"core.workers must be a number, not {value!r}") from None
 
     def default_ttl(self, name: ArtifactName) -> int | None:
+        return self.project_ttl(name.project)
+
+    def project_ttl(self, project: str) -> int | None:
+        """A project's default TTL in seconds: ``ttl.project.<P>``, else ``ttl.default``."""
         config = self.repository.config
-        value = config.get(f"ttl.project.{name.project}") or config.get("ttl.default")
+        value = config.get(f"ttl.project.{project}") or config.get("ttl.default")
         return ttl_seconds(str(value)) if value else None
 
     # -- writing -----------------------------------------------------------------------------
@@ -543,6 +535,19 @@ def check_type(repo: Repo, name: ArtifactName, kind: str) -> None:
     if existing is not None and existing.type != kind:
         raise Conflict(f"artifact {name} already exists with type {existing.type!r}, not {kind!r}",
                        hint="names are unique within a project whatever the type; choose another name")
+
+
+#: The type of a new artifact when none is given (``wandb artifact put``'s default).
+DEFAULT_TYPE = "dataset"
+
+
+def type_for(repo: Repo, name: str, kind: str | None) -> str:
+    """``kind``, else the existing artifact's type (a new version of a model stays a model),
+    else :data:`DEFAULT_TYPE`."""
+    if kind is not None:
+        return kind
+    existing = repo.registry.artifact(parse_name(name))
+    return existing.type if existing is not None else DEFAULT_TYPE
 
 
 def link_of(record: VersionRecord) -> VersionLink:
