@@ -223,12 +223,15 @@ def check_setting(key: str, value: Any) -> None:
         raise bad("a whole number of at least 1")
     if pattern in ("ttl.default", "ttl.project.<PROJECT>") or (
             pattern == "gc.grace_period" and str(value).strip() not in ("0", "0s", "none")):
+        hint = None
         try:
             too_long = parse_duration(str(value)).total_seconds() > MAX_DURATION_SECONDS
-        except InvalidInput:
-            too_long = True
+        except InvalidInput as exc:
+            too_long, hint = True, exc.hint  # `30m`: the hint says min or mo
         if too_long:
-            raise bad("a duration such as 90m, 12h, 30d, 2w, 1y (at most 1000y)")
+            error = bad("a duration such as 90min, 12h, 30d, 2w, 6mo, 1y (at most 1000y)")
+            error.hint = hint
+            raise error
 
 
 def flag(value: Any, key: str) -> bool:
