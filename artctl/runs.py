@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from .repo import Repository
 
 RUN_STATES = ("running", "finished", "failed")
+#: Shown, never stored: a ``running`` run whose process is gone from this host (killed, out of
+#: memory, machine rebooted) without finishing it — W&B's "crashed".
+CRASHED = "crashed"
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -82,6 +85,15 @@ class RunRecord:
     def to_json(self) -> dict[str, Any]:
         return {"format": 1, **asdict(self)}
 
+    def observed_status(self) -> str:
+        """``status``, or :data:`CRASHED` when the run is still ``running`` but the process that
+        owns it (``pid``, on this same ``host``) is gone. Other hosts' runs are taken as stored:
+        their processes cannot be seen from here."""
+        if (self.status == "running" and self.pid and self.host == _hostname()
+                and process_gone(self.pid, self.started_at)):
+            return CRASHED
+        return self.status
+
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> "RunRecord":
         known = {k: obj[k] for k in cls.__dataclass_fields__ if k in obj}
@@ -103,7 +115,10 @@ class RunStore:
         return self.root / f"{run_id}.json"
 
     def create(self, job_type: str, *, name: str | None = None, project: str | None = None,
-               config: dict[str, Any] | None = None, command: list[str] | None = None) -> RunRecord:
+               config: dict[str, Any] | None = None, command: list[str] | None = None,
+               pid: int | None = None) -> RunRecord:
+        """A new ``running`` run owned by process ``pid`` (default: this one; 0: none), whose
+        death without a finish shows the run as crashed."""
         from .names import validate_type
 
         try:
@@ -119,7 +134,7 @@ class RunStore:
                 id=new_run_id(), job_type=job_type, name=name, project=project,
                 command=list(command if command is not None else sys.argv), host=_hostname(),
                 cwd=cwd, git_commit=git_commit(cwd), config=dict(config or {}), started_at=utcnow(),
-                pid=os.getpid())
+                pid=os.getpid() if pid is None else (pid or None))
             if create_exclusive(self.path(record.id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir):
                 return record
 
@@ -250,3 +265,40 @@ def _hostname() -> str:
     import socket
 
     return socket.gethostname()
+
+
+def process_gone(pid: int, since: str) -> bool:
+    """Whether process ``pid`` no longer runs here: no such process, a zombie, or a process that
+    started after ``since`` (the pid was reused by another program)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, another user's
+    except (OSError, OverflowError):
+        return False
+    started = _process_start(pid)
+    if started is None:
+        return False  # not Linux, or it vanished meanwhile: say nothing we cannot tell
+    state, start_time = started
+    if state == "Z":
+        return True
+    from .records import parse_time
+
+    try:
+        return start_time > parse_time(since).timestamp() + 2  # /proc's clock: ~1 s precision
+    except ValueError:
+        return False
+
+
+def _process_start(pid: int) -> tuple[str, float] | None:
+    """``(state letter, start time as a Unix timestamp)`` of a process, from Linux's /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat", encoding="ascii") as fh:
+            boot = next(float(line.split()[1]) for line in fh if line.startswith("btime "))
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
