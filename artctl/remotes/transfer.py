@@ -26,6 +26,7 @@ from ..errors import ArtifactNotFound, IntegrityError, InvalidInput, ObjectNotFo
 from ..hashing import hash_bytes, hash_file
 from ..manifest import Manifest
 from ..names import ArtifactName, parse_name, parse_ref
+from ..progress import announce_total
 from ..records import VersionRecord, dumps, loads
 from . import inventory as inventory_mod
 from .config import RemoteSpec, add_remote, get_remote
@@ -80,11 +81,20 @@ class TransferResult:
 
 
 def _jobs(repository: "Repository", spec: RemoteSpec) -> int | None:
+    if not spec.configured:
+        return None
     value = repository.config.get(f"remote.{spec.name}.jobs")
     try:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         raise InvalidInput(f"remote.{spec.name}.jobs must be a number, not {value!r}") from None
+
+
+def _record_copies(repository: "Repository", spec: RemoteSpec, digests: Iterable[str]) -> None:
+    """Remember which blobs a configured remote holds (``cache cleanup`` may then evict them);
+    a URL used once is no backup: ``get`` could not fetch from it."""
+    if spec.configured:
+        repository.state.record_remote_copies(spec.name, digests)
 
 
 def backend_for(repository: "Repository", spec: RemoteSpec) -> Backend:
@@ -156,7 +166,7 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
         for entry in Manifest.parse(data):
             if entry.digest is not None and entry.ref is None:
                 needed[entry.digest] = entry.size
-    inv = inventory_mod.refresh(repository, spec.name, backend)
+    inv = inventory_mod.refresh(repository, spec.key, backend)
     sent = send_blobs(repository, spec, backend, needed, inv, progress)
     remote_manifests = set(backend.find("manifests"))
     todo = [d for d in manifests if manifest_rel(d) not in remote_manifests]
@@ -197,7 +207,7 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
             moved, _new = merge_artifact(repository, after[name_text])
             renumbered.extend(moved)
     _push_runs(repository, backend)
-    repository.state.record_remote_copies(spec.name, needed)
+    _record_copies(repository, spec, needed)
     return TransferResult("push", spec.name, spec.url, objects=sent.objects, bytes=sent.bytes,
                           files=sent.files, objects_skipped=len(needed) - sent.objects,
                           bytes_skipped=sum(needed.values()) - sent.blob_bytes,
@@ -261,11 +271,13 @@ def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, nee
             progress(1, size)
 
     items = [("pack", p) for p in sorted(packs)] + [("loose", d) for d in sorted(loose)]
+    announce_total(progress, len(items), sum(
+        (store.pack_path(i) if k == "pack" else store.object_path(i)).stat().st_size for k, i in items))
     _parallel(backend, send, items)
     _parallel(backend, lambda p: backend.write(idx_rel(p), (store.packs_dir / f"{p}.idx").read_bytes()),
               sorted(packs))
     sent_blobs = loose | {d for p in packs for d, _o, _n in repository.state.blobs_of_pack(p)}
-    repository.state.record_remote_copies(spec.name, sent_blobs)
+    _record_copies(repository, spec, sent_blobs)
     result.objects = len(missing)
     result.blob_bytes = sum(needed[d] for d in missing)
     return result
@@ -311,6 +323,8 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
           progress: Progress | None, direction: str) -> TransferResult:
     repository = repo.repository
     spec = get_remote(repository, remote)
+    if not spec.configured:  # `pull URL`: later gets cannot fetch from it, so fetch the bytes now
+        fetch_all = True
     backend = backend_for(repository, spec)
     open_remote(backend, create=False)
     wanted: dict[str, str | None] = {}
@@ -325,7 +339,7 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
     live = {n: [r for r in a.versions.values() if r.live()] for n, a in registry.items()}
     new_manifests = _read_manifests(repository, spec, backend, {r.manifest for rs in live.values() for r in rs})
     runs = _remote_runs(repository, backend)
-    inv = inventory_mod.refresh(repository, spec.name, backend)
+    inv = inventory_mod.refresh(repository, spec.key, backend)
     # 2. write: manifests, then version records and aliases, then runs
     from ..fsutil import create_exclusive
 
@@ -338,7 +352,7 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
         created.extend(new)
     for run_id, data in runs.items():
         create_exclusive(repository.runs.path(run_id), data, tmp_dir=repository.tmp_dir)
-    repository.state.record_remote_copies(spec.name, inv.all_digests())
+    _record_copies(repository, spec, inv.all_digests())
     result = TransferResult(direction, spec.name, spec.url, manifests=len(new_manifests),
                             versions=created, renumbered=renumbered)
     if fetch_all:
@@ -430,13 +444,16 @@ def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
     counter_lock = threading.Lock()
     from .source import adopt_remote_pack, fetch_loose_to_store
 
+    announce_total(progress, len(packs) + len(loose),
+                   sum(inv.packs.get(p, 0) for p in packs) + sum(needed[d] for d in loose))
+
     def get_pack(pack_id: str) -> None:
         tmp = repository.tmp_dir / f".{pack_id}.pack.download"
         repository.tmp_dir.mkdir(parents=True, exist_ok=True)
         try:
             backend.download(pack_rel(pack_id), tmp)
             size = tmp.stat().st_size
-            idx = (inventory_mod.cache_dir(repository, spec.name) / f"{pack_id}.idx").read_bytes()
+            idx = (inventory_mod.cache_dir(repository, spec.key) / f"{pack_id}.idx").read_bytes()
             adopt_remote_pack(store, spec.name, pack_id, tmp, idx)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -444,8 +461,8 @@ def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
         with counter_lock:
             moved["bytes"] += size
             moved["files"] += 1
-        if progress:
-            progress(1, size)
+        if progress:  # counted as its blobs, as the announced total is
+            progress(1, inv.packs.get(pack_id, size))
 
     def get_loose(digest: str) -> None:
         size = fetch_loose_to_store(repository, backend, digest, needed[digest])
