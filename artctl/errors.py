@@ -67,6 +67,11 @@ class ArtifactNotFound(ArtctlError, LookupError):
     """Unknown artifact, version or alias."""
 
 
+class NotFound(ArtctlError, LookupError):
+    """Something looked up by a valid key is not there: a config key not set, a path not in a
+    draft (exit 1, as ``git config`` of an unset key; not invalid input)."""
+
+
 class ObjectNotFound(ArtctlError, LookupError):
     """A blob or manifest that should be in the store is missing."""
 

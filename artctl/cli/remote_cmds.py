@@ -127,10 +127,10 @@ def _split_remote(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
         return args[0], list(args[1:])
     if "/" not in args[0] and ":" not in args[0]:
         # Not a remote and not shaped like an artifact reference: a mistyped remote name.
-        from ..errors import InvalidInput
+        from ..remotes.config import RemoteNotFound
 
         known = ", ".join(sorted(names)) or "none configured"
-        raise InvalidInput(f"no remote {args[0]!r} (remotes: {known})",
+        raise RemoteNotFound(f"no remote {args[0]!r} (remotes: {known})",
                            hint=f"add it with `artctl remote add {args[0]} URL`")
     return None, list(args)
 
