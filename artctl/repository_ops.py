@@ -359,6 +359,7 @@ class Repo:
         if path_prefix and not entries:
             raise ArtifactNotFound(f"no file of {record.name}:{record.version} starts with {path_prefix!r}")
         target = Path(root) if root is not None else self.default_root(record)
+        announce_total(progress, len(entries), sum(e.size for e in entries))  # the selection's
         result = self.materialize(entries, target, link=link, progress=progress)
         if not path_prefix:  # the whole version: `artctl status` in that directory compares with it
             from .workdirs import remember

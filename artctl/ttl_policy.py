@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInput
+from .errors import InvalidInput, InvalidName
 from .names import parse_name
 from .units import format_duration
 
@@ -63,7 +63,11 @@ def apply_project_ttl(repo: "Repo", project: str, ttl: str | None = None, *,
     from .repository_ops import ttl_seconds
 
     project = project.strip("/")
-    parse_name(f"{project}/x")  # the project part is validated as in any artifact name
+    try:
+        parse_name(f"{project}/x")  # the project (and entity) parts follow the artifact name rules
+    except InvalidName:
+        raise InvalidName(f"invalid project {project!r}: [entity/]project, each part 1-128 letters, "
+                          "digits, '.', '_' or '-', starting with a letter or digit") from None
     seconds = ttl_seconds(ttl) if ttl is not None else repo.project_ttl(project.rsplit("/", 1)[-1])
     if seconds is None:
         raise InvalidInput(f"project {project} has no default TTL",

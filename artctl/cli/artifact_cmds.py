@@ -100,7 +100,8 @@ def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | No
         for path, uri in [] if out.json else rows:
             out.result(f"{path}\t{uri}")
         return
-    with out.progress_bar(f"get {record.name}:{record.version}", total_bytes=record.size) as progress:
+    with out.progress_bar(f"get {record.name}:{record.version}", total_files=record.files,
+                          total_bytes=record.size) as progress:
         result = repo.get(ref, root=root, path_prefix=path_prefix, link=link, run_id=run_id,
                           progress=progress)
     out.verbose_info(f"get: {record.name}:{record.version} -> {result.root}: {result.files} files, "
