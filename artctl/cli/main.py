@@ -29,16 +29,8 @@ Environment: ARTCTL_DIR (repository), ARTCTL_RUN (run to link), ARTCTL_DEBUG=1 (
 """
 
 
-def _with_global_options(func):  # type: ignore[no-untyped-def]
-    """The root's global options (see ``global_opts``): shown in ``artctl --help``."""
-    for option in reversed(global_options(hidden=False, with_json=True)):
-        click.decorators._param_memo(func, option)
-    return func
-
-
 @click.group(cls=ArtctlGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(__version__, "--version", prog_name="artctl", message="%(prog)s %(version)s")
-@_with_global_options
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Version datasets, models and results as named artifacts in a local repository.
@@ -53,6 +45,11 @@ def cli(ctx: click.Context) -> None:
       artctl artifact get proj/mnist:latest --root out/
     """
     ctx.ensure_object(Output)
+
+
+#: The global options (``global_opts``), shown in ``artctl --help``; every subcommand also
+#: accepts them after its name.
+cli.params.extend(global_options(hidden=False, with_json=True))
 
 
 def register() -> None:
