@@ -31,8 +31,9 @@ KNOWN_KEYS: dict[str, str] = {
                     "more, a put of many small files shares them with a helper process",
     "core.fsync": "flush every object and record to disk before it counts (default true); false "
                   "trades safety against power loss for speed on scratch machines",
-    "ttl.default": "TTL given to new versions of every project unless --ttl is passed (e.g. 30d)",
-    "ttl.project.<PROJECT>": "TTL given to new versions in one project (wins over ttl.default)",
+    "ttl.default": "TTL given to new versions of every project unless --ttl is passed (e.g. 30d, 6mo)",
+    "ttl.project.<PROJECT>": "TTL given to new versions in one project (wins over ttl.default); "
+                             "`artctl ttl apply --project PROJECT` gives it to existing versions",
     "gc.grace_period": "unreferenced objects younger than this are kept by gc (default 1h)",
     "remote.<NAME>.url": "fsspec URL of a remote (set by `artctl remote add`)",
     "remote.<NAME>.options.<KEY>": "storage option passed to the remote's fsspec filesystem",
