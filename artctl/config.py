@@ -31,8 +31,9 @@ KNOWN_KEYS: dict[str, str] = {
                     "more, a put of many small files shares them with a helper process",
     "core.fsync": "flush every object and record to disk before it counts (default true); false "
                   "trades safety against power loss for speed on scratch machines",
-    "ttl.default": "TTL given to new versions of every project unless --ttl is passed (e.g. 30d)",
-    "ttl.project.<PROJECT>": "TTL given to new versions in one project (wins over ttl.default)",
+    "ttl.default": "TTL given to new versions of every project unless --ttl is passed (e.g. 30d, 6mo)",
+    "ttl.project.<PROJECT>": "TTL given to new versions in one project (wins over ttl.default); "
+                             "`artctl ttl apply --project PROJECT` gives it to existing versions",
     "gc.grace_period": "unreferenced objects younger than this are kept by gc (default 1h)",
     "remote.<NAME>.url": "fsspec URL of a remote (set by `artctl remote add`)",
     "remote.<NAME>.options.<KEY>": "storage option passed to the remote's fsspec filesystem",
@@ -225,12 +226,15 @@ def check_setting(key: str, value: Any) -> None:
         raise bad("a whole number of at least 1")
     if pattern in ("ttl.default", "ttl.project.<PROJECT>") or (
             pattern == "gc.grace_period" and str(value).strip() not in ("0", "0s", "none")):
+        hint = None
         try:
             too_long = parse_duration(str(value)).total_seconds() > MAX_DURATION_SECONDS
-        except InvalidInput:
-            too_long = True
+        except InvalidInput as exc:
+            too_long, hint = True, exc.hint  # `30m`: the hint says min or mo
         if too_long:
-            raise bad("a duration such as 90m, 12h, 30d, 2w, 1y (at most 1000y)")
+            error = bad("a duration such as 90min, 12h, 30d, 2w, 6mo, 1y (at most 1000y)")
+            error.hint = hint
+            raise error
 
 
 def flag(value: Any, key: str) -> bool:

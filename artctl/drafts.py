@@ -287,10 +287,9 @@ class Drafts:
     def commit(self, draft_id: str, *, aliases: Sequence[str] = (), run_id: str | None = None,
                description: str | None = None, metadata: dict[str, Any] | None = None) -> "PutResult":
         """Commit the draft as the artifact's next version (or the identical existing one)."""
-        from .names import validate_custom_alias
+        from .names import requested_aliases
 
-        for alias in aliases:
-            validate_custom_alias(alias)
+        requested_aliases(aliases)  # refused before any work; `latest` is a no-op
         with writing(self.repository.locks_dir), self._lock(draft_id):
             draft = self.get(draft_id)
             manifest = self.manifest(draft)

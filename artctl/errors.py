@@ -7,11 +7,23 @@ inherit the matching built-in so Python callers can catch ``LookupError``, ``Val
 
 from __future__ import annotations
 
+import re
+
 
 class ArtctlError(Exception):
-    """Base of all artctl errors. ``hint`` is the next thing a user should try."""
+    """Base of all artctl errors. ``hint`` is the next thing a user should try.
+
+    ``exit_code`` is 1 for an operation that failed and 2 for input that is invalid (a usage
+    error, as click's); ``code`` names the class for scripts (``--json``'s ``error.code``).
+    """
 
     exit_code = 1
+    code = "error"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:  # InvalidInput -> "invalid_input"
+            cls.code = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -33,17 +45,31 @@ class RepositoryFormatError(ArtctlError):
 class InvalidName(ArtctlError, ValueError):
     """An artifact name, alias, version or project that does not follow the rules."""
 
+    exit_code = 2
+
 
 class InvalidInput(ArtctlError, ValueError):
     """Malformed user input: JSON, durations, sizes, paths."""
 
+    exit_code = 2
+
 
 class UnsafePath(InvalidInput):
-    """A manifest path that would escape the root (``..``, absolute, NUL, symlink)."""
+    """A manifest path that would escape the root (``..``, absolute, NUL, symlink).
+
+    Exit 1, not 2: such paths come from manifests and remotes (refused data) as often as from
+    the command line."""
+
+    exit_code = 1
 
 
 class ArtifactNotFound(ArtctlError, LookupError):
     """Unknown artifact, version or alias."""
+
+
+class NotFound(ArtctlError, LookupError):
+    """Something looked up by a valid key is not there: a config key not set, a path not in a
+    draft (exit 1, as ``git config`` of an unset key; not invalid input)."""
 
 
 class ObjectNotFound(ArtctlError, LookupError):

@@ -128,7 +128,7 @@ class _Plan:
 
 
 def grace_seconds(repo: "Repo") -> int:
-    """``gc.grace_period`` from the config: a duration (``1h``, ``30m``) or ``0``."""
+    """``gc.grace_period`` from the config: a duration (``1h``, ``30min``) or ``0``."""
     value = repo.repository.config.get("gc.grace_period")
     if value is None:
         return DEFAULT_GRACE_SECONDS
@@ -145,8 +145,9 @@ def parse_grace(value: object, source: str = "--grace-period") -> int:
         return 0
     try:
         return int(parse_duration(text).total_seconds())
-    except InvalidInput:
-        raise InvalidInput(f"{source} {value!r} is not a duration (e.g. 1h, 30m, 0)") from None
+    except InvalidInput as exc:
+        raise InvalidInput(f"{source} {value!r} is not a duration (e.g. 1h, 30min, 0)",
+                           hint=exc.hint) from None
 
 
 def gc(repo: "Repo", *, dry_run: bool = False, grace_period: int | None = None,

@@ -100,8 +100,7 @@ def list_aliases(repo: "Repo", name: str | ArtifactName) -> list[AliasInfo]:
         out.append(AliasInfo(LATEST, latest.version, True))
     for alias, version in sorted(registry.aliases(parsed).items()):
         record = registry.version(parsed, int(version[1:]))
-        state = "missing" if record is None else (
-            record.state if not record.expired() or record.deleted else "expired")
+        state = "missing" if record is None else record.status()
         out.append(AliasInfo(alias, version, False, state))
     return out
 

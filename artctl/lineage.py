@@ -279,12 +279,7 @@ def _make_node(index: LineageIndex, node_id: str, level: int) -> Node:
     if record is None:
         return Node(node_id, "artifact", label, index.run_type(node_id), "missing", level,
                     name=name, version=version)
-    if record.deleted:
-        state = "deleted"
-    elif record.expired(datetime.now(timezone.utc)):
-        state = "expired"
-    else:
-        state = record.state
+    state = record.status(datetime.now(timezone.utc))
     aliases = tuple(index.repo.registry.aliases_of(record)) if state == "committed" else (record.version,)
     return Node(node_id, "artifact", label, record.type, state, level, name=record.name,
                 version=record.version, digest=record.digest, aliases=aliases,

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import re
 from dataclasses import dataclass
 
@@ -110,6 +112,13 @@ def validate_custom_alias(alias: str) -> str:
     if is_managed_alias(alias):
         raise InvalidName(f"alias {alias!r} is managed by artctl and cannot be set by hand")
     return alias
+
+
+def requested_aliases(aliases: Iterable[str]) -> list[str]:
+    """The custom aliases of a put/commit's ``--alias`` list, validated. ``latest`` is accepted
+    and dropped: it always moves to the newest version by itself (W&B users pass
+    ``aliases=["latest"]`` out of habit); ``vN`` and invalid aliases are refused."""
+    return [validate_custom_alias(a) for a in aliases if a != LATEST]
 
 
 _TAG = re.compile(r"[\w-]+(?: +[\w-]+)*\Z")

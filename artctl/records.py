@@ -185,6 +185,13 @@ class VersionRecord:
         expires = self.expires_at
         return expires is not None and (now or datetime.now(timezone.utc)) >= expires
 
+    def status(self, now: datetime | None = None) -> str:
+        """What readers are shown: ``committed``, ``deleted``, or ``expired`` (TTL passed, the
+        stored state still ``committed`` until gc collects it). The one owner of that rule."""
+        if self.deleted:
+            return "deleted"
+        return "expired" if self.expired(now) else self.state
+
     def live(self, now: datetime | None = None) -> bool:
         """Served to readers: not deleted and not past its TTL."""
         return not self.deleted and not self.expired(now)

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from .crashpoints import crash_point
 from .errors import ArtifactNotFound, Conflict, InvalidInput, RepositoryFormatError
 from .fsutil import atomic_write_bytes, create_exclusive
-from .names import (LATEST, ArtifactName, ArtifactRef, parse_name, validate_custom_alias, validate_tag,
-                    validate_type, version_index)
+from .names import (LATEST, ArtifactName, ArtifactRef, parse_name, requested_aliases, validate_custom_alias,
+                    validate_tag, validate_type, version_index)
 from .records import ArtifactRecord, VersionRecord, dumps, loads, utcnow
 
 if TYPE_CHECKING:
@@ -274,7 +274,7 @@ class Registry:
         reused, even after deletion. ``point`` is the caller's crash point between the version
         record and the aliases.
         """
-        custom = [validate_custom_alias(a) for a in aliases]  # latest/vN are managed: refused
+        custom = requested_aliases(aliases)  # `latest` accepted (a no-op), vN refused
         labels = sorted({validate_tag(t) for t in tags})
         with self.lock(name):
             self.ensure_artifact(name, kind)

@@ -8,7 +8,7 @@ record, aliases — so a crash leaves the old state or the new one.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -20,12 +20,12 @@ from .errors import ArtifactNotFound, InvalidInput
 from .ingest import SourceFile, ingest, scan, tree_signature
 from .manifest import Entry, Manifest, ManifestDiff, diff_sorted
 from .names import ArtifactName, ArtifactRef, parse_name, parse_ref
+from .progress import Progress, announce_total
 from .records import VersionRecord
 from .repo import Repository
 from .runs import VersionLink
 from .units import MAX_DURATION_SECONDS, parse_duration
 
-Progress = Callable[[int, int], None]
 #: A version whose blobs lie in more loose objects than this is checked with a placement query
 #: on every unchanged re-put, instead of by a remembered list of files (kept small in state.db).
 PLACEMENT_MAX_LOOSE = 10_000
@@ -50,17 +50,6 @@ COMMIT_AFTER_ALIASES = declare(
     "commit.after-aliases",
     "the version and its aliases committed, the run not yet linked: the re-run reports the same "
     "version and links the run")
-
-
-def announce_total(progress: Progress | None, files: int, size: int) -> None:
-    """Tell a progress callback how much work lies ahead, if it asks (a ``set_total`` method).
-
-    Callbacks receive ``(files, bytes)`` increments; the CLI's bars also have ``set_total`` so
-    that a put, whose size is known only after the scan, gets a determinate bar with an ETA.
-    """
-    set_total = getattr(progress, "set_total", None)
-    if callable(set_total):
-        set_total(files, size)
 
 
 @dataclass(frozen=True)
@@ -91,7 +80,7 @@ class VersionInfo:
         out = PutResult(self.record, self.aliases, False).to_json()
         del out["created"]
         out.update({"metadata": self.record.metadata, "description": self.record.description,
-                    "ttl": format_duration(self.record.ttl), "state": self.record.state,
+                    "ttl": format_duration(self.record.ttl), "state": self.record.status(),
                     "tags": list(self.record.tags),
                     "created_at": self.record.created_at, "logged_by": self.record.logged_by,
                     "expires_at": self.record.expires_at.isoformat() if self.record.expires_at else None})
@@ -255,8 +244,12 @@ class Repo:
             raise InvalidInput(f"core.workers must be a number, not {value!r}") from None
 
     def default_ttl(self, name: ArtifactName) -> int | None:
+        return self.project_ttl(name.project)
+
+    def project_ttl(self, project: str) -> int | None:
+        """A project's default TTL in seconds: ``ttl.project.<P>``, else ``ttl.default``."""
         config = self.repository.config
-        value = config.get(f"ttl.project.{name.project}") or config.get("ttl.default")
+        value = config.get(f"ttl.project.{project}") or config.get("ttl.default")
         return ttl_seconds(str(value)) if value else None
 
     # -- writing -----------------------------------------------------------------------------
@@ -481,6 +474,7 @@ class Repo:
             raise ArtifactNotFound(f"no file of {record.name}:{record.version} starts with {path_prefix!r}")
         self.check_references(record, entries, allow_local_refs)
         target = Path(root) if root is not None else self.default_root(record)
+        announce_total(progress, len(entries), sum(e.size for e in entries))  # the selection's
         result = self.materialize(entries, target, link=link, progress=progress,
                                   allow_missing_references=allow_missing_references)
         if not path_prefix:  # the whole version: `artctl status` in that directory compares with it
@@ -744,6 +738,19 @@ def check_type(repo: Repo, name: ArtifactName, kind: str) -> None:
     if existing is not None and existing.type != kind:
         raise Conflict(f"artifact {name} already exists with type {existing.type!r}, not {kind!r}",
                        hint="names are unique within a project whatever the type; choose another name")
+
+
+#: The type of a new artifact when none is given (``wandb artifact put``'s default).
+DEFAULT_TYPE = "dataset"
+
+
+def type_for(repo: Repo, name: str, kind: str | None) -> str:
+    """``kind``, else the existing artifact's type (a new version of a model stays a model),
+    else :data:`DEFAULT_TYPE`."""
+    if kind is not None:
+        return kind
+    existing = repo.registry.artifact(parse_name(name))
+    return existing.type if existing is not None else DEFAULT_TYPE
 
 
 def link_of(record: VersionRecord) -> VersionLink:

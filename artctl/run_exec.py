@@ -133,8 +133,8 @@ def exec_run(repo: Repo, command: Sequence[str], *, job_type: str, uses: Sequenc
     try:
         missing = [spec.path for spec in logs if not os.path.exists(spec.path)]
         if missing:
-            raise InvalidInput(f"the command succeeded but did not create {', '.join(missing)}; "
-                               "nothing was logged")
+            raise RunError(f"the command succeeded but did not create {', '.join(missing)}; "
+                           "nothing was logged")
         outputs = tuple(repo.put(spec.path, name=str(parse_name(spec.name, project)), type=spec.type,
                                  run_id=run.id) for spec in logs)
     except BaseException as exc:

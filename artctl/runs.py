@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from .repo import Repository
 
 RUN_STATES = ("running", "finished", "failed")
+#: Shown, never stored: a ``running`` run whose process is gone from this host (killed, out of
+#: memory, machine rebooted) without finishing it — W&B's "crashed".
+CRASHED = "crashed"
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -94,6 +97,15 @@ class RunRecord:
                     del link["use_as"]
         return out
 
+    def observed_status(self) -> str:
+        """``status``, or :data:`CRASHED` when the run is still ``running`` but the process that
+        owns it (``pid``, on this same ``host``) is gone. Other hosts' runs are taken as stored:
+        their processes cannot be seen from here."""
+        if (self.status == "running" and self.pid and self.host == _hostname()
+                and process_gone(self.pid, self.started_at)):
+            return CRASHED
+        return self.status
+
     @classmethod
     def from_json(cls, obj: dict[str, Any], what: str = "run record") -> "RunRecord":
         """Parse and type-check a run record (local file or remote): a damaged one is one
@@ -160,7 +172,9 @@ class RunStore:
     def create(self, job_type: str, *, name: str | None = None, project: str | None = None,
                config: dict[str, Any] | None = None, command: list[str] | None = None,
                entity: str | None = None, group: str | None = None, tags: list[str] | None = None,
-               notes: str | None = None) -> RunRecord:
+               notes: str | None = None, pid: int | None = None) -> RunRecord:
+        """A new ``running`` run owned by process ``pid`` (default: this one; 0: none), whose
+        death without a finish shows the run as crashed."""
         from .names import validate_type
 
         try:
@@ -177,7 +191,8 @@ class RunStore:
                 id=new_run_id(), job_type=job_type, name=name, project=project,
                 command=list(command if command is not None else sys.argv), host=_hostname(),
                 cwd=cwd, git_commit=git_commit(cwd), config=dict(config or {}), started_at=utcnow(),
-                pid=os.getpid(), entity=entity, group=group, tags=list(tags or []), notes=notes)
+                pid=os.getpid() if pid is None else (pid or None),
+                entity=entity, group=group, tags=list(tags or []), notes=notes)
             if create_exclusive(self.path(record.id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir):
                 return record
 
@@ -317,3 +332,40 @@ def _hostname() -> str:
     import socket
 
     return socket.gethostname()
+
+
+def process_gone(pid: int, since: str) -> bool:
+    """Whether process ``pid`` no longer runs here: no such process, a zombie, or a process that
+    started after ``since`` (the pid was reused by another program)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, another user's
+    except (OSError, OverflowError):
+        return False
+    started = _process_start(pid)
+    if started is None:
+        return False  # not Linux, or it vanished meanwhile: say nothing we cannot tell
+    state, start_time = started
+    if state == "Z":
+        return True
+    from .records import parse_time
+
+    try:
+        return start_time > parse_time(since).timestamp() + 2  # /proc's clock: ~1 s precision
+    except ValueError:
+        return False
+
+
+def _process_start(pid: int) -> tuple[str, float] | None:
+    """``(state letter, start time as a Unix timestamp)`` of a process, from Linux's /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat", encoding="ascii") as fh:
+            boot = next(float(line.split()[1]) for line in fh if line.startswith("btime "))
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None

@@ -7,8 +7,11 @@ from datetime import timedelta
 
 from .errors import InvalidInput
 
-_DURATION = re.compile(r"(\d+)(s|m|h|d|w|y)\Z")
-_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_DURATION = re.compile(r"(\d+)([a-z]+)\Z")
+#: Duration units. ``m`` is refused: minutes to some, months to others (W&B's TTLs are in days).
+_DURATION_SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mo": 30 * 86400,
+                     "y": 365 * 86400}
+_DURATION_EXAMPLES = "e.g. 90min, 12h, 30d, 2w, 6mo, 1y"
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGTP]?i?B?)\Z", re.IGNORECASE)
 _SIZE_FACTORS = {"": 1, "b": 1}
 for _i, _p in enumerate("kmgtp", start=1):
@@ -19,11 +22,15 @@ for _i, _p in enumerate("kmgtp", start=1):
 
 
 def parse_duration(text: str) -> timedelta:
-    """``"30d"`` → 30 days. Units: s, m, h, d, w, y; one number, one unit, no spaces."""
-    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
-    if not match or int(match.group(1)) == 0:
-        raise InvalidInput(f"invalid duration {text!r}: use a positive number and one unit, "
-                           "e.g. 90m, 12h, 30d, 2w, 1y")
+    """``"30d"`` → 30 days. Units: s, min, h, d, w, mo (30 days), y (365 days); one number, one
+    unit, no spaces. ``m`` is ambiguous (minutes or months) and refused with a hint."""
+    match = _DURATION.match(text.strip().lower()) if isinstance(text, str) else None
+    if match and match.group(2) == "m":
+        raise InvalidInput(f"ambiguous duration {text!r}: 'm' could mean minutes or months",
+                           hint=f"write {match.group(1)}min for minutes or {match.group(1)}mo for months")
+    if not match or match.group(2) not in _DURATION_SECONDS or int(match.group(1)) == 0:
+        raise InvalidInput(f"invalid duration {text!r}: use a positive number and one unit "
+                           f"(s, min, h, d, w, mo, y), {_DURATION_EXAMPLES}")
     try:
         return timedelta(seconds=int(match.group(1)) * _DURATION_SECONDS[match.group(2)])
     except OverflowError:
@@ -40,7 +47,7 @@ def format_duration(delta: timedelta | None) -> str | None:
     if delta is None:
         return None
     seconds = int(delta.total_seconds())
-    for unit in ("y", "w", "d", "h", "m"):
+    for unit in ("y", "w", "d", "h", "min"):  # never "mo": 60d reads better than 2mo
         if seconds and seconds % _DURATION_SECONDS[unit] == 0:
             return f"{seconds // _DURATION_SECONDS[unit]}{unit}"
     return f"{seconds}s"

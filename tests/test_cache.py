@@ -37,7 +37,7 @@ def mount(tmp_path: Path) -> Path:
 
 def test_cleanup_bad_sizes(cli, repo_dir: Path) -> None:  # type: ignore[no-untyped-def]
     for bad in ("1XB", "-5GB", "lots"):
-        result = cli.fails("cache", "cleanup", bad)
+        result = cli.fails("cache", "cleanup", bad, code=2)
         assert result.stderr.splitlines()[0] == f"error: invalid size '{bad}': use e.g. 0, 500MB, 1GB, 2GiB"
     cli.fails("cache", "cleanup", code=2)
 

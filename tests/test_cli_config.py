@@ -62,7 +62,7 @@ def test_environment_applies_to_library_settings(cli, repo_dir: Path) -> None:
     """ARTCTL_<KEY> is read by the library, not only by `artctl config`."""
     (repo_dir / "f.txt").write_text("x\n")
     bad = cli.fails("artifact", "put", "f.txt", "--name", "proj/w", "--type", "d",
-                    env={"ARTCTL_CORE_WORKERS": "many"})
+                    env={"ARTCTL_CORE_WORKERS": "many"}, code=2)
     assert "core.workers must be a number" in bad.stderr
     put = cli.ok("artifact", "put", "f.txt", "--name", "proj/t", "--type", "d", "--json",
                  env={"ARTCTL_TTL_DEFAULT": "7d"})
@@ -76,12 +76,12 @@ def test_config_bad_input(cli, workdir: Path, tmp_path: Path) -> None:
     cli.ok("config", "--user", "core.link", "copy")
     assert cli.ok("config", "core.link").stdout == "copy\n"
     cli.ok("init")
-    assert "invalid config key" in cli.fails("config", "core..link", "x").stderr
-    assert "invalid config key" in cli.fails("config", ".x").stderr
+    assert "invalid config key" in cli.fails("config", "core..link", "x", code=2).stderr
+    assert "invalid config key" in cli.fails("config", ".x", code=2).stderr
     assert "is not set" in cli.fails("config", "--unset", "core.nothing").stderr
     assert "is not set" in cli.fails("config", "core.nothing").stderr
     cli.ok("config", "core.link", "copy")
-    deeper = cli.fails("config", "core.link.deeper", "x").stderr
+    deeper = cli.fails("config", "core.link.deeper", "x", code=2).stderr
     assert "unknown config key" in deeper and "did you mean core.link" in deeper
     # a malformed user file is one clear line, not a traceback
     (tmp_path / "xdg" / "artctl" / "config.toml").write_text("this is = = not toml\n")

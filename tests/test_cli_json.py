@@ -130,6 +130,7 @@ def test_every_reporting_command_prints_one_documented_json_document(cli, workdi
     run("artifact update", "artifact", "update", "proj/mnist:v1", "--description", "d", "--tag", "gold")
     run("artifact ls --tag TAG", "artifact", "ls", "--tag", "gold")
     run("artifact verify", "artifact", "verify")
+    run("ttl apply", "ttl", "apply", "--project", "proj", "--ttl", "1y", "--dry-run")
     run("alias add", "alias", "add", "proj/mnist:v0", "best")
     run("alias ls", "alias", "ls", "proj/mnist")
     run("alias rm", "alias", "rm", "proj/mnist", "best")
@@ -160,12 +161,15 @@ def test_every_reporting_command_prints_one_documented_json_document(cli, workdi
     run("cache info", "cache", "info")
     run("cache cleanup", "cache", "cleanup", "1GB", "--dry-run")
     run("cache cleanup", "cache", "cleanup", "1GB")
+    run("artifact cache cleanup", "artifact", "cache", "cleanup", "1GB")
     run("remote rm", "remote", "rm", "origin")
     assert not set(forms) - seen, f"documented but not exercised: {sorted(set(forms) - seen)}"
 
 
 @pytest.mark.parametrize("args", [["artifact", "show", "proj/none"], ["alias", "ls", "proj/none"],
                                   ["run", "show", "nosuchrun"], ["remote", "rm", "nothere"]])
-def test_failures_print_nothing_on_stdout(cli, repo_dir: Path, args: list[str]) -> None:
+def test_failures_print_one_error_document_on_stdout(cli, repo_dir: Path, args: list[str]) -> None:
     result = cli.fails(*args, "--json")
-    assert result.stdout == ""
+    error = result.json()["error"]
+    assert sorted(error) == ["code", "hint", "message"] and error["message"] in result.stderr
+    assert result.stderr.startswith("error: ")

@@ -175,37 +175,37 @@ def test_verify_finds_a_corrupt_byte_in_a_pack(cli: CLI, repo_dir: Path, data_di
 @pytest.mark.parametrize("name", ["mnist", "a/b/c/d", "proj/", "/x", "proj/na me", "proj/-x", "p/" + "x" * 200,
                                   "proj/a:b"])
 def test_bad_names(cli: CLI, repo_dir: Path, data_dir: Path, name: str) -> None:
-    result = cli.fails("artifact", "put", "data", "--name", name, "--type", "dataset")
+    result = cli.fails("artifact", "put", "data", "--name", name, "--type", "dataset", code=2)
     assert "name" in result.stderr or "alias" in result.stderr
 
 
 def test_bad_input_is_one_line_and_changes_nothing(cli: CLI, repo_dir: Path, data_dir: Path) -> None:
     cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset")
     before = cli.ok("artifact", "show", "p/d", "--json").json()
-    cases = [
-        ("artifact", "put", "missing-dir", "--name", "p/d", "--type", "dataset"),
-        ("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--metadata", "{bad json"),
-        ("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--metadata", "[1, 2]"),
-        ("artifact", "put", "data", "--name", "p/d", "--type", "model"),
-        ("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--ttl", "3 weeks"),
-        ("artifact", "get", "p/unknown"),
-        ("artifact", "get", "p/d:v9"),
-        ("artifact", "get", "p/d:nosuchalias"),
-        ("artifact", "show", "p/d:v9"),
-        ("artifact", "diff", "p/d:v0", "p/x:v0"),
+    cases = [  # (exit code: 2 invalid input, 1 a failed operation), arguments
+        (2, ("artifact", "put", "missing-dir", "--name", "p/d", "--type", "dataset")),
+        (2, ("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--metadata", "{bad json")),
+        (2, ("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--metadata", "[1, 2]")),
+        (1, ("artifact", "put", "data", "--name", "p/d", "--type", "model")),
+        (2, ("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--ttl", "3 weeks")),
+        (1, ("artifact", "get", "p/unknown")),
+        (1, ("artifact", "get", "p/d:v9")),
+        (1, ("artifact", "get", "p/d:nosuchalias")),
+        (1, ("artifact", "show", "p/d:v9")),
+        (1, ("artifact", "diff", "p/d:v0", "p/x:v0")),
     ]
-    for args in cases:
-        result = cli.fails(*args)
+    for code, args in cases:
+        result = cli.fails(*args, code=code)
         assert len(result.stderr.strip().splitlines()) <= 2, result  # error + optional hint
     (repo_dir / "afile").write_text("x")
-    cli.fails("artifact", "get", "p/d", "--root", "afile")
+    cli.fails("artifact", "get", "p/d", "--root", "afile", code=2)
     assert cli.ok("artifact", "show", "p/d", "--json").json() == before
     cli.ok("artifact", "verify")
 
 
 def test_broken_symlink_in_source_is_a_clean_error(cli: CLI, repo_dir: Path, data_dir: Path) -> None:
     (data_dir / "dangling").symlink_to(data_dir / "nowhere")
-    result = cli.fails("artifact", "put", "data", "--name", "p/d", "--type", "dataset")
+    result = cli.fails("artifact", "put", "data", "--name", "p/d", "--type", "dataset", code=2)
     assert "broken symbolic link" in result.stderr
     assert cli.ok("artifact", "ls", "--json").json() == []
 

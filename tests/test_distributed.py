@@ -75,11 +75,11 @@ def test_same_path_with_different_content_is_a_conflict_at_finish(cli, repo_dir:
 
 def test_bad_ids_and_types_are_refused(cli, repo_dir: Path) -> None:
     data = make_tree(repo_dir / "d", {"f.txt": "x\n"})
-    cli.fails(*UPSERT, str(data), *ids(did="../escape"))
+    cli.fails(*UPSERT, str(data), *ids(did="../escape"), code=2)
     cli.ok("artifact", "put", str(data), "--name", "proj/model", "--type", "model")
     conflict = cli.fails(*UPSERT, str(data), *ids(name="proj/model", kind="dataset"))
     assert "already exists with type 'model'" in conflict.stderr
-    cli.fails(*UPSERT, str(repo_dir / "missing"), *ids())
+    cli.fails(*UPSERT, str(repo_dir / "missing"), *ids(), code=2)
     cli.fails(*UPSERT, str(data), *ids(), "--remote", "nowhere")
 
 

@@ -77,10 +77,10 @@ def test_draft_bad_input(cli, base: Path) -> None:
     cli.fails("draft", "new", "p/missing")
     cli.fails("draft", "new", "p/ds:v9")
     draft = cli.ok("draft", "new", "p/ds").stdout.strip()
-    assert "not in draft" in cli.fails("draft", "rm", draft, "nothere.txt").stderr
-    assert "not in draft" in cli.fails("draft", "rm", draft, "im").stderr  # a prefix is a directory
+    assert "not in draft" in cli.fails("draft", "rm", draft, "nothere.txt", code=2).stderr
+    assert "not in draft" in cli.fails("draft", "rm", draft, "im", code=2).stderr  # a prefix is a directory
     cli.fails("draft", "rm", draft, "../a.txt")
-    assert "no such file" in cli.fails("draft", "add", draft, "missing.txt").stderr
+    assert "no such file" in cli.fails("draft", "add", draft, "missing.txt", code=2).stderr
     cli.fails("draft", "add", draft, "src/a.txt", "--name", "../escape.txt")
     cli.fails("draft", "add", draft, "src/a.txt", "--name", "/abs.txt")
     collide = cli.fails("draft", "add", draft, "src/a.txt", "--name", "img")
@@ -88,7 +88,7 @@ def test_draft_bad_input(cli, base: Path) -> None:
     cli.ok("draft", "rm", draft, "a.txt")
     cli.ok("draft", "rm", draft, "b.txt")
     cli.ok("draft", "rm", draft, "img")
-    assert "no files" in cli.fails("draft", "commit", draft).stderr
+    assert "no files" in cli.fails("draft", "commit", draft, code=2).stderr
     cli.ok("draft", "discard", draft, "--json")
     assert "discarded" in cli.fails("draft", "commit", draft).stderr
     cli.fails("draft", "discard", draft)

@@ -119,10 +119,10 @@ def test_grace_period_keeps_young_objects(cli, repo_dir: Path, repo) -> None:
     cli.ok("config", "gc.grace_period", "0")
     later = cli.ok("gc", "--json").json()
     assert later["bytes_freed"] > 0 and later["purged"] == []
-    assert "gc.grace_period" in cli.fails("config", "gc.grace_period", "3 hours").stderr
+    assert "gc.grace_period" in cli.fails("config", "gc.grace_period", "3 hours", code=2).stderr
     config = repo_dir / ".artifacts" / "config.toml"  # a hand-edited file is still read safely
     config.write_text(config.read_text().replace("grace_period = 0", 'grace_period = "3 hours"'))
-    bad = cli.fails("gc")
+    bad = cli.fails("gc", code=2)
     assert "gc.grace_period" in bad.stderr
 
 

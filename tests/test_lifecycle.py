@@ -42,7 +42,7 @@ def test_alias_add_moves_rm_and_ls(cli, repo_dir: Path) -> None:
 def test_managed_or_malformed_aliases_are_refused(cli, repo_dir: Path, alias: str) -> None:
     _versions(cli, repo_dir, count=1)
     before = cli.ok("alias", "ls", "p/m", "--json").json()
-    err = cli.fails("alias", "add", "p/m:v0", alias)
+    err = cli.fails("alias", "add", "p/m:v0", alias, code=2)
     assert err.stderr.count("error:") == 1
     assert cli.ok("alias", "ls", "p/m", "--json").json() == before
 
@@ -50,10 +50,10 @@ def test_managed_or_malformed_aliases_are_refused(cli, repo_dir: Path, alias: st
 def test_alias_bad_input(cli, repo_dir: Path) -> None:
     _versions(cli, repo_dir, count=1)
     assert "no alias" in cli.fails("alias", "rm", "p/m", "nope").stderr
-    assert "managed" in cli.fails("alias", "rm", "p/m", "latest").stderr
+    assert "managed" in cli.fails("alias", "rm", "p/m", "latest", code=2).stderr
     assert "not found" in cli.fails("alias", "ls", "p/nothing").stderr
     cli.fails("alias", "add", "p/m:v7", "best")
-    cli.fails("alias", "ls", "p/m:v0")
+    cli.fails("alias", "ls", "p/m:v0", code=2)
     cli.fails("alias", "add", "p/m:v0", code=2)  # missing argument: usage error
 
 
@@ -126,7 +126,7 @@ def test_rm_all_deletes_the_artifact(cli, repo_dir: Path) -> None:
     assert [a["name"] for a in cli.ok("artifact", "ls", "--json").json()] == ["p/other"]
     assert "no live versions" in cli.fails("artifact", "get", "p/m").stderr
     cli.fails("artifact", "rm", "p/m", "--all")  # twice
-    assert "without ':ALIAS'" in cli.fails("artifact", "rm", "p/other:v0", "--all").stderr
+    assert "without ':ALIAS'" in cli.fails("artifact", "rm", "p/other:v0", "--all", code=2).stderr
     cli.fails("artifact", "rm", "p/missing:v0")
     cli.ok("artifact", "verify")
 
@@ -171,11 +171,11 @@ def test_ttl_from_config_defaults(cli, repo_dir: Path) -> None:
 @pytest.mark.parametrize("ttl", ["3 weeks", "0d", "-1d", "10", "1.5d", "d"])
 def test_malformed_ttl_is_refused(cli, repo_dir: Path, ttl: str) -> None:
     make_tree(repo_dir / "src", {"a.txt": "a"})
-    err = cli.fails("artifact", "put", "src", "--name", "p/a", "--type", "dataset", "--ttl", ttl)
+    err = cli.fails("artifact", "put", "src", "--name", "p/a", "--type", "dataset", "--ttl", ttl, code=2)
     assert "duration" in err.stderr or "TTL" in err.stderr
     assert cli.ok("artifact", "ls", "--json").json() == []
     cli.ok("artifact", "put", "src", "--name", "p/a", "--type", "dataset")
-    cli.fails("artifact", "update", "p/a", "--ttl", ttl)
+    cli.fails("artifact", "update", "p/a", "--ttl", ttl, code=2)
     assert cli.ok("artifact", "show", "p/a", "--json").json()["ttl"] is None
 
 

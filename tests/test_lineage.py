@@ -151,7 +151,7 @@ def test_depth_and_target_bad_input(cli, repo_dir: Path, data_dir: Path) -> None
     assert "not both" in cli.fails("lineage", "proj/ds", "--upstream", "--downstream", code=2).stderr
     assert "not found" in cli.fails("lineage", "proj/nothing").stderr
     assert "not found" in cli.fails("lineage", "run:nosuchrun").stderr
-    cli.fails("lineage", "not a ref")
+    cli.fails("lineage", "not a ref", code=2)
     with pytest.raises(InvalidInput, match="depth"):
         lineage(Repo(repo_dir), "proj/ds", depth=0)
     with pytest.raises(InvalidInput, match="direction"):

@@ -36,7 +36,7 @@ def test_tags_are_set_by_put_and_update_and_shown(cli, filled: Path) -> None:
     cli.ok("artifact", "update", "p/a:v1", "--untag", "gold", "--tag", "final")
     assert cli.ok("artifact", "show", "p/a:v1", "--json").json()["tags"] == ["final", "reviewed"]
     assert "final, reviewed" in cli.ok("artifact", "show", "p/a:v1").stdout
-    assert "invalid tag" in cli.fails("artifact", "update", "p/a:v1", "--tag", "no/slash").stderr
+    assert "invalid tag" in cli.fails("artifact", "update", "p/a:v1", "--tag", "no/slash", code=2).stderr
     _put(cli, filled, "p/a", "xx", "--tag", "again")  # identical content: the tag is still added
     assert cli.ok("artifact", "show", "p/a:v2", "--json").json()["tags"] == ["again"]
 

@@ -132,7 +132,7 @@ def test_s3_missing_object_and_too_many(cli, repo_dir: Path, s3_server: StorageS
     missing = cli.fails("artifact", "put", f"{s3_bucket}/nothing-here", "--name", "p/x", "--type", "d", env=env)
     assert "no object at" in missing.stderr and "nothing-here" in missing.stderr
     many = cli.fails("artifact", "put", f"{s3_bucket}/many", "--name", "p/x", "--type", "d",
-                     "--max-objects", "2", env=env)
+                     "--max-objects", "2", env=env, code=2)
     assert "more than 2 objects" in many.stderr and "--max-objects" in many.stderr
     ok = cli.ok("artifact", "put", f"{s3_bucket}/many", "--name", "p/x", "--type", "d",
                 "--max-objects", "3", "--json", env=env).json()

@@ -38,8 +38,8 @@ def test_remote_add_ls_rm_and_default(cli, repo_dir: Path, tmp_path: Path) -> No
     no_default = cli.fails("push")
     assert "none is the default" in no_default.stderr
     cli.fails("remote", "add", "origin", "file:///x")
-    cli.fails("remote", "add", "bad name", "file:///x")
-    cli.fails("remote", "add", "x", "s3://")
+    cli.fails("remote", "add", "bad name", "file:///x", code=2)
+    cli.fails("remote", "add", "x", "s3://", code=2)
     assert cli.ok("remote", "rm", "cloud", "--json").json()["removed"] == "cloud"
     assert [r["default"] for r in cli.ok("remote", "ls", "--json").json()] == [True]
     cli.fails("remote", "rm", "cloud")
@@ -172,6 +172,6 @@ def test_unknown_remote_name_is_named_as_such(cli, repo_dir, tmp_path) -> None: 
 
 
 def test_remote_with_unknown_protocol_is_refused_when_added(cli, repo_dir) -> None:  # type: ignore[no-untyped-def]
-    result = cli.fails("remote", "add", "origin", "notaurl://bucket/x")
+    result = cli.fails("remote", "add", "origin", "notaurl://bucket/x", code=2)
     assert "unknown storage protocol" in result.stderr
     assert cli.ok("remote", "ls", "--json").json() == []

@@ -79,8 +79,8 @@ def test_finishing_twice_and_linking_to_a_finished_run_fail(cli, repo_dir: Path,
     assert cli.ok("artifact", "ls", "--json").json() == []
     cli.fails("run", "finish", code=2)  # no id and no ARTCTL_RUN
     cli.fails("run", "show", "nosuchrun")
-    cli.fails("run", "start", "--job-type", "train", "--config", "[1]")
-    cli.fails("run", "start", "--job-type", "bad type!")
+    cli.fails("run", "start", "--job-type", "train", "--config", "[1]", code=2)
+    cli.fails("run", "start", "--job-type", "bad type!", code=2)
 
 
 def test_cycle_attempt_is_refused_and_changes_nothing(cli, repo_dir: Path, data_dir: Path) -> None:

@@ -464,7 +464,7 @@ def test_a_weak_or_unusable_artctl_ui_token_is_a_clear_error(tmp_path: Path, val
     Repo.init(tmp_path)
     result = run_cli("ui", "--no-open", "--port", "0", cwd=tmp_path, env={"ARTCTL_UI_TOKEN": value},
                      timeout=30)  # refused before it binds: never left serving
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr  # invalid input
     assert result.stderr.startswith("error: ARTCTL_UI_TOKEN must be at least 16 characters")
     assert "hint: unset ARTCTL_UI_TOKEN" in result.stderr
 

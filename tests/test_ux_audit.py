@@ -19,11 +19,11 @@ def test_json_input_refuses_nan_and_infinity(cli, repo_dir: Path) -> None:
     """NaN is not JSON: stored in metadata it made every later ``--json`` document invalid."""
     (repo_dir / "f.txt").write_text("x\n")
     for bad in ('{"a": NaN}', '{"a": -Infinity}', '{"a": [Infinity]}'):
-        result = cli.fails("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--metadata", bad)
+        result = cli.fails("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--metadata", bad, code=2)
         assert "not valid JSON" in result.stderr
-        cli.fails("run", "start", "--job-type", "train", "--config", bad)
+        cli.fails("run", "start", "--job-type", "train", "--config", bad, code=2)
     cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t")
-    assert "not valid JSON" in cli.fails("artifact", "update", "proj/f", "--metadata", '{"a": NaN}').stderr
+    assert "not valid JSON" in cli.fails("artifact", "update", "proj/f", "--metadata", '{"a": NaN}', code=2).stderr
     json.loads(cli.ok("artifact", "show", "proj/f", "--json").stdout)
 
 
@@ -31,10 +31,10 @@ def test_huge_durations_are_refused_cleanly(cli, repo_dir: Path) -> None:
     """A TTL whose expiry overflows datetime was an "unexpected OverflowError"."""
     (repo_dir / "f.txt").write_text("x\n")
     for ttl in ("99999999999999999999d", "1001y"):
-        result = cli.fails("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--ttl", ttl)
+        result = cli.fails("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--ttl", ttl, code=2)
         assert "too long" in result.stderr and "unexpected" not in result.stderr, result
     cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--ttl", "1000y")
-    assert "too long" in cli.fails("artifact", "update", "proj/f", "--ttl", "9999999999y").stderr
+    assert "too long" in cli.fails("artifact", "update", "proj/f", "--ttl", "9999999999y", code=2).stderr
     assert cli.ok("artifact", "show", "proj/f", "--json").json()["ttl"] == "1000y"
 
 
@@ -55,12 +55,12 @@ def test_api_refuses_a_ttl_beyond_the_limit(repo_dir: Path) -> None:
 
 def test_config_refuses_unknown_keys_and_bad_values_when_written(cli, repo_dir: Path) -> None:
     """A typo'd key or a bad value used to be stored silently and break a later, unrelated command."""
-    typo = cli.fails("config", "core.lnk", "copy")
+    typo = cli.fails("config", "core.lnk", "copy", code=2)
     assert "unknown config key 'core.lnk'" in typo.stderr and "did you mean core.link" in typo.stderr
     for key, value in [("core.link", "bogus"), ("core.workers", "abc"), ("core.workers", "0"),
                        ("ttl.default", "3x"), ("ttl.project.proj", "1"), ("gc.grace_period", "soon"),
                        ("remote.origin.jobs", "0")]:
-        assert "invalid value" in cli.fails("config", key, value).stderr, (key, value)
+        assert "invalid value" in cli.fails("config", key, value, code=2).stderr, (key, value)
     assert not (repo_dir / ".artifacts" / "config.toml").exists() or \
         cli.ok("config", "--list", "--json").json() == {}
     for key, value in [("core.link", "copy"), ("core.workers", "2"), ("ttl.project.proj", "2w"),
@@ -77,10 +77,10 @@ def test_put_of_a_fifo_or_device_is_refused_not_a_hang(cli, repo_dir: Path) -> N
     import os
 
     os.mkfifo(repo_dir / "pipe")
-    result = cli.fails("artifact", "put", "pipe", "--name", "proj/p", "--type", "t")
+    result = cli.fails("artifact", "put", "pipe", "--name", "proj/p", "--type", "t", code=2)
     assert "not a regular file or a directory" in result.stderr
     assert "not a regular file" in cli.fails("artifact", "put", "/dev/null", "--name", "proj/p",
-                                             "--type", "t").stderr
+                                             "--type", "t", code=2).stderr
     # inside a directory, special files are skipped and the rest is stored
     make_tree(repo_dir / "d", {"a.txt": "a"})
     os.mkfifo(repo_dir / "d" / "pipe")
@@ -253,7 +253,7 @@ def test_wandb_style_bare_names_get_a_hint_and_artctl_project(cli, repo_dir: Pat
         run.log_artifact(art)
     assert art.qualified_name == "envp/artifact_name:v0" and art.project == "envp" and art.entity is None
     assert artctl.Api().artifact("artifact_name").qualified_name == "envp/artifact_name:v0"
-    result = cli.fails("artifact", "put", "f.txt", "--name", "mnist", "--type", "t")
+    result = cli.fails("artifact", "put", "f.txt", "--name", "mnist", "--type", "t", code=2)
     assert "has no project" in result.stderr and "hint: write PROJECT/mnist" in result.stderr
 
 
@@ -266,7 +266,7 @@ def test_job_type_errors_name_the_job_type(cli, repo_dir: Path) -> None:
 
     with pytest.raises(InvalidName, match="invalid job type 'modify dataset'"):
         artctl.init(project="p", job_type="modify dataset")
-    assert "invalid job type" in cli.fails("run", "start", "--job-type", "modify dataset").stderr
+    assert "invalid job type" in cli.fails("run", "start", "--job-type", "modify dataset", code=2).stderr
     artctl.init(project="p", job_type="modify-dataset").finish()
 
 
@@ -343,7 +343,7 @@ def test_deleted_version_errors_say_how_to_see_it(cli, repo_dir: Path) -> None:
     cli.ok("artifact", "rm", "proj/f:v0")
     result = cli.fails("artifact", "get", "proj/f:v0")
     assert "was deleted" in result.stderr and "artctl artifact ls proj/f --all" in result.stderr
-    result = cli.fails("artifact", "rm", "proj/f:v0", "--all")
+    result = cli.fails("artifact", "rm", "proj/f:v0", "--all", code=2)
     assert "names one version" in result.stderr and "is a reference" not in result.stderr
 
 

@@ -74,7 +74,7 @@ def test_status_after_put_and_checkout_uses_that_version(cli, versions: Path, re
 
 def test_status_without_a_recorded_version_asks_for_ref(cli, versions: Path, repo_dir: Path) -> None:
     (repo_dir / "elsewhere").mkdir()
-    result = cli.fails("status", "elsewhere")
+    result = cli.fails("status", "elsewhere", code=2)
     assert "no version is recorded" in result.stderr and "hint:" in result.stderr
 
 
@@ -107,8 +107,8 @@ def test_diff_ref_dir_and_ref_ref(cli, versions: Path, repo_dir: Path) -> None:
     assert refs == {"added": ["c.txt"], "removed": ["sub/b.txt"], "changed": ["a.txt"]}
     assert cli("artifact", "diff", "p/d:v0", "p/d:v1", "--exit-code").returncode == 1
     assert cli.ok("artifact", "diff", "p/d:v1", "p/d:v1", "--exit-code").returncode == 0
-    assert "no such directory: ./gone" in cli.fails("artifact", "diff", "p/d:v0", "./gone").stderr
-    assert "no such directory" in cli.fails("status", "p/d", "gone/").stderr
+    assert "no such directory: ./gone" in cli.fails("artifact", "diff", "p/d:v0", "./gone", code=2).stderr
+    assert "no such directory" in cli.fails("status", "p/d", "gone/", code=2).stderr
     assert "not found" in cli.fails("artifact", "diff", "p/d:v0", "p/gone").stderr  # not a dir: a REF
 
 

@@ -18,11 +18,13 @@ def artifact_group() -> None:
 
 @artifact_group.command("put")
 @click.argument("path", type=PathOrURIType())
-@click.option("--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
-@click.option("--type", "kind", required=True, type=ArtifactTypeType(), help="Artifact type, e.g. dataset or model.")
-@click.option("--alias", "aliases", multiple=True, help="Custom alias to set (repeatable).")
+@click.option("-n", "--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
+@click.option("-t", "--type", "kind", type=ArtifactTypeType(),
+              help="Artifact type, e.g. dataset or model (default: the artifact's type; dataset for a new one).")
+@click.option("-a", "--alias", "aliases", multiple=True,
+              help="Custom alias to set (repeatable; latest is accepted and always moves by itself).")
 @click.option("--tag", "tags", multiple=True, help="Tag for this version, e.g. reviewed (repeatable).")
-@click.option("--description", help="Free-text description of this version.")
+@click.option("-d", "--description", help="Free-text description of this version.")
 @click.option("--metadata", help="JSON object of metadata, e.g. '{\"rows\": 60000}'.")
 @click.option("--ttl", help="Delete this version after DURATION (e.g. 30d); custom aliases do not protect it.")
 @click.option("--max-objects", type=click.IntRange(min=1), default=None,
@@ -30,7 +32,7 @@ def artifact_group() -> None:
 @click.option("--no-checksum", is_flag=True, help="References: record the URI only, not the object's state.")
 @run_option
 @json_option
-def put_cmd(path: str, name: str, kind: str, aliases: tuple[str, ...], description: str | None,
+def put_cmd(path: str, name: str, kind: str | None, aliases: tuple[str, ...], description: str | None,
             metadata: str | None, ttl: str | None, max_objects: int | None, no_checksum: bool,
             run_id: str | None, tags: tuple[str, ...] = ()) -> None:
     """Make a new version of NAME from PATH (a file, a directory or a URI).
@@ -43,13 +45,15 @@ def put_cmd(path: str, name: str, kind: str, aliases: tuple[str, ...], descripti
     \b
     Examples:
       artctl artifact put ./data --name proj/mnist --type dataset
+      artctl artifact put ./data -n proj/mnist -d "cleaned" -a best
       artctl artifact put model.pt --name proj/cnn --type model --alias best --ttl 30d
-      artctl artifact put ./data --name proj/mnist --type dataset --tag reviewed
+      artctl artifact put ./data --name proj/mnist --tag reviewed
     """
-    from ..repository_ops import parse_metadata
+    from ..repository_ops import parse_metadata, type_for
 
     meta = parse_metadata(metadata)
     repo = open_repo()
+    kind = type_for(repo, name, kind)
     out = get_output()
     out.verbose_info(f"put: adding {path} to {name} (type {kind}) in {repo.root}")
     with out.progress_bar(f"put {name}") as progress:
@@ -99,7 +103,8 @@ def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | No
         for path, uri in [] if out.json else rows:
             out.result(f"{path}\t{uri}")
         return
-    with out.progress_bar(f"get {record.name}:{record.version}", total_bytes=record.size) as progress:
+    with out.progress_bar(f"get {record.name}:{record.version}", total_files=record.files,
+                          total_bytes=record.size) as progress:
         result = repo.get(ref, root=root, path_prefix=path_prefix, link=link, run_id=run_id,
                           progress=progress, allow_local_refs=allow_local_refs)
     out.verbose_info(f"get: {record.name}:{record.version} -> {result.root}: {result.files} files, "
@@ -151,7 +156,7 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
     for key, value in [("name", r.name), ("type", r.type), ("version", r.version),
                        ("aliases", ", ".join(info.aliases)), ("tags", ", ".join(r.tags) or "-"),
                        ("digest", r.digest),
-                       ("state", r.state), ("created", short_time(r.created_at)),
+                       ("state", r.status()), ("created", short_time(r.created_at)),
                        ("files", str(r.files)), ("size", human_size(r.size)),
                        ("ttl", doc["ttl"] or "-"), ("expires", short_time(doc["expires_at"])),
                        ("logged by", r.logged_by or "-"), ("description", r.description or "-"),

@@ -62,6 +62,7 @@ def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
     Examples:
       artctl cache cleanup 1GB
       artctl cache cleanup 0 --dry-run
+      artctl artifact cache cleanup 1GB     # the same, as W&B spells it
       0 3 * * * cd /data && artctl cache cleanup 20GB --remove-temp
     """
     from ..cache.evict import cleanup
@@ -92,5 +93,16 @@ def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
              f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}")
 
 
+@click.group("cache")
+def artifact_cache_group() -> None:
+    """Shrink the download cache: `artctl cache cleanup`, as W&B spells it."""
+
+
+artifact_cache_group.add_command(cleanup_cmd)
+
+
 def register(group: click.Group) -> None:
+    from .artifact_cmds import artifact_group
+
     group.add_command(cache_group)
+    artifact_group.add_command(artifact_cache_group)

@@ -13,12 +13,13 @@ _REMOTE_HELP = "Write the part (objects included) straight to this remote; finis
 
 @click.command("upsert")
 @click.argument("path", type=PathOrURIType())
-@click.option("--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
-@click.option("--type", "kind", required=True, type=ArtifactTypeType(), help="Artifact type, e.g. dataset or model.")
+@click.option("-n", "--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
+@click.option("-t", "--type", "kind", type=ArtifactTypeType(),
+              help="Artifact type, e.g. dataset or model (default: the artifact's type; dataset for a new one).")
 @click.option("--distributed-id", "distributed_id", required=True, help=_ID_HELP)
 @click.option("--remote", type=RemoteType(), help=_REMOTE_HELP)
 @json_option
-def upsert_cmd(path: str, name: str, kind: str, distributed_id: str, remote: str | None) -> None:
+def upsert_cmd(path: str, name: str, kind: str | None, distributed_id: str, remote: str | None) -> None:
     """Add the files under PATH as one part of a distributed version (many writers at once).
 
     Nothing is visible to readers until `artifact finish` commits every part as one version;
@@ -27,11 +28,14 @@ def upsert_cmd(path: str, name: str, kind: str, distributed_id: str, remote: str
     \b
     Examples:
       artctl artifact upsert shard-3/ --name proj/ds --type dataset --distributed-id job-42
+      artctl artifact upsert shard-4/ -n proj/ds --distributed-id job-42
       artctl artifact upsert out/ --name proj/ds --type dataset --distributed-id $CI_PIPELINE_ID --remote origin
     """
     from ..distributed import upsert
+    from ..repository_ops import type_for
 
     repo = open_repo()
+    kind = type_for(repo, name, kind)
     out = get_output()
     with out.progress_bar(f"upsert {name}") as progress:
         result = upsert(repo, path, name=name, type=kind, distributed_id=distributed_id, remote=remote,
@@ -46,17 +50,19 @@ def upsert_cmd(path: str, name: str, kind: str, distributed_id: str, remote: str
 
 @click.command("finish")
 @click.argument("path", required=False, type=PathOrURIType())
-@click.option("--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
-@click.option("--type", "kind", required=True, type=ArtifactTypeType(), help="Artifact type, e.g. dataset or model.")
+@click.option("-n", "--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
+@click.option("-t", "--type", "kind", type=ArtifactTypeType(),
+              help="Artifact type, e.g. dataset or model (default: the artifact's type; dataset for a new one).")
 @click.option("--distributed-id", "distributed_id", required=True, help=_ID_HELP)
 @click.option("--remote", type=RemoteType(), help=_REMOTE_HELP)
-@click.option("--alias", "aliases", multiple=True, help="Custom alias to set (repeatable).")
-@click.option("--description", help="Free-text description of this version.")
+@click.option("-a", "--alias", "aliases", multiple=True,
+              help="Custom alias to set (repeatable; latest is accepted and always moves by itself).")
+@click.option("-d", "--description", help="Free-text description of this version.")
 @click.option("--metadata", help="JSON object of metadata.")
 @click.option("--ttl", help="Delete this version after DURATION (e.g. 30d).")
 @run_option
 @json_option
-def finish_cmd(path: str | None, name: str, kind: str, distributed_id: str, remote: str | None,
+def finish_cmd(path: str | None, name: str, kind: str | None, distributed_id: str, remote: str | None,
                aliases: tuple[str, ...], description: str | None, metadata: str | None, ttl: str | None,
                run_id: str | None) -> None:
     """Commit every part of a distributed version (plus PATH, if given) as one version.
@@ -66,12 +72,14 @@ def finish_cmd(path: str | None, name: str, kind: str, distributed_id: str, remo
     \b
     Examples:
       artctl artifact finish --name proj/ds --type dataset --distributed-id job-42
+      artctl artifact finish -n proj/ds --distributed-id job-42 -a best -d "all shards"
       artctl artifact finish --name proj/ds --type dataset --distributed-id job-42 --remote origin --json
     """
     from ..distributed import finish
-    from ..repository_ops import parse_metadata
+    from ..repository_ops import parse_metadata, type_for
 
     repo = open_repo()
+    kind = type_for(repo, name, kind)
     result = finish(repo, path, name=name, type=kind, distributed_id=distributed_id, remote=remote,
                     aliases=aliases, description=description, metadata=parse_metadata(metadata),
                     ttl=ttl, run_id=run_id)

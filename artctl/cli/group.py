@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import click
 
+from .global_opts import GlobalArgsMixin
+
 
 def suggestions(name: str, choices: list[str]) -> list[str]:
     """Close matches for a mistyped name, best first (prefix matches count as close)."""
@@ -35,8 +37,9 @@ class CommandInterrupted(Exception):
     line first) to the error boundary in ``cli.main``: one line, exit 130."""
 
 
-class ArtctlGroup(click.Group):
-    """A group that suggests close matches for a mistyped subcommand."""
+class ArtctlGroup(GlobalArgsMixin, click.Group):
+    """A group that suggests close matches for a mistyped subcommand (and reads a bare
+    ``--progress`` as ``--progress=bar``)."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:

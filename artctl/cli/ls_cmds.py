@@ -128,7 +128,7 @@ def _versions_table(versions: list, *, with_name: bool) -> None:  # type: ignore
         r = info.record
         table.add_row(*([_escape(r.name)] if with_name else []), r.version,
                       ", ".join(a for a in info.aliases if a != r.version), _escape(", ".join(r.tags)),
-                      str(r.files), human_size(r.size), short_time(r.created_at), r.state,
+                      str(r.files), human_size(r.size), short_time(r.created_at), r.status(),
                       format_duration(r.ttl) or "-")
     get_output().table(table)
 

@@ -15,9 +15,10 @@ import click
 
 from .. import __version__
 from .common import get_output
-from .group import ArtctlGroup, CommandInterrupted, adopt_groups
+from .global_opts import global_options, install
+from .group import ArtctlGroup, CommandInterrupted, adopt_groups, walk
 from .shells import SHELLS as _SHELLS  # noqa: F401 - registers our completion scripts
-from .output import Output
+from .output import Output, print_json_error, render_error
 
 #: Command modules are the ``*_cmds`` modules of this package; each has ``register(group)``.
 COMMAND_SUFFIX = "_cmds"
@@ -30,23 +31,25 @@ Environment: ARTCTL_DIR (repository), ARTCTL_RUN (run to link), ARTCTL_DEBUG=1 (
 
 @click.group(cls=ArtctlGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(__version__, "--version", prog_name="artctl", message="%(prog)s %(version)s")
-@click.option("--debug", is_flag=True, envvar="ARTCTL_DEBUG", help="Show tracebacks and timings on errors.")
-@click.option("-v", "--verbose", count=True, help="Say what each step did.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only results; no progress or messages.")
-@click.option("--progress/--no-progress", default=None,
-              help="Force progress bars on stderr (default: only when stderr is a terminal).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, verbose: int, quiet: bool, progress: bool | None) -> None:
+def cli(ctx: click.Context) -> None:
     """Version datasets, models and results as named artifacts in a local repository.
+
+    Global options (--debug, -v, -q, --json, --progress) may also follow the subcommand:
+    `artctl artifact ls --debug`.
 
     \b
     Quick start:
       artctl init
-      artctl artifact put ./data --name proj/mnist --type dataset
+      artctl artifact put ./data -n proj/mnist -t dataset
       artctl artifact get proj/mnist:latest --root out/
     """
-    out = ctx.ensure_object(Output)
-    out.debug, out.verbose, out.quiet, out.progress = debug, verbose, quiet, progress
+    ctx.ensure_object(Output)
+
+
+#: The global options (``global_opts``), shown in ``artctl --help``; every subcommand also
+#: accepts them after its name.
+cli.params.extend(global_options(hidden=False, with_json=True))
 
 
 def register() -> None:
@@ -58,6 +61,7 @@ def register() -> None:
     for module in names:
         import_module(f"{__package__}.{module}").register(cli)
     adopt_groups(cli)
+    install(cli, walk)
 
 
 register()
@@ -77,23 +81,33 @@ def main(argv: list[str] | None = None) -> None:
     _terminate_like_ctrl_c()
     if not _debug_enabled():
         sys.unraisablehook = _ignore_unraisable
+    out = Output()
+    args = list(sys.argv[1:] if argv is None else argv)
+
+    def report(code: str, message: str, hint: str | None) -> None:
+        render_error(code, message, hint, as_json=_json_wanted(out, args), debug=_debug_enabled())
     try:
-        rv = cli.main(args=argv, prog_name="artctl", standalone_mode=False)
+        rv = cli.main(args=args, prog_name="artctl", standalone_mode=False, obj=out)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
-        sys.stderr.write("error: interrupted\n")
+        report("interrupted", "interrupted", None)
         sys.exit(130)
     except click.ClickException as exc:
+        if _json_wanted(out, args):  # the JSON document; stderr keeps click's usage and message
+            ctx = getattr(exc, "ctx", None)
+            hint = f"see `{ctx.command_path} --help`" if ctx is not None else None
+            print_json_error("usage_error" if exc.exit_code == 2 else "error", exc.format_message(), hint)
         exc.show()
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, CommandInterrupted):
         # On a terminal the ^C echo has no newline: start the one line on a fresh one.
-        sys.stderr.write(("\n" if sys.stderr.isatty() else "")
-                         + "error: interrupted; the repository is unchanged by the unfinished step\n")
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+        report("interrupted", "interrupted; the repository is unchanged by the unfinished step", None)
         _exit_interrupted()
     except ArtctlError as exc:
-        _report(exc.message, exc.hint)
+        report(exc.code, exc.message, exc.hint)
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.stderr.close()
@@ -103,15 +117,15 @@ def main(argv: list[str] | None = None) -> None:
 
         full = disk_full_guard(exc)
         if full is not None:
-            _report(full.message, full.hint)
+            report(full.code, full.message, full.hint)
         else:
             reason = (exc.strerror or str(exc)).rstrip(".")
             reason = reason[:1].lower() + reason[1:]
-            _report(f"cannot access {exc.filename}: {reason}" if exc.filename else reason, None)
+            report("os_error", f"cannot access {exc.filename}: {reason}" if exc.filename else reason, None)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
-        _report(f"unexpected {type(exc).__name__}: {exc}",
-                "this is a bug in artctl; rerun with --debug and report the traceback")
+        report("internal_error", f"unexpected {type(exc).__name__}: {exc}",
+               "this is a bug in artctl; rerun with --debug and report the traceback")
         sys.exit(1)
     finally:
         _ignore_late_signals()
@@ -124,6 +138,16 @@ def _ignore_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     """Errors in third-party finalizers (``__del__`` of a half-built filesystem after a failed
     connection) would print "Exception ignored in …" with a traceback after artctl's one error
     line; they say nothing the error did not. ``--debug`` shows them."""
+
+
+def _json_wanted(out: Output, args: list[str]) -> bool:
+    """Whether a failure is also reported as JSON on stdout: ``--json`` was given (before or
+    after the subcommand; the scan covers usage errors found before it was parsed), and no JSON
+    document was printed yet (``verify --json`` prints its report, then fails)."""
+    if out.emitted_json:
+        return False
+    options = args[:args.index("--")] if "--" in args else args
+    return out.json or "--json" in options
 
 
 def _terminate_like_ctrl_c() -> None:
@@ -163,16 +187,6 @@ def _ignore_late_signals() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def _report(message: str, hint: str | None) -> None:
-    if _debug_enabled():
-        import traceback
-
-        traceback.print_exc()
-    sys.stderr.write(f"error: {message}\n")
-    if hint:
-        sys.stderr.write(f"hint: {hint}\n")
 
 
 __all__ = ["cli", "main", "get_output"]

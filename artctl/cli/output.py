@@ -1,7 +1,7 @@
 """One output sink: results to stdout (rich tables or one JSON document), the rest to stderr.
 
-Progress bars go to stderr only when it is a terminal (or ``--progress``), never with
-``--quiet``; ``NO_COLOR`` and ``TERM=dumb`` are honoured by rich itself.
+Progress bars go to stderr only when it is a terminal (or ``--progress``; ``--progress plain``
+prints one line per step instead), never with ``--quiet``; ``NO_COLOR`` and ``TERM=dumb`` are honoured by rich itself.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ class Output:
     json: bool = False
     quiet: bool = False
     verbose: int = 0
-    progress: bool | None = None  # None: only when stderr is a terminal
+    progress_mode: str = "auto"  # --progress MODE: auto (a bar on a terminal), bar, plain, none
     debug: bool = False
+    #: A JSON document went to stdout: an error after it must not print a second one.
+    emitted_json: bool = False
     _stdout: Any = field(default=None, repr=False)
     _stderr: Any = field(default=None, repr=False)
 
@@ -45,12 +47,14 @@ class Output:
 
     def emit_json(self, document: Any) -> None:
         """The one JSON document a ``--json`` command prints."""
+        self.emitted_json = True
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
         sys.stdout.flush()
 
     def emit_json_listing(self, document: dict[str, Any], key: str, items: Iterable[Any]) -> None:
         """``emit_json({**document, key: list(items)})``, written as the items come: a listing of
         a million entries is never one list or one string in memory (one item per line)."""
+        self.emitted_json = True
         head = json.dumps(document, indent=2, ensure_ascii=False, default=str)
         write = sys.stdout.write
         write((head[:-2] + ",\n" if document else "{\n") + f"  {json.dumps(key)}: [")
@@ -82,45 +86,62 @@ class Output:
     def warn(self, text: str) -> None:
         self.stderr.print(f"warning: {text}", markup=False, style="yellow")
 
+    def progress_style(self) -> str:
+        """``bar``, ``plain`` or ``none``: what ``progress_bar`` draws (``--progress MODE``)."""
+        mode = self.progress_mode
+        if self.quiet or mode == "none" or self.json and mode == "auto":
+            return "none"
+        if mode == "auto":
+            return "bar" if sys.stderr.isatty() and os.environ.get("TERM") != "dumb" else "none"
+        return mode
+
     def show_progress(self) -> bool:
-        if self.quiet or self.json and self.progress is None:
-            return False
-        if self.progress is not None:
-            return self.progress
-        return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+        return self.progress_style() != "none"
 
     @contextlib.contextmanager
     def progress_bar(self, description: str, total_files: int | None = None,
                      total_bytes: int | None = None) -> Iterator[Callable[[int, int], None]]:
-        """A ``(files, bytes)`` callback that advances a bar on stderr, or does nothing."""
-        if not self.show_progress():
+        """A ``(files, bytes)`` callback that advances a bar (or prints plain lines) on stderr.
+
+        The callback's ``set_total(files, bytes)`` (see ``progress.announce_total``) gives the
+        bar its total: a determinate bar in bytes when bytes are known, else in files.
+        """
+        style = self.progress_style()
+        if style == "none":
             yield lambda files, size: None
             return
-        from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress,
-                                   TextColumn, TimeRemainingColumn, TransferSpeedColumn)
+        from ..progress import ProgressState
 
-        head = [TextColumn("{task.description}"), BarColumn()]
-        by_bytes = [*head, DownloadColumn(binary_units=True), TransferSpeedColumn(), TimeRemainingColumn()]
-        by_files = [*head, MofNCompleteColumn(), TimeRemainingColumn()]
-        from rich.console import Console
+        state = ProgressState(total_files, total_bytes)
+        if style == "plain":
+            from .progress_view import PlainLines
 
-        console = Console(stderr=True, force_terminal=True if self.progress else None)
-        with Progress(*(by_bytes if total_bytes else by_files), console=console, transient=True) as bar:
-            task = bar.add_task(description, total=total_bytes or total_files)
-            done = {"files": 0, "bytes": 0, "unit": "bytes" if total_bytes else "files"}
+            lines = PlainLines(description, state)
+            yield lines
+            lines.finish()
+            return
+        from .progress_view import rich_bar
 
-            class Advance:
-                """The ``(files, bytes)`` callback; ``set_total`` makes the bar determinate."""
+        with rich_bar(description, state, force=self.progress_mode == "bar") as advance:
+            yield advance
 
-                def __call__(self, files: int, size: int) -> None:
-                    done["files"] += files
-                    done["bytes"] += size
-                    bar.update(task, completed=done[done["unit"]])
 
-                def set_total(self, files: int, size: int) -> None:
-                    if size:
-                        done["unit"] = "bytes"
-                        bar.columns = tuple(by_bytes)
-                    bar.update(task, total=size or files, completed=done[done["unit"]])
+def render_error(code: str, message: str, hint: str | None, *, as_json: bool, debug: bool) -> None:
+    """The one rendering of a failure: ``error: …`` (+ ``hint: …``) on stderr, and under
+    ``--json`` also ``{"error": {"code", "message", "hint"}}`` on stdout (CLI.md)."""
+    if debug:
+        import traceback
 
-            yield Advance()
+        traceback.print_exc()
+    if as_json:
+        print_json_error(code, message, hint)
+    sys.stderr.write(f"error: {message}\n")
+    if hint:
+        sys.stderr.write(f"hint: {hint}\n")
+
+
+def print_json_error(code: str, message: str, hint: str | None) -> None:
+    """``{"error": {"code", "message", "hint"}}`` on stdout: a failure under ``--json``."""
+    sys.stdout.write(json.dumps({"error": {"code": code, "message": message, "hint": hint}},
+                                indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()

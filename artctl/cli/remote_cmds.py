@@ -123,20 +123,21 @@ def _report(result) -> None:  # type: ignore[no-untyped-def]
 
 
 def _split_remote(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
-    """``push [REMOTE] [REF]…``: the first argument is a remote when it names one."""
-    from ..remotes.config import list_remotes
+    """``push [REMOTE] [REF]…``: the first argument is a remote when it names one or is a URL
+    (or a path: ``/mnt/backup``, ``./backup``) — a remote need not be configured."""
+    from ..remotes.config import is_url, list_remotes
 
     if not args:
         return None, []
     names = {s.name for s in list_remotes(open_repo().repository)}
-    if args[0] in names:
+    if args[0] in names or is_url(args[0]):
         return args[0], list(args[1:])
     if "/" not in args[0] and ":" not in args[0]:
         # Not a remote and not shaped like an artifact reference: a mistyped remote name.
-        from ..errors import InvalidInput
+        from ..remotes.config import RemoteNotFound
 
         known = ", ".join(sorted(names)) or "none configured"
-        raise InvalidInput(f"no remote {args[0]!r} (remotes: {known})",
+        raise RemoteNotFound(f"no remote {args[0]!r} (remotes: {known})",
                            hint=f"add it with `artctl remote add {args[0]} URL`")
     return None, list(args)
 
@@ -147,7 +148,9 @@ def _split_remote(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
 def push_cmd(args: tuple[str, ...]) -> None:
     """Send versions (default: all) and the objects they need to a remote.
 
-    Only what the remote lacks is sent; a push that was interrupted can simply be re-run.
+    REMOTE is a configured remote's name, or a URL (s3://, gs://, az://, file://, a path) that
+    needs no `remote add`. Only what the remote lacks is sent; a push that was interrupted can
+    simply be re-run.
     When another clone pushed a different version under the same number, yours is renumbered
     (locally too) so that both survive.
 
@@ -156,6 +159,7 @@ def push_cmd(args: tuple[str, ...]) -> None:
       artctl push
       artctl push origin proj/mnist
       artctl push origin proj/mnist:v3 --json
+      artctl push s3://team-artifacts/repo proj/mnist --progress plain
     """
     from ..remotes.transfer import push
 
@@ -173,10 +177,14 @@ def push_cmd(args: tuple[str, ...]) -> None:
 def pull_cmd(args: tuple[str, ...], fetch_all: bool) -> None:
     """Fetch versions, aliases and runs from a remote; objects follow when `get` needs them.
 
+    REMOTE may be a URL instead of a configured name; then the objects are fetched now, since
+    a later `get` could not fetch them from a remote it does not know.
+
     \b
     Examples:
       artctl pull
       artctl pull origin proj/mnist --all
+      artctl pull file:///mnt/shared/artifacts proj/mnist
     """
     from ..remotes.transfer import pull
 

@@ -51,7 +51,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
       artctl config --list
     """
     from ..config import KNOWN_KEYS, Config, check_setting, format_value, parse_value
-    from ..errors import ArtctlError, InvalidInput
+    from ..errors import ArtctlError, NotFound
     from ..repo import find_root
 
     try:
@@ -75,7 +75,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
         return
     if unset:
         if not config.unset(key, scope=scope):
-            raise InvalidInput(f"config key {key!r} is not set in the {scope} file")
+            raise NotFound(f"config key {key!r} is not set in the {scope} file")
         if out.json:
             out.emit_json({"key": key, "value": None, "scope": scope})
         return
@@ -87,7 +87,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
         return
     current = config.get(key)
     if current is None:
-        raise InvalidInput(f"config key {key!r} is not set")
+        raise NotFound(f"config key {key!r} is not set")
     if out.json:
         out.emit_json({"key": key, "value": current})
     else:

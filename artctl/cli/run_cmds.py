@@ -27,6 +27,7 @@ def run_group() -> None:
 def _run_json(record: Any) -> dict[str, Any]:
     doc = record.to_json()
     doc.pop("format", None)
+    doc["status"] = record.observed_status()  # "crashed": running, but its process is gone
     for key in ("inputs", "outputs"):
         doc[key] = [{**link, "ref": f"{link['name']}:{link['version']}"} for link in doc[key]]
     return doc
@@ -50,8 +51,13 @@ def _check_project(project: str | None) -> None:
 @click.option("--name", help="A human name for the run.")
 @click.option("--config", "config_text", metavar="JSON", help="Run configuration as a JSON object.")
 @click.option("--project", help="Project the run belongs to (recorded; default project of names).")
+@click.option("--pid", type=click.IntRange(min=0), default=None,
+              help="Process that owns the run: when it is gone and the run is not finished, `run ls` "
+                   "shows it crashed (default: the calling shell or program; 0: none, e.g. for a run "
+                   "spanning several CI steps).")
 @json_option
-def start_cmd(job_type: str, name: str | None, config_text: str | None, project: str | None) -> None:
+def start_cmd(job_type: str, name: str | None, config_text: str | None, project: str | None,
+              pid: int | None = None) -> None:
     """Start a run and print its id (only the id on stdout, for $(…)).
 
     Later `artifact put`/`get` commands link to it when ARTCTL_RUN holds the id (or with
@@ -63,8 +69,11 @@ def start_cmd(job_type: str, name: str | None, config_text: str | None, project:
     """
     config = _parse_config(config_text)
     _check_project(project)
+    import os
+
     record = open_repo().repository.runs.create(job_type, name=name, project=project, config=config,
-                                                command=["artctl", *sys.argv[1:]])
+                                                command=["artctl", *sys.argv[1:]],
+                                                pid=os.getppid() if pid is None else pid)
     out = get_output()
     if out.json:
         out.emit_json(_run_json(record))
@@ -119,7 +128,7 @@ def show_cmd(run_id: str) -> None:
         return
     head = Table.grid(padding=(0, 2))
     for key, value in [("run", record.id), ("name", record.name or "-"), ("job type", record.job_type),
-                       ("project", record.project or "-"), ("status", record.status),
+                       ("project", record.project or "-"), ("status", record.observed_status()),
                        ("started", short_time(record.started_at)), ("finished", short_time(record.finished_at)),
                        ("exit code", "-" if record.exit_code is None else str(record.exit_code)),
                        ("command", " ".join(record.command) or "-"), ("host", record.host or "-"),
@@ -136,15 +145,20 @@ def show_cmd(run_id: str) -> None:
 
 @run_group.command("ls")
 @click.option("--job-type", help="Only runs of this job type.")
-@click.option("--status", type=click.Choice(["running", "finished", "failed"]), help="Only runs in this state.")
+@click.option("--status", type=click.Choice(["running", "finished", "failed", "crashed"]),
+              help="Only runs in this state (crashed: running, but its process is gone from this host).")
 @json_option
 def ls_cmd(job_type: str | None, status: str | None) -> None:
     """Runs, oldest first, with how many versions each used and logged.
+
+    A run still `running` whose process (recorded with its host at start) is gone from this
+    host is shown `crashed`: it was killed or died without `artctl run finish`.
 
     \b
     Examples:
       artctl run ls
       artctl run ls --job-type train --json
+      artctl run ls --status crashed
     """
     from rich.markup import escape
     from rich.table import Column, Table
@@ -152,14 +166,15 @@ def ls_cmd(job_type: str | None, status: str | None) -> None:
     from ..display import printable
 
     records = [r for r in open_repo().repository.runs.list()
-               if (job_type is None or r.job_type == job_type) and (status is None or r.status == status)]
+               if (job_type is None or r.job_type == job_type)
+               and (status is None or r.observed_status() == status)]
     out = get_output()
     if out.json:
         out.emit_json([_run_json(r) for r in records])
         return
     table = Table("run", "name", "job type", "status", Column("started", no_wrap=True), "used", "logged")
     for r in records:
-        table.add_row(r.id, escape(printable(r.name or "-", newlines=False)), r.job_type, r.status,
+        table.add_row(r.id, escape(printable(r.name or "-", newlines=False)), r.job_type, r.observed_status(),
                       short_time(r.started_at),
                       str(len(r.inputs)), str(len(r.outputs)))
     out.table(table)

@@ -145,7 +145,7 @@ def log_cmd(name: str, limit: int | None, include_deleted: bool, stat_limit: int
         r = entry.info.record
         labels = [a for a in entry.info.aliases if a != r.version]
         head = f"{r.name}:{r.version}" + (f" ({', '.join(labels)})" if labels else "")
-        out.result(("\n" if number else "") + _escape(head) + (f"  [{r.state}]" if r.state != "committed" else ""))
+        out.result(("\n" if number else "") + _escape(head) + (f"  [{r.status()}]" if r.status() != "committed" else ""))
         details = [f"created {short_time(r.created_at)}", f"{r.files} files, {human_size(r.size)}"]
         if r.logged_by:
             details.append(f"run {r.logged_by}")

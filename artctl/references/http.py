@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput, ObjectNotFound, RemoteError
+from ..errors import ObjectNotFound, RemoteError
 from ..hashing import new_hasher
 from ..manifest import Entry
 from .base import CHUNK, Fetched, RemoteObject, basename, changed, check_size, copy_stream
@@ -52,9 +52,10 @@ def _length(uri: str, headers: Any) -> int:
     except ValueError:
         size = -1
     if size < 0:
-        raise InvalidInput(f"{uri}: the server sends no Content-Length, so its size cannot be recorded",
-                           hint="serve the file with a Content-Length header, or download it and "
-                                "`artctl artifact put` the local copy")
+        # The server's answer, not the user's input, is at fault: an operation failure (exit 1).
+        raise RemoteError(f"{uri}: the server sends no Content-Length, so its size cannot be recorded",
+                          hint="serve the file with a Content-Length header, or download it and "
+                               "`artctl artifact put` the local copy")
     return size
 
 

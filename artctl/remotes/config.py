@@ -32,6 +32,18 @@ class RemoteSpec:
     url: str
     options: dict[str, Any] = field(default_factory=dict)
     default: bool = False
+    #: False for a URL given on the command line (``artctl push s3://b/x``) that no configured
+    #: remote has: its copies are not counted as backups (``get`` cannot fetch from it later).
+    configured: bool = True
+
+    @property
+    def key(self) -> str:
+        """A file-name-safe name for local state about this remote (its cached indexes)."""
+        if self.configured:
+            return self.name
+        from ..hashing import hash_bytes
+
+        return "url-" + hash_bytes(self.url.encode())[:16]
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "url": self.url, "options": _redact(self.options),
@@ -93,8 +105,34 @@ def default_remote_name(repo: "Repository", table: dict[str, Any] | None = None)
     return names[0] if len(names) == 1 else None
 
 
+def is_url(text: str) -> bool:
+    """A remote given by URL or path (``s3://b/x``, ``file:///m/r``, ``/mnt/r``, ``./r``), not
+    by a configured name (names have neither ``/`` nor ``:``)."""
+    return "://" in text or text.startswith(("/", "./", "../", "~"))
+
+
+def url_remote(repo: "Repository", url: str) -> RemoteSpec:
+    """The configured remote with this URL, else an unnamed one for this command only (as
+    ``git push URL``); storage options then come from the environment (AWS_*, …)."""
+    from pathlib import Path
+
+    from .fs import split_url
+
+    protocol, root = split_url(url)
+    _check_protocol(protocol, url)
+    if protocol == "file" and "://" not in url:
+        url = Path(root).as_uri()
+    for spec in list_remotes(repo):
+        if spec.url.rstrip("/") == url.rstrip("/"):
+            return spec
+    return RemoteSpec(url, url, {}, configured=False)
+
+
 def get_remote(repo: "Repository", name: str | None = None) -> RemoteSpec:
-    """The remote called ``name`` (default: ``core.default_remote`` or the only one)."""
+    """The remote called ``name`` (default: ``core.default_remote`` or the only one), or the
+    remote at ``name`` when it is a URL (:func:`url_remote`)."""
+    if name is not None and is_url(name):
+        return url_remote(repo, name)
     remotes = {r.name: r for r in list_remotes(repo)}
     if name is None:
         name = default_remote_name(repo)

@@ -27,6 +27,7 @@ from ..errors import ArtctlError, ArtifactNotFound, IntegrityError, InvalidInput
 from ..hashing import hash_bytes, hash_file
 from ..manifest import Manifest
 from ..names import ArtifactName, parse_name, parse_ref
+from ..progress import announce_total
 from ..records import VersionRecord, dumps, loads
 from ..store.index import RemoteCopy
 from . import inventory as inventory_mod
@@ -105,11 +106,20 @@ class TransferResult:
 
 
 def _jobs(repository: "Repository", spec: RemoteSpec) -> int | None:
+    if not spec.configured:
+        return None
     value = repository.config.get(f"remote.{spec.name}.jobs")
     try:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         raise InvalidInput(f"remote.{spec.name}.jobs must be a number, not {value!r}") from None
+
+
+def _record_copies(repository: "Repository", spec: RemoteSpec, copies: Iterable[RemoteCopy]) -> None:
+    """Remember the verified copies a configured remote holds (``cache cleanup`` may then evict
+    them); a URL used once is no backup: ``get`` could not fetch from it."""
+    if spec.configured:
+        repository.state.record_remote_copies(spec.name, copies)
 
 
 def backend_for(repository: "Repository", spec: RemoteSpec) -> Backend:
@@ -181,7 +191,7 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
         for entry in Manifest.parse(data):
             if entry.digest is not None and entry.ref is None:
                 needed[entry.digest] = entry.size
-    inv = inventory_mod.refresh(repository, spec.name, backend)
+    inv = inventory_mod.refresh(repository, spec.key, backend)
     sent = send_blobs(repository, spec, backend, needed, inv, progress)
     crash_point(PUSH_OBJECTS_SENT)
     remote_manifests = set(backend.find("manifests"))
@@ -304,13 +314,15 @@ def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, nee
             progress(1, size)
 
     items = [("pack", p) for p in sorted(packs)] + [("loose", d) for d in sorted(loose)]
+    announce_total(progress, len(items), sum(
+        (store.pack_path(i) if k == "pack" else store.object_path(i)).stat().st_size for k, i in items))
     _parallel(backend, send, items)
     _parallel(backend, lambda p: backend.write(idx_rel(p), (store.packs_dir / f"{p}.idx").read_bytes()),
               sorted(packs))
     copies = [RemoteCopy(d, object_rel(d), uploaded[d]) for d in loose]
     copies += [RemoteCopy(d, pack_rel(p), uploaded[p]) for p in packs
                for d, _o, _n in repository.state.blobs_of_pack(p)]
-    repository.state.record_remote_copies(spec.name, copies)
+    _record_copies(repository, spec, copies)
     result.objects = len(missing)
     result.blob_bytes = sum(needed[d] for d in missing)
     return result
@@ -356,6 +368,8 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
           progress: Progress | None, direction: str) -> TransferResult:
     repository = repo.repository
     spec = get_remote(repository, remote)
+    if not spec.configured:  # `pull URL`: later gets cannot fetch from it, so fetch the bytes now
+        fetch_all = True
     backend = backend_for(repository, spec)
     open_remote(backend, create=False)
     wanted: dict[str, str | None] = {}
@@ -372,7 +386,7 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
     live = {n: [r for r in a.versions.values() if r.live()] for n, a in registry.items()}
     new_manifests = _read_manifests(repository, spec, backend, {r.manifest for rs in live.values() for r in rs})
     runs = _remote_runs(repository, backend, skipped)
-    inv = inventory_mod.refresh(repository, spec.name, backend)
+    inv = inventory_mod.refresh(repository, spec.key, backend)
     # 2. write: manifests, then version records and aliases, then runs
     from ..fsutil import create_exclusive
 
@@ -489,27 +503,31 @@ def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
     counter_lock = threading.Lock()
     from .source import adopt_remote_pack, fetch_loose_to_store, record_pack_copy
 
+    announce_total(progress, len(packs) + len(loose),
+                   sum(inv.packs.get(p, 0) for p in packs) + sum(needed[d] for d in loose))
+
     def get_pack(pack_id: str) -> None:
         tmp = repository.tmp_dir / f".{pack_id}.pack.download"
         repository.tmp_dir.mkdir(parents=True, exist_ok=True)
         try:
             size = backend.download(pack_rel(pack_id), tmp, inv.ends[pack_id])
-            idx = (inventory_mod.cache_dir(repository, spec.name) / f"{pack_id}.idx").read_bytes()
+            idx = (inventory_mod.cache_dir(repository, spec.key) / f"{pack_id}.idx").read_bytes()
             adopt_remote_pack(store, spec.name, pack_id, tmp, idx)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        record_pack_copy(repository, spec.name, pack_id, idx)
+        if spec.configured:
+            record_pack_copy(repository, spec.name, pack_id, idx)
         crash_point(PULL_OBJECT_FETCHED)
         with counter_lock:
             moved["bytes"] += size
             moved["files"] += 1
-        if progress:
-            progress(1, size)
+        if progress:  # counted as its blobs, as the announced total is
+            progress(1, inv.packs.get(pack_id, size))
 
     def get_loose(digest: str) -> None:
         size = fetch_loose_to_store(repository, backend, digest, needed[digest])
-        repository.state.record_remote_copies(spec.name, [RemoteCopy(digest, object_rel(digest), size)])
+        _record_copies(repository, spec, [RemoteCopy(digest, object_rel(digest), size)])
         crash_point(PULL_OBJECT_FETCHED)
         with counter_lock:
             moved["bytes"] += size

@@ -28,11 +28,7 @@ DIRECTIONS = ("both", "upstream", "downstream")
 
 def version_state(record: VersionRecord, now: datetime | None = None) -> str:
     """``committed``, ``deleted`` or ``expired`` (TTL passed, not yet collected by gc)."""
-    if record.deleted:
-        return "deleted"
-    if record.expired(now):
-        return "expired"
-    return record.state
+    return record.status(now)
 
 
 def version_json(info: VersionInfo, *, entries: bool = False) -> dict[str, Any]:
