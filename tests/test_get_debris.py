@@ -246,10 +246,10 @@ def test_verify_after_cache_cleanup_on_each_backend(cli, repo_dir: Path, dataset
 
 # -- item 12: tested backends only ---------------------------------------------------------------
 def test_untested_backend_is_refused_unless_forced(cli, repo_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    refused = cli.fails("remote", "add", "x", "ftp://127.0.0.1:1/data")
+    refused = cli.fails("remote", "add", "x", "ftp://127.0.0.1:1/data", code=2)  # invalid input
     assert "not tested with ftp://" in refused.stderr and "--force" in refused.stderr
     assert "ftp://" not in cli.ok("remote", "ls").stdout
-    cli.fails("clone", "ftp://127.0.0.1:1/data", str(tmp_path / "c"))
+    cli.fails("clone", "ftp://127.0.0.1:1/data", str(tmp_path / "c"), code=2)
     assert not (tmp_path / "c").exists()
     forced = cli.ok("remote", "add", "x", "ftp://127.0.0.1:1/data", "--force")
     assert "warning: ftp:// remotes are untested" in forced.stderr

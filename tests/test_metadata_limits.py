@@ -21,7 +21,7 @@ def test_deep_metadata_is_refused_before_the_name_is_claimed(cli, repo_dir: Path
                                                              depth: int) -> None:
     data = make_tree(tmp_path / "d", {"a.txt": "a\n"})
     refused = cli.fails("artifact", "put", str(data), "--name", "p/x", "--type", "dataset",
-                        "--metadata", nested(depth))
+                        "--metadata", nested(depth), code=2)
     assert "--metadata" in refused.stderr and "nested more than 64 levels deep" in refused.stderr
     assert cli.ok("artifact", "ls", "--json").json() == []
     assert not list((repo_dir / ".artifacts/registry").rglob("*.json"))
@@ -31,7 +31,7 @@ def test_deep_metadata_is_refused_before_the_name_is_claimed(cli, repo_dir: Path
 
 
 def test_deep_run_config_is_refused(cli, repo_dir: Path) -> None:
-    refused = cli.fails("run", "start", "--job-type", "train", "--config", nested(500))
+    refused = cli.fails("run", "start", "--job-type", "train", "--config", nested(500), code=2)
     assert "--config" in refused.stderr and "nested more than 64 levels deep" in refused.stderr
     assert cli.ok("run", "ls", "--json").json() == []
 
@@ -39,7 +39,7 @@ def test_deep_run_config_is_refused(cli, repo_dir: Path) -> None:
 def test_deep_metadata_update_leaves_the_version_alone(cli, repo_dir: Path, tmp_path: Path) -> None:
     cli.ok("artifact", "put", str(make_tree(tmp_path / "d", {"a": "a"})), "--name", "p/x", "--type", "dataset",
            "--metadata", '{"rows": 1}')
-    cli.fails("artifact", "update", "p/x:v0", "--metadata", nested(200))
+    cli.fails("artifact", "update", "p/x:v0", "--metadata", nested(200), code=2)
     assert cli.ok("artifact", "show", "p/x", "--json").json()["metadata"] == {"rows": 1}
 
 

@@ -119,7 +119,7 @@ def url_remote(repo: "Repository", url: str) -> RemoteSpec:
     from .fs import split_url
 
     protocol, root = split_url(url)
-    _check_protocol(protocol, url)
+    check_backend(url)
     if protocol == "file" and "://" not in url:
         url = Path(root).as_uri()
     for spec in list_remotes(repo):
