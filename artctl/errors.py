@@ -96,6 +96,10 @@ class RemoteError(ArtctlError, OSError):
     """A remote could not be reached or answered with an error."""
 
 
+class MissingExtra(ArtctlError, ImportError):
+    """A URL needs a cloud backend this install lacks (``pip install 'artctl[s3]'``)."""
+
+
 class ContentMismatch(IntegrityError, ValueError):
     """Files on disk differ from a version's manifest (``Artifact.verify``; W&B raises ValueError)."""
 

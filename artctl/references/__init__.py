@@ -13,6 +13,7 @@ import json
 import posixpath
 from collections.abc import Iterator
 
+from .. import extras
 from ..errors import InvalidInput
 from ..hashing import hash_bytes
 from ..manifest import Entry, validate_path
@@ -37,6 +38,7 @@ def validate_uri(uri: str) -> str:
 def adapter_for(uri: str) -> Adapter:
     """The adapter that understands ``uri``'s scheme (a new one per call: no shared state)."""
     scheme = validate_uri(uri).partition("://")[0].lower()
+    extras.require(scheme)  # s3fs, gcsfs, adlfs are optional: say which extra, before any work
     if scheme == "s3":
         from .cloud import S3Adapter
 

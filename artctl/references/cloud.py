@@ -27,6 +27,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from .. import extras
 from ..errors import ArtctlError, ObjectNotFound, RemoteError
 from ..manifest import Entry
 from .base import (Fetched, RemoteObject, changed, check_size, copy_stream, join_rel, too_many,
@@ -50,9 +51,7 @@ class FsspecAdapter(abc.ABC):
 
     # -- hooks ------------------------------------------------------------------------------
     def make_fs(self) -> Any:
-        import fsspec
-
-        return fsspec.filesystem(self.protocol, skip_instance_cache=True, version_aware=True)
+        return extras.filesystem(self.protocol, version_aware=True)
 
     @abc.abstractmethod
     def state_of(self, info: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +67,8 @@ class FsspecAdapter(abc.ABC):
         if self._fs is None:
             try:
                 self._fs = self.make_fs()
+            except ArtctlError:
+                raise
             except Exception as exc:  # noqa: BLE001 - missing credentials, bad env: one line
                 raise RemoteError(f"cannot reach {self.scheme}:// storage: {exc}") from None
         return self._fs
@@ -230,9 +231,7 @@ class AzureAdapter(FsspecAdapter):
     version_key = "version_id"
 
     def make_fs(self) -> Any:
-        import fsspec
-
-        return fsspec.filesystem(self.protocol, skip_instance_cache=True)
+        return extras.filesystem(self.protocol)
 
     def state_of(self, info: dict[str, Any]) -> dict[str, Any]:
         state: dict[str, Any] = {"etag": _etag(info.get("etag"))}
@@ -246,9 +245,7 @@ class AzureAdapter(FsspecAdapter):
     def open_recorded(self, path: str, entry: Entry) -> Any:
         state = entry.ref_state or {}
         if state.get("version_id"):
-            import fsspec
-
-            versioned = fsspec.filesystem(self.protocol, skip_instance_cache=True, version_aware=True)
+            versioned = extras.filesystem(self.protocol, version_aware=True)
             return versioned.open(path, "rb", version_id=state["version_id"])
         info = self._info(path, entry.ref or path, missing_ok=True)
         if info is None or _etag(info.get("etag")) != state.get("etag"):

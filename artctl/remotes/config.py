@@ -190,6 +190,7 @@ def check_backend(url: str, *, force: bool = False) -> str:
     """
     from fsspec.registry import known_implementations, registry
 
+    from .. import extras
     from .fs import split_url
 
     protocol, _root = split_url(url)
@@ -200,6 +201,7 @@ def check_backend(url: str, *, force: bool = False) -> str:
         raise InvalidInput(f"artctl is not tested with {protocol}:// remotes",
                            hint="use a local path, file://, s3://, gs://, az:// or abfs://; "
                                 "--force adds it anyway, at your own risk")
+    extras.require(protocol)
     return protocol
 
 

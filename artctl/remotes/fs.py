@@ -21,20 +21,16 @@ import abc
 import contextlib
 import errno
 import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
 
-# gcsfs >= 2026.10 otherwise tries an experimental gRPC call on every operation, which stalls
-# 30-80 s against anything but real GCS. Must be set before gcsfs is imported.
-os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-
-import uuid  # noqa: E402
-from collections.abc import Callable, Iterable, Iterator  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import unquote, urlparse  # noqa: E402
-
-from ..errors import ArtctlError, IntegrityError, InvalidInput, RemoteError  # noqa: E402
-from ..fsutil import atomic_write_bytes, copy_bounded, fsync_dir  # noqa: E402
+from .. import extras  # first: sets gcsfs' environment before anything can import gcsfs
+from ..errors import ArtctlError, IntegrityError, InvalidInput, RemoteError
+from ..fsutil import atomic_write_bytes, copy_bounded, fsync_dir
 
 #: Parallel requests per transfer (bounded so a 100k-object push does not open 100k sockets).
 DEFAULT_JOBS = 8
@@ -354,17 +350,15 @@ class FsspecBackend(Backend):
     @property
     def fs(self) -> Any:
         if self._fs is None:
-            _quiet_sdk_loggers()
+            extras.require(self.protocol)  # before the probe: a missing extra is the first problem
             probe_endpoint(self.url, self.protocol, self.options)
             with guard(self.url, "opening the remote"):
-                import fsspec
-
                 try:
-                    cls = fsspec.get_filesystem_class(self.protocol)
+                    self._fs = extras.filesystem(self.protocol, **self.options)
                 except (ImportError, ValueError) as exc:
-                    raise RemoteError(f"no fsspec backend for {self.protocol}:// ({_short(exc)})",
-                                      hint="install it, e.g. pip install s3fs gcsfs adlfs") from None
-                self._fs = cls(skip_instance_cache=True, **self.options)
+                    if isinstance(exc, ArtctlError):
+                        raise
+                    raise RemoteError(f"no fsspec backend for {self.protocol}:// ({_short(exc)})") from None
         return self._fs
 
     def _p(self, rel: str) -> str:
@@ -536,15 +530,6 @@ class FsspecBackend(Backend):
                 raise RemoteError(f"bucket or container {bucket!r} of remote {self.url} does not exist",
                                   hint="create it first (artctl never creates buckets), or fix the URL") from None
         return True
-
-
-def _quiet_sdk_loggers() -> None:
-    """Cloud SDKs log retries with tracebacks on stderr; artctl reports one line instead."""
-    import logging
-
-    if os.environ.get("ARTCTL_DEBUG", "") in ("", "0"):
-        for name in ("gcsfs", "s3fs", "adlfs", "azure", "aiobotocore", "botocore", "fsspec"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def explicit_endpoint(protocol: str, options: dict[str, Any]) -> str | None:
