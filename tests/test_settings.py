@@ -83,8 +83,7 @@ def test_a_file_remote_can_turn_its_own_fsync_off(cli, tmp_path: Path, fsynced: 
     push(durable, "scratch")
     assert _under(fsynced, remote) == []
     assert cli.ok("pull", "scratch", "--json", cwd=tmp_path / "durable").returncode == 0
-    cli.ok("remote", "add", "bad", remote.as_uri(), "-o", "fsync=maybe", cwd=tmp_path / "durable")
-    bad = cli.fails("push", "bad", cwd=tmp_path / "durable")
+    bad = cli.fails("remote", "add", "bad", remote.as_uri(), "-o", "fsync=maybe", cwd=tmp_path / "durable")
     assert "invalid value 'maybe' for the fsync option of a file:// remote" in bad.stderr
 
 
