@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInput, RepositoryFormatError
@@ -228,8 +228,8 @@ def check_setting(key: str, value: Any) -> Any:
     parser = PARSERS.get(pattern)
     if parser is None:
         return value
-    parser(value, key, None)  # raises on a bad value
-    return parse_bool(value, key, None) if parser is parse_bool else value
+    typed = parser(value, key, None)  # raises on a bad value
+    return typed if isinstance(typed, bool) else value  # a duration is kept as written (12h)
 
 
 def invalid(value: Any, key: str, source: str | None, expected: str) -> InvalidInput:
