@@ -122,6 +122,19 @@ class Config:
                 return value, layer
         return None, None
 
+    def stamp(self) -> tuple[object, ...]:
+        """What the merged view depends on (each file's identity, the ``ARTCTL_*`` variables):
+        equal stamps mean equal settings, so typed settings are parsed again only on change."""
+        files: list[object] = []
+        for path in (user_config_path(), self.repo_file):
+            try:
+                st = os.stat(path) if path is not None else None
+            except OSError:
+                st = None
+            files.append(None if st is None else (st.st_ino, st.st_mtime_ns, st.st_size))
+        env = sorted((k, v) for k, v in os.environ.items() if k.startswith("ARTCTL_"))
+        return (*files, tuple(env))
+
     def items(self) -> dict[str, tuple[Any, str]]:
         """Every set key with its value and the layer it came from."""
         merged: dict[str, tuple[Any, str]] = {}

@@ -75,6 +75,7 @@ class Repository:
         self.tmp_dir = root / "tmp"
         self.locks_dir = root / "locks"
         self.manifests_dir = root / "manifests"
+        self._settings: tuple[object, Settings] | None = None  # (config stamp, settings)
 
     @classmethod
     def find(cls, start: Path | None = None) -> "Repository":
@@ -106,11 +107,22 @@ class Repository:
     def config(self) -> Config:
         return Config(self.root / "config.toml")
 
-    @cached_property
+    @property
     def settings(self) -> Settings:
         """This repository's typed settings, read on first use (a bad value is reported by the
-        command that needs it; ``artctl config`` can still fix it)."""
-        return Settings.load(self.config)
+        command that needs it; ``artctl config`` can still fix it) and read again only when a
+        config file or an ``ARTCTL_*`` variable changed (a notebook that runs ``artctl config``).
+
+        The store follows a changed ``core.fsync`` from its next write on; a pack being written
+        keeps the durability it started with.
+        """
+        stamp = self.config.stamp()
+        if self._settings is None or self._settings[0] != stamp:
+            settings = Settings.load(self.config)
+            self._settings = (stamp, settings)
+            if "store" in self.__dict__:
+                self.store.fsync = settings.fsync
+        return self._settings[1]
 
     @property
     def fsync(self) -> bool:

@@ -130,3 +130,22 @@ def test_core_fsync_accepts_the_same_words_in_config_and_environment(cli, repo_d
     assert f"fsync = {stored}" in (repo_dir / ".artifacts" / "config.toml").read_text()
     make_tree(repo_dir / "data", {"a.txt": "a\n"})
     cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset", env={"ARTCTL_CORE_FSYNC": value})
+
+
+def test_an_open_repository_follows_a_later_config_change(cli, repo_dir: Path, fsynced: list[str]) -> None:
+    """Settings are read once per config state, not once per process: a notebook that runs
+    `artctl config` sees the change in the repository it already has open."""
+    from artctl.repository_ops import Repo
+
+    repo = Repo(repo_dir)
+    make_tree(repo_dir / "one", {"big.bin": os.urandom(2 << 20)})
+    make_tree(repo_dir / "two", {"big.bin": os.urandom(2 << 20)})
+    repo.put(repo_dir / "one", name="p/one", type="dataset")
+    assert _under(fsynced, repo_dir / ".artifacts")
+    cli.ok("config", "core.fsync", "off")
+    cli.ok("config", "core.link", "hardlink")
+    fsynced.clear()
+    repo.put(repo_dir / "two", name="p/two", type="dataset")
+    assert _under(fsynced, repo_dir / ".artifacts") == []
+    repo.get("p/two:latest", root=repo_dir / "out")
+    assert (repo_dir / "out" / "big.bin").stat().st_nlink > 1
