@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,9 @@ KNOWN_KEYS: dict[str, str] = {
     "core.default_remote": "remote used by push/pull when none is named",
     "core.workers": "worker threads for hashing and copying (default: number of CPUs); with 2 or "
                     "more, a put of many small files shares them with a helper process",
-    "core.fsync": "flush every object and record to disk before it counts (default true); false "
-                  "trades safety against power loss for speed on scratch machines",
+    "core.fsync": "flush every object and record to disk before it counts (default true; true/false, "
+                  "yes/no, on/off, 1/0); false trades safety against power loss for speed on scratch "
+                  "machines. Per repository: other repositories and file:// remotes keep their own",
     "ttl.default": "TTL given to new versions of every project unless --ttl is passed (e.g. 30d, 6mo)",
     "ttl.project.<PROJECT>": "TTL given to new versions in one project (wins over ttl.default); "
                              "`artctl ttl apply --project PROJECT` gives it to existing versions",
@@ -41,6 +43,11 @@ KNOWN_KEYS: dict[str, str] = {
     "references.allow_local": "let `get` follow file:// and loopback/link-local http references of "
                               "versions pulled from a remote (default false: refused)",
 }
+
+
+def env_name(key: str) -> str:
+    """The environment variable that overrides ``key``: ``core.link`` → ``ARTCTL_CORE_LINK``."""
+    return "ARTCTL_" + key.replace(".", "_").replace("-", "_").upper()
 
 
 def user_config_path() -> Path:
@@ -100,14 +107,34 @@ class Config:
         return layers
 
     def get(self, key: str, default: Any = None) -> Any:
-        env = os.environ.get("ARTCTL_" + key.replace(".", "_").replace("-", "_").upper())
+        value, source = self.lookup(key)
+        return default if source is None else value
+
+    def lookup(self, key: str) -> tuple[Any, str | None]:
+        """``key``'s value and the layer that set it (its ``ARTCTL_*`` variable, ``repository``
+        or ``user``); ``(None, None)`` when unset. The layer goes into error hints."""
+        name = env_name(key)
+        env = os.environ.get(name)
         if env is not None:
-            return env
-        for _name, table in reversed(self.layers()):
+            return env, name
+        for layer, table in reversed(self.layers()):
             value = get_path(table, key)
             if value is not None:
-                return value
-        return default
+                return value, layer
+        return None, None
+
+    def stamp(self) -> tuple[object, ...]:
+        """What the merged view depends on (each file's identity, the ``ARTCTL_*`` variables):
+        equal stamps mean equal settings, so typed settings are parsed again only on change."""
+        files: list[object] = []
+        for path in (user_config_path(), self.repo_file):
+            try:
+                st = os.stat(path) if path is not None else None
+            except OSError:
+                st = None
+            files.append(None if st is None else (st.st_ino, st.st_mtime_ns, st.st_size))
+        env = sorted((k, v) for k, v in os.environ.items() if k.startswith("ARTCTL_"))
+        return (*files, tuple(env))
 
     def items(self) -> dict[str, tuple[Any, str]]:
         """Every set key with its value and the layer it came from."""
@@ -195,17 +222,16 @@ def known_key(key: str) -> str | None:
     return None
 
 
-def check_setting(key: str, value: Any) -> None:
-    """Refuse, when it is written, a setting that every later command would trip over.
+def check_setting(key: str, value: Any) -> Any:
+    """Refuse, when it is written, a setting that every later command would trip over; return
+    the value to store (``yes`` for a boolean is stored as ``true``).
 
     ``artctl config`` used to accept a typo'd key or a value like ``core.link=bogus`` and the
     failure came later, from an unrelated ``get``. Unknown keys are refused (with the known
-    ones as a hint); values of known keys are checked the way their readers parse them.
+    ones as a hint); values of known keys go through the very parser their readers use
+    (:data:`PARSERS`), so the command line, the files and ``ARTCTL_*`` accept the same.
     """
     import difflib
-
-    from .fsutil import LINK_MODES
-    from .units import MAX_DURATION_SECONDS, parse_duration
 
     pattern = known_key(key)
     if pattern is None:
@@ -213,32 +239,31 @@ def check_setting(key: str, value: Any) -> None:
         raise InvalidInput(f"unknown config key {key!r}",
                            hint=(f"did you mean {close[0]}? " if close else "")
                            + "known keys: " + ", ".join(KNOWN_KEYS))
-
-    def bad(expected: str) -> InvalidInput:
-        return InvalidInput(f"invalid value {value!r} for {key}: {expected}")
-
-    if pattern == "core.link" and value not in LINK_MODES:
-        raise bad("one of " + ", ".join(LINK_MODES))
-    if pattern in ("core.fsync", "references.allow_local") and not isinstance(value, bool):
-        raise bad("true or false")
-    if pattern in ("core.workers", "remote.<NAME>.jobs") and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise bad("a whole number of at least 1")
-    if pattern in ("ttl.default", "ttl.project.<PROJECT>") or (
-            pattern == "gc.grace_period" and str(value).strip() not in ("0", "0s", "none")):
-        hint = None
-        try:
-            too_long = parse_duration(str(value)).total_seconds() > MAX_DURATION_SECONDS
-        except InvalidInput as exc:
-            too_long, hint = True, exc.hint  # `30m`: the hint says min or mo
-        if too_long:
-            error = bad("a duration such as 90min, 12h, 30d, 2w, 6mo, 1y (at most 1000y)")
-            error.hint = hint
-            raise error
+    parser = PARSERS.get(pattern)
+    if parser is None:
+        return value
+    typed = parser(value, key, None)  # raises on a bad value
+    return typed if isinstance(typed, bool) else value  # a duration is kept as written (12h)
 
 
-def flag(value: Any, key: str) -> bool:
-    """A boolean setting from TOML (true/false) or the environment (true/false/1/0/yes/no)."""
+def invalid(value: Any, key: str, source: str | None, expected: str, why: str | None = None) -> InvalidInput:
+    """The one error for a bad setting: what was wrong, what is accepted, and where to fix it
+    (``why``, when the parser had something more specific to say, e.g. "5m: min or mo?")."""
+    if source is None:  # being written by `artctl config`: the command line is the place
+        hint = why
+    elif source.startswith("ARTCTL_"):
+        hint = f"it comes from the environment variable {source}: fix or unset it"
+    else:
+        scope = "--user " if source == "user" else ""
+        hint = (f"it comes from the {source} config: fix it with `artctl config {scope}{key} VALUE` "
+                f"or remove it with `artctl config {scope}--unset {key}`")
+    if why and hint and why != hint:
+        hint = f"{why}; {hint}"
+    return InvalidInput(f"invalid value {value!r} for {key}: {expected}", hint=hint)
+
+
+def parse_bool(value: Any, key: str, source: str | None = None) -> bool:
+    """A boolean setting: TOML true/false, or text true/false/1/0/yes/no/on/off (any case)."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -246,7 +271,77 @@ def flag(value: Any, key: str) -> bool:
         return True
     if text in ("false", "0", "no", "off"):
         return False
-    raise InvalidInput(f"invalid value {value!r} for {key}: true or false")
+    raise invalid(value, key, source, "true or false (also yes/no, on/off, 1/0)")
+
+
+def parse_count(value: Any, key: str, source: str | None = None) -> int:
+    """A count of workers or jobs: a whole number of at least 1 (``4`` or ``"4"``)."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or number < 1:
+        raise invalid(value, key, source, "a whole number of at least 1")
+    return number
+
+
+def parse_link(value: Any, key: str, source: str | None = None) -> str:
+    """How ``get`` places files: one of :data:`~artctl.fsutil.LINK_MODES`."""
+    from .fsutil import LINK_MODES
+
+    if not isinstance(value, str) or value not in LINK_MODES:
+        raise invalid(value, key, source, "one of " + ", ".join(LINK_MODES))
+    return value
+
+
+def parse_grace(value: Any, key: str = "--grace-period", source: str | None = None) -> int:
+    """A grace period in seconds from a duration (``1h``, ``30m``, ``2d``) or ``0``/``now``.
+
+    One parser for the config key and the command-line option: both accept and refuse alike.
+    """
+    text = str(value).strip()
+    if text in ("0", "0s", "none", "now"):
+        return 0
+    seconds, why = _duration_seconds(text)
+    if seconds is None:
+        raise invalid(value, key, source, "a duration such as 90min, 12h, 30d, 2w, 1y, or 0", why)
+    return seconds
+
+
+def parse_ttl(value: Any, key: str, source: str | None = None) -> int:
+    """A TTL in seconds: a positive duration (``30d``) of at most 1000 years."""
+    seconds, why = _duration_seconds(str(value))
+    if not seconds:
+        raise invalid(value, key, source, "a duration such as 90min, 12h, 30d, 2w, 6mo, 1y (at most 1000y)", why)
+    return seconds
+
+
+def _duration_seconds(text: str) -> tuple[int | None, str | None]:
+    """Seconds of a duration like ``12h`` (at most 1000 years), or None and the parser's hint
+    when it is not one."""
+    from .units import MAX_DURATION_SECONDS, parse_duration
+
+    try:
+        seconds = parse_duration(text.strip()).total_seconds()
+    except InvalidInput as exc:
+        return None, exc.hint
+    return (int(seconds), None) if seconds <= MAX_DURATION_SECONDS else (None, None)
+
+
+#: The parser of each typed key (``(value, key, source) -> typed value``): the one place that
+#: decides what a setting accepts, used by ``artctl config`` when it writes and by
+#: :class:`~artctl.settings.Settings` when it reads (files and ``ARTCTL_*`` alike).
+PARSERS: dict[str, Callable[[Any, str, str | None], Any]] = {
+    "core.link": parse_link,
+    "core.fsync": parse_bool,
+    "core.workers": parse_count,
+    "ttl.default": parse_ttl,
+    "ttl.project.<PROJECT>": parse_ttl,
+    "gc.grace_period": parse_grace,
+    "remote.<NAME>.jobs": parse_count,
+    "references.allow_local": parse_bool,
+}
 
 
 def format_value(value: Any) -> str:

@@ -117,7 +117,8 @@ class _Area:
         if remote is None:
             from .remotes.fs import LocalBackend
 
-            self.backend: Backend = LocalBackend(str(repo.root), str(repo.root))
+            self.backend: Backend = LocalBackend(str(repo.root), str(repo.root),
+                                                  fsync=repo.repository.fsync)
         else:
             from .remotes.config import get_remote
             from .remotes.protocol import open_remote

@@ -181,7 +181,8 @@ class Drafts:
         return Draft.from_json(loads(data, str(path)), str(path))
 
     def _save(self, draft: Draft) -> None:
-        atomic_write_bytes(self.path(draft.id), dumps(draft.to_json()), tmp_dir=self.repository.tmp_dir)
+        atomic_write_bytes(self.path(draft.id), dumps(draft.to_json()), tmp_dir=self.repository.tmp_dir,
+                           fsync=self.repository.fsync)
 
     def list(self) -> list[DraftSummary]:
         out = []

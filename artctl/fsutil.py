@@ -23,27 +23,16 @@ from .errors import ArtctlError, InvalidInput, LockTimeout
 LOCK_TIMEOUT_SECONDS = 60.0
 
 
-#: Whether writes are flushed to disk before they count (``core.fsync``, default true). Off,
-#: a crash of the *machine* (power loss, kernel panic) may lose or truncate recently written
-#: objects; a killed *process* still leaves the repository consistent, since the kernel keeps
-#: what was written. Set once per process from the repository's config.
-DURABLE = True
-
-
-def set_durable(durable: bool) -> None:
-    global DURABLE
-    DURABLE = durable
-
-
-def sync_file(fd: int) -> None:
-    """``fsync(fd)`` unless durability is turned off (``core.fsync = false``)."""
-    if DURABLE:
+def sync_file(fd: int, fsync: bool = True) -> None:
+    """``fsync(fd)`` when ``fsync`` (the writer's durability: its repository's ``core.fsync``,
+    or a remote's own): there is no process-wide switch, each caller passes its own."""
+    if fsync:
         os.fsync(fd)
 
 
-def fsync_dir(path: str | os.PathLike[str]) -> None:
-    """Make a rename or create inside ``path`` durable."""
-    if not DURABLE:
+def fsync_dir(path: str | os.PathLike[str], fsync: bool = True) -> None:
+    """Make a rename or create inside ``path`` durable (nothing when ``fsync`` is False)."""
+    if not fsync:
         return
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
@@ -121,7 +110,8 @@ def _alive(pid: int) -> bool:
 
 def atomic_write_bytes(path: Path, data: bytes, *, tmp_dir: Path | None = None,
                        fsync: bool = True, mode: int | None = None) -> None:
-    """Replace ``path`` with ``data`` atomically (temp + fsync + rename)."""
+    """Replace ``path`` with ``data`` atomically (temp + fsync + rename; no fsync when
+    ``fsync`` is False: still atomic against a killed process, not against power loss)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_in(tmp_dir or path.parent)
     try:
@@ -129,7 +119,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, tmp_dir: Path | None = None,
             fh.write(data)
             if fsync:
                 fh.flush()
-                sync_file(fh.fileno())
+                sync_file(fh.fileno(), fsync)
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -137,12 +127,11 @@ def atomic_write_bytes(path: Path, data: bytes, *, tmp_dir: Path | None = None,
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    if fsync:
-        fsync_dir(path.parent)
+    fsync_dir(path.parent, fsync)
 
 
 def write_content_addressed(chunks: Iterable[bytes], place: Callable[[str], Path], tmp_dir: Path,
-                            *, mode: int = 0o444) -> str:
+                            *, mode: int = 0o444, fsync: bool = True) -> str:
     """Write ``chunks`` to a temporary file while hashing them, then move it to
     ``place(digest)`` (unless that exists already); return the digest.
 
@@ -159,21 +148,21 @@ def write_content_addressed(chunks: Iterable[bytes], place: Callable[[str], Path
                 hasher.update(chunk)
                 fh.write(chunk)
             fh.flush()
-            sync_file(fh.fileno())
+            sync_file(fh.fileno(), fsync)
         digest = hasher.hexdigest()
         final = place(digest)
         if not final.exists():
             os.chmod(tmp, mode)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, final)
-            fsync_dir(final.parent)
+            fsync_dir(final.parent, fsync)
         return digest
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
 
 
-def create_exclusive(path: Path, data: bytes, *, tmp_dir: Path | None = None) -> bool:
+def create_exclusive(path: Path, data: bytes, *, tmp_dir: Path | None = None, fsync: bool = True) -> bool:
     """Create ``path`` with ``data`` only if it does not exist yet; False if it did.
 
     The content is written and fsynced under a temporary name first and then hard-linked into
@@ -186,7 +175,7 @@ def create_exclusive(path: Path, data: bytes, *, tmp_dir: Path | None = None) ->
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            sync_file(fh.fileno())
+            sync_file(fh.fileno(), fsync)
     except BaseException:  # e.g. a full disk: leave no temp file behind
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -198,7 +187,7 @@ def create_exclusive(path: Path, data: bytes, *, tmp_dir: Path | None = None) ->
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-    fsync_dir(path.parent)
+    fsync_dir(path.parent, fsync)
     return True
 
 
@@ -369,11 +358,12 @@ def human_size(n: int | float) -> str:
     return f"{value:.1f} TiB"
 
 
-def copy_durably(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-    """Copy ``src`` to ``dst`` (a new name) and flush the copy to disk (``core.fsync``)."""
+def copy_durably(src: str | os.PathLike[str], dst: str | os.PathLike[str], fsync: bool = True) -> None:
+    """Copy ``src`` to ``dst`` (a new name) and flush the copy to disk (unless ``fsync`` is False)."""
     copy_file(Path(src), Path(dst))
-    with open(dst, "rb+") as fh:
-        sync_file(fh.fileno())
+    if fsync:
+        with open(dst, "rb+") as fh:
+            sync_file(fh.fileno())
 
 
 def copy_target_in(directory: Path) -> Path:

@@ -33,15 +33,14 @@ from .errors import IntegrityError, InvalidInput
 from .hashing import is_digest
 from .names import parse_name
 from .records import VersionRecord, utcnow
+from .settings import DEFAULT_GRACE_SECONDS
 from .store.prune import pack_blobs, repack
-from .units import parse_duration
 from .writeguard import GC_TIMEOUT_SECONDS, exclusive
 
 if TYPE_CHECKING:
     from .repository_ops import Repo
 
 Progress = Callable[[int, int], None]
-DEFAULT_GRACE_SECONDS = 3600
 #: Temp files are only removed when older than this (or the grace period, if longer): some
 #: metadata writes (alias, update, rm) do not hold the gc guard and stage under ``tmp/``.
 TEMP_MIN_AGE_SECONDS = 3600
@@ -127,33 +126,12 @@ class _Plan:
                 + sum(s for _, s in self.orphan_packs) + sum(s for _, s in self.temp))
 
 
-def grace_seconds(repo: "Repo") -> int:
-    """``gc.grace_period`` from the config: a duration (``1h``, ``30min``) or ``0``."""
-    value = repo.repository.config.get("gc.grace_period")
-    if value is None:
-        return DEFAULT_GRACE_SECONDS
-    return parse_grace(value, "gc.grace_period")
-
-
-def parse_grace(value: object, source: str = "--grace-period") -> int:
-    """A grace period in seconds from a duration (``1h``, ``30m``, ``2d``) or ``0``/``now``.
-
-    One parser for the config key and the command-line option: both accept and refuse alike.
-    """
-    text = str(value).strip()
-    if text in ("0", "0s", "none", "now"):
-        return 0
-    try:
-        return int(parse_duration(text).total_seconds())
-    except InvalidInput as exc:
-        raise InvalidInput(f"{source} {value!r} is not a duration (e.g. 1h, 30min, 0)",
-                           hint=exc.hint) from None
 
 
 def gc(repo: "Repo", *, dry_run: bool = False, grace_period: int | None = None,
        repack_threshold: float = REPACK_THRESHOLD, progress: Progress | None = None) -> GcResult:
     """Collect garbage in ``repo``; see the module docstring for what and in which order."""
-    grace = grace_seconds(repo) if grace_period is None else grace_period
+    grace = repo.repository.settings.grace_seconds if grace_period is None else grace_period
     if grace < 0:
         raise InvalidInput("the grace period cannot be negative")
     cache: dict[str, frozenset[str]] = {}

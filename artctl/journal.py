@@ -128,7 +128,7 @@ def read(repository: "Repository", path: Path) -> Journal | None:
 def write(repository: "Repository", journal: Journal) -> None:
     """Record the target state durably: from here on the merge is as good as done."""
     atomic_write_bytes(path_for(repository, journal.name), dumps(journal.to_json()),
-                       tmp_dir=repository.tmp_dir)
+                       tmp_dir=repository.tmp_dir, fsync=repository.fsync)
 
 
 def apply(repository: "Repository", journal: Journal, step: Step = _no_step) -> None:
@@ -144,17 +144,17 @@ def apply(repository: "Repository", journal: Journal, step: Step = _no_step) -> 
     name = journal.name
     if journal.artifact is not None:
         create_exclusive(registry.artifact_dir(name) / "artifact.json", dumps(journal.artifact.to_json()),
-                         tmp_dir=repository.tmp_dir)
+                         tmp_dir=repository.tmp_dir, fsync=repository.fsync)
     for index in sorted(journal.versions, reverse=True):
         path = registry.version_path(name, index)
         data = dumps(journal.versions[index].to_json())
         if _read_or_none(path) != data:
-            atomic_write_bytes(path, data, tmp_dir=repository.tmp_dir)
+            atomic_write_bytes(path, data, tmp_dir=repository.tmp_dir, fsync=repository.fsync)
             step("version-written")
     versions_dir = registry.artifact_dir(name) / "versions"
     for index in sorted(_indexes(versions_dir) - set(journal.versions), reverse=True):
         registry.version_path(name, index).unlink(missing_ok=True)
-        fsync_dir(versions_dir)
+        fsync_dir(versions_dir, repository.fsync)
         step("version-written")
     if registry.aliases(name) != journal.aliases:
         registry.write_aliases(name, journal.aliases)
@@ -164,7 +164,7 @@ def apply(repository: "Repository", journal: Journal, step: Step = _no_step) -> 
         step("run-linked")
     path = path_for(repository, name)
     path.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+    fsync_dir(path.parent, repository.fsync)
     step("merged")
 
 

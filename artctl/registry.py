@@ -123,7 +123,7 @@ class Registry:
         if existing is None:
             record = ArtifactRecord(str(name), kind, utcnow())
             path = self.artifact_dir(name) / "artifact.json"
-            if create_exclusive(path, dumps(record.to_json()), tmp_dir=self.repo.tmp_dir):
+            if create_exclusive(path, dumps(record.to_json()), tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync):
                 return record
             existing = self.artifact(name)
             assert existing is not None
@@ -146,7 +146,7 @@ class Registry:
         with self.lock(name):
             record = self.require_artifact(name).evolve(**changes)
             atomic_write_bytes(self.artifact_dir(name) / "artifact.json", dumps(record.to_json()),
-                               tmp_dir=self.repo.tmp_dir)
+                               tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync)
         return record
 
     def iter_artifacts(self, project: str | None = None, kind: str | None = None) -> Iterator[ArtifactRecord]:
@@ -220,7 +220,7 @@ class Registry:
         """Replace the artifact's whole custom-alias table (callers hold the artifact's lock)."""
         path = self.artifact_dir(name) / "aliases.json"
         atomic_write_bytes(path, dumps({"format": 1, "aliases": dict(sorted(aliases.items()))}),
-                           tmp_dir=self.repo.tmp_dir)
+                           tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync)
 
     def aliases_of(self, record: VersionRecord, *, latest: VersionRecord | None | bool = True) -> list[str]:
         """All aliases of a version, managed ones included, in display order."""
@@ -292,7 +292,7 @@ class Registry:
                     files=files, size=size, description=description, metadata=dict(metadata or {}),
                     ttl_seconds=ttl_seconds, logged_by=logged_by, tags=labels)
                 while not create_exclusive(self.version_path(name, record.index),
-                                           dumps(record.to_json()), tmp_dir=self.repo.tmp_dir):
+                                           dumps(record.to_json()), tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync):
                     record = record.evolve(index=record.index + 1)
                 created = True
             if point is not None:
@@ -308,7 +308,7 @@ class Registry:
         """Rewrite a version's record (mutable fields only; callers hold the lock)."""
         name = parse_name(record.name)
         atomic_write_bytes(self.version_path(name, record.index), dumps(record.to_json()),
-                           tmp_dir=self.repo.tmp_dir)
+                           tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync)
 
     def update(self, ref: ArtifactRef, *, description: Any = ..., metadata: Any = ...,
                ttl_seconds: Any = ..., tags: Any = ..., add_tags: list[str] = (),

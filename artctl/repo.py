@@ -17,6 +17,7 @@ from .errors import ObjectNotFound, RepositoryFormatError, RepositoryNotFound
 from .fsutil import atomic_write_bytes, file_lock
 from .hashing import hash_bytes
 from .manifest import Entry, Manifest
+from .settings import Settings
 
 DIRNAME = ".artifacts"
 REPO_FORMAT = 1
@@ -74,18 +75,7 @@ class Repository:
         self.tmp_dir = root / "tmp"
         self.locks_dir = root / "locks"
         self.manifests_dir = root / "manifests"
-        self._apply_durability()
-
-    def _apply_durability(self) -> None:
-        """``core.fsync`` decides for the whole process whether writes are flushed to disk."""
-        from .config import flag
-        from .fsutil import set_durable
-
-        try:
-            value = self.config.get("core.fsync", True)
-        except RepositoryFormatError:
-            value = True  # a broken config.toml is reported by whatever reads it next
-        set_durable(flag(value, "core.fsync"))
+        self._settings: tuple[object, Settings] | None = None  # (config stamp, settings)
 
     @classmethod
     def find(cls, start: Path | None = None) -> "Repository":
@@ -117,6 +107,28 @@ class Repository:
     def config(self) -> Config:
         return Config(self.root / "config.toml")
 
+    @property
+    def settings(self) -> Settings:
+        """This repository's typed settings, read on first use (a bad value is reported by the
+        command that needs it; ``artctl config`` can still fix it) and read again only when a
+        config file or an ``ARTCTL_*`` variable changed (a notebook that runs ``artctl config``).
+
+        The store follows a changed ``core.fsync`` from its next write on; a pack being written
+        keeps the durability it started with.
+        """
+        stamp = self.config.stamp()
+        if self._settings is None or self._settings[0] != stamp:
+            settings = Settings.load(self.config)
+            self._settings = (stamp, settings)
+            if "store" in self.__dict__:
+                self.store.fsync = settings.fsync
+        return self._settings[1]
+
+    @property
+    def fsync(self) -> bool:
+        """Whether this repository's writes are flushed to disk (``core.fsync``)."""
+        return self.settings.fsync
+
     @cached_property
     def state(self):  # type: ignore[no-untyped-def]
         from .store.index import StateDB
@@ -127,7 +139,7 @@ class Repository:
     def store(self):  # type: ignore[no-untyped-def]
         from .store import Store
 
-        return Store(self.root, self.state)
+        return Store(self.root, self.state, fsync=self.fsync)
 
     @cached_property
     def registry(self):  # type: ignore[no-untyped-def]
@@ -160,7 +172,8 @@ class Repository:
 
         if origin is not None:
             self.mark_from_remote(manifest.digest(), origin)
-        digest = write_content_addressed(manifest.canonical_chunks(), self.manifest_path, self.tmp_dir)
+        digest = write_content_addressed(manifest.canonical_chunks(), self.manifest_path, self.tmp_dir,
+                                         fsync=self.fsync)
         if origin is None:  # the user logged this exact content here: it is theirs now
             self._origin_path(digest).unlink(missing_ok=True)
         return digest
@@ -177,7 +190,7 @@ class Repository:
         """Record that the manifest ``digest`` was fetched from ``remote`` (before writing it)."""
         path = self._origin_path(digest)
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, remote.encode() + b"\n", tmp_dir=self.tmp_dir)
+        atomic_write_bytes(path, remote.encode() + b"\n", tmp_dir=self.tmp_dir, fsync=self.fsync)
 
     def manifest_origin(self, digest: str) -> str | None:
         """The remote a manifest was fetched from, or None when it was made here."""

@@ -237,11 +237,7 @@ class Repo:
     def workers(self) -> int:
         from .ingest import default_workers
 
-        value = self.repository.config.get("core.workers")
-        try:
-            return int(value) if value is not None else default_workers()
-        except (TypeError, ValueError):
-            raise InvalidInput(f"core.workers must be a number, not {value!r}") from None
+        return self.repository.settings.workers or default_workers()
 
     def default_ttl(self, name: ArtifactName) -> int | None:
         return self.project_ttl(name.project)
@@ -489,7 +485,7 @@ class Repo:
                     progress: Progress | None = None, allow_missing_references: bool = False) -> CheckoutResult:
         """Write ``entries`` under ``target`` from the store, fetching what it lacks (remotes,
         references): the one writer of working files, for ``get`` and ``artifact checkout``."""
-        mode = link or str(self.repository.config.get("core.link", "auto"))
+        mode = link or self.repository.settings.link
         from .cache import record_get, shared_use
 
         with shared_use(self.repository.locks_dir):  # no cache eviction while we read objects
@@ -510,11 +506,10 @@ class Repo:
         """Refuse a pulled version's references that could read this machine (see trust.py)."""
         if not any(e.ref is not None for e in entries):
             return
-        from .config import flag
-        from .references.trust import ALLOW_LOCAL_KEY, check_followable
+        from .references.trust import check_followable
 
         if allow_local is None:
-            allow_local = flag(self.repository.config.get(ALLOW_LOCAL_KEY, False), ALLOW_LOCAL_KEY)
+            allow_local = self.repository.settings.allow_local_references
         check_followable(entries, self.repository.manifest_origin(record.manifest), allow_local=allow_local,
                          what=f"{record.name}:{record.version}")
 

@@ -193,7 +193,8 @@ class RunStore:
                 cwd=cwd, git_commit=git_commit(cwd), config=dict(config or {}), started_at=utcnow(),
                 pid=os.getpid() if pid is None else (pid or None),
                 entity=entity, group=group, tags=list(tags or []), notes=notes)
-            if create_exclusive(self.path(record.id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir):
+            if create_exclusive(self.path(record.id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir,
+                                fsync=self.repo.fsync):
                 return record
 
     def get(self, run_id: str) -> RunRecord:
@@ -230,7 +231,8 @@ class RunStore:
         """
         with self.repo.lock(f"run-{run_id}"):  # taken after an artifact's lock, never before
             record = change(self._load(run_id))
-            atomic_write_bytes(self.path(run_id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir)
+            atomic_write_bytes(self.path(run_id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir,
+                               fsync=self.repo.fsync)
             return record
 
     def link(self, run_id: str, link: VersionLink, *, direction: str, new_version: bool = False) -> RunRecord:

@@ -178,16 +178,14 @@ def repositories_under(root: Path) -> list[Path]:
 
 def verify_problems(root: Path) -> list[str]:
     """What ``artifact verify`` reports for the repository at ``root`` (in this process: faster
-    than a CLI run, and the same library code). The process-wide ``core.fsync`` is restored.
+    than a CLI run, and the same library code).
 
     Objects a clone never fetched, or that ``cache cleanup`` dropped, are reported by verify as
     "on remote R", not as problems; a missing object with no remote holding it is a loss.
     """
-    from artctl import fsutil
     from artctl.repo import Repository
     from artctl.repository_ops import Repo
 
-    durable = fsutil.DURABLE
     try:
         repository = Repository(root)
         try:
@@ -196,8 +194,6 @@ def verify_problems(root: Path) -> list[str]:
             repository.state.close()
     except Exception as exc:  # noqa: BLE001 - a repository that cannot even be opened fails too
         return [f"cannot verify: {type(exc).__name__}: {exc}"]
-    finally:
-        fsutil.set_durable(durable)
     return [" ".join(f"{k}={v}" for k, v in problem.items()) for problem in problems]
 
 

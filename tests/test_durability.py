@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from artctl import fsutil
 from conftest import cli_env, make_tree, run_killed_at
 
 
 @pytest.fixture
 def fsync_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every ``os.fsync`` of this process (still performed), and durability reset afterwards."""
+    """Every ``os.fsync`` of this process (still performed)."""
     calls: list[int] = []
     real = os.fsync
 
@@ -23,7 +22,6 @@ def fsync_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         real(fd)
 
     monkeypatch.setattr(os, "fsync", counting)
-    monkeypatch.setattr(fsutil, "DURABLE", True)
     return calls
 
 

@@ -61,7 +61,8 @@ def gc_cmd(dry_run: bool, grace: str | None) -> None:
       artctl gc --grace-period 0
       artctl gc --json
     """
-    from ..gc import gc, parse_grace
+    from ..config import parse_grace
+    from ..gc import gc
 
     out = get_output()
     seconds = parse_grace(grace) if grace is not None else None

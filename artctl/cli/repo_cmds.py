@@ -80,10 +80,10 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
             out.emit_json({"key": key, "value": None, "scope": scope})
         return
     if value is not None:
-        check_setting(key, parse_value(value))
-        config.set(key, parse_value(value), scope=scope)
+        typed = check_setting(key, parse_value(value))
+        config.set(key, typed, scope=scope)
         if out.json:
-            out.emit_json({"key": key, "value": parse_value(value), "scope": scope})
+            out.emit_json({"key": key, "value": typed, "scope": scope})
         return
     current = config.get(key)
     if current is None:

@@ -151,11 +151,12 @@ def get_remote(repo: "Repository", name: str | None = None) -> RemoteSpec:
 def add_remote(repo: "Repository", name: str, url: str, options: dict[str, Any] | None = None,
                *, default: bool = False, force: bool = False) -> RemoteSpec:
     """Configure a remote; a storage backend artctl does not test is refused unless ``force``."""
-    from .fs import split_url
+    from .fs import open_backend, split_url
 
     validate_remote_name(name)
     protocol, _root = split_url(url)
     check_backend(url, force=force)
+    open_backend(url, options)  # refuses options artctl itself reads (fsync=maybe); contacts nothing
     if name in {r.name for r in list_remotes(repo)}:
         raise Conflict(f"remote {name!r} already exists", hint=f"remove it first with `artctl remote rm {name}`")
     if protocol == "file" and "://" not in url:

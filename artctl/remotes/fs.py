@@ -216,12 +216,18 @@ class Backend(abc.ABC):
 
 
 class LocalBackend(Backend):
-    """``file://`` remotes: a directory, written like the local repository is."""
+    """``file://`` remotes: a directory, written like the local repository is.
 
-    def __init__(self, root: str, url: str, jobs: int = DEFAULT_JOBS) -> None:
+    ``fsync`` is the remote's own durability (default true; ``-o fsync=false`` turns it off),
+    never the pushing repository's ``core.fsync``: a scratch clone must not weaken a shared
+    remote.
+    """
+
+    def __init__(self, root: str, url: str, jobs: int = DEFAULT_JOBS, *, fsync: bool = True) -> None:
         self.root = Path(root)
         self.url = url
         self.jobs = jobs
+        self.fsync = fsync
 
     def _p(self, rel: str) -> Path:
         return self.root / rel if rel else self.root
@@ -244,7 +250,7 @@ class LocalBackend(Backend):
     def write(self, rel: str, data: bytes) -> None:
         with guard(self.url, f"writing {rel}"):
             path = self._p(rel)
-            atomic_write_bytes(path, data, tmp_dir=path.parent)
+            atomic_write_bytes(path, data, tmp_dir=path.parent, fsync=self.fsync)
 
     def upload(self, rel: str, local: Path, verify: Callable[[], bool] | None = None) -> bool:
         from ..fsutil import copy_durably
@@ -256,14 +262,14 @@ class LocalBackend(Backend):
             tmp = self._tmp_beside(path)
             try:
                 # The file is verified while it is copied; only a verified copy is renamed in.
-                _, ok = side_by_side(lambda: copy_durably(local, tmp), verify or (lambda: True))
+                _, ok = side_by_side(lambda: copy_durably(local, tmp, self.fsync), verify or (lambda: True))
                 if not ok:
                     return False
                 os.replace(tmp, path)
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
-            fsync_dir(path.parent)
+            fsync_dir(path.parent, self.fsync)
         return True
 
     def download(self, rel: str, local: Path, limit: int) -> int:
@@ -299,7 +305,7 @@ class LocalBackend(Backend):
 
         with guard(self.url, f"creating {rel}"):
             path = self._p(rel)
-            return create_exclusive(path, data, tmp_dir=path.parent)
+            return create_exclusive(path, data, tmp_dir=path.parent, fsync=self.fsync)
 
     def listdir(self, rel: str) -> list[str]:
         with guard(self.url, f"listing {rel or '/'}"):
@@ -575,9 +581,17 @@ def probe_endpoint(url: str, protocol: str, options: dict[str, Any], timeout: fl
                           hint="check the URL and endpoint_url option, and that the server is up") from None
 
 
+def _fsync_option(options: dict[str, Any]) -> bool:
+    """A ``file://`` remote's durability: its ``fsync`` option (``-o fsync=false``), default true."""
+    from ..config import parse_bool
+
+    value = options.get("fsync")
+    return True if value is None else parse_bool(value, "the fsync option of a file:// remote")
+
+
 def open_backend(url: str, options: dict[str, Any] | None = None, *, jobs: int | None = None) -> Backend:
     """The backend for ``url`` with fsspec storage ``options`` (nothing is contacted yet)."""
     protocol, root = split_url(url)
     if protocol == "file":
-        return LocalBackend(root, url, jobs or DEFAULT_JOBS)
+        return LocalBackend(root, url, jobs or DEFAULT_JOBS, fsync=_fsync_option(options or {}))
     return FsspecBackend(protocol, root, url, options or {}, jobs or DEFAULT_JOBS)

@@ -105,16 +105,6 @@ class TransferResult:
         return out
 
 
-def _jobs(repository: "Repository", spec: RemoteSpec) -> int | None:
-    if not spec.configured:
-        return None
-    value = repository.config.get(f"remote.{spec.name}.jobs")
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        raise InvalidInput(f"remote.{spec.name}.jobs must be a number, not {value!r}") from None
-
-
 def _record_copies(repository: "Repository", spec: RemoteSpec, copies: Iterable[RemoteCopy]) -> None:
     """Remember the verified copies a configured remote holds (``cache cleanup`` may then evict
     them); a URL used once is no backup: ``get`` could not fetch from it."""
@@ -123,7 +113,8 @@ def _record_copies(repository: "Repository", spec: RemoteSpec, copies: Iterable[
 
 
 def backend_for(repository: "Repository", spec: RemoteSpec) -> Backend:
-    return open_backend(spec.url, spec.options, jobs=_jobs(repository, spec))
+    """The backend of a configured remote, with its ``remote.<NAME>.jobs`` from the settings."""
+    return open_backend(spec.url, spec.options, jobs=repository.settings.jobs_for(spec.name))
 
 
 def _parallel(backend: Backend, func: Callable[[Any], None], items: Sequence[Any]) -> None:
@@ -399,7 +390,8 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
         renumbered.extend(moved)
         created.extend(new)
     for run_id, data in runs.items():
-        create_exclusive(repository.runs.path(run_id), data, tmp_dir=repository.tmp_dir)
+        create_exclusive(repository.runs.path(run_id), data, tmp_dir=repository.tmp_dir,
+                         fsync=repository.fsync)
     crash_point(PULL_RUNS_WRITTEN)
     # Nothing is recorded as "on the remote" from the listing: only bytes fetched and verified
     # (below, or by `get`) or sent by `push` count as a copy that lets `cache cleanup` evict.
@@ -443,7 +435,8 @@ def _write_manifests(repository: "Repository", remote: str, manifests: dict[str,
 
     for digest, data in manifests.items():
         repository.mark_from_remote(digest, remote)
-        atomic_write_bytes(repository.manifest_path(digest), data, tmp_dir=repository.tmp_dir, mode=0o444)
+        atomic_write_bytes(repository.manifest_path(digest), data, tmp_dir=repository.tmp_dir, mode=0o444,
+                           fsync=repository.fsync)
 
 
 def _remote_runs(repository: "Repository", backend: Backend, skipped: list[str]) -> dict[str, bytes]:

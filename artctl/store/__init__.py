@@ -69,8 +69,10 @@ class Placement:
 class Store:
     """The object store of one repository (``.artifacts/``)."""
 
-    def __init__(self, root: Path, state: StateDB) -> None:
+    def __init__(self, root: Path, state: StateDB, *, fsync: bool = True) -> None:
         self.root = root
+        #: This repository's ``core.fsync``: passed to every write of the store and its packs.
+        self.fsync = fsync
         self.objects_dir = root / "objects"
         self.packs_dir = root / "packs"
         self.tmp_dir = root / "tmp"
@@ -195,7 +197,7 @@ class Store:
         with self._lock:
             outer = self._writer is not None
             if not outer:
-                self._writer = PackWriter(self.packs_dir, self.tmp_dir, self._pack_published)
+                self._writer = PackWriter(self.packs_dir, self.tmp_dir, self._pack_published, fsync=self.fsync)
         try:
             yield self
             if not outer:
@@ -265,7 +267,7 @@ class Store:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
-                sync_file(fh.fileno())
+                sync_file(fh.fileno(), self.fsync)
             self._publish_loose(tmp, digest)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -316,9 +318,9 @@ class Store:
                 # The copy (and its fsync) runs while the file is hashed: a large put costs the
                 # longer of the two, not their sum. Content the store already holds is copied
                 # for nothing; that is rare next to new content, which the stat cache leaves.
-                digest = _copy_and_hash(path, tmp, size)
+                digest = _copy_and_hash(path, tmp, size, self.fsync)
             else:
-                copy_durably(path, tmp)
+                copy_durably(path, tmp, self.fsync)
             _check_unchanged(path, before)
             if not self.has(digest):
                 self._publish_loose(tmp, digest)
@@ -335,7 +337,7 @@ class Store:
         crash leaves either no object or the whole one.
         """
         with open(tmp, "rb+") as fh:
-            sync_file(fh.fileno())
+            sync_file(fh.fileno(), self.fsync)
         self._publish_loose(tmp, digest)
 
     def _publish_loose(self, tmp: Path, digest: str) -> None:
@@ -347,7 +349,7 @@ class Store:
         os.replace(tmp, final)
         if created and self._created is not None:
             self._created.append(("loose", digest))
-        fsync_dir(final.parent)
+        fsync_dir(final.parent, self.fsync)
         crash_point(LOOSE_OBJECT)
 
     def add_pack_file(self, pack_path: Path, idx_bytes: bytes) -> str:
@@ -365,7 +367,7 @@ class Store:
         os.replace(pack_path, final)
         from ..fsutil import atomic_write_bytes
         atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", encode_index(blobs),
-                           tmp_dir=self.tmp_dir, mode=0o444)
+                           tmp_dir=self.tmp_dir, mode=0o444, fsync=self.fsync)
         self.state.add_pack(pack_id, blobs, sum(b[2] for b in blobs))
         return pack_id
 
@@ -528,10 +530,11 @@ def _write_new(dst: str | Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _copy_and_hash(path: Path, tmp: Path, size: int) -> str:
-    """Copy ``path`` to ``tmp`` while hashing its first ``size`` bytes; return the digest."""
+def _copy_and_hash(path: Path, tmp: Path, size: int, fsync: bool) -> str:
+    """Copy ``path`` to ``tmp`` (flushed when ``fsync``) while hashing its first ``size`` bytes;
+    return the digest."""
     try:
-        _, digest = side_by_side(lambda: copy_durably(path, tmp), lambda: hash_file(path, size))
+        _, digest = side_by_side(lambda: copy_durably(path, tmp, fsync), lambda: hash_file(path, size))
     except SourceChanged:  # truncated while it was read: the same error as any change
         raise _changed(path) from None
     return digest

@@ -89,6 +89,8 @@ class PackWriter:
     tmp_dir: Path
     on_publish: Callable[[str, list[tuple[str, int, int]], int], None]
     target_size: int = PACK_TARGET_SIZE
+    #: The repository's ``core.fsync``: whether the pack and its index are flushed to disk.
+    fsync: bool = True
     _fd: int | None = None
     _tmp: Path | None = None
     _offset: int = 0
@@ -137,7 +139,7 @@ class PackWriter:
         fd, tmp, blobs = self._fd, self._tmp, self._blobs
         self._fd = None
         try:
-            sync_file(fd)
+            sync_file(fd, self.fsync)
         finally:
             os.close(fd)
         index = encode_index(blobs)
@@ -147,10 +149,11 @@ class PackWriter:
         os.chmod(tmp, 0o444)
         crash_point(self.points[0])
         os.replace(tmp, final)
-        fsync_dir(self.packs_dir)
+        fsync_dir(self.packs_dir, self.fsync)
         crash_point(self.points[1])
         try:
-            atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", index, tmp_dir=self.tmp_dir, mode=0o444)
+            atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", index, tmp_dir=self.tmp_dir, mode=0o444,
+                               fsync=self.fsync)
         except BaseException:  # e.g. ENOSPC: a pack without its index is useless, never left behind
             with contextlib.suppress(OSError):
                 os.unlink(final)

@@ -91,7 +91,8 @@ def repack(store: "Store", packs: dict[str, set[str]]) -> RepackResult:
     store.tmp_dir.mkdir(parents=True, exist_ok=True)
     writer = PackWriter(store.packs_dir, store.tmp_dir,
                         lambda pid, blobs, size: _move_rows(store, pid, blobs, size),
-                        points=(REPACK_BEFORE_RENAME, REPACK_BEFORE_INDEX, REPACK_BEFORE_ROWS))
+                        points=(REPACK_BEFORE_RENAME, REPACK_BEFORE_INDEX, REPACK_BEFORE_ROWS),
+                        fsync=store.fsync)
     done: list[str] = []
     try:
         for pack_id, keep in sorted(packs.items()):
