@@ -124,7 +124,7 @@ def test_grace_period_keeps_young_objects(cli, repo_dir: Path, repo) -> None:
     config.write_text(config.read_text().replace("grace_period = 0", 'grace_period = "3 hours"'))
     bad = cli.fails("gc", code=2)
     assert "gc.grace_period" in bad.stderr
-    assert "gc.grace_period" in cli.fails("artifact", "verify").stderr  # settings are read whole
+    assert "gc.grace_period" in cli.fails("artifact", "verify", code=2).stderr  # settings are read whole
     cli.ok("config", "gc.grace_period", "0")  # and repaired with `artctl config`
     cli.ok("artifact", "verify")
 

@@ -83,7 +83,7 @@ def test_a_file_remote_can_turn_its_own_fsync_off(cli, tmp_path: Path, fsynced: 
     push(durable, "scratch")
     assert _under(fsynced, remote) == []
     assert cli.ok("pull", "scratch", "--json", cwd=tmp_path / "durable").returncode == 0
-    bad = cli.fails("remote", "add", "bad", remote.as_uri(), "-o", "fsync=maybe", cwd=tmp_path / "durable")
+    bad = cli.fails("remote", "add", "bad", remote.as_uri(), "-o", "fsync=maybe", cwd=tmp_path / "durable", code=2)
     assert "invalid value 'maybe' for the fsync option of a file:// remote" in bad.stderr
 
 
@@ -105,7 +105,7 @@ def test_a_bad_value_of_each_typed_setting_is_one_clear_error(cli, repo_dir: Pat
     make_tree(repo_dir / "data", {"a.txt": "a\n"})
     put = ("artifact", "put", "data", "--name", "p/d", "--type", "dataset")
     env_name = "ARTCTL_" + key.replace(".", "_").upper()
-    from_env = cli.fails(*put, env={env_name: value})
+    from_env = cli.fails(*put, env={env_name: value}, code=2)  # invalid input
     assert f"error: invalid value {value!r} for {key}: {expected}" in from_env.stderr, from_env
     assert f"hint: it comes from the environment variable {env_name}" in from_env.stderr
     assert len(from_env.stderr.splitlines()) == 2
@@ -113,7 +113,7 @@ def test_a_bad_value_of_each_typed_setting_is_one_clear_error(cli, repo_dir: Pat
     from artctl.config import Config
 
     Config(repo_dir / ".artifacts" / "config.toml").set(key, value)  # as if edited by hand
-    from_file = cli.fails(*put)
+    from_file = cli.fails(*put, code=2)
     assert f"error: invalid value {value!r} for {key}: {expected}" in from_file.stderr, from_file
     assert f"`artctl config --unset {key}`" in from_file.stderr
     assert cli.ok("artifact", "ls", "--json").json() == []  # nothing was stored
