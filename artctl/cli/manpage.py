@@ -18,7 +18,8 @@ ROOT_EXTRA = {
     "EXIT STATUS": [
         ("0", "success"),
         ("1", "an operation failed: not found, conflict, integrity or remote error"),
-        ("2", "usage error (unknown command or option, bad argument)"),
+        ("2", "invalid input or usage error (a bad name, value, duration or JSON; an unknown command "
+              "or option)"),
         ("130", "interrupted (Ctrl-C); the repository keeps its state from before the unfinished step"),
     ],
     "ENVIRONMENT": [
@@ -26,6 +27,7 @@ ROOT_EXTRA = {
                        "searching upwards from the working directory"),
         ("ARTCTL_RUN", "run id that put and get link what they log or use to"),
         ("ARTCTL_DEBUG", "set to 1 to show tracebacks and timings (like --debug)"),
+        ("ARTCTL_UI_TOKEN", "the access token artctl ui requires (default: a new random one each start)"),
         ("ARTCTL_<KEY>", "configuration override, e.g. ARTCTL_CORE_LINK for core.link; see artctl-config(1)"),
         ("XDG_CONFIG_HOME", "the user configuration is $XDG_CONFIG_HOME/artctl/config.toml "
                             "(default ~/.config/artctl/config.toml)"),
