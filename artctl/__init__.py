@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .api import Api, Artifact, ArtifactCollection, ArtifactPath, ArtifactTTL, ArtifactType, Run, init
-    from .repository_ops import Repo
+    from artctl.api import Api, Artifact, ArtifactCollection, ArtifactPath, ArtifactTTL, ArtifactType, Run, init
+    from artctl.api.repo import Repo
 
 _LAZY = {"Api": "api", "Artifact": "api", "ArtifactPath": "api", "Run": "api", "init": "api",
          "ArtifactTTL": "api", "ArtifactCollection": "api", "ArtifactType": "api",
-         "Repo": "repository_ops"}
+         "Repo": "api.repo"}
 
 __all__ = ["Api", "Artifact", "ArtifactCollection", "ArtifactPath", "ArtifactTTL", "ArtifactType", "Repo",
            "Run", "init", "__version__"]
@@ -25,7 +25,7 @@ __all__ = ["Api", "Artifact", "ArtifactCollection", "ArtifactPath", "ArtifactTTL
 
 def __getattr__(name: str) -> Any:
     if name == "run":  # changes as runs start and finish: never cached in globals()
-        from .run_api import active_run
+        from artctl.api.run import active_run
 
         return active_run()
     module = _LAZY.get(name)

@@ -1,6 +1,6 @@
 """``python -m artctl`` runs the command-line tool."""
 
-from .cli.entry import main
+from artctl.cli.entry import main
 
 if __name__ == "__main__":
     main()

@@ -112,7 +112,7 @@ def repo_dir(cli: CLI, workdir: Path) -> Path:
 @pytest.fixture
 def repo(repo_dir: Path):  # type: ignore[no-untyped-def]
     """The library's Repo over ``repo_dir``."""
-    from artctl.repository_ops import Repo
+    from artctl.api.repo import Repo
 
     return Repo(repo_dir)
 
@@ -183,8 +183,8 @@ def verify_problems(root: Path) -> list[str]:
     Objects a clone never fetched, or that ``cache cleanup`` dropped, are reported by verify as
     "on remote R", not as problems; a missing object with no remote holding it is a loss.
     """
-    from artctl.repo import Repository
-    from artctl.repository_ops import Repo
+    from artctl.repository.repo import Repository
+    from artctl.api.repo import Repo
 
     try:
         repository = Repository(root)

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO_ROOT, make_tree
 
-from artctl.cache.evict import cleanup, info
+from artctl.ops.cache_evict import cleanup, info
 from artctl.errors import LockTimeout
-from artctl.remotes.config import add_remote
-from artctl.repository_ops import Repo
-from artctl.store.index import RemoteCopy
+from artctl.ops.remote.config import add_remote
+from artctl.api.repo import Repo
+from artctl.repository.state import RemoteCopy
 
 MiB = 1024 * 1024
 
@@ -112,7 +112,7 @@ def test_reference_bytes_also_stored_as_a_plain_file_are_pinned(repo: Repo, work
 
 
 def test_reference_bytes_staged_in_an_open_draft_are_pinned(repo: Repo, workdir: Path, tmp_path: Path) -> None:
-    from artctl.drafts import Drafts
+    from artctl.ops.drafts import Drafts
 
     data = os.urandom(MiB + 20)
     ref = make_tree(tmp_path / "ref", {"x.bin": data})
@@ -133,8 +133,8 @@ def test_cleanup_waits_for_an_in_flight_writer(repo: Repo, workdir: Path, mount:
     repo.put(mount.as_uri(), name="p/big", type="d")
     repo.get("p/big", root=workdir / "a")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    holder = subprocess.Popen([sys.executable, "-c", HOLD.replace("artctl.cache.lock import shared_use",
-                                                                  "artctl.writeguard import writing as shared_use"),
+    holder = subprocess.Popen([sys.executable, "-c", HOLD.replace("artctl.base.locks import shared_use",
+                                                                  "artctl.base.writeguard import writing as shared_use"),
                                str(repo.repository.locks_dir), "3"], stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
@@ -176,7 +176,7 @@ def test_pack_evicted_only_when_every_blob_has_another_copy(repo: Repo, workdir:
 HOLD = """
 import sys, time
 from pathlib import Path
-from artctl.cache.lock import shared_use
+from artctl.base.locks import shared_use
 with shared_use(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -88,7 +88,7 @@ def test_runs_remotes_drafts_and_custom_aliases_complete(filled: Path, cli) -> N
     assert complete(filled, "draft", "add", draft_id[:4]) == [draft_id]
     fish = complete(filled, "draft", "commit", "", shell="fish")
     assert fish == [f"plain,{draft_id}\tproj/mnist:v1 +0 -0"]
-    from artctl import catalog
+    from artctl.ops import catalog
 
     os.chdir(filled)
     assert catalog.remote_names() == [("origin", "file:///tmp/nowhere")]

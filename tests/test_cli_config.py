@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from artctl.config import KNOWN_KEYS
+from artctl.repository.config import KNOWN_KEYS
 
 from conftest import REPO_ROOT
 

@@ -130,7 +130,7 @@ if os.environ.get("ARTCTL_TEST_PAUSE_AT_COMMIT"):
     import time
     from pathlib import Path
 
-    from artctl import registry
+    from artctl.repository import registry
 
     _commit = registry.Registry.commit
 

@@ -136,7 +136,7 @@ def test_stat_cache_makes_unchanged_reput_read_nothing(repo_dir: Path, tmp_path:
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """An unchanged re-put must not read file contents: prove it by making them unreadable
     through the store (the stat cache answers first)."""
-    from artctl.repository_ops import Repo
+    from artctl.api.repo import Repo
 
     src = make_tree(tmp_path / "src", {f"f{i}.txt": f"{i}" * 50 for i in range(50)})
     old = 1_600_000_000
@@ -144,7 +144,7 @@ def test_stat_cache_makes_unchanged_reput_read_nothing(repo_dir: Path, tmp_path:
         os.utime(path, (old, old))
     repo = Repo()
     repo.put(src, name="proj/s", type="dataset")
-    import artctl.ingest as ingest_module
+    import artctl.ops.ingest as ingest_module
 
     calls: list[str] = []
     original = ingest_module._read_small

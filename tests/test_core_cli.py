@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from artctl.hashing import hash_bytes
+from artctl.base.hashing import hash_bytes
 from conftest import CLI, cli_env, make_tree, run_cli, run_killed_at
 
 
@@ -223,7 +223,7 @@ def test_usage_errors_exit_2(cli: CLI, repo_dir: Path) -> None:
 @pytest.mark.damages_repository
 def test_hostile_manifest_is_refused_before_writing(cli: CLI, repo_dir: Path, data_dir: Path, tmp_path: Path) -> None:
     """A manifest edited to contain ``../`` (e.g. from a remote) is refused: nothing is written."""
-    from artctl.hashing import hash_bytes
+    from artctl.base.hashing import hash_bytes
 
     doc = cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--json").json()
     manifests = repo_dir / ".artifacts" / "manifests"

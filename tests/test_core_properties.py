@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from artctl.errors import InvalidInput, InvalidName, UnsafePath
-from artctl.hashing import hash_bytes
-from artctl.manifest import Entry, Manifest, diff, validate_path
-from artctl.names import parse_name, parse_ref
-from artctl.store.packs import decode_index, encode_index
-from artctl.units import format_duration, parse_duration, parse_size
+from artctl.base.hashing import hash_bytes
+from artctl.format.manifest import Entry, Manifest, diff, validate_path
+from artctl.format.names import parse_name, parse_ref
+from artctl.repository.packs import decode_index, encode_index
+from artctl.base.units import format_duration, parse_duration, parse_size
 
 segment = st.text(alphabet=string.ascii_letters + string.digits + "._- ", min_size=1, max_size=12).filter(
     lambda s: s not in (".", ".."))
@@ -125,7 +125,7 @@ def _blocks(data: bytes, size: int) -> list[bytes]:
 def test_streamed_manifest_equals_parsed_manifest(files: dict[str, tuple[str, int]], block: int,
                                                   lines_per_call: int) -> None:
     """Whatever the block boundaries and batch size, streaming gives the entries parse gives."""
-    import artctl.manifest as manifest_mod
+    import artctl.format.manifest as manifest_mod
 
     try:
         data = Manifest.from_entries([Entry(p, d, s) for p, (d, s) in files.items()]).canonical()
@@ -144,7 +144,7 @@ def test_streamed_manifest_equals_parsed_manifest(files: dict[str, tuple[str, in
 @given(st.dictionaries(paths, st.tuples(digests, st.integers(0, 9)), max_size=15),
        st.dictionaries(paths, st.tuples(digests, st.integers(0, 9)), max_size=15))
 def test_merged_diff_equals_the_set_diff(old: dict[str, tuple[str, int]], new: dict[str, tuple[str, int]]) -> None:
-    from artctl.manifest import diff_sorted
+    from artctl.format.manifest import diff_sorted
 
     before = Manifest.from_entries([Entry(p, d, s) for p, (d, s) in old.items()])
     after = Manifest.from_entries([Entry(p, d, s) for p, (d, s) in new.items()])
@@ -156,7 +156,7 @@ def test_merged_diff_equals_the_set_diff(old: dict[str, tuple[str, int]], new: d
 
 def test_streamed_manifest_refuses_disorder_duplicates_and_names_the_bad_line() -> None:
     from artctl.errors import IntegrityError
-    from artctl.manifest import stream_entries
+    from artctl.format.manifest import stream_entries
 
     a, b = Entry("a", hash_bytes(b"1"), 1), Entry("b", hash_bytes(b"2"), 2)
     good = Manifest.from_entries([a, b]).canonical()
@@ -178,7 +178,7 @@ def test_streamed_manifest_refuses_disorder_duplicates_and_names_the_bad_line() 
 def test_large_files_hash_the_same_window_by_window(tmp_path, monkeypatch, size: int) -> None:
     import os
 
-    import artctl.hashing as hashing
+    import artctl.base.hashing as hashing
 
     monkeypatch.setattr(hashing, "READ_WINDOW", 1 << 20)
     data = os.urandom(size)

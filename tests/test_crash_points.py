@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from artctl import crashpoints
+from artctl.base import crashpoints
 from conftest import crash_trace, make_tree, run_cli, run_killed_at
 
 #: A SIGKILLed process leaves what it wrote to the kernel, fsynced or not (docs/format.md): the
@@ -75,7 +75,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def _get(work: Path, ref: str) -> dict[str, bytes]:
     """A version's files, fetched with ``get`` into a fresh directory."""
-    from artctl.repository_ops import Repo
+    from artctl.api.repo import Repo
 
     root = work.parent / f"get-{time.monotonic_ns()}"
     Repo(work).get(ref, root=root, link="copy")
@@ -87,8 +87,8 @@ def _get(work: Path, ref: str) -> dict[str, bytes]:
 
 def _live(work: Path) -> dict[str, dict[str, bytes]]:
     """Every live version (``name:vN``) with its files."""
-    from artctl.names import parse_name
-    from artctl.repository_ops import Repo
+    from artctl.format.names import parse_name
+    from artctl.api.repo import Repo
 
     repo = Repo(work)
     out = {}
@@ -100,8 +100,8 @@ def _live(work: Path) -> dict[str, dict[str, bytes]]:
 
 
 def _aliases(work: Path, name: str) -> dict[str, str]:
-    from artctl.names import parse_name
-    from artctl.repository_ops import Repo
+    from artctl.format.names import parse_name
+    from artctl.api.repo import Repo
 
     return Repo(work).registry.aliases(parse_name(name))
 
@@ -208,9 +208,9 @@ def _gc_setup(work: Path) -> None:
 
 
 def _gc_check(work: Path) -> None:
-    from artctl.gc import gc
-    from artctl.names import parse_name
-    from artctl.repository_ops import Repo
+    from artctl.ops.gc import gc
+    from artctl.format.names import parse_name
+    from artctl.api.repo import Repo
 
     repo = Repo(work)
     assert sorted(_live(work)) == ["p/ds:v1"]
@@ -280,7 +280,7 @@ def _cases() -> list[tuple[str, str]]:
 
 # -- checks ----------------------------------------------------------------------------------------
 def _assert_consistent(work: Path, before: dict[str, dict[str, bytes]]) -> None:
-    from artctl.repository_ops import Repo
+    from artctl.api.repo import Repo
 
     verify = Repo(work).verify()
     assert verify.ok, verify.problems
@@ -302,8 +302,8 @@ def _assert_no_debris(work: Path) -> None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if some process still holds it
         finally:
             os.close(fd)
-    from artctl.gc import gc
-    from artctl.repository_ops import Repo
+    from artctl.ops.gc import gc
+    from artctl.api.repo import Repo
 
     plan = gc(Repo(work), dry_run=True, grace_period=0)
     assert (plan.manifests, plan.objects, plan.packs_deleted, plan.temp_files) == (0, 0, 0, 0), plan
@@ -374,12 +374,12 @@ def test_only_the_temp_files_of_processes_that_are_gone_are_removed(tmp_path: Pa
     import subprocess
     import sys
 
-    from artctl.fsutil import remove_dead_temps, temp_path_in
+    from artctl.base.fsutil import remove_dead_temps, temp_path_in
     from conftest import cli_env
 
     mine = temp_path_in(tmp_path)
     mine.write_bytes(b"in flight")
-    code = ("import sys; from pathlib import Path; from artctl.fsutil import temp_path_in; "
+    code = ("import sys; from pathlib import Path; from artctl.base.fsutil import temp_path_in; "
             "p = temp_path_in(Path(sys.argv[1])); p.write_bytes(b'left'); print(p)")
     child = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=cli_env(), capture_output=True,
                            text=True, check=True)

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from artctl.crashpoints import POINTS
-from artctl.lifecycle import delete_version
-from artctl.remotes.fs import open_backend
-from artctl.remotes.protocol import read_registry
-from artctl.remotes.transfer import clone, push  # declares the push.*/pull.* crash points
+from artctl.base.crashpoints import POINTS
+from artctl.ops.lifecycle import delete_version
+from artctl.backend.fs import open_backend
+from artctl.ops.remote.protocol import read_registry
+from artctl.ops.remote.transfer import clone, push  # declares the push.*/pull.* crash points
 from conftest import crash_trace, make_tree, run_cli, run_killed_at
 from servers import GCSFS_ENV, Remote, make_s3_bucket
 from test_remotes_contract import new_repo, same_tree

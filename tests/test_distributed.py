@@ -112,10 +112,10 @@ def test_python_api_upsert_and_finish_artifact(repo_dir: Path) -> None:
 
 
 def test_upsert_is_refused_while_a_finish_is_sealing(repo) -> None:  # type: ignore[no-untyped-def]
-    from artctl.distributed import base_rel, upsert
+    from artctl.ops.distributed import base_rel, upsert
     from artctl.errors import Conflict
-    from artctl.fsutil import create_exclusive
-    from artctl.names import parse_name
+    from artctl.base.fsutil import create_exclusive
+    from artctl.format.names import parse_name
 
     data = make_tree(repo.root.parent / "d", {"f.txt": "x\n"})
     upsert(repo, data, name="proj/ds", type="dataset", distributed_id="s1")
@@ -123,7 +123,7 @@ def test_upsert_is_refused_while_a_finish_is_sealing(repo) -> None:  # type: ign
     with pytest.raises(Conflict, match="is being finished"):
         upsert(repo, data, name="proj/ds", type="dataset", distributed_id="s1")
     # a crashed finisher (sealed, never finished) is resumed by running finish again
-    from artctl.distributed import finish
+    from artctl.ops.distributed import finish
 
     assert finish(repo, name="proj/ds", type="dataset", distributed_id="s1").record.version == "v0"
 
@@ -167,9 +167,9 @@ def test_an_upsert_that_saw_the_seal_waits_for_the_outcome(repo, included: bool)
     import json
     import threading
 
-    from artctl.distributed import _Area, _confirm_included, base_rel
+    from artctl.ops.distributed import _Area, _confirm_included, base_rel
     from artctl.errors import Conflict
-    from artctl.names import parse_name
+    from artctl.format.names import parse_name
 
     name = parse_name("proj/ds")
     area = _Area(repo, None)

@@ -151,7 +151,7 @@ def test_python_new_draft(repo_dir: Path, cli, base: Path) -> None:
 def test_ten_thousand_file_draft_rereads_only_the_changed_file(cli, repo_dir: Path, repo) -> None:
     """The base's source files are gone and every file the process opens is recorded: a draft
     that changes one file of 10,000 reads that one file and no stored blob."""
-    from artctl.drafts import Drafts
+    from artctl.ops.drafts import Drafts
 
     src = repo_dir / "big"
     for d in range(100):
@@ -226,7 +226,7 @@ def test_drafts_directory_survives_and_lists_across_processes(cli, base: Path) -
     first = cli.ok("draft", "new", "p/ds").stdout.strip()
     second = cli.ok("draft", "new", "p/ds:v0").stdout.strip()
     env = {"PYTHONPATH": str(REPO_ROOT)}
-    code = ("from artctl.repository_ops import Repo; from artctl.drafts import Drafts; "
+    code = ("from artctl.api.repo import Repo; from artctl.ops.drafts import Drafts; "
             "print(' '.join(d.id for d in Drafts(Repo()).list()))")
     listed = subprocess.run([sys.executable, "-c", code], cwd=base, env={**os.environ, **env},
                             capture_output=True, text=True, check=True).stdout.split()
@@ -240,9 +240,9 @@ def test_draft_operations_match_a_model(tmp_path: Path) -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from artctl.drafts import Drafts
+    from artctl.ops.drafts import Drafts
     from artctl.errors import InvalidInput
-    from artctl.repository_ops import Repo
+    from artctl.api.repo import Repo
 
     repo, _ = Repo.init(tmp_path / "r")
     names = ["a.txt", "b.txt", "d/x.txt", "d/y.txt", "d/e/z.txt", "f/w.txt"]

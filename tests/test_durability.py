@@ -27,7 +27,7 @@ def fsync_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def test_puts_are_flushed_by_default_and_not_with_core_fsync_false(cli, repo_dir: Path,
                                                                   fsync_calls: list[int]) -> None:
-    from artctl.repository_ops import Repo
+    from artctl.api.repo import Repo
 
     make_tree(repo_dir / "one", {"small.txt": "a\n", "big.bin": os.urandom(3 << 20)})
     make_tree(repo_dir / "two", {"small.txt": "b\n", "big.bin": os.urandom(3 << 20)})

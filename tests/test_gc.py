@@ -47,7 +47,7 @@ def _two_versions(cli, workdir: Path) -> dict[str, bytes]:
 
 
 def test_delete_then_gc_frees_only_that_versions_bytes(cli, repo_dir: Path, repo) -> None:
-    from artctl.hashing import hash_bytes
+    from artctl.base.hashing import hash_bytes
 
     content = _two_versions(cli, repo_dir)
     digests = {k: hash_bytes(v) for k, v in content.items()}
@@ -164,7 +164,7 @@ def test_open_draft_keeps_its_bytes_and_its_base(cli, repo_dir: Path) -> None:
 
 
 def test_discarded_draft_bytes_are_collected(cli, repo_dir: Path, repo) -> None:
-    from artctl.hashing import hash_bytes
+    from artctl.base.hashing import hash_bytes
 
     make_tree(repo_dir / "d", {"a.txt": "keep"})
     cli.ok("artifact", "put", "d", "--name", "p/x", "--type", "dataset")
@@ -194,8 +194,8 @@ def test_stale_temp_files_are_removed(cli, repo_dir: Path) -> None:
 
 def test_repack_keeps_every_live_blob_readable(repo_dir: Path, repo) -> None:
     """Library level: many small files, half of them dead, are rewritten into a new pack."""
-    from artctl.gc import gc
-    from artctl.lifecycle import delete_version
+    from artctl.ops.gc import gc
+    from artctl.ops.lifecycle import delete_version
 
     files = {f"f{i:03}.txt": f"file {i}\n" * 50 for i in range(60)}
     make_tree(repo_dir / "s", files)
@@ -216,11 +216,11 @@ def test_repack_keeps_every_live_blob_readable(repo_dir: Path, repo) -> None:
 PUT_WORKER = textwrap.dedent("""
     import os, sys, json, shutil
     from pathlib import Path
-    from artctl.repository_ops import Repo
-    from artctl.drafts import Drafts
-    from artctl.lifecycle import delete_version
+    from artctl.api.repo import Repo
+    from artctl.ops.drafts import Drafts
+    from artctl.ops.lifecycle import delete_version
     from artctl.errors import ArtctlError
-    from artctl.distributed import upsert, finish
+    from artctl.ops.distributed import upsert, finish
 
     work, tag, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     os.chdir(work)
@@ -281,8 +281,8 @@ PUT_WORKER = textwrap.dedent("""
 GC_WORKER = textwrap.dedent("""
     import os, sys, json
     from pathlib import Path
-    from artctl.repository_ops import Repo
-    from artctl.gc import gc
+    from artctl.api.repo import Repo
+    from artctl.ops.gc import gc
 
     work, stop = Path(sys.argv[1]), Path(sys.argv[2])
     repo = Repo(work)
@@ -368,9 +368,9 @@ def test_gc_deletes_nothing_when_a_live_manifest_is_missing(cli, repo_dir: Path,
 
 @pytest.mark.damages_repository
 def test_repack_leaves_a_pack_with_a_corrupt_live_blob_alone(repo_dir: Path, repo) -> None:
-    from artctl.gc import gc
-    from artctl.lifecycle import delete_version
-    from artctl.store.prune import pack_blobs
+    from artctl.ops.gc import gc
+    from artctl.ops.lifecycle import delete_version
+    from artctl.repository.repack import pack_blobs
 
     make_tree(repo_dir / "s", {f"f{i}.txt": f"content {i}\n" * 40 for i in range(10)})
     repo.put(repo_dir / "s", name="p/c", type="dataset")
@@ -393,7 +393,7 @@ def test_repack_leaves_a_pack_with_a_corrupt_live_blob_alone(repo_dir: Path, rep
 
 
 def test_distributed_parts_are_roots_until_finished(cli, repo_dir: Path, repo) -> None:
-    from artctl.hashing import hash_bytes
+    from artctl.base.hashing import hash_bytes
 
     blobs = {}
     for i in range(2):

@@ -105,7 +105,7 @@ def origin(cli, repo_dir: Path, dataset: Path, tmp_path: Path) -> Path:  # type:
 
 
 def _remote_object(remote: Path, data: bytes) -> Path:
-    from artctl.hashing import hash_bytes
+    from artctl.base.hashing import hash_bytes
 
     digest = hash_bytes(data)
     return remote / "objects" / digest[:2] / digest[2:]
@@ -123,8 +123,8 @@ def _corrupt(path: Path, *, truncate: bool = False) -> None:
 
 def _corrupt_packed_blob(remote: Path, data: bytes) -> None:
     """Flip one byte of ``data``'s copy inside the remote's pack (located by the pack's index)."""
-    from artctl.hashing import hash_bytes
-    from artctl.store.packs import decode_index
+    from artctl.base.hashing import hash_bytes
+    from artctl.repository.packs import decode_index
 
     digest = hash_bytes(data)
     for idx in (remote / "packs").glob("*.idx"):
@@ -233,7 +233,7 @@ def test_verify_after_cache_cleanup_on_each_backend(cli, repo_dir: Path, dataset
     cli.ok("cache", "cleanup", "0", env=env)  # cleanup re-confirms the remote copies it relies on
     assert len(cli.ok("artifact", "verify", "--json").json()["on_remote"]) == 9
     assert cli.ok("artifact", "verify", "--remote", "--json", env=env).json()["problems"] == []
-    from artctl.hashing import hash_bytes
+    from artctl.base.hashing import hash_bytes
 
     digest = hash_bytes((dataset / "big2.bin").read_bytes())
     protocol, _, root = url.partition("://")

@@ -112,7 +112,7 @@ def test_checkout_of_a_pulled_version_obeys_the_same_reference_rules(cli, repo_d
 def test_tampered_manifest_entry_with_file_ref_is_refused(cli, repo_dir: Path, tmp_path: Path) -> None:
     """A manifest written straight into the remote (no artctl involved) with an entry
     ``{"ref": "file:///etc/passwd", "digest": null}`` is refused by the clone's get."""
-    from artctl.hashing import hash_bytes
+    from artctl.base.hashing import hash_bytes
 
     remote_dir = tmp_path / "remote"
     publish(cli, repo_dir, remote_dir.as_uri(),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from artctl.ingest_helper import MIN_FILES, IngestHelper
+from artctl.ops.ingest_helper import MIN_FILES, IngestHelper
 from conftest import cli_env, make_tree
 
 
@@ -31,7 +31,7 @@ def _helpers_of(repo_dir: Path) -> list[int]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"artctl.ingest_helper" in cmdline and str(repo_dir).encode() in b" ".join(cmdline):
+        if b"artctl.ops.ingest_helper" in cmdline and str(repo_dir).encode() in b" ".join(cmdline):
             found.append(int(pid))
     return found
 
@@ -63,7 +63,7 @@ def test_one_worker_keeps_everything_in_one_process(cli, repo_dir: Path, tmp_pat
 def test_helper_reports_a_vanished_file_as_the_users_error_and_publishes_nothing(
         repo_dir: Path, tmp_path: Path) -> None:
     from artctl.errors import InvalidInput
-    from artctl.ingest import scan
+    from artctl.ops.ingest import scan
 
     src = _many(tmp_path / "src", 50)
     files = scan(src)
@@ -102,8 +102,8 @@ def test_killed_put_stops_its_helper_and_leaves_the_repository_consistent(cli, r
 
 def test_a_helper_that_cannot_start_leaves_all_the_work_here(tmp_path: Path) -> None:
     """No usable helper (here: a repository it cannot open) is not an error: nothing is lost."""
-    from artctl.ingest import _read_batch, scan
-    from artctl.ingest_helper import share
+    from artctl.ops.ingest import _read_batch, scan
+    from artctl.ops.ingest_helper import share
 
     files = scan(_many(tmp_path / "src", 30))
     batches = [files[:10], files[10:20], files[20:]]

@@ -122,8 +122,8 @@ def test_tree_text_and_deleted_versions_stay(cli, repo_dir: Path, data_dir: Path
     ]
     # soft-delete the dataset version and collect its bytes: the model's history is still
     # complete, with the dataset marked deleted
-    from artctl.gc import gc
-    from artctl.repository_ops import Repo
+    from artctl.ops.gc import gc
+    from artctl.api.repo import Repo
 
     cli.ok("artifact", "rm", "proj/ds:v0")
     gc(Repo(repo_dir), grace_period=0)
@@ -139,8 +139,8 @@ def test_tree_text_and_deleted_versions_stay(cli, repo_dir: Path, data_dir: Path
 
 def test_depth_and_target_bad_input(cli, repo_dir: Path, data_dir: Path) -> None:
     from artctl.errors import InvalidInput
-    from artctl.lineage import lineage
-    from artctl.repository_ops import Repo
+    from artctl.ops.lineage import lineage
+    from artctl.api.repo import Repo
 
     cli.ok("artifact", "put", str(data_dir), "--name", "proj/ds", "--type", "dataset")
     for depth in ("0", "-1"):
@@ -239,9 +239,9 @@ def test_dot_is_valid_graphviz_and_mermaid_is_sane(cli, repo_dir: Path, data_dir
 
 
 def test_renderer_registry_is_extensible(repo_dir: Path, cli, data_dir: Path) -> None:
-    from artctl.lineage import lineage
-    from artctl.lineage_render import RENDERERS, RenderOptions, register_renderer, render
-    from artctl.repository_ops import Repo
+    from artctl.ops.lineage import lineage
+    from artctl.cli.render.lineage import RENDERERS, RenderOptions, register_renderer, render
+    from artctl.api.repo import Repo
 
     assert set(RENDERERS) >= {"tree", "json", "dot", "mermaid"}
     cli.ok("artifact", "put", str(data_dir), "--name", "proj/ds", "--type", "dataset")
@@ -254,7 +254,7 @@ def test_renderer_registry_is_extensible(repo_dir: Path, cli, data_dir: Path) ->
     with pytest.raises(ValueError):
         register_renderer("Bad Name", lambda g, o: "")
     # a lazily imported renderer (how the UI's html format plugs in) is accepted by the CLI too
-    from artctl.lineage_render import lazy_renderer
+    from artctl.cli.render.lineage import lazy_renderer
 
-    assert lazy_renderer("artctl.lineage_render:render_json")(graph, RenderOptions()) == render(graph, "json")
+    assert lazy_renderer("artctl.cli.render.lineage:render_json")(graph, RenderOptions()) == render(graph, "json")
     assert "mermaid" in cli.fails("lineage", "proj/ds", "--format", "nope", code=2).stderr

@@ -45,7 +45,7 @@ def test_deep_metadata_update_leaves_the_version_alone(cli, repo_dir: Path, tmp_
 
 def test_python_api_refuses_deep_or_non_finite_metadata_before_writing(repo_dir: Path, tmp_path: Path) -> None:
     import artctl
-    from artctl.repository_ops import Repo
+    from artctl.api.repo import Repo
 
     data = make_tree(tmp_path / "d", {"a.txt": "a\n"})
     deep = json.loads(nested(500))

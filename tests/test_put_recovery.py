@@ -231,8 +231,8 @@ def test_the_ingest_helper_tells_the_put_which_packs_it_created(repo_dir: Path, 
     """A put that fails takes back the packs it created; with many small files, some of them
     are published by the helper process, which used to answer with digests only, so those
     packs stayed behind for the grace period."""
-    from artctl.ingest import scan
-    from artctl.ingest_helper import IngestHelper
+    from artctl.ops.ingest import scan
+    from artctl.ops.ingest_helper import IngestHelper
 
     files = scan(make_tree(tmp_path / "src", {f"f{i}": os.urandom(2000) for i in range(40)}))
     created: list[str] = []

@@ -15,7 +15,7 @@ from refhelpers import http_files
 from servers import StorageServer
 
 from artctl.errors import InvalidInput, ObjectNotFound, ReferenceChanged
-from artctl.repository_ops import Repo
+from artctl.api.repo import Repo
 
 SERVER = {"s3": "s3_server", "gs": "gcs_server", "az": "azure_server"}
 BUCKET = {("s3", False): "s3_bucket", ("s3", True): "s3_versioned_bucket",

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from artctl.hashing import hash_bytes
-from artctl.remotes.fs import open_backend
+from artctl.base.hashing import hash_bytes
+from artctl.backend.fs import open_backend
 from conftest import make_tree, run_cli
 from servers import AZURITE_ACCOUNT, free_port
 

@@ -8,9 +8,9 @@ import json
 import subprocess
 import sys
 
-from artctl.remotes.fs import open_backend
-from artctl.remotes.protocol import read_registry
-from artctl.remotes.transfer import clone, push
+from artctl.backend.fs import open_backend
+from artctl.ops.remote.protocol import read_registry
+from artctl.ops.remote.transfer import clone, push
 from conftest import cli_env, make_tree
 from test_remotes_contract import new_repo
 

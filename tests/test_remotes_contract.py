@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from artctl.distributed import upsert
+from artctl.ops.distributed import upsert
 from artctl.errors import Conflict
-from artctl.remotes.config import add_remote
-from artctl.remotes.fs import open_backend
-from artctl.remotes.transfer import clone, pull, push
-from artctl.repository_ops import Repo
+from artctl.ops.remote.config import add_remote
+from artctl.backend.fs import open_backend
+from artctl.ops.remote.transfer import clone, pull, push
+from artctl.api.repo import Repo
 from conftest import REPO_ROOT, cli_env, make_tree, run_cli
 
 
@@ -135,7 +135,7 @@ class TestRemoteContract:
 
     def test_deleting_a_version_propagates_through_push_and_pull(self, remote_url, tmp_path):
         from artctl.errors import ArtifactNotFound
-        from artctl.lifecycle import delete_version
+        from artctl.ops.lifecycle import delete_version
 
         a = new_repo(tmp_path / "a", remote_url)
         d0 = tree(tmp_path / "d0", "zero", big=False)
@@ -219,4 +219,4 @@ class TestRemoteContract:
 
 
 def test_repo_root_is_importable() -> None:
-    assert (REPO_ROOT / "artctl" / "remotes" / "transfer.py").is_file()
+    assert (REPO_ROOT / "artctl" / "ops" / "remote" / "transfer.py").is_file()

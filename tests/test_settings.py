@@ -32,7 +32,7 @@ def _under(paths: list[str], root: Path) -> list[str]:
 
 def _new_repo(cli, where: Path, *settings: tuple[str, str]):  # type: ignore[no-untyped-def]
     """A repository at ``where`` with ``settings`` written by `artctl config`, opened here."""
-    from artctl.repository_ops import Repo
+    from artctl.api.repo import Repo
 
     where.mkdir()
     cli.ok("init", cwd=where)
@@ -56,7 +56,7 @@ def test_a_scratch_repository_without_fsync_does_not_turn_it_off_for_another(
 
 def test_push_from_a_repository_without_fsync_flushes_the_file_remote(
         cli, tmp_path: Path, fsynced: list[str]) -> None:
-    from artctl.remotes.transfer import push
+    from artctl.ops.remote.transfer import push
 
     remote = tmp_path / "remote"
     remote.mkdir()
@@ -72,7 +72,7 @@ def test_push_from_a_repository_without_fsync_flushes_the_file_remote(
 
 
 def test_a_file_remote_can_turn_its_own_fsync_off(cli, tmp_path: Path, fsynced: list[str]) -> None:
-    from artctl.remotes.transfer import push
+    from artctl.ops.remote.transfer import push
 
     remote = tmp_path / "remote"
     remote.mkdir()
@@ -110,7 +110,7 @@ def test_a_bad_value_of_each_typed_setting_is_one_clear_error(cli, repo_dir: Pat
     assert f"hint: it comes from the environment variable {env_name}" in from_env.stderr
     assert len(from_env.stderr.splitlines()) == 2
 
-    from artctl.config import Config
+    from artctl.repository.config import Config
 
     Config(repo_dir / ".artifacts" / "config.toml").set(key, value)  # as if edited by hand
     from_file = cli.fails(*put, code=2)
@@ -135,7 +135,7 @@ def test_core_fsync_accepts_the_same_words_in_config_and_environment(cli, repo_d
 def test_an_open_repository_follows_a_later_config_change(cli, repo_dir: Path, fsynced: list[str]) -> None:
     """Settings are read once per config state, not once per process: a notebook that runs
     `artctl config` sees the change in the repository it already has open."""
-    from artctl.repository_ops import Repo
+    from artctl.api.repo import Repo
 
     repo = Repo(repo_dir)
     make_tree(repo_dir / "one", {"big.bin": os.urandom(2 << 20)})

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from artctl.cache import db as cache_db
-from artctl.repository_ops import Repo
-from artctl.store.index import SCHEMA_VERSION
+from artctl.repository import cache_state as cache_db
+from artctl.api.repo import Repo
+from artctl.repository.state import SCHEMA_VERSION
 
 
 def test_many_repositories_in_one_process_each_have_their_cache_tables(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from ui_support import (
     with_page,
 )
 
-from artctl.repository_ops import Repo
+from artctl.api.repo import Repo
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

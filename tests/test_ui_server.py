@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from ui_support import SCRIPT, build_example, start_ui, stop_ui, token_of
 
-from artctl.repository_ops import Repo
+from artctl.api.repo import Repo
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +205,7 @@ def test_change_token_moves_when_the_repository_changes(server: str, example) ->
     work, _ = example
     token = get_json(server, "/api/info")["token"]
     assert get_json(server, f"/api/changed?since={token}") == {"token": token, "changed": False}
-    Repo(work).registry.set_alias(__import__("artctl.names").names.parse_ref("demo/cnn:v1"), "candidate")
+    Repo(work).registry.set_alias(__import__("artctl.format.names").format.names.parse_ref("demo/cnn:v1"), "candidate")
     after = get_json(server, f"/api/changed?since={token}")
     assert after["changed"] is True and after["token"] != token
 

@@ -326,7 +326,7 @@ def test_a_file_name_that_is_not_utf8_is_one_clear_error(cli, repo_dir: Path) ->
     import pytest
 
     from artctl.errors import UnsafePath
-    from artctl.manifest import validate_path
+    from artctl.format.manifest import validate_path
 
     os.makedirs(b"bad")
     with open(b"bad/\xff\xfe.txt", "wb") as fh:

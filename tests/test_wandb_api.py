@@ -16,7 +16,7 @@ from conftest import make_tree
 @pytest.fixture(autouse=True)
 def _no_active_run():  # type: ignore[no-untyped-def]
     yield
-    from artctl import run_api
+    from artctl.api import run as run_api
 
     run_api._active = None
 

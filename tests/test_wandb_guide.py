@@ -21,14 +21,14 @@ from conftest import make_tree
 def _no_active_run():  # type: ignore[no-untyped-def]
     """A test that fails mid-run must not leave its run active for the next test."""
     yield
-    from artctl import run_api
+    from artctl.api import run as run_api
 
     run_api._active = None
 
 
 def _put(path: Path, name: str, kind: str = "dataset", aliases: tuple[str, ...] = ()) -> None:
     """Set-up outside the snippet: a version logged the plain way."""
-    from artctl.repository_ops import Repo
+    from artctl.api.repo import Repo
 
     Repo().put(path, name=name, type=kind, aliases=aliases)
 

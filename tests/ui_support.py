@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from artctl.repository_ops import Repo
+from artctl.api.repo import Repo
 
 SCRIPT = '<script>window.__xss = 1</script>'
 #: ``<img onerror>`` fires even where ``<script>`` inserted by innerHTML would not.

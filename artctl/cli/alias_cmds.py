@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .common import get_output, json_option, open_repo
-from .complete import AliasType, NameType, RefType
+from artctl.cli.common import get_output, json_option, open_repo
+from artctl.cli.complete import AliasType, NameType, RefType
 
 
 @click.group("alias")
@@ -28,7 +28,7 @@ def add_cmd(ref: str, alias: str) -> None:
       artctl alias add proj/cnn:v3 best
       artctl alias add proj/cnn production        # the latest version
     """
-    from ..lifecycle import add_alias
+    from artctl.ops.lifecycle import add_alias
 
     change = add_alias(open_repo(), ref, alias)
     out = get_output()
@@ -50,7 +50,7 @@ def rm_cmd(name: str, alias: str) -> None:
     Example:
       artctl alias rm proj/cnn best
     """
-    from ..lifecycle import remove_alias
+    from artctl.ops.lifecycle import remove_alias
 
     change = remove_alias(open_repo(), name, alias)
     out = get_output()
@@ -72,7 +72,7 @@ def ls_cmd(name: str) -> None:
     """
     from rich.table import Table
 
-    from ..lifecycle import list_aliases
+    from artctl.ops.lifecycle import list_aliases
 
     rows = list_aliases(open_repo(), name)
     out = get_output()

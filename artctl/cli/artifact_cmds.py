@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from .common import (emit_put_result, get_output, human_size, json_option, link_option, open_repo,
+from artctl.cli.common import (emit_put_result, get_output, human_size, json_option, link_option, open_repo,
                      run_option, short_time)
-from .complete import ArtifactTypeType, NameType, PathOrURIType, RefOrDirType, RefType
+from artctl.cli.complete import ArtifactTypeType, NameType, PathOrURIType, RefOrDirType, RefType
 
 
 @click.group("artifact")
@@ -49,7 +49,7 @@ def put_cmd(path: str, name: str, kind: str | None, aliases: tuple[str, ...], de
       artctl artifact put model.pt --name proj/cnn --type model --alias best --ttl 30d
       artctl artifact put ./data --name proj/mnist --tag reviewed
     """
-    from ..repository_ops import parse_metadata, type_for
+    from artctl.api.repo import parse_metadata, type_for
 
     meta = parse_metadata(metadata)
     repo = open_repo()
@@ -94,7 +94,7 @@ def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | No
     out = get_output()
     record = repo.resolve(ref)
     if refs_only:
-        from ..references import refs_of
+        from artctl.references import refs_of
 
         rows = refs_of(repo.manifest(record), path_prefix)
         if out.json:
@@ -111,7 +111,7 @@ def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | No
                      f"{human_size(result.bytes)}; placed by "
                      + (", ".join(f"{m} ({n})" for m, n in result.modes.items()) or "nothing")
                      + (f"; linked to run {run_id}" if run_id else ""))
-    from ..checkout import describe_not_linked
+    from artctl.ops.checkout import describe_not_linked
 
     copied = describe_not_linked(result.link, result.not_linked)
     if copied:
@@ -167,7 +167,7 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
         out.info(f"the files of {r.name}:{r.version} were dropped by `artctl gc` "
                  f"({short_time(r.purged_at)}); only this record remains")
         return
-    from ..display import printable
+    from artctl.base.display import printable
 
     entries = repo.iter_entries(r)
     if r.files > TABLE_ROWS:  # one line per file as it is read: a table would hold them all
@@ -191,7 +191,7 @@ def _escape(text: str) -> str:
     """Stored text for a rich table: markup escaped, control characters made visible."""
     from rich.markup import escape
 
-    from ..display import printable
+    from artctl.base.display import printable
 
     return escape(printable(text))
 
@@ -216,7 +216,7 @@ def diff_cmd(old: str, new: str, exit_code: bool = False) -> None:
     repo = open_repo()
     out = get_output()
     if is_directory(new):
-        from ..worktree_diff import compare
+        from artctl.ops.worktree_diff import compare
 
         result = compare(repo, repo.resolve(old), new)
         doc = result.to_json()
@@ -243,7 +243,7 @@ def is_directory(text: str) -> bool:
     if os.path.isdir(text):
         return True
     if text.startswith((".", "/", "~")) or text.endswith("/"):
-        from ..errors import InvalidInput
+        from artctl.errors import InvalidInput
 
         raise InvalidInput(f"no such directory: {text}")
     return False
@@ -267,7 +267,7 @@ def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str
       artctl artifact update proj/mnist:v1 --description "cleaned" --ttl 90d
       artctl artifact update proj/mnist:v1 --tag reviewed --untag draft
     """
-    from ..repository_ops import parse_metadata
+    from artctl.api.repo import parse_metadata
 
     changes: dict[str, object] = {}
     if description is not None:
@@ -329,7 +329,7 @@ def verify_cmd(ref: str | None, repair: bool, remote: str | None) -> None:
             out.info(f"ok: {result.checked_objects} objects in {result.checked_versions} versions verified"
                      + fetched + checked)
     if not result.ok:
-        from ..errors import IntegrityError
+        from artctl.errors import IntegrityError
 
         raise IntegrityError(f"{len(result.problems)} problem(s) found in the repository", hint=result.hint())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import get_output, human_size, json_option, open_repo
+from artctl.cli.common import get_output, human_size, json_option, open_repo
 
 
 @click.group("cache")
@@ -21,7 +21,7 @@ def info_cmd() -> None:
     Example:
       artctl cache info --json
     """
-    from ..cache.evict import info
+    from artctl.ops.cache_evict import info
 
     result = info(open_repo())
     out = get_output()
@@ -65,8 +65,8 @@ def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
       artctl artifact cache cleanup 1GB     # the same, as W&B spells it
       0 3 * * * cd /data && artctl cache cleanup 20GB --remove-temp
     """
-    from ..cache.evict import cleanup
-    from ..units import parse_size
+    from artctl.ops.cache_evict import cleanup
+    from artctl.base.units import parse_size
 
     limit = parse_size(size)
     result = cleanup(open_repo(), limit, dry_run=dry_run, remove_temp=remove_temp)
@@ -102,7 +102,7 @@ artifact_cache_group.add_command(cleanup_cmd)
 
 
 def register(group: click.Group) -> None:
-    from .artifact_cmds import artifact_group
+    from artctl.cli.artifact_cmds import artifact_group
 
     group.add_command(cache_group)
     artifact_group.add_command(artifact_cache_group)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .output import Output
+from artctl.cli.output import Output
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,21 +36,21 @@ def json_option(func: F) -> F:
 
 def open_repo():  # type: ignore[no-untyped-def]
     """The repository around the working directory (or ``ARTCTL_DIR``)."""
-    from ..repository_ops import Repo
+    from artctl.api.repo import Repo
 
     return Repo()
 
 
 def run_option(func: F) -> F:
     """``--run RUN_ID`` (default ``$ARTCTL_RUN``): link what the command uses or logs to a run."""
-    from .complete import RunType
+    from artctl.cli.complete import RunType
 
     return click.option("--run", "run_id", envvar="ARTCTL_RUN", metavar="RUN_ID", type=RunType(),
                         help="Link to this run (default: $ARTCTL_RUN).")(func)
 
 
 def link_option(func: F) -> F:
-    from ..fsutil import LINK_MODES
+    from artctl.base.fsutil import LINK_MODES
 
     return click.option(
         "--link", type=click.Choice(LINK_MODES), default=None,
@@ -59,7 +59,7 @@ def link_option(func: F) -> F:
 
 
 def human_size(n: int) -> str:
-    from ..fsutil import human_size as _h
+    from artctl.base.fsutil import human_size as _h
 
     return _h(n)
 

@@ -2,7 +2,7 @@
 draft id and run id argument or option, e.g. ``@click.argument("ref", type=RefType())``.
 
 They only add completion: values pass through unchanged (a ``str``), so validation and its
-error messages stay in the library. The listings come from :mod:`artctl.catalog`, which is
+error messages stay in the library. The listings come from :mod:`artctl.ops.catalog`, which is
 fast and never raises; outside a repository nothing is completed.
 
 The shell scripts in ``completions/`` call back into artctl through click's protocol
@@ -19,7 +19,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from .. import catalog
+from artctl.ops import catalog
 
 
 class _RepoType(click.ParamType, abc.ABC):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .common import emit_put_result, get_output, human_size, json_option, open_repo, run_option
-from .complete import ArtifactTypeType, NameType, PathOrURIType, RemoteType
+from artctl.cli.common import emit_put_result, get_output, human_size, json_option, open_repo, run_option
+from artctl.cli.complete import ArtifactTypeType, NameType, PathOrURIType, RemoteType
 
 _ID_HELP = "Id shared by every writer of this version (e.g. the CI pipeline or Slurm job id)."
 _REMOTE_HELP = "Write the part (objects included) straight to this remote; finish there too."
@@ -31,8 +31,8 @@ def upsert_cmd(path: str, name: str, kind: str | None, distributed_id: str, remo
       artctl artifact upsert shard-4/ -n proj/ds --distributed-id job-42
       artctl artifact upsert out/ --name proj/ds --type dataset --distributed-id $CI_PIPELINE_ID --remote origin
     """
-    from ..distributed import upsert
-    from ..repository_ops import type_for
+    from artctl.ops.distributed import upsert
+    from artctl.api.repo import type_for
 
     repo = open_repo()
     kind = type_for(repo, name, kind)
@@ -75,8 +75,8 @@ def finish_cmd(path: str | None, name: str, kind: str | None, distributed_id: st
       artctl artifact finish -n proj/ds --distributed-id job-42 -a best -d "all shards"
       artctl artifact finish --name proj/ds --type dataset --distributed-id job-42 --remote origin --json
     """
-    from ..distributed import finish
-    from ..repository_ops import parse_metadata, type_for
+    from artctl.ops.distributed import finish
+    from artctl.api.repo import parse_metadata, type_for
 
     repo = open_repo()
     kind = type_for(repo, name, kind)
@@ -87,7 +87,7 @@ def finish_cmd(path: str | None, name: str, kind: str | None, distributed_id: st
 
 
 def register(group: click.Group) -> None:
-    from .artifact_cmds import artifact_group
+    from artctl.cli.artifact_cmds import artifact_group
 
     artifact_group.add_command(upsert_cmd)
     artifact_group.add_command(finish_cmd)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .common import emit_put_result, get_output, human_size, json_option, open_repo, run_option, short_time
-from .complete import DraftType, RefType
+from artctl.cli.common import emit_put_result, get_output, human_size, json_option, open_repo, run_option, short_time
+from artctl.cli.complete import DraftType, RefType
 
 
 def _drafts():  # type: ignore[no-untyped-def]
-    from ..drafts import Drafts
+    from artctl.ops.drafts import Drafts
 
     return Drafts(open_repo())
 
@@ -135,7 +135,7 @@ def commit_cmd(draft_id: str, aliases: tuple[str, ...], description: str | None,
     Example:
       artctl draft commit $id --alias candidate
     """
-    from ..repository_ops import parse_metadata
+    from artctl.api.repo import parse_metadata
 
     meta = parse_metadata(metadata)
     result = _drafts().commit(draft_id, aliases=aliases, run_id=run_id, description=description,

@@ -11,16 +11,16 @@ import sys
 
 def main() -> None:
     if sys.argv[1:] == ["--version"]:
-        from .. import __version__
+        from artctl import __version__
 
         sys.stdout.write(f"artctl {__version__}\n")
         return
     try:  # a Ctrl-C while importing is still one line and exit 130, never a traceback
-        from .. import extras  # sets gcsfs' environment before anything can import gcsfs
+        from artctl.base import extras  # sets gcsfs' environment before anything can import gcsfs
 
         if "--debug" not in sys.argv[1:]:
             extras.silence_cloud_warnings()
-        from .main import main as run
+        from artctl.cli.main import main as run
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         sys.exit(130)

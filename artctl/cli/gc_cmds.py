@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .common import get_output, human_size, json_option, open_repo
-from .complete import RefType
+from artctl.cli.common import get_output, human_size, json_option, open_repo
+from artctl.cli.complete import RefType
 
 
 @click.command("rm")
@@ -27,7 +27,7 @@ def rm_cmd(ref: str, delete_aliases: bool, whole: bool) -> None:
       artctl artifact rm proj/cnn:best --delete-aliases
       artctl artifact rm proj/old-data --all
     """
-    from ..lifecycle import delete_artifact, delete_version
+    from artctl.ops.lifecycle import delete_artifact, delete_version
 
     repo = open_repo()
     result = delete_artifact(repo, ref) if whole else delete_version(repo, ref, delete_aliases=delete_aliases)
@@ -61,8 +61,8 @@ def gc_cmd(dry_run: bool, grace: str | None) -> None:
       artctl gc --grace-period 0
       artctl gc --json
     """
-    from ..config import parse_grace
-    from ..gc import gc
+    from artctl.repository.config import parse_grace
+    from artctl.ops.gc import gc
 
     out = get_output()
     seconds = parse_grace(grace) if grace is not None else None
@@ -83,7 +83,7 @@ def gc_cmd(dry_run: bool, grace: str | None) -> None:
     if result.young_kept:
         from datetime import timedelta
 
-        from ..units import format_duration
+        from artctl.base.units import format_duration
 
         out.info(f"kept {result.young_kept} unreferenced item(s), {human_size(result.young_bytes)}, "
                  f"younger than the grace period ({format_duration(timedelta(seconds=result.grace_period))}); "
@@ -93,7 +93,7 @@ def gc_cmd(dry_run: bool, grace: str | None) -> None:
 
 
 def register(group: click.Group) -> None:
-    from .artifact_cmds import artifact_group
+    from artctl.cli.artifact_cmds import artifact_group
 
     artifact_group.add_command(rm_cmd)
     group.add_command(gc_cmd)

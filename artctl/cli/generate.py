@@ -19,14 +19,14 @@ COMPLETIONS_DIR = "completions"
 
 
 def config_markdown() -> str:
-    """``docs/config.md`` from :data:`artctl.config.KNOWN_KEYS`, the one list of keys."""
-    from ..config import KNOWN_KEYS
-    from .reference import md_escape
+    """``docs/config.md`` from :data:`artctl.repository.config.KNOWN_KEYS`, the one list of keys."""
+    from artctl.repository.config import KNOWN_KEYS
+    from artctl.cli.reference import md_escape
 
     lines = [
         "# artctl configuration",
         "",
-        "Generated from `artctl.config.KNOWN_KEYS` by `python -m artctl.cli.generate`; do not edit "
+        "Generated from `artctl.repository.config.KNOWN_KEYS` by `python -m artctl.cli.generate`; do not edit "
         "by hand.",
         "",
         "Configuration is layered like git's; a later layer wins:",
@@ -55,8 +55,8 @@ def config_markdown() -> str:
 
 def expected_files() -> dict[str, str]:
     """``{path relative to the source tree: content}`` of every generated file."""
-    from . import manpage, shells
-    from .reference import all_docs, markdown
+    from artctl.cli import manpage, shells
+    from artctl.cli.reference import all_docs, markdown
 
     docs = all_docs()
     files: dict[str, str] = {}

@@ -21,7 +21,7 @@ PROGRESS_MODES = ("auto", "bar", "plain", "none")
 
 
 def _output():  # type: ignore[no-untyped-def]
-    from .common import get_output
+    from artctl.cli.common import get_output
 
     return get_output()
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import click
 
-from .global_opts import GlobalArgsMixin
+from artctl.cli.global_opts import GlobalArgsMixin
 
 
 def suggestions(name: str, choices: list[str]) -> list[str]:

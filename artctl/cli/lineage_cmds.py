@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from .common import get_output
-from .complete import RefOrRunType
+from artctl.cli.common import get_output
+from artctl.cli.complete import RefOrRunType
 
 
 class _FormatChoice(click.Choice):
@@ -19,7 +19,7 @@ class _FormatChoice(click.Choice):
 
     @property  # type: ignore[override]
     def choices(self):  # type: ignore[no-untyped-def]
-        from ..lineage_render import RENDERERS
+        from artctl.cli.render.lineage import RENDERERS
 
         return tuple(RENDERERS)
 
@@ -56,9 +56,9 @@ def lineage_cmd(target: str, upstream: bool, downstream: bool, depth: int | None
     """
     import sys
 
-    from ..lineage import lineage
-    from ..lineage_render import RenderOptions, render
-    from .common import open_repo
+    from artctl.ops.lineage import lineage
+    from artctl.cli.render.lineage import RenderOptions, render
+    from artctl.cli.common import open_repo
 
     if upstream and downstream:
         raise click.UsageError("give --upstream or --downstream, not both (neither shows both directions)")
@@ -71,7 +71,7 @@ def lineage_cmd(target: str, upstream: bool, downstream: bool, depth: int | None
     width = out.stdout.width if fmt == "tree" and output is None else 120
     text = render(graph, fmt, RenderOptions(expand=expand, color=color, width=max(width, 60)))
     if output is not None:
-        from ..fsutil import atomic_write_bytes
+        from artctl.base.fsutil import atomic_write_bytes
 
         atomic_write_bytes(output, text.encode())
         out.info(f"wrote {fmt} lineage of {graph.root} ({len(graph.nodes)} nodes) to {output}")

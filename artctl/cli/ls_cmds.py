@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import click
 
-from .artifact_cmds import _escape, artifact_group
-from .common import get_output, human_size, json_option, open_repo, short_time
-from .complete import ArtifactTypeType, ProjectOrNameType
+from artctl.cli.artifact_cmds import _escape, artifact_group
+from artctl.cli.common import get_output, human_size, json_option, open_repo, short_time
+from artctl.cli.complete import ArtifactTypeType, ProjectOrNameType
 
 
 def _metadata_filters(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
                       ) -> tuple[tuple[str, object], ...]:
-    from ..errors import InvalidInput
-    from ..version_query import parse_metadata_filter
+    from artctl.errors import InvalidInput
+    from artctl.ops.query import parse_metadata_filter
 
     try:
         return tuple(parse_metadata_filter(v) for v in values)
@@ -21,8 +21,8 @@ def _metadata_filters(ctx: click.Context, param: click.Parameter, values: tuple[
 
 
 def _since(ctx: click.Context, param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
-    from ..errors import InvalidInput
-    from ..version_query import parse_since
+    from artctl.errors import InvalidInput
+    from artctl.ops.query import parse_since
 
     try:
         return parse_since(value) if value is not None else None
@@ -64,7 +64,7 @@ def ls_cmd(target: str | None, kind: str | None, include_deleted: bool, alias_fi
       artctl artifact ls proj/mnist --sort created --reverse --limit 5
       artctl artifact ls proj --tag reviewed --metadata train.epochs=10 --since 7d
     """
-    from ..version_query import VersionFilter, order
+    from artctl.ops.query import VersionFilter, order
 
     repo = open_repo()
     out = get_output()
@@ -96,7 +96,7 @@ def ls_cmd(target: str | None, kind: str | None, include_deleted: bool, alias_fi
         return
     from rich.table import Column, Table
 
-    from ..records import parse_time
+    from artctl.format.records import parse_time
 
     rows = [r for r in repo.list_artifacts(project, kind)
             if since is None or r.updated_at is not None and parse_time(r.updated_at) >= since]
@@ -120,7 +120,7 @@ def _versions_table(versions: list, *, with_name: bool) -> None:  # type: ignore
     """The versions listing of ``ls`` (``with_name``: versions of several artifacts)."""
     from rich.table import Column, Table
 
-    from ..units import format_duration
+    from artctl.base.units import format_duration
 
     columns: list[Column | str] = ["version", "aliases", "tags", "files", "size", Column("created", no_wrap=True), "state", "ttl"]
     table = Table(*(["name"] if with_name else []), *columns)
@@ -135,10 +135,10 @@ def _versions_table(versions: list, *, with_name: bool) -> None:  # type: ignore
 
 def _is_project(target: str) -> bool:
     """``proj`` or ``entity/proj`` (a project) versus ``proj/name`` (an artifact)."""
-    from ..errors import ArtctlError
+    from artctl.errors import ArtctlError
 
     repo = open_repo()
-    from ..names import parse_name
+    from artctl.format.names import parse_name
 
     try:
         name = parse_name(target)

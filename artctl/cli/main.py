@@ -13,12 +13,12 @@ from importlib import import_module
 
 import click
 
-from .. import __version__
-from .common import get_output
-from .global_opts import global_options, install
-from .group import ArtctlGroup, CommandInterrupted, adopt_groups, walk
-from .shells import SHELLS as _SHELLS  # noqa: F401 - registers our completion scripts
-from .output import Output, print_json_error, render_error
+from artctl import __version__
+from artctl.cli.common import get_output
+from artctl.cli.global_opts import global_options, install
+from artctl.cli.group import ArtctlGroup, CommandInterrupted, adopt_groups, walk
+from artctl.cli.shells import SHELLS as _SHELLS  # noqa: F401 - registers our completion scripts
+from artctl.cli.output import Output, print_json_error, render_error
 
 #: Command modules are the ``*_cmds`` modules of this package; each has ``register(group)``.
 COMMAND_SUFFIX = "_cmds"
@@ -75,7 +75,7 @@ def _debug_enabled() -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every error into one line and an exit code."""
-    from ..errors import ArtctlError
+    from artctl.errors import ArtctlError
 
     started = time.perf_counter()
     _terminate_like_ctrl_c()
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.close()
         sys.exit(1)
     except OSError as exc:
-        from ..fsutil import disk_full_guard
+        from artctl.base.fsutil import disk_full_guard
 
         full = disk_full_guard(exc)
         if full is not None:

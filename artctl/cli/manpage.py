@@ -9,7 +9,7 @@ that regenerating them is deterministic. They must render without warnings under
 
 from __future__ import annotations
 
-from .reference import Block, CommandDoc
+from artctl.cli.reference import Block, CommandDoc
 
 SECTION = "1"
 
@@ -135,7 +135,7 @@ def _see_also(doc: CommandDoc, all_pages: list[str]) -> list[str]:
 
 def pages(docs: list[CommandDoc]) -> dict[str, str]:
     """``{file name: roff source}`` for every command."""
-    from .. import __version__
+    from artctl import __version__
 
     names = [d.page_name for d in docs]
     return {f"{d.page_name}.{SECTION}": page(d, __version__, names) for d in docs}

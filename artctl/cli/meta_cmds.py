@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .group import unknown_command
+from artctl.cli.group import unknown_command
 
 
 @click.command("help")
@@ -44,7 +44,7 @@ def completion_cmd(shell: str) -> None:
       eval "$(artctl completion bash)"          # in ~/.bashrc
       artctl completion fish > ~/.config/fish/completions/artctl.fish
     """
-    from .shells import script
+    from artctl.cli.shells import script
 
     click.echo(script(shell), nl=False)
 

@@ -110,17 +110,17 @@ class Output:
         if style == "none":
             yield lambda files, size: None
             return
-        from ..progress import ProgressState
+        from artctl.base.progress import ProgressState
 
         state = ProgressState(total_files, total_bytes)
         if style == "plain":
-            from .progress_view import PlainLines
+            from artctl.cli.progress_view import PlainLines
 
             lines = PlainLines(description, state)
             yield lines
             lines.finish()
             return
-        from .progress_view import rich_bar
+        from artctl.cli.progress_view import rich_bar
 
         with rich_bar(description, state, force=self.progress_mode == "bar") as advance:
             yield advance

@@ -1,6 +1,6 @@
 """The two progress views on stderr: a rich bar, and plain lines for CI logs (``--progress plain``).
 
-Both read one :class:`~artctl.progress.ProgressState`, so a total, a percentage and a rate are
+Both read one :class:`~artctl.base.progress.ProgressState`, so a total, a percentage and a rate are
 worded the same way in both, sizes and rates in the same (binary) units as every other size
 artctl prints.
 """
@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from ..progress import ProgressState
+from artctl.base.progress import ProgressState
 
 #: ``--progress plain`` prints a line per step, but not more often than this (seconds): a put
 #: of 20,000 small files must not write 20,000 lines into a CI log.

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import click
 
-from .group import walk
+from artctl.cli.group import walk
 
 PROG = "artctl"
 
@@ -139,7 +139,7 @@ def command_doc(path: tuple[str, ...], root: click.Group) -> CommandDoc:
 def all_docs(root: click.Group | None = None) -> list[CommandDoc]:
     """Every visible command, root first, then depth-first in name order."""
     if root is None:
-        from .main import cli as root
+        from artctl.cli.main import cli as root
     return [command_doc(path, root) for path, _cmd in walk(root)]
 
 
@@ -160,7 +160,7 @@ def _anchor(doc: CommandDoc) -> str:
 
 def markdown(docs: list[CommandDoc]) -> str:
     """``docs/cli.md``: every command with its usage, options and examples."""
-    from .. import __version__
+    from artctl import __version__
 
     out = [
         "# artctl command reference",

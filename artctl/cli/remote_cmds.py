@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from .common import get_output, human_size, json_option, open_repo
-from .complete import RemoteOrRefType, RemoteType
+from artctl.cli.common import get_output, human_size, json_option, open_repo
+from artctl.cli.complete import RemoteOrRefType, RemoteType
 
 _FORCE_HELP = ("Accept a storage backend artctl is not tested with (tested: file, s3, gs, az, abfs); "
                "a warning says so.")
@@ -43,7 +43,7 @@ def remote_add(name: str, url: str, make_default: bool, options: tuple[str, ...]
       artctl remote add minio s3://bucket -o endpoint_url=http://127.0.0.1:9000
       artctl remote add shared file:///mnt/shared/artifacts
     """
-    from ..remotes.config import add_remote, parse_options
+    from artctl.ops.remote.config import add_remote, parse_options
 
     spec = add_remote(open_repo().repository, name, url, parse_options(options), default=make_default,
                       force=force)
@@ -64,7 +64,7 @@ def remote_ls() -> None:
     Example:
       artctl remote ls --json
     """
-    from ..remotes.config import list_remotes
+    from artctl.ops.remote.config import list_remotes
 
     specs = list_remotes(open_repo().repository)
     out = get_output()
@@ -95,7 +95,7 @@ def remote_rm(name: str) -> None:
     Example:
       artctl remote rm origin
     """
-    from ..remotes.config import remove_remote
+    from artctl.ops.remote.config import remove_remote
 
     spec = remove_remote(open_repo().repository, name)
     out = get_output()
@@ -125,7 +125,7 @@ def _report(result) -> None:  # type: ignore[no-untyped-def]
 def _split_remote(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
     """``push [REMOTE] [REF]…``: the first argument is a remote when it names one or is a URL
     (or a path: ``/mnt/backup``, ``./backup``) — a remote need not be configured."""
-    from ..remotes.config import is_url, list_remotes
+    from artctl.ops.remote.config import is_url, list_remotes
 
     if not args:
         return None, []
@@ -134,7 +134,7 @@ def _split_remote(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
         return args[0], list(args[1:])
     if "/" not in args[0] and ":" not in args[0]:
         # Not a remote and not shaped like an artifact reference: a mistyped remote name.
-        from ..remotes.config import RemoteNotFound
+        from artctl.ops.remote.config import RemoteNotFound
 
         known = ", ".join(sorted(names)) or "none configured"
         raise RemoteNotFound(f"no remote {args[0]!r} (remotes: {known})",
@@ -161,7 +161,7 @@ def push_cmd(args: tuple[str, ...]) -> None:
       artctl push origin proj/mnist:v3 --json
       artctl push s3://team-artifacts/repo proj/mnist --progress plain
     """
-    from ..remotes.transfer import push
+    from artctl.ops.remote.transfer import push
 
     remote, refs = _split_remote(args)
     repo = open_repo()
@@ -186,7 +186,7 @@ def pull_cmd(args: tuple[str, ...], fetch_all: bool) -> None:
       artctl pull origin proj/mnist --all
       artctl pull file:///mnt/shared/artifacts proj/mnist
     """
-    from ..remotes.transfer import pull
+    from artctl.ops.remote.transfer import pull
 
     remote, refs = _split_remote(args)
     repo = open_repo()
@@ -213,8 +213,8 @@ def clone_cmd(url: str, directory: Path | None, options: tuple[str, ...], fetch_
       artctl clone s3://team-artifacts/repo work
       artctl clone file:///mnt/shared/artifacts --all
     """
-    from ..remotes.config import parse_options
-    from ..remotes.transfer import clone
+    from artctl.ops.remote.config import parse_options
+    from artctl.ops.remote.transfer import clone
 
     parsed = parse_options(options)
     if force:
@@ -230,8 +230,8 @@ def clone_cmd(url: str, directory: Path | None, options: tuple[str, ...], fetch_
 
 def _warn_untested(url: str) -> None:
     """Say so on stderr when a (forced) remote uses a storage backend artctl is not tested with."""
-    from ..remotes.config import TESTED_PROTOCOLS, is_tested
-    from ..remotes.fs import split_url
+    from artctl.ops.remote.config import TESTED_PROTOCOLS, is_tested
+    from artctl.backend.fs import split_url
 
     if not is_tested(url):
         get_output().warn(f"{split_url(url)[0]}:// remotes are untested: artctl is tested with "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import get_output, json_option
+from artctl.cli.common import get_output, json_option
 
 
 @click.command("init")
@@ -19,7 +19,7 @@ def init_cmd(directory: Path | None) -> None:
     Example:
       artctl init            # in the project's top directory
     """
-    from ..repository_ops import Repo
+    from artctl.api.repo import Repo
 
     repo, created = Repo.init(directory)
     out = get_output()
@@ -50,9 +50,9 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
       artctl config core.link
       artctl config --list
     """
-    from ..config import KNOWN_KEYS, Config, check_setting, format_value, parse_value
-    from ..errors import ArtctlError, NotFound
-    from ..repo import find_root
+    from artctl.repository.config import KNOWN_KEYS, Config, check_setting, format_value, parse_value
+    from artctl.errors import ArtctlError, NotFound
+    from artctl.repository.repo import find_root
 
     try:
         config = Config(find_root() / "config.toml")

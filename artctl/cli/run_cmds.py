@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from .common import get_output, json_option, open_repo, short_time
-from .complete import ArtifactTypeType, NameType, PathOrURIType, RefType, RunType
+from artctl.cli.common import get_output, json_option, open_repo, short_time
+from artctl.cli.complete import ArtifactTypeType, NameType, PathOrURIType, RefType, RunType
 
 
 @click.group("run")
@@ -34,14 +34,14 @@ def _run_json(record: Any) -> dict[str, Any]:
 
 
 def _parse_config(text: str | None) -> dict[str, Any] | None:
-    from ..repository_ops import parse_json_object
+    from artctl.api.repo import parse_json_object
 
     return parse_json_object(text, "--config", '{"lr": 0.01}')
 
 
 def _check_project(project: str | None) -> None:
     if project is not None:
-        from ..names import parse_name
+        from artctl.format.names import parse_name
 
         parse_name(f"{project}/x")
 
@@ -119,7 +119,7 @@ def show_cmd(run_id: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..display import printable
+    from artctl.base.display import printable
 
     record = open_repo().repository.runs.get(run_id)
     out = get_output()
@@ -163,7 +163,7 @@ def ls_cmd(job_type: str | None, status: str | None) -> None:
     from rich.markup import escape
     from rich.table import Column, Table
 
-    from ..display import printable
+    from artctl.base.display import printable
 
     records = [r for r in open_repo().repository.runs.list()
                if (job_type is None or r.job_type == job_type)
@@ -212,7 +212,7 @@ def exec_cmd(job_type: str, uses: tuple[str, ...], log_paths: tuple[str, ...], l
       artctl run exec --job-type train --use proj/mnist:latest \\
           --log model.pt --name proj/cnn --type model -- python train.py
     """
-    from ..run_exec import LogSpec, exec_run
+    from artctl.ops.run_exec import LogSpec, exec_run
 
     if not command:
         raise click.UsageError("no command given: put it after --, e.g. `-- python train.py`")

@@ -169,6 +169,6 @@ for _name, _cls in SHELLS.items():
 
 def script(shell: str) -> str:
     """The completion script for one shell."""
-    from .main import cli
+    from artctl.cli.main import cli
 
     return SHELLS[shell](cli, {}, PROG, COMPLETE_VAR).source()

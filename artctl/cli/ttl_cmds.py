@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .common import get_output, json_option, open_repo, short_time
-from .complete import ProjectOrNameType
+from artctl.cli.common import get_output, json_option, open_repo, short_time
+from artctl.cli.complete import ProjectOrNameType
 
 
 @click.group("ttl")
@@ -31,7 +31,7 @@ def apply_cmd(project: str, ttl: str | None, dry_run: bool) -> None:
       artctl config ttl.project.proj 90d && artctl ttl apply --project proj --dry-run
       artctl ttl apply --project proj --ttl 6mo
     """
-    from ..ttl_policy import apply_project_ttl
+    from artctl.ops.ttl_policy import apply_project_ttl
 
     result = apply_project_ttl(open_repo(), project, ttl, dry_run=dry_run)
     out = get_output()

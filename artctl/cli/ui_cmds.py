@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .common import get_output, open_repo
-from .complete import RefOrRunType
+from artctl.cli.common import get_output, open_repo
+from artctl.cli.complete import RefOrRunType
 
 DEFAULT_PORT = 8765
 
@@ -46,8 +46,8 @@ def ui_cmd(target: str | None, port: int, host: str, no_open: bool, allow_edit: 
     """
     import os
 
-    from ..ui.auth import token_from
-    from ..ui.serve import serve, start_page
+    from artctl.ui.auth import token_from
+    from artctl.ui.serve import serve, start_page
 
     token = None if no_token else token_from(os.environ)
     repo = open_repo()

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from .artifact_cmds import _escape, artifact_group, is_directory
-from .common import get_output, human_size, json_option, link_option, open_repo, short_time
-from .complete import NameType, RefOrDirType, RefType
+from artctl.cli.artifact_cmds import _escape, artifact_group, is_directory
+from artctl.cli.common import get_output, human_size, json_option, link_option, open_repo, short_time
+from artctl.cli.complete import NameType, RefOrDirType, RefType
 
 
 @click.command("status")
@@ -30,8 +30,8 @@ def status_cmd(args: tuple[str, ...], exit_code: bool) -> None:
       artctl artifact get proj/mnist:v3 --root data && cd data && artctl status
       artctl status proj/mnist:latest ./data --exit-code
     """
-    from ..workdirs import default_ref
-    from ..worktree_diff import compare
+    from artctl.ops.workdirs import default_ref
+    from artctl.ops.worktree_diff import compare
 
     if len(args) > 2:
         raise click.UsageError("give at most REF and DIR")
@@ -65,7 +65,7 @@ def status_cmd(args: tuple[str, ...], exit_code: bool) -> None:
 
 
 def record_name(record):  # type: ignore[no-untyped-def]
-    from ..names import parse_name
+    from artctl.format.names import parse_name
 
     return parse_name(record.name)
 
@@ -90,7 +90,7 @@ def checkout_cmd(ref: str, directory: Path, force: bool, dry_run: bool, link: st
       artctl artifact checkout proj/mnist:v2 ./data
       artctl artifact checkout proj/mnist:latest ./data --force
     """
-    from ..checkout_dir import execute, plan
+    from artctl.ops.checkout_dir import execute, plan
 
     repo = open_repo()
     out = get_output()
@@ -134,7 +134,7 @@ def log_cmd(name: str, limit: int | None, include_deleted: bool, stat_limit: int
       artctl artifact log proj/mnist
       artctl artifact log proj/mnist --limit 3 --json
     """
-    from ..version_log import log
+    from artctl.ops.version_log import log
 
     entries = log(open_repo(), name, limit=limit, include_deleted=include_deleted)
     out = get_output()

@@ -13,11 +13,11 @@ import json
 import posixpath
 from collections.abc import Iterator
 
-from .. import extras
-from ..errors import InvalidInput
-from ..hashing import hash_bytes
-from ..manifest import Entry, validate_path
-from .base import DEFAULT_MAX_OBJECTS, Adapter, basename
+from artctl.base import extras
+from artctl.errors import InvalidInput
+from artctl.base.hashing import hash_bytes
+from artctl.format.manifest import Entry, validate_path
+from artctl.references.base import DEFAULT_MAX_OBJECTS, Adapter, basename
 
 SCHEMES = ("s3", "gs", "gcs", "az", "abfs", "http", "https", "file")
 
@@ -40,22 +40,22 @@ def adapter_for(uri: str) -> Adapter:
     scheme = validate_uri(uri).partition("://")[0].lower()
     extras.require(scheme)  # s3fs, gcsfs, adlfs are optional: say which extra, before any work
     if scheme == "s3":
-        from .cloud import S3Adapter
+        from artctl.references.cloud import S3Adapter
 
         return S3Adapter(scheme)
     if scheme in ("gs", "gcs"):
-        from .cloud import GCSAdapter
+        from artctl.references.cloud import GCSAdapter
 
         return GCSAdapter(scheme)
     if scheme in ("az", "abfs"):
-        from .cloud import AzureAdapter
+        from artctl.references.cloud import AzureAdapter
 
         return AzureAdapter(scheme)
     if scheme in ("http", "https"):
-        from .http import HTTPAdapter
+        from artctl.references.http import HTTPAdapter
 
         return HTTPAdapter(scheme)
-    from .local import LocalAdapter
+    from artctl.references.local import LocalAdapter
 
     return LocalAdapter(scheme)
 

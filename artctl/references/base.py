@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from ..errors import InvalidInput, ReferenceChanged
-from ..hashing import new_hasher
-from ..manifest import Entry
+from artctl.errors import InvalidInput, ReferenceChanged
+from artctl.base.hashing import new_hasher
+from artctl.format.manifest import Entry
 
 #: W&B's default: a prefix or directory expands to at most this many objects.
 DEFAULT_MAX_OBJECTS = 10_000

@@ -27,10 +27,10 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from .. import extras
-from ..errors import ArtctlError, ObjectNotFound, RemoteError
-from ..manifest import Entry
-from .base import (Fetched, RemoteObject, changed, check_size, copy_stream, join_rel, too_many,
+from artctl.base import extras
+from artctl.errors import ArtctlError, ObjectNotFound, RemoteError
+from artctl.format.manifest import Entry
+from artctl.references.base import (Fetched, RemoteObject, changed, check_size, copy_stream, join_rel, too_many,
                    unchecked_prefix)
 
 

@@ -15,10 +15,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ..errors import ObjectNotFound, RemoteError
-from ..hashing import new_hasher
-from ..manifest import Entry
-from .base import CHUNK, Fetched, RemoteObject, basename, changed, check_size, copy_stream
+from artctl.errors import ObjectNotFound, RemoteError
+from artctl.base.hashing import new_hasher
+from artctl.format.manifest import Entry
+from artctl.references.base import CHUNK, Fetched, RemoteObject, basename, changed, check_size, copy_stream
 
 TIMEOUT_SECONDS = 60.0
 

@@ -13,10 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from ..errors import InvalidInput, ObjectNotFound
-from ..hashing import hash_file
-from ..manifest import Entry
-from .base import Fetched, RemoteObject, changed, check_size, copy_stream, too_many, unchecked_prefix
+from artctl.errors import InvalidInput, ObjectNotFound
+from artctl.base.hashing import hash_file
+from artctl.format.manifest import Entry
+from artctl.references.base import Fetched, RemoteObject, changed, check_size, copy_stream, too_many, unchecked_prefix
 
 
 def local_path(uri: str) -> Path:

@@ -1,6 +1,6 @@
 """``get`` of a reference: fetch the recorded state, verify it, keep the bytes as cache.
 
-Registered in :data:`artctl.sources.SOURCES`. For an entry with a ``ref``:
+Registered in :data:`artctl.ops.sources.SOURCES`. For an entry with a ``ref``:
 
 1. If the bytes of that exact recorded state were fetched before (``ref_objects`` in state.db,
    or the entry's own BLAKE3 digest) and are still in the local store, they are used.
@@ -24,15 +24,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..cache import db
-from ..errors import ObjectNotFound
-from ..manifest import Entry
-from ..sources import SOURCES
-from . import adapter_for, is_checked, state_key
-from .base import Adapter, changed
+from artctl.repository import cache_state as db
+from artctl.errors import ObjectNotFound
+from artctl.format.manifest import Entry
+from artctl.ops.sources import SOURCES
+from artctl.references import adapter_for, is_checked, state_key
+from artctl.references.base import Adapter, changed
 
 if TYPE_CHECKING:
-    from ..repository_ops import Repo
+    from artctl.api.repo import Repo
 
 
 def reference_source(repo: "Repo") -> Callable[[Entry, Path], bool]:

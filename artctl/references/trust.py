@@ -22,9 +22,9 @@ import socket
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
-from ..errors import UntrustedReference
-from ..manifest import Entry
-from . import is_checked
+from artctl.errors import UntrustedReference
+from artctl.format.manifest import Entry
+from artctl.references import is_checked
 
 ALLOW_LOCAL_KEY = "references.allow_local"
 

@@ -1,7 +1,7 @@
 """``artctl ui``: a local web page over the repository (stdlib HTTP server + static page).
 
 - :mod:`.data` — the JSON answers, plain functions over the library;
-- :mod:`.graphdata` — lineage graphs (from :mod:`artctl.lineage`) as the page draws them;
+- :mod:`.graphdata` — lineage graphs (from :mod:`artctl.ops.lineage`) as the page draws them;
 - :mod:`.changes` — the cheap "repository changed" token the page polls;
 - :mod:`.server` — routing, Host checks, static files (``static/``, vendored graph libraries);
 - :mod:`.auth` — the access token (query → HttpOnly cookie, or ``Authorization: Token``);

@@ -23,7 +23,7 @@ import secrets
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode
 
-from ..errors import InvalidInput
+from artctl.errors import InvalidInput
 
 TOKEN_ENV = "ARTCTL_UI_TOKEN"
 #: What a token may contain: safe in a URL, a cookie and a header without any quoting.

@@ -1,6 +1,6 @@
 """What the ``artctl ui`` JSON API returns: plain functions over the library, no HTTP here.
 
-Each function takes a :class:`~artctl.repository_ops.Repo` and already-decoded parameters and
+Each function takes a :class:`~artctl.api.repo.Repo` and already-decoded parameters and
 returns a JSON-able dict, so the server stays a thin router and the same answers can be tested
 without a socket. Everything read from the repository is user input (names, metadata,
 descriptions): it is returned as data and the page renders it with ``textContent`` only.
@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..errors import ArtifactNotFound, InvalidInput
-from ..lineage import artifact_node_id, run_node_id
-from ..manifest import diff as manifest_diff
-from ..names import parse_name, parse_ref
-from ..records import VersionRecord
-from ..repository_ops import Repo, VersionInfo
-from ..runs import RunRecord
+from artctl.errors import ArtifactNotFound, InvalidInput
+from artctl.ops.lineage import artifact_node_id, run_node_id
+from artctl.format.manifest import diff as manifest_diff
+from artctl.format.names import parse_name, parse_ref
+from artctl.format.records import VersionRecord
+from artctl.api.repo import Repo, VersionInfo
+from artctl.repository.runs import RunRecord
 
 #: Most manifest entries one ``/api/version`` answer carries; the page says when it is cut.
 MAX_ENTRIES = 5000
@@ -160,7 +160,7 @@ def run(repo: Repo, run_id: str) -> dict[str, Any]:
 def lineage(repo: Repo, node: str, *, direction: str = "both", depth: int = 2) -> dict[str, Any]:
     """The graph around a version (``artifact:proj/name:vN`` or a REF) or a run (``run:ID``);
     ``depth`` counts runs, as in ``artctl lineage``."""
-    from .graphdata import lineage_json
+    from artctl.ui.graphdata import lineage_json
 
     if direction not in DIRECTIONS:
         raise InvalidInput(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")

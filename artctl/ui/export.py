@@ -66,8 +66,8 @@ footer {{ padding: 4px 20px; font-size: 11px; color: #6b7280; }}
 
 
 def render_html(graph: Any, options: Any = None) -> str:
-    """Renderer for :data:`artctl.lineage_render.RENDERERS` (``graph`` is a lineage Graph)."""
-    from .graphdata import graph_json
+    """Renderer for :data:`artctl.cli.render.lineage.RENDERERS` (``graph`` is a lineage Graph)."""
+    from artctl.ui.graphdata import graph_json
 
     data = graph_json(graph)
     return render_document(data, f"lineage of {graph.root[len('artifact:'):] if graph.root.startswith('artifact:') else graph.root}")

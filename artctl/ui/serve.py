@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import ArtctlError, InvalidInput
-from .server import LOOPBACK_NAMES, UIServer
+from artctl.errors import ArtctlError, InvalidInput
+from artctl.ui.server import LOOPBACK_NAMES, UIServer
 
 
 class ServerError(ArtctlError, OSError):
@@ -43,7 +43,7 @@ def start_page(repo: Any, target: str) -> str:
     """The URL fragment of the lineage view of REF or ``run:ID`` (checked before serving)."""
     from urllib.parse import quote
 
-    from ..lineage import root_id
+    from artctl.ops.lineage import root_id
 
     node = root_id(repo, target)
     if node.startswith("run:"):

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
-from ..errors import ArtctlError, ArtifactNotFound, InvalidInput, RunError
-from ..repository_ops import Repo
-from . import auth, data
-from .changes import change_token
+from artctl.errors import ArtctlError, ArtifactNotFound, InvalidInput, RunError
+from artctl.api.repo import Repo
+from artctl.ui import auth, data
+from artctl.ui.changes import change_token
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
@@ -108,7 +108,7 @@ class UIServer(ThreadingHTTPServer):
 
     def repo(self) -> Repo:
         """A fresh facade per request: cheap, and no state shared between threads."""
-        from ..repo import Repository
+        from artctl.repository.repo import Repository
 
         return Repo(Repository(self.repo_root))
 
@@ -318,7 +318,7 @@ def _int(params: dict[str, Any], key: str, default: int) -> int:
 
 
 def _info(h: Handler, p: dict[str, Any]) -> Any:
-    from .. import __version__
+    from artctl import __version__
 
     return {"version": __version__, "repository": str(h.server.repo_root.parent),
             "allow_edit": h.server.allow_edit, "token": change_token(h.server.repo_root)}

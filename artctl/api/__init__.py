@@ -1,0 +1,26 @@
+"""The public Python API, with the names W&B users know.
+
+    import artctl
+    with artctl.init(project="proj", job_type="prepare") as run:
+        art = artctl.Artifact("mnist", type="dataset")
+        art.add_dir("data/")
+        run.log_artifact(art, aliases=["best"])
+    artctl.Api().artifact("proj/mnist:latest").download(root="out/")
+
+The implementation lives in ``artifact_api`` (Artifact; with ``artifact_staging``,
+``artifact_files``, ``artifact_fields``), ``collection_api`` (ArtifactCollection, ArtifactType),
+``run_api`` (Run, init), ``query_api`` (Api) and ``workspace`` (finding or creating the
+repository); this module is the public surface.
+"""
+
+from __future__ import annotations
+
+from artctl.api.artifact import Artifact, ArtifactPath
+from artctl.api.artifact_fields import ArtifactTTL
+from artctl.api.collection import ArtifactCollection, ArtifactType
+from artctl.errors import RunError
+from artctl.api.query import Api
+from artctl.api.run import Run, init
+
+__all__ = ["Api", "Artifact", "ArtifactCollection", "ArtifactPath", "ArtifactTTL", "ArtifactType", "Run",
+           "init", "RunError"]

@@ -1,0 +1,121 @@
+"""W&B's ``ArtifactCollection`` and ``ArtifactType``: an artifact's versions as one object.
+
+A collection is one artifact name (``proj/mnist``) with its own description and tags, the
+aliases its versions hold, and its versions (oldest first, like ``Api.artifact_versions``).
+A type groups the collections of a project that share it (``dataset``, ``model``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from artctl.api.artifact_fields import validate_tags
+from artctl.errors import ArtifactNotFound, InvalidInput
+from artctl.format.names import LATEST, ArtifactName, parse_name
+
+if TYPE_CHECKING:
+    from artctl.api.artifact import Artifact
+    from artctl.api.repo import Repo
+
+
+class ArtifactCollection:
+    """One artifact name and its versions, like ``wandb.apis.public.ArtifactCollection``."""
+
+    def __init__(self, repo: "Repo", name: ArtifactName) -> None:
+        record = repo.registry.require_artifact(name)
+        self._repo = repo
+        self._name = name
+        self.type = record.type
+        self.created_at = record.created_at
+        self.description = record.description
+        self.tags = list(record.tags)
+        self.name = name.name
+
+    @property
+    def project(self) -> str:
+        return self._name.project
+
+    @property
+    def entity(self) -> str | None:
+        return self._name.entity
+
+    @property
+    def qualified_name(self) -> str:
+        """``[entity/]project/name``: how the CLI and ``Api.artifact`` name the collection."""
+        return str(self._name)
+
+    @property
+    def aliases(self) -> list[str]:
+        """Every alias its live versions hold: ``latest`` (if any is live), then custom ones."""
+        registry = self._repo.registry
+        head = [LATEST] if registry.latest(self._name) is not None else []
+        return head + sorted(registry.aliases(self._name))
+
+    def versions(self) -> "list[Artifact]":
+        """Its live versions, oldest first."""
+        from artctl.api.artifact import Artifact
+
+        return [Artifact._from_record(self._repo, r) for r in self._repo.registry.versions(self._name)]
+
+    artifacts = versions
+
+    def is_sequence(self) -> bool:
+        """Every collection here is a sequence of versions (W&B's portfolios are registry links)."""
+        return True
+
+    def save(self) -> "ArtifactCollection":
+        """Persist the edited description and tags."""
+        if self.name != self._name.name:
+            raise InvalidInput(f"renaming collection {self._name} to {self.name!r} is not supported",
+                               hint="log the versions under the new name; renaming is not available yet")
+        record = self._repo.registry.update_artifact(self._name, description=self.description,
+                                                     tags=validate_tags(self.tags))
+        self.description, self.tags = record.description, list(record.tags)
+        return self
+
+    def delete(self) -> None:
+        """Soft-delete every version and drop every alias, as W&B's ``collection.delete()``."""
+        from artctl.ops.lifecycle import delete_artifact
+
+        delete_artifact(self._repo, self._name)
+
+    def __repr__(self) -> str:
+        return f"<ArtifactCollection {self._name} ({self.type})>"
+
+
+class ArtifactType:
+    """The collections of one type in one project, like ``wandb.apis.public.ArtifactType``."""
+
+    def __init__(self, repo: "Repo", name: str, project: str | None) -> None:
+        self._repo = repo
+        self.name = name
+        self.project = project
+
+    def collections(self) -> list[ArtifactCollection]:
+        """Its collections that have a live version, sorted by name."""
+        return collections(self._repo, self.project, self.name)
+
+    def collection(self, name: str) -> ArtifactCollection:
+        found = ArtifactCollection(self._repo, parse_name(name, self.project))
+        if found.type != self.name:
+            raise ArtifactNotFound(f"artifact {found.qualified_name} has type {found.type!r}, not {self.name!r}")
+        return found
+
+    def __repr__(self) -> str:
+        return f"<ArtifactType {self.name}>"
+
+
+def collections(repo: "Repo", project: str | None, kind: str | None) -> list[ArtifactCollection]:
+    """Collections with at least one live version (of a project and type, when given)."""
+    out = []
+    for record in repo.registry.iter_artifacts(project, kind):
+        name = parse_name(record.name)
+        if repo.registry.latest(name) is not None:
+            out.append(ArtifactCollection(repo, name))
+    return out
+
+
+def types(repo: "Repo", project: str | None) -> list[ArtifactType]:
+    """The types used by the live collections of a project (every project when None)."""
+    kinds = sorted({c.type for c in collections(repo, project, None)})
+    return [ArtifactType(repo, kind, project) for kind in kinds]

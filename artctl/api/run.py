@@ -1,0 +1,228 @@
+"""W&B-style runs: ``artctl.init()`` returns a ``Run`` that uses and logs artifact versions.
+
+As in W&B, the run ``init`` starts is the process's *active* run (``artctl.run``) until it
+finishes: ``artifact.save()`` of a draft is then logged by it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from artctl.api.artifact import Artifact
+from artctl.api.artifact_fields import AliasList, validate_tags
+from artctl.errors import InvalidInput
+from artctl.format.names import LATEST, parse_name, parse_ref
+from artctl.api.repo import Repo, link_of
+
+_active: "Run | None" = None
+
+
+def active_run() -> "Run | None":
+    """The run ``artctl.init()`` started in this process, while it is running (W&B's ``wandb.run``)."""
+    return _active
+
+
+class Run:
+    """One execution of a job, like ``wandb.Run``: it uses and logs artifact versions."""
+
+    def __init__(self, repo: Repo, record_id: str, project: str | None) -> None:
+        self._repo = repo
+        self.id = record_id
+        self.project = project
+
+    @property
+    def repo(self) -> Repo:
+        return self._repo
+
+    @property
+    def record(self):  # type: ignore[no-untyped-def]
+        return self._repo.repository.runs.get(self.id)
+
+    @property
+    def job_type(self) -> str:
+        return self.record.job_type
+
+    @property
+    def name(self) -> str | None:
+        return self.record.name
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.record.config
+
+    @property
+    def entity(self) -> str | None:
+        return self.record.entity
+
+    @property
+    def group(self) -> str | None:
+        """Runs sharing a group build one distributed version by default (W&B's rule)."""
+        return self.record.group
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(self.record.tags)
+
+    @property
+    def notes(self) -> str | None:
+        return self.record.notes
+
+    def log_artifact(self, artifact: "Artifact | str | os.PathLike[str]", name: str | None = None,
+                     type: str | None = None, aliases: Sequence[str] = ()) -> Artifact:
+        """Save ``artifact`` as a new version (if its content is new) output by this run."""
+        if not isinstance(artifact, Artifact):
+            if not name or not type:
+                raise InvalidInput("log_artifact(path) needs name= and type=")
+            path = Path(artifact)
+            staged = Artifact(name, type)
+            staged.add_dir(path) if path.is_dir() else staged.add_file(path)
+            artifact = staged
+        if artifact.is_saved:
+            self._repo.repository.runs.check_link(self.id, link_of(artifact._saved()), direction="output")
+            if aliases:
+                artifact.aliases.extend(aliases)
+                artifact.save()
+            self._repo.repository.runs.link(self.id, link_of(artifact._saved()), direction="output")
+            return artifact
+        artifact._commit(self._repo, project=self.project, aliases=aliases, run_id=self.id)
+        return artifact
+
+    def use_artifact(self, artifact_or_name: "Artifact | str", type: str | None = None,
+                     aliases: Sequence[str] = (), use_as: str | None = None) -> Artifact:
+        """Mark a version as an input of this run and return it (an unsaved one is logged first).
+
+        ``use_as`` records how the run used it (e.g. ``"validation"``) on the run's input link.
+        """
+        from dataclasses import replace
+
+        if isinstance(artifact_or_name, Artifact):
+            art = artifact_or_name
+            if not art.is_saved:
+                art._commit(self._repo, project=self.project, aliases=aliases)
+        else:
+            record = self._repo.resolve(parse_ref(artifact_or_name, self.project))
+            art = Artifact._from_record(self._repo, record)
+        if type is not None and art.type != type:
+            raise InvalidInput(f"{art.qualified_name} has type {art.type!r}, not {type!r}")
+        if use_as is not None and not isinstance(use_as, str):
+            raise InvalidInput(f"use_as must be a string, not {use_as!r}")
+        link = replace(link_of(art._saved()), use_as=use_as)
+        self._repo.repository.runs.link(self.id, link, direction="input")
+        art._use_run = self.id
+        return art
+
+    def upsert_artifact(self, artifact: "Artifact", distributed_id: str | None = None, *,
+                        remote: str | None = None) -> Artifact:
+        """Add the artifact's staged files as one part of a distributed version (W&B's name).
+
+        Many processes (or machines, with ``remote=``) upsert under one ``distributed_id``;
+        the version exists for readers only after :meth:`finish_artifact`.
+        """
+        from artctl.ops.distributed import upsert_entries
+
+        distributed_id = self._distributed_id(distributed_id, "upsert_artifact")
+        name = str(parse_name(artifact.name, self.project))
+        upsert_entries(self._repo, lambda: list(artifact._build_manifest(self._repo)), name=name,
+                       type=artifact.type, distributed_id=distributed_id, remote=remote)
+        artifact._cleanup()
+        return artifact
+
+    def finish_artifact(self, artifact: "Artifact", distributed_id: str | None = None, *,
+                        aliases: Sequence[str] = (), remote: str | None = None) -> Artifact:
+        """Commit every part of ``distributed_id`` (plus this artifact's staged files) as one version."""
+        from artctl.ops.distributed import finish
+
+        distributed_id = self._distributed_id(distributed_id, "finish_artifact")
+        name = str(parse_name(artifact.name, self.project))
+        extra = (lambda: list(artifact._build_manifest(self._repo))) if artifact._sources else None
+        custom = [a for a in dict.fromkeys([*artifact.aliases, *AliasList(aliases, is_latest=True)]) if a != LATEST]
+        result = finish(self._repo, name=name, type=artifact.type, distributed_id=distributed_id,
+                        remote=remote, aliases=custom, description=artifact.description,
+                        metadata=artifact.metadata, ttl=artifact._commit_ttl(), run_id=self.id,
+                        extra_entries=extra, tags=artifact.tags)
+        artifact._bind(self._repo, result.record)
+        artifact._cleanup()
+        return artifact
+
+    def _distributed_id(self, given: str | None, method: str) -> str:
+        """The id shared by every writer of a distributed version: given, else the run's group."""
+        from artctl.ops.distributed import validate_id
+
+        if given:
+            return given
+        if not self.group:
+            raise InvalidInput(f"{method} needs distributed_id= (shared by every writer)",
+                               hint="or start every writer with artctl.init(group=...): the group is the default")
+        try:
+            return validate_id(self.group)
+        except InvalidInput:
+            raise InvalidInput(f"run group {self.group!r} cannot serve as the distributed id of {method}",
+                               hint="pass distributed_id=, or use a group of letters, digits, '.', '_' and '-'") from None
+
+    def logged_artifacts(self) -> list[Artifact]:
+        return [self._artifact_for(link.ref) for link in self.record.outputs]
+
+    def used_artifacts(self) -> list[Artifact]:
+        return [self._artifact_for(link.ref) for link in self.record.inputs]
+
+    def _artifact_for(self, ref: str) -> Artifact:
+        return Artifact._from_record(self._repo, self._repo.resolve(ref, include_deleted=True))
+
+    def finish(self, exit_code: int | None = None, *, failed: bool = False) -> None:
+        """Close the run (``failed`` marks it so; finishing twice is an error)."""
+        global _active
+        self._repo.repository.runs.finish(self.id, failed=failed or bool(exit_code), exit_code=exit_code)
+        if _active is not None and _active.id == self.id:
+            _active = None
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        record = self.record
+        if record.status == "running":
+            self.finish(failed=exc_type is not None)
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} ({self.job_type})>"
+
+
+def init(project: str | None = None, job_type: str = "job", name: str | None = None,
+         config: dict[str, Any] | None = None, *, entity: str | None = None, group: str | None = None,
+         tags: Sequence[str] | None = None, notes: str | None = None,
+         dir: str | os.PathLike[str] | None = None) -> Run:
+    """Start a run, as ``wandb.init``; it is the active run until it finishes.
+
+    The repository is the one around ``dir`` (default: the working directory), created as
+    ``./.artifacts`` when there is none (see :mod:`artctl.api.workspace`). ``project`` defaults to
+    ``$ARTCTL_PROJECT``: bare artifact names logged or used by the run live in it.
+    """
+    global _active
+    from artctl.api.workspace import open_repo
+
+    run = start_run(open_repo(dir), project=project or os.environ.get("ARTCTL_PROJECT") or None,
+                    job_type=job_type, name=name, config=config, entity=entity, group=group,
+                    tags=tags, notes=notes)
+    _active = run
+    return run
+
+
+def start_run(repo: Repo, *, project: str | None, job_type: str, name: str | None = None,
+              config: dict[str, Any] | None = None, entity: str | None = None, group: str | None = None,
+              tags: Sequence[str] | None = None, notes: str | None = None) -> Run:
+    """Create a run record after checking every argument (the active run is left alone)."""
+    if project is not None:
+        parse_name(f"{project}/x")
+    if entity is not None:
+        parse_name(f"{entity}/p/x")
+    if group is not None and (not isinstance(group, str) or not group):
+        raise InvalidInput(f"group must be a non-empty string, not {group!r}")
+    if notes is not None and not isinstance(notes, str):
+        raise InvalidInput("notes must be a string")
+    record = repo.repository.runs.create(job_type, name=name, project=project, config=config,
+                                         entity=entity, group=group, tags=validate_tags(tags or [], "run tag"),
+                                         notes=notes)
+    return Run(repo, record.id, project)

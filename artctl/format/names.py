@@ -1,0 +1,139 @@
+"""Artifact names, references and aliases: parsing and validation in one place.
+
+``NAME`` is ``[entity/]project/name``; ``REF`` is ``NAME[:ALIAS]`` where ALIAS is ``latest``
+(the default), ``vN`` or a custom alias. Every part is 1–128 characters of letters, digits,
+``.``, ``_`` and ``-``, starting with a letter or digit, so names are safe as directory names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import re
+from dataclasses import dataclass
+
+from artctl.errors import InvalidName
+
+_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+_VERSION = re.compile(r"v(0|[1-9][0-9]{0,8})\Z")
+LATEST = "latest"
+NAME_RULE = ("names are [entity/]project/name; each part 1-128 letters, digits, '.', '_' or '-', "
+             "starting with a letter or digit")
+
+
+@dataclass(frozen=True, order=True)
+class ArtifactName:
+    """A validated artifact name."""
+
+    project: str
+    name: str
+    entity: str | None = None
+
+    def __str__(self) -> str:
+        base = f"{self.project}/{self.name}"
+        return f"{self.entity}/{base}" if self.entity else base
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """Directory components under ``registry/`` (an entity is marked with ``@``)."""
+        if self.entity:
+            return (f"@{self.entity}", self.project, self.name)
+        return (self.project, self.name)
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """A name plus the alias or version it points at."""
+
+    name: ArtifactName
+    alias: str = LATEST
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.alias}"
+
+
+def _check_part(part: str, what: str, full: str) -> str:
+    if not _PART.match(part):
+        raise InvalidName(f"invalid {what} {part!r} in {full!r}: {NAME_RULE}")
+    return part
+
+
+def parse_name(text: str, default_project: str | None = None) -> ArtifactName:
+    """Parse ``[entity/]project/name`` (``name`` alone when a default project is given)."""
+    if not isinstance(text, str) or not text:
+        raise InvalidName(f"empty artifact name: {NAME_RULE}")
+    if ":" in text:
+        raise InvalidName(f"artifact name {text!r} must not contain ':' (that separates an alias)")
+    parts = text.split("/")
+    if len(parts) == 1 and default_project:
+        parts = [default_project, parts[0]]
+    if len(parts) == 2:
+        return ArtifactName(_check_part(parts[0], "project", text), _check_part(parts[1], "name", text))
+    if len(parts) == 3:
+        return ArtifactName(_check_part(parts[1], "project", text), _check_part(parts[2], "name", text),
+                            _check_part(parts[0], "entity", text))
+    if len(parts) == 1:  # W&B users write bare names: say where the project goes
+        raise InvalidName(f"artifact name {text!r} has no project: {NAME_RULE}",
+                          hint=f"write PROJECT/{text}; in Python, artctl.init(project=...) or "
+                               "ARTCTL_PROJECT supplies the project")
+    raise InvalidName(f"invalid artifact name {text!r}: {NAME_RULE}")
+
+
+def parse_ref(text: str, default_project: str | None = None) -> ArtifactRef:
+    """Parse ``NAME[:ALIAS]``; the alias defaults to ``latest``."""
+    if not isinstance(text, str) or not text:
+        raise InvalidName("empty artifact reference")
+    name_text, sep, alias = text.partition(":")
+    if sep and not alias:
+        raise InvalidName(f"empty alias in {text!r}")
+    alias = alias or LATEST
+    if not _ALIAS.match(alias):
+        raise InvalidName(f"invalid alias or version {alias!r} in {text!r}")
+    return ArtifactRef(parse_name(name_text, default_project), alias)
+
+
+def version_index(alias: str) -> int | None:
+    """``"v12"`` → 12; ``None`` for anything that is not a version alias."""
+    match = _VERSION.match(alias)
+    return int(match.group(1)) if match else None
+
+
+def is_managed_alias(alias: str) -> bool:
+    """``latest`` and ``vN`` are maintained by artctl and cannot be set by hand."""
+    return alias == LATEST or re.fullmatch(r"v[0-9]+", alias) is not None
+
+
+def validate_custom_alias(alias: str) -> str:
+    """Return a valid, user-settable alias or raise InvalidName."""
+    if not isinstance(alias, str) or not _ALIAS.match(alias):
+        raise InvalidName(f"invalid alias {alias!r}: 1-64 letters, digits, '.', '_' or '-', "
+                          "starting with a letter or digit")
+    if is_managed_alias(alias):
+        raise InvalidName(f"alias {alias!r} is managed by artctl and cannot be set by hand")
+    return alias
+
+
+def requested_aliases(aliases: Iterable[str]) -> list[str]:
+    """The custom aliases of a put/commit's ``--alias`` list, validated. ``latest`` is accepted
+    and dropped: it always moves to the newest version by itself (W&B users pass
+    ``aliases=["latest"]`` out of habit); ``vN`` and invalid aliases are refused."""
+    return [validate_custom_alias(a) for a in aliases if a != LATEST]
+
+
+_TAG = re.compile(r"[\w-]+(?: +[\w-]+)*\Z")
+
+
+def validate_tag(tag: str) -> str:
+    """Return a valid version tag (W&B's rule: words of letters, digits, '_' or '-', separated
+    by single spaces; at most 64 characters) or raise InvalidName."""
+    if not isinstance(tag, str) or len(tag) > 64 or not _TAG.match(tag):
+        raise InvalidName(f"invalid tag {tag!r}: 1-64 letters, digits, '_', '-' or inner spaces")
+    return tag
+
+
+def validate_type(kind: str) -> str:
+    """Artifact types (``dataset``, ``model`` …) follow the same rule as name parts."""
+    if not isinstance(kind, str) or not _PART.match(kind):
+        raise InvalidName(f"invalid artifact type {kind!r}: 1-128 letters, digits, '.', '_' or '-'")
+    return kind

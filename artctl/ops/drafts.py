@@ -1,0 +1,324 @@
+"""Drafts: a new version built incrementally from a base version, across processes.
+
+A draft is one small JSON file, ``.artifacts/drafts/<id>.json`` (format in docs/drafts.md): the
+base version (name, version, manifest digest), the entries added or replaced (path → entry)
+and the base paths removed. It is the *delta*, never a copy of the base: ``draft add`` reads and
+hashes only the files it adds (their bytes go to the object store at once, so the draft
+survives the source files), ``draft rm`` only edits the path sets, and ``draft commit`` joins
+base manifest and delta into a manifest and commits it like any put (identical content → no new
+version). Every read-modify-write of a draft happens under the draft's lock, and every step
+that stores objects holds the gc writer guard (``writeguard``), so a concurrent gc neither
+deletes the added bytes nor the base's (open drafts are gc roots).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from artctl.base.crashpoints import crash_point, declare
+from artctl.errors import ArtctlError, InvalidInput, RepositoryFormatError
+from artctl.base.fsutil import atomic_write_bytes
+from artctl.format.manifest import Entry, Manifest, validate_path
+from artctl.format.names import ArtifactRef, parse_name
+from artctl.format.records import dumps, loads, utcnow
+from artctl.base.writeguard import writing
+
+if TYPE_CHECKING:
+    from artctl.api.repo import Progress, PutResult, Repo
+
+ADD_AFTER_OBJECTS = declare(
+    "draft.add-after-objects",
+    "the added files' blobs stored, the draft file unchanged: unreferenced blobs; the re-run "
+    "adds the files without storing them again")
+COMMIT_AFTER_VERSION = declare(
+    "draft.commit-after-version",
+    "the version committed, the draft file not yet deleted: the re-run of commit reports that "
+    "same version (identical content) and deletes the draft")
+
+DRAFT_FORMAT = 1
+DRAFT_KIND = "artctl-draft"
+_ID = re.compile(r"[0-9a-f]{12}\Z")
+
+
+class DraftNotFound(ArtctlError, LookupError):
+    """An unknown, committed or discarded draft id."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An open draft as stored on disk (the delta against its base version)."""
+
+    id: str
+    name: str
+    type: str
+    base_version: str
+    base_manifest: str
+    created_at: str
+    updated_at: str
+    added: dict[str, Entry] = field(default_factory=dict)
+    removed: frozenset[str] = frozenset()
+    description: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    ttl_seconds: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": DRAFT_FORMAT, "kind": DRAFT_KIND, "id": self.id, "name": self.name,
+                "type": self.type, "base": {"version": self.base_version, "manifest": self.base_manifest},
+                "created_at": self.created_at, "updated_at": self.updated_at,
+                "added": [self.added[p].to_json() for p in sorted(self.added)],
+                "removed": sorted(self.removed), "description": self.description,
+                "metadata": self.metadata, "ttl_seconds": self.ttl_seconds}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any], where: str) -> "Draft":
+        if obj.get("kind") != DRAFT_KIND:
+            raise RepositoryFormatError(f"{where} is not an artctl draft")
+        try:
+            base = obj["base"]
+            added = {}
+            for raw in obj.get("added", []):
+                entry = Entry.from_json(raw)
+                added[entry.path] = entry
+            removed = frozenset(validate_path(p) for p in obj.get("removed", []))
+            return cls(str(obj["id"]), str(obj["name"]), str(obj["type"]), str(base["version"]),
+                       str(base["manifest"]), str(obj["created_at"]), str(obj["updated_at"]),
+                       added, removed, obj.get("description"), dict(obj.get("metadata") or {}),
+                       obj.get("ttl_seconds"))
+        except (KeyError, TypeError) as exc:
+            raise RepositoryFormatError(f"{where} is incomplete: {exc}") from None
+
+
+@dataclass(frozen=True)
+class DraftSummary:
+    """One row of ``draft ls``."""
+
+    id: str
+    name: str
+    base: str
+    added: int
+    removed: int
+    created_at: str
+    updated_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class DraftFile:
+    """One file of a draft with where it comes from: ``base``, ``added`` or ``changed``."""
+
+    path: str
+    size: int
+    digest: str | None
+    status: str
+    ref: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class DraftView:
+    """``draft ls ID``: the draft, its files and the base paths it removed."""
+
+    summary: DraftSummary
+    files: list[DraftFile]
+    removed: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.summary.to_json(), "files": [f.to_json() for f in self.files],
+                "removed_paths": self.removed}
+
+
+@dataclass(frozen=True)
+class DraftChange:
+    """What ``draft add`` / ``draft rm`` changed."""
+
+    id: str
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "added": self.added, "removed": self.removed}
+
+
+def new_draft_id() -> str:
+    return secrets.token_hex(6)
+
+
+class Drafts:
+    """The open drafts of one repository."""
+
+    def __init__(self, repo: "Repo") -> None:
+        self.repo = repo
+        self.repository = repo.repository
+        self.root = self.repository.root / "drafts"
+
+    # -- storage ------------------------------------------------------------------------------
+    def path(self, draft_id: str) -> Path:
+        if not isinstance(draft_id, str) or not _ID.match(draft_id):
+            raise DraftNotFound(f"no draft {draft_id!r}: draft ids are 12 hex characters",
+                                hint="list open drafts with `artctl draft ls`")
+        return self.root / f"{draft_id}.json"
+
+    def _lock(self, draft_id: str):  # type: ignore[no-untyped-def]
+        return self.repository.lock(f"draft-{draft_id}")
+
+    def get(self, draft_id: str) -> Draft:
+        path = self.path(draft_id)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise DraftNotFound(f"no open draft {draft_id!r} (unknown, committed or discarded)",
+                                hint="list open drafts with `artctl draft ls`") from None
+        return Draft.from_json(loads(data, str(path)), str(path))
+
+    def _save(self, draft: Draft) -> None:
+        atomic_write_bytes(self.path(draft.id), dumps(draft.to_json()), tmp_dir=self.repository.tmp_dir,
+                           fsync=self.repository.fsync)
+
+    def list(self) -> list[DraftSummary]:
+        out = []
+        try:
+            names = sorted(os.listdir(self.root))
+        except FileNotFoundError:
+            return []
+        for file in names:
+            if not file.endswith(".json") or not _ID.match(file[:-5]):
+                continue
+            try:
+                out.append(self._summary(self.get(file[:-5])))
+            except DraftNotFound:
+                continue
+        return sorted(out, key=lambda s: (s.created_at, s.id))
+
+    @staticmethod
+    def _summary(draft: Draft) -> DraftSummary:
+        return DraftSummary(draft.id, draft.name, draft.base_version, len(draft.added),
+                            len(draft.removed), draft.created_at, draft.updated_at)
+
+    # -- operations ---------------------------------------------------------------------------
+    def new(self, ref: str | ArtifactRef) -> Draft:
+        """Open a draft based on a live version (``NAME`` alone means ``latest``)."""
+        record = self.repo.resolve(ref)
+        now = utcnow()
+        while True:
+            draft = Draft(new_draft_id(), record.name, record.type, record.version, record.manifest,
+                          now, now, description=record.description, metadata=dict(record.metadata),
+                          ttl_seconds=record.ttl_seconds)
+            if not self.path(draft.id).exists():
+                break
+        with writing(self.repository.locks_dir):  # the base must not vanish before the draft exists
+            self.repo.resolve(f"{record.name}:{record.version}")
+            self._save(draft)
+        return draft
+
+    def base_manifest(self, draft: Draft) -> Manifest:
+        return self.repository.read_manifest(draft.base_manifest)
+
+    def manifest(self, draft: Draft, base: Manifest | None = None) -> Manifest:
+        """The manifest the draft would commit: base minus removed plus added."""
+        base = base if base is not None else self.base_manifest(draft)
+        entries = {p: e for p, e in base.entries.items() if p not in draft.removed}
+        entries.update(draft.added)
+        return Manifest(entries)
+
+    def add(self, draft_id: str, local: str | os.PathLike[str], name: str | None = None,
+            progress: "Progress | None" = None) -> DraftChange:
+        """Store a file or directory's files and add them (replacing same paths) to the draft."""
+        self.get(draft_id)  # fail fast on an unknown id, before reading any file
+        if name is not None:
+            validate_path(name.rstrip("/"))  # "/abs" is refused, not quietly made relative
+        from artctl.ops.gc import discard_on_failure
+
+        with discard_on_failure(self.repo), writing(self.repository.locks_dir):
+            files = self.repo.collect([(local, name)])
+            if not files:
+                raise InvalidInput(f"{local} contains no files")
+            entries = self.repo.store_files(files, progress)
+            crash_point(ADD_AFTER_OBJECTS)
+            with self._lock(draft_id):
+                draft = self.get(draft_id)
+                added = dict(draft.added)
+                added.update((e.path, e) for e in entries)
+                removed = draft.removed - {e.path for e in entries}
+                draft = _evolve(draft, added=added, removed=removed)
+                self.manifest(draft).check_collisions()
+                self._save(draft)
+        return DraftChange(draft_id, added=[e.path for e in entries])
+
+    def remove(self, draft_id: str, path: str) -> DraftChange:
+        """Remove a path, or everything under a directory prefix (``dir/`` or ``dir``)."""
+        key = path.rstrip("/")
+        validate_path(key)
+        with self._lock(draft_id):
+            draft = self.get(draft_id)
+            current = self.manifest(draft)
+            gone = current.remove_prefix(key)
+            if not gone:
+                raise InvalidInput(f"{path!r} is not in draft {draft_id}",
+                                   hint=f"see its files with `artctl draft ls {draft_id}`")
+            base = self.base_manifest(draft)
+            added = {p: e for p, e in draft.added.items() if p not in gone}
+            removed = draft.removed | {p for p in gone if p in base.entries}
+            self._save(_evolve(draft, added=added, removed=removed))
+        return DraftChange(draft_id, removed=sorted(gone))
+
+    def show(self, draft_id: str) -> DraftView:
+        draft = self.get(draft_id)
+        base = self.base_manifest(draft)
+        files = []
+        for entry in self.manifest(draft, base):
+            if entry.path not in draft.added:
+                status = "base"
+            elif entry.path in base.entries and base.entries[entry.path].to_json() == entry.to_json():
+                status = "base"
+            else:
+                status = "changed" if entry.path in base.entries else "added"
+            files.append(DraftFile(entry.path, entry.size, entry.digest, status, entry.ref))
+        return DraftView(self._summary(draft), files, sorted(draft.removed))
+
+    def commit(self, draft_id: str, *, aliases: Sequence[str] = (), run_id: str | None = None,
+               description: str | None = None, metadata: dict[str, Any] | None = None) -> "PutResult":
+        """Commit the draft as the artifact's next version (or the identical existing one)."""
+        from artctl.format.names import requested_aliases
+
+        requested_aliases(aliases)  # refused before any work; `latest` is a no-op
+        with writing(self.repository.locks_dir), self._lock(draft_id):
+            draft = self.get(draft_id)
+            manifest = self.manifest(draft)
+            if not len(manifest):
+                raise InvalidInput(f"draft {draft_id} has no files left; add some or discard it")
+            result = self.repo.commit_manifest(
+                parse_name(draft.name), draft.type, manifest, aliases=aliases,
+                description=description if description is not None else draft.description,
+                metadata=metadata if metadata is not None else draft.metadata,
+                ttl=_ttl(draft.ttl_seconds), run_id=run_id, base=draft.base_manifest)
+            crash_point(COMMIT_AFTER_VERSION)
+            self.path(draft_id).unlink()
+        return result
+
+    def discard(self, draft_id: str) -> Draft:
+        with self._lock(draft_id):
+            draft = self.get(draft_id)
+            self.path(draft_id).unlink()
+        return draft
+
+
+def _evolve(draft: Draft, *, added: dict[str, Entry], removed: Iterable[str]) -> Draft:
+    from dataclasses import replace
+
+    return replace(draft, added=added, removed=frozenset(removed), updated_at=utcnow())
+
+
+def _ttl(seconds: int | None):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    return None if seconds is None else timedelta(seconds=seconds)

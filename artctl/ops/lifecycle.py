@@ -1,0 +1,147 @@
+"""What users do with versions after creating them: custom aliases and (soft) deletion.
+
+Deletion is soft: the version record gets ``state="deleted"`` and ``deleted_at`` under the
+artifact's lock, so the version disappears from ``get``/``ls`` at once while its bytes stay until
+``artctl gc`` (which keeps the small record for lineage). ``latest`` is computed, so it falls
+back to the newest live version by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from artctl.errors import ArtifactNotFound, Conflict, InvalidName
+from artctl.format.names import LATEST, ArtifactName, ArtifactRef, parse_name, parse_ref, validate_custom_alias
+from artctl.format.records import VersionRecord, utcnow
+
+if TYPE_CHECKING:
+    from artctl.api.repo import Repo
+
+
+@dataclass(frozen=True)
+class AliasInfo:
+    """One alias of an artifact: where it points, and whether artctl manages it."""
+
+    alias: str
+    version: str
+    managed: bool
+    state: str = "committed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"alias": self.alias, "version": self.version, "managed": self.managed,
+                "state": self.state}
+
+
+@dataclass(frozen=True)
+class AliasChange:
+    """The result of ``alias add`` / ``alias rm``."""
+
+    name: str
+    alias: str
+    version: str | None
+    previous: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "alias": self.alias, "version": self.version,
+                "previous": self.previous}
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """Versions soft-deleted by ``artifact rm`` and the custom aliases removed with them."""
+
+    name: str
+    versions: list[str]
+    aliases_removed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "deleted": self.versions, "aliases_removed": self.aliases_removed}
+
+
+def _ref(ref: str | ArtifactRef) -> ArtifactRef:
+    return parse_ref(ref) if isinstance(ref, str) else ref
+
+
+def _name(name: str | ArtifactName) -> ArtifactName:
+    if isinstance(name, str):
+        if ":" in name:
+            raise InvalidName(f"{name!r} names one version; --all takes the artifact NAME without ':ALIAS'")
+        return parse_name(name)
+    return name
+
+
+# -- aliases ------------------------------------------------------------------------------------
+def add_alias(repo: "Repo", ref: str | ArtifactRef, alias: str) -> AliasChange:
+    """Point custom ``alias`` at the version ``ref`` names, moving it from any other version."""
+    validate_custom_alias(alias)
+    parsed = _ref(ref)
+    previous = repo.registry.aliases(parsed.name).get(alias)
+    record = repo.registry.set_alias(parsed, alias)
+    return AliasChange(str(parsed.name), alias, record.version,
+                       previous if previous != record.version else None)
+
+
+def remove_alias(repo: "Repo", name: str | ArtifactName, alias: str) -> AliasChange:
+    """Drop custom ``alias``; ``latest`` and ``vN`` are managed and refused."""
+    parsed = _name(name)
+    version = repo.registry.remove_alias(parsed, alias)
+    return AliasChange(str(parsed), alias, None, version)
+
+
+def list_aliases(repo: "Repo", name: str | ArtifactName) -> list[AliasInfo]:
+    """``latest`` (if any version is live) then the custom aliases, sorted."""
+    parsed = _name(name)
+    registry = repo.registry
+    registry.require_artifact(parsed)
+    out: list[AliasInfo] = []
+    latest = registry.latest(parsed)
+    if latest is not None:
+        out.append(AliasInfo(LATEST, latest.version, True))
+    for alias, version in sorted(registry.aliases(parsed).items()):
+        record = registry.version(parsed, int(version[1:]))
+        state = "missing" if record is None else record.status()
+        out.append(AliasInfo(alias, version, False, state))
+    return out
+
+
+# -- deletion -----------------------------------------------------------------------------------
+def _soft_delete(repo: "Repo", name: ArtifactName, record: VersionRecord) -> None:
+    repo.registry.save_version(record.evolve(state="deleted", deleted_at=utcnow()))
+
+
+def delete_version(repo: "Repo", ref: str | ArtifactRef, *, delete_aliases: bool = False) -> DeleteResult:
+    """Soft-delete one version; refused while it holds custom aliases unless ``delete_aliases``.
+
+    Deleting a version that is already deleted (or expired) is an error, so a script that
+    deletes twice learns about it.
+    """
+    parsed = _ref(ref)
+    registry = repo.registry
+    with registry.lock(parsed.name):
+        record = registry.resolve(parsed)
+        held = sorted(a for a, v in registry.aliases(parsed.name).items() if v == record.version)
+        if held and not delete_aliases:
+            raise Conflict(f"{record.name}:{record.version} holds the alias(es) {', '.join(held)}",
+                           hint="pass --delete-aliases (Python: delete(delete_aliases=True)) "
+                                "or move them with `artctl alias add`")
+        removed = registry.drop_aliases_of(parsed.name, record.version)
+        _soft_delete(repo, parsed.name, record)
+    return DeleteResult(record.name, [record.version], removed)
+
+
+def delete_artifact(repo: "Repo", name: str | ArtifactName) -> DeleteResult:
+    """Soft-delete every live version of an artifact and drop all its custom aliases."""
+    parsed = _name(name)
+    registry = repo.registry
+    with registry.lock(parsed):
+        registry.require_artifact(parsed)
+        live = registry.versions(parsed)
+        if not live:
+            raise ArtifactNotFound(f"artifact {parsed} has no live versions to delete")
+        removed = sorted(registry.aliases(parsed))
+        if removed:
+            registry.write_aliases(parsed, {})
+        for record in live:
+            _soft_delete(repo, parsed, record)
+    return DeleteResult(str(parsed), [r.version for r in live], removed)

@@ -1,0 +1,308 @@
+"""The lineage graph: artifact versions and runs, linked by what each run used and logged.
+
+Edges point the way data flows: ``run → version`` for a version the run logged, and
+``version → run`` for a version the run used. The graph is built from the run records (their
+``inputs``/``outputs``) plus each version's ``logged_by``; there is no separate index to go
+stale. Soft-deleted and expired versions stay in the graph (``state`` says so), so the history
+of a model is never broken; a version whose record is gone entirely appears as ``missing``.
+
+Node ids are stable strings that the CLI, the JSON output and the UI share (docs/lineage.md):
+``artifact:<[entity/]project/name>:v<N>`` and ``run:<run id>``.
+
+``depth`` counts runs: from a version, ``depth=1`` is the runs linked to it and the versions on
+their far side; from a run, ``depth=1`` is the versions it used and logged, ``depth=2`` adds the
+runs linked to those, with their versions, and so on.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from artctl.errors import ArtifactNotFound, InvalidInput
+from artctl.format.names import parse_name, parse_ref, version_index
+from artctl.format.records import VersionRecord
+from artctl.repository.runs import RunRecord, VersionLink
+
+if TYPE_CHECKING:
+    from artctl.api.repo import Repo
+
+DIRECTIONS = ("both", "upstream", "downstream")
+ARTIFACT_PREFIX = "artifact:"
+RUN_PREFIX = "run:"
+
+
+def artifact_node_id(name: str, version: str) -> str:
+    """``artifact:proj/ds:v0``: the stable id of a version node."""
+    return f"{ARTIFACT_PREFIX}{name}:{version}"
+
+
+def run_node_id(run_id: str) -> str:
+    """``run:<id>``: the stable id of a run node."""
+    return f"{RUN_PREFIX}{run_id}"
+
+
+@dataclass(frozen=True)
+class Node:
+    """One version or run of the graph.
+
+    ``type`` is the artifact type for a version and the job type for a run; ``state`` is
+    ``committed``/``deleted``/``expired``/``missing`` for a version and the run's status
+    (``running``/``finished``/``failed``, or ``missing``) for a run. ``level`` is the signed
+    distance from the root in edges: negative upstream, positive downstream, 0 for the root.
+    """
+
+    id: str
+    kind: str  # "artifact" or "run"
+    label: str
+    type: str
+    state: str
+    level: int = 0
+    name: str | None = None  # artifact name, or the run's optional name
+    version: str | None = None
+    digest: str | None = None
+    aliases: tuple[str, ...] = ()
+    created_at: str | None = None  # a version's creation, a run's start
+    finished_at: str | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.state == "deleted"
+
+    def to_json(self) -> dict[str, Any]:
+        base: dict[str, Any] = {"id": self.id, "kind": self.kind, "label": self.label,
+                                "type": self.type, "state": self.state, "level": self.level}
+        if self.kind == "artifact":
+            base.update({"name": self.name, "version": self.version, "digest": self.digest,
+                         "aliases": list(self.aliases), "created_at": self.created_at})
+        else:
+            base.update({"run_id": self.id[len(RUN_PREFIX):], "job_type": self.type, "name": self.name,
+                         "started_at": self.created_at, "finished_at": self.finished_at})
+        return base
+
+
+@dataclass(frozen=True, order=True)
+class Edge:
+    """``from_ → to``: a run logged a version, or a version was used by a run."""
+
+    from_: str
+    to: str
+
+    @property
+    def kind(self) -> str:
+        return "logged" if self.from_.startswith(RUN_PREFIX) else "used"
+
+    def to_json(self) -> dict[str, str]:
+        return {"from": self.from_, "to": self.to, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The nodes around ``root`` (sorted by level, then id) and every edge between them."""
+
+    root: str
+    direction: str
+    depth: int | None
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+
+    def node(self, node_id: str) -> Node:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
+
+    def parents(self, node_id: str) -> list[str]:
+        return [e.from_ for e in self.edges if e.to == node_id]
+
+    def children(self, node_id: str) -> list[str]:
+        return [e.to for e in self.edges if e.from_ == node_id]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"root": self.root, "direction": self.direction, "depth": self.depth,
+                "nodes": [n.to_json() for n in self.nodes], "edges": [e.to_json() for e in self.edges]}
+
+
+@dataclass
+class LineageIndex:
+    """Every run-version link of a repository, loaded once (run records are small JSON)."""
+
+    repo: "Repo"
+    runs: dict[str, RunRecord] = field(default_factory=dict)
+    users: dict[str, set[str]] = field(default_factory=dict)    # version node id → run node ids
+    loggers: dict[str, set[str]] = field(default_factory=dict)  # version node id → run node ids
+    _versions: dict[str, VersionRecord | None] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, repo: "Repo") -> "LineageIndex":
+        index = cls(repo)
+        for run in repo.repository.runs.list():
+            index.runs[run.id] = run
+            rid = run_node_id(run.id)
+            for node in index._current(run.inputs):
+                index.users.setdefault(node, set()).add(rid)
+            for node in index._current(run.outputs):
+                index.loggers.setdefault(node, set()).add(rid)
+        return index
+
+    def version(self, node_id: str) -> VersionRecord | None:
+        """The version record behind a node id (deleted ones too), or None if it is gone."""
+        if node_id not in self._versions:
+            name, _, version = node_id[len(ARTIFACT_PREFIX):].rpartition(":")
+            index = version_index(version)
+            record = None
+            if index is not None:
+                try:
+                    record = self.repo.registry.version(parse_name(name), index)
+                except ArtifactNotFound:
+                    record = None
+            self._versions[node_id] = record
+        return self._versions[node_id]
+
+    def _same_version(self, name: str, version: str, digest: str) -> bool:
+        """A link names the version that exists now (not an earlier one whose name was reused)."""
+        record = self.version(artifact_node_id(name, version))
+        return record is None or record.digest == digest
+
+    def _current(self, links: list[VersionLink]) -> list[str]:
+        """Node ids of the ``links`` that name the version existing now (see ``_same_version``)."""
+        return [artifact_node_id(v.name, v.version) for v in links
+                if self._same_version(v.name, v.version, v.digest)]
+
+    def upstream(self, node_id: str) -> set[str]:
+        """Nodes with an edge into ``node_id``."""
+        if node_id.startswith(RUN_PREFIX):
+            run = self.runs.get(node_id[len(RUN_PREFIX):])
+            if run is None:
+                return set()
+            return set(self._current(run.inputs))
+        out = set(self.loggers.get(node_id, set()))
+        record = self.version(node_id)
+        if record is not None and record.logged_by:
+            out.add(run_node_id(record.logged_by))
+        return out
+
+    def downstream(self, node_id: str) -> set[str]:
+        """Nodes with an edge out of ``node_id``."""
+        if node_id.startswith(RUN_PREFIX):
+            run = self.runs.get(node_id[len(RUN_PREFIX):])
+            if run is None:
+                return set()
+            return set(self._current(run.outputs))
+        return set(self.users.get(node_id, set()))
+
+    def run_type(self, node_id: str) -> str:
+        """A version's type when only run links know it (its record is gone)."""
+        for run in self.runs.values():
+            for link in (*run.inputs, *run.outputs):
+                if artifact_node_id(link.name, link.version) == node_id:
+                    return link.type
+        return "unknown"
+
+
+def root_id(repo: "Repo", target: str) -> str:
+    """The node id of a REF (``proj/ds:v0``, ``proj/ds`` = latest), ``artifact:…`` or ``run:<id>``."""
+    if not isinstance(target, str) or not target:
+        raise InvalidInput("lineage needs a REF or run:<id>")
+    if target.startswith(RUN_PREFIX):
+        run_id = target[len(RUN_PREFIX):]
+        repo.repository.runs.get(run_id)  # unknown run → RunError
+        return run_node_id(run_id)
+    if target.startswith(ARTIFACT_PREFIX):
+        target = target[len(ARTIFACT_PREFIX):]
+    record = repo.resolve(parse_ref(target), include_deleted=True)
+    return artifact_node_id(record.name, record.version)
+
+
+def lineage(repo: "Repo", target: str, direction: str = "both", depth: int | None = None,
+            *, index: LineageIndex | None = None) -> Graph:
+    """The graph around a version or run: its ancestors (``upstream``), descendants
+    (``downstream``) or both, up to ``depth`` runs away, with every edge between them."""
+    if direction not in DIRECTIONS:
+        raise InvalidInput(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+    if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 1):
+        raise InvalidInput(f"depth must be a whole number of at least 1, not {depth!r}",
+                           hint="leave it out to see the whole graph")
+    root = root_id(repo, target)
+    index = index or LineageIndex.load(repo)
+    limit = None if depth is None else 2 * depth - (1 if root.startswith(RUN_PREFIX) else 0)
+    levels: dict[str, int] = {root: 0}
+    if direction in ("both", "upstream"):
+        for node, distance in _walk(root, index.upstream, limit).items():
+            levels.setdefault(node, -distance)
+    if direction in ("both", "downstream"):
+        for node, distance in _walk(root, index.downstream, limit).items():
+            levels.setdefault(node, distance)
+    edges = set()
+    for node in levels:
+        for child in index.downstream(node):
+            if child in levels:
+                edges.add(Edge(node, child))
+        for parent in index.upstream(node):
+            if parent in levels:
+                edges.add(Edge(parent, node))
+    nodes = sorted((_make_node(index, node_id, level) for node_id, level in levels.items()),
+                   key=lambda n: (n.level, n.id))
+    return Graph(root, direction, depth, tuple(nodes), tuple(sorted(edges)))
+
+
+def _walk(root: str, neighbours, limit: int | None) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Breadth-first distances from ``root`` (excluded) within ``limit`` edges."""
+    seen = {root: 0}
+    queue = deque([root])
+    while queue:
+        node = queue.popleft()
+        distance = seen[node]
+        if limit is not None and distance >= limit:
+            continue
+        for nxt in sorted(neighbours(node)):
+            if nxt not in seen:
+                seen[nxt] = distance + 1
+                queue.append(nxt)
+    del seen[root]
+    return seen
+
+
+def _make_node(index: LineageIndex, node_id: str, level: int) -> Node:
+    if node_id.startswith(RUN_PREFIX):
+        run_id = node_id[len(RUN_PREFIX):]
+        run = index.runs.get(run_id)
+        if run is None:
+            return Node(node_id, "run", run_id, "unknown", "missing", level)
+        return Node(node_id, "run", run.name or run.id, run.job_type, run.status, level, name=run.name,
+                    created_at=run.started_at, finished_at=run.finished_at)
+    label = node_id[len(ARTIFACT_PREFIX):]
+    name, _, version = label.rpartition(":")
+    record = index.version(node_id)
+    if record is None:
+        return Node(node_id, "artifact", label, index.run_type(node_id), "missing", level,
+                    name=name, version=version)
+    state = record.status(datetime.now(timezone.utc))
+    aliases = tuple(index.repo.registry.aliases_of(record)) if state == "committed" else (record.version,)
+    return Node(node_id, "artifact", label, record.type, state, level, name=record.name,
+                version=record.version, digest=record.digest, aliases=aliases,
+                created_at=record.created_at)
+
+
+def logged_by(repo: "Repo", record: VersionRecord, index: LineageIndex | None = None) -> str | None:
+    """The id of the run that logged a version (its creator first), if any."""
+    if record.logged_by:
+        return record.logged_by
+    index = index or LineageIndex.load(repo)
+    runs = sorted(index.loggers.get(artifact_node_id(record.name, record.version), set()))
+    started = sorted((index.runs[r[len(RUN_PREFIX):]].started_at, r[len(RUN_PREFIX):]) for r in runs
+                     if r[len(RUN_PREFIX):] in index.runs)
+    return started[0][1] if started else None
+
+
+def used_by(repo: "Repo", record: VersionRecord, index: LineageIndex | None = None) -> list[str]:
+    """Ids of the runs that used a version, oldest first."""
+    index = index or LineageIndex.load(repo)
+    ids = [r[len(RUN_PREFIX):] for r in index.users.get(artifact_node_id(record.name, record.version), set())]
+    return [run_id for _, run_id in sorted((index.runs[i].started_at, i) for i in ids)]
+
+
+__all__ = ["DIRECTIONS", "Edge", "Graph", "LineageIndex", "Node", "artifact_node_id",
+           "lineage", "logged_by", "root_id", "run_node_id", "used_by"]

@@ -1,0 +1,56 @@
+"""Which version a working directory was last made from (``get``, ``checkout``, ``put``).
+
+Recorded in ``state.db`` by the directory's absolute path, so that ``artctl status`` in a
+directory needs no REF, as ``git status`` needs no branch. It is a cache like the rest of
+``state.db``: when it is lost (or the directory was filled some other way) give REF.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from artctl.errors import InvalidInput
+from artctl.format.records import VersionRecord, utcnow
+
+if TYPE_CHECKING:
+    from artctl.api.repo import Repo
+
+
+def key(directory: str | os.PathLike[str]) -> str:
+    """The one spelling of a directory in the table: absolute, symlinks resolved."""
+    return str(Path(directory).resolve())
+
+
+def remember(repo: "Repo", directory: str | os.PathLike[str], record: VersionRecord) -> None:
+    """``directory`` now holds exactly ``record``."""
+    repo.repository.state.remember_workdir(key(directory), record.name, record.version,
+                                           record.manifest, utcnow())
+
+
+def recorded(repo: "Repo", directory: str | os.PathLike[str]) -> str | None:
+    """``name:vN`` last placed in ``directory``, or None."""
+    row = repo.repository.state.workdir(key(directory))
+    return f"{row[0]}:{row[1]}" if row else None
+
+
+def find(repo: "Repo", directory: str | os.PathLike[str]) -> tuple[str, Path] | None:
+    """``(name:vN, recorded directory)`` for ``directory`` or the nearest recorded directory
+    above it (as ``git status`` works from any subdirectory), or None."""
+    here = Path(directory).resolve()
+    for candidate in (here, *here.parents):
+        ref = recorded(repo, candidate)
+        if ref is not None:
+            return ref, candidate
+    return None
+
+
+def default_ref(repo: "Repo", directory: str | os.PathLike[str]) -> tuple[str, Path]:
+    """What ``status`` compares when no REF is given: :func:`find`, or a clear error."""
+    found = find(repo, directory)
+    if found is None:
+        raise InvalidInput(f"no version is recorded for {directory}: give REF",
+                           hint="e.g. `artctl status proj/name:latest DIR`; artctl records the "
+                                "version a directory was got, checked out or put from")
+    return found

@@ -1,0 +1,362 @@
+"""Configuration, layered like git: repository file, user file, environment, then flags.
+
+* repository: ``.artifacts/config.toml``
+* user: ``$XDG_CONFIG_HOME/artctl/config.toml`` (``~/.config/artctl/config.toml``)
+* environment: ``ARTCTL_<KEY>`` with dots as underscores, e.g. ``ARTCTL_CORE_LINK``
+
+A later layer wins over an earlier one; command-line flags win over all. Keys are dotted paths
+into the TOML tables (``core.link``, ``remote.origin.url``). Known keys are listed in
+:data:`KNOWN_KEYS` with what they do.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from artctl.errors import InvalidInput, RepositoryFormatError
+from artctl.base.fsutil import atomic_write_bytes
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+KNOWN_KEYS: dict[str, str] = {
+    "core.link": "how `get` places files: auto (reflink, else copy), copy, reflink, hardlink, symlink",
+    "core.default_remote": "remote used by push/pull when none is named",
+    "core.workers": "worker threads for hashing and copying (default: number of CPUs); with 2 or "
+                    "more, a put of many small files shares them with a helper process",
+    "core.fsync": "flush every object and record to disk before it counts (default true; true/false, "
+                  "yes/no, on/off, 1/0); false trades safety against power loss for speed on scratch "
+                  "machines. Per repository: other repositories and file:// remotes keep their own",
+    "ttl.default": "TTL given to new versions of every project unless --ttl is passed (e.g. 30d, 6mo)",
+    "ttl.project.<PROJECT>": "TTL given to new versions in one project (wins over ttl.default); "
+                             "`artctl ttl apply --project PROJECT` gives it to existing versions",
+    "gc.grace_period": "unreferenced objects younger than this are kept by gc (default 1h)",
+    "remote.<NAME>.url": "fsspec URL of a remote (set by `artctl remote add`)",
+    "remote.<NAME>.options.<KEY>": "storage option passed to the remote's fsspec filesystem",
+    "remote.<NAME>.jobs": "parallel transfers to and from that remote (default 8)",
+    "references.allow_local": "let `get` follow file:// and loopback/link-local http references of "
+                              "versions pulled from a remote (default false: refused)",
+}
+
+
+def env_name(key: str) -> str:
+    """The environment variable that overrides ``key``: ``core.link`` → ``ARTCTL_CORE_LINK``."""
+    return "ARTCTL_" + key.replace(".", "_").replace("-", "_").upper()
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "artctl" / "config.toml"
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Read one TOML file; missing is empty, malformed is a clear error."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise RepositoryFormatError(f"{path} is not valid TOML: {exc}") from None
+
+
+def _split(key: str) -> list[str]:
+    parts = key.split(".")
+    if not key or any(not p for p in parts):
+        raise InvalidInput(f"invalid config key {key!r}: use dotted names like core.link")
+    return parts
+
+
+def get_path(table: dict[str, Any], key: str) -> Any:
+    node: Any = table
+    for part in _split(key):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, full + "."))
+        else:
+            out[full] = value
+    return out
+
+
+class Config:
+    """The merged view of every layer, with writes going to one file."""
+
+    def __init__(self, repo_file: Path | None) -> None:
+        self.repo_file = repo_file
+
+    def layers(self) -> list[tuple[str, dict[str, Any]]]:
+        layers = [("user", load_toml(user_config_path()))]
+        if self.repo_file is not None:
+            layers.append(("repository", load_toml(self.repo_file)))
+        return layers
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value, source = self.lookup(key)
+        return default if source is None else value
+
+    def lookup(self, key: str) -> tuple[Any, str | None]:
+        """``key``'s value and the layer that set it (its ``ARTCTL_*`` variable, ``repository``
+        or ``user``); ``(None, None)`` when unset. The layer goes into error hints."""
+        name = env_name(key)
+        env = os.environ.get(name)
+        if env is not None:
+            return env, name
+        for layer, table in reversed(self.layers()):
+            value = get_path(table, key)
+            if value is not None:
+                return value, layer
+        return None, None
+
+    def stamp(self) -> tuple[object, ...]:
+        """What the merged view depends on (each file's identity, the ``ARTCTL_*`` variables):
+        equal stamps mean equal settings, so typed settings are parsed again only on change."""
+        files: list[object] = []
+        for path in (user_config_path(), self.repo_file):
+            try:
+                st = os.stat(path) if path is not None else None
+            except OSError:
+                st = None
+            files.append(None if st is None else (st.st_ino, st.st_mtime_ns, st.st_size))
+        env = sorted((k, v) for k, v in os.environ.items() if k.startswith("ARTCTL_"))
+        return (*files, tuple(env))
+
+    def items(self) -> dict[str, tuple[Any, str]]:
+        """Every set key with its value and the layer it came from."""
+        merged: dict[str, tuple[Any, str]] = {}
+        for name, table in self.layers():
+            for key, value in flatten(table).items():
+                merged[key] = (value, name)
+        return dict(sorted(merged.items()))
+
+    def table(self, key: str) -> dict[str, Any]:
+        """A merged sub-table (e.g. all ``remote.*``)."""
+        merged: dict[str, Any] = {}
+        for _name, table in self.layers():
+            value = get_path(table, key)
+            if isinstance(value, dict):
+                _deep_merge(merged, value)
+        return merged
+
+    def set(self, key: str, value: Any, *, scope: str = "repository") -> None:
+        path = self._file(scope)
+        data = load_toml(path)
+        node = data
+        parts = _split(key)
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise InvalidInput(f"config key {key!r} conflicts with a value at {part!r}")
+            node = child
+        node[parts[-1]] = value
+        self._write(path, data)
+
+    def unset(self, key: str, *, scope: str = "repository") -> bool:
+        path = self._file(scope)
+        data = load_toml(path)
+        parts = _split(key)
+        node: Any = data
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                return False
+        if not isinstance(node, dict) or parts[-1] not in node:
+            return False
+        del node[parts[-1]]
+        _prune_empty(data)
+        self._write(path, data)
+        return True
+
+    def _file(self, scope: str) -> Path:
+        if scope == "user":
+            return user_config_path()
+        if self.repo_file is None:
+            raise InvalidInput("not inside a repository; use --user to edit the user config")
+        return self.repo_file
+
+    @staticmethod
+    def _write(path: Path, data: dict[str, Any]) -> None:
+        import tomli_w
+
+        atomic_write_bytes(path, tomli_w.dumps(data).encode())
+
+
+def _deep_merge(into: dict[str, Any], other: dict[str, Any]) -> None:
+    for key, value in other.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _prune_empty(table: dict[str, Any]) -> None:
+    for key in list(table):
+        if isinstance(table[key], dict):
+            _prune_empty(table[key])
+            if not table[key]:
+                del table[key]
+
+
+def known_key(key: str) -> str | None:
+    """The :data:`KNOWN_KEYS` pattern ``key`` matches (``ttl.project.<PROJECT>``), or None."""
+    parts = _split(key)
+    for pattern in KNOWN_KEYS:
+        want = pattern.split(".")
+        if len(want) == len(parts) and all(w.startswith("<") or w == p for w, p in zip(want, parts)):
+            return pattern
+    return None
+
+
+def check_setting(key: str, value: Any) -> Any:
+    """Refuse, when it is written, a setting that every later command would trip over; return
+    the value to store (``yes`` for a boolean is stored as ``true``).
+
+    ``artctl config`` used to accept a typo'd key or a value like ``core.link=bogus`` and the
+    failure came later, from an unrelated ``get``. Unknown keys are refused (with the known
+    ones as a hint); values of known keys go through the very parser their readers use
+    (:data:`PARSERS`), so the command line, the files and ``ARTCTL_*`` accept the same.
+    """
+    import difflib
+
+    pattern = known_key(key)
+    if pattern is None:
+        close = difflib.get_close_matches(key, list(KNOWN_KEYS), n=1)
+        raise InvalidInput(f"unknown config key {key!r}",
+                           hint=(f"did you mean {close[0]}? " if close else "")
+                           + "known keys: " + ", ".join(KNOWN_KEYS))
+    parser = PARSERS.get(pattern)
+    if parser is None:
+        return value
+    typed = parser(value, key, None)  # raises on a bad value
+    return typed if isinstance(typed, bool) else value  # a duration is kept as written (12h)
+
+
+def invalid(value: Any, key: str, source: str | None, expected: str, why: str | None = None) -> InvalidInput:
+    """The one error for a bad setting: what was wrong, what is accepted, and where to fix it
+    (``why``, when the parser had something more specific to say, e.g. "5m: min or mo?")."""
+    if source is None:  # being written by `artctl config`: the command line is the place
+        hint = why
+    elif source.startswith("ARTCTL_"):
+        hint = f"it comes from the environment variable {source}: fix or unset it"
+    else:
+        scope = "--user " if source == "user" else ""
+        hint = (f"it comes from the {source} config: fix it with `artctl config {scope}{key} VALUE` "
+                f"or remove it with `artctl config {scope}--unset {key}`")
+    if why and hint and why != hint:
+        hint = f"{why}; {hint}"
+    return InvalidInput(f"invalid value {value!r} for {key}: {expected}", hint=hint)
+
+
+def parse_bool(value: Any, key: str, source: str | None = None) -> bool:
+    """A boolean setting: TOML true/false, or text true/false/1/0/yes/no/on/off (any case)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise invalid(value, key, source, "true or false (also yes/no, on/off, 1/0)")
+
+
+def parse_count(value: Any, key: str, source: str | None = None) -> int:
+    """A count of workers or jobs: a whole number of at least 1 (``4`` or ``"4"``)."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or number < 1:
+        raise invalid(value, key, source, "a whole number of at least 1")
+    return number
+
+
+def parse_link(value: Any, key: str, source: str | None = None) -> str:
+    """How ``get`` places files: one of :data:`~artctl.base.fsutil.LINK_MODES`."""
+    from artctl.base.fsutil import LINK_MODES
+
+    if not isinstance(value, str) or value not in LINK_MODES:
+        raise invalid(value, key, source, "one of " + ", ".join(LINK_MODES))
+    return value
+
+
+def parse_grace(value: Any, key: str = "--grace-period", source: str | None = None) -> int:
+    """A grace period in seconds from a duration (``1h``, ``30m``, ``2d``) or ``0``/``now``.
+
+    One parser for the config key and the command-line option: both accept and refuse alike.
+    """
+    text = str(value).strip()
+    if text in ("0", "0s", "none", "now"):
+        return 0
+    seconds, why = _duration_seconds(text)
+    if seconds is None:
+        raise invalid(value, key, source, "a duration such as 90min, 12h, 30d, 2w, 1y, or 0", why)
+    return seconds
+
+
+def parse_ttl(value: Any, key: str, source: str | None = None) -> int:
+    """A TTL in seconds: a positive duration (``30d``) of at most 1000 years."""
+    seconds, why = _duration_seconds(str(value))
+    if not seconds:
+        raise invalid(value, key, source, "a duration such as 90min, 12h, 30d, 2w, 6mo, 1y (at most 1000y)", why)
+    return seconds
+
+
+def _duration_seconds(text: str) -> tuple[int | None, str | None]:
+    """Seconds of a duration like ``12h`` (at most 1000 years), or None and the parser's hint
+    when it is not one."""
+    from artctl.base.units import MAX_DURATION_SECONDS, parse_duration
+
+    try:
+        seconds = parse_duration(text.strip()).total_seconds()
+    except InvalidInput as exc:
+        return None, exc.hint
+    return (int(seconds), None) if seconds <= MAX_DURATION_SECONDS else (None, None)
+
+
+#: The parser of each typed key (``(value, key, source) -> typed value``): the one place that
+#: decides what a setting accepts, used by ``artctl config`` when it writes and by
+#: :class:`~artctl.repository.settings.Settings` when it reads (files and ``ARTCTL_*`` alike).
+PARSERS: dict[str, Callable[[Any, str, str | None], Any]] = {
+    "core.link": parse_link,
+    "core.fsync": parse_bool,
+    "core.workers": parse_count,
+    "ttl.default": parse_ttl,
+    "ttl.project.<PROJECT>": parse_ttl,
+    "gc.grace_period": parse_grace,
+    "remote.<NAME>.jobs": parse_count,
+    "references.allow_local": parse_bool,
+}
+
+
+def format_value(value: Any) -> str:
+    """A value as it is written in TOML and on the command line (``true``, not ``True``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def parse_value(text: str) -> Any:
+    """Config values from the command line: ints and booleans as such, the rest as strings."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return int(text)
+    except ValueError:
+        return text

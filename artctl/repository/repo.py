@@ -1,0 +1,248 @@
+"""Finding, creating and opening a repository (``.artifacts/``), and its manifest files.
+
+The repository is found like git finds ``.git``: walk up from the working directory;
+``ARTCTL_DIR`` names one explicitly (either the ``.artifacts`` directory or its parent).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+
+from artctl.repository.config import Config
+from artctl.errors import ObjectNotFound, RepositoryFormatError, RepositoryNotFound
+from artctl.base.fsutil import atomic_write_bytes, file_lock
+from artctl.base.hashing import hash_bytes
+from artctl.format.manifest import Entry, Manifest
+from artctl.repository.settings import Settings
+
+DIRNAME = ".artifacts"
+REPO_FORMAT = 1
+FORMAT_FILE = "FORMAT"
+_FORMAT_DOC = {"kind": "artctl-repository", "format": REPO_FORMAT}
+
+
+def format_bytes() -> bytes:
+    return json.dumps(_FORMAT_DOC, sort_keys=True).encode() + b"\n"
+
+
+def check_format(data: bytes, where: str) -> None:
+    """Refuse a directory that is not an artctl repository or has a newer format."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict) or doc.get("kind") != "artctl-repository":
+        raise RepositoryFormatError(
+            f"{where} is not an artctl repository (its {FORMAT_FILE} file is not artctl's)",
+            hint=f"if it is one whose {FORMAT_FILE} was damaged, delete {where}/{FORMAT_FILE} and run "
+                 "`artctl init` there: that rewrites it and keeps every stored file")
+    if doc.get("format") != REPO_FORMAT:
+        raise RepositoryFormatError(
+            f"{where} has repository format {doc.get('format')!r}; this artctl reads format {REPO_FORMAT}",
+            hint="upgrade artctl")
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The ``.artifacts`` directory that governs ``start`` (default: the working directory)."""
+    env = os.environ.get("ARTCTL_DIR")
+    if env:
+        path = Path(env).expanduser().resolve()
+        candidates = [path] if path.name == DIRNAME else [path / DIRNAME, path]
+        for candidate in candidates:
+            if (candidate / FORMAT_FILE).is_file():
+                return candidate
+        raise RepositoryNotFound(f"ARTCTL_DIR={env} is not an artctl repository",
+                                 hint=f"run `artctl init {env}` or unset ARTCTL_DIR")
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / DIRNAME
+        if (candidate / FORMAT_FILE).is_file():
+            return candidate
+    raise RepositoryNotFound("not inside an artctl repository (no .artifacts/ here or above)",
+                             hint="run `artctl init` to create one here")
+
+
+class Repository:
+    """An opened repository: paths, config, state database, object store and registry."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        check_format((root / FORMAT_FILE).read_bytes(), str(root))
+        self.tmp_dir = root / "tmp"
+        self.locks_dir = root / "locks"
+        self.manifests_dir = root / "manifests"
+        self._settings: tuple[object, Settings] | None = None  # (config stamp, settings)
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> "Repository":
+        return cls(find_root(start))
+
+    @classmethod
+    def init(cls, directory: Path | None = None) -> tuple["Repository", bool]:
+        """Create ``DIR/.artifacts`` (idempotent); return the repository and whether it is new."""
+        base = (directory or Path.cwd()).resolve()
+        root = base if base.name == DIRNAME else base / DIRNAME
+        created = not (root / FORMAT_FILE).exists()
+        if created:
+            for sub in ("objects", "packs", "manifests", "registry", "runs", "drafts", "tmp", "locks"):
+                (root / sub).mkdir(parents=True, exist_ok=True)
+            if not (root / "config.toml").exists():
+                atomic_write_bytes(root / "config.toml", b"")
+            atomic_write_bytes(root / ".gitignore", b"# artctl repository: keep it out of git\n*\n")
+            atomic_write_bytes(root / FORMAT_FILE, format_bytes())
+        repository = cls(root)
+        repository.state.conn  # create state.db now: processes starting together then share it
+        return repository, created
+
+    @property
+    def work_dir(self) -> Path:
+        """The directory holding ``.artifacts`` (default base of relative roots)."""
+        return self.root.parent
+
+    @cached_property
+    def config(self) -> Config:
+        return Config(self.root / "config.toml")
+
+    @property
+    def settings(self) -> Settings:
+        """This repository's typed settings, read on first use (a bad value is reported by the
+        command that needs it; ``artctl config`` can still fix it) and read again only when a
+        config file or an ``ARTCTL_*`` variable changed (a notebook that runs ``artctl config``).
+
+        The store follows a changed ``core.fsync`` from its next write on; a pack being written
+        keeps the durability it started with.
+        """
+        stamp = self.config.stamp()
+        if self._settings is None or self._settings[0] != stamp:
+            settings = Settings.load(self.config)
+            self._settings = (stamp, settings)
+            if "store" in self.__dict__:
+                self.store.fsync = settings.fsync
+        return self._settings[1]
+
+    @property
+    def fsync(self) -> bool:
+        """Whether this repository's writes are flushed to disk (``core.fsync``)."""
+        return self.settings.fsync
+
+    @cached_property
+    def state(self):  # type: ignore[no-untyped-def]
+        from artctl.repository.state import StateDB
+
+        return StateDB(self.root / "state.db")
+
+    @cached_property
+    def store(self):  # type: ignore[no-untyped-def]
+        from artctl.repository.objects import Store
+
+        return Store(self.root, self.state, fsync=self.fsync)
+
+    @cached_property
+    def registry(self):  # type: ignore[no-untyped-def]
+        from artctl.repository.registry import Registry
+
+        return Registry(self)
+
+    @cached_property
+    def runs(self):  # type: ignore[no-untyped-def]
+        from artctl.repository.runs import RunStore
+
+        return RunStore(self)
+
+    def lock(self, name: str):  # type: ignore[no-untyped-def]
+        """A short exclusive lock for metadata changes of one thing (an artifact, a run …)."""
+        safe = name.replace("/", "__").replace("@", "_at_")
+        return file_lock(self.locks_dir / f"{safe}.lock")
+
+    # -- manifests ---------------------------------------------------------------------------
+    def manifest_path(self, digest: str) -> Path:
+        return self.manifests_dir / digest[:2] / f"{digest[2:]}.jsonl"
+
+    def write_manifest(self, manifest: Manifest, *, origin: str | None = None) -> str:
+        """Store a manifest (after its objects) and return its digest.
+
+        ``origin`` names the remote its reference entries came from (a draft of a pulled
+        version keeps them); None means this repository's user logged every entry of it.
+        """
+        from artctl.base.fsutil import write_content_addressed
+
+        if origin is not None:
+            self.mark_from_remote(manifest.digest(), origin)
+        digest = write_content_addressed(manifest.canonical_chunks(), self.manifest_path, self.tmp_dir,
+                                         fsync=self.fsync)
+        if origin is None:  # the user logged this exact content here: it is theirs now
+            self._origin_path(digest).unlink(missing_ok=True)
+        return digest
+
+    # -- where a manifest came from ----------------------------------------------------------
+    # The one owner of "this manifest arrived from a remote": a marker file beside it, written
+    # *before* the manifest (a crash in between leaves a marker without a manifest, which is
+    # harmless; never a pulled manifest without its marker). Local state, never pushed. `get`
+    # asks it before following a reference (docs/references.md, "References from a remote").
+    def _origin_path(self, digest: str) -> Path:
+        return self.manifests_dir / digest[:2] / f"{digest[2:]}.remote"
+
+    def mark_from_remote(self, digest: str, remote: str) -> None:
+        """Record that the manifest ``digest`` was fetched from ``remote`` (before writing it)."""
+        path = self._origin_path(digest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, remote.encode() + b"\n", tmp_dir=self.tmp_dir, fsync=self.fsync)
+
+    def manifest_origin(self, digest: str) -> str | None:
+        """The remote a manifest was fetched from, or None when it was made here."""
+        try:
+            return self._origin_path(digest).read_text().strip() or "a remote"
+        except FileNotFoundError:
+            return None
+
+    def inherited_origin(self, manifest: Manifest, base: str | None) -> str | None:
+        """The origin a new manifest built on ``base`` (a draft) carries: the base's remote when
+        it keeps any of the base's reference entries, so a draft cannot launder them."""
+        origin = self.manifest_origin(base) if base else None
+        if origin is None or base is None:
+            return None
+        inherited = {_ref_identity(e) for e in self.iter_manifest(base) if e.ref is not None}
+        return origin if any(_ref_identity(e) in inherited for e in manifest if e.ref is not None) else None
+
+    def iter_manifest(self, digest: str) -> Iterator[Entry]:
+        """A manifest's entries, streamed from its file after its digest was checked.
+
+        For manifests too big to hold as one :class:`Manifest` (a million files): memory stays
+        bounded, and entries come sorted by path.
+        """
+        from artctl.errors import IntegrityError
+        from artctl.base.hashing import hash_file
+        from artctl.format.manifest import stream_entries
+
+        path = self.manifest_path(digest)
+        try:
+            actual = hash_file(path)
+        except FileNotFoundError:
+            raise ObjectNotFound(f"manifest {digest[:12]} is missing from the repository",
+                                 hint="run `artctl pull` if it lives on a remote") from None
+        if actual != digest:
+            raise IntegrityError(f"manifest {digest[:12]} is corrupt (digest mismatch)")
+        with open(path, "rb") as fh:
+            yield from stream_entries(iter(lambda: fh.read(4 << 20), b""), f"manifest {digest[:12]}")
+
+    def read_manifest(self, digest: str) -> Manifest:
+        """Load and verify a manifest by digest."""
+        from artctl.errors import IntegrityError
+
+        try:
+            data = self.manifest_path(digest).read_bytes()
+        except FileNotFoundError:
+            raise ObjectNotFound(f"manifest {digest[:12]} is missing from the repository",
+                                 hint="run `artctl pull` if it lives on a remote") from None
+        if hash_bytes(data) != digest:
+            raise IntegrityError(f"manifest {digest[:12]} is corrupt (digest mismatch)")
+        return Manifest.parse(data, f"manifest {digest[:12]}")
+
+
+def _ref_identity(entry: Entry) -> tuple[str | None, str | None, str]:
+    """What makes two reference entries the same reference: URI, digest, recorded state."""
+    return entry.ref, entry.digest, json.dumps(entry.ref_state or {}, sort_keys=True)

@@ -1,0 +1,66 @@
+"""The typed settings of one repository, read once from its config layers.
+
+``config.toml``, the user's config and ``ARTCTL_*`` variables are text and TOML; the code that
+acts on them wants a bool, a count, a duration. :class:`Settings` is that typed view, built once
+per opened repository (every value through the parser of :data:`~artctl.repository.config.PARSERS`, so a
+bad value is one clear error naming where it was set) and passed to the objects that act on it:
+the store and its pack writer, the record writers, the transfers. Nothing here is global: two
+repositories in one process each keep their own, and a remote has its own durability
+(``LocalBackend``), never the local repository's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from artctl.repository.config import Config, parse_bool, parse_count, parse_grace, parse_link
+
+#: Unreferenced objects younger than this are kept by gc (``gc.grace_period``).
+DEFAULT_GRACE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a repository's config decides, typed and validated (see ``docs/config.md``)."""
+
+    #: ``core.fsync``: flush every object and record to disk before it counts. Off, a crash of
+    #: the *machine* may lose recent writes; a killed *process* still leaves the repository
+    #: consistent (the kernel keeps what was written).
+    fsync: bool = True
+    #: ``core.workers``: threads for hashing and copying; None means "from the CPU count".
+    workers: int | None = None
+    #: ``core.link``: how ``get`` places files by default.
+    link: str = "auto"
+    #: ``gc.grace_period`` in seconds.
+    grace_seconds: int = DEFAULT_GRACE_SECONDS
+    #: ``references.allow_local``: follow file:// / loopback references of pulled versions.
+    allow_local_references: bool = False
+    #: ``remote.<NAME>.jobs`` of every configured remote that sets it.
+    remote_jobs: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def load(cls, config: Config) -> "Settings":
+        """Read and check every typed key of ``config`` (environment, repository, user)."""
+
+        def typed(key: str, parse: Any, default: Any) -> Any:
+            value, source = config.lookup(key)
+            return default if source is None else parse(value, key, source)
+
+        jobs: dict[str, int] = {}
+        for name in sorted(config.table("remote")):
+            count = typed(f"remote.{name}.jobs", parse_count, None)
+            if count is not None:
+                jobs[name] = count
+        return cls(fsync=typed("core.fsync", parse_bool, True),
+                   workers=typed("core.workers", parse_count, None),
+                   link=typed("core.link", parse_link, "auto"),
+                   grace_seconds=typed("gc.grace_period", parse_grace, DEFAULT_GRACE_SECONDS),
+                   allow_local_references=typed("references.allow_local", parse_bool, False),
+                   remote_jobs=MappingProxyType(jobs))
+
+    def jobs_for(self, remote: str) -> int | None:
+        """Parallel transfers configured for ``remote`` (None: the backend's default)."""
+        return self.remote_jobs.get(remote)

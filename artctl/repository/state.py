@@ -1,0 +1,408 @@
+"""The local pack index: which pack holds which blob, kept in ``state.db`` (SQLite).
+
+The truth is the ``packs/*.idx`` files; this table is a cache that makes a lookup one indexed
+query instead of reading every index. It is rebuilt on demand from the ``.idx`` files it has
+not seen (``refresh``), so a process that crashed after writing a pack but before recording it
+here leaves nothing inconsistent. SQLite in WAL mode lets many processes read while one writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+from pathlib import Path
+
+from artctl.errors import ArtctlError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS pack_blobs (
+    digest TEXT PRIMARY KEY, pack TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pack_blobs_pack ON pack_blobs(pack);
+CREATE TABLE IF NOT EXISTS packs (id TEXT PRIMARY KEY, blobs INTEGER NOT NULL, size INTEGER NOT NULL)
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS remote_files (
+    digest TEXT NOT NULL, remote TEXT NOT NULL, file TEXT NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (digest, remote, file)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS remote_listed (
+    digest TEXT NOT NULL, remote TEXT NOT NULL, PRIMARY KEY (digest, remote)
+) WITHOUT ROWID;
+DROP TABLE IF EXISTS remote_copies;
+CREATE TABLE IF NOT EXISTS tree_cache (signature TEXT PRIMARY KEY, manifest TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS workdirs (
+    path TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, manifest TEXT NOT NULL,
+    at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tree_placement (
+    manifest TEXT PRIMARY KEY, packs TEXT NOT NULL, loose TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stat_cache (
+    path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
+    digest TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS object_use (digest TEXT PRIMARY KEY, last_used REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ref_objects (key TEXT PRIMARY KEY, digest TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ref_objects_digest ON ref_objects(digest);
+"""
+"""Every table of ``state.db``, in one place (the cache's ``object_use``/``ref_objects`` too).
+Created when a connection opens, so no caller ever finds a table missing."""
+
+SCHEMA_VERSION = 3
+"""``PRAGMA user_version`` of a ``state.db`` whose tables match :data:`SCHEMA`. Bump it with
+every change to SCHEMA; a file stamped with an older number gets the missing tables added."""
+
+
+class PackLocation(NamedTuple):
+    """Where one blob lives inside a pack file (a tuple: cheap to build by the million)."""
+
+    pack: str
+    offset: int
+    length: int
+
+
+class RemoteCopy(NamedTuple):
+    """A blob held by a remote file (``packs/<id>.pack`` or ``objects/ab/…``) of ``size`` bytes."""
+
+    digest: str
+    file: str
+    size: int
+
+
+class StateDB:
+    """A per-process connection to ``state.db`` (never pushed; safe to delete)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._memory: sqlite3.Connection | None = None  # the stand-in on a full disk
+        self._memory_lock = threading.Lock()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                conn = self._connect()
+            except sqlite3.DatabaseError as exc:
+                if _no_space(exc):
+                    # The disk is full (SQLite cannot even create its -wal/-shm files). This is
+                    # a cache of files that are the truth: reads (a `get` to another disk) go on
+                    # with one rebuilt in memory from packs/*.idx, and what would have been
+                    # remembered (stat cache, LRU times) is lost, which only costs time later.
+                    conn = self._in_memory()
+                    self._local.conn = conn
+                    return conn
+                if not _unreadable(exc):
+                    raise state_error(self.path, exc) from None
+                # Only a cache (rebuilt from packs/*.idx): a damaged file is set aside, not fatal.
+                self._set_aside()
+                try:
+                    conn = self._connect()
+                except sqlite3.DatabaseError as again:
+                    raise state_error(self.path, again) from None
+            self._local.conn = conn
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open, switch to WAL and create the schema, retrying while another process does.
+
+        Switching a new database to WAL takes an exclusive lock for which SQLite does not call
+        the busy handler, so processes starting together on a fresh ``state.db`` can see
+        "database is locked" once; they wait and retry instead of failing.
+        """
+        import time
+
+        deadline = time.monotonic() + 60.0
+        delay = 0.005
+        while True:
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                # A cache of files that are the truth (pack indexes, stats): durability of the
+                # last transaction is not needed, and a crash of the process never corrupts a
+                # WAL database.
+                conn.execute("PRAGMA synchronous=OFF")
+                if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                    # BEGIN IMMEDIATE takes the write lock up front (waiting politely), so two
+                    # processes creating the tables at once cannot fail on a lock upgrade.
+                    conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} "
+                                       f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+            except BaseException:
+                conn.close()
+                raise
+
+    @property
+    def in_memory(self) -> bool:
+        """True when ``state.db`` could not be opened (a full disk) and a stand-in in memory
+        serves: fine for reads, but what it remembered (which blobs have remote copies) is gone."""
+        return self.conn is self._memory
+
+    def _in_memory(self) -> sqlite3.Connection:
+        """One in-memory database shared by this object's threads (each must see the same)."""
+        with self._memory_lock:
+            if self._memory is None:
+                self._memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+                self._memory.executescript(SCHEMA)
+            return self._memory
+
+    def _set_aside(self) -> None:
+        """Move a damaged ``state.db`` to ``state.db.corrupt`` (kept for a post-mortem)."""
+        import contextlib
+        import os
+
+        with contextlib.suppress(OSError):
+            os.replace(self.path, self.path.with_name(self.path.name + ".corrupt"))
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(self.path.with_name(self.path.name + suffix))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+            if conn is self._memory:
+                self._memory = None
+
+    # -- pack index -------------------------------------------------------------------------
+    def known_packs(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT id FROM packs")}
+
+    def add_pack(self, pack_id: str, blobs: Iterable[tuple[str, int, int]], size: int) -> None:
+        # Sorted by digest, the B-tree inserts append instead of landing at random (2-3x faster).
+        rows = sorted((d, pack_id, off, ln) for d, off, ln in blobs)
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO pack_blobs VALUES (?,?,?,?)", rows)
+            conn.execute("INSERT OR REPLACE INTO packs VALUES (?,?,?)", (pack_id, len(rows), size))
+
+    def forget_pack(self, pack_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM pack_blobs WHERE pack=?", (pack_id,))
+            conn.execute("DELETE FROM packs WHERE id=?", (pack_id,))
+
+    def locate(self, digest: str) -> PackLocation | None:
+        row = self.conn.execute(
+            "SELECT pack, offset, length FROM pack_blobs WHERE digest=?", (digest,)).fetchone()
+        return PackLocation(*row) if row else None
+
+    def select_in(self, sql: str, items: Iterable[object], batch: int = 4000) -> Iterator[tuple]:
+        """The rows of ``sql`` (``… IN ({marks})``) for all ``items``, queried ``batch`` at a time.
+
+        One query per 4,000 keys instead of one per key, while staying below SQLite's limit on
+        ``?`` parameters in one statement (32,766 since SQLite 3.32, 999 before).
+        """
+        getlimit = getattr(self.conn, "getlimit", None)  # Python 3.11+
+        limit = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if getlimit else 999
+        batch = max(1, min(batch, limit))
+        part: list[object] = []
+        for item in items:
+            part.append(item)
+            if len(part) >= batch:
+                yield from self.conn.execute(sql.format(marks=",".join("?" * len(part))), part)
+                part = []
+        if part:
+            yield from self.conn.execute(sql.format(marks=",".join("?" * len(part))), part)
+
+    def locate_many(self, digests: Iterable[str]) -> dict[str, PackLocation]:
+        packs: dict[str, str] = {}  # one string per pack id, not one per row
+        return {digest: PackLocation(packs.setdefault(pack, pack), offset, length)
+                for digest, pack, offset, length in self.select_in(
+                    "SELECT digest, pack, offset, length FROM pack_blobs WHERE digest IN ({marks})",
+                    digests)}
+
+    def packs_of(self, digests: Iterable[str]) -> dict[str, str]:
+        """digest -> pack id for those of ``digests`` that are packed (no offsets: cheaper)."""
+        packs: dict[str, str] = {}
+        return {digest: packs.setdefault(pack, pack) for digest, pack in self.select_in(
+            "SELECT digest, pack FROM pack_blobs WHERE digest IN ({marks})", digests)}
+
+    def iter_pack_blobs(self) -> Iterator[tuple[str, str, int, int]]:
+        yield from self.conn.execute("SELECT digest, pack, offset, length FROM pack_blobs")
+
+    def blobs_of_pack(self, pack_id: str) -> list[tuple[str, int, int]]:
+        return list(self.conn.execute(
+            "SELECT digest, offset, length FROM pack_blobs WHERE pack=? ORDER BY offset", (pack_id,)))
+
+    # -- copies elsewhere (what cache eviction may drop) -----------------------------------------
+    # ``remote_files`` holds only copies this machine verified: bytes it uploaded from verified
+    # local files, or downloaded and checked against their digest. A remote *listing* is never
+    # proof (a planted ``.idx``, a remote that lost its data). Each row names the remote file
+    # that holds the blob and that file's expected size, so ``cache cleanup`` can re-confirm the
+    # copy before dropping the local one. ``remote_listed`` is what a remote's listing named at
+    # the last push or pull: enough for ``verify`` to say "not fetched here, listed on R" instead
+    # of "lost", never enough to evict a blob or skip an upload. (The older ``remote_copies``
+    # table, filled from listings, is dropped: its rows proved nothing.)
+    def record_remote_copies(self, remote: str, copies: Iterable[RemoteCopy]) -> None:
+        """Remember that ``remote`` holds these blobs, in these files of these sizes."""
+        rows = [(c.digest, remote, c.file, c.size) for c in copies]
+        if not rows:
+            return
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO remote_files VALUES (?,?,?,?)", rows)
+
+    def remote_copies(self, digests: Iterable[str]) -> dict[str, list[tuple[str, RemoteCopy]]]:
+        """``digest → [(remote, copy), …]`` for the recorded copies of ``digests``."""
+        out: dict[str, list[tuple[str, RemoteCopy]]] = {}
+        for digest, remote, file, size in self.select_in(
+                "SELECT digest, remote, file, size FROM remote_files WHERE digest IN ({marks})", digests):
+            out.setdefault(digest, []).append((remote, RemoteCopy(digest, file, size)))
+        return out
+
+    def with_remote_copy(self, digests: Iterable[str]) -> set[str]:
+        """The subset of ``digests`` with a recorded (verified when recorded) remote copy."""
+        return {row[0] for row in self.select_in(
+            "SELECT DISTINCT digest FROM remote_files WHERE digest IN ({marks})", digests)}
+
+    def forget_remote_copies(self, remote: str, copies: Iterable[RemoteCopy]) -> None:
+        """Drop records of copies that a re-check found missing or short."""
+        rows = [(c.digest, remote, c.file) for c in copies]
+        with self.transaction() as conn:
+            conn.executemany("DELETE FROM remote_files WHERE digest=? AND remote=? AND file=?", rows)
+
+    def record_listed(self, remote: str, digests: Iterable[str]) -> None:
+        """Replace what ``remote``'s listing named (a hint for verify, never proof of a copy)."""
+        rows = [(d, remote) for d in digests]
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM remote_listed WHERE remote=?", (remote,))
+            conn.executemany("INSERT OR IGNORE INTO remote_listed VALUES (?,?)", rows)
+
+    def remotes_holding(self, digests: Iterable[str]) -> dict[str, set[str]]:
+        """digest -> the remotes that hold it by a verified copy or by their last listing, for
+        those of ``digests`` that have one (what ``verify`` reports as "on remote R")."""
+        items = list(digests)
+        out: dict[str, set[str]] = {}
+        for table in ("remote_files", "remote_listed"):
+            for digest, remote in self.select_in(
+                    f"SELECT digest, remote FROM {table} WHERE digest IN ({{marks}})", items):
+                out.setdefault(digest, set()).add(remote)
+        return out
+
+    def forget_remote(self, remote: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM remote_files WHERE remote=?", (remote,))
+            conn.execute("DELETE FROM remote_listed WHERE remote=?", (remote,))
+
+    # -- stat cache -------------------------------------------------------------------------
+    def cached_digests(self, paths: list[str]) -> dict[str, tuple[int, int, int, int, str]]:
+        return {row[0]: tuple(row[1:]) for row in self.select_in(  # type: ignore[misc]
+            "SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache WHERE path IN ({marks})",
+            paths)}
+
+    def remember_digests(self, rows: list[tuple[str, int, int, int, int, str]]) -> None:
+        if not rows:
+            return
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO stat_cache VALUES (?,?,?,?,?,?)", rows)
+
+    # -- working directories ----------------------------------------------------------------
+    def remember_workdir(self, path: str, name: str, version: str, manifest: str, at: str) -> None:
+        """``path`` (absolute) now holds ``name:version``: the default of ``artctl status``."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO workdirs VALUES (?,?,?,?,?)",
+                         (path, name, version, manifest, at))
+
+    def workdir(self, path: str) -> tuple[str, str, str, str] | None:
+        """``(name, version, manifest, at)`` last placed in ``path``, if recorded."""
+        row = self.conn.execute("SELECT name, version, manifest, at FROM workdirs WHERE path=?",
+                                (path,)).fetchone()
+        return tuple(row) if row else None  # type: ignore[return-value]
+
+    def tree_manifest(self, signature: str) -> str | None:
+        row = self.conn.execute("SELECT manifest FROM tree_cache WHERE signature=?", (signature,)).fetchone()
+        return row[0] if row else None
+
+    def remember_tree(self, signature: str, manifest: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO tree_cache VALUES (?,?)", (signature, manifest))
+
+    def tree_placement(self, manifest: str) -> tuple[list[str], list[str]] | None:
+        """``(pack ids, loose digests)`` that held every blob of ``manifest`` when last checked."""
+        row = self.conn.execute("SELECT packs, loose FROM tree_placement WHERE manifest=?",
+                                (manifest,)).fetchone()
+        return (row[0].split(), row[1].split()) if row else None
+
+    def remember_tree_placement(self, manifest: str, packs: Iterable[str], loose: Iterable[str]) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO tree_placement VALUES (?,?,?)",
+                         (manifest, " ".join(sorted(packs)), " ".join(sorted(loose))))
+
+    # -- helpers ----------------------------------------------------------------------------
+    def transaction(self):  # type: ignore[no-untyped-def]
+        return _Transaction(self.conn)
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``: one writer at a time, others wait (busy timeout)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as failed:
+                with _suppress_db_errors():
+                    self.conn.execute("ROLLBACK")
+                raise state_error(None, failed) from None
+        else:
+            with _suppress_db_errors():
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise state_error(None, exc) from None
+
+
+def _suppress_db_errors():  # type: ignore[no-untyped-def]
+    import contextlib
+
+    return contextlib.suppress(sqlite3.Error)
+
+
+def _no_space(exc: sqlite3.Error) -> bool:
+    """The database could not be opened or written for lack of space (or an I/O error)."""
+    text = str(exc).lower()
+    return "full" in text or "disk i/o error" in text
+
+
+def _unreadable(exc: sqlite3.DatabaseError) -> bool:
+    """Garbage or a damaged file (as opposed to a busy, full or read-only one)."""
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text
+
+
+def state_error(path: Path | None, exc: sqlite3.Error) -> "StateDBError":
+    """One clear error for a failure of ``state.db`` (most often a full disk), not a bug report."""
+    text = str(exc)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return StateDBError(f"the repository's state database is busy: {text}",
+                            hint="another artctl process is busy; retry when it has finished")
+    if _no_space(exc):
+        from artctl.base.fsutil import DISK_FULL_HINT
+
+        return StateDBError(f"no space left on device (or I/O error) writing the repository's "
+                            f"state.db: {text}", hint=DISK_FULL_HINT)
+    where = f" {path}" if path is not None else ""
+    return StateDBError(f"cannot use the repository's state database{where}: {text}",
+                        hint="state.db is only a cache: if this persists, delete it and retry")
+
+
+class StateDBError(ArtctlError, sqlite3.OperationalError):
+    """``state.db`` failed; still an ``OperationalError`` for callers that treat it as best effort."""
