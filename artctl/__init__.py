@@ -12,15 +12,42 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from artctl.api import Api, Artifact, ArtifactCollection, ArtifactPath, ArtifactTTL, ArtifactType, Run, init
+    from artctl.api import (
+        Api,
+        Artifact,
+        ArtifactCollection,
+        ArtifactPath,
+        ArtifactTTL,
+        ArtifactType,
+        Run,
+        init,
+    )
     from artctl.api.repo import Repo
 
-_LAZY = {"Api": "api", "Artifact": "api", "ArtifactPath": "api", "Run": "api", "init": "api",
-         "ArtifactTTL": "api", "ArtifactCollection": "api", "ArtifactType": "api",
-         "Repo": "api.repo"}
+_LAZY = {
+    "Api": "api",
+    "Artifact": "api",
+    "ArtifactPath": "api",
+    "Run": "api",
+    "init": "api",
+    "ArtifactTTL": "api",
+    "ArtifactCollection": "api",
+    "ArtifactType": "api",
+    "Repo": "api.repo",
+}
 
-__all__ = ["Api", "Artifact", "ArtifactCollection", "ArtifactPath", "ArtifactTTL", "ArtifactType", "Repo",
-           "Run", "init", "__version__"]
+__all__ = [
+    "Api",
+    "Artifact",
+    "ArtifactCollection",
+    "ArtifactPath",
+    "ArtifactTTL",
+    "ArtifactType",
+    "Repo",
+    "Run",
+    "init",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -11,9 +11,9 @@ import json
 import os
 import random
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 CHUNK = 16 << 20
 CHANGE_BLOCK = 4096
@@ -85,8 +85,13 @@ class Dataset:
 
 def _stamp(spec: Spec) -> dict:
     """What makes two datasets byte-identical (the note is only for display)."""
-    return {"format": FORMAT, "name": spec.name, "files": spec.files, "size": spec.size,
-            "folders": spec.folders}
+    return {
+        "format": FORMAT,
+        "name": spec.name,
+        "files": spec.files,
+        "size": spec.size,
+        "folders": spec.folders,
+    }
 
 
 def _write_tree(spec: Spec, dest: Path) -> None:
@@ -105,8 +110,9 @@ def _write_tree(spec: Spec, dest: Path) -> None:
                 left -= n
 
 
-def ensure(spec: Spec, data_dir: Path, move_aside: Callable[[Path], None],
-           log: Callable[[str], None]) -> Dataset:
+def ensure(
+    spec: Spec, data_dir: Path, move_aside: Callable[[Path], None], log: Callable[[str], None]
+) -> Dataset:
     """Return the dataset, generating it only if missing or of another shape."""
     root = data_dir / spec.dirname
     stamp_path = root.with_name(root.name + ".json")

@@ -20,9 +20,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 STDERR_TAIL_BYTES = 4000
 READ_CHUNK = 1 << 20
@@ -117,8 +117,13 @@ def run_timed(
         t0 = time.perf_counter()
         try:
             proc = subprocess.Popen(
-                full, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-                stdout=out, stderr=err, start_new_session=True,
+                full,
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
             )
         except OSError as exc:
             return Run(0.0, 127, 0, 0.0, 0.0, stderr_tail=f"cannot start {argv[0]}: {exc}")
@@ -154,8 +159,9 @@ def run_timed(
 
 def run_quiet(argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float = 600) -> None:
     """Untimed setup command; raises with its stderr so the caller can mark the step failed."""
-    res = subprocess.run(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-                         capture_output=True, timeout=timeout)
+    res = subprocess.run(
+        list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+    )
     if res.returncode != 0:
         msg = res.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RuntimeError(f"{' '.join(argv[:3])}… rc={res.returncode}: {msg[-1] if msg else ''}")
@@ -218,8 +224,11 @@ def flush_writeback() -> None:
     except OSError as exc:
         if not _DROP_WARNED:
             _DROP_WARNED = True
-            print(f"warning: cannot drop the page cache before each step ({exc.strerror}); timings of "
-                  "writing steps depend on the order they run in", file=sys.stderr)
+            print(
+                f"warning: cannot drop the page cache before each step ({exc.strerror}); timings of "
+                "writing steps depend on the order they run in",
+                file=sys.stderr,
+            )
 
 
 _DROP_WARNED = False

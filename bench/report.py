@@ -6,8 +6,8 @@ the same run, so machine speed cancels out of the verdict.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from results import Results, label
 
@@ -15,19 +15,58 @@ GB = 1_000_000_000
 
 # The issue's peer measurements (seconds), shown beside ours to compare machines.
 ISSUE_PEERS: dict[str, dict[str, float]] = {
-    "A": {"cp": 0.71, "b3sum": 0.20, "add_first": 6.9, "add_unchanged": 1.96, "add_changed": 2.3,
-          "push": 6.7, "pull": 10.4, "checkout": 4.1},
-    "B": {"cp": 0.40, "b3sum": 0.28, "add_first": 4.0, "add_unchanged": 0.92, "add_changed": 0.83,
-          "push": 2.4, "pull": 4.0, "checkout": 1.3},
-    "C": {"cp": 1.15, "b3sum": 0.30, "add_first": 6.7, "add_unchanged": 0.56, "add_changed": 4.9,
-          "push": 1.0, "pull": 4.3, "checkout": 1.6},
+    "A": {
+        "cp": 0.71,
+        "b3sum": 0.20,
+        "add_first": 6.9,
+        "add_unchanged": 1.96,
+        "add_changed": 2.3,
+        "push": 6.7,
+        "pull": 10.4,
+        "checkout": 4.1,
+    },
+    "B": {
+        "cp": 0.40,
+        "b3sum": 0.28,
+        "add_first": 4.0,
+        "add_unchanged": 0.92,
+        "add_changed": 0.83,
+        "push": 2.4,
+        "pull": 4.0,
+        "checkout": 1.3,
+    },
+    "C": {
+        "cp": 1.15,
+        "b3sum": 0.30,
+        "add_first": 6.7,
+        "add_unchanged": 0.56,
+        "add_changed": 4.9,
+        "push": 1.0,
+        "pull": 4.3,
+        "checkout": 1.6,
+    },
 }
 ISSUE_STARTUP = {"dvc --version": 0.15, "python -c pass": 0.012}
-PEER_COLUMNS = [("cp", "cp", "copy"), ("b3sum", "b3sum", "hash"), ("add_first", "dvc", "add_first"),
-                ("add_unchanged", "dvc", "add_unchanged"), ("add_changed", "dvc", "add_changed"),
-                ("push", "dvc", "push"), ("pull", "dvc", "pull"), ("checkout", "dvc", "checkout")]
-PEER_HEADERS = ["cp -r", "b3sum", "dvc add first", "dvc add unchanged", "dvc add 1 changed",
-                "dvc push", "dvc pull", "dvc checkout"]
+PEER_COLUMNS = [
+    ("cp", "cp", "copy"),
+    ("b3sum", "b3sum", "hash"),
+    ("add_first", "dvc", "add_first"),
+    ("add_unchanged", "dvc", "add_unchanged"),
+    ("add_changed", "dvc", "add_changed"),
+    ("push", "dvc", "push"),
+    ("pull", "dvc", "pull"),
+    ("checkout", "dvc", "checkout"),
+]
+PEER_HEADERS = [
+    "cp -r",
+    "b3sum",
+    "dvc add first",
+    "dvc add unchanged",
+    "dvc add 1 changed",
+    "dvc push",
+    "dvc pull",
+    "dvc checkout",
+]
 
 
 @dataclass
@@ -79,40 +118,108 @@ def _changed_bound(ds: str) -> Callable[[Results], Value]:
         if unchanged.number is None or one.number is None:
             return Value(None, unchanged.why or one.why)
         return Value(unchanged.number + one.number)
+
     return bound
 
 
 def targets() -> list[Target]:
     """The issue's target table, one line per (measure, dataset, peer)."""
     out: list[Target] = [
-        Target("first put", "A", "<= 0.6 x cp -r", _t("A", "artctl", "put_first"), _t("A", "cp", "copy"), 0.6),
-        Target("first put", "A", "<= 0.07 x dvc add", _t("A", "artctl", "put_first"), _t("A", "dvc", "add_first"), 0.07),
+        Target(
+            "first put", "A", "<= 0.6 x cp -r", _t("A", "artctl", "put_first"), _t("A", "cp", "copy"), 0.6
+        ),
+        Target(
+            "first put",
+            "A",
+            "<= 0.07 x dvc add",
+            _t("A", "artctl", "put_first"),
+            _t("A", "dvc", "add_first"),
+            0.07,
+        ),
     ]
     for ds in ("B", "C"):
         out += [
-            Target("first put", ds, "<= 1.3 x cp -r", _t(ds, "artctl", "put_first"), _t(ds, "cp", "copy"), 1.3),
-            Target("first put", ds, "<= 0.2 x dvc add", _t(ds, "artctl", "put_first"), _t(ds, "dvc", "add_first"), 0.2),
+            Target(
+                "first put", ds, "<= 1.3 x cp -r", _t(ds, "artctl", "put_first"), _t(ds, "cp", "copy"), 1.3
+            ),
+            Target(
+                "first put",
+                ds,
+                "<= 0.2 x dvc add",
+                _t(ds, "artctl", "put_first"),
+                _t(ds, "dvc", "add_first"),
+                0.2,
+            ),
         ]
-    out.append(Target("unchanged re-put", "A", "<= 0.1 x dvc add unchanged", _t("A", "artctl", "put_unchanged"),
-                      _t("A", "dvc", "add_unchanged"), 0.1))
+    out.append(
+        Target(
+            "unchanged re-put",
+            "A",
+            "<= 0.1 x dvc add unchanged",
+            _t("A", "artctl", "put_unchanged"),
+            _t("A", "dvc", "add_unchanged"),
+            0.1,
+        )
+    )
     for ds in ("A", "C"):
-        out.append(Target("put, 1 file changed", ds, "<= 1.2 x unchanged re-put + hash+store 1 file",
-                          _t(ds, "artctl", "put_changed"), _changed_bound(ds), 1.0))
+        out.append(
+            Target(
+                "put, 1 file changed",
+                ds,
+                "<= 1.2 x unchanged re-put + hash+store 1 file",
+                _t(ds, "artctl", "put_changed"),
+                _changed_bound(ds),
+                1.0,
+            )
+        )
     for ds in ("A", "B", "C"):
         out += [
-            Target("get (copy)", ds, "<= 1.3 x cp -r", _t(ds, "artctl", "get_copy"), _t(ds, "cp", "copy"), 1.3),
-            Target("get (copy)", ds, "<= 0.3 x dvc checkout", _t(ds, "artctl", "get_copy"),
-                   _t(ds, "dvc", "checkout"), 0.3),
+            Target(
+                "get (copy)", ds, "<= 1.3 x cp -r", _t(ds, "artctl", "get_copy"), _t(ds, "cp", "copy"), 1.3
+            ),
+            Target(
+                "get (copy)",
+                ds,
+                "<= 0.3 x dvc checkout",
+                _t(ds, "artctl", "get_copy"),
+                _t(ds, "dvc", "checkout"),
+                0.3,
+            ),
         ]
     out += [
-        Target("push to file://", "A", "<= 0.1 x dvc push", _t("A", "artctl", "push"), _t("A", "dvc", "push"), 0.1),
-        Target("clone + get from file://", "A", "<= 0.2 x dvc pull",
-               lambda r: _sum(r, [("A", "artctl", "clone"), ("A", "artctl", "clone_get")]),
-               _t("A", "dvc", "pull"), 0.2),
-        Target("artctl --version", "-", "<= 0.4 x dvc --version", _t("-", "artctl", "version"),
-               _t("-", "dvc", "version"), 0.4),
-        Target("peak RSS, put of 1,000,000 x 1 KB", "M", "<= 1 GB", lambda r: _rss(r, "M"),
-               lambda r: Value(float(GB)), 1.0, unit="bytes"),
+        Target(
+            "push to file://",
+            "A",
+            "<= 0.1 x dvc push",
+            _t("A", "artctl", "push"),
+            _t("A", "dvc", "push"),
+            0.1,
+        ),
+        Target(
+            "clone + get from file://",
+            "A",
+            "<= 0.2 x dvc pull",
+            lambda r: _sum(r, [("A", "artctl", "clone"), ("A", "artctl", "clone_get")]),
+            _t("A", "dvc", "pull"),
+            0.2,
+        ),
+        Target(
+            "artctl --version",
+            "-",
+            "<= 0.4 x dvc --version",
+            _t("-", "artctl", "version"),
+            _t("-", "dvc", "version"),
+            0.4,
+        ),
+        Target(
+            "peak RSS, put of 1,000,000 x 1 KB",
+            "M",
+            "<= 1 GB",
+            lambda r: _rss(r, "M"),
+            lambda r: Value(float(GB)),
+            1.0,
+            unit="bytes",
+        ),
     ]
     return out
 
@@ -135,9 +242,20 @@ def evaluate(results: Results, wanted: set[str], with_artctl: bool = True) -> li
             verdict, why = "PASS", ""
         else:
             verdict, why = "MISS", f"{ratio / t.factor:.1f}x over the target"
-        lines.append({"measure": t.measure, "dataset": t.dataset, "target": t.target,
-                      "artctl": art.number, "base": base.number, "unit": t.unit,
-                      "ratio": ratio, "factor": t.factor, "verdict": verdict, "why": why})
+        lines.append(
+            {
+                "measure": t.measure,
+                "dataset": t.dataset,
+                "target": t.target,
+                "artctl": art.number,
+                "base": base.number,
+                "unit": t.unit,
+                "ratio": ratio,
+                "factor": t.factor,
+                "verdict": verdict,
+                "why": why,
+            }
+        )
     return lines
 
 
@@ -163,6 +281,7 @@ class Printer:
 
             from rich.console import Console
             from rich.table import Table
+
             width = shutil.get_terminal_size((200, 40)).columns
             self._console, self._table = Console(width=max(width, 160)), Table
         except ImportError:
@@ -190,13 +309,22 @@ def print_all(results: Results, target_lines: list[dict], datasets: list[str], q
     rows = []
     for row in results.rows.values():
         runs = [f"{r.seconds:.3f}" for r in row.ok_runs]
-        rows.append([row.dataset, label(row.tool, row.step), _fmt(row.median),
-                     ", ".join(runs) if len(runs) > 1 else "",
-                     ("<= " if row.rss_is_bound else "") + _fmt(row.peak_rss, "bytes") if row.peak_rss else "-",
-                     f"{max(r.load1 for r in row.runs):.1f}" if row.runs else "-",
-                     _short(row.status() + ("; " + "; ".join(row.notes) if row.notes else ""))])
-    p.table("All measurements (median seconds of fresh subprocesses, warm page cache)",
-            ["data", "command", "median s", "runs s", "peak RSS", "max load", "status"], rows)
+        rows.append(
+            [
+                row.dataset,
+                label(row.tool, row.step),
+                _fmt(row.median),
+                ", ".join(runs) if len(runs) > 1 else "",
+                ("<= " if row.rss_is_bound else "") + _fmt(row.peak_rss, "bytes") if row.peak_rss else "-",
+                f"{max(r.load1 for r in row.runs):.1f}" if row.runs else "-",
+                _short(row.status() + ("; " + "; ".join(row.notes) if row.notes else "")),
+            ]
+        )
+    p.table(
+        "All measurements (median seconds of fresh subprocesses, warm page cache)",
+        ["data", "command", "median s", "runs s", "peak RSS", "max load", "status"],
+        rows,
+    )
 
     peer_rows = []
     for ds in datasets:
@@ -214,9 +342,19 @@ def print_all(results: Results, target_lines: list[dict], datasets: list[str], q
     t_rows = []
     for line in target_lines:
         ratio = f"{line['ratio']:.3f}" if line["ratio"] is not None else "-"
-        t_rows.append([line["measure"], line["dataset"], _fmt(line["artctl"], line["unit"]),
-                       _fmt(line["base"], line["unit"]), ratio, line["target"],
-                       line["verdict"] + (f" ({_short(line['why'], 60)})" if line["why"] else "")])
-    p.table("Targets (ratio = artctl / peer; lower is faster)",
-            ["measure", "data", "artctl", "peer/bound", "ratio", "target", "verdict"], t_rows)
-
+        t_rows.append(
+            [
+                line["measure"],
+                line["dataset"],
+                _fmt(line["artctl"], line["unit"]),
+                _fmt(line["base"], line["unit"]),
+                ratio,
+                line["target"],
+                line["verdict"] + (f" ({_short(line['why'], 60)})" if line["why"] else ""),
+            ]
+        )
+    p.table(
+        "Targets (ratio = artctl / peer; lower is faster)",
+        ["measure", "data", "artctl", "peer/bound", "ratio", "target", "verdict"],
+        t_rows,
+    )

@@ -103,20 +103,31 @@ class Row:
 
     def to_json(self) -> dict:
         return {
-            "dataset": self.dataset, "tool": self.tool, "step": self.step,
+            "dataset": self.dataset,
+            "tool": self.tool,
+            "step": self.step,
             "label": label(self.tool, self.step),
             "median_s": self.median,
             "min_s": min((r.seconds for r in self.ok_runs), default=None),
             "peak_rss_bytes": self.peak_rss,
-            "ok": bool(self.ok_runs), "error": self.failure or None,
+            "ok": bool(self.ok_runs),
+            "error": self.failure or None,
             "runs": [
-                {"seconds": r.seconds, "rc": r.rc, "maxrss_bytes": r.maxrss_bytes,
-                 "rss_floor_bytes": r.rss_floor_bytes, "load1": r.load1,
-                 "user_s": r.user_s, "sys_s": r.sys_s, "ok": r.ok,
-                 "error": None if r.ok else r.describe_failure()}
+                {
+                    "seconds": r.seconds,
+                    "rc": r.rc,
+                    "maxrss_bytes": r.maxrss_bytes,
+                    "rss_floor_bytes": r.rss_floor_bytes,
+                    "load1": r.load1,
+                    "user_s": r.user_s,
+                    "sys_s": r.sys_s,
+                    "ok": r.ok,
+                    "error": None if r.ok else r.describe_failure(),
+                }
                 for r in self.runs
             ],
-            "skipped": self.skipped, "notes": self.notes,
+            "skipped": self.skipped,
+            "notes": self.notes,
         }
 
 

@@ -24,7 +24,15 @@ import datagen  # noqa: E402
 from measure import rss_source  # noqa: E402
 from report import evaluate, print_all  # noqa: E402
 from results import Results  # noqa: E402
-from suites import Context, artctl_million_steps, artctl_steps, dvc_steps, peer_steps, run_steps, startup_steps  # noqa: E402
+from suites import (
+    Context,
+    artctl_million_steps,
+    artctl_steps,
+    dvc_steps,
+    peer_steps,
+    run_steps,
+    startup_steps,
+)  # noqa: E402
 from tools import Tool, base_env, find_artctl, find_b3sum, find_dvc  # noqa: E402
 from workspace import Trash  # noqa: E402
 
@@ -40,21 +48,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--datasets", default="A,B,C", help="comma list of A,B,C and opt-in M (1M x 1 KB)")
     p.add_argument("--repeat", type=int, default=3, help="runs per measurement, median reported (M: 1)")
     p.add_argument("--json", dest="json_out", type=Path, help="write all results here")
-    p.add_argument("--workdir", type=Path, default=Path("/tmp/artctl-bench"),
-                   help="datasets, scratch, trash and the DVC venv (one filesystem)")
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("/tmp/artctl-bench"),
+        help="datasets, scratch, trash and the DVC venv (one filesystem)",
+    )
     p.add_argument("--tools", default=",".join(ALL_TOOLS), help="subset of " + ",".join(ALL_TOOLS))
-    p.add_argument("--artctl", help="artctl command (default: this checkout installed into "
-                                    "WORKDIR/venv-artctl, reinstalled on each run)")
+    p.add_argument(
+        "--artctl",
+        help="artctl command (default: this checkout installed into "
+        "WORKDIR/venv-artctl, reinstalled on each run)",
+    )
     p.add_argument("--dvc", help="dvc command (default: WORKDIR/venv-dvc/bin/dvc, created on demand)")
     p.add_argument("--dvc-venv", type=Path, help="virtualenv for DVC (default WORKDIR/venv-dvc)")
     p.add_argument("--timeout", type=float, default=3600, help="seconds before one command is killed")
     p.add_argument("--keep", action="store_true", help="keep the trash (old outputs) for inspection")
-    p.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
-                   help="before each repetition wait up to this long for the load average to drop "
-                        "below 1.5 x cores (default 0: only warn)")
-    p.add_argument("--settle", type=float, default=600,
-                   help="wait at most this long for file creation to be fast again after mass "
-                        "deletes (default 600; 0 to skip the wait)")
+    p.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="before each repetition wait up to this long for the load average to drop "
+        "below 1.5 x cores (default 0: only warn)",
+    )
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=600,
+        help="wait at most this long for file creation to be fast again after mass "
+        "deletes (default 600; 0 to skip the wait)",
+    )
     args = p.parse_args(argv)
     args.datasets = [d.strip().upper() for d in args.datasets.split(",") if d.strip()]
     bad = [d for d in args.datasets if d not in datagen.FULL]
@@ -95,7 +119,9 @@ def ensure_space(ctx: Context, spec: datagen.Spec, workdir: Path) -> None:
     need = COPIES_PER_REP * spec.total_bytes + DISK_MARGIN
     if datagen.disk_free(workdir) >= need:
         return
-    log(f"low disk space ({datagen.disk_free(workdir) / 1e9:.1f} GB free, want {need / 1e9:.1f}): emptying trash")
+    log(
+        f"low disk space ({datagen.disk_free(workdir) / 1e9:.1f} GB free, want {need / 1e9:.1f}): emptying trash"
+    )
     ctx.trash.purge()
     if datagen.disk_free(workdir) < need:
         log("warning: still short of disk space; large rows may fail")
@@ -108,7 +134,9 @@ def wait_idle(limit: float) -> None:
     load = os.getloadavg()[0]
     if load <= 1.5 * cores:
         return
-    log(f"warning: load average {load:.1f} on {cores} cores: something else is running, timings will be inflated")
+    log(
+        f"warning: load average {load:.1f} on {cores} cores: something else is running, timings will be inflated"
+    )
     while load > 1.5 * cores and time.monotonic() < deadline:
         time.sleep(10)
         load = os.getloadavg()[0]
@@ -150,8 +178,14 @@ def run_startup(ctx: Context, workdir: Path, repeat: int) -> None:
     steps = startup_steps(ctx, scratch)
     for step in steps:
         try:
-            subprocess.run(step.argv, cwd=scratch, env={**ctx.env, **ctx.tools.get(step.tool, Tool("", [])).env},
-                           capture_output=True, stdin=subprocess.DEVNULL, timeout=ctx.timeout)
+            subprocess.run(
+                step.argv,
+                cwd=scratch,
+                env={**ctx.env, **ctx.tools.get(step.tool, Tool("", [])).env},
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                timeout=ctx.timeout,
+            )
         except (OSError, subprocess.TimeoutExpired):
             pass  # the timed runs below record the failure
     wait_idle(ctx.wait_idle)
@@ -172,24 +206,53 @@ def machine_info(workdir: Path) -> dict:
     """What a reader needs to compare runs across machines."""
     fs = ""
     try:
-        fs = subprocess.run(["stat", "-f", "-c", "%T", str(workdir)], capture_output=True,
-                            text=True).stdout.strip()
+        fs = subprocess.run(
+            ["stat", "-f", "-c", "%T", str(workdir)], capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         pass
-    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0],
-            "filesystem": fs, "rss_source": rss_source(), "when": _dt.datetime.now().isoformat(timespec="seconds")}
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "filesystem": fs,
+        "rss_source": rss_source(),
+        "when": _dt.datetime.now().isoformat(timespec="seconds"),
+    }
 
 
-def write_json(path: Path, args: argparse.Namespace, tools: dict[str, Tool], datasets: dict[str, datagen.Dataset],
-               results: Results, target_lines: list[dict], workdir: Path) -> None:
+def write_json(
+    path: Path,
+    args: argparse.Namespace,
+    tools: dict[str, Tool],
+    datasets: dict[str, datagen.Dataset],
+    results: Results,
+    target_lines: list[dict],
+    workdir: Path,
+) -> None:
     """Everything measured, every run kept, so a later reader can recompute any ratio."""
     doc = {
         "machine": machine_info(workdir),
-        "config": {"quick": args.quick, "repeat": args.repeat, "datasets": args.datasets,
-                   "tools": sorted(args.tools), "workdir": str(workdir)},
-        "tools": {n: {"argv": t.argv, "version": t.version, "error": t.error or None} for n, t in tools.items()},
-        "datasets": {n: {"files": d.spec.files, "file_size": d.spec.size, "bytes": d.spec.total_bytes,
-                         "note": d.spec.note, "path": str(d.root)} for n, d in datasets.items()},
+        "config": {
+            "quick": args.quick,
+            "repeat": args.repeat,
+            "datasets": args.datasets,
+            "tools": sorted(args.tools),
+            "workdir": str(workdir),
+        },
+        "tools": {
+            n: {"argv": t.argv, "version": t.version, "error": t.error or None} for n, t in tools.items()
+        },
+        "datasets": {
+            n: {
+                "files": d.spec.files,
+                "file_size": d.spec.size,
+                "bytes": d.spec.total_bytes,
+                "note": d.spec.note,
+                "path": str(d.root),
+            }
+            for n, d in datasets.items()
+        },
         "rows": [r.to_json() for r in results.rows.values()],
         "targets": target_lines,
     }
@@ -206,14 +269,24 @@ def main(argv: list[str] | None = None) -> int:
     trash.adopt_leftovers()
     tools = discover(args)
     results = Results()
-    ctx = Context(tools=tools, enabled=args.tools, env=base_env(), trash=trash, results=results,
-                  timeout=args.timeout, log=log, settle=args.settle,
-                  wait_idle=args.wait_idle)
+    ctx = Context(
+        tools=tools,
+        enabled=args.tools,
+        env=base_env(),
+        trash=trash,
+        results=results,
+        timeout=args.timeout,
+        log=log,
+        settle=args.settle,
+        wait_idle=args.wait_idle,
+    )
     specs = datagen.QUICK if args.quick else datagen.FULL
     datasets: dict[str, datagen.Dataset] = {}
     try:
         for name in args.datasets:
-            datasets[name] = datagen.ensure(specs[name], workdir / "data", lambda p: trash.move(p, "data"), log)
+            datasets[name] = datagen.ensure(
+                specs[name], workdir / "data", lambda p: trash.move(p, "data"), log
+            )
         for name, ds in datasets.items():
             guarded(f"dataset {name}", run_dataset, ctx, ds, 1 if name == "M" else args.repeat, workdir)
         guarded("startup", run_startup, ctx, workdir, max(5, args.repeat))

@@ -14,9 +14,9 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from datagen import Dataset, change_one_file, check_tree, restore_changed
 from measure import Run, flush_writeback, run_quiet, run_timed, warm
@@ -72,7 +72,7 @@ def installation(tool: Tool | None) -> list[Path]:
     return list(_installation(tool.argv[0]))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _installation(command: str) -> tuple[Path, ...]:
     exe = Path(shutil.which(command) or command).resolve()
     venv = Path(command).parent.parent
@@ -125,8 +125,13 @@ def run_steps(ctx: Context, dataset: str, steps: list[Step], logs: Path) -> None
         try:
             flush_writeback()
             warm(step.warm + installation(tool))
-            run = run_timed(step.argv, step.cwd, {**ctx.env, **(tool.env if tool else {}), **step.env},
-                            logs / f"{step.tool}-{step.key}.out", ctx.timeout)
+            run = run_timed(
+                step.argv,
+                step.cwd,
+                {**ctx.env, **(tool.env if tool else {}), **step.env},
+                logs / f"{step.tool}-{step.key}.out",
+                ctx.timeout,
+            )
         finally:
             if step.finish:
                 step.finish()
@@ -154,6 +159,7 @@ def _report(ctx: Context, tag: str, run: Run) -> None:
 
 # --- peers: cp -r, b3sum --------------------------------------------------------------------
 
+
 def _b3sum_tree_argv(b3: Tool) -> list[str]:
     """b3sum over every file; find|xargs keeps argv short even for a million files."""
     if b3.argv[0].endswith("b3sum"):
@@ -165,24 +171,32 @@ def peer_steps(ctx: Context, ds: Dataset, rep_dir: Path) -> list[Step]:
     """Copying and hashing the same files: the floor any versioning tool is measured against."""
     steps: list[Step] = []
     if "cp" in ctx.enabled:
-        steps.append(Step("cp", "copy", ["cp", "-r", str(ds.root), str(rep_dir / "cp")],
-                          rep_dir, warm=[ds.root]))
+        steps.append(
+            Step("cp", "copy", ["cp", "-r", str(ds.root), str(rep_dir / "cp")], rep_dir, warm=[ds.root])
+        )
     if "b3sum" in ctx.enabled and not ctx.tools["b3sum"].error:
         b3 = ctx.tools["b3sum"]
         changed = ds.root / ds.spec.changed_relpath()
-        one = f"{shlex.join(b3.argv)} \"$1\" >/dev/null && cp \"$1\" \"$2\""
+        one = f'{shlex.join(b3.argv)} "$1" >/dev/null && cp "$1" "$2"'
         steps += [
             Step("b3sum", "hash", _b3sum_tree_argv(b3), ds.root, warm=[ds.root]),
-            Step("b3sum", "onefile", ["sh", "-c", one, "sh", str(changed), str(rep_dir / "onefile.bin")],
-                 rep_dir, warm=[changed]),
+            Step(
+                "b3sum",
+                "onefile",
+                ["sh", "-c", one, "sh", str(changed), str(rep_dir / "onefile.bin")],
+                rep_dir,
+                warm=[changed],
+            ),
         ]
     return steps
 
 
 # --- artctl ------------------------------------------------------------------------------------
 
+
 def _put_check(ds: Dataset, expect_created: bool | None) -> Callable[[Path], Verdict]:
     """Read put's --json: a wrong file count invalidates the run, odd 'created' is a note."""
+
     def check(stdout: Path) -> Verdict:
         try:
             doc = json.loads(stdout.read_text() or "null")
@@ -196,6 +210,7 @@ def _put_check(ds: Dataset, expect_created: bool | None) -> Callable[[Path], Ver
         if expect_created is not None and doc.get("created") is not expect_created:
             return "", f"put reported created={doc.get('created')}, expected {expect_created}"
         return "", ""
+
     return check
 
 
@@ -213,27 +228,77 @@ def artctl_steps(ctx: Context, ds: Dataset, rep_dir: Path, rep: int) -> list[Ste
     changed = ds.root / ds.spec.changed_relpath()
     env = {"XDG_CACHE_HOME": str(base / "xdg-cache")}  # no per-user cache shared across reps
 
-    def get(root: Path, mode: str, cwd: Path, warm_paths: list[Path], needs: tuple[str, ...], key: str) -> Step:
-        return Step("artctl", key, a + ["artifact", "get", REF, "--root", str(root), "--link", mode],
-                    cwd, warm=warm_paths, needs=needs, check=_tree_check(ds, root), env=env)
+    def get(
+        root: Path, mode: str, cwd: Path, warm_paths: list[Path], needs: tuple[str, ...], key: str
+    ) -> Step:
+        return Step(
+            "artctl",
+            key,
+            a + ["artifact", "get", REF, "--root", str(root), "--link", mode],
+            cwd,
+            warm=warm_paths,
+            needs=needs,
+            check=_tree_check(ds, root),
+            env=env,
+        )
 
     return [
         Step("artctl", "init", a + ["init"], repo, prepare=lambda: repo.mkdir(parents=True), env=env),
-        Step("artctl", "put_first", put, repo, warm=[ds.root, store], needs=("init",),
-             check=_put_check(ds, True), env=env),
+        Step(
+            "artctl",
+            "put_first",
+            put,
+            repo,
+            warm=[ds.root, store],
+            needs=("init",),
+            check=_put_check(ds, True),
+            env=env,
+        ),
         Step("artctl", "ls", a + ["artifact", "ls"], repo, warm=[store], needs=("put_first",), env=env),
-        Step("artctl", "put_unchanged", put, repo, warm=[ds.root, store], needs=("put_first",),
-             check=_put_check(ds, False), env=env),
-        Step("artctl", "put_changed", put, repo, warm=[ds.root, store], needs=("put_first",),
-             prepare=lambda: change_one_file(changed, f"artctl-{rep}", ds.journal),
-             finish=lambda: restore_changed(ds), check=_put_check(ds, True), env=env),
+        Step(
+            "artctl",
+            "put_unchanged",
+            put,
+            repo,
+            warm=[ds.root, store],
+            needs=("put_first",),
+            check=_put_check(ds, False),
+            env=env,
+        ),
+        Step(
+            "artctl",
+            "put_changed",
+            put,
+            repo,
+            warm=[ds.root, store],
+            needs=("put_first",),
+            prepare=lambda: change_one_file(changed, f"artctl-{rep}", ds.journal),
+            finish=lambda: restore_changed(ds),
+            check=_put_check(ds, True),
+            env=env,
+        ),
         get(base / "get-copy", "copy", repo, [store], ("put_first",), "get_copy"),
         get(base / "get-auto", "auto", repo, [store], ("put_first",), "get_auto"),
-        Step("artctl", "remote_add", a + ["remote", "add", "origin", remote.as_uri(), "--default"], repo,
-             warm=[store], needs=("init",), prepare=lambda: remote.mkdir(parents=True), env=env),
+        Step(
+            "artctl",
+            "remote_add",
+            a + ["remote", "add", "origin", remote.as_uri(), "--default"],
+            repo,
+            warm=[store],
+            needs=("init",),
+            prepare=lambda: remote.mkdir(parents=True),
+            env=env,
+        ),
         Step("artctl", "push", a + ["push"], repo, warm=[store], needs=("put_first", "remote_add"), env=env),
-        Step("artctl", "clone", a + ["clone", remote.as_uri(), str(clone)], base, warm=[remote],
-             needs=("push",), env=env),
+        Step(
+            "artctl",
+            "clone",
+            a + ["clone", remote.as_uri(), str(clone)],
+            base,
+            warm=[remote],
+            needs=("push",),
+            env=env,
+        ),
         get(base / "clone-get", "copy", clone, [remote, clone], ("clone",), "clone_get"),
     ]
 
@@ -250,24 +315,81 @@ def artctl_million_steps(ctx: Context, ds: Dataset, rep_dir: Path, rep: int) -> 
     env = {"XDG_CACHE_HOME": str(base / "xdg-cache")}
     return [
         Step("artctl", "init", a + ["init"], repo, prepare=lambda: repo.mkdir(parents=True), env=env),
-        Step("artctl", "put_first", put, repo, warm=[ds.root], needs=("init",),
-             check=_put_check(ds, True), env=env),
-        Step("artctl", "put_unchanged", put, repo, warm=[ds.root, store], needs=("put_first",),
-             check=_put_check(ds, False), env=env),
-        Step("artctl", "put_changed", put, repo, warm=[ds.root, store], needs=("put_first",),
-             prepare=lambda: change_one_file(changed, f"artctl-{rep}", ds.journal),
-             finish=lambda: restore_changed(ds), check=_put_check(ds, True), env=env),
-        Step("artctl", "show", a + ["artifact", "show", REF, "--json"], repo, warm=[store],
-             needs=("put_first",), env=env),
-        Step("artctl", "diff", a + ["artifact", "diff", f"{NAME}:v0", REF], repo, warm=[store],
-             needs=("put_changed",), env=env),
-        Step("artctl", "get_prefix", a + ["artifact", "get", REF, "--root", str(base / "get-prefix"),
-                                          "--path-prefix", first_dir, "--link", "copy"],
-             repo, warm=[store], needs=("put_first",), env=env),
+        Step(
+            "artctl",
+            "put_first",
+            put,
+            repo,
+            warm=[ds.root],
+            needs=("init",),
+            check=_put_check(ds, True),
+            env=env,
+        ),
+        Step(
+            "artctl",
+            "put_unchanged",
+            put,
+            repo,
+            warm=[ds.root, store],
+            needs=("put_first",),
+            check=_put_check(ds, False),
+            env=env,
+        ),
+        Step(
+            "artctl",
+            "put_changed",
+            put,
+            repo,
+            warm=[ds.root, store],
+            needs=("put_first",),
+            prepare=lambda: change_one_file(changed, f"artctl-{rep}", ds.journal),
+            finish=lambda: restore_changed(ds),
+            check=_put_check(ds, True),
+            env=env,
+        ),
+        Step(
+            "artctl",
+            "show",
+            a + ["artifact", "show", REF, "--json"],
+            repo,
+            warm=[store],
+            needs=("put_first",),
+            env=env,
+        ),
+        Step(
+            "artctl",
+            "diff",
+            a + ["artifact", "diff", f"{NAME}:v0", REF],
+            repo,
+            warm=[store],
+            needs=("put_changed",),
+            env=env,
+        ),
+        Step(
+            "artctl",
+            "get_prefix",
+            a
+            + [
+                "artifact",
+                "get",
+                REF,
+                "--root",
+                str(base / "get-prefix"),
+                "--path-prefix",
+                first_dir,
+                "--link",
+                "copy",
+            ],
+            repo,
+            warm=[store],
+            needs=("put_first",),
+            env=env,
+        ),
     ]
 
 
 # --- DVC ---------------------------------------------------------------------------------------
+
 
 def dvc_steps(ctx: Context, ds: Dataset, rep_dir: Path, rep: int) -> list[Step]:
     """dvc add (first / unchanged / 1 changed), checkout, push, pull, on a copy of the data.
@@ -289,9 +411,13 @@ def dvc_steps(ctx: Context, ds: Dataset, rep_dir: Path, rep: int) -> list[Step]:
             os.rename(rep_dir / "cp", ws)
         else:
             run_quiet(["cp", "-r", str(ds.root), str(ws)], base, full_env)
-        for argv in (["init", "--no-scm", "-q"], ["config", "core.analytics", "false"],
-                     ["config", "core.check_update", "false"], ["config", "cache.type", "copy"],
-                     ["remote", "add", "-d", "origin", str(remote)]):
+        for argv in (
+            ["init", "--no-scm", "-q"],
+            ["config", "core.analytics", "false"],
+            ["config", "core.check_update", "false"],
+            ["config", "cache.type", "copy"],
+            ["remote", "add", "-d", "origin", str(remote)],
+        ):
             run_quiet(d + argv, base, full_env)
 
     def empty_workspace() -> None:
@@ -305,17 +431,44 @@ def dvc_steps(ctx: Context, ds: Dataset, rep_dir: Path, rep: int) -> list[Step]:
     return [
         Step("dvc", "add_first", add, base, warm=[ws, dvc_dir], prepare=setup, env=env),
         Step("dvc", "add_unchanged", add, base, warm=[ws, dvc_dir], needs=("add_first",), env=env),
-        Step("dvc", "add_changed", add, base, warm=[ws, dvc_dir], needs=("add_first",), env=env,
-             prepare=lambda: change_one_file(ws / ds.spec.changed_relpath(), f"dvc-{rep}")),
-        Step("dvc", "checkout", d + ["checkout"], base, warm=[dvc_dir], needs=("add_first",), env=env,
-             prepare=empty_workspace, check=_tree_check(ds, ws)),
+        Step(
+            "dvc",
+            "add_changed",
+            add,
+            base,
+            warm=[ws, dvc_dir],
+            needs=("add_first",),
+            env=env,
+            prepare=lambda: change_one_file(ws / ds.spec.changed_relpath(), f"dvc-{rep}"),
+        ),
+        Step(
+            "dvc",
+            "checkout",
+            d + ["checkout"],
+            base,
+            warm=[dvc_dir],
+            needs=("add_first",),
+            env=env,
+            prepare=empty_workspace,
+            check=_tree_check(ds, ws),
+        ),
         Step("dvc", "push", d + ["push"], base, warm=[dvc_dir], needs=("add_first",), env=env),
-        Step("dvc", "pull", d + ["pull"], base, warm=[remote, dvc_dir], needs=("push",), env=env,
-             prepare=empty_cache, check=_tree_check(ds, ws)),
+        Step(
+            "dvc",
+            "pull",
+            d + ["pull"],
+            base,
+            warm=[remote, dvc_dir],
+            needs=("push",),
+            env=env,
+            prepare=empty_cache,
+            check=_tree_check(ds, ws),
+        ),
     ]
 
 
 # --- startup -----------------------------------------------------------------------------------
+
 
 def startup_steps(ctx: Context, scratch: Path) -> list[Step]:
     """Bare interpreter, ``artctl --version`` and ``dvc --version``, each from a cold process."""

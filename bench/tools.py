@@ -50,8 +50,9 @@ def _version(argv: list[str], env: dict[str, str]) -> tuple[str, str]:
     return (out.splitlines()[0] if out else ""), ""
 
 
-def _venv_install(venv: Path, command: str, packages: list[str], log, what: str,
-                  refresh: list[str] | None = None) -> str:
+def _venv_install(
+    venv: Path, command: str, packages: list[str], log, what: str, refresh: list[str] | None = None
+) -> str:
     """Install ``packages`` into ``venv`` (created on demand) unless ``bin/<command>`` is there
     already, and ``pip install refresh`` every time; an error message, or "" when ready."""
     pip = venv / "bin" / "pip"
@@ -60,11 +61,13 @@ def _venv_install(venv: Path, command: str, packages: list[str], log, what: str,
             log(f"creating virtualenv {venv} ({what})")
             if not pip.exists():
                 subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
-            subprocess.run([str(pip), "install", "--quiet", *packages], check=True, capture_output=True,
-                           timeout=3600)
+            subprocess.run(
+                [str(pip), "install", "--quiet", *packages], check=True, capture_output=True, timeout=3600
+            )
         if refresh:
-            subprocess.run([str(pip), "install", "--quiet", *refresh], check=True, capture_output=True,
-                           timeout=600)
+            subprocess.run(
+                [str(pip), "install", "--quiet", *refresh], check=True, capture_output=True, timeout=600
+            )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
         tail = detail.decode("utf-8", "replace").strip().splitlines()[-1:] if detail else []
@@ -86,8 +89,14 @@ def find_artctl(override: str | None, venv: Path, log) -> Tool:
         argv = shlex.split(override)
     else:
         exe = venv / "bin" / "artctl"
-        error = _venv_install(venv, "artctl", [str(REPO_ROOT)], log, "pip install of this checkout",
-                              refresh=["--no-deps", "--force-reinstall", str(REPO_ROOT)])
+        error = _venv_install(
+            venv,
+            "artctl",
+            [str(REPO_ROOT)],
+            log,
+            "pip install of this checkout",
+            refresh=["--no-deps", "--force-reinstall", str(REPO_ROOT)],
+        )
         if error:
             return Tool("artctl", [str(exe)], error=f"artctl install failed: {error}")
         argv = [str(exe)]

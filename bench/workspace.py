@@ -12,9 +12,8 @@ import itertools
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
 
 PROBE_FILES = 2000
 PROBE_LIMIT_S = 0.15
@@ -75,8 +74,10 @@ class Trash:
         took = self.probe_creates()
         if took <= PROBE_LIMIT_S:
             return
-        log(f"creating {PROBE_FILES} files took {took:.2f} s (> {PROBE_LIMIT_S} s): files were "
-            f"probably deleted recently (ext4 skips recently freed inodes); waiting up to {limit:.0f} s")
+        log(
+            f"creating {PROBE_FILES} files took {took:.2f} s (> {PROBE_LIMIT_S} s): files were "
+            f"probably deleted recently (ext4 skips recently freed inodes); waiting up to {limit:.0f} s"
+        )
         while took > PROBE_LIMIT_S and time.monotonic() < deadline:
             time.sleep(15)
             took = self.probe_creates()

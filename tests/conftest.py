@@ -50,11 +50,13 @@ def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None,
-            timeout: float = 300) -> Result:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 300
+) -> Result:
     argv = [sys.executable, "-m", "artctl", *map(str, args)]
-    proc = subprocess.run(argv, cwd=cwd, env=cli_env(env), capture_output=True, text=True,
-                          input=input, timeout=timeout)
+    proc = subprocess.run(
+        argv, cwd=cwd, env=cli_env(env), capture_output=True, text=True, input=input, timeout=timeout
+    )
     return Result(list(map(str, args)), proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -65,8 +67,9 @@ class CLI:
         self.cwd = cwd
         self.env: dict[str, str] = {}
 
-    def __call__(self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-                 input: str | None = None) -> Result:
+    def __call__(
+        self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None
+    ) -> Result:
         return run_cli(*args, cwd=cwd or self.cwd, env={**self.env, **(env or {})}, input=input)
 
     def ok(self, *args: str, **kwargs) -> Result:  # type: ignore[no-untyped-def]
@@ -129,11 +132,14 @@ def make_tree(root: Path, files: dict[str, bytes | str]) -> Path:
 @pytest.fixture
 def data_dir(workdir: Path) -> Path:
     """A small dataset: two text files and one larger binary (stored loose, not packed)."""
-    return make_tree(workdir / "data", {
-        "a.txt": "alpha\n",
-        "sub/b.txt": "beta\n",
-        "big.bin": os.urandom(2 * 1024 * 1024),
-    })
+    return make_tree(
+        workdir / "data",
+        {
+            "a.txt": "alpha\n",
+            "sub/b.txt": "beta\n",
+            "big.bin": os.urandom(2 * 1024 * 1024),
+        },
+    )
 
 
 def run_killed_at(point: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> Result:
@@ -183,8 +189,8 @@ def verify_problems(root: Path) -> list[str]:
     Objects a clone never fetched, or that ``cache cleanup`` dropped, are reported by verify as
     "on remote R", not as problems; a missing object with no remote holding it is a loss.
     """
-    from artctl.repository.repo import Repository
     from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
     try:
         repository = Repository(root)
@@ -209,8 +215,12 @@ def verify_repositories_at_teardown(request: pytest.FixtureRequest, tmp_path: Pa
     call = getattr(request.node, "report_call", None)
     if request.node.get_closest_marker("damages_repository") or call is None or not call.passed:
         return
-    failures = {str(root): problems for root in repositories_under(tmp_path)
-                if (problems := verify_problems(root))}
+    failures = {
+        str(root): problems for root in repositories_under(tmp_path) if (problems := verify_problems(root))
+    }
     if failures:
-        pytest.fail("artifact verify fails at the end of the test (mark it damages_repository if "
-                    f"that is intended): {failures}", pytrace=False)
+        pytest.fail(
+            "artifact verify fails at the end of the test (mark it damages_repository if "
+            f"that is intended): {failures}",
+            pytrace=False,
+        )

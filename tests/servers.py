@@ -46,9 +46,7 @@ GCSFS_ENV = {"GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"}
 
 # Azurite's public, well-known development account (not a secret).
 AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 S3_KEY, S3_SECRET = "testing-key", "testing-secret"
 GCS_PROJECT = "test"
 
@@ -257,7 +255,10 @@ def fake_gcs_binary() -> Path:
     system = platform.system().lower()
     suffix = ".exe" if system == "windows" else ""
     binary = (
-        Path(spec.origin).parent / "vendor" / "fake-gcs-server" / "bin"
+        Path(spec.origin).parent
+        / "vendor"
+        / "fake-gcs-server"
+        / "bin"
         / f"fake-gcs-server-{system}-{arch}{suffix}"
     )
     if not binary.is_file():
@@ -345,9 +346,19 @@ def gcs_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     def argv(port: int) -> list[str]:
         url = f"http://127.0.0.1:{port}"
         return [
-            str(binary), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
-            "-backend", "memory", "-log-level", "error",
-            "-external-url", url,  # Location header of resumable uploads
+            str(binary),
+            "-scheme",
+            "http",
+            "-host",
+            "127.0.0.1",
+            "-port",
+            str(port),
+            "-backend",
+            "memory",
+            "-log-level",
+            "error",
+            "-external-url",
+            url,  # Location header of resumable uploads
         ]
 
     pid, port, log_path = _run_server(request, tmp_path_factory, "fake-gcs", argv, "/storage/v1/b")
@@ -370,10 +381,18 @@ def azure_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
     def argv(port: int) -> list[str]:
         return [
-            str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-            "--location", str(data_dir / str(port)),
+            str(binary),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--location",
+            str(data_dir / str(port)),
             # Without this Azurite refuses the (newer) API version of current azure-storage-blob.
-            "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--disableTelemetry",
+            "--silent",
         ]
 
     pid, port, log_path = _run_server(request, tmp_path_factory, "azurite", argv, "/")

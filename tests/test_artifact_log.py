@@ -14,8 +14,21 @@ def _history(cli, repo_dir: Path) -> Path:
     (src / "c.txt").write_text("c")
     (src / "b.txt").unlink()
     run = cli.ok("run", "start", "--job-type", "clean").stdout.strip()
-    cli.ok("artifact", "put", "src", "--name", "p/d", "--type", "dataset", "--run", run,
-           "--alias", "best", "--tag", "reviewed")
+    cli.ok(
+        "artifact",
+        "put",
+        "src",
+        "--name",
+        "p/d",
+        "--type",
+        "dataset",
+        "--run",
+        run,
+        "--alias",
+        "best",
+        "--tag",
+        "reviewed",
+    )
     cli.ok("run", "finish", run)
     (src / "d.txt").write_text("d")
     cli.ok("artifact", "put", "src", "--name", "p/d", "--type", "dataset", "--description", "more")
@@ -29,7 +42,9 @@ def test_log_json_newest_first_with_changes_run_aliases_and_size(cli, repo_dir: 
     v2, v1, v0 = log
     assert v2["changes"] == {"added": ["d.txt"], "modified": [], "removed": []} and v2["parent"] == "v1"
     assert v1["changes"] == {"added": ["c.txt"], "modified": ["a.txt"], "removed": ["b.txt"]}
-    assert v0["changes"] == {"added": ["a.txt", "b.txt"], "modified": [], "removed": []} and v0["parent"] is None
+    assert (
+        v0["changes"] == {"added": ["a.txt", "b.txt"], "modified": [], "removed": []} and v0["parent"] is None
+    )
     assert v1["logged_by"] and v1["aliases"] == ["v1", "best"] and v1["tags"] == ["reviewed"]
     assert v2["aliases"] == ["latest", "v2"] and v0["description"] == "first cut"
     assert (v2["files"], v2["size"]) == (3, 4)

@@ -14,13 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, make_tree
 
-from artctl.ops.cache_evict import cleanup, info
-from artctl.errors import LockTimeout
-from artctl.ops.remote.config import add_remote
 from artctl.api.repo import Repo
+from artctl.errors import LockTimeout
+from artctl.ops.cache_evict import cleanup, info
+from artctl.ops.remote.config import add_remote
 from artctl.repository.state import RemoteCopy
+
+from conftest import REPO_ROOT, make_tree
 
 MiB = 1024 * 1024
 
@@ -82,7 +83,9 @@ def test_least_recently_used_goes_first(repo: Repo, workdir: Path, tmp_path: Pat
     assert repo.store.has(manifest["o1"].digest) and not repo.store.has(manifest["n1"].digest)
 
 
-def test_only_copies_survive_cleanup_0_and_it_is_quiet(cli, repo_dir: Path, data_dir: Path, mount: Path) -> None:  # type: ignore[no-untyped-def]
+def test_only_copies_survive_cleanup_0_and_it_is_quiet(
+    cli, repo_dir: Path, data_dir: Path, mount: Path
+) -> None:  # type: ignore[no-untyped-def]
     cli.ok("artifact", "put", str(data_dir), "--name", "p/local", "--type", "dataset")  # packed + loose
     cli.ok("artifact", "put", mount.as_uri(), "--name", "p/ref", "--type", "dataset")
     cli.ok("artifact", "get", "p/ref", "--root", "r")
@@ -100,7 +103,9 @@ def test_only_copies_survive_cleanup_0_and_it_is_quiet(cli, repo_dir: Path, data
     cli.ok("artifact", "verify")
 
 
-def test_reference_bytes_also_stored_as_a_plain_file_are_pinned(repo: Repo, workdir: Path, tmp_path: Path) -> None:
+def test_reference_bytes_also_stored_as_a_plain_file_are_pinned(
+    repo: Repo, workdir: Path, tmp_path: Path
+) -> None:
     data = os.urandom(MiB + 10)
     ref = make_tree(tmp_path / "ref", {"x.bin": data})
     local = make_tree(tmp_path / "local", {"copy.bin": data})
@@ -111,7 +116,9 @@ def test_reference_bytes_also_stored_as_a_plain_file_are_pinned(repo: Repo, work
     assert read_tree(repo.get("p/local", root=workdir / "l").root) == {"copy.bin": data}
 
 
-def test_reference_bytes_staged_in_an_open_draft_are_pinned(repo: Repo, workdir: Path, tmp_path: Path) -> None:
+def test_reference_bytes_staged_in_an_open_draft_are_pinned(
+    repo: Repo, workdir: Path, tmp_path: Path
+) -> None:
     from artctl.ops.drafts import Drafts
 
     data = os.urandom(MiB + 20)
@@ -133,9 +140,20 @@ def test_cleanup_waits_for_an_in_flight_writer(repo: Repo, workdir: Path, mount:
     repo.put(mount.as_uri(), name="p/big", type="d")
     repo.get("p/big", root=workdir / "a")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    holder = subprocess.Popen([sys.executable, "-c", HOLD.replace("artctl.base.locks import shared_use",
-                                                                  "artctl.base.writeguard import writing as shared_use"),
-                               str(repo.repository.locks_dir), "3"], stdout=subprocess.PIPE, text=True, env=env)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            HOLD.replace(
+                "artctl.base.locks import shared_use", "artctl.base.writeguard import writing as shared_use"
+            ),
+            str(repo.repository.locks_dir),
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         with pytest.raises(LockTimeout):
@@ -158,7 +176,9 @@ def test_pack_evicted_only_when_every_blob_has_another_copy(repo: Repo, workdir:
     remote = workdir / "remote"
     (remote / "packs").mkdir(parents=True)
     for suffix in (".pack", ".idx"):
-        shutil.copyfile(repo.store.packs_dir / f"{packs[0]}{suffix}", remote / "packs" / f"{packs[0]}{suffix}")
+        shutil.copyfile(
+            repo.store.packs_dir / f"{packs[0]}{suffix}", remote / "packs" / f"{packs[0]}{suffix}"
+        )
     add_remote(repo.repository, "origin", remote.as_uri())
     size = (remote / "packs" / f"{packs[0]}.pack").stat().st_size
     copies = [RemoteCopy(d, f"packs/{packs[0]}.pack", size) for d in digests]
@@ -187,8 +207,12 @@ def test_cleanup_waits_for_a_running_reader(repo: Repo, workdir: Path, mount: Pa
     repo.put(mount.as_uri(), name="p/big", type="d")
     repo.get("p/big", root=workdir / "a")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(repo.repository.locks_dir), "3"],
-                              stdout=subprocess.PIPE, text=True, env=env)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(repo.repository.locks_dir), "3"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         with pytest.raises(LockTimeout):
@@ -208,15 +232,32 @@ def test_concurrent_gets_and_cleanups_never_see_missing_bytes(cli, repo_dir: Pat
     expected = read_tree(tree)
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     env.pop("ARTCTL_DIR", None)
-    loop = ("import subprocess, sys\n"
-            "for i in range(4):\n"
-            "    args = sys.argv[1:] if sys.argv[1] == 'cache' else [*sys.argv[1:], '--root', f'{sys.argv[-1]}-{i}']\n"
-            "    r = subprocess.run([sys.executable, '-m', 'artctl', *args], capture_output=True, text=True)\n"
-            "    if r.returncode: sys.exit(r.stderr)\n")
-    procs = [subprocess.Popen([sys.executable, "-c", loop, "artifact", "get", "p/ds", "--root", f"g{n}"],
-                              cwd=repo_dir, env=env, stderr=subprocess.PIPE, text=True) for n in range(2)]
-    procs.append(subprocess.Popen([sys.executable, "-c", loop, "cache", "cleanup", "0"],
-                                  cwd=repo_dir, env=env, stderr=subprocess.PIPE, text=True))
+    loop = (
+        "import subprocess, sys\n"
+        "for i in range(4):\n"
+        "    args = sys.argv[1:] if sys.argv[1] == 'cache' else [*sys.argv[1:], '--root', f'{sys.argv[-1]}-{i}']\n"
+        "    r = subprocess.run([sys.executable, '-m', 'artctl', *args], capture_output=True, text=True)\n"
+        "    if r.returncode: sys.exit(r.stderr)\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", loop, "artifact", "get", "p/ds", "--root", f"g{n}"],
+            cwd=repo_dir,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
+    procs.append(
+        subprocess.Popen(
+            [sys.executable, "-c", loop, "cache", "cleanup", "0"],
+            cwd=repo_dir,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    )
     for proc in procs:
         _, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err
@@ -234,7 +275,10 @@ def test_remove_temp_deletes_only_old_leftovers(cli, repo_dir: Path) -> None:  #
     past = time.time() - 2 * 3600
     os.utime(old, (past, past))
     assert cli.ok("cache", "info", "--json").json()["temp_files"] == 2
-    assert cli.ok("cache", "cleanup", "1GB", "--remove-temp", "--dry-run", "--json").json()["temp_files_removed"] == 1
+    assert (
+        cli.ok("cache", "cleanup", "1GB", "--remove-temp", "--dry-run", "--json").json()["temp_files_removed"]
+        == 1
+    )
     assert old.exists()
     result = cli.ok("cache", "cleanup", "1GB", "--remove-temp", "--json").json()
     assert result["temp_files_removed"] == 1 and result["temp_bytes_removed"] == 100

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from conftest import make_tree
 from servers import Remote
 
@@ -31,7 +32,9 @@ def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Remote:
     return Remote(bucket, {}, dict(server.env))
 
 
-def test_cleanup_1mb_on_a_clone_that_downloaded_4mb(cli, repo_dir: Path, tmp_path: Path, remote: Remote) -> None:  # type: ignore[no-untyped-def]
+def test_cleanup_1mb_on_a_clone_that_downloaded_4mb(
+    cli, repo_dir: Path, tmp_path: Path, remote: Remote
+) -> None:  # type: ignore[no-untyped-def]
     data = make_tree(tmp_path / "data", {f"shard{i}.bin": os.urandom(MiB) for i in range(4)})
     env = remote.env
     cli.ok("artifact", "put", str(data), "--name", "p/shards", "--type", "dataset")

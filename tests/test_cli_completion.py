@@ -19,12 +19,22 @@ BASH_SCRIPT = REPO_ROOT / "completions" / "artctl.bash"
 def complete(cwd: Path, *words: str, shell: str = "bash", env: dict[str, str] | None = None) -> list[str]:
     """Ask artctl for completions of ``words`` (the last one being typed) via the env protocol."""
     argv = ["artctl", *words]
-    proc = subprocess.run([sys.executable, "-m", "artctl"], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env=cli_env({
-                              "_ARTCTL_COMPLETE": f"{shell}_complete", "COMP_WORDS": " ".join(argv),
-                              # fish passes the word being typed itself, bash/zsh its index
-                              "COMP_CWORD": words[-1] if shell == "fish" else str(len(argv) - 1),
-                              **(env or {})}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "artctl"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=cli_env(
+            {
+                "_ARTCTL_COMPLETE": f"{shell}_complete",
+                "COMP_WORDS": " ".join(argv),
+                # fish passes the word being typed itself, bash/zsh its index
+                "COMP_CWORD": words[-1] if shell == "fish" else str(len(argv) - 1),
+                **(env or {}),
+            }
+        ),
+    )
     assert proc.returncode == 0 and proc.stderr == "", proc
     if shell == "bash":
         return [line.split(",", 1)[1] for line in proc.stdout.splitlines() if line.startswith("plain,")]
@@ -55,10 +65,17 @@ def test_artifact_names_refs_and_aliases(filled: Path) -> None:
     assert complete(filled, "artifact", "get", "proj/") == ["proj/cnn", "proj/mnist"]
     # One name left: it and its aliases, so the shell completes up to the name.
     assert complete(filled, "artifact", "show", "proj/mn") == [
-        "proj/mnist", "proj/mnist:latest", "proj/mnist:v1", "proj/mnist:v0", "proj/mnist:best"]
+        "proj/mnist",
+        "proj/mnist:latest",
+        "proj/mnist:v1",
+        "proj/mnist:v0",
+        "proj/mnist:best",
+    ]
     assert complete(filled, "artifact", "show", "proj/mnist:b") == ["proj/mnist:best"]
     assert complete(filled, "artifact", "diff", "proj/mnist:v0", "proj/mnist:v") == [
-        "proj/mnist:v1", "proj/mnist:v0"]
+        "proj/mnist:v1",
+        "proj/mnist:v0",
+    ]
     assert complete(filled, "artifact", "put", "f.txt", "--name", "o") == ["other/thing"]
     assert complete(filled, "artifact", "ls", "p") == ["proj", "proj/cnn", "proj/mnist"]
     assert complete(filled, "artifact", "put", "f.txt", "--type", "") == ["dataset", "model"]
@@ -110,7 +127,7 @@ def test_nothing_outside_a_repository_and_never_a_traceback(workdir: Path, tmp_p
 def _bash_complete(cwd: Path, line: str, bin_dir: Path) -> list[str]:
     """Source the committed script and call its function the way bash's readline would:
     COMP_WORDS split at whitespace and at ':' (COMP_WORDBREAKS), COMP_CWORD the last word."""
-    program = r'''
+    program = r"""
 source "$SCRIPT"
 COMP_LINE=$LINE
 COMP_POINT=${#COMP_LINE}
@@ -120,11 +137,18 @@ COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
 complete -p artctl >/dev/null || exit 3
 _artctl_completion artctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
 printf '%s\n' "${COMPREPLY[@]}"
-'''
-    env = cli_env({"SCRIPT": str(BASH_SCRIPT), "LINE": line,
-                   "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
-    proc = subprocess.run([shutil.which("bash") or "bash", "--norc", "--noprofile", "-c", program], cwd=cwd,
-                          capture_output=True, text=True, env=env, timeout=120)
+"""
+    env = cli_env(
+        {"SCRIPT": str(BASH_SCRIPT), "LINE": line, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    )
+    proc = subprocess.run(
+        [shutil.which("bash") or "bash", "--norc", "--noprofile", "-c", program],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0 and proc.stderr == "", proc
     return [x for x in proc.stdout.splitlines() if x]
 
@@ -143,29 +167,51 @@ def artctl_on_path(tmp_path: Path) -> Path:
 def test_bash_script_completes_an_artifact_name(filled: Path, artctl_on_path: Path) -> None:
     # One name left: bash inserts the common prefix "proj/cnn"; a ':' then lists the aliases.
     assert _bash_complete(filled, "artctl artifact get proj/c", artctl_on_path) == [
-        "proj/cnn", "proj/cnn:latest", "proj/cnn:v0"]
+        "proj/cnn",
+        "proj/cnn:latest",
+        "proj/cnn:v0",
+    ]
     assert _bash_complete(filled, "artctl artifact get oth", artctl_on_path)[0] == "other/thing"
     assert _bash_complete(filled, "artctl artifact get ", artctl_on_path) == [
-        "other/thing", "proj/cnn", "proj/mnist"]
+        "other/thing",
+        "proj/cnn",
+        "proj/mnist",
+    ]
     assert _bash_complete(filled, "artctl art", artctl_on_path) == ["artifact"]
 
 
 def test_bash_script_completes_aliases_after_a_colon(filled: Path, artctl_on_path: Path) -> None:
     """readline replaces only the text after ':', so the script answers with that part."""
     assert _bash_complete(filled, "artctl artifact get proj/mnist:", artctl_on_path) == [
-        "latest", "v1", "v0", "best"]
+        "latest",
+        "v1",
+        "v0",
+        "best",
+    ]
     assert _bash_complete(filled, "artctl artifact get proj/mnist:be", artctl_on_path) == ["best"]
     assert _bash_complete(filled, "artctl artifact diff proj/mnist:v0 proj/mnist:v", artctl_on_path) == [
-        "v1", "v0"]
+        "v1",
+        "v0",
+    ]
 
 
 def test_fish_script_completes_an_artifact_name(filled: Path, artctl_on_path: Path) -> None:
     """fish's own ``complete -C`` runs the committed script and prints value<TAB>description."""
+
     def fish(line: str) -> list[str]:
-        proc = subprocess.run([shutil.which("fish") or "fish", "--no-config", "-c",
-                               f'source {REPO_ROOT / "completions" / "artctl.fish"}; complete -C "{line}"'],
-                              cwd=filled, capture_output=True, text=True, timeout=120,
-                              env=cli_env({"PATH": f"{artctl_on_path}{os.pathsep}{os.environ['PATH']}"}))
+        proc = subprocess.run(
+            [
+                shutil.which("fish") or "fish",
+                "--no-config",
+                "-c",
+                f'source {REPO_ROOT / "completions" / "artctl.fish"}; complete -C "{line}"',
+            ],
+            cwd=filled,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=cli_env({"PATH": f"{artctl_on_path}{os.pathsep}{os.environ['PATH']}"}),
+        )
         assert proc.returncode == 0 and proc.stderr == "", proc
         return proc.stdout.splitlines()
 
@@ -178,7 +224,7 @@ def test_fish_script_completes_an_artifact_name(filled: Path, artctl_on_path: Pa
 def test_zsh_script_completes_an_artifact_name(filled: Path, artctl_on_path: Path) -> None:
     """The committed zsh function, with zsh's completion builtins stubbed to print what they
     were given (driving real zle completion needs a terminal)."""
-    program = r'''
+    program = r"""
 compdef() { : }
 _describe() { print -rl -- "${(@P)3}" }
 compadd() { print -rl -- "${(@P)${@[-1]}}" }
@@ -186,13 +232,23 @@ _path_files() { print -r -- "<files>" }
 source "$SCRIPT"
 words=(${(z)LINE}); CURRENT=${#words}
 _artctl_completion
-'''
+"""
 
     def zsh(line: str) -> list[str]:
-        proc = subprocess.run([shutil.which("zsh") or "zsh", "-f", "-c", program], cwd=filled,
-                              capture_output=True, text=True, timeout=120,
-                              env=cli_env({"SCRIPT": str(REPO_ROOT / "completions" / "_artctl"), "LINE": line,
-                                           "PATH": f"{artctl_on_path}{os.pathsep}{os.environ['PATH']}"}))
+        proc = subprocess.run(
+            [shutil.which("zsh") or "zsh", "-f", "-c", program],
+            cwd=filled,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=cli_env(
+                {
+                    "SCRIPT": str(REPO_ROOT / "completions" / "_artctl"),
+                    "LINE": line,
+                    "PATH": f"{artctl_on_path}{os.pathsep}{os.environ['PATH']}",
+                }
+            ),
+        )
         assert proc.returncode == 0 and proc.stderr == "", proc
         return proc.stdout.splitlines()
 
@@ -204,8 +260,18 @@ _artctl_completion
 def test_path_arguments_fall_back_to_file_completion(workdir: Path) -> None:
     for words in (["artifact", "put", "da"], ["artifact", "upsert", "da"], ["draft", "add", "x", "da"]):
         argv = ["artctl", *words]
-        proc = subprocess.run([sys.executable, "-m", "artctl"], cwd=workdir, capture_output=True, text=True,
-                              timeout=120, env=cli_env({"_ARTCTL_COMPLETE": "bash_complete",
-                                                        "COMP_WORDS": " ".join(argv),
-                                                        "COMP_CWORD": str(len(argv) - 1)}))
+        proc = subprocess.run(
+            [sys.executable, "-m", "artctl"],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=cli_env(
+                {
+                    "_ARTCTL_COMPLETE": "bash_complete",
+                    "COMP_WORDS": " ".join(argv),
+                    "COMP_CWORD": str(len(argv) - 1),
+                }
+            ),
+        )
         assert proc.stdout.splitlines() == ["file,da"], (words, proc)

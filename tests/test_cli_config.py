@@ -61,11 +61,29 @@ def test_values_keep_their_types(cli, repo_dir: Path) -> None:
 def test_environment_applies_to_library_settings(cli, repo_dir: Path) -> None:
     """ARTCTL_<KEY> is read by the library, not only by `artctl config`."""
     (repo_dir / "f.txt").write_text("x\n")
-    bad = cli.fails("artifact", "put", "f.txt", "--name", "proj/w", "--type", "d",
-                    env={"ARTCTL_CORE_WORKERS": "many"}, code=2)
+    bad = cli.fails(
+        "artifact",
+        "put",
+        "f.txt",
+        "--name",
+        "proj/w",
+        "--type",
+        "d",
+        env={"ARTCTL_CORE_WORKERS": "many"},
+        code=2,
+    )
     assert "invalid value 'many' for core.workers" in bad.stderr and "ARTCTL_CORE_WORKERS" in bad.stderr
-    put = cli.ok("artifact", "put", "f.txt", "--name", "proj/t", "--type", "d", "--json",
-                 env={"ARTCTL_TTL_DEFAULT": "7d"})
+    put = cli.ok(
+        "artifact",
+        "put",
+        "f.txt",
+        "--name",
+        "proj/t",
+        "--type",
+        "d",
+        "--json",
+        env={"ARTCTL_TTL_DEFAULT": "7d"},
+    )
     assert cli.ok("artifact", "show", "proj/t", "--json").json()["ttl"] in ("7d", "1w", 7 * 86400), put
 
 
@@ -99,12 +117,18 @@ def test_listing_without_settings_names_the_known_keys(cli, repo_dir: Path) -> N
 
 def test_every_key_the_code_reads_is_documented() -> None:
     """`config.get("x.y")` anywhere in artctl/ must name a key of KNOWN_KEYS (one place)."""
-    patterns = [re.compile("^" + re.sub(r"<[A-Z]+>", "[^.]+", re.escape(k).replace(r"\<", "<").replace(r"\>", ">"))
-                           + "$") for k in KNOWN_KEYS]
+    patterns = [
+        re.compile(
+            "^" + re.sub(r"<[A-Z]+>", "[^.]+", re.escape(k).replace(r"\<", "<").replace(r"\>", ">")) + "$"
+        )
+        for k in KNOWN_KEYS
+    ]
     used: set[str] = set()
     for path in (REPO_ROOT / "artctl").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        for match in re.finditer(r"""(?:config\.(?:get|lookup|table)|typed)\(\s*f?["']([a-z0-9_.{}-]+)["']""", text):
+        for match in re.finditer(
+            r"""(?:config\.(?:get|lookup|table)|typed)\(\s*f?["']([a-z0-9_.{}-]+)["']""", text
+        ):
             used.add(re.sub(r"\{[^}]*\}", "X", match.group(1)))
     assert "core.link" in used and "core.workers" in used
     undocumented = sorted(k for k in used if k != "remote" and not any(p.match(k) for p in patterns))
@@ -115,4 +139,6 @@ def test_docs_config_lists_every_known_key() -> None:
     text = (REPO_ROOT / "docs" / "config.md").read_text(encoding="utf-8")
     for key in KNOWN_KEYS:
         env = "ARTCTL_" + key.replace(".", "_").replace("-", "_").upper()
-        assert f"| `{key}` | `{env}` |" in text, f"docs/config.md lacks {key}: run python -m artctl.cli.generate"
+        assert f"| `{key}` | `{env}` |" in text, (
+            f"docs/config.md lacks {key}: run python -m artctl.cli.generate"
+        )

@@ -51,15 +51,21 @@ def test_every_command_has_a_one_line_summary(path, cmd) -> None:
 def test_every_command_has_an_example(path, cmd) -> None:
     examples = parse_help(cmd.help)[2]
     assert any(line.strip().startswith("artctl") or "artctl " in line for line in examples), (
-        f"`artctl {_id(path)} --help` needs an `Example:` block (a \\b paragraph) running artctl")
+        f"`artctl {_id(path)} --help` needs an `Example:` block (a \\b paragraph) running artctl"
+    )
 
 
 def test_every_help_exits_zero() -> None:
     """Real subprocesses: every ``COMMAND --help`` exits 0 and prints its usage line."""
 
     def run(path: tuple[str, ...]) -> tuple[tuple[str, ...], subprocess.CompletedProcess[str]]:
-        return path, subprocess.run([sys.executable, "-m", "artctl", *path, "--help"], env=cli_env(),
-                                    capture_output=True, text=True, timeout=120)
+        return path, subprocess.run(
+            [sys.executable, "-m", "artctl", *path, "--help"],
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         for path, proc in pool.map(run, [p for p, _ in COMMANDS]):
@@ -100,8 +106,9 @@ def test_version_and_module_entry_point(cli) -> None:
     from artctl import __version__
 
     assert cli.ok("--version").stdout.strip() == f"artctl {__version__}"
-    proc = subprocess.run([sys.executable, "-m", "artctl", "--help"], env=cli_env(), capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "artctl", "--help"], env=cli_env(), capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 and proc.stdout.startswith("Usage: artctl ")
 
 
@@ -143,8 +150,9 @@ def test_man_pages_render_without_warnings() -> None:
     pages = sorted((REPO_ROOT / "man").glob("*.1"))
     assert len(pages) == len(COMMANDS)
     for page in pages:
-        proc = subprocess.run([groff, "-man", "-Tutf8", "-ww", "-z", str(page)], capture_output=True,
-                              text=True, timeout=60)
+        proc = subprocess.run(
+            [groff, "-man", "-Tutf8", "-ww", "-z", str(page)], capture_output=True, text=True, timeout=60
+        )
         assert proc.returncode == 0 and proc.stderr == "", (page.name, proc.stderr)
 
 
@@ -152,12 +160,18 @@ def test_man_l_reads_the_pages() -> None:
     man = _tool("man")
     env = {**os.environ, "MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat", "LC_ALL": "C.UTF-8"}
     for name in ("artctl.1", "artctl-artifact-put.1"):
-        proc = subprocess.run([man, "-l", str(REPO_ROOT / "man" / name)], capture_output=True, text=True,
-                              env=env, timeout=60)
+        proc = subprocess.run(
+            [man, "-l", str(REPO_ROOT / "man" / name)], capture_output=True, text=True, env=env, timeout=60
+        )
         assert proc.returncode == 0 and proc.stderr == "", proc.stderr
         assert "SYNOPSIS" in proc.stdout and "artctl" in proc.stdout
-    put = subprocess.run([man, "-l", str(REPO_ROOT / "man" / "artctl-artifact-put.1")], capture_output=True,
-                         text=True, env=env, timeout=60).stdout
+    put = subprocess.run(
+        [man, "-l", str(REPO_ROOT / "man" / "artctl-artifact-put.1")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    ).stdout
     assert "--name NAME" in put and "EXAMPLES" in put and "artctl artifact put ./data" in put
 
 
@@ -171,11 +185,16 @@ def test_roff_escaping() -> None:
     groff = _tool("groff")
     from artctl.cli.reference import CommandDoc
 
-    doc = CommandDoc(path=("x",), summary=".SH EVIL \\fB bold", usage="artctl x [OPTIONS]",
-                     examples=[".so /etc/passwd", "'br", "artctl x --a\\b"])
+    doc = CommandDoc(
+        path=("x",),
+        summary=".SH EVIL \\fB bold",
+        usage="artctl x [OPTIONS]",
+        examples=[".so /etc/passwd", "'br", "artctl x --a\\b"],
+    )
     text = manpage.page(doc, "0", ["artctl", "artctl-x"])
-    proc = subprocess.run([groff, "-man", "-Tutf8", "-ww"], input=text, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [groff, "-man", "-Tutf8", "-ww"], input=text, capture_output=True, text=True, timeout=60
+    )
     assert proc.stderr == "" and ".so /etc/passwd" in proc.stdout and ".SH EVIL \\fB bold" in proc.stdout
 
 
@@ -191,8 +210,12 @@ def test_reference_markdown_lists_every_command_with_examples() -> None:
 # -- completions -----------------------------------------------------------------------------------
 def test_completion_scripts_parse() -> None:
     for shell, name in (("bash", "artctl.bash"), ("zsh", "_artctl"), ("fish", "artctl.fish")):
-        proc = subprocess.run([_tool(shell), "-n", str(REPO_ROOT / "completions" / name)],
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [_tool(shell), "-n", str(REPO_ROOT / "completions" / name)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 0 and proc.stderr == "", (shell, proc.stderr)
 
 

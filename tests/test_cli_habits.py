@@ -20,7 +20,9 @@ def files(workdir: Path) -> Path:
 
 
 def test_short_flags_and_dataset_default_type(cli, repo_dir: Path, files: Path) -> None:
-    made = cli.ok("artifact", "put", "data", "-n", "proj/ds", "-a", "best", "-d", "first cut", "--json").json()
+    made = cli.ok(
+        "artifact", "put", "data", "-n", "proj/ds", "-a", "best", "-d", "first cut", "--json"
+    ).json()
     assert made["type"] == "dataset" and made["aliases"] == ["latest", "v0", "best"]
     shown = cli.ok("artifact", "show", "proj/ds:best", "--json").json()
     assert shown["description"] == "first cut"
@@ -31,8 +33,19 @@ def test_short_flags_and_dataset_default_type(cli, repo_dir: Path, files: Path) 
     assert again["type"] == "model" and again["version"] == "v1"
     # upsert / finish take the same short flags and default.
     cli.ok("artifact", "upsert", "data", "-n", "proj/shards", "--distributed-id", "j1")
-    done = cli.ok("artifact", "finish", "-n", "proj/shards", "--distributed-id", "j1", "-a", "ok",
-                  "-d", "all shards", "--json").json()
+    done = cli.ok(
+        "artifact",
+        "finish",
+        "-n",
+        "proj/shards",
+        "--distributed-id",
+        "j1",
+        "-a",
+        "ok",
+        "-d",
+        "all shards",
+        "--json",
+    ).json()
     assert done["type"] == "dataset" and "ok" in done["aliases"]
 
 
@@ -79,14 +92,17 @@ def test_progress_flag_still_works_bare_before_the_subcommand(cli, repo_dir: Pat
     assert cli.ok("artifact", "put", "data", "-n", "proj/ds", "--no-progress").stderr == ""
 
 
-@pytest.mark.parametrize("args", [
-    ["artifact", "put", "data", "-n", "bad name"],          # InvalidName
-    ["artifact", "put", "data", "-n", "proj/ds", "--ttl", "soon"],  # InvalidInput
-    ["artifact", "put", "data", "-n", "proj/ds", "--metadata", "{nope"],
-    ["artifact", "put", "data"],                              # click: missing --name
-    ["artifact", "ls", "--sort", "colour"],                   # click: bad choice
-    ["cache", "cleanup", "lots"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["artifact", "put", "data", "-n", "bad name"],  # InvalidName
+        ["artifact", "put", "data", "-n", "proj/ds", "--ttl", "soon"],  # InvalidInput
+        ["artifact", "put", "data", "-n", "proj/ds", "--metadata", "{nope"],
+        ["artifact", "put", "data"],  # click: missing --name
+        ["artifact", "ls", "--sort", "colour"],  # click: bad choice
+        ["cache", "cleanup", "lots"],
+    ],
+)
 def test_invalid_input_exits_2_with_a_json_error(cli, repo_dir: Path, files: Path, args: list[str]) -> None:
     plain = cli.fails(*args, code=2)
     assert plain.stdout == "" and "rror" in plain.stderr
@@ -100,12 +116,20 @@ def test_invalid_input_exits_2_with_a_json_error(cli, repo_dir: Path, files: Pat
 
 def test_operation_errors_exit_1_with_a_json_error(cli, repo_dir: Path, files: Path) -> None:
     result = cli.fails("artifact", "get", "proj/none", "--json")
-    assert json.loads(result.stdout) == {"error": {
-        "code": "artifact_not_found", "message": "artifact proj/none not found",
-        "hint": "list artifacts with `artctl artifact ls`"}}
+    assert json.loads(result.stdout) == {
+        "error": {
+            "code": "artifact_not_found",
+            "message": "artifact proj/none not found",
+            "hint": "list artifacts with `artctl artifact ls`",
+        }
+    }
     assert result.stderr.startswith("error: artifact proj/none not found\n")
-    for args in (["artifact", "diff", "proj/none:v0", "proj/none:v1"], ["status", "proj/none", "data"],
-                 ["artifact", "log", "proj/none"], ["artifact", "checkout", "proj/none", "x"]):
+    for args in (
+        ["artifact", "diff", "proj/none:v0", "proj/none:v1"],
+        ["status", "proj/none", "data"],
+        ["artifact", "log", "proj/none"],
+        ["artifact", "checkout", "proj/none", "x"],
+    ):
         failed = cli.fails(*args, "--json")
         assert json.loads(failed.stdout)["error"]["code"] == "artifact_not_found", args
 
@@ -114,8 +138,9 @@ def _plain_lines(stderr: str, label: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith(label + ": ")]
 
 
-def test_push_url_without_a_remote_with_plain_progress(cli, repo_dir: Path, files: Path,
-                                                       tmp_path: Path) -> None:
+def test_push_url_without_a_remote_with_plain_progress(
+    cli, repo_dir: Path, files: Path, tmp_path: Path
+) -> None:
     cli.ok("artifact", "put", "data", "-n", "proj/ds")
     target = tmp_path / "backup"
     pushed = cli.ok("push", target.as_uri(), "--progress", "plain")
@@ -125,8 +150,11 @@ def test_push_url_without_a_remote_with_plain_progress(cli, repo_dir: Path, file
     total = re.search(r"/(\d+) files, .*?/([\d.]+ KiB) \(", lines[0])
     assert total, lines
     last = lines[-1]
-    assert re.search(rf"(\d+)/{total.group(1)} files, [\d.]+/{re.escape(total.group(2))} \(100%\), "
-                     r"[\d.]+ (B|KiB|MiB)/s$", last), lines
+    assert re.search(
+        rf"(\d+)/{total.group(1)} files, [\d.]+/{re.escape(total.group(2))} \(100%\), "
+        r"[\d.]+ (B|KiB|MiB)/s$",
+        last,
+    ), lines
     assert "proj/ds:v0" in pushed.stderr
     assert cli.ok("remote", "ls", "--json").json() == []
     # Pushing again sends nothing; a path works as well as a URL.

@@ -80,7 +80,8 @@ def check(form: str, stdout: str, forms: dict) -> object:  # type: ignore[type-a
         return doc
     for item in items:
         assert isinstance(item, dict) and sorted(item) == sorted(keys), (
-            f"{form}: keys {sorted(item)} differ from docs/cli-json.md {sorted(keys)}")
+            f"{form}: keys {sorted(item)} differ from docs/cli-json.md {sorted(keys)}"
+        )
         for field, sub in nested.items():
             name = field.rstrip("[]")
             values = item[name] if field.endswith("[]") else [item[name]]
@@ -90,8 +91,9 @@ def check(form: str, stdout: str, forms: dict) -> object:  # type: ignore[type-a
     return doc
 
 
-def test_every_reporting_command_prints_one_documented_json_document(cli, workdir: Path,
-                                                                     tmp_path: Path) -> None:
+def test_every_reporting_command_prints_one_documented_json_document(
+    cli, workdir: Path, tmp_path: Path
+) -> None:
     forms = documented()
     seen: set[str] = set()
 
@@ -110,13 +112,32 @@ def test_every_reporting_command_prints_one_documented_json_document(cli, workdi
     run("config --list", "config", "--list")
     run("config --unset KEY", "config", "--unset", "core.workers")
     run_id = run("run start", "run", "start", "--job-type", "prep")["id"]
-    run("artifact put", "artifact", "put", "data", "--name", "proj/mnist", "--type", "dataset", "--run", run_id)
+    run(
+        "artifact put",
+        "artifact",
+        "put",
+        "data",
+        "--name",
+        "proj/mnist",
+        "--type",
+        "dataset",
+        "--run",
+        run_id,
+    )
     (workdir / "data" / "b.txt").write_text("bb\n")
     run("artifact put", "artifact", "put", "data", "--name", "proj/mnist", "--type", "dataset")
     run("artifact get", "artifact", "get", "proj/mnist:v0", "--root", "out")
     (workdir / "ref.txt").write_text("referenced\n")
-    run("artifact put", "artifact", "put", (workdir / "ref.txt").as_uri(), "--name", "proj/refs",
-        "--type", "dataset")
+    run(
+        "artifact put",
+        "artifact",
+        "put",
+        (workdir / "ref.txt").as_uri(),
+        "--name",
+        "proj/refs",
+        "--type",
+        "dataset",
+    )
     run("artifact get --refs-only", "artifact", "get", "proj/refs", "--refs-only")
     run("artifact ls", "artifact", "ls")
     run("artifact ls NAME", "artifact", "ls", "proj/mnist")
@@ -140,9 +161,29 @@ def test_every_reporting_command_prints_one_documented_json_document(cli, workdi
     run("draft ls", "draft", "ls", draft)
     run("draft commit", "draft", "commit", draft)
     run("draft discard", "draft", "discard", run("draft new", "draft", "new", "proj/mnist")["id"])
-    run("artifact upsert", "artifact", "upsert", "shard", "--name", "proj/ds", "--type", "dataset",
-        "--distributed-id", "j1")
-    run("artifact finish", "artifact", "finish", "--name", "proj/ds", "--type", "dataset", "--distributed-id", "j1")
+    run(
+        "artifact upsert",
+        "artifact",
+        "upsert",
+        "shard",
+        "--name",
+        "proj/ds",
+        "--type",
+        "dataset",
+        "--distributed-id",
+        "j1",
+    )
+    run(
+        "artifact finish",
+        "artifact",
+        "finish",
+        "--name",
+        "proj/ds",
+        "--type",
+        "dataset",
+        "--distributed-id",
+        "j1",
+    )
     run("run finish", "run", "finish", run_id)
     run("run show", "run", "show", run_id)
     run("run ls", "run", "ls")
@@ -166,8 +207,15 @@ def test_every_reporting_command_prints_one_documented_json_document(cli, workdi
     assert not set(forms) - seen, f"documented but not exercised: {sorted(set(forms) - seen)}"
 
 
-@pytest.mark.parametrize("args", [["artifact", "show", "proj/none"], ["alias", "ls", "proj/none"],
-                                  ["run", "show", "nosuchrun"], ["remote", "rm", "nothere"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["artifact", "show", "proj/none"],
+        ["alias", "ls", "proj/none"],
+        ["run", "show", "nosuchrun"],
+        ["remote", "rm", "nothere"],
+    ],
+)
 def test_failures_print_one_error_document_on_stdout(cli, repo_dir: Path, args: list[str]) -> None:
     result = cli.fails(*args, "--json")
     error = result.json()["error"]

@@ -22,12 +22,19 @@ SGR_COLOUR = re.compile(rb"\x1b\[[0-9;]*m")
 BAR = "━".encode()
 
 
-def run_on_pty(args: list[str], cwd: Path, env: dict[str, str] | None = None,
-               timeout: float = 120) -> tuple[int, str, bytes]:
+def run_on_pty(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> tuple[int, str, bytes]:
     """Run ``python -m artctl ARGS`` with stderr on a pseudo-terminal and stdout on a pipe."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "artctl", *args], cwd=cwd, env=cli_env(env),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "artctl", *args],
+        cwd=cwd,
+        env=cli_env(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
     os.close(slave)
     terminal = b""
     deadline = time.monotonic() + timeout
@@ -78,8 +85,9 @@ def test_progress_appears_on_a_terminal_and_stdout_stays_clean(repo_dir: Path, b
     assert code == 0 and b"verify" in terminal and BAR in terminal
 
 
-def test_progress_of_push_pull_and_gc_on_a_terminal(cli, repo_dir: Path, big_file: Path,
-                                                    tmp_path: Path) -> None:
+def test_progress_of_push_pull_and_gc_on_a_terminal(
+    cli, repo_dir: Path, big_file: Path, tmp_path: Path
+) -> None:
     cli.ok(*PUT)
     remote = tmp_path / "remote"
     remote.mkdir()
@@ -145,8 +153,9 @@ if os.environ.get("ARTCTL_TEST_PAUSE_AT_COMMIT"):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_ctrl_c_before_commit_prints_one_line_exits_130_and_commits_nothing(cli, repo_dir: Path,
-                                                                            tmp_path: Path, sig) -> None:
+def test_ctrl_c_before_commit_prints_one_line_exits_130_and_commits_nothing(
+    cli, repo_dir: Path, tmp_path: Path, sig
+) -> None:
     """SIGINT (or SIGTERM) in the worst place: every object and the manifest are stored, the
     version record is not. A sitecustomize hook holds the put exactly there until the signal."""
     hook = tmp_path / "hook"
@@ -159,9 +168,25 @@ def test_ctrl_c_before_commit_prints_one_line_exits_130_and_commits_nothing(cli,
     marker = tmp_path / "paused"
     env = cli_env({"ARTCTL_TEST_PAUSE_AT_COMMIT": str(marker)})
     env["PYTHONPATH"] = f"{hook}{os.pathsep}{env['PYTHONPATH']}"
-    proc = subprocess.Popen([sys.executable, "-m", "artctl", "artifact", "put", "data", "--name",
-                             "proj/stream", "--type", "dataset"], cwd=repo_dir, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "artctl",
+            "artifact",
+            "put",
+            "data",
+            "--name",
+            "proj/stream",
+            "--type",
+            "dataset",
+        ],
+        cwd=repo_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()
@@ -175,8 +200,12 @@ def test_ctrl_c_before_commit_prints_one_line_exits_130_and_commits_nothing(cli,
     assert cli.ok("artifact", "ls", "proj/stream", "--json").json() == before
     assert cli.ok("artifact", "verify", "--json").json()["ok"] is True
     # The repository keeps working: the same put, uninterrupted, makes the next version.
-    assert cli.ok("artifact", "put", "data", "--name", "proj/stream", "--type", "dataset",
-                  "--json").json()["version"] == "v1"
+    assert (
+        cli.ok("artifact", "put", "data", "--name", "proj/stream", "--type", "dataset", "--json").json()[
+            "version"
+        ]
+        == "v1"
+    )
     assert cli.ok("artifact", "verify", "--json").json()["ok"] is True
 
 
@@ -185,9 +214,26 @@ def test_ctrl_c_at_arbitrary_points_of_a_put(repo_dir: Path, tmp_path: Path) -> 
     src = make_tree(tmp_path / "many", {f"d{i % 10}/f{i}.bin": os.urandom(1024) for i in range(1500)})
     for delay in (0.0, 0.2, 0.5):
         # -v prints a line once the command runs: the signal never lands in interpreter start-up.
-        proc = subprocess.Popen([sys.executable, "-m", "artctl", "-v", "artifact", "put", str(src), "--name",
-                                 "p/int", "--type", "dataset"], cwd=repo_dir, env=cli_env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "artctl",
+                "-v",
+                "artifact",
+                "put",
+                str(src),
+                "--name",
+                "p/int",
+                "--type",
+                "dataset",
+            ],
+            cwd=repo_dir,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stderr is not None and proc.stderr.readline().startswith("put: adding")
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
@@ -196,16 +242,24 @@ def test_ctrl_c_at_arbitrary_points_of_a_put(repo_dir: Path, tmp_path: Path) -> 
         assert proc.returncode in (0, 130), stderr
         if proc.returncode == 130:
             assert stderr == "error: interrupted; the repository is unchanged by the unfinished step\n"
-        verify = subprocess.run([sys.executable, "-m", "artctl", "artifact", "verify", "--json"],
-                                cwd=repo_dir, env=cli_env(), capture_output=True, text=True, timeout=120)
+        verify = subprocess.run(
+            [sys.executable, "-m", "artctl", "artifact", "verify", "--json"],
+            cwd=repo_dir,
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
 def test_debug_shows_traceback_and_timing(cli, repo_dir: Path) -> None:
     plain = cli.fails("artifact", "show", "proj/missing")
     assert "Traceback" not in plain.stderr and "debug:" not in plain.stderr
-    for args, env in ((["--debug", "artifact", "show", "proj/missing"], None),
-                      (["artifact", "show", "proj/missing"], {"ARTCTL_DEBUG": "1"})):
+    for args, env in (
+        (["--debug", "artifact", "show", "proj/missing"], None),
+        (["artifact", "show", "proj/missing"], {"ARTCTL_DEBUG": "1"}),
+    ):
         result = cli(*args, env=env)
         assert result.returncode == 1
         assert "Traceback (most recent call last)" in result.stderr and "ArtifactNotFound" in result.stderr
@@ -235,8 +289,9 @@ def test_verbose_says_what_put_and_get_did(cli, repo_dir: Path) -> None:
     assert cli.ok("-q", "artifact", "verify").stderr == ""
 
 
-def test_listing_commands_print_tables_with_human_sizes(cli, repo_dir: Path, big_file: Path,
-                                                        tmp_path: Path) -> None:
+def test_listing_commands_print_tables_with_human_sizes(
+    cli, repo_dir: Path, big_file: Path, tmp_path: Path
+) -> None:
     cli.ok(*PUT, "--alias", "best")
     cli.ok("run", "start", "--job-type", "train", "--name", "first")
     remote = tmp_path / "remote"

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 import artctl
-from artctl.errors import ArtctlError, ArtifactNotFound, Conflict, InvalidInput, InvalidName, RepositoryNotFound
+from artctl.errors import (
+    ArtctlError,
+    ArtifactNotFound,
+    Conflict,
+    InvalidInput,
+    InvalidName,
+    RepositoryNotFound,
+)
+
 from conftest import make_tree
 
 
@@ -103,8 +111,9 @@ def test_python_bad_input(repo_dir: Path, data_dir: Path) -> None:
         artctl.Artifact("proj/ds", "dataset").add_file("data/a.txt", name="../escape")
 
 
-def test_outside_repository_python_creates_one_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_outside_repository_python_creates_one_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """W&B needs no set-up: Api() and init() outside a repository create ./.artifacts (once, said
     on stderr); a repository above the working directory, or ARTCTL_DIR, is used instead."""
     monkeypatch.chdir(tmp_path)
@@ -132,8 +141,9 @@ def test_ttl_from_python(repo_dir: Path, data_dir: Path) -> None:
     assert artctl.Api().artifact("proj/ds").ttl == timedelta(days=2)
 
 
-def test_stat_cache_makes_unchanged_reput_read_nothing(repo_dir: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stat_cache_makes_unchanged_reput_read_nothing(
+    repo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An unchanged re-put must not read file contents: prove it by making them unreadable
     through the store (the stat cache answers first)."""
     from artctl.api.repo import Repo

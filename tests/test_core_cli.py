@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from artctl.base.hashing import hash_bytes
+
 from conftest import CLI, cli_env, make_tree, run_cli, run_killed_at
 
 
@@ -45,10 +46,13 @@ def test_repository_found_from_subdirectory_and_artctl_dir(cli: CLI, repo_dir: P
     assert [a["name"] for a in listed] == ["p/d"]
 
 
-def test_identical_content_makes_no_new_version_but_applies_aliases(cli: CLI, repo_dir: Path, data_dir: Path) -> None:
+def test_identical_content_makes_no_new_version_but_applies_aliases(
+    cli: CLI, repo_dir: Path, data_dir: Path
+) -> None:
     first = cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--json").json()
-    again = cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--alias", "best",
-                   "--json").json()
+    again = cli.ok(
+        "artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--alias", "best", "--json"
+    ).json()
     assert again["created"] is False and again["version"] == "v0" and again["digest"] == first["digest"]
     assert "best" in again["aliases"]
     (data_dir / "a.txt").write_text("changed\n")
@@ -61,11 +65,36 @@ def test_identical_content_makes_no_new_version_but_applies_aliases(cli: CLI, re
 
 
 def test_show_json_shape_and_entries(cli: CLI, repo_dir: Path, data_dir: Path) -> None:
-    cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--description", "digits",
-           "--metadata", '{"rows": 3}', "--ttl", "30d")
+    cli.ok(
+        "artifact",
+        "put",
+        "data",
+        "--name",
+        "p/d",
+        "--type",
+        "dataset",
+        "--description",
+        "digits",
+        "--metadata",
+        '{"rows": 3}',
+        "--ttl",
+        "30d",
+    )
     doc = cli.ok("artifact", "show", "p/d:v0", "--json").json()
-    for key in ("name", "type", "version", "digest", "aliases", "files", "size", "metadata",
-                "description", "ttl", "state", "entries"):
+    for key in (
+        "name",
+        "type",
+        "version",
+        "digest",
+        "aliases",
+        "files",
+        "size",
+        "metadata",
+        "description",
+        "ttl",
+        "state",
+        "entries",
+    ):
         assert key in doc
     assert doc["metadata"] == {"rows": 3} and doc["description"] == "digits" and doc["ttl"] == "30d"
     assert doc["state"] == "committed"
@@ -84,7 +113,9 @@ def test_single_file_put_and_default_root(cli: CLI, repo_dir: Path) -> None:
 def test_path_prefix_partial_download(cli: CLI, repo_dir: Path, data_dir: Path) -> None:
     cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset")
     cli.ok("artifact", "get", "p/d", "--root", "part", "--path-prefix", "sub/")
-    files = sorted(str(p.relative_to(repo_dir / "part")) for p in (repo_dir / "part").rglob("*") if p.is_file())
+    files = sorted(
+        str(p.relative_to(repo_dir / "part")) for p in (repo_dir / "part").rglob("*") if p.is_file()
+    )
     assert files == ["sub/b.txt"]
     cli.fails("artifact", "get", "p/d", "--root", "none", "--path-prefix", "nothing/")
 
@@ -140,7 +171,9 @@ def test_update_mutable_fields(cli: CLI, repo_dir: Path, data_dir: Path) -> None
 
 
 @pytest.mark.damages_repository
-def test_verify_detects_corruption_of_loose_and_packed_objects(cli: CLI, repo_dir: Path, data_dir: Path) -> None:
+def test_verify_detects_corruption_of_loose_and_packed_objects(
+    cli: CLI, repo_dir: Path, data_dir: Path
+) -> None:
     cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset")
     assert cli.ok("artifact", "verify", "--json").json()["ok"] is True
     objects = [p for p in (repo_dir / ".artifacts" / "objects").rglob("*") if p.is_file()]
@@ -172,8 +205,10 @@ def test_verify_finds_a_corrupt_byte_in_a_pack(cli: CLI, repo_dir: Path, data_di
 
 # -- bad input ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["mnist", "a/b/c/d", "proj/", "/x", "proj/na me", "proj/-x", "p/" + "x" * 200,
-                                  "proj/a:b"])
+
+@pytest.mark.parametrize(
+    "name", ["mnist", "a/b/c/d", "proj/", "/x", "proj/na me", "proj/-x", "p/" + "x" * 200, "proj/a:b"]
+)
 def test_bad_names(cli: CLI, repo_dir: Path, data_dir: Path, name: str) -> None:
     result = cli.fails("artifact", "put", "data", "--name", name, "--type", "dataset", code=2)
     assert "name" in result.stderr or "alias" in result.stderr
@@ -221,7 +256,9 @@ def test_usage_errors_exit_2(cli: CLI, repo_dir: Path) -> None:
 
 
 @pytest.mark.damages_repository
-def test_hostile_manifest_is_refused_before_writing(cli: CLI, repo_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_hostile_manifest_is_refused_before_writing(
+    cli: CLI, repo_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
     """A manifest edited to contain ``../`` (e.g. from a remote) is refused: nothing is written."""
     from artctl.base.hashing import hash_bytes
 
@@ -242,7 +279,9 @@ def test_hostile_manifest_is_refused_before_writing(cli: CLI, repo_dir: Path, da
     assert not (repo_dir.parent / "escaped.txt").exists()
 
 
-def test_symlink_inside_root_cannot_redirect_writes(cli: CLI, repo_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_symlink_inside_root_cannot_redirect_writes(
+    cli: CLI, repo_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
     cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset")
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -261,16 +300,40 @@ def test_concurrent_puts_get_distinct_versions(repo_dir: Path, tmp_path: Path) -
     for i in range(count):
         src = make_tree(tmp_path / f"src{i}", {"same.txt": "shared", f"own{i}.txt": f"content {i}" * 100})
         sources.append(src)
-    procs = [subprocess.Popen([sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name", "p/d",
-                               "--type", "dataset", "--json"], cwd=repo_dir, env=cli_env(),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for src in sources]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "artctl",
+                "artifact",
+                "put",
+                str(src),
+                "--name",
+                "p/d",
+                "--type",
+                "dataset",
+                "--json",
+            ],
+            cwd=repo_dir,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for src in sources
+    ]
     results = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), results
     versions = sorted(json.loads(out)["version"] for out, _ in results)
     assert versions == sorted(f"v{i}" for i in range(count))
-    verify = subprocess.run([sys.executable, "-m", "artctl", "artifact", "verify", "--json"], cwd=repo_dir,
-                            env=cli_env(), capture_output=True, text=True)
+    verify = subprocess.run(
+        [sys.executable, "-m", "artctl", "artifact", "verify", "--json"],
+        cwd=repo_dir,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+    )
     assert verify.returncode == 0 and json.loads(verify.stdout)["versions"] == count
 
 
@@ -279,21 +342,43 @@ def test_killed_put_leaves_repository_consistent(repo_dir: Path, tmp_path: Path)
     test_crash_points.py kills at every point): either no version or a complete one, never half."""
     src = make_tree(tmp_path / "many", {f"d{i % 10}/f{i}.bin": os.urandom(2048) for i in range(3000)})
     put = ("artifact", "put", str(src), "--name", "p/killed", "--type", "dataset")
-    for point in ("store.pack-before-rename", "store.pack-before-index", "ingest.after-blobs",
-                  "commit.after-manifest"):
+    for point in (
+        "store.pack-before-rename",
+        "store.pack-before-index",
+        "ingest.after-blobs",
+        "commit.after-manifest",
+    ):
         run_killed_at(point, *put, cwd=repo_dir)
         verify = run_cli("artifact", "verify", "--json", cwd=repo_dir)
         assert verify.returncode == 0, verify
         assert run_cli("artifact", "ls", "--json", cwd=repo_dir).json() == []  # no half version
-    done = subprocess.run([sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name", "p/killed",
-                           "--type", "dataset", "--json"], cwd=repo_dir, env=cli_env(), capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "artctl",
+            "artifact",
+            "put",
+            str(src),
+            "--name",
+            "p/killed",
+            "--type",
+            "dataset",
+            "--json",
+        ],
+        cwd=repo_dir,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["files"] == 3000
     assert os.listdir(repo_dir / ".artifacts" / "tmp") == []  # what the killed puts staged is gone
 
 
-def test_show_of_a_large_version_streams_plain_lines_and_json(cli: CLI, repo_dir: Path, tmp_path: Path) -> None:
+def test_show_of_a_large_version_streams_plain_lines_and_json(
+    cli: CLI, repo_dir: Path, tmp_path: Path
+) -> None:
     """Above the table limit, show lists one tab-separated line per file as it reads them."""
     from artctl.cli.artifact_cmds import TABLE_ROWS
 
@@ -305,6 +390,11 @@ def test_show_of_a_large_version_streams_plain_lines_and_json(cli: CLI, repo_dir
     assert len(listed) == count and [row[0] for row in listed] == sorted(row[0] for row in listed)
     doc = cli.ok("artifact", "show", "p/many:v0", "--json").json()
     assert doc["files"] == count and len(doc["entries"]) == count
-    assert doc["entries"][0] == {"path": "d0/f00000.txt", "size": 2, "digest": hash_bytes(b"0\n"), "ref": None}
+    assert doc["entries"][0] == {
+        "path": "d0/f00000.txt",
+        "size": 2,
+        "digest": hash_bytes(b"0\n"),
+        "ref": None,
+    }
     part = cli.ok("artifact", "get", "p/many:v0", "--root", "part", "--path-prefix", "d3/", "--json").json()
     assert part["files"] == len([i for i in range(count) if i % 7 == 3])

@@ -8,15 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artctl.errors import InvalidInput, InvalidName, UnsafePath
 from artctl.base.hashing import hash_bytes
+from artctl.base.units import format_duration, parse_duration, parse_size
+from artctl.errors import InvalidInput, InvalidName, UnsafePath
 from artctl.format.manifest import Entry, Manifest, diff, validate_path
 from artctl.format.names import parse_name, parse_ref
 from artctl.repository.packs import decode_index, encode_index
-from artctl.base.units import format_duration, parse_duration, parse_size
 
 segment = st.text(alphabet=string.ascii_letters + string.digits + "._- ", min_size=1, max_size=12).filter(
-    lambda s: s not in (".", ".."))
+    lambda s: s not in (".", "..")
+)
 paths = st.lists(segment, min_size=1, max_size=4).map("/".join)
 digests = st.binary(min_size=1, max_size=32).map(hash_bytes)
 
@@ -37,7 +38,9 @@ def test_manifest_round_trip_is_canonical(files: dict[str, tuple[str, int]]) -> 
     assert diff(manifest, parsed).empty
 
 
-@pytest.mark.parametrize("bad", ["", "/abs", "a/../b", "..", "a//b", "./a", "a/", "a\x00b", "a\\b", "C:x", "a\nb"])
+@pytest.mark.parametrize(
+    "bad", ["", "/abs", "a/../b", "..", "a//b", "./a", "a/", "a\x00b", "a\\b", "C:x", "a\nb"]
+)
 def test_unsafe_paths_are_refused(bad: str) -> None:
     with pytest.raises(UnsafePath):
         validate_path(bad)
@@ -45,20 +48,30 @@ def test_unsafe_paths_are_refused(bad: str) -> None:
 
 def test_collisions_after_normalization_are_refused() -> None:
     with pytest.raises(UnsafePath):
-        Manifest.from_entries([Entry("A.txt", hash_bytes(b"1"), 1), Entry("a.txt", hash_bytes(b"2"), 1)]).canonical()
+        Manifest.from_entries(
+            [Entry("A.txt", hash_bytes(b"1"), 1), Entry("a.txt", hash_bytes(b"2"), 1)]
+        ).canonical()
     with pytest.raises(UnsafePath):
-        Manifest.from_entries([Entry("caf\u00e9", hash_bytes(b"1"), 1),
-                               Entry("cafe\u0301", hash_bytes(b"2"), 1)]).canonical()
+        Manifest.from_entries(
+            [Entry("caf\u00e9", hash_bytes(b"1"), 1), Entry("cafe\u0301", hash_bytes(b"2"), 1)]
+        ).canonical()
     with pytest.raises(UnsafePath):
-        Manifest.from_entries([Entry("a", hash_bytes(b"1"), 1), Entry("a/b", hash_bytes(b"2"), 1)]).canonical()
+        Manifest.from_entries(
+            [Entry("a", hash_bytes(b"1"), 1), Entry("a/b", hash_bytes(b"2"), 1)]
+        ).canonical()
 
 
 def test_malformed_manifest_bytes_are_refused() -> None:
     from artctl.errors import IntegrityError
 
     good = Manifest.from_entries([Entry("a", hash_bytes(b"1"), 1)]).canonical()
-    for bad in (b"", b"not json\n", good + b"{broken\n", good.replace(b'"size":1', b'"size":-1'),
-                good.replace(b'"format":1', b'"format":99')):
+    for bad in (
+        b"",
+        b"not json\n",
+        good + b"{broken\n",
+        good.replace(b'"size":1', b'"size":-1'),
+        good.replace(b'"format":1', b'"format":99'),
+    ):
         with pytest.raises(IntegrityError):
             Manifest.parse(bad)
 
@@ -88,8 +101,18 @@ def test_durations_round_trip(n: int, unit: str) -> None:
     assert parse_duration(format_duration(delta)) == delta
 
 
-@pytest.mark.parametrize("text,expected", [("0", 0), ("1GB", 10**9), ("500MiB", 500 * 2**20), ("1.5KB", 1500),
-                                           ("10 MB", 10**7), ("2gib", 2 * 2**30), ("7", 7)])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("0", 0),
+        ("1GB", 10**9),
+        ("500MiB", 500 * 2**20),
+        ("1.5KB", 1500),
+        ("10 MB", 10**7),
+        ("2gib", 2 * 2**30),
+        ("7", 7),
+    ],
+)
 def test_sizes(text: str, expected: int) -> None:
     assert parse_size(text) == expected
 
@@ -100,7 +123,13 @@ def test_bad_sizes(bad: str) -> None:
         parse_size(bad)
 
 
-@given(st.lists(st.tuples(digests, st.integers(0, 2**40), st.integers(0, 2**30)), max_size=50, unique_by=lambda t: t[0]))
+@given(
+    st.lists(
+        st.tuples(digests, st.integers(0, 2**40), st.integers(0, 2**30)),
+        max_size=50,
+        unique_by=lambda t: t[0],
+    )
+)
 def test_pack_index_round_trip(blobs: list[tuple[str, int, int]]) -> None:
     data = encode_index(blobs)
     assert decode_index(data) == sorted(blobs)
@@ -116,14 +145,18 @@ def test_damaged_pack_index_is_refused() -> None:
 
 
 def _blocks(data: bytes, size: int) -> list[bytes]:
-    return [data[i:i + size] for i in range(0, len(data), size)] or [b""]
+    return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(paths, st.tuples(digests, st.integers(0, 2**40)), max_size=30),
-       st.integers(1, 400), st.integers(1, 5))
-def test_streamed_manifest_equals_parsed_manifest(files: dict[str, tuple[str, int]], block: int,
-                                                  lines_per_call: int) -> None:
+@given(
+    st.dictionaries(paths, st.tuples(digests, st.integers(0, 2**40)), max_size=30),
+    st.integers(1, 400),
+    st.integers(1, 5),
+)
+def test_streamed_manifest_equals_parsed_manifest(
+    files: dict[str, tuple[str, int]], block: int, lines_per_call: int
+) -> None:
     """Whatever the block boundaries and batch size, streaming gives the entries parse gives."""
     import artctl.format.manifest as manifest_mod
 
@@ -141,9 +174,13 @@ def test_streamed_manifest_equals_parsed_manifest(files: dict[str, tuple[str, in
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(paths, st.tuples(digests, st.integers(0, 9)), max_size=15),
-       st.dictionaries(paths, st.tuples(digests, st.integers(0, 9)), max_size=15))
-def test_merged_diff_equals_the_set_diff(old: dict[str, tuple[str, int]], new: dict[str, tuple[str, int]]) -> None:
+@given(
+    st.dictionaries(paths, st.tuples(digests, st.integers(0, 9)), max_size=15),
+    st.dictionaries(paths, st.tuples(digests, st.integers(0, 9)), max_size=15),
+)
+def test_merged_diff_equals_the_set_diff(
+    old: dict[str, tuple[str, int]], new: dict[str, tuple[str, int]]
+) -> None:
     from artctl.format.manifest import diff_sorted
 
     before = Manifest.from_entries([Entry(p, d, s) for p, (d, s) in old.items()])
@@ -151,7 +188,10 @@ def test_merged_diff_equals_the_set_diff(old: dict[str, tuple[str, int]], new: d
     merged = diff_sorted(iter(before), iter(after))
     changed = sorted(p for p in set(old) & set(new) if old[p] != new[p])
     assert (merged.added, merged.removed, merged.changed) == (
-        sorted(set(new) - set(old)), sorted(set(old) - set(new)), changed)
+        sorted(set(new) - set(old)),
+        sorted(set(old) - set(new)),
+        changed,
+    )
 
 
 def test_streamed_manifest_refuses_disorder_duplicates_and_names_the_bad_line() -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from artctl.base import crashpoints
+
 from conftest import crash_trace, make_tree, run_cli, run_killed_at
 
 #: A SIGKILLed process leaves what it wrote to the kernel, fsynced or not (docs/format.md): the
@@ -62,8 +63,16 @@ class Operation:
 # -- the committed versions every operation starts from ------------------------------------------
 def _base(work: Path) -> None:
     _ok("init", cwd=work)
-    make_tree(work / "v0", {"a.txt": "alpha\n", "sub/b.txt": "beta\n", "old.txt": _bytes("old", 9000),
-                            "big0.bin": _bytes("big0", LARGE), "big1.bin": _bytes("big1", LARGE)})
+    make_tree(
+        work / "v0",
+        {
+            "a.txt": "alpha\n",
+            "sub/b.txt": "beta\n",
+            "old.txt": _bytes("old", 9000),
+            "big0.bin": _bytes("big0", LARGE),
+            "big1.bin": _bytes("big1", LARGE),
+        },
+    )
     _ok("artifact", "put", "v0", "--name", "p/ds", "--type", "dataset", "--alias", "best", cwd=work)
     make_tree(work / "v1", {"a.txt": "alpha\n", "sub/b.txt": "beta 2\n", "big1.bin": _bytes("big1", LARGE)})
     _ok("artifact", "put", "v1", "--name", "p/ds", "--type", "dataset", cwd=work)
@@ -87,8 +96,8 @@ def _get(work: Path, ref: str) -> dict[str, bytes]:
 
 def _live(work: Path) -> dict[str, dict[str, bytes]]:
     """Every live version (``name:vN``) with its files."""
-    from artctl.format.names import parse_name
     from artctl.api.repo import Repo
+    from artctl.format.names import parse_name
 
     repo = Repo(work)
     out = {}
@@ -100,16 +109,21 @@ def _live(work: Path) -> dict[str, dict[str, bytes]]:
 
 
 def _aliases(work: Path, name: str) -> dict[str, str]:
-    from artctl.format.names import parse_name
     from artctl.api.repo import Repo
+    from artctl.format.names import parse_name
 
     return Repo(work).registry.aliases(parse_name(name))
 
 
 # -- put ------------------------------------------------------------------------------------------
-PUT_SOURCE = {"a.txt": "alpha\n", "c.txt": "gamma\n", "d/e.txt": _bytes("e", 3000),
-              "big1.bin": _bytes("big1", LARGE), "big2.bin": _bytes("big2", LARGE),
-              "big3.bin": _bytes("big3", LARGE)}
+PUT_SOURCE = {
+    "a.txt": "alpha\n",
+    "c.txt": "gamma\n",
+    "d/e.txt": _bytes("e", 3000),
+    "big1.bin": _bytes("big1", LARGE),
+    "big2.bin": _bytes("big2", LARGE),
+    "big3.bin": _bytes("big3", LARGE),
+}
 
 
 def _put_setup(work: Path) -> None:
@@ -118,7 +132,9 @@ def _put_setup(work: Path) -> None:
 
 
 def _put_check(work: Path) -> None:
-    assert _get(work, "p/ds:v2") == {k: v.encode() if isinstance(v, str) else v for k, v in PUT_SOURCE.items()}
+    assert _get(work, "p/ds:v2") == {
+        k: v.encode() if isinstance(v, str) else v for k, v in PUT_SOURCE.items()
+    }
     assert _aliases(work, "p/ds") == {"best": "v2", "prod": "v2"}
 
 
@@ -142,9 +158,16 @@ def _draft_add_setup(work: Path) -> None:
 
 
 def _draft_add_check(work: Path) -> None:
-    files = {f["path"]: f["status"] for f in json.loads(_ok("draft", "ls", DRAFT_ID, "--json", cwd=work))["files"]}
-    assert files == {"a.txt": "base", "big1.bin": "base", "x.txt": "added", "sub/b.txt": "changed",
-                     "bigx.bin": "added"}, files
+    files = {
+        f["path"]: f["status"] for f in json.loads(_ok("draft", "ls", DRAFT_ID, "--json", cwd=work))["files"]
+    }
+    assert files == {
+        "a.txt": "base",
+        "big1.bin": "base",
+        "x.txt": "added",
+        "sub/b.txt": "changed",
+        "bigx.bin": "added",
+    }, files
 
 
 def _draft_commit_setup(work: Path) -> None:
@@ -156,17 +179,23 @@ def _draft_commit_setup(work: Path) -> None:
 
 
 def _draft_commit_check(work: Path) -> None:
-    assert _get(work, "p/ds:v2") == {"a.txt": b"alpha\n", "big1.bin": _bytes("big1", LARGE),
-                                     "extra/x.txt": b"ex\n", "extra/bigx.bin": _bytes("bigx", LARGE)}
+    assert _get(work, "p/ds:v2") == {
+        "a.txt": b"alpha\n",
+        "big1.bin": _bytes("big1", LARGE),
+        "extra/x.txt": b"ex\n",
+        "extra/bigx.bin": _bytes("bigx", LARGE),
+    }
     assert _aliases(work, "p/ds") == {"best": "v0", "cleaned": "v2"}
     assert not (work / ".artifacts" / "drafts" / f"{DRAFT_ID}.json").exists()
 
 
 # -- distributed finish (with a last upsert) -------------------------------------------------------
 DIST = ("--name", "p/dist", "--type", "dataset", "--distributed-id", "run-1")
-PARTS = {"part-a": {"a/1.txt": "one\n", "a/big.bin": _bytes("dista", LARGE)},
-         "part-b": {"b/2.txt": "two\n", "a/1.txt": "one\n"},
-         "part-c": {"c/3.txt": "three\n", "c/big.bin": _bytes("distc", LARGE)}}
+PARTS = {
+    "part-a": {"a/1.txt": "one\n", "a/big.bin": _bytes("dista", LARGE)},
+    "part-b": {"b/2.txt": "two\n", "a/1.txt": "one\n"},
+    "part-c": {"c/3.txt": "three\n", "c/big.bin": _bytes("distc", LARGE)},
+}
 
 
 def _finish_setup(work: Path) -> None:
@@ -193,14 +222,36 @@ def _gc_setup(work: Path) -> None:
     _base(work)
     # An expired version holding a custom alias: a packed blob and a loose one only it uses.
     make_tree(work / "short", {"t.txt": _bytes("t", 5000), "tbig.bin": _bytes("tbig", LARGE)})
-    _ok("artifact", "put", "short", "--name", "p/short", "--type", "dataset", "--ttl", "1s",
-        "--alias", "keep", cwd=work)
+    _ok(
+        "artifact",
+        "put",
+        "short",
+        "--name",
+        "p/short",
+        "--type",
+        "dataset",
+        "--ttl",
+        "1s",
+        "--alias",
+        "keep",
+        cwd=work,
+    )
     # p/ds:v0 deleted: its manifest, big0.bin (loose) and old.txt (most of its pack) are dead.
     _ok("artifact", "rm", "p/ds:v0", "--delete-aliases", cwd=work)
     # An interrupted pack write (a .pack without .idx) and a stale temp file of another program.
     make_tree(work / "orphan", {"o.txt": "orphan\n"})
-    run_killed_at("store.pack-before-index", "artifact", "put", "orphan", "--name", "p/orphan",
-                  "--type", "dataset", cwd=work, env=FAST)
+    run_killed_at(
+        "store.pack-before-index",
+        "artifact",
+        "put",
+        "orphan",
+        "--name",
+        "p/orphan",
+        "--type",
+        "dataset",
+        cwd=work,
+        env=FAST,
+    )
     stale = work / ".artifacts" / "tmp" / "left-by-someone.tmp"
     stale.write_bytes(b"stale")
     os.utime(stale, (time.time() - 7200, time.time() - 7200))
@@ -208,30 +259,58 @@ def _gc_setup(work: Path) -> None:
 
 
 def _gc_check(work: Path) -> None:
-    from artctl.ops.gc import gc
-    from artctl.format.names import parse_name
     from artctl.api.repo import Repo
+    from artctl.format.names import parse_name
+    from artctl.ops.gc import gc
 
     repo = Repo(work)
     assert sorted(_live(work)) == ["p/ds:v1"]
     assert not (work / ".artifacts" / "tmp" / "left-by-someone.tmp").exists()
     plan = gc(repo, dry_run=True, grace_period=0)
     assert (plan.manifests, plan.objects, plan.packs_deleted, plan.packs_repacked) == (0, 0, 0, 0), plan
-    records = {f"{r.name}:{r.version}": r for name in ("p/ds", "p/short")
-               for r in repo.registry.versions(parse_name(name), include_deleted=True)}
+    records = {
+        f"{r.name}:{r.version}": r
+        for name in ("p/ds", "p/short")
+        for r in repo.registry.versions(parse_name(name), include_deleted=True)
+    }
     assert records["p/ds:v0"].purged_at and records["p/short:v0"].purged_at
     assert _aliases(work, "p/short") == {}
 
 
 OPERATIONS: dict[str, Operation] = {
-    "put": Operation(("artifact", "put", "new", "--name", "p/ds", "--type", "dataset", "--alias", "best",
-                      "--alias", "prod"), ("put.", "ingest.", "store.", "commit."), _put_setup, _put_check),
-    "draft-add": Operation(("draft", "add", DRAFT_ID, "add"), ("draft.add-",), _draft_add_setup,
-                           _draft_add_check),
-    "draft-commit": Operation(("draft", "commit", DRAFT_ID, "--alias", "cleaned"),
-                              ("draft.commit-", "commit."), _draft_commit_setup, _draft_commit_check),
-    "finish": Operation(("artifact", "finish", "part-c", *DIST, "--alias", "final"),
-                        ("finish.", "upsert.", "commit."), _finish_setup, _finish_check),
+    "put": Operation(
+        (
+            "artifact",
+            "put",
+            "new",
+            "--name",
+            "p/ds",
+            "--type",
+            "dataset",
+            "--alias",
+            "best",
+            "--alias",
+            "prod",
+        ),
+        ("put.", "ingest.", "store.", "commit."),
+        _put_setup,
+        _put_check,
+    ),
+    "draft-add": Operation(
+        ("draft", "add", DRAFT_ID, "add"), ("draft.add-",), _draft_add_setup, _draft_add_check
+    ),
+    "draft-commit": Operation(
+        ("draft", "commit", DRAFT_ID, "--alias", "cleaned"),
+        ("draft.commit-", "commit."),
+        _draft_commit_setup,
+        _draft_commit_check,
+    ),
+    "finish": Operation(
+        ("artifact", "finish", "part-c", *DIST, "--alias", "final"),
+        ("finish.", "upsert.", "commit."),
+        _finish_setup,
+        _finish_check,
+    ),
     "gc": Operation(("gc",), ("gc.",), _gc_setup, _gc_check, NO_GRACE),
 }
 #: Points another suite kills at (push/pull run against servers: tests/test_transfer_crash*.py).
@@ -258,8 +337,9 @@ def template(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
             operation.setup(work)
             before = _live(work)
             probe = _copy(work, tmp_path_factory.mktemp(f"trace-{op}"))
-            trace = crash_trace(*operation.args, cwd=probe, trace=probe.parent / "trace.txt",
-                                env=operation.env)
+            trace = crash_trace(
+                *operation.args, cwd=probe, trace=probe.parent / "trace.txt", env=operation.env
+            )
             operation.check(probe)
             _TEMPLATES[op] = (work, before, Counter(trace))
         return _TEMPLATES[op]
@@ -275,7 +355,9 @@ def _copy(work: Path, into: Path) -> Path:
 
 def _cases() -> list[tuple[str, str]]:
     """(operation, point) for every declared point of every operation's prefixes."""
-    return [(op, point) for op, operation in OPERATIONS.items() for point in sorted(_declared(operation.prefixes))]
+    return [
+        (op, point) for op, operation in OPERATIONS.items() for point in sorted(_declared(operation.prefixes))
+    ]
 
 
 # -- checks ----------------------------------------------------------------------------------------
@@ -293,8 +375,12 @@ def _assert_no_debris(work: Path) -> None:
     root = work / ".artifacts"
     assert os.listdir(root / "tmp") == [], "temp files left behind"
     packs = set(os.listdir(root / "packs"))
-    halves = {n for n in packs if n.endswith((".pack", ".idx"))
-              and not {n.rsplit(".", 1)[0] + ".pack", n.rsplit(".", 1)[0] + ".idx"} <= packs}
+    halves = {
+        n
+        for n in packs
+        if n.endswith((".pack", ".idx"))
+        and not {n.rsplit(".", 1)[0] + ".pack", n.rsplit(".", 1)[0] + ".idx"} <= packs
+    }
     assert halves == set(), "half-written packs left behind"
     for lock in os.listdir(root / "locks"):
         fd = os.open(root / "locks" / lock, os.O_RDWR)
@@ -302,8 +388,8 @@ def _assert_no_debris(work: Path) -> None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if some process still holds it
         finally:
             os.close(fd)
-    from artctl.ops.gc import gc
     from artctl.api.repo import Repo
+    from artctl.ops.gc import gc
 
     plan = gc(Repo(work), dry_run=True, grace_period=0)
     assert (plan.manifests, plan.objects, plan.packs_deleted, plan.temp_files) == (0, 0, 0, 0), plan
@@ -323,8 +409,9 @@ def test_every_declared_point_belongs_to_an_operation_here() -> None:
 
 
 @pytest.mark.parametrize(("op", "point"), _cases())
-def test_a_kill_at_any_point_loses_nothing_and_the_rerun_completes(template, tmp_path: Path, op: str,
-                                                                   point: str) -> None:
+def test_a_kill_at_any_point_loses_nothing_and_the_rerun_completes(
+    template, tmp_path: Path, op: str, point: str
+) -> None:
     work_template, before, trace = template(op)
     operation = OPERATIONS[op]
     assert trace[point], f"{op} never reaches {point}"
@@ -375,14 +462,18 @@ def test_only_the_temp_files_of_processes_that_are_gone_are_removed(tmp_path: Pa
     import sys
 
     from artctl.base.fsutil import remove_dead_temps, temp_path_in
+
     from conftest import cli_env
 
     mine = temp_path_in(tmp_path)
     mine.write_bytes(b"in flight")
-    code = ("import sys; from pathlib import Path; from artctl.base.fsutil import temp_path_in; "
-            "p = temp_path_in(Path(sys.argv[1])); p.write_bytes(b'left'); print(p)")
-    child = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=cli_env(), capture_output=True,
-                           text=True, check=True)
+    code = (
+        "import sys; from pathlib import Path; from artctl.base.fsutil import temp_path_in; "
+        "p = temp_path_in(Path(sys.argv[1])); p.write_bytes(b'left'); print(p)"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], env=cli_env(), capture_output=True, text=True, check=True
+    )
     dead = Path(child.stdout.strip())
     pid = dead.name.split("-")[1]
     other_host = tmp_path / f".{'0' * 8}-{pid}-{'a' * 32}.tmp"

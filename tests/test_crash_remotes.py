@@ -19,15 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from test_remotes_contract import new_repo, same_tree
 
+from artctl.backend.fs import open_backend
 from artctl.base.crashpoints import POINTS
 from artctl.ops.lifecycle import delete_version
-from artctl.backend.fs import open_backend
 from artctl.ops.remote.protocol import read_registry
 from artctl.ops.remote.transfer import clone, push  # declares the push.*/pull.* crash points
+
 from conftest import crash_trace, make_tree, run_cli, run_killed_at
 from servers import GCSFS_ENV, Remote, make_s3_bucket
-from test_remotes_contract import new_repo, same_tree
 
 BIG = 1_300_000  # > 1 MiB: stored as a loose object (the small files go into packs)
 
@@ -47,8 +48,12 @@ TREES: dict[str, dict[str, bytes | str]] = {
 }
 # A holds the bytes of B's versions too (another artifact of its own), so that `artifact verify`
 # of A finds every object of every live version at each kill, before `pull --all` fetched them.
-TREES["scratch"] = {"y/a.txt": TREES["y"]["a.txt"], "w/a.txt": TREES["w"]["a.txt"],
-                    "w/w.bin": TREES["w"]["w.bin"], "e.txt": TREES["extra"]["e.txt"]}
+TREES["scratch"] = {
+    "y/a.txt": TREES["y"]["a.txt"],
+    "w/a.txt": TREES["w"]["a.txt"],
+    "w/w.bin": TREES["w"]["w.bin"],
+    "e.txt": TREES["extra"]["e.txt"],
+}
 
 
 @dataclass
@@ -81,8 +86,10 @@ def build(base: Path, remote: Remote) -> Scene:
     push(seed)
     a, _ = clone(remote.url, base / "a", options=remote.storage_options)
     b, _ = clone(remote.url, base / "b", options=remote.storage_options)
-    theirs = {b.put(tree("y"), name="proj/ds", type="dataset").record.manifest,
-              b.put(tree("w"), name="proj/ds", type="dataset", aliases=["prod"]).record.manifest}
+    theirs = {
+        b.put(tree("y"), name="proj/ds", type="dataset").record.manifest,
+        b.put(tree("w"), name="proj/ds", type="dataset", aliases=["prod"]).record.manifest,
+    }
     b.put(tree("extra"), name="proj/extra", type="dataset")
     push(b)
     delete_version(a, "proj/ds:v1")  # a deletion for push to publish (a tombstone)
@@ -91,12 +98,22 @@ def build(base: Path, remote: Remote) -> Scene:
     x = a.put(tree("x"), name="proj/ds", type="dataset", aliases=["mine"], run_id=run.id).record
     z = a.put(tree("z"), name="proj/ds", type="dataset", aliases=["zed"], run_id=run.id).record
     assert (x.version, z.version) == ("v2", "v3")  # the numbers B took on the remote
-    committed = {"proj/ds:v0": (a.resolve("proj/ds:v0").manifest, "base"),
-                 "proj/ds:v2": (x.manifest, "x"), "proj/ds:v3": (z.manifest, "z")}
+    committed = {
+        "proj/ds:v0": (a.resolve("proj/ds:v0").manifest, "base"),
+        "proj/ds:v2": (x.manifest, "x"),
+        "proj/ds:v3": (z.manifest, "z"),
+    }
     scratch = a.put(tree("scratch"), name="proj/scratch", type="dataset").record
     committed["proj/scratch:v0"] = (scratch.manifest, "scratch")
-    return Scene(base, remote, a.repository.work_dir, run.id, committed,
-                 {"best": committed["proj/ds:v0"][0], "mine": x.manifest, "zed": z.manifest}, theirs)
+    return Scene(
+        base,
+        remote,
+        a.repository.work_dir,
+        run.id,
+        committed,
+        {"best": committed["proj/ds:v0"][0], "mine": x.manifest, "zed": z.manifest},
+        theirs,
+    )
 
 
 def file_scene(base: Path) -> Scene:
@@ -155,7 +172,7 @@ def assert_merged(scene: Scene) -> None:
     assert list((root / "journal").glob("*")) == []
     assert [p for p in (root / "tmp").rglob("*") if p.is_file()] == []
     if scene.remote.protocol == "file":
-        remote_root = Path(scene.remote.url[len("file://"):])
+        remote_root = Path(scene.remote.url[len("file://") :])
         assert [p for p in remote_root.rglob("*") if p.name.startswith(".")] == []
 
 
@@ -195,15 +212,41 @@ def test_the_scene_passes_every_declared_push_and_pull_point(traces):  # type: i
 
 
 EXPECTED = {
-    "push": ["push.objects-sent@1", "push.manifests-sent@1", "push.version-created@1", "push.version-created@2",
-             "push.deletion-published@1", "push.aliases-sent@1", "push.version-created@3",
-             "push.manifests-fetched@1", "push.after-journal@1", "push.version-written@1",
-             "push.version-written@2", "push.version-written@3", "push.version-written@4",
-             "push.aliases-written@1", "push.run-linked@1", "push.merged@1", "push.runs-sent@1"],
-    "pull": ["pull.manifests-written@1", "pull.after-journal@1", "pull.version-written@1",
-             "pull.version-written@2", "pull.version-written@3", "pull.version-written@4",
-             "pull.aliases-written@1", "pull.run-linked@1", "pull.merged@1", "pull.after-journal@2",
-             "pull.version-written@5", "pull.merged@2", "pull.runs-written@1", "pull.object-fetched@1"],
+    "push": [
+        "push.objects-sent@1",
+        "push.manifests-sent@1",
+        "push.version-created@1",
+        "push.version-created@2",
+        "push.deletion-published@1",
+        "push.aliases-sent@1",
+        "push.version-created@3",
+        "push.manifests-fetched@1",
+        "push.after-journal@1",
+        "push.version-written@1",
+        "push.version-written@2",
+        "push.version-written@3",
+        "push.version-written@4",
+        "push.aliases-written@1",
+        "push.run-linked@1",
+        "push.merged@1",
+        "push.runs-sent@1",
+    ],
+    "pull": [
+        "pull.manifests-written@1",
+        "pull.after-journal@1",
+        "pull.version-written@1",
+        "pull.version-written@2",
+        "pull.version-written@3",
+        "pull.version-written@4",
+        "pull.aliases-written@1",
+        "pull.run-linked@1",
+        "pull.merged@1",
+        "pull.after-journal@2",
+        "pull.version-written@5",
+        "pull.merged@2",
+        "pull.runs-written@1",
+        "pull.object-fetched@1",
+    ],
 }
 """Every crash point push and pull pass in the scene, each occurrence (``@N``), in order."""
 
@@ -240,8 +283,11 @@ def test_killed_at_every_point_on_file(command, point, tmp_path):  # type: ignor
 
 @pytest.mark.parametrize(("command", "point"), _matrix(), ids=[p for _c, p in _matrix()])
 def test_killed_at_every_point_on_s3(command, point, s3_server, tmp_path):  # type: ignore[no-untyped-def]
-    remote = Remote(f"s3://{make_s3_bucket(s3_server)}", json.loads(json.dumps(s3_server.storage_options)),
-                    dict(s3_server.env))
+    remote = Remote(
+        f"s3://{make_s3_bucket(s3_server)}",
+        json.loads(json.dumps(s3_server.storage_options)),
+        dict(s3_server.env),
+    )
     kill_and_check(build(tmp_path, remote), command, point)
 
 

@@ -20,11 +20,21 @@ def ids(name: str = "proj/ds", kind: str = "dataset", did: str = "job-1") -> lis
 
 
 def test_six_parallel_upserts_then_finish_make_one_version_with_every_part(cli, repo_dir: Path) -> None:
-    shards = [make_tree(repo_dir / f"s{i}", {f"shard{i}/rows.csv": f"{i},{i * i}\n", "shared/LICENSE": "MIT\n"})
-              for i in range(6)]
-    procs = [subprocess.Popen([sys.executable, "-m", "artctl", *UPSERT, str(s), *ids(), "--json"],
-                              cwd=repo_dir, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for s in shards]
+    shards = [
+        make_tree(repo_dir / f"s{i}", {f"shard{i}/rows.csv": f"{i},{i * i}\n", "shared/LICENSE": "MIT\n"})
+        for i in range(6)
+    ]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "artctl", *UPSERT, str(s), *ids(), "--json"],
+            cwd=repo_dir,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for s in shards
+    ]
     parts = set()
     for proc in procs:
         out, err = proc.communicate(timeout=120)
@@ -39,8 +49,14 @@ def test_six_parallel_upserts_then_finish_make_one_version_with_every_part(cli, 
     assert "full" in done["aliases"]
     out = Path(cli.ok("artifact", "get", "proj/ds:full", "--root", "out").stdout.strip())
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
-        "shard0/rows.csv", "shard1/rows.csv", "shard2/rows.csv", "shard3/rows.csv", "shard4/rows.csv",
-        "shard5/rows.csv", "shared/LICENSE"]
+        "shard0/rows.csv",
+        "shard1/rows.csv",
+        "shard2/rows.csv",
+        "shard3/rows.csv",
+        "shard4/rows.csv",
+        "shard5/rows.csv",
+        "shared/LICENSE",
+    ]
     assert (out / "shard4/rows.csv").read_text() == "4,16\n"
     # after finish: upsert and a second finish with that id are refused; nothing changes
     refused = cli.fails(*UPSERT, str(shards[0]), *ids())
@@ -112,10 +128,10 @@ def test_python_api_upsert_and_finish_artifact(repo_dir: Path) -> None:
 
 
 def test_upsert_is_refused_while_a_finish_is_sealing(repo) -> None:  # type: ignore[no-untyped-def]
-    from artctl.ops.distributed import base_rel, upsert
-    from artctl.errors import Conflict
     from artctl.base.fsutil import create_exclusive
+    from artctl.errors import Conflict
     from artctl.format.names import parse_name
+    from artctl.ops.distributed import base_rel, upsert
 
     data = make_tree(repo.root.parent / "d", {"f.txt": "x\n"})
     upsert(repo, data, name="proj/ds", type="dataset", distributed_id="s1")
@@ -139,14 +155,26 @@ def test_upserts_racing_a_finish_are_never_silently_dropped(cli, repo_dir: Path)
     writers = []
     for i in range(8):
         data = make_tree(repo_dir / f"w{i}", {f"w{i}.txt": f"{i}\n"})
-        writers.append(subprocess.Popen([sys.executable, "-m", "artctl", *UPSERT, str(data), *ids(did="race")],
-                                        cwd=repo_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True))
+        writers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "artctl", *UPSERT, str(data), *ids(did="race")],
+                cwd=repo_dir,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
         if i == 3:
             time.sleep(0.3)
-            finisher = subprocess.Popen([sys.executable, "-m", "artctl", *FINISH, *ids(did="race"), "--json"],
-                                        cwd=repo_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True)
+            finisher = subprocess.Popen(
+                [sys.executable, "-m", "artctl", *FINISH, *ids(did="race"), "--json"],
+                cwd=repo_dir,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
     out, err = finisher.communicate(timeout=180)
     assert finisher.returncode == 0, err
     version = json.loads(out)["version"]
@@ -167,9 +195,9 @@ def test_an_upsert_that_saw_the_seal_waits_for_the_outcome(repo, included: bool)
     import json
     import threading
 
-    from artctl.ops.distributed import _Area, _confirm_included, base_rel
     from artctl.errors import Conflict
     from artctl.format.names import parse_name
+    from artctl.ops.distributed import _Area, _confirm_included, base_rel
 
     name = parse_name("proj/ds")
     area = _Area(repo, None)
@@ -177,7 +205,9 @@ def test_an_upsert_that_saw_the_seal_waits_for_the_outcome(repo, included: bool)
     area.backend.create(f"{base}/parts/p1.jsonl", b"x")
     area.backend.create(f"{base}/sealed", b"{}")
     doc = {"version": "v0", "parts": ["p1"] if included else ["other"]}
-    timer = threading.Timer(0.3, lambda: area.backend.create(f"{base}/finished.json", json.dumps(doc).encode()))
+    timer = threading.Timer(
+        0.3, lambda: area.backend.create(f"{base}/finished.json", json.dumps(doc).encode())
+    )
     timer.start()
     try:
         if included:

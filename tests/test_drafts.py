@@ -16,10 +16,25 @@ from conftest import REPO_ROOT, cli_env, make_tree
 
 @pytest.fixture
 def base(cli, repo_dir: Path) -> Path:
-    make_tree(repo_dir / "src", {"a.txt": "a", "b.txt": "b", "img/1.png": "one", "img/2.png": "two",
-                                 "img/deep/3.png": "three"})
-    cli.ok("artifact", "put", "src", "--name", "p/ds", "--type", "dataset", "--alias", "best",
-           "--description", "base", "--metadata", '{"rows": 5}')
+    make_tree(
+        repo_dir / "src",
+        {"a.txt": "a", "b.txt": "b", "img/1.png": "one", "img/2.png": "two", "img/deep/3.png": "three"},
+    )
+    cli.ok(
+        "artifact",
+        "put",
+        "src",
+        "--name",
+        "p/ds",
+        "--type",
+        "dataset",
+        "--alias",
+        "best",
+        "--description",
+        "base",
+        "--metadata",
+        '{"rows": 5}',
+    )
     return repo_dir
 
 
@@ -28,16 +43,24 @@ def test_draft_cycle_from_the_cli(cli, base: Path) -> None:
     assert len(draft) == 12
     (base / "new.txt").write_text("new")
     (base / "b2.txt").write_text("b changed")
-    assert cli.ok("draft", "add", draft, "new.txt", "--json").json() == {"id": draft, "added": ["new.txt"], "removed": []}
+    assert cli.ok("draft", "add", draft, "new.txt", "--json").json() == {
+        "id": draft,
+        "added": ["new.txt"],
+        "removed": [],
+    }
     cli.ok("draft", "add", draft, "b2.txt", "--name", "b.txt")
     removed = cli.ok("draft", "rm", draft, "img/", "--json").json()
     assert removed["removed"] == ["img/1.png", "img/2.png", "img/deep/3.png"]
     listing = cli.ok("draft", "ls", "--json").json()
     assert [(d["id"], d["name"], d["base"], d["added"], d["removed"]) for d in listing] == [
-        (draft, "p/ds", "v0", 2, 3)]
+        (draft, "p/ds", "v0", 2, 3)
+    ]
     view = cli.ok("draft", "ls", draft, "--json").json()
-    assert {f["path"]: f["status"] for f in view["files"]} == {"a.txt": "base", "b.txt": "changed",
-                                                               "new.txt": "added"}
+    assert {f["path"]: f["status"] for f in view["files"]} == {
+        "a.txt": "base",
+        "b.txt": "changed",
+        "new.txt": "added",
+    }
     assert view["removed_paths"] == ["img/1.png", "img/2.png", "img/deep/3.png"]
     assert "changed" in cli.ok("draft", "ls", draft).stdout
     # Nothing is visible to readers before the commit.
@@ -48,8 +71,11 @@ def test_draft_cycle_from_the_cli(cli, base: Path) -> None:
     shown = cli.ok("artifact", "show", "p/ds:v1", "--json").json()
     assert shown["description"] == "base" and shown["metadata"] == {"rows": 5}
     diff = cli.ok("artifact", "diff", "p/ds:v0", "p/ds:v1", "--json").json()
-    assert diff == {"added": ["new.txt"], "removed": ["img/1.png", "img/2.png", "img/deep/3.png"],
-                    "changed": ["b.txt"]}
+    assert diff == {
+        "added": ["new.txt"],
+        "removed": ["img/1.png", "img/2.png", "img/deep/3.png"],
+        "changed": ["b.txt"],
+    }
     root = Path(cli.ok("artifact", "get", "p/ds:v1", "--root", "out").stdout.strip())
     assert (root / "b.txt").read_text() == "b changed" and not (root / "img").exists()
     assert cli.ok("draft", "ls", "--json").json() == []
@@ -100,9 +126,16 @@ def test_concurrent_adds_to_one_draft_lose_nothing(cli, base: Path) -> None:
     procs = []
     for i in range(6):
         make_tree(base / f"part{i}", {f"f{j}.txt": f"part {i} file {j}" for j in range(5)})
-        procs.append(subprocess.Popen([sys.executable, "-m", "artctl", "draft", "add", draft, f"part{i}",
-                                       "--name", f"parts/{i}"], cwd=base, env=cli_env(),
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "artctl", "draft", "add", draft, f"part{i}", "--name", f"parts/{i}"],
+                cwd=base,
+                env=cli_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     for proc in procs:
         _out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
@@ -128,8 +161,13 @@ def test_python_new_draft(repo_dir: Path, cli, base: Path) -> None:
     draft.remove("a.txt")
     draft.save()
     assert draft.version == "v1"
-    assert sorted(e.path for e in draft.manifest()) == ["b.txt", "extra.txt", "img/1.png", "img/2.png",
-                                                        "img/more/m.txt"]
+    assert sorted(e.path for e in draft.manifest()) == [
+        "b.txt",
+        "extra.txt",
+        "img/1.png",
+        "img/2.png",
+        "img/more/m.txt",
+    ]
     assert draft.description == "base" and draft.metadata == {"rows": 5}
     # remove() applies to what came before it, add_file() after a remove() re-adds.
     second = draft.new_draft()
@@ -202,8 +240,13 @@ def test_ten_thousand_file_draft_rereads_only_the_changed_file(cli, repo_dir: Pa
     artifacts = str(repo_dir / ".artifacts")
     outside = {p for p in opened if not p.startswith(artifacts + os.sep) and not p.endswith("config.toml")}
     assert outside == {str(repo_dir / "changed.txt")}, outside
-    stored = [p for p in opened if p.startswith((os.path.join(artifacts, "objects"), os.path.join(artifacts, "packs")))
-              and not p.endswith(".idx") and not os.path.isdir(p)]
+    stored = [
+        p
+        for p in opened
+        if p.startswith((os.path.join(artifacts, "objects"), os.path.join(artifacts, "packs")))
+        and not p.endswith(".idx")
+        and not os.path.isdir(p)
+    ]
     assert stored == [], stored  # no stored blob of the base was read either
     assert result.created and result.record.files == 10_000
     assert repo.diff("p/many:v0", "p/many:v1").changed == ["d42/f07.txt"]
@@ -226,10 +269,18 @@ def test_drafts_directory_survives_and_lists_across_processes(cli, base: Path) -
     first = cli.ok("draft", "new", "p/ds").stdout.strip()
     second = cli.ok("draft", "new", "p/ds:v0").stdout.strip()
     env = {"PYTHONPATH": str(REPO_ROOT)}
-    code = ("from artctl.api.repo import Repo; from artctl.ops.drafts import Drafts; "
-            "print(' '.join(d.id for d in Drafts(Repo()).list()))")
-    listed = subprocess.run([sys.executable, "-c", code], cwd=base, env={**os.environ, **env},
-                            capture_output=True, text=True, check=True).stdout.split()
+    code = (
+        "from artctl.api.repo import Repo; from artctl.ops.drafts import Drafts; "
+        "print(' '.join(d.id for d in Drafts(Repo()).list()))"
+    )
+    listed = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=base,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert set(listed) == {first, second}
     cli.ok("draft", "discard", first)
     assert [d["id"] for d in cli.ok("draft", "ls", "--json").json()] == [second]
@@ -240,9 +291,9 @@ def test_draft_operations_match_a_model(tmp_path: Path) -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from artctl.ops.drafts import Drafts
-    from artctl.errors import InvalidInput
     from artctl.api.repo import Repo
+    from artctl.errors import InvalidInput
+    from artctl.ops.drafts import Drafts
 
     repo, _ = Repo.init(tmp_path / "r")
     names = ["a.txt", "b.txt", "d/x.txt", "d/y.txt", "d/e/z.txt", "f/w.txt"]
@@ -250,11 +301,17 @@ def test_draft_operations_match_a_model(tmp_path: Path) -> None:
     make_tree(src, {"a.txt": "A", "d/x.txt": "X", "d/e/z.txt": "Z"})
     repo.put(src, name="p/prop", type="dataset")
     base = {"a.txt": "A", "d/x.txt": "X", "d/e/z.txt": "Z"}
-    ops = st.lists(st.one_of(
-        st.tuples(st.just("add"), st.sampled_from(names + ["d/e", "f"]),
-                  st.sampled_from(["A", "X", "new", "other"])),
-        st.tuples(st.just("rm"), st.sampled_from(names + ["d", "d/", "d/e/", "f"]), st.just(""))),
-        max_size=8)
+    ops = st.lists(
+        st.one_of(
+            st.tuples(
+                st.just("add"),
+                st.sampled_from(names + ["d/e", "f"]),
+                st.sampled_from(["A", "X", "new", "other"]),
+            ),
+            st.tuples(st.just("rm"), st.sampled_from(names + ["d", "d/", "d/e/", "f"]), st.just("")),
+        ),
+        max_size=8,
+    )
     counter = iter(range(10**6))
 
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
@@ -268,7 +325,8 @@ def test_draft_operations_match_a_model(tmp_path: Path) -> None:
                 local = tmp_path / f"f{next(counter)}"
                 local.write_text(content)
                 blocked = any(p.startswith(path + "/") for p in model) or any(
-                    path.startswith(p + "/") for p in model)
+                    path.startswith(p + "/") for p in model
+                )
                 if blocked:
                     with pytest.raises(InvalidInput):
                         drafts.add(draft.id, local, path)

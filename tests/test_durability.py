@@ -25,8 +25,9 @@ def fsync_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def test_puts_are_flushed_by_default_and_not_with_core_fsync_false(cli, repo_dir: Path,
-                                                                  fsync_calls: list[int]) -> None:
+def test_puts_are_flushed_by_default_and_not_with_core_fsync_false(
+    cli, repo_dir: Path, fsync_calls: list[int]
+) -> None:
     from artctl.api.repo import Repo
 
     make_tree(repo_dir / "one", {"small.txt": "a\n", "big.bin": os.urandom(3 << 20)})
@@ -56,19 +57,30 @@ def test_core_fsync_takes_only_booleans(cli, repo_dir: Path, data_dir: Path) -> 
     bad_env = cli.fails("artifact", "put", "data", "--name", "p/d", "--type", "dataset", env=env, code=2)
     assert "true or false" in bad_env.stderr
     off = {**cli_env(), "ARTCTL_CORE_FSYNC": "0"}
-    assert cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--json",
-                  env=off).json()["files"] == 3
+    assert (
+        cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--json", env=off).json()[
+            "files"
+        ]
+        == 3
+    )
 
 
-def test_killed_put_without_fsync_still_leaves_a_consistent_repository(cli, repo_dir: Path,
-                                                                      tmp_path: Path) -> None:
+def test_killed_put_without_fsync_still_leaves_a_consistent_repository(
+    cli, repo_dir: Path, tmp_path: Path
+) -> None:
     """Turning fsync off gives up safety against power loss, not against a killed process."""
     cli.ok("config", "core.fsync", "false")
-    src = make_tree(tmp_path / "many", {f"d{i % 10}/f{i}.bin": os.urandom(2048) for i in range(3000)}
-                    | {"large.bin": os.urandom(4 << 20)})
+    src = make_tree(
+        tmp_path / "many",
+        {f"d{i % 10}/f{i}.bin": os.urandom(2048) for i in range(3000)} | {"large.bin": os.urandom(4 << 20)},
+    )
     put = ("artifact", "put", str(src), "--name", "p/killed", "--type", "dataset")
-    for point in ("store.loose-object", "store.pack-before-index", "store.pack-before-rows",
-                  "commit.after-manifest"):
+    for point in (
+        "store.loose-object",
+        "store.pack-before-index",
+        "store.pack-before-rows",
+        "commit.after-manifest",
+    ):
         run_killed_at(point, *put, cwd=repo_dir)
         assert cli.ok("artifact", "verify", "--json").json()["ok"] is True
     done = cli.ok("artifact", "put", str(src), "--name", "p/killed", "--type", "dataset", "--json")

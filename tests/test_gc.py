@@ -35,9 +35,12 @@ def _two_versions(cli, workdir: Path) -> dict[str, bytes]:
     """v0 and v1 of p/ds sharing a small file and a large (loose) file."""
     shared_big = os.urandom(1024 * 1024 + 10)
     content = {
-        "shared.txt": b"shared\n", "shared.bin": shared_big,
-        "a_only.txt": os.urandom(200_000), "a_big.bin": os.urandom(1024 * 1024 + 20),
-        "b_only.txt": os.urandom(50_000), "b_big.bin": os.urandom(1024 * 1024 + 30),
+        "shared.txt": b"shared\n",
+        "shared.bin": shared_big,
+        "a_only.txt": os.urandom(200_000),
+        "a_big.bin": os.urandom(1024 * 1024 + 20),
+        "b_only.txt": os.urandom(50_000),
+        "b_big.bin": os.urandom(1024 * 1024 + 30),
     }
     make_tree(workdir / "a", {k: content[k] for k in ("shared.txt", "shared.bin", "a_only.txt", "a_big.bin")})
     make_tree(workdir / "b", {k: content[k] for k in ("shared.txt", "shared.bin", "b_only.txt", "b_big.bin")})
@@ -297,11 +300,23 @@ GC_WORKER = textwrap.dedent("""
 def test_gc_loop_beside_put_loops_never_breaks_a_committed_version(cli, repo_dir: Path, repo) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     stop = repo_dir / "stop"
-    gc_proc = subprocess.Popen([sys.executable, "-c", GC_WORKER, str(repo_dir), str(stop)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    puts = [subprocess.Popen([sys.executable, "-c", PUT_WORKER, str(repo_dir), tag, "9"],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for tag in ("one", "two")]
+    gc_proc = subprocess.Popen(
+        [sys.executable, "-c", GC_WORKER, str(repo_dir), str(stop)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    puts = [
+        subprocess.Popen(
+            [sys.executable, "-c", PUT_WORKER, str(repo_dir), tag, "9"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("one", "two")
+    ]
     try:
         for proc in puts:
             out, err = proc.communicate(timeout=240)
@@ -337,10 +352,22 @@ def test_cli_gc_loop_beside_cli_put_loop(cli, repo_dir: Path) -> None:
         python -m artctl artifact put src --name p/loop --type dataset > /dev/null
     """)
     gc_loop = "for i in 1 2 3 4; do python -m artctl gc --json > /dev/null || exit 1; done"
-    puts = subprocess.Popen(["bash", "-c", put_loop], cwd=repo_dir, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    gcs = subprocess.Popen(["bash", "-c", gc_loop], cwd=repo_dir, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    puts = subprocess.Popen(
+        ["bash", "-c", put_loop],
+        cwd=repo_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    gcs = subprocess.Popen(
+        ["bash", "-c", gc_loop],
+        cwd=repo_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _out, err = puts.communicate(timeout=240)
     assert puts.returncode == 0, err
     _out, gc_err = gcs.communicate(timeout=240)
@@ -399,8 +426,17 @@ def test_distributed_parts_are_roots_until_finished(cli, repo_dir: Path, repo) -
     for i in range(2):
         blobs[i] = os.urandom(1024 * 1024 + i)
         make_tree(repo_dir / f"part{i}", {f"p{i}.bin": blobs[i], f"p{i}.txt": f"small {i}"})
-        cli.ok("artifact", "upsert", f"part{i}", "--name", "p/dist", "--type", "dataset",
-               "--distributed-id", "run-1")
+        cli.ok(
+            "artifact",
+            "upsert",
+            f"part{i}",
+            "--name",
+            "p/dist",
+            "--type",
+            "dataset",
+            "--distributed-id",
+            "run-1",
+        )
     cli.ok("gc", env=NO_GRACE)  # nothing committed yet: the parts alone keep their bytes
     assert all(repo.store.has(hash_bytes(b)) for b in blobs.values())
     cli.ok("artifact", "finish", "--name", "p/dist", "--type", "dataset", "--distributed-id", "run-1")

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from conftest import crash_trace, make_tree, run_killed_at
 from servers import Remote
 
@@ -30,12 +31,15 @@ def debris(root: Path) -> list[str]:
 @pytest.fixture
 def dataset(workdir: Path) -> Path:
     """Small (packed) files in two directories and two large (loose) ones."""
-    return make_tree(workdir / "data", {
-        **{f"small/f{i}.txt": f"file {i}\n" * (i + 1) for i in range(6)},
-        "deep/er/g.txt": "deeper\n",
-        "big1.bin": os.urandom(MiB + 17),
-        "big2.bin": os.urandom(MiB + 33),
-    })
+    return make_tree(
+        workdir / "data",
+        {
+            **{f"small/f{i}.txt": f"file {i}\n" * (i + 1) for i in range(6)},
+            "deep/er/g.txt": "deeper\n",
+            "big1.bin": os.urandom(MiB + 17),
+            "big2.bin": os.urandom(MiB + 33),
+        },
+    )
 
 
 # -- item 9: get -------------------------------------------------------------------------------
@@ -49,8 +53,12 @@ def test_get_passes_its_crash_points(cli, repo_dir: Path, dataset: Path) -> None
 
 
 @pytest.mark.parametrize("point", GET_POINTS)
-def test_killed_get_into_a_new_root_leaves_no_partial_file(cli, repo_dir: Path, dataset: Path,  # type: ignore[no-untyped-def]
-                                                            point: str) -> None:
+def test_killed_get_into_a_new_root_leaves_no_partial_file(
+    cli,
+    repo_dir: Path,
+    dataset: Path,  # type: ignore[no-untyped-def]
+    point: str,
+) -> None:
     cli.ok("artifact", "put", str(dataset), "--name", "p/d", "--type", "dataset")
     run_killed_at(point, "artifact", "get", "p/d:v0", "--root", "out", cwd=repo_dir)
     expected = read_tree(dataset)
@@ -64,8 +72,12 @@ def test_killed_get_into_a_new_root_leaves_no_partial_file(cli, repo_dir: Path, 
 
 
 @pytest.mark.parametrize("point", ["get.file-written@2", "get.file-placed@3"])
-def test_killed_get_into_an_existing_root_is_cleaned_by_the_next_get(cli, repo_dir: Path, dataset: Path,  # type: ignore[no-untyped-def]
-                                                                       point: str) -> None:
+def test_killed_get_into_an_existing_root_is_cleaned_by_the_next_get(
+    cli,
+    repo_dir: Path,
+    dataset: Path,  # type: ignore[no-untyped-def]
+    point: str,
+) -> None:
     """The hidden temporary copies a killed get left used to stay forever."""
     cli.ok("artifact", "put", str(dataset), "--name", "p/d", "--type", "dataset")
     cli.ok("artifact", "get", "p/d:v0", "--root", "out")
@@ -115,7 +127,7 @@ def _corrupt(path: Path, *, truncate: bool = False) -> None:
     path.chmod(0o644)
     data = bytearray(path.read_bytes())
     if truncate:
-        del data[len(data) // 2:]
+        del data[len(data) // 2 :]
     else:
         data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -140,8 +152,13 @@ def _corrupt_packed_blob(remote: Path, data: bytes) -> None:
 
 
 @pytest.mark.parametrize("existing", [False, True])
-def test_failed_get_removes_what_it_wrote(cli, origin: Path, dataset: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                          existing: bool) -> None:
+def test_failed_get_removes_what_it_wrote(
+    cli,
+    origin: Path,
+    dataset: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    existing: bool,
+) -> None:
     """A bad remote blob used to leave every file written before it in the root."""
     _corrupt(_remote_object(origin, (dataset / "big2.bin").read_bytes()))
     clone = tmp_path / "clone"
@@ -160,8 +177,13 @@ def test_failed_get_removes_what_it_wrote(cli, origin: Path, dataset: Path, tmp_
 
 
 @pytest.mark.parametrize("point", ["clone.initialized", "clone.pulled"])
-def test_killed_clone_does_not_block_the_next_clone(cli, origin: Path, dataset: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                    point: str) -> None:
+def test_killed_clone_does_not_block_the_next_clone(
+    cli,
+    origin: Path,
+    dataset: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    point: str,
+) -> None:
     run_killed_at(point, "clone", origin.as_uri(), "copy", cwd=tmp_path)
     assert not (tmp_path / "copy").exists()
     cli.ok("clone", origin.as_uri(), "copy", cwd=tmp_path)
@@ -180,7 +202,9 @@ def test_clone_into_an_empty_directory_and_its_crash_points(cli, origin: Path, t
 
 
 # -- item 10: verify ---------------------------------------------------------------------------
-def test_verify_after_a_metadata_only_clone_lists_objects_on_the_remote(cli, origin: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_verify_after_a_metadata_only_clone_lists_objects_on_the_remote(
+    cli, origin: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     """It used to report every object "missing" and suggest `artifact rm`: deleting healthy versions."""
     clone = tmp_path / "clone"
     cli.ok("clone", origin.as_uri(), str(clone))
@@ -209,8 +233,12 @@ def test_verify_remote_checks_the_remote_copies(cli, origin: Path, dataset: Path
 
 
 @pytest.mark.damages_repository  # the object is lost on purpose
-def test_verify_of_a_lost_object_checks_remotes_before_suggesting_rm(cli, repo_dir: Path,  # type: ignore[no-untyped-def]
-                                                                     dataset: Path, tmp_path: Path) -> None:
+def test_verify_of_a_lost_object_checks_remotes_before_suggesting_rm(
+    cli,
+    repo_dir: Path,  # type: ignore[no-untyped-def]
+    dataset: Path,
+    tmp_path: Path,
+) -> None:
     cli.ok("artifact", "put", str(dataset), "--name", "p/d", "--type", "dataset")
     lost = _remote_object(repo_dir / ".artifacts", (dataset / "big1.bin").read_bytes())
     lost.unlink()
@@ -221,8 +249,12 @@ def test_verify_of_a_lost_object_checks_remotes_before_suggesting_rm(cli, repo_d
     assert "verify --remote" in failed.stderr and "artifact rm" not in failed.stderr
 
 
-def test_verify_after_cache_cleanup_on_each_backend(cli, repo_dir: Path, dataset: Path,  # type: ignore[no-untyped-def]
-                                                    remote_url: Remote) -> None:
+def test_verify_after_cache_cleanup_on_each_backend(
+    cli,
+    repo_dir: Path,
+    dataset: Path,  # type: ignore[no-untyped-def]
+    remote_url: Remote,
+) -> None:
     """Evicted objects are "on remote"; --remote checks them on file, S3, GCS and Azure alike."""
     import fsspec
 
@@ -260,8 +292,9 @@ def test_untested_backend_is_refused_unless_forced(cli, repo_dir: Path, tmp_path
     assert "Exception" not in push.stderr
 
 
-@pytest.mark.parametrize("url", ["s3://bucket/p", "gs://bucket", "gcs://bucket", "az://container/p",
-                                 "abfs://container"])
+@pytest.mark.parametrize(
+    "url", ["s3://bucket/p", "gs://bucket", "gcs://bucket", "az://container/p", "abfs://container"]
+)
 def test_tested_backends_are_accepted(cli, repo_dir: Path, url: str) -> None:  # type: ignore[no-untyped-def]
     added = cli.ok("remote", "add", "r", url)
     assert "warning" not in added.stderr
@@ -269,7 +302,9 @@ def test_tested_backends_are_accepted(cli, repo_dir: Path, url: str) -> None:  #
 
 # -- item 13: link modes -----------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["hardlink", "symlink"])
-def test_link_mode_says_how_many_packed_files_were_copied(cli, repo_dir: Path, dataset: Path, mode: str) -> None:  # type: ignore[no-untyped-def]
+def test_link_mode_says_how_many_packed_files_were_copied(
+    cli, repo_dir: Path, dataset: Path, mode: str
+) -> None:  # type: ignore[no-untyped-def]
     cli.ok("artifact", "put", str(dataset), "--name", "p/d", "--type", "dataset")
     text = cli.ok("artifact", "get", "p/d:v0", "--root", "a", "--link", mode)
     assert f"warning: 7 file(s) were copied instead of {mode}ed" in text.stderr.replace("\n", " ")

@@ -56,8 +56,10 @@ class CountingServer:
 @pytest.fixture
 def victim_files(tmp_path: Path) -> Path:
     """Files of the victim's machine that a hostile manifest would like to read."""
-    return make_tree(tmp_path / "victim", {"id_rsa": "-----BEGIN PRIVATE KEY-----\nsecret\n",
-                                           "internal.json": '{"token": "t0p-s3cret"}\n'})
+    return make_tree(
+        tmp_path / "victim",
+        {"id_rsa": "-----BEGIN PRIVATE KEY-----\nsecret\n", "internal.json": '{"token": "t0p-s3cret"}\n'},
+    )
 
 
 @pytest.fixture
@@ -72,13 +74,18 @@ def checkout_files(root: Path) -> list[str]:
 
 
 # -- item 4: references that arrive from a remote ----------------------------------------------
-def test_unchecked_file_reference_from_a_remote_is_never_followed(cli, repo_dir: Path, tmp_path: Path,
-                                                                    victim_files: Path) -> None:
+def test_unchecked_file_reference_from_a_remote_is_never_followed(
+    cli, repo_dir: Path, tmp_path: Path, victim_files: Path
+) -> None:
     """``--no-checksum`` + ``file:///…/id_rsa`` pushed by someone else: the clone's get refuses
     it before writing anything, even with local references allowed (nothing to verify)."""
     remote = (tmp_path / "remote").as_uri()
-    publish(cli, repo_dir, remote,
-            ((victim_files / "id_rsa").as_uri(), "--no-checksum", "--name", "p/keys", "--type", "dataset"))
+    publish(
+        cli,
+        repo_dir,
+        remote,
+        ((victim_files / "id_rsa").as_uri(), "--no-checksum", "--name", "p/keys", "--type", "dataset"),
+    )
     cli.ok("clone", remote, str(tmp_path / "clone"))
     clone = tmp_path / "clone"
     for extra in ((), ("--allow-local-refs",)):
@@ -94,13 +101,18 @@ def test_unchecked_file_reference_from_a_remote_is_never_followed(cli, repo_dir:
     assert checkout_files(mine) == ["id_rsa"]
 
 
-def test_checkout_of_a_pulled_version_obeys_the_same_reference_rules(cli, repo_dir: Path, tmp_path: Path,
-                                                                     victim_files: Path) -> None:
+def test_checkout_of_a_pulled_version_obeys_the_same_reference_rules(
+    cli, repo_dir: Path, tmp_path: Path, victim_files: Path
+) -> None:
     """``artifact checkout`` writes files like ``get``: an unchecked reference from a remote is
     refused before DIR changes at all (its extra files are not even removed under --force)."""
     remote = (tmp_path / "remote").as_uri()
-    publish(cli, repo_dir, remote,
-            ((victim_files / "id_rsa").as_uri(), "--no-checksum", "--name", "p/keys", "--type", "dataset"))
+    publish(
+        cli,
+        repo_dir,
+        remote,
+        ((victim_files / "id_rsa").as_uri(), "--no-checksum", "--name", "p/keys", "--type", "dataset"),
+    )
     cli.ok("clone", remote, str(tmp_path / "clone"))
     clone = tmp_path / "clone"
     target = make_tree(clone / "dir", {"mine.txt": "keep\n"})
@@ -115,12 +127,23 @@ def test_tampered_manifest_entry_with_file_ref_is_refused(cli, repo_dir: Path, t
     from artctl.base.hashing import hash_bytes
 
     remote_dir = tmp_path / "remote"
-    publish(cli, repo_dir, remote_dir.as_uri(),
-            (str(make_tree(tmp_path / "data", {"a.txt": "a\n"})), "--name", "p/ds", "--type", "dataset"))
+    publish(
+        cli,
+        repo_dir,
+        remote_dir.as_uri(),
+        (str(make_tree(tmp_path / "data", {"a.txt": "a\n"})), "--name", "p/ds", "--type", "dataset"),
+    )
     header = (remote_dir / "manifests").rglob("*.jsonl").__next__().read_bytes().splitlines()[0]
-    body = header + b"\n" + json.dumps({"path": "passwd", "digest": None, "size": 0,
-                                        "ref": "file:///etc/passwd"}, sort_keys=True,
-                                       separators=(",", ":")).encode() + b"\n"
+    body = (
+        header
+        + b"\n"
+        + json.dumps(
+            {"path": "passwd", "digest": None, "size": 0, "ref": "file:///etc/passwd"},
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
+        + b"\n"
+    )
     digest = hash_bytes(body)
     (remote_dir / "manifests" / digest[:2]).mkdir(exist_ok=True)
     (remote_dir / "manifests" / digest[:2] / f"{digest[2:]}.jsonl").write_bytes(body)
@@ -135,8 +158,9 @@ def test_tampered_manifest_entry_with_file_ref_is_refused(cli, repo_dir: Path, t
     assert checkout_files(ok) == ["a.txt"]
 
 
-def test_checked_file_reference_from_a_remote_needs_the_users_consent(cli, repo_dir: Path, tmp_path: Path,
-                                                                      victim_files: Path) -> None:
+def test_checked_file_reference_from_a_remote_needs_the_users_consent(
+    cli, repo_dir: Path, tmp_path: Path, victim_files: Path
+) -> None:
     """A file:// reference with its BLAKE3 recorded (a shared NFS mount) is followed only when
     the user allows local references: by flag, or by ``references.allow_local``."""
     remote = (tmp_path / "remote").as_uri()
@@ -146,40 +170,50 @@ def test_checked_file_reference_from_a_remote_needs_the_users_consent(cli, repo_
     refused = cli.fails("artifact", "get", "p/mount", "--root", "out", cwd=clone)
     assert "this machine" in refused.stderr and "references.allow_local" in refused.stderr
     assert checkout_files(clone / "out") == []
-    flagged = Path(cli.ok("artifact", "get", "p/mount", "--root", "flag", "--allow-local-refs",
-                          cwd=clone).stdout.strip())
+    flagged = Path(
+        cli.ok("artifact", "get", "p/mount", "--root", "flag", "--allow-local-refs", cwd=clone).stdout.strip()
+    )
     assert checkout_files(flagged) == ["id_rsa", "internal.json"]
     cli.ok("config", "references.allow_local", "true", cwd=clone)
     configured = Path(cli.ok("artifact", "get", "p/mount", "--root", "conf", cwd=clone).stdout.strip())
     assert checkout_files(configured) == ["id_rsa", "internal.json"]
 
 
-def test_loopback_http_reference_from_a_remote_sends_no_request(cli, repo_dir: Path, tmp_path: Path,
-                                                                 http_server: CountingServer) -> None:
+def test_loopback_http_reference_from_a_remote_sends_no_request(
+    cli, repo_dir: Path, tmp_path: Path, http_server: CountingServer
+) -> None:
     """SSRF: an ``http://127.0.0.1:…`` (or ``localhost``) reference from a remote is refused
     before any request leaves the clone; allowed explicitly, it is fetched and verified."""
     remote = (tmp_path / "remote").as_uri()
     url = f"{http_server.url}/internal.json"
     named = url.replace("127.0.0.1", "localhost")
-    publish(cli, repo_dir, remote, (url, "--name", "p/web", "--type", "dataset"),
-            (named, "--no-checksum", "--name", "p/web-unchecked", "--type", "dataset"))
+    publish(
+        cli,
+        repo_dir,
+        remote,
+        (url, "--name", "p/web", "--type", "dataset"),
+        (named, "--no-checksum", "--name", "p/web-unchecked", "--type", "dataset"),
+    )
     clone = tmp_path / "clone"
     cli.ok("clone", remote, str(clone))
     http_server.requests.clear()
     refused = cli.fails("artifact", "get", "p/web", "--root", "out", cwd=clone)
     assert url in refused.stderr and "references.allow_local" in refused.stderr
-    unchecked = cli.fails("artifact", "get", "p/web-unchecked", "--root", "out", "--allow-local-refs",
-                          cwd=clone)
+    unchecked = cli.fails(
+        "artifact", "get", "p/web-unchecked", "--root", "out", "--allow-local-refs", cwd=clone
+    )
     assert "without checksum" in unchecked.stderr
     assert http_server.requests == [] and checkout_files(clone / "out") == []
-    allowed = Path(cli.ok("artifact", "get", "p/web", "--root", "ok", "--allow-local-refs",
-                          cwd=clone).stdout.strip())
+    allowed = Path(
+        cli.ok("artifact", "get", "p/web", "--root", "ok", "--allow-local-refs", cwd=clone).stdout.strip()
+    )
     assert (allowed / "internal.json").read_text() == '{"token": "t0p-s3cret"}\n'
     assert http_server.requests  # it was fetched only now
 
 
-def test_draft_of_a_pulled_version_keeps_its_origin(cli, repo_dir: Path, tmp_path: Path,
-                                                   victim_files: Path) -> None:
+def test_draft_of_a_pulled_version_keeps_its_origin(
+    cli, repo_dir: Path, tmp_path: Path, victim_files: Path
+) -> None:
     """A draft built on a pulled version cannot launder its references into a "local" one."""
     remote = (tmp_path / "remote").as_uri()
     publish(cli, repo_dir, remote, (victim_files.as_uri(), "--name", "p/mount", "--type", "dataset"))
@@ -199,11 +233,17 @@ def test_draft_of_a_pulled_version_keeps_its_origin(cli, repo_dir: Path, tmp_pat
     assert checkout_files(mine) == ["x.txt"]
 
 
-def test_file_reference_through_an_s3_remote_is_refused(cli, repo_dir: Path, tmp_path: Path, s3_server,
-                                                        s3_bucket: str, victim_files: Path) -> None:
+def test_file_reference_through_an_s3_remote_is_refused(
+    cli, repo_dir: Path, tmp_path: Path, s3_server, s3_bucket: str, victim_files: Path
+) -> None:
     cli.env = dict(s3_server.env)
-    publish(cli, repo_dir, s3_bucket, ((victim_files / "id_rsa").as_uri(), "--name", "p/keys", "--type", "dataset"),
-            ((victim_files / "internal.json").as_uri(), "--no-checksum", "--name", "p/tok", "--type", "dataset"))
+    publish(
+        cli,
+        repo_dir,
+        s3_bucket,
+        ((victim_files / "id_rsa").as_uri(), "--name", "p/keys", "--type", "dataset"),
+        ((victim_files / "internal.json").as_uri(), "--no-checksum", "--name", "p/tok", "--type", "dataset"),
+    )
     clone = tmp_path / "clone"
     cli.ok("clone", s3_bucket, str(clone))
     for ref in ("p/keys", "p/tok"):
@@ -215,9 +255,13 @@ def test_file_reference_through_an_s3_remote_is_refused(cli, repo_dir: Path, tmp
 # -- item 5: damaged records on a remote --------------------------------------------------------
 def _good_and_bad_remote(cli: CLI, repo_dir: Path, tmp_path: Path) -> Path:
     remote_dir = tmp_path / "remote"
-    publish(cli, repo_dir, remote_dir.as_uri(),
-            (str(make_tree(tmp_path / "good", {"g.txt": "good\n"})), "--name", "p/good", "--type", "dataset"),
-            (str(make_tree(tmp_path / "bad", {"b.txt": "bad\n"})), "--name", "p/bad", "--type", "dataset"))
+    publish(
+        cli,
+        repo_dir,
+        remote_dir.as_uri(),
+        (str(make_tree(tmp_path / "good", {"g.txt": "good\n"})), "--name", "p/good", "--type", "dataset"),
+        (str(make_tree(tmp_path / "bad", {"b.txt": "bad\n"})), "--name", "p/bad", "--type", "dataset"),
+    )
     return remote_dir
 
 
@@ -238,8 +282,9 @@ DAMAGE = {
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
-def test_one_damaged_version_record_does_not_block_the_clone(cli, repo_dir: Path, tmp_path: Path,
-                                                             damage: str) -> None:
+def test_one_damaged_version_record_does_not_block_the_clone(
+    cli, repo_dir: Path, tmp_path: Path, damage: str
+) -> None:
     remote_dir = _good_and_bad_remote(cli, repo_dir, tmp_path)
     path = remote_dir / "registry/p/bad/versions/v0.json"
     path.chmod(0o644)
@@ -277,7 +322,9 @@ def test_damaged_artifact_record_and_run_record_are_skipped(cli, repo_dir: Path,
 def test_damaged_local_records_are_one_clear_error(cli, repo_dir: Path, tmp_path: Path) -> None:
     """Records read from disk are held to the same rules: NaN metadata is refused (``--json``
     would print invalid JSON), a run record missing a field names its file."""
-    cli.ok("artifact", "put", str(make_tree(tmp_path / "d", {"a": "a"})), "--name", "p/x", "--type", "dataset")
+    cli.ok(
+        "artifact", "put", str(make_tree(tmp_path / "d", {"a": "a"})), "--name", "p/x", "--type", "dataset"
+    )
     record = repo_dir / ".artifacts/registry/p/x/versions/v0.json"
     record.chmod(0o644)
     record.write_text(record.read_text().replace('"metadata": {}', '"metadata": {"loss": NaN}'))
@@ -312,6 +359,8 @@ def test_push_goes_past_a_damaged_remote_record(cli, repo_dir: Path, tmp_path: P
     assert sorted(versions) == ["v1", "v2"]
     clone = tmp_path / "clone"
     cli.ok("clone", remote_dir.as_uri(), str(clone))
-    assert {v["version"]: v["digest"] for v in cli.ok("artifact", "ls", "p/x", "--json", cwd=clone).json()} == versions
+    assert {
+        v["version"]: v["digest"] for v in cli.ok("artifact", "ls", "p/x", "--json", cwd=clone).json()
+    } == versions
     out = Path(cli.ok("artifact", "get", "p/x:v1", "--root", "out", cwd=clone).stdout.strip())
     assert (out / "data.txt").read_text() == "one\n"

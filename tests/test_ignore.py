@@ -13,11 +13,20 @@ def _paths(cli, ref: str) -> list[str]:
 
 
 def _tree(root: Path) -> Path:
-    return make_tree(root, {
-        "keep.txt": "k", "scratch.tmp": "t", "important.tmp": "i", "build/out.o": "o",
-        "src/build/x.o": "x", "src/main.py": "m", "top.log": "l", "src/nested.log": "n",
-        ".artctlignore": "# comment\n*.tmp\n!important.tmp\nbuild/\n/top.log\n",
-    })
+    return make_tree(
+        root,
+        {
+            "keep.txt": "k",
+            "scratch.tmp": "t",
+            "important.tmp": "i",
+            "build/out.o": "o",
+            "src/build/x.o": "x",
+            "src/main.py": "m",
+            "top.log": "l",
+            "src/nested.log": "n",
+            ".artctlignore": "# comment\n*.tmp\n!important.tmp\nbuild/\n/top.log\n",
+        },
+    )
 
 
 def test_put_honours_gitignore_rules_and_does_not_store_the_ignore_file(cli, repo_dir: Path) -> None:

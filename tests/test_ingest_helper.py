@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from artctl.ops.ingest_helper import MIN_FILES, IngestHelper
+
 from conftest import cli_env, make_tree
 
 
@@ -37,8 +38,9 @@ def _helpers_of(repo_dir: Path) -> list[int]:
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the helper is only started with a core to spare")
-def test_many_small_files_are_shared_with_a_helper_and_come_back_intact(cli, repo_dir: Path,
-                                                                        tmp_path: Path) -> None:
+def test_many_small_files_are_shared_with_a_helper_and_come_back_intact(
+    cli, repo_dir: Path, tmp_path: Path
+) -> None:
     count = 5 * MIN_FILES  # many batches: the helper starts long before this process is done
     src = _many(tmp_path / "src", count)
     put = cli.ok("artifact", "put", str(src), "--name", "p/many", "--type", "dataset", "--json").json()
@@ -61,7 +63,8 @@ def test_one_worker_keeps_everything_in_one_process(cli, repo_dir: Path, tmp_pat
 
 
 def test_helper_reports_a_vanished_file_as_the_users_error_and_publishes_nothing(
-        repo_dir: Path, tmp_path: Path) -> None:
+    repo_dir: Path, tmp_path: Path
+) -> None:
     from artctl.errors import InvalidInput
     from artctl.ops.ingest import scan
 
@@ -80,12 +83,17 @@ def test_helper_reports_a_vanished_file_as_the_users_error_and_publishes_nothing
     assert _packs(repo_dir) == []  # the first batch was never published either
 
 
-def test_killed_put_stops_its_helper_and_leaves_the_repository_consistent(cli, repo_dir: Path,
-                                                                         tmp_path: Path) -> None:
+def test_killed_put_stops_its_helper_and_leaves_the_repository_consistent(
+    cli, repo_dir: Path, tmp_path: Path
+) -> None:
     src = _many(tmp_path / "src", 4 * MIN_FILES)
-    proc = subprocess.Popen([sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name", "p/k",
-                             "--type", "dataset"], cwd=repo_dir, env=cli_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name", "p/k", "--type", "dataset"],
+        cwd=repo_dir,
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while not _helpers_of(repo_dir) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -96,8 +104,10 @@ def test_killed_put_stops_its_helper_and_leaves_the_repository_consistent(cli, r
         time.sleep(0.05)
     assert _helpers_of(repo_dir) == []  # the helper noticed its parent was gone and exited
     assert cli.ok("artifact", "verify", "--json").json()["ok"] is True
-    assert cli.ok("artifact", "put", str(src), "--name", "p/k", "--type", "dataset", "--json").json()["files"] \
+    assert (
+        cli.ok("artifact", "put", str(src), "--name", "p/k", "--type", "dataset", "--json").json()["files"]
         == 4 * MIN_FILES
+    )
 
 
 def test_a_helper_that_cannot_start_leaves_all_the_work_here(tmp_path: Path) -> None:
@@ -108,5 +118,7 @@ def test_a_helper_that_cannot_start_leaves_all_the_work_here(tmp_path: Path) -> 
     files = scan(_many(tmp_path / "src", 30))
     batches = [files[:10], files[10:20], files[20:]]
     results = list(share(batches, tmp_path / "not-a-repository", _read_batch))
-    assert sorted(f.path for batch, read, stored in results for f, _, _ in read) == sorted(f.path for f in files)
+    assert sorted(f.path for batch, read, stored in results for f, _, _ in read) == sorted(
+        f.path for f in files
+    )
     assert all(stored is None for _, _, stored in results)

@@ -28,7 +28,10 @@ def test_alias_add_moves_rm_and_ls(cli, repo_dir: Path) -> None:
     cli.ok("alias", "add", "p/m", "production")  # latest
     listed = cli.ok("alias", "ls", "p/m", "--json").json()
     assert [(a["alias"], a["version"], a["managed"]) for a in listed] == [
-        ("latest", "v2", True), ("best", "v2", False), ("production", "v2", False)]
+        ("latest", "v2", True),
+        ("best", "v2", False),
+        ("production", "v2", False),
+    ]
     assert cli.ok("artifact", "show", "p/m:best", "--json").json()["version"] == "v2"
     human = cli.ok("alias", "ls", "p/m").stdout
     assert "production" in human and "managed" in human
@@ -101,7 +104,10 @@ def test_rm_version_latest_moves_back_and_rm_twice_fails(cli, repo_dir: Path) ->
     assert cli.ok("artifact", "show", "p/m:v2", "--all", "--json").json()["entries"]
     # New content after a deletion never reuses a number.
     make_tree(repo_dir / "src", {"w.bin": "fresh"})
-    assert cli.ok("artifact", "put", "src", "--name", "p/m", "--type", "model", "--json").json()["version"] == "v3"
+    assert (
+        cli.ok("artifact", "put", "src", "--name", "p/m", "--type", "model", "--json").json()["version"]
+        == "v3"
+    )
 
 
 def test_rm_refused_while_aliased_unless_delete_aliases(cli, repo_dir: Path) -> None:

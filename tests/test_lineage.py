@@ -15,21 +15,43 @@ import pytest
 from conftest import make_tree
 
 PY = sys.executable
-TRAIN = ("import os, pathlib, shutil\n"
-         "out = pathlib.Path('model'); out.mkdir()\n"
-         "shutil.copy(pathlib.Path(os.environ['ARTCTL_INPUT_DS']) / 'a.txt', out / 'seen.txt')\n"
-         "(out / 'weights.bin').write_bytes(b'w' * 100)\n")
+TRAIN = (
+    "import os, pathlib, shutil\n"
+    "out = pathlib.Path('model'); out.mkdir()\n"
+    "shutil.copy(pathlib.Path(os.environ['ARTCTL_INPUT_DS']) / 'a.txt', out / 'seen.txt')\n"
+    "(out / 'weights.bin').write_bytes(b'w' * 100)\n"
+)
 
 
 def cli_pipeline(cli, data_dir: Path) -> dict[str, str]:
     """create-dataset (run start/put/finish) → train (run exec) → evaluate (run exec): run ids."""
     create = cli.ok("run", "start", "--job-type", "create-dataset", "--name", "make-ds").stdout.strip()
-    cli.ok("artifact", "put", str(data_dir), "--name", "proj/ds", "--type", "dataset", env={"ARTCTL_RUN": create})
+    cli.ok(
+        "artifact", "put", str(data_dir), "--name", "proj/ds", "--type", "dataset", env={"ARTCTL_RUN": create}
+    )
     cli.ok("run", "finish", create)
-    train = cli.ok("run", "exec", "--job-type", "train", "--use", "proj/ds:latest", "--log", "model",
-                   "--name", "proj/model", "--type", "model", "--json", "--", PY, "-c", TRAIN).json()["run"]
-    evaluate = cli.ok("run", "exec", "--job-type", "evaluate", "--use", "proj/model:v0", "--json", "--",
-                      PY, "-c", "pass").json()["run"]
+    train = cli.ok(
+        "run",
+        "exec",
+        "--job-type",
+        "train",
+        "--use",
+        "proj/ds:latest",
+        "--log",
+        "model",
+        "--name",
+        "proj/model",
+        "--type",
+        "model",
+        "--json",
+        "--",
+        PY,
+        "-c",
+        TRAIN,
+    ).json()["run"]
+    evaluate = cli.ok(
+        "run", "exec", "--job-type", "evaluate", "--use", "proj/model:v0", "--json", "--", PY, "-c", "pass"
+    ).json()["run"]
     return {"create": create, "train": train, "evaluate": evaluate}
 
 
@@ -62,15 +84,22 @@ def shape(doc: dict) -> tuple[set, set]:
 def expected(ids: dict[str, str], root: str, direction: str) -> tuple[set, set]:
     c, t, e = (f"run:{ids[k]}" for k in ("create", "train", "evaluate"))
     ds, model = "artifact:proj/ds:v0", "artifact:proj/model:v0"
-    kinds = {c: ("run", "make-ds", "create-dataset", "finished"), ds: ("artifact", "proj/ds:v0", "dataset", "committed"),
-             t: ("run", ids["train"], "train", "finished"), model: ("artifact", "proj/model:v0", "model", "committed"),
-             e: ("run", ids["evaluate"], "evaluate", "finished")}
+    kinds = {
+        c: ("run", "make-ds", "create-dataset", "finished"),
+        ds: ("artifact", "proj/ds:v0", "dataset", "committed"),
+        t: ("run", ids["train"], "train", "finished"),
+        model: ("artifact", "proj/model:v0", "model", "committed"),
+        e: ("run", ids["evaluate"], "evaluate", "finished"),
+    }
     chain = [c, ds, t, model, e]
     at = chain.index(root)
-    keep = {"upstream": chain[:at + 1], "downstream": chain[at:], "both": chain}[direction]
+    keep = {"upstream": chain[: at + 1], "downstream": chain[at:], "both": chain}[direction]
     nodes = {(n, *kinds[n], chain.index(n) - at) for n in keep}
-    edges = {(a, b, "logged" if a.startswith("run:") else "used") for a, b in zip(chain, chain[1:])
-             if a in keep and b in keep}
+    edges = {
+        (a, b, "logged" if a.startswith("run:") else "used")
+        for a, b in zip(chain, chain[1:])
+        if a in keep and b in keep
+    }
     return nodes, edges
 
 
@@ -95,7 +124,10 @@ def test_pipeline_lineage_json_is_exact(builder: str, cli, repo_dir: Path, data_
     assert {n["id"] for n in one["nodes"]} == {ds, f"run:{ids['train']}", model, f"run:{ids['evaluate']}"}
     # a run as the root: run:<id> (depth 1 = the versions it used and logged)
     run_root = cli.ok("lineage", f"run:{ids['train']}", "--depth", "1", "--json").json()
-    assert shape(run_root)[1] == {(ds, f"run:{ids['train']}", "used"), (f"run:{ids['train']}", model, "logged")}
+    assert shape(run_root)[1] == {
+        (ds, f"run:{ids['train']}", "used"),
+        (f"run:{ids['train']}", model, "logged"),
+    }
     assert {n["id"] for n in run_root["nodes"]} == {ds, f"run:{ids['train']}", model}
     # the same graph from Python
     import artctl
@@ -122,8 +154,8 @@ def test_tree_text_and_deleted_versions_stay(cli, repo_dir: Path, data_dir: Path
     ]
     # soft-delete the dataset version and collect its bytes: the model's history is still
     # complete, with the dataset marked deleted
-    from artctl.ops.gc import gc
     from artctl.api.repo import Repo
+    from artctl.ops.gc import gc
 
     cli.ok("artifact", "rm", "proj/ds:v0")
     gc(Repo(repo_dir), grace_period=0)
@@ -138,9 +170,9 @@ def test_tree_text_and_deleted_versions_stay(cli, repo_dir: Path, data_dir: Path
 
 
 def test_depth_and_target_bad_input(cli, repo_dir: Path, data_dir: Path) -> None:
+    from artctl.api.repo import Repo
     from artctl.errors import InvalidInput
     from artctl.ops.lineage import lineage
-    from artctl.api.repo import Repo
 
     cli.ok("artifact", "put", str(data_dir), "--name", "proj/ds", "--type", "dataset")
     for depth in ("0", "-1"):
@@ -189,8 +221,10 @@ def test_cluster_line_at_five_siblings(cli, repo_dir: Path, workdir: Path) -> No
     assert len(expanded.splitlines()) == 6 and all(e in expanded for e in evals)
     from_run = cli.ok("lineage", f"run:{train.id}", "--downstream", "--depth", "1").stdout.splitlines()
     assert from_run[0] == f"run {train.id} (train, finished)"
-    assert from_run[1:] == ["└── → logged 6 versions: proj/model:v0, proj/report-0:v0, proj/report-1:v0, "
-                            "… (+3 more; --expand to list)"]
+    assert from_run[1:] == [
+        "└── → logged 6 versions: proj/model:v0, proj/report-0:v0, proj/report-1:v0, "
+        "… (+3 more; --expand to list)"
+    ]
 
 
 def _dot_binary() -> str:
@@ -199,7 +233,9 @@ def _dot_binary() -> str:
     if dot is None and os.environ.get("CI") != "true" and shutil.which("apt-get") and os.geteuid() == 0:
         subprocess.run(["apt-get", "install", "-y", "-q", "graphviz"], capture_output=True, timeout=600)
         dot = shutil.which("dot")
-    assert dot is not None, "Graphviz `dot` is missing: install it (apt-get install graphviz, .ci/install-tools.sh)"
+    assert dot is not None, (
+        "Graphviz `dot` is missing: install it (apt-get install graphviz, .ci/install-tools.sh)"
+    )
     return dot
 
 
@@ -207,7 +243,9 @@ def test_dot_is_valid_graphviz_and_mermaid_is_sane(cli, repo_dir: Path, data_dir
     import artctl
 
     ids = python_pipeline(repo_dir, data_dir)
-    with artctl.init(project="proj", job_type='odd-job', name='odd "name" <b> back\\slash', dir=repo_dir) as odd:
+    with artctl.init(
+        project="proj", job_type="odd-job", name='odd "name" <b> back\\slash', dir=repo_dir
+    ) as odd:
         odd.use_artifact("proj/model:v0")
     out = repo_dir / "g.dot"
     result = cli.ok("lineage", "proj/model:v0", "--format", "dot", "-o", str(out))
@@ -217,7 +255,11 @@ def test_dot_is_valid_graphviz_and_mermaid_is_sane(cli, repo_dir: Path, data_dir
     assert f'"run:{ids["train"]}" -> "artifact:proj/model:v0";' in text
     svg = subprocess.run([_dot_binary(), "-Tsvg", str(out)], capture_output=True, text=True, timeout=60)
     assert svg.returncode == 0 and svg.stderr == "", svg.stderr
-    assert "<svg" in svg.stdout and svg.stdout.count('class="node"') == 6 and svg.stdout.count('class="edge"') == 5
+    assert (
+        "<svg" in svg.stdout
+        and svg.stdout.count('class="node"') == 6
+        and svg.stdout.count('class="edge"') == 5
+    )
 
     mermaid = cli.ok("lineage", "proj/model:v0", "--format", "mermaid").stdout
     lines = mermaid.splitlines()
@@ -239,9 +281,9 @@ def test_dot_is_valid_graphviz_and_mermaid_is_sane(cli, repo_dir: Path, data_dir
 
 
 def test_renderer_registry_is_extensible(repo_dir: Path, cli, data_dir: Path) -> None:
-    from artctl.ops.lineage import lineage
-    from artctl.cli.render.lineage import RENDERERS, RenderOptions, register_renderer, render
     from artctl.api.repo import Repo
+    from artctl.cli.render.lineage import RENDERERS, RenderOptions, register_renderer, render
+    from artctl.ops.lineage import lineage
 
     assert set(RENDERERS) >= {"tree", "json", "dot", "mermaid"}
     cli.ok("artifact", "put", str(data_dir), "--name", "proj/ds", "--type", "dataset")
@@ -256,5 +298,7 @@ def test_renderer_registry_is_extensible(repo_dir: Path, cli, data_dir: Path) ->
     # a lazily imported renderer (how the UI's html format plugs in) is accepted by the CLI too
     from artctl.cli.render.lineage import lazy_renderer
 
-    assert lazy_renderer("artctl.cli.render.lineage:render_json")(graph, RenderOptions()) == render(graph, "json")
+    assert lazy_renderer("artctl.cli.render.lineage:render_json")(graph, RenderOptions()) == render(
+        graph, "json"
+    )
     assert "mermaid" in cli.fails("lineage", "proj/ds", "--format", "nope", code=2).stderr

@@ -17,10 +17,30 @@ def _put(cli, repo_dir: Path, name: str, content: str, *extra: str) -> None:
 
 @pytest.fixture
 def filled(cli, repo_dir: Path) -> Path:
-    _put(cli, repo_dir, "p/a", "x", "--metadata", json.dumps({"train": {"lr": 0.1, "epochs": 10}, "ok": True}),
-         "--tag", "reviewed")
-    _put(cli, repo_dir, "p/a", "xxxx", "--alias", "best", "--metadata", json.dumps({"train": {"lr": 0.01}}),
-         "--tag", "reviewed", "--tag", "gold")
+    _put(
+        cli,
+        repo_dir,
+        "p/a",
+        "x",
+        "--metadata",
+        json.dumps({"train": {"lr": 0.1, "epochs": 10}, "ok": True}),
+        "--tag",
+        "reviewed",
+    )
+    _put(
+        cli,
+        repo_dir,
+        "p/a",
+        "xxxx",
+        "--alias",
+        "best",
+        "--metadata",
+        json.dumps({"train": {"lr": 0.01}}),
+        "--tag",
+        "reviewed",
+        "--tag",
+        "gold",
+    )
     _put(cli, repo_dir, "p/a", "xx", "--metadata", json.dumps({"source": "mnist", "rows": 10}))
     _put(cli, repo_dir, "p/b", "bbbbbbbbbb", "--tag", "gold")
     _put(cli, repo_dir, "q/c", "c", "--tag", "gold")
@@ -77,12 +97,21 @@ def test_since_takes_a_duration_or_a_date(cli, filled: Path) -> None:
     assert len(_versions(cli, "p/a", "--since", "1h")) == 3
     assert _versions(cli, "p/a", "--since", "2999-01-01") == []
     assert len(_versions(cli, "p/a", "--since", "2000-01-01T00:00")) == 3
-    assert [r["name"] for r in cli.ok("artifact", "ls", "--since", "1d", "--json").json()] == ["p/a", "p/b", "q/c"]
+    assert [r["name"] for r in cli.ok("artifact", "ls", "--since", "1d", "--json").json()] == [
+        "p/a",
+        "p/b",
+        "q/c",
+    ]
     assert cli.ok("artifact", "ls", "--since", "2999-01-01", "--json").json() == []
 
 
 def test_bad_filters_are_usage_errors(cli, filled: Path) -> None:
-    for args in (["--metadata", "no-equals"], ["--since", "yesterday"], ["--sort", "color"], ["--limit", "0"]):
+    for args in (
+        ["--metadata", "no-equals"],
+        ["--since", "yesterday"],
+        ["--sort", "color"],
+        ["--limit", "0"],
+    ):
         result = cli.fails("artifact", "ls", "p/a", *args, code=2)
         assert "Traceback" not in result.stderr
     assert "KEY=VALUE" in cli.fails("artifact", "ls", "--metadata", "=1", code=2).stderr

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from artctl.errors import InvalidInput
+
 from conftest import make_tree
 
 
@@ -17,11 +18,22 @@ def nested(depth: int) -> str:
 
 
 @pytest.mark.parametrize("depth", [65, 500, 20_000])
-def test_deep_metadata_is_refused_before_the_name_is_claimed(cli, repo_dir: Path, tmp_path: Path,
-                                                             depth: int) -> None:
+def test_deep_metadata_is_refused_before_the_name_is_claimed(
+    cli, repo_dir: Path, tmp_path: Path, depth: int
+) -> None:
     data = make_tree(tmp_path / "d", {"a.txt": "a\n"})
-    refused = cli.fails("artifact", "put", str(data), "--name", "p/x", "--type", "dataset",
-                        "--metadata", nested(depth), code=2)
+    refused = cli.fails(
+        "artifact",
+        "put",
+        str(data),
+        "--name",
+        "p/x",
+        "--type",
+        "dataset",
+        "--metadata",
+        nested(depth),
+        code=2,
+    )
     assert "--metadata" in refused.stderr and "nested more than 64 levels deep" in refused.stderr
     assert cli.ok("artifact", "ls", "--json").json() == []
     assert not list((repo_dir / ".artifacts/registry").rglob("*.json"))
@@ -37,13 +49,24 @@ def test_deep_run_config_is_refused(cli, repo_dir: Path) -> None:
 
 
 def test_deep_metadata_update_leaves_the_version_alone(cli, repo_dir: Path, tmp_path: Path) -> None:
-    cli.ok("artifact", "put", str(make_tree(tmp_path / "d", {"a": "a"})), "--name", "p/x", "--type", "dataset",
-           "--metadata", '{"rows": 1}')
+    cli.ok(
+        "artifact",
+        "put",
+        str(make_tree(tmp_path / "d", {"a": "a"})),
+        "--name",
+        "p/x",
+        "--type",
+        "dataset",
+        "--metadata",
+        '{"rows": 1}',
+    )
     cli.fails("artifact", "update", "p/x:v0", "--metadata", nested(200), code=2)
     assert cli.ok("artifact", "show", "p/x", "--json").json()["metadata"] == {"rows": 1}
 
 
-def test_python_api_refuses_deep_or_non_finite_metadata_before_writing(repo_dir: Path, tmp_path: Path) -> None:
+def test_python_api_refuses_deep_or_non_finite_metadata_before_writing(
+    repo_dir: Path, tmp_path: Path
+) -> None:
     import artctl
     from artctl.api.repo import Repo
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import make_tree
 
 #: ingest.RACY_SECONDS: files younger than this never take the unchanged-tree fast path.
@@ -80,9 +81,14 @@ def test_a_file_truncated_while_put_runs_is_a_clear_error_not_an_mmap_crash(cli,
             fh.write(b"\1" * (1 << 20))
     (src / "b.bin").write_bytes(os.urandom(24 << 20))
     tmp = repo_dir / ".artifacts" / "tmp"
-    proc = subprocess.Popen([sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name", "proj/src",
-                             "--type", "t"], cwd=repo_dir, env=cli_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "artctl", "artifact", "put", str(src), "--name", "proj/src", "--type", "t"],
+        cwd=repo_dir,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not (tmp.is_dir() and any(tmp.iterdir())) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.001)
@@ -109,8 +115,12 @@ def _fill(disk: Path) -> Path:
 
 
 def _stored_files(artifacts: Path) -> list[str]:
-    return sorted(str(p.relative_to(artifacts)) for sub in ("objects", "packs", "tmp")
-                  for p in (artifacts / sub).rglob("*") if p.is_file())
+    return sorted(
+        str(p.relative_to(artifacts))
+        for sub in ("objects", "packs", "tmp")
+        for p in (artifacts / sub).rglob("*")
+        if p.is_file()
+    )
 
 
 def test_a_put_that_fills_the_disk_takes_back_what_it_stored_and_nothing_else(cli, tmp_path: Path) -> None:
@@ -152,7 +162,10 @@ def test_gc_grace_period_option_and_what_it_kept(cli, repo_dir: Path) -> None:
     assert "--grace-period 0" in human.stderr
     plan = cli.ok("gc", "--dry-run", "--grace-period", "1d", "--json").json()
     assert plan["grace_period_seconds"] == 86400 and plan["young_bytes"] >= 2 << 20
-    assert "invalid value '3 hours' for --grace-period" in cli.fails("gc", "--grace-period", "3 hours", code=2).stderr
+    assert (
+        "invalid value '3 hours' for --grace-period"
+        in cli.fails("gc", "--grace-period", "3 hours", code=2).stderr
+    )
     done = cli.ok("gc", "--grace-period", "0", "--json").json()
     assert done["objects"] == 1 and done["bytes_freed"] >= 2 << 20 and done["young_kept"] == 0
     assert "--grace-period" in cli.ok("gc", "--help").stdout
@@ -163,8 +176,10 @@ def test_get_to_another_disk_works_when_the_repository_disk_is_full(cli, tmp_pat
     with "no space left … state.db", although it only reads the repository."""
     from test_ux_audit import _small_filesystem
 
-    src = make_tree(tmp_path / "src", {"big.bin": os.urandom(1500 * 1024),
-                                       **{f"s{i}.txt": os.urandom(3000) for i in range(20)}})
+    src = make_tree(
+        tmp_path / "src",
+        {"big.bin": os.urandom(1500 * 1024), **{f"s{i}.txt": os.urandom(3000) for i in range(20)}},
+    )
     with _small_filesystem(tmp_path / "disk", "4m") as disk:
         cli.ok("init", cwd=disk)
         cli.ok("artifact", "put", str(src), "--name", "p/src", "--type", "t", cwd=disk)
@@ -181,10 +196,15 @@ def test_get_to_another_disk_works_when_the_repository_disk_is_full(cli, tmp_pat
 
 
 @pytest.mark.parametrize("backend", ["file", "s3"])
-def test_pull_onto_a_full_local_disk_is_reported_as_a_local_full_disk(cli, tmp_path: Path, request,  # type: ignore[no-untyped-def]
-                                                                       backend: str) -> None:
-    from servers import make_s3_bucket
+def test_pull_onto_a_full_local_disk_is_reported_as_a_local_full_disk(
+    cli,
+    tmp_path: Path,
+    request,  # type: ignore[no-untyped-def]
+    backend: str,
+) -> None:
     from test_ux_audit import _small_filesystem
+
+    from servers import make_s3_bucket
 
     origin = tmp_path / "origin"
     origin.mkdir()
@@ -207,6 +227,7 @@ def test_pull_onto_a_full_local_disk_is_reported_as_a_local_full_disk(cli, tmp_p
         assert "remote" not in result.stderr.split("while")[0], result
         assert cli.ok("artifact", "ls", "--json", cwd=disk / "c").json()[0]["name"] == "p/src"
 
+
 def test_a_draft_add_or_upsert_that_fills_the_disk_takes_back_what_it_stored(cli, tmp_path: Path) -> None:
     from test_ux_audit import _small_filesystem
 
@@ -218,13 +239,14 @@ def test_a_draft_add_or_upsert_that_fills_the_disk_takes_back_what_it_stored(cli
         cli.ok("artifact", "put", str(tmp_path / "one.txt"), "--name", "p/d", "--type", "t", cwd=disk)
         kept = _stored_files(artifacts)
         draft = cli.ok("draft", "new", "p/d", cwd=disk).stdout.strip()
-        for args in (["draft", "add", draft, str(src)],
-                     ["artifact", "upsert", str(src), "--name", "p/u", "--type", "t", "--distributed-id", "d1"]):
+        for args in (
+            ["draft", "add", draft, str(src)],
+            ["artifact", "upsert", str(src), "--name", "p/u", "--type", "t", "--distributed-id", "d1"],
+        ):
             result = cli.fails(*args, cwd=disk)
             assert "no space left on device" in result.stderr, result
             assert _stored_files(artifacts) == kept, args
         cli.ok("artifact", "verify", cwd=disk)
-
 
 
 def test_the_ingest_helper_tells_the_put_which_packs_it_created(repo_dir: Path, tmp_path: Path) -> None:

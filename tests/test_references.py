@@ -11,16 +11,21 @@ import os
 from pathlib import Path
 
 import pytest
+
+from artctl.api.repo import Repo
+from artctl.errors import InvalidInput, ObjectNotFound, ReferenceChanged
+
 from refhelpers import http_files
 from servers import StorageServer
 
-from artctl.errors import InvalidInput, ObjectNotFound, ReferenceChanged
-from artctl.api.repo import Repo
-
 SERVER = {"s3": "s3_server", "gs": "gcs_server", "az": "azure_server"}
-BUCKET = {("s3", False): "s3_bucket", ("s3", True): "s3_versioned_bucket",
-          ("gs", False): "gcs_bucket", ("gs", True): "gcs_versioned_bucket",
-          ("az", False): "azure_container"}
+BUCKET = {
+    ("s3", False): "s3_bucket",
+    ("s3", True): "s3_versioned_bucket",
+    ("gs", False): "gcs_bucket",
+    ("gs", True): "gcs_versioned_bucket",
+    ("az", False): "azure_container",
+}
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
@@ -40,8 +45,13 @@ def cloud(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):  # t
 
 # -- object stores -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("cloud", [("s3", False), ("s3", True), ("gs", False), ("gs", True), ("az", False)],
-                         indirect=True, ids=["s3", "s3-versioned", "gs", "gs-versioned", "az"])
+
+@pytest.mark.parametrize(
+    "cloud",
+    [("s3", False), ("s3", True), ("gs", False), ("gs", True), ("az", False)],
+    indirect=True,
+    ids=["s3", "s3-versioned", "gs", "gs-versioned", "az"],
+)
 def test_cloud_prefix_round_trips_and_overwrite(cloud, repo: Repo, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     server, bucket, versioned = cloud
     fs = server.filesystem()
@@ -86,17 +96,28 @@ def test_cloud_prefix_round_trips_and_overwrite(cloud, repo: Repo, workdir: Path
         assert not (workdir / "out2" / "a.txt").exists()
 
 
-def test_s3_single_object_via_cli_with_name_and_refs_only(cli, repo_dir: Path, s3_server: StorageServer,
-                                                          s3_versioned_bucket: str) -> None:  # type: ignore[no-untyped-def]
+def test_s3_single_object_via_cli_with_name_and_refs_only(
+    cli, repo_dir: Path, s3_server: StorageServer, s3_versioned_bucket: str
+) -> None:  # type: ignore[no-untyped-def]
     fs = s3_server.filesystem()
     fs.pipe_file(f"{s3_versioned_bucket}/models/m.pt", b"weights-1")
     env = s3_server.env
-    put = cli.ok("artifact", "put", f"{s3_versioned_bucket}/models/m.pt", "--name", "p/model",
-                 "--type", "model", "--json", env=env).json()
+    put = cli.ok(
+        "artifact",
+        "put",
+        f"{s3_versioned_bucket}/models/m.pt",
+        "--name",
+        "p/model",
+        "--type",
+        "model",
+        "--json",
+        env=env,
+    ).json()
     assert put["created"] and put["files"] == 1 and put["size"] == 9
     show = cli.ok("artifact", "show", "p/model", "--json", env=env).json()
-    assert show["entries"] == [{"path": "m.pt", "size": 9, "digest": None,
-                                "ref": f"{s3_versioned_bucket}/models/m.pt"}]
+    assert show["entries"] == [
+        {"path": "m.pt", "size": 9, "digest": None, "ref": f"{s3_versioned_bucket}/models/m.pt"}
+    ]
     refs = cli.ok("artifact", "get", "p/model", "--refs-only", env=env)
     assert refs.stdout == f"m.pt\t{s3_versioned_bucket}/models/m.pt\n"
     assert not (repo_dir / "artifacts").exists()
@@ -106,41 +127,88 @@ def test_s3_single_object_via_cli_with_name_and_refs_only(cli, repo_dir: Path, s
     cli.ok("artifact", "verify", "p/model", env=env)
 
 
-def test_azure_overwritten_blob_fails_clearly_via_cli(cli, repo_dir: Path, azure_server: StorageServer,
-                                                     azure_container: str) -> None:  # type: ignore[no-untyped-def]
+def test_azure_overwritten_blob_fails_clearly_via_cli(
+    cli, repo_dir: Path, azure_server: StorageServer, azure_container: str
+) -> None:  # type: ignore[no-untyped-def]
     """Azurite keeps no old versions: an overwritten blob cannot be served, and get says why."""
     fs = azure_server.filesystem()
     fs.pipe_file(f"{azure_container}/d/x.csv", b"1,2\n")
     env = azure_server.env
     cli.ok("artifact", "put", f"{azure_container}/d", "--name", "p/t", "--type", "table", env=env)
-    abfs = cli.ok("artifact", "put", f"abfs://{azure_container[5:]}/d/x.csv", "--name", "p/t2", "--type", "table",
-                  "--json", env=env).json()
+    abfs = cli.ok(
+        "artifact",
+        "put",
+        f"abfs://{azure_container[5:]}/d/x.csv",
+        "--name",
+        "p/t2",
+        "--type",
+        "table",
+        "--json",
+        env=env,
+    ).json()
     assert abfs["files"] == 1 and abfs["size"] == 4
     fs.pipe_file(f"{azure_container}/d/x.csv", b"3,4\n")
     bad = cli.fails("artifact", "get", "p/t", "--root", "out", env=env)
     assert bad.stderr.count("error:") == 1
-    assert "reference x.csv" in bad.stderr and "etag" in bad.stderr and "changed since it was logged" in bad.stderr
+    assert (
+        "reference x.csv" in bad.stderr
+        and "etag" in bad.stderr
+        and "changed since it was logged" in bad.stderr
+    )
     assert not (repo_dir / "out" / "x.csv").exists()
 
 
-def test_s3_missing_object_and_too_many(cli, repo_dir: Path, s3_server: StorageServer, s3_bucket: str) -> None:  # type: ignore[no-untyped-def]
+def test_s3_missing_object_and_too_many(
+    cli, repo_dir: Path, s3_server: StorageServer, s3_bucket: str
+) -> None:  # type: ignore[no-untyped-def]
     fs = s3_server.filesystem()
     for i in range(3):
         fs.pipe_file(f"{s3_bucket}/many/f{i}", b"x%d" % i)
-    fs.pipe_file(f"{s3_bucket}/many-more/not-under-the-prefix", b"y")  # "many" is a directory, not a string prefix
+    fs.pipe_file(
+        f"{s3_bucket}/many-more/not-under-the-prefix", b"y"
+    )  # "many" is a directory, not a string prefix
     env = s3_server.env
-    missing = cli.fails("artifact", "put", f"{s3_bucket}/nothing-here", "--name", "p/x", "--type", "d", env=env)
+    missing = cli.fails(
+        "artifact", "put", f"{s3_bucket}/nothing-here", "--name", "p/x", "--type", "d", env=env
+    )
     assert "no object at" in missing.stderr and "nothing-here" in missing.stderr
-    many = cli.fails("artifact", "put", f"{s3_bucket}/many", "--name", "p/x", "--type", "d",
-                     "--max-objects", "2", env=env, code=2)
+    many = cli.fails(
+        "artifact",
+        "put",
+        f"{s3_bucket}/many",
+        "--name",
+        "p/x",
+        "--type",
+        "d",
+        "--max-objects",
+        "2",
+        env=env,
+        code=2,
+    )
     assert "more than 2 objects" in many.stderr and "--max-objects" in many.stderr
-    ok = cli.ok("artifact", "put", f"{s3_bucket}/many", "--name", "p/x", "--type", "d",
-                "--max-objects", "3", "--json", env=env).json()
+    ok = cli.ok(
+        "artifact",
+        "put",
+        f"{s3_bucket}/many",
+        "--name",
+        "p/x",
+        "--type",
+        "d",
+        "--max-objects",
+        "3",
+        "--json",
+        env=env,
+    ).json()
     assert ok["files"] == 3
 
 
-def test_python_api_add_reference(repo: Repo, workdir: Path, gcs_server: StorageServer,
-                                  gcs_versioned_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_python_api_add_reference(
+    repo: Repo,
+    workdir: Path,
+    gcs_server: StorageServer,
+    gcs_versioned_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import artctl
 
     for key, value in gcs_server.env.items():
@@ -160,6 +228,7 @@ def test_python_api_add_reference(repo: Repo, workdir: Path, gcs_server: Storage
 
 # -- file:// (a directory standing for an NFS mount) ------------------------------------------------
 
+
 @pytest.fixture
 def nfs(tmp_path: Path) -> Path:
     mount = tmp_path / "mnt" / "datasets" / "mnist"
@@ -174,13 +243,17 @@ def test_file_reference_round_trip_and_overwrite(cli, repo_dir: Path, nfs: Path)
     uri = nfs.as_uri() + "/"
     first = cli.ok("artifact", "put", uri, "--name", "p/mnist", "--type", "dataset", "--json").json()
     assert first["created"] and first["files"] == 3
-    assert not cli.ok("artifact", "put", uri, "--name", "p/mnist", "--type", "dataset", "--json").json()["created"]
+    assert not cli.ok("artifact", "put", uri, "--name", "p/mnist", "--type", "dataset", "--json").json()[
+        "created"
+    ]
     show = cli.ok("artifact", "show", "p/mnist", "--json").json()
     assert all(e["digest"] and e["ref"].startswith("file://") for e in show["entries"])
     refs = cli.ok("artifact", "get", "p/mnist", "--refs-only", "--path-prefix", "train/", "--json").json()
-    assert refs == {"name": "p/mnist", "version": "v0",
-                    "refs": [{"path": f"train/{i}.png", "ref": (nfs / "train" / f"{i}.png").as_uri()}
-                             for i in (0, 1)]}
+    assert refs == {
+        "name": "p/mnist",
+        "version": "v0",
+        "refs": [{"path": f"train/{i}.png", "ref": (nfs / "train" / f"{i}.png").as_uri()} for i in (0, 1)],
+    }
     # The referenced file is overwritten after logging, before any get: refuse, name the path.
     (nfs / "labels.csv").write_bytes(b"tampered\n")
     bad = cli.fails("artifact", "get", "p/mnist", "--root", "out")
@@ -229,6 +302,7 @@ def test_no_checksum_records_uri_only(repo: Repo, workdir: Path, nfs: Path) -> N
 
 # -- http(s) -------------------------------------------------------------------------------------
 
+
 def test_http_with_and_without_validators(repo: Repo, workdir: Path) -> None:
     with http_files() as server:
         for name in ("e", "l", "b"):
@@ -240,7 +314,10 @@ def test_http_with_and_without_validators(repo: Repo, workdir: Path) -> None:
             [entry] = list(repo.manifest(result.record))
             ids[mode] = entry
             assert entry.size == len(f"content {name}") and entry.ref == url
-            assert repo.get(f"p/{mode}", root=workdir / mode).root.joinpath(name).read_bytes() == f"content {name}".encode()
+            assert (
+                repo.get(f"p/{mode}", root=workdir / mode).root.joinpath(name).read_bytes()
+                == f"content {name}".encode()
+            )
             assert not repo.put(url, name=f"p/{mode}", type="d").created
         assert "etag" in ids["etag"].ref_state and ids["etag"].digest is None
         assert ids["lastmod"].ref_state == {"last_modified": "Tue, 14 Nov 2023 22:13:20 GMT"}

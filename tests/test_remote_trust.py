@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import Result, cli_env, make_tree
 
 MiB = 1024 * 1024
@@ -41,20 +42,23 @@ class Tamper:
     fs: Any = None  # s3
 
     def _path(self, rel: str) -> str:
-        return f"{self.url[len('s3://'):]}/{rel}"
+        return f"{self.url[len('s3://') :]}/{rel}"
 
     def files(self, prefix: str) -> dict[str, int]:
         if self.root is not None:
             base = self.root / prefix
-            return {p.relative_to(self.root).as_posix(): p.stat().st_size
-                    for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")}
+            return {
+                p.relative_to(self.root).as_posix(): p.stat().st_size
+                for p in base.rglob("*")
+                if p.is_file() and not p.name.startswith(".")
+            }
         self.fs.invalidate_cache()
         try:
             found = self.fs.find(self._path(prefix), detail=True)
         except FileNotFoundError:
             return {}
-        bucket = self.url[len("s3://"):] + "/"
-        return {name[len(bucket):]: int(info["size"]) for name, info in found.items()}
+        bucket = self.url[len("s3://") :] + "/"
+        return {name[len(bucket) :]: int(info["size"]) for name, info in found.items()}
 
     def write(self, rel: str, data: bytes) -> None:
         if self.root is not None:
@@ -113,8 +117,12 @@ def digests(cli, name: str, cwd: Path | None = None) -> dict[str, str]:  # type:
 def store_files(repo: Path) -> set[str]:
     """Every object and pack file in a repository's store."""
     base = repo / ".artifacts"
-    return {p.relative_to(base).as_posix() for sub in ("objects", "packs") for p in (base / sub).rglob("*")
-            if p.is_file()}
+    return {
+        p.relative_to(base).as_posix()
+        for sub in ("objects", "packs")
+        for p in (base / sub).rglob("*")
+        if p.is_file()
+    }
 
 
 def tmp_debris(repo: Path) -> list[str]:
@@ -124,10 +132,13 @@ def tmp_debris(repo: Path) -> list[str]:
 
 # -- item 2: a listing is not a copy ------------------------------------------------------------
 def test_cleanup_keeps_the_only_copy_when_the_remote_lost_it_after_the_push(
-        cli, repo_dir: Path, tmp_path: Path, remote: Tamper) -> None:  # type: ignore[no-untyped-def]
+    cli, repo_dir: Path, tmp_path: Path, remote: Tamper
+) -> None:  # type: ignore[no-untyped-def]
     """Pushed, then the remote lost its data: the local store is the only copy again."""
     env = remote.env
-    data = make_tree(tmp_path / "data", {"big.bin": os.urandom(MiB + 5), "a.txt": "alpha\n", "b.txt": "beta\n"})
+    data = make_tree(
+        tmp_path / "data", {"big.bin": os.urandom(MiB + 5), "a.txt": "alpha\n", "b.txt": "beta\n"}
+    )
     cli.ok("artifact", "put", str(data), "--name", "p/lost", "--type", "dataset")
     cli.ok("remote", "add", "origin", remote.url, "--default", env=env)
     cli.ok("push", env=env)
@@ -148,7 +159,9 @@ def test_cleanup_keeps_the_only_copy_when_the_remote_lost_it_after_the_push(
     assert again.stdout == "" and again.stderr == ""
 
 
-def test_an_unreachable_remote_confirms_nothing_and_forgets_nothing(cli, repo_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreachable_remote_confirms_nothing_and_forgets_nothing(
+    cli, repo_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     """An unmounted disk (or a remote without credentials) keeps the data, and the records:
     once it is back, the cache can be freed."""
     location = tmp_path / "remote"
@@ -168,7 +181,8 @@ def test_an_unreachable_remote_confirms_nothing_and_forgets_nothing(cli, repo_di
 
 
 def test_a_pack_cut_short_is_not_a_copy_and_push_sends_it_again(
-        cli, repo_dir: Path, tmp_path: Path, remote: Tamper) -> None:  # type: ignore[no-untyped-def]
+    cli, repo_dir: Path, tmp_path: Path, remote: Tamper
+) -> None:  # type: ignore[no-untyped-def]
     env = remote.env
     data = make_tree(tmp_path / "data", {f"f{i}.txt": f"small file {i}\n" * 50 for i in range(6)})
     cli.ok("artifact", "put", str(data), "--name", "p/packed", "--type", "dataset")
@@ -192,15 +206,25 @@ def test_a_pack_cut_short_is_not_a_copy_and_push_sends_it_again(
 
 
 def test_planted_index_and_truncated_object_neither_evict_nor_skip_the_only_copy(
-        cli, repo_dir: Path, tmp_path: Path, remote: Tamper) -> None:  # type: ignore[no-untyped-def]
+    cli, repo_dir: Path, tmp_path: Path, remote: Tamper
+) -> None:  # type: ignore[no-untyped-def]
     """A 140-byte ``.idx`` without its pack and a cut ``objects/`` file name the blobs of a
     version that was never pushed: ``pull`` must not take them as copies, ``push`` must upload."""
     env = remote.env
-    cli.ok("artifact", "put", str(make_tree(tmp_path / "base", {"x.txt": "base\n"})),
-           "--name", "p/base", "--type", "dataset")
+    cli.ok(
+        "artifact",
+        "put",
+        str(make_tree(tmp_path / "base", {"x.txt": "base\n"})),
+        "--name",
+        "p/base",
+        "--type",
+        "dataset",
+    )
     cli.ok("remote", "add", "origin", remote.url, "--default", env=env)
     cli.ok("push", env=env)
-    secret = make_tree(tmp_path / "secret", {"big.bin": os.urandom(MiB + 7), "s1.txt": "one\n", "s2.txt": "two\n"})
+    secret = make_tree(
+        tmp_path / "secret", {"big.bin": os.urandom(MiB + 7), "s1.txt": "one\n", "s2.txt": "two\n"}
+    )
     before = store_files(repo_dir)
     cli.ok("artifact", "put", str(secret), "--name", "p/secret", "--type", "dataset")  # never pushed
     added = store_files(repo_dir) - before
@@ -231,15 +255,23 @@ def run_measured(*args: str, cwd: Path, env: dict[str, str], max_file: int = 64 
     A small launcher spawns artctl and reports the child's peak RSS: spawned straight from
     pytest, the child would inherit pytest's own (large, growing) high-water mark at exec.
     """
-    launcher = ("import os, resource, sys; limit = int(sys.argv[1]); "
-                "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
-                "pid = os.posix_spawn(sys.executable, [sys.executable, '-m', 'artctl', *sys.argv[3:]], os.environ); "
-                "_, status, usage = os.wait4(pid, 0); "
-                "open(sys.argv[2], 'w').write(str(usage.ru_maxrss * 1024)); "
-                "code = os.waitstatus_to_exitcode(status); sys.exit(code if code >= 0 else 128 - code)")
+    launcher = (
+        "import os, resource, sys; limit = int(sys.argv[1]); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
+        "pid = os.posix_spawn(sys.executable, [sys.executable, '-m', 'artctl', *sys.argv[3:]], os.environ); "
+        "_, status, usage = os.wait4(pid, 0); "
+        "open(sys.argv[2], 'w').write(str(usage.ru_maxrss * 1024)); "
+        "code = os.waitstatus_to_exitcode(status); sys.exit(code if code >= 0 else 128 - code)"
+    )
     rss_file = cwd / ".measured.rss"
-    proc = subprocess.run([sys.executable, "-c", launcher, str(max_file), str(rss_file), *args], cwd=cwd,
-                          env=cli_env(env), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", launcher, str(max_file), str(rss_file), *args],
+        cwd=cwd,
+        env=cli_env(env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     rss = int(rss_file.read_text())
     rss_file.unlink()
     return Result(list(args), proc.returncode, proc.stdout, proc.stderr), rss
@@ -270,8 +302,9 @@ def baseline_rss(cli, tmp_path: Path, remote: Tamper) -> int:  # type: ignore[no
     return rss
 
 
-def test_a_150mb_object_behind_a_100_byte_entry_is_cut_off(cli, repo_dir: Path, tmp_path: Path,
-                                                           remote: Tamper) -> None:  # type: ignore[no-untyped-def]
+def test_a_150mb_object_behind_a_100_byte_entry_is_cut_off(
+    cli, repo_dir: Path, tmp_path: Path, remote: Tamper
+) -> None:  # type: ignore[no-untyped-def]
     pushed_then_cloned(cli, tmp_path, remote, {"small.bin": os.urandom(100)})
     baseline = baseline_rss(cli, tmp_path, remote)
     digest = digests(cli, "p/data")["small.bin"]
@@ -291,8 +324,7 @@ def test_a_150mb_object_behind_a_100_byte_entry_is_cut_off(cli, repo_dir: Path, 
     assert store_files(clone) == set() and tmp_debris(clone) == []
 
 
-def test_a_pack_longer_than_its_index_is_cut_off(cli, repo_dir: Path, tmp_path: Path,
-                                                 remote: Tamper) -> None:  # type: ignore[no-untyped-def]
+def test_a_pack_longer_than_its_index_is_cut_off(cli, repo_dir: Path, tmp_path: Path, remote: Tamper) -> None:  # type: ignore[no-untyped-def]
     pushed_then_cloned(cli, tmp_path, remote, {f"f{i}.txt": f"packed {i}\n" for i in range(4)})
     baseline = baseline_rss(cli, tmp_path, remote)
     (pack,) = [rel for rel in remote.files("packs") if rel.endswith(".pack")]
@@ -327,8 +359,9 @@ def test_an_endless_object_neither_fills_the_disk_nor_memory(cli, repo_dir: Path
     assert store_files(clone) == set() and tmp_debris(clone) == []
 
 
-def test_an_oversized_record_stops_the_clone_with_bounded_memory(cli, repo_dir: Path, tmp_path: Path,
-                                                                 remote: Tamper) -> None:  # type: ignore[no-untyped-def]
+def test_an_oversized_record_stops_the_clone_with_bounded_memory(
+    cli, repo_dir: Path, tmp_path: Path, remote: Tamper
+) -> None:  # type: ignore[no-untyped-def]
     pushed_then_cloned(cli, tmp_path, remote, {"a.txt": "a\n"})
     baseline = baseline_rss(cli, tmp_path, remote)
     (record,) = [rel for rel in remote.files("registry") if rel.endswith("/v0.json")]
@@ -339,7 +372,9 @@ def test_an_oversized_record_stops_the_clone_with_bounded_memory(cli, repo_dir: 
     assert not (tmp_path / "clone").exists()
 
 
-def test_a_reference_that_never_ends_is_cut_off_at_its_logged_size(cli, repo_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_reference_that_never_ends_is_cut_off_at_its_logged_size(
+    cli, repo_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     """References are remote reads too: a logged file that became endless stops at its size + 1."""
     mount = make_tree(tmp_path / "mount", {"big.bin": os.urandom(2 * MiB)})
     cli.ok("artifact", "put", mount.as_uri(), "--name", "p/ref", "--type", "dataset")

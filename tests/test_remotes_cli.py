@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from artctl.base.hashing import hash_bytes
 from artctl.backend.fs import open_backend
+from artctl.base.hashing import hash_bytes
+
 from conftest import make_tree, run_cli
 from servers import AZURITE_ACCOUNT, free_port
 
@@ -29,11 +30,24 @@ def assert_nothing_lost(cli) -> None:  # type: ignore[no-untyped-def]
 def test_remote_add_ls_rm_and_default(cli, repo_dir: Path, tmp_path: Path) -> None:
     first = cli.ok("remote", "add", "origin", (tmp_path / "r1").as_uri(), "--json").json()
     assert first == {"name": "origin", "url": (tmp_path / "r1").as_uri(), "options": {}, "default": True}
-    cli.ok("remote", "add", "cloud", "s3://bucket/prefix", "-o", "endpoint_url=http://127.0.0.1:1",
-           "-o", "secret=s3cr3t", "-o", "client_kwargs.region_name=eu-west-1")
+    cli.ok(
+        "remote",
+        "add",
+        "cloud",
+        "s3://bucket/prefix",
+        "-o",
+        "endpoint_url=http://127.0.0.1:1",
+        "-o",
+        "secret=s3cr3t",
+        "-o",
+        "client_kwargs.region_name=eu-west-1",
+    )
     listed = cli.ok("remote", "ls", "--json").json()
     assert [r["name"] for r in listed] == ["cloud", "origin"]
-    assert listed[0]["options"]["secret"] == "***" and listed[0]["options"]["endpoint_url"] == "http://127.0.0.1:1"
+    assert (
+        listed[0]["options"]["secret"] == "***"
+        and listed[0]["options"]["endpoint_url"] == "http://127.0.0.1:1"
+    )
     assert listed[0]["default"] is False and listed[1]["default"] is False  # two remotes, none chosen
     no_default = cli.fails("push")
     assert "none is the default" in no_default.stderr
@@ -64,26 +78,38 @@ def test_cli_push_clone_pull_json_shapes(cli, repo_dir: Path, tmp_path: Path) ->
     assert pulled.returncode == 0 and json.loads(pulled.stdout)["objects_fetched"] == 0
     missing = run_cli("pull", "origin", "proj/nope", cwd=b)
     assert missing.returncode == 1 and "not on remote origin" in missing.stderr
-    for command in (["remote"], ["remote", "add"], ["push"], ["pull"], ["clone"],
-                    ["artifact", "upsert"], ["artifact", "finish"]):
+    for command in (
+        ["remote"],
+        ["remote", "add"],
+        ["push"],
+        ["pull"],
+        ["clone"],
+        ["artifact", "upsert"],
+        ["artifact", "finish"],
+    ):
         text = cli.ok(*command, "--help").stdout
         assert "Example" in text, command
 
 
 def test_unreachable_endpoint(cli, repo_dir: Path) -> None:
-    put_and_remote(cli, repo_dir, "s3://some-bucket", f"endpoint_url=http://127.0.0.1:{free_port()}",
-                   "key=k", "secret=s")
+    put_and_remote(
+        cli, repo_dir, "s3://some-bucket", f"endpoint_url=http://127.0.0.1:{free_port()}", "key=k", "secret=s"
+    )
     result = cli.fails("push")
     assert "cannot reach remote s3://some-bucket" in result.stderr
     assert_nothing_lost(cli)
-    clone = cli.fails("clone", "gs://bucket", "c", "-o", f"endpoint_url=http://127.0.0.1:{free_port()}",
-                      "-o", "token=anon")
+    clone = cli.fails(
+        "clone", "gs://bucket", "c", "-o", f"endpoint_url=http://127.0.0.1:{free_port()}", "-o", "token=anon"
+    )
     assert "cannot reach" in clone.stderr and not (repo_dir / "c").exists()
 
 
 def test_wrong_credentials(cli, repo_dir: Path, azure_container: str, azure_server) -> None:  # type: ignore[no-untyped-def]
-    conn = azure_server.storage_options["connection_string"].replace(
-        "AccountKey=", "AccountKey=AAAA").replace(f"AccountName={AZURITE_ACCOUNT}", f"AccountName={AZURITE_ACCOUNT}")
+    conn = (
+        azure_server.storage_options["connection_string"]
+        .replace("AccountKey=", "AccountKey=AAAA")
+        .replace(f"AccountName={AZURITE_ACCOUNT}", f"AccountName={AZURITE_ACCOUNT}")
+    )
     put_and_remote(cli, repo_dir, azure_container, f"connection_string={conn}")
     result = cli.fails("push")
     assert "access denied" in result.stderr or "authoriz" in result.stderr.lower(), result.stderr
@@ -91,8 +117,14 @@ def test_wrong_credentials(cli, repo_dir: Path, azure_container: str, azure_serv
 
 
 def test_missing_bucket(cli, repo_dir: Path, s3_server) -> None:  # type: ignore[no-untyped-def]
-    put_and_remote(cli, repo_dir, "s3://no-such-bucket-here", f"endpoint_url={s3_server.endpoint_url}",
-                   "key=testing-key", "secret=testing-secret")
+    put_and_remote(
+        cli,
+        repo_dir,
+        "s3://no-such-bucket-here",
+        f"endpoint_url={s3_server.endpoint_url}",
+        "key=testing-key",
+        "secret=testing-secret",
+    )
     result = cli.fails("push")
     assert "'no-such-bucket-here'" in result.stderr and "does not exist" in result.stderr
     assert_nothing_lost(cli)
@@ -106,8 +138,17 @@ def test_remote_that_is_not_artctl(cli, repo_dir: Path, tmp_path: Path, s3_serve
     assert sorted(p.name for p in foreign.rglob("*")) == ["cat.jpg", "photos"]  # untouched
     fs = s3_server.filesystem()
     fs.pipe(f"{s3_bucket[5:]}/FORMAT", b'{"kind": "something-else"}')
-    clone = cli.fails("clone", s3_bucket, "c", "-o", f"endpoint_url={s3_server.endpoint_url}",
-                      "-o", "key=testing-key", "-o", "secret=testing-secret")
+    clone = cli.fails(
+        "clone",
+        s3_bucket,
+        "c",
+        "-o",
+        f"endpoint_url={s3_server.endpoint_url}",
+        "-o",
+        "key=testing-key",
+        "-o",
+        "secret=testing-secret",
+    )
     assert "not an artctl repository" in clone.stderr and not (repo_dir / "c").exists()
     empty = cli.fails("clone", (tmp_path / "empty").as_uri(), "c2")
     assert "does not exist" in empty.stderr or "nothing to pull" in empty.stderr
@@ -141,12 +182,15 @@ def test_tampered_object_on_remote_is_refused_and_nothing_stored(cli, repo_dir: 
 
 
 def test_tampered_manifest_with_parent_paths_is_refused_before_anything_is_written(
-        cli, repo_dir: Path, tmp_path: Path) -> None:
+    cli, repo_dir: Path, tmp_path: Path
+) -> None:
     remote = tmp_path / "remote"
     put_and_remote(cli, repo_dir, remote.as_uri())
     cli.ok("push")
-    evil = (b'{"format":1,"kind":"artctl-manifest"}\n'
-            b'{"digest":"' + hash_bytes(b"alpha\n").encode() + b'","path":"../../escaped.txt","size":6}\n')
+    evil = (
+        b'{"format":1,"kind":"artctl-manifest"}\n'
+        b'{"digest":"' + hash_bytes(b"alpha\n").encode() + b'","path":"../../escaped.txt","size":6}\n'
+    )
     digest = hash_bytes(evil)  # a valid name: the attack is the content, not the digest
     backend = open_backend(remote.as_uri())
     backend.write(f"manifests/{digest[:2]}/{digest[2:]}.jsonl", evil)

@@ -8,11 +8,13 @@ import json
 import subprocess
 import sys
 
+from test_remotes_contract import new_repo
+
 from artctl.backend.fs import open_backend
 from artctl.ops.remote.protocol import read_registry
 from artctl.ops.remote.transfer import clone, push
+
 from conftest import cli_env, make_tree
-from test_remotes_contract import new_repo
 
 WRITERS = 3
 
@@ -21,8 +23,10 @@ def test_parallel_pushes_of_conflicting_versions_all_survive(remote_url, tmp_pat
     seed = new_repo(tmp_path / "seed", remote_url)
     seed.put(make_tree(tmp_path / "d0", {"base.txt": "base\n"}), name="proj/ds", type="dataset")
     push(seed)
-    clones = [clone(remote_url.url, tmp_path / f"c{i}", options=remote_url.storage_options)[0]
-              for i in range(WRITERS)]
+    clones = [
+        clone(remote_url.url, tmp_path / f"c{i}", options=remote_url.storage_options)[0]
+        for i in range(WRITERS)
+    ]
     mine = []
     for i, repo in enumerate(clones):
         data = make_tree(tmp_path / f"data{i}", {"base.txt": "base\n", f"w{i}.txt": f"writer {i}\n"})
@@ -30,9 +34,17 @@ def test_parallel_pushes_of_conflicting_versions_all_survive(remote_url, tmp_pat
         assert result.record.version == "v1"
         mine.append(result.record.manifest)
     env = cli_env(remote_url.env)
-    procs = [subprocess.Popen([sys.executable, "-m", "artctl", "push", "--json"], cwd=repo.root.parent,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for repo in clones]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "artctl", "push", "--json"],
+            cwd=repo.root.parent,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for repo in clones
+    ]
     renumbered = 0
     for proc in procs:
         out, err = proc.communicate(timeout=180)

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from artctl.ops.distributed import upsert
-from artctl.errors import Conflict
-from artctl.ops.remote.config import add_remote
-from artctl.backend.fs import open_backend
-from artctl.ops.remote.transfer import clone, pull, push
 from artctl.api.repo import Repo
+from artctl.backend.fs import open_backend
+from artctl.errors import Conflict
+from artctl.ops.distributed import upsert
+from artctl.ops.remote.config import add_remote
+from artctl.ops.remote.transfer import clone, pull, push
+
 from conftest import REPO_ROOT, cli_env, make_tree, run_cli
 
 
@@ -57,7 +58,9 @@ class TestRemoteContract:
         a = new_repo(tmp_path / "a", remote_url)
         a.put(tree(tmp_path / "data", "one"), name="proj/ds", type="dataset")
         store = a.repository.store
-        victims = [p for p in store.objects_dir.rglob("*") if p.is_file()] + list(store.packs_dir.glob("*.pack"))
+        victims = [p for p in store.objects_dir.rglob("*") if p.is_file()] + list(
+            store.packs_dir.glob("*.pack")
+        )
         assert len(victims) == 2  # big.bin loose, the two small files in one pack
         for victim in victims:
             os.chmod(victim, 0o644)
@@ -166,8 +169,13 @@ class TestRemoteContract:
         backend = open_backend(remote_url.url, remote_url.storage_options)
         env = cli_env({**remote_url.env, "ARTCTL_TEST_TRANSFER_DELAY": "0.4"})
         a.repository.config.set("remote.origin.jobs", 1)
-        proc = subprocess.Popen([sys.executable, "-m", "artctl", "push"], cwd=work, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "artctl", "push"],
+            cwd=work,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(backend.find("objects")) < 2:
             time.sleep(0.05)
@@ -187,34 +195,77 @@ class TestRemoteContract:
         seed = new_repo(tmp_path / "seed", remote_url)
         seed.put(tree(tmp_path / "d0", "seed", big=False), name="proj/other", type="dataset")
         push(seed)
-        clones = [clone(remote_url.url, tmp_path / f"c{i}", options=remote_url.storage_options)[0]
-                  for i in range(3)]
-        shards = [make_tree(tmp_path / f"shard{i}", {f"shard{i}/part.txt": f"rows of shard {i}\n",
-                                                      "common/README": "same everywhere\n"})
-                  for i in range(3)]
+        clones = [
+            clone(remote_url.url, tmp_path / f"c{i}", options=remote_url.storage_options)[0] for i in range(3)
+        ]
+        shards = [
+            make_tree(
+                tmp_path / f"shard{i}",
+                {f"shard{i}/part.txt": f"rows of shard {i}\n", "common/README": "same everywhere\n"},
+            )
+            for i in range(3)
+        ]
         env = cli_env(remote_url.env)
-        procs = [subprocess.Popen([sys.executable, "-m", "artctl", "artifact", "upsert", str(shards[i]),
-                                   "--name", "proj/ds", "--type", "dataset", "--distributed-id", "job-7",
-                                   "--remote", "origin"], cwd=clones[i].root.parent, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for i in range(3)]
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "artctl",
+                    "artifact",
+                    "upsert",
+                    str(shards[i]),
+                    "--name",
+                    "proj/ds",
+                    "--type",
+                    "dataset",
+                    "--distributed-id",
+                    "job-7",
+                    "--remote",
+                    "origin",
+                ],
+                cwd=clones[i].root.parent,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(3)
+        ]
         for proc in procs:
             _out, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, err
         pull(clones[1])  # before finish, readers do not see the version
         assert [a.name for a in clones[1].registry.iter_artifacts()] == ["proj/other"]
-        done = run_cli("artifact", "finish", "--name", "proj/ds", "--type", "dataset",
-                       "--distributed-id", "job-7", "--remote", "origin", "--json",
-                       cwd=clones[0].root.parent, env=remote_url.env)
+        done = run_cli(
+            "artifact",
+            "finish",
+            "--name",
+            "proj/ds",
+            "--type",
+            "dataset",
+            "--distributed-id",
+            "job-7",
+            "--remote",
+            "origin",
+            "--json",
+            cwd=clones[0].root.parent,
+            env=remote_url.env,
+        )
         assert done.returncode == 0, done
         assert done.json()["files"] == 4 and done.json()["version"] == "v0"
         with pytest.raises(Conflict, match="already finished"):
-            upsert(clones[2], shards[0], name="proj/ds", type="dataset", distributed_id="job-7",
-                   remote="origin")
+            upsert(
+                clones[2], shards[0], name="proj/ds", type="dataset", distributed_id="job-7", remote="origin"
+            )
         pull(clones[2])
         out = clones[2].get("proj/ds:latest", root=tmp_path / "out").root
         assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
-            "common/README", "shard0/part.txt", "shard1/part.txt", "shard2/part.txt"]
+            "common/README",
+            "shard0/part.txt",
+            "shard1/part.txt",
+            "shard2/part.txt",
+        ]
         assert (out / "shard1/part.txt").read_text() == "rows of shard 1\n"
 
 

@@ -15,14 +15,18 @@ from conftest import make_tree
 
 
 @pytest.mark.parametrize("first", ["pull", "push"])
-def test_content_put_again_after_a_pushed_deletion_stays_live(first, cli, repo_dir: Path, tmp_path: Path) -> None:
+def test_content_put_again_after_a_pushed_deletion_stays_live(
+    first, cli, repo_dir: Path, tmp_path: Path
+) -> None:
     url = (tmp_path / "remote").as_uri()
     make_tree(repo_dir / "x", {"a.txt": "the same content\n"})
     cli.ok("remote", "add", "origin", url, "--default")
     cli.ok("artifact", "put", "x", "--name", "proj/ds", "--type", "dataset")
     cli.ok("push")
     cli.ok("artifact", "rm", "proj/ds:v0")
-    again = cli.ok("artifact", "put", "x", "--name", "proj/ds", "--type", "dataset", "--alias", "keep", "--json")
+    again = cli.ok(
+        "artifact", "put", "x", "--name", "proj/ds", "--type", "dataset", "--alias", "keep", "--json"
+    )
     assert again.json()["version"] == "v1"  # numbers are never reused
     digest = again.json()["digest"]
     cli.ok(first)
@@ -37,4 +41,7 @@ def test_content_put_again_after_a_pushed_deletion_stays_live(first, cli, repo_d
     cli.ok("clone", url, str(tmp_path / "fresh"))  # the remote has it live too, under v1
     fresh = cli.ok("artifact", "ls", "proj/ds", "--json", cwd=tmp_path / "fresh").json()
     assert {v["version"]: v["digest"] for v in fresh} == {"v1": digest}
-    assert cli.ok("artifact", "show", "proj/ds:keep", "--json", cwd=tmp_path / "fresh").json()["digest"] == digest
+    assert (
+        cli.ok("artifact", "show", "proj/ds:keep", "--json", cwd=tmp_path / "fresh").json()["digest"]
+        == digest
+    )

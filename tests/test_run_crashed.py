@@ -17,10 +17,18 @@ def _statuses(cli, *extra: str) -> dict[str, str]:  # type: ignore[no-untyped-de
 
 
 def test_a_killed_python_run_is_crashed(cli, repo_dir: Path) -> None:
-    code = ("import os, sys, artctl; run = artctl.init(job_type='train'); print(run.id, flush=True); "
-            "sys.stdin.read()")
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=repo_dir, env=cli_env(), text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    code = (
+        "import os, sys, artctl; run = artctl.init(job_type='train'); print(run.id, flush=True); "
+        "sys.stdin.read()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=repo_dir,
+        env=cli_env(),
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     assert proc.stdout is not None
     run_id = proc.stdout.readline().strip()
     try:
@@ -42,8 +50,14 @@ def test_a_killed_python_run_is_crashed(cli, repo_dir: Path) -> None:
 
 def test_run_start_belongs_to_the_calling_shell(cli, repo_dir: Path) -> None:
     # `sh -c '…; true'` keeps the shell around artctl: the run is the shell's, which then exits.
-    shell = subprocess.run(["sh", "-c", f"'{sys.executable}' -m artctl run start --job-type etl; true"],
-                           cwd=repo_dir, env=cli_env(), capture_output=True, text=True, check=True)
+    shell = subprocess.run(
+        ["sh", "-c", f"'{sys.executable}' -m artctl run start --job-type etl; true"],
+        cwd=repo_dir,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     gone = shell.stdout.strip()
     mine = cli.ok("run", "start", "--job-type", "etl").stdout.strip()  # this test's process owns it
     spanning = cli.ok("run", "start", "--job-type", "ci", "--pid", "0").stdout.strip()

@@ -16,6 +16,7 @@ from typing import Any
 
 import fsspec
 import pytest
+
 from servers import Remote, ServerStartError, StorageServer, start_server, stop_process
 
 
@@ -75,7 +76,9 @@ def test_s3_versioned_bucket_keeps_old_version(s3_server: StorageServer, s3_vers
     assert fs.cat_file(path) == b"v2"
 
 
-def test_gcs_versioned_bucket_keeps_old_generation(gcs_server: StorageServer, gcs_versioned_bucket: str) -> None:
+def test_gcs_versioned_bucket_keeps_old_generation(
+    gcs_server: StorageServer, gcs_versioned_bucket: str
+) -> None:
     fs = gcs_server.filesystem(version_aware=True)  # without it gcsfs treats "#gen" as part of the key
     path = f"{gcs_versioned_bucket}/obj"
     fs.pipe_file(path, b"v1")

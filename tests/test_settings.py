@@ -43,7 +43,8 @@ def _new_repo(cli, where: Path, *settings: tuple[str, str]):  # type: ignore[no-
 
 
 def test_a_scratch_repository_without_fsync_does_not_turn_it_off_for_another(
-        cli, tmp_path: Path, fsynced: list[str]) -> None:
+    cli, tmp_path: Path, fsynced: list[str]
+) -> None:
     durable = _new_repo(cli, tmp_path / "durable")
     scratch = _new_repo(cli, tmp_path / "scratch", ("core.fsync", "false"))  # opened last
     durable.put(tmp_path / "durable" / "data", name="p/d", type="dataset")
@@ -55,7 +56,8 @@ def test_a_scratch_repository_without_fsync_does_not_turn_it_off_for_another(
 
 
 def test_push_from_a_repository_without_fsync_flushes_the_file_remote(
-        cli, tmp_path: Path, fsynced: list[str]) -> None:
+    cli, tmp_path: Path, fsynced: list[str]
+) -> None:
     from artctl.ops.remote.transfer import push
 
     remote = tmp_path / "remote"
@@ -83,22 +85,27 @@ def test_a_file_remote_can_turn_its_own_fsync_off(cli, tmp_path: Path, fsynced: 
     push(durable, "scratch")
     assert _under(fsynced, remote) == []
     assert cli.ok("pull", "scratch", "--json", cwd=tmp_path / "durable").returncode == 0
-    bad = cli.fails("remote", "add", "bad", remote.as_uri(), "-o", "fsync=maybe", cwd=tmp_path / "durable", code=2)
+    bad = cli.fails(
+        "remote", "add", "bad", remote.as_uri(), "-o", "fsync=maybe", cwd=tmp_path / "durable", code=2
+    )
     assert "invalid value 'maybe' for the fsync option of a file:// remote" in bad.stderr
 
 
-BAD_VALUES = [("core.fsync", "maybe", "true or false"),
-              ("core.workers", "many", "a whole number of at least 1"),
-              ("core.workers", "0", "a whole number of at least 1"),
-              ("core.link", "bogus", "one of auto, copy"),
-              ("gc.grace_period", "soon", "a duration"),
-              ("references.allow_local", "perhaps", "true or false"),
-              ("remote.origin.jobs", "-3", "a whole number of at least 1")]
+BAD_VALUES = [
+    ("core.fsync", "maybe", "true or false"),
+    ("core.workers", "many", "a whole number of at least 1"),
+    ("core.workers", "0", "a whole number of at least 1"),
+    ("core.link", "bogus", "one of auto, copy"),
+    ("gc.grace_period", "soon", "a duration"),
+    ("references.allow_local", "perhaps", "true or false"),
+    ("remote.origin.jobs", "-3", "a whole number of at least 1"),
+]
 
 
 @pytest.mark.parametrize(("key", "value", "expected"), BAD_VALUES)
-def test_a_bad_value_of_each_typed_setting_is_one_clear_error(cli, repo_dir: Path, key: str, value: str,
-                                                              expected: str) -> None:
+def test_a_bad_value_of_each_typed_setting_is_one_clear_error(
+    cli, repo_dir: Path, key: str, value: str, expected: str
+) -> None:
     """From the environment or a hand-edited config.toml, before anything is written, saying
     which key, what it accepts and where it was set."""
     cli.ok("remote", "add", "origin", (repo_dir / "remote").as_uri())
@@ -121,10 +128,12 @@ def test_a_bad_value_of_each_typed_setting_is_one_clear_error(cli, repo_dir: Pat
     cli.ok(*put)
 
 
-@pytest.mark.parametrize(("value", "stored"), [("yes", "true"), ("off", "false"), ("1", "true"),
-                                               ("No", "false"), ("true", "true")])
-def test_core_fsync_accepts_the_same_words_in_config_and_environment(cli, repo_dir: Path, value: str,
-                                                                     stored: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "stored"), [("yes", "true"), ("off", "false"), ("1", "true"), ("No", "false"), ("true", "true")]
+)
+def test_core_fsync_accepts_the_same_words_in_config_and_environment(
+    cli, repo_dir: Path, value: str, stored: str
+) -> None:
     cli.ok("config", "core.fsync", value)
     assert cli.ok("config", "core.fsync").stdout == f"{stored}\n"
     assert f"fsync = {stored}" in (repo_dir / ".artifacts" / "config.toml").read_text()

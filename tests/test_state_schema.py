@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from artctl.repository import cache_state as cache_db
 from artctl.api.repo import Repo
+from artctl.repository import cache_state as cache_db
 from artctl.repository.state import SCHEMA_VERSION
 
 

@@ -15,9 +15,14 @@ def data(workdir: Path) -> Path:
     return make_tree(workdir / "data", {"a.txt": "alpha\n"})
 
 
-@pytest.mark.parametrize("where", [["artifact", "put", "data", "-n", "p/a", "--ttl", "5m"],
-                                   ["config", "ttl.default", "5m"],
-                                   ["config", "gc.grace_period", "5m"]])
+@pytest.mark.parametrize(
+    "where",
+    [
+        ["artifact", "put", "data", "-n", "p/a", "--ttl", "5m"],
+        ["config", "ttl.default", "5m"],
+        ["config", "gc.grace_period", "5m"],
+    ],
+)
 def test_m_is_refused_as_ambiguous_with_a_hint(cli, repo_dir: Path, data: Path, where: list[str]) -> None:
     result = cli.fails(*where, code=2)
     assert "'m' could mean minutes or months" in result.stderr or "5m" in result.stderr
@@ -53,11 +58,13 @@ def test_expired_versions_show_state_expired(cli, repo_dir: Path, data: Path) ->
     assert "expired" in table and "committed" in table
 
 
-def test_ttl_apply_gives_the_project_ttl_by_creation_date(cli, repo_dir: Path, data: Path, workdir: Path) -> None:
+def test_ttl_apply_gives_the_project_ttl_by_creation_date(
+    cli, repo_dir: Path, data: Path, workdir: Path
+) -> None:
     cli.ok("artifact", "put", "data", "-n", "p/a")
     (data / "a.txt").write_text("own ttl\n")
-    cli.ok("artifact", "put", "data", "-n", "p/a", "--ttl", "2y")          # keeps its own TTL
-    cli.ok("artifact", "put", "data", "-n", "other/b")                     # another project
+    cli.ok("artifact", "put", "data", "-n", "p/a", "--ttl", "2y")  # keeps its own TTL
+    cli.ok("artifact", "put", "data", "-n", "other/b")  # another project
     # Without a TTL (no --ttl, no config) nothing happens and the user is told what to give.
     missing = cli.fails("ttl", "apply", "--project", "p", code=2)
     assert "ttl.project.p" in missing.stderr

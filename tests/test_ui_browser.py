@@ -15,6 +15,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
+from artctl.api.repo import Repo
+
 from ui_support import (
     IMG,
     SCRIPT,
@@ -25,11 +28,16 @@ from ui_support import (
     with_page,
 )
 
-from artctl.api.repo import Repo
-
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_MS = 15_000
 
@@ -93,8 +101,11 @@ def navigate(page, url: str) -> None:  # type: ignore[no-untyped-def]
     """Go to ``url`` (often only a new #fragment) and wait until the page rendered that view."""
     before = page.evaluate("(document.getElementById('main') || {dataset: {}}).dataset.rendered || ''")
     page.goto(url)
-    page.wait_for_function("(b) => { const m = document.getElementById('main'); "
-                           "return m && m.dataset.rendered && m.dataset.rendered !== b; }", arg=before)
+    page.wait_for_function(
+        "(b) => { const m = document.getElementById('main'); "
+        "return m && m.dataset.rendered && m.dataset.rendered !== b; }",
+        arg=before,
+    )
 
 
 def wait_graph(page) -> None:  # type: ignore[no-untyped-def]
@@ -167,7 +178,10 @@ def test_cluster_search_pull_out_and_preview(page, site, shots: Path) -> None:  
     run_cluster = next(i for i in drawn if i.startswith("cluster:") and ":run:" in i)
     assert not any(f"run:{r}" in drawn for r in train)  # 6 runs → one cluster node
     assert any(i.startswith("cluster:") and ":artifact:" in i for i in drawn)  # and their 6 models
-    assert page.evaluate(f"window.artctlApp.graph.cy.getElementById('{run_cluster}').data('label')") == "6 runs\ntrain"
+    assert (
+        page.evaluate(f"window.artctlApp.graph.cy.getElementById('{run_cluster}').data('label')")
+        == "6 runs\ntrain"
+    )
     page.screenshot(path=str(shots / "lineage.png"))
 
     click_node(page, run_cluster)
@@ -189,8 +203,10 @@ def test_cluster_search_pull_out_and_preview(page, site, shots: Path) -> None:  
 
     # A click on a version opens its preview, with metadata fetched from the API.
     click_node(page, "artifact:demo/cnn:v3")
-    page.wait_for_function("document.querySelector('#panel .preview') && "
-                           "document.querySelector('#panel .preview').innerText.includes('accuracy')")
+    page.wait_for_function(
+        "document.querySelector('#panel .preview') && "
+        "document.querySelector('#panel .preview').innerText.includes('accuracy')"
+    )
     assert "best" in page.inner_text("#panel")
     page.wait_for_timeout(300)
     page.screenshot(path=str(shots / "lineage-preview.png"))
@@ -223,7 +239,9 @@ def test_run_page_and_run_lineage(page, site) -> None:  # type: ignore[no-untype
     assert page.locator("main img").count() == 0
     navigate(page, signed_in(site["url"], "#/run/" + ids["prep"] + "/lineage"))
     wait_graph(page)
-    assert {f"run:{ids['prep']}", "artifact:" + ids["raw2"], "artifact:" + ids["clean"]} <= set(graph_ids(page))
+    assert {f"run:{ids['prep']}", "artifact:" + ids["raw2"], "artifact:" + ids["clean"]} <= set(
+        graph_ids(page)
+    )
 
 
 def test_page_reloads_when_the_repository_changes(page, site) -> None:  # type: ignore[no-untyped-def]
@@ -235,17 +253,50 @@ def test_page_reloads_when_the_repository_changes(page, site) -> None:  # type: 
     (data / "f.txt").write_text(SCRIPT)
     from conftest import cli_env
 
-    subprocess.run([sys.executable, "-m", "artctl", "artifact", "put", str(data), "--name", "live/fresh",
-                    "--type", "dataset", "--metadata", '{"x": "' + IMG.replace('"', "'") + '"}'],
-                   cwd=site["work"], env=cli_env(), check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "artctl",
+            "artifact",
+            "put",
+            str(data),
+            "--name",
+            "live/fresh",
+            "--type",
+            "dataset",
+            "--metadata",
+            '{"x": "' + IMG.replace('"', "'") + '"}',
+        ],
+        cwd=site["work"],
+        env=cli_env(),
+        check=True,
+        capture_output=True,
+    )
     page.wait_for_selector("tr[data-name='live/fresh']")
     assert "repository changed" in page.inner_text("#status")
     # A version page open while its artifact is edited and a new version lands: no crash.
     navigate(page, signed_in(site["url"], "?poll=250#/artifact/live%2Ffresh"))
     page.wait_for_selector("tr[data-version='v0']")
     (data / "g.txt").write_text("more")
-    subprocess.run([sys.executable, "-m", "artctl", "artifact", "put", str(data), "--name", "live/fresh",
-                    "--type", "dataset"], cwd=site["work"], env=cli_env(), check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "artctl",
+            "artifact",
+            "put",
+            str(data),
+            "--name",
+            "live/fresh",
+            "--type",
+            "dataset",
+        ],
+        cwd=site["work"],
+        env=cli_env(),
+        check=True,
+        capture_output=True,
+    )
     page.wait_for_selector("tr[data-version='v1']")
     # The lineage graph open while a run starts using that version: the graph gains the run.
     navigate(page, signed_in(site["url"], "?poll=250#/version/live%2Ffresh%3Av1/lineage"))
@@ -265,7 +316,9 @@ def test_exported_html_draws_the_same_graph_offline(page, site, tmp_path: Path, 
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(out.as_uri())
-    page.wait_for_function("window.artctlGraph && window.artctlGraph.cy && window.artctlGraph.cy.nodes().length > 0")
+    page.wait_for_function(
+        "window.artctlGraph && window.artctlGraph.cy && window.artctlGraph.cy.nodes().length > 0"
+    )
     assert all(u.startswith("file://") for u in requests), requests
     labels = page.evaluate("window.artctlGraph.cy.nodes().map((n) => n.data('label'))")
     assert "6 runs\ntrain" in labels and "6 versions\nmodel" in labels
@@ -294,8 +347,10 @@ def test_edit_form_with_allow_edit(browser, tmp_path: Path) -> None:  # type: ig
         page.fill(".edit-metadata", '{"a": 2, "html": "' + IMG.replace('"', "'") + '"}')
         page.fill(".edit-ttl", "7d")
         page.click(".edit button.save")
-        page.wait_for_function("document.querySelector('.description') && "
-                               "document.querySelector('.description').textContent.includes('__xss')")
+        page.wait_for_function(
+            "document.querySelector('.description') && "
+            "document.querySelector('.description').textContent.includes('__xss')"
+        )
         page.fill(".edit-alias", "best")
         page.click(".edit button.alias-add")
         page.wait_for_selector("h1 .chip.custom:text('best')")

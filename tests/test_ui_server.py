@@ -18,9 +18,10 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from ui_support import SCRIPT, build_example, start_ui, stop_ui, token_of
 
 from artctl.api.repo import Repo
+
+from ui_support import SCRIPT, build_example, start_ui, stop_ui, token_of
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +41,16 @@ def server(example):  # type: ignore[no-untyped-def]
     assert "Traceback" not in err
 
 
-def request(url: str, path: str, *, method: str = "GET", host: str | None = None,
-            body: object = None, headers: dict[str, str] | None = None,
-            auth: bool = True) -> tuple[int, dict, bytes]:
+def request(
+    url: str,
+    path: str,
+    *,
+    method: str = "GET",
+    host: str | None = None,
+    body: object = None,
+    headers: dict[str, str] | None = None,
+    auth: bool = True,
+) -> tuple[int, dict, bytes]:
     """One raw HTTP request: ``path`` goes on the request line exactly as given; with ``auth``
     it carries the token of the printed ``url`` as an ``Authorization: Token`` header."""
     parts = urlsplit(url)
@@ -80,7 +88,9 @@ def test_api_lists_artifacts_versions_files_runs_and_lineage(server: str, exampl
     assert "demo/cnn" in names and "other/notes" in names
     assert listing["projects"] == ["demo", "other"]
     refs = get_json(server, "/api/version?ref=other/refs:v0")["entries"]
-    assert refs == [{"path": "a.txt", "size": 3, "digest": refs[0]["digest"], "ref": ids["ref_uri"], "url": None}]
+    assert refs == [
+        {"path": "a.txt", "size": 3, "digest": refs[0]["digest"], "ref": ids["ref_uri"], "url": None}
+    ]
     assert get_json(server, "/api/artifacts?q=CNN")["artifacts"][0]["name"] == "demo/cnn"
     assert [a["name"] for a in get_json(server, "/api/artifacts?type=model")["artifacts"]] == ["demo/cnn"]
 
@@ -106,16 +116,26 @@ def test_api_lists_artifacts_versions_files_runs_and_lineage(server: str, exampl
     kinds = {n["id"]: n["kind"] for n in graph["nodes"]}
     assert graph["root"] == "artifact:" + ids["clean"]
     assert sum(1 for k in kinds.values() if k == "run") == 7  # preprocess + 6 train runs
-    assert {"from": f"run:{ids['prep']}", "to": "artifact:" + ids["clean"], "kind": "logged"} in graph["edges"]
+    assert {"from": f"run:{ids['prep']}", "to": "artifact:" + ids["clean"], "kind": "logged"} in graph[
+        "edges"
+    ]
     up = get_json(server, f"/api/lineage?node=run:{ids['evaluate']}&direction=upstream&depth=1")
     assert {n["id"] for n in up["nodes"]} == {f"run:{ids['evaluate']}", "artifact:demo/cnn:v3"}
 
 
-@pytest.mark.parametrize("path", [
-    "/api/version?ref=demo/nope:v0", "/api/run?id=zzzzzzzz", "/api/lineage?node=run:zzzzzzzz",
-    "/api/lineage?node=demo/cnn:v0&depth=99", "/api/lineage?node=demo/cnn:v0&direction=sideways",
-    "/api/version", "/api/artifact?name=../../etc", "/api/nothing",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/version?ref=demo/nope:v0",
+        "/api/run?id=zzzzzzzz",
+        "/api/lineage?node=run:zzzzzzzz",
+        "/api/lineage?node=demo/cnn:v0&depth=99",
+        "/api/lineage?node=demo/cnn:v0&direction=sideways",
+        "/api/version",
+        "/api/artifact?name=../../etc",
+        "/api/nothing",
+    ],
+)
 def test_bad_api_requests_get_a_json_error_and_the_server_lives_on(server: str, path: str) -> None:
     status, headers, payload = request(server, path)
     assert status in (400, 404), (status, payload)
@@ -124,11 +144,21 @@ def test_bad_api_requests_get_a_json_error_and_the_server_lives_on(server: str, 
     assert get_json(server, "/api/info")["allow_edit"] is False
 
 
-@pytest.mark.parametrize("path", [
-    "/files/../../etc/passwd", "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
-    "/vendor/..%2f..%2f..%2fserver.py", "/vendor/%2e%2e/%2e%2e/server.py", "/..%5c..%5cserver.py",
-    "/app.js%00.png", "//etc/passwd", "/static/../../../../etc/passwd", "/.artifacts/FORMAT",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/../../etc/passwd",
+        "/../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/vendor/..%2f..%2f..%2fserver.py",
+        "/vendor/%2e%2e/%2e%2e/server.py",
+        "/..%5c..%5cserver.py",
+        "/app.js%00.png",
+        "//etc/passwd",
+        "/static/../../../../etc/passwd",
+        "/.artifacts/FORMAT",
+    ],
+)
 def test_path_traversal_never_reaches_a_file_outside_static(server: str, path: str) -> None:
     status, _, payload = request(server, path)
     assert status == 404, (path, status)
@@ -144,8 +174,10 @@ def test_static_files_and_security_headers(server: str) -> None:
     assert status == 200 and headers["Content-Type"].startswith("text/javascript")
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "127.0.0.1.evil.example",
-                                  "localhost.evil.example", "10.0.0.1", ""])
+@pytest.mark.parametrize(
+    "host",
+    ["evil.example", "evil.example:80", "127.0.0.1.evil.example", "localhost.evil.example", "10.0.0.1", ""],
+)
 def test_non_loopback_host_header_is_refused(server: str, host: str) -> None:
     for path in ("/api/artifacts", "/"):
         status, _, payload = request(server, path, host=host)
@@ -162,8 +194,9 @@ def test_loopback_names_are_accepted(server: str, host: str) -> None:
 
 def test_read_only_server_refuses_edits(server: str, example) -> None:
     _, ids = example
-    status, _, payload = request(server, "/api/version", method="PUT",
-                                 body={"ref": ids["raw"], "description": "changed"})
+    status, _, payload = request(
+        server, "/api/version", method="PUT", body={"ref": ids["raw"], "description": "changed"}
+    )
     assert status == 403 and b"--allow-edit" in payload
     assert get_json(server, "/api/version?ref=" + quote(ids["raw"]))["description"].startswith("Raw images")
 
@@ -175,29 +208,58 @@ def test_allow_edit_changes_description_metadata_ttl_and_aliases(tmp_path: Path)
     repo.put(tmp_path / "d", name="p/ds", type="dataset")
     proc, url = start_ui(tmp_path, "--allow-edit")
     try:
-        status, _, payload = request(url, "/api/version", method="PUT",
-                                     body={"ref": "p/ds:v0", "description": SCRIPT,
-                                           "metadata": {"k": 1}, "ttl": "7d"})
+        status, _, payload = request(
+            url,
+            "/api/version",
+            method="PUT",
+            body={"ref": "p/ds:v0", "description": SCRIPT, "metadata": {"k": 1}, "ttl": "7d"},
+        )
         assert status == 200, payload
-        status, _, payload = request(url, "/api/alias", method="POST",
-                                     body={"ref": "p/ds:v0", "alias": "best"})
+        status, _, payload = request(
+            url, "/api/alias", method="POST", body={"ref": "p/ds:v0", "alias": "best"}
+        )
         assert status == 200 and "best" in json.loads(payload)["aliases"]
         # Refusals: bad JSON, wrong content type, cross-origin, managed alias, bad TTL.
         assert request(url, "/api/alias", method="POST", body={"ref": "p/ds:v0", "alias": "latest"})[0] == 400
         assert request(url, "/api/version", method="PUT", body={"ref": "p/ds:v0", "ttl": "soon"})[0] == 400
-        assert request(url, "/api/version", method="PUT", body={"ref": "p/ds:v0", "description": "x"},
-                       headers={"Origin": "http://evil.example"})[0] == 403
-        assert request(url, "/api/version", method="PUT", body={"ref": "p/ds:v0", "description": "x"},
-                       headers={"Content-Type": "text/plain"})[0] == 415
+        assert (
+            request(
+                url,
+                "/api/version",
+                method="PUT",
+                body={"ref": "p/ds:v0", "description": "x"},
+                headers={"Origin": "http://evil.example"},
+            )[0]
+            == 403
+        )
+        assert (
+            request(
+                url,
+                "/api/version",
+                method="PUT",
+                body={"ref": "p/ds:v0", "description": "x"},
+                headers={"Content-Type": "text/plain"},
+            )[0]
+            == 415
+        )
         assert request(url, "/api/version", method="PUT", body=["not", "an", "object"])[0] == 400
-        status, _, _ = request(url, "/api/version", method="PUT", host="evil.example",
-                               body={"ref": "p/ds:v0", "description": "rebound"})
+        status, _, _ = request(
+            url,
+            "/api/version",
+            method="PUT",
+            host="evil.example",
+            body={"ref": "p/ds:v0", "description": "rebound"},
+        )
         assert status == 403
     finally:
         code, err = stop_ui(proc)
     assert code == 0, err
     info = Repo(tmp_path).show("p/ds:v0")
-    assert (info.record.description, info.record.metadata, info.record.ttl_seconds) == (SCRIPT, {"k": 1}, 7 * 86400)
+    assert (info.record.description, info.record.metadata, info.record.ttl_seconds) == (
+        SCRIPT,
+        {"k": 1},
+        7 * 86400,
+    )
     assert "best" in info.aliases
 
 
@@ -205,7 +267,9 @@ def test_change_token_moves_when_the_repository_changes(server: str, example) ->
     work, _ = example
     token = get_json(server, "/api/info")["token"]
     assert get_json(server, f"/api/changed?since={token}") == {"token": token, "changed": False}
-    Repo(work).registry.set_alias(__import__("artctl.format.names").format.names.parse_ref("demo/cnn:v1"), "candidate")
+    Repo(work).registry.set_alias(
+        __import__("artctl.format.names").format.names.parse_ref("demo/cnn:v1"), "candidate"
+    )
     after = get_json(server, f"/api/changed?since={token}")
     assert after["changed"] is True and after["token"] != token
 
@@ -241,12 +305,16 @@ def test_lineage_format_html_is_self_contained_and_escaped(example, tmp_path: Pa
     out = tmp_path / "graph.html"
     from conftest import run_cli
 
-    result = run_cli("lineage", ids["raw"].replace(":v0", ":v1"), "--format", "html", "-o", str(out), cwd=work)
+    result = run_cli(
+        "lineage", ids["raw"].replace(":v0", ":v1"), "--format", "html", "-o", str(out), cwd=work
+    )
     assert result.returncode == 0, result
     page = out.read_text()
     assert "cytoscape" in page and "cytoscapeDagre" in page and 'id="artctl-lineage"' in page
     assert not re.search(r"<(link|script)[^>]+(src|href)=", page), "must not load anything from outside"
-    data = re.search(r'<script type="application/json" id="artctl-lineage">(.*?)</script>', page, re.S).group(1)
+    data = re.search(r'<script type="application/json" id="artctl-lineage">(.*?)</script>', page, re.S).group(
+        1
+    )
     assert "<" not in data  # nothing in the data can open or close a tag
     doc = json.loads(data)
     assert doc["root"] == "artifact:demo/raw-images:v1"
@@ -277,8 +345,12 @@ def test_ui_module_is_importable_without_a_browser() -> None:
 def test_a_refused_write_closes_its_connection_and_the_next_request_works(server: str) -> None:
     parts = urlsplit(server)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    conn.request("POST", "/api/alias", body=b'{"ref": "demo/cnn:v0", "alias": "x"}' + b" " * 5000,
-                 headers={"Content-Type": "application/json"})
+    conn.request(
+        "POST",
+        "/api/alias",
+        body=b'{"ref": "demo/cnn:v0", "alias": "x"}' + b" " * 5000,
+        headers={"Content-Type": "application/json"},
+    )
     response = conn.getresponse()
     assert response.status == 403 and response.getheader("Connection") == "close"
     response.read()
@@ -292,8 +364,13 @@ def test_example_pipeline_script_and_ui_ref_argument(tmp_path: Path) -> None:
 
     work = tmp_path / "pipeline"
     env = cli_env({"ARTCTL": f"{sys.executable} -m artctl"})
-    done = subprocess.run(["bash", str(REPO_ROOT / "docs" / "example-pipeline.sh"), str(work)],
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        ["bash", str(REPO_ROOT / "docs" / "example-pipeline.sh"), str(work)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "artctl ui demo/clean-images:v0" in done.stdout and done.stderr == ""
     proc, url = start_ui(work, "demo/clean-images:v0")
@@ -324,10 +401,17 @@ def _api_gets() -> list[str]:
     parameters, and one unknown endpoint."""
     from artctl.ui.server import GET_ROUTES
 
-    params = {"/api/changed": "since=x", "/api/artifact": "name=demo/cnn", "/api/version": "ref=demo/cnn:v0",
-              "/api/diff": "old=demo/cnn:v0&new=demo/cnn:v1", "/api/run": "id=zzzzzzzz",
-              "/api/lineage": "node=demo/cnn:v0"}
-    return [route + ("?" + params[route] if route in params else "") for route in sorted(GET_ROUTES)] + ["/api/nothing"]
+    params = {
+        "/api/changed": "since=x",
+        "/api/artifact": "name=demo/cnn",
+        "/api/version": "ref=demo/cnn:v0",
+        "/api/diff": "old=demo/cnn:v0&new=demo/cnn:v1",
+        "/api/run": "id=zzzzzzzz",
+        "/api/lineage": "node=demo/cnn:v0",
+    }
+    return [route + ("?" + params[route] if route in params else "") for route in sorted(GET_ROUTES)] + [
+        "/api/nothing"
+    ]
 
 
 API_GETS = _api_gets()
@@ -397,8 +481,11 @@ def test_token_in_the_query_becomes_a_cookie_and_leaves_the_address_bar(server: 
 def test_token_in_a_header_or_an_api_query_works(server: str) -> None:
     token = token_of(server)
     assert request(server, "/api/artifacts", auth=False)[0] == 403  # the token is what opens it
-    for headers in ({"Authorization": f"Token {token}"}, {"Authorization": f"token  {token}"},
-                    {"Authorization": f"Bearer {token}"}):
+    for headers in (
+        {"Authorization": f"Token {token}"},
+        {"Authorization": f"token  {token}"},
+        {"Authorization": f"Bearer {token}"},
+    ):
         status, _, payload = request(server, "/api/artifacts", headers=headers, auth=False)
         assert status == 200 and b"demo/cnn" in payload, headers
     status, headers, payload = request(server, f"/api/info?token={token}", auth=False)
@@ -413,16 +500,38 @@ def test_edits_need_the_token_too(tmp_path: Path) -> None:
     proc, url = start_ui(tmp_path, "--allow-edit")
     try:
         for headers in ({}, {"Authorization": "Token nope-nope-nope-nope"}):
-            status, _, payload = request(url, "/api/version", method="PUT", auth=False, headers=headers,
-                                         body={"ref": "p/ds:v0", "ttl": "1s"})
+            status, _, payload = request(
+                url,
+                "/api/version",
+                method="PUT",
+                auth=False,
+                headers=headers,
+                body={"ref": "p/ds:v0", "ttl": "1s"},
+            )
             assert status == 403 and "access token" in json.loads(payload)["error"]
-            status, _, payload = request(url, "/api/alias", method="POST", auth=False, headers=headers,
-                                         body={"ref": "p/ds:v0", "alias": "prod"})
+            status, _, payload = request(
+                url,
+                "/api/alias",
+                method="POST",
+                auth=False,
+                headers=headers,
+                body={"ref": "p/ds:v0", "alias": "prod"},
+            )
             assert status == 403 and "access token" in json.loads(payload)["error"]
         # The token does not lift the other checks: a foreign Origin is still refused.
-        assert request(url, "/api/version", method="PUT", body={"ref": "p/ds:v0", "ttl": "1s"},
-                       headers={"Origin": "http://evil.example"})[0] == 403
-        assert request(url, "/api/version", method="PUT", body={"ref": "p/ds:v0", "description": "ok"})[0] == 200
+        assert (
+            request(
+                url,
+                "/api/version",
+                method="PUT",
+                body={"ref": "p/ds:v0", "ttl": "1s"},
+                headers={"Origin": "http://evil.example"},
+            )[0]
+            == 403
+        )
+        assert (
+            request(url, "/api/version", method="PUT", body={"ref": "p/ds:v0", "description": "ok"})[0] == 200
+        )
     finally:
         code, err = stop_ui(proc)
     assert code == 0, err
@@ -440,8 +549,10 @@ def test_no_token_serves_openly_after_a_warning(tmp_path: Path) -> None:
     finally:
         code, err = stop_ui(proc)
     assert code == 0
-    assert "warning: serving without an access token: any local user or process can read this " \
-           "repository and edit it" in err
+    assert (
+        "warning: serving without an access token: any local user or process can read this "
+        "repository and edit it" in err
+    )
 
 
 def test_artctl_ui_token_sets_the_token(tmp_path: Path) -> None:
@@ -462,15 +573,17 @@ def test_a_weak_or_unusable_artctl_ui_token_is_a_clear_error(tmp_path: Path, val
     from conftest import run_cli
 
     Repo.init(tmp_path)
-    result = run_cli("ui", "--no-open", "--port", "0", cwd=tmp_path, env={"ARTCTL_UI_TOKEN": value},
-                     timeout=30)  # refused before it binds: never left serving
+    result = run_cli(
+        "ui", "--no-open", "--port", "0", cwd=tmp_path, env={"ARTCTL_UI_TOKEN": value}, timeout=30
+    )  # refused before it binds: never left serving
     assert result.returncode == 2 and "Traceback" not in result.stderr  # invalid input
     assert result.stderr.startswith("error: ARTCTL_UI_TOKEN must be at least 16 characters")
     assert "hint: unset ARTCTL_UI_TOKEN" in result.stderr
 
 
 def test_the_browser_is_opened_through_a_private_file_not_with_the_token_on_its_command_line(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """A command line is visible to every user (``ps``): the browser gets a 0600 redirect file."""
     import os
     import stat
@@ -481,8 +594,9 @@ def test_the_browser_is_opened_through_a_private_file_not_with_the_token_on_its_
     fake = tmp_path / "fake-browser"
     fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {seen}.part && mv {seen}.part {seen}\n')
     fake.chmod(0o755)
-    proc, url = start_ui(tmp_path, open_browser=True,
-                         env={"BROWSER": f"{fake} %s", "DISPLAY": ":99", "WAYLAND_DISPLAY": ""})
+    proc, url = start_ui(
+        tmp_path, open_browser=True, env={"BROWSER": f"{fake} %s", "DISPLAY": ":99", "WAYLAND_DISPLAY": ""}
+    )
     try:
         deadline = time.monotonic() + 15
         while not seen.exists() and time.monotonic() < deadline:

@@ -19,11 +19,16 @@ def test_json_input_refuses_nan_and_infinity(cli, repo_dir: Path) -> None:
     """NaN is not JSON: stored in metadata it made every later ``--json`` document invalid."""
     (repo_dir / "f.txt").write_text("x\n")
     for bad in ('{"a": NaN}', '{"a": -Infinity}', '{"a": [Infinity]}'):
-        result = cli.fails("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--metadata", bad, code=2)
+        result = cli.fails(
+            "artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--metadata", bad, code=2
+        )
         assert "not valid JSON" in result.stderr
         cli.fails("run", "start", "--job-type", "train", "--config", bad, code=2)
     cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t")
-    assert "not valid JSON" in cli.fails("artifact", "update", "proj/f", "--metadata", '{"a": NaN}', code=2).stderr
+    assert (
+        "not valid JSON"
+        in cli.fails("artifact", "update", "proj/f", "--metadata", '{"a": NaN}', code=2).stderr
+    )
     json.loads(cli.ok("artifact", "show", "proj/f", "--json").stdout)
 
 
@@ -31,7 +36,9 @@ def test_huge_durations_are_refused_cleanly(cli, repo_dir: Path) -> None:
     """A TTL whose expiry overflows datetime was an "unexpected OverflowError"."""
     (repo_dir / "f.txt").write_text("x\n")
     for ttl in ("99999999999999999999d", "1001y"):
-        result = cli.fails("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--ttl", ttl, code=2)
+        result = cli.fails(
+            "artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--ttl", ttl, code=2
+        )
         assert "too long" in result.stderr and "unexpected" not in result.stderr, result
     cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--ttl", "1000y")
     assert "too long" in cli.fails("artifact", "update", "proj/f", "--ttl", "9999999999y", code=2).stderr
@@ -57,15 +64,29 @@ def test_config_refuses_unknown_keys_and_bad_values_when_written(cli, repo_dir: 
     """A typo'd key or a bad value used to be stored silently and break a later, unrelated command."""
     typo = cli.fails("config", "core.lnk", "copy", code=2)
     assert "unknown config key 'core.lnk'" in typo.stderr and "did you mean core.link" in typo.stderr
-    for key, value in [("core.link", "bogus"), ("core.workers", "abc"), ("core.workers", "0"),
-                       ("ttl.default", "3x"), ("ttl.project.proj", "1"), ("gc.grace_period", "soon"),
-                       ("remote.origin.jobs", "0")]:
+    for key, value in [
+        ("core.link", "bogus"),
+        ("core.workers", "abc"),
+        ("core.workers", "0"),
+        ("ttl.default", "3x"),
+        ("ttl.project.proj", "1"),
+        ("gc.grace_period", "soon"),
+        ("remote.origin.jobs", "0"),
+    ]:
         assert "invalid value" in cli.fails("config", key, value, code=2).stderr, (key, value)
-    assert not (repo_dir / ".artifacts" / "config.toml").exists() or \
-        cli.ok("config", "--list", "--json").json() == {}
-    for key, value in [("core.link", "copy"), ("core.workers", "2"), ("ttl.project.proj", "2w"),
-                       ("gc.grace_period", "0"), ("remote.origin.url", "file:///x"),
-                       ("remote.origin.options.anon", "true"), ("remote.origin.jobs", "4")]:
+    assert (
+        not (repo_dir / ".artifacts" / "config.toml").exists()
+        or cli.ok("config", "--list", "--json").json() == {}
+    )
+    for key, value in [
+        ("core.link", "copy"),
+        ("core.workers", "2"),
+        ("ttl.project.proj", "2w"),
+        ("gc.grace_period", "0"),
+        ("remote.origin.url", "file:///x"),
+        ("remote.origin.options.anon", "true"),
+        ("remote.origin.jobs", "4"),
+    ]:
         cli.ok("config", key, value)
     (repo_dir / "f.txt").write_text("x\n")
     cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t")
@@ -79,8 +100,10 @@ def test_put_of_a_fifo_or_device_is_refused_not_a_hang(cli, repo_dir: Path) -> N
     os.mkfifo(repo_dir / "pipe")
     result = cli.fails("artifact", "put", "pipe", "--name", "proj/p", "--type", "t", code=2)
     assert "not a regular file or a directory" in result.stderr
-    assert "not a regular file" in cli.fails("artifact", "put", "/dev/null", "--name", "proj/p",
-                                             "--type", "t", code=2).stderr
+    assert (
+        "not a regular file"
+        in cli.fails("artifact", "put", "/dev/null", "--name", "proj/p", "--type", "t", code=2).stderr
+    )
     # inside a directory, special files are skipped and the rest is stored
     make_tree(repo_dir / "d", {"a.txt": "a"})
     os.mkfifo(repo_dir / "d" / "pipe")
@@ -162,9 +185,13 @@ def test_disk_full_in_the_repository_leaves_it_consistent(cli, tmp_path: Path) -
                     fh.write(b"\0" * 65536)
             except OSError:
                 pass
-        for args in (["alias", "add", "p/s", "best"], ["artifact", "update", "p/s", "--description", "d"],
-                     ["run", "start", "--job-type", "x"], ["draft", "new", "p/s"],
-                     ["artifact", "put", str(tmp_path / "many" / "f1"), "--name", "p/s", "--type", "t"]):
+        for args in (
+            ["alias", "add", "p/s", "best"],
+            ["artifact", "update", "p/s", "--description", "d"],
+            ["run", "start", "--job-type", "x"],
+            ["draft", "new", "p/s"],
+            ["artifact", "put", str(tmp_path / "many" / "f1"), "--name", "p/s", "--type", "t"],
+        ):
             result = cli.fails(*args, cwd=disk)
             assert "no space left" in result.stderr and "unexpected" not in result.stderr, result
         filler.unlink()
@@ -204,13 +231,24 @@ def test_a_version_record_with_wrong_types_is_one_clear_error_naming_the_file(cl
     registry = _two_artifacts(cli, repo_dir)
     v0 = registry / "versions" / "v0.json"
     good = v0.read_text()
-    for field, value in [("created_at", 5), ("created_at", "yesterday"), ("files", "many"),
-                         ("metadata", [1]), ("ttl_seconds", "x"), ("index", True), ("size", -1)]:
+    for field, value in [
+        ("created_at", 5),
+        ("created_at", "yesterday"),
+        ("files", "many"),
+        ("metadata", [1]),
+        ("ttl_seconds", "x"),
+        ("index", True),
+        ("size", -1),
+    ]:
         doc = json.loads(good)
         doc[field] = value
         v0.write_text(json.dumps(doc))
-        for args in (["artifact", "ls"], ["artifact", "show", "proj/a:v0"], ["artifact", "get", "proj/a", "--root", "o"],
-                     ["gc", "--dry-run"]):
+        for args in (
+            ["artifact", "ls"],
+            ["artifact", "show", "proj/a:v0"],
+            ["artifact", "get", "proj/a", "--root", "o"],
+            ["gc", "--dry-run"],
+        ):
             result = cli.fails(*args)
             assert str(v0) in result.stderr and repr(field) in result.stderr, (field, result)
             assert "unexpected" not in result.stderr and "hint:" in result.stderr
@@ -226,7 +264,9 @@ def test_verify_reports_every_damaged_record_instead_of_stopping(cli, repo_dir: 
     result = cli.fails("artifact", "verify", "--json")
     doc = result.json()
     assert doc["ok"] is False and doc["versions"] == 2  # proj/a:v1 and proj/other:v0 still checked
-    found = {(p["version"], "valid JSON" in p["problem"] or "aliases" in p["problem"]) for p in doc["problems"]}
+    found = {
+        (p["version"], "valid JSON" in p["problem"] or "aliases" in p["problem"]) for p in doc["problems"]
+    }
     assert found == {("proj/a:v0", True), ("proj/a", True)}, doc
     assert "re-put the affected files" not in result.stderr  # re-putting repairs nothing
     cli.ok("artifact", "get", "proj/other", "--root", "o")  # other artifacts are unaffected
@@ -296,11 +336,32 @@ def test_stored_text_cannot_drive_the_terminal(cli, repo_dir: Path) -> None:
     evil = "x\x1b[2J\x1b]0;title\x07\x9b31m"
     (repo_dir / "f.txt").write_text("x\n")
     run_id = cli.ok("run", "start", "--job-type", "t", "--name", evil).stdout.strip()
-    cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--run", run_id,
-           "--description", evil + "\nsecond line", "--metadata", json.dumps({"k": evil}))
-    outputs = [cli.ok(*args).stdout for args in (
-        ["artifact", "show", "proj/f"], ["run", "show", run_id], ["run", "ls"], ["lineage", "proj/f"],
-        ["lineage", "proj/f", "--format", "dot"], ["lineage", "proj/f", "--format", "mermaid"])]
+    cli.ok(
+        "artifact",
+        "put",
+        "f.txt",
+        "--name",
+        "proj/f",
+        "--type",
+        "t",
+        "--run",
+        run_id,
+        "--description",
+        evil + "\nsecond line",
+        "--metadata",
+        json.dumps({"k": evil}),
+    )
+    outputs = [
+        cli.ok(*args).stdout
+        for args in (
+            ["artifact", "show", "proj/f"],
+            ["run", "show", run_id],
+            ["run", "ls"],
+            ["lineage", "proj/f"],
+            ["lineage", "proj/f", "--format", "dot"],
+            ["lineage", "proj/f", "--format", "mermaid"],
+        )
+    ]
     for text in outputs:
         assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text, text
         assert "\\x1b" in text
@@ -311,8 +372,19 @@ def test_stored_text_cannot_drive_the_terminal(cli, repo_dir: Path) -> None:
 
 def test_version_and_run_tables_keep_dates_on_one_line_at_80_columns(cli, repo_dir: Path) -> None:
     (repo_dir / "f.txt").write_text("x\n")
-    cli.ok("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", "--alias", "candidate-long",
-           "--ttl", "30d")
+    cli.ok(
+        "artifact",
+        "put",
+        "f.txt",
+        "--name",
+        "proj/f",
+        "--type",
+        "t",
+        "--alias",
+        "candidate-long",
+        "--ttl",
+        "30d",
+    )
     cli.ok("run", "start", "--job-type", "train", "--name", "a-rather-long-run-name")
     for args in (["artifact", "ls", "proj/f"], ["artifact", "ls"], ["run", "ls"]):
         text = cli.ok(*args, env={"COLUMNS": "80"}).stdout
@@ -392,7 +464,9 @@ def test_a_finished_run_in_artctl_run_says_what_to_do(cli, repo_dir: Path) -> No
     (repo_dir / "f.txt").write_text("x\n")
     run_id = cli.ok("run", "start", "--job-type", "t").stdout.strip()
     cli.ok("run", "finish", run_id)
-    result = cli.fails("artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", env={"ARTCTL_RUN": run_id})
+    result = cli.fails(
+        "artifact", "put", "f.txt", "--name", "proj/f", "--type", "t", env={"ARTCTL_RUN": run_id}
+    )
     assert "already finished" in result.stderr and "unset ARTCTL_RUN" in result.stderr
 
 
@@ -450,8 +524,9 @@ def test_verify_repair_lets_a_re_put_restore_a_corrupt_object(cli, repo_dir: Pat
     assert "verify --repair" in cli.fails("artifact", "verify").stderr
     result = cli.fails("artifact", "verify", "--repair", "--json")
     assert result.json()["problems"][0]["repaired"] and "moved aside" in result.stderr
-    assert (repo_dir / ".artifacts" / "corrupt" / obj.parent.name).exists() or \
-        any((repo_dir / ".artifacts" / "corrupt").iterdir())  # kept, never deleted
+    assert (repo_dir / ".artifacts" / "corrupt" / obj.parent.name).exists() or any(
+        (repo_dir / ".artifacts" / "corrupt").iterdir()
+    )  # kept, never deleted
     cli.ok("artifact", "put", "big.bin", "--name", "proj/big", "--type", "t")
     cli.ok("artifact", "verify")
     cli.ok("artifact", "get", "proj/big", "--root", "out")

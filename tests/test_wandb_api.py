@@ -10,6 +10,7 @@ import pytest
 
 import artctl
 from artctl.errors import ArtctlError, InvalidInput, InvalidName
+
 from conftest import make_tree
 
 
@@ -55,8 +56,15 @@ def test_name_is_name_colon_version_and_aliases_hold_no_version(repo_dir: Path) 
 
 def test_checkout_makes_the_directory_exactly_the_version(repo_dir: Path, tmp_path: Path) -> None:
     art = _log("p/ds", {"a.txt": "A", "sub/b.txt": "B"})
-    root = make_tree(repo_dir / "wd", {"a.txt": "edited", "extra.txt": "x", "junk/deep/c.txt": "c",
-                                       "sub": "a file where the version has a directory"})
+    root = make_tree(
+        repo_dir / "wd",
+        {
+            "a.txt": "edited",
+            "extra.txt": "x",
+            "junk/deep/c.txt": "c",
+            "sub": "a file where the version has a directory",
+        },
+    )
     outside = make_tree(tmp_path / "outside", {"keep.txt": "k"})
     os.symlink(outside, root / "link")
     assert Path(art.checkout(root)) == root.resolve()
@@ -141,11 +149,25 @@ def test_tags_on_versions_and_collections(repo_dir: Path) -> None:
 def test_init_fields_active_run_and_use_as(repo_dir: Path) -> None:
     _log("p/ds", {"a.txt": "1"})
     assert artctl.run is None
-    run = artctl.init(project="p", job_type="train", name="first", entity="team", group="g1",
-                      tags=["baseline"], notes="try 1", config={"lr": 0.1})
+    run = artctl.init(
+        project="p",
+        job_type="train",
+        name="first",
+        entity="team",
+        group="g1",
+        tags=["baseline"],
+        notes="try 1",
+        config={"lr": 0.1},
+    )
     assert artctl.run is run
     assert (run.entity, run.group, run.tags, run.notes, run.name, run.config) == (
-        "team", "g1", ("baseline",), "try 1", "first", {"lr": 0.1})
+        "team",
+        "g1",
+        ("baseline",),
+        "try 1",
+        "first",
+        {"lr": 0.1},
+    )
     run.use_artifact("ds:latest", use_as="training data")
     assert run.record.inputs[0].use_as == "training data"
     draft = artctl.Artifact("model", "model")

@@ -40,14 +40,17 @@ def _runs(job_type: str) -> list:  # type: ignore[type-arg]
 
 
 # -- 1. Overview ---------------------------------------------------------------------------------
-def test_overview_save_inside_a_run_then_use_and_download(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_overview_save_inside_a_run_then_use_and_download(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """No repository yet: the first ``wandb.init`` creates one (said once on stderr).
     ``artifact.save()`` inside a run is logged by that run."""
     (workdir / "dataset.h5").write_bytes(b"HDF5 bytes")
     import artctl as wandb
-    run = wandb.init(project ="artifacts-example", job_type ="add-dataset")
-    artifact = wandb.Artifact(name ="example_artifact", type ="dataset")
-    artifact.add_file(local_path ="./dataset.h5", name ="training_dataset")
+
+    run = wandb.init(project="artifacts-example", job_type="add-dataset")
+    artifact = wandb.Artifact(name="example_artifact", type="dataset")
+    artifact.add_file(local_path="./dataset.h5", name="training_dataset")
     artifact.save()
 
     assert capsys.readouterr().err.count("created a repository") == 1
@@ -56,9 +59,11 @@ def test_overview_save_inside_a_run_then_use_and_download(workdir: Path, capsys:
     run.finish()
     # "Following the preceding code snippet" — in a new run (a run may not use its own output);
     # guide: it names the file ("training_dataset"), not the artifact, in use_artifact.
-    run = wandb.init(project ="artifacts-example", job_type ="use-dataset")
-    artifact = run.use_artifact("example_artifact:latest") #returns a run object using the "my_data" artifact
-    datadir = artifact.download() #downloads the full "my_data" artifact to the default directory.
+    run = wandb.init(project="artifacts-example", job_type="use-dataset")
+    artifact = run.use_artifact(
+        "example_artifact:latest"
+    )  # returns a run object using the "my_data" artifact
+    datadir = artifact.download()  # downloads the full "my_data" artifact to the default directory.
 
     assert Path(datadir).resolve() == (workdir / "artifacts" / "example_artifact:v0").resolve()
     assert (Path(datadir) / "training_dataset").read_bytes() == b"HDF5 bytes"
@@ -68,14 +73,15 @@ def test_overview_save_inside_a_run_then_use_and_download(workdir: Path, capsys:
 # -- 2. Construct artifacts ----------------------------------------------------------------------
 def test_log_artifact_in_a_loop(repo_dir: Path) -> None:
     import artctl as wandb
+
     run = wandb.init(project="proj", job_type="race")
     for i in range(10):
         a = wandb.Artifact(
-        "race",
-        type="dataset",
-        metadata={
-        "index": i,
-        },
+            "race",
+            type="dataset",
+            metadata={
+                "index": i,
+            },
         )
         # ... add files to artifact a ...
         with a.new_file("index.txt") as fh:
@@ -91,15 +97,16 @@ def test_log_artifact_in_a_loop(repo_dir: Path) -> None:
 def test_add_dir_and_new_file_produce_the_guide_table(repo_dir: Path) -> None:
     make_tree(repo_dir / "images", {"cat.png": "cat", "dog.png": "dog"})
     import artctl as wandb
+
     contents = []
     for call in ("add_dir", "add_dir_named", "new_file"):
         artifact = wandb.Artifact(f"proj/{call.replace('_', '-')}", type="dataset")
         if call == "add_dir":
-            artifact.add_dir('images')
+            artifact.add_dir("images")
         elif call == "add_dir_named":
-            artifact.add_dir('images', name='images')
+            artifact.add_dir("images", name="images")
         else:
-            with artifact.new_file('hello.txt') as fh:
+            with artifact.new_file("hello.txt") as fh:
                 fh.write("hello")
         artifact.save()
         contents.append(sorted(f.path for f in artifact.files()))
@@ -110,6 +117,7 @@ def test_add_dir_and_new_file_produce_the_guide_table(repo_dir: Path) -> None:
 def test_add_reference_with_a_name(repo_dir: Path, tmp_path: Path) -> None:
     uri = (make_tree(tmp_path / "bucket", {"data.csv": "a,b\n"}) / "data.csv").as_uri()
     import artctl as wandb
+
     artifact = wandb.Artifact("proj/refs", type="dataset")
     # Add a URI reference
     artifact.add_reference(uri=uri, name="optional-name")
@@ -126,16 +134,17 @@ def test_parallel_writers_share_the_runs_group_as_distributed_id(repo_dir: Path)
     import time
 
     import artctl as wandb
+
     artifact_type = "dataset"
     artifact_name = "proj/parallel-artifact"
     parts_path = "parts"
     num_parallel = 5
-    group_name = "writer-group-{}".format(round(time.time()))
+    group_name = f"writer-group-{round(time.time())}"
 
     def train(i):  # type: ignore[no-untyped-def]
         with wandb.init(group=group_name) as run:
             artifact = wandb.Artifact(name=artifact_name, type=artifact_type)
-            with artifact.new_file("{}/table_{}.json".format(parts_path, i)) as fh:
+            with artifact.new_file(f"{parts_path}/table_{i}.json") as fh:
                 fh.write(str([i, i * 2, 2**i]))
             run.upsert_artifact(artifact)
 
@@ -153,14 +162,17 @@ def test_parallel_writers_share_the_runs_group_as_distributed_id(repo_dir: Path)
 # -- 3. Download and use -------------------------------------------------------------------------
 @pytest.fixture
 def bikes(repo_dir: Path) -> Path:
-    make_tree(repo_dir / "bikes", {"bike.png": "bike", "images/bikes/a.png": "a", "images/bikes/b.png": "b",
-                                   "images/cars/c.png": "c"})
+    make_tree(
+        repo_dir / "bikes",
+        {"bike.png": "bike", "images/bikes/a.png": "a", "images/bikes/b.png": "b", "images/cars/c.png": "c"},
+    )
     _put(repo_dir / "bikes", "example/bike-dataset")
     return repo_dir
 
 
 def test_download_inside_a_run_and_get_path(bikes: Path) -> None:
     import artctl as wandb
+
     run = wandb.init(project="example", job_type="job-type")
     artifact = run.use_artifact("bike-dataset:latest")
     datadir = artifact.download()
@@ -168,7 +180,11 @@ def test_download_inside_a_run_and_get_path(bikes: Path) -> None:
     path = artifact.get_path(name)
 
     assert sorted(str(p.relative_to(datadir)) for p in Path(datadir).rglob("*.png")) == [
-        "bike.png", "images/bikes/a.png", "images/bikes/b.png", "images/cars/c.png"]
+        "bike.png",
+        "images/bikes/a.png",
+        "images/bikes/b.png",
+        "images/cars/c.png",
+    ]
     assert path.ref is None and Path(path.download(root="one")).read_text() == "a"
     assert [a.name for a in run.used_artifacts()] == ["bike-dataset:v0"]
 
@@ -177,6 +193,7 @@ def test_download_outside_a_run_with_the_public_api(repo_dir: Path) -> None:
     make_tree(repo_dir / "src", {"f.txt": "x"})
     _put(repo_dir / "src", "entity/project/artifact", aliases=("alias",))
     import artctl as wandb
+
     api = wandb.Api()
     artifact = api.artifact("entity/project/artifact:alias")
     artifact.download()
@@ -187,13 +204,19 @@ def test_download_outside_a_run_with_the_public_api(repo_dir: Path) -> None:
 
 def test_partial_download_with_path_prefix(bikes: Path) -> None:
     import artctl as wandb
+
     run = wandb.init(project="example", job_type="partial")
     artifact = run.use_artifact("bike-dataset:latest")
-    artifact.download(path_prefix="bike.png") # downloads only bike.png
-    root = Path(artifact.download(path_prefix="images/bikes/")) # downloads files in the images/bikes directory
+    artifact.download(path_prefix="bike.png")  # downloads only bike.png
+    root = Path(
+        artifact.download(path_prefix="images/bikes/")
+    )  # downloads files in the images/bikes directory
 
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png")) == [
-        "bike.png", "images/bikes/a.png", "images/bikes/b.png"]
+        "bike.png",
+        "images/bikes/a.png",
+        "images/bikes/b.png",
+    ]
 
 
 def test_use_an_artifact_from_another_project_and_entity(repo_dir: Path) -> None:
@@ -201,12 +224,15 @@ def test_use_an_artifact_from_another_project_and_entity(repo_dir: Path) -> None
     _put(repo_dir / "src", "my-project/artifact", aliases=("alias",))
     _put(repo_dir / "src", "my-entity/my-project/artifact", aliases=("alias",))
     import artctl as wandb
+
     run = wandb.init(project="example", job_type="job-type")
     artifact = run.use_artifact("my-project/artifact:alias")
     artifact = run.use_artifact("my-entity/my-project/artifact:alias")
 
     assert [a.qualified_name for a in run.used_artifacts()] == [
-        "my-project/artifact:v0", "my-entity/my-project/artifact:v0"]
+        "my-project/artifact:v0",
+        "my-entity/my-project/artifact:v0",
+    ]
 
 
 # -- 4. Update -----------------------------------------------------------------------------------
@@ -214,6 +240,7 @@ def test_update_description_inside_a_run(repo_dir: Path) -> None:
     make_tree(repo_dir / "src", {"f.txt": "x"})
     _put(repo_dir / "src", "example/artifact-name", aliases=("alias",))
     import artctl as wandb
+
     run = wandb.init(project="example")
     artifact = run.use_artifact("artifact-name:alias")
     artifact.description = "<description>"
@@ -231,6 +258,7 @@ def test_update_with_the_public_api(repo_dir: Path) -> None:
     make_tree(repo_dir / "src", {"f.txt": "x"})
     _put(repo_dir / "src", "entity/project/artifact", aliases=("alias",))
     import artctl as wandb
+
     api = wandb.Api()
     artifact = api.artifact("entity/project/artifact:alias")
     # Update the description
@@ -261,6 +289,7 @@ def test_update_a_collection(repo_dir: Path) -> None:
     make_tree(repo_dir / "src", {"f.txt": "x"})
     _put(repo_dir / "src", "example/collection-name", kind="type-name")
     import artctl as wandb
+
     run = wandb.init(project="example")
     api = wandb.Api()
     artifact = api.artifact_collection(type="type-name", collection="example/collection-name")
@@ -276,6 +305,7 @@ def test_update_a_collection(repo_dir: Path) -> None:
 # -- 5. Aliases and versions ---------------------------------------------------------------------
 def test_use_latest(bikes: Path) -> None:
     import artctl as wandb
+
     run = wandb.init(project="example")
     artifact = run.use_artifact("bike-dataset:latest")
     artifact.download()
@@ -287,6 +317,7 @@ def test_single_run_inside(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("ARTCTL_PROJECT", "proj")
     (repo_dir / "image1.png").write_text("1")
     import artctl as wandb
+
     with wandb.init() as run:
         artifact = wandb.Artifact("artifact_name", "artifact_type")
         # Add Files and Assets to the artifact using
@@ -298,10 +329,11 @@ def test_single_run_inside(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_single_run_outside_creates_a_run(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """"W&B creates a run when you log an artifact outside of a run": a finished ``auto`` run."""
+    """ "W&B creates a run when you log an artifact outside of a run": a finished ``auto`` run."""
     monkeypatch.setenv("ARTCTL_PROJECT", "proj")
     (repo_dir / "image1.png").write_text("1")
     import artctl as wandb
+
     artifact = wandb.Artifact("artifact_name", "artifact_type")
     # Add Files and Assets to the artifact using
     # `.add`, `.add_file`, `.add_dir`, and `.add_reference`
@@ -318,6 +350,7 @@ def test_distributed_runs(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> No
     for i in (1, 2, 3):
         (repo_dir / f"image{i}.png").write_text(str(i))
     import artctl as wandb
+
     # Run 1
     with wandb.init() as run:
         artifact = wandb.Artifact("artifact_name", "artifact_type")
@@ -341,8 +374,10 @@ def test_distributed_runs(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> No
 @pytest.fixture
 def my_artifact(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ARTCTL_PROJECT", "proj")
-    make_tree(repo_dir / "base", {"deleted_file.txt": "d", "modified_file.txt": "old", "keep.txt": "k",
-                                  "dir_to_remove/a.txt": "a"})
+    make_tree(
+        repo_dir / "base",
+        {"deleted_file.txt": "d", "modified_file.txt": "old", "keep.txt": "k", "dir_to_remove/a.txt": "a"},
+    )
     _put(repo_dir / "base", "proj/my_artifact")
     (repo_dir / "file_to_add.txt").write_text("added")
     (repo_dir / "modified_file.txt").write_text("new")
@@ -351,33 +386,37 @@ def my_artifact(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_incremental_inside_a_run(my_artifact: Path) -> None:
     import artctl as wandb
+
     # guide: job_type="modify dataset" — a job type is a word here (letters, digits, . _ -)
     with wandb.init(job_type="modify-dataset") as run:
-        saved_artifact = run.use_artifact(
-        "my_artifact:latest"
-        ) # fetch artifact and input it into your run
-        draft_artifact = saved_artifact.new_draft() # create a draft version
+        saved_artifact = run.use_artifact("my_artifact:latest")  # fetch artifact and input it into your run
+        draft_artifact = saved_artifact.new_draft()  # create a draft version
         # modify a subset of files in the draft version
         draft_artifact.add_file("file_to_add.txt")
         draft_artifact.remove("dir_to_remove/")
         run.log_artifact(
-        draft_artifact  # guide: `artifact`, undefined
-        ) # log your changes to create a new version and mark it as output to your run
+            draft_artifact  # guide: `artifact`, undefined
+        )  # log your changes to create a new version and mark it as output to your run
 
     assert draft_artifact.name == "my_artifact:v1" and draft_artifact.logged_by().id == run.id
     assert sorted(f.path for f in draft_artifact.files()) == [
-        "deleted_file.txt", "file_to_add.txt", "keep.txt", "modified_file.txt"]
+        "deleted_file.txt",
+        "file_to_add.txt",
+        "keep.txt",
+        "modified_file.txt",
+    ]
 
 
 def test_incremental_outside_a_run(my_artifact: Path) -> None:
     import artctl as wandb
+
     client = wandb.Api()
-    saved_artifact = client.artifact("my_artifact:latest") # load your artifact
-    draft_artifact = saved_artifact.new_draft() # create a draft version
+    saved_artifact = client.artifact("my_artifact:latest")  # load your artifact
+    draft_artifact = saved_artifact.new_draft()  # create a draft version
     # modify a subset of files in the draft version
     draft_artifact.remove("deleted_file.txt")
     draft_artifact.add_file("modified_file.txt")
-    draft_artifact.save() # commit changes to the draft
+    draft_artifact.save()  # commit changes to the draft
 
     assert draft_artifact.name == "my_artifact:v1" and draft_artifact.logged_by().job_type == "auto"
     files = {f.path: f for f in draft_artifact.files()}
@@ -386,8 +425,12 @@ def test_incremental_outside_a_run(my_artifact: Path) -> None:
 
 
 # -- 6. Track external files ---------------------------------------------------------------------
-def test_track_an_s3_prefix_and_use_it(repo_dir: Path, s3_server, s3_bucket: str,  # type: ignore[no-untyped-def]
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_track_an_s3_prefix_and_use_it(
+    repo_dir: Path,
+    s3_server,
+    s3_bucket: str,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Against a real S3 server (moto), reached through ``AWS_S3_ENDPOINT_URL`` as the guide says."""
     for key, value in s3_server.env.items():
         monkeypatch.setenv(key, value)
@@ -396,6 +439,7 @@ def test_track_an_s3_prefix_and_use_it(repo_dir: Path, s3_server, s3_bucket: str
     for i in range(3):
         fs.pipe_file(f"{s3_bucket}/datasets/mnist/{i}.png", b"digit %d" % i)
     import artctl as wandb
+
     run = wandb.init()
     artifact = wandb.Artifact("mnist", type="dataset")
     artifact.add_reference(f"{s3_bucket}/datasets/mnist")
@@ -410,13 +454,18 @@ def test_track_an_s3_prefix_and_use_it(repo_dir: Path, s3_server, s3_bucket: str
     assert [a.name for a in run.used_artifacts()] == ["mnist:v0"]
 
 
-def test_reference_artifact_for_private_buckets(repo_dir: Path, s3_server, s3_bucket: str,  # type: ignore[no-untyped-def]
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reference_artifact_for_private_buckets(
+    repo_dir: Path,
+    s3_server,
+    s3_bucket: str,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for key, value in s3_server.env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("ARTCTL_PROJECT", "proj")
     s3_server.filesystem().pipe_file(f"{s3_bucket}/animals/cat.jpg", b"meow")
     import artctl as wandb
+
     run = wandb.init()
     artifact = wandb.Artifact("animals", type="dataset")
     artifact.add_reference(f"{s3_bucket}/animals")
@@ -425,11 +474,13 @@ def test_reference_artifact_for_private_buckets(repo_dir: Path, s3_server, s3_bu
     assert [(f.path, f.ref) for f in artifact.files()] == [("cat.jpg", f"{s3_bucket}/animals/cat.jpg")]
 
 
-def test_track_a_mounted_filesystem_and_use_it(repo_dir: Path, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_track_a_mounted_filesystem_and_use_it(
+    repo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ARTCTL_PROJECT", "proj")
     mount = make_tree(tmp_path / "mount", {"datasets/mnist/0.png": "zero", "datasets/mnist/1.png": "one"})
     import artctl as wandb
+
     run = wandb.init()
     artifact = wandb.Artifact("mnist", type="dataset")
     artifact.add_reference(f"file://{mount}/datasets/mnist/")
@@ -450,10 +501,13 @@ def test_track_a_mounted_filesystem_and_use_it(repo_dir: Path, tmp_path: Path,
     assert (Path(again) / "1.png").read_text() == "one"
 
 
-def test_log_a_model_on_a_mounted_filesystem(repo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_log_a_model_on_a_mounted_filesystem(
+    repo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ARTCTL_PROJECT", "proj")
     mount = make_tree(tmp_path / "mount", {"cnn/my_model.h5": "weights"})
     import artctl as wandb
+
     run = wandb.init()
     # Training here...
     # Write model to disk
@@ -483,6 +537,7 @@ def test_delete_the_versions_a_run_logged(repo_dir: Path) -> None:
     producer = _log_versions("project", "m", 3)
     run_id = producer.id
     import artctl as wandb
+
     api = wandb.Api()  # guide: `api` is used without being created
     run = api.run(f"entity/project/{run_id}")
     for artifact in run.logged_artifacts():
@@ -497,6 +552,7 @@ def test_delete_the_versions_a_run_logged_with_their_aliases(repo_dir: Path) -> 
     producer = _log_versions("project", "m", 3, aliases={1: ["best"]})
     run_id = producer.id
     import artctl as wandb
+
     api = wandb.Api()
     run = api.run(f"entity/project/{run_id}")
     with pytest.raises(Conflict, match="best"):  # what delete_aliases=True is for
@@ -513,6 +569,7 @@ def test_delete_versions_with_a_specific_alias(repo_dir: Path) -> None:
     producer = _log_versions("project_name", "m", 6)
     run_id = producer.id
     import artctl as wandb
+
     api = wandb.Api()
     runs = api.run(f"entity/project_name/{run_id}")
     # Delete artifact ith alias 'v3' and 'v4
@@ -527,10 +584,11 @@ def test_delete_versions_with_a_specific_alias(repo_dir: Path) -> None:
 def test_delete_every_version_without_an_alias(repo_dir: Path) -> None:
     _log_versions("project", "m", 5, aliases={1: ["best"]})
     import artctl as wandb
+
     # Provide your entity and a project name when you
     # use wandb.Api methods.
     api = wandb.Api(overrides={"project": "project", "entity": "entity"})
-    artifact_type, artifact_name = "model", "m" # provide type and name
+    artifact_type, artifact_name = "model", "m"  # provide type and name
     for v in api.artifact_versions(artifact_type, artifact_name):
         # Clean up versions that don't have an alias such as 'latest'.
         # NOTE: You can put whatever deletion logic you want here.
@@ -545,11 +603,11 @@ def test_delete_a_collection(repo_dir: Path) -> None:
     make_tree(repo_dir / "src", {"f.txt": "x"})
     _put(repo_dir / "src", "entity/project/artifact_collection_name", kind="model", aliases=("prod",))
     import artctl as wandb
+
     # Provide your entity and a project name when you
     # use wandb.Api methods.
     api = wandb.Api(overrides={"project": "project", "entity": "entity"})
-    collection = api.artifact_collection(
-    "model", "entity/project/artifact_collection_name")
+    collection = api.artifact_collection("model", "entity/project/artifact_collection_name")
     collection.delete()
 
     assert not api.artifact_exists("entity/project/artifact_collection_name")
@@ -566,6 +624,7 @@ def my_model(repo_dir: Path) -> Path:
 
 def test_check_the_type(my_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import artctl as wandb
+
     run = wandb.init(project="my-project-name")
     artifact = run.use_artifact(artifact_or_name="my-entity/my-project/my-artifact")
     print(artifact.type)
@@ -574,11 +633,13 @@ def test_check_the_type(my_model: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_set_a_ttl_inside_a_run(my_model: Path) -> None:
-    import artctl as wandb
     from datetime import timedelta
+
+    import artctl as wandb
+
     run = wandb.init(project="my-project")  # guide: `run` is used without being created
     artifact = run.use_artifact("my-entity/my-project/my-artifact:alias")
-    artifact.ttl = timedelta(days=365*2) # Delete in two years
+    artifact.ttl = timedelta(days=365 * 2)  # Delete in two years
     artifact.save()
 
     assert wandb.Api().artifact("my-entity/my-project/my-artifact:v0").ttl == timedelta(days=730)
@@ -586,9 +647,10 @@ def test_set_a_ttl_inside_a_run(my_model: Path) -> None:
 
 def test_set_a_ttl_outside_a_run(my_model: Path) -> None:
     import artctl as wandb
+
     api = wandb.Api()
     artifact = api.artifact("my-entity/my-project/my-artifact:alias")
-    artifact.ttl = timedelta(days=365) # Delete in one year
+    artifact.ttl = timedelta(days=365)  # Delete in one year
     artifact.save()
 
     assert api.artifact("my-entity/my-project/my-artifact:v0").ttl == timedelta(days=365)
@@ -599,6 +661,7 @@ def test_walk_the_graph(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("ARTCTL_PROJECT", "proj")
     (repo_dir / "image1.png").write_text("1")
     import artctl as wandb
+
     with wandb.init() as run:
         artifact = wandb.Artifact("artifact_name", "artifact_type")
         # Add Files and Assets to the artifact using
@@ -619,6 +682,7 @@ def test_tutorial(workdir: Path) -> None:
     """From an empty directory (no ``artctl init``): W&B's ``wandb.login()`` is not needed."""
     (workdir / "dataset.h5").write_bytes(b"bicycles")
     import artctl as wandb
+
     # Create a W&B Run. Here we specify 'dataset' as the job type since this example
     # shows how to create a dataset artifact.
     run = wandb.init(project="artifacts-example", job_type="upload-dataset")

@@ -45,7 +45,11 @@ def test_status_lists_added_deleted_and_modified_files(cli, versions: Path, repo
     (work / "new.txt").write_text("new\n")
     doc = _status(cli, "p/d:v0", "work")
     assert (doc["added"], doc["removed"], doc["changed"], doc["clean"]) == (
-        ["new.txt"], ["sub/b.txt"], ["a.txt"], False)
+        ["new.txt"],
+        ["sub/b.txt"],
+        ["a.txt"],
+        False,
+    )
     human = cli.ok("status", "p/d:v0", "work").stdout
     assert "modified: a.txt" in human and "added:    new.txt" in human and "deleted:  sub/b.txt" in human
     assert cli("status", "p/d:v0", "work", "--exit-code").returncode == 1
@@ -63,7 +67,10 @@ def test_status_defaults_to_the_version_got_into_the_directory(cli, versions: Pa
     (work / "sub" / "new.txt").write_text("n")
     from_below = _status(cli, cwd=work / "sub")  # as git status: the recorded directory above
     assert (from_below["version"], from_below["directory"], from_below["added"]) == (
-        "v0", str(work.resolve()), ["sub/new.txt"])
+        "v0",
+        str(work.resolve()),
+        ["sub/new.txt"],
+    )
 
 
 def test_status_after_put_and_checkout_uses_that_version(cli, versions: Path, repo_dir: Path) -> None:
@@ -114,8 +121,11 @@ def test_diff_ref_dir_and_ref_ref(cli, versions: Path, repo_dir: Path) -> None:
 
 # -- checkout ----------------------------------------------------------------------------------
 def _tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): (os.readlink(p) if p.is_symlink() else p.read_text())
-            for p in sorted(root.rglob("*")) if p.is_symlink() or p.is_file()}
+    return {
+        str(p.relative_to(root)): (os.readlink(p) if p.is_symlink() else p.read_text())
+        for p in sorted(root.rglob("*"))
+        if p.is_symlink() or p.is_file()
+    }
 
 
 def test_checkout_creates_replaces_and_keeps_unchanged_files(cli, versions: Path, repo_dir: Path) -> None:
@@ -128,8 +138,9 @@ def test_checkout_creates_replaces_and_keeps_unchanged_files(cli, versions: Path
     assert _tree(repo_dir / "work") == {"a.txt": "alpha\n", "sub/b.txt": "beta\n"}
 
 
-def test_checkout_refuses_extra_files_without_force_and_changes_nothing(cli, versions: Path,
-                                                                        repo_dir: Path) -> None:
+def test_checkout_refuses_extra_files_without_force_and_changes_nothing(
+    cli, versions: Path, repo_dir: Path
+) -> None:
     cli.ok("artifact", "checkout", "p/d:v0", "work")
     work = repo_dir / "work"
     (work / "a.txt").write_text("local edit\n")
@@ -141,7 +152,8 @@ def test_checkout_refuses_extra_files_without_force_and_changes_nothing(cli, ver
     assert "--force" in refused.stderr
     assert _tree(work) == before and (work / "empty").is_dir()
     assert cli.ok("artifact", "checkout", "p/d:v1", "work", "--dry-run", "--json").json()["remove"] == [
-        "sub/b.txt"]  # a file of v0, unchanged: removed without --force (as git does)
+        "sub/b.txt"
+    ]  # a file of v0, unchanged: removed without --force (as git does)
     forced = cli.ok("artifact", "checkout", "p/d:v1", "work", "--force", "--json").json()
     assert forced["removed"] == ["empty/", "extra.txt", "sub/b.txt"]
     assert _tree(work) == {"a.txt": "ALPHA changed\n", "c.txt": "gamma\n"}
@@ -152,12 +164,17 @@ def test_checkout_refuses_extra_files_without_force_and_changes_nothing(cli, ver
 def test_checkout_keeps_what_artctlignore_matches(cli, versions: Path, repo_dir: Path) -> None:
     work = make_tree(repo_dir / "work", {".artctlignore": "*.log\n", "run.log": "keep me\n"})
     cli.ok("artifact", "checkout", "p/d:v0", "work")
-    assert _tree(work) == {".artctlignore": "*.log\n", "a.txt": "alpha\n", "run.log": "keep me\n",
-                           "sub/b.txt": "beta\n"}
+    assert _tree(work) == {
+        ".artctlignore": "*.log\n",
+        "a.txt": "alpha\n",
+        "run.log": "keep me\n",
+        "sub/b.txt": "beta\n",
+    }
 
 
-def test_checkout_never_follows_symlinks_out_of_the_directory(cli, versions: Path, repo_dir: Path,
-                                                              tmp_path: Path) -> None:
+def test_checkout_never_follows_symlinks_out_of_the_directory(
+    cli, versions: Path, repo_dir: Path, tmp_path: Path
+) -> None:
     outside = make_tree(tmp_path / "outside", {"b.txt": "precious\n", "a.txt": "precious a\n"})
     work = repo_dir / "work"
     work.mkdir()
@@ -172,7 +189,9 @@ def test_checkout_never_follows_symlinks_out_of_the_directory(cli, versions: Pat
     assert _tree(work) == {"a.txt": "alpha\n", "sub/b.txt": "beta\n"}
 
 
-def test_checkout_removes_a_dangling_symlink_and_a_file_in_the_way(cli, versions: Path, repo_dir: Path) -> None:
+def test_checkout_removes_a_dangling_symlink_and_a_file_in_the_way(
+    cli, versions: Path, repo_dir: Path
+) -> None:
     work = repo_dir / "work"
     work.mkdir()
     (work / "dangling").symlink_to(repo_dir / "nowhere")
@@ -194,7 +213,8 @@ def test_checkout_dry_run_and_bad_input(cli, versions: Path, repo_dir: Path) -> 
 
 
 def test_checkout_from_version_to_version_removes_their_files_but_not_edited_ones(
-        cli, versions: Path, repo_dir: Path) -> None:
+    cli, versions: Path, repo_dir: Path
+) -> None:
     cli.ok("artifact", "checkout", "p/d:v1", "work")
     work = repo_dir / "work"
     cli.ok("artifact", "checkout", "p/d:v0", "work")  # c.txt belonged to v1, unchanged: no --force
@@ -205,7 +225,9 @@ def test_checkout_from_version_to_version_removes_their_files_but_not_edited_one
     assert (work / "sub" / "b.txt").read_text() == "edited, not in v1\n"
 
 
-def test_checkout_removes_the_temporary_files_of_a_killed_checkout(cli, versions: Path, repo_dir: Path) -> None:
+def test_checkout_removes_the_temporary_files_of_a_killed_checkout(
+    cli, versions: Path, repo_dir: Path
+) -> None:
     """A SIGKILL between writing ``.a.txt.<pid>-<tag>.artctl-tmp`` and renaming it leaves that
     file; it is debris, not the user's data: the next checkout removes it without --force. The
     temporary file of a process still running is neither removed nor listed as extra."""

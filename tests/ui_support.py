@@ -12,7 +12,7 @@ from pathlib import Path
 
 from artctl.api.repo import Repo
 
-SCRIPT = '<script>window.__xss = 1</script>'
+SCRIPT = "<script>window.__xss = 1</script>"
 #: ``<img onerror>`` fires even where ``<script>`` inserted by innerHTML would not.
 IMG = '<img src=x onerror="window.__xss=2">'
 
@@ -28,14 +28,26 @@ def write(path: Path, files: dict[str, str]) -> Path:
 def build_example(repo: Repo, scratch: Path) -> dict[str, str]:
     """Fill ``repo``; return the ids the tests need (``raw``, ``clean``, ``train_runs`` …)."""
     runs = repo.repository.runs
-    raw_dir = write(scratch / "raw", {"images/cat.txt": "cat\n", "images/dog.txt": "dog\n",
-                                     "labels.csv": "id,label\n1,cat\n2,dog\n"})
-    raw = repo.put(raw_dir, name="demo/raw-images", type="dataset",
-                   description=f"Raw images {SCRIPT}",
-                   metadata={"source": "camera", "note": SCRIPT, "html": IMG})
+    raw_dir = write(
+        scratch / "raw",
+        {"images/cat.txt": "cat\n", "images/dog.txt": "dog\n", "labels.csv": "id,label\n1,cat\n2,dog\n"},
+    )
+    raw = repo.put(
+        raw_dir,
+        name="demo/raw-images",
+        type="dataset",
+        description=f"Raw images {SCRIPT}",
+        metadata={"source": "camera", "note": SCRIPT, "html": IMG},
+    )
     write(raw_dir, {"images/bird.txt": "bird\n"})
-    raw2 = repo.put(raw_dir, name="demo/raw-images", type="dataset", aliases=["production"],
-                    metadata={"source": "camera", "rows": 3}, ttl="30d")
+    raw2 = repo.put(
+        raw_dir,
+        name="demo/raw-images",
+        type="dataset",
+        aliases=["production"],
+        metadata={"source": "camera", "rows": 3},
+        ttl="30d",
+    )
 
     prep = runs.create("preprocess", name="preprocess-1", config={"resize": 64, "note": SCRIPT})
     repo.get("demo/raw-images:v1", root=scratch / "in-prep", run_id=prep.id)
@@ -47,10 +59,18 @@ def build_example(repo: Repo, scratch: Path) -> dict[str, str]:
     for i in range(6):
         run = runs.create("train", name=f"sweep-{i}", config={"lr": 10 ** -(i % 3 + 2), "epochs": 3 + i})
         repo.get("demo/clean-images:latest", root=scratch / f"in-train-{i}", run_id=run.id)
-        model_dir = write(scratch / f"model-{i}", {"model.bin": f"weights {i}\n", "config.json": '{"layers": 4}'})
+        model_dir = write(
+            scratch / f"model-{i}", {"model.bin": f"weights {i}\n", "config.json": '{"layers": 4}'}
+        )
         aliases = ["best"] if i == 3 else []
-        repo.put(model_dir, name="demo/cnn", type="model", run_id=run.id, aliases=aliases,
-                 metadata={"accuracy": round(0.8 + i / 100, 2)})
+        repo.put(
+            model_dir,
+            name="demo/cnn",
+            type="model",
+            run_id=run.id,
+            aliases=aliases,
+            metadata={"accuracy": round(0.8 + i / 100, 2)},
+        )
         runs.finish(run.id, failed=(i == 5))
         train_ids.append(run.id)
 
@@ -64,11 +84,15 @@ def build_example(repo: Repo, scratch: Path) -> dict[str, str]:
     repo.put(ref_dir, name="other/notes", type="docs")
     ref_src = write(scratch / "refsrc", {"a.txt": "hi\n"})
     repo.put(ref_src.as_uri(), name="other/refs", type="dataset")  # a reference: bytes stay there
-    return {"raw": f"{raw.record.name}:{raw.record.version}",
-            "raw2": f"{raw2.record.name}:{raw2.record.version}",
-            "clean": f"{clean.record.name}:{clean.record.version}",
-            "prep": prep.id, "train_runs": ",".join(train_ids), "evaluate": evaluate.id,
-            "ref_uri": (ref_src / "a.txt").as_uri()}
+    return {
+        "raw": f"{raw.record.name}:{raw.record.version}",
+        "raw2": f"{raw2.record.name}:{raw2.record.version}",
+        "clean": f"{clean.record.name}:{clean.record.version}",
+        "prep": prep.id,
+        "train_runs": ",".join(train_ids),
+        "evaluate": evaluate.id,
+        "ref_uri": (ref_src / "a.txt").as_uri(),
+    }
 
 
 # -- the server as a real subprocess ------------------------------------------------------------
@@ -82,8 +106,13 @@ def ui_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def start_ui(repo_dir: Path, *args: str, timeout: float = 20.0, open_browser: bool = False,
-             env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def start_ui(
+    repo_dir: Path,
+    *args: str,
+    timeout: float = 20.0,
+    open_browser: bool = False,
+    env: dict[str, str] | None = None,
+):  # type: ignore[no-untyped-def]
     """``artctl ui --no-open --port 0 ARGS`` in ``repo_dir``; return (process, the URL it printed).
 
     The URL is the one a user gets, with ``?token=…`` (unless ``--no-token``) and the start
@@ -96,8 +125,9 @@ def start_ui(repo_dir: Path, *args: str, timeout: float = 20.0, open_browser: bo
     argv = [sys.executable, "-m", "artctl", "ui", "--port", "0", *args]
     if not open_browser:
         argv.insert(4, "--no-open")
-    proc = subprocess.Popen(argv, cwd=repo_dir, env=ui_env(env), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        argv, cwd=repo_dir, env=ui_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     selector = selectors.DefaultSelector()
     selector.register(proc.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + timeout
@@ -141,4 +171,6 @@ def with_page(url: str, suffix: str) -> str:
     parts = urlsplit(url)
     extra = urlsplit(suffix)
     query = "&".join(q for q in (parts.query, extra.query) if q)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, extra.fragment or parts.fragment))
+    return urlunsplit(
+        (parts.scheme, parts.netloc, parts.path or "/", query, extra.fragment or parts.fragment)
+    )

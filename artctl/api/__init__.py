@@ -18,9 +18,18 @@ from __future__ import annotations
 from artctl.api.artifact import Artifact, ArtifactPath
 from artctl.api.artifact_fields import ArtifactTTL
 from artctl.api.collection import ArtifactCollection, ArtifactType
-from artctl.errors import RunError
 from artctl.api.query import Api
 from artctl.api.run import Run, init
+from artctl.errors import RunError
 
-__all__ = ["Api", "Artifact", "ArtifactCollection", "ArtifactPath", "ArtifactTTL", "ArtifactType", "Run",
-           "init", "RunError"]
+__all__ = [
+    "Api",
+    "Artifact",
+    "ArtifactCollection",
+    "ArtifactPath",
+    "ArtifactTTL",
+    "ArtifactType",
+    "Run",
+    "init",
+    "RunError",
+]

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.api.artifact_fields import AliasList, ArtifactTTL, validate_tags
 from artctl.api.artifact_files import ArtifactPath, LocalFiles
+from artctl.api.repo import PutResult, Repo
 from artctl.api.staging import Staging
 from artctl.errors import ArtctlError, InvalidInput, RunError
 from artctl.format.names import LATEST, ArtifactName, parse_name, parse_ref, validate_type
 from artctl.format.records import VersionRecord
-from artctl.api.repo import PutResult, Repo
 
 if TYPE_CHECKING:
     from artctl.api.collection import ArtifactCollection
@@ -33,10 +33,17 @@ __all__ = ["Artifact", "ArtifactPath", "ArtifactTTL"]
 class Artifact(Staging, LocalFiles):
     """A versioned set of files, like ``wandb.Artifact``."""
 
-    def __init__(self, name: str, type: str, description: str | None = None,
-                 metadata: dict[str, Any] | None = None, incremental: bool = False, *,
-                 ttl: timedelta | ArtifactTTL | None = ArtifactTTL.INHERIT,
-                 tags: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        incremental: bool = False,
+        *,
+        ttl: timedelta | ArtifactTTL | None = ArtifactTTL.INHERIT,
+        tags: Sequence[str] | None = None,
+    ) -> None:
         if not isinstance(name, str) or ":" in name:
             raise InvalidInput(f"artifact name {name!r} must not contain an alias; pass aliases when logging")
         validate_type(type)
@@ -57,7 +64,7 @@ class Artifact(Staging, LocalFiles):
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def _from_record(cls, repo: Repo, record: VersionRecord) -> "Artifact":
+    def _from_record(cls, repo: Repo, record: VersionRecord) -> Artifact:
         art = cls.__new__(cls)
         art.type = record.type
         art.incremental = False
@@ -80,8 +87,10 @@ class Artifact(Staging, LocalFiles):
 
     def _saved(self) -> VersionRecord:
         if self._record is None:
-            raise ArtctlError(f"artifact {self._name} is not saved yet; log it with run.log_artifact() "
-                              "or artifact.save() first")
+            raise ArtctlError(
+                f"artifact {self._name} is not saved yet; log it with run.log_artifact() "
+                "or artifact.save() first"
+            )
         return self._record
 
     def _repo(self) -> Repo:
@@ -179,7 +188,7 @@ class Artifact(Staging, LocalFiles):
         return self._ref()
 
     @property
-    def collection(self) -> "ArtifactCollection":
+    def collection(self) -> ArtifactCollection:
         """The collection (every version of this name) this version belongs to."""
         from artctl.api.collection import ArtifactCollection
 
@@ -217,7 +226,7 @@ class Artifact(Staging, LocalFiles):
         """The entity part of the name, or None (W&B's ``artifact.entity``)."""
         return parse_name(self._name).entity
 
-    def wait(self, timeout: int | None = None) -> "Artifact":
+    def wait(self, timeout: int | None = None) -> Artifact:
         """Logging is synchronous here: a saved artifact is ready; a draft was never logged."""
         self._saved()
         return self
@@ -242,10 +251,11 @@ class Artifact(Staging, LocalFiles):
         check_type(repo, name, self.type)
         return name
 
-    def _commit(self, repo: Repo, *, project: str | None, aliases: Sequence[str] = (),
-                run_id: str | None = None) -> PutResult:
-        from artctl.ops.cache import shared_use
+    def _commit(
+        self, repo: Repo, *, project: str | None, aliases: Sequence[str] = (), run_id: str | None = None
+    ) -> PutResult:
         from artctl.base.writeguard import writing
+        from artctl.ops.cache import shared_use
 
         name = self._check_committable(repo, project)
         extra = AliasList(aliases, is_latest=True)  # the rules of aliases.append
@@ -255,15 +265,23 @@ class Artifact(Staging, LocalFiles):
             if self.incremental and self._base is None:
                 self._base = repo.registry.latest(name)  # W&B's incremental: build on latest
             manifest = self._build_manifest(repo)
-            result = repo.commit_manifest(name, self.type, manifest, aliases=custom,
-                                          description=self.description, metadata=self.metadata,
-                                          ttl=self._commit_ttl(), run_id=run_id, tags=self._tags,
-                                          base=self._base.manifest if self._base is not None else None)
+            result = repo.commit_manifest(
+                name,
+                self.type,
+                manifest,
+                aliases=custom,
+                description=self.description,
+                metadata=self.metadata,
+                ttl=self._commit_ttl(),
+                run_id=run_id,
+                tags=self._tags,
+                base=self._base.manifest if self._base is not None else None,
+            )
         self._bind(repo, result.record)
         self._cleanup()
         return result
 
-    def save(self, project: str | None = None, settings: Any = None) -> "Artifact":
+    def save(self, project: str | None = None, settings: Any = None) -> Artifact:
         """Log a draft as a version, or persist a saved version's edited fields and aliases.
 
         As in W&B, a draft saved inside an active run (``artctl.init()``) is logged by that run;
@@ -306,10 +324,10 @@ class Artifact(Staging, LocalFiles):
         self._bind(repo, repo.resolve(ref))
 
     # -- lineage ----------------------------------------------------------------------------------
-    def logged_by(self) -> "Run | None":
+    def logged_by(self) -> Run | None:
         """The run that logged this version (None if it was put outside any run)."""
-        from artctl.ops import lineage
         from artctl.api.run import Run
+        from artctl.ops import lineage
 
         repo = self._repo()
         run_id = lineage.logged_by(repo, self._saved())
@@ -321,14 +339,16 @@ class Artifact(Staging, LocalFiles):
             return None
         return Run(repo, record.id, record.project)
 
-    def used_by(self) -> "list[Run]":
+    def used_by(self) -> list[Run]:
         """The runs that used this version as an input, oldest first."""
-        from artctl.ops import lineage
         from artctl.api.run import Run
+        from artctl.ops import lineage
 
         repo = self._repo()
-        return [Run(repo, run_id, repo.repository.runs.get(run_id).project)
-                for run_id in lineage.used_by(repo, self._saved())]
+        return [
+            Run(repo, run_id, repo.repository.runs.get(run_id).project)
+            for run_id in lineage.used_by(repo, self._saved())
+        ]
 
     def lineage(self, direction: str = "both", depth: int | None = None):  # type: ignore[no-untyped-def]
         """The lineage graph around this version (``.nodes``, ``.edges``, ``.to_json()``)."""
@@ -336,15 +356,21 @@ class Artifact(Staging, LocalFiles):
 
         return lineage.lineage(self._repo(), self._ref(), direction=direction, depth=depth)
 
-    def new_draft(self) -> "Artifact":
+    def new_draft(self) -> Artifact:
         """A draft based on this saved version: add/remove files, then save or log it.
 
         Only the files you add are read; the base contributes its manifest. (For a draft that
         outlives the process, use ``artctl draft`` / :class:`artctl.ops.drafts.Drafts`.)
         """
         record = self._saved()
-        draft = Artifact(record.name, record.type, record.description, dict(record.metadata),
-                         ttl=record.ttl, tags=record.tags)
+        draft = Artifact(
+            record.name,
+            record.type,
+            record.description,
+            dict(record.metadata),
+            ttl=record.ttl,
+            tags=record.tags,
+        )
         draft._repository = self._repo()
         draft._base = record
         return draft
@@ -366,4 +392,3 @@ class Artifact(Staging, LocalFiles):
         if self._record is None:
             return f"<Artifact {self._name} ({self.type}, draft)>"
         return f"<Artifact {self._ref()} ({self.type})>"
-

@@ -33,7 +33,9 @@ def validate_tags(tags: Iterable[str], what: str = "tag") -> list[str]:
     out: list[str] = []
     for tag in tags:
         if not isinstance(tag, str) or not 0 < len(tag) <= 256 or not _TAG.match(tag):
-            raise InvalidName(f"invalid {what} {tag!r}: letters, digits, '_' and '-', words separated by spaces")
+            raise InvalidName(
+                f"invalid {what} {tag!r}: letters, digits, '_' and '-', words separated by spaces"
+            )
         if tag not in out:
             out.append(tag)
     return out
@@ -43,8 +45,10 @@ def _check_addable(alias: Any, is_latest: bool) -> str:
     """An alias a user may add: a valid custom one, or ``latest`` where it already holds."""
     if alias == LATEST:
         if not is_latest:
-            raise InvalidName("'latest' always names the newest version; it cannot be added to an older one",
-                              hint="log a new version, or use a custom alias such as 'best'")
+            raise InvalidName(
+                "'latest' always names the newest version; it cannot be added to an older one",
+                hint="log a new version, or use a custom alias such as 'best'",
+            )
         return alias
     return validate_custom_alias(alias)
 
@@ -62,8 +66,10 @@ class AliasList(list):  # type: ignore[type-arg]
 
     def _refuse_latest(self, alias: Any) -> None:
         if alias == LATEST and self.is_latest:
-            raise InvalidInput("'latest' always names the newest version and cannot be removed from it",
-                               hint="log a newer version, or delete this one with artifact.delete()")
+            raise InvalidInput(
+                "'latest' always names the newest version and cannot be removed from it",
+                hint="log a newer version, or delete this one with artifact.delete()",
+            )
 
     def append(self, alias: str) -> None:
         alias = _check_addable(alias, self.is_latest)
@@ -74,7 +80,7 @@ class AliasList(list):  # type: ignore[type-arg]
         for alias in aliases:
             self.append(alias)
 
-    def __iadd__(self, aliases: Iterable[str]) -> "AliasList":  # type: ignore[override,misc]
+    def __iadd__(self, aliases: Iterable[str]) -> AliasList:  # type: ignore[override,misc]
         self.extend(aliases)
         return self
 
@@ -92,7 +98,7 @@ class AliasList(list):  # type: ignore[type-arg]
         return super().pop(index)
 
     def __delitem__(self, index: Any) -> None:
-        for alias in (self[index] if isinstance(index, slice) else [self[index]]):
+        for alias in self[index] if isinstance(index, slice) else [self[index]]:
             self._refuse_latest(alias)
         super().__delitem__(index)
 

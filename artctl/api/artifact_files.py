@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class ArtifactPath:
     """One file of a saved artifact (``artifact.get_path(name)``)."""
 
-    def __init__(self, artifact: "Artifact", entry: Entry) -> None:
+    def __init__(self, artifact: Artifact, entry: Entry) -> None:
         self._artifact = artifact
         self.entry = entry
 
@@ -47,8 +47,9 @@ class ArtifactPath:
     def download(self, root: str | os.PathLike[str] | None = None) -> str:
         """Write this one file under ``root``; return its local path."""
         artifact = self._artifact
-        result = artifact._repo().get(artifact._ref(), root=root or artifact._default_root(),
-                                      path_prefix=self.entry.path)
+        result = artifact._repo().get(
+            artifact._ref(), root=root or artifact._default_root(), path_prefix=self.entry.path
+        )
         return str(result.root / self.entry.path)
 
     def __repr__(self) -> str:
@@ -68,11 +69,15 @@ def verify_root(base: Path, entries: Iterable[Entry], label: str) -> None:
     found = set(_files_under(base)) if base.is_dir() else set()
     problems = [f"missing {p}" for p in sorted(set(expected) - found)]
     problems += [f"unexpected {p}" for p in sorted(found - set(expected) - refs)]
-    problems += [f"changed {p}" for p in sorted(set(expected) & found)
-                 if hash_file(base / p) != expected[p].digest]
+    problems += [
+        f"changed {p}" for p in sorted(set(expected) & found) if hash_file(base / p) != expected[p].digest
+    ]
     if problems:
-        raise ContentMismatch(f"{base} does not match {label}: " + "; ".join(problems[:5])
-                              + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+        raise ContentMismatch(
+            f"{base} does not match {label}: "
+            + "; ".join(problems[:5])
+            + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+        )
 
 
 def _files_under(base: Path) -> list[str]:
@@ -111,7 +116,7 @@ class LocalFiles:
     if TYPE_CHECKING:
         _use_run: str | None
 
-        def _repo(self) -> "Repo": ...
+        def _repo(self) -> Repo: ...
         def _ref(self) -> str: ...
         def _saved(self) -> VersionRecord: ...
         def _default_root(self) -> Path: ...
@@ -131,9 +136,16 @@ class LocalFiles:
 
     get_entry = get_path
 
-    def download(self, root: str | os.PathLike[str] | None = None, allow_missing_references: bool = False,
-                 skip_cache: bool | None = None, path_prefix: str | None = None,
-                 multipart: bool | None = None, *, link: str | None = None) -> str:
+    def download(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        allow_missing_references: bool = False,
+        skip_cache: bool | None = None,
+        path_prefix: str | None = None,
+        multipart: bool | None = None,
+        *,
+        link: str | None = None,
+    ) -> str:
         """Materialize the files; return the root directory (W&B's signature; ``multipart``
         is accepted and has no effect: there is no upload service to split requests for).
 
@@ -142,8 +154,14 @@ class LocalFiles:
         """
         if skip_cache:
             link = "copy"
-        result = self._repo().get(self._ref(), root=root, path_prefix=path_prefix, link=link,
-                                  run_id=self._use_run, allow_missing_references=allow_missing_references)
+        result = self._repo().get(
+            self._ref(),
+            root=root,
+            path_prefix=path_prefix,
+            link=link,
+            run_id=self._use_run,
+            allow_missing_references=allow_missing_references,
+        )
         return str(result.root)
 
     def checkout(self, root: str | os.PathLike[str] | None = None) -> str:

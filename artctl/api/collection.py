@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class ArtifactCollection:
     """One artifact name and its versions, like ``wandb.apis.public.ArtifactCollection``."""
 
-    def __init__(self, repo: "Repo", name: ArtifactName) -> None:
+    def __init__(self, repo: Repo, name: ArtifactName) -> None:
         record = repo.registry.require_artifact(name)
         self._repo = repo
         self._name = name
@@ -51,7 +51,7 @@ class ArtifactCollection:
         head = [LATEST] if registry.latest(self._name) is not None else []
         return head + sorted(registry.aliases(self._name))
 
-    def versions(self) -> "list[Artifact]":
+    def versions(self) -> list[Artifact]:
         """Its live versions, oldest first."""
         from artctl.api.artifact import Artifact
 
@@ -63,13 +63,16 @@ class ArtifactCollection:
         """Every collection here is a sequence of versions (W&B's portfolios are registry links)."""
         return True
 
-    def save(self) -> "ArtifactCollection":
+    def save(self) -> ArtifactCollection:
         """Persist the edited description and tags."""
         if self.name != self._name.name:
-            raise InvalidInput(f"renaming collection {self._name} to {self.name!r} is not supported",
-                               hint="log the versions under the new name; renaming is not available yet")
-        record = self._repo.registry.update_artifact(self._name, description=self.description,
-                                                     tags=validate_tags(self.tags))
+            raise InvalidInput(
+                f"renaming collection {self._name} to {self.name!r} is not supported",
+                hint="log the versions under the new name; renaming is not available yet",
+            )
+        record = self._repo.registry.update_artifact(
+            self._name, description=self.description, tags=validate_tags(self.tags)
+        )
         self.description, self.tags = record.description, list(record.tags)
         return self
 
@@ -86,7 +89,7 @@ class ArtifactCollection:
 class ArtifactType:
     """The collections of one type in one project, like ``wandb.apis.public.ArtifactType``."""
 
-    def __init__(self, repo: "Repo", name: str, project: str | None) -> None:
+    def __init__(self, repo: Repo, name: str, project: str | None) -> None:
         self._repo = repo
         self.name = name
         self.project = project
@@ -98,14 +101,16 @@ class ArtifactType:
     def collection(self, name: str) -> ArtifactCollection:
         found = ArtifactCollection(self._repo, parse_name(name, self.project))
         if found.type != self.name:
-            raise ArtifactNotFound(f"artifact {found.qualified_name} has type {found.type!r}, not {self.name!r}")
+            raise ArtifactNotFound(
+                f"artifact {found.qualified_name} has type {found.type!r}, not {self.name!r}"
+            )
         return found
 
     def __repr__(self) -> str:
         return f"<ArtifactType {self.name}>"
 
 
-def collections(repo: "Repo", project: str | None, kind: str | None) -> list[ArtifactCollection]:
+def collections(repo: Repo, project: str | None, kind: str | None) -> list[ArtifactCollection]:
     """Collections with at least one live version (of a project and type, when given)."""
     out = []
     for record in repo.registry.iter_artifacts(project, kind):
@@ -115,7 +120,7 @@ def collections(repo: "Repo", project: str | None, kind: str | None) -> list[Art
     return out
 
 
-def types(repo: "Repo", project: str | None) -> list[ArtifactType]:
+def types(repo: Repo, project: str | None) -> list[ArtifactType]:
     """The types used by the live collections of a project (every project when None)."""
     kinds = sorted({c.type for c in collections(repo, project, None)})
     return [ArtifactType(repo, kind, project) for kind in kinds]

@@ -6,10 +6,10 @@ import os
 
 from artctl.api.artifact import Artifact
 from artctl.api.collection import ArtifactCollection, ArtifactType, collections, types
-from artctl.errors import ArtctlError, ArtifactNotFound, InvalidInput, RunError
-from artctl.format.names import parse_name, parse_ref
 from artctl.api.repo import Repo
 from artctl.api.run import Run
+from artctl.errors import ArtctlError, ArtifactNotFound, InvalidInput, RunError
+from artctl.format.names import parse_name, parse_ref
 
 
 class Api:
@@ -18,7 +18,9 @@ class Api:
     Outside any repository one is created as ``./.artifacts`` (see :mod:`artctl.api.workspace`).
     """
 
-    def __init__(self, overrides: dict[str, str] | None = None, *, dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, overrides: dict[str, str] | None = None, *, dir: str | os.PathLike[str] | None = None
+    ) -> None:
         from artctl.api.workspace import open_repo
 
         self._repo = open_repo(dir)
@@ -49,8 +51,14 @@ class Api:
             return False
         return True
 
-    def artifact_collection(self, type_name: str | None = None, name: str | None = None, *,
-                            type: str | None = None, collection: str | None = None) -> ArtifactCollection:
+    def artifact_collection(
+        self,
+        type_name: str | None = None,
+        name: str | None = None,
+        *,
+        type: str | None = None,
+        collection: str | None = None,
+    ) -> ArtifactCollection:
         """One artifact name with its versions: ``api.artifact_collection("dataset", "proj/mnist")``.
 
         ``type=``/``collection=`` are the keywords the W&B guide writes for the same arguments.
@@ -60,7 +68,9 @@ class Api:
             raise InvalidInput("artifact_collection needs a type and a name, e.g. ('dataset', 'proj/mnist')")
         found = ArtifactCollection(self._repo, parse_name(name, self.project))
         if found.type != type_name:
-            raise ArtifactNotFound(f"artifact {found.qualified_name} has type {found.type!r}, not {type_name!r}")
+            raise ArtifactNotFound(
+                f"artifact {found.qualified_name} has type {found.type!r}, not {type_name!r}"
+            )
         return found
 
     def artifact_collection_exists(self, name: str, type: str) -> bool:
@@ -70,8 +80,9 @@ class Api:
         except ArtctlError:
             return False
 
-    def artifact_collections(self, project_name: str | None = None, type_name: str | None = None
-                             ) -> list[ArtifactCollection]:
+    def artifact_collections(
+        self, project_name: str | None = None, type_name: str | None = None
+    ) -> list[ArtifactCollection]:
         """The collections of a project (of one type, when given) that have a live version."""
         return collections(self._repo, project_name or self.project, type_name)
 
@@ -88,7 +99,9 @@ class Api:
         *scope, run_id = path.split("/")
         record = self._repo.repository.runs.get(run_id)
         if len(scope) > 2 or scope and record.project not in (None, scope[-1]):
-            raise RunError(f"run {path!r} not found", hint=f"run {run_id} belongs to project {record.project!r}")
+            raise RunError(
+                f"run {path!r} not found", hint=f"run {run_id} belongs to project {record.project!r}"
+            )
         return Run(self._repo, record.id, record.project)
 
     def runs(self) -> list[Run]:

@@ -14,17 +14,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artctl.ops.checkout import CheckoutResult, checkout, select
 from artctl.base.crashpoints import crash_point, declare
+from artctl.base.progress import Progress, announce_total
+from artctl.base.units import MAX_DURATION_SECONDS, parse_duration
 from artctl.errors import ArtifactNotFound, InvalidInput
-from artctl.ops.ingest import SourceFile, ingest, scan, tree_signature
 from artctl.format.manifest import Entry, Manifest, ManifestDiff, diff_sorted
 from artctl.format.names import ArtifactName, ArtifactRef, parse_name, parse_ref
-from artctl.base.progress import Progress, announce_total
 from artctl.format.records import VersionRecord
+from artctl.ops.checkout import CheckoutResult, checkout, select
+from artctl.ops.ingest import SourceFile, ingest, scan, tree_signature
 from artctl.repository.repo import Repository
 from artctl.repository.runs import VersionLink
-from artctl.base.units import MAX_DURATION_SECONDS, parse_duration
 
 if TYPE_CHECKING:
     from artctl.ops.verify import VerifyResult
@@ -36,23 +36,28 @@ PLACEMENT_MAX_LOOSE = 10_000
 PUT_AFTER_OBJECTS = declare(
     "put.after-objects",
     "every blob durable and in the stat cache, no manifest: unreferenced blobs (gc removes them "
-    "after its grace period); a re-put stores nothing again")
+    "after its grace period); a re-put stores nothing again",
+)
 PUT_AFTER_COMMIT = declare(
     "put.after-commit",
     "the version committed (record and aliases), the unchanged-tree memo not yet saved: a re-put "
-    "looks the files up in the stat cache and reports the same version")
+    "looks the files up in the stat cache and reports the same version",
+)
 COMMIT_AFTER_MANIFEST = declare(
     "commit.after-manifest",
     "the manifest stored, no version record: an unreferenced manifest (gc removes it); the re-run "
-    "writes the same manifest and commits it")
+    "writes the same manifest and commits it",
+)
 COMMIT_AFTER_VERSION = declare(
     "commit.after-version-record",
     "vN.json created, custom aliases not yet moved: a complete version; the re-run finds it "
-    "(identical content) and moves the aliases")
+    "(identical content) and moves the aliases",
+)
 COMMIT_AFTER_ALIASES = declare(
     "commit.after-aliases",
     "the version and its aliases committed, the run not yet linked: the re-run reports the same "
-    "version and links the run")
+    "version and links the run",
+)
 
 
 @dataclass(frozen=True)
@@ -64,9 +69,16 @@ class PutResult:
     created: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.record.name, "type": self.record.type, "version": self.record.version,
-                "digest": self.record.digest, "aliases": self.aliases, "created": self.created,
-                "files": self.record.files, "size": self.record.size}
+        return {
+            "name": self.record.name,
+            "type": self.record.type,
+            "version": self.record.version,
+            "digest": self.record.digest,
+            "aliases": self.aliases,
+            "created": self.created,
+            "files": self.record.files,
+            "size": self.record.size,
+        }
 
 
 @dataclass(frozen=True)
@@ -82,14 +94,22 @@ class VersionInfo:
 
         out = PutResult(self.record, self.aliases, False).to_json()
         del out["created"]
-        out.update({"metadata": self.record.metadata, "description": self.record.description,
-                    "ttl": format_duration(self.record.ttl), "state": self.record.status(),
-                    "tags": list(self.record.tags),
-                    "created_at": self.record.created_at, "logged_by": self.record.logged_by,
-                    "expires_at": self.record.expires_at.isoformat() if self.record.expires_at else None})
+        out.update(
+            {
+                "metadata": self.record.metadata,
+                "description": self.record.description,
+                "ttl": format_duration(self.record.ttl),
+                "state": self.record.status(),
+                "tags": list(self.record.tags),
+                "created_at": self.record.created_at,
+                "logged_by": self.record.logged_by,
+                "expires_at": self.record.expires_at.isoformat() if self.record.expires_at else None,
+            }
+        )
         if entries and self.manifest is not None:
-            out["entries"] = [{"path": e.path, "size": e.size, "digest": e.digest, "ref": e.ref}
-                              for e in self.manifest]
+            out["entries"] = [
+                {"path": e.path, "size": e.size, "digest": e.digest, "ref": e.ref} for e in self.manifest
+            ]
         return out
 
 
@@ -174,7 +194,7 @@ class Repo:
             self.repository = Repository.find(Path(path) if path is not None else None)
 
     @classmethod
-    def init(cls, directory: str | os.PathLike[str] | None = None) -> tuple["Repo", bool]:
+    def init(cls, directory: str | os.PathLike[str] | None = None) -> tuple[Repo, bool]:
         repository, created = Repository.init(Path(directory) if directory is not None else None)
         return cls(repository), created
 
@@ -219,11 +239,20 @@ class Repo:
     def store_files(self, files: Sequence[SourceFile], progress: Progress | None = None) -> list[Entry]:
         return ingest(files, self.store, self.repository.state, workers=self.workers(), progress=progress)
 
-    def commit_manifest(self, name: ArtifactName, kind: str, manifest: Manifest, *,
-                        aliases: Sequence[str] = (), description: str | None = None,
-                        metadata: dict[str, Any] | None = None, ttl: str | timedelta | None = None,
-                        run_id: str | None = None, tags: Sequence[str] = (),
-                        base: str | None = None) -> PutResult:
+    def commit_manifest(
+        self,
+        name: ArtifactName,
+        kind: str,
+        manifest: Manifest,
+        *,
+        aliases: Sequence[str] = (),
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        ttl: str | timedelta | None = None,
+        run_id: str | None = None,
+        tags: Sequence[str] = (),
+        base: str | None = None,
+    ) -> PutResult:
         """Manifest → version record → aliases (the objects are already stored).
 
         ``base`` is the manifest a draft started from: its remote origin carries over to the
@@ -234,16 +263,38 @@ class Repo:
         check_metadata(metadata)  # before the manifest is written
         with writing(self.repository.locks_dir):  # gc waits until the version record exists
             digest = self.repository.write_manifest(
-                manifest, origin=self.repository.inherited_origin(manifest, base))
+                manifest, origin=self.repository.inherited_origin(manifest, base)
+            )
             crash_point(COMMIT_AFTER_MANIFEST)
-            return self.commit_digest(name, kind, digest, files=len(manifest), size=manifest.total_size,
-                                      aliases=aliases, description=description, metadata=metadata,
-                                      ttl=ttl, run_id=run_id, tags=tags)
+            return self.commit_digest(
+                name,
+                kind,
+                digest,
+                files=len(manifest),
+                size=manifest.total_size,
+                aliases=aliases,
+                description=description,
+                metadata=metadata,
+                ttl=ttl,
+                run_id=run_id,
+                tags=tags,
+            )
 
-    def commit_digest(self, name: ArtifactName, kind: str, digest: str, *, files: int, size: int,
-                      aliases: Sequence[str] = (), description: str | None = None,
-                      metadata: dict[str, Any] | None = None, ttl: str | timedelta | None = None,
-                      run_id: str | None = None, tags: Sequence[str] = ()) -> PutResult:
+    def commit_digest(
+        self,
+        name: ArtifactName,
+        kind: str,
+        digest: str,
+        *,
+        files: int,
+        size: int,
+        aliases: Sequence[str] = (),
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        ttl: str | timedelta | None = None,
+        run_id: str | None = None,
+        tags: Sequence[str] = (),
+    ) -> PutResult:
         """Version record → aliases → run link, for a manifest already stored.
 
         ``ttl=None`` inherits the project's default TTL; ``ttl="none"`` means no TTL at all.
@@ -254,8 +305,9 @@ class Repo:
         if run_id:
             self.repository.runs.require_running(run_id)
         with writing(self.repository.locks_dir):  # gc waits until the version record exists
-            seconds = (None if ttl == "none" else ttl_seconds(ttl) if ttl is not None
-                       else self.default_ttl(name))
+            seconds = (
+                None if ttl == "none" else ttl_seconds(ttl) if ttl is not None else self.default_ttl(name)
+            )
             if run_id:
                 # Identical content resolves to an existing version: refuse a lineage cycle before
                 # the registry moves any alias to it.
@@ -263,27 +315,48 @@ class Repo:
                 if same:
                     self.repository.runs.check_link(run_id, link_of(same[-1]), direction="output")
             record, created = self.registry.commit(
-                name, kind, digest, files=files, size=size,
-                description=description, metadata=metadata, ttl_seconds=seconds, aliases=list(aliases),
-                logged_by=run_id, tags=list(tags), point=COMMIT_AFTER_VERSION)
+                name,
+                kind,
+                digest,
+                files=files,
+                size=size,
+                description=description,
+                metadata=metadata,
+                ttl_seconds=seconds,
+                aliases=list(aliases),
+                logged_by=run_id,
+                tags=list(tags),
+                point=COMMIT_AFTER_VERSION,
+            )
             crash_point(COMMIT_AFTER_ALIASES)
             if run_id:
                 self.repository.runs.link(run_id, link_of(record), direction="output", new_version=created)
         return PutResult(record, self.registry.aliases_of(record), created)
 
-    def put(self, path: str | os.PathLike[str], *, name: str, type: str, aliases: Sequence[str] = (),
-            description: str | None = None, metadata: dict[str, Any] | None = None,
-            ttl: str | timedelta | None = None, run_id: str | None = None,
-            checksum: bool = True, max_objects: int | None = None,
-            progress: Progress | None = None, tags: Sequence[str] = ()) -> PutResult:
+    def put(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str,
+        type: str,
+        aliases: Sequence[str] = (),
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        ttl: str | timedelta | None = None,
+        run_id: str | None = None,
+        checksum: bool = True,
+        max_objects: int | None = None,
+        progress: Progress | None = None,
+        tags: Sequence[str] = (),
+    ) -> PutResult:
         """A new version from a file, a directory or a reference URI (``s3://…``).
 
         Identical content to a live version creates no new version; the aliases still move.
         """
         from artctl import references
+        from artctl.base.writeguard import writing
         from artctl.ops.cache import shared_use
         from artctl.ops.gc import discard_on_failure
-        from artctl.base.writeguard import writing
 
         artifact = parse_name(name)
         check_type(self, artifact, type)
@@ -292,17 +365,22 @@ class Repo:
             self.repository.runs.require_running(run_id)
         if ttl is not None:
             ttl_seconds(ttl)
-        commit = dict(aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id,
-                      tags=tags)
+        commit = dict(
+            aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id, tags=tags
+        )
         # Shared cache lock: an object this put deduplicates against is not evicted before the
         # version that needs it is committed (docs/cache.md). gc writer guard: gc deletes
         # nothing while this put is in flight (docs/gc.md). If the put fails, what it stored and
         # nothing references is removed at once (after both are released).
-        with discard_on_failure(self), shared_use(self.repository.locks_dir), \
-                writing(self.repository.locks_dir):
+        with (
+            discard_on_failure(self),
+            shared_use(self.repository.locks_dir),
+            writing(self.repository.locks_dir),
+        ):
             if references.is_uri(str(path)):
-                entries = list(references.entries_for(str(path), None, checksum=checksum,
-                                                      max_objects=max_objects))
+                entries = list(
+                    references.entries_for(str(path), None, checksum=checksum, max_objects=max_objects)
+                )
                 return self.commit_manifest(artifact, type, Manifest.from_entries(entries), **commit)
             files = self.collect([(path, None)])
             if not files:
@@ -328,8 +406,9 @@ class Repo:
             remember(self, Path(path), result.record)
         return result
 
-    def _unchanged_tree(self, name: ArtifactName, signature: str | None,
-                        files: Sequence[SourceFile]) -> str | None:
+    def _unchanged_tree(
+        self, name: ArtifactName, signature: str | None, files: Sequence[SourceFile]
+    ) -> str | None:
         """The manifest of a live version made from exactly these files, unchanged since.
 
         The version's blobs are checked too, without re-hashing anything: after
@@ -380,8 +459,9 @@ class Repo:
     def manifest(self, record: VersionRecord) -> Manifest:
         return self.repository.read_manifest(record.manifest)
 
-    def show(self, ref: str | ArtifactRef, *, include_deleted: bool = False,
-             load_manifest: bool = True) -> VersionInfo:
+    def show(
+        self, ref: str | ArtifactRef, *, include_deleted: bool = False, load_manifest: bool = True
+    ) -> VersionInfo:
         """A version, its aliases and (unless ``load_manifest=False``) its manifest.
 
         Without the manifest, stream the files with :meth:`iter_entries`: that is how a
@@ -403,10 +483,18 @@ class Repo:
     def default_root(self, record: VersionRecord) -> Path:
         return Path("artifacts") / f"{parse_name(record.name).name}:{record.version}"
 
-    def get(self, ref: str | ArtifactRef, *, root: str | os.PathLike[str] | None = None,
-            path_prefix: str | None = None, link: str | None = None, run_id: str | None = None,
-            progress: Progress | None = None, allow_local_refs: bool | None = None,
-            allow_missing_references: bool = False) -> CheckoutResult:
+    def get(
+        self,
+        ref: str | ArtifactRef,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        path_prefix: str | None = None,
+        link: str | None = None,
+        run_id: str | None = None,
+        progress: Progress | None = None,
+        allow_local_refs: bool | None = None,
+        allow_missing_references: bool = False,
+    ) -> CheckoutResult:
         """Materialize a version under ``root`` (default ``./artifacts/<name>:vN``).
 
         References of a version pulled from a remote are checked before anything is written
@@ -427,8 +515,9 @@ class Repo:
         self.check_references(record, entries, allow_local_refs)
         target = Path(root) if root is not None else self.default_root(record)
         announce_total(progress, len(entries), sum(e.size for e in entries))  # the selection's
-        result = self.materialize(entries, target, link=link, progress=progress,
-                                  allow_missing_references=allow_missing_references)
+        result = self.materialize(
+            entries, target, link=link, progress=progress, allow_missing_references=allow_missing_references
+        )
         if not path_prefix:  # the whole version: `artctl status` in that directory compares with it
             from artctl.ops.workdirs import remember
 
@@ -437,8 +526,15 @@ class Repo:
             self.repository.runs.link(run_id, link_of(record), direction="input")
         return result
 
-    def materialize(self, entries: list[Entry], target: Path, *, link: str | None = None,
-                    progress: Progress | None = None, allow_missing_references: bool = False) -> CheckoutResult:
+    def materialize(
+        self,
+        entries: list[Entry],
+        target: Path,
+        *,
+        link: str | None = None,
+        progress: Progress | None = None,
+        allow_missing_references: bool = False,
+    ) -> CheckoutResult:
         """Write ``entries`` under ``target`` from the store, fetching what it lacks (remotes,
         references): the one writer of working files, for ``get`` and ``artifact checkout``."""
         mode = link or self.repository.settings.link
@@ -452,9 +548,17 @@ class Repo:
             if missing:
                 prefetch(self, missing)
                 where = where.updated(self.store.placement({e.digest for e in missing}, locations=True))
-            result = checkout(entries, target, self.store, link=mode, fetch=self.fetcher(),
-                              where=where, workers=self.workers(), progress=progress,
-                              optional=(lambda e: e.ref is not None) if allow_missing_references else None)
+            result = checkout(
+                entries,
+                target,
+                self.store,
+                link=mode,
+                fetch=self.fetcher(),
+                where=where,
+                workers=self.workers(),
+                progress=progress,
+                optional=(lambda e: e.ref is not None) if allow_missing_references else None,
+            )
         record_get(self.repository, entries)  # LRU bookkeeping: one batched write
         return result
 
@@ -466,8 +570,12 @@ class Repo:
 
         if allow_local is None:
             allow_local = self.repository.settings.allow_local_references
-        check_followable(entries, self.repository.manifest_origin(record.manifest), allow_local=allow_local,
-                         what=f"{record.name}:{record.version}")
+        check_followable(
+            entries,
+            self.repository.manifest_origin(record.manifest),
+            allow_local=allow_local,
+            what=f"{record.name}:{record.version}",
+        )
 
     def fetcher(self):  # type: ignore[no-untyped-def]
         """How to obtain bytes the local store lacks (references, remotes): see ``sources``."""
@@ -483,10 +591,16 @@ class Repo:
             if not versions:
                 continue  # every version deleted or expired (`artifact rm NAME --all`)
             latest = versions[-1] if versions else None
-            out.append(ArtifactSummary(artifact.name, artifact.type, len(versions),
-                                       latest.version if latest else None,
-                                       latest.size if latest else 0,
-                                       latest.created_at if latest else None))
+            out.append(
+                ArtifactSummary(
+                    artifact.name,
+                    artifact.type,
+                    len(versions),
+                    latest.version if latest else None,
+                    latest.size if latest else 0,
+                    latest.created_at if latest else None,
+                )
+            )
         return out
 
     def versions(self, name: str | ArtifactName, *, include_deleted: bool = False) -> list[VersionInfo]:
@@ -499,9 +613,17 @@ class Repo:
     def diff(self, old: str | ArtifactRef, new: str | ArtifactRef) -> ManifestDiff:
         return diff_sorted(self.iter_entries(self.resolve(old)), self.iter_entries(self.resolve(new)))
 
-    def update(self, ref: str | ArtifactRef, *, description: Any = ..., metadata: Any = ...,
-               ttl: Any = ..., tags: Any = ..., add_tags: Sequence[str] = (),
-               remove_tags: Sequence[str] = ()) -> VersionInfo:
+    def update(
+        self,
+        ref: str | ArtifactRef,
+        *,
+        description: Any = ...,
+        metadata: Any = ...,
+        ttl: Any = ...,
+        tags: Any = ...,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+    ) -> VersionInfo:
         """Edit mutable fields; ``ttl=None`` removes the TTL, ``...`` leaves a field alone."""
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
         if metadata is not ...:
@@ -509,13 +631,25 @@ class Repo:
         seconds: Any = ...
         if ttl is not ...:
             seconds = None if ttl in (None, "none") else ttl_seconds(ttl)
-        record = self.registry.update(parsed, description=description, metadata=metadata,
-                                      ttl_seconds=seconds, tags=tags, add_tags=list(add_tags),
-                                      remove_tags=list(remove_tags))
+        record = self.registry.update(
+            parsed,
+            description=description,
+            metadata=metadata,
+            ttl_seconds=seconds,
+            tags=tags,
+            add_tags=list(add_tags),
+            remove_tags=list(remove_tags),
+        )
         return VersionInfo(record, self.registry.aliases_of(record))
 
-    def verify(self, ref: str | ArtifactRef | None = None, progress: Progress | None = None,
-               *, repair: bool = False, remote: str | bool | None = None) -> "VerifyResult":
+    def verify(
+        self,
+        ref: str | ArtifactRef | None = None,
+        progress: Progress | None = None,
+        *,
+        repair: bool = False,
+        remote: str | bool | None = None,
+    ) -> VerifyResult:
         """Re-hash every object (of one version, or of all) and report problems: see ``verify.py``."""
         from artctl.ops.verify import verify
 
@@ -530,8 +664,10 @@ def check_type(repo: Repo, name: ArtifactName, kind: str) -> None:
     validate_type(kind)
     existing = repo.registry.artifact(name)
     if existing is not None and existing.type != kind:
-        raise Conflict(f"artifact {name} already exists with type {existing.type!r}, not {kind!r}",
-                       hint="names are unique within a project whatever the type; choose another name")
+        raise Conflict(
+            f"artifact {name} already exists with type {existing.type!r}, not {kind!r}",
+            hint="names are unique within a project whatever the type; choose another name",
+        )
 
 
 #: The type of a new artifact when none is given (``wandb artifact put``'s default).

@@ -13,14 +13,14 @@ from typing import Any
 
 from artctl.api.artifact import Artifact
 from artctl.api.artifact_fields import AliasList, validate_tags
+from artctl.api.repo import Repo, link_of
 from artctl.errors import InvalidInput
 from artctl.format.names import LATEST, parse_name, parse_ref
-from artctl.api.repo import Repo, link_of
 
-_active: "Run | None" = None
+_active: Run | None = None
 
 
-def active_run() -> "Run | None":
+def active_run() -> Run | None:
     """The run ``artctl.init()`` started in this process, while it is running (W&B's ``wandb.run``)."""
     return _active
 
@@ -70,8 +70,13 @@ class Run:
     def notes(self) -> str | None:
         return self.record.notes
 
-    def log_artifact(self, artifact: "Artifact | str | os.PathLike[str]", name: str | None = None,
-                     type: str | None = None, aliases: Sequence[str] = ()) -> Artifact:
+    def log_artifact(
+        self,
+        artifact: Artifact | str | os.PathLike[str],
+        name: str | None = None,
+        type: str | None = None,
+        aliases: Sequence[str] = (),
+    ) -> Artifact:
         """Save ``artifact`` as a new version (if its content is new) output by this run."""
         if not isinstance(artifact, Artifact):
             if not name or not type:
@@ -90,8 +95,13 @@ class Run:
         artifact._commit(self._repo, project=self.project, aliases=aliases, run_id=self.id)
         return artifact
 
-    def use_artifact(self, artifact_or_name: "Artifact | str", type: str | None = None,
-                     aliases: Sequence[str] = (), use_as: str | None = None) -> Artifact:
+    def use_artifact(
+        self,
+        artifact_or_name: Artifact | str,
+        type: str | None = None,
+        aliases: Sequence[str] = (),
+        use_as: str | None = None,
+    ) -> Artifact:
         """Mark a version as an input of this run and return it (an unsaved one is logged first).
 
         ``use_as`` records how the run used it (e.g. ``"validation"``) on the run's input link.
@@ -114,8 +124,9 @@ class Run:
         art._use_run = self.id
         return art
 
-    def upsert_artifact(self, artifact: "Artifact", distributed_id: str | None = None, *,
-                        remote: str | None = None) -> Artifact:
+    def upsert_artifact(
+        self, artifact: Artifact, distributed_id: str | None = None, *, remote: str | None = None
+    ) -> Artifact:
         """Add the artifact's staged files as one part of a distributed version (W&B's name).
 
         Many processes (or machines, with ``remote=``) upsert under one ``distributed_id``;
@@ -125,24 +136,48 @@ class Run:
 
         distributed_id = self._distributed_id(distributed_id, "upsert_artifact")
         name = str(parse_name(artifact.name, self.project))
-        upsert_entries(self._repo, lambda: list(artifact._build_manifest(self._repo)), name=name,
-                       type=artifact.type, distributed_id=distributed_id, remote=remote)
+        upsert_entries(
+            self._repo,
+            lambda: list(artifact._build_manifest(self._repo)),
+            name=name,
+            type=artifact.type,
+            distributed_id=distributed_id,
+            remote=remote,
+        )
         artifact._cleanup()
         return artifact
 
-    def finish_artifact(self, artifact: "Artifact", distributed_id: str | None = None, *,
-                        aliases: Sequence[str] = (), remote: str | None = None) -> Artifact:
+    def finish_artifact(
+        self,
+        artifact: Artifact,
+        distributed_id: str | None = None,
+        *,
+        aliases: Sequence[str] = (),
+        remote: str | None = None,
+    ) -> Artifact:
         """Commit every part of ``distributed_id`` (plus this artifact's staged files) as one version."""
         from artctl.ops.distributed import finish
 
         distributed_id = self._distributed_id(distributed_id, "finish_artifact")
         name = str(parse_name(artifact.name, self.project))
         extra = (lambda: list(artifact._build_manifest(self._repo))) if artifact._sources else None
-        custom = [a for a in dict.fromkeys([*artifact.aliases, *AliasList(aliases, is_latest=True)]) if a != LATEST]
-        result = finish(self._repo, name=name, type=artifact.type, distributed_id=distributed_id,
-                        remote=remote, aliases=custom, description=artifact.description,
-                        metadata=artifact.metadata, ttl=artifact._commit_ttl(), run_id=self.id,
-                        extra_entries=extra, tags=artifact.tags)
+        custom = [
+            a for a in dict.fromkeys([*artifact.aliases, *AliasList(aliases, is_latest=True)]) if a != LATEST
+        ]
+        result = finish(
+            self._repo,
+            name=name,
+            type=artifact.type,
+            distributed_id=distributed_id,
+            remote=remote,
+            aliases=custom,
+            description=artifact.description,
+            metadata=artifact.metadata,
+            ttl=artifact._commit_ttl(),
+            run_id=self.id,
+            extra_entries=extra,
+            tags=artifact.tags,
+        )
         artifact._bind(self._repo, result.record)
         artifact._cleanup()
         return artifact
@@ -154,13 +189,17 @@ class Run:
         if given:
             return given
         if not self.group:
-            raise InvalidInput(f"{method} needs distributed_id= (shared by every writer)",
-                               hint="or start every writer with artctl.init(group=...): the group is the default")
+            raise InvalidInput(
+                f"{method} needs distributed_id= (shared by every writer)",
+                hint="or start every writer with artctl.init(group=...): the group is the default",
+            )
         try:
             return validate_id(self.group)
         except InvalidInput:
-            raise InvalidInput(f"run group {self.group!r} cannot serve as the distributed id of {method}",
-                               hint="pass distributed_id=, or use a group of letters, digits, '.', '_' and '-'") from None
+            raise InvalidInput(
+                f"run group {self.group!r} cannot serve as the distributed id of {method}",
+                hint="pass distributed_id=, or use a group of letters, digits, '.', '_' and '-'",
+            ) from None
 
     def logged_artifacts(self) -> list[Artifact]:
         return [self._artifact_for(link.ref) for link in self.record.outputs]
@@ -178,7 +217,7 @@ class Run:
         if _active is not None and _active.id == self.id:
             _active = None
 
-    def __enter__(self) -> "Run":
+    def __enter__(self) -> Run:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
@@ -190,10 +229,18 @@ class Run:
         return f"<Run {self.id} ({self.job_type})>"
 
 
-def init(project: str | None = None, job_type: str = "job", name: str | None = None,
-         config: dict[str, Any] | None = None, *, entity: str | None = None, group: str | None = None,
-         tags: Sequence[str] | None = None, notes: str | None = None,
-         dir: str | os.PathLike[str] | None = None) -> Run:
+def init(
+    project: str | None = None,
+    job_type: str = "job",
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    *,
+    entity: str | None = None,
+    group: str | None = None,
+    tags: Sequence[str] | None = None,
+    notes: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+) -> Run:
     """Start a run, as ``wandb.init``; it is the active run until it finishes.
 
     The repository is the one around ``dir`` (default: the working directory), created as
@@ -203,16 +250,33 @@ def init(project: str | None = None, job_type: str = "job", name: str | None = N
     global _active
     from artctl.api.workspace import open_repo
 
-    run = start_run(open_repo(dir), project=project or os.environ.get("ARTCTL_PROJECT") or None,
-                    job_type=job_type, name=name, config=config, entity=entity, group=group,
-                    tags=tags, notes=notes)
+    run = start_run(
+        open_repo(dir),
+        project=project or os.environ.get("ARTCTL_PROJECT") or None,
+        job_type=job_type,
+        name=name,
+        config=config,
+        entity=entity,
+        group=group,
+        tags=tags,
+        notes=notes,
+    )
     _active = run
     return run
 
 
-def start_run(repo: Repo, *, project: str | None, job_type: str, name: str | None = None,
-              config: dict[str, Any] | None = None, entity: str | None = None, group: str | None = None,
-              tags: Sequence[str] | None = None, notes: str | None = None) -> Run:
+def start_run(
+    repo: Repo,
+    *,
+    project: str | None,
+    job_type: str,
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    entity: str | None = None,
+    group: str | None = None,
+    tags: Sequence[str] | None = None,
+    notes: str | None = None,
+) -> Run:
     """Create a run record after checking every argument (the active run is left alone)."""
     if project is not None:
         parse_name(f"{project}/x")
@@ -222,7 +286,14 @@ def start_run(repo: Repo, *, project: str | None, job_type: str, name: str | Non
         raise InvalidInput(f"group must be a non-empty string, not {group!r}")
     if notes is not None and not isinstance(notes, str):
         raise InvalidInput("notes must be a string")
-    record = repo.repository.runs.create(job_type, name=name, project=project, config=config,
-                                         entity=entity, group=group, tags=validate_tags(tags or [], "run tag"),
-                                         notes=notes)
+    record = repo.repository.runs.create(
+        job_type,
+        name=name,
+        project=project,
+        config=config,
+        entity=entity,
+        group=group,
+        tags=validate_tags(tags or [], "run tag"),
+        notes=notes,
+    )
     return Run(repo, record.id, project)

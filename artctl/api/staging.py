@@ -37,15 +37,18 @@ class Staging:
 
     def _staging(self) -> None:
         if self._record is not None:
-            raise ArtctlError(f"{self._record.name}:{self._record.version} is committed and immutable; "
-                              "use artifact.new_draft() to make a new version from it")
+            raise ArtctlError(
+                f"{self._record.name}:{self._record.version} is committed and immutable; "
+                "use artifact.new_draft() to make a new version from it"
+            )
 
     def _has_content(self) -> bool:
         """Whether logging could produce a non-empty version (checked before starting a run)."""
         return bool(self._sources) or self._base is not None
 
-    def add_file(self, local_path: str | os.PathLike[str], name: str | None = None,
-                 *, overwrite: bool = True) -> "Staging":
+    def add_file(
+        self, local_path: str | os.PathLike[str], name: str | None = None, *, overwrite: bool = True
+    ) -> Staging:
         """Stage one file, stored as ``name`` (default: its base name)."""
         self._staging()
         path = Path(local_path)
@@ -57,7 +60,7 @@ class Staging:
         self._sources.append((str(path), logical))
         return self
 
-    def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> "Staging":
+    def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> Staging:
         """Stage every file under a directory, under the prefix ``name`` (default: top level)."""
         self._staging()
         path = Path(local_path)
@@ -83,8 +86,9 @@ class Staging:
             yield fh
         self._sources.append((str(local), name))
 
-    def add_reference(self, uri: str, name: str | None = None, checksum: bool = True,
-                      max_objects: int | None = None) -> "Staging":
+    def add_reference(
+        self, uri: str, name: str | None = None, checksum: bool = True, max_objects: int | None = None
+    ) -> Staging:
         """Track data that stays in external storage (S3, GCS, Azure, HTTP, file://)."""
         self._staging()
         from artctl import references
@@ -94,7 +98,7 @@ class Staging:
         self._reference_options[uri] = {"checksum": checksum, "max_objects": max_objects}
         return self
 
-    def remove(self, path: str) -> "Staging":
+    def remove(self, path: str) -> Staging:
         """Remove a staged path (or a directory prefix ending in ``/``) from the artifact."""
         self._staging()
         self._removed.append(path)
@@ -103,14 +107,13 @@ class Staging:
         self._removed_at.append(len(self._sources))
         return self
 
-    def _build_manifest(self, repo: "Repo", progress=None) -> Manifest:  # type: ignore[no-untyped-def]
+    def _build_manifest(self, repo: Repo, progress=None) -> Manifest:  # type: ignore[no-untyped-def]
         """Base manifest (for a draft) + staged adds and removals, applied in call order.
 
         Only the staged files are read and hashed; a draft's base contributes its manifest.
         """
         manifest = repo.manifest(self._base) if self._base is not None else Manifest()
-        groups = [repo.collect([(p, n)]) if not p.startswith("ref::") else []
-                  for p, n in self._sources]
+        groups = [repo.collect([(p, n)]) if not p.startswith("ref::") else [] for p, n in self._sources]
         stored: dict[str, Entry] = {}
         files = [f for group in groups for f in group]
         if files:

@@ -12,8 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from artctl.errors import RepositoryNotFound
 from artctl.api.repo import Repo
+from artctl.errors import RepositoryNotFound
 
 
 def open_repo(directory: str | os.PathLike[str] | None = None) -> Repo:

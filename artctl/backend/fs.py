@@ -17,7 +17,6 @@ with a hint, so the CLI prints one line instead of a botocore traceback.
 from __future__ import annotations
 
 import abc
-
 import contextlib
 import errno
 import os
@@ -29,8 +28,8 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from artctl.base import extras  # first: sets gcsfs' environment before anything can import gcsfs
-from artctl.errors import ArtctlError, IntegrityError, InvalidInput, RemoteError
 from artctl.base.fsutil import atomic_write_bytes, copy_bounded, fsync_dir
+from artctl.errors import ArtctlError, IntegrityError, InvalidInput, RemoteError
 
 #: Parallel requests per transfer (bounded so a 100k-object push does not open 100k sockets).
 DEFAULT_JOBS = 8
@@ -50,10 +49,11 @@ DOWNLOAD_CHUNK = 16 * 1024 * 1024
 
 def too_large(url: str, rel: str, limit: int) -> IntegrityError:
     """The one error for a remote file longer than its declared or allowed size."""
-    return IntegrityError(f"remote file {url.rstrip('/')}/{rel} is larger than the {limit} bytes "
-                          "expected; the download was stopped and nothing was stored",
-                          hint="the remote is damaged or was tampered with; push the data again "
-                               "from a clone that has it")
+    return IntegrityError(
+        f"remote file {url.rstrip('/')}/{rel} is larger than the {limit} bytes "
+        "expected; the download was stopped and nothing was stored",
+        hint="the remote is damaged or was tampered with; push the data again from a clone that has it",
+    )
 
 
 def _empty_range(exc: BaseException) -> bool:
@@ -98,12 +98,17 @@ def guard(url: str, what: str, local: Path | None = None) -> Iterator[None]:
         if local is not None and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             from artctl.base.fsutil import DISK_FULL_HINT
 
-            raise ArtctlError(f"no space left on device writing {local.parent} (this machine's disk) "
-                              f"while {what} from {url}", hint=DISK_FULL_HINT) from None
+            raise ArtctlError(
+                f"no space left on device writing {local.parent} (this machine's disk) "
+                f"while {what} from {url}",
+                hint=DISK_FULL_HINT,
+            ) from None
         if isinstance(exc, PermissionError):
-            raise RemoteError(f"access denied to {url} while {what}: {_short(exc)}",
-                              hint="check the credentials (environment, profile or -o options) "
-                                   "and the permissions on the bucket") from None
+            raise RemoteError(
+                f"access denied to {url} while {what}: {_short(exc)}",
+                hint="check the credentials (environment, profile or -o options) "
+                "and the permissions on the bucket",
+            ) from None
         raise classify(exc, url, what) from None
     except Exception as exc:  # noqa: BLE001 - cloud SDKs raise many unrelated types
         raise classify(exc, url, what) from None
@@ -113,19 +118,48 @@ def classify(exc: BaseException, url: str, what: str) -> RemoteError:
     """A RemoteError with a helpful hint for a backend exception."""
     text = _short(exc)
     lowered = f"{type(exc).__name__} {text}".lower()
-    if any(k in lowered for k in ("connect", "unreachable", "name resolution", "timed out",
-                                  "timeout", "refused", "nodename")):
-        return RemoteError(f"cannot reach remote {url} while {what}: {text}",
-                           hint="check the URL and endpoint_url option, and that the server is up")
-    if any(k in lowered for k in ("accessdenied", "access denied", "forbidden", "403", "401",
-                                  "invalidaccesskeyid", "signaturedoesnotmatch", "authentication",
-                                  "authorization", "credential", "unauthorized")):
-        return RemoteError(f"access denied to {url} while {what}: {text}",
-                           hint="check the credentials (environment, profile or -o options)")
-    if any(k in lowered for k in ("nosuchbucket", "containernotfound", "bucket does not exist",
-                                  "specified container does not exist", "not found")):
-        return RemoteError(f"remote {url} does not exist ({text})",
-                           hint="create the bucket or container first, or fix the URL")
+    if any(
+        k in lowered
+        for k in ("connect", "unreachable", "name resolution", "timed out", "timeout", "refused", "nodename")
+    ):
+        return RemoteError(
+            f"cannot reach remote {url} while {what}: {text}",
+            hint="check the URL and endpoint_url option, and that the server is up",
+        )
+    if any(
+        k in lowered
+        for k in (
+            "accessdenied",
+            "access denied",
+            "forbidden",
+            "403",
+            "401",
+            "invalidaccesskeyid",
+            "signaturedoesnotmatch",
+            "authentication",
+            "authorization",
+            "credential",
+            "unauthorized",
+        )
+    ):
+        return RemoteError(
+            f"access denied to {url} while {what}: {text}",
+            hint="check the credentials (environment, profile or -o options)",
+        )
+    if any(
+        k in lowered
+        for k in (
+            "nosuchbucket",
+            "containernotfound",
+            "bucket does not exist",
+            "specified container does not exist",
+            "not found",
+        )
+    ):
+        return RemoteError(
+            f"remote {url} does not exist ({text})",
+            hint="create the bucket or container first, or fix the URL",
+        )
     return RemoteError(f"remote {url} failed while {what}: {type(exc).__name__}: {text}")
 
 
@@ -147,12 +181,10 @@ class Backend(abc.ABC):
         at most ``limit + 1``."""
 
     @abc.abstractmethod
-    def read_range(self, rel: str, start: int, end: int) -> bytes:
-        ...
+    def read_range(self, rel: str, start: int, end: int) -> bytes: ...
 
     @abc.abstractmethod
-    def write(self, rel: str, data: bytes) -> None:
-        ...
+    def write(self, rel: str, data: bytes) -> None: ...
 
     @abc.abstractmethod
     def upload(self, rel: str, local: Path, verify: Callable[[], bool] | None = None) -> bool:
@@ -173,24 +205,19 @@ class Backend(abc.ABC):
         """Every file under ``rel`` (recursively) → its size; keys are relative to the root."""
 
     @abc.abstractmethod
-    def create(self, rel: str, data: bytes) -> bool:
-        ...
+    def create(self, rel: str, data: bytes) -> bool: ...
 
     @abc.abstractmethod
-    def listdir(self, rel: str) -> list[str]:
-        ...
+    def listdir(self, rel: str) -> list[str]: ...
 
     @abc.abstractmethod
-    def find(self, rel: str) -> list[str]:
-        ...
+    def find(self, rel: str) -> list[str]: ...
 
     @abc.abstractmethod
-    def delete(self, rel: str) -> None:
-        ...
+    def delete(self, rel: str) -> None: ...
 
     @abc.abstractmethod
-    def check_location(self) -> bool:
-        ...
+    def check_location(self) -> bool: ...
 
     # Shared ---------------------------------------------------------------------------------
     def exists(self, rel: str) -> bool:
@@ -284,8 +311,10 @@ class LocalBackend(Backend):
 
         out: dict[str, int | None] = {}
         if not self.root.is_dir():  # an unmounted disk is not proof that the files are gone
-            raise RemoteError(f"remote {self.url} is not reachable (no directory {self.root})",
-                              hint="mount it, or fix the remote's URL")
+            raise RemoteError(
+                f"remote {self.url} is not reachable (no directory {self.root})",
+                hint="mount it, or fix the remote's URL",
+            )
         with guard(self.url, "checking files"):
             for rel in rels:
                 try:
@@ -322,7 +351,9 @@ class LocalBackend(Backend):
                 dirnames[:] = [d for d in dirnames if not d.startswith(".")]
                 for name in filenames:
                     if not name.startswith("."):
-                        out.append(os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/"))
+                        out.append(
+                            os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/")
+                        )
         return sorted(out)
 
     def delete(self, rel: str) -> None:
@@ -336,16 +367,19 @@ class LocalBackend(Backend):
         if self.root.exists():
             raise RemoteError(f"remote {self.url} is a file, not a directory")
         if not self.root.parent.is_dir():
-            raise RemoteError(f"remote {self.url} does not exist and neither does its parent directory",
-                              hint=f"create {self.root.parent} first, or fix the URL")
+            raise RemoteError(
+                f"remote {self.url} does not exist and neither does its parent directory",
+                hint=f"create {self.root.parent} first, or fix the URL",
+            )
         return False
 
 
 class FsspecBackend(Backend):
     """Object stores through fsspec (s3fs, gcsfs, adlfs …)."""
 
-    def __init__(self, protocol: str, root: str, url: str, options: dict[str, Any],
-                 jobs: int = DEFAULT_JOBS) -> None:
+    def __init__(
+        self, protocol: str, root: str, url: str, options: dict[str, Any], jobs: int = DEFAULT_JOBS
+    ) -> None:
         self.protocol = protocol
         self.root = root
         self.url = url
@@ -373,7 +407,7 @@ class FsspecBackend(Backend):
     def _rel(self, full: str) -> str:
         full = full.split("://", 1)[-1].strip("/")
         prefix = self.root + "/"
-        return full[len(prefix):] if full.startswith(prefix) else full
+        return full[len(prefix) :] if full.startswith(prefix) else full
 
     def read(self, rel: str, limit: int = MAX_RECORD_BYTES) -> bytes:
         # One ranged GET: the store sends at most limit + 1 bytes, whatever the object holds.
@@ -475,8 +509,11 @@ class FsspecBackend(Backend):
                 found = self.fs.find(self._p(rel), detail=True)
             except FileNotFoundError:
                 return {}
-        return {self._rel(n): int(info.get("size") or 0) for n, info in found.items()
-                if info.get("type", "file") == "file" and not n.rsplit("/", 1)[-1].startswith(".")}
+        return {
+            self._rel(n): int(info.get("size") or 0)
+            for n, info in found.items()
+            if info.get("type", "file") == "file" and not n.rsplit("/", 1)[-1].startswith(".")
+        }
 
     def create(self, rel: str, data: bytes) -> bool:
         """Exclusive create in ONE request (S3 If-None-Match: *, GCS ifGenerationMatch=0,
@@ -533,8 +570,10 @@ class FsspecBackend(Backend):
             try:
                 self.fs.ls(bucket, detail=False)
             except FileNotFoundError:
-                raise RemoteError(f"bucket or container {bucket!r} of remote {self.url} does not exist",
-                                  hint="create it first (artctl never creates buckets), or fix the URL") from None
+                raise RemoteError(
+                    f"bucket or container {bucket!r} of remote {self.url} does not exist",
+                    hint="create it first (artctl never creates buckets), or fix the URL",
+                ) from None
         return True
 
 
@@ -542,15 +581,20 @@ def explicit_endpoint(protocol: str, options: dict[str, Any]) -> str | None:
     """The endpoint a client will talk to, when the user (or environment) named one."""
     if protocol == "s3":
         client = options.get("client_kwargs") or {}
-        return (options.get("endpoint_url") or client.get("endpoint_url")
-                or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
+        return (
+            options.get("endpoint_url")
+            or client.get("endpoint_url")
+            or os.environ.get("AWS_ENDPOINT_URL_S3")
+            or os.environ.get("AWS_ENDPOINT_URL")
+        )
     if protocol in ("gs", "gcs"):
         return options.get("endpoint_url") or os.environ.get("STORAGE_EMULATOR_HOST")
     if protocol in ("az", "abfs", "abfss"):
         if options.get("account_url"):
             return str(options["account_url"])
         conn = options.get("connection_string") or (
-            None if options.get("account_name") else os.environ.get("AZURE_STORAGE_CONNECTION_STRING"))
+            None if options.get("account_name") else os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
+        )
         for part in str(conn or "").split(";"):
             key, _, value = part.partition("=")
             if key.strip().lower() == "blobendpoint":
@@ -576,9 +620,11 @@ def probe_endpoint(url: str, protocol: str, options: dict[str, Any], timeout: fl
     try:
         socket.create_connection((parsed.hostname, port), timeout=timeout).close()
     except OSError as exc:
-        raise RemoteError(f"cannot reach remote {url}: endpoint {parsed.scheme}://{parsed.hostname}:{port} "
-                          f"does not answer ({exc.strerror or exc})",
-                          hint="check the URL and endpoint_url option, and that the server is up") from None
+        raise RemoteError(
+            f"cannot reach remote {url}: endpoint {parsed.scheme}://{parsed.hostname}:{port} "
+            f"does not answer ({exc.strerror or exc})",
+            hint="check the URL and endpoint_url option, and that the server is up",
+        ) from None
 
 
 def _fsync_option(options: dict[str, Any]) -> bool:

@@ -30,8 +30,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
 }
 
 #: Top-level modules of the cloud SDKs, whose warnings and log lines are not the user's business.
-CLOUD_MODULES = ("gcsfs", "s3fs", "adlfs", "azure", "aiobotocore", "botocore", "boto3",
-                 "google", "fsspec")
+CLOUD_MODULES = ("gcsfs", "s3fs", "adlfs", "azure", "aiobotocore", "botocore", "boto3", "google", "fsspec")
 
 
 def debugging() -> bool:
@@ -61,8 +60,9 @@ def _missing(protocol: str, module: str, extra: str, reason: str | None) -> Exce
     from artctl.errors import MissingExtra
 
     why = f"{module} cannot be imported ({reason})" if reason else f"{module} is not installed"
-    return MissingExtra(f"{protocol}:// URLs need the '{extra}' extra, and {why}; "
-                        f"install it with: {install_command(extra)}")
+    return MissingExtra(
+        f"{protocol}:// URLs need the '{extra}' extra, and {why}; install it with: {install_command(extra)}"
+    )
 
 
 def quiet_cloud_sdks() -> None:

@@ -108,8 +108,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, tmp_dir: Path | None = None,
-                       fsync: bool = True, mode: int | None = None) -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes, *, tmp_dir: Path | None = None, fsync: bool = True, mode: int | None = None
+) -> None:
     """Replace ``path`` with ``data`` atomically (temp + fsync + rename; no fsync when
     ``fsync`` is False: still atomic against a killed process, not against power loss)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,8 +131,14 @@ def atomic_write_bytes(path: Path, data: bytes, *, tmp_dir: Path | None = None,
     fsync_dir(path.parent, fsync)
 
 
-def write_content_addressed(chunks: Iterable[bytes], place: Callable[[str], Path], tmp_dir: Path,
-                            *, mode: int = 0o444, fsync: bool = True) -> str:
+def write_content_addressed(
+    chunks: Iterable[bytes],
+    place: Callable[[str], Path],
+    tmp_dir: Path,
+    *,
+    mode: int = 0o444,
+    fsync: bool = True,
+) -> str:
     """Write ``chunks`` to a temporary file while hashing them, then move it to
     ``place(digest)`` (unless that exists already); return the digest.
 
@@ -202,8 +209,15 @@ def file_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[Non
 
     fd = open_lock_file(path)
     try:
-        flock_wait(fd, fcntl.LOCK_EX, timeout, f"lock {path}", delay=0.002, max_delay=0.05,
-                   hint="another artctl process is busy; retry when it has finished")
+        flock_wait(
+            fd,
+            fcntl.LOCK_EX,
+            timeout,
+            f"lock {path}",
+            delay=0.002,
+            max_delay=0.05,
+            hint="another artctl process is busy; retry when it has finished",
+        )
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
@@ -218,8 +232,16 @@ def open_lock_file(path: Path) -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
 
-def flock_wait(fd: int, mode: int, timeout: float, what: str, *, hint: str,
-               delay: float = 0.02, max_delay: float | None = None) -> None:
+def flock_wait(
+    fd: int,
+    mode: int,
+    timeout: float,
+    what: str,
+    *,
+    hint: str,
+    delay: float = 0.02,
+    max_delay: float | None = None,
+) -> None:
     """Take ``flock(fd, mode)`` (``fcntl.LOCK_SH``/``LOCK_EX``), polling until ``timeout``.
 
     Non-blocking attempts with a sleep between them, so a wait can end with a clear
@@ -250,15 +272,16 @@ def make_read_only(path: Path) -> None:
 
 #: What to do about a full repository disk. Not plain `artctl gc`: it keeps everything younger
 #: than the grace period (1h), which after a failed put is exactly what fills the disk.
-DISK_FULL_HINT = ("free some space and retry: `artctl gc --grace-period 0` deletes unreferenced "
-                  "data now, `artctl cache cleanup SIZE` drops local copies of pushed objects")
+DISK_FULL_HINT = (
+    "free some space and retry: `artctl gc --grace-period 0` deletes unreferenced "
+    "data now, `artctl cache cleanup SIZE` drops local copies of pushed objects"
+)
 
 
 def disk_full_guard(exc: OSError) -> ArtctlError | None:
     """Translate ENOSPC / EDQUOT into a user-facing error, else None."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return ArtctlError(f"no space left on device: {exc.filename or ''}".rstrip(": "),
-                           hint=DISK_FULL_HINT)
+        return ArtctlError(f"no space left on device: {exc.filename or ''}".rstrip(": "), hint=DISK_FULL_HINT)
     return None
 
 
@@ -330,8 +353,9 @@ def place_file(src: Path, dst: Path, mode: str) -> str:
         if _reflink(src, dst):
             return "reflink"
         if mode == "reflink":
-            raise InvalidInput("this filesystem does not support reflinks",
-                               hint="use --link copy or --link auto")
+            raise InvalidInput(
+                "this filesystem does not support reflinks", hint="use --link copy or --link auto"
+            )
         copy_file(src, dst)
         return "copy"
     if mode == "hardlink":

@@ -53,10 +53,12 @@ def hash_file(path: str | os.PathLike[str], size: int | None = None) -> str:
         buffer = memoryview(bytearray(min(max(size, 1), READ_WINDOW)))
         offset = 0
         while offset < size:
-            got = os.preadv(fd, [buffer[:min(len(buffer), size - offset)]], offset)
+            got = os.preadv(fd, [buffer[: min(len(buffer), size - offset)]], offset)
             if got == 0:
-                raise SourceChanged(f"{os.fspath(path)} changed while it was being read "
-                                    f"(it ended after {offset} of {size} bytes)")
+                raise SourceChanged(
+                    f"{os.fspath(path)} changed while it was being read "
+                    f"(it ended after {offset} of {size} bytes)"
+                )
             hasher.update(buffer[:got])
             offset += got
         return hasher.hexdigest()

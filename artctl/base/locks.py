@@ -25,18 +25,29 @@ LOCK_NAME = "cache.lock"
 def _flock(path: Path, operation: int, timeout: float, what: str) -> Iterator[None]:
     fd = open_lock_file(path)
     try:
-        flock_wait(fd, operation, timeout, what, delay=0.01, max_delay=0.2,
-                   hint="another artctl process is using the cache; retry when it has finished")
+        flock_wait(
+            fd,
+            operation,
+            timeout,
+            what,
+            delay=0.01,
+            max_delay=0.2,
+            hint="another artctl process is using the cache; retry when it has finished",
+        )
         yield
     finally:
         os.close(fd)  # releases the lock
 
 
-def shared_use(locks_dir: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> contextlib.AbstractContextManager[None]:
+def shared_use(
+    locks_dir: Path, timeout: float = LOCK_TIMEOUT_SECONDS
+) -> contextlib.AbstractContextManager[None]:
     """Hold while reading objects from the store: no eviction can happen meanwhile."""
     return _flock(locks_dir / LOCK_NAME, fcntl.LOCK_SH, timeout, "cache cleanup to finish")
 
 
-def exclusive(locks_dir: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> contextlib.AbstractContextManager[None]:
+def exclusive(
+    locks_dir: Path, timeout: float = LOCK_TIMEOUT_SECONDS
+) -> contextlib.AbstractContextManager[None]:
     """Hold while evicting: waits for every running reader to finish."""
     return _flock(locks_dir / LOCK_NAME, fcntl.LOCK_EX, timeout, "running `get`s to finish")

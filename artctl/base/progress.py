@@ -63,14 +63,21 @@ class ProgressState:
         """``3/10 files, 1.5/4.0 MiB (37%), 1.2 MiB/s``: sizes and rate in the same units."""
         from artctl.base.fsutil import human_size
 
-        files = f"{self.files}/{self.total_files} files" if self.total_files is not None else f"{self.files} files"
+        files = (
+            f"{self.files}/{self.total_files} files"
+            if self.total_files is not None
+            else f"{self.files} files"
+        )
         if not self.by_bytes:
             percent = self.percent()
             return files + (f" ({percent}%)" if percent is not None else "") + f", {self.rate():.1f} files/s"
         size = _pair(self.bytes, self.total_bytes) if self.total_bytes else human_size(self.bytes)
         percent = self.percent()
-        return (f"{files}, {size}" + (f" ({percent}%)" if percent is not None else "")
-                + f", {human_size(self.rate())}/s")
+        return (
+            f"{files}, {size}"
+            + (f" ({percent}%)" if percent is not None else "")
+            + f", {human_size(self.rate())}/s"
+        )
 
 
 def _pair(done: int, total: int) -> str:

@@ -9,16 +9,23 @@ from artctl.errors import InvalidInput
 
 _DURATION = re.compile(r"(\d+)([a-z]+)\Z")
 #: Duration units. ``m`` is refused: minutes to some, months to others (W&B's TTLs are in days).
-_DURATION_SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mo": 30 * 86400,
-                     "y": 365 * 86400}
+_DURATION_SECONDS = {
+    "s": 1,
+    "min": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 7 * 86400,
+    "mo": 30 * 86400,
+    "y": 365 * 86400,
+}
 _DURATION_EXAMPLES = "e.g. 90min, 12h, 30d, 2w, 6mo, 1y"
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGTP]?i?B?)\Z", re.IGNORECASE)
 _SIZE_FACTORS = {"": 1, "b": 1}
 for _i, _p in enumerate("kmgtp", start=1):
-    _SIZE_FACTORS[f"{_p}b"] = 1000 ** _i
-    _SIZE_FACTORS[f"{_p}"] = 1000 ** _i
-    _SIZE_FACTORS[f"{_p}ib"] = 1024 ** _i
-    _SIZE_FACTORS[f"{_p}i"] = 1024 ** _i
+    _SIZE_FACTORS[f"{_p}b"] = 1000**_i
+    _SIZE_FACTORS[f"{_p}"] = 1000**_i
+    _SIZE_FACTORS[f"{_p}ib"] = 1024**_i
+    _SIZE_FACTORS[f"{_p}i"] = 1024**_i
 
 
 def parse_duration(text: str) -> timedelta:
@@ -26,11 +33,15 @@ def parse_duration(text: str) -> timedelta:
     unit, no spaces. ``m`` is ambiguous (minutes or months) and refused with a hint."""
     match = _DURATION.match(text.strip().lower()) if isinstance(text, str) else None
     if match and match.group(2) == "m":
-        raise InvalidInput(f"ambiguous duration {text!r}: 'm' could mean minutes or months",
-                           hint=f"write {match.group(1)}min for minutes or {match.group(1)}mo for months")
+        raise InvalidInput(
+            f"ambiguous duration {text!r}: 'm' could mean minutes or months",
+            hint=f"write {match.group(1)}min for minutes or {match.group(1)}mo for months",
+        )
     if not match or match.group(2) not in _DURATION_SECONDS or int(match.group(1)) == 0:
-        raise InvalidInput(f"invalid duration {text!r}: use a positive number and one unit "
-                           f"(s, min, h, d, w, mo, y), {_DURATION_EXAMPLES}")
+        raise InvalidInput(
+            f"invalid duration {text!r}: use a positive number and one unit "
+            f"(s, min, h, d, w, mo, y), {_DURATION_EXAMPLES}"
+        )
     try:
         return timedelta(seconds=int(match.group(1)) * _DURATION_SECONDS[match.group(2)])
     except OverflowError:

@@ -26,8 +26,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from artctl.errors import LockTimeout
 from artctl.base.fsutil import flock_wait, open_lock_file, remove_dead_temps
+from artctl.errors import LockTimeout
 
 GATE_FILE = "gc-gate.lock"
 GUARD_FILE = "gc.lock"
@@ -42,8 +42,14 @@ _held: dict[str, list[int]] = {}  # locks dir → [fd, depth] of this process's 
 
 
 def _acquire(fd: int, mode: int, timeout: float, what: str) -> None:
-    flock_wait(fd, mode, timeout, what, delay=_POLL,
-               hint="another artctl process is busy; retry when it has finished")
+    flock_wait(
+        fd,
+        mode,
+        timeout,
+        what,
+        delay=_POLL,
+        hint="another artctl process is busy; retry when it has finished",
+    )
 
 
 @contextlib.contextmanager

@@ -6,8 +6,16 @@ from pathlib import Path
 
 import click
 
-from artctl.cli.common import (emit_put_result, get_output, human_size, json_option, link_option, open_repo,
-                     run_option, short_time)
+from artctl.cli.common import (
+    emit_put_result,
+    get_output,
+    human_size,
+    json_option,
+    link_option,
+    open_repo,
+    run_option,
+    short_time,
+)
 from artctl.cli.complete import ArtifactTypeType, NameType, PathOrURIType, RefOrDirType, RefType
 
 
@@ -19,22 +27,48 @@ def artifact_group() -> None:
 @artifact_group.command("put")
 @click.argument("path", type=PathOrURIType())
 @click.option("-n", "--name", required=True, type=NameType(), help="Artifact name: [entity/]project/name.")
-@click.option("-t", "--type", "kind", type=ArtifactTypeType(),
-              help="Artifact type, e.g. dataset or model (default: the artifact's type; dataset for a new one).")
-@click.option("-a", "--alias", "aliases", multiple=True,
-              help="Custom alias to set (repeatable; latest is accepted and always moves by itself).")
+@click.option(
+    "-t",
+    "--type",
+    "kind",
+    type=ArtifactTypeType(),
+    help="Artifact type, e.g. dataset or model (default: the artifact's type; dataset for a new one).",
+)
+@click.option(
+    "-a",
+    "--alias",
+    "aliases",
+    multiple=True,
+    help="Custom alias to set (repeatable; latest is accepted and always moves by itself).",
+)
 @click.option("--tag", "tags", multiple=True, help="Tag for this version, e.g. reviewed (repeatable).")
 @click.option("-d", "--description", help="Free-text description of this version.")
 @click.option("--metadata", help="JSON object of metadata, e.g. '{\"rows\": 60000}'.")
-@click.option("--ttl", help="Delete this version after DURATION (e.g. 30d); custom aliases do not protect it.")
-@click.option("--max-objects", type=click.IntRange(min=1), default=None,
-              help="References: most objects a prefix may expand to (default 10000).")
+@click.option(
+    "--ttl", help="Delete this version after DURATION (e.g. 30d); custom aliases do not protect it."
+)
+@click.option(
+    "--max-objects",
+    type=click.IntRange(min=1),
+    default=None,
+    help="References: most objects a prefix may expand to (default 10000).",
+)
 @click.option("--no-checksum", is_flag=True, help="References: record the URI only, not the object's state.")
 @run_option
 @json_option
-def put_cmd(path: str, name: str, kind: str | None, aliases: tuple[str, ...], description: str | None,
-            metadata: str | None, ttl: str | None, max_objects: int | None, no_checksum: bool,
-            run_id: str | None, tags: tuple[str, ...] = ()) -> None:
+def put_cmd(
+    path: str,
+    name: str,
+    kind: str | None,
+    aliases: tuple[str, ...],
+    description: str | None,
+    metadata: str | None,
+    ttl: str | None,
+    max_objects: int | None,
+    no_checksum: bool,
+    run_id: str | None,
+    tags: tuple[str, ...] = (),
+) -> None:
     """Make a new version of NAME from PATH (a file, a directory or a URI).
 
     Identical content creates no new version: the existing one is reported and still gets
@@ -57,31 +91,61 @@ def put_cmd(path: str, name: str, kind: str | None, aliases: tuple[str, ...], de
     out = get_output()
     out.verbose_info(f"put: adding {path} to {name} (type {kind}) in {repo.root}")
     with out.progress_bar(f"put {name}") as progress:
-        result = repo.put(path, name=name, type=kind, aliases=aliases, description=description,
-                          metadata=meta, ttl=ttl, run_id=run_id, checksum=not no_checksum,
-                          max_objects=max_objects, progress=progress, tags=tags)
-    out.verbose_info(f"put: {result.record.name}:{result.record.version} "
-                     f"{'created' if result.created else 'unchanged (identical content)'}: "
-                     f"{result.record.files} files, {human_size(result.record.size)}; "
-                     f"aliases {', '.join(result.aliases)}" + (f"; linked to run {run_id}" if run_id else ""))
+        result = repo.put(
+            path,
+            name=name,
+            type=kind,
+            aliases=aliases,
+            description=description,
+            metadata=meta,
+            ttl=ttl,
+            run_id=run_id,
+            checksum=not no_checksum,
+            max_objects=max_objects,
+            progress=progress,
+            tags=tags,
+        )
+    out.verbose_info(
+        f"put: {result.record.name}:{result.record.version} "
+        f"{'created' if result.created else 'unchanged (identical content)'}: "
+        f"{result.record.files} files, {human_size(result.record.size)}; "
+        f"aliases {', '.join(result.aliases)}" + (f"; linked to run {run_id}" if run_id else "")
+    )
     emit_put_result(result)
 
 
 @artifact_group.command("get")
 @click.argument("ref", type=RefType())
-@click.option("--root", type=click.Path(path_type=Path), help="Directory to write into "
-              "(default ./artifacts/<name>:<vN>).")
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path),
+    help="Directory to write into (default ./artifacts/<name>:<vN>).",
+)
 @click.option("--path-prefix", help="Only files whose path starts with this prefix.")
-@click.option("--refs-only", is_flag=True,
-              help="Print the external URI of each reference entry (path<TAB>URI); download nothing.")
-@click.option("--allow-local-refs", is_flag=True, default=None,
-              help="Follow file:// and loopback/link-local http references of a version pulled from "
-                   "a remote (config references.allow_local).")
+@click.option(
+    "--refs-only",
+    is_flag=True,
+    help="Print the external URI of each reference entry (path<TAB>URI); download nothing.",
+)
+@click.option(
+    "--allow-local-refs",
+    is_flag=True,
+    default=None,
+    help="Follow file:// and loopback/link-local http references of a version pulled from "
+    "a remote (config references.allow_local).",
+)
 @link_option
 @run_option
 @json_option
-def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | None, run_id: str | None,
-            refs_only: bool = False, allow_local_refs: bool | None = None) -> None:
+def get_cmd(
+    ref: str,
+    root: Path | None,
+    path_prefix: str | None,
+    link: str | None,
+    run_id: str | None,
+    refs_only: bool = False,
+    allow_local_refs: bool | None = None,
+) -> None:
     """Write the files of a version under a directory and print that directory.
 
     \b
@@ -98,28 +162,52 @@ def get_cmd(ref: str, root: Path | None, path_prefix: str | None, link: str | No
 
         rows = refs_of(repo.manifest(record), path_prefix)
         if out.json:
-            out.emit_json({"name": record.name, "version": record.version,
-                           "refs": [{"path": p, "ref": uri} for p, uri in rows]})
+            out.emit_json(
+                {
+                    "name": record.name,
+                    "version": record.version,
+                    "refs": [{"path": p, "ref": uri} for p, uri in rows],
+                }
+            )
         for path, uri in [] if out.json else rows:
             out.result(f"{path}\t{uri}")
         return
-    with out.progress_bar(f"get {record.name}:{record.version}", total_files=record.files,
-                          total_bytes=record.size) as progress:
-        result = repo.get(ref, root=root, path_prefix=path_prefix, link=link, run_id=run_id,
-                          progress=progress, allow_local_refs=allow_local_refs)
-    out.verbose_info(f"get: {record.name}:{record.version} -> {result.root}: {result.files} files, "
-                     f"{human_size(result.bytes)}; placed by "
-                     + (", ".join(f"{m} ({n})" for m, n in result.modes.items()) or "nothing")
-                     + (f"; linked to run {run_id}" if run_id else ""))
+    with out.progress_bar(
+        f"get {record.name}:{record.version}", total_files=record.files, total_bytes=record.size
+    ) as progress:
+        result = repo.get(
+            ref,
+            root=root,
+            path_prefix=path_prefix,
+            link=link,
+            run_id=run_id,
+            progress=progress,
+            allow_local_refs=allow_local_refs,
+        )
+    out.verbose_info(
+        f"get: {record.name}:{record.version} -> {result.root}: {result.files} files, "
+        f"{human_size(result.bytes)}; placed by "
+        + (", ".join(f"{m} ({n})" for m, n in result.modes.items()) or "nothing")
+        + (f"; linked to run {run_id}" if run_id else "")
+    )
     from artctl.ops.checkout import describe_not_linked
 
     copied = describe_not_linked(result.link, result.not_linked)
     if copied:
         out.warn(copied)
     if out.json:
-        out.emit_json({"name": record.name, "version": record.version, "digest": record.digest,
-                       "root": str(result.root), "files": result.files, "size": result.bytes,
-                       "modes": result.modes, "not_linked": result.not_linked})
+        out.emit_json(
+            {
+                "name": record.name,
+                "version": record.version,
+                "digest": record.digest,
+                "root": str(result.root),
+                "files": result.files,
+                "size": result.bytes,
+                "modes": result.modes,
+                "not_linked": result.not_linked,
+            }
+        )
     else:
         out.result(str(result.root))
 
@@ -148,24 +236,41 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
         if dropped:
             out.emit_json(doc)
         else:  # streamed: a version of a million files is shown in bounded memory
-            out.emit_json_listing(doc, "entries", ({"path": e.path, "size": e.size, "digest": e.digest,
-                                                    "ref": e.ref} for e in repo.iter_entries(info.record)))
+            out.emit_json_listing(
+                doc,
+                "entries",
+                (
+                    {"path": e.path, "size": e.size, "digest": e.digest, "ref": e.ref}
+                    for e in repo.iter_entries(info.record)
+                ),
+            )
         return
     r = info.record
     head = Table.grid(padding=(0, 2))
-    for key, value in [("name", r.name), ("type", r.type), ("version", r.version),
-                       ("aliases", ", ".join(info.aliases)), ("tags", ", ".join(r.tags) or "-"),
-                       ("digest", r.digest),
-                       ("state", r.status()), ("created", short_time(r.created_at)),
-                       ("files", str(r.files)), ("size", human_size(r.size)),
-                       ("ttl", doc["ttl"] or "-"), ("expires", short_time(doc["expires_at"])),
-                       ("logged by", r.logged_by or "-"), ("description", r.description or "-"),
-                       ("metadata", json.dumps(r.metadata, ensure_ascii=False) if r.metadata else "-")]:
+    for key, value in [
+        ("name", r.name),
+        ("type", r.type),
+        ("version", r.version),
+        ("aliases", ", ".join(info.aliases)),
+        ("tags", ", ".join(r.tags) or "-"),
+        ("digest", r.digest),
+        ("state", r.status()),
+        ("created", short_time(r.created_at)),
+        ("files", str(r.files)),
+        ("size", human_size(r.size)),
+        ("ttl", doc["ttl"] or "-"),
+        ("expires", short_time(doc["expires_at"])),
+        ("logged by", r.logged_by or "-"),
+        ("description", r.description or "-"),
+        ("metadata", json.dumps(r.metadata, ensure_ascii=False) if r.metadata else "-"),
+    ]:
         head.add_row(f"[bold]{key}[/]", _escape(value))
     out.table(head)
     if dropped:
-        out.info(f"the files of {r.name}:{r.version} were dropped by `artctl gc` "
-                 f"({short_time(r.purged_at)}); only this record remains")
+        out.info(
+            f"the files of {r.name}:{r.version} were dropped by `artctl gc` "
+            f"({short_time(r.purged_at)}); only this record remains"
+        )
         return
     from artctl.base.display import printable
 
@@ -173,13 +278,16 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
     if r.files > TABLE_ROWS:  # one line per file as it is read: a table would hold them all
         out.info(f"{r.files:,} files (path, size, digest or reference; tab-separated):")
         for entry in entries:
-            out.result(f"{printable(entry.path)}\t{human_size(entry.size)}\t"
-                       f"{printable(entry.ref or (entry.digest or '')[:16])}")
+            out.result(
+                f"{printable(entry.path)}\t{human_size(entry.size)}\t"
+                f"{printable(entry.ref or (entry.digest or '')[:16])}"
+            )
         return
     files = Table("path", "size", "digest / reference")
     for entry in entries:
-        files.add_row(_escape(entry.path), human_size(entry.size),
-                      _escape(entry.ref or (entry.digest or "")[:16]))
+        files.add_row(
+            _escape(entry.path), human_size(entry.size), _escape(entry.ref or (entry.digest or "")[:16])
+        )
     out.table(files)
 
 
@@ -253,13 +361,21 @@ def is_directory(text: str) -> bool:
 @click.argument("ref", type=RefType())
 @click.option("--description", help="New description.")
 @click.option("--metadata", help="Replace the metadata with this JSON object.")
-@click.option("--ttl", help="New TTL (e.g. 30d), or 'none' to remove it; custom aliases do not "
-              "protect a version from its TTL.")
+@click.option(
+    "--ttl",
+    help="New TTL (e.g. 30d), or 'none' to remove it; custom aliases do not protect a version from its TTL.",
+)
 @click.option("--tag", "tags", multiple=True, help="Add this tag (repeatable).")
 @click.option("--untag", "untags", multiple=True, help="Remove this tag (repeatable).")
 @json_option
-def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str | None,
-               tags: tuple[str, ...] = (), untags: tuple[str, ...] = ()) -> None:
+def update_cmd(
+    ref: str,
+    description: str | None,
+    metadata: str | None,
+    ttl: str | None,
+    tags: tuple[str, ...] = (),
+    untags: tuple[str, ...] = (),
+) -> None:
     """Edit a version's description, metadata, TTL or tags (its files never change).
 
     \b
@@ -288,13 +404,23 @@ def update_cmd(ref: str, description: str | None, metadata: str | None, ttl: str
 
 @artifact_group.command("verify")
 @click.argument("ref", required=False, type=RefType())
-@click.option("--repair", is_flag=True,
-              help="Move corrupt loose objects aside (.artifacts/corrupt/) so that putting the "
-                   "files again or `artctl pull --all` restores them.")
-@click.option("--remote", "remote", is_flag=False, flag_value="", default=None, metavar="[NAME]",
-              help="Also check the remote copies of objects not stored here (every configured "
-                   "remote, or NAME): packed blobs are read back and hashed, loose objects "
-                   "checked for their length.")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Move corrupt loose objects aside (.artifacts/corrupt/) so that putting the "
+    "files again or `artctl pull --all` restores them.",
+)
+@click.option(
+    "--remote",
+    "remote",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[NAME]",
+    help="Also check the remote copies of objects not stored here (every configured "
+    "remote, or NAME): packed blobs are read back and hashed, loose objects "
+    "checked for their length.",
+)
 @json_option
 def verify_cmd(ref: str | None, repair: bool, remote: str | None) -> None:
     """Re-hash every object of one version (or of all) and report corruption (exit 1).
@@ -312,8 +438,9 @@ def verify_cmd(ref: str | None, repair: bool, remote: str | None) -> None:
     repo = open_repo()
     out = get_output()
     with out.progress_bar("verify") as progress:
-        result = repo.verify(ref, progress=progress, repair=repair,
-                             remote=(remote or True) if remote is not None else None)
+        result = repo.verify(
+            ref, progress=progress, repair=repair, remote=(remote or True) if remote is not None else None
+        )
     if out.json:
         out.emit_json(result.to_json())
     else:
@@ -323,11 +450,22 @@ def verify_cmd(ref: str | None, repair: bool, remote: str | None) -> None:
         for (version, remote_name), count in _on_remote_by_version(result.on_remote).items():
             out.result(f"on remote {remote_name}\t{version}\t{count} object(s) not fetched here")
         if result.ok:
-            fetched = (f"; {len({r['digest'] for r in result.on_remote})} not fetched here are on a remote "
-                       "(`artctl pull --all` fetches them)" if result.on_remote else "")
-            checked = f"; remote copies checked on {', '.join(result.remotes_checked)}" if result.remotes_checked else ""
-            out.info(f"ok: {result.checked_objects} objects in {result.checked_versions} versions verified"
-                     + fetched + checked)
+            fetched = (
+                f"; {len({r['digest'] for r in result.on_remote})} not fetched here are on a remote "
+                "(`artctl pull --all` fetches them)"
+                if result.on_remote
+                else ""
+            )
+            checked = (
+                f"; remote copies checked on {', '.join(result.remotes_checked)}"
+                if result.remotes_checked
+                else ""
+            )
+            out.info(
+                f"ok: {result.checked_objects} objects in {result.checked_versions} versions verified"
+                + fetched
+                + checked
+            )
     if not result.ok:
         from artctl.errors import IntegrityError
 

@@ -32,13 +32,25 @@ def info_cmd() -> None:
     from rich.table import Table
 
     table = Table("", "size", "objects", "")
-    table.add_row("cache", human_size(result.cache_bytes), str(result.cache_objects),
-                  "evictable: also on a remote or at a reference")
-    table.add_row("pinned", human_size(result.pinned_bytes), str(result.pinned_objects),
-                  "only copy; push them to make them evictable")
+    table.add_row(
+        "cache",
+        human_size(result.cache_bytes),
+        str(result.cache_objects),
+        "evictable: also on a remote or at a reference",
+    )
+    table.add_row(
+        "pinned",
+        human_size(result.pinned_bytes),
+        str(result.pinned_objects),
+        "only copy; push them to make them evictable",
+    )
     if result.temp_files:
-        table.add_row("temp", human_size(result.temp_bytes), f"{result.temp_files} files",
-                      escape("older than 1 hour: `artctl cache cleanup SIZE --remove-temp`"))
+        table.add_row(
+            "temp",
+            human_size(result.temp_bytes),
+            f"{result.temp_files} files",
+            escape("older than 1 hour: `artctl cache cleanup SIZE --remove-temp`"),
+        )
     out.table(table)
     out.result(f"store: {result.loose_objects} loose objects, {result.packs} packs at {result.location}")
 
@@ -46,8 +58,11 @@ def info_cmd() -> None:
 @cache_group.command("cleanup", context_settings={"ignore_unknown_options": True})
 @click.argument("size", metavar="SIZE")
 @click.option("--dry-run", is_flag=True, help="Only print what would be evicted.")
-@click.option("--remove-temp", is_flag=True,
-              help="Also delete leftover temp files older than 1 hour (from killed processes).")
+@click.option(
+    "--remove-temp",
+    is_flag=True,
+    help="Also delete leftover temp files older than 1 hour (from killed processes).",
+)
 @json_option
 def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
     """Evict least-recently-used cached objects until the cache fits in SIZE.
@@ -65,8 +80,8 @@ def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
       artctl artifact cache cleanup 1GB     # the same, as W&B spells it
       0 3 * * * cd /data && artctl cache cleanup 20GB --remove-temp
     """
-    from artctl.ops.cache_evict import cleanup
     from artctl.base.units import parse_size
+    from artctl.ops.cache_evict import cleanup
 
     limit = parse_size(size)
     result = cleanup(open_repo(), limit, dry_run=dry_run, remove_temp=remove_temp)
@@ -74,23 +89,28 @@ def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
     for remote, why in sorted(result.unreachable.items()):
         out.warn(f"remote {remote} could not be checked, its copies count as absent: {why}")
     if result.unconfirmed_bytes:
-        out.warn(f"kept {human_size(result.unconfirmed_bytes)} whose remote copy is not confirmed "
-                 "(missing, cut short or unreachable); `artctl push` sends it again")
+        out.warn(
+            f"kept {human_size(result.unconfirmed_bytes)} whose remote copy is not confirmed "
+            "(missing, cut short or unreachable); `artctl push` sends it again"
+        )
     if out.json:
         out.emit_json(result.to_json())
         return
     if dry_run:
         for unit in result.evicted:
             kind = "pack" if unit.pack else "object"
-            out.result(f"would evict {kind} {unit.id[:16]} ({human_size(unit.size)}, "
-                       f"{len(unit.blobs)} objects)")
+            out.result(
+                f"would evict {kind} {unit.id[:16]} ({human_size(unit.size)}, {len(unit.blobs)} objects)"
+            )
     if result.nothing_done:
         return
     verb = "would free" if dry_run else "freed"
     objects = sum(len(u.blobs) for u in result.evicted)
     extra = f", {result.temp_files_removed} temp files" if result.temp_files_removed else ""
-    out.info(f"{verb} {human_size(result.freed_bytes)} ({objects} objects{extra}); cache now "
-             f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}")
+    out.info(
+        f"{verb} {human_size(result.freed_bytes)} ({objects} objects{extra}); cache now "
+        f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}"
+    )
 
 
 @click.group("cache")

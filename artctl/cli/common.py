@@ -45,17 +45,26 @@ def run_option(func: F) -> F:
     """``--run RUN_ID`` (default ``$ARTCTL_RUN``): link what the command uses or logs to a run."""
     from artctl.cli.complete import RunType
 
-    return click.option("--run", "run_id", envvar="ARTCTL_RUN", metavar="RUN_ID", type=RunType(),
-                        help="Link to this run (default: $ARTCTL_RUN).")(func)
+    return click.option(
+        "--run",
+        "run_id",
+        envvar="ARTCTL_RUN",
+        metavar="RUN_ID",
+        type=RunType(),
+        help="Link to this run (default: $ARTCTL_RUN).",
+    )(func)
 
 
 def link_option(func: F) -> F:
     from artctl.base.fsutil import LINK_MODES
 
     return click.option(
-        "--link", type=click.Choice(LINK_MODES), default=None,
+        "--link",
+        type=click.Choice(LINK_MODES),
+        default=None,
         help="How files are placed: auto (reflink, else copy; default), copy, reflink, "
-             "hardlink (read-only objects), symlink.")(func)
+        "hardlink (read-only objects), symlink.",
+    )(func)
 
 
 def human_size(n: int) -> str:
@@ -76,8 +85,10 @@ def emit_put_result(result: Any) -> None:
         return
     record = result.record
     state = "created" if result.created else "unchanged, existing"
-    out.result(f"{record.name}:{record.version} ({state}; {record.files} files, "
-               f"{human_size(record.size)}) aliases: {', '.join(result.aliases)}")
+    out.result(
+        f"{record.name}:{record.version} ({state}; {record.files} files, "
+        f"{human_size(record.size)}) aliases: {', '.join(result.aliases)}"
+    )
 
 
 def short_time(text: str | None) -> str:

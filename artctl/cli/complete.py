@@ -12,7 +12,6 @@ The shell scripts in ``completions/`` call back into artctl through click's prot
 from __future__ import annotations
 
 import abc
-
 from collections.abc import Callable
 from typing import Any
 
@@ -34,8 +33,9 @@ class _RepoType(click.ParamType, abc.ABC):
     def listing(self, ctx: click.Context, incomplete: str) -> list[catalog.Item]:
         """The candidates this type offers for ``incomplete``."""
 
-    def shell_complete(self, ctx: click.Context, param: click.Parameter,
-                       incomplete: str) -> list[CompletionItem]:
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
         try:
             items = self.listing(ctx, incomplete)
         except Exception:  # noqa: BLE001 - never break the user's shell
@@ -145,8 +145,9 @@ class RefOrDirType(_RepoType):
     def listing(self, ctx: click.Context, incomplete: str) -> list[catalog.Item]:
         return catalog.refs(incomplete)
 
-    def shell_complete(self, ctx: click.Context, param: click.Parameter,
-                       incomplete: str) -> list[CompletionItem]:
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
         if incomplete.startswith((".", "/", "~")):
             return [CompletionItem(incomplete, type="dir")]
         return super().shell_complete(ctx, param, incomplete)
@@ -160,8 +161,9 @@ class PathOrURIType(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         return value
 
-    def shell_complete(self, ctx: click.Context, param: click.Parameter,
-                       incomplete: str) -> list[CompletionItem]:
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
         return [CompletionItem(incomplete, type="file")]
 
 
@@ -177,5 +179,18 @@ def complete_with(listing: Callable[[str], list[catalog.Item]]) -> Callable[...,
     return callback
 
 
-__all__ = ["AliasType", "ArtifactTypeType", "DraftType", "NameType", "PathOrURIType", "ProjectOrNameType",
-           "RefOrDirType", "RefOrRunType", "RefType", "RemoteOrRefType", "RemoteType", "RunType", "complete_with"]
+__all__ = [
+    "AliasType",
+    "ArtifactTypeType",
+    "DraftType",
+    "NameType",
+    "PathOrURIType",
+    "ProjectOrNameType",
+    "RefOrDirType",
+    "RefOrRunType",
+    "RefType",
+    "RemoteOrRefType",
+    "RemoteType",
+    "RunType",
+    "complete_with",
+]

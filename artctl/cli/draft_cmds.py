@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from artctl.cli.common import emit_put_result, get_output, human_size, json_option, open_repo, run_option, short_time
+from artctl.cli.common import (
+    emit_put_result,
+    get_output,
+    human_size,
+    json_option,
+    open_repo,
+    run_option,
+    short_time,
+)
 from artctl.cli.complete import DraftType, RefType
 
 
@@ -40,8 +48,10 @@ def new_cmd(ref: str) -> None:
 @draft_group.command("add")
 @click.argument("draft_id", metavar="ID", type=DraftType())
 @click.argument("path", type=click.Path())
-@click.option("--name", help="Path inside the artifact (default: the file's name, or the "
-              "directory's contents at the top level).")
+@click.option(
+    "--name",
+    help="Path inside the artifact (default: the file's name, or the directory's contents at the top level).",
+)
 @json_option
 def add_cmd(draft_id: str, path: str, name: str | None) -> None:
     """Add or replace a file, or a directory's files, in draft ID.
@@ -125,8 +135,9 @@ def ls_cmd(draft_id: str | None) -> None:
 @click.option("--metadata", help="JSON object of metadata (default: the base's).")
 @run_option
 @json_option
-def commit_cmd(draft_id: str, aliases: tuple[str, ...], description: str | None,
-               metadata: str | None, run_id: str | None) -> None:
+def commit_cmd(
+    draft_id: str, aliases: tuple[str, ...], description: str | None, metadata: str | None, run_id: str | None
+) -> None:
     """Commit draft ID as the artifact's next version and close it.
 
     Content identical to an existing version creates no new version (that one is reported).
@@ -138,8 +149,9 @@ def commit_cmd(draft_id: str, aliases: tuple[str, ...], description: str | None,
     from artctl.api.repo import parse_metadata
 
     meta = parse_metadata(metadata)
-    result = _drafts().commit(draft_id, aliases=aliases, run_id=run_id, description=description,
-                              metadata=meta)
+    result = _drafts().commit(
+        draft_id, aliases=aliases, run_id=run_id, description=description, metadata=meta
+    )
     emit_put_result(result)
 
 

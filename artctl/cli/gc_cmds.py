@@ -10,8 +10,11 @@ from artctl.cli.complete import RefType
 
 @click.command("rm")
 @click.argument("ref", type=RefType())
-@click.option("--delete-aliases", is_flag=True, help="Also remove the version's custom aliases "
-              "(otherwise a version holding one is not deleted).")
+@click.option(
+    "--delete-aliases",
+    is_flag=True,
+    help="Also remove the version's custom aliases (otherwise a version holding one is not deleted).",
+)
 @click.option("--all", "whole", is_flag=True, help="Delete every version of artifact NAME.")
 @json_option
 def rm_cmd(ref: str, delete_aliases: bool, whole: bool) -> None:
@@ -42,9 +45,13 @@ def rm_cmd(ref: str, delete_aliases: bool, whole: bool) -> None:
 
 @click.command("gc")
 @click.option("--dry-run", is_flag=True, help="Only report what would be deleted.")
-@click.option("--grace-period", "grace", metavar="DURATION",
-              help="Keep unreferenced data younger than this (default: gc.grace_period, 1h); "
-                   "0 collects everything unreferenced now, as `git gc --prune=now`.")
+@click.option(
+    "--grace-period",
+    "grace",
+    metavar="DURATION",
+    help="Keep unreferenced data younger than this (default: gc.grace_period, 1h); "
+    "0 collects everything unreferenced now, as `git gc --prune=now`.",
+)
 @json_option
 def gc_cmd(dry_run: bool, grace: str | None) -> None:
     """Delete expired and deleted versions' data and every unreferenced object.
@@ -61,8 +68,8 @@ def gc_cmd(dry_run: bool, grace: str | None) -> None:
       artctl gc --grace-period 0
       artctl gc --json
     """
-    from artctl.repository.config import parse_grace
     from artctl.ops.gc import gc
+    from artctl.repository.config import parse_grace
 
     out = get_output()
     seconds = parse_grace(grace) if grace is not None else None
@@ -77,17 +84,21 @@ def gc_cmd(dry_run: bool, grace: str | None) -> None:
         out.result(f"expired\t{ref}")
     for ref in result.purged:
         out.result(f"{'would purge' if dry_run else 'purged'}\t{ref}")
-    out.result(f"{verb} {human_size(result.bytes_freed)}: {result.objects} objects, "
-               f"{result.manifests} manifests, {result.packs_deleted} packs deleted, "
-               f"{result.packs_repacked} repacked, {result.temp_files} temp files")
+    out.result(
+        f"{verb} {human_size(result.bytes_freed)}: {result.objects} objects, "
+        f"{result.manifests} manifests, {result.packs_deleted} packs deleted, "
+        f"{result.packs_repacked} repacked, {result.temp_files} temp files"
+    )
     if result.young_kept:
         from datetime import timedelta
 
         from artctl.base.units import format_duration
 
-        out.info(f"kept {result.young_kept} unreferenced item(s), {human_size(result.young_bytes)}, "
-                 f"younger than the grace period ({format_duration(timedelta(seconds=result.grace_period))}); "
-                 "`artctl gc --grace-period 0` collects them now")
+        out.info(
+            f"kept {result.young_kept} unreferenced item(s), {human_size(result.young_bytes)}, "
+            f"younger than the grace period ({format_duration(timedelta(seconds=result.grace_period))}); "
+            "`artctl gc --grace-period 0` collects them now"
+        )
     for problem in result.problems:
         out.warn(problem)
 

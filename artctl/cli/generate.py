@@ -20,8 +20,8 @@ COMPLETIONS_DIR = "completions"
 
 def config_markdown() -> str:
     """``docs/config.md`` from :data:`artctl.repository.config.KNOWN_KEYS`, the one list of keys."""
-    from artctl.repository.config import KNOWN_KEYS
     from artctl.cli.reference import md_escape
+    from artctl.repository.config import KNOWN_KEYS
 
     lines = [
         "# artctl configuration",
@@ -72,9 +72,14 @@ def expected_files() -> dict[str, str]:
 def stale_files(root: Path = SOURCE_ROOT) -> tuple[list[str], list[str]]:
     """``(out of date or missing, extra)``: extra are old man pages of removed commands."""
     files = expected_files()
-    stale = [p for p, text in files.items()
-             if not (root / p).is_file() or (root / p).read_text(encoding="utf-8") != text]
-    existing = {f"{MAN_DIR}/{p.name}" for p in (root / MAN_DIR).glob("*.1")} if (root / MAN_DIR).is_dir() else set()
+    stale = [
+        p
+        for p, text in files.items()
+        if not (root / p).is_file() or (root / p).read_text(encoding="utf-8") != text
+    ]
+    existing = (
+        {f"{MAN_DIR}/{p.name}" for p in (root / MAN_DIR).glob("*.1")} if (root / MAN_DIR).is_dir() else set()
+    )
     extra = sorted(existing - set(files))
     return sorted(stale), extra
 

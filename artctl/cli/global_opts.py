@@ -60,23 +60,50 @@ def global_options(*, hidden: bool, with_json: bool) -> list[click.Option]:
     """Fresh option objects (click params cannot be shared between commands)."""
     common: dict[str, Any] = {"expose_value": False, "hidden": hidden}
     options = [
-        click.Option(["--debug"], is_flag=True, envvar="ARTCTL_DEBUG", callback=_set_debug,
-                     help="Show tracebacks and timings on errors.", **common),
-        click.Option(["-v", "--verbose"], count=True, callback=_add_verbose, help="Say what each step did.",
-                     **common),
-        click.Option(["-q", "--quiet"], is_flag=True, callback=_set_quiet,
-                     help="Print only results; no progress or messages.", **common),
-        click.Option(["--progress"], type=click.Choice(PROGRESS_MODES), is_flag=False, flag_value="bar",
-                     default=None, callback=_set_progress, metavar="[MODE]",
-                     help="Progress on stderr: bar (the default --progress), plain (one line per step, "
-                          "for CI logs), none, or auto (a bar only when stderr is a terminal; default).",
-                     **common),
-        click.Option(["--no-progress"], is_flag=True, callback=_no_progress, help="Never show progress.",
-                     **common),
+        click.Option(
+            ["--debug"],
+            is_flag=True,
+            envvar="ARTCTL_DEBUG",
+            callback=_set_debug,
+            help="Show tracebacks and timings on errors.",
+            **common,
+        ),
+        click.Option(
+            ["-v", "--verbose"], count=True, callback=_add_verbose, help="Say what each step did.", **common
+        ),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            callback=_set_quiet,
+            help="Print only results; no progress or messages.",
+            **common,
+        ),
+        click.Option(
+            ["--progress"],
+            type=click.Choice(PROGRESS_MODES),
+            is_flag=False,
+            flag_value="bar",
+            default=None,
+            callback=_set_progress,
+            metavar="[MODE]",
+            help="Progress on stderr: bar (the default --progress), plain (one line per step, "
+            "for CI logs), none, or auto (a bar only when stderr is a terminal; default).",
+            **common,
+        ),
+        click.Option(
+            ["--no-progress"], is_flag=True, callback=_no_progress, help="Never show progress.", **common
+        ),
     ]
     if with_json:
-        options.append(click.Option(["--json"], is_flag=True, callback=_set_json,
-                                    help="Print one JSON document on stdout (errors too).", **common))
+        options.append(
+            click.Option(
+                ["--json"],
+                is_flag=True,
+                callback=_set_json,
+                help="Print one JSON document on stdout (errors too).",
+                **common,
+            )
+        )
     return options
 
 

@@ -57,8 +57,12 @@ class ArtctlGroup(GlobalArgsMixin, click.Group):
             raise
 
 
-def walk(command: click.Command, path: tuple[str, ...] = (), *, hidden: bool = False,
-         ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def walk(
+    command: click.Command,
+    path: tuple[str, ...] = (),
+    *,
+    hidden: bool = False,
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     """Every command under ``command`` (itself first) with its path of names, sorted."""
     yield path, command
     if isinstance(command, click.Group):

@@ -32,16 +32,39 @@ class _FormatChoice(click.Choice):
 @click.argument("target", metavar="REF", type=RefOrRunType())
 @click.option("--upstream", is_flag=True, help="Only what REF came from.")
 @click.option("--downstream", is_flag=True, help="Only what came from REF.")
-@click.option("--depth", type=click.IntRange(min=1), default=None,
-              help="How many runs away to go (at least 1; default: all).")
-@click.option("--format", "fmt", type=_FormatChoice(), default="tree", show_default=True,
-              help="tree (terminal), json, dot (Graphviz), mermaid (Markdown), html (one self-contained page).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to FILE instead of stdout.")
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    default=None,
+    help="How many runs away to go (at least 1; default: all).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=_FormatChoice(),
+    default="tree",
+    show_default=True,
+    help="tree (terminal), json, dot (Graphviz), mermaid (Markdown), html (one self-contained page).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to FILE instead of stdout.",
+)
 @click.option("--expand", is_flag=True, help="Tree: list every node instead of clustering 5+ siblings.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-def lineage_cmd(target: str, upstream: bool, downstream: bool, depth: int | None, fmt: str, output: Path | None,
-                expand: bool, as_json: bool) -> None:
+def lineage_cmd(
+    target: str,
+    upstream: bool,
+    downstream: bool,
+    depth: int | None,
+    fmt: str,
+    output: Path | None,
+    expand: bool,
+    as_json: bool,
+) -> None:
     """The graph of versions and runs around REF (a version) or run:<id> (a run).
 
     Edges go run → version for a version the run logged, and version → run for a version it
@@ -56,9 +79,9 @@ def lineage_cmd(target: str, upstream: bool, downstream: bool, depth: int | None
     """
     import sys
 
-    from artctl.ops.lineage import lineage
-    from artctl.cli.render.lineage import RenderOptions, render
     from artctl.cli.common import open_repo
+    from artctl.cli.render.lineage import RenderOptions, render
+    from artctl.ops.lineage import lineage
 
     if upstream and downstream:
         raise click.UsageError("give --upstream or --downstream, not both (neither shows both directions)")

@@ -9,8 +9,9 @@ from artctl.cli.common import get_output, human_size, json_option, open_repo, sh
 from artctl.cli.complete import ArtifactTypeType, ProjectOrNameType
 
 
-def _metadata_filters(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-                      ) -> tuple[tuple[str, object], ...]:
+def _metadata_filters(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, object], ...]:
     from artctl.errors import InvalidInput
     from artctl.ops.query import parse_metadata_filter
 
@@ -33,23 +34,53 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None):  # ty
 @artifact_group.command("ls")
 @click.argument("target", required=False, type=ProjectOrNameType())
 @click.option("--type", "kind", type=ArtifactTypeType(), help="Only artifacts of this type.")
-@click.option("--all", "include_deleted", is_flag=True, help="With NAME: include deleted and expired versions.")
-@click.option("--alias", "alias_filter", multiple=True, help="Only versions with this alias (repeatable: all of them).")
-@click.option("--tag", "tag_filter", multiple=True, help="Only versions with this tag (repeatable: all of them).")
-@click.option("--metadata", "metadata_filter", multiple=True, metavar="KEY=VALUE", callback=_metadata_filters,
-              help="Only versions whose metadata KEY (dotted for nested keys: train.lr) equals VALUE "
-                   "(compared as JSON when it parses, else as text; repeatable).")
-@click.option("--since", metavar="DATE|DURATION", callback=_since,
-              help="Only versions (artifacts: updated) since an ISO date/time or a duration ago (7d, 12h).")
-@click.option("--sort", type=click.Choice(["created", "size", "name"]), default=None,
-              help="Sort order (default: versions by creation, artifacts by name); name sorts versions by number.")
+@click.option(
+    "--all", "include_deleted", is_flag=True, help="With NAME: include deleted and expired versions."
+)
+@click.option(
+    "--alias", "alias_filter", multiple=True, help="Only versions with this alias (repeatable: all of them)."
+)
+@click.option(
+    "--tag", "tag_filter", multiple=True, help="Only versions with this tag (repeatable: all of them)."
+)
+@click.option(
+    "--metadata",
+    "metadata_filter",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_metadata_filters,
+    help="Only versions whose metadata KEY (dotted for nested keys: train.lr) equals VALUE "
+    "(compared as JSON when it parses, else as text; repeatable).",
+)
+@click.option(
+    "--since",
+    metavar="DATE|DURATION",
+    callback=_since,
+    help="Only versions (artifacts: updated) since an ISO date/time or a duration ago (7d, 12h).",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["created", "size", "name"]),
+    default=None,
+    help="Sort order (default: versions by creation, artifacts by name); name sorts versions by number.",
+)
 @click.option("--reverse", is_flag=True, help="Reverse the order (newest or largest first).")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N rows (after sorting).")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Show at most N rows (after sorting)."
+)
 @json_option
-def ls_cmd(target: str | None, kind: str | None, include_deleted: bool, alias_filter: tuple[str, ...] = (),
-           tag_filter: tuple[str, ...] = (), metadata_filter: tuple[tuple[str, object], ...] = (),
-           since=None, sort: str | None = None, reverse: bool = False,  # type: ignore[no-untyped-def]
-           limit: int | None = None) -> None:
+def ls_cmd(
+    target: str | None,
+    kind: str | None,
+    include_deleted: bool,
+    alias_filter: tuple[str, ...] = (),
+    tag_filter: tuple[str, ...] = (),
+    metadata_filter: tuple[tuple[str, object], ...] = (),
+    since=None,
+    sort: str | None = None,
+    reverse: bool = False,  # type: ignore[no-untyped-def]
+    limit: int | None = None,
+) -> None:
     """List artifacts (of a PROJECT), or the versions of one NAME; filter and sort them.
 
     Version filters (--alias, --tag, --metadata) given without NAME list the matching versions
@@ -69,8 +100,11 @@ def ls_cmd(target: str | None, kind: str | None, include_deleted: bool, alias_fi
     repo = open_repo()
     out = get_output()
     wanted = VersionFilter(alias_filter, tag_filter, metadata_filter, since)
-    version_keys = {"created": lambda i: (i.record.created_at, i.record.index), "size": lambda i: i.record.size,
-                    "name": lambda i: (i.record.name, i.record.index)}
+    version_keys = {
+        "created": lambda i: (i.record.created_at, i.record.index),
+        "size": lambda i: i.record.size,
+        "name": lambda i: (i.record.name, i.record.index),
+    }
     if target and "/" in target.rstrip("/") and target.count("/") >= 1 and not _is_project(target):
         versions = [i for i in repo.versions(target, include_deleted=include_deleted) if wanted.matches(i)]
         versions = order(versions, sort, reverse, limit, version_keys)
@@ -79,13 +113,19 @@ def ls_cmd(target: str | None, kind: str | None, include_deleted: bool, alias_fi
             return
         _versions_table(versions, with_name=False)
         if not versions and not include_deleted and not (wanted.selects_versions or since):
-            out.info(f"{target} has no live version; `artctl artifact ls {target} --all` shows "
-                     "deleted and expired ones")
+            out.info(
+                f"{target} has no live version; `artctl artifact ls {target} --all` shows "
+                "deleted and expired ones"
+            )
         return
     project = target.rstrip("/") if target else None
     if wanted.selects_versions:
-        versions = [i for row in repo.list_artifacts(project, kind) for i in repo.versions(row.name)
-                    if wanted.matches(i)]
+        versions = [
+            i
+            for row in repo.list_artifacts(project, kind)
+            for i in repo.versions(row.name)
+            if wanted.matches(i)
+        ]
         versions = order(versions, sort or "name", reverse, limit, version_keys)
         if out.json:
             out.emit_json([v.to_json(entries=False) for v in versions])
@@ -98,22 +138,38 @@ def ls_cmd(target: str | None, kind: str | None, include_deleted: bool, alias_fi
 
     from artctl.format.records import parse_time
 
-    rows = [r for r in repo.list_artifacts(project, kind)
-            if since is None or r.updated_at is not None and parse_time(r.updated_at) >= since]
-    rows = order(rows, sort, reverse, limit, {"created": lambda r: r.updated_at or "", "size": lambda r: r.size,
-                                              "name": lambda r: r.name})
+    rows = [
+        r
+        for r in repo.list_artifacts(project, kind)
+        if since is None or r.updated_at is not None and parse_time(r.updated_at) >= since
+    ]
+    rows = order(
+        rows,
+        sort,
+        reverse,
+        limit,
+        {"created": lambda r: r.updated_at or "", "size": lambda r: r.size, "name": lambda r: r.name},
+    )
     if out.json:
         out.emit_json([r.to_json() for r in rows])
         return
     table = Table("name", "type", "versions", "latest", "size", Column("updated", no_wrap=True))
     for row in rows:
-        table.add_row(row.name, row.type, str(row.versions), row.latest or "-", human_size(row.size),
-                      short_time(row.updated_at))
+        table.add_row(
+            row.name,
+            row.type,
+            str(row.versions),
+            row.latest or "-",
+            human_size(row.size),
+            short_time(row.updated_at),
+        )
     out.table(table)
     if not rows:
         where = f" in {project}" if target else ""
         where += f" of type {kind}" if kind else ""
-        out.info(f"no artifacts{where}; make one with `artctl artifact put PATH --name PROJECT/NAME --type TYPE`")
+        out.info(
+            f"no artifacts{where}; make one with `artctl artifact put PATH --name PROJECT/NAME --type TYPE`"
+        )
 
 
 def _versions_table(versions: list, *, with_name: bool) -> None:  # type: ignore[type-arg]
@@ -122,14 +178,30 @@ def _versions_table(versions: list, *, with_name: bool) -> None:  # type: ignore
 
     from artctl.base.units import format_duration
 
-    columns: list[Column | str] = ["version", "aliases", "tags", "files", "size", Column("created", no_wrap=True), "state", "ttl"]
+    columns: list[Column | str] = [
+        "version",
+        "aliases",
+        "tags",
+        "files",
+        "size",
+        Column("created", no_wrap=True),
+        "state",
+        "ttl",
+    ]
     table = Table(*(["name"] if with_name else []), *columns)
     for info in versions:
         r = info.record
-        table.add_row(*([_escape(r.name)] if with_name else []), r.version,
-                      ", ".join(a for a in info.aliases if a != r.version), _escape(", ".join(r.tags)),
-                      str(r.files), human_size(r.size), short_time(r.created_at), r.status(),
-                      format_duration(r.ttl) or "-")
+        table.add_row(
+            *([_escape(r.name)] if with_name else []),
+            r.version,
+            ", ".join(a for a in info.aliases if a != r.version),
+            _escape(", ".join(r.tags)),
+            str(r.files),
+            human_size(r.size),
+            short_time(r.created_at),
+            r.status(),
+            format_duration(r.ttl) or "-",
+        )
     get_output().table(table)
 
 
@@ -145,7 +217,8 @@ def _is_project(target: str) -> bool:
     except ArtctlError:
         return False
     return repo.registry.artifact(name) is None and any(
-        a.name.startswith(target + "/") for a in repo.registry.iter_artifacts())
+        a.name.startswith(target + "/") for a in repo.registry.iter_artifacts()
+    )
 
 
 def register(group: click.Group) -> None:

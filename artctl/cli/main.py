@@ -17,8 +17,8 @@ from artctl import __version__
 from artctl.cli.common import get_output
 from artctl.cli.global_opts import global_options, install
 from artctl.cli.group import ArtctlGroup, CommandInterrupted, adopt_groups, walk
-from artctl.cli.shells import SHELLS as _SHELLS  # noqa: F401 - registers our completion scripts
 from artctl.cli.output import Output, print_json_error, render_error
+from artctl.cli.shells import SHELLS as _SHELLS  # noqa: F401 - registers our completion scripts
 
 #: Command modules are the ``*_cmds`` modules of this package; each has ``register(group)``.
 COMMAND_SUFFIX = "_cmds"
@@ -56,8 +56,9 @@ def register() -> None:
     """Add every command module's commands, so a new module needs no edit here."""
     import pkgutil
 
-    names = sorted(m.name for m in pkgutil.iter_modules([os.path.dirname(__file__)])
-                   if m.name.endswith(COMMAND_SUFFIX))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules([os.path.dirname(__file__)]) if m.name.endswith(COMMAND_SUFFIX)
+    )
     for module in names:
         import_module(f"{__package__}.{module}").register(cli)
     adopt_groups(cli)
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def report(code: str, message: str, hint: str | None) -> None:
         render_error(code, message, hint, as_json=_json_wanted(out, args), debug=_debug_enabled())
+
     try:
         rv = cli.main(args=args, prog_name="artctl", standalone_mode=False, obj=out)
     except click.exceptions.Exit as exc:
@@ -124,8 +126,11 @@ def main(argv: list[str] | None = None) -> None:
             report("os_error", f"cannot access {exc.filename}: {reason}" if exc.filename else reason, None)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
-        report("internal_error", f"unexpected {type(exc).__name__}: {exc}",
-               "this is a bug in artctl; rerun with --debug and report the traceback")
+        report(
+            "internal_error",
+            f"unexpected {type(exc).__name__}: {exc}",
+            "this is a bug in artctl; rerun with --debug and report the traceback",
+        )
         sys.exit(1)
     finally:
         _ignore_late_signals()
@@ -146,7 +151,7 @@ def _json_wanted(out: Output, args: list[str]) -> bool:
     document was printed yet (``verify --json`` prints its report, then fails)."""
     if out.emitted_json:
         return False
-    options = args[:args.index("--")] if "--" in args else args
+    options = args[: args.index("--")] if "--" in args else args
     return out.json or "--json" in options
 
 

@@ -99,8 +99,9 @@ class Output:
         return self.progress_style() != "none"
 
     @contextlib.contextmanager
-    def progress_bar(self, description: str, total_files: int | None = None,
-                     total_bytes: int | None = None) -> Iterator[Callable[[int, int], None]]:
+    def progress_bar(
+        self, description: str, total_files: int | None = None, total_bytes: int | None = None
+    ) -> Iterator[Callable[[int, int], None]]:
         """A ``(files, bytes)`` callback that advances a bar (or prints plain lines) on stderr.
 
         The callback's ``set_total(files, bytes)`` (see ``progress.announce_total``) gives the
@@ -142,6 +143,8 @@ def render_error(code: str, message: str, hint: str | None, *, as_json: bool, de
 
 def print_json_error(code: str, message: str, hint: str | None) -> None:
     """``{"error": {"code", "message", "hint"}}`` on stdout: a failure under ``--json``."""
-    sys.stdout.write(json.dumps({"error": {"code": code, "message": message, "hint": hint}},
-                                indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(
+        json.dumps({"error": {"code": code, "message": message, "hint": hint}}, indent=2, ensure_ascii=False)
+        + "\n"
+    )
     sys.stdout.flush()

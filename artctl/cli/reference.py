@@ -119,8 +119,11 @@ def command_doc(path: tuple[str, ...], root: click.Group) -> CommandDoc:
     """The reference entry of the command at ``path`` (``()`` is the root)."""
     ctx, command = _context(path, root)
     summary, description, examples = parse_help(command.help)
-    params = [d for p in command.get_params(ctx)
-              if (d := _param_doc(p, ctx)) is not None and (not path or not _is_help(p, ctx))]
+    params = [
+        d
+        for p in command.get_params(ctx)
+        if (d := _param_doc(p, ctx)) is not None and (not path or not _is_help(p, ctx))
+    ]
     usage = " ".join([ctx.command_path, *command.collect_usage_pieces(ctx)])
     subcommands: list[tuple[str, str]] = []
     if isinstance(command, click.Group):
@@ -130,10 +133,18 @@ def command_doc(path: tuple[str, ...], root: click.Group) -> CommandDoc:
                 subcommands.append((name, parse_help(sub.help)[0]))
     epilog = parse_help(command.epilog)
     epilog_blocks = ([Block("text", epilog[0])] if epilog[0] else []) + epilog[1]
-    return CommandDoc(path=path, summary=summary, usage=usage, description=description,
-                      examples=examples, arguments=[p for p in params if p.argument],
-                      options=[p for p in params if not p.argument], subcommands=subcommands,
-                      epilog=epilog_blocks, is_group=isinstance(command, click.Group))
+    return CommandDoc(
+        path=path,
+        summary=summary,
+        usage=usage,
+        description=description,
+        examples=examples,
+        arguments=[p for p in params if p.argument],
+        options=[p for p in params if not p.argument],
+        subcommands=subcommands,
+        epilog=epilog_blocks,
+        is_group=isinstance(command, click.Group),
+    )
 
 
 def all_docs(root: click.Group | None = None) -> list[CommandDoc]:
@@ -150,8 +161,10 @@ _MD_SPECIAL = re.compile(r"([\\*_\[\]<>|#])")
 def md_escape(text: str) -> str:
     """Escape Markdown outside `code spans`, which are kept as they are."""
     parts = re.split(r"(`[^`]*`)", text)
-    return "".join(p if p.startswith("`") and p.endswith("`") and len(p) > 1
-                   else _MD_SPECIAL.sub(r"\\\1", p) for p in parts)
+    return "".join(
+        p if p.startswith("`") and p.endswith("`") and len(p) > 1 else _MD_SPECIAL.sub(r"\\\1", p)
+        for p in parts
+    )
 
 
 def _anchor(doc: CommandDoc) -> str:
@@ -179,8 +192,18 @@ def markdown(docs: list[CommandDoc]) -> str:
         out.append(f"{indent}- [`{doc.full_name}`](#{_anchor(doc)}) — {md_escape(doc.summary)}")
     out.append("")
     for doc in docs:
-        out += [f'<a id="{_anchor(doc)}"></a>', "", f"## `{doc.full_name}`", "", md_escape(doc.summary), "",
-                "```", doc.usage, "```", ""]
+        out += [
+            f'<a id="{_anchor(doc)}"></a>',
+            "",
+            f"## `{doc.full_name}`",
+            "",
+            md_escape(doc.summary),
+            "",
+            "```",
+            doc.usage,
+            "```",
+            "",
+        ]
         for block in doc.description:
             if block.kind == "pre":
                 out += ["```", block.text, "```", ""]
@@ -203,10 +226,16 @@ def markdown(docs: list[CommandDoc]) -> str:
                 out.append(f"- [`{name}`](#{sub}) — {md_escape(summary)}")
             out.append("")
         if doc.examples:
-            out += ["Example:" if len([e for e in doc.examples if e.strip()]) == 1 else "Examples:", "",
-                    "```sh", *doc.examples, "```", ""]
+            out += [
+                "Example:" if len([e for e in doc.examples if e.strip()]) == 1 else "Examples:",
+                "",
+                "```sh",
+                *doc.examples,
+                "```",
+                "",
+            ]
         for block in doc.epilog:
-            out += (["```", block.text, "```", ""] if block.kind == "pre" else [md_escape(block.text), ""])
+            out += ["```", block.text, "```", ""] if block.kind == "pre" else [md_escape(block.text), ""]
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"

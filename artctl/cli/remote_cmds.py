@@ -9,11 +9,14 @@ import click
 from artctl.cli.common import get_output, human_size, json_option, open_repo
 from artctl.cli.complete import RemoteOrRefType, RemoteType
 
-_FORCE_HELP = ("Accept a storage backend artctl is not tested with (tested: file, s3, gs, az, abfs); "
-               "a warning says so.")
-_OPTION_HELP = ("fsspec storage option for the remote, e.g. -o endpoint_url=http://127.0.0.1:9000 "
-                "(repeatable; dotted keys nest: -o client_kwargs.region_name=eu-west-1). "
-                "Credentials come from the cloud's standard chain unless given here.")
+_FORCE_HELP = (
+    "Accept a storage backend artctl is not tested with (tested: file, s3, gs, az, abfs); a warning says so."
+)
+_OPTION_HELP = (
+    "fsspec storage option for the remote, e.g. -o endpoint_url=http://127.0.0.1:9000 "
+    "(repeatable; dotted keys nest: -o client_kwargs.region_name=eu-west-1). "
+    "Credentials come from the cloud's standard chain unless given here."
+)
 
 
 @click.group("remote")
@@ -45,8 +48,9 @@ def remote_add(name: str, url: str, make_default: bool, options: tuple[str, ...]
     """
     from artctl.ops.remote.config import add_remote, parse_options
 
-    spec = add_remote(open_repo().repository, name, url, parse_options(options), default=make_default,
-                      force=force)
+    spec = add_remote(
+        open_repo().repository, name, url, parse_options(options), default=make_default, force=force
+    )
     out = get_output()
     _warn_untested(spec.url)
     if out.json:
@@ -78,8 +82,9 @@ def remote_ls() -> None:
         table = Table("name", "url", "default", "options")
         for spec in specs:
             extra = " ".join(f"{k}={v}" for k, v in spec.to_json()["options"].items())
-            table.add_row(escape(spec.name), escape(spec.url), "yes" if spec.default else "",
-                          escape(extra) or "-")
+            table.add_row(
+                escape(spec.name), escape(spec.url), "yes" if spec.default else "", escape(extra) or "-"
+            )
         out.table(table)
     if not specs:
         out.info("no remotes; add one with `artctl remote add origin URL --default`")
@@ -113,9 +118,11 @@ def _report(result) -> None:  # type: ignore[no-untyped-def]
         out.emit_json(result.to_json())
         return
     verb = "sent" if result.direction == "push" else "fetched"
-    out.result(f"{result.direction} {result.remote}: {result.objects} objects {verb} "
-               f"({human_size(result.bytes)} in {result.files} files), {result.objects_skipped} already there; "
-               f"{len(result.versions)} new versions")
+    out.result(
+        f"{result.direction} {result.remote}: {result.objects} objects {verb} "
+        f"({human_size(result.bytes)} in {result.files} files), {result.objects_skipped} already there; "
+        f"{len(result.versions)} new versions"
+    )
     for ref in result.versions:
         out.info(f"  {ref}")
     for moved in result.renumbered:
@@ -137,8 +144,9 @@ def _split_remote(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
         from artctl.ops.remote.config import RemoteNotFound
 
         known = ", ".join(sorted(names)) or "none configured"
-        raise RemoteNotFound(f"no remote {args[0]!r} (remotes: {known})",
-                           hint=f"add it with `artctl remote add {args[0]} URL`")
+        raise RemoteNotFound(
+            f"no remote {args[0]!r} (remotes: {known})", hint=f"add it with `artctl remote add {args[0]} URL`"
+        )
     return None, list(args)
 
 
@@ -172,7 +180,9 @@ def push_cmd(args: tuple[str, ...]) -> None:
 
 @click.command("pull")
 @click.argument("args", nargs=-1, metavar="[REMOTE] [REF]...", type=RemoteOrRefType())
-@click.option("--all", "fetch_all", is_flag=True, help="Also fetch every object now (default: when `get` needs it).")
+@click.option(
+    "--all", "fetch_all", is_flag=True, help="Also fetch every object now (default: when `get` needs it)."
+)
 @json_option
 def pull_cmd(args: tuple[str, ...], fetch_all: bool) -> None:
     """Fetch versions, aliases and runs from a remote; objects follow when `get` needs them.
@@ -202,8 +212,9 @@ def pull_cmd(args: tuple[str, ...], fetch_all: bool) -> None:
 @click.option("--all", "fetch_all", is_flag=True, help="Also fetch every object now.")
 @click.option("--force", is_flag=True, help=_FORCE_HELP)
 @json_option
-def clone_cmd(url: str, directory: Path | None, options: tuple[str, ...], fetch_all: bool,
-              force: bool) -> None:
+def clone_cmd(
+    url: str, directory: Path | None, options: tuple[str, ...], fetch_all: bool, force: bool
+) -> None:
     """Create a repository in DIRECTORY from the remote at URL (registered as `origin`).
 
     Metadata is fetched now; object bytes when `get` needs them (or now with --all).
@@ -220,8 +231,9 @@ def clone_cmd(url: str, directory: Path | None, options: tuple[str, ...], fetch_
     if force:
         _warn_untested(url)
     with get_output().progress_bar("clone") as progress:
-        _repo, result = clone(url, directory, options=parsed, fetch_all=fetch_all, force=force,
-                              progress=progress)
+        _repo, result = clone(
+            url, directory, options=parsed, fetch_all=fetch_all, force=force, progress=progress
+        )
     out = get_output()
     _report(result)
     if not out.json:
@@ -230,13 +242,15 @@ def clone_cmd(url: str, directory: Path | None, options: tuple[str, ...], fetch_
 
 def _warn_untested(url: str) -> None:
     """Say so on stderr when a (forced) remote uses a storage backend artctl is not tested with."""
-    from artctl.ops.remote.config import TESTED_PROTOCOLS, is_tested
     from artctl.backend.fs import split_url
+    from artctl.ops.remote.config import TESTED_PROTOCOLS, is_tested
 
     if not is_tested(url):
-        get_output().warn(f"{split_url(url)[0]}:// remotes are untested: artctl is tested with "
-                          f"{', '.join(p + '://' for p in TESTED_PROTOCOLS)} only; push, pull and "
-                          "get may fail or leave a remote that other tools cannot read")
+        get_output().warn(
+            f"{split_url(url)[0]}:// remotes are untested: artctl is tested with "
+            f"{', '.join(p + '://' for p in TESTED_PROTOCOLS)} only; push, pull and "
+            "get may fail or leave a remote that other tools cannot read"
+        )
 
 
 def register(group: click.Group) -> None:

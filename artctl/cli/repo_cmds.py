@@ -50,8 +50,8 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
       artctl config core.link
       artctl config --list
     """
-    from artctl.repository.config import KNOWN_KEYS, Config, check_setting, format_value, parse_value
     from artctl.errors import ArtctlError, NotFound
+    from artctl.repository.config import KNOWN_KEYS, Config, check_setting, format_value, parse_value
     from artctl.repository.repo import find_root
 
     try:
@@ -70,8 +70,10 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
         for k, (v, s) in items.items():
             out.result(f"{k}={format_value(v)}\t({s})")
         if not items:
-            out.info("no configuration set; known keys:\n" +
-                     "\n".join(f"  {k}: {d}" for k, d in KNOWN_KEYS.items()))
+            out.info(
+                "no configuration set; known keys:\n"
+                + "\n".join(f"  {k}: {d}" for k, d in KNOWN_KEYS.items())
+            )
         return
     if unset:
         if not config.unset(key, scope=scope):

@@ -51,13 +51,18 @@ def _check_project(project: str | None) -> None:
 @click.option("--name", help="A human name for the run.")
 @click.option("--config", "config_text", metavar="JSON", help="Run configuration as a JSON object.")
 @click.option("--project", help="Project the run belongs to (recorded; default project of names).")
-@click.option("--pid", type=click.IntRange(min=0), default=None,
-              help="Process that owns the run: when it is gone and the run is not finished, `run ls` "
-                   "shows it crashed (default: the calling shell or program; 0: none, e.g. for a run "
-                   "spanning several CI steps).")
+@click.option(
+    "--pid",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Process that owns the run: when it is gone and the run is not finished, `run ls` "
+    "shows it crashed (default: the calling shell or program; 0: none, e.g. for a run "
+    "spanning several CI steps).",
+)
 @json_option
-def start_cmd(job_type: str, name: str | None, config_text: str | None, project: str | None,
-              pid: int | None = None) -> None:
+def start_cmd(
+    job_type: str, name: str | None, config_text: str | None, project: str | None, pid: int | None = None
+) -> None:
     """Start a run and print its id (only the id on stdout, for $(…)).
 
     Later `artifact put`/`get` commands link to it when ARTCTL_RUN holds the id (or with
@@ -71,9 +76,14 @@ def start_cmd(job_type: str, name: str | None, config_text: str | None, project:
     _check_project(project)
     import os
 
-    record = open_repo().repository.runs.create(job_type, name=name, project=project, config=config,
-                                                command=["artctl", *sys.argv[1:]],
-                                                pid=os.getppid() if pid is None else pid)
+    record = open_repo().repository.runs.create(
+        job_type,
+        name=name,
+        project=project,
+        config=config,
+        command=["artctl", *sys.argv[1:]],
+        pid=os.getppid() if pid is None else pid,
+    )
     out = get_output()
     if out.json:
         out.emit_json(_run_json(record))
@@ -127,13 +137,21 @@ def show_cmd(run_id: str) -> None:
         out.emit_json(_run_json(record))
         return
     head = Table.grid(padding=(0, 2))
-    for key, value in [("run", record.id), ("name", record.name or "-"), ("job type", record.job_type),
-                       ("project", record.project or "-"), ("status", record.observed_status()),
-                       ("started", short_time(record.started_at)), ("finished", short_time(record.finished_at)),
-                       ("exit code", "-" if record.exit_code is None else str(record.exit_code)),
-                       ("command", " ".join(record.command) or "-"), ("host", record.host or "-"),
-                       ("cwd", record.cwd or "-"), ("git commit", record.git_commit or "-"),
-                       ("config", json.dumps(record.config) if record.config else "-")]:
+    for key, value in [
+        ("run", record.id),
+        ("name", record.name or "-"),
+        ("job type", record.job_type),
+        ("project", record.project or "-"),
+        ("status", record.observed_status()),
+        ("started", short_time(record.started_at)),
+        ("finished", short_time(record.finished_at)),
+        ("exit code", "-" if record.exit_code is None else str(record.exit_code)),
+        ("command", " ".join(record.command) or "-"),
+        ("host", record.host or "-"),
+        ("cwd", record.cwd or "-"),
+        ("git commit", record.git_commit or "-"),
+        ("config", json.dumps(record.config) if record.config else "-"),
+    ]:
         head.add_row(f"[bold]{key}[/]", escape(printable(value)))
     out.table(head)
     links = Table("direction", "version", "type", "digest")
@@ -145,8 +163,11 @@ def show_cmd(run_id: str) -> None:
 
 @run_group.command("ls")
 @click.option("--job-type", help="Only runs of this job type.")
-@click.option("--status", type=click.Choice(["running", "finished", "failed", "crashed"]),
-              help="Only runs in this state (crashed: running, but its process is gone from this host).")
+@click.option(
+    "--status",
+    type=click.Choice(["running", "finished", "failed", "crashed"]),
+    help="Only runs in this state (crashed: running, but its process is gone from this host).",
+)
 @json_option
 def ls_cmd(job_type: str | None, status: str | None) -> None:
     """Runs, oldest first, with how many versions each used and logged.
@@ -165,39 +186,86 @@ def ls_cmd(job_type: str | None, status: str | None) -> None:
 
     from artctl.base.display import printable
 
-    records = [r for r in open_repo().repository.runs.list()
-               if (job_type is None or r.job_type == job_type)
-               and (status is None or r.observed_status() == status)]
+    records = [
+        r
+        for r in open_repo().repository.runs.list()
+        if (job_type is None or r.job_type == job_type) and (status is None or r.observed_status() == status)
+    ]
     out = get_output()
     if out.json:
         out.emit_json([_run_json(r) for r in records])
         return
     table = Table("run", "name", "job type", "status", Column("started", no_wrap=True), "used", "logged")
     for r in records:
-        table.add_row(r.id, escape(printable(r.name or "-", newlines=False)), r.job_type, r.observed_status(),
-                      short_time(r.started_at),
-                      str(len(r.inputs)), str(len(r.outputs)))
+        table.add_row(
+            r.id,
+            escape(printable(r.name or "-", newlines=False)),
+            r.job_type,
+            r.observed_status(),
+            short_time(r.started_at),
+            str(len(r.inputs)),
+            str(len(r.outputs)),
+        )
     out.table(table)
 
 
 @run_group.command("exec", context_settings={"allow_interspersed_args": False})
 @click.option("--job-type", required=True, help="What kind of job this is.")
-@click.option("--use", "uses", multiple=True, metavar="REF", type=RefType(), help="Input version to fetch first (repeatable).")
-@click.option("--log", "log_paths", multiple=True, metavar="PATH", type=PathOrURIType(),
-              help="Output path to log after success (repeatable; pair each with --name and --type).")
-@click.option("--name", "log_names", multiple=True, metavar="NAME", type=NameType(), help="Artifact name of the matching --log.")
-@click.option("--type", "log_types", multiple=True, metavar="TYPE", type=ArtifactTypeType(),
-              help="Artifact type of the matching --log.")
+@click.option(
+    "--use",
+    "uses",
+    multiple=True,
+    metavar="REF",
+    type=RefType(),
+    help="Input version to fetch first (repeatable).",
+)
+@click.option(
+    "--log",
+    "log_paths",
+    multiple=True,
+    metavar="PATH",
+    type=PathOrURIType(),
+    help="Output path to log after success (repeatable; pair each with --name and --type).",
+)
+@click.option(
+    "--name",
+    "log_names",
+    multiple=True,
+    metavar="NAME",
+    type=NameType(),
+    help="Artifact name of the matching --log.",
+)
+@click.option(
+    "--type",
+    "log_types",
+    multiple=True,
+    metavar="TYPE",
+    type=ArtifactTypeType(),
+    help="Artifact type of the matching --log.",
+)
 @click.option("--run-name", help="A human name for the run.")
 @click.option("--config", "config_text", metavar="JSON", help="Run configuration as a JSON object.")
 @click.option("--project", help="Project of the run; also the default project of bare names.")
-@click.option("--inputs-dir", type=click.Path(file_okay=False), default=None,
-              help="Fetch inputs under DIR/<name>:<vN> (default ./artifacts/<name>:<vN>).")
+@click.option(
+    "--inputs-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Fetch inputs under DIR/<name>:<vN> (default ./artifacts/<name>:<vN>).",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @json_option
-def exec_cmd(job_type: str, uses: tuple[str, ...], log_paths: tuple[str, ...], log_names: tuple[str, ...],
-             log_types: tuple[str, ...], run_name: str | None, config_text: str | None,
-             project: str | None, inputs_dir: str | None, command: tuple[str, ...]) -> None:
+def exec_cmd(
+    job_type: str,
+    uses: tuple[str, ...],
+    log_paths: tuple[str, ...],
+    log_names: tuple[str, ...],
+    log_types: tuple[str, ...],
+    run_name: str | None,
+    config_text: str | None,
+    project: str | None,
+    inputs_dir: str | None,
+    command: tuple[str, ...],
+) -> None:
     """Run COMMAND as a run: fetch inputs, run it, log outputs if it succeeded.
 
     The command sees ARTCTL_RUN (the run id), ARTCTL_DIR (the repository), ARTCTL_INPUT_<N>
@@ -222,10 +290,19 @@ def exec_cmd(job_type: str, uses: tuple[str, ...], log_paths: tuple[str, ...], l
     _check_project(project)
     logs = [LogSpec(p, n, t) for p, n, t in zip(log_paths, log_names, log_types)]
     out = get_output()
-    result = exec_run(open_repo(), command, job_type=job_type, uses=uses, logs=logs, name=run_name,
-                      project=project, config=config, inputs_dir=inputs_dir,
-                      stdout=sys.stderr if out.json else None,
-                      on_start=lambda run: out.verbose_info(f"run {run.id} ({job_type}) started"))
+    result = exec_run(
+        open_repo(),
+        command,
+        job_type=job_type,
+        uses=uses,
+        logs=logs,
+        name=run_name,
+        project=project,
+        config=config,
+        inputs_dir=inputs_dir,
+        stdout=sys.stderr if out.json else None,
+        on_start=lambda run: out.verbose_info(f"run {run.id} ({job_type}) started"),
+    )
     if out.json:
         out.emit_json(result.to_json())
     else:

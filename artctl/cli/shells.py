@@ -35,9 +35,9 @@ _HEADER = """\
 
 _INSTALL = {
     "bash": "copy to ~/.local/share/bash-completion/completions/artctl, or add\n"
-            "#   eval \"$(artctl completion bash)\"   to ~/.bashrc. Needs bash >= 4.4.",
+    '#   eval "$(artctl completion bash)"   to ~/.bashrc. Needs bash >= 4.4.',
     "zsh": "copy to a directory on $fpath (e.g. ~/.zfunc, with fpath+=~/.zfunc and\n"
-           "#   compinit in ~/.zshrc), or add   eval \"$(artctl completion zsh)\"   after compinit.",
+    '#   compinit in ~/.zshrc), or add   eval "$(artctl completion zsh)"   after compinit.',
     "fish": "copy to ~/.config/fish/completions/artctl.fish",
 }
 
@@ -103,8 +103,11 @@ class ArtctlBashComplete(BashComplete):
     source_template = _SOURCE_BASH
 
     def source(self) -> str:  # no version probe: the generator must be deterministic
-        return _HEADER.format(shell="bash", generator=GENERATOR, var=COMPLETE_VAR,
-                              install=_INSTALL["bash"]) + "\n" + self.source_template % self.source_vars()
+        return (
+            _HEADER.format(shell="bash", generator=GENERATOR, var=COMPLETE_VAR, install=_INSTALL["bash"])
+            + "\n"
+            + self.source_template % self.source_vars()
+        )
 
 
 class ArtctlZshComplete(ZshComplete):
@@ -113,8 +116,7 @@ class ArtctlZshComplete(ZshComplete):
     def source(self) -> str:
         body = super().source()
         first, _, rest = body.partition("\n")
-        header = _HEADER.format(shell="zsh", generator=GENERATOR, var=COMPLETE_VAR,
-                                install=_INSTALL["zsh"])
+        header = _HEADER.format(shell="zsh", generator=GENERATOR, var=COMPLETE_VAR, install=_INSTALL["zsh"])
         return f"{first}\n{header}{rest}"
 
 
@@ -156,8 +158,11 @@ class ArtctlFishComplete(FishComplete):
         return f"{item.type},{value}\t{help_}" if help_ else f"{item.type},{value}"
 
     def source(self) -> str:
-        return _HEADER.format(shell="fish", generator=GENERATOR, var=COMPLETE_VAR,
-                              install=_INSTALL["fish"]) + "\n" + self.source_template % self.source_vars()
+        return (
+            _HEADER.format(shell="fish", generator=GENERATOR, var=COMPLETE_VAR, install=_INSTALL["fish"])
+            + "\n"
+            + self.source_template % self.source_vars()
+        )
 
 
 SHELLS = {"bash": ArtctlBashComplete, "zsh": ArtctlZshComplete, "fish": ArtctlFishComplete}

@@ -15,9 +15,12 @@ def ttl_group() -> None:
 
 @ttl_group.command("apply")
 @click.option("--project", required=True, type=ProjectOrNameType(), help="The project: [entity/]project.")
-@click.option("--ttl", help="The TTL to apply (e.g. 90d, 6mo; default: config ttl.project.PROJECT, "
-                            "else ttl.default).")
-@click.option("--dry-run", is_flag=True, help="Only print which versions would get it and which would expire.")
+@click.option(
+    "--ttl", help="The TTL to apply (e.g. 90d, 6mo; default: config ttl.project.PROJECT, else ttl.default)."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Only print which versions would get it and which would expire."
+)
 @json_option
 def apply_cmd(project: str, ttl: str | None, dry_run: bool) -> None:
     """Give every version of PROJECT without a TTL of its own the project's default TTL.
@@ -42,9 +45,11 @@ def apply_cmd(project: str, ttl: str | None, dry_run: bool) -> None:
         when = "expired" if change.expired else f"expires {short_time(change.expires_at)}"
         out.result(f"{change.name}:{change.version}\t{when}")
     verb = "would get" if dry_run else "got"
-    out.info(f"{len(result.changed)} version(s) of {result.project} {verb} TTL {result.ttl} "
-             f"({result.expired} expired: `artctl gc` deletes their data); "
-             f"{result.kept} keep a TTL of their own")
+    out.info(
+        f"{len(result.changed)} version(s) of {result.project} {verb} TTL {result.ttl} "
+        f"({result.expired} expired: `artctl gc` deletes their data); "
+        f"{result.kept} keep a TTL of their own"
+    )
 
 
 def register(group: click.Group) -> None:

@@ -12,18 +12,30 @@ DEFAULT_PORT = 8765
 
 @click.command("ui")
 @click.argument("target", metavar="[REF]", required=False, type=RefOrRunType())
-@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
-              help="TCP port to listen on (0: any free port).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind. Keep the loopback default unless you know why not.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="TCP port to listen on (0: any free port).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind. Keep the loopback default unless you know why not.",
+)
 @click.option("--no-open", is_flag=True, help="Do not open a web browser.")
-@click.option("--allow-edit", is_flag=True,
-              help="Allow editing aliases, descriptions, metadata and TTL from the page.")
-@click.option("--no-token", is_flag=True,
-              help="Serve without an access token: any local user or process can then read "
-                   "(and with --allow-edit, edit) the repository.")
-def ui_cmd(target: str | None, port: int, host: str, no_open: bool, allow_edit: bool,
-           no_token: bool) -> None:
+@click.option(
+    "--allow-edit", is_flag=True, help="Allow editing aliases, descriptions, metadata and TTL from the page."
+)
+@click.option(
+    "--no-token",
+    is_flag=True,
+    help="Serve without an access token: any local user or process can then read "
+    "(and with --allow-edit, edit) the repository.",
+)
+def ui_cmd(target: str | None, port: int, host: str, no_open: bool, allow_edit: bool, no_token: bool) -> None:
     """Serve the repository as a local web page until Ctrl-C.
 
     Prints the URL on stdout and opens it in a browser when one is available; with REF (a
@@ -53,9 +65,18 @@ def ui_cmd(target: str | None, port: int, host: str, no_open: bool, allow_edit: 
     repo = open_repo()
     out = get_output()
     page = start_page(repo, target) if target else ""
-    serve(repo.repository.root, host=host, port=port, open_browser=not no_open,
-          allow_edit=allow_edit, token=token, announce=out.result, info=out.info, warn=out.warn,
-          page=page)
+    serve(
+        repo.repository.root,
+        host=host,
+        port=port,
+        open_browser=not no_open,
+        allow_edit=allow_edit,
+        token=token,
+        announce=out.result,
+        info=out.info,
+        warn=out.warn,
+        page=page,
+    )
 
 
 def register(group: click.Group) -> None:

@@ -53,9 +53,15 @@ def status_cmd(args: tuple[str, ...], exit_code: bool) -> None:
         doc["latest"] = latest.version if latest else None
         out.emit_json(doc)
     else:
-        out.result(f"On {record.name}:{record.version} in {result.directory}"
-                   + (f" (latest is {latest.version})" if latest and latest.index != record.index else ""))
-        for label, paths in (("modified", result.changed), ("added", result.added), ("deleted", result.removed)):
+        out.result(
+            f"On {record.name}:{record.version} in {result.directory}"
+            + (f" (latest is {latest.version})" if latest and latest.index != record.index else "")
+        )
+        for label, paths in (
+            ("modified", result.changed),
+            ("added", result.added),
+            ("deleted", result.removed),
+        ):
             for path in paths:
                 out.result(f"  {label + ':':<10}{path}")
         if result.empty:
@@ -112,16 +118,23 @@ def checkout_cmd(ref: str, directory: Path, force: bool, dry_run: bool, link: st
     if out.json:
         out.emit_json(result.to_json())
     else:
-        out.result(f"{label} in {todo.directory}: {result.written} written, {len(result.removed)} removed, "
-                   f"{todo.unchanged} unchanged")
+        out.result(
+            f"{label} in {todo.directory}: {result.written} written, {len(result.removed)} removed, "
+            f"{todo.unchanged} unchanged"
+        )
 
 
 @artifact_group.command("log")
 @click.argument("name", type=NameType())
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=None, help="Show at most N versions.")
 @click.option("--all", "include_deleted", is_flag=True, help="Include deleted and expired versions.")
-@click.option("--stat-limit", type=click.IntRange(min=0), default=10, show_default=True,
-              help="Changed paths listed per version (0: only the counts).")
+@click.option(
+    "--stat-limit",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Changed paths listed per version (0: only the counts).",
+)
 @json_option
 def log_cmd(name: str, limit: int | None, include_deleted: bool, stat_limit: int) -> None:
     """Versions of NAME newest first, with what each changed, like `git log --stat`.
@@ -145,7 +158,11 @@ def log_cmd(name: str, limit: int | None, include_deleted: bool, stat_limit: int
         r = entry.info.record
         labels = [a for a in entry.info.aliases if a != r.version]
         head = f"{r.name}:{r.version}" + (f" ({', '.join(labels)})" if labels else "")
-        out.result(("\n" if number else "") + _escape(head) + (f"  [{r.status()}]" if r.status() != "committed" else ""))
+        out.result(
+            ("\n" if number else "")
+            + _escape(head)
+            + (f"  [{r.status()}]" if r.status() != "committed" else "")
+        )
         details = [f"created {short_time(r.created_at)}", f"{r.files} files, {human_size(r.size)}"]
         if r.logged_by:
             details.append(f"run {r.logged_by}")
@@ -158,15 +175,20 @@ def log_cmd(name: str, limit: int | None, include_deleted: bool, stat_limit: int
         if change is None:
             out.result("  (files not available: dropped by gc)")
             continue
-        rows = ([("+", p) for p in change.added] + [("~", p) for p in change.changed]
-                + [("-", p) for p in change.removed])
+        rows = (
+            [("+", p) for p in change.added]
+            + [("~", p) for p in change.changed]
+            + [("-", p) for p in change.removed]
+        )
         for mark, path in rows[:stat_limit]:
             out.result(f"   {mark} {path}")
         if len(rows) > stat_limit:
             out.result(f"   … and {len(rows) - stat_limit} more")
         since = f" since {entry.parent}" if entry.parent else ""
-        out.result(f"  {len(rows)} file{'s' if len(rows) != 1 else ''} changed{since}: "
-                   f"+{len(change.added)} ~{len(change.changed)} -{len(change.removed)}")
+        out.result(
+            f"  {len(rows)} file{'s' if len(rows) != 1 else ''} changed{since}: "
+            f"+{len(change.added)} ~{len(change.changed)} -{len(change.removed)}"
+        )
 
 
 def register(group: click.Group) -> None:

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from artctl.errors import IntegrityError, UnsafePath
 from artctl.base.hashing import hash_bytes, is_digest
+from artctl.errors import IntegrityError, UnsafePath
 
 MANIFEST_FORMAT = 1
 _HEADER = {"format": MANIFEST_FORMAT, "kind": "artctl-manifest"}
@@ -38,8 +38,13 @@ def validate_path(path: str) -> str:
         raise UnsafePath("empty path in artifact")
     bad = _CONTROL.search(path)
     if bad:
-        what = ("a backslash" if bad.group() == "\\" else "bytes that are not valid UTF-8"
-                if "\ud800" <= bad.group() <= "\udfff" else "a control character")
+        what = (
+            "a backslash"
+            if bad.group() == "\\"
+            else "bytes that are not valid UTF-8"
+            if "\ud800" <= bad.group() <= "\udfff"
+            else "a control character"
+        )
         raise UnsafePath(f"path {path!r} contains {what}")
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
         raise UnsafePath(f"path {path!r} is absolute")
@@ -91,7 +96,7 @@ class Entry:
         return out
 
     @classmethod
-    def from_json(cls, obj: Any) -> "Entry":
+    def from_json(cls, obj: Any) -> Entry:
         if not isinstance(obj, dict):
             raise IntegrityError("manifest entry is not an object")
         path = validate_path(obj.get("path"))  # type: ignore[arg-type]
@@ -193,7 +198,7 @@ class Manifest:
         return hash_bytes(self.canonical())
 
     @classmethod
-    def parse(cls, data: bytes, name: str = "manifest") -> "Manifest":
+    def parse(cls, data: bytes, name: str = "manifest") -> Manifest:
         """Parse untrusted manifest bytes; every path is validated before anything is written."""
         manifest = cls()
         entries = manifest.entries
@@ -205,7 +210,7 @@ class Manifest:
         return manifest
 
     @classmethod
-    def from_entries(cls, entries: Iterable[Entry], *, validated: bool = False) -> "Manifest":
+    def from_entries(cls, entries: Iterable[Entry], *, validated: bool = False) -> Manifest:
         """Build from entries; ``validated=True`` skips path checks already done by a scan."""
         manifest = cls()
         if validated:
@@ -233,8 +238,9 @@ def check_header(line: bytes, name: str) -> None:
     if not isinstance(header, dict) or header.get("kind") != "artctl-manifest":
         raise IntegrityError(f"{name} is not an artctl manifest")
     if header.get("format") != MANIFEST_FORMAT:
-        raise IntegrityError(f"{name} has unsupported format {header.get('format')!r}",
-                             hint="upgrade artctl to read it")
+        raise IntegrityError(
+            f"{name} has unsupported format {header.get('format')!r}", hint="upgrade artctl to read it"
+        )
 
 
 def entries_after_header(lines: list[bytes], name: str) -> Iterator[Entry]:

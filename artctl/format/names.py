@@ -7,9 +7,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from artctl.errors import InvalidName
@@ -18,8 +17,10 @@ _PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _VERSION = re.compile(r"v(0|[1-9][0-9]{0,8})\Z")
 LATEST = "latest"
-NAME_RULE = ("names are [entity/]project/name; each part 1-128 letters, digits, '.', '_' or '-', "
-             "starting with a letter or digit")
+NAME_RULE = (
+    "names are [entity/]project/name; each part 1-128 letters, digits, '.', '_' or '-', "
+    "starting with a letter or digit"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -71,12 +72,17 @@ def parse_name(text: str, default_project: str | None = None) -> ArtifactName:
     if len(parts) == 2:
         return ArtifactName(_check_part(parts[0], "project", text), _check_part(parts[1], "name", text))
     if len(parts) == 3:
-        return ArtifactName(_check_part(parts[1], "project", text), _check_part(parts[2], "name", text),
-                            _check_part(parts[0], "entity", text))
+        return ArtifactName(
+            _check_part(parts[1], "project", text),
+            _check_part(parts[2], "name", text),
+            _check_part(parts[0], "entity", text),
+        )
     if len(parts) == 1:  # W&B users write bare names: say where the project goes
-        raise InvalidName(f"artifact name {text!r} has no project: {NAME_RULE}",
-                          hint=f"write PROJECT/{text}; in Python, artctl.init(project=...) or "
-                               "ARTCTL_PROJECT supplies the project")
+        raise InvalidName(
+            f"artifact name {text!r} has no project: {NAME_RULE}",
+            hint=f"write PROJECT/{text}; in Python, artctl.init(project=...) or "
+            "ARTCTL_PROJECT supplies the project",
+        )
     raise InvalidName(f"invalid artifact name {text!r}: {NAME_RULE}")
 
 
@@ -107,8 +113,9 @@ def is_managed_alias(alias: str) -> bool:
 def validate_custom_alias(alias: str) -> str:
     """Return a valid, user-settable alias or raise InvalidName."""
     if not isinstance(alias, str) or not _ALIAS.match(alias):
-        raise InvalidName(f"invalid alias {alias!r}: 1-64 letters, digits, '.', '_' or '-', "
-                          "starting with a letter or digit")
+        raise InvalidName(
+            f"invalid alias {alias!r}: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
     if is_managed_alias(alias):
         raise InvalidName(f"alias {alias!r} is managed by artctl and cannot be set by hand")
     return alias

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from artctl.errors import InvalidInput, RepositoryFormatError
 from artctl.base.units import MAX_DURATION_SECONDS
+from artctl.errors import InvalidInput, RepositoryFormatError
 
 RECORD_FORMAT = 1
 #: Deepest nesting of lists and objects accepted in metadata and run config. Real metadata is
@@ -64,9 +64,11 @@ def check_plain_json(value: dict[str, Any], what: str) -> dict[str, Any]:
     checked in full before anything is written (a refused value must claim no name)."""
     problem = json_problem(value)
     if problem:
-        raise InvalidInput(f"{what} is not plain JSON: {problem}",
-                           hint="use str, int, float (finite), bool, None, lists and dicts; "
-                                "convert e.g. datetimes with str() and numpy values with .item()")
+        raise InvalidInput(
+            f"{what} is not plain JSON: {problem}",
+            hint="use str, int, float (finite), bool, None, lists and dicts; "
+            "convert e.g. datetimes with str() and numpy values with .item()",
+        )
     return value
 
 
@@ -85,13 +87,15 @@ def loads(data: bytes, what: str) -> dict[str, Any]:
     except ValueError as exc:
         raise RepositoryFormatError(f"{what} is not valid JSON ({exc})", hint=RESTORE_HINT) from None
     except RecursionError:
-        raise RepositoryFormatError(f"{what} is not valid JSON (nested too deeply)",
-                                    hint=RESTORE_HINT) from None
+        raise RepositoryFormatError(
+            f"{what} is not valid JSON (nested too deeply)", hint=RESTORE_HINT
+        ) from None
     if not isinstance(obj, dict):
         raise RepositoryFormatError(f"{what} is not a JSON object", hint=RESTORE_HINT)
     if obj.get("format", RECORD_FORMAT) != RECORD_FORMAT:
-        raise RepositoryFormatError(f"{what} has unsupported format {obj.get('format')!r}",
-                                    hint="upgrade artctl")
+        raise RepositoryFormatError(
+            f"{what} has unsupported format {obj.get('format')!r}", hint="upgrade artctl"
+        )
     return obj
 
 
@@ -112,11 +116,11 @@ class ArtifactRecord:
             del out["description"], out["tags"]
         return out
 
-    def evolve(self, **changes: Any) -> "ArtifactRecord":
+    def evolve(self, **changes: Any) -> ArtifactRecord:
         return replace(self, **changes)
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any], what: str = "artifact record") -> "ArtifactRecord":
+    def from_json(cls, obj: dict[str, Any], what: str = "artifact record") -> ArtifactRecord:
         try:
             fields = [obj["name"], obj["type"], obj["created_at"]]
             description, tags = obj.get("description"), obj.get("tags", [])
@@ -124,10 +128,16 @@ class ArtifactRecord:
             raise RepositoryFormatError(f"{what} lacks {exc}", hint=RESTORE_HINT) from None
         for key, value in zip(("name", "type", "created_at"), fields, strict=True):
             if not isinstance(value, str):
-                raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r:.80}", hint=RESTORE_HINT)
+                raise RepositoryFormatError(
+                    f"{what} has an invalid {key!r}: {value!r:.80}", hint=RESTORE_HINT
+                )
         check_time(fields[2], "created_at", what)
-        if description is not None and not isinstance(description, str) or not isinstance(tags, list) \
-                or not all(isinstance(t, str) for t in tags):
+        if (
+            description is not None
+            and not isinstance(description, str)
+            or not isinstance(tags, list)
+            or not all(isinstance(t, str) for t in tags)
+        ):
             raise RepositoryFormatError(f"{what} has an invalid description or tags", hint=RESTORE_HINT)
         return cls(*fields, description, list(tags))
 
@@ -196,7 +206,7 @@ class VersionRecord:
         """Served to readers: not deleted and not past its TTL."""
         return not self.deleted and not self.expired(now)
 
-    def evolve(self, **changes: Any) -> "VersionRecord":
+    def evolve(self, **changes: Any) -> VersionRecord:
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
@@ -207,7 +217,7 @@ class VersionRecord:
         return out
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any], what: str = "version record") -> "VersionRecord":
+    def from_json(cls, obj: dict[str, Any], what: str = "version record") -> VersionRecord:
         """Parse and type-check a record: a hand-edited or damaged file is one clear error
         naming the file and the field, never a TypeError deep inside a command."""
         known = {k: obj[k] for k in cls.__dataclass_fields__ if k in obj}
@@ -217,24 +227,34 @@ class VersionRecord:
             raise RepositoryFormatError(f"{what} is incomplete: {exc}", hint=RESTORE_HINT) from None
         for key, kinds in _VERSION_FIELD_TYPES.items():
             value = getattr(record, key)
-            if not isinstance(value, kinds) or isinstance(value, bool) or (
-                    isinstance(value, int) and value < 0):
-                raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r:.80}", hint=RESTORE_HINT)
+            if (
+                not isinstance(value, kinds)
+                or isinstance(value, bool)
+                or (isinstance(value, int) and value < 0)
+            ):
+                raise RepositoryFormatError(
+                    f"{what} has an invalid {key!r}: {value!r:.80}", hint=RESTORE_HINT
+                )
         if not all(isinstance(tag, str) for tag in record.tags):
-            raise RepositoryFormatError(f"{what} has an invalid 'tags': {record.tags!r:.80}", hint=RESTORE_HINT)
+            raise RepositoryFormatError(
+                f"{what} has an invalid 'tags': {record.tags!r:.80}", hint=RESTORE_HINT
+            )
         for key in ("created_at", "deleted_at", "purged_at", "updated_at"):
             value = getattr(record, key)
             if value is not None:
                 check_time(value, key, what)
         if record.ttl_seconds is not None:
             if not 0 < record.ttl_seconds <= MAX_DURATION_SECONDS:
-                raise RepositoryFormatError(f"{what} has an invalid 'ttl_seconds': {record.ttl_seconds} "
-                                            "(at most 1000 years)", hint=RESTORE_HINT)
+                raise RepositoryFormatError(
+                    f"{what} has an invalid 'ttl_seconds': {record.ttl_seconds} (at most 1000 years)",
+                    hint=RESTORE_HINT,
+                )
             try:
                 record.expires_at  # noqa: B018 - every reader computes it: it must not overflow
             except OverflowError:
-                raise RepositoryFormatError(f"{what} expires after the year 9999 (created_at + ttl_seconds)",
-                                            hint=RESTORE_HINT) from None
+                raise RepositoryFormatError(
+                    f"{what} expires after the year 9999 (created_at + ttl_seconds)", hint=RESTORE_HINT
+                ) from None
         problem = json_problem(record.metadata)
         if problem:
             raise RepositoryFormatError(f"{what} has invalid metadata: {problem}", hint=RESTORE_HINT)
@@ -247,25 +267,42 @@ def check_time(value: str, key: str, what: str) -> datetime:
     try:
         parsed = parse_time(value)
     except ValueError:
-        raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r:.80}", hint=RESTORE_HINT) from None
+        raise RepositoryFormatError(
+            f"{what} has an invalid {key!r}: {value!r:.80}", hint=RESTORE_HINT
+        ) from None
     if parsed.utcoffset() is None:
-        raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r:.80} (no UTC offset)",
-                                    hint=RESTORE_HINT)
+        raise RepositoryFormatError(
+            f"{what} has an invalid {key!r}: {value!r:.80} (no UTC offset)", hint=RESTORE_HINT
+        )
     try:
         parsed.astimezone(timezone.utc)
     except OverflowError:
-        raise RepositoryFormatError(f"{what} has an invalid {key!r}: {value!r:.80} (out of range)",
-                                    hint=RESTORE_HINT) from None
+        raise RepositoryFormatError(
+            f"{what} has an invalid {key!r}: {value!r:.80} (out of range)", hint=RESTORE_HINT
+        ) from None
     return parsed
 
 
-RESTORE_HINT = ("restore the file from a backup or a remote (`artctl pull`); "
-                 "`artctl artifact verify` lists every problem")
+RESTORE_HINT = (
+    "restore the file from a backup or a remote (`artctl pull`); `artctl artifact verify` lists every problem"
+)
 _OPT_STR = (str, type(None))
 #: The JSON type of each field of a version record (ints are never negative, never booleans).
 _VERSION_FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "name": (str,), "type": (str,), "index": (int,), "manifest": (str,), "created_at": (str,),
-    "files": (int,), "size": (int,), "description": _OPT_STR, "metadata": (dict,),
-    "ttl_seconds": (int, type(None)), "state": (str,), "deleted_at": _OPT_STR,
-    "logged_by": _OPT_STR, "purged_at": _OPT_STR, "tags": (list,), "updated_at": _OPT_STR,
+    "name": (str,),
+    "type": (str,),
+    "index": (int,),
+    "manifest": (str,),
+    "created_at": (str,),
+    "files": (int,),
+    "size": (int,),
+    "description": _OPT_STR,
+    "metadata": (dict,),
+    "ttl_seconds": (int, type(None)),
+    "state": (str,),
+    "deleted_at": _OPT_STR,
+    "logged_by": _OPT_STR,
+    "purged_at": _OPT_STR,
+    "tags": (list,),
+    "updated_at": _OPT_STR,
 }

@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from artctl.repository import cache_state as db
 from artctl.base.locks import exclusive, shared_use
+from artctl.repository import cache_state as db
 
 if TYPE_CHECKING:
     from artctl.format.manifest import Entry
     from artctl.repository.repo import Repository
 
 
-def record_get(repository: "Repository", entries: Iterable["Entry"]) -> None:
+def record_get(repository: Repository, entries: Iterable[Entry]) -> None:
     """After a ``get``: mark the objects of ``entries`` as just used (one batched write).
 
     Reference entries without a digest are resolved through the fetched-bytes map.

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artctl.repository import cache_state as db
 from artctl.base.locks import exclusive
+from artctl.repository import cache_state as db
 
 if TYPE_CHECKING:
     from artctl.api.repo import Repo
@@ -50,8 +50,13 @@ class Unit:
     remote_backed: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": "pack" if self.pack else "object", "id": self.id, "size": self.size,
-                "objects": len(self.blobs), "last_used": self.last_used}
+        return {
+            "kind": "pack" if self.pack else "object",
+            "id": self.id,
+            "size": self.size,
+            "objects": len(self.blobs),
+            "last_used": self.last_used,
+        }
 
 
 @dataclass(frozen=True)
@@ -98,20 +103,24 @@ class CleanupResult:
         return not self.evicted and not self.temp_files_removed
 
     def to_json(self) -> dict[str, Any]:
-        return {"limit": self.limit, "dry_run": self.dry_run,
-                "cache_bytes_before": self.cache_bytes_before,
-                "cache_bytes_after": self.cache_bytes_after, "pinned_bytes": self.pinned_bytes,
-                "freed_bytes": self.freed_bytes,
-                "evicted_objects": sum(len(u.blobs) for u in self.evicted),
-                "evicted_packs": sum(1 for u in self.evicted if u.pack),
-                "evicted": [u.to_json() for u in self.evicted],
-                "temp_files_removed": self.temp_files_removed,
-                "temp_bytes_removed": self.temp_bytes_removed,
-                "unconfirmed_bytes": self.unconfirmed_bytes,
-                "unreachable_remotes": dict(self.unreachable)}
+        return {
+            "limit": self.limit,
+            "dry_run": self.dry_run,
+            "cache_bytes_before": self.cache_bytes_before,
+            "cache_bytes_after": self.cache_bytes_after,
+            "pinned_bytes": self.pinned_bytes,
+            "freed_bytes": self.freed_bytes,
+            "evicted_objects": sum(len(u.blobs) for u in self.evicted),
+            "evicted_packs": sum(1 for u in self.evicted if u.pack),
+            "evicted": [u.to_json() for u in self.evicted],
+            "temp_files_removed": self.temp_files_removed,
+            "temp_bytes_removed": self.temp_bytes_removed,
+            "unconfirmed_bytes": self.unconfirmed_bytes,
+            "unreachable_remotes": dict(self.unreachable),
+        }
 
 
-def needed_as_only_copy(repo: "Repo") -> set[str]:
+def needed_as_only_copy(repo: Repo) -> set[str]:
     """Digests that some version (live or soft-deleted) or open draft stores as a plain file.
 
     Such an object is protected even if it was also fetched through a reference with the same
@@ -151,7 +160,7 @@ def _draft_digests(drafts_dir: Path) -> set[str]:
     return out
 
 
-def scan(repo: "Repo") -> list[Unit]:
+def scan(repo: Repo) -> list[Unit]:
     """Every unit of the local store with its size, last use and whether it may be evicted."""
     store = repo.store
     state = repo.repository.state
@@ -166,9 +175,11 @@ def scan(repo: "Repo") -> list[Unit]:
     if state.in_memory:  # a full disk: which blobs have another copy is not known now
         from artctl.repository.state import StateDBError
 
-        raise StateDBError("the cache needs state.db (which objects have a copy on a remote), which "
-                           "cannot be opened: no space left on device",
-                           hint="free some space first (e.g. `artctl gc --grace-period 0`), then retry")
+        raise StateDBError(
+            "the cache needs state.db (which objects have a copy on a remote), which "
+            "cannot be opened: no space left on device",
+            hint="free some space first (e.g. `artctl gc --grace-period 0`), then retry",
+        )
     on_remote = state.with_remote_copy(every)
     from_ref = db.reference_backed(state, every - on_remote)
     needed = needed_as_only_copy(repo) if from_ref else set()
@@ -182,8 +193,7 @@ def scan(repo: "Repo") -> list[Unit]:
 
     for digest, size in loose.items():
         when = used.get(digest) or _mtime(store.object_path(digest))
-        units.append(Unit(digest, False, size, (digest,), when, digest in copied,
-                          remote_backed((digest,))))
+        units.append(Unit(digest, False, size, (digest,), when, digest in copied, remote_backed((digest,))))
     for pack_id, blobs in packs.items():
         path = store.pack_path(pack_id)
         try:
@@ -191,8 +201,17 @@ def scan(repo: "Repo") -> list[Unit]:
         except FileNotFoundError:
             continue
         when = max((used.get(d, 0.0) for d in blobs), default=0.0) or _mtime(path)
-        units.append(Unit(pack_id, True, size, tuple(blobs), when, all(d in copied for d in blobs),
-                          remote_backed(tuple(blobs))))
+        units.append(
+            Unit(
+                pack_id,
+                True,
+                size,
+                tuple(blobs),
+                when,
+                all(d in copied for d in blobs),
+                remote_backed(tuple(blobs)),
+            )
+        )
     return units
 
 
@@ -203,7 +222,7 @@ def _mtime(path: os.PathLike[str]) -> float:
         return 0.0
 
 
-def _temp_files(repo: "Repo", older_than: float | None) -> list[tuple[str, int]]:
+def _temp_files(repo: Repo, older_than: float | None) -> list[tuple[str, int]]:
     tmp = repo.repository.tmp_dir
     out: list[tuple[str, int]] = []
     if not tmp.is_dir():
@@ -218,7 +237,7 @@ def _temp_files(repo: "Repo", older_than: float | None) -> list[tuple[str, int]]
     return out
 
 
-def info(repo: "Repo") -> CacheInfo:
+def info(repo: Repo) -> CacheInfo:
     units = scan(repo)
     temps = _temp_files(repo, None)
     cache = [u for u in units if u.evictable]
@@ -231,7 +250,9 @@ def info(repo: "Repo") -> CacheInfo:
         pinned_objects=sum(len(u.blobs) for u in pinned),
         loose_objects=sum(1 for u in units if not u.pack),
         packs=sum(1 for u in units if u.pack),
-        temp_files=len(temps), temp_bytes=sum(s for _, s in temps))
+        temp_files=len(temps),
+        temp_bytes=sum(s for _, s in temps),
+    )
 
 
 def plan(units: list[Unit], limit: int) -> list[Unit]:
@@ -247,8 +268,14 @@ def plan(units: list[Unit], limit: int) -> list[Unit]:
     return chosen
 
 
-def cleanup(repo: "Repo", limit: int, *, dry_run: bool = False, remove_temp: bool = False,
-            lock_timeout: float = CLEANUP_LOCK_TIMEOUT) -> CleanupResult:
+def cleanup(
+    repo: Repo,
+    limit: int,
+    *,
+    dry_run: bool = False,
+    remove_temp: bool = False,
+    lock_timeout: float = CLEANUP_LOCK_TIMEOUT,
+) -> CleanupResult:
     """Evict LRU cache units until the cache fits in ``limit`` bytes (see module docstring)."""
     if dry_run:
         return _cleanup_locked(repo, limit, True, remove_temp)
@@ -262,7 +289,9 @@ def cleanup(repo: "Repo", limit: int, *, dry_run: bool = False, remove_temp: boo
         return _cleanup_locked(repo, limit, False, remove_temp)
 
 
-def confirmed_plan(repo: "Repo", units: list[Unit], limit: int) -> tuple[list[Unit], list[Unit], int, dict[str, str]]:
+def confirmed_plan(
+    repo: Repo, units: list[Unit], limit: int
+) -> tuple[list[Unit], list[Unit], int, dict[str, str]]:
     """``plan``, with the remote copies of what it chooses re-confirmed on the remotes.
 
     A unit whose copy is not confirmed becomes pinned and the plan is made again (each round
@@ -291,7 +320,7 @@ def confirmed_plan(repo: "Repo", units: list[Unit], limit: int) -> tuple[list[Un
         units = updated
 
 
-def _cleanup_locked(repo: "Repo", limit: int, dry_run: bool, remove_temp: bool) -> CleanupResult:
+def _cleanup_locked(repo: Repo, limit: int, dry_run: bool, remove_temp: bool) -> CleanupResult:
     store = repo.store
     units = scan(repo)  # under the lock: a get or put that finished meanwhile is accounted for
     units, chosen, unconfirmed, unreachable = confirmed_plan(repo, units, limit)
@@ -311,5 +340,15 @@ def _cleanup_locked(repo: "Repo", limit: int, dry_run: bool, remove_temp: bool) 
             except OSError:
                 pass
     after = before - sum(u.size for u in chosen)
-    return CleanupResult(limit, dry_run, before, after, pinned, chosen,
-                         len(temps), sum(s for _, s in temps), unconfirmed, unreachable)
+    return CleanupResult(
+        limit,
+        dry_run,
+        before,
+        after,
+        pinned,
+        chosen,
+        len(temps),
+        sum(s for _, s in temps),
+        unconfirmed,
+        unreachable,
+    )

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 Item = tuple[str, str]
 
 
-def _repository() -> "Repository | None":
+def _repository() -> Repository | None:
     from artctl.repository.repo import Repository
 
     try:
@@ -144,8 +144,8 @@ def draft_ids(prefix: str = "") -> list[Item]:
     if repo is None:
         return out
     with _quiet():
-        from artctl.ops.drafts import Drafts
         from artctl.api.repo import Repo
+        from artctl.ops.drafts import Drafts
 
         for draft in Drafts(Repo(repo)).list():
             if draft.id.startswith(prefix):

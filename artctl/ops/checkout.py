@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from artctl.base.crashpoints import crash_point, declare
-from artctl.errors import ArtctlError, InvalidInput, UnsafePath
 from artctl.base.fsutil import disk_full_guard
+from artctl.errors import ArtctlError, InvalidInput, UnsafePath
 from artctl.format.manifest import Entry
 
 if TYPE_CHECKING:
@@ -36,11 +36,13 @@ Fetch = Callable[[Entry, Path], None]  # writes one entry's bytes to a path (ref
 GET_FILE_WRITTEN = declare(
     "get.file-written",
     "a file's bytes are complete under its temporary name, not yet renamed: nothing appears under "
-    "a real name half-written; the next get removes the temporary file")
+    "a real name half-written; the next get removes the temporary file",
+)
 GET_FILE_PLACED = declare(
     "get.file-placed",
     "some files are renamed into place, complete and verified, the rest are not: a re-run "
-    "finishes the job and leaves no temporary file")
+    "finishes the job and leaves no temporary file",
+)
 
 #: The link modes a user asks for explicitly; a file placed otherwise is reported (why, how many).
 LINKING_MODES = ("hardlink", "symlink", "reflink")
@@ -176,8 +178,10 @@ def _os_failure(exc: OSError, target: Path) -> ArtctlError:
     if isinstance(exc, ArtctlError):
         return exc
     if disk_full_guard(exc) is not None:  # the target's disk, not the repository's: say where
-        return ArtctlError(f"no space left on device writing under {target}",
-                           hint="free some space there or choose another --root")
+        return ArtctlError(
+            f"no space left on device writing under {target}",
+            hint="free some space there or choose another --root",
+        )
     return ArtctlError(f"cannot write {target}: {exc.strerror or exc}")
 
 
@@ -235,11 +239,18 @@ class _Placement:
                 os.rmdir(self.root)
 
 
-def checkout(entries: list[Entry], root: Path, store: Store, *, link: str = "auto",
-             fetch: Fetch | None = None, workers: int = 4,
-             progress: Callable[[int, int], None] | None = None,
-             where: Placement | None = None,
-             optional: Callable[[Entry], bool] | None = None) -> CheckoutResult:
+def checkout(
+    entries: list[Entry],
+    root: Path,
+    store: Store,
+    *,
+    link: str = "auto",
+    fetch: Fetch | None = None,
+    workers: int = 4,
+    progress: Callable[[int, int], None] | None = None,
+    where: Placement | None = None,
+    optional: Callable[[Entry], bool] | None = None,
+) -> CheckoutResult:
     """Write ``entries`` under ``root``; return counts. ``fetch`` handles what the store lacks.
 
     Bytes in the local store are written in one batch (packed blobs pack by pack); the rest
@@ -273,13 +284,26 @@ def checkout(entries: list[Entry], root: Path, store: Store, *, link: str = "aut
         placed.undo()
         raise
     not_linked = _not_linked(link, modes, local, remote, where)
-    return CheckoutResult(root, len(entries) - len(skipped), sum(e.size for e in entries) - sum(e.size for e in skipped),
-                          modes, not_linked, link)
+    return CheckoutResult(
+        root,
+        len(entries) - len(skipped),
+        sum(e.size for e in entries) - sum(e.size for e in skipped),
+        modes,
+        not_linked,
+        link,
+    )
 
 
-def _place_local(local: list[tuple[Entry, str]], store: Store, link: str, where: Placement,
-                 placed: _Placement, modes: dict[str, int],
-                 progress: Callable[[int, int], None] | None, root: Path) -> None:
+def _place_local(
+    local: list[tuple[Entry, str]],
+    store: Store,
+    link: str,
+    where: Placement,
+    placed: _Placement,
+    modes: dict[str, int],
+    progress: Callable[[int, int], None] | None,
+    root: Path,
+) -> None:
     """Write the blobs the local store holds (one batch) to temporary names, then rename them."""
     pending: list[tuple[str, str]] = []
     items = []
@@ -302,16 +326,23 @@ def _place_local(local: list[tuple[Entry, str]], store: Store, link: str, where:
         placed.place(tmp, target)
 
 
-def _place_fetched(remote: list[tuple[Entry, str]], fetch: Fetch | None, placed: _Placement,
-                   workers: int, progress: Callable[[int, int], None] | None,
-                   optional: Callable[[Entry], bool] | None = None) -> list[Entry]:
+def _place_fetched(
+    remote: list[tuple[Entry, str]],
+    fetch: Fetch | None,
+    placed: _Placement,
+    workers: int,
+    progress: Callable[[int, int], None] | None,
+    optional: Callable[[Entry], bool] | None = None,
+) -> list[Entry]:
     """Fetch what the store lacks (remotes, references), several at once, each verified first;
     return the ``optional`` entries skipped because their fetch failed."""
     if fetch is None:
         from artctl.errors import ObjectNotFound
 
-        raise ObjectNotFound(f"the bytes of {remote[0][0].path} are not in the local store",
-                             hint="run `artctl pull` to fetch them from a remote")
+        raise ObjectNotFound(
+            f"the bytes of {remote[0][0].path} are not in the local store",
+            hint="run `artctl pull` to fetch them from a remote",
+        )
 
     skipped: list[Entry] = []
 
@@ -345,8 +376,13 @@ def _place_fetched(remote: list[tuple[Entry, str]], fetch: Fetch | None, placed:
     return skipped
 
 
-def _not_linked(link: str, modes: dict[str, int], local: list[tuple[Entry, str]],
-                remote: list[tuple[Entry, str]], where: Placement) -> dict[str, int]:
+def _not_linked(
+    link: str,
+    modes: dict[str, int],
+    local: list[tuple[Entry, str]],
+    remote: list[tuple[Entry, str]],
+    where: Placement,
+) -> dict[str, int]:
     """Files copied although ``link`` asked for links, by reason (empty for auto/copy)."""
     if link not in LINKING_MODES:
         return {}
@@ -356,9 +392,11 @@ def _not_linked(link: str, modes: dict[str, int], local: list[tuple[Entry, str]]
     return {reason: n for reason, n in out.items() if n}
 
 
-_REASONS = {"packed": "stored packed (small files share a pack file, which cannot be linked)",
-            "fetched": "fetched from a remote or a reference",
-            "fallback": "the filesystem refused the link (e.g. another device)"}
+_REASONS = {
+    "packed": "stored packed (small files share a pack file, which cannot be linked)",
+    "fetched": "fetched from a remote or a reference",
+    "fallback": "the filesystem refused the link (e.g. another device)",
+}
 
 
 def describe_not_linked(link: str, not_linked: dict[str, int]) -> str | None:

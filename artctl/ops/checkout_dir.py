@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artctl.ops.checkout import process_gone, temp_owner
 from artctl.errors import Conflict, InvalidInput
 from artctl.format.ignore import Ignore, load
-
-from artctl.ops.ingest import SourceFile
 from artctl.format.manifest import Entry
 from artctl.format.records import VersionRecord
+from artctl.ops.checkout import process_gone, temp_owner
+from artctl.ops.ingest import SourceFile
 
 if TYPE_CHECKING:
     from artctl.api.repo import Repo
@@ -38,14 +37,15 @@ if TYPE_CHECKING:
 class ExtraFiles(Conflict):
     """DIR holds paths the version does not have, and ``--force`` was not given."""
 
-    def __init__(self, plan: "CheckoutPlan") -> None:
+    def __init__(self, plan: CheckoutPlan) -> None:
         self.plan = plan
         n = len(plan.extra)
         shown = ", ".join(plan.extra[:3]) + (", …" if n > 3 else "")
         super().__init__(
             f"{n} path{'s' if n != 1 else ''} in {plan.directory} {'are' if n != 1 else 'is'} not in "
             f"{plan.record.name}:{plan.record.version} ({shown}); nothing was changed",
-            hint="`--force` removes them (or add them to .artctlignore to keep them)")
+            hint="`--force` removes them (or add them to .artctlignore to keep them)",
+        )
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,15 @@ class CheckoutPlan:
     obsolete: list[str] = field(default_factory=list)  # unchanged files of the previous version
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.record.name, "version": self.record.version,
-                "directory": str(self.directory), "write": [e.path for e in self.write],
-                "remove": self.obsolete, "extra": self.extra, "unchanged": self.unchanged}
+        return {
+            "name": self.record.name,
+            "version": self.record.version,
+            "directory": str(self.directory),
+            "write": [e.path for e in self.write],
+            "remove": self.obsolete,
+            "extra": self.extra,
+            "unchanged": self.unchanged,
+        }
 
 
 @dataclass(frozen=True)
@@ -75,12 +81,18 @@ class CheckoutDirResult:
     removed: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.plan.record.name, "version": self.plan.record.version,
-                "digest": self.plan.record.digest, "directory": str(self.plan.directory),
-                "written": self.written, "removed": self.removed, "unchanged": self.plan.unchanged}
+        return {
+            "name": self.plan.record.name,
+            "version": self.plan.record.version,
+            "digest": self.plan.record.digest,
+            "directory": str(self.plan.directory),
+            "written": self.written,
+            "removed": self.removed,
+            "unchanged": self.plan.unchanged,
+        }
 
 
-def plan(repo: "Repo", ref: str, directory: str | os.PathLike[str]) -> CheckoutPlan:
+def plan(repo: Repo, ref: str, directory: str | os.PathLike[str]) -> CheckoutPlan:
     """Compare the version ``ref`` names with ``directory``; change nothing."""
     record = repo.resolve(ref)
     root = Path(directory)
@@ -112,7 +124,7 @@ def plan(repo: "Repo", ref: str, directory: str | os.PathLike[str]) -> CheckoutP
     return CheckoutPlan(record, root, write, sorted(extra), diff.unchanged, leftover, sorted(obsolete))
 
 
-def _obsolete(repo: "Repo", root: Path, files: list[SourceFile]) -> set[str]:
+def _obsolete(repo: Repo, root: Path, files: list[SourceFile]) -> set[str]:
     """Those of ``files`` that belong, unchanged, to the version last placed in ``root``."""
     from artctl.errors import ArtctlError
     from artctl.ops.workdirs import recorded
@@ -129,8 +141,14 @@ def _obsolete(repo: "Repo", root: Path, files: list[SourceFile]) -> set[str]:
     return {f.path for f in files} - set(diff.added) - set(diff.changed)
 
 
-def execute(repo: "Repo", plan: CheckoutPlan, *, force: bool = False, link: str | None = None,
-            progress: Callable[[int, int], None] | None = None) -> CheckoutDirResult:
+def execute(
+    repo: Repo,
+    plan: CheckoutPlan,
+    *,
+    force: bool = False,
+    link: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CheckoutDirResult:
     """Carry out ``plan``: remove extras (only with ``force``), write what differs, record it."""
     if plan.extra and not force:
         raise ExtraFiles(plan)
@@ -181,7 +199,9 @@ def _walk(root: str, ignore: Ignore) -> tuple[list[SourceFile], list[str], dict[
             elif ignore.file(rel):
                 continue
             elif stat.S_ISREG(st.st_mode):
-                files.append(SourceFile(rel, entry.path, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+                files.append(
+                    SourceFile(rel, entry.path, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+                )
             else:
                 others.append(rel)
     files.sort()

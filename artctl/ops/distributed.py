@@ -40,27 +40,32 @@ from artctl.format.names import ArtifactName, parse_name, validate_type
 from artctl.format.records import utcnow
 
 if TYPE_CHECKING:
-    from artctl.backend.fs import Backend
     from artctl.api.repo import PutResult, Repo
+    from artctl.backend.fs import Backend
 
 UPSERT_AFTER_OBJECTS = declare(
     "upsert.after-objects",
-    "the part's blobs stored, no part file: unreferenced blobs; the re-run writes the part")
+    "the part's blobs stored, no part file: unreferenced blobs; the re-run writes the part",
+)
 UPSERT_AFTER_PART = declare(
     "upsert.after-part",
     "the part written (a gc root), not yet checked against a concurrent finish: the next finish "
-    "includes it; a re-run adds an identical second part, which merges cleanly")
+    "includes it; a re-run adds an identical second part, which merges cleanly",
+)
 FINISH_AFTER_SEAL = declare(
     "finish.after-seal",
-    "the id sealed (upserts refused), no version: the re-run of finish resumes and commits")
+    "the id sealed (upserts refused), no version: the re-run of finish resumes and commits",
+)
 FINISH_AFTER_COMMIT = declare(
     "finish.after-commit",
     "the version committed, finished.json not written: the re-run reports the same version "
-    "(identical content) and records it")
+    "(identical content) and records it",
+)
 FINISH_DELETE_PART = declare(
     "finish.delete-part",
     "finished.json written, the first N-1 parts deleted (@N): the version is complete; the "
-    "re-run deletes the remaining parts and reports that version")
+    "re-run deletes the remaining parts and reports that version",
+)
 
 PART_KIND = "artctl-distributed-part"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -70,8 +75,10 @@ CONFIRM_TIMEOUT_SECONDS = 60.0
 
 def validate_id(distributed_id: str) -> str:
     if not isinstance(distributed_id, str) or not _ID.match(distributed_id):
-        raise InvalidInput(f"invalid distributed id {distributed_id!r}: use letters, digits, '.', '_' "
-                           "or '-' (at most 128, starting with a letter or digit)")
+        raise InvalidInput(
+            f"invalid distributed id {distributed_id!r}: use letters, digits, '.', '_' "
+            "or '-' (at most 128, starting with a letter or digit)"
+        )
     return distributed_id
 
 
@@ -92,12 +99,19 @@ class UpsertResult:
     remote: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "distributed_id": self.distributed_id,
-                "part": self.part, "files": self.files, "size": self.size, "remote": self.remote}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "distributed_id": self.distributed_id,
+            "part": self.part,
+            "files": self.files,
+            "size": self.size,
+            "remote": self.remote,
+        }
 
 
 @contextlib.contextmanager
-def _gc_guard(repo: "Repo") -> Iterator[None]:
+def _gc_guard(repo: Repo) -> Iterator[None]:
     """Hold gc's writer guard (if this build has gc) while blobs are unreferenced."""
     try:
         from artctl.base.writeguard import writing
@@ -111,14 +125,13 @@ def _gc_guard(repo: "Repo") -> Iterator[None]:
 class _Area:
     """Where the parts live: the local repository or a remote, behind one backend."""
 
-    def __init__(self, repo: "Repo", remote: str | None) -> None:
+    def __init__(self, repo: Repo, remote: str | None) -> None:
         self.repo = repo
         self.spec = None
         if remote is None:
             from artctl.backend.fs import LocalBackend
 
-            self.backend: Backend = LocalBackend(str(repo.root), str(repo.root),
-                                                  fsync=repo.repository.fsync)
+            self.backend: Backend = LocalBackend(str(repo.root), str(repo.root), fsync=repo.repository.fsync)
         else:
             from artctl.ops.remote.config import get_remote
             from artctl.ops.remote.protocol import open_remote
@@ -160,20 +173,32 @@ def _finished(area: _Area, base: str) -> dict[str, Any] | None:
 def _refuse_finished(area: _Area, base: str, name: ArtifactName, distributed_id: str) -> None:
     doc = _finished(area, base)
     if doc is not None:
-        raise Conflict(f"distributed version {distributed_id!r} of {name} was already finished "
-                       f"as {doc.get('version', '?')}; upsert refused",
-                       hint="use a new --distributed-id for a new version")
+        raise Conflict(
+            f"distributed version {distributed_id!r} of {name} was already finished "
+            f"as {doc.get('version', '?')}; upsert refused",
+            hint="use a new --distributed-id for a new version",
+        )
     if area.backend.exists(f"{base}/sealed"):
-        raise Conflict(f"distributed version {distributed_id!r} of {name} is being finished; upsert refused",
-                       hint="use a new --distributed-id for a new version")
+        raise Conflict(
+            f"distributed version {distributed_id!r} of {name} is being finished; upsert refused",
+            hint="use a new --distributed-id for a new version",
+        )
 
 
 def _part_bytes(name: ArtifactName, kind: str, distributed_id: str, part: str, entries: list[Entry]) -> bytes:
     from artctl.ops.remote.protocol import json_line
 
-    header = {"format": 1, "kind": PART_KIND, "name": str(name), "type": kind,
-              "distributed_id": distributed_id, "part": part, "host": socket.gethostname(),
-              "pid": os.getpid(), "created_at": utcnow()}
+    header = {
+        "format": 1,
+        "kind": PART_KIND,
+        "name": str(name),
+        "type": kind,
+        "distributed_id": distributed_id,
+        "part": part,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "created_at": utcnow(),
+    }
     return json_line(header) + b"".join(json_line(e.to_json()) for e in sorted(entries, key=lambda e: e.path))
 
 
@@ -191,8 +216,15 @@ def _parse_part(data: bytes, where: str, name: ArtifactName) -> tuple[dict[str, 
     return header, list(entries_after_header(lines, where))
 
 
-def upsert_entries(repo: "Repo", entries_fn, *, name: str, type: str, distributed_id: str,  # type: ignore[no-untyped-def]
-                   remote: str | None = None) -> UpsertResult:
+def upsert_entries(
+    repo: Repo,
+    entries_fn,
+    *,
+    name: str,
+    type: str,
+    distributed_id: str,  # type: ignore[no-untyped-def]
+    remote: str | None = None,
+) -> UpsertResult:
     """Store the entries ``entries_fn()`` produces and add them as one part."""
     artifact = parse_name(name)
     validate_type(type)
@@ -220,8 +252,15 @@ def upsert_entries(repo: "Repo", entries_fn, *, name: str, type: str, distribute
         crash_point(UPSERT_AFTER_PART)
     if area.backend.exists(f"{base}/sealed"):
         _confirm_included(area, base, artifact, distributed_id, part)
-    return UpsertResult(str(artifact), type, distributed_id, part, len(entries),
-                        sum(e.size for e in entries), area.remote_name)
+    return UpsertResult(
+        str(artifact),
+        type,
+        distributed_id,
+        part,
+        len(entries),
+        sum(e.size for e in entries),
+        area.remote_name,
+    )
 
 
 def _confirm_included(area: _Area, base: str, name: ArtifactName, distributed_id: str, part: str) -> None:
@@ -233,17 +272,22 @@ def _confirm_included(area: _Area, base: str, name: ArtifactName, distributed_id
             if part in doc.get("parts", []):
                 return
             area.backend.delete(f"{base}/parts/{part}.jsonl")
-            raise Conflict(f"distributed version {distributed_id!r} of {name} was finished without this "
-                           "part; upsert refused", hint="use a new --distributed-id for a new version")
+            raise Conflict(
+                f"distributed version {distributed_id!r} of {name} was finished without this "
+                "part; upsert refused",
+                hint="use a new --distributed-id for a new version",
+            )
         if not area.backend.exists(f"{base}/sealed"):
             return  # the finisher hit a conflict and unsealed: our part stays for the next finish
         time.sleep(0.2)
-    raise Conflict(f"distributed version {distributed_id!r} of {name} is being finished and did not "
-                   f"finish within {CONFIRM_TIMEOUT_SECONDS:.0f}s; this part may not be included",
-                   hint="check with `artctl artifact show`, then re-run `finish` if it crashed")
+    raise Conflict(
+        f"distributed version {distributed_id!r} of {name} is being finished and did not "
+        f"finish within {CONFIRM_TIMEOUT_SECONDS:.0f}s; this part may not be included",
+        hint="check with `artctl artifact show`, then re-run `finish` if it crashed",
+    )
 
 
-def _send_entries(repo: "Repo", area: _Area, entries: list[Entry]) -> None:
+def _send_entries(repo: Repo, area: _Area, entries: list[Entry]) -> None:
     """Upload the blobs of a part to the remote before the part names them."""
     from artctl.ops.remote import inventory
     from artctl.ops.remote.transfer import send_blobs
@@ -254,14 +298,28 @@ def _send_entries(repo: "Repo", area: _Area, entries: list[Entry]) -> None:
     send_blobs(repo.repository, area.spec, area.backend, needed, inv)
 
 
-def upsert(repo: "Repo", path: str | os.PathLike[str], *, name: str, type: str, distributed_id: str,
-           remote: str | None = None, progress=None) -> UpsertResult:  # type: ignore[no-untyped-def]
+def upsert(
+    repo: Repo,
+    path: str | os.PathLike[str],
+    *,
+    name: str,
+    type: str,
+    distributed_id: str,
+    remote: str | None = None,
+    progress=None,
+) -> UpsertResult:  # type: ignore[no-untyped-def]
     """Add the files under ``path`` as one part of distributed version ``distributed_id``."""
-    return upsert_entries(repo, _entries_of(repo, path, progress), name=name, type=type,
-                          distributed_id=distributed_id, remote=remote)
+    return upsert_entries(
+        repo,
+        _entries_of(repo, path, progress),
+        name=name,
+        type=type,
+        distributed_id=distributed_id,
+        remote=remote,
+    )
 
 
-def _entries_of(repo: "Repo", path: str | os.PathLike[str], progress=None):  # type: ignore[no-untyped-def]
+def _entries_of(repo: Repo, path: str | os.PathLike[str], progress=None):  # type: ignore[no-untyped-def]
     """A function that stores the files under ``path`` and returns their entries."""
 
     def entries() -> list[Entry]:
@@ -282,10 +340,12 @@ def _merge(parts: dict[str, tuple[dict[str, Any], list[Entry]]]) -> Manifest:
         for entry in entries:
             old = manifest.entries.get(entry.path)
             if old is not None and old.to_json() != entry.to_json():
-                raise Conflict(f"path {entry.path!r} was added with different content by two writers "
-                               f"(parts {owner[entry.path][:8]} and {part_id[:8]} from host "
-                               f"{header.get('host', '?')})",
-                               hint="give each writer distinct paths, then run finish again")
+                raise Conflict(
+                    f"path {entry.path!r} was added with different content by two writers "
+                    f"(parts {owner[entry.path][:8]} and {part_id[:8]} from host "
+                    f"{header.get('host', '?')})",
+                    hint="give each writer distinct paths, then run finish again",
+                )
             manifest.add(entry)
             owner[entry.path] = part_id
     return manifest
@@ -303,11 +363,22 @@ def _read_parts(area: _Area, base: str, name: ArtifactName) -> dict[str, tuple[d
     return out
 
 
-def finish(repo: "Repo", path: str | os.PathLike[str] | None = None, *, name: str, type: str,
-           distributed_id: str, remote: str | None = None, aliases: Sequence[str] = (),
-           description: str | None = None, metadata: dict[str, Any] | None = None,
-           ttl: str | timedelta | None = None, run_id: str | None = None,
-           extra_entries=None, tags: Sequence[str] = ()) -> "PutResult":  # type: ignore[no-untyped-def]
+def finish(
+    repo: Repo,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    name: str,
+    type: str,
+    distributed_id: str,
+    remote: str | None = None,
+    aliases: Sequence[str] = (),
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    ttl: str | timedelta | None = None,
+    run_id: str | None = None,
+    extra_entries=None,
+    tags: Sequence[str] = (),
+) -> PutResult:  # type: ignore[no-untyped-def]
     """Commit every part of ``distributed_id`` (plus ``path``, if given) as one version.
 
     Running it again after it was interrupted resumes it: a sealed id is committed, a finished
@@ -330,10 +401,12 @@ def finish(repo: "Repo", path: str | os.PathLike[str] | None = None, *, name: st
         return _complete(repo, area, base, artifact, distributed_id, done)
     parts = _read_parts(area, base, artifact)
     if not parts:
-        raise ArtifactNotFound(f"no distributed version {distributed_id!r} of {artifact} "
-                               f"{'on remote ' + area.remote_name if area.remote_name else 'in this repository'}",
-                               hint="add parts first with `artctl artifact upsert PATH --name NAME "
-                                    "--type TYPE --distributed-id ID`")
+        raise ArtifactNotFound(
+            f"no distributed version {distributed_id!r} of {artifact} "
+            f"{'on remote ' + area.remote_name if area.remote_name else 'in this repository'}",
+            hint="add parts first with `artctl artifact upsert PATH --name NAME "
+            "--type TYPE --distributed-id ID`",
+        )
     _merge(parts)  # refuse a conflict before sealing, so writers can still fix it
     sealed = area.backend.create(f"{base}/sealed", json.dumps({"sealed_at": utcnow()}).encode())
     crash_point(FINISH_AFTER_SEAL)
@@ -346,48 +419,84 @@ def finish(repo: "Repo", path: str | os.PathLike[str] | None = None, *, name: st
         raise
     with _gc_guard(repo):
         if area.spec is None:
-            result = _commit_local(repo, artifact, type, manifest, aliases=aliases, description=description,
-                                   metadata=metadata, ttl=ttl, run_id=run_id, tags=tags)
+            result = _commit_local(
+                repo,
+                artifact,
+                type,
+                manifest,
+                aliases=aliases,
+                description=description,
+                metadata=metadata,
+                ttl=ttl,
+                run_id=run_id,
+                tags=tags,
+            )
         else:
-            result = _commit_remote(repo, area, artifact, type, manifest, aliases=aliases,
-                                    description=description, metadata=metadata, ttl=ttl, run_id=run_id,
-                                    tags=tags)
+            result = _commit_remote(
+                repo,
+                area,
+                artifact,
+                type,
+                manifest,
+                aliases=aliases,
+                description=description,
+                metadata=metadata,
+                ttl=ttl,
+                run_id=run_id,
+                tags=tags,
+            )
         crash_point(FINISH_AFTER_COMMIT)
-        doc = {"format": 1, "name": str(artifact), "distributed_id": distributed_id,
-               "version": result.record.version, "manifest": result.record.manifest,
-               "parts": sorted(parts), "finished_at": utcnow()}
+        doc = {
+            "format": 1,
+            "name": str(artifact),
+            "distributed_id": distributed_id,
+            "version": result.record.version,
+            "manifest": result.record.manifest,
+            "parts": sorted(parts),
+            "finished_at": utcnow(),
+        }
         from artctl.ops.remote.protocol import create_or_read
 
         won = create_or_read(area.backend, f"{base}/finished.json", json.dumps(doc, sort_keys=True).encode())
         if won is not None:
             other = json.loads(won)
             if other.get("manifest") != result.record.manifest:
-                raise Conflict(f"distributed version {distributed_id!r} of {name} was finished concurrently "
-                               f"as {other.get('version', '?')}")
+                raise Conflict(
+                    f"distributed version {distributed_id!r} of {name} was finished concurrently "
+                    f"as {other.get('version', '?')}"
+                )
     _delete_parts(area, base, sorted(parts))
     return result
 
 
-def _last_part(repo: "Repo", path: str | os.PathLike[str] | None, extra_entries):  # type: ignore[no-untyped-def]
+def _last_part(repo: Repo, path: str | os.PathLike[str] | None, extra_entries):  # type: ignore[no-untyped-def]
     """The entries function of the part ``finish`` itself adds (``path`` or ``extra_entries``)."""
     return extra_entries if path is None else _entries_of(repo, path)
 
 
-def _require_included(repo: "Repo", area: _Area, base: str, name: ArtifactName, kind: str,
-                      distributed_id: str, entries_fn) -> None:  # type: ignore[no-untyped-def]
+def _require_included(
+    repo: Repo, area: _Area, base: str, name: ArtifactName, kind: str, distributed_id: str, entries_fn
+) -> None:  # type: ignore[no-untyped-def]
     """A re-run of an interrupted ``finish PATH``: the id is sealed or finished already, which
     refuses new parts; go on only if exactly these files are in it (the killed run added them)."""
     with _gc_guard(repo):
         entries = list(entries_fn())
     done = _finished(area, base)
     held = _version_manifest(repo, area, done) if done is not None else _merge(_read_parts(area, base, name))
-    if held is None or any(held.entries.get(e.path) is None or held.entries[e.path].to_json() != e.to_json()
-                           for e in entries):
-        upsert_entries(repo, lambda: entries, name=str(name), type=kind, distributed_id=distributed_id,
-                       remote=area.remote_name)  # refused with the usual error while sealed or finished
+    if held is None or any(
+        held.entries.get(e.path) is None or held.entries[e.path].to_json() != e.to_json() for e in entries
+    ):
+        upsert_entries(
+            repo,
+            lambda: entries,
+            name=str(name),
+            type=kind,
+            distributed_id=distributed_id,
+            remote=area.remote_name,
+        )  # refused with the usual error while sealed or finished
 
 
-def _version_manifest(repo: "Repo", area: _Area, done: dict[str, Any]) -> Manifest | None:
+def _version_manifest(repo: Repo, area: _Area, done: dict[str, Any]) -> Manifest | None:
     """The manifest a ``finished.json`` names, or None if it cannot be read here."""
     digest = done.get("manifest")
     if not isinstance(digest, str):
@@ -406,30 +515,36 @@ def _version_manifest(repo: "Repo", area: _Area, done: dict[str, Any]) -> Manife
     return Manifest.parse(data, f"manifest {digest[:12]}")
 
 
-def _complete(repo: "Repo", area: _Area, base: str, name: ArtifactName, distributed_id: str,
-              done: dict[str, Any]) -> "PutResult":
+def _complete(
+    repo: Repo, area: _Area, base: str, name: ArtifactName, distributed_id: str, done: dict[str, Any]
+) -> PutResult:
     """Finish a finish that was interrupted after ``finished.json``: delete the parts it left.
 
     With no part left there is nothing to resume: a second finish of the id is refused.
     """
-    from artctl.format.names import version_index
     from artctl.api.repo import PutResult
+    from artctl.format.names import version_index
 
     recorded = [p for p in done.get("parts", []) if isinstance(p, str)]
     present = {n[:-6] for n in area.backend.listdir(f"{base}/parts") if n.endswith(".jsonl")}
     left = sorted(p for p in recorded if p in present)
     index = version_index(str(done.get("version", "")))
     if not left or index is None:
-        raise Conflict(f"distributed version {distributed_id!r} of {name} was already finished as "
-                       f"{done.get('version', '?')}", hint="use a new --distributed-id for a new version")
+        raise Conflict(
+            f"distributed version {distributed_id!r} of {name} was already finished as "
+            f"{done.get('version', '?')}",
+            hint="use a new --distributed-id for a new version",
+        )
     if area.spec is not None:
         from artctl.ops.remote.transfer import pull
 
         pull(repo, area.spec.name, [str(name)])
     record = repo.registry.version(name, index)
     if record is None or record.manifest != done.get("manifest"):
-        raise IntegrityError(f"{base}/finished.json names {name}:{done.get('version')}, which does not hold "
-                             "the finished manifest")
+        raise IntegrityError(
+            f"{base}/finished.json names {name}:{done.get('version')}, which does not hold "
+            "the finished manifest"
+        )
     _delete_parts(area, base, left)
     return PutResult(record, repo.registry.aliases_of(record), False)
 
@@ -441,28 +556,48 @@ def _delete_parts(area: _Area, base: str, part_ids: list[str]) -> None:
         area.backend.delete(f"{base}/parts/{part_id}.jsonl")
 
 
-def _commit_local(repo: "Repo", name: ArtifactName, kind: str, manifest: Manifest, **options: Any) -> "PutResult":
+def _commit_local(
+    repo: Repo, name: ArtifactName, kind: str, manifest: Manifest, **options: Any
+) -> PutResult:
     digests = {e.digest for e in manifest if e.digest is not None and e.ref is None}
     lacking = digests - repo.store.has_many(digests)
     if lacking:
-        raise ObjectNotFound(f"{len(lacking)} object(s) of the parts are missing from the local store",
-                             hint="upserts from other machines must use --remote; finish there too")
+        raise ObjectNotFound(
+            f"{len(lacking)} object(s) of the parts are missing from the local store",
+            hint="upserts from other machines must use --remote; finish there too",
+        )
     return repo.commit_manifest(name, kind, manifest, **options)
 
 
-def _commit_remote(repo: "Repo", area: _Area, name: ArtifactName, kind: str, manifest: Manifest, *,
-                   aliases: Sequence[str], description: str | None, metadata: dict[str, Any] | None,
-                   ttl: str | timedelta | None, run_id: str | None, tags: Sequence[str] = ()) -> "PutResult":
+def _commit_remote(
+    repo: Repo,
+    area: _Area,
+    name: ArtifactName,
+    kind: str,
+    manifest: Manifest,
+    *,
+    aliases: Sequence[str],
+    description: str | None,
+    metadata: dict[str, Any] | None,
+    ttl: str | timedelta | None,
+    run_id: str | None,
+    tags: Sequence[str] = (),
+) -> PutResult:
     """Objects are on the remote already; write manifest → version record → aliases there,
     then pull the version's metadata so this repository knows it too."""
+    from artctl.api.repo import PutResult, link_of, ttl_seconds
     from artctl.base.hashing import hash_bytes
     from artctl.format.names import LATEST, validate_custom_alias, version_index
     from artctl.format.records import ArtifactRecord, VersionRecord
     from artctl.ops.remote import inventory
-    from artctl.ops.remote.protocol import (ensure_artifact, manifest_rel, publish_version, read_registry,
-                                   update_aliases)
+    from artctl.ops.remote.protocol import (
+        ensure_artifact,
+        manifest_rel,
+        publish_version,
+        read_registry,
+        update_aliases,
+    )
     from artctl.ops.remote.transfer import pull
-    from artctl.api.repo import PutResult, link_of, ttl_seconds
 
     assert area.spec is not None
     backend = area.backend
@@ -473,8 +608,10 @@ def _commit_remote(repo: "Repo", area: _Area, name: ArtifactName, kind: str, man
     digests = {e.digest for e in manifest if e.digest is not None and e.ref is None}
     lacking = [d for d in digests if not inv.has(d)]
     if lacking:
-        raise ObjectNotFound(f"{len(lacking)} object(s) named by the parts are not on remote {area.spec.name}",
-                             hint="an upsert may have been interrupted; re-run it, then finish")
+        raise ObjectNotFound(
+            f"{len(lacking)} object(s) named by the parts are not on remote {area.spec.name}",
+            hint="an upsert may have been interrupted; re-run it, then finish",
+        )
     data = manifest.canonical()
     digest = hash_bytes(data)
     backend.write(manifest_rel(digest), data)
@@ -486,10 +623,20 @@ def _commit_remote(repo: "Repo", area: _Area, name: ArtifactName, kind: str, man
     if existing:
         record, created = existing[-1], False
     else:
-        draft = VersionRecord(name=str(name), type=kind, index=max(taken, default=-1) + 1, manifest=digest,
-                              created_at=utcnow(), files=len(manifest), size=manifest.total_size,
-                              description=description, metadata=dict(metadata or {}),
-                              ttl_seconds=seconds, logged_by=run_id, tags=list(tags))
+        draft = VersionRecord(
+            name=str(name),
+            type=kind,
+            index=max(taken, default=-1) + 1,
+            manifest=digest,
+            created_at=utcnow(),
+            files=len(manifest),
+            size=manifest.total_size,
+            description=description,
+            metadata=dict(metadata or {}),
+            ttl_seconds=seconds,
+            logged_by=run_id,
+            tags=list(tags),
+        )
         record, created = publish_version(backend, draft, taken), True
     if custom:
         update_aliases(backend, name, {a: record.version for a in custom})

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point, declare
-from artctl.errors import ArtctlError, InvalidInput, RepositoryFormatError
 from artctl.base.fsutil import atomic_write_bytes
+from artctl.base.writeguard import writing
+from artctl.errors import ArtctlError, InvalidInput, RepositoryFormatError
 from artctl.format.manifest import Entry, Manifest, validate_path
 from artctl.format.names import ArtifactRef, parse_name
 from artctl.format.records import dumps, loads, utcnow
-from artctl.base.writeguard import writing
 
 if TYPE_CHECKING:
     from artctl.api.repo import Progress, PutResult, Repo
@@ -35,11 +35,13 @@ if TYPE_CHECKING:
 ADD_AFTER_OBJECTS = declare(
     "draft.add-after-objects",
     "the added files' blobs stored, the draft file unchanged: unreferenced blobs; the re-run "
-    "adds the files without storing them again")
+    "adds the files without storing them again",
+)
 COMMIT_AFTER_VERSION = declare(
     "draft.commit-after-version",
     "the version committed, the draft file not yet deleted: the re-run of commit reports that "
-    "same version (identical content) and deletes the draft")
+    "same version (identical content) and deletes the draft",
+)
 
 DRAFT_FORMAT = 1
 DRAFT_KIND = "artctl-draft"
@@ -68,15 +70,24 @@ class Draft:
     ttl_seconds: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": DRAFT_FORMAT, "kind": DRAFT_KIND, "id": self.id, "name": self.name,
-                "type": self.type, "base": {"version": self.base_version, "manifest": self.base_manifest},
-                "created_at": self.created_at, "updated_at": self.updated_at,
-                "added": [self.added[p].to_json() for p in sorted(self.added)],
-                "removed": sorted(self.removed), "description": self.description,
-                "metadata": self.metadata, "ttl_seconds": self.ttl_seconds}
+        return {
+            "format": DRAFT_FORMAT,
+            "kind": DRAFT_KIND,
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "base": {"version": self.base_version, "manifest": self.base_manifest},
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "added": [self.added[p].to_json() for p in sorted(self.added)],
+            "removed": sorted(self.removed),
+            "description": self.description,
+            "metadata": self.metadata,
+            "ttl_seconds": self.ttl_seconds,
+        }
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any], where: str) -> "Draft":
+    def from_json(cls, obj: dict[str, Any], where: str) -> Draft:
         if obj.get("kind") != DRAFT_KIND:
             raise RepositoryFormatError(f"{where} is not an artctl draft")
         try:
@@ -86,10 +97,20 @@ class Draft:
                 entry = Entry.from_json(raw)
                 added[entry.path] = entry
             removed = frozenset(validate_path(p) for p in obj.get("removed", []))
-            return cls(str(obj["id"]), str(obj["name"]), str(obj["type"]), str(base["version"]),
-                       str(base["manifest"]), str(obj["created_at"]), str(obj["updated_at"]),
-                       added, removed, obj.get("description"), dict(obj.get("metadata") or {}),
-                       obj.get("ttl_seconds"))
+            return cls(
+                str(obj["id"]),
+                str(obj["name"]),
+                str(obj["type"]),
+                str(base["version"]),
+                str(base["manifest"]),
+                str(obj["created_at"]),
+                str(obj["updated_at"]),
+                added,
+                removed,
+                obj.get("description"),
+                dict(obj.get("metadata") or {}),
+                obj.get("ttl_seconds"),
+            )
         except (KeyError, TypeError) as exc:
             raise RepositoryFormatError(f"{where} is incomplete: {exc}") from None
 
@@ -133,8 +154,11 @@ class DraftView:
     removed: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.summary.to_json(), "files": [f.to_json() for f in self.files],
-                "removed_paths": self.removed}
+        return {
+            **self.summary.to_json(),
+            "files": [f.to_json() for f in self.files],
+            "removed_paths": self.removed,
+        }
 
 
 @dataclass(frozen=True)
@@ -156,7 +180,7 @@ def new_draft_id() -> str:
 class Drafts:
     """The open drafts of one repository."""
 
-    def __init__(self, repo: "Repo") -> None:
+    def __init__(self, repo: Repo) -> None:
         self.repo = repo
         self.repository = repo.repository
         self.root = self.repository.root / "drafts"
@@ -164,8 +188,10 @@ class Drafts:
     # -- storage ------------------------------------------------------------------------------
     def path(self, draft_id: str) -> Path:
         if not isinstance(draft_id, str) or not _ID.match(draft_id):
-            raise DraftNotFound(f"no draft {draft_id!r}: draft ids are 12 hex characters",
-                                hint="list open drafts with `artctl draft ls`")
+            raise DraftNotFound(
+                f"no draft {draft_id!r}: draft ids are 12 hex characters",
+                hint="list open drafts with `artctl draft ls`",
+            )
         return self.root / f"{draft_id}.json"
 
     def _lock(self, draft_id: str):  # type: ignore[no-untyped-def]
@@ -176,13 +202,19 @@ class Drafts:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise DraftNotFound(f"no open draft {draft_id!r} (unknown, committed or discarded)",
-                                hint="list open drafts with `artctl draft ls`") from None
+            raise DraftNotFound(
+                f"no open draft {draft_id!r} (unknown, committed or discarded)",
+                hint="list open drafts with `artctl draft ls`",
+            ) from None
         return Draft.from_json(loads(data, str(path)), str(path))
 
     def _save(self, draft: Draft) -> None:
-        atomic_write_bytes(self.path(draft.id), dumps(draft.to_json()), tmp_dir=self.repository.tmp_dir,
-                           fsync=self.repository.fsync)
+        atomic_write_bytes(
+            self.path(draft.id),
+            dumps(draft.to_json()),
+            tmp_dir=self.repository.tmp_dir,
+            fsync=self.repository.fsync,
+        )
 
     def list(self) -> list[DraftSummary]:
         out = []
@@ -201,8 +233,15 @@ class Drafts:
 
     @staticmethod
     def _summary(draft: Draft) -> DraftSummary:
-        return DraftSummary(draft.id, draft.name, draft.base_version, len(draft.added),
-                            len(draft.removed), draft.created_at, draft.updated_at)
+        return DraftSummary(
+            draft.id,
+            draft.name,
+            draft.base_version,
+            len(draft.added),
+            len(draft.removed),
+            draft.created_at,
+            draft.updated_at,
+        )
 
     # -- operations ---------------------------------------------------------------------------
     def new(self, ref: str | ArtifactRef) -> Draft:
@@ -210,9 +249,18 @@ class Drafts:
         record = self.repo.resolve(ref)
         now = utcnow()
         while True:
-            draft = Draft(new_draft_id(), record.name, record.type, record.version, record.manifest,
-                          now, now, description=record.description, metadata=dict(record.metadata),
-                          ttl_seconds=record.ttl_seconds)
+            draft = Draft(
+                new_draft_id(),
+                record.name,
+                record.type,
+                record.version,
+                record.manifest,
+                now,
+                now,
+                description=record.description,
+                metadata=dict(record.metadata),
+                ttl_seconds=record.ttl_seconds,
+            )
             if not self.path(draft.id).exists():
                 break
         with writing(self.repository.locks_dir):  # the base must not vanish before the draft exists
@@ -230,8 +278,13 @@ class Drafts:
         entries.update(draft.added)
         return Manifest(entries)
 
-    def add(self, draft_id: str, local: str | os.PathLike[str], name: str | None = None,
-            progress: "Progress | None" = None) -> DraftChange:
+    def add(
+        self,
+        draft_id: str,
+        local: str | os.PathLike[str],
+        name: str | None = None,
+        progress: Progress | None = None,
+    ) -> DraftChange:
         """Store a file or directory's files and add them (replacing same paths) to the draft."""
         self.get(draft_id)  # fail fast on an unknown id, before reading any file
         if name is not None:
@@ -263,8 +316,10 @@ class Drafts:
             current = self.manifest(draft)
             gone = current.remove_prefix(key)
             if not gone:
-                raise InvalidInput(f"{path!r} is not in draft {draft_id}",
-                                   hint=f"see its files with `artctl draft ls {draft_id}`")
+                raise InvalidInput(
+                    f"{path!r} is not in draft {draft_id}",
+                    hint=f"see its files with `artctl draft ls {draft_id}`",
+                )
             base = self.base_manifest(draft)
             added = {p: e for p, e in draft.added.items() if p not in gone}
             removed = draft.removed | {p for p in gone if p in base.entries}
@@ -285,8 +340,15 @@ class Drafts:
             files.append(DraftFile(entry.path, entry.size, entry.digest, status, entry.ref))
         return DraftView(self._summary(draft), files, sorted(draft.removed))
 
-    def commit(self, draft_id: str, *, aliases: Sequence[str] = (), run_id: str | None = None,
-               description: str | None = None, metadata: dict[str, Any] | None = None) -> "PutResult":
+    def commit(
+        self,
+        draft_id: str,
+        *,
+        aliases: Sequence[str] = (),
+        run_id: str | None = None,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> PutResult:
         """Commit the draft as the artifact's next version (or the identical existing one)."""
         from artctl.format.names import requested_aliases
 
@@ -297,10 +359,16 @@ class Drafts:
             if not len(manifest):
                 raise InvalidInput(f"draft {draft_id} has no files left; add some or discard it")
             result = self.repo.commit_manifest(
-                parse_name(draft.name), draft.type, manifest, aliases=aliases,
+                parse_name(draft.name),
+                draft.type,
+                manifest,
+                aliases=aliases,
                 description=description if description is not None else draft.description,
                 metadata=metadata if metadata is not None else draft.metadata,
-                ttl=_ttl(draft.ttl_seconds), run_id=run_id, base=draft.base_manifest)
+                ttl=_ttl(draft.ttl_seconds),
+                run_id=run_id,
+                base=draft.base_manifest,
+            )
             crash_point(COMMIT_AFTER_VERSION)
             self.path(draft_id).unlink()
         return result

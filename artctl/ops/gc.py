@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point, declare
-from artctl.errors import IntegrityError, InvalidInput
 from artctl.base.hashing import is_digest
+from artctl.base.writeguard import GC_TIMEOUT_SECONDS, exclusive
+from artctl.errors import IntegrityError, InvalidInput
 from artctl.format.names import parse_name
 from artctl.format.records import VersionRecord, utcnow
-from artctl.repository.settings import DEFAULT_GRACE_SECONDS
 from artctl.repository.repack import pack_blobs, repack
-from artctl.base.writeguard import GC_TIMEOUT_SECONDS, exclusive
+from artctl.repository.settings import DEFAULT_GRACE_SECONDS
 
 if TYPE_CHECKING:
     from artctl.api.repo import Repo
@@ -50,26 +50,30 @@ REPACK_THRESHOLD = 0.3
 #: version they name is protected by its own record, and may be deleted later).
 NOT_ROOTS = frozenset({"finished.json", "sealed"})
 AFTER_MARK = declare(
-    "gc.after-mark",
-    "the plan made under the exclusive guard, nothing changed yet: the re-run plans again")
+    "gc.after-mark", "the plan made under the exclusive guard, nothing changed yet: the re-run plans again"
+)
 EXPIRE_AFTER_ALIASES = declare(
     "gc.expire-after-aliases",
     "an expired version's custom aliases dropped, its record not yet marked deleted: it was "
-    "already invisible (expired); the re-run marks it")
+    "already invisible (expired); the re-run marks it",
+)
 AFTER_PURGE_RECORD = declare(
     "gc.after-purge-record",
     "some deleted or expired versions marked purged (@N: after the N-th), no byte deleted yet: "
-    "the re-run marks the rest")
+    "the re-run marks the rest",
+)
 DELETE_MANIFEST = declare(
     "gc.delete-manifest",
-    "some dead manifests deleted (@N: after the N-th), no live one: the re-run deletes the rest")
+    "some dead manifests deleted (@N: after the N-th), no live one: the re-run deletes the rest",
+)
 DELETE_OBJECT = declare(
     "gc.delete-object",
-    "some dead loose objects deleted (@N: after the N-th), no live one: the re-run deletes the rest")
+    "some dead loose objects deleted (@N: after the N-th), no live one: the re-run deletes the rest",
+)
 DELETE_TEMP = declare(
     "gc.delete-temp",
-    "some stale temp files or interrupted packs deleted (@N: after the N-th): the re-run deletes "
-    "the rest")
+    "some stale temp files or interrupted packs deleted (@N: after the N-th): the re-run deletes the rest",
+)
 _HEX64 = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
@@ -93,13 +97,22 @@ class GcResult:
     problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "expired": self.expired, "purged": self.purged,
-                "manifests": self.manifests, "objects": self.objects,
-                "packs_deleted": self.packs_deleted, "packs_repacked": self.packs_repacked,
-                "temp_files": self.temp_files, "bytes_freed": self.bytes_freed,
-                "dead_bytes_kept": self.dead_bytes_kept, "young_kept": self.young_kept,
-                "young_bytes": self.young_bytes, "grace_period_seconds": self.grace_period,
-                "problems": self.problems}
+        return {
+            "dry_run": self.dry_run,
+            "expired": self.expired,
+            "purged": self.purged,
+            "manifests": self.manifests,
+            "objects": self.objects,
+            "packs_deleted": self.packs_deleted,
+            "packs_repacked": self.packs_repacked,
+            "temp_files": self.temp_files,
+            "bytes_freed": self.bytes_freed,
+            "dead_bytes_kept": self.dead_bytes_kept,
+            "young_kept": self.young_kept,
+            "young_bytes": self.young_bytes,
+            "grace_period_seconds": self.grace_period,
+            "problems": self.problems,
+        }
 
 
 @dataclass
@@ -121,15 +134,24 @@ class _Plan:
 
     @property
     def expected_bytes(self) -> int:
-        return (sum(s for _, s in self.manifests) + sum(s for _, s in self.loose)
-                + sum(self.packs_delete.values()) + sum(d for _, d in self.packs_repack.values())
-                + sum(s for _, s in self.orphan_packs) + sum(s for _, s in self.temp))
+        return (
+            sum(s for _, s in self.manifests)
+            + sum(s for _, s in self.loose)
+            + sum(self.packs_delete.values())
+            + sum(d for _, d in self.packs_repack.values())
+            + sum(s for _, s in self.orphan_packs)
+            + sum(s for _, s in self.temp)
+        )
 
 
-
-
-def gc(repo: "Repo", *, dry_run: bool = False, grace_period: int | None = None,
-       repack_threshold: float = REPACK_THRESHOLD, progress: Progress | None = None) -> GcResult:
+def gc(
+    repo: Repo,
+    *,
+    dry_run: bool = False,
+    grace_period: int | None = None,
+    repack_threshold: float = REPACK_THRESHOLD,
+    progress: Progress | None = None,
+) -> GcResult:
     """Collect garbage in ``repo``; see the module docstring for what and in which order."""
     grace = repo.repository.settings.grace_seconds if grace_period is None else grace_period
     if grace < 0:
@@ -149,7 +171,8 @@ def gc(repo: "Repo", *, dry_run: bool = False, grace_period: int | None = None,
             raise IntegrityError(
                 f"gc stopped: {len(plan.unreadable)} live manifest(s) are missing or corrupt "
                 f"({', '.join(d[:12] for d in plan.unreadable[:3])}); nothing was deleted",
-                hint="run `artctl artifact verify` and restore them (e.g. `artctl pull`) first")
+                hint="run `artctl artifact verify` and restore them (e.g. `artctl pull`) first",
+            )
         crash_point(AFTER_MARK)
         freed = _execute(repo, plan, progress)
     return _result(plan, False, freed)
@@ -161,7 +184,7 @@ DISCARD_TIMEOUT_SECONDS = 2.0
 
 
 @contextlib.contextmanager
-def discard_on_failure(repo: "Repo") -> Iterator[None]:
+def discard_on_failure(repo: Repo) -> Iterator[None]:
     """Wrap a write (put, draft add, upsert) so that, if it fails, the objects and packs it
     created and nothing references are removed at once instead of after the grace period.
 
@@ -180,19 +203,21 @@ def discard_on_failure(repo: "Repo") -> Iterator[None]:
             raise
 
 
-def discard_created(repo: "Repo", loose: set[str], packs: set[str]) -> int | None:
+def discard_created(repo: Repo, loose: set[str], packs: set[str]) -> int | None:
     """Delete those of ``loose`` objects and ``packs`` that no version or draft references;
     return the bytes freed, or None when gc's locks were not free within a moment."""
-    from artctl.ops.cache import exclusive as cache_exclusive
-    from artctl.errors import LockTimeout
     from artctl.base.writeguard import holds_shared
+    from artctl.errors import LockTimeout
+    from artctl.ops.cache import exclusive as cache_exclusive
 
     locks = repo.repository.locks_dir
     if holds_shared(locks):  # inside another write of this process: its version may need them
         return None
     try:
-        with cache_exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS), \
-                exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS):
+        with (
+            cache_exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS),
+            exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS),
+        ):
             plan = _Plan(grace=0)
             _live_manifests, live = _mark(repo, plan, {}, None)
             if plan.unreadable:
@@ -214,14 +239,26 @@ def discard_created(repo: "Repo", loose: set[str], packs: set[str]) -> int | Non
 
 def _result(plan: _Plan, dry_run: bool, freed: int) -> GcResult:
     ref = lambda r: f"{r.name}:{r.version}"  # noqa: E731
-    return GcResult(dry_run, [ref(r) for r in plan.expired], [ref(r) for r in plan.purge],
-                    len(plan.manifests), len(plan.loose), len(plan.packs_delete) + len(plan.orphan_packs),
-                    len(plan.packs_repack), len(plan.temp), freed, plan.dead_kept, plan.young,
-                    plan.young_bytes, plan.grace, plan.problems)
+    return GcResult(
+        dry_run,
+        [ref(r) for r in plan.expired],
+        [ref(r) for r in plan.purge],
+        len(plan.manifests),
+        len(plan.loose),
+        len(plan.packs_delete) + len(plan.orphan_packs),
+        len(plan.packs_repack),
+        len(plan.temp),
+        freed,
+        plan.dead_kept,
+        plan.young,
+        plan.young_bytes,
+        plan.grace,
+        plan.problems,
+    )
 
 
 # -- mark ---------------------------------------------------------------------------------------
-def _plan(repo: "Repo", grace: int, threshold: float, cache: dict[str, frozenset[str]]) -> _Plan:
+def _plan(repo: Repo, grace: int, threshold: float, cache: dict[str, frozenset[str]]) -> _Plan:
     plan = _Plan(grace=grace)
     repository = repo.repository
     cutoff = time.time() - grace
@@ -240,8 +277,9 @@ def _plan(repo: "Repo", grace: int, threshold: float, cache: dict[str, frozenset
     return plan
 
 
-def _mark(repo: "Repo", plan: _Plan, cache: dict[str, frozenset[str]],
-          now: datetime | None) -> tuple[set[str], set[str]]:
+def _mark(
+    repo: Repo, plan: _Plan, cache: dict[str, frozenset[str]], now: datetime | None
+) -> tuple[set[str], set[str]]:
     """``(live manifests, live blobs)``; versions to purge go to ``plan`` (and, when ``now`` is
     given, versions expired by then are treated as dead — ``None``: none is)."""
     repository = repo.repository
@@ -329,8 +367,14 @@ def _sweep_loose(root: Path, live: set[str], cutoff: float, plan: _Plan) -> None
                 plan.loose.append((digest, st.st_size))
 
 
-def _sweep_packs(store, live: set[str], cutoff: float, threshold: float, plan: _Plan,  # type: ignore[no-untyped-def]
-                 orphan_cutoff: float) -> None:
+def _sweep_packs(
+    store,
+    live: set[str],
+    cutoff: float,
+    threshold: float,
+    plan: _Plan,  # type: ignore[no-untyped-def]
+    orphan_cutoff: float,
+) -> None:
     complete = set(store.iter_packs())
     for pack_id in sorted(complete):
         try:
@@ -363,13 +407,14 @@ def _sweep_packs(store, live: set[str], cutoff: float, threshold: float, plan: _
                         plan.orphan_packs.append((path, st.st_size))
 
 
-def _spare(repo: "Repo", plan: _Plan, manifests: set[str]) -> None:
+def _spare(repo: Repo, plan: _Plan, manifests: set[str]) -> None:
     """Take a revived version's manifest and blobs out of the plan (rare: a racing TTL edit)."""
     keep: set[str] = set()
     for digest in manifests:
         keep |= {e.digest for e in repo.repository.read_manifest(digest) if e.digest}
-    plan.manifests = [(p, s) for p, s in plan.manifests
-                      if p.parent.name + p.name.removesuffix(".jsonl") not in manifests]
+    plan.manifests = [
+        (p, s) for p, s in plan.manifests if p.parent.name + p.name.removesuffix(".jsonl") not in manifests
+    ]
     plan.loose = [(d, s) for d, s in plan.loose if d not in keep]
     for pack_id in list(plan.packs_delete):
         kept = {d for d, _, _ in pack_blobs(repo.store, pack_id) if d in keep}
@@ -382,7 +427,7 @@ def _spare(repo: "Repo", plan: _Plan, manifests: set[str]) -> None:
 
 
 # -- execute ------------------------------------------------------------------------------------
-def _execute(repo: "Repo", plan: _Plan, progress: Progress | None) -> int:
+def _execute(repo: Repo, plan: _Plan, progress: Progress | None) -> int:
     registry = repo.registry
     tick = progress or (lambda files, size: None)
     expired = {(r.name, r.index) for r in plan.expired}

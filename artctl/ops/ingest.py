@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from artctl.base.crashpoints import crash_point, declare
-from artctl.errors import ArtctlError, IntegrityError, InvalidInput
 from artctl.base.fsutil import DISK_FULL_HINT, disk_full_guard
 from artctl.base.hashing import hash_bytes
+from artctl.errors import ArtctlError, IntegrityError, InvalidInput
 from artctl.format.ignore import SPECIAL_NAMES
 from artctl.format.ignore import load as load_ignore
 from artctl.format.manifest import Entry, validate_path, validate_segment
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 AFTER_BLOBS = declare(
     "ingest.after-blobs",
     "every blob of the files durable (packs published), the stat cache not yet updated: "
-    "unreferenced blobs; a re-run hashes the files again and stores nothing new")
+    "unreferenced blobs; a re-run hashes the files again and stores nothing new",
+)
 
 #: A file modified this recently may change again within the same mtime tick: do not trust
 #: the stat cache for it (git's "racily clean" rule).
@@ -99,8 +100,11 @@ def scan(local_path: str | os.PathLike[str], prefix: str | None = None) -> list[
             logical = f"{logical_dir}/{name}" if logical_dir else name
             if ignore.spec is not None or name in SPECIAL_NAMES:
                 relative = logical[skip:]
-                if (ignore.directory(relative, entry.path) if entry.is_dir(follow_symlinks=False)
-                        else ignore.file(relative)):
+                if (
+                    ignore.directory(relative, entry.path)
+                    if entry.is_dir(follow_symlinks=False)
+                    else ignore.file(relative)
+                ):
                     continue
             if entry.is_file(follow_symlinks=False):  # the common case: one lstat, no more
                 local = entry.path
@@ -125,8 +129,7 @@ def scan(local_path: str | os.PathLike[str], prefix: str | None = None) -> list[
                 if entry.is_symlink():
                     raise InvalidInput(f"broken symbolic link: {entry.path}") from None
                 continue
-            out.append(SourceFile(logical, entry.path, st.st_size, st.st_ino,
-                                  st.st_mtime_ns, st.st_ctime_ns))
+            out.append(SourceFile(logical, entry.path, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
     out.sort()  # by path: the first field, unique within one scan
     return out
 
@@ -157,14 +160,20 @@ def default_workers() -> int:
     return max(2, min(16, (os.cpu_count() or 2) * 2))
 
 
-def ingest(files: Iterable[SourceFile], store: "Store", state: "StateDB", *,
-           workers: int | None = None, progress: Progress | None = None) -> list[Entry]:
+def ingest(
+    files: Iterable[SourceFile],
+    store: Store,
+    state: StateDB,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> list[Entry]:
     """Store every file's bytes (skipping unchanged ones via the stat cache); return entries."""
     files = list(files)
     now_ns = time.time_ns()
     known: dict[str, str] = {}
     for start in range(0, len(files), LOOKUP_BATCH):  # bounded lookups: no million-row dict
-        part = files[start:start + LOOKUP_BATCH]
+        part = files[start : start + LOOKUP_BATCH]
         cached = state.cached_digests([f.local for f in part])
         for f in part:
             hit = cached.get(f.local)
@@ -188,23 +197,42 @@ def ingest(files: Iterable[SourceFile], store: "Store", state: "StateDB", *,
         with store.writing():
             for batch, read, stored in _read_batches(small, store, workers):
                 if stored is not None:  # read, hashed and packed by the helper process
-                    _collect(((f, digest, f.size) for f, digest in zip(batch, stored)), entries,
-                             remember, now_ns, progress, state)
+                    _collect(
+                        ((f, digest, f.size) for f, digest in zip(batch, stored)),
+                        entries,
+                        remember,
+                        now_ns,
+                        progress,
+                        state,
+                    )
                     continue
                 store.put_small_batch([(digest, data) for _, digest, data in read])
-                _collect(((f, digest, len(data)) for f, digest, data in read), entries, remember,
-                         now_ns, progress, state)
+                _collect(
+                    ((f, digest, len(data)) for f, digest, data in read),
+                    entries,
+                    remember,
+                    now_ns,
+                    progress,
+                    state,
+                )
             if large:
                 pool_size = min(workers or default_workers(), len(large))
                 if pool_size <= 1:
-                    _collect(map(lambda f: _put_large(store, f), large), entries, remember, now_ns, progress,
-                             state)
+                    _collect(
+                        map(lambda f: _put_large(store, f), large), entries, remember, now_ns, progress, state
+                    )
                 else:
                     from concurrent.futures import ThreadPoolExecutor
 
                     with ThreadPoolExecutor(max_workers=pool_size) as pool:
-                        _collect(pool.map(lambda f: _put_large(store, f), large), entries, remember,
-                                 now_ns, progress, state)
+                        _collect(
+                            pool.map(lambda f: _put_large(store, f), large),
+                            entries,
+                            remember,
+                            now_ns,
+                            progress,
+                            state,
+                        )
         crash_point(AFTER_BLOBS)
         state.remember_digests(remember)
     return [entries[f.path] for f in files]
@@ -227,8 +255,9 @@ def _read_batch(batch: list[SourceFile]) -> list[tuple[SourceFile, str, bytes]]:
     return [(f, *_read_small(f)) for f in batch]
 
 
-def _read_batches(small: list[SourceFile], store: "Store", workers: int | None
-                  ) -> Iterator[tuple[list[SourceFile], list[tuple[SourceFile, str, bytes]], list[str] | None]]:
+def _read_batches(
+    small: list[SourceFile], store: Store, workers: int | None
+) -> Iterator[tuple[list[SourceFile], list[tuple[SourceFile, str, bytes]], list[str] | None]]:
     """``(batch, files read, None)`` for the batches to pack here, ``(batch, [], digests)`` for
     those a helper process stored (many small files on a machine with a core to spare)."""
     from artctl.ops.ingest_helper import MIN_FILES, share
@@ -259,8 +288,9 @@ def _os_error(f: SourceFile, exc: OSError) -> ArtctlError:
     if isinstance(exc, PermissionError):
         return InvalidInput(f"permission denied: {f.local}")
     if disk_full_guard(exc) is not None:  # the store's disk is full, not the source's
-        return ArtctlError(f"no space left on device for the repository while storing {f.local}",
-                           hint=DISK_FULL_HINT)
+        return ArtctlError(
+            f"no space left on device for the repository while storing {f.local}", hint=DISK_FULL_HINT
+        )
     return ArtctlError(f"cannot read {f.local}: {exc.strerror or exc}")
 
 
@@ -276,12 +306,14 @@ def _read_small(f: SourceFile) -> tuple[str, bytes]:
     except OSError as exc:
         raise _os_error(f, exc) from None
     if len(data) != f.size or st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
-        raise IntegrityError(f"{f.local} changed while it was being stored; nothing was recorded",
-                             hint="retry once the file is no longer being written")
+        raise IntegrityError(
+            f"{f.local} changed while it was being stored; nothing was recorded",
+            hint="retry once the file is no longer being written",
+        )
     return hash_bytes(data), data
 
 
-def _put_large(store: "Store", f: SourceFile) -> tuple[SourceFile, str, int]:
+def _put_large(store: Store, f: SourceFile) -> tuple[SourceFile, str, int]:
     try:
         digest, size = store.put_file(Path(f.local), f.size)
     except OSError as exc:
@@ -291,9 +323,14 @@ def _put_large(store: "Store", f: SourceFile) -> tuple[SourceFile, str, int]:
     return f, digest, size
 
 
-def _collect(results: Iterable[tuple[SourceFile, str, int]], entries: dict[str, Entry],
-             remember: list[tuple[str, int, int, int, int, str]], now_ns: int,
-             progress: Progress | None, state: "StateDB") -> None:
+def _collect(
+    results: Iterable[tuple[SourceFile, str, int]],
+    entries: dict[str, Entry],
+    remember: list[tuple[str, int, int, int, int, str]],
+    now_ns: int,
+    progress: Progress | None,
+    state: StateDB,
+) -> None:
     for f, digest, size in results:
         entries[f.path] = Entry(f.path, digest, size)
         if now_ns - f.mtime_ns > RACY_SECONDS * 1e9:

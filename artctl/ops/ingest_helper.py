@@ -73,8 +73,11 @@ class IngestHelper:
         debug = os.environ.get("ARTCTL_DEBUG", "") not in ("", "0")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "artctl.ops.ingest_helper", str(root)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=None if debug else subprocess.DEVNULL, env=_child_env())
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None if debug else subprocess.DEVNULL,
+            env=_child_env(),
+        )
 
     def ready(self) -> bool:
         """Wait for the helper to have started; False if it could not (then it gets no work)."""
@@ -82,7 +85,7 @@ class IngestHelper:
         reply = _receive(self.proc.stdout)
         return reply is not None and reply[0] == "ready"
 
-    def store(self, batch: list["SourceFile"]) -> list[str]:
+    def store(self, batch: list[SourceFile]) -> list[str]:
         """Have the helper read, hash and pack ``batch``; its digests, in order."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         try:
@@ -141,8 +144,10 @@ class IngestHelper:
 
     def _died(self) -> HelperFailed:
         code = self.proc.poll()
-        return HelperFailed(f"the ingest helper process stopped unexpectedly (exit status {code})",
-                            hint="retry; `artctl config core.workers 1` keeps all work in one process")
+        return HelperFailed(
+            f"the ingest helper process stopped unexpectedly (exit status {code})",
+            hint="retry; `artctl config core.workers 1` keeps all work in one process",
+        )
 
 
 def _child_env() -> dict[str, str]:
@@ -156,9 +161,12 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def share(batches: list[list["SourceFile"]], root: Path, own: Callable[[list["SourceFile"]], Read],
-          on_created: Callable[[str], None] | None = None,
-          ) -> Iterator[tuple[list["SourceFile"], Read, list[str] | None]]:
+def share(
+    batches: list[list[SourceFile]],
+    root: Path,
+    own: Callable[[list[SourceFile]], Read],
+    on_created: Callable[[str], None] | None = None,
+) -> Iterator[tuple[list[SourceFile], Read, list[str] | None]]:
     """Split ``batches`` between this process and a helper, working from both ends of one queue.
 
     Yields in the order batches complete ``(batch, own(batch), None)`` for this process's

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from artctl.errors import ArtifactNotFound, Conflict, InvalidName
-from artctl.format.names import LATEST, ArtifactName, ArtifactRef, parse_name, parse_ref, validate_custom_alias
+from artctl.format.names import (
+    LATEST,
+    ArtifactName,
+    ArtifactRef,
+    parse_name,
+    parse_ref,
+    validate_custom_alias,
+)
 from artctl.format.records import VersionRecord, utcnow
 
 if TYPE_CHECKING:
@@ -29,8 +36,7 @@ class AliasInfo:
     state: str = "committed"
 
     def to_json(self) -> dict[str, Any]:
-        return {"alias": self.alias, "version": self.version, "managed": self.managed,
-                "state": self.state}
+        return {"alias": self.alias, "version": self.version, "managed": self.managed, "state": self.state}
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,7 @@ class AliasChange:
     previous: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "alias": self.alias, "version": self.version,
-                "previous": self.previous}
+        return {"name": self.name, "alias": self.alias, "version": self.version, "previous": self.previous}
 
 
 @dataclass(frozen=True)
@@ -72,24 +77,25 @@ def _name(name: str | ArtifactName) -> ArtifactName:
 
 
 # -- aliases ------------------------------------------------------------------------------------
-def add_alias(repo: "Repo", ref: str | ArtifactRef, alias: str) -> AliasChange:
+def add_alias(repo: Repo, ref: str | ArtifactRef, alias: str) -> AliasChange:
     """Point custom ``alias`` at the version ``ref`` names, moving it from any other version."""
     validate_custom_alias(alias)
     parsed = _ref(ref)
     previous = repo.registry.aliases(parsed.name).get(alias)
     record = repo.registry.set_alias(parsed, alias)
-    return AliasChange(str(parsed.name), alias, record.version,
-                       previous if previous != record.version else None)
+    return AliasChange(
+        str(parsed.name), alias, record.version, previous if previous != record.version else None
+    )
 
 
-def remove_alias(repo: "Repo", name: str | ArtifactName, alias: str) -> AliasChange:
+def remove_alias(repo: Repo, name: str | ArtifactName, alias: str) -> AliasChange:
     """Drop custom ``alias``; ``latest`` and ``vN`` are managed and refused."""
     parsed = _name(name)
     version = repo.registry.remove_alias(parsed, alias)
     return AliasChange(str(parsed), alias, None, version)
 
 
-def list_aliases(repo: "Repo", name: str | ArtifactName) -> list[AliasInfo]:
+def list_aliases(repo: Repo, name: str | ArtifactName) -> list[AliasInfo]:
     """``latest`` (if any version is live) then the custom aliases, sorted."""
     parsed = _name(name)
     registry = repo.registry
@@ -106,11 +112,11 @@ def list_aliases(repo: "Repo", name: str | ArtifactName) -> list[AliasInfo]:
 
 
 # -- deletion -----------------------------------------------------------------------------------
-def _soft_delete(repo: "Repo", name: ArtifactName, record: VersionRecord) -> None:
+def _soft_delete(repo: Repo, name: ArtifactName, record: VersionRecord) -> None:
     repo.registry.save_version(record.evolve(state="deleted", deleted_at=utcnow()))
 
 
-def delete_version(repo: "Repo", ref: str | ArtifactRef, *, delete_aliases: bool = False) -> DeleteResult:
+def delete_version(repo: Repo, ref: str | ArtifactRef, *, delete_aliases: bool = False) -> DeleteResult:
     """Soft-delete one version; refused while it holds custom aliases unless ``delete_aliases``.
 
     Deleting a version that is already deleted (or expired) is an error, so a script that
@@ -122,15 +128,17 @@ def delete_version(repo: "Repo", ref: str | ArtifactRef, *, delete_aliases: bool
         record = registry.resolve(parsed)
         held = sorted(a for a, v in registry.aliases(parsed.name).items() if v == record.version)
         if held and not delete_aliases:
-            raise Conflict(f"{record.name}:{record.version} holds the alias(es) {', '.join(held)}",
-                           hint="pass --delete-aliases (Python: delete(delete_aliases=True)) "
-                                "or move them with `artctl alias add`")
+            raise Conflict(
+                f"{record.name}:{record.version} holds the alias(es) {', '.join(held)}",
+                hint="pass --delete-aliases (Python: delete(delete_aliases=True)) "
+                "or move them with `artctl alias add`",
+            )
         removed = registry.drop_aliases_of(parsed.name, record.version)
         _soft_delete(repo, parsed.name, record)
     return DeleteResult(record.name, [record.version], removed)
 
 
-def delete_artifact(repo: "Repo", name: str | ArtifactName) -> DeleteResult:
+def delete_artifact(repo: Repo, name: str | ArtifactName) -> DeleteResult:
     """Soft-delete every live version of an artifact and drop all its custom aliases."""
     parsed = _name(name)
     registry = repo.registry

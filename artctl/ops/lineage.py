@@ -72,14 +72,34 @@ class Node:
         return self.state == "deleted"
 
     def to_json(self) -> dict[str, Any]:
-        base: dict[str, Any] = {"id": self.id, "kind": self.kind, "label": self.label,
-                                "type": self.type, "state": self.state, "level": self.level}
+        base: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "label": self.label,
+            "type": self.type,
+            "state": self.state,
+            "level": self.level,
+        }
         if self.kind == "artifact":
-            base.update({"name": self.name, "version": self.version, "digest": self.digest,
-                         "aliases": list(self.aliases), "created_at": self.created_at})
+            base.update(
+                {
+                    "name": self.name,
+                    "version": self.version,
+                    "digest": self.digest,
+                    "aliases": list(self.aliases),
+                    "created_at": self.created_at,
+                }
+            )
         else:
-            base.update({"run_id": self.id[len(RUN_PREFIX):], "job_type": self.type, "name": self.name,
-                         "started_at": self.created_at, "finished_at": self.finished_at})
+            base.update(
+                {
+                    "run_id": self.id[len(RUN_PREFIX) :],
+                    "job_type": self.type,
+                    "name": self.name,
+                    "started_at": self.created_at,
+                    "finished_at": self.finished_at,
+                }
+            )
         return base
 
 
@@ -121,22 +141,27 @@ class Graph:
         return [e.to for e in self.edges if e.from_ == node_id]
 
     def to_json(self) -> dict[str, Any]:
-        return {"root": self.root, "direction": self.direction, "depth": self.depth,
-                "nodes": [n.to_json() for n in self.nodes], "edges": [e.to_json() for e in self.edges]}
+        return {
+            "root": self.root,
+            "direction": self.direction,
+            "depth": self.depth,
+            "nodes": [n.to_json() for n in self.nodes],
+            "edges": [e.to_json() for e in self.edges],
+        }
 
 
 @dataclass
 class LineageIndex:
     """Every run-version link of a repository, loaded once (run records are small JSON)."""
 
-    repo: "Repo"
+    repo: Repo
     runs: dict[str, RunRecord] = field(default_factory=dict)
-    users: dict[str, set[str]] = field(default_factory=dict)    # version node id → run node ids
+    users: dict[str, set[str]] = field(default_factory=dict)  # version node id → run node ids
     loggers: dict[str, set[str]] = field(default_factory=dict)  # version node id → run node ids
     _versions: dict[str, VersionRecord | None] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, repo: "Repo") -> "LineageIndex":
+    def load(cls, repo: Repo) -> LineageIndex:
         index = cls(repo)
         for run in repo.repository.runs.list():
             index.runs[run.id] = run
@@ -150,7 +175,7 @@ class LineageIndex:
     def version(self, node_id: str) -> VersionRecord | None:
         """The version record behind a node id (deleted ones too), or None if it is gone."""
         if node_id not in self._versions:
-            name, _, version = node_id[len(ARTIFACT_PREFIX):].rpartition(":")
+            name, _, version = node_id[len(ARTIFACT_PREFIX) :].rpartition(":")
             index = version_index(version)
             record = None
             if index is not None:
@@ -168,13 +193,16 @@ class LineageIndex:
 
     def _current(self, links: list[VersionLink]) -> list[str]:
         """Node ids of the ``links`` that name the version existing now (see ``_same_version``)."""
-        return [artifact_node_id(v.name, v.version) for v in links
-                if self._same_version(v.name, v.version, v.digest)]
+        return [
+            artifact_node_id(v.name, v.version)
+            for v in links
+            if self._same_version(v.name, v.version, v.digest)
+        ]
 
     def upstream(self, node_id: str) -> set[str]:
         """Nodes with an edge into ``node_id``."""
         if node_id.startswith(RUN_PREFIX):
-            run = self.runs.get(node_id[len(RUN_PREFIX):])
+            run = self.runs.get(node_id[len(RUN_PREFIX) :])
             if run is None:
                 return set()
             return set(self._current(run.inputs))
@@ -187,7 +215,7 @@ class LineageIndex:
     def downstream(self, node_id: str) -> set[str]:
         """Nodes with an edge out of ``node_id``."""
         if node_id.startswith(RUN_PREFIX):
-            run = self.runs.get(node_id[len(RUN_PREFIX):])
+            run = self.runs.get(node_id[len(RUN_PREFIX) :])
             if run is None:
                 return set()
             return set(self._current(run.outputs))
@@ -202,29 +230,37 @@ class LineageIndex:
         return "unknown"
 
 
-def root_id(repo: "Repo", target: str) -> str:
+def root_id(repo: Repo, target: str) -> str:
     """The node id of a REF (``proj/ds:v0``, ``proj/ds`` = latest), ``artifact:…`` or ``run:<id>``."""
     if not isinstance(target, str) or not target:
         raise InvalidInput("lineage needs a REF or run:<id>")
     if target.startswith(RUN_PREFIX):
-        run_id = target[len(RUN_PREFIX):]
+        run_id = target[len(RUN_PREFIX) :]
         repo.repository.runs.get(run_id)  # unknown run → RunError
         return run_node_id(run_id)
     if target.startswith(ARTIFACT_PREFIX):
-        target = target[len(ARTIFACT_PREFIX):]
+        target = target[len(ARTIFACT_PREFIX) :]
     record = repo.resolve(parse_ref(target), include_deleted=True)
     return artifact_node_id(record.name, record.version)
 
 
-def lineage(repo: "Repo", target: str, direction: str = "both", depth: int | None = None,
-            *, index: LineageIndex | None = None) -> Graph:
+def lineage(
+    repo: Repo,
+    target: str,
+    direction: str = "both",
+    depth: int | None = None,
+    *,
+    index: LineageIndex | None = None,
+) -> Graph:
     """The graph around a version or run: its ancestors (``upstream``), descendants
     (``downstream``) or both, up to ``depth`` runs away, with every edge between them."""
     if direction not in DIRECTIONS:
         raise InvalidInput(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
     if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 1):
-        raise InvalidInput(f"depth must be a whole number of at least 1, not {depth!r}",
-                           hint="leave it out to see the whole graph")
+        raise InvalidInput(
+            f"depth must be a whole number of at least 1, not {depth!r}",
+            hint="leave it out to see the whole graph",
+        )
     root = root_id(repo, target)
     index = index or LineageIndex.load(repo)
     limit = None if depth is None else 2 * depth - (1 if root.startswith(RUN_PREFIX) else 0)
@@ -243,8 +279,10 @@ def lineage(repo: "Repo", target: str, direction: str = "both", depth: int | Non
         for parent in index.upstream(node):
             if parent in levels:
                 edges.add(Edge(parent, node))
-    nodes = sorted((_make_node(index, node_id, level) for node_id, level in levels.items()),
-                   key=lambda n: (n.level, n.id))
+    nodes = sorted(
+        (_make_node(index, node_id, level) for node_id, level in levels.items()),
+        key=lambda n: (n.level, n.id),
+    )
     return Graph(root, direction, depth, tuple(nodes), tuple(sorted(edges)))
 
 
@@ -267,42 +305,78 @@ def _walk(root: str, neighbours, limit: int | None) -> dict[str, int]:  # type: 
 
 def _make_node(index: LineageIndex, node_id: str, level: int) -> Node:
     if node_id.startswith(RUN_PREFIX):
-        run_id = node_id[len(RUN_PREFIX):]
+        run_id = node_id[len(RUN_PREFIX) :]
         run = index.runs.get(run_id)
         if run is None:
             return Node(node_id, "run", run_id, "unknown", "missing", level)
-        return Node(node_id, "run", run.name or run.id, run.job_type, run.status, level, name=run.name,
-                    created_at=run.started_at, finished_at=run.finished_at)
-    label = node_id[len(ARTIFACT_PREFIX):]
+        return Node(
+            node_id,
+            "run",
+            run.name or run.id,
+            run.job_type,
+            run.status,
+            level,
+            name=run.name,
+            created_at=run.started_at,
+            finished_at=run.finished_at,
+        )
+    label = node_id[len(ARTIFACT_PREFIX) :]
     name, _, version = label.rpartition(":")
     record = index.version(node_id)
     if record is None:
-        return Node(node_id, "artifact", label, index.run_type(node_id), "missing", level,
-                    name=name, version=version)
+        return Node(
+            node_id, "artifact", label, index.run_type(node_id), "missing", level, name=name, version=version
+        )
     state = record.status(datetime.now(timezone.utc))
     aliases = tuple(index.repo.registry.aliases_of(record)) if state == "committed" else (record.version,)
-    return Node(node_id, "artifact", label, record.type, state, level, name=record.name,
-                version=record.version, digest=record.digest, aliases=aliases,
-                created_at=record.created_at)
+    return Node(
+        node_id,
+        "artifact",
+        label,
+        record.type,
+        state,
+        level,
+        name=record.name,
+        version=record.version,
+        digest=record.digest,
+        aliases=aliases,
+        created_at=record.created_at,
+    )
 
 
-def logged_by(repo: "Repo", record: VersionRecord, index: LineageIndex | None = None) -> str | None:
+def logged_by(repo: Repo, record: VersionRecord, index: LineageIndex | None = None) -> str | None:
     """The id of the run that logged a version (its creator first), if any."""
     if record.logged_by:
         return record.logged_by
     index = index or LineageIndex.load(repo)
     runs = sorted(index.loggers.get(artifact_node_id(record.name, record.version), set()))
-    started = sorted((index.runs[r[len(RUN_PREFIX):]].started_at, r[len(RUN_PREFIX):]) for r in runs
-                     if r[len(RUN_PREFIX):] in index.runs)
+    started = sorted(
+        (index.runs[r[len(RUN_PREFIX) :]].started_at, r[len(RUN_PREFIX) :])
+        for r in runs
+        if r[len(RUN_PREFIX) :] in index.runs
+    )
     return started[0][1] if started else None
 
 
-def used_by(repo: "Repo", record: VersionRecord, index: LineageIndex | None = None) -> list[str]:
+def used_by(repo: Repo, record: VersionRecord, index: LineageIndex | None = None) -> list[str]:
     """Ids of the runs that used a version, oldest first."""
     index = index or LineageIndex.load(repo)
-    ids = [r[len(RUN_PREFIX):] for r in index.users.get(artifact_node_id(record.name, record.version), set())]
+    ids = [
+        r[len(RUN_PREFIX) :] for r in index.users.get(artifact_node_id(record.name, record.version), set())
+    ]
     return [run_id for _, run_id in sorted((index.runs[i].started_at, i) for i in ids)]
 
 
-__all__ = ["DIRECTIONS", "Edge", "Graph", "LineageIndex", "Node", "artifact_node_id",
-           "lineage", "logged_by", "root_id", "run_node_id", "used_by"]
+__all__ = [
+    "DIRECTIONS",
+    "Edge",
+    "Graph",
+    "LineageIndex",
+    "Node",
+    "artifact_node_id",
+    "lineage",
+    "logged_by",
+    "root_id",
+    "run_node_id",
+    "used_by",
+]

@@ -9,9 +9,10 @@ text), ``--since`` (an ISO date or time, or a duration back from now such as ``7
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from artctl.errors import InvalidInput
 from artctl.format.records import parse_time
@@ -38,7 +39,7 @@ class VersionFilter:
         """True when a condition looks inside versions (not only at their age)."""
         return bool(self.aliases or self.tags or self.metadata)
 
-    def matches(self, info: "VersionInfo") -> bool:
+    def matches(self, info: VersionInfo) -> bool:
         record = info.record
         if any(alias not in info.aliases for alias in self.aliases):
             return False
@@ -53,8 +54,10 @@ def parse_metadata_filter(text: str) -> tuple[str, Any]:
     """``key=value`` → ``(key, value)``; the value is JSON when it parses, else text."""
     key, sep, raw = text.partition("=")
     if not sep or not key:
-        raise InvalidInput(f"--metadata filter {text!r} is not KEY=VALUE",
-                           hint="e.g. --metadata source=mnist or --metadata train.epochs=10")
+        raise InvalidInput(
+            f"--metadata filter {text!r} is not KEY=VALUE",
+            hint="e.g. --metadata source=mnist or --metadata train.epochs=10",
+        )
     try:
         value: Any = json.loads(raw)
     except ValueError:
@@ -74,8 +77,10 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"--since {text!r} is neither a date nor a duration",
-                           hint="e.g. --since 2026-11-01, --since 2026-11-01T12:00 or --since 7d") from None
+        raise InvalidInput(
+            f"--since {text!r} is neither a date nor a duration",
+            hint="e.g. --since 2026-11-01, --since 2026-11-01T12:00 or --since 7d",
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -101,8 +106,9 @@ def _value_matches(actual: Any, want: Any) -> bool:
     return isinstance(want, str) and not isinstance(actual, (dict, list)) and str(actual) == want
 
 
-def order(items: list[T], sort: str | None, reverse: bool, limit: int | None,
-          keys: dict[str, Callable[[T], Any]]) -> list[T]:
+def order(
+    items: list[T], sort: str | None, reverse: bool, limit: int | None, keys: dict[str, Callable[[T], Any]]
+) -> list[T]:
     """Sort ``items`` by ``keys[sort]`` (stable; ``None`` keeps their order), then limit."""
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")

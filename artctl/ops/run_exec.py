@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from artctl.api.repo import PutResult, Repo, check_type
 from artctl.errors import ArtctlError, InvalidInput, RunError
 from artctl.format.names import parse_name, parse_ref, validate_type
-from artctl.api.repo import PutResult, Repo, check_type
 from artctl.repository.runs import RunRecord
 
 
@@ -59,8 +59,13 @@ class ExecResult:
     outputs: tuple[PutResult, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"run": self.run.id, "status": self.run.status, "exit_code": self.exit_code,
-                "inputs": [i.to_json() for i in self.inputs], "outputs": [o.to_json() for o in self.outputs]}
+        return {
+            "run": self.run.id,
+            "status": self.run.status,
+            "exit_code": self.exit_code,
+            "inputs": [i.to_json() for i in self.inputs],
+            "outputs": [o.to_json() for o in self.outputs],
+        }
 
 
 def env_name(artifact_name: str) -> str:
@@ -92,28 +97,44 @@ def input_env(inputs: Sequence[tuple[str, str, str]]) -> tuple[dict[str, str], l
     return env, names
 
 
-def exec_run(repo: Repo, command: Sequence[str], *, job_type: str, uses: Sequence[str] = (),
-             logs: Sequence[LogSpec] = (), name: str | None = None, project: str | None = None,
-             config: dict[str, Any] | None = None, inputs_dir: str | os.PathLike[str] | None = None,
-             stdout: IO[Any] | None = None, on_start=None) -> ExecResult:  # type: ignore[no-untyped-def]
+def exec_run(
+    repo: Repo,
+    command: Sequence[str],
+    *,
+    job_type: str,
+    uses: Sequence[str] = (),
+    logs: Sequence[LogSpec] = (),
+    name: str | None = None,
+    project: str | None = None,
+    config: dict[str, Any] | None = None,
+    inputs_dir: str | os.PathLike[str] | None = None,
+    stdout: IO[Any] | None = None,
+    on_start=None,
+) -> ExecResult:  # type: ignore[no-untyped-def]
     """Run ``command`` as a run of ``job_type`` (module docstring: the order of steps)."""
     if not command:
-        raise InvalidInput("run exec needs a command after --", hint="e.g. artctl run exec --job-type train -- python train.py")
+        raise InvalidInput(
+            "run exec needs a command after --",
+            hint="e.g. artctl run exec --job-type train -- python train.py",
+        )
     validate_type(job_type)
     records = []
     for ref in dict.fromkeys(uses):
         records.append(repo.resolve(parse_ref(ref, project)))
     for spec in logs:
         check_type(repo, parse_name(spec.name, project), spec.type)
-    run = repo.repository.runs.create(job_type, name=name, project=project, config=config,
-                                      command=list(command))
+    run = repo.repository.runs.create(
+        job_type, name=name, project=project, config=config, command=list(command)
+    )
     if on_start is not None:
         on_start(run)
     runs = repo.repository.runs
     try:
         fetched = []
         for record in records:
-            root = Path(inputs_dir) / f"{parse_name(record.name).name}:{record.version}" if inputs_dir else None
+            root = (
+                Path(inputs_dir) / f"{parse_name(record.name).name}:{record.version}" if inputs_dir else None
+            )
             result = repo.get(f"{record.name}:{record.version}", root=root, run_id=run.id)
             fetched.append((f"{record.name}:{record.version}", record.name, str(result.root)))
         env, names = input_env(fetched)
@@ -133,10 +154,13 @@ def exec_run(repo: Repo, command: Sequence[str], *, job_type: str, uses: Sequenc
     try:
         missing = [spec.path for spec in logs if not os.path.exists(spec.path)]
         if missing:
-            raise RunError(f"the command succeeded but did not create {', '.join(missing)}; "
-                           "nothing was logged")
-        outputs = tuple(repo.put(spec.path, name=str(parse_name(spec.name, project)), type=spec.type,
-                                 run_id=run.id) for spec in logs)
+            raise RunError(
+                f"the command succeeded but did not create {', '.join(missing)}; nothing was logged"
+            )
+        outputs = tuple(
+            repo.put(spec.path, name=str(parse_name(spec.name, project)), type=spec.type, run_id=run.id)
+            for spec in logs
+        )
     except BaseException as exc:
         _finish_quietly(runs, run.id, failed=True, exit_code=0)
         _name_run(exc, run.id)

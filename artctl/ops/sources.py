@@ -38,7 +38,7 @@ Prefetcher = Callable[["Repo", "list[Entry]"], None]
 PREFETCHERS: list[Prefetcher] = []
 
 
-def prefetch(repo: "Repo", entries: list[Entry]) -> None:
+def prefetch(repo: Repo, entries: list[Entry]) -> None:
     """Run every prefetcher on the entries whose bytes the local store lacks."""
     if not entries:
         return
@@ -47,7 +47,7 @@ def prefetch(repo: "Repo", entries: list[Entry]) -> None:
         prefetcher(repo, entries)
 
 
-def make_fetcher(repo: "Repo") -> Callable[[Entry, Path], None]:
+def make_fetcher(repo: Repo) -> Callable[[Entry, Path], None]:
     """One fetch function trying every registered source, then failing with a hint."""
     fetchers: list[Callable[[Entry, Path], bool]] | None = None
 
@@ -59,13 +59,15 @@ def make_fetcher(repo: "Repo") -> Callable[[Entry, Path], None]:
         for fetcher in fetchers:
             if fetcher(entry, dst):
                 return
-        raise ObjectNotFound(f"the bytes of {entry.path} are not in the local store",
-                             hint="run `artctl pull --all` if they live on a remote")
+        raise ObjectNotFound(
+            f"the bytes of {entry.path} are not in the local store",
+            hint="run `artctl pull --all` if they live on a remote",
+        )
 
     return fetch
 
 
-def _remote_source(repo: "Repo") -> "Callable[[Entry, Path], bool] | None":
+def _remote_source(repo: Repo) -> Callable[[Entry, Path], bool] | None:
     """Blobs missing locally come from the configured remotes (lazy: no fsspec import otherwise)."""
     from artctl.ops.remote.source import remote_source
 
@@ -75,7 +77,7 @@ def _remote_source(repo: "Repo") -> "Callable[[Entry, Path], bool] | None":
 SOURCES.append(_remote_source)
 
 
-def _remote_prefetch(repo: "Repo", entries: list[Entry]) -> None:
+def _remote_prefetch(repo: Repo, entries: list[Entry]) -> None:
     from artctl.ops.remote.source import remote_prefetch
 
     remote_prefetch(repo, entries)

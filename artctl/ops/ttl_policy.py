@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from artctl.base.units import format_duration
 from artctl.errors import InvalidInput, InvalidName
 from artctl.format.names import parse_name
-from artctl.base.units import format_duration
 
 if TYPE_CHECKING:
     from artctl.api.repo import Repo
@@ -51,13 +51,19 @@ class TtlApplyResult:
         return sum(1 for c in self.changed if c.expired)
 
     def to_json(self) -> dict[str, Any]:
-        return {"project": self.project, "ttl": self.ttl, "dry_run": self.dry_run,
-                "versions": [c.to_json() for c in self.changed], "kept": self.kept,
-                "expired": self.expired}
+        return {
+            "project": self.project,
+            "ttl": self.ttl,
+            "dry_run": self.dry_run,
+            "versions": [c.to_json() for c in self.changed],
+            "kept": self.kept,
+            "expired": self.expired,
+        }
 
 
-def apply_project_ttl(repo: "Repo", project: str, ttl: str | None = None, *,
-                      dry_run: bool = False) -> TtlApplyResult:
+def apply_project_ttl(
+    repo: Repo, project: str, ttl: str | None = None, *, dry_run: bool = False
+) -> TtlApplyResult:
     """Give every live version of ``project`` without a TTL the project's TTL (``ttl``, else
     ``ttl.project.<project>``, else ``ttl.default``), counted from its creation date."""
     from artctl.api.repo import ttl_seconds
@@ -66,12 +72,16 @@ def apply_project_ttl(repo: "Repo", project: str, ttl: str | None = None, *,
     try:
         parse_name(f"{project}/x")  # the project (and entity) parts follow the artifact name rules
     except InvalidName:
-        raise InvalidName(f"invalid project {project!r}: [entity/]project, each part 1-128 letters, "
-                          "digits, '.', '_' or '-', starting with a letter or digit") from None
+        raise InvalidName(
+            f"invalid project {project!r}: [entity/]project, each part 1-128 letters, "
+            "digits, '.', '_' or '-', starting with a letter or digit"
+        ) from None
     seconds = ttl_seconds(ttl) if ttl is not None else repo.project_ttl(project.rsplit("/", 1)[-1])
     if seconds is None:
-        raise InvalidInput(f"project {project} has no default TTL",
-                           hint=f"give --ttl DURATION, or set it: `artctl config ttl.project.{project} 90d`")
+        raise InvalidInput(
+            f"project {project} has no default TTL",
+            hint=f"give --ttl DURATION, or set it: `artctl config ttl.project.{project} 90d`",
+        )
     registry = repo.registry
     changed: list[TtlChange] = []
     kept = 0
@@ -87,6 +97,9 @@ def apply_project_ttl(repo: "Repo", project: str, ttl: str | None = None, *,
                     registry.save_version(record)
                 expires = record.expires_at
                 assert expires is not None
-                changed.append(TtlChange(record.name, record.version, record.created_at,
-                                         expires.isoformat(), record.expired()))
+                changed.append(
+                    TtlChange(
+                        record.name, record.version, record.created_at, expires.isoformat(), record.expired()
+                    )
+                )
     return TtlApplyResult(project, format_duration(timedelta(seconds=seconds)) or "", dry_run, changed, kept)

@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from artctl.base.progress import Progress
 from artctl.format.manifest import Entry
 from artctl.format.names import ArtifactRef, parse_name
-from artctl.base.progress import Progress
 from artctl.format.records import VersionRecord
 
 if TYPE_CHECKING:
@@ -44,9 +44,14 @@ class VerifyResult:
         return not self.problems
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "versions": self.checked_versions, "objects": self.checked_objects,
-                "problems": self.problems, "on_remote": self.on_remote,
-                "remotes_checked": self.remotes_checked}
+        return {
+            "ok": self.ok,
+            "versions": self.checked_versions,
+            "objects": self.checked_objects,
+            "problems": self.problems,
+            "on_remote": self.on_remote,
+            "remotes_checked": self.remotes_checked,
+        }
 
     def hint(self) -> str | None:
         """What to do about the problems found; never suggests removing a version whose objects
@@ -54,23 +59,37 @@ class VerifyResult:
         kinds = {p["problem"] for p in self.problems}
         repaired = sum(1 for p in self.problems if p.get("repaired"))
         if repaired:
-            return (f"{repaired} corrupt object(s) moved aside: put the same files again or run "
-                    "`artctl pull --all` to restore them")
+            return (
+                f"{repaired} corrupt object(s) moved aside: put the same files again or run "
+                "`artctl pull --all` to restore them"
+            )
         if "missing" in kinds and self.remotes_configured and not self.remotes_checked:
-            return ("missing objects may still be on a remote this repository did not record: "
-                    "`artctl artifact verify --remote` checks the remotes' copies")
+            return (
+                "missing objects may still be on a remote this repository did not record: "
+                "`artctl artifact verify --remote` checks the remotes' copies"
+            )
         if "missing" in kinds:
-            return ("missing objects are on no remote: put the same files again, push them from a "
-                    "clone that has them, or restore .artifacts/ from a backup; only if none of "
-                    "that is possible, remove the damaged versions (`artctl artifact rm`)")
+            return (
+                "missing objects are on no remote: put the same files again, push them from a "
+                "clone that has them, or restore .artifacts/ from a backup; only if none of "
+                "that is possible, remove the damaged versions (`artctl artifact rm`)"
+            )
         if "corrupt" in kinds:
-            return ("`artctl artifact verify --repair` moves corrupt loose objects aside so that a re-put "
-                    "or `artctl pull --all` restores them; otherwise restore .artifacts/ from a backup")
+            return (
+                "`artctl artifact verify --repair` moves corrupt loose objects aside so that a re-put "
+                "or `artctl pull --all` restores them; otherwise restore .artifacts/ from a backup"
+            )
         return "restore the damaged files from a backup, or from a clone with `artctl pull`"
 
 
-def verify(repo: "Repo", ref: str | ArtifactRef | None = None, progress: Progress | None = None,
-           *, repair: bool = False, remote: str | bool | None = None) -> VerifyResult:
+def verify(
+    repo: Repo,
+    ref: str | ArtifactRef | None = None,
+    progress: Progress | None = None,
+    *,
+    repair: bool = False,
+    remote: str | bool | None = None,
+) -> VerifyResult:
     """Re-hash every object (of one version, or of all versions) and report problems.
 
     An object not stored here is not a problem when a remote holds it ("on remote R", as
@@ -90,8 +109,9 @@ def verify(repo: "Repo", ref: str | ArtifactRef | None = None, progress: Progres
     else:
         records = _readable_versions(repo, problems)
     specs = list_remotes(repo.repository)
-    checked_remotes = ([get_remote(repo.repository, remote)] if isinstance(remote, str)
-                       else specs if remote else [])
+    checked_remotes = (
+        [get_remote(repo.repository, remote)] if isinstance(remote, str) else specs if remote else []
+    )
     checked: set[str] = set()
     absent: dict[str, list[tuple[str, Entry]]] = {}  # digest -> (version, entry) not stored here
     origins: dict[str, set[str]] = {}  # digest -> remotes that published a version naming it
@@ -119,18 +139,24 @@ def verify(repo: "Repo", ref: str | ArtifactRef | None = None, progress: Progres
                 progress(1, entry.size)
             if not ok:
                 what = "corrupt" if repo.store.has(entry.digest) else "missing"
-                problem = {"version": label, "path": entry.path, "digest": entry.digest,
-                           "problem": what}
+                problem = {"version": label, "path": entry.path, "digest": entry.digest, "problem": what}
                 if repair and what == "corrupt" and _set_aside(repo, entry.digest):
                     problem["repaired"] = "moved aside; put the file again or pull to restore it"
                 problems.append(problem)
     on_remote = _classify_absent(repo, absent, origins, specs, checked_remotes, problems)
-    return VerifyResult(len(records), len(checked), problems, on_remote,
-                        [s.name for s in checked_remotes], bool(specs))
+    return VerifyResult(
+        len(records), len(checked), problems, on_remote, [s.name for s in checked_remotes], bool(specs)
+    )
 
-def _classify_absent(repo: "Repo", absent: dict[str, list[tuple[str, Entry]]], origins: dict[str, set[str]],
-                     specs: list[Any], checked_remotes: list[Any],
-                     problems: list[dict[str, str]]) -> list[dict[str, str]]:
+
+def _classify_absent(
+    repo: Repo,
+    absent: dict[str, list[tuple[str, Entry]]],
+    origins: dict[str, set[str]],
+    specs: list[Any],
+    checked_remotes: list[Any],
+    problems: list[dict[str, str]],
+) -> list[dict[str, str]]:
     """Objects not stored here: "on remote R" when a remote holds them, else problems.
 
     Without remotes to check, what push/pull recorded decides (copies sent or fetched, the
@@ -166,8 +192,9 @@ def _classify_absent(repo: "Repo", absent: dict[str, list[tuple[str, Entry]]], o
     for digest, uses in absent.items():
         for label, entry in uses:
             if digest in found:
-                on_remote.append({"version": label, "path": entry.path, "digest": digest,
-                                  "remote": found[digest]})
+                on_remote.append(
+                    {"version": label, "path": entry.path, "digest": digest, "remote": found[digest]}
+                )
             else:
                 problem = {"version": label, "path": entry.path, "digest": digest, "problem": "missing"}
                 if failures.get(digest):
@@ -175,7 +202,8 @@ def _classify_absent(repo: "Repo", absent: dict[str, list[tuple[str, Entry]]], o
                 problems.append(problem)
     return on_remote
 
-def _set_aside(repo: "Repo", digest: str) -> bool:
+
+def _set_aside(repo: Repo, digest: str) -> bool:
     """Move a corrupt loose object to ``corrupt/`` (kept, never deleted); False if packed."""
     source = repo.store.object_path(digest)
     target = repo.repository.root / "corrupt" / digest
@@ -186,14 +214,14 @@ def _set_aside(repo: "Repo", digest: str) -> bool:
         return False
     return True
 
-def _readable_versions(repo: "Repo", problems: list[dict[str, str]]) -> list[VersionRecord]:
+
+def _readable_versions(repo: Repo, problems: list[dict[str, str]]) -> list[VersionRecord]:
     """Every live version record; a damaged record or alias table is a reported problem.
 
     The checker must not stop at the first damaged file (that is what it is run to find).
     """
     from artctl.errors import IntegrityError, RepositoryFormatError
     from artctl.format.names import version_index
-
     from artctl.repository.packs import decode_index
 
     packs_dir = repo.store.packs_dir
@@ -221,8 +249,7 @@ def _readable_versions(repo: "Repo", problems: list[dict[str, str]]) -> list[Ver
             try:
                 record = repo.registry.version(name, index)
             except RepositoryFormatError as exc:
-                problems.append({"version": f"{artifact.name}:v{index}", "path": "",
-                                 "problem": str(exc)})
+                problems.append({"version": f"{artifact.name}:v{index}", "path": "", "problem": str(exc)})
                 continue
             if record is not None and not record.deleted:
                 records.append(record)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class LogEntry:
     """One version and its change against ``parent`` (None for the first version)."""
 
-    info: "VersionInfo"
+    info: VersionInfo
     parent: str | None
     change: ManifestDiff | None  # None when either manifest is gone (dropped by gc)
 
@@ -33,13 +33,17 @@ class LogEntry:
         if self.change is None:
             doc["changes"] = None
         else:
-            doc["changes"] = {"added": self.change.added, "modified": self.change.changed,
-                              "removed": self.change.removed}
+            doc["changes"] = {
+                "added": self.change.added,
+                "modified": self.change.changed,
+                "removed": self.change.removed,
+            }
         return doc
 
 
-def log(repo: "Repo", name: str, *, limit: int | None = None,
-        include_deleted: bool = False) -> list[LogEntry]:
+def log(
+    repo: Repo, name: str, *, limit: int | None = None, include_deleted: bool = False
+) -> list[LogEntry]:
     """Versions of ``name`` newest first (at most ``limit``), each with its change."""
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
@@ -49,12 +53,11 @@ def log(repo: "Repo", name: str, *, limit: int | None = None,
     out = []
     for position, info in enumerate(shown):
         older = newest_first[position + 1] if position + 1 < len(newest_first) else None
-        out.append(LogEntry(info, older.record.version if older else None,
-                            _change(repo, older, info)))
+        out.append(LogEntry(info, older.record.version if older else None, _change(repo, older, info)))
     return out
 
 
-def _change(repo: "Repo", older: "VersionInfo | None", newer: "VersionInfo") -> ManifestDiff | None:
+def _change(repo: Repo, older: VersionInfo | None, newer: VersionInfo) -> ManifestDiff | None:
     """What ``newer`` changed from ``older`` (everything added for a first version)."""
     try:
         new_entries = repo.iter_entries(newer.record)

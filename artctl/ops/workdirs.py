@@ -23,19 +23,20 @@ def key(directory: str | os.PathLike[str]) -> str:
     return str(Path(directory).resolve())
 
 
-def remember(repo: "Repo", directory: str | os.PathLike[str], record: VersionRecord) -> None:
+def remember(repo: Repo, directory: str | os.PathLike[str], record: VersionRecord) -> None:
     """``directory`` now holds exactly ``record``."""
-    repo.repository.state.remember_workdir(key(directory), record.name, record.version,
-                                           record.manifest, utcnow())
+    repo.repository.state.remember_workdir(
+        key(directory), record.name, record.version, record.manifest, utcnow()
+    )
 
 
-def recorded(repo: "Repo", directory: str | os.PathLike[str]) -> str | None:
+def recorded(repo: Repo, directory: str | os.PathLike[str]) -> str | None:
     """``name:vN`` last placed in ``directory``, or None."""
     row = repo.repository.state.workdir(key(directory))
     return f"{row[0]}:{row[1]}" if row else None
 
 
-def find(repo: "Repo", directory: str | os.PathLike[str]) -> tuple[str, Path] | None:
+def find(repo: Repo, directory: str | os.PathLike[str]) -> tuple[str, Path] | None:
     """``(name:vN, recorded directory)`` for ``directory`` or the nearest recorded directory
     above it (as ``git status`` works from any subdirectory), or None."""
     here = Path(directory).resolve()
@@ -46,11 +47,13 @@ def find(repo: "Repo", directory: str | os.PathLike[str]) -> tuple[str, Path] | 
     return None
 
 
-def default_ref(repo: "Repo", directory: str | os.PathLike[str]) -> tuple[str, Path]:
+def default_ref(repo: Repo, directory: str | os.PathLike[str]) -> tuple[str, Path]:
     """What ``status`` compares when no REF is given: :func:`find`, or a clear error."""
     found = find(repo, directory)
     if found is None:
-        raise InvalidInput(f"no version is recorded for {directory}: give REF",
-                           hint="e.g. `artctl status proj/name:latest DIR`; artctl records the "
-                                "version a directory was got, checked out or put from")
+        raise InvalidInput(
+            f"no version is recorded for {directory}: give REF",
+            hint="e.g. `artctl status proj/name:latest DIR`; artctl records the "
+            "version a directory was got, checked out or put from",
+        )
     return found

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artctl.errors import InvalidInput
 from artctl.base.hashing import hash_file
-from artctl.ops.ingest import LOOKUP_BATCH, RACY_SECONDS, SourceFile, scan, tree_signature
+from artctl.errors import InvalidInput
 from artctl.format.manifest import Entry
 from artctl.format.records import VersionRecord
+from artctl.ops.ingest import LOOKUP_BATCH, RACY_SECONDS, SourceFile, scan, tree_signature
 
 if TYPE_CHECKING:
     from artctl.api.repo import Repo
@@ -49,20 +49,31 @@ class WorktreeDiff:
         return not (self.added or self.removed or self.changed)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "directory": str(self.directory),
-                "clean": self.empty, "added": self.added, "removed": self.removed,
-                "changed": self.changed, "unchanged": self.unchanged, "hashed": self.hashed}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "directory": str(self.directory),
+            "clean": self.empty,
+            "added": self.added,
+            "removed": self.removed,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "hashed": self.hashed,
+        }
 
 
 def scan_directory(directory: str | os.PathLike[str]) -> list[SourceFile]:
     """The files of a working directory as ``put`` would take them (``.artctlignore`` honoured)."""
     if not os.path.isdir(directory):
-        raise InvalidInput(f"{directory} is not a directory" if os.path.lexists(directory)
-                           else f"no such directory: {directory}")
+        raise InvalidInput(
+            f"{directory} is not a directory"
+            if os.path.lexists(directory)
+            else f"no such directory: {directory}"
+        )
     return scan(directory)
 
 
-def compare(repo: "Repo", record: VersionRecord, directory: str | os.PathLike[str]) -> WorktreeDiff:
+def compare(repo: Repo, record: VersionRecord, directory: str | os.PathLike[str]) -> WorktreeDiff:
     """Compare ``record`` with the files under ``directory`` (see the module docstring)."""
     files = scan_directory(directory)
     state = repo.repository.state
@@ -76,7 +87,7 @@ def compare(repo: "Repo", record: VersionRecord, directory: str | os.PathLike[st
     return result
 
 
-def diff_files(repo: "Repo", record: VersionRecord, files: list[SourceFile], root: Path) -> WorktreeDiff:
+def diff_files(repo: Repo, record: VersionRecord, files: list[SourceFile], root: Path) -> WorktreeDiff:
     """:func:`compare` of ``record`` with already scanned ``files`` (sorted by path)."""
     added: list[str] = []
     removed: list[str] = []
@@ -102,12 +113,12 @@ def diff_files(repo: "Repo", record: VersionRecord, files: list[SourceFile], roo
         else:
             changed.append(entry.path)
     changed.sort()
-    return WorktreeDiff(record.name, record.version, root, added, removed, changed, unchanged,
-                        len(unknown))
+    return WorktreeDiff(record.name, record.version, root, added, removed, changed, unchanged, len(unknown))
 
 
-def _pairs(entries: Iterator[Entry], files: list[SourceFile], state: Any
-           ) -> Iterator[tuple[Entry | None, SourceFile | None, str | None]]:
+def _pairs(
+    entries: Iterator[Entry], files: list[SourceFile], state: Any
+) -> Iterator[tuple[Entry | None, SourceFile | None, str | None]]:
     """Merge two path-sorted streams into ``(entry, file, cached digest of file)`` triples."""
     index = 0
     cache: dict[str, tuple[int, int, int, int, str]] = {}
@@ -116,7 +127,7 @@ def _pairs(entries: Iterator[Entry], files: list[SourceFile], state: Any
     def cached(f: SourceFile) -> str | None:
         nonlocal cache, loaded_to
         if index >= loaded_to:  # looked up a batch at a time, in scan order
-            cache = state.cached_digests([x.local for x in files[index:index + LOOKUP_BATCH]])
+            cache = state.cached_digests([x.local for x in files[index : index + LOOKUP_BATCH]])
             loaded_to = index + LOOKUP_BATCH
         hit = cache.get(f.local)
         return hit[4] if hit is not None and hit[:4] == (f.inode, f.size, f.mtime_ns, f.ctime_ns) else None
@@ -136,7 +147,7 @@ def _pairs(entries: Iterator[Entry], files: list[SourceFile], state: Any
             index += 1
 
 
-def _hash_all(repo: "Repo", files: list[SourceFile]) -> list[str]:
+def _hash_all(repo: Repo, files: list[SourceFile]) -> list[str]:
     """Digests of ``files`` (read in parallel), remembered in the stat cache when not racy."""
     if not files:
         return []
@@ -154,6 +165,10 @@ def _hash_all(repo: "Repo", files: list[SourceFile]) -> list[str]:
         digests = list(pool.map(one, files))
     limit = time.time_ns() - int(RACY_SECONDS * 1e9)
     repo.repository.state.remember_digests(
-        [(f.local, f.inode, f.size, f.mtime_ns, f.ctime_ns, d) for f, d in zip(files, digests)
-         if d and f.mtime_ns < limit])
+        [
+            (f.local, f.inode, f.size, f.mtime_ns, f.ctime_ns, d)
+            for f, d in zip(files, digests)
+            if d and f.mtime_ns < limit
+        ]
+    )
     return digests

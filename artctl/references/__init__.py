@@ -14,8 +14,8 @@ import posixpath
 from collections.abc import Iterator
 
 from artctl.base import extras
-from artctl.errors import InvalidInput
 from artctl.base.hashing import hash_bytes
+from artctl.errors import InvalidInput
 from artctl.format.manifest import Entry, validate_path
 from artctl.references.base import DEFAULT_MAX_OBJECTS, Adapter, basename
 
@@ -30,8 +30,9 @@ def is_uri(text: str) -> bool:
 def validate_uri(uri: str) -> str:
     scheme, sep, rest = uri.partition("://")
     if not sep or scheme.lower() not in SCHEMES or not rest.strip("/"):
-        raise InvalidInput(f"unsupported reference {uri!r}: use one of "
-                           + ", ".join(f"{s}://" for s in SCHEMES))
+        raise InvalidInput(
+            f"unsupported reference {uri!r}: use one of " + ", ".join(f"{s}://" for s in SCHEMES)
+        )
     return uri
 
 
@@ -60,8 +61,9 @@ def adapter_for(uri: str) -> Adapter:
     return LocalAdapter(scheme)
 
 
-def entries_for(uri: str, name: str | None = None, *, checksum: bool = True,
-                max_objects: int | None = None) -> Iterator[Entry]:
+def entries_for(
+    uri: str, name: str | None = None, *, checksum: bool = True, max_objects: int | None = None
+) -> Iterator[Entry]:
     """Manifest entries for a reference URI, named ``name`` (a file) or under ``name`` (a prefix).
 
     ``checksum=False`` records the URI alone (one entry, no listing, no state): ``get`` then
@@ -93,16 +95,27 @@ def is_checked(entry: Entry) -> bool:
 
 def state_key(entry: Entry) -> str:
     """A stable name for "this URI in this recorded state": the key of the fetched-bytes map."""
-    doc = {"ref": entry.ref, "size": entry.size, "state": entry.ref_state or {},
-           "digest": entry.digest}
+    doc = {"ref": entry.ref, "size": entry.size, "state": entry.ref_state or {}, "digest": entry.digest}
     return hash_bytes(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
 
 
 def refs_of(manifest, path_prefix: str | None = None) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     """``(path, uri)`` of every reference entry (``get --refs-only``): nothing is downloaded."""
-    return [(e.path, e.ref) for e in manifest
-            if e.ref is not None and (not path_prefix or e.path.startswith(path_prefix))]
+    return [
+        (e.path, e.ref)
+        for e in manifest
+        if e.ref is not None and (not path_prefix or e.path.startswith(path_prefix))
+    ]
 
 
-__all__ = ["SCHEMES", "DEFAULT_MAX_OBJECTS", "adapter_for", "entries_for", "is_checked", "is_uri",
-           "refs_of", "state_key", "validate_uri"]
+__all__ = [
+    "SCHEMES",
+    "DEFAULT_MAX_OBJECTS",
+    "adapter_for",
+    "entries_for",
+    "is_checked",
+    "is_uri",
+    "refs_of",
+    "state_key",
+    "validate_uri",
+]

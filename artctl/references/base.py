@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from artctl.errors import InvalidInput, ReferenceChanged
 from artctl.base.hashing import new_hasher
+from artctl.errors import InvalidInput, ReferenceChanged
 from artctl.format.manifest import Entry
 
 #: W&B's default: a prefix or directory expands to at most this many objects.
@@ -63,8 +63,9 @@ class Adapter(Protocol):
         """Write whatever ``uri`` holds now (entries logged with ``checksum=False``)."""
 
 
-def copy_stream(src: BinaryIO, dst: Path, *, progress: Callable[[int], None] | None = None,
-                limit: int | None = None) -> Fetched:
+def copy_stream(
+    src: BinaryIO, dst: Path, *, progress: Callable[[int], None] | None = None, limit: int | None = None
+) -> Fetched:
     """Stream ``src`` into a new file ``dst`` while hashing (BLAKE3 + md5) in the same pass.
 
     With ``limit`` (the logged size) it stops after ``limit + 1`` bytes: a reference that grew,
@@ -75,7 +76,8 @@ def copy_stream(src: BinaryIO, dst: Path, *, progress: Callable[[int], None] | N
     total = 0
     with open(dst, "xb") as out:
         while (limit is None or total <= limit) and (
-                chunk := src.read(CHUNK if limit is None else min(CHUNK, limit + 1 - total))):
+            chunk := src.read(CHUNK if limit is None else min(CHUNK, limit + 1 - total))
+        ):
             out.write(chunk)
             hasher.update(chunk)
             md5.update(chunk)
@@ -86,25 +88,35 @@ def copy_stream(src: BinaryIO, dst: Path, *, progress: Callable[[int], None] | N
 
 
 def too_many(uri: str, limit: int) -> InvalidInput:
-    return InvalidInput(f"{uri} holds more than {limit} objects (the --max-objects limit)",
-                        hint="raise it with --max-objects N (Python: max_objects=N) "
-                             "or reference a narrower prefix")
+    return InvalidInput(
+        f"{uri} holds more than {limit} objects (the --max-objects limit)",
+        hint="raise it with --max-objects N (Python: max_objects=N) or reference a narrower prefix",
+    )
 
 
 def changed(entry: Entry, what: str, *, versioned_hint: bool = True) -> ReferenceChanged:
     """The one error for "the data behind this reference is not what was logged"."""
-    hint = ("enable object versioning on the bucket so old states stay readable, or log the "
-            "reference again to record its current state") if versioned_hint else \
-        "log the reference again to record its current state"
-    return ReferenceChanged(f"reference {entry.path} ({entry.ref}) changed since it was logged: "
-                            f"{what}; its logged bytes are no longer available", hint=hint)
+    hint = (
+        (
+            "enable object versioning on the bucket so old states stay readable, or log the "
+            "reference again to record its current state"
+        )
+        if versioned_hint
+        else "log the reference again to record its current state"
+    )
+    return ReferenceChanged(
+        f"reference {entry.path} ({entry.ref}) changed since it was logged: "
+        f"{what}; its logged bytes are no longer available",
+        hint=hint,
+    )
 
 
 def unchecked_prefix(uri: str) -> InvalidInput:
     """A prefix logged with ``checksum=False`` names no object list to download."""
-    return InvalidInput(f"{uri} is a prefix or directory logged without checksum: there is no list "
-                        "of objects to download",
-                        hint="log it again with checksums (the default) to track its objects")
+    return InvalidInput(
+        f"{uri} is a prefix or directory logged without checksum: there is no list of objects to download",
+        hint="log it again with checksums (the default) to track its objects",
+    )
 
 
 def check_size(entry: Entry, got: Fetched) -> None:
@@ -119,7 +131,7 @@ def join_rel(prefix_key: str, key: str) -> str:
     prefix_key = prefix_key.rstrip("/")
     if key == prefix_key:
         return ""
-    return key[len(prefix_key) + 1:] if prefix_key else key
+    return key[len(prefix_key) + 1 :] if prefix_key else key
 
 
 def basename(uri: str) -> str:

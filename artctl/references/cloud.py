@@ -21,7 +21,6 @@ az/abfs  ``etag``, ``version_id`` (if any)   that version; else the live blob if
 from __future__ import annotations
 
 import abc
-
 import base64
 import contextlib
 from pathlib import Path
@@ -30,8 +29,16 @@ from typing import Any
 from artctl.base import extras
 from artctl.errors import ArtctlError, ObjectNotFound, RemoteError
 from artctl.format.manifest import Entry
-from artctl.references.base import (Fetched, RemoteObject, changed, check_size, copy_stream, join_rel, too_many,
-                   unchecked_prefix)
+from artctl.references.base import (
+    Fetched,
+    RemoteObject,
+    changed,
+    check_size,
+    copy_stream,
+    join_rel,
+    too_many,
+    unchecked_prefix,
+)
 
 
 def _strip(uri: str) -> str:
@@ -97,8 +104,11 @@ class FsspecAdapter(abc.ABC):
             key_info = files[key]
             if not self._complete(key_info):
                 key_info = self._info(key, self.uri_of(key)) or key_info
-            out.append(RemoteObject(self.uri_of(key), join_rel(path, key), int(key_info["size"]),
-                                    self.state_of(key_info)))
+            out.append(
+                RemoteObject(
+                    self.uri_of(key), join_rel(path, key), int(key_info["size"]), self.state_of(key_info)
+                )
+            )
         return out
 
     def _complete(self, info: dict[str, Any]) -> bool:
@@ -149,12 +159,18 @@ class FsspecAdapter(abc.ABC):
         if info is None:
             return changed(entry, "the object was deleted")
         now = self.state_of(info)
-        diffs = [f"{k} {state.get(k)} → {now.get(k)}" for k in sorted(set(state) | set(now))
-                 if state.get(k) != now.get(k)]
+        diffs = [
+            f"{k} {state.get(k)} → {now.get(k)}"
+            for k in sorted(set(state) | set(now))
+            if state.get(k) != now.get(k)
+        ]
         if not state.get(self.version_key):
             return changed(entry, ", ".join(diffs) or "it was overwritten")
-        return changed(entry, f"{self.version_key} {state[self.version_key]} no longer exists"
-                       + (f" ({', '.join(diffs)})" if diffs else ""))
+        return changed(
+            entry,
+            f"{self.version_key} {state[self.version_key]} no longer exists"
+            + (f" ({', '.join(diffs)})" if diffs else ""),
+        )
 
     def verify(self, entry: Entry, path: str, got: Fetched) -> None:
         """Provider-specific checks of the downloaded bytes against the recorded state."""

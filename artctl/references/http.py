@@ -15,8 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from artctl.errors import ObjectNotFound, RemoteError
 from artctl.base.hashing import new_hasher
+from artctl.errors import ObjectNotFound, RemoteError
 from artctl.format.manifest import Entry
 from artctl.references.base import CHUNK, Fetched, RemoteObject, basename, changed, check_size, copy_stream
 
@@ -53,9 +53,11 @@ def _length(uri: str, headers: Any) -> int:
         size = -1
     if size < 0:
         # The server's answer, not the user's input, is at fault: an operation failure (exit 1).
-        raise RemoteError(f"{uri}: the server sends no Content-Length, so its size cannot be recorded",
-                          hint="serve the file with a Content-Length header, or download it and "
-                               "`artctl artifact put` the local copy")
+        raise RemoteError(
+            f"{uri}: the server sends no Content-Length, so its size cannot be recorded",
+            hint="serve the file with a Content-Length header, or download it and "
+            "`artctl artifact put` the local copy",
+        )
     return size
 
 
@@ -101,8 +103,11 @@ class HTTPAdapter:
             recorded = entry.ref_state or {}
             for key in ("etag", "last_modified"):
                 if key in recorded and now.get(key) != recorded[key]:
-                    raise changed(entry, f"{key.replace('_', '-')} {recorded[key]} → {now.get(key)}",
-                                  versioned_hint=False)
+                    raise changed(
+                        entry,
+                        f"{key.replace('_', '-')} {recorded[key]} → {now.get(key)}",
+                        versioned_hint=False,
+                    )
             got = copy_stream(response, dst, limit=entry.size)
         check_size(entry, got)
         if entry.digest is not None and got.digest != entry.digest:

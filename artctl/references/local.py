@@ -13,10 +13,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from artctl.errors import InvalidInput, ObjectNotFound
 from artctl.base.hashing import hash_file
+from artctl.errors import InvalidInput, ObjectNotFound
 from artctl.format.manifest import Entry
-from artctl.references.base import Fetched, RemoteObject, changed, check_size, copy_stream, too_many, unchecked_prefix
+from artctl.references.base import (
+    Fetched,
+    RemoteObject,
+    changed,
+    check_size,
+    copy_stream,
+    too_many,
+    unchecked_prefix,
+)
 
 
 def local_path(uri: str) -> Path:
@@ -56,8 +64,10 @@ class LocalAdapter:
         files.sort()
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
             digests = list(pool.map(hash_file, files))  # BLAKE3 releases the GIL
-        return [RemoteObject(path.as_uri(), path.relative_to(root).as_posix(), path.stat().st_size, {}, digest)
-                for path, digest in zip(files, digests, strict=True)]
+        return [
+            RemoteObject(path.as_uri(), path.relative_to(root).as_posix(), path.stat().st_size, {}, digest)
+            for path, digest in zip(files, digests, strict=True)
+        ]
 
     def fetch(self, entry: Entry, dst: Path) -> Fetched:
         assert entry.ref is not None
@@ -69,8 +79,11 @@ class LocalAdapter:
             raise changed(entry, "the file was deleted", versioned_hint=False) from None
         check_size(entry, got)
         if entry.digest is not None and got.digest != entry.digest:
-            raise changed(entry, f"BLAKE3 {entry.digest[:12]}… → {got.digest[:12]}… "
-                                 f"({entry.size} → {got.size} bytes)", versioned_hint=False)
+            raise changed(
+                entry,
+                f"BLAKE3 {entry.digest[:12]}… → {got.digest[:12]}… ({entry.size} → {got.size} bytes)",
+                versioned_hint=False,
+            )
         return got
 
     def fetch_current(self, uri: str, dst: Path) -> Fetched:

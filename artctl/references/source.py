@@ -24,18 +24,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artctl.repository import cache_state as db
 from artctl.errors import ObjectNotFound
 from artctl.format.manifest import Entry
 from artctl.ops.sources import SOURCES
 from artctl.references import adapter_for, is_checked, state_key
 from artctl.references.base import Adapter, changed
+from artctl.repository import cache_state as db
 
 if TYPE_CHECKING:
     from artctl.api.repo import Repo
 
 
-def reference_source(repo: "Repo") -> Callable[[Entry, Path], bool]:
+def reference_source(repo: Repo) -> Callable[[Entry, Path], bool]:
     """A fetch function for reference entries of one ``get`` (one client per scheme)."""
     store = repo.store
     state = repo.repository.state

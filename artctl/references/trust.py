@@ -46,14 +46,16 @@ def check_followable(entries: Iterable[Entry], origin: str | None, *, allow_loca
             raise UntrustedReference(
                 f"{source} was logged without checksum: there is no recorded state to verify it against",
                 hint="`artctl artifact get --refs-only` lists its URI to fetch yourself if you trust it, "
-                     "or ask its author to log it with checksums")
+                "or ask its author to log it with checksums",
+            )
         if allow_local:
             continue
         if _is_local(entry.ref, local_hosts):
             raise UntrustedReference(
                 f"{source} points at this machine or its local network (file://, loopback, link-local)",
                 hint=f"if you trust that remote, allow it: `artctl config {ALLOW_LOCAL_KEY} true` "
-                     "or `artctl artifact get --allow-local-refs`")
+                "or `artctl artifact get --allow-local-refs`",
+            )
 
 
 def _is_local(uri: str, cache: dict[str, bool]) -> bool:

@@ -25,13 +25,17 @@ def record_use(state: StateDB, digests: Iterable[str], when: float | None = None
     if not rows:
         return
     with state.transaction() as conn:
-        conn.executemany("INSERT INTO object_use VALUES (?,?) ON CONFLICT(digest) "
-                         "DO UPDATE SET last_used=max(last_used, excluded.last_used)", rows)
+        conn.executemany(
+            "INSERT INTO object_use VALUES (?,?) ON CONFLICT(digest) "
+            "DO UPDATE SET last_used=max(last_used, excluded.last_used)",
+            rows,
+        )
 
 
 def last_used(state: StateDB, digests: Iterable[str]) -> dict[str, float]:
-    return dict(state.select_in("SELECT digest, last_used FROM object_use WHERE digest IN ({marks})",
-                                digests))
+    return dict(
+        state.select_in("SELECT digest, last_used FROM object_use WHERE digest IN ({marks})", digests)
+    )
 
 
 def forget_use(state: StateDB, digests: Iterable[str]) -> None:
@@ -55,5 +59,7 @@ def ref_objects(state: StateDB, keys: Iterable[str]) -> dict[str, str]:
 
 def reference_backed(state: StateDB, digests: Iterable[str]) -> set[str]:
     """The subset of ``digests`` that were fetched from a reference (the reference is a copy)."""
-    return {r[0] for r in state.select_in(
-        "SELECT DISTINCT digest FROM ref_objects WHERE digest IN ({marks})", digests)}
+    return {
+        r[0]
+        for r in state.select_in("SELECT DISTINCT digest FROM ref_objects WHERE digest IN ({marks})", digests)
+    }

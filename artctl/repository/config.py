@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from artctl.errors import InvalidInput, RepositoryFormatError
 from artctl.base.fsutil import atomic_write_bytes
+from artctl.errors import InvalidInput, RepositoryFormatError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,19 +29,19 @@ KNOWN_KEYS: dict[str, str] = {
     "core.link": "how `get` places files: auto (reflink, else copy), copy, reflink, hardlink, symlink",
     "core.default_remote": "remote used by push/pull when none is named",
     "core.workers": "worker threads for hashing and copying (default: number of CPUs); with 2 or "
-                    "more, a put of many small files shares them with a helper process",
+    "more, a put of many small files shares them with a helper process",
     "core.fsync": "flush every object and record to disk before it counts (default true; true/false, "
-                  "yes/no, on/off, 1/0); false trades safety against power loss for speed on scratch "
-                  "machines. Per repository: other repositories and file:// remotes keep their own",
+    "yes/no, on/off, 1/0); false trades safety against power loss for speed on scratch "
+    "machines. Per repository: other repositories and file:// remotes keep their own",
     "ttl.default": "TTL given to new versions of every project unless --ttl is passed (e.g. 30d, 6mo)",
     "ttl.project.<PROJECT>": "TTL given to new versions in one project (wins over ttl.default); "
-                             "`artctl ttl apply --project PROJECT` gives it to existing versions",
+    "`artctl ttl apply --project PROJECT` gives it to existing versions",
     "gc.grace_period": "unreferenced objects younger than this are kept by gc (default 1h)",
     "remote.<NAME>.url": "fsspec URL of a remote (set by `artctl remote add`)",
     "remote.<NAME>.options.<KEY>": "storage option passed to the remote's fsspec filesystem",
     "remote.<NAME>.jobs": "parallel transfers to and from that remote (default 8)",
     "references.allow_local": "let `get` follow file:// and loopback/link-local http references of "
-                              "versions pulled from a remote (default false: refused)",
+    "versions pulled from a remote (default false: refused)",
 }
 
 
@@ -236,9 +236,10 @@ def check_setting(key: str, value: Any) -> Any:
     pattern = known_key(key)
     if pattern is None:
         close = difflib.get_close_matches(key, list(KNOWN_KEYS), n=1)
-        raise InvalidInput(f"unknown config key {key!r}",
-                           hint=(f"did you mean {close[0]}? " if close else "")
-                           + "known keys: " + ", ".join(KNOWN_KEYS))
+        raise InvalidInput(
+            f"unknown config key {key!r}",
+            hint=(f"did you mean {close[0]}? " if close else "") + "known keys: " + ", ".join(KNOWN_KEYS),
+        )
     parser = PARSERS.get(pattern)
     if parser is None:
         return value
@@ -255,8 +256,10 @@ def invalid(value: Any, key: str, source: str | None, expected: str, why: str | 
         hint = f"it comes from the environment variable {source}: fix or unset it"
     else:
         scope = "--user " if source == "user" else ""
-        hint = (f"it comes from the {source} config: fix it with `artctl config {scope}{key} VALUE` "
-                f"or remove it with `artctl config {scope}--unset {key}`")
+        hint = (
+            f"it comes from the {source} config: fix it with `artctl config {scope}{key} VALUE` "
+            f"or remove it with `artctl config {scope}--unset {key}`"
+        )
     if why and hint and why != hint:
         hint = f"{why}; {hint}"
     return InvalidInput(f"invalid value {value!r} for {key}: {expected}", hint=hint)
@@ -313,7 +316,9 @@ def parse_ttl(value: Any, key: str, source: str | None = None) -> int:
     """A TTL in seconds: a positive duration (``30d``) of at most 1000 years."""
     seconds, why = _duration_seconds(str(value))
     if not seconds:
-        raise invalid(value, key, source, "a duration such as 90min, 12h, 30d, 2w, 6mo, 1y (at most 1000y)", why)
+        raise invalid(
+            value, key, source, "a duration such as 90min, 12h, 30d, 2w, 6mo, 1y (at most 1000y)", why
+        )
     return seconds
 
 

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artctl.errors import RepositoryFormatError
 from artctl.base.fsutil import atomic_write_bytes, create_exclusive, fsync_dir
 from artctl.base.hashing import hash_bytes
+from artctl.errors import RepositoryFormatError
 from artctl.format.names import ArtifactName, parse_name, version_index
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads
 
@@ -44,8 +44,10 @@ if TYPE_CHECKING:
 KIND = "artctl-registry-journal"
 DIRNAME = "journal"
 
-_DAMAGED_HINT = ("it records an interrupted pull or push: delete it to keep the registry as it was before "
-                 "that command, then run the command again")
+_DAMAGED_HINT = (
+    "it records an interrupted pull or push: delete it to keep the registry as it was before "
+    "that command, then run the command again"
+)
 
 #: Called after each step of applying a journal with the step's name (``version-written``,
 #: ``aliases-written``, ``run-linked``, ``merged``): where the merge puts its crash points.
@@ -67,13 +69,18 @@ class Journal:
     artifact: ArtifactRecord | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": 1, "kind": KIND, "name": str(self.name),
-                "artifact": self.artifact.to_json() if self.artifact else None,
-                "versions": {str(i): r.to_json() for i, r in sorted(self.versions.items())},
-                "aliases": dict(sorted(self.aliases.items())), "moved": dict(sorted(self.moved.items()))}
+        return {
+            "format": 1,
+            "kind": KIND,
+            "name": str(self.name),
+            "artifact": self.artifact.to_json() if self.artifact else None,
+            "versions": {str(i): r.to_json() for i, r in sorted(self.versions.items())},
+            "aliases": dict(sorted(self.aliases.items())),
+            "moved": dict(sorted(self.moved.items())),
+        }
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any], where: str) -> "Journal":
+    def from_json(cls, obj: dict[str, Any], where: str) -> Journal:
         """Parse and check a journal; a damaged one is one clear error naming the file."""
         try:
             if obj.get("kind") != KIND:
@@ -89,21 +96,22 @@ class Journal:
             moved = {str(a): str(b) for a, b in obj["moved"].items()}
             artifact = ArtifactRecord.from_json(obj["artifact"], where) if obj.get("artifact") else None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise RepositoryFormatError(f"{where} is not a valid registry journal ({exc})",
-                                        hint=_DAMAGED_HINT) from None
+            raise RepositoryFormatError(
+                f"{where} is not a valid registry journal ({exc})", hint=_DAMAGED_HINT
+            ) from None
         return cls(name, versions, aliases, moved, artifact)
 
 
-def directory(repository: "Repository") -> Path:
+def directory(repository: Repository) -> Path:
     return repository.root / DIRNAME
 
 
-def path_for(repository: "Repository", name: ArtifactName) -> Path:
+def path_for(repository: Repository, name: ArtifactName) -> Path:
     """One journal per artifact, named by the BLAKE3 of its name (names may hold ``__``)."""
     return directory(repository) / f"{hash_bytes(str(name).encode())[:32]}.json"
 
 
-def pending(repository: "Repository") -> list[Path]:
+def pending(repository: Repository) -> list[Path]:
     """Journals left by interrupted merges (usually none: one ``listdir``)."""
     try:
         names = os.listdir(directory(repository))
@@ -112,7 +120,7 @@ def pending(repository: "Repository") -> list[Path]:
     return [directory(repository) / n for n in sorted(names) if n.endswith(".json") and not n.startswith(".")]
 
 
-def read(repository: "Repository", path: Path) -> Journal | None:
+def read(repository: Repository, path: Path) -> Journal | None:
     """The journal at ``path``; None when there is none (any more)."""
     try:
         data = path.read_bytes()
@@ -120,18 +128,24 @@ def read(repository: "Repository", path: Path) -> Journal | None:
         return None
     journal = Journal.from_json(loads(data, str(path)), str(path))
     if path_for(repository, journal.name) != path:
-        raise RepositoryFormatError(f"{path} is the journal of {journal.name}, under another name "
-                                    "(tampered or corrupt)", hint=_DAMAGED_HINT)
+        raise RepositoryFormatError(
+            f"{path} is the journal of {journal.name}, under another name (tampered or corrupt)",
+            hint=_DAMAGED_HINT,
+        )
     return journal
 
 
-def write(repository: "Repository", journal: Journal) -> None:
+def write(repository: Repository, journal: Journal) -> None:
     """Record the target state durably: from here on the merge is as good as done."""
-    atomic_write_bytes(path_for(repository, journal.name), dumps(journal.to_json()),
-                       tmp_dir=repository.tmp_dir, fsync=repository.fsync)
+    atomic_write_bytes(
+        path_for(repository, journal.name),
+        dumps(journal.to_json()),
+        tmp_dir=repository.tmp_dir,
+        fsync=repository.fsync,
+    )
 
 
-def apply(repository: "Repository", journal: Journal, step: Step = _no_step) -> None:
+def apply(repository: Repository, journal: Journal, step: Step = _no_step) -> None:
     """Make the registry (and run links) what ``journal`` says, then delete it.
 
     Callers hold the artifact's lock (so the reads here do not try to roll forward). Version
@@ -143,8 +157,12 @@ def apply(repository: "Repository", journal: Journal, step: Step = _no_step) -> 
     registry = repository.registry
     name = journal.name
     if journal.artifact is not None:
-        create_exclusive(registry.artifact_dir(name) / "artifact.json", dumps(journal.artifact.to_json()),
-                         tmp_dir=repository.tmp_dir, fsync=repository.fsync)
+        create_exclusive(
+            registry.artifact_dir(name) / "artifact.json",
+            dumps(journal.artifact.to_json()),
+            tmp_dir=repository.tmp_dir,
+            fsync=repository.fsync,
+        )
     for index in sorted(journal.versions, reverse=True):
         path = registry.version_path(name, index)
         data = dumps(journal.versions[index].to_json())
@@ -184,21 +202,24 @@ def _indexes(versions_dir: Path) -> set[int]:
     return {i for i in found if i is not None}
 
 
-def _stale_runs(repository: "Repository", journal: Journal) -> list[str]:
+def _stale_runs(repository: Repository, journal: Journal) -> list[str]:
     """Runs with a link to this artifact that names the wrong version after the merge."""
-    return [run.id for run in repository.runs.list()
-            if any(_target(link, journal) != link.version for link in (*run.inputs, *run.outputs))]
+    return [
+        run.id
+        for run in repository.runs.list()
+        if any(_target(link, journal) != link.version for link in (*run.inputs, *run.outputs))
+    ]
 
 
-def _relink(record: "RunRecord", journal: Journal) -> "RunRecord":
-    def fix(link: "VersionLink") -> "VersionLink":
+def _relink(record: RunRecord, journal: Journal) -> RunRecord:
+    def fix(link: VersionLink) -> VersionLink:
         version = _target(link, journal)
         return link if version == link.version else replace(link, version=version)
 
     return replace(record, inputs=[fix(x) for x in record.inputs], outputs=[fix(x) for x in record.outputs])
 
 
-def _target(link: "VersionLink", journal: Journal) -> str:
+def _target(link: VersionLink, journal: Journal) -> str:
     """The version a run link must name after the merge: links are matched by content (the
     manifest digest), so a link that already names a version holding its digest stays."""
     if link.name != str(journal.name):

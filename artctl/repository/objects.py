@@ -16,20 +16,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from artctl.base.crashpoints import crash_point, declare
-from artctl.errors import IntegrityError, ObjectNotFound, SourceChanged
-from artctl.base.fsutil import (copy_durably, copy_target_in, fsync_dir, make_read_only, mkstemp_in, place_file,
-                      sync_file)
+from artctl.base.fsutil import (
+    copy_durably,
+    copy_target_in,
+    fsync_dir,
+    make_read_only,
+    mkstemp_in,
+    place_file,
+    sync_file,
+)
 from artctl.base.hashing import hash_bytes, hash_file, is_digest
 from artctl.base.overlap import side_by_side
-from artctl.repository.state import PackLocation, StateDB
+from artctl.errors import IntegrityError, ObjectNotFound, SourceChanged
 from artctl.repository.packs import PackWriter, decode_index, pack_id_for, read_slice
+from artctl.repository.state import PackLocation, StateDB
 
 LOOSE_BEFORE_RENAME = declare(
     "store.loose-before-rename",
-    "a complete, fsynced loose object under tmp/ only: nothing names it; the next writer removes it")
+    "a complete, fsynced loose object under tmp/ only: nothing names it; the next writer removes it",
+)
 LOOSE_OBJECT = declare(
     "store.loose-object",
-    "a loose object under objects/ that no version names yet: gc removes it after its grace period")
+    "a loose object under objects/ that no version names yet: gc removes it after its grace period",
+)
 
 #: Blobs smaller than this go into packs; larger ones stay loose (and can be reflinked).
 PACK_THRESHOLD = 1024 * 1024
@@ -56,7 +65,7 @@ class Placement:
     def present(self) -> set[str]:
         return self.loose.union(*self.packs.values())
 
-    def updated(self, newer: "Placement") -> "Placement":
+    def updated(self, newer: Placement) -> Placement:
         """This placement with ``newer`` (a placement of some of its absent blobs) applied."""
         packs = {pack: set(digests) for pack, digests in self.packs.items()}
         for pack, digests in newer.packs.items():
@@ -170,8 +179,9 @@ class Store:
     def all_exist(self, packs: Iterable[str], loose: Iterable[str]) -> bool:
         """True when every named pack (and its index) and loose object is present."""
         exists = os.path.exists
-        return (all(exists(self.pack_path(p)) and exists(self.packs_dir / f"{p}.idx") for p in packs)
-                and all(exists(self.object_path(d)) for d in loose))
+        return all(exists(self.pack_path(p)) and exists(self.packs_dir / f"{p}.idx") for p in packs) and all(
+            exists(self.object_path(d)) for d in loose
+        )
 
     def has_many(self, digests: Iterable[str]) -> set[str]:
         """The subset of ``digests`` stored locally (or pending in this process's open pack)."""
@@ -192,12 +202,14 @@ class Store:
 
     # -- writing ----------------------------------------------------------------------------
     @contextlib.contextmanager
-    def writing(self) -> Iterator["Store"]:
+    def writing(self) -> Iterator[Store]:
         """Group the blobs of one operation into packs; publish them on success."""
         with self._lock:
             outer = self._writer is not None
             if not outer:
-                self._writer = PackWriter(self.packs_dir, self.tmp_dir, self._pack_published, fsync=self.fsync)
+                self._writer = PackWriter(
+                    self.packs_dir, self.tmp_dir, self._pack_published, fsync=self.fsync
+                )
         try:
             yield self
             if not outer:
@@ -244,7 +256,10 @@ class Store:
 
         def created() -> tuple[set[str], set[str]]:
             entries = log[mark:]
-            return ({i for kind, i in entries if kind == "loose"}, {i for kind, i in entries if kind == "pack"})
+            return (
+                {i for kind, i in entries if kind == "loose"},
+                {i for kind, i in entries if kind == "pack"},
+            )
 
         try:
             yield created
@@ -366,8 +381,14 @@ class Store:
         os.chmod(pack_path, 0o444)
         os.replace(pack_path, final)
         from artctl.base.fsutil import atomic_write_bytes
-        atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", encode_index(blobs),
-                           tmp_dir=self.tmp_dir, mode=0o444, fsync=self.fsync)
+
+        atomic_write_bytes(
+            self.packs_dir / f"{pack_id}.idx",
+            encode_index(blobs),
+            tmp_dir=self.tmp_dir,
+            mode=0o444,
+            fsync=self.fsync,
+        )
         self.state.add_pack(pack_id, blobs, sum(b[2] for b in blobs))
         return pack_id
 
@@ -383,8 +404,10 @@ class Store:
                 raise ObjectNotFound(f"object {digest[:12]} is not in the store") from None
             data = read_slice(self.pack_path(loc.pack), loc.offset, loc.length)
         if hash_bytes(data) != digest:
-            raise IntegrityError(f"object {digest[:12]} is corrupt (digest mismatch)",
-                                 hint="run `artctl artifact verify` to list all damaged objects")
+            raise IntegrityError(
+                f"object {digest[:12]} is corrupt (digest mismatch)",
+                hint="run `artctl artifact verify` to list all damaged objects",
+            )
         return data
 
     def materialize(self, digest: str, dst: Path, mode: str = "auto") -> str:
@@ -400,17 +423,23 @@ class Store:
             if actual != digest:
                 with contextlib.suppress(OSError):
                     os.unlink(dst)
-                raise IntegrityError(f"object {digest[:12]} is corrupt (digest mismatch)",
-                                     hint="run `artctl artifact verify` to list all damaged objects")
+                raise IntegrityError(
+                    f"object {digest[:12]} is corrupt (digest mismatch)",
+                    hint="run `artctl artifact verify` to list all damaged objects",
+                )
             return used
         data = self.read_bytes(digest)
         with open(dst, "xb") as fh:
             fh.write(data)
         return "copy"
 
-    def materialize_many(self, items: list[tuple[str, Path]], mode: str = "auto",
-                         on_done: "Callable[[int], None] | None" = None,
-                         where: Placement | None = None) -> dict[str, int]:
+    def materialize_many(
+        self,
+        items: list[tuple[str, Path]],
+        mode: str = "auto",
+        on_done: Callable[[int], None] | None = None,
+        where: Placement | None = None,
+    ) -> dict[str, int]:
         """Write many blobs to new files; packed ones are read pack by pack with one descriptor.
 
         Returns how many files each link mode placed. Every blob is verified; a mismatch raises
@@ -436,8 +465,10 @@ class Store:
                 for loc, digest, dst in wanted:
                     data = os.pread(fd, loc.length, loc.offset)
                     if len(data) != loc.length or hash_bytes(data) != digest:
-                        raise IntegrityError(f"object {digest[:12]} is corrupt (digest mismatch)",
-                                             hint="run `artctl artifact verify` to list all damaged objects")
+                        raise IntegrityError(
+                            f"object {digest[:12]} is corrupt (digest mismatch)",
+                            hint="run `artctl artifact verify` to list all damaged objects",
+                        )
                     _write_new(dst, data)
                     if on_done:
                         on_done(loc.length)
@@ -525,7 +556,7 @@ def _write_new(dst: str | Path, data: bytes) -> None:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
 
@@ -542,11 +573,17 @@ def _copy_and_hash(path: Path, tmp: Path, size: int, fsync: bool) -> str:
 
 def _check_unchanged(path: Path, before: os.stat_result) -> None:
     after = os.stat(path)
-    if (after.st_size, after.st_mtime_ns, after.st_ino) != (before.st_size, before.st_mtime_ns, before.st_ino):
+    if (after.st_size, after.st_mtime_ns, after.st_ino) != (
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    ):
         raise _changed(path)
 
 
 def _changed(path: Path) -> IntegrityError:
     """The one error for a source file that changed while a put read it."""
-    return SourceChanged(f"{path} changed while it was being stored; nothing was recorded for it",
-                         hint="retry once the file is no longer being written")
+    return SourceChanged(
+        f"{path} changed while it was being stored; nothing was recorded for it",
+        hint="retry once the file is no longer being written",
+    )

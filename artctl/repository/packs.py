@@ -24,19 +24,22 @@ from pathlib import Path
 from blake3 import blake3
 
 from artctl.base.crashpoints import crash_point, declare
-from artctl.errors import IntegrityError
 from artctl.base.fsutil import atomic_write_bytes, fsync_dir, mkstemp_in, sync_file
+from artctl.errors import IntegrityError
 
 PACK_BEFORE_RENAME = declare(
     "store.pack-before-rename",
-    "a complete, fsynced pack under tmp/ only: nothing names it; the next writer removes it")
+    "a complete, fsynced pack under tmp/ only: nothing names it; the next writer removes it",
+)
 PACK_BEFORE_INDEX = declare(
     "store.pack-before-index",
     "a .pack without its .idx: ignored by readers, removed by gc after its grace period; a re-put "
-    "rewrites the same pack")
+    "rewrites the same pack",
+)
 PACK_BEFORE_ROWS = declare(
     "store.pack-before-rows",
-    "a complete pack (.pack + .idx) that state.db does not list yet: the next reader adds it")
+    "a complete pack (.pack + .idx) that state.db does not list yet: the next reader adds it",
+)
 
 PACK_MAGIC = b"ARTPACK1"
 IDX_MAGIC = b"ARTIDX01"
@@ -152,8 +155,9 @@ class PackWriter:
         fsync_dir(self.packs_dir, self.fsync)
         crash_point(self.points[1])
         try:
-            atomic_write_bytes(self.packs_dir / f"{pack_id}.idx", index, tmp_dir=self.tmp_dir, mode=0o444,
-                               fsync=self.fsync)
+            atomic_write_bytes(
+                self.packs_dir / f"{pack_id}.idx", index, tmp_dir=self.tmp_dir, mode=0o444, fsync=self.fsync
+            )
         except BaseException:  # e.g. ENOSPC: a pack without its index is useless, never left behind
             with contextlib.suppress(OSError):
                 os.unlink(final)

@@ -20,10 +20,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point
-from artctl.errors import ArtifactNotFound, Conflict, InvalidInput, RepositoryFormatError
 from artctl.base.fsutil import atomic_write_bytes, create_exclusive
-from artctl.format.names import (LATEST, ArtifactName, ArtifactRef, parse_name, requested_aliases, validate_custom_alias,
-                    validate_tag, validate_type, version_index)
+from artctl.errors import ArtifactNotFound, Conflict, InvalidInput, RepositoryFormatError
+from artctl.format.names import (
+    LATEST,
+    ArtifactName,
+    ArtifactRef,
+    parse_name,
+    requested_aliases,
+    validate_custom_alias,
+    validate_tag,
+    validate_type,
+    version_index,
+)
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads, utcnow
 
 if TYPE_CHECKING:
@@ -33,7 +42,7 @@ if TYPE_CHECKING:
 class Registry:
     """Reads and changes the registry of one repository."""
 
-    def __init__(self, repo: "Repository") -> None:
+    def __init__(self, repo: Repository) -> None:
         self.repo = repo
         self.root = repo.root / "registry"
         self._local = threading.local()
@@ -113,7 +122,9 @@ class Registry:
     def require_artifact(self, name: ArtifactName) -> ArtifactRecord:
         record = self.artifact(name)
         if record is None:
-            raise ArtifactNotFound(f"artifact {name} not found", hint="list artifacts with `artctl artifact ls`")
+            raise ArtifactNotFound(
+                f"artifact {name} not found", hint="list artifacts with `artctl artifact ls`"
+            )
         return record
 
     def ensure_artifact(self, name: ArtifactName, kind: str) -> ArtifactRecord:
@@ -123,7 +134,9 @@ class Registry:
         if existing is None:
             record = ArtifactRecord(str(name), kind, utcnow())
             path = self.artifact_dir(name) / "artifact.json"
-            if create_exclusive(path, dumps(record.to_json()), tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync):
+            if create_exclusive(
+                path, dumps(record.to_json()), tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync
+            ):
                 return record
             existing = self.artifact(name)
             assert existing is not None
@@ -135,18 +148,26 @@ class Registry:
         """A name is unique within a project whatever the type: another type is a conflict."""
         validate_type(kind)
         if existing.type != kind:
-            raise Conflict(f"artifact {existing.name} already exists with type {existing.type!r}, not {kind!r}",
-                           hint="names are unique within a project whatever the type; choose another name")
+            raise Conflict(
+                f"artifact {existing.name} already exists with type {existing.type!r}, not {kind!r}",
+                hint="names are unique within a project whatever the type; choose another name",
+            )
 
-    def update_artifact(self, name: ArtifactName, *, description: Any = ..., tags: Any = ...) -> ArtifactRecord:
+    def update_artifact(
+        self, name: ArtifactName, *, description: Any = ..., tags: Any = ...
+    ) -> ArtifactRecord:
         """Change a collection's own description or tags (``...`` leaves a field alone)."""
         changes = {k: v for k, v in (("description", description), ("tags", tags)) if v is not ...}
         if "tags" in changes:
             changes["tags"] = sorted({validate_tag(t) for t in changes["tags"]})
         with self.lock(name):
             record = self.require_artifact(name).evolve(**changes)
-            atomic_write_bytes(self.artifact_dir(name) / "artifact.json", dumps(record.to_json()),
-                               tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync)
+            atomic_write_bytes(
+                self.artifact_dir(name) / "artifact.json",
+                dumps(record.to_json()),
+                tmp_dir=self.repo.tmp_dir,
+                fsync=self.repo.fsync,
+            )
         return record
 
     def iter_artifacts(self, project: str | None = None, kind: str | None = None) -> Iterator[ArtifactRecord]:
@@ -189,8 +210,9 @@ class Registry:
             if not file.endswith(".json") or version_index(file[:-5]) is None:
                 continue
             with contextlib.suppress(FileNotFoundError):
-                record = VersionRecord.from_json(loads((directory / file).read_bytes(), str(directory / file)),
-                                              str(directory / file))
+                record = VersionRecord.from_json(
+                    loads((directory / file).read_bytes(), str(directory / file)), str(directory / file)
+                )
                 if include_deleted or record.live(now):
                     records.append(record)
         return sorted(records, key=lambda r: r.index)
@@ -219,8 +241,12 @@ class Registry:
     def write_aliases(self, name: ArtifactName, aliases: dict[str, str]) -> None:
         """Replace the artifact's whole custom-alias table (callers hold the artifact's lock)."""
         path = self.artifact_dir(name) / "aliases.json"
-        atomic_write_bytes(path, dumps({"format": 1, "aliases": dict(sorted(aliases.items()))}),
-                           tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync)
+        atomic_write_bytes(
+            path,
+            dumps({"format": 1, "aliases": dict(sorted(aliases.items()))}),
+            tmp_dir=self.repo.tmp_dir,
+            fsync=self.repo.fsync,
+        )
 
     def aliases_of(self, record: VersionRecord, *, latest: VersionRecord | None | bool = True) -> list[str]:
         """All aliases of a version, managed ones included, in display order."""
@@ -250,8 +276,10 @@ class Registry:
         if index is None:
             target = self.aliases(ref.name).get(ref.alias)
             if target is None:
-                raise ArtifactNotFound(f"artifact {ref.name} has no alias {ref.alias!r}",
-                                       hint=f"see its aliases with `artctl alias ls {ref.name}`")
+                raise ArtifactNotFound(
+                    f"artifact {ref.name} has no alias {ref.alias!r}",
+                    hint=f"see its aliases with `artctl alias ls {ref.name}`",
+                )
             index = version_index(target)
             assert index is not None
         record = self.version(ref.name, index)
@@ -259,14 +287,28 @@ class Registry:
             raise ArtifactNotFound(f"artifact {ref.name} has no version v{index}")
         if not include_deleted and not record.live():
             why = "deleted" if record.deleted else "expired (TTL)"
-            raise ArtifactNotFound(f"{ref.name}:v{index} was {why}",
-                                   hint=f"see every version with `artctl artifact ls {ref.name} --all`")
+            raise ArtifactNotFound(
+                f"{ref.name}:v{index} was {why}",
+                hint=f"see every version with `artctl artifact ls {ref.name} --all`",
+            )
         return record
 
-    def commit(self, name: ArtifactName, kind: str, manifest: str, *, files: int, size: int,
-               description: str | None = None, metadata: dict[str, Any] | None = None,
-               ttl_seconds: int | None = None, aliases: list[str] = (), logged_by: str | None = None,
-               tags: list[str] = (), point: str | None = None) -> tuple[VersionRecord, bool]:
+    def commit(
+        self,
+        name: ArtifactName,
+        kind: str,
+        manifest: str,
+        *,
+        files: int,
+        size: int,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        ttl_seconds: int | None = None,
+        aliases: list[str] = (),
+        logged_by: str | None = None,
+        tags: list[str] = (),
+        point: str | None = None,
+    ) -> tuple[VersionRecord, bool]:
         """Record a version for a stored manifest; return it and whether it is new.
 
         Identical content (same manifest digest as a live version) creates nothing; the aliases
@@ -288,11 +330,25 @@ class Registry:
                 everything = self.versions(name, include_deleted=True)
                 index = everything[-1].index + 1 if everything else 0
                 record = VersionRecord(
-                    name=str(name), type=kind, index=index, manifest=manifest, created_at=utcnow(),
-                    files=files, size=size, description=description, metadata=dict(metadata or {}),
-                    ttl_seconds=ttl_seconds, logged_by=logged_by, tags=labels)
-                while not create_exclusive(self.version_path(name, record.index),
-                                           dumps(record.to_json()), tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync):
+                    name=str(name),
+                    type=kind,
+                    index=index,
+                    manifest=manifest,
+                    created_at=utcnow(),
+                    files=files,
+                    size=size,
+                    description=description,
+                    metadata=dict(metadata or {}),
+                    ttl_seconds=ttl_seconds,
+                    logged_by=logged_by,
+                    tags=labels,
+                )
+                while not create_exclusive(
+                    self.version_path(name, record.index),
+                    dumps(record.to_json()),
+                    tmp_dir=self.repo.tmp_dir,
+                    fsync=self.repo.fsync,
+                ):
                     record = record.evolve(index=record.index + 1)
                 created = True
             if point is not None:
@@ -307,12 +363,24 @@ class Registry:
     def save_version(self, record: VersionRecord) -> None:
         """Rewrite a version's record (mutable fields only; callers hold the lock)."""
         name = parse_name(record.name)
-        atomic_write_bytes(self.version_path(name, record.index), dumps(record.to_json()),
-                           tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync)
+        atomic_write_bytes(
+            self.version_path(name, record.index),
+            dumps(record.to_json()),
+            tmp_dir=self.repo.tmp_dir,
+            fsync=self.repo.fsync,
+        )
 
-    def update(self, ref: ArtifactRef, *, description: Any = ..., metadata: Any = ...,
-               ttl_seconds: Any = ..., tags: Any = ..., add_tags: list[str] = (),
-               remove_tags: list[str] = ()) -> VersionRecord:
+    def update(
+        self,
+        ref: ArtifactRef,
+        *,
+        description: Any = ...,
+        metadata: Any = ...,
+        ttl_seconds: Any = ...,
+        tags: Any = ...,
+        add_tags: list[str] = (),
+        remove_tags: list[str] = (),
+    ) -> VersionRecord:
         """Change a version's description, metadata, TTL or tags (``...`` leaves a field alone;
         ``tags`` replaces them all, ``add_tags``/``remove_tags`` change some)."""
         if metadata is not ... and not isinstance(metadata, dict):

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from artctl.base.crashpoints import crash_point, declare
-from artctl.errors import IntegrityError
 from artctl.base.hashing import hash_bytes
+from artctl.errors import IntegrityError
 from artctl.repository.packs import PackWriter, decode_index, read_slice
 
 if TYPE_CHECKING:
@@ -29,26 +29,32 @@ if TYPE_CHECKING:
 REPACK_BEFORE_RENAME = declare(
     "gc.repack-before-rename",
     "the new pack complete under tmp/ only, every old pack intact: the next writer or gc removes "
-    "the temp file; the re-run repacks again")
+    "the temp file; the re-run repacks again",
+)
 REPACK_BEFORE_INDEX = declare(
     "gc.repack-before-index",
     "the new .pack without its .idx, every old pack intact: the re-run writes the same pack "
-    "and its index (or removes it as an interrupted pack)")
+    "and its index (or removes it as an interrupted pack)",
+)
 REPACK_BEFORE_ROWS = declare(
     "gc.repack-before-rows",
     "the new pack complete, state.db still pointing at the old packs (also complete): every "
-    "blob readable from either; the re-run deletes the old packs")
+    "blob readable from either; the re-run deletes the old packs",
+)
 REPACK_AFTER_NEW_PACK = declare(
     "gc.repack-after-new-pack",
     "the new pack complete and indexed, old packs not yet deleted: live blobs in two packs; "
-    "the re-run deletes the old packs")
+    "the re-run deletes the old packs",
+)
 DELETE_PACK_AFTER_INDEX = declare(
     "gc.delete-pack-after-index",
     "an old pack's .idx removed, its .pack not yet: an interrupted pack, which the re-run of gc "
-    "removes (it holds no blob any index points to)")
+    "removes (it holds no blob any index points to)",
+)
 DELETE_PACK = declare(
     "gc.delete-pack",
-    "some dead or repacked packs deleted (@N: after the N-th): the rest are deleted by the re-run")
+    "some dead or repacked packs deleted (@N: after the N-th): the rest are deleted by the re-run",
+)
 
 
 @dataclass(frozen=True)
@@ -61,19 +67,19 @@ class RepackResult:
     skipped: dict[str, str] = field(default_factory=dict)  # pack id → why
 
 
-def pack_blobs(store: "Store", pack_id: str) -> list[tuple[str, int, int]]:
+def pack_blobs(store: Store, pack_id: str) -> list[tuple[str, int, int]]:
     """``(digest, offset, length)`` of every blob a pack holds, from its ``.idx`` (the truth)."""
     path = store.packs_dir / f"{pack_id}.idx"
     return decode_index(path.read_bytes(), path.name)
 
 
-def pack_file_size(store: "Store", pack_id: str) -> int:
+def pack_file_size(store: Store, pack_id: str) -> int:
     with contextlib.suppress(FileNotFoundError):
         return store.pack_path(pack_id).stat().st_size
     return 0
 
 
-def _move_rows(store: "Store", pack_id: str, blobs: list[tuple[str, int, int]], size: int) -> None:
+def _move_rows(store: Store, pack_id: str, blobs: list[tuple[str, int, int]], size: int) -> None:
     """Point the index at the new pack for these blobs (replacing their old location)."""
     rows = [(d, pack_id, off, ln) for d, off, ln in blobs]
     with store.state.transaction() as conn:
@@ -81,7 +87,7 @@ def _move_rows(store: "Store", pack_id: str, blobs: list[tuple[str, int, int]], 
         conn.execute("INSERT OR REPLACE INTO packs VALUES (?,?,?)", (pack_id, len(rows), size))
 
 
-def repack(store: "Store", packs: dict[str, set[str]]) -> RepackResult:
+def repack(store: Store, packs: dict[str, set[str]]) -> RepackResult:
     """Rewrite each pack keeping only the digests in ``packs[pack_id]``; delete the old packs.
 
     A pack whose keep-set is empty is simply deleted. Live blobs of all packs go into shared
@@ -89,10 +95,13 @@ def repack(store: "Store", packs: dict[str, set[str]]) -> RepackResult:
     """
     skipped: dict[str, str] = {}
     store.tmp_dir.mkdir(parents=True, exist_ok=True)
-    writer = PackWriter(store.packs_dir, store.tmp_dir,
-                        lambda pid, blobs, size: _move_rows(store, pid, blobs, size),
-                        points=(REPACK_BEFORE_RENAME, REPACK_BEFORE_INDEX, REPACK_BEFORE_ROWS),
-                        fsync=store.fsync)
+    writer = PackWriter(
+        store.packs_dir,
+        store.tmp_dir,
+        lambda pid, blobs, size: _move_rows(store, pid, blobs, size),
+        points=(REPACK_BEFORE_RENAME, REPACK_BEFORE_INDEX, REPACK_BEFORE_ROWS),
+        fsync=store.fsync,
+    )
     done: list[str] = []
     try:
         for pack_id, keep in sorted(packs.items()):
@@ -119,7 +128,7 @@ def repack(store: "Store", packs: dict[str, set[str]]) -> RepackResult:
     return RepackResult(list(writer.published), done, max(0, freed - new_size), skipped)
 
 
-def _copy_live(store: "Store", pack_id: str, keep: set[str]) -> list[tuple[str, bytes]]:
+def _copy_live(store: Store, pack_id: str, keep: set[str]) -> list[tuple[str, bytes]]:
     """The verified bytes of the blobs to keep from one pack."""
     path = store.pack_path(pack_id)
     out = []

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
-from artctl.repository.config import Config
-from artctl.errors import ObjectNotFound, RepositoryFormatError, RepositoryNotFound
 from artctl.base.fsutil import atomic_write_bytes, file_lock
 from artctl.base.hashing import hash_bytes
+from artctl.errors import ObjectNotFound, RepositoryFormatError, RepositoryNotFound
 from artctl.format.manifest import Entry, Manifest
+from artctl.repository.config import Config
 from artctl.repository.settings import Settings
 
 DIRNAME = ".artifacts"
@@ -39,11 +39,13 @@ def check_format(data: bytes, where: str) -> None:
         raise RepositoryFormatError(
             f"{where} is not an artctl repository (its {FORMAT_FILE} file is not artctl's)",
             hint=f"if it is one whose {FORMAT_FILE} was damaged, delete {where}/{FORMAT_FILE} and run "
-                 "`artctl init` there: that rewrites it and keeps every stored file")
+            "`artctl init` there: that rewrites it and keeps every stored file",
+        )
     if doc.get("format") != REPO_FORMAT:
         raise RepositoryFormatError(
             f"{where} has repository format {doc.get('format')!r}; this artctl reads format {REPO_FORMAT}",
-            hint="upgrade artctl")
+            hint="upgrade artctl",
+        )
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -55,15 +57,19 @@ def find_root(start: Path | None = None) -> Path:
         for candidate in candidates:
             if (candidate / FORMAT_FILE).is_file():
                 return candidate
-        raise RepositoryNotFound(f"ARTCTL_DIR={env} is not an artctl repository",
-                                 hint=f"run `artctl init {env}` or unset ARTCTL_DIR")
+        raise RepositoryNotFound(
+            f"ARTCTL_DIR={env} is not an artctl repository",
+            hint=f"run `artctl init {env}` or unset ARTCTL_DIR",
+        )
     here = (start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
         candidate = directory / DIRNAME
         if (candidate / FORMAT_FILE).is_file():
             return candidate
-    raise RepositoryNotFound("not inside an artctl repository (no .artifacts/ here or above)",
-                             hint="run `artctl init` to create one here")
+    raise RepositoryNotFound(
+        "not inside an artctl repository (no .artifacts/ here or above)",
+        hint="run `artctl init` to create one here",
+    )
 
 
 class Repository:
@@ -78,11 +84,11 @@ class Repository:
         self._settings: tuple[object, Settings] | None = None  # (config stamp, settings)
 
     @classmethod
-    def find(cls, start: Path | None = None) -> "Repository":
+    def find(cls, start: Path | None = None) -> Repository:
         return cls(find_root(start))
 
     @classmethod
-    def init(cls, directory: Path | None = None) -> tuple["Repository", bool]:
+    def init(cls, directory: Path | None = None) -> tuple[Repository, bool]:
         """Create ``DIR/.artifacts`` (idempotent); return the repository and whether it is new."""
         base = (directory or Path.cwd()).resolve()
         root = base if base.name == DIRNAME else base / DIRNAME
@@ -172,8 +178,9 @@ class Repository:
 
         if origin is not None:
             self.mark_from_remote(manifest.digest(), origin)
-        digest = write_content_addressed(manifest.canonical_chunks(), self.manifest_path, self.tmp_dir,
-                                         fsync=self.fsync)
+        digest = write_content_addressed(
+            manifest.canonical_chunks(), self.manifest_path, self.tmp_dir, fsync=self.fsync
+        )
         if origin is None:  # the user logged this exact content here: it is theirs now
             self._origin_path(digest).unlink(missing_ok=True)
         return digest
@@ -214,16 +221,18 @@ class Repository:
         For manifests too big to hold as one :class:`Manifest` (a million files): memory stays
         bounded, and entries come sorted by path.
         """
-        from artctl.errors import IntegrityError
         from artctl.base.hashing import hash_file
+        from artctl.errors import IntegrityError
         from artctl.format.manifest import stream_entries
 
         path = self.manifest_path(digest)
         try:
             actual = hash_file(path)
         except FileNotFoundError:
-            raise ObjectNotFound(f"manifest {digest[:12]} is missing from the repository",
-                                 hint="run `artctl pull` if it lives on a remote") from None
+            raise ObjectNotFound(
+                f"manifest {digest[:12]} is missing from the repository",
+                hint="run `artctl pull` if it lives on a remote",
+            ) from None
         if actual != digest:
             raise IntegrityError(f"manifest {digest[:12]} is corrupt (digest mismatch)")
         with open(path, "rb") as fh:
@@ -236,8 +245,10 @@ class Repository:
         try:
             data = self.manifest_path(digest).read_bytes()
         except FileNotFoundError:
-            raise ObjectNotFound(f"manifest {digest[:12]} is missing from the repository",
-                                 hint="run `artctl pull` if it lives on a remote") from None
+            raise ObjectNotFound(
+                f"manifest {digest[:12]} is missing from the repository",
+                hint="run `artctl pull` if it lives on a remote",
+            ) from None
         if hash_bytes(data) != digest:
             raise IntegrityError(f"manifest {digest[:12]} is corrupt (digest mismatch)")
         return Manifest.parse(data, f"manifest {digest[:12]}")

@@ -13,9 +13,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artctl.errors import InvalidInput, InvalidName, RepositoryFormatError, RunError
 from artctl.base.fsutil import atomic_write_bytes, create_exclusive
-from artctl.format.records import RESTORE_HINT, check_plain_json, check_time, dumps, json_problem, loads, utcnow
+from artctl.errors import InvalidInput, InvalidName, RepositoryFormatError, RunError
+from artctl.format.records import (
+    RESTORE_HINT,
+    check_plain_json,
+    check_time,
+    dumps,
+    json_problem,
+    loads,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
@@ -39,8 +47,9 @@ def git_commit(cwd: str) -> str | None:
     import subprocess
 
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                             text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     commit = out.stdout.strip()
@@ -101,13 +110,17 @@ class RunRecord:
         """``status``, or :data:`CRASHED` when the run is still ``running`` but the process that
         owns it (``pid``, on this same ``host``) is gone. Other hosts' runs are taken as stored:
         their processes cannot be seen from here."""
-        if (self.status == "running" and self.pid and self.host == _hostname()
-                and process_gone(self.pid, self.started_at)):
+        if (
+            self.status == "running"
+            and self.pid
+            and self.host == _hostname()
+            and process_gone(self.pid, self.started_at)
+        ):
             return CRASHED
         return self.status
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any], what: str = "run record") -> "RunRecord":
+    def from_json(cls, obj: dict[str, Any], what: str = "run record") -> RunRecord:
         """Parse and type-check a run record (local file or remote): a damaged one is one
         clear error naming the file, never a TypeError in whatever command read it."""
         for key in ("id", "job_type", "started_at"):
@@ -116,8 +129,9 @@ class RunRecord:
         known = {k: obj[k] for k in cls.__dataclass_fields__ if k in obj}
         for key, kinds in _RUN_FIELD_TYPES.items():
             if key in known and (not isinstance(known[key], kinds) or isinstance(known[key], bool)):
-                raise RepositoryFormatError(f"{what} has an invalid {key!r}: {known[key]!r:.80}",
-                                            hint=RESTORE_HINT)
+                raise RepositoryFormatError(
+                    f"{what} has an invalid {key!r}: {known[key]!r:.80}", hint=RESTORE_HINT
+                )
         for key in ("command", "tags"):
             if not all(isinstance(item, str) for item in known.get(key, [])):
                 raise RepositoryFormatError(f"{what} has an invalid {key!r}", hint=RESTORE_HINT)
@@ -137,11 +151,15 @@ def _links(items: list[Any], key: str, what: str) -> list[VersionLink]:
     out = []
     required = {"name", "version", "digest", "type"}
     for link in items:
-        if not isinstance(link, dict) or not required <= set(link) <= set(VersionLink.__dataclass_fields__) \
-                or not all(isinstance(link[k], str) for k in required) \
-                or not isinstance(link.get("use_as"), (str, type(None))):
-            raise RepositoryFormatError(f"{what} has an invalid entry in {key!r}: {link!r:.80}",
-                                        hint=RESTORE_HINT)
+        if (
+            not isinstance(link, dict)
+            or not required <= set(link) <= set(VersionLink.__dataclass_fields__)
+            or not all(isinstance(link[k], str) for k in required)
+            or not isinstance(link.get("use_as"), (str, type(None)))
+        ):
+            raise RepositoryFormatError(
+                f"{what} has an invalid entry in {key!r}: {link!r:.80}", hint=RESTORE_HINT
+            )
         out.append(VersionLink(**link))
     return out
 
@@ -149,18 +167,33 @@ def _links(items: list[Any], key: str, what: str) -> list[VersionLink]:
 _OPT_STR = (str, type(None))
 #: The JSON type of each field of a run record.
 _RUN_FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "id": (str,), "job_type": (str,), "name": _OPT_STR, "project": _OPT_STR, "status": (str,),
-    "command": (list,), "host": _OPT_STR, "cwd": _OPT_STR, "git_commit": _OPT_STR, "config": (dict,),
-    "started_at": (str,), "finished_at": _OPT_STR, "exit_code": (int, type(None)),
-    "pid": (int, type(None)), "inputs": (list,), "outputs": (list,),
-    "entity": _OPT_STR, "group": _OPT_STR, "tags": (list,), "notes": _OPT_STR,
+    "id": (str,),
+    "job_type": (str,),
+    "name": _OPT_STR,
+    "project": _OPT_STR,
+    "status": (str,),
+    "command": (list,),
+    "host": _OPT_STR,
+    "cwd": _OPT_STR,
+    "git_commit": _OPT_STR,
+    "config": (dict,),
+    "started_at": (str,),
+    "finished_at": _OPT_STR,
+    "exit_code": (int, type(None)),
+    "pid": (int, type(None)),
+    "inputs": (list,),
+    "outputs": (list,),
+    "entity": _OPT_STR,
+    "group": _OPT_STR,
+    "tags": (list,),
+    "notes": _OPT_STR,
 }
 
 
 class RunStore:
     """Creates, reads and updates run records."""
 
-    def __init__(self, repo: "Repository") -> None:
+    def __init__(self, repo: Repository) -> None:
         self.repo = repo
         self.root = repo.root / "runs"
 
@@ -169,10 +202,20 @@ class RunStore:
             raise RunError(f"invalid run id {run_id!r}")
         return self.root / f"{run_id}.json"
 
-    def create(self, job_type: str, *, name: str | None = None, project: str | None = None,
-               config: dict[str, Any] | None = None, command: list[str] | None = None,
-               entity: str | None = None, group: str | None = None, tags: list[str] | None = None,
-               notes: str | None = None, pid: int | None = None) -> RunRecord:
+    def create(
+        self,
+        job_type: str,
+        *,
+        name: str | None = None,
+        project: str | None = None,
+        config: dict[str, Any] | None = None,
+        command: list[str] | None = None,
+        entity: str | None = None,
+        group: str | None = None,
+        tags: list[str] | None = None,
+        notes: str | None = None,
+        pid: int | None = None,
+    ) -> RunRecord:
         """A new ``running`` run owned by process ``pid`` (default: this one; 0: none), whose
         death without a finish shows the run as crashed."""
         from artctl.format.names import validate_type
@@ -180,21 +223,38 @@ class RunStore:
         try:
             validate_type(job_type)
         except InvalidName:  # the rule is the artifact type's; the message must name the job type
-            raise InvalidName(f"invalid job type {job_type!r}: 1-128 letters, digits, '.', '_' or '-' "
-                              "(e.g. train, modify-dataset)") from None
+            raise InvalidName(
+                f"invalid job type {job_type!r}: 1-128 letters, digits, '.', '_' or '-' "
+                "(e.g. train, modify-dataset)"
+            ) from None
         if config is not None and not isinstance(config, dict):
             raise InvalidInput("run config must be a JSON object")
         check_plain_json(config or {}, "run config")
         cwd = os.getcwd()
         while True:
             record = RunRecord(
-                id=new_run_id(), job_type=job_type, name=name, project=project,
-                command=list(command if command is not None else sys.argv), host=_hostname(),
-                cwd=cwd, git_commit=git_commit(cwd), config=dict(config or {}), started_at=utcnow(),
+                id=new_run_id(),
+                job_type=job_type,
+                name=name,
+                project=project,
+                command=list(command if command is not None else sys.argv),
+                host=_hostname(),
+                cwd=cwd,
+                git_commit=git_commit(cwd),
+                config=dict(config or {}),
+                started_at=utcnow(),
                 pid=os.getpid() if pid is None else (pid or None),
-                entity=entity, group=group, tags=list(tags or []), notes=notes)
-            if create_exclusive(self.path(record.id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir,
-                                fsync=self.repo.fsync):
+                entity=entity,
+                group=group,
+                tags=list(tags or []),
+                notes=notes,
+            )
+            if create_exclusive(
+                self.path(record.id),
+                dumps(record.to_json()),
+                tmp_dir=self.repo.tmp_dir,
+                fsync=self.repo.fsync,
+            ):
                 return record
 
     def get(self, run_id: str) -> RunRecord:
@@ -219,7 +279,11 @@ class RunStore:
         for name in os.listdir(self.root):
             if name.endswith(".json"):
                 try:
-                    out.append(RunRecord.from_json(loads((self.root / name).read_bytes(), name), str(self.root / name)))
+                    out.append(
+                        RunRecord.from_json(
+                            loads((self.root / name).read_bytes(), name), str(self.root / name)
+                        )
+                    )
                 except FileNotFoundError:
                     continue
         return sorted(out, key=lambda r: r.started_at)
@@ -231,8 +295,9 @@ class RunStore:
         """
         with self.repo.lock(f"run-{run_id}"):  # taken after an artifact's lock, never before
             record = change(self._load(run_id))
-            atomic_write_bytes(self.path(run_id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir,
-                               fsync=self.repo.fsync)
+            atomic_write_bytes(
+                self.path(run_id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync
+            )
             return record
 
     def link(self, run_id: str, link: VersionLink, *, direction: str, new_version: bool = False) -> RunRecord:
@@ -267,25 +332,38 @@ class RunStore:
         """Raise what :meth:`link` would raise, without writing (checks before side effects)."""
         self._check(self.get(run_id), link, direction)
 
-    def _check(self, record: RunRecord, link: VersionLink, direction: str, *, new_version: bool = False) -> None:
+    def _check(
+        self, record: RunRecord, link: VersionLink, direction: str, *, new_version: bool = False
+    ) -> None:
         run_id = record.id
         if record.status != "running":
             raise RunError(f"run {run_id} is {record.status}; it cannot use or log artifacts")
         if direction == "input":
             if any(o.digest == link.digest and o.name == link.name for o in record.outputs):
-                raise RunError(f"run {run_id} logged {link.ref}; using its own output would make "
-                               "a cycle in the lineage graph")
+                raise RunError(
+                    f"run {run_id} logged {link.ref}; using its own output would make "
+                    "a cycle in the lineage graph"
+                )
             if link not in record.inputs and record.outputs and self._reaches(record.outputs, link, record):
-                raise RunError(f"{link.ref} descends from run {run_id}'s outputs; using it would make "
-                               "a cycle in the lineage graph")
+                raise RunError(
+                    f"{link.ref} descends from run {run_id}'s outputs; using it would make "
+                    "a cycle in the lineage graph"
+                )
             return
         if any(i.digest == link.digest and i.name == link.name for i in record.inputs):
-            raise RunError(f"run {run_id} used {link.ref}; it cannot also log it "
-                           "(that would make a cycle in the lineage graph)")
-        if (not new_version and link not in record.outputs and record.inputs
-                and self._reaches([link], None, record)):
-            raise RunError(f"run {run_id} descends from {link.ref}; logging it would make "
-                           "a cycle in the lineage graph")
+            raise RunError(
+                f"run {run_id} used {link.ref}; it cannot also log it "
+                "(that would make a cycle in the lineage graph)"
+            )
+        if (
+            not new_version
+            and link not in record.outputs
+            and record.inputs
+            and self._reaches([link], None, record)
+        ):
+            raise RunError(
+                f"run {run_id} descends from {link.ref}; logging it would make a cycle in the lineage graph"
+            )
 
     def _reaches(self, start: list[VersionLink], target: VersionLink | None, record: RunRecord) -> bool:
         """Whether walking downstream (version → runs using it → their outputs …) from ``start``
@@ -314,8 +392,10 @@ class RunStore:
     def require_running(self, run_id: str) -> RunRecord:
         record = self.get(run_id)
         if record.status != "running":
-            raise RunError(f"run {run_id} is already {record.status}; nothing can be linked to it",
-                           hint="start a new run (`artctl run start`) or unset ARTCTL_RUN / --run")
+            raise RunError(
+                f"run {run_id} is already {record.status}; nothing can be linked to it",
+                hint="start a new run (`artctl run start`) or unset ARTCTL_RUN / --run",
+            )
         return record
 
     def finish(self, run_id: str, *, failed: bool = False, exit_code: int | None = None) -> RunRecord:
@@ -324,8 +404,9 @@ class RunStore:
         def change(record: RunRecord) -> RunRecord:
             if record.status != "running":
                 raise RunError(f"run {run_id} is already {record.status}")
-            return replace(record, status="failed" if failed else "finished",
-                           finished_at=utcnow(), exit_code=exit_code)
+            return replace(
+                record, status="failed" if failed else "finished", finished_at=utcnow(), exit_code=exit_code
+            )
 
         return self.update(run_id, change)
 

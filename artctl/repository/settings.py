@@ -42,7 +42,7 @@ class Settings:
     remote_jobs: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
-    def load(cls, config: Config) -> "Settings":
+    def load(cls, config: Config) -> Settings:
         """Read and check every typed key of ``config`` (environment, repository, user)."""
 
         def typed(key: str, parse: Any, default: Any) -> Any:
@@ -54,12 +54,14 @@ class Settings:
             count = typed(f"remote.{name}.jobs", parse_count, None)
             if count is not None:
                 jobs[name] = count
-        return cls(fsync=typed("core.fsync", parse_bool, True),
-                   workers=typed("core.workers", parse_count, None),
-                   link=typed("core.link", parse_link, "auto"),
-                   grace_seconds=typed("gc.grace_period", parse_grace, DEFAULT_GRACE_SECONDS),
-                   allow_local_references=typed("references.allow_local", parse_bool, False),
-                   remote_jobs=MappingProxyType(jobs))
+        return cls(
+            fsync=typed("core.fsync", parse_bool, True),
+            workers=typed("core.workers", parse_count, None),
+            link=typed("core.link", parse_link, "auto"),
+            grace_seconds=typed("gc.grace_period", parse_grace, DEFAULT_GRACE_SECONDS),
+            allow_local_references=typed("references.allow_local", parse_bool, False),
+            remote_jobs=MappingProxyType(jobs),
+        )
 
     def jobs_for(self, remote: str) -> int | None:
         """Parallel transfers configured for ``remote`` (None: the backend's default)."""

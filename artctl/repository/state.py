@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from artctl.errors import ArtctlError
 
@@ -129,8 +129,9 @@ class StateDB:
                 if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                     # BEGIN IMMEDIATE takes the write lock up front (waiting politely), so two
                     # processes creating the tables at once cannot fail on a lock upgrade.
-                    conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} "
-                                       f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+                    conn.executescript(
+                        f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    )
                 return conn
             except sqlite3.OperationalError as exc:
                 conn.close()
@@ -195,7 +196,8 @@ class StateDB:
 
     def locate(self, digest: str) -> PackLocation | None:
         row = self.conn.execute(
-            "SELECT pack, offset, length FROM pack_blobs WHERE digest=?", (digest,)).fetchone()
+            "SELECT pack, offset, length FROM pack_blobs WHERE digest=?", (digest,)
+        ).fetchone()
         return PackLocation(*row) if row else None
 
     def select_in(self, sql: str, items: Iterable[object], batch: int = 4000) -> Iterator[tuple]:
@@ -218,23 +220,32 @@ class StateDB:
 
     def locate_many(self, digests: Iterable[str]) -> dict[str, PackLocation]:
         packs: dict[str, str] = {}  # one string per pack id, not one per row
-        return {digest: PackLocation(packs.setdefault(pack, pack), offset, length)
-                for digest, pack, offset, length in self.select_in(
-                    "SELECT digest, pack, offset, length FROM pack_blobs WHERE digest IN ({marks})",
-                    digests)}
+        return {
+            digest: PackLocation(packs.setdefault(pack, pack), offset, length)
+            for digest, pack, offset, length in self.select_in(
+                "SELECT digest, pack, offset, length FROM pack_blobs WHERE digest IN ({marks})", digests
+            )
+        }
 
     def packs_of(self, digests: Iterable[str]) -> dict[str, str]:
         """digest -> pack id for those of ``digests`` that are packed (no offsets: cheaper)."""
         packs: dict[str, str] = {}
-        return {digest: packs.setdefault(pack, pack) for digest, pack in self.select_in(
-            "SELECT digest, pack FROM pack_blobs WHERE digest IN ({marks})", digests)}
+        return {
+            digest: packs.setdefault(pack, pack)
+            for digest, pack in self.select_in(
+                "SELECT digest, pack FROM pack_blobs WHERE digest IN ({marks})", digests
+            )
+        }
 
     def iter_pack_blobs(self) -> Iterator[tuple[str, str, int, int]]:
         yield from self.conn.execute("SELECT digest, pack, offset, length FROM pack_blobs")
 
     def blobs_of_pack(self, pack_id: str) -> list[tuple[str, int, int]]:
-        return list(self.conn.execute(
-            "SELECT digest, offset, length FROM pack_blobs WHERE pack=? ORDER BY offset", (pack_id,)))
+        return list(
+            self.conn.execute(
+                "SELECT digest, offset, length FROM pack_blobs WHERE pack=? ORDER BY offset", (pack_id,)
+            )
+        )
 
     # -- copies elsewhere (what cache eviction may drop) -----------------------------------------
     # ``remote_files`` holds only copies this machine verified: bytes it uploaded from verified
@@ -257,14 +268,19 @@ class StateDB:
         """``digest → [(remote, copy), …]`` for the recorded copies of ``digests``."""
         out: dict[str, list[tuple[str, RemoteCopy]]] = {}
         for digest, remote, file, size in self.select_in(
-                "SELECT digest, remote, file, size FROM remote_files WHERE digest IN ({marks})", digests):
+            "SELECT digest, remote, file, size FROM remote_files WHERE digest IN ({marks})", digests
+        ):
             out.setdefault(digest, []).append((remote, RemoteCopy(digest, file, size)))
         return out
 
     def with_remote_copy(self, digests: Iterable[str]) -> set[str]:
         """The subset of ``digests`` with a recorded (verified when recorded) remote copy."""
-        return {row[0] for row in self.select_in(
-            "SELECT DISTINCT digest FROM remote_files WHERE digest IN ({marks})", digests)}
+        return {
+            row[0]
+            for row in self.select_in(
+                "SELECT DISTINCT digest FROM remote_files WHERE digest IN ({marks})", digests
+            )
+        }
 
     def forget_remote_copies(self, remote: str, copies: Iterable[RemoteCopy]) -> None:
         """Drop records of copies that a re-check found missing or short."""
@@ -286,7 +302,8 @@ class StateDB:
         out: dict[str, set[str]] = {}
         for table in ("remote_files", "remote_listed"):
             for digest, remote in self.select_in(
-                    f"SELECT digest, remote FROM {table} WHERE digest IN ({{marks}})", items):
+                f"SELECT digest, remote FROM {table} WHERE digest IN ({{marks}})", items
+            ):
                 out.setdefault(digest, set()).add(remote)
         return out
 
@@ -297,9 +314,13 @@ class StateDB:
 
     # -- stat cache -------------------------------------------------------------------------
     def cached_digests(self, paths: list[str]) -> dict[str, tuple[int, int, int, int, str]]:
-        return {row[0]: tuple(row[1:]) for row in self.select_in(  # type: ignore[misc]
-            "SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache WHERE path IN ({marks})",
-            paths)}
+        return {
+            row[0]: tuple(row[1:])
+            for row in self.select_in(  # type: ignore[misc]
+                "SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache WHERE path IN ({marks})",
+                paths,
+            )
+        }
 
     def remember_digests(self, rows: list[tuple[str, int, int, int, int, str]]) -> None:
         if not rows:
@@ -311,13 +332,15 @@ class StateDB:
     def remember_workdir(self, path: str, name: str, version: str, manifest: str, at: str) -> None:
         """``path`` (absolute) now holds ``name:version``: the default of ``artctl status``."""
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO workdirs VALUES (?,?,?,?,?)",
-                         (path, name, version, manifest, at))
+            conn.execute(
+                "INSERT OR REPLACE INTO workdirs VALUES (?,?,?,?,?)", (path, name, version, manifest, at)
+            )
 
     def workdir(self, path: str) -> tuple[str, str, str, str] | None:
         """``(name, version, manifest, at)`` last placed in ``path``, if recorded."""
-        row = self.conn.execute("SELECT name, version, manifest, at FROM workdirs WHERE path=?",
-                                (path,)).fetchone()
+        row = self.conn.execute(
+            "SELECT name, version, manifest, at FROM workdirs WHERE path=?", (path,)
+        ).fetchone()
         return tuple(row) if row else None  # type: ignore[return-value]
 
     def tree_manifest(self, signature: str) -> str | None:
@@ -330,14 +353,17 @@ class StateDB:
 
     def tree_placement(self, manifest: str) -> tuple[list[str], list[str]] | None:
         """``(pack ids, loose digests)`` that held every blob of ``manifest`` when last checked."""
-        row = self.conn.execute("SELECT packs, loose FROM tree_placement WHERE manifest=?",
-                                (manifest,)).fetchone()
+        row = self.conn.execute(
+            "SELECT packs, loose FROM tree_placement WHERE manifest=?", (manifest,)
+        ).fetchone()
         return (row[0].split(), row[1].split()) if row else None
 
     def remember_tree_placement(self, manifest: str, packs: Iterable[str], loose: Iterable[str]) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO tree_placement VALUES (?,?,?)",
-                         (manifest, " ".join(sorted(packs)), " ".join(sorted(loose))))
+            conn.execute(
+                "INSERT OR REPLACE INTO tree_placement VALUES (?,?,?)",
+                (manifest, " ".join(sorted(packs)), " ".join(sorted(loose))),
+            )
 
     # -- helpers ----------------------------------------------------------------------------
     def transaction(self):  # type: ignore[no-untyped-def]
@@ -387,21 +413,27 @@ def _unreadable(exc: sqlite3.DatabaseError) -> bool:
     return "not a database" in text or "malformed" in text
 
 
-def state_error(path: Path | None, exc: sqlite3.Error) -> "StateDBError":
+def state_error(path: Path | None, exc: sqlite3.Error) -> StateDBError:
     """One clear error for a failure of ``state.db`` (most often a full disk), not a bug report."""
     text = str(exc)
     lowered = text.lower()
     if "locked" in lowered or "busy" in lowered:
-        return StateDBError(f"the repository's state database is busy: {text}",
-                            hint="another artctl process is busy; retry when it has finished")
+        return StateDBError(
+            f"the repository's state database is busy: {text}",
+            hint="another artctl process is busy; retry when it has finished",
+        )
     if _no_space(exc):
         from artctl.base.fsutil import DISK_FULL_HINT
 
-        return StateDBError(f"no space left on device (or I/O error) writing the repository's "
-                            f"state.db: {text}", hint=DISK_FULL_HINT)
+        return StateDBError(
+            f"no space left on device (or I/O error) writing the repository's state.db: {text}",
+            hint=DISK_FULL_HINT,
+        )
     where = f" {path}" if path is not None else ""
-    return StateDBError(f"cannot use the repository's state database{where}: {text}",
-                        hint="state.db is only a cache: if this persists, delete it and retry")
+    return StateDBError(
+        f"cannot use the repository's state database{where}: {text}",
+        hint="state.db is only a cache: if this persists, delete it and retry",
+    )
 
 
 class StateDBError(ArtctlError, sqlite3.OperationalError):

@@ -46,7 +46,8 @@ def token_from(environ: Mapping[str, str]) -> str:
         raise InvalidInput(
             f"{TOKEN_ENV} must be at least {MIN_TOKEN_LENGTH} characters of A-Z a-z 0-9 . _ ~ -",
             hint=f"unset {TOKEN_ENV} for a random token, or set it to the output of "
-                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`",
+        )
     return value
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from artctl.api.repo import Repo, VersionInfo
 from artctl.errors import ArtifactNotFound, InvalidInput
-from artctl.ops.lineage import artifact_node_id, run_node_id
 from artctl.format.manifest import diff as manifest_diff
 from artctl.format.names import parse_name, parse_ref
 from artctl.format.records import VersionRecord
-from artctl.api.repo import Repo, VersionInfo
+from artctl.ops.lineage import artifact_node_id, run_node_id
 from artctl.repository.runs import RunRecord
 
 #: Most manifest entries one ``/api/version`` answer carries; the page says when it is cut.
@@ -41,8 +41,15 @@ def version_json(info: VersionInfo, *, entries: bool = False) -> dict[str, Any]:
         for entry in info.manifest:
             if len(rows) >= MAX_ENTRIES:
                 break
-            rows.append({"path": entry.path, "size": entry.size, "digest": entry.digest,
-                         "ref": entry.ref, "url": link_for(entry.ref)})
+            rows.append(
+                {
+                    "path": entry.path,
+                    "size": entry.size,
+                    "digest": entry.digest,
+                    "ref": entry.ref,
+                    "url": link_for(entry.ref),
+                }
+            )
         out["entries"] = rows
         out["entries_total"] = len(info.manifest)
         out["truncated"] = len(info.manifest) > len(rows)
@@ -57,8 +64,9 @@ def link_for(uri: str | None) -> str | None:
 
 
 # -- artifacts -----------------------------------------------------------------------------
-def artifacts(repo: Repo, *, project: str | None = None, type: str | None = None,
-              q: str | None = None) -> dict[str, Any]:
+def artifacts(
+    repo: Repo, *, project: str | None = None, type: str | None = None, q: str | None = None
+) -> dict[str, Any]:
     """Artifacts grouped for the list page, with the projects and types to filter by."""
     every = repo.list_artifacts()
     projects = sorted({_project_of(a.name) for a in every})
@@ -89,9 +97,13 @@ def artifact(repo: Repo, name: str) -> dict[str, Any]:
     record = repo.registry.require_artifact(parsed)
     versions = repo.versions(parsed, include_deleted=True)
     custom = repo.registry.aliases(parsed)
-    return {"name": record.name, "type": record.type, "project": _project_of(record.name),
-            "aliases": custom,
-            "versions": [version_json(v) for v in reversed(versions)]}
+    return {
+        "name": record.name,
+        "type": record.type,
+        "project": _project_of(record.name),
+        "aliases": custom,
+        "versions": [version_json(v) for v in reversed(versions)],
+    }
 
 
 def version(repo: Repo, ref: str) -> dict[str, Any]:
@@ -111,34 +123,59 @@ def diff(repo: Repo, old: str, new: str) -> dict[str, Any]:
 
     def sizes(path: str) -> dict[str, Any]:
         ea, eb = ma.entries.get(path), mb.entries.get(path)
-        return {"path": path, "old_size": ea.size if ea else None, "new_size": eb.size if eb else None,
-                "old_digest": ea.digest if ea else None, "new_digest": eb.digest if eb else None}
+        return {
+            "path": path,
+            "old_size": ea.size if ea else None,
+            "new_size": eb.size if eb else None,
+            "old_digest": ea.digest if ea else None,
+            "new_digest": eb.digest if eb else None,
+        }
 
-    return {"old": f"{a.name}:{a.version}", "new": f"{b.name}:{b.version}",
-            "added": [sizes(p) for p in result.added[:MAX_ENTRIES]],
-            "removed": [sizes(p) for p in result.removed[:MAX_ENTRIES]],
-            "changed": [sizes(p) for p in result.changed[:MAX_ENTRIES]]}
+    return {
+        "old": f"{a.name}:{a.version}",
+        "new": f"{b.name}:{b.version}",
+        "added": [sizes(p) for p in result.added[:MAX_ENTRIES]],
+        "removed": [sizes(p) for p in result.removed[:MAX_ENTRIES]],
+        "changed": [sizes(p) for p in result.changed[:MAX_ENTRIES]],
+    }
 
 
 # -- runs ----------------------------------------------------------------------------------
 def run_json(record: RunRecord, *, full: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "id": record.id, "node": run_node_id(record.id), "job_type": record.job_type,
-        "name": record.name, "project": record.project, "status": record.status,
-        "started_at": record.started_at, "finished_at": record.finished_at,
+        "id": record.id,
+        "node": run_node_id(record.id),
+        "job_type": record.job_type,
+        "name": record.name,
+        "project": record.project,
+        "status": record.status,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
         "exit_code": record.exit_code,
         "inputs": [_link(link) for link in record.inputs],
         "outputs": [_link(link) for link in record.outputs],
     }
     if full:
-        out.update({"config": record.config, "command": record.command, "host": record.host,
-                    "cwd": record.cwd, "git_commit": record.git_commit})
+        out.update(
+            {
+                "config": record.config,
+                "command": record.command,
+                "host": record.host,
+                "cwd": record.cwd,
+                "git_commit": record.git_commit,
+            }
+        )
     return out
 
 
 def _link(link) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return {"ref": link.ref, "name": link.name, "version": link.version, "type": link.type,
-            "node": artifact_node_id(link.name, link.version)}
+    return {
+        "ref": link.ref,
+        "name": link.name,
+        "version": link.version,
+        "type": link.type,
+        "node": artifact_node_id(link.name, link.version),
+    }
 
 
 def runs(repo: Repo, *, q: str | None = None) -> dict[str, Any]:

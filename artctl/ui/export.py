@@ -21,8 +21,13 @@ SCRIPTS = ("vendor/cytoscape.min.js", "vendor/cytoscape-dagre.min.js", "dom.js",
 def json_for_script(document: Any) -> str:
     """JSON that is safe inside ``<script type="application/json">``."""
     text = json.dumps(document, ensure_ascii=False, sort_keys=True)
-    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def _script(path: str) -> str:
@@ -35,8 +40,11 @@ def _script(path: str) -> str:
 def render_document(data: dict[str, Any], title: str) -> str:
     """The HTML page for graph JSON ``data`` (the shape of ``ui.graphdata.graph_json``)."""
     css = (STATIC / "app.css").read_text(encoding="utf-8")
-    licences = ", ".join(line for line in (STATIC / "vendor" / "VERSIONS.txt").read_text().splitlines()
-                         if line and not line.startswith("#"))
+    licences = ", ".join(
+        line
+        for line in (STATIC / "vendor" / "VERSIONS.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     scripts = "\n".join(_script(p) for p in SCRIPTS)
     return f"""<!doctype html>
 <html lang="en">
@@ -70,4 +78,7 @@ def render_html(graph: Any, options: Any = None) -> str:
     from artctl.ui.graphdata import graph_json
 
     data = graph_json(graph)
-    return render_document(data, f"lineage of {graph.root[len('artifact:'):] if graph.root.startswith('artifact:') else graph.root}")
+    return render_document(
+        data,
+        f"lineage of {graph.root[len('artifact:') :] if graph.root.startswith('artifact:') else graph.root}",
+    )

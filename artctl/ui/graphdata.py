@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from artctl.ops.lineage import Graph, lineage
 from artctl.api.repo import Repo
+from artctl.ops.lineage import Graph, lineage
 
 
 def lineage_json(repo: Repo, node: str, *, direction: str = "both", depth: int | None = 2) -> dict[str, Any]:
@@ -25,9 +25,14 @@ def graph_json(graph: Graph) -> dict[str, Any]:
     for raw in doc["nodes"]:
         node = dict(raw)
         if node["kind"] == "run":
-            node.setdefault("run_id", node["id"][len("run:"):])
+            node.setdefault("run_id", node["id"][len("run:") :])
             node.setdefault("job_type", node.get("type"))
         nodes.append(node)
     edges = [{"from": e["from"], "to": e["to"], "kind": e.get("kind")} for e in doc["edges"]]
-    return {"root": doc["root"], "direction": doc.get("direction"), "depth": doc.get("depth"),
-            "nodes": nodes, "edges": edges}
+    return {
+        "root": doc["root"],
+        "direction": doc.get("direction"),
+        "depth": doc.get("depth"),
+        "nodes": nodes,
+        "edges": edges,
+    }

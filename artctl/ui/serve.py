@@ -21,8 +21,14 @@ class ServerError(ArtctlError, OSError):
     """The UI server could not start (port in use, address not available)."""
 
 
-def make_server(repo_root: Path, *, host: str = "127.0.0.1", port: int = 0,
-                allow_edit: bool = False, token: str | None = None) -> UIServer:
+def make_server(
+    repo_root: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    allow_edit: bool = False,
+    token: str | None = None,
+) -> UIServer:
     """Bind the server (a clear error when the port is taken); it is not serving yet."""
     if not host:
         raise InvalidInput("--host must not be empty")
@@ -30,13 +36,18 @@ def make_server(repo_root: Path, *, host: str = "127.0.0.1", port: int = 0,
         return UIServer((host, port), repo_root, allow_edit=allow_edit, bind_host=host, token=token)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise ServerError(f"port {port} on {host} is already in use",
-                              hint="choose another with --port N, or --port 0 for any free port") from None
+            raise ServerError(
+                f"port {port} on {host} is already in use",
+                hint="choose another with --port N, or --port 0 for any free port",
+            ) from None
         if exc.errno == errno.EACCES:
-            raise ServerError(f"not allowed to listen on port {port}",
-                              hint="ports below 1024 need privileges; choose a higher --port") from None
-        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                          hint="check --host (default 127.0.0.1)") from None
+            raise ServerError(
+                f"not allowed to listen on port {port}",
+                hint="ports below 1024 need privileges; choose a higher --port",
+            ) from None
+        raise ServerError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}", hint="check --host (default 127.0.0.1)"
+        ) from None
 
 
 def start_page(repo: Any, target: str) -> str:
@@ -47,8 +58,8 @@ def start_page(repo: Any, target: str) -> str:
 
     node = root_id(repo, target)
     if node.startswith("run:"):
-        return "#/run/" + quote(node[len("run:"):], safe="") + "/lineage"
-    return "#/version/" + quote(node[len("artifact:"):], safe="") + "/lineage"
+        return "#/run/" + quote(node[len("run:") :], safe="") + "/lineage"
+    return "#/version/" + quote(node[len("artifact:") :], safe="") + "/lineage"
 
 
 def browser_available() -> bool:
@@ -70,9 +81,11 @@ def redirect_file(url: str, directory: Path) -> Path:
     path = directory / "open.html"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(f'<!doctype html><html><head><meta charset="utf-8">'
-                  f'<meta http-equiv="refresh" content="0;url={target}"><title>artctl ui</title></head>'
-                  f'<body><p>Opening <a href="{target}">artctl ui</a>&hellip;</p></body></html>\n')
+        out.write(
+            f'<!doctype html><html><head><meta charset="utf-8">'
+            f'<meta http-equiv="refresh" content="0;url={target}"><title>artctl ui</title></head>'
+            f'<body><p>Opening <a href="{target}">artctl ui</a>&hellip;</p></body></html>\n'
+        )
     return path
 
 
@@ -84,10 +97,19 @@ def open_browser_at(url: str, private_dir: Path | None) -> None:
     threading.Thread(target=webbrowser.open, args=(target,), daemon=True).start()
 
 
-def serve(repo_root: Path, *, host: str = "127.0.0.1", port: int = 0, open_browser: bool = True,
-          allow_edit: bool = False, token: str | None = None, announce: Callable[[str], None] = print,
-          info: Callable[[str], None] = lambda s: None,
-          warn: Callable[[str], None] = lambda s: None, page: str = "") -> None:
+def serve(
+    repo_root: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    open_browser: bool = True,
+    allow_edit: bool = False,
+    token: str | None = None,
+    announce: Callable[[str], None] = print,
+    info: Callable[[str], None] = lambda s: None,
+    warn: Callable[[str], None] = lambda s: None,
+    page: str = "",
+) -> None:
     """Serve until Ctrl-C or SIGTERM, then close the socket and return normally.
 
     ``token`` is the access token every request must carry (:mod:`.auth`); ``None`` serves
@@ -95,20 +117,29 @@ def serve(repo_root: Path, *, host: str = "127.0.0.1", port: int = 0, open_brows
     """
     server = make_server(repo_root, host=host, port=port, allow_edit=allow_edit, token=token)
     if host.lower() not in LOOPBACK_NAMES and not host.startswith("127."):
-        warn(f"listening on {host}: other machines can reach it, and the access token travels "
-             "unencrypted (plain HTTP)" if token else
-             f"listening on {host}: anyone who can reach it can read this repository")
+        warn(
+            f"listening on {host}: other machines can reach it, and the access token travels "
+            "unencrypted (plain HTTP)"
+            if token
+            else f"listening on {host}: anyone who can reach it can read this repository"
+        )
     if token is None:
-        warn("serving without an access token: any local user or process can read this repository"
-             + (" and edit it" if allow_edit else ""))
+        warn(
+            "serving without an access token: any local user or process can read this repository"
+            + (" and edit it" if allow_edit else "")
+        )
     url = server.login_url(page)
     announce(url)
-    info(f"serving {repo_root.parent} ({'editable' if allow_edit else 'read-only'}); "
-         "press Ctrl-C to stop")
+    info(f"serving {repo_root.parent} ({'editable' if allow_edit else 'read-only'}); press Ctrl-C to stop")
+
     def on_term(signum, frame):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() else None
+    previous = (
+        signal.signal(signal.SIGTERM, on_term)
+        if threading.current_thread() is threading.main_thread()
+        else None
+    )
     private_dir = Path(tempfile.mkdtemp(prefix="artctl-ui-")) if open_browser and token else None
     try:
         if open_browser:

@@ -29,17 +29,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
-from artctl.errors import ArtctlError, ArtifactNotFound, InvalidInput, RunError
 from artctl.api.repo import Repo
+from artctl.errors import ArtctlError, ArtifactNotFound, InvalidInput, RunError
 from artctl.ui import auth, data
 from artctl.ui.changes import change_token
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 MAX_BODY = 1 << 20
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 
 
 def static_table(root: Path = STATIC_DIR) -> dict[str, Path]:
@@ -78,8 +80,15 @@ class UIServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False  # a port in use must fail, not be shared
 
-    def __init__(self, address: tuple[str, int], repo_root: Path, *, allow_edit: bool = False,
-                 bind_host: str | None = None, token: str | None = None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        repo_root: Path,
+        *,
+        allow_edit: bool = False,
+        bind_host: str | None = None,
+        token: str | None = None,
+    ) -> None:
         self.repo_root = repo_root
         self.allow_edit = allow_edit
         self.bind_host = bind_host
@@ -173,16 +182,24 @@ class Handler(BaseHTTPRequestHandler):
         offered = [auth.header_token(self.headers.get("Authorization")), cookie, *query.get("token", [])]
         if any(auth.same(expected, value) for value in offered):
             return "token" in query
-        reason = ("the access token is wrong (a restarted server has a new one)"
-                  if any(value is not None for value in offered) or "Authorization" in self.headers
-                  else "this server needs its access token")
+        reason = (
+            "the access token is wrong (a restarted server has a new one)"
+            if any(value is not None for value in offered) or "Authorization" in self.headers
+            else "this server needs its access token"
+        )
         if page:
-            self._send(HTTPStatus.FORBIDDEN, auth.login_page(reason[0].upper() + reason[1:] + "."),
-                       "text/html; charset=utf-8")
+            self._send(
+                HTTPStatus.FORBIDDEN,
+                auth.login_page(reason[0].upper() + reason[1:] + "."),
+                "text/html; charset=utf-8",
+            )
         else:
-            self._error(HTTPStatus.FORBIDDEN, f"refused: {reason}",
-                        "open the URL that `artctl ui` printed (it ends in ?token=…), or send the "
-                        "header `Authorization: Token …`")
+            self._error(
+                HTTPStatus.FORBIDDEN,
+                f"refused: {reason}",
+                "open the URL that `artctl ui` printed (it ends in ?token=…), or send the "
+                "header `Authorization: Token …`",
+            )
         return None
 
     def _drop_token(self, split: SplitResult) -> None:
@@ -190,9 +207,12 @@ class Handler(BaseHTTPRequestHandler):
         to a page of this server: never an open redirect such as ``//elsewhere``)."""
         query = auth.without_token(split.query)
         location = (split.path if split.path in self.server.static else "/") + (f"?{query}" if query else "")
-        self._send(HTTPStatus.SEE_OTHER, b"", "text/plain; charset=utf-8",
-                   {"Location": location,
-                    "Set-Cookie": auth.set_cookie(self.server.port, self.server.token or "")})
+        self._send(
+            HTTPStatus.SEE_OTHER,
+            b"",
+            "text/plain; charset=utf-8",
+            {"Location": location, "Set-Cookie": auth.set_cookie(self.server.port, self.server.token or "")},
+        )
 
     # -- verbs ------------------------------------------------------------------------------
     def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
@@ -232,15 +252,20 @@ class Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.NOT_FOUND, f"no such endpoint: {split.path}")
             return
         if not self.server.allow_edit:
-            self._error(HTTPStatus.FORBIDDEN, "the repository is read-only in this UI",
-                        "restart with `artctl ui --allow-edit` to edit aliases, descriptions, metadata, TTL")
+            self._error(
+                HTTPStatus.FORBIDDEN,
+                "the repository is read-only in this UI",
+                "restart with `artctl ui --allow-edit` to edit aliases, descriptions, metadata, TTL",
+            )
             return
         origin = self.headers.get("Origin")
         if origin and not host_allowed(urlsplit(origin).netloc, self.server.bind_host):
             self._error(HTTPStatus.FORBIDDEN, "refused: cross-origin request")
             return
         if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/json":
-            self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send a JSON body (Content-Type: application/json)")
+            self._error(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send a JSON body (Content-Type: application/json)"
+            )
             return
         try:
             length = int(self.headers.get("Content-Length") or "0")
@@ -269,8 +294,11 @@ class Handler(BaseHTTPRequestHandler):
         try:
             result = route(self, params)
         except (ArtifactNotFound, RunError) as exc:
-            status = HTTPStatus.NOT_FOUND if "not found" in exc.message or isinstance(exc, ArtifactNotFound) \
+            status = (
+                HTTPStatus.NOT_FOUND
+                if "not found" in exc.message or isinstance(exc, ArtifactNotFound)
                 else HTTPStatus.CONFLICT
+            )
             self._error(status, exc.message, exc.hint)
         except (InvalidInput, ValueError) as exc:
             self._error(HTTPStatus.BAD_REQUEST, str(exc), getattr(exc, "hint", None))
@@ -320,8 +348,12 @@ def _int(params: dict[str, Any], key: str, default: int) -> int:
 def _info(h: Handler, p: dict[str, Any]) -> Any:
     from artctl import __version__
 
-    return {"version": __version__, "repository": str(h.server.repo_root.parent),
-            "allow_edit": h.server.allow_edit, "token": change_token(h.server.repo_root)}
+    return {
+        "version": __version__,
+        "repository": str(h.server.repo_root.parent),
+        "allow_edit": h.server.allow_edit,
+        "token": change_token(h.server.repo_root),
+    }
 
 
 def _changed(h: Handler, p: dict[str, Any]) -> Any:
@@ -332,16 +364,17 @@ def _changed(h: Handler, p: dict[str, Any]) -> Any:
 GET_ROUTES: dict[str, Route] = {
     "/api/info": _info,
     "/api/changed": _changed,
-    "/api/artifacts": lambda h, p: data.artifacts(h.server.repo(), project=p.get("project") or None,
-                                                  type=p.get("type") or None, q=p.get("q")),
+    "/api/artifacts": lambda h, p: data.artifacts(
+        h.server.repo(), project=p.get("project") or None, type=p.get("type") or None, q=p.get("q")
+    ),
     "/api/artifact": lambda h, p: data.artifact(h.server.repo(), _param(p, "name")),
     "/api/version": lambda h, p: data.version(h.server.repo(), _param(p, "ref")),
     "/api/diff": lambda h, p: data.diff(h.server.repo(), _param(p, "old"), _param(p, "new")),
     "/api/runs": lambda h, p: data.runs(h.server.repo(), q=p.get("q")),
     "/api/run": lambda h, p: data.run(h.server.repo(), _param(p, "id")),
-    "/api/lineage": lambda h, p: data.lineage(h.server.repo(), _param(p, "node"),
-                                              direction=p.get("direction") or "both",
-                                              depth=_int(p, "depth", 2)),
+    "/api/lineage": lambda h, p: data.lineage(
+        h.server.repo(), _param(p, "node"), direction=p.get("direction") or "both", depth=_int(p, "depth", 2)
+    ),
 }
 
 WRITE_ROUTES: dict[str, Route] = {

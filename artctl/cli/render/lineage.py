@@ -26,8 +26,8 @@ class RenderOptions:
     """What a renderer may honour; unknown needs go here rather than into new signatures."""
 
     expand: bool = False  # tree: never collapse clusters
-    color: bool = False   # tree: ANSI colours (only when writing to a terminal)
-    width: int = 120      # tree: wrap width
+    color: bool = False  # tree: ANSI colours (only when writing to a terminal)
+    width: int = 120  # tree: wrap width
     cluster_at: int = CLUSTER_AT
     cluster_preview: int = CLUSTER_PREVIEW
 
@@ -66,8 +66,12 @@ def _dot_quote(text: str) -> str:
 def render_dot(graph: Graph, options: RenderOptions) -> str:
     """Graphviz: versions are blue boxes, runs green ellipses; deleted/missing are dashed, failed
     runs red, the root drawn thicker. Every id and label is quoted and escaped."""
-    lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=11];',
-             '  edge [color="#6b7280"];']
+    lines = [
+        "digraph lineage {",
+        "  rankdir=LR;",
+        '  node [fontname="Helvetica", fontsize=11];',
+        '  edge [color="#6b7280"];',
+    ]
     for node in graph.nodes:
         attrs = dict(_DOT_STYLE[node.kind], label=_two_line_label(node), tooltip=node.id)
         if node.state in ("deleted", "expired", "missing"):
@@ -99,8 +103,13 @@ def _mermaid_text(text: str) -> str:
     from artctl.base.display import printable
 
     text = printable(text)  # a control character in a label must not reach the terminal
-    return (text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
-            .replace("\n", "<br/>"))
+    return (
+        text.replace("&", "#amp;")
+        .replace('"', "#quot;")
+        .replace("<", "#lt;")
+        .replace(">", "#gt;")
+        .replace("\n", "<br/>")
+    )
 
 
 def render_mermaid(graph: Graph, options: RenderOptions) -> str:
@@ -186,8 +195,16 @@ def tree_lines(graph: Graph, options: RenderOptions) -> list[tuple[int, str, str
     return rows
 
 
-def _tree_children(graph: Graph, nodes: dict[str, Node], parent: Node, upstream: bool, indent: int,
-                   done: set[str], rows: list[tuple[int, str, str]], options: RenderOptions) -> None:
+def _tree_children(
+    graph: Graph,
+    nodes: dict[str, Node],
+    parent: Node,
+    upstream: bool,
+    indent: int,
+    done: set[str],
+    rows: list[tuple[int, str, str]],
+    options: RenderOptions,
+) -> None:
     done.add(parent.id)
     ids = graph.parents(parent.id) if upstream else graph.children(parent.id)
     children = sorted((nodes[i] for i in ids), key=lambda n: (n.kind, n.created_at or "", n.id))
@@ -233,9 +250,15 @@ def render_tree(graph: Graph, options: RenderOptions) -> str:
         del stack[indent:]
         stack.append(stack[-1].add(Text(printable(text, newlines=False), style=style)))
     buffer = io.StringIO()
-    console = Console(file=buffer, width=options.width, force_terminal=options.color,
-                      no_color=not options.color, highlight=False, soft_wrap=False,
-                      color_system="standard" if options.color else None)
+    console = Console(
+        file=buffer,
+        width=options.width,
+        force_terminal=options.color,
+        no_color=not options.color,
+        highlight=False,
+        soft_wrap=False,
+        color_system="standard" if options.color else None,
+    )
     console.print(top)
     return buffer.getvalue()
 
@@ -277,6 +300,19 @@ def register_renderer(name: str, renderer: Renderer) -> None:
     RENDERERS[name] = renderer
 
 
-__all__ = ["CLUSTER_AT", "RENDERERS", "RenderOptions", "Renderer", "cluster_line", "lazy_renderer",
-           "node_text", "register_renderer", "render", "render_dot", "render_json", "render_mermaid", "render_tree",
-           "tree_lines"]
+__all__ = [
+    "CLUSTER_AT",
+    "RENDERERS",
+    "RenderOptions",
+    "Renderer",
+    "cluster_line",
+    "lazy_renderer",
+    "node_text",
+    "register_renderer",
+    "render",
+    "render_dot",
+    "render_json",
+    "render_mermaid",
+    "render_tree",
+    "tree_lines",
+]

@@ -17,8 +17,8 @@ from artctl.ops.remote.config import RemoteSpec
 from artctl.ops.remote.protocol import object_rel, pack_rel
 
 if TYPE_CHECKING:
-    from artctl.repository.repo import Repository
     from artctl.backend.fs import Backend
+    from artctl.repository.repo import Repository
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class RemoteCopy:
     hashed: bool = False
 
 
-def check_copies(repository: "Repository", spec: RemoteSpec, sizes: dict[str, int]) -> dict[str, RemoteCopy]:
+def check_copies(repository: Repository, spec: RemoteSpec, sizes: dict[str, int]) -> dict[str, RemoteCopy]:
     """Check the copy on ``spec`` of every blob in ``sizes`` (digest -> length); one result each."""
     from artctl.ops.remote.transfer import backend_for
 
@@ -46,8 +46,9 @@ def check_copies(repository: "Repository", spec: RemoteSpec, sizes: dict[str, in
         return dict(pool.map(one, sorted(sizes)))
 
 
-def _check_one(backend: "Backend", remote: str, inv: inventory_mod.Inventory, digest: str,
-               size: int) -> RemoteCopy:
+def _check_one(
+    backend: Backend, remote: str, inv: inventory_mod.Inventory, digest: str, size: int
+) -> RemoteCopy:
     loc = inv.packed.get(digest)
     try:
         if loc is not None:
@@ -55,8 +56,9 @@ def _check_one(backend: "Backend", remote: str, inv: inventory_mod.Inventory, di
             if len(data) != loc.length:
                 return RemoteCopy(remote, f"pack {loc.pack[:12]} on remote {remote} is truncated")
             if hash_bytes(data) != digest:
-                return RemoteCopy(remote, f"the copy in pack {loc.pack[:12]} on remote {remote} is corrupt",
-                                  hashed=True)
+                return RemoteCopy(
+                    remote, f"the copy in pack {loc.pack[:12]} on remote {remote} is corrupt", hashed=True
+                )
             return RemoteCopy(remote, None, hashed=True)
         tail = backend.read_range(object_rel(digest), max(0, size - 1), size + 1)
     except FileNotFoundError:

@@ -46,8 +46,7 @@ class RemoteSpec:
         return "url-" + hash_bytes(self.url.encode())[:16]
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "url": self.url, "options": _redact(self.options),
-                "default": self.default}
+        return {"name": self.name, "url": self.url, "options": _redact(self.options), "default": self.default}
 
 
 def _redact(options: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +83,7 @@ def parse_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def list_remotes(repo: "Repository") -> list[RemoteSpec]:
+def list_remotes(repo: Repository) -> list[RemoteSpec]:
     table = repo.config.table("remote")
     default = default_remote_name(repo, table)
     out = []
@@ -95,7 +94,7 @@ def list_remotes(repo: "Repository") -> list[RemoteSpec]:
     return out
 
 
-def default_remote_name(repo: "Repository", table: dict[str, Any] | None = None) -> str | None:
+def default_remote_name(repo: Repository, table: dict[str, Any] | None = None) -> str | None:
     if table is None:
         table = repo.config.table("remote")
     named = repo.config.get("core.default_remote")
@@ -111,7 +110,7 @@ def is_url(text: str) -> bool:
     return "://" in text or text.startswith(("/", "./", "../", "~"))
 
 
-def url_remote(repo: "Repository", url: str) -> RemoteSpec:
+def url_remote(repo: Repository, url: str) -> RemoteSpec:
     """The configured remote with this URL, else an unnamed one for this command only (as
     ``git push URL``); storage options then come from the environment (AWS_*, …)."""
     from pathlib import Path
@@ -128,7 +127,7 @@ def url_remote(repo: "Repository", url: str) -> RemoteSpec:
     return RemoteSpec(url, url, {}, configured=False)
 
 
-def get_remote(repo: "Repository", name: str | None = None) -> RemoteSpec:
+def get_remote(repo: Repository, name: str | None = None) -> RemoteSpec:
     """The remote called ``name`` (default: ``core.default_remote`` or the only one), or the
     remote at ``name`` when it is a URL (:func:`url_remote`)."""
     if name is not None and is_url(name):
@@ -138,18 +137,28 @@ def get_remote(repo: "Repository", name: str | None = None) -> RemoteSpec:
         name = default_remote_name(repo)
         if name is None:
             if not remotes:
-                raise RemoteNotFound("no remote is configured",
-                                     hint="add one with `artctl remote add origin URL --default`")
-            raise RemoteNotFound("several remotes are configured and none is the default",
-                                 hint="name one, or set it with `artctl config core.default_remote NAME`")
+                raise RemoteNotFound(
+                    "no remote is configured", hint="add one with `artctl remote add origin URL --default`"
+                )
+            raise RemoteNotFound(
+                "several remotes are configured and none is the default",
+                hint="name one, or set it with `artctl config core.default_remote NAME`",
+            )
     spec = remotes.get(name)
     if spec is None:
         raise RemoteNotFound(f"no remote {name!r}", hint=f"add it with `artctl remote add {name} URL`")
     return spec
 
 
-def add_remote(repo: "Repository", name: str, url: str, options: dict[str, Any] | None = None,
-               *, default: bool = False, force: bool = False) -> RemoteSpec:
+def add_remote(
+    repo: Repository,
+    name: str,
+    url: str,
+    options: dict[str, Any] | None = None,
+    *,
+    default: bool = False,
+    force: bool = False,
+) -> RemoteSpec:
     """Configure a remote; a storage backend artctl does not test is refused unless ``force``."""
     from artctl.backend.fs import open_backend, split_url
 
@@ -158,7 +167,9 @@ def add_remote(repo: "Repository", name: str, url: str, options: dict[str, Any] 
     check_backend(url, force=force)
     open_backend(url, options)  # refuses options artctl itself reads (fsync=maybe); contacts nothing
     if name in {r.name for r in list_remotes(repo)}:
-        raise Conflict(f"remote {name!r} already exists", hint=f"remove it first with `artctl remote rm {name}`")
+        raise Conflict(
+            f"remote {name!r} already exists", hint=f"remove it first with `artctl remote rm {name}`"
+        )
     if protocol == "file" and "://" not in url:
         from pathlib import Path
 
@@ -191,22 +202,25 @@ def check_backend(url: str, *, force: bool = False) -> str:
     """
     from fsspec.registry import known_implementations, registry
 
-    from artctl.base import extras
     from artctl.backend.fs import split_url
+    from artctl.base import extras
 
     protocol, _root = split_url(url)
     if protocol not in known_implementations and protocol not in registry:
-        raise InvalidInput(f"unknown storage protocol in {url!r}",
-                           hint="use a local path, file://, s3://, gs:// or az://")
+        raise InvalidInput(
+            f"unknown storage protocol in {url!r}", hint="use a local path, file://, s3://, gs:// or az://"
+        )
     if protocol not in TESTED_PROTOCOLS and not force:
-        raise InvalidInput(f"artctl is not tested with {protocol}:// remotes",
-                           hint="use a local path, file://, s3://, gs://, az:// or abfs://; "
-                                "--force adds it anyway, at your own risk")
+        raise InvalidInput(
+            f"artctl is not tested with {protocol}:// remotes",
+            hint="use a local path, file://, s3://, gs://, az:// or abfs://; "
+            "--force adds it anyway, at your own risk",
+        )
     extras.require(protocol)
     return protocol
 
 
-def remove_remote(repo: "Repository", name: str) -> RemoteSpec:
+def remove_remote(repo: Repository, name: str) -> RemoteSpec:
     spec = get_remote(repo, name)
     repo.config.unset(f"remote.{name}")
     if repo.config.get("core.default_remote") == name:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from artctl.errors import RemoteError
-from artctl.repository.state import RemoteCopy
 from artctl.ops.remote.config import list_remotes
 from artctl.ops.remote.protocol import idx_rel
+from artctl.repository.state import RemoteCopy
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
@@ -30,7 +30,7 @@ class Confirmation:
     unreachable: dict[str, str] = field(default_factory=dict)
 
 
-def confirm_copies(repository: "Repository", digests: set[str]) -> Confirmation:
+def confirm_copies(repository: Repository, digests: set[str]) -> Confirmation:
     """Which of ``digests`` a configured remote still holds at the recorded file and size."""
     out = Confirmation()
     by_remote: dict[str, list[RemoteCopy]] = {}
@@ -56,7 +56,7 @@ def confirm_copies(repository: "Repository", digests: set[str]) -> Confirmation:
     return out
 
 
-def _sizes(repository: "Repository", spec, copies: list[RemoteCopy]) -> dict[str, int | None]:  # type: ignore[no-untyped-def]
+def _sizes(repository: Repository, spec, copies: list[RemoteCopy]) -> dict[str, int | None]:  # type: ignore[no-untyped-def]
     from artctl.ops.remote.transfer import backend_for
 
     files = {c.file for c in copies} | {_index_of(c.file) for c in copies if _index_of(c.file)}
@@ -66,7 +66,7 @@ def _sizes(repository: "Repository", spec, copies: list[RemoteCopy]) -> dict[str
 def _index_of(file: str) -> str:
     """``packs/<id>.pack`` → its ``packs/<id>.idx``; "" for a loose object."""
     if file.startswith("packs/") and file.endswith(".pack"):
-        return idx_rel(file[len("packs/"):-len(".pack")])
+        return idx_rel(file[len("packs/") : -len(".pack")])
     return ""
 
 

@@ -22,17 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artctl.base.fsutil import atomic_write_bytes
-from artctl.repository.state import PackLocation
-from artctl.repository.packs import PACK_MAGIC, decode_index
 from artctl.backend.fs import MAX_INDEX_BYTES, Backend
+from artctl.base.fsutil import atomic_write_bytes
 from artctl.ops.remote.protocol import idx_rel
+from artctl.repository.packs import PACK_MAGIC, decode_index
+from artctl.repository.state import PackLocation
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
 
 
-def cache_dir(repository: "Repository", remote: str) -> Path:
+def cache_dir(repository: Repository, remote: str) -> Path:
     return repository.root / "remotes" / remote / "packs"
 
 
@@ -59,7 +59,7 @@ class Inventory:
         return digest in self.loose and (size is None or self.loose[digest] == size)
 
 
-def load_cached(repository: "Repository", remote: str) -> Inventory:
+def load_cached(repository: Repository, remote: str) -> Inventory:
     """The inventory from the local idx cache only (no network)."""
     inv = Inventory()
     directory = cache_dir(repository, remote)
@@ -78,7 +78,7 @@ def _add_index(inv: Inventory, pack_id: str, data: bytes) -> None:
     inv.ends[pack_id] = pack_end(blobs)
 
 
-def refresh(repository: "Repository", remote: str, backend: Backend, *, list_loose: bool = True) -> Inventory:
+def refresh(repository: Repository, remote: str, backend: Backend, *, list_loose: bool = True) -> Inventory:
     """List the remote's packs (fetching new indexes into the cache) and loose objects.
 
     Indexes are validated (magic + BLAKE3 checksum) before they are cached; an index whose pack
@@ -86,9 +86,12 @@ def refresh(repository: "Repository", remote: str, backend: Backend, *, list_loo
     """
     directory = cache_dir(repository, remote)
     listed = backend.list_sizes("packs")
-    pack_sizes = {rel[len("packs/"):-5]: size for rel, size in listed.items()
-                  if rel.endswith(".pack") and rel.count("/") == 1}
-    remote_ids = {rel[len("packs/"):-4] for rel in listed if rel.endswith(".idx") and rel.count("/") == 1}
+    pack_sizes = {
+        rel[len("packs/") : -5]: size
+        for rel, size in listed.items()
+        if rel.endswith(".pack") and rel.count("/") == 1
+    }
+    remote_ids = {rel[len("packs/") : -4] for rel in listed if rel.endswith(".idx") and rel.count("/") == 1}
     cached = set()
     with contextlib.suppress(FileNotFoundError):
         cached = {n[:-4] for n in os.listdir(directory) if n.endswith(".idx")}
@@ -99,7 +102,7 @@ def refresh(repository: "Repository", remote: str, backend: Backend, *, list_loo
     for rel, data in fetched.items():
         if data is None:
             continue
-        pack_id = rel[len("packs/"):-4]
+        pack_id = rel[len("packs/") : -4]
         decode_index(data, f"remote {rel}")
         validated[pack_id] = data
     for pack_id, data in validated.items():
@@ -110,8 +113,11 @@ def refresh(repository: "Repository", remote: str, backend: Backend, *, list_loo
             _drop(directory, pack_id)
     inv = load_cached(repository, remote)
     if list_loose:
-        inv.loose = {rel[8:10] + rel[11:]: size for rel, size in backend.list_sizes("objects").items()
-                     if len(rel) == 8 + 2 + 1 + 62}
+        inv.loose = {
+            rel[8:10] + rel[11:]: size
+            for rel, size in backend.list_sizes("objects").items()
+            if len(rel) == 8 + 2 + 1 + 62
+        }
         inv.loose_listed = True
         # Only a hint for `verify` ("listed on R, not fetched here"); eviction and push never
         # rely on it (remote_files, written for verified bytes, is what they trust).
@@ -128,7 +134,7 @@ def _drop(directory: Path, pack_id: str) -> None:
 class LazyInventory:
     """A thread-safe inventory for ``get``: cache first, one remote listing on a miss."""
 
-    def __init__(self, repository: "Repository", remote: str, backend: Backend) -> None:
+    def __init__(self, repository: Repository, remote: str, backend: Backend) -> None:
         self.repository = repository
         self.remote = remote
         self.backend = backend

@@ -22,12 +22,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from artctl.errors import ArtctlError, Conflict, RemoteError, RepositoryFormatError
+from artctl.backend.fs import Backend
 from artctl.base.hashing import is_digest
+from artctl.errors import ArtctlError, Conflict, RemoteError, RepositoryFormatError
 from artctl.format.names import ArtifactName, parse_name, version_index
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads
 from artctl.repository.repo import FORMAT_FILE, check_format, format_bytes
-from artctl.backend.fs import Backend
 
 ALIAS_RETRIES = 50
 
@@ -81,16 +81,22 @@ def open_remote(backend: Backend, *, create: bool) -> bool:
         try:
             check_format(data, f"remote {backend.url}")
         except RepositoryFormatError as exc:
-            raise RemoteError(f"{exc.message} (its FORMAT file is not artctl's)",
-                              hint=exc.hint or "check the URL; artctl only uses locations it initialized") from None
+            raise RemoteError(
+                f"{exc.message} (its FORMAT file is not artctl's)",
+                hint=exc.hint or "check the URL; artctl only uses locations it initialized",
+            ) from None
         return False
     exists = backend.check_location()
     if exists and backend.listdir(""):
-        raise RemoteError(f"remote {backend.url} is not an artctl remote (it has files but no FORMAT)",
-                          hint="use an empty bucket/prefix, or fix the URL")
+        raise RemoteError(
+            f"remote {backend.url} is not an artctl remote (it has files but no FORMAT)",
+            hint="use an empty bucket/prefix, or fix the URL",
+        )
     if not create:
-        raise RemoteError(f"remote {backend.url} is empty: there is nothing to pull",
-                          hint="push to it first (`artctl push`)")
+        raise RemoteError(
+            f"remote {backend.url} is empty: there is nothing to pull",
+            hint="push to it first (`artctl push`)",
+        )
     winner = create_or_read(backend, FORMAT_FILE, format_bytes())
     if winner is not None:
         check_format(winner, f"remote {backend.url}")
@@ -118,8 +124,9 @@ def parse_version(data: bytes, name: ArtifactName, index: int, where: str) -> Ve
     return record
 
 
-def read_registry(backend: Backend, names: set[str] | None = None,
-                  problems: list[str] | None = None) -> dict[str, RemoteArtifact]:
+def read_registry(
+    backend: Backend, names: set[str] | None = None, problems: list[str] | None = None
+) -> dict[str, RemoteArtifact]:
     """Every artifact (or those in ``names``) with versions and custom aliases, by name.
 
     A damaged record raises RepositoryFormatError naming it — unless ``problems`` is given:
@@ -138,13 +145,13 @@ def read_registry(backend: Backend, names: set[str] | None = None,
         for directory, info in dirs.items():
             if not rel.startswith(directory + "/"):
                 continue
-            rest = rel[len(directory) + 1:]
+            rest = rel[len(directory) + 1 :]
             if rest.startswith("versions/") and rest.endswith(".deleted.json"):
-                index = version_index(rest[len("versions/"):-len(".deleted.json")])
+                index = version_index(rest[len("versions/") : -len(".deleted.json")])
                 if index is not None:
                     info.setdefault("deleted", {})[index] = rel
             elif rest.startswith("versions/") and rest.endswith(".json"):
-                index = version_index(rest[len("versions/"):-5])
+                index = version_index(rest[len("versions/") : -5])
                 if index is not None:
                     info["versions"][index] = rel
             elif rest.startswith("aliases/") and rest[8:-5].isdigit() and rest.endswith(".json"):
@@ -202,12 +209,14 @@ def read_registry(backend: Backend, names: set[str] | None = None,
 
 def _artifact_record(backend: Backend, directory: str, data: bytes) -> tuple[ArtifactName, ArtifactRecord]:
     """An ``artifact.json`` and its name, checked against the directory it was found in."""
-    record = ArtifactRecord.from_json(loads(data, f"{backend.url}/{directory}/artifact.json"),
-                                      f"{backend.url}/{directory}/artifact.json")
+    record = ArtifactRecord.from_json(
+        loads(data, f"{backend.url}/{directory}/artifact.json"), f"{backend.url}/{directory}/artifact.json"
+    )
     name = parse_name(record.name)
     if artifact_dir(name) != directory:
-        raise RepositoryFormatError(f"remote record {directory}/artifact.json names {record.name} "
-                                    "(tampered or corrupt)")
+        raise RepositoryFormatError(
+            f"remote record {directory}/artifact.json names {record.name} (tampered or corrupt)"
+        )
     return name, record
 
 
@@ -216,8 +225,14 @@ def _apply_tombstone(record: VersionRecord, data: bytes, where: str) -> VersionR
     any record's time)."""
     stone = loads(data, where)
     deleted_at = stone.get("deleted_at")
-    return VersionRecord.from_json({**record.to_json(), "state": "deleted",
-                                    "deleted_at": deleted_at if isinstance(deleted_at, str) else None}, where)
+    return VersionRecord.from_json(
+        {
+            **record.to_json(),
+            "state": "deleted",
+            "deleted_at": deleted_at if isinstance(deleted_at, str) else None,
+        },
+        where,
+    )
 
 
 def _skip(problems: list[str] | None, exc: ArtctlError, consequence: str) -> None:
@@ -245,8 +260,11 @@ def _alias_table(data: bytes, where: str) -> dict[str, str]:
 
 def read_aliases(backend: Backend, name: ArtifactName) -> tuple[int, dict[str, str]]:
     """The newest alias snapshot: ``(seq, table)``; ``(-1, {})`` when there is none."""
-    seqs = [int(n[:-5]) for n in backend.listdir(f"{artifact_dir(name)}/aliases")
-            if n.endswith(".json") and n[:-5].isdigit()]
+    seqs = [
+        int(n[:-5])
+        for n in backend.listdir(f"{artifact_dir(name)}/aliases")
+        if n.endswith(".json") and n[:-5].isdigit()
+    ]
     for seq in sorted(seqs, reverse=True):
         data = backend.read_or_none(alias_rel(name, seq))
         if data is not None:
@@ -275,8 +293,9 @@ def create_or_read(backend: Backend, rel: str, data: bytes, timeout: float = 30.
             return backend.read(rel)
         except FileNotFoundError:
             if time.monotonic() >= deadline:
-                raise StuckRecord(f"cannot create {backend.url}/{rel}: another writer keeps it busy",
-                                  hint="retry") from None
+                raise StuckRecord(
+                    f"cannot create {backend.url}/{rel}: another writer keeps it busy", hint="retry"
+                ) from None
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
 
@@ -290,11 +309,15 @@ def ensure_artifact(backend: Backend, record: ArtifactRecord) -> None:
         return
     existing = ArtifactRecord.from_json(loads(winner, f"{backend.url}/{rel}"))
     if existing.type != record.type:
-        raise Conflict(f"artifact {name} is a {existing.type!r} on the remote but a {record.type!r} here",
-                       hint="names are unique within a project whatever the type; rename one of them")
+        raise Conflict(
+            f"artifact {name} is a {existing.type!r} on the remote but a {record.type!r} here",
+            hint="names are unique within a project whatever the type; rename one of them",
+        )
 
 
-def publish_version(backend: Backend, record: VersionRecord, taken: dict[int, VersionRecord]) -> VersionRecord:
+def publish_version(
+    backend: Backend, record: VersionRecord, taken: dict[int, VersionRecord]
+) -> VersionRecord:
     """Create ``record`` on the remote under a free number; return it as published.
 
     Keeps the local number when it is free and above every remote number (so numbering stays
@@ -341,8 +364,9 @@ def update_aliases(backend: Backend, name: ArtifactName, changes: dict[str, str]
         if backend.create(alias_rel(name, seq + 1), dumps(doc)):
             return new
         time.sleep(0.02 * (1 + _attempt % 10))  # let the winner's write become readable
-    raise Conflict(f"aliases of {name} on the remote changed {ALIAS_RETRIES} times while pushing",
-                   hint="retry the push")
+    raise Conflict(
+        f"aliases of {name} on the remote changed {ALIAS_RETRIES} times while pushing", hint="retry the push"
+    )
 
 
 def json_line(obj: dict[str, Any]) -> bytes:
@@ -352,6 +376,11 @@ def json_line(obj: dict[str, Any]) -> bytes:
 def publish_deletion(backend: Backend, record: VersionRecord) -> bool:
     """Mark a remote version deleted (exclusive create of its tombstone); False if it already was."""
     name = parse_name(record.name)
-    doc = {"format": 1, "name": record.name, "version": record.version, "manifest": record.manifest,
-           "deleted_at": record.deleted_at}
+    doc = {
+        "format": 1,
+        "name": record.name,
+        "version": record.version,
+        "manifest": record.manifest,
+        "deleted_at": record.deleted_at,
+    }
     return backend.create(tombstone_rel(name, record.index), dumps(doc))

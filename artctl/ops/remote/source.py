@@ -16,28 +16,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artctl.errors import IntegrityError
 from artctl.base.fsutil import copy_target_in
 from artctl.base.hashing import hash_bytes, hash_file
+from artctl.errors import IntegrityError
 from artctl.format.manifest import Entry
-from artctl.repository.objects import PACK_THRESHOLD
-from artctl.repository.state import RemoteCopy
-from artctl.repository.packs import read_slice
 from artctl.ops.remote.inventory import pack_end
 from artctl.ops.remote.protocol import object_rel, pack_rel
+from artctl.repository.objects import PACK_THRESHOLD
+from artctl.repository.packs import read_slice
+from artctl.repository.state import RemoteCopy
 
 #: A packed blob whose whole pack is at most this big is fetched with its pack: one request
 #: instead of one per small file, and the neighbours a `get` usually needs next come along.
 WHOLE_PACK_BYTES = 8 * 1024 * 1024
 
 if TYPE_CHECKING:
-    from artctl.repository.repo import Repository
     from artctl.api.repo import Repo
-    from artctl.repository.objects import Store
     from artctl.backend.fs import Backend
+    from artctl.repository.objects import Store
+    from artctl.repository.repo import Repository
 
 
-def fetch_loose_to_store(repository: "Repository", backend: "Backend", digest: str, size: int) -> int:
+def fetch_loose_to_store(repository: Repository, backend: Backend, digest: str, size: int) -> int:
     """Download ``objects/<digest>``, verify it, publish it in the local store; return its size.
 
     Raises FileNotFoundError when the remote does not have it, IntegrityError when it holds
@@ -47,16 +47,18 @@ def fetch_loose_to_store(repository: "Repository", backend: "Backend", digest: s
     if size < PACK_THRESHOLD:
         data = backend.read(object_rel(digest), size)
         if hash_bytes(data) != digest:
-            raise IntegrityError(f"object {digest[:12]} on the remote is corrupt (digest mismatch); "
-                                 "nothing was stored")
+            raise IntegrityError(
+                f"object {digest[:12]} on the remote is corrupt (digest mismatch); nothing was stored"
+            )
         store.put_bytes(data, digest)
         return len(data)
     tmp = copy_target_in(store.tmp_dir)
     try:
         got = backend.download(object_rel(digest), tmp, size)
         if hash_file(tmp, got) != digest:
-            raise IntegrityError(f"object {digest[:12]} on the remote is corrupt (digest mismatch); "
-                                 "nothing was stored")
+            raise IntegrityError(
+                f"object {digest[:12]} on the remote is corrupt (digest mismatch); nothing was stored"
+            )
         store.adopt_loose(tmp, digest)
         return got
     finally:
@@ -64,10 +66,10 @@ def fetch_loose_to_store(repository: "Repository", backend: "Backend", digest: s
             os.unlink(tmp)
 
 
-def download_pack(repository: "Repository", remote: str, backend: "Backend", pack_id: str) -> None:
+def download_pack(repository: Repository, remote: str, backend: Backend, pack_id: str) -> None:
     """Download a whole remote pack, verify every blob against its index and adopt it."""
-    from artctl.repository.packs import decode_index
     from artctl.ops.remote.inventory import cache_dir
+    from artctl.repository.packs import decode_index
 
     store = repository.store
     if store.pack_path(pack_id).exists():
@@ -83,16 +85,18 @@ def download_pack(repository: "Repository", remote: str, backend: "Backend", pac
     record_pack_copy(repository, remote, pack_id, idx)
 
 
-def record_pack_copy(repository: "Repository", remote: str, pack_id: str, idx: bytes) -> None:
+def record_pack_copy(repository: Repository, remote: str, pack_id: str, idx: bytes) -> None:
     """Every blob of a pack downloaded whole and verified has a copy in that remote pack."""
     from artctl.repository.packs import decode_index
 
     blobs = decode_index(idx)
     end = pack_end(blobs)
-    repository.state.record_remote_copies(remote, [RemoteCopy(d, pack_rel(pack_id), end) for d, _o, _n in blobs])
+    repository.state.record_remote_copies(
+        remote, [RemoteCopy(d, pack_rel(pack_id), end) for d, _o, _n in blobs]
+    )
 
 
-def adopt_remote_pack(store: "Store", remote: str, pack_id: str, tmp: Path, idx: bytes) -> None:
+def adopt_remote_pack(store: Store, remote: str, pack_id: str, tmp: Path, idx: bytes) -> None:
     """Adopt the downloaded pack ``tmp`` once every blob matches ``idx`` and its id is ``pack_id``.
 
     Shared by ``get``'s on-demand fetch and ``pull``, so a corrupt or misnamed remote pack is
@@ -101,8 +105,9 @@ def adopt_remote_pack(store: "Store", remote: str, pack_id: str, tmp: Path, idx:
     try:
         adopted = store.add_pack_file(tmp, idx)  # verifies every blob before adopting
     except IntegrityError as exc:
-        raise IntegrityError(f"pack {pack_id[:12]} on remote {remote} is corrupt: {exc}; "
-                             "nothing was stored") from None
+        raise IntegrityError(
+            f"pack {pack_id[:12]} on remote {remote} is corrupt: {exc}; nothing was stored"
+        ) from None
     if adopted != pack_id:
         store.delete_pack(adopted)
         raise IntegrityError(f"pack {pack_id[:12]} on remote {remote} does not match its name")
@@ -113,7 +118,7 @@ def adopt_remote_pack(store: "Store", remote: str, pack_id: str, tmp: Path, idx:
 WHOLE_PACK_SHARE = 0.25
 
 
-def remote_prefetch(repo: "Repo", entries: list[Entry]) -> None:
+def remote_prefetch(repo: Repo, entries: list[Entry]) -> None:
     """Before a `get`: download, in parallel, every remote pack that holds much of what it needs.
 
     Thousands of small files then cost a few pack downloads instead of one request each; the
@@ -132,7 +137,7 @@ def remote_prefetch(repo: "Repo", entries: list[Entry]) -> None:
         return
     default = default_remote_name(repository)
     specs.sort(key=lambda s: s.name != default)
-    jobs: list[tuple[str, "Backend", str]] = []
+    jobs: list[tuple[str, Backend, str]] = []
     for spec in specs:
         backend = backend_for(repository, spec)
         inv = LazyInventory(repository, spec.name, backend)
@@ -153,7 +158,7 @@ def remote_prefetch(repo: "Repo", entries: list[Entry]) -> None:
             list(pool.map(lambda job: download_pack(repository, *job), jobs))
 
 
-def remote_source(repo: "Repo") -> Callable[[Entry, Path], bool] | None:
+def remote_source(repo: Repo) -> Callable[[Entry, Path], bool] | None:
     """The SOURCES entry: None when no remote is configured (no import of fsspec then)."""
     from artctl.ops.remote.config import default_remote_name, list_remotes
 
@@ -210,9 +215,11 @@ def remote_source(repo: "Repo") -> Callable[[Entry, Path], bool] | None:
                 continue
             if data is not None:
                 if hash_bytes(data) != digest:
-                    raise IntegrityError(f"object {digest[:12]} ({entry.path}) in pack {loc.pack[:12]} "
-                                         f"on remote {spec.name} is corrupt (digest mismatch); "
-                                         "nothing was stored")
+                    raise IntegrityError(
+                        f"object {digest[:12]} ({entry.path}) in pack {loc.pack[:12]} "
+                        f"on remote {spec.name} is corrupt (digest mismatch); "
+                        "nothing was stored"
+                    )
                 with open(dst, "xb") as fh:
                     fh.write(data)
             else:

@@ -27,17 +27,16 @@ if TYPE_CHECKING:
 
 _MERGE_STEPS = {
     "after-journal": "the registry as before, plus the journal of the merged state: the next command that "
-                     "reads or changes the artifact (or reads runs) applies it first and sees the merged state",
+    "reads or changes the artifact (or reads runs) applies it first and sees the merged state",
     "version-written": "some version records rewritten from the journal (a version's new number is written "
-                       "before its old one is reused); the journal finishes the merge before anyone reads",
+    "before its old one is reused); the journal finishes the merge before anyone reads",
     "aliases-written": "version records and alias table merged, run links not yet; the journal finishes them "
-                       "before anyone reads",
+    "before anyone reads",
     "run-linked": "one more run record names the new numbers; the journal finishes the others before anyone reads",
     "merged": "the artifact merged and its journal deleted",
 }
 MERGE_POINTS: dict[str, dict[str, str]] = {
-    direction: {step: declare(f"{direction}.{step}", guarantee)
-                for step, guarantee in _MERGE_STEPS.items()}
+    direction: {step: declare(f"{direction}.{step}", guarantee) for step, guarantee in _MERGE_STEPS.items()}
     for direction in ("pull", "push")
 }
 """The merge's crash points, ``pull.*`` or ``push.*`` by the command that merges."""
@@ -83,8 +82,14 @@ def match_versions(art: RemoteArtifact, local: list[VersionRecord]) -> dict[int,
     for record in sorted(local, key=lambda r: r.index):
         if record.index in twins:
             continue
-        twin = next((r for i, r in sorted(art.versions.items())
-                     if i not in claimed and not r.deleted and r.manifest == record.manifest), None)
+        twin = next(
+            (
+                r
+                for i, r in sorted(art.versions.items())
+                if i not in claimed and not r.deleted and r.manifest == record.manifest
+            ),
+            None,
+        )
         if twin is not None:
             twins[record.index] = twin
             claimed.add(twin.index)
@@ -114,19 +119,23 @@ def plan_merge(art: RemoteArtifact, local: list[VersionRecord], local_aliases: d
         target[index] = record.evolve(index=index)
         moved[record.index] = index
     known = {r.manifest for r in local}
-    new_refs = [f"{art.name}:v{i}" for i, r in sorted(art.versions.items()) if r.manifest not in known and r.live()]
+    new_refs = [
+        f"{art.name}:v{i}" for i, r in sorted(art.versions.items()) if r.manifest not in known and r.live()
+    ]
     table = {}
     for alias, version in local_aliases.items():
         old = version_index(version)
         table[alias] = f"v{moved.get(old, old)}" if old is not None else version
     table.update(art.aliases)
-    table = {a: v for a, v in table.items()
-             if version_index(v) in target and not target[version_index(v)].deleted}  # type: ignore[index]
+    table = {
+        a: v for a, v in table.items() if version_index(v) in target and not target[version_index(v)].deleted
+    }  # type: ignore[index]
     return MergePlan(target, table, moved, new_refs)
 
 
-def merge_artifact(repository: "Repository", art: RemoteArtifact,
-                   direction: str = "pull") -> tuple[list[Renumbered], list[str]]:
+def merge_artifact(
+    repository: Repository, art: RemoteArtifact, direction: str = "pull"
+) -> tuple[list[Renumbered], list[str]]:
     """Make the local registry of ``art`` follow the remote's; return renumberings and the
     refs (``name:vN``) that are new locally.
 
@@ -151,13 +160,19 @@ def merge_artifact(repository: "Repository", art: RemoteArtifact,
         plan = plan_merge(art, local, aliases)
         if existing is not None and aliases == plan.aliases and _unchanged(local, plan.versions):
             return [], plan.new_refs
-        pending = journal.Journal(name, plan.versions, plan.aliases,
-                                  {f"v{old}": f"v{new}" for old, new in plan.renumbered.items()},
-                                  None if existing is not None else art.record)
+        pending = journal.Journal(
+            name,
+            plan.versions,
+            plan.aliases,
+            {f"v{old}": f"v{new}" for old, new in plan.renumbered.items()},
+            None if existing is not None else art.record,
+        )
         journal.write(repository, pending)
         crash_point(points["after-journal"])
         journal.apply(repository, pending, lambda step: crash_point(points[step]))
-    return [Renumbered(str(name), f"v{old}", f"v{new}") for old, new in plan.renumbered.items()], plan.new_refs
+    return [
+        Renumbered(str(name), f"v{old}", f"v{new}") for old, new in plan.renumbered.items()
+    ], plan.new_refs
 
 
 def _unchanged(local: list[VersionRecord], target: dict[int, VersionRecord]) -> bool:

@@ -22,47 +22,76 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from artctl.backend.fs import MAX_MANIFEST_BYTES, Backend, open_backend
 from artctl.base.crashpoints import crash_point, declare
-from artctl.errors import ArtctlError, ArtifactNotFound, IntegrityError, InvalidInput, ObjectNotFound
 from artctl.base.hashing import hash_bytes, hash_file
+from artctl.base.progress import announce_total
+from artctl.errors import ArtctlError, ArtifactNotFound, IntegrityError, InvalidInput, ObjectNotFound
 from artctl.format.manifest import Manifest
 from artctl.format.names import ArtifactName, parse_name, parse_ref
-from artctl.base.progress import announce_total
 from artctl.format.records import VersionRecord, dumps, loads
-from artctl.repository.state import RemoteCopy
 from artctl.ops.remote import inventory as inventory_mod
 from artctl.ops.remote.config import RemoteSpec, add_remote, check_backend, get_remote
-from artctl.backend.fs import MAX_MANIFEST_BYTES, Backend, open_backend
-from artctl.ops.remote.protocol import (RemoteArtifact, ensure_artifact, idx_rel, manifest_rel, object_rel, open_remote, pack_rel,
-                       publish_deletion, publish_version, read_registry, run_rel, update_aliases)
+from artctl.ops.remote.protocol import (
+    RemoteArtifact,
+    ensure_artifact,
+    idx_rel,
+    manifest_rel,
+    object_rel,
+    open_remote,
+    pack_rel,
+    publish_deletion,
+    publish_version,
+    read_registry,
+    run_rel,
+    update_aliases,
+)
 from artctl.ops.remote.sync import Renumbered, match_versions, merge_artifact
+from artctl.repository.state import RemoteCopy
 
 if TYPE_CHECKING:
-    from artctl.repository.repo import Repository
     from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
 Progress = Callable[[int, int], None]
 
 # The write order of push and pull as crash points (docs/robustness.md); the merge of each
 # artifact adds its own (``push.*``/``pull.*`` in artctl.ops.remote.sync).
-PUSH_OBJECTS_SENT = declare("push.objects-sent", "blobs and pack indexes on the remote, nothing names them "
-                            "yet; local state untouched; the re-run sends nothing again")
+PUSH_OBJECTS_SENT = declare(
+    "push.objects-sent",
+    "blobs and pack indexes on the remote, nothing names them "
+    "yet; local state untouched; the re-run sends nothing again",
+)
 PUSH_MANIFESTS_SENT = declare("push.manifests-sent", "manifests on the remote too, still unreferenced")
-PUSH_VERSION_CREATED = declare("push.version-created", "one more version record on the remote, complete (its "
-                               "manifest and blobs were there first); the local registry untouched")
-PUSH_DELETION_PUBLISHED = declare("push.deletion-published", "one more tombstone on the remote; the remote "
-                                  "version it marks is deleted for every reader")
-PUSH_ALIASES_SENT = declare("push.aliases-sent", "the artifact's aliases moved on the remote; the local "
-                            "registry still has its old numbers, the re-run maps them again")
-PUSH_MANIFESTS_FETCHED = declare("push.manifests-fetched", "the remote's manifests stored locally, unreferenced "
-                                 "until the merge")
-PUSH_RUNS_SENT = declare("push.runs-sent", "everything pushed and merged, run records sent: the push "
-                         "is complete (the re-run sends nothing)")
-PULL_MANIFESTS_WRITTEN = declare("pull.manifests-written", "the remote's manifests stored locally, "
-                                 "unreferenced; the registry as before")
+PUSH_VERSION_CREATED = declare(
+    "push.version-created",
+    "one more version record on the remote, complete (its "
+    "manifest and blobs were there first); the local registry untouched",
+)
+PUSH_DELETION_PUBLISHED = declare(
+    "push.deletion-published",
+    "one more tombstone on the remote; the remote version it marks is deleted for every reader",
+)
+PUSH_ALIASES_SENT = declare(
+    "push.aliases-sent",
+    "the artifact's aliases moved on the remote; the local "
+    "registry still has its old numbers, the re-run maps them again",
+)
+PUSH_MANIFESTS_FETCHED = declare(
+    "push.manifests-fetched", "the remote's manifests stored locally, unreferenced until the merge"
+)
+PUSH_RUNS_SENT = declare(
+    "push.runs-sent",
+    "everything pushed and merged, run records sent: the push is complete (the re-run sends nothing)",
+)
+PULL_MANIFESTS_WRITTEN = declare(
+    "pull.manifests-written", "the remote's manifests stored locally, unreferenced; the registry as before"
+)
 PULL_RUNS_WRITTEN = declare("pull.runs-written", "registry merged, the remote's run records created")
-PULL_OBJECT_FETCHED = declare("pull.object-fetched", "one more pack or loose object in the store, "
-                              "verified before it was published (pull --all)")
+PULL_OBJECT_FETCHED = declare(
+    "pull.object-fetched",
+    "one more pack or loose object in the store, verified before it was published (pull --all)",
+)
 #: Test hook: seconds to sleep before each blob upload, so a test can kill a push mid-way.
 _DELAY_ENV = "ARTCTL_TEST_TRANSFER_DELAY"
 
@@ -90,10 +119,16 @@ class TransferResult:
     def to_json(self) -> dict[str, Any]:
         verb = "sent" if self.direction == "push" else "fetched"
         out: dict[str, Any] = {
-            "direction": self.direction, "remote": self.remote, "url": self.url,
-            f"objects_{verb}": self.objects, f"bytes_{verb}": self.bytes, f"files_{verb}": self.files,
-            "objects_skipped": self.objects_skipped, "bytes_skipped": self.bytes_skipped,
-            f"manifests_{verb}": self.manifests, "versions": self.versions,
+            "direction": self.direction,
+            "remote": self.remote,
+            "url": self.url,
+            f"objects_{verb}": self.objects,
+            f"bytes_{verb}": self.bytes,
+            f"files_{verb}": self.files,
+            "objects_skipped": self.objects_skipped,
+            "bytes_skipped": self.bytes_skipped,
+            f"manifests_{verb}": self.manifests,
+            "versions": self.versions,
             "renumbered": [r.to_json() for r in self.renumbered],
         }
         if self.direction == "push":
@@ -105,14 +140,14 @@ class TransferResult:
         return out
 
 
-def _record_copies(repository: "Repository", spec: RemoteSpec, copies: Iterable[RemoteCopy]) -> None:
+def _record_copies(repository: Repository, spec: RemoteSpec, copies: Iterable[RemoteCopy]) -> None:
     """Remember the verified copies a configured remote holds (``cache cleanup`` may then evict
     them); a URL used once is no backup: ``get`` could not fetch from it."""
     if spec.configured:
         repository.state.record_remote_copies(spec.name, copies)
 
 
-def backend_for(repository: "Repository", spec: RemoteSpec) -> Backend:
+def backend_for(repository: Repository, spec: RemoteSpec) -> Backend:
     """The backend of a configured remote, with its ``remote.<NAME>.jobs`` from the settings."""
     return open_backend(spec.url, spec.options, jobs=repository.settings.jobs_for(spec.name))
 
@@ -126,7 +161,7 @@ def _parallel(backend: Backend, func: Callable[[Any], None], items: Sequence[Any
 
 
 # -- selecting what to move ---------------------------------------------------------------------
-def select_versions(repo: "Repo", refs: Iterable[str]) -> dict[str, list[VersionRecord]]:
+def select_versions(repo: Repo, refs: Iterable[str]) -> dict[str, list[VersionRecord]]:
     """Live versions by artifact name: all of them, of the named artifacts, or the named refs."""
     registry = repo.registry
     out: dict[str, list[VersionRecord]] = {}
@@ -151,7 +186,7 @@ def select_versions(repo: "Repo", refs: Iterable[str]) -> dict[str, list[Version
 
 # -- push ---------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def writer_guard(repository: "Repository"):  # type: ignore[no-untyped-def]
+def writer_guard(repository: Repository):  # type: ignore[no-untyped-def]
     """gc's shared writer guard (docs/gc.md): no pack we send or adopt is deleted meanwhile."""
     try:
         from artctl.base.writeguard import writing
@@ -162,14 +197,15 @@ def writer_guard(repository: "Repository"):  # type: ignore[no-untyped-def]
         yield
 
 
-def push(repo: "Repo", remote: str | None = None, refs: Sequence[str] = (),
-         progress: Progress | None = None) -> TransferResult:
+def push(
+    repo: Repo, remote: str | None = None, refs: Sequence[str] = (), progress: Progress | None = None
+) -> TransferResult:
     """Send versions (default: every live version) and the blobs they need to a remote."""
     with writer_guard(repo.repository):
         return _push(repo, remote, refs, progress)
 
 
-def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progress | None) -> TransferResult:
+def _push(repo: Repo, remote: str | None, refs: Sequence[str], progress: Progress | None) -> TransferResult:
     repository = repo.repository
     spec = get_remote(repository, remote)
     backend = backend_for(repository, spec)
@@ -225,7 +261,11 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
             crash_point(PUSH_ALIASES_SENT)
     after = read_registry(backend, set(selected), [])  # its problems were reported above
     fetched = _read_manifests(
-        repository, spec, backend, {r.manifest for a in after.values() for r in a.versions.values() if r.live()})
+        repository,
+        spec,
+        backend,
+        {r.manifest for a in after.values() for r in a.versions.values() if r.live()},
+    )
     if fetched:
         _write_manifests(repository, spec.name, fetched)
         crash_point(PUSH_MANIFESTS_FETCHED)
@@ -235,14 +275,25 @@ def _push(repo: "Repo", remote: str | None, refs: Sequence[str], progress: Progr
             renumbered.extend(moved)
     _push_runs(repository, backend)
     crash_point(PUSH_RUNS_SENT)
-    return TransferResult("push", spec.name, spec.url, objects=sent.objects, bytes=sent.bytes,
-                          files=sent.files, objects_skipped=len(needed) - sent.objects,
-                          bytes_skipped=sum(needed.values()) - sent.blob_bytes,
-                          manifests=len(todo), versions=created, renumbered=renumbered, deleted=deleted,
-                          initialized=initialized, skipped_records=skipped)
+    return TransferResult(
+        "push",
+        spec.name,
+        spec.url,
+        objects=sent.objects,
+        bytes=sent.bytes,
+        files=sent.files,
+        objects_skipped=len(needed) - sent.objects,
+        bytes_skipped=sum(needed.values()) - sent.blob_bytes,
+        manifests=len(todo),
+        versions=created,
+        renumbered=renumbered,
+        deleted=deleted,
+        initialized=initialized,
+        skipped_records=skipped,
+    )
 
 
-def _local_manifest(repository: "Repository", digest: str) -> bytes:
+def _local_manifest(repository: Repository, digest: str) -> bytes:
     try:
         data = repository.manifest_path(digest).read_bytes()
     except FileNotFoundError:
@@ -260,8 +311,14 @@ class _Sent:
     files: int = 0
 
 
-def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, needed: dict[str, int],
-               inv: inventory_mod.Inventory, progress: Progress | None = None) -> _Sent:
+def send_blobs(
+    repository: Repository,
+    spec: RemoteSpec,
+    backend: Backend,
+    needed: dict[str, int],
+    inv: inventory_mod.Inventory,
+    progress: Progress | None = None,
+) -> _Sent:
     """Upload the blobs of ``needed`` the remote lacks: whole local packs, then their ``.idx``
     (an index on the remote is the proof that its pack is complete), and loose objects.
 
@@ -276,9 +333,11 @@ def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, nee
     packs, loose = where.packs, where.loose
     lacking = sorted(where.absent)
     if lacking:
-        raise ObjectNotFound(f"{len(lacking)} object(s) (e.g. {lacking[0][:12]}) are neither in the "
-                             f"local store nor on remote {spec.name}",
-                             hint="fetch them first (`artctl pull --all`), or re-put the files")
+        raise ObjectNotFound(
+            f"{len(lacking)} object(s) (e.g. {lacking[0][:12]}) are neither in the "
+            f"local store nor on remote {spec.name}",
+            hint="fetch them first (`artctl pull --all`), or re-put the files",
+        )
     delay = float(os.environ.get(_DELAY_ENV, "0") or 0)
     result = _Sent()
     counter_lock = threading.Lock()
@@ -295,8 +354,10 @@ def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, nee
             return _pack_ok(store, ident) if kind == "pack" else hash_file(path, size) == ident
 
         if not backend.upload(pack_rel(ident) if kind == "pack" else object_rel(ident), path, intact):
-            raise IntegrityError(f"local {kind} {ident[:12]} is corrupt (digest mismatch); not pushed",
-                                 hint="run `artctl artifact verify`")
+            raise IntegrityError(
+                f"local {kind} {ident[:12]} is corrupt (digest mismatch); not pushed",
+                hint="run `artctl artifact verify`",
+            )
         with counter_lock:
             result.bytes += size
             result.files += 1
@@ -305,14 +366,23 @@ def send_blobs(repository: "Repository", spec: RemoteSpec, backend: Backend, nee
             progress(1, size)
 
     items = [("pack", p) for p in sorted(packs)] + [("loose", d) for d in sorted(loose)]
-    announce_total(progress, len(items), sum(
-        (store.pack_path(i) if k == "pack" else store.object_path(i)).stat().st_size for k, i in items))
+    announce_total(
+        progress,
+        len(items),
+        sum((store.pack_path(i) if k == "pack" else store.object_path(i)).stat().st_size for k, i in items),
+    )
     _parallel(backend, send, items)
-    _parallel(backend, lambda p: backend.write(idx_rel(p), (store.packs_dir / f"{p}.idx").read_bytes()),
-              sorted(packs))
+    _parallel(
+        backend,
+        lambda p: backend.write(idx_rel(p), (store.packs_dir / f"{p}.idx").read_bytes()),
+        sorted(packs),
+    )
     copies = [RemoteCopy(d, object_rel(d), uploaded[d]) for d in loose]
-    copies += [RemoteCopy(d, pack_rel(p), uploaded[p]) for p in packs
-               for d, _o, _n in repository.state.blobs_of_pack(p)]
+    copies += [
+        RemoteCopy(d, pack_rel(p), uploaded[p])
+        for p in packs
+        for d, _o, _n in repository.state.blobs_of_pack(p)
+    ]
     _record_copies(repository, spec, copies)
     result.objects = len(missing)
     result.blob_bytes = sum(needed[d] for d in missing)
@@ -330,10 +400,10 @@ def _pack_ok(store, pack_id: str) -> bool:  # type: ignore[no-untyped-def]
         data = store.pack_path(pack_id).read_bytes()
     except (IntegrityError, FileNotFoundError):
         return False
-    return all(len(data) >= o + n and hash_bytes(data[o:o + n]) == d for d, o, n in blobs)
+    return all(len(data) >= o + n and hash_bytes(data[o : o + n]) == d for d, o, n in blobs)
 
 
-def _push_runs(repository: "Repository", backend: Backend) -> None:
+def _push_runs(repository: Repository, backend: Backend) -> None:
     """Run records are owned by the machine that ran them: send new or changed ones."""
     runs = repository.runs.list()
     if not runs:
@@ -348,15 +418,28 @@ def _push_runs(repository: "Repository", backend: Backend) -> None:
 
 
 # -- pull ---------------------------------------------------------------------------------------
-def pull(repo: "Repo", remote: str | None = None, refs: Sequence[str] = (), *, fetch_all: bool = False,
-         progress: Progress | None = None, direction: str = "pull") -> TransferResult:
+def pull(
+    repo: Repo,
+    remote: str | None = None,
+    refs: Sequence[str] = (),
+    *,
+    fetch_all: bool = False,
+    progress: Progress | None = None,
+    direction: str = "pull",
+) -> TransferResult:
     """Fetch metadata of every (or the named) artifact; with ``fetch_all`` their blobs too."""
     with writer_guard(repo.repository):
         return _pull(repo, remote, refs, fetch_all, progress, direction)
 
 
-def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool,
-          progress: Progress | None, direction: str) -> TransferResult:
+def _pull(
+    repo: Repo,
+    remote: str | None,
+    refs: Sequence[str],
+    fetch_all: bool,
+    progress: Progress | None,
+    direction: str,
+) -> TransferResult:
     repository = repo.repository
     spec = get_remote(repository, remote)
     if not spec.configured:  # `pull URL`: later gets cannot fetch from it, so fetch the bytes now
@@ -371,11 +454,14 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
     registry = read_registry(backend, set(wanted) if wanted else None, skipped)
     for name in wanted:
         if name not in registry:
-            raise ArtifactNotFound(f"artifact {name} is not on remote {spec.name}",
-                                   hint="; ".join(skipped) or None)
+            raise ArtifactNotFound(
+                f"artifact {name} is not on remote {spec.name}", hint="; ".join(skipped) or None
+            )
     # 1. read and check everything before writing anything
     live = {n: [r for r in a.versions.values() if r.live()] for n, a in registry.items()}
-    new_manifests = _read_manifests(repository, spec, backend, {r.manifest for rs in live.values() for r in rs})
+    new_manifests = _read_manifests(
+        repository, spec, backend, {r.manifest for rs in live.values() for r in rs}
+    )
     runs = _remote_runs(repository, backend, skipped)
     inv = inventory_mod.refresh(repository, spec.key, backend)
     # 2. write: manifests, then version records and aliases, then runs
@@ -390,13 +476,21 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
         renumbered.extend(moved)
         created.extend(new)
     for run_id, data in runs.items():
-        create_exclusive(repository.runs.path(run_id), data, tmp_dir=repository.tmp_dir,
-                         fsync=repository.fsync)
+        create_exclusive(
+            repository.runs.path(run_id), data, tmp_dir=repository.tmp_dir, fsync=repository.fsync
+        )
     crash_point(PULL_RUNS_WRITTEN)
     # Nothing is recorded as "on the remote" from the listing: only bytes fetched and verified
     # (below, or by `get`) or sent by `push` count as a copy that lets `cache cleanup` evict.
-    result = TransferResult(direction, spec.name, spec.url, manifests=len(new_manifests),
-                            versions=created, renumbered=renumbered, skipped_records=skipped)
+    result = TransferResult(
+        direction,
+        spec.name,
+        spec.url,
+        manifests=len(new_manifests),
+        versions=created,
+        renumbered=renumbered,
+        skipped_records=skipped,
+    )
     if fetch_all:
         records = []
         for name, versions in live.items():
@@ -409,18 +503,21 @@ def _pull(repo: "Repo", remote: str | None, refs: Sequence[str], fetch_all: bool
     return result
 
 
-def _read_manifests(repository: "Repository", spec: RemoteSpec, backend: Backend,
-                    digests: set[str]) -> dict[str, bytes]:
+def _read_manifests(
+    repository: Repository, spec: RemoteSpec, backend: Backend, digests: set[str]
+) -> dict[str, bytes]:
     """Manifests the local repository lacks, verified (digest) and parsed (every path checked)
     — nothing is written here, so a bad one stops the pull before any local change."""
     have = {d for d in digests if repository.manifest_path(d).exists()}
     fetched = backend.read_many((manifest_rel(d) for d in sorted(digests - have)), MAX_MANIFEST_BYTES)
     out: dict[str, bytes] = {}
     for rel, data in fetched.items():
-        digest = rel[len("manifests/"):].replace("/", "")[:-len(".jsonl")]
+        digest = rel[len("manifests/") :].replace("/", "")[: -len(".jsonl")]
         if data is None:
-            raise ObjectNotFound(f"remote {spec.name} lacks manifest {digest[:12]} of a version it lists",
-                                 hint="the remote is damaged or a push is in progress; retry later")
+            raise ObjectNotFound(
+                f"remote {spec.name} lacks manifest {digest[:12]} of a version it lists",
+                hint="the remote is damaged or a push is in progress; retry later",
+            )
         if hash_bytes(data) != digest:
             raise IntegrityError(f"manifest {digest[:12]} on remote {spec.name} is corrupt (digest mismatch)")
         Manifest.parse(data, f"remote manifest {digest[:12]}")  # validates every path
@@ -428,18 +525,23 @@ def _read_manifests(repository: "Repository", spec: RemoteSpec, backend: Backend
     return out
 
 
-def _write_manifests(repository: "Repository", remote: str, manifests: dict[str, bytes]) -> None:
+def _write_manifests(repository: Repository, remote: str, manifests: dict[str, bytes]) -> None:
     """Store manifests fetched from ``remote``, each marked as such first (``get`` trusts
     their references less than the user's own)."""
     from artctl.base.fsutil import atomic_write_bytes
 
     for digest, data in manifests.items():
         repository.mark_from_remote(digest, remote)
-        atomic_write_bytes(repository.manifest_path(digest), data, tmp_dir=repository.tmp_dir, mode=0o444,
-                           fsync=repository.fsync)
+        atomic_write_bytes(
+            repository.manifest_path(digest),
+            data,
+            tmp_dir=repository.tmp_dir,
+            mode=0o444,
+            fsync=repository.fsync,
+        )
 
 
-def _remote_runs(repository: "Repository", backend: Backend, skipped: list[str]) -> dict[str, bytes]:
+def _remote_runs(repository: Repository, backend: Backend, skipped: list[str]) -> dict[str, bytes]:
     """Run records the local repository lacks (validated before anything is written; a damaged
     one is left out and described in ``skipped``)."""
     names = [n for n in backend.listdir("runs") if n.endswith(".json")]
@@ -472,9 +574,15 @@ def _remote_runs(repository: "Repository", backend: Backend, skipped: list[str])
     return out
 
 
-def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
-                   inv: inventory_mod.Inventory, records: list[VersionRecord], result: TransferResult,
-                   progress: Progress | None) -> TransferResult:
+def _fetch_objects(
+    repository: Repository,
+    spec: RemoteSpec,
+    backend: Backend,
+    inv: inventory_mod.Inventory,
+    records: list[VersionRecord],
+    result: TransferResult,
+    progress: Progress | None,
+) -> TransferResult:
     """Fetch every blob of ``records`` the local store lacks: whole packs, loose objects."""
     from dataclasses import replace
 
@@ -490,14 +598,19 @@ def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
     loose = sorted(d for d in missing if d not in inv.packed)
     absent = [d for d in loose if d not in inv.loose]
     if absent:
-        raise ObjectNotFound(f"{len(absent)} object(s) (e.g. {absent[0][:12]}) are not on remote {spec.name}",
-                             hint="the remote is incomplete; push them from a clone that has them")
+        raise ObjectNotFound(
+            f"{len(absent)} object(s) (e.g. {absent[0][:12]}) are not on remote {spec.name}",
+            hint="the remote is incomplete; push them from a clone that has them",
+        )
     moved = {"bytes": 0, "files": 0}
     counter_lock = threading.Lock()
     from artctl.ops.remote.source import adopt_remote_pack, fetch_loose_to_store, record_pack_copy
 
-    announce_total(progress, len(packs) + len(loose),
-                   sum(inv.packs.get(p, 0) for p in packs) + sum(needed[d] for d in loose))
+    announce_total(
+        progress,
+        len(packs) + len(loose),
+        sum(inv.packs.get(p, 0) for p in packs) + sum(needed[d] for d in loose),
+    )
 
     def get_pack(pack_id: str) -> None:
         tmp = repository.tmp_dir / f".{pack_id}.pack.download"
@@ -530,8 +643,14 @@ def _fetch_objects(repository: "Repository", spec: RemoteSpec, backend: Backend,
 
     _parallel(backend, get_pack, packs)
     _parallel(backend, get_loose, loose)
-    return replace(result, objects=len(missing), bytes=moved["bytes"], files=moved["files"],
-                   objects_skipped=len(present), bytes_skipped=sum(needed[d] for d in present))
+    return replace(
+        result,
+        objects=len(missing),
+        bytes=moved["bytes"],
+        files=moved["files"],
+        objects_skipped=len(present),
+        bytes_skipped=sum(needed[d] for d in present),
+    )
 
 
 # -- clone --------------------------------------------------------------------------------------
@@ -545,11 +664,13 @@ def default_clone_dir(url: str) -> str:
 CLONE_INITIALIZED = declare(
     "clone.initialized",
     "the new repository exists only in a hidden staging directory beside the target: the target "
-    "is untouched, and the next clone removes the staging directory and starts again")
+    "is untouched, and the next clone removes the staging directory and starts again",
+)
 CLONE_PULLED = declare(
     "clone.pulled",
     "the metadata is pulled into the staging directory, which is not yet renamed to the target: "
-    "the same as clone.initialized")
+    "the same as clone.initialized",
+)
 
 _CLONE_SUFFIX = ".artctl-clone"
 
@@ -579,9 +700,16 @@ def remove_stale_clones(target: Path) -> int:
     return removed
 
 
-def clone(url: str, directory: str | os.PathLike[str] | None = None, *, options: dict[str, Any] | None = None,
-          fetch_all: bool = False, remote_name: str = "origin", force: bool = False,
-          progress: Progress | None = None) -> tuple["Repo", TransferResult]:
+def clone(
+    url: str,
+    directory: str | os.PathLike[str] | None = None,
+    *,
+    options: dict[str, Any] | None = None,
+    fetch_all: bool = False,
+    remote_name: str = "origin",
+    force: bool = False,
+    progress: Progress | None = None,
+) -> tuple[Repo, TransferResult]:
     """A new repository in ``directory`` with ``url`` as its default remote, metadata pulled.
 
     A storage backend artctl is not tested with is refused unless ``force`` (see
@@ -629,8 +757,10 @@ def _rename_clone(staging: Path, target: Path) -> None:
         os.rename(staging, target)
     except OSError as exc:
         if target.exists():
-            raise InvalidInput(f"{target} exists and is not an empty directory",
-                               hint="another process created it during the clone") from None
+            raise InvalidInput(
+                f"{target} exists and is not an empty directory",
+                hint="another process created it during the clone",
+            ) from None
         raise ArtctlError(f"cannot create {target}: {exc.strerror or exc}") from None
 
 
