@@ -154,7 +154,7 @@ def test_stat_cache_makes_unchanged_reput_read_nothing(
         os.utime(path, (old, old))
     repo = Repo()
     repo.put(src, name="proj/s", type="dataset")
-    import artctl.ops.ingest as ingest_module
+    import artctl.ops.ingest.read as ingest_module
 
     calls: list[str] = []
     original = ingest_module._read_small

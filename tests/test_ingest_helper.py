@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from artctl.ops.ingest_helper import MIN_FILES, IngestHelper
+from artctl.ops.ingest.helper import MIN_FILES, IngestHelper
 
 from conftest import cli_env, make_tree
 
@@ -32,7 +32,7 @@ def _helpers_of(repo_dir: Path) -> list[int]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"artctl.ops.ingest_helper" in cmdline and str(repo_dir).encode() in b" ".join(cmdline):
+        if b"artctl.ops.ingest.helper" in cmdline and str(repo_dir).encode() in b" ".join(cmdline):
             found.append(int(pid))
     return found
 
@@ -112,8 +112,9 @@ def test_killed_put_stops_its_helper_and_leaves_the_repository_consistent(
 
 def test_a_helper_that_cannot_start_leaves_all_the_work_here(tmp_path: Path) -> None:
     """No usable helper (here: a repository it cannot open) is not an error: nothing is lost."""
-    from artctl.ops.ingest import _read_batch, scan
-    from artctl.ops.ingest_helper import share
+    from artctl.ops.ingest import scan
+    from artctl.ops.ingest.read import _read_batch
+    from artctl.ops.ingest.helper import share
 
     files = scan(_many(tmp_path / "src", 30))
     batches = [files[:10], files[10:20], files[20:]]

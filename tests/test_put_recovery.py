@@ -254,7 +254,7 @@ def test_the_ingest_helper_tells_the_put_which_packs_it_created(repo_dir: Path, 
     are published by the helper process, which used to answer with digests only, so those
     packs stayed behind for the grace period."""
     from artctl.ops.ingest import scan
-    from artctl.ops.ingest_helper import IngestHelper
+    from artctl.ops.ingest.helper import IngestHelper
 
     files = scan(make_tree(tmp_path / "src", {f"f{i}": os.urandom(2000) for i in range(40)}))
     created: list[str] = []

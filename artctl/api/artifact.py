@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.api.artifact_fields import AliasList, ArtifactTTL, validate_tags
 from artctl.api.artifact_files import ArtifactPath, LocalFiles
-from artctl.api.repo import PutResult, Repo
+from artctl.api.repo import Repo
 from artctl.api.staging import Staging
 from artctl.errors import ArtctlError, InvalidInput, RunError
 from artctl.format.names import LATEST, ArtifactName, parse_name, parse_ref, validate_type
 from artctl.format.records import VersionRecord
+from artctl.repository.views import PutResult
 
 if TYPE_CHECKING:
     from artctl.api.collection import ArtifactCollection
@@ -240,7 +241,9 @@ class Artifact(Staging, LocalFiles):
 
     def _check_committable(self, repo: Repo, project: str | None) -> ArtifactName:
         """Refuse what can be refused before a run is started or a file is read; return the name."""
-        from artctl.api.repo import check_metadata, check_type, ttl_seconds
+        from artctl.base.units import ttl_seconds
+        from artctl.format.records import check_metadata
+        from artctl.repository.commit import check_type
 
         name = parse_name(self._name, project)
         check_metadata(self.metadata)
@@ -261,7 +264,7 @@ class Artifact(Staging, LocalFiles):
         extra = AliasList(aliases, is_latest=True)  # the rules of aliases.append
         custom = [a for a in dict.fromkeys([*self._aliases, *extra]) if a != LATEST]
         # gc deletes nothing, and cache cleanup evicts nothing, until the version exists.
-        with shared_use(repo.repository.locks_dir), writing(repo.repository.locks_dir):
+        with shared_use(repo.locks_dir), writing(repo.locks_dir):
             if self.incremental and self._base is None:
                 self._base = repo.registry.latest(name)  # W&B's incremental: build on latest
             manifest = self._build_manifest(repo)
@@ -334,7 +337,7 @@ class Artifact(Staging, LocalFiles):
         if run_id is None:
             return None
         try:
-            record = repo.repository.runs.get(run_id)
+            record = repo.runs.get(run_id)
         except RunError:
             return None
         return Run(repo, record.id, record.project)
@@ -346,7 +349,7 @@ class Artifact(Staging, LocalFiles):
 
         repo = self._repo()
         return [
-            Run(repo, run_id, repo.repository.runs.get(run_id).project)
+            Run(repo, run_id, repo.runs.get(run_id).project)
             for run_id in lineage.used_by(repo, self._saved())
         ]
 

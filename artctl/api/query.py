@@ -97,7 +97,7 @@ class Api:
     def run(self, path: str) -> Run:
         """A run by id, or by ``project/id`` / ``entity/project/id`` as W&B writes it."""
         *scope, run_id = path.split("/")
-        record = self._repo.repository.runs.get(run_id)
+        record = self._repo.runs.get(run_id)
         if len(scope) > 2 or scope and record.project not in (None, scope[-1]):
             raise RunError(
                 f"run {path!r} not found", hint=f"run {run_id} belongs to project {record.project!r}"
@@ -105,4 +105,4 @@ class Api:
         return Run(self._repo, record.id, record.project)
 
     def runs(self) -> list[Run]:
-        return [Run(self._repo, r.id, r.project) for r in self._repo.repository.runs.list()]
+        return [Run(self._repo, r.id, r.project) for r in self._repo.runs.list()]

@@ -13,9 +13,10 @@ from typing import Any
 
 from artctl.api.artifact import Artifact
 from artctl.api.artifact_fields import AliasList, validate_tags
-from artctl.api.repo import Repo, link_of
+from artctl.api.repo import Repo
 from artctl.errors import InvalidInput
 from artctl.format.names import LATEST, parse_name, parse_ref
+from artctl.repository.commit import link_of
 
 _active: Run | None = None
 
@@ -39,7 +40,7 @@ class Run:
 
     @property
     def record(self):  # type: ignore[no-untyped-def]
-        return self._repo.repository.runs.get(self.id)
+        return self._repo.runs.get(self.id)
 
     @property
     def job_type(self) -> str:
@@ -86,11 +87,11 @@ class Run:
             staged.add_dir(path) if path.is_dir() else staged.add_file(path)
             artifact = staged
         if artifact.is_saved:
-            self._repo.repository.runs.check_link(self.id, link_of(artifact._saved()), direction="output")
+            self._repo.runs.check_link(self.id, link_of(artifact._saved()), direction="output")
             if aliases:
                 artifact.aliases.extend(aliases)
                 artifact.save()
-            self._repo.repository.runs.link(self.id, link_of(artifact._saved()), direction="output")
+            self._repo.runs.link(self.id, link_of(artifact._saved()), direction="output")
             return artifact
         artifact._commit(self._repo, project=self.project, aliases=aliases, run_id=self.id)
         return artifact
@@ -120,7 +121,7 @@ class Run:
         if use_as is not None and not isinstance(use_as, str):
             raise InvalidInput(f"use_as must be a string, not {use_as!r}")
         link = replace(link_of(art._saved()), use_as=use_as)
-        self._repo.repository.runs.link(self.id, link, direction="input")
+        self._repo.runs.link(self.id, link, direction="input")
         art._use_run = self.id
         return art
 
@@ -213,7 +214,7 @@ class Run:
     def finish(self, exit_code: int | None = None, *, failed: bool = False) -> None:
         """Close the run (``failed`` marks it so; finishing twice is an error)."""
         global _active
-        self._repo.repository.runs.finish(self.id, failed=failed or bool(exit_code), exit_code=exit_code)
+        self._repo.runs.finish(self.id, failed=failed or bool(exit_code), exit_code=exit_code)
         if _active is not None and _active.id == self.id:
             _active = None
 
@@ -286,7 +287,7 @@ def start_run(
         raise InvalidInput(f"group must be a non-empty string, not {group!r}")
     if notes is not None and not isinstance(notes, str):
         raise InvalidInput("notes must be a string")
-    record = repo.repository.runs.create(
+    record = repo.runs.create(
         job_type,
         name=name,
         project=project,

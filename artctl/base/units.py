@@ -71,3 +71,15 @@ def parse_size(text: str) -> int:
     if not match or unit not in _SIZE_FACTORS:
         raise InvalidInput(f"invalid size {text!r}: use e.g. 0, 500MB, 1GB, 2GiB")
     return int(float(match.group(1)) * _SIZE_FACTORS[unit])
+
+
+def ttl_seconds(ttl: str | timedelta | None) -> int | None:
+    """A TTL (``"30d"``, a timedelta) in whole seconds; None stays None (no TTL given)."""
+    if ttl is None:
+        return None
+    delta = parse_duration(ttl) if isinstance(ttl, str) else ttl
+    if not isinstance(delta, timedelta) or delta.total_seconds() <= 0:
+        raise InvalidInput("TTL must be a positive duration")
+    if delta.total_seconds() > MAX_DURATION_SECONDS:
+        raise InvalidInput("TTL is too long: at most 1000 years")
+    return int(delta.total_seconds())

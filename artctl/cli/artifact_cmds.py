@@ -83,7 +83,8 @@ def put_cmd(
       artctl artifact put model.pt --name proj/cnn --type model --alias best --ttl 30d
       artctl artifact put ./data --name proj/mnist --tag reviewed
     """
-    from artctl.api.repo import parse_metadata, type_for
+    from artctl.format.records import parse_metadata
+    from artctl.repository.commit import type_for
 
     meta = parse_metadata(metadata)
     repo = open_repo()
@@ -383,7 +384,7 @@ def update_cmd(
       artctl artifact update proj/mnist:v1 --description "cleaned" --ttl 90d
       artctl artifact update proj/mnist:v1 --tag reviewed --untag draft
     """
-    from artctl.api.repo import parse_metadata
+    from artctl.format.records import parse_metadata
 
     changes: dict[str, object] = {}
     if description is not None:

@@ -36,8 +36,8 @@ def upsert_cmd(path: str, name: str, kind: str | None, distributed_id: str, remo
       artctl artifact upsert shard-4/ -n proj/ds --distributed-id job-42
       artctl artifact upsert out/ --name proj/ds --type dataset --distributed-id $CI_PIPELINE_ID --remote origin
     """
-    from artctl.api.repo import type_for
     from artctl.ops.distributed import upsert
+    from artctl.repository.commit import type_for
 
     repo = open_repo()
     kind = type_for(repo, name, kind)
@@ -102,8 +102,9 @@ def finish_cmd(
       artctl artifact finish -n proj/ds --distributed-id job-42 -a best -d "all shards"
       artctl artifact finish --name proj/ds --type dataset --distributed-id job-42 --remote origin --json
     """
-    from artctl.api.repo import parse_metadata, type_for
+    from artctl.format.records import parse_metadata
     from artctl.ops.distributed import finish
+    from artctl.repository.commit import type_for
 
     repo = open_repo()
     kind = type_for(repo, name, kind)

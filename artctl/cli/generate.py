@@ -56,12 +56,13 @@ def config_markdown() -> str:
 def expected_files() -> dict[str, str]:
     """``{path relative to the source tree: content}`` of every generated file."""
     from artctl.cli import manpage, shells
+    from artctl.cli.main import cli
     from artctl.cli.reference import all_docs, markdown
 
     docs = all_docs()
     files: dict[str, str] = {}
     for shell, name in shells.FILES.items():
-        files[f"{COMPLETIONS_DIR}/{name}"] = shells.script(shell)
+        files[f"{COMPLETIONS_DIR}/{name}"] = shells.script(shell, cli)
     for name, text in manpage.pages(docs).items():
         files[f"{MAN_DIR}/{name}"] = text
     files["docs/cli.md"] = markdown(docs)

@@ -46,7 +46,7 @@ def completion_cmd(shell: str) -> None:
     """
     from artctl.cli.shells import script
 
-    click.echo(script(shell), nl=False)
+    click.echo(script(shell, click.get_current_context().find_root().command), nl=False)
 
 
 def register(group: click.Group) -> None:

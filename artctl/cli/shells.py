@@ -20,6 +20,7 @@ The registered classes replace click's ``bash``/``zsh``/``fish`` ones, so
 
 from __future__ import annotations
 
+import click
 from click.shell_completion import BashComplete, FishComplete, ZshComplete, add_completion_class
 
 PROG = "artctl"
@@ -172,8 +173,6 @@ for _name, _cls in SHELLS.items():
     add_completion_class(_cls, _name)
 
 
-def script(shell: str) -> str:
-    """The completion script for one shell."""
-    from artctl.cli.main import cli
-
-    return SHELLS[shell](cli, {}, PROG, COMPLETE_VAR).source()
+def script(shell: str, command: click.Command) -> str:
+    """The completion script of ``command`` (artctl's root group) for one shell."""
+    return SHELLS[shell](command, {}, PROG, COMPLETE_VAR).source()

@@ -66,7 +66,7 @@ def ui_cmd(target: str | None, port: int, host: str, no_open: bool, allow_edit: 
     out = get_output()
     page = start_page(repo, target) if target else ""
     serve(
-        repo.repository.root,
+        repo.root,
         host=host,
         port=port,
         open_browser=not no_open,

@@ -306,3 +306,43 @@ _VERSION_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "tags": (list,),
     "updated_at": _OPT_STR,
 }
+
+
+# -- JSON given by the user (options, API arguments) ----------------------------------------
+def parse_json_object(text: str | None, option: str, example: str) -> dict[str, Any] | None:
+    """A JSON-object option (``--metadata``, ``--config``) → dict, or None when not given.
+
+    One parser so every such option refuses the same things (invalid JSON, NaN/Infinity,
+    anything but an object) with the same wording; ``example`` is shown in the error.
+    """
+    if text is None:
+        return None
+    try:
+        value = json.loads(text, parse_constant=reject_constant)
+    except ValueError as exc:
+        raise InvalidInput(f"{option} is not valid JSON: {exc}") from None
+    except RecursionError:
+        value = None
+        problem: str | None = f"nested more than {MAX_JSON_DEPTH} levels deep"
+    else:
+        problem = json_problem(value)
+    if problem:
+        raise InvalidInput(f"{option} is not plain JSON: {problem}")
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{option} must be a JSON object, e.g. '{example}'")
+    return value
+
+
+def parse_metadata(text: str | None) -> dict[str, Any] | None:
+    """``--metadata`` JSON → dict; anything but a JSON object is a clear error."""
+    return parse_json_object(text, "--metadata", '{"source": "mnist"}')
+
+
+def check_metadata(metadata: Any) -> dict[str, Any] | None:
+    """Metadata must be a JSON object of plain JSON values (no NaN, datetimes, numpy scalars):
+    anything else failed deep inside the write, or was stored and broke every ``--json``."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise InvalidInput("metadata must be a dict (a JSON object)")
+    return check_plain_json(metadata, "metadata")

@@ -28,7 +28,7 @@ from artctl.base.locks import exclusive
 from artctl.repository import cache_state as db
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
 #: Temp files younger than this may belong to a running writer and are left alone.
 TEMP_GRACE_SECONDS = 3600
@@ -120,7 +120,7 @@ class CleanupResult:
         }
 
 
-def needed_as_only_copy(repo: Repo) -> set[str]:
+def needed_as_only_copy(repo: Repository) -> set[str]:
     """Digests that some version (live or soft-deleted) or open draft stores as a plain file.
 
     Such an object is protected even if it was also fetched through a reference with the same
@@ -137,7 +137,7 @@ def needed_as_only_copy(repo: Repo) -> set[str]:
             except Exception:  # noqa: BLE001 - a broken manifest is verify's business, not ours
                 continue
             needed.update(e.digest for e in manifest if e.digest is not None and e.ref is None)
-    needed.update(_draft_digests(repo.repository.root / "drafts"))
+    needed.update(_draft_digests(repo.root / "drafts"))
     return needed
 
 
@@ -160,10 +160,10 @@ def _draft_digests(drafts_dir: Path) -> set[str]:
     return out
 
 
-def scan(repo: Repo) -> list[Unit]:
+def scan(repo: Repository) -> list[Unit]:
     """Every unit of the local store with its size, last use and whether it may be evicted."""
     store = repo.store
-    state = repo.repository.state
+    state = repo.state
     loose: dict[str, int] = {}
     packs: dict[str, list[str]] = {}
     for blob in store.iter_blobs():
@@ -222,8 +222,8 @@ def _mtime(path: os.PathLike[str]) -> float:
         return 0.0
 
 
-def _temp_files(repo: Repo, older_than: float | None) -> list[tuple[str, int]]:
-    tmp = repo.repository.tmp_dir
+def _temp_files(repo: Repository, older_than: float | None) -> list[tuple[str, int]]:
+    tmp = repo.tmp_dir
     out: list[tuple[str, int]] = []
     if not tmp.is_dir():
         return out
@@ -237,13 +237,13 @@ def _temp_files(repo: Repo, older_than: float | None) -> list[tuple[str, int]]:
     return out
 
 
-def info(repo: Repo) -> CacheInfo:
+def info(repo: Repository) -> CacheInfo:
     units = scan(repo)
     temps = _temp_files(repo, None)
     cache = [u for u in units if u.evictable]
     pinned = [u for u in units if not u.evictable]
     return CacheInfo(
-        location=str(repo.repository.root),
+        location=str(repo.root),
         cache_bytes=sum(u.size for u in cache),
         cache_objects=sum(len(u.blobs) for u in cache),
         pinned_bytes=sum(u.size for u in pinned),
@@ -269,7 +269,7 @@ def plan(units: list[Unit], limit: int) -> list[Unit]:
 
 
 def cleanup(
-    repo: Repo,
+    repo: Repository,
     limit: int,
     *,
     dry_run: bool = False,
@@ -281,7 +281,7 @@ def cleanup(
         return _cleanup_locked(repo, limit, True, remove_temp)
     from artctl.base import writeguard
 
-    locks = repo.repository.locks_dir
+    locks = repo.locks_dir
     # Readers (get) hold the cache lock, writers (put, draft, upsert, pull) gc's writer guard:
     # with both held exclusively no process is between "the store has it" and using it.
     # Order: cache lock, then writer guard — the order a put takes them in.
@@ -290,7 +290,7 @@ def cleanup(
 
 
 def confirmed_plan(
-    repo: Repo, units: list[Unit], limit: int
+    repo: Repository, units: list[Unit], limit: int
 ) -> tuple[list[Unit], list[Unit], int, dict[str, str]]:
     """``plan``, with the remote copies of what it chooses re-confirmed on the remotes.
 
@@ -308,7 +308,7 @@ def confirmed_plan(
         todo = {d for u in chosen for d in u.remote_backed if d not in checked}
         if not todo:
             return units, chosen, unconfirmed, unreachable
-        found = confirm_copies(repo.repository, todo)
+        found = confirm_copies(repo, todo)
         unreachable.update(found.unreachable)
         checked.update((d, d in found.confirmed) for d in todo)
         updated = []
@@ -320,7 +320,7 @@ def confirmed_plan(
         units = updated
 
 
-def _cleanup_locked(repo: Repo, limit: int, dry_run: bool, remove_temp: bool) -> CleanupResult:
+def _cleanup_locked(repo: Repository, limit: int, dry_run: bool, remove_temp: bool) -> CleanupResult:
     store = repo.store
     units = scan(repo)  # under the lock: a get or put that finished meanwhile is accounted for
     units, chosen, unconfirmed, unreachable = confirmed_plan(repo, units, limit)
@@ -333,7 +333,7 @@ def _cleanup_locked(repo: Repo, limit: int, dry_run: bool, remove_temp: bool) ->
                 store.delete_pack(unit.id)
             else:
                 store.delete_loose(unit.id)
-        db.forget_use(repo.repository.state, [d for u in chosen for d in u.blobs])
+        db.forget_use(repo.state, [d for u in chosen for d in u.blobs])
         for path, _ in temps:
             try:
                 os.unlink(path)

@@ -144,10 +144,9 @@ def draft_ids(prefix: str = "") -> list[Item]:
     if repo is None:
         return out
     with _quiet():
-        from artctl.api.repo import Repo
         from artctl.ops.drafts import Drafts
 
-        for draft in Drafts(Repo(repo)).list():
+        for draft in Drafts(repo).list():
             if draft.id.startswith(prefix):
                 out.append((draft.id, f"{draft.name}:{draft.base} +{draft.added} -{draft.removed}"))
     return out

@@ -28,10 +28,11 @@ from artctl.format.ignore import Ignore, load
 from artctl.format.manifest import Entry
 from artctl.format.records import VersionRecord
 from artctl.ops.checkout import process_gone, temp_owner
+from artctl.ops.get import check_references, materialize
 from artctl.ops.ingest import SourceFile
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
 
 class ExtraFiles(Conflict):
@@ -92,7 +93,7 @@ class CheckoutDirResult:
         }
 
 
-def plan(repo: Repo, ref: str, directory: str | os.PathLike[str]) -> CheckoutPlan:
+def plan(repo: Repository, ref: str, directory: str | os.PathLike[str]) -> CheckoutPlan:
     """Compare the version ``ref`` names with ``directory``; change nothing."""
     record = repo.resolve(ref)
     root = Path(directory)
@@ -124,7 +125,7 @@ def plan(repo: Repo, ref: str, directory: str | os.PathLike[str]) -> CheckoutPla
     return CheckoutPlan(record, root, write, sorted(extra), diff.unchanged, leftover, sorted(obsolete))
 
 
-def _obsolete(repo: Repo, root: Path, files: list[SourceFile]) -> set[str]:
+def _obsolete(repo: Repository, root: Path, files: list[SourceFile]) -> set[str]:
     """Those of ``files`` that belong, unchanged, to the version last placed in ``root``."""
     from artctl.errors import ArtctlError
     from artctl.ops.workdirs import recorded
@@ -142,7 +143,7 @@ def _obsolete(repo: Repo, root: Path, files: list[SourceFile]) -> set[str]:
 
 
 def execute(
-    repo: Repo,
+    repo: Repository,
     plan: CheckoutPlan,
     *,
     force: bool = False,
@@ -152,7 +153,7 @@ def execute(
     """Carry out ``plan``: remove extras (only with ``force``), write what differs, record it."""
     if plan.extra and not force:
         raise ExtraFiles(plan)
-    repo.check_references(plan.record, plan.write, None)  # before anything in DIR changes
+    check_references(repo, plan.record, plan.write, None)  # before anything in DIR changes
     root = str(plan.directory)
     removed: list[str] = []
     doomed = [*plan.obsolete, *(p for p in plan.extra if not p.endswith("/"))]
@@ -166,7 +167,7 @@ def execute(
             if rel + "/" in plan.extra:
                 removed.append(rel + "/")
     if plan.write or not plan.directory.exists():
-        repo.materialize(plan.write, plan.directory, link=link, progress=progress)
+        materialize(repo, plan.write, plan.directory, link=link, progress=progress)
     from artctl.ops.workdirs import remember
 
     remember(repo, plan.directory, plan.record)

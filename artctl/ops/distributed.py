@@ -38,10 +38,13 @@ from artctl.errors import ArtifactNotFound, Conflict, IntegrityError, InvalidInp
 from artctl.format.manifest import Entry, Manifest, entries_after_header
 from artctl.format.names import ArtifactName, parse_name, validate_type
 from artctl.format.records import utcnow
+from artctl.ops.put import collect, store_files
+from artctl.repository.commit import commit_manifest
 
 if TYPE_CHECKING:
-    from artctl.api.repo import PutResult, Repo
     from artctl.backend.fs import Backend
+    from artctl.repository.repo import Repository
+    from artctl.repository.views import PutResult
 
 UPSERT_AFTER_OBJECTS = declare(
     "upsert.after-objects",
@@ -111,7 +114,7 @@ class UpsertResult:
 
 
 @contextlib.contextmanager
-def _gc_guard(repo: Repo) -> Iterator[None]:
+def _gc_guard(repo: Repository) -> Iterator[None]:
     """Hold gc's writer guard (if this build has gc) while blobs are unreferenced."""
     try:
         from artctl.base.writeguard import writing
@@ -125,20 +128,20 @@ def _gc_guard(repo: Repo) -> Iterator[None]:
 class _Area:
     """Where the parts live: the local repository or a remote, behind one backend."""
 
-    def __init__(self, repo: Repo, remote: str | None) -> None:
+    def __init__(self, repo: Repository, remote: str | None) -> None:
         self.repo = repo
         self.spec = None
         if remote is None:
             from artctl.backend.fs import LocalBackend
 
-            self.backend: Backend = LocalBackend(str(repo.root), str(repo.root), fsync=repo.repository.fsync)
+            self.backend: Backend = LocalBackend(str(repo.root), str(repo.root), fsync=repo.fsync)
         else:
             from artctl.ops.remote.config import get_remote
             from artctl.ops.remote.protocol import open_remote
             from artctl.ops.remote.transfer import backend_for
 
-            self.spec = get_remote(repo.repository, remote)
-            self.backend = backend_for(repo.repository, self.spec)
+            self.spec = get_remote(repo, remote)
+            self.backend = backend_for(repo, self.spec)
             open_remote(self.backend, create=True)
 
     @property
@@ -217,7 +220,7 @@ def _parse_part(data: bytes, where: str, name: ArtifactName) -> tuple[dict[str, 
 
 
 def upsert_entries(
-    repo: Repo,
+    repo: Repository,
     entries_fn,
     *,
     name: str,
@@ -229,7 +232,7 @@ def upsert_entries(
     artifact = parse_name(name)
     validate_type(type)
     validate_id(distributed_id)
-    from artctl.api.repo import check_type
+    from artctl.repository.commit import check_type
 
     check_type(repo, artifact, type)
     area = _Area(repo, remote)
@@ -287,19 +290,19 @@ def _confirm_included(area: _Area, base: str, name: ArtifactName, distributed_id
     )
 
 
-def _send_entries(repo: Repo, area: _Area, entries: list[Entry]) -> None:
+def _send_entries(repo: Repository, area: _Area, entries: list[Entry]) -> None:
     """Upload the blobs of a part to the remote before the part names them."""
     from artctl.ops.remote import inventory
     from artctl.ops.remote.transfer import send_blobs
 
     assert area.spec is not None
     needed = {e.digest: e.size for e in entries if e.digest is not None and e.ref is None}
-    inv = inventory.refresh(repo.repository, area.spec.name, area.backend)
-    send_blobs(repo.repository, area.spec, area.backend, needed, inv)
+    inv = inventory.refresh(repo, area.spec.name, area.backend)
+    send_blobs(repo, area.spec, area.backend, needed, inv)
 
 
 def upsert(
-    repo: Repo,
+    repo: Repository,
     path: str | os.PathLike[str],
     *,
     name: str,
@@ -319,14 +322,14 @@ def upsert(
     )
 
 
-def _entries_of(repo: Repo, path: str | os.PathLike[str], progress=None):  # type: ignore[no-untyped-def]
+def _entries_of(repo: Repository, path: str | os.PathLike[str], progress=None):  # type: ignore[no-untyped-def]
     """A function that stores the files under ``path`` and returns their entries."""
 
     def entries() -> list[Entry]:
-        files = repo.collect([(path, None)])
+        files = collect([(path, None)])
         if not files:
             raise InvalidInput(f"{path} contains no files")
-        return repo.store_files(files, progress)
+        return store_files(repo, files, progress)
 
     return entries
 
@@ -364,7 +367,7 @@ def _read_parts(area: _Area, base: str, name: ArtifactName) -> dict[str, tuple[d
 
 
 def finish(
-    repo: Repo,
+    repo: Repository,
     path: str | os.PathLike[str] | None = None,
     *,
     name: str,
@@ -469,13 +472,13 @@ def finish(
     return result
 
 
-def _last_part(repo: Repo, path: str | os.PathLike[str] | None, extra_entries):  # type: ignore[no-untyped-def]
+def _last_part(repo: Repository, path: str | os.PathLike[str] | None, extra_entries):  # type: ignore[no-untyped-def]
     """The entries function of the part ``finish`` itself adds (``path`` or ``extra_entries``)."""
     return extra_entries if path is None else _entries_of(repo, path)
 
 
 def _require_included(
-    repo: Repo, area: _Area, base: str, name: ArtifactName, kind: str, distributed_id: str, entries_fn
+    repo: Repository, area: _Area, base: str, name: ArtifactName, kind: str, distributed_id: str, entries_fn
 ) -> None:  # type: ignore[no-untyped-def]
     """A re-run of an interrupted ``finish PATH``: the id is sealed or finished already, which
     refuses new parts; go on only if exactly these files are in it (the killed run added them)."""
@@ -496,14 +499,14 @@ def _require_included(
         )  # refused with the usual error while sealed or finished
 
 
-def _version_manifest(repo: Repo, area: _Area, done: dict[str, Any]) -> Manifest | None:
+def _version_manifest(repo: Repository, area: _Area, done: dict[str, Any]) -> Manifest | None:
     """The manifest a ``finished.json`` names, or None if it cannot be read here."""
     digest = done.get("manifest")
     if not isinstance(digest, str):
         return None
     if area.spec is None:
         try:
-            return repo.repository.read_manifest(digest)
+            return repo.read_manifest(digest)
         except (ObjectNotFound, IntegrityError):
             return None
     from artctl.base.hashing import hash_bytes
@@ -516,14 +519,14 @@ def _version_manifest(repo: Repo, area: _Area, done: dict[str, Any]) -> Manifest
 
 
 def _complete(
-    repo: Repo, area: _Area, base: str, name: ArtifactName, distributed_id: str, done: dict[str, Any]
+    repo: Repository, area: _Area, base: str, name: ArtifactName, distributed_id: str, done: dict[str, Any]
 ) -> PutResult:
     """Finish a finish that was interrupted after ``finished.json``: delete the parts it left.
 
     With no part left there is nothing to resume: a second finish of the id is refused.
     """
-    from artctl.api.repo import PutResult
     from artctl.format.names import version_index
+    from artctl.repository.views import PutResult
 
     recorded = [p for p in done.get("parts", []) if isinstance(p, str)]
     present = {n[:-6] for n in area.backend.listdir(f"{base}/parts") if n.endswith(".jsonl")}
@@ -557,7 +560,7 @@ def _delete_parts(area: _Area, base: str, part_ids: list[str]) -> None:
 
 
 def _commit_local(
-    repo: Repo, name: ArtifactName, kind: str, manifest: Manifest, **options: Any
+    repo: Repository, name: ArtifactName, kind: str, manifest: Manifest, **options: Any
 ) -> PutResult:
     digests = {e.digest for e in manifest if e.digest is not None and e.ref is None}
     lacking = digests - repo.store.has_many(digests)
@@ -566,11 +569,11 @@ def _commit_local(
             f"{len(lacking)} object(s) of the parts are missing from the local store",
             hint="upserts from other machines must use --remote; finish there too",
         )
-    return repo.commit_manifest(name, kind, manifest, **options)
+    return commit_manifest(repo, name, kind, manifest, **options)
 
 
 def _commit_remote(
-    repo: Repo,
+    repo: Repository,
     area: _Area,
     name: ArtifactName,
     kind: str,
@@ -585,8 +588,8 @@ def _commit_remote(
 ) -> PutResult:
     """Objects are on the remote already; write manifest → version record → aliases there,
     then pull the version's metadata so this repository knows it too."""
-    from artctl.api.repo import PutResult, link_of, ttl_seconds
     from artctl.base.hashing import hash_bytes
+    from artctl.base.units import ttl_seconds
     from artctl.format.names import LATEST, validate_custom_alias, version_index
     from artctl.format.records import ArtifactRecord, VersionRecord
     from artctl.ops.remote import inventory
@@ -598,13 +601,15 @@ def _commit_remote(
         update_aliases,
     )
     from artctl.ops.remote.transfer import pull
+    from artctl.repository.commit import link_of
+    from artctl.repository.views import PutResult
 
     assert area.spec is not None
     backend = area.backend
     if run_id:
-        repo.repository.runs.require_running(run_id)
+        repo.runs.require_running(run_id)
     custom = [validate_custom_alias(a) for a in aliases if a != LATEST and version_index(a) is None]
-    inv = inventory.refresh(repo.repository, area.spec.name, backend)
+    inv = inventory.refresh(repo, area.spec.name, backend)
     digests = {e.digest for e in manifest if e.digest is not None and e.ref is None}
     lacking = [d for d in digests if not inv.has(d)]
     if lacking:
@@ -644,5 +649,5 @@ def _commit_remote(
     local = [r for r in repo.registry.versions(name) if r.manifest == digest]
     record = local[-1] if local else record
     if run_id:
-        repo.repository.runs.link(run_id, link_of(record), direction="output")
+        repo.runs.link(run_id, link_of(record), direction="output")
     return PutResult(record, repo.registry.aliases_of(record), created)

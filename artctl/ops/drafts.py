@@ -28,9 +28,13 @@ from artctl.errors import ArtctlError, InvalidInput, RepositoryFormatError
 from artctl.format.manifest import Entry, Manifest, validate_path
 from artctl.format.names import ArtifactRef, parse_name
 from artctl.format.records import dumps, loads, utcnow
+from artctl.ops.put import collect, store_files
+from artctl.repository.commit import commit_manifest
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Progress, PutResult, Repo
+    from artctl.base.progress import Progress
+    from artctl.repository.repo import Repository
+    from artctl.repository.views import PutResult
 
 ADD_AFTER_OBJECTS = declare(
     "draft.add-after-objects",
@@ -180,9 +184,9 @@ def new_draft_id() -> str:
 class Drafts:
     """The open drafts of one repository."""
 
-    def __init__(self, repo: Repo) -> None:
+    def __init__(self, repo: Repository) -> None:
         self.repo = repo
-        self.repository = repo.repository
+        self.repository = repo
         self.root = self.repository.root / "drafts"
 
     # -- storage ------------------------------------------------------------------------------
@@ -292,10 +296,10 @@ class Drafts:
         from artctl.ops.gc import discard_on_failure
 
         with discard_on_failure(self.repo), writing(self.repository.locks_dir):
-            files = self.repo.collect([(local, name)])
+            files = collect([(local, name)])
             if not files:
                 raise InvalidInput(f"{local} contains no files")
-            entries = self.repo.store_files(files, progress)
+            entries = store_files(self.repo, files, progress)
             crash_point(ADD_AFTER_OBJECTS)
             with self._lock(draft_id):
                 draft = self.get(draft_id)
@@ -358,7 +362,8 @@ class Drafts:
             manifest = self.manifest(draft)
             if not len(manifest):
                 raise InvalidInput(f"draft {draft_id} has no files left; add some or discard it")
-            result = self.repo.commit_manifest(
+            result = commit_manifest(
+                self.repo,
                 parse_name(draft.name),
                 draft.type,
                 manifest,

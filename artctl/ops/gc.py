@@ -38,7 +38,7 @@ from artctl.repository.repack import pack_blobs, repack
 from artctl.repository.settings import DEFAULT_GRACE_SECONDS
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
 Progress = Callable[[int, int], None]
 #: Temp files are only removed when older than this (or the grace period, if longer): some
@@ -145,7 +145,7 @@ class _Plan:
 
 
 def gc(
-    repo: Repo,
+    repo: Repository,
     *,
     dry_run: bool = False,
     grace_period: int | None = None,
@@ -153,7 +153,7 @@ def gc(
     progress: Progress | None = None,
 ) -> GcResult:
     """Collect garbage in ``repo``; see the module docstring for what and in which order."""
-    grace = repo.repository.settings.grace_seconds if grace_period is None else grace_period
+    grace = repo.settings.grace_seconds if grace_period is None else grace_period
     if grace < 0:
         raise InvalidInput("the grace period cannot be negative")
     cache: dict[str, frozenset[str]] = {}
@@ -162,7 +162,7 @@ def gc(
         return _result(plan, True, plan.expected_bytes)
     from artctl.ops.cache import exclusive as cache_exclusive
 
-    locks = repo.repository.locks_dir
+    locks = repo.locks_dir
     # Cache lock first (the order every writer uses): no `get` reads a pack gc is rewriting.
     with cache_exclusive(locks, timeout=GC_TIMEOUT_SECONDS), exclusive(locks):
         plan = _plan(repo, grace, repack_threshold, cache)
@@ -184,7 +184,7 @@ DISCARD_TIMEOUT_SECONDS = 2.0
 
 
 @contextlib.contextmanager
-def discard_on_failure(repo: Repo) -> Iterator[None]:
+def discard_on_failure(repo: Repository) -> Iterator[None]:
     """Wrap a write (put, draft add, upsert) so that, if it fails, the objects and packs it
     created and nothing references are removed at once instead of after the grace period.
 
@@ -203,14 +203,14 @@ def discard_on_failure(repo: Repo) -> Iterator[None]:
             raise
 
 
-def discard_created(repo: Repo, loose: set[str], packs: set[str]) -> int | None:
+def discard_created(repo: Repository, loose: set[str], packs: set[str]) -> int | None:
     """Delete those of ``loose`` objects and ``packs`` that no version or draft references;
     return the bytes freed, or None when gc's locks were not free within a moment."""
     from artctl.base.writeguard import holds_shared
     from artctl.errors import LockTimeout
     from artctl.ops.cache import exclusive as cache_exclusive
 
-    locks = repo.repository.locks_dir
+    locks = repo.locks_dir
     if holds_shared(locks):  # inside another write of this process: its version may need them
         return None
     try:
@@ -258,9 +258,9 @@ def _result(plan: _Plan, dry_run: bool, freed: int) -> GcResult:
 
 
 # -- mark ---------------------------------------------------------------------------------------
-def _plan(repo: Repo, grace: int, threshold: float, cache: dict[str, frozenset[str]]) -> _Plan:
+def _plan(repo: Repository, grace: int, threshold: float, cache: dict[str, frozenset[str]]) -> _Plan:
     plan = _Plan(grace=grace)
-    repository = repo.repository
+    repository = repo
     cutoff = time.time() - grace
     live_manifests, live_blobs = _mark(repo, plan, cache, datetime.now(timezone.utc))
     _sweep_manifests(repository.manifests_dir, live_manifests, cutoff, plan)
@@ -278,11 +278,11 @@ def _plan(repo: Repo, grace: int, threshold: float, cache: dict[str, frozenset[s
 
 
 def _mark(
-    repo: Repo, plan: _Plan, cache: dict[str, frozenset[str]], now: datetime | None
+    repo: Repository, plan: _Plan, cache: dict[str, frozenset[str]], now: datetime | None
 ) -> tuple[set[str], set[str]]:
     """``(live manifests, live blobs)``; versions to purge go to ``plan`` (and, when ``now`` is
     given, versions expired by then are treated as dead — ``None``: none is)."""
-    repository = repo.repository
+    repository = repo
     live_manifests: set[str] = set()
     for artifact in repo.registry.iter_artifacts():
         for record in repo.registry.versions(parse_name(artifact.name), include_deleted=True):
@@ -407,11 +407,11 @@ def _sweep_packs(
                         plan.orphan_packs.append((path, st.st_size))
 
 
-def _spare(repo: Repo, plan: _Plan, manifests: set[str]) -> None:
+def _spare(repo: Repository, plan: _Plan, manifests: set[str]) -> None:
     """Take a revived version's manifest and blobs out of the plan (rare: a racing TTL edit)."""
     keep: set[str] = set()
     for digest in manifests:
-        keep |= {e.digest for e in repo.repository.read_manifest(digest) if e.digest}
+        keep |= {e.digest for e in repo.read_manifest(digest) if e.digest}
     plan.manifests = [
         (p, s) for p, s in plan.manifests if p.parent.name + p.name.removesuffix(".jsonl") not in manifests
     ]
@@ -427,7 +427,7 @@ def _spare(repo: Repo, plan: _Plan, manifests: set[str]) -> None:
 
 
 # -- execute ------------------------------------------------------------------------------------
-def _execute(repo: Repo, plan: _Plan, progress: Progress | None) -> int:
+def _execute(repo: Repository, plan: _Plan, progress: Progress | None) -> int:
     registry = repo.registry
     tick = progress or (lambda files, size: None)
     expired = {(r.name, r.index) for r in plan.expired}

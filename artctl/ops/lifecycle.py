@@ -23,7 +23,7 @@ from artctl.format.names import (
 from artctl.format.records import VersionRecord, utcnow
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def _name(name: str | ArtifactName) -> ArtifactName:
 
 
 # -- aliases ------------------------------------------------------------------------------------
-def add_alias(repo: Repo, ref: str | ArtifactRef, alias: str) -> AliasChange:
+def add_alias(repo: Repository, ref: str | ArtifactRef, alias: str) -> AliasChange:
     """Point custom ``alias`` at the version ``ref`` names, moving it from any other version."""
     validate_custom_alias(alias)
     parsed = _ref(ref)
@@ -88,14 +88,14 @@ def add_alias(repo: Repo, ref: str | ArtifactRef, alias: str) -> AliasChange:
     )
 
 
-def remove_alias(repo: Repo, name: str | ArtifactName, alias: str) -> AliasChange:
+def remove_alias(repo: Repository, name: str | ArtifactName, alias: str) -> AliasChange:
     """Drop custom ``alias``; ``latest`` and ``vN`` are managed and refused."""
     parsed = _name(name)
     version = repo.registry.remove_alias(parsed, alias)
     return AliasChange(str(parsed), alias, None, version)
 
 
-def list_aliases(repo: Repo, name: str | ArtifactName) -> list[AliasInfo]:
+def list_aliases(repo: Repository, name: str | ArtifactName) -> list[AliasInfo]:
     """``latest`` (if any version is live) then the custom aliases, sorted."""
     parsed = _name(name)
     registry = repo.registry
@@ -112,11 +112,11 @@ def list_aliases(repo: Repo, name: str | ArtifactName) -> list[AliasInfo]:
 
 
 # -- deletion -----------------------------------------------------------------------------------
-def _soft_delete(repo: Repo, name: ArtifactName, record: VersionRecord) -> None:
+def _soft_delete(repo: Repository, name: ArtifactName, record: VersionRecord) -> None:
     repo.registry.save_version(record.evolve(state="deleted", deleted_at=utcnow()))
 
 
-def delete_version(repo: Repo, ref: str | ArtifactRef, *, delete_aliases: bool = False) -> DeleteResult:
+def delete_version(repo: Repository, ref: str | ArtifactRef, *, delete_aliases: bool = False) -> DeleteResult:
     """Soft-delete one version; refused while it holds custom aliases unless ``delete_aliases``.
 
     Deleting a version that is already deleted (or expired) is an error, so a script that
@@ -138,7 +138,7 @@ def delete_version(repo: Repo, ref: str | ArtifactRef, *, delete_aliases: bool =
     return DeleteResult(record.name, [record.version], removed)
 
 
-def delete_artifact(repo: Repo, name: str | ArtifactName) -> DeleteResult:
+def delete_artifact(repo: Repository, name: str | ArtifactName) -> DeleteResult:
     """Soft-delete every live version of an artifact and drop all its custom aliases."""
     parsed = _name(name)
     registry = repo.registry

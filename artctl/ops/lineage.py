@@ -27,7 +27,7 @@ from artctl.format.records import VersionRecord
 from artctl.repository.runs import RunRecord, VersionLink
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
 DIRECTIONS = ("both", "upstream", "downstream")
 ARTIFACT_PREFIX = "artifact:"
@@ -154,16 +154,16 @@ class Graph:
 class LineageIndex:
     """Every run-version link of a repository, loaded once (run records are small JSON)."""
 
-    repo: Repo
+    repo: Repository
     runs: dict[str, RunRecord] = field(default_factory=dict)
     users: dict[str, set[str]] = field(default_factory=dict)  # version node id → run node ids
     loggers: dict[str, set[str]] = field(default_factory=dict)  # version node id → run node ids
     _versions: dict[str, VersionRecord | None] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, repo: Repo) -> LineageIndex:
+    def load(cls, repo: Repository) -> LineageIndex:
         index = cls(repo)
-        for run in repo.repository.runs.list():
+        for run in repo.runs.list():
             index.runs[run.id] = run
             rid = run_node_id(run.id)
             for node in index._current(run.inputs):
@@ -230,13 +230,13 @@ class LineageIndex:
         return "unknown"
 
 
-def root_id(repo: Repo, target: str) -> str:
+def root_id(repo: Repository, target: str) -> str:
     """The node id of a REF (``proj/ds:v0``, ``proj/ds`` = latest), ``artifact:…`` or ``run:<id>``."""
     if not isinstance(target, str) or not target:
         raise InvalidInput("lineage needs a REF or run:<id>")
     if target.startswith(RUN_PREFIX):
         run_id = target[len(RUN_PREFIX) :]
-        repo.repository.runs.get(run_id)  # unknown run → RunError
+        repo.runs.get(run_id)  # unknown run → RunError
         return run_node_id(run_id)
     if target.startswith(ARTIFACT_PREFIX):
         target = target[len(ARTIFACT_PREFIX) :]
@@ -245,7 +245,7 @@ def root_id(repo: Repo, target: str) -> str:
 
 
 def lineage(
-    repo: Repo,
+    repo: Repository,
     target: str,
     direction: str = "both",
     depth: int | None = None,
@@ -344,7 +344,7 @@ def _make_node(index: LineageIndex, node_id: str, level: int) -> Node:
     )
 
 
-def logged_by(repo: Repo, record: VersionRecord, index: LineageIndex | None = None) -> str | None:
+def logged_by(repo: Repository, record: VersionRecord, index: LineageIndex | None = None) -> str | None:
     """The id of the run that logged a version (its creator first), if any."""
     if record.logged_by:
         return record.logged_by
@@ -358,7 +358,7 @@ def logged_by(repo: Repo, record: VersionRecord, index: LineageIndex | None = No
     return started[0][1] if started else None
 
 
-def used_by(repo: Repo, record: VersionRecord, index: LineageIndex | None = None) -> list[str]:
+def used_by(repo: Repository, record: VersionRecord, index: LineageIndex | None = None) -> list[str]:
     """Ids of the runs that used a version, oldest first."""
     index = index or LineageIndex.load(repo)
     ids = [

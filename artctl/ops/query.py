@@ -18,7 +18,7 @@ from artctl.errors import InvalidInput
 from artctl.format.records import parse_time
 
 if TYPE_CHECKING:
-    from artctl.api.repo import VersionInfo
+    from artctl.repository.views import VersionInfo
 
 T = TypeVar("T")
 SORT_KEYS = ("created", "size", "name")

@@ -22,10 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from artctl.api.repo import PutResult, Repo, check_type
 from artctl.errors import ArtctlError, InvalidInput, RunError
 from artctl.format.names import parse_name, parse_ref, validate_type
+from artctl.ops.get import get
+from artctl.ops.put import put
+from artctl.repository.commit import check_type
+from artctl.repository.repo import Repository
 from artctl.repository.runs import RunRecord
+from artctl.repository.views import PutResult
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,7 @@ def input_env(inputs: Sequence[tuple[str, str, str]]) -> tuple[dict[str, str], l
 
 
 def exec_run(
-    repo: Repo,
+    repo: Repository,
     command: Sequence[str],
     *,
     job_type: str,
@@ -123,19 +127,17 @@ def exec_run(
         records.append(repo.resolve(parse_ref(ref, project)))
     for spec in logs:
         check_type(repo, parse_name(spec.name, project), spec.type)
-    run = repo.repository.runs.create(
-        job_type, name=name, project=project, config=config, command=list(command)
-    )
+    run = repo.runs.create(job_type, name=name, project=project, config=config, command=list(command))
     if on_start is not None:
         on_start(run)
-    runs = repo.repository.runs
+    runs = repo.runs
     try:
         fetched = []
         for record in records:
             root = (
                 Path(inputs_dir) / f"{parse_name(record.name).name}:{record.version}" if inputs_dir else None
             )
-            result = repo.get(f"{record.name}:{record.version}", root=root, run_id=run.id)
+            result = get(repo, f"{record.name}:{record.version}", root=root, run_id=run.id)
             fetched.append((f"{record.name}:{record.version}", record.name, str(result.root)))
         env, names = input_env(fetched)
         env["ARTCTL_RUN"] = run.id
@@ -158,7 +160,7 @@ def exec_run(
                 f"the command succeeded but did not create {', '.join(missing)}; nothing was logged"
             )
         outputs = tuple(
-            repo.put(spec.path, name=str(parse_name(spec.name, project)), type=spec.type, run_id=run.id)
+            put(repo, spec.path, name=str(parse_name(spec.name, project)), type=spec.type, run_id=run.id)
             for spec in logs
         )
     except BaseException as exc:

@@ -1,61 +1,53 @@
-"""Where bytes come from when the local store lacks them.
+"""Where bytes come from when the local store lacks them: the fetchers ``get`` composes.
 
-``get`` asks :func:`make_fetcher` for one function that writes an entry's bytes to a path.
-Each source (a reference's external storage, a remote holding the object) is tried in order;
-features add themselves to :data:`SOURCES` rather than special-casing ``get``.
+``get`` asks :func:`make_fetcher` for one function that writes an entry's bytes to a path. It
+tries, in this order: the entry's reference (an external URL, read at its recorded state:
+``references/source.py``), then the configured remotes (``ops/remote/source.py``). Before the
+per-entry fetchers run, :func:`prefetch` lets the remotes bring many missing blobs at once
+(whole packs). A new kind of source is one more line here, not a plug-in registered at import.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from artctl.errors import ObjectNotFound
 from artctl.format.manifest import Entry
+from artctl.references.source import reference_source
+from artctl.repository.repo import Repository
 
-if TYPE_CHECKING:
-    from artctl.api.repo import Repo
-
-#: A source: given the repo, returns a fetch function for entries it can serve, or None.
-Source = Callable[["Repo"], "Callable[[Entry, Path], bool] | None"]
-SOURCES: list[Source] = []
-#: Feature modules that register a source when imported; loaded on the first fetch.
-FEATURE_MODULES: list[str] = ["artctl.references.source"]
+#: A per-entry fetcher: writes the entry's bytes to the path and returns True, or returns False
+#: when the entry is not its kind (the next fetcher is tried).
+Fetcher = Callable[[Entry, Path], bool]
 
 
-def load_features() -> None:
-    """Import every feature module listed in :data:`FEATURE_MODULES` (idempotent)."""
-    from importlib import import_module
+def _fetchers(repository: Repository) -> list[Fetcher]:
+    """The fetchers of one ``get``, in order (remotes only when some are configured: no fsspec
+    import otherwise)."""
+    from artctl.ops.remote.source import remote_source
 
-    for module in FEATURE_MODULES:
-        import_module(module)
-
-
-#: Prefetchers: given the repo and the entries a `get` lacks, bring many of them in bulk
-#: (e.g. whole packs from a remote) before the per-entry sources run.
-Prefetcher = Callable[["Repo", "list[Entry]"], None]
-PREFETCHERS: list[Prefetcher] = []
+    remote = remote_source(repository)
+    return [reference_source(repository), *([remote] if remote is not None else [])]
 
 
-def prefetch(repo: Repo, entries: list[Entry]) -> None:
-    """Run every prefetcher on the entries whose bytes the local store lacks."""
+def prefetch(repository: Repository, entries: list[Entry]) -> None:
+    """Bring in bulk (whole packs from a remote) what the local store lacks of ``entries``."""
     if not entries:
         return
-    load_features()
-    for prefetcher in PREFETCHERS:
-        prefetcher(repo, entries)
+    from artctl.ops.remote.source import remote_prefetch
+
+    remote_prefetch(repository, entries)
 
 
-def make_fetcher(repo: Repo) -> Callable[[Entry, Path], None]:
-    """One fetch function trying every registered source, then failing with a hint."""
-    fetchers: list[Callable[[Entry, Path], bool]] | None = None
+def make_fetcher(repository: Repository) -> Callable[[Entry, Path], None]:
+    """One fetch function trying every fetcher in order, then failing with a hint."""
+    fetchers: list[Fetcher] | None = None
 
     def fetch(entry: Entry, dst: Path) -> None:
         nonlocal fetchers
-        if fetchers is None:
-            load_features()
-            fetchers = [f for f in (source(repo) for source in SOURCES) if f is not None]
+        if fetchers is None:  # built at the first miss: a get served from the store needs none
+            fetchers = _fetchers(repository)
         for fetcher in fetchers:
             if fetcher(entry, dst):
                 return
@@ -65,22 +57,3 @@ def make_fetcher(repo: Repo) -> Callable[[Entry, Path], None]:
         )
 
     return fetch
-
-
-def _remote_source(repo: Repo) -> Callable[[Entry, Path], bool] | None:
-    """Blobs missing locally come from the configured remotes (lazy: no fsspec import otherwise)."""
-    from artctl.ops.remote.source import remote_source
-
-    return remote_source(repo)
-
-
-SOURCES.append(_remote_source)
-
-
-def _remote_prefetch(repo: Repo, entries: list[Entry]) -> None:
-    from artctl.ops.remote.source import remote_prefetch
-
-    remote_prefetch(repo, entries)
-
-
-PREFETCHERS.append(_remote_prefetch)

@@ -19,7 +19,7 @@ from artctl.errors import InvalidInput, InvalidName
 from artctl.format.names import parse_name
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,11 @@ class TtlApplyResult:
 
 
 def apply_project_ttl(
-    repo: Repo, project: str, ttl: str | None = None, *, dry_run: bool = False
+    repo: Repository, project: str, ttl: str | None = None, *, dry_run: bool = False
 ) -> TtlApplyResult:
     """Give every live version of ``project`` without a TTL the project's TTL (``ttl``, else
     ``ttl.project.<project>``, else ``ttl.default``), counted from its creation date."""
-    from artctl.api.repo import ttl_seconds
+    from artctl.base.units import ttl_seconds
 
     project = project.strip("/")
     try:

@@ -19,7 +19,7 @@ from artctl.format.names import ArtifactRef, parse_name
 from artctl.format.records import VersionRecord
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class VerifyResult:
 
 
 def verify(
-    repo: Repo,
+    repo: Repository,
     ref: str | ArtifactRef | None = None,
     progress: Progress | None = None,
     *,
@@ -108,16 +108,16 @@ def verify(
         records = [repo.resolve(ref)]
     else:
         records = _readable_versions(repo, problems)
-    specs = list_remotes(repo.repository)
+    specs = list_remotes(repo)
     checked_remotes = (
-        [get_remote(repo.repository, remote)] if isinstance(remote, str) else specs if remote else []
+        [get_remote(repo, remote)] if isinstance(remote, str) else specs if remote else []
     )
     checked: set[str] = set()
     absent: dict[str, list[tuple[str, Entry]]] = {}  # digest -> (version, entry) not stored here
     origins: dict[str, set[str]] = {}  # digest -> remotes that published a version naming it
     for record in records:
         label = f"{record.name}:{record.version}"
-        origin = repo.repository.manifest_origin(record.manifest)
+        origin = repo.manifest_origin(record.manifest)
         try:
             manifest = repo.manifest(record)
         except Exception as exc:  # noqa: BLE001 - every problem is reported, not raised
@@ -150,7 +150,7 @@ def verify(
 
 
 def _classify_absent(
-    repo: Repo,
+    repo: Repository,
     absent: dict[str, list[tuple[str, Entry]]],
     origins: dict[str, set[str]],
     specs: list[Any],
@@ -166,7 +166,7 @@ def _classify_absent(
     (a failed check is reported in the problem).
     """
     configured = {s.name for s in specs}
-    recorded = repo.repository.state.remotes_holding(absent) if absent else {}
+    recorded = repo.state.remotes_holding(absent) if absent else {}
     for digest, remotes in origins.items():
         recorded.setdefault(digest, set()).update(remotes)
     found: dict[str, str] = {}
@@ -177,7 +177,7 @@ def _classify_absent(
         todo = dict.fromkeys(absent)
         for spec in checked_remotes:
             sizes = {d: absent[d][0][1].size for d in todo}
-            for digest, copy in check_copies(repo.repository, spec, sizes).items():
+            for digest, copy in check_copies(repo, spec, sizes).items():
                 if copy.problem is None:
                     found[digest] = spec.name
                     todo.pop(digest, None)
@@ -203,10 +203,10 @@ def _classify_absent(
     return on_remote
 
 
-def _set_aside(repo: Repo, digest: str) -> bool:
+def _set_aside(repo: Repository, digest: str) -> bool:
     """Move a corrupt loose object to ``corrupt/`` (kept, never deleted); False if packed."""
     source = repo.store.object_path(digest)
-    target = repo.repository.root / "corrupt" / digest
+    target = repo.root / "corrupt" / digest
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(source, target)
@@ -215,7 +215,7 @@ def _set_aside(repo: Repo, digest: str) -> bool:
     return True
 
 
-def _readable_versions(repo: Repo, problems: list[dict[str, str]]) -> list[VersionRecord]:
+def _readable_versions(repo: Repository, problems: list[dict[str, str]]) -> list[VersionRecord]:
     """Every live version record; a damaged record or alias table is a reported problem.
 
     The checker must not stop at the first damaged file (that is what it is run to find).

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 from artctl.errors import ArtctlError, InvalidInput
 from artctl.format.manifest import ManifestDiff, diff_sorted
 from artctl.format.names import parse_name
+from artctl.repository.versions import list_versions
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo, VersionInfo
+    from artctl.repository.repo import Repository
+    from artctl.repository.views import VersionInfo
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,12 @@ class LogEntry:
 
 
 def log(
-    repo: Repo, name: str, *, limit: int | None = None, include_deleted: bool = False
+    repo: Repository, name: str, *, limit: int | None = None, include_deleted: bool = False
 ) -> list[LogEntry]:
     """Versions of ``name`` newest first (at most ``limit``), each with its change."""
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
-    versions = repo.versions(parse_name(name), include_deleted=include_deleted)
+    versions = list_versions(repo, parse_name(name), include_deleted=include_deleted)
     newest_first = versions[::-1]
     shown = newest_first[:limit] if limit else newest_first
     out = []
@@ -57,7 +59,7 @@ def log(
     return out
 
 
-def _change(repo: Repo, older: VersionInfo | None, newer: VersionInfo) -> ManifestDiff | None:
+def _change(repo: Repository, older: VersionInfo | None, newer: VersionInfo) -> ManifestDiff | None:
     """What ``newer`` changed from ``older`` (everything added for a first version)."""
     try:
         new_entries = repo.iter_entries(newer.record)

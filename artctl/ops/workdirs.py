@@ -15,7 +15,7 @@ from artctl.errors import InvalidInput
 from artctl.format.records import VersionRecord, utcnow
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
 
 def key(directory: str | os.PathLike[str]) -> str:
@@ -23,20 +23,18 @@ def key(directory: str | os.PathLike[str]) -> str:
     return str(Path(directory).resolve())
 
 
-def remember(repo: Repo, directory: str | os.PathLike[str], record: VersionRecord) -> None:
+def remember(repo: Repository, directory: str | os.PathLike[str], record: VersionRecord) -> None:
     """``directory`` now holds exactly ``record``."""
-    repo.repository.state.remember_workdir(
-        key(directory), record.name, record.version, record.manifest, utcnow()
-    )
+    repo.state.remember_workdir(key(directory), record.name, record.version, record.manifest, utcnow())
 
 
-def recorded(repo: Repo, directory: str | os.PathLike[str]) -> str | None:
+def recorded(repo: Repository, directory: str | os.PathLike[str]) -> str | None:
     """``name:vN`` last placed in ``directory``, or None."""
-    row = repo.repository.state.workdir(key(directory))
+    row = repo.state.workdir(key(directory))
     return f"{row[0]}:{row[1]}" if row else None
 
 
-def find(repo: Repo, directory: str | os.PathLike[str]) -> tuple[str, Path] | None:
+def find(repo: Repository, directory: str | os.PathLike[str]) -> tuple[str, Path] | None:
     """``(name:vN, recorded directory)`` for ``directory`` or the nearest recorded directory
     above it (as ``git status`` works from any subdirectory), or None."""
     here = Path(directory).resolve()
@@ -47,7 +45,7 @@ def find(repo: Repo, directory: str | os.PathLike[str]) -> tuple[str, Path] | No
     return None
 
 
-def default_ref(repo: Repo, directory: str | os.PathLike[str]) -> tuple[str, Path]:
+def default_ref(repo: Repository, directory: str | os.PathLike[str]) -> tuple[str, Path]:
     """What ``status`` compares when no REF is given: :func:`find`, or a clear error."""
     found = find(repo, directory)
     if found is None:

@@ -20,10 +20,11 @@ from artctl.base.hashing import hash_file
 from artctl.errors import InvalidInput
 from artctl.format.manifest import Entry
 from artctl.format.records import VersionRecord
-from artctl.ops.ingest import LOOKUP_BATCH, RACY_SECONDS, SourceFile, scan, tree_signature
+from artctl.ops.ingest.scan import RACY_SECONDS, SourceFile, scan, tree_signature
+from artctl.ops.ingest.store import LOOKUP_BATCH
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,10 @@ def scan_directory(directory: str | os.PathLike[str]) -> list[SourceFile]:
     return scan(directory)
 
 
-def compare(repo: Repo, record: VersionRecord, directory: str | os.PathLike[str]) -> WorktreeDiff:
+def compare(repo: Repository, record: VersionRecord, directory: str | os.PathLike[str]) -> WorktreeDiff:
     """Compare ``record`` with the files under ``directory`` (see the module docstring)."""
     files = scan_directory(directory)
-    state = repo.repository.state
+    state = repo.state
     root = Path(directory).resolve()
     signature = tree_signature(files)
     if signature is not None and state.tree_manifest(signature) == record.manifest:
@@ -87,14 +88,14 @@ def compare(repo: Repo, record: VersionRecord, directory: str | os.PathLike[str]
     return result
 
 
-def diff_files(repo: Repo, record: VersionRecord, files: list[SourceFile], root: Path) -> WorktreeDiff:
+def diff_files(repo: Repository, record: VersionRecord, files: list[SourceFile], root: Path) -> WorktreeDiff:
     """:func:`compare` of ``record`` with already scanned ``files`` (sorted by path)."""
     added: list[str] = []
     removed: list[str] = []
     changed: list[str] = []
     unknown: list[tuple[SourceFile, Entry]] = []
     unchanged = 0
-    for entry, file, cached in _pairs(repo.iter_entries(record), files, repo.repository.state):
+    for entry, file, cached in _pairs(repo.iter_entries(record), files, repo.state):
         if file is None:
             removed.append(entry.path)  # type: ignore[union-attr]
         elif entry is None:
@@ -147,7 +148,7 @@ def _pairs(
             index += 1
 
 
-def _hash_all(repo: Repo, files: list[SourceFile]) -> list[str]:
+def _hash_all(repo: Repository, files: list[SourceFile]) -> list[str]:
     """Digests of ``files`` (read in parallel), remembered in the stat cache when not racy."""
     if not files:
         return []
@@ -164,7 +165,7 @@ def _hash_all(repo: Repo, files: list[SourceFile]) -> list[str]:
     with ThreadPoolExecutor(max_workers=min(repo.workers(), len(files))) as pool:
         digests = list(pool.map(one, files))
     limit = time.time_ns() - int(RACY_SECONDS * 1e9)
-    repo.repository.state.remember_digests(
+    repo.state.remember_digests(
         [
             (f.local, f.inode, f.size, f.mtime_ns, f.ctime_ns, d)
             for f, d in zip(files, digests)

@@ -1,6 +1,6 @@
 """``get`` of a reference: fetch the recorded state, verify it, keep the bytes as cache.
 
-Registered in :data:`artctl.ops.sources.SOURCES`. For an entry with a ``ref``:
+The first fetcher ``get`` tries (``ops/sources.py``). For an entry with a ``ref``:
 
 1. If the bytes of that exact recorded state were fetched before (``ref_objects`` in state.db,
    or the entry's own BLAKE3 digest) and are still in the local store, they are used.
@@ -26,19 +26,18 @@ from typing import TYPE_CHECKING
 
 from artctl.errors import ObjectNotFound
 from artctl.format.manifest import Entry
-from artctl.ops.sources import SOURCES
 from artctl.references import adapter_for, is_checked, state_key
 from artctl.references.base import Adapter, changed
 from artctl.repository import cache_state as db
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
 
-def reference_source(repo: Repo) -> Callable[[Entry, Path], bool]:
+def reference_source(repo: Repository) -> Callable[[Entry, Path], bool]:
     """A fetch function for reference entries of one ``get`` (one client per scheme)."""
     store = repo.store
-    state = repo.repository.state
+    state = repo.state
     adapters: dict[str, Adapter] = {}
     lock = threading.Lock()
 
@@ -73,6 +72,3 @@ def reference_source(repo: Repo) -> Callable[[Entry, Path], bool]:
 
     return fetch
 
-
-if reference_source not in SOURCES:
-    SOURCES.insert(0, reference_source)

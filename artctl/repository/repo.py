@@ -14,10 +14,13 @@ from pathlib import Path
 
 from artctl.base.fsutil import atomic_write_bytes, file_lock
 from artctl.base.hashing import hash_bytes
+from artctl.base.units import ttl_seconds
 from artctl.errors import ObjectNotFound, RepositoryFormatError, RepositoryNotFound
 from artctl.format.manifest import Entry, Manifest
+from artctl.format.names import ArtifactName, ArtifactRef, parse_ref
+from artctl.format.records import VersionRecord
 from artctl.repository.config import Config
-from artctl.repository.settings import Settings
+from artctl.repository.settings import Settings, default_workers
 
 DIRNAME = ".artifacts"
 REPO_FORMAT = 1
@@ -252,6 +255,37 @@ class Repository:
         if hash_bytes(data) != digest:
             raise IntegrityError(f"manifest {digest[:12]} is corrupt (digest mismatch)")
         return Manifest.parse(data, f"manifest {digest[:12]}")
+
+    # -- versions and settings, for every layer above -------------------------------------------
+    def resolve(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionRecord:
+        """``proj/name:alias`` (or a parsed ref) → its version record, or a clear error."""
+        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        return self.registry.resolve(parsed, include_deleted=include_deleted)
+
+    def manifest(self, record: VersionRecord) -> Manifest:
+        """The version's whole manifest, verified (see :meth:`iter_entries` for huge ones)."""
+        return self.read_manifest(record.manifest)
+
+    def iter_entries(self, record: VersionRecord) -> Iterator[Entry]:
+        """The version's files sorted by path, streamed (bounded memory, any size)."""
+        return self.iter_manifest(record.manifest)
+
+    def files_dropped(self, record: VersionRecord) -> bool:
+        """True when gc has removed this (deleted or expired) version's manifest and files."""
+        return bool(record.purged_at) and not self.manifest_path(record.manifest).exists()
+
+    def workers(self) -> int:
+        """Parallel file reads/writes: ``core.workers``, else a default from the CPU count."""
+        return self.settings.workers or default_workers()
+
+    def project_ttl(self, project: str) -> int | None:
+        """A project's default TTL in seconds: ``ttl.project.<P>``, else ``ttl.default``."""
+        value = self.config.get(f"ttl.project.{project}") or self.config.get("ttl.default")
+        return ttl_seconds(str(value)) if value else None
+
+    def default_ttl(self, name: ArtifactName) -> int | None:
+        """The TTL a new version of ``name`` gets when none is given."""
+        return self.project_ttl(name.project)
 
 
 def _ref_identity(entry: Entry) -> tuple[str | None, str | None, str]:

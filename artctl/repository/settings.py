@@ -11,6 +11,7 @@ repositories in one process each keep their own, and a remote has its own durabi
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -66,3 +67,8 @@ class Settings:
     def jobs_for(self, remote: str) -> int | None:
         """Parallel transfers configured for ``remote`` (None: the backend's default)."""
         return self.remote_jobs.get(remote)
+
+
+def default_workers() -> int:
+    """Parallel workers when ``core.workers`` is unset: twice the CPUs, between 2 and 16."""
+    return max(2, min(16, (os.cpu_count() or 2) * 2))

@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from artctl.api.repo import Repo, VersionInfo
+from artctl.api.repo import Repo
 from artctl.errors import ArtifactNotFound, InvalidInput
 from artctl.format.manifest import diff as manifest_diff
 from artctl.format.names import parse_name, parse_ref
 from artctl.format.records import VersionRecord
 from artctl.ops.lineage import artifact_node_id, run_node_id
 from artctl.repository.runs import RunRecord
+from artctl.repository.views import VersionInfo
 
 #: Most manifest entries one ``/api/version`` answer carries; the page says when it is cut.
 MAX_ENTRIES = 5000
@@ -181,7 +182,7 @@ def _link(link) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 def runs(repo: Repo, *, q: str | None = None) -> dict[str, Any]:
     needle = (q or "").strip().lower()
     rows = []
-    for record in reversed(repo.repository.runs.list()):
+    for record in reversed(repo.runs.list()):
         text = f"{record.id} {record.name or ''} {record.job_type}".lower()
         if needle and needle not in text:
             continue
@@ -190,7 +191,7 @@ def runs(repo: Repo, *, q: str | None = None) -> dict[str, Any]:
 
 
 def run(repo: Repo, run_id: str) -> dict[str, Any]:
-    return run_json(repo.repository.runs.get(run_id), full=True)
+    return run_json(repo.runs.get(run_id), full=True)
 
 
 # -- lineage -------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from artctl.repository.state import RemoteCopy
 WHOLE_PACK_BYTES = 8 * 1024 * 1024
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo
     from artctl.backend.fs import Backend
     from artctl.repository.objects import Store
     from artctl.repository.repo import Repository
@@ -118,7 +117,7 @@ def adopt_remote_pack(store: Store, remote: str, pack_id: str, tmp: Path, idx: b
 WHOLE_PACK_SHARE = 0.25
 
 
-def remote_prefetch(repo: Repo, entries: list[Entry]) -> None:
+def remote_prefetch(repo: Repository, entries: list[Entry]) -> None:
     """Before a `get`: download, in parallel, every remote pack that holds much of what it needs.
 
     Thousands of small files then cost a few pack downloads instead of one request each; the
@@ -130,7 +129,7 @@ def remote_prefetch(repo: Repo, entries: list[Entry]) -> None:
     from artctl.ops.remote.inventory import LazyInventory
     from artctl.ops.remote.transfer import backend_for
 
-    repository = repo.repository
+    repository = repo
     specs = list_remotes(repository)
     wanted = {e.digest for e in entries if e.digest is not None and e.ref is None}
     if not specs or not wanted:
@@ -158,11 +157,11 @@ def remote_prefetch(repo: Repo, entries: list[Entry]) -> None:
             list(pool.map(lambda job: download_pack(repository, *job), jobs))
 
 
-def remote_source(repo: Repo) -> Callable[[Entry, Path], bool] | None:
-    """The SOURCES entry: None when no remote is configured (no import of fsspec then)."""
+def remote_source(repo: Repository) -> Callable[[Entry, Path], bool] | None:
+    """The remote fetcher of ``get`` (``ops/sources.py``): None when no remote is configured."""
     from artctl.ops.remote.config import default_remote_name, list_remotes
 
-    repository = repo.repository
+    repository = repo
     specs = list_remotes(repository)
     if not specs:
         return None

@@ -50,7 +50,6 @@ from artctl.ops.remote.sync import Renumbered, match_versions, merge_artifact
 from artctl.repository.state import RemoteCopy
 
 if TYPE_CHECKING:
-    from artctl.api.repo import Repo
     from artctl.repository.repo import Repository
 
 Progress = Callable[[int, int], None]
@@ -161,7 +160,7 @@ def _parallel(backend: Backend, func: Callable[[Any], None], items: Sequence[Any
 
 
 # -- selecting what to move ---------------------------------------------------------------------
-def select_versions(repo: Repo, refs: Iterable[str]) -> dict[str, list[VersionRecord]]:
+def select_versions(repo: Repository, refs: Iterable[str]) -> dict[str, list[VersionRecord]]:
     """Live versions by artifact name: all of them, of the named artifacts, or the named refs."""
     registry = repo.registry
     out: dict[str, list[VersionRecord]] = {}
@@ -198,15 +197,17 @@ def writer_guard(repository: Repository):  # type: ignore[no-untyped-def]
 
 
 def push(
-    repo: Repo, remote: str | None = None, refs: Sequence[str] = (), progress: Progress | None = None
+    repo: Repository, remote: str | None = None, refs: Sequence[str] = (), progress: Progress | None = None
 ) -> TransferResult:
     """Send versions (default: every live version) and the blobs they need to a remote."""
-    with writer_guard(repo.repository):
+    with writer_guard(repo):
         return _push(repo, remote, refs, progress)
 
 
-def _push(repo: Repo, remote: str | None, refs: Sequence[str], progress: Progress | None) -> TransferResult:
-    repository = repo.repository
+def _push(
+    repo: Repository, remote: str | None, refs: Sequence[str], progress: Progress | None
+) -> TransferResult:
+    repository = repo
     spec = get_remote(repository, remote)
     backend = backend_for(repository, spec)
     initialized = open_remote(backend, create=True)
@@ -419,7 +420,7 @@ def _push_runs(repository: Repository, backend: Backend) -> None:
 
 # -- pull ---------------------------------------------------------------------------------------
 def pull(
-    repo: Repo,
+    repo: Repository,
     remote: str | None = None,
     refs: Sequence[str] = (),
     *,
@@ -428,19 +429,19 @@ def pull(
     direction: str = "pull",
 ) -> TransferResult:
     """Fetch metadata of every (or the named) artifact; with ``fetch_all`` their blobs too."""
-    with writer_guard(repo.repository):
+    with writer_guard(repo):
         return _pull(repo, remote, refs, fetch_all, progress, direction)
 
 
 def _pull(
-    repo: Repo,
+    repo: Repository,
     remote: str | None,
     refs: Sequence[str],
     fetch_all: bool,
     progress: Progress | None,
     direction: str,
 ) -> TransferResult:
-    repository = repo.repository
+    repository = repo
     spec = get_remote(repository, remote)
     if not spec.configured:  # `pull URL`: later gets cannot fetch from it, so fetch the bytes now
         fetch_all = True
@@ -709,7 +710,7 @@ def clone(
     remote_name: str = "origin",
     force: bool = False,
     progress: Progress | None = None,
-) -> tuple[Repo, TransferResult]:
+) -> tuple[Repository, TransferResult]:
     """A new repository in ``directory`` with ``url`` as its default remote, metadata pulled.
 
     A storage backend artctl is not tested with is refused unless ``force`` (see
@@ -722,7 +723,7 @@ def clone(
     """
     import shutil
 
-    from artctl.api.repo import Repo
+    from artctl.repository.repo import DIRNAME, Repository
 
     target = Path(directory if directory is not None else default_clone_dir(url)).resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -736,19 +737,19 @@ def clone(
     remove_stale_clones(target)
     staging = _staging_dir(target)
     try:
-        repo, _ = Repo.init(staging)
+        repo, _ = Repository.init(staging)
         crash_point(CLONE_INITIALIZED)
-        add_remote(repo.repository, remote_name, url, options, default=True, force=force)
+        add_remote(repo, remote_name, url, options, default=True, force=force)
         result = pull(repo, remote_name, fetch_all=fetch_all, progress=progress, direction="clone")
         crash_point(CLONE_PULLED)
-        repo.repository.state.close()
+        repo.state.close()
         _rename_clone(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     from dataclasses import replace
 
-    return Repo(target), replace(result, root=str(target))
+    return Repository(target / DIRNAME), replace(result, root=str(target))
 
 
 def _rename_clone(staging: Path, target: Path) -> None:

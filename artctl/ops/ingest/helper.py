@@ -2,8 +2,8 @@
 
 Reading and hashing many small files is Python-bound work that one interpreter does on one core
 (threads only fight over the GIL). For a large batch of small files, ``ingest`` starts this
-module as a helper process (``python -m artctl.ops.ingest_helper ROOT``) and both take batches from
-the two ends of one queue until it is empty. The helper stores blobs exactly as any other
+module as a helper process (``python -m artctl.ops.ingest.helper ROOT``) and both take
+batches from the two ends of one queue until it is empty. The helper stores blobs exactly as any other
 process writing to the repository would (its own packs, published when complete), and only
 answers with digests; the parent records the version once the helper has published
 everything. A separate interpreter, not ``multiprocessing``: nothing of the caller's program
@@ -14,8 +14,8 @@ helper says ``("ready",)`` once started; then ``("batch", [SourceFile, …])`` �
 ``("ok", [digest, …], [pack id, …])`` or ``("error", class, message, hint, [pack id, …])``;
 ``("finish",)`` → ``("finished", [pack id, …])`` once every pack is published. The pack ids are
 those the helper published since its last answer: the parent counts them as created by its
-own write, so a put that fails afterwards takes them back too (``gc.discard_on_failure``). End of input without
-``finish`` (the parent failed or was killed) drops the unpublished pack and exits.
+own write, so a put that fails afterwards takes them back too (``gc.discard_on_failure``). End
+of input without ``finish`` (the parent failed or was killed) drops the unpublished pack and exits.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import IO, TYPE_CHECKING, Any
 from artctl import errors
 
 if TYPE_CHECKING:
-    from artctl.ops.ingest import SourceFile
+    from artctl.ops.ingest.scan import SourceFile
 
 _LENGTH = struct.Struct("<Q")
 
@@ -72,7 +72,7 @@ class IngestHelper:
         self.on_created = on_created
         debug = os.environ.get("ARTCTL_DEBUG", "") not in ("", "0")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "artctl.ops.ingest_helper", str(root)],
+            [sys.executable, "-m", "artctl.ops.ingest.helper", str(root)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None if debug else subprocess.DEVNULL,
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     """Serve batches from the parent until it says ``finish`` (or goes away)."""
     import signal
 
-    from artctl.ops.ingest import _read_small
+    from artctl.ops.ingest.read import _read_small
     from artctl.repository.repo import Repository
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
