@@ -10,9 +10,10 @@ import sys
 
 from test_remotes_contract import new_repo
 
+from artctl.api.repo import clone
 from artctl.backend.fs import open_backend
 from artctl.ops.remote.protocol import read_registry
-from artctl.ops.remote.transfer import clone, push
+from artctl.ops.remote.transfer import push
 
 from conftest import cli_env, make_tree
 

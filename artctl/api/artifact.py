@@ -13,20 +13,18 @@ import os
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from artctl.api.artifact_fields import AliasList, ArtifactTTL, validate_tags
 from artctl.api.artifact_files import ArtifactPath, LocalFiles
+from artctl.api.collection import ArtifactCollection
 from artctl.api.repo import Repo
+from artctl.api.run import Run, active_run, start_run
 from artctl.api.staging import Staging
 from artctl.errors import ArtctlError, InvalidInput, RunError
 from artctl.format.names import LATEST, ArtifactName, parse_name, parse_ref, validate_type
 from artctl.format.records import VersionRecord
 from artctl.repository.views import PutResult
-
-if TYPE_CHECKING:
-    from artctl.api.collection import ArtifactCollection
-    from artctl.api.run import Run
 
 __all__ = ["Artifact", "ArtifactPath", "ArtifactTTL"]
 
@@ -191,9 +189,7 @@ class Artifact(Staging, LocalFiles):
     @property
     def collection(self) -> ArtifactCollection:
         """The collection (every version of this name) this version belongs to."""
-        from artctl.api.collection import ArtifactCollection
-
-        return ArtifactCollection(self._repo(), parse_name(self._saved().name))
+        return ArtifactCollection(self._repo(), parse_name(self._saved().name), type(self))
 
     @property
     def state(self) -> str:
@@ -291,15 +287,15 @@ class Artifact(Staging, LocalFiles):
         outside one, a run of job type ``auto`` is created to log it.
         """
         if self._record is None:
-            from artctl.api.run import active_run, start_run
-
             project = project or os.environ.get("ARTCTL_PROJECT") or None
             run = active_run()
             if run is not None and (self._repository is None or self._repository.root == run.repo.root):
                 run.log_artifact(self)
                 return self
             name = self._check_committable(self._repo(), project)
-            with start_run(self._repo(), project=name.project, job_type="auto") as auto:
+            with start_run(
+                self._repo(), artifact_class=type(self), project=name.project, job_type="auto"
+            ) as auto:
                 auto.log_artifact(self)
             return self
         self._save_fields()
@@ -329,7 +325,6 @@ class Artifact(Staging, LocalFiles):
     # -- lineage ----------------------------------------------------------------------------------
     def logged_by(self) -> Run | None:
         """The run that logged this version (None if it was put outside any run)."""
-        from artctl.api.run import Run
         from artctl.ops import lineage
 
         repo = self._repo()
@@ -340,16 +335,15 @@ class Artifact(Staging, LocalFiles):
             record = repo.runs.get(run_id)
         except RunError:
             return None
-        return Run(repo, record.id, record.project)
+        return Run(repo, record.id, record.project, type(self))
 
     def used_by(self) -> list[Run]:
         """The runs that used this version as an input, oldest first."""
-        from artctl.api.run import Run
         from artctl.ops import lineage
 
         repo = self._repo()
         return [
-            Run(repo, run_id, repo.runs.get(run_id).project)
+            Run(repo, run_id, repo.runs.get(run_id).project, type(self))
             for run_id in lineage.used_by(repo, self._saved())
         ]
 

@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 class ArtifactCollection:
     """One artifact name and its versions, like ``wandb.apis.public.ArtifactCollection``."""
 
-    def __init__(self, repo: Repo, name: ArtifactName) -> None:
+    def __init__(self, repo: Repo, name: ArtifactName, artifact_class: type[Artifact]) -> None:
         record = repo.registry.require_artifact(name)
         self._repo = repo
         self._name = name
+        #: The class of the versions it returns (``artctl.Artifact``, which sits above).
+        self._artifact_class = artifact_class
         self.type = record.type
         self.created_at = record.created_at
         self.description = record.description
@@ -53,9 +55,8 @@ class ArtifactCollection:
 
     def versions(self) -> list[Artifact]:
         """Its live versions, oldest first."""
-        from artctl.api.artifact import Artifact
-
-        return [Artifact._from_record(self._repo, r) for r in self._repo.registry.versions(self._name)]
+        versions = self._repo.registry.versions(self._name)
+        return [self._artifact_class._from_record(self._repo, r) for r in versions]
 
     artifacts = versions
 
@@ -89,17 +90,18 @@ class ArtifactCollection:
 class ArtifactType:
     """The collections of one type in one project, like ``wandb.apis.public.ArtifactType``."""
 
-    def __init__(self, repo: Repo, name: str, project: str | None) -> None:
+    def __init__(self, repo: Repo, name: str, project: str | None, artifact_class: type[Artifact]) -> None:
         self._repo = repo
         self.name = name
         self.project = project
+        self._artifact_class = artifact_class
 
     def collections(self) -> list[ArtifactCollection]:
         """Its collections that have a live version, sorted by name."""
-        return collections(self._repo, self.project, self.name)
+        return collections(self._repo, self.project, self.name, self._artifact_class)
 
     def collection(self, name: str) -> ArtifactCollection:
-        found = ArtifactCollection(self._repo, parse_name(name, self.project))
+        found = ArtifactCollection(self._repo, parse_name(name, self.project), self._artifact_class)
         if found.type != self.name:
             raise ArtifactNotFound(
                 f"artifact {found.qualified_name} has type {found.type!r}, not {self.name!r}"
@@ -110,17 +112,19 @@ class ArtifactType:
         return f"<ArtifactType {self.name}>"
 
 
-def collections(repo: Repo, project: str | None, kind: str | None) -> list[ArtifactCollection]:
+def collections(
+    repo: Repo, project: str | None, kind: str | None, artifact_class: type[Artifact]
+) -> list[ArtifactCollection]:
     """Collections with at least one live version (of a project and type, when given)."""
     out = []
     for record in repo.registry.iter_artifacts(project, kind):
         name = parse_name(record.name)
         if repo.registry.latest(name) is not None:
-            out.append(ArtifactCollection(repo, name))
+            out.append(ArtifactCollection(repo, name, artifact_class))
     return out
 
 
-def types(repo: Repo, project: str | None) -> list[ArtifactType]:
+def types(repo: Repo, project: str | None, artifact_class: type[Artifact]) -> list[ArtifactType]:
     """The types used by the live collections of a project (every project when None)."""
-    kinds = sorted({c.type for c in collections(repo, project, None)})
-    return [ArtifactType(repo, kind, project) for kind in kinds]
+    kinds = sorted({c.type for c in collections(repo, project, None, artifact_class)})
+    return [ArtifactType(repo, kind, project, artifact_class) for kind in kinds]

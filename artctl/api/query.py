@@ -66,7 +66,7 @@ class Api:
         type_name, name = type_name or type, name or collection
         if not type_name or not name:
             raise InvalidInput("artifact_collection needs a type and a name, e.g. ('dataset', 'proj/mnist')")
-        found = ArtifactCollection(self._repo, parse_name(name, self.project))
+        found = ArtifactCollection(self._repo, parse_name(name, self.project), Artifact)
         if found.type != type_name:
             raise ArtifactNotFound(
                 f"artifact {found.qualified_name} has type {found.type!r}, not {type_name!r}"
@@ -84,15 +84,15 @@ class Api:
         self, project_name: str | None = None, type_name: str | None = None
     ) -> list[ArtifactCollection]:
         """The collections of a project (of one type, when given) that have a live version."""
-        return collections(self._repo, project_name or self.project, type_name)
+        return collections(self._repo, project_name or self.project, type_name, Artifact)
 
     def artifact_type(self, type_name: str, project: str | None = None) -> ArtifactType:
         """One type of a project, listing its collections."""
-        return ArtifactType(self._repo, type_name, project or self.project)
+        return ArtifactType(self._repo, type_name, project or self.project, Artifact)
 
     def artifact_types(self, project: str | None = None) -> list[ArtifactType]:
         """The types used by a project's collections."""
-        return types(self._repo, project or self.project)
+        return types(self._repo, project or self.project, Artifact)
 
     def run(self, path: str) -> Run:
         """A run by id, or by ``project/id`` / ``entity/project/id`` as W&B writes it."""
@@ -102,7 +102,7 @@ class Api:
             raise RunError(
                 f"run {path!r} not found", hint=f"run {run_id} belongs to project {record.project!r}"
             )
-        return Run(self._repo, record.id, record.project)
+        return Run(self._repo, record.id, record.project, Artifact)
 
     def runs(self) -> list[Run]:
-        return [Run(self._repo, r.id, r.project) for r in self._repo.runs.list()]
+        return [Run(self._repo, r.id, r.project, Artifact) for r in self._repo.runs.list()]

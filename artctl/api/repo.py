@@ -27,6 +27,7 @@ from artctl.repository.repo import Repository, find_root
 from artctl.repository.views import ArtifactSummary, PutResult, VersionInfo
 
 if TYPE_CHECKING:
+    from artctl.ops.remote.transfer import TransferResult
     from artctl.ops.verify import VerifyResult
 
 
@@ -192,4 +193,15 @@ class Repo(Repository):
         return verify(self, ref, progress, repair=repair, remote=remote)
 
 
-__all__ = ["ArtifactSummary", "PutResult", "Repo", "VersionInfo"]
+def clone(
+    url: str, directory: str | os.PathLike[str] | None = None, **options: Any
+) -> tuple[Repo, TransferResult]:
+    """A new repository in ``directory`` with ``url`` as its default remote, returned as a
+    :class:`Repo`: see :func:`artctl.ops.remote.transfer.clone` for the options."""
+    from artctl.ops.remote.transfer import clone as clone_repository
+
+    repository, result = clone_repository(url, directory, **options)
+    return Repo(repository), result
+
+
+__all__ = ["ArtifactSummary", "PutResult", "Repo", "VersionInfo", "clone"]

@@ -9,16 +9,25 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from artctl.api.artifact import Artifact
 from artctl.api.artifact_fields import AliasList, validate_tags
 from artctl.api.repo import Repo
 from artctl.errors import InvalidInput
 from artctl.format.names import LATEST, parse_name, parse_ref
 from artctl.repository.commit import link_of
 
+if TYPE_CHECKING:
+    from artctl.api.artifact import Artifact
+
 _active: Run | None = None
+
+
+def activate(run: Run) -> Run:
+    """Make ``run`` the process's active run (what ``artctl.init()`` does)."""
+    global _active
+    _active = run
+    return run
 
 
 def active_run() -> Run | None:
@@ -29,10 +38,15 @@ def active_run() -> Run | None:
 class Run:
     """One execution of a job, like ``wandb.Run``: it uses and logs artifact versions."""
 
-    def __init__(self, repo: Repo, record_id: str, project: str | None) -> None:
+    def __init__(
+        self, repo: Repo, record_id: str, project: str | None, artifact_class: type[Artifact]
+    ) -> None:
         self._repo = repo
         self.id = record_id
         self.project = project
+        #: The class of the artifacts this run returns (``artctl.Artifact``): passed in, because
+        #: Artifact sits above Run (``artifact.logged_by()`` returns a Run).
+        self._artifact_class = artifact_class
 
     @property
     def repo(self) -> Repo:
@@ -79,11 +93,11 @@ class Run:
         aliases: Sequence[str] = (),
     ) -> Artifact:
         """Save ``artifact`` as a new version (if its content is new) output by this run."""
-        if not isinstance(artifact, Artifact):
+        if not isinstance(artifact, self._artifact_class):
             if not name or not type:
                 raise InvalidInput("log_artifact(path) needs name= and type=")
             path = Path(artifact)
-            staged = Artifact(name, type)
+            staged = self._artifact_class(name, type)
             staged.add_dir(path) if path.is_dir() else staged.add_file(path)
             artifact = staged
         if artifact.is_saved:
@@ -109,13 +123,13 @@ class Run:
         """
         from dataclasses import replace
 
-        if isinstance(artifact_or_name, Artifact):
+        if isinstance(artifact_or_name, self._artifact_class):
             art = artifact_or_name
             if not art.is_saved:
                 art._commit(self._repo, project=self.project, aliases=aliases)
         else:
             record = self._repo.resolve(parse_ref(artifact_or_name, self.project))
-            art = Artifact._from_record(self._repo, record)
+            art = self._artifact_class._from_record(self._repo, record)
         if type is not None and art.type != type:
             raise InvalidInput(f"{art.qualified_name} has type {art.type!r}, not {type!r}")
         if use_as is not None and not isinstance(use_as, str):
@@ -209,7 +223,7 @@ class Run:
         return [self._artifact_for(link.ref) for link in self.record.inputs]
 
     def _artifact_for(self, ref: str) -> Artifact:
-        return Artifact._from_record(self._repo, self._repo.resolve(ref, include_deleted=True))
+        return self._artifact_class._from_record(self._repo, self._repo.resolve(ref, include_deleted=True))
 
     def finish(self, exit_code: int | None = None, *, failed: bool = False) -> None:
         """Close the run (``failed`` marks it so; finishing twice is an error)."""
@@ -230,45 +244,10 @@ class Run:
         return f"<Run {self.id} ({self.job_type})>"
 
 
-def init(
-    project: str | None = None,
-    job_type: str = "job",
-    name: str | None = None,
-    config: dict[str, Any] | None = None,
-    *,
-    entity: str | None = None,
-    group: str | None = None,
-    tags: Sequence[str] | None = None,
-    notes: str | None = None,
-    dir: str | os.PathLike[str] | None = None,
-) -> Run:
-    """Start a run, as ``wandb.init``; it is the active run until it finishes.
-
-    The repository is the one around ``dir`` (default: the working directory), created as
-    ``./.artifacts`` when there is none (see :mod:`artctl.api.workspace`). ``project`` defaults to
-    ``$ARTCTL_PROJECT``: bare artifact names logged or used by the run live in it.
-    """
-    global _active
-    from artctl.api.workspace import open_repo
-
-    run = start_run(
-        open_repo(dir),
-        project=project or os.environ.get("ARTCTL_PROJECT") or None,
-        job_type=job_type,
-        name=name,
-        config=config,
-        entity=entity,
-        group=group,
-        tags=tags,
-        notes=notes,
-    )
-    _active = run
-    return run
-
-
 def start_run(
     repo: Repo,
     *,
+    artifact_class: type[Artifact],
     project: str | None,
     job_type: str,
     name: str | None = None,
@@ -297,4 +276,4 @@ def start_run(
         tags=validate_tags(tags or [], "run tag"),
         notes=notes,
     )
-    return Run(repo, record.id, project)
+    return Run(repo, record.id, project, artifact_class)

@@ -1,0 +1,44 @@
+"""``artctl.init()``: start a run, as ``wandb.init``, and make it the active run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from artctl.api.artifact import Artifact
+from artctl.api.run import Run, activate, start_run
+from artctl.api.workspace import open_repo
+
+
+def init(
+    project: str | None = None,
+    job_type: str = "job",
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    *,
+    entity: str | None = None,
+    group: str | None = None,
+    tags: Sequence[str] | None = None,
+    notes: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+) -> Run:
+    """Start a run, as ``wandb.init``; it is the active run until it finishes.
+
+    The repository is the one around ``dir`` (default: the working directory), created as
+    ``./.artifacts`` when there is none (see :mod:`artctl.api.workspace`). ``project`` defaults to
+    ``$ARTCTL_PROJECT``: bare artifact names logged or used by the run live in it.
+    """
+    run = start_run(
+        open_repo(dir),
+        artifact_class=Artifact,
+        project=project or os.environ.get("ARTCTL_PROJECT") or None,
+        job_type=job_type,
+        name=name,
+        config=config,
+        entity=entity,
+        group=group,
+        tags=tags,
+        notes=notes,
+    )
+    return activate(run)
