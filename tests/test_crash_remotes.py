@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from test_remotes_contract import new_repo, same_tree
 
-from artctl.backend.fs import open_backend
+from artctl.backend import open_backend
 from artctl.base.crashpoints import POINTS
 from artctl.ops.lifecycle import delete_version
 from artctl.ops.remote.protocol import read_registry

@@ -10,7 +10,7 @@ import sys
 
 from test_remotes_contract import new_repo
 
-from artctl.backend.fs import open_backend
+from artctl.backend import open_backend
 from artctl.ops.remote.protocol import read_registry
 from artctl.ops.remote.transfer import clone, push
 

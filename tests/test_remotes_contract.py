@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from artctl.api.repo import Repo
-from artctl.backend.fs import open_backend
+from artctl.backend import open_backend
 from artctl.errors import Conflict
 from artctl.ops.distributed import upsert
 from artctl.ops.remote.config import add_remote

@@ -242,7 +242,7 @@ def clone_cmd(
 
 def _warn_untested(url: str) -> None:
     """Say so on stderr when a (forced) remote uses a storage backend artctl is not tested with."""
-    from artctl.backend.fs import split_url
+    from artctl.backend.url import split_url
     from artctl.ops.remote.config import TESTED_PROTOCOLS, is_tested
 
     if not is_tested(url):

@@ -41,7 +41,7 @@ from artctl.format.records import utcnow
 
 if TYPE_CHECKING:
     from artctl.api.repo import PutResult, Repo
-    from artctl.backend.fs import Backend
+    from artctl.backend.base import Backend
 
 UPSERT_AFTER_OBJECTS = declare(
     "upsert.after-objects",
@@ -129,13 +129,12 @@ class _Area:
         self.repo = repo
         self.spec = None
         if remote is None:
-            from artctl.backend.fs import LocalBackend
+            from artctl.backend.local import LocalBackend
 
             self.backend: Backend = LocalBackend(str(repo.root), str(repo.root), fsync=repo.repository.fsync)
         else:
-            from artctl.ops.remote.config import get_remote
+            from artctl.ops.remote.config import backend_for, get_remote
             from artctl.ops.remote.protocol import open_remote
-            from artctl.ops.remote.transfer import backend_for
 
             self.spec = get_remote(repo.repository, remote)
             self.backend = backend_for(repo.repository, self.spec)
@@ -353,7 +352,7 @@ def _merge(parts: dict[str, tuple[dict[str, Any], list[Entry]]]) -> Manifest:
 
 def _read_parts(area: _Area, base: str, name: ArtifactName) -> dict[str, tuple[dict[str, Any], list[Entry]]]:
     names = [n for n in area.backend.listdir(f"{base}/parts") if n.endswith(".jsonl")]
-    from artctl.backend.fs import MAX_MANIFEST_BYTES
+    from artctl.backend.base import MAX_MANIFEST_BYTES
 
     datas = area.backend.read_many((f"{base}/parts/{n}" for n in names), MAX_MANIFEST_BYTES)
     out = {}
@@ -556,9 +555,7 @@ def _delete_parts(area: _Area, base: str, part_ids: list[str]) -> None:
         area.backend.delete(f"{base}/parts/{part_id}.jsonl")
 
 
-def _commit_local(
-    repo: Repo, name: ArtifactName, kind: str, manifest: Manifest, **options: Any
-) -> PutResult:
+def _commit_local(repo: Repo, name: ArtifactName, kind: str, manifest: Manifest, **options: Any) -> PutResult:
     digests = {e.digest for e in manifest if e.digest is not None and e.ref is None}
     lacking = digests - repo.store.has_many(digests)
     if lacking:

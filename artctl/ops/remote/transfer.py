@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artctl.backend.fs import MAX_MANIFEST_BYTES, Backend, open_backend
+from artctl.backend.base import MAX_MANIFEST_BYTES, Backend
+from artctl.backend.url import split_url
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.hashing import hash_bytes, hash_file
 from artctl.base.progress import announce_total
@@ -31,7 +32,14 @@ from artctl.format.manifest import Manifest
 from artctl.format.names import ArtifactName, parse_name, parse_ref
 from artctl.format.records import VersionRecord, dumps, loads
 from artctl.ops.remote import inventory as inventory_mod
-from artctl.ops.remote.config import RemoteSpec, add_remote, check_backend, get_remote
+from artctl.ops.remote.config import (
+    RemoteSpec,
+    add_remote,
+    backend_for,
+    check_backend,
+    get_remote,
+    open_storage,
+)
 from artctl.ops.remote.protocol import (
     RemoteArtifact,
     ensure_artifact,
@@ -145,11 +153,6 @@ def _record_copies(repository: Repository, spec: RemoteSpec, copies: Iterable[Re
     them); a URL used once is no backup: ``get`` could not fetch from it."""
     if spec.configured:
         repository.state.record_remote_copies(spec.name, copies)
-
-
-def backend_for(repository: Repository, spec: RemoteSpec) -> Backend:
-    """The backend of a configured remote, with its ``remote.<NAME>.jobs`` from the settings."""
-    return open_backend(spec.url, spec.options, jobs=repository.settings.jobs_for(spec.name))
 
 
 def _parallel(backend: Backend, func: Callable[[Any], None], items: Sequence[Any]) -> None:
@@ -655,8 +658,6 @@ def _fetch_objects(
 
 # -- clone --------------------------------------------------------------------------------------
 def default_clone_dir(url: str) -> str:
-    from artctl.backend.fs import split_url
-
     _protocol, root = split_url(url)
     return root.rstrip("/").rsplit("/", 1)[-1] or "artifacts"
 
@@ -728,7 +729,7 @@ def clone(
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InvalidInput(f"{target} exists and is not an empty directory")
     check_backend(url, force=force)
-    open_remote(open_backend(url, options), create=False)  # fail before creating anything
+    open_remote(open_storage(url, options), create=False)  # fail before creating anything
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
