@@ -69,11 +69,12 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def read_range(self, rel: str, start: int, end: int) -> bytes:
-        """Bytes ``start`` to ``end`` (exclusive) of the file; fewer when it ends sooner.
+        """Bytes ``start`` to ``end`` (exclusive) of the file: fewer when it ends sooner, none
+        when it ends at or before ``start`` (an empty or cut file is not an error here).
 
-        ``start`` must lie inside the file (a pack slice, a probe of byte 0): S3 and GCS refuse
-        a range past the end. This is how a blob is read out of a big remote pack without
-        downloading it. FileNotFoundError when there is no file at ``rel``.
+        This is how a blob is read out of a big remote pack without downloading it, and how a
+        remote object's length is checked without reading it. FileNotFoundError when there is
+        no file at ``rel``.
         """
 
     def read_or_none(self, rel: str, limit: int = MAX_RECORD_BYTES) -> bytes | None:
@@ -93,8 +94,8 @@ class Backend(abc.ABC):
             return dict(zip(rels, pool.map(lambda r: self.read_or_none(r, limit), rels), strict=True))
 
     def exists(self, rel: str) -> bool:
-        """True when a non-empty file can be read at ``rel`` now: one small read, never a
-        listing cache. Used for markers such as a distributed version's ``sealed``."""
+        """True when a file (even an empty one) can be read at ``rel`` now: one small read,
+        never a listing cache. Used for markers such as a distributed version's ``sealed``."""
         try:
             self.read_range(rel, 0, 1)
             return True

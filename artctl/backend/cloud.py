@@ -27,7 +27,7 @@ DOWNLOAD_CHUNK = 16 * 1024 * 1024
 
 
 def _empty_range(exc: BaseException) -> bool:
-    """An object store refusing a range from byte 0 (HTTP 416): the object is empty."""
+    """An object store refusing a range (HTTP 416): it starts at or past the object's end."""
     text = str(exc).lower()
     return "not satisfiable" in text or "416" in text or "invalidrange" in text
 
@@ -94,8 +94,15 @@ class FsspecBackend(Backend):
         return data
 
     def read_range(self, rel: str, start: int, end: int) -> bytes:
-        with guard(self.url, f"reading {rel}"):
-            return bytes(self.fs.cat_file(self._p(rel), start=start, end=end))
+        # A range that starts at or past the end (an empty or a cut object) is refused with
+        # HTTP 416 by S3 and GCS: that is no bytes, as a read past the end of a local file.
+        try:
+            with guard(self.url, f"reading {rel}"):
+                return bytes(self.fs.cat_file(self._p(rel), start=start, end=end))
+        except RemoteError as exc:
+            if _empty_range(exc):
+                return b""
+            raise
 
     def read_many(self, rels: Iterable[str], limit: int = MAX_RECORD_BYTES) -> dict[str, bytes | None]:
         """One batched request set through fsspec's async ``cat`` when the backend has it."""
