@@ -11,8 +11,9 @@ import sys
 from test_remotes_contract import new_repo
 
 from artctl.backend import open_backend
+from artctl.ops.remote.clone import clone
 from artctl.ops.remote.protocol import read_registry
-from artctl.ops.remote.transfer import clone, push
+from artctl.ops.remote.push import push
 
 from conftest import cli_env, make_tree
 

@@ -19,8 +19,10 @@ from artctl.api.repo import Repo
 from artctl.backend import open_backend
 from artctl.errors import Conflict
 from artctl.ops.distributed import upsert
+from artctl.ops.remote.clone import clone
 from artctl.ops.remote.config import add_remote
-from artctl.ops.remote.transfer import clone, pull, push
+from artctl.ops.remote.pull import pull
+from artctl.ops.remote.push import push
 
 from conftest import REPO_ROOT, cli_env, make_tree, run_cli
 

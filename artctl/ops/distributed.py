@@ -289,7 +289,7 @@ def _confirm_included(area: _Area, base: str, name: ArtifactName, distributed_id
 def _send_entries(repo: Repo, area: _Area, entries: list[Entry]) -> None:
     """Upload the blobs of a part to the remote before the part names them."""
     from artctl.ops.remote import inventory
-    from artctl.ops.remote.transfer import send_blobs
+    from artctl.ops.remote.send import send_blobs
 
     assert area.spec is not None
     needed = {e.digest: e.size for e in entries if e.digest is not None and e.ref is None}
@@ -535,7 +535,7 @@ def _complete(
             hint="use a new --distributed-id for a new version",
         )
     if area.spec is not None:
-        from artctl.ops.remote.transfer import pull
+        from artctl.ops.remote.pull import pull
 
         pull(repo, area.spec.name, [str(name)])
     record = repo.registry.version(name, index)
@@ -594,7 +594,7 @@ def _commit_remote(
         read_registry,
         update_aliases,
     )
-    from artctl.ops.remote.transfer import pull
+    from artctl.ops.remote.pull import pull
 
     assert area.spec is not None
     backend = area.backend
