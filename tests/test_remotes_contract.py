@@ -18,7 +18,7 @@ import pytest
 from artctl.api.repo import Repo
 from artctl.backend import open_backend
 from artctl.errors import Conflict
-from artctl.ops.distributed import upsert
+from artctl.ops.distributed.upsert import upsert
 from artctl.ops.remote.clone import clone
 from artctl.ops.remote.config import add_remote
 from artctl.ops.remote.pull import pull

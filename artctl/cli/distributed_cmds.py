@@ -37,7 +37,7 @@ def upsert_cmd(path: str, name: str, kind: str | None, distributed_id: str, remo
       artctl artifact upsert out/ --name proj/ds --type dataset --distributed-id $CI_PIPELINE_ID --remote origin
     """
     from artctl.api.repo import type_for
-    from artctl.ops.distributed import upsert
+    from artctl.ops.distributed.upsert import upsert
 
     repo = open_repo()
     kind = type_for(repo, name, kind)
@@ -103,7 +103,7 @@ def finish_cmd(
       artctl artifact finish --name proj/ds --type dataset --distributed-id job-42 --remote origin --json
     """
     from artctl.api.repo import parse_metadata, type_for
-    from artctl.ops.distributed import finish
+    from artctl.ops.distributed.finish import finish
 
     repo = open_repo()
     kind = type_for(repo, name, kind)
