@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 from test_remotes_contract import new_repo, same_tree
 
-from artctl.api.repo import clone
-from artctl.backend.fs import open_backend
+from artctl.api.repo import clone  # ops.remote.clone declares the clone.*/pull.* crash points
+from artctl.backend import open_backend
 from artctl.base.crashpoints import POINTS
 from artctl.ops.lifecycle import delete_version
 from artctl.ops.remote.protocol import read_registry
-from artctl.ops.remote.transfer import push  # declares the push.*/pull.* crash points
+from artctl.ops.remote.push import push  # declares the push.* crash points
 
 from conftest import crash_trace, make_tree, run_cli, run_killed_at
 from servers import GCSFS_ENV, Remote, make_s3_bucket

@@ -131,7 +131,8 @@ def test_upsert_is_refused_while_a_finish_is_sealing(repo) -> None:  # type: ign
     from artctl.base.fsutil import create_exclusive
     from artctl.errors import Conflict
     from artctl.format.names import parse_name
-    from artctl.ops.distributed import base_rel, upsert
+    from artctl.ops.distributed.parts import base_rel
+    from artctl.ops.distributed.upsert import upsert
 
     data = make_tree(repo.root.parent / "d", {"f.txt": "x\n"})
     upsert(repo, data, name="proj/ds", type="dataset", distributed_id="s1")
@@ -139,7 +140,7 @@ def test_upsert_is_refused_while_a_finish_is_sealing(repo) -> None:  # type: ign
     with pytest.raises(Conflict, match="is being finished"):
         upsert(repo, data, name="proj/ds", type="dataset", distributed_id="s1")
     # a crashed finisher (sealed, never finished) is resumed by running finish again
-    from artctl.ops.distributed import finish
+    from artctl.ops.distributed.finish import finish
 
     assert finish(repo, name="proj/ds", type="dataset", distributed_id="s1").record.version == "v0"
 
@@ -197,10 +198,11 @@ def test_an_upsert_that_saw_the_seal_waits_for_the_outcome(repo, included: bool)
 
     from artctl.errors import Conflict
     from artctl.format.names import parse_name
-    from artctl.ops.distributed import _Area, _confirm_included, base_rel
+    from artctl.ops.distributed.parts import Area, base_rel
+    from artctl.ops.distributed.upsert import _confirm_included
 
     name = parse_name("proj/ds")
-    area = _Area(repo, None)
+    area = Area(repo, None)
     base = base_rel(name, "amb")
     area.backend.create(f"{base}/parts/p1.jsonl", b"x")
     area.backend.create(f"{base}/sealed", b"{}")

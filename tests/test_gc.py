@@ -223,7 +223,8 @@ PUT_WORKER = textwrap.dedent("""
     from artctl.ops.drafts import Drafts
     from artctl.ops.lifecycle import delete_version
     from artctl.errors import ArtctlError
-    from artctl.ops.distributed import upsert, finish
+    from artctl.ops.distributed.finish import finish
+    from artctl.ops.distributed.upsert import upsert
 
     work, tag, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     os.chdir(work)

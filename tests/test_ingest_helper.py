@@ -113,8 +113,8 @@ def test_killed_put_stops_its_helper_and_leaves_the_repository_consistent(
 def test_a_helper_that_cannot_start_leaves_all_the_work_here(tmp_path: Path) -> None:
     """No usable helper (here: a repository it cannot open) is not an error: nothing is lost."""
     from artctl.ops.ingest import scan
-    from artctl.ops.ingest.read import _read_batch
     from artctl.ops.ingest.helper import share
+    from artctl.ops.ingest.read import _read_batch
 
     files = scan(_many(tmp_path / "src", 30))
     batches = [files[:10], files[10:20], files[20:]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from artctl.backend.fs import open_backend
+from artctl.backend import open_backend
 from artctl.base.hashing import hash_bytes
 
 from conftest import make_tree, run_cli

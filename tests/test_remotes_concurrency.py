@@ -11,9 +11,9 @@ import sys
 from test_remotes_contract import new_repo
 
 from artctl.api.repo import clone
-from artctl.backend.fs import open_backend
+from artctl.backend import open_backend
 from artctl.ops.remote.protocol import read_registry
-from artctl.ops.remote.transfer import push
+from artctl.ops.remote.push import push
 
 from conftest import cli_env, make_tree
 

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from artctl.api.repo import Repo, clone
-from artctl.backend.fs import open_backend
+from artctl.backend import open_backend
 from artctl.errors import Conflict
-from artctl.ops.distributed import upsert
+from artctl.ops.distributed.upsert import upsert
 from artctl.ops.remote.config import add_remote
-from artctl.ops.remote.transfer import pull, push
+from artctl.ops.remote.pull import pull
+from artctl.ops.remote.push import push
 
 from conftest import REPO_ROOT, cli_env, make_tree, run_cli
 

@@ -58,7 +58,7 @@ def test_a_scratch_repository_without_fsync_does_not_turn_it_off_for_another(
 def test_push_from_a_repository_without_fsync_flushes_the_file_remote(
     cli, tmp_path: Path, fsynced: list[str]
 ) -> None:
-    from artctl.ops.remote.transfer import push
+    from artctl.ops.remote.push import push
 
     remote = tmp_path / "remote"
     remote.mkdir()
@@ -74,7 +74,7 @@ def test_push_from_a_repository_without_fsync_flushes_the_file_remote(
 
 
 def test_a_file_remote_can_turn_its_own_fsync_off(cli, tmp_path: Path, fsynced: list[str]) -> None:
-    from artctl.ops.remote.transfer import push
+    from artctl.ops.remote.push import push
 
     remote = tmp_path / "remote"
     remote.mkdir()

@@ -198,7 +198,7 @@ def clone(
 ) -> tuple[Repo, TransferResult]:
     """A new repository in ``directory`` with ``url`` as its default remote, returned as a
     :class:`Repo`: see :func:`artctl.ops.remote.transfer.clone` for the options."""
-    from artctl.ops.remote.transfer import clone as clone_repository
+    from artctl.ops.remote.clone import clone as clone_repository
 
     repository, result = clone_repository(url, directory, **options)
     return Repo(repository), result

@@ -147,7 +147,7 @@ class Run:
         Many processes (or machines, with ``remote=``) upsert under one ``distributed_id``;
         the version exists for readers only after :meth:`finish_artifact`.
         """
-        from artctl.ops.distributed import upsert_entries
+        from artctl.ops.distributed.upsert import upsert_entries
 
         distributed_id = self._distributed_id(distributed_id, "upsert_artifact")
         name = str(parse_name(artifact.name, self.project))
@@ -171,7 +171,7 @@ class Run:
         remote: str | None = None,
     ) -> Artifact:
         """Commit every part of ``distributed_id`` (plus this artifact's staged files) as one version."""
-        from artctl.ops.distributed import finish
+        from artctl.ops.distributed.finish import finish
 
         distributed_id = self._distributed_id(distributed_id, "finish_artifact")
         name = str(parse_name(artifact.name, self.project))
@@ -199,7 +199,7 @@ class Run:
 
     def _distributed_id(self, given: str | None, method: str) -> str:
         """The id shared by every writer of a distributed version: given, else the run's group."""
-        from artctl.ops.distributed import validate_id
+        from artctl.ops.distributed.parts import validate_id
 
         if given:
             return given

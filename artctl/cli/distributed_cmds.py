@@ -36,7 +36,7 @@ def upsert_cmd(path: str, name: str, kind: str | None, distributed_id: str, remo
       artctl artifact upsert shard-4/ -n proj/ds --distributed-id job-42
       artctl artifact upsert out/ --name proj/ds --type dataset --distributed-id $CI_PIPELINE_ID --remote origin
     """
-    from artctl.ops.distributed import upsert
+    from artctl.ops.distributed.upsert import upsert
     from artctl.repository.commit import type_for
 
     repo = open_repo()
@@ -103,7 +103,7 @@ def finish_cmd(
       artctl artifact finish --name proj/ds --type dataset --distributed-id job-42 --remote origin --json
     """
     from artctl.format.records import parse_metadata
-    from artctl.ops.distributed import finish
+    from artctl.ops.distributed.finish import finish
     from artctl.repository.commit import type_for
 
     repo = open_repo()

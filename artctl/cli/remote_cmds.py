@@ -169,7 +169,7 @@ def push_cmd(args: tuple[str, ...]) -> None:
       artctl push origin proj/mnist:v3 --json
       artctl push s3://team-artifacts/repo proj/mnist --progress plain
     """
-    from artctl.ops.remote.transfer import push
+    from artctl.ops.remote.push import push
 
     remote, refs = _split_remote(args)
     repo = open_repo()
@@ -196,7 +196,7 @@ def pull_cmd(args: tuple[str, ...], fetch_all: bool) -> None:
       artctl pull origin proj/mnist --all
       artctl pull file:///mnt/shared/artifacts proj/mnist
     """
-    from artctl.ops.remote.transfer import pull
+    from artctl.ops.remote.pull import pull
 
     remote, refs = _split_remote(args)
     repo = open_repo()
@@ -224,8 +224,8 @@ def clone_cmd(
       artctl clone s3://team-artifacts/repo work
       artctl clone file:///mnt/shared/artifacts --all
     """
+    from artctl.ops.remote.clone import clone
     from artctl.ops.remote.config import parse_options
-    from artctl.ops.remote.transfer import clone
 
     parsed = parse_options(options)
     if force:
@@ -242,7 +242,7 @@ def clone_cmd(
 
 def _warn_untested(url: str) -> None:
     """Say so on stderr when a (forced) remote uses a storage backend artctl is not tested with."""
-    from artctl.backend.fs import split_url
+    from artctl.backend.url import split_url
     from artctl.ops.remote.config import TESTED_PROTOCOLS, is_tested
 
     if not is_tested(url):

@@ -109,9 +109,7 @@ def verify(
     else:
         records = _readable_versions(repo, problems)
     specs = list_remotes(repo)
-    checked_remotes = (
-        [get_remote(repo, remote)] if isinstance(remote, str) else specs if remote else []
-    )
+    checked_remotes = [get_remote(repo, remote)] if isinstance(remote, str) else specs if remote else []
     checked: set[str] = set()
     absent: dict[str, list[tuple[str, Entry]]] = {}  # digest -> (version, entry) not stored here
     origins: dict[str, set[str]] = {}  # digest -> remotes that published a version naming it

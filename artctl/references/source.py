@@ -71,4 +71,3 @@ def reference_source(repo: Repository) -> Callable[[Entry, Path], bool]:
         return True
 
     return fetch
-

@@ -14,7 +14,6 @@ from artctl.format.ignore import SPECIAL_NAMES
 from artctl.format.ignore import load as load_ignore
 from artctl.format.manifest import validate_path, validate_segment
 
-
 #: A file modified this recently may change again within the same mtime tick: do not trust
 #: the stat cache for it (git's "racily clean" rule).
 RACY_SECONDS = 2.0

@@ -17,7 +17,7 @@ from artctl.ops.remote.config import RemoteSpec
 from artctl.ops.remote.protocol import object_rel, pack_rel
 
 if TYPE_CHECKING:
-    from artctl.backend.fs import Backend
+    from artctl.backend.base import Backend
     from artctl.repository.repo import Repository
 
 
@@ -32,7 +32,7 @@ class RemoteCopy:
 
 def check_copies(repository: Repository, spec: RemoteSpec, sizes: dict[str, int]) -> dict[str, RemoteCopy]:
     """Check the copy on ``spec`` of every blob in ``sizes`` (digest -> length); one result each."""
-    from artctl.ops.remote.transfer import backend_for
+    from artctl.ops.remote.config import backend_for
 
     if not sizes:
         return {}

@@ -12,9 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from artctl.backend.url import split_url
 from artctl.errors import ArtctlError, Conflict, InvalidInput
 
 if TYPE_CHECKING:
+    from artctl.backend.base import Backend
     from artctl.repository.repo import Repository
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -115,8 +117,6 @@ def url_remote(repo: Repository, url: str) -> RemoteSpec:
     ``git push URL``); storage options then come from the environment (AWS_*, …)."""
     from pathlib import Path
 
-    from artctl.backend.fs import split_url
-
     protocol, root = split_url(url)
     check_backend(url)
     if protocol == "file" and "://" not in url:
@@ -160,12 +160,10 @@ def add_remote(
     force: bool = False,
 ) -> RemoteSpec:
     """Configure a remote; a storage backend artctl does not test is refused unless ``force``."""
-    from artctl.backend.fs import open_backend, split_url
-
     validate_remote_name(name)
     protocol, _root = split_url(url)
     check_backend(url, force=force)
-    open_backend(url, options)  # refuses options artctl itself reads (fsync=maybe); contacts nothing
+    open_storage(url, options)  # refuses options artctl itself reads (fsync=maybe); contacts nothing
     if name in {r.name for r in list_remotes(repo)}:
         raise Conflict(
             f"remote {name!r} already exists", hint=f"remove it first with `artctl remote rm {name}`"
@@ -190,8 +188,6 @@ TESTED_PROTOCOLS = ("file", "s3", "gs", "az", "abfs")
 
 def is_tested(url: str) -> bool:
     """True when ``url``'s storage backend is one artctl is tested against."""
-    from artctl.backend.fs import split_url
-
     return split_url(url)[0] in TESTED_PROTOCOLS
 
 
@@ -202,7 +198,6 @@ def check_backend(url: str, *, force: bool = False) -> str:
     """
     from fsspec.registry import known_implementations, registry
 
-    from artctl.backend.fs import split_url
     from artctl.base import extras
 
     protocol, _root = split_url(url)
@@ -227,3 +222,30 @@ def remove_remote(repo: Repository, name: str) -> RemoteSpec:
         repo.config.unset("core.default_remote")
     repo.state.forget_remote(name)
     return spec
+
+
+def fsync_option(options: dict[str, Any]) -> bool:
+    """A ``file://`` remote's durability: its ``fsync`` option (``-o fsync=false``), default true.
+
+    The remote's own, never the pushing repository's ``core.fsync``: a scratch clone must not
+    weaken a shared remote.
+    """
+    from artctl.repository.config import parse_bool
+
+    value = options.get("fsync")
+    return True if value is None else parse_bool(value, "the fsync option of a file:// remote")
+
+
+def open_storage(url: str, options: dict[str, Any] | None = None, *, jobs: int | None = None) -> Backend:
+    """The backend of the remote at ``url`` with its storage ``options`` (nothing is contacted).
+
+    The options artctl itself reads are checked here and passed to the backend as typed values.
+    """
+    from artctl.backend import open_backend
+
+    return open_backend(url, options, jobs=jobs, fsync=fsync_option(options or {}))
+
+
+def backend_for(repository: Repository, spec: RemoteSpec) -> Backend:
+    """The backend of a remote, with its ``remote.<NAME>.jobs`` from the settings."""
+    return open_storage(spec.url, spec.options, jobs=repository.settings.jobs_for(spec.name))

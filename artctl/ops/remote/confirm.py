@@ -34,7 +34,7 @@ def confirm_copies(repository: Repository, digests: set[str]) -> Confirmation:
     """Which of ``digests`` a configured remote still holds at the recorded file and size."""
     out = Confirmation()
     by_remote: dict[str, list[RemoteCopy]] = {}
-    for digest, copies in repository.state.remote_copies(digests).items():
+    for copies in repository.state.remote_copies(digests).values():
         for remote, copy in copies:
             by_remote.setdefault(remote, []).append(copy)
     specs = {spec.name: spec for spec in list_remotes(repository)}
@@ -57,7 +57,7 @@ def confirm_copies(repository: Repository, digests: set[str]) -> Confirmation:
 
 
 def _sizes(repository: Repository, spec, copies: list[RemoteCopy]) -> dict[str, int | None]:  # type: ignore[no-untyped-def]
-    from artctl.ops.remote.transfer import backend_for
+    from artctl.ops.remote.config import backend_for
 
     files = {c.file for c in copies} | {_index_of(c.file) for c in copies if _index_of(c.file)}
     return backend_for(repository, spec).sizes(sorted(files))

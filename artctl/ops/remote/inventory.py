@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artctl.backend.fs import MAX_INDEX_BYTES, Backend
+from artctl.backend.base import MAX_INDEX_BYTES, Backend
 from artctl.base.fsutil import atomic_write_bytes
 from artctl.ops.remote.protocol import idx_rel
 from artctl.repository.packs import PACK_MAGIC, decode_index

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from artctl.backend.fs import Backend
+from artctl.backend.base import Backend
 from artctl.base.hashing import is_digest
 from artctl.errors import ArtctlError, Conflict, RemoteError, RepositoryFormatError
 from artctl.format.names import ArtifactName, parse_name, version_index

@@ -2,9 +2,10 @@
 
 A packed blob of a small pack (<= 8 MiB) comes with its whole pack — one request for many
 small files, adopted after every blob is verified; a blob of a bigger pack is one ranged read
-(the location comes from the cached ``.idx``); a loose object is read whole. Bytes are verified against the digest before anything is stored,
-then put in the local store, so the next ``get`` is local and a tampered remote object is an
-error with nothing written. The default remote is tried first, then the others.
+(the location comes from the cached ``.idx``); a loose object is read whole. Bytes are
+verified against the digest before anything is stored, then put in the local store, so the
+next ``get`` is local and a tampered remote object is an error with nothing written. The
+default remote is tried first, then the others.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from artctl.repository.state import RemoteCopy
 WHOLE_PACK_BYTES = 8 * 1024 * 1024
 
 if TYPE_CHECKING:
-    from artctl.backend.fs import Backend
+    from artctl.backend.base import Backend
     from artctl.repository.objects import Store
     from artctl.repository.repo import Repository
 
@@ -125,9 +126,8 @@ def remote_prefetch(repo: Repository, entries: list[Entry]) -> None:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from artctl.ops.remote.config import default_remote_name, list_remotes
+    from artctl.ops.remote.config import backend_for, default_remote_name, list_remotes
     from artctl.ops.remote.inventory import LazyInventory
-    from artctl.ops.remote.transfer import backend_for
 
     repository = repo
     specs = list_remotes(repository)
@@ -158,7 +158,7 @@ def remote_prefetch(repo: Repository, entries: list[Entry]) -> None:
 
 
 def remote_source(repo: Repository) -> Callable[[Entry, Path], bool] | None:
-    """The remote fetcher of ``get`` (``ops/sources.py``): None when no remote is configured."""
+    """The SOURCES entry: None when no remote is configured (no import of fsspec then)."""
     from artctl.ops.remote.config import default_remote_name, list_remotes
 
     repository = repo
@@ -167,8 +167,8 @@ def remote_source(repo: Repository) -> Callable[[Entry, Path], bool] | None:
         return None
     default = default_remote_name(repository)
     specs.sort(key=lambda s: s.name != default)
+    from artctl.ops.remote.config import backend_for
     from artctl.ops.remote.inventory import LazyInventory
-    from artctl.ops.remote.transfer import backend_for
 
     remotes = []
     for spec in specs:

@@ -1,0 +1,96 @@
+"""Storage failures as one error line: the translation every backend call goes through.
+
+Every backend error that is not "missing" or "already exists" becomes one
+:class:`~artctl.errors.RemoteError` with a hint, so the CLI prints one line instead of a
+botocore traceback; "missing" (FileNotFoundError) and "exists" (FileExistsError) pass through
+for the backend to turn into its documented answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+from collections.abc import Iterator
+from pathlib import Path
+
+from artctl.base.fsutil import DISK_FULL_HINT
+from artctl.errors import ArtctlError, RemoteError
+
+_UNREACHABLE = ("connect", "unreachable", "name resolution", "timed out", "timeout", "refused", "nodename")
+_DENIED = (
+    "accessdenied",
+    "access denied",
+    "forbidden",
+    "403",
+    "401",
+    "invalidaccesskeyid",
+    "signaturedoesnotmatch",
+    "authentication",
+    "authorization",
+    "credential",
+    "unauthorized",
+)
+_NO_BUCKET = (
+    "nosuchbucket",
+    "containernotfound",
+    "bucket does not exist",
+    "specified container does not exist",
+    "not found",
+)
+
+
+@contextlib.contextmanager
+def guard(url: str, what: str, local: Path | None = None) -> Iterator[None]:
+    """Turn backend exceptions into one RemoteError; let "missing"/"exists" through.
+
+    ``local`` is the local file a download writes: a full disk there is this machine's
+    problem, reported as such (not as a failing remote).
+    """
+    try:
+        yield
+    except (FileNotFoundError, FileExistsError, ArtctlError):
+        raise
+    except OSError as exc:
+        if local is not None and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise ArtctlError(
+                f"no space left on device writing {local.parent} (this machine's disk) "
+                f"while {what} from {url}",
+                hint=DISK_FULL_HINT,
+            ) from None
+        if isinstance(exc, PermissionError):
+            raise RemoteError(
+                f"access denied to {url} while {what}: {short(exc)}",
+                hint="check the credentials (environment, profile or -o options) "
+                "and the permissions on the bucket",
+            ) from None
+        raise classify(exc, url, what) from None
+    except Exception as exc:  # noqa: BLE001 - cloud SDKs raise many unrelated types
+        raise classify(exc, url, what) from None
+
+
+def classify(exc: BaseException, url: str, what: str) -> RemoteError:
+    """A RemoteError with a helpful hint for a backend exception."""
+    text = short(exc)
+    lowered = f"{type(exc).__name__} {text}".lower()
+    if any(k in lowered for k in _UNREACHABLE):
+        return RemoteError(
+            f"cannot reach remote {url} while {what}: {text}",
+            hint="check the URL and endpoint_url option, and that the server is up",
+        )
+    if any(k in lowered for k in _DENIED):
+        return RemoteError(
+            f"access denied to {url} while {what}: {text}",
+            hint="check the credentials (environment, profile or -o options)",
+        )
+    if any(k in lowered for k in _NO_BUCKET):
+        return RemoteError(
+            f"remote {url} does not exist ({text})",
+            hint="create the bucket or container first, or fix the URL",
+        )
+    return RemoteError(f"remote {url} failed while {what}: {type(exc).__name__}: {text}")
+
+
+def short(exc: BaseException) -> str:
+    """The exception's message on one line, at most 300 characters (SDK messages run long)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
