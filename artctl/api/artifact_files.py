@@ -100,7 +100,7 @@ def remove_extras(base: Path, keep: set[str]) -> list[str]:
         if relative not in keep:
             (base / relative).unlink()
             removed.append(relative)
-    for dirpath, dirnames, filenames in sorted(os.walk(base), key=lambda t: -len(t[0])):
+    for dirpath, _, _ in sorted(os.walk(base), key=lambda t: -len(t[0])):
         if Path(dirpath) != base and not os.listdir(dirpath):
             os.rmdir(dirpath)
     return removed

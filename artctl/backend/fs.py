@@ -239,7 +239,7 @@ class Backend(abc.ABC):
         if not rels:
             return {}
         with ThreadPoolExecutor(max_workers=min(self.jobs, len(rels))) as pool:
-            return dict(zip(rels, pool.map(lambda r: self.read_or_none(r, limit), rels)))
+            return dict(zip(rels, pool.map(lambda r: self.read_or_none(r, limit), rels), strict=True))
 
 
 class LocalBackend(Backend):
@@ -435,7 +435,7 @@ class FsspecBackend(Backend):
         with guard(self.url, "reading records"):
             found = self.fs.cat(paths, on_error="return", start=0, end=limit + 1)
         out: dict[str, bytes | None] = {}
-        for rel, path in zip(rels, paths):
+        for rel, path in zip(rels, paths, strict=True):
             value = found.get(path)
             if value is None:
                 # fsspec may key results without the protocol or with it; look both ways
@@ -500,7 +500,7 @@ class FsspecBackend(Backend):
 
         self.fs.invalidate_cache()
         with ThreadPoolExecutor(max_workers=min(self.jobs, len(rels))) as pool:
-            return dict(zip(rels, pool.map(size, rels)))
+            return dict(zip(rels, pool.map(size, rels), strict=True))
 
     def list_sizes(self, rel: str) -> dict[str, int]:
         with guard(self.url, f"listing {rel}"):

@@ -73,8 +73,8 @@ def put_cmd(
 
     Identical content creates no new version: the existing one is reported and still gets
     the aliases and tags. A directory's .artctlignore (gitignore syntax) leaves out what it
-    matches, and is not stored itself. A PATH with a scheme (s3://, gs://, az://, http(s)://, file://) is tracked as a
-    reference: its bytes stay where they are.
+    matches, and is not stored itself. A PATH with a scheme (s3://, gs://, az://, http(s)://,
+    file://) is tracked as a reference: its bytes stay where they are.
 
     \b
     Examples:

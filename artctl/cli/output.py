@@ -1,7 +1,8 @@
 """One output sink: results to stdout (rich tables or one JSON document), the rest to stderr.
 
 Progress bars go to stderr only when it is a terminal (or ``--progress``; ``--progress plain``
-prints one line per step instead), never with ``--quiet``; ``NO_COLOR`` and ``TERM=dumb`` are honoured by rich itself.
+prints one line per step instead), never with ``--quiet``; ``NO_COLOR`` and ``TERM=dumb`` are
+honoured by rich itself.
 """
 
 from __future__ import annotations

@@ -556,9 +556,7 @@ def _delete_parts(area: _Area, base: str, part_ids: list[str]) -> None:
         area.backend.delete(f"{base}/parts/{part_id}.jsonl")
 
 
-def _commit_local(
-    repo: Repo, name: ArtifactName, kind: str, manifest: Manifest, **options: Any
-) -> PutResult:
+def _commit_local(repo: Repo, name: ArtifactName, kind: str, manifest: Manifest, **options: Any) -> PutResult:
     digests = {e.digest for e in manifest if e.digest is not None and e.ref is None}
     lacking = digests - repo.store.has_many(digests)
     if lacking:

@@ -10,10 +10,11 @@
    with at least ``repack_threshold`` of their bytes dead (rewritten), stale temp files. Nothing
    younger than the grace period (``gc.grace_period``, default 1h) is touched.
 3. *Execute* (not with ``dry_run``), holding the cache lock and the gc guard exclusively so no
-   ``get``, ``put``, ``draft`` or ``upsert`` is in flight; the plan is recomputed under the guard (manifests are immutable, so
-   the second pass only reads what is new). Order: expired versions soft-deleted → version
-   records marked ``purged_at`` → manifests → packs → loose objects → temp files. Version records
-   themselves are kept: they are small and lineage (runs, ``--all`` listings) needs them.
+   ``get``, ``put``, ``draft`` or ``upsert`` is in flight; the plan is recomputed under the
+   guard (manifests are immutable, so the second pass only reads what is new). Order: expired
+   versions soft-deleted → version records marked ``purged_at`` → manifests → packs → loose
+   objects → temp files. Version records themselves are kept: they are small and lineage (runs,
+   ``--all`` listings) needs them.
 """
 
 from __future__ import annotations
@@ -465,7 +466,7 @@ def _execute(repo: Repo, plan: _Plan, progress: Progress | None) -> int:
         for pack_id in result.skipped:  # report what was done, not what was planned
             plan.packs_repack.pop(pack_id, None)
         tick(len(result.removed_packs), result.bytes_freed)
-    for digest, size in plan.loose:
+    for digest, _size in plan.loose:
         got = repo.store.delete_loose(digest)
         freed += got
         tick(1, got)

@@ -14,8 +14,9 @@ helper says ``("ready",)`` once started; then ``("batch", [SourceFile, …])`` �
 ``("ok", [digest, …], [pack id, …])`` or ``("error", class, message, hint, [pack id, …])``;
 ``("finish",)`` → ``("finished", [pack id, …])`` once every pack is published. The pack ids are
 those the helper published since its last answer: the parent counts them as created by its
-own write, so a put that fails afterwards takes them back too (``gc.discard_on_failure``). End of input without
-``finish`` (the parent failed or was killed) drops the unpublished pack and exits.
+own write, so a put that fails afterwards takes them back too (``gc.discard_on_failure``). End
+of input without ``finish`` (the parent failed or was killed) drops the unpublished pack and
+exits.
 """
 
 from __future__ import annotations

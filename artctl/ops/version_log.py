@@ -41,9 +41,7 @@ class LogEntry:
         return doc
 
 
-def log(
-    repo: Repo, name: str, *, limit: int | None = None, include_deleted: bool = False
-) -> list[LogEntry]:
+def log(repo: Repo, name: str, *, limit: int | None = None, include_deleted: bool = False) -> list[LogEntry]:
     """Versions of ``name`` newest first (at most ``limit``), each with its change."""
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")

@@ -172,6 +172,7 @@ class FsspecAdapter(abc.ABC):
             + (f" ({', '.join(diffs)})" if diffs else ""),
         )
 
+    @abc.abstractmethod
     def verify(self, entry: Entry, path: str, got: Fetched) -> None:
         """Provider-specific checks of the downloaded bytes against the recorded state."""
 

@@ -101,7 +101,7 @@ class Repository:
             atomic_write_bytes(root / ".gitignore", b"# artctl repository: keep it out of git\n*\n")
             atomic_write_bytes(root / FORMAT_FILE, format_bytes())
         repository = cls(root)
-        repository.state.conn  # create state.db now: processes starting together then share it
+        repository.state.create()  # create state.db now: processes starting together then share it
         return repository, created
 
     @property

@@ -107,6 +107,10 @@ class StateDB:
             self._local.conn = conn
         return conn
 
+    def create(self) -> None:
+        """Open the database now, creating it if it is missing (``conn`` does it on first use)."""
+        self.conn.execute("SELECT 1")
+
     def _connect(self) -> sqlite3.Connection:
         """Open, switch to WAL and create the schema, retrying while another process does.
 
@@ -317,7 +321,8 @@ class StateDB:
         return {
             row[0]: tuple(row[1:])
             for row in self.select_in(  # type: ignore[misc]
-                "SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache WHERE path IN ({marks})",
+                "SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache"
+                " WHERE path IN ({marks})",
                 paths,
             )
         }

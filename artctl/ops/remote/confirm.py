@@ -34,7 +34,7 @@ def confirm_copies(repository: Repository, digests: set[str]) -> Confirmation:
     """Which of ``digests`` a configured remote still holds at the recorded file and size."""
     out = Confirmation()
     by_remote: dict[str, list[RemoteCopy]] = {}
-    for digest, copies in repository.state.remote_copies(digests).items():
+    for copies in repository.state.remote_copies(digests).values():
         for remote, copy in copies:
             by_remote.setdefault(remote, []).append(copy)
     specs = {spec.name: spec for spec in list_remotes(repository)}

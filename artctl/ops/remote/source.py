@@ -2,9 +2,10 @@
 
 A packed blob of a small pack (<= 8 MiB) comes with its whole pack — one request for many
 small files, adopted after every blob is verified; a blob of a bigger pack is one ranged read
-(the location comes from the cached ``.idx``); a loose object is read whole. Bytes are verified against the digest before anything is stored,
-then put in the local store, so the next ``get`` is local and a tampered remote object is an
-error with nothing written. The default remote is tried first, then the others.
+(the location comes from the cached ``.idx``); a loose object is read whole. Bytes are verified
+against the digest before anything is stored, then put in the local store, so the next ``get``
+is local and a tampered remote object is an error with nothing written. The default remote is
+tried first, then the others.
 """
 
 from __future__ import annotations

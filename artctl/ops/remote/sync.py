@@ -32,7 +32,8 @@ _MERGE_STEPS = {
     "before its old one is reused); the journal finishes the merge before anyone reads",
     "aliases-written": "version records and alias table merged, run links not yet; the journal finishes them "
     "before anyone reads",
-    "run-linked": "one more run record names the new numbers; the journal finishes the others before anyone reads",
+    "run-linked": "one more run record names the new numbers; the journal finishes the others "
+    "before anyone reads",
     "merged": "the artifact merged and its journal deleted",
 }
 MERGE_POINTS: dict[str, dict[str, str]] = {
