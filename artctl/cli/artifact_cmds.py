@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,10 @@ from artctl.cli.common import (
     short_time,
 )
 from artctl.cli.complete import ArtifactTypeType, NameType, PathOrURIType, RefOrDirType, RefType
+
+if TYPE_CHECKING:
+    from artctl.format.manifest import ManifestDiff
+    from artctl.ops.worktree_diff import WorktreeDiff
 
 
 @click.group("artifact")
@@ -323,6 +328,7 @@ def diff_cmd(old: str, new: str, exit_code: bool = False) -> None:
     """
     repo = open_repo()
     out = get_output()
+    result: WorktreeDiff | ManifestDiff
     if is_directory(new):
         from artctl.ops.worktree_diff import compare
 
@@ -394,7 +400,7 @@ def update_cmd(
         changes["ttl"] = None if ttl.lower() == "none" else ttl
     if not changes and not tags and not untags:
         raise click.UsageError("nothing to update: give --description, --metadata, --ttl, --tag or --untag")
-    info = open_repo().update(ref, add_tags=tags, remove_tags=untags, **changes)  # type: ignore[arg-type]
+    info = open_repo().update(ref, add_tags=tags, remove_tags=untags, **changes)
     out = get_output()
     if out.json:
         out.emit_json(info.to_json(entries=False))
