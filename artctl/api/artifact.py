@@ -26,6 +26,7 @@ from artctl.format.records import VersionRecord
 if TYPE_CHECKING:
     from artctl.api.collection import ArtifactCollection
     from artctl.api.run import Run
+    from artctl.ops.lineage import Graph
 
 __all__ = ["Artifact", "ArtifactPath", "ArtifactTTL"]
 
@@ -350,7 +351,7 @@ class Artifact(Staging, LocalFiles):
             for run_id in lineage.used_by(repo, self._saved())
         ]
 
-    def lineage(self, direction: str = "both", depth: int | None = None):  # type: ignore[no-untyped-def]
+    def lineage(self, direction: str = "both", depth: int | None = None) -> Graph:
         """The lineage graph around this version (``.nodes``, ``.edges``, ``.to_json()``)."""
         from artctl.ops import lineage
 

@@ -8,7 +8,7 @@ record, aliases — so a crash leaves the old state or the new one.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +28,8 @@ from artctl.repository.runs import VersionLink
 
 if TYPE_CHECKING:
     from artctl.ops.verify import VerifyResult
+    from artctl.repository.objects import Store
+    from artctl.repository.registry import Registry
 
 #: A version whose blobs lie in more loose objects than this is checked with a placement query
 #: on every unchanged re-put, instead of by a remembered list of files (kept small in state.db).
@@ -203,11 +205,11 @@ class Repo:
         return self.repository.root
 
     @property
-    def registry(self):  # type: ignore[no-untyped-def]
+    def registry(self) -> Registry:
         return self.repository.registry
 
     @property
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self) -> Store:
         return self.repository.store
 
     def workers(self) -> int:
@@ -365,7 +367,7 @@ class Repo:
             self.repository.runs.require_running(run_id)
         if ttl is not None:
             ttl_seconds(ttl)
-        commit = dict(
+        commit: dict[str, Any] = dict(
             aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id, tags=tags
         )
         # Shared cache lock: an object this put deduplicates against is not evicted before the
@@ -547,7 +549,9 @@ class Repo:
             missing = [e for e in entries if e.digest in where.absent and e.ref is None]
             if missing:
                 prefetch(self, missing)
-                where = where.updated(self.store.placement({e.digest for e in missing}, locations=True))
+                where = where.updated(
+                    self.store.placement({e.digest for e in missing if e.digest is not None}, locations=True)
+                )
             result = checkout(
                 entries,
                 target,
@@ -577,7 +581,7 @@ class Repo:
             what=f"{record.name}:{record.version}",
         )
 
-    def fetcher(self):  # type: ignore[no-untyped-def]
+    def fetcher(self) -> Callable[[Entry, Path], None]:
         """How to obtain bytes the local store lacks (references, remotes): see ``sources``."""
         from artctl.ops.sources import make_fetcher
 

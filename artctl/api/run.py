@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from artctl.api.artifact import Artifact
@@ -16,6 +17,7 @@ from artctl.api.artifact_fields import AliasList, validate_tags
 from artctl.api.repo import Repo, link_of
 from artctl.errors import InvalidInput
 from artctl.format.names import LATEST, parse_name, parse_ref
+from artctl.repository.runs import RunRecord
 
 _active: Run | None = None
 
@@ -38,7 +40,7 @@ class Run:
         return self._repo
 
     @property
-    def record(self):  # type: ignore[no-untyped-def]
+    def record(self) -> RunRecord:
         return self._repo.repository.runs.get(self.id)
 
     @property
@@ -220,7 +222,9 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         record = self.record
         if record.status == "running":
             self.finish(failed=exc_type is not None)

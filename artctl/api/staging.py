@@ -107,7 +107,7 @@ class Staging:
         self._removed_at.append(len(self._sources))
         return self
 
-    def _build_manifest(self, repo: Repo, progress=None) -> Manifest:  # type: ignore[no-untyped-def]
+    def _build_manifest(self, repo: Repo, progress=None) -> Manifest:
         """Base manifest (for a draft) + staged adds and removals, applied in call order.
 
         Only the staged files are read and hashed; a draft's base contributes its manifest.

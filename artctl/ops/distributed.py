@@ -222,7 +222,7 @@ def upsert_entries(
     *,
     name: str,
     type: str,
-    distributed_id: str,  # type: ignore[no-untyped-def]
+    distributed_id: str,
     remote: str | None = None,
 ) -> UpsertResult:
     """Store the entries ``entries_fn()`` produces and add them as one part."""
@@ -307,7 +307,7 @@ def upsert(
     distributed_id: str,
     remote: str | None = None,
     progress=None,
-) -> UpsertResult:  # type: ignore[no-untyped-def]
+) -> UpsertResult:
     """Add the files under ``path`` as one part of distributed version ``distributed_id``."""
     return upsert_entries(
         repo,
@@ -319,7 +319,7 @@ def upsert(
     )
 
 
-def _entries_of(repo: Repo, path: str | os.PathLike[str], progress=None):  # type: ignore[no-untyped-def]
+def _entries_of(repo: Repo, path: str | os.PathLike[str], progress=None):
     """A function that stores the files under ``path`` and returns their entries."""
 
     def entries() -> list[Entry]:
@@ -378,7 +378,7 @@ def finish(
     run_id: str | None = None,
     extra_entries=None,
     tags: Sequence[str] = (),
-) -> PutResult:  # type: ignore[no-untyped-def]
+) -> PutResult:
     """Commit every part of ``distributed_id`` (plus ``path``, if given) as one version.
 
     Running it again after it was interrupted resumes it: a sealed id is committed, a finished
@@ -469,14 +469,14 @@ def finish(
     return result
 
 
-def _last_part(repo: Repo, path: str | os.PathLike[str] | None, extra_entries):  # type: ignore[no-untyped-def]
+def _last_part(repo: Repo, path: str | os.PathLike[str] | None, extra_entries):
     """The entries function of the part ``finish`` itself adds (``path`` or ``extra_entries``)."""
     return extra_entries if path is None else _entries_of(repo, path)
 
 
 def _require_included(
     repo: Repo, area: _Area, base: str, name: ArtifactName, kind: str, distributed_id: str, entries_fn
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """A re-run of an interrupted ``finish PATH``: the id is sealed or finished already, which
     refuses new parts; go on only if exactly these files are in it (the killed run added them)."""
     with _gc_guard(repo):

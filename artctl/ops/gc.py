@@ -310,7 +310,7 @@ def _mark(
     return live_manifests, live_blobs
 
 
-def _draft_roots(drafts_dir: Path, repository, live_manifests: set[str]) -> set[str]:  # type: ignore[no-untyped-def]
+def _draft_roots(drafts_dir: Path, repository, live_manifests: set[str]) -> set[str]:
     """Every digest named in any file under ``drafts/``: kept as a blob and, if it names a
     stored manifest, as a manifest (whose blobs are then kept too)."""
     blobs: set[str] = set()
@@ -329,7 +329,7 @@ def _draft_roots(drafts_dir: Path, repository, live_manifests: set[str]) -> set[
     return blobs
 
 
-def _files(directory: Path):  # type: ignore[no-untyped-def]
+def _files(directory: Path) -> Iterator[Path]:
     for dirpath, _dirs, names in os.walk(directory):
         for name in names:
             yield Path(dirpath) / name
@@ -373,7 +373,7 @@ def _sweep_packs(
     live: set[str],
     cutoff: float,
     threshold: float,
-    plan: _Plan,  # type: ignore[no-untyped-def]
+    plan: _Plan,
     orphan_cutoff: float,
 ) -> None:
     complete = set(store.iter_packs())
@@ -457,7 +457,7 @@ def _execute(repo: Repo, plan: _Plan, progress: Progress | None) -> int:
             freed += size
             tick(1, size)
         crash_point(DELETE_MANIFEST)
-    packs = {p: set() for p in plan.packs_delete}
+    packs: dict[str, set[str]] = {p: set() for p in plan.packs_delete}
     packs.update({p: keep for p, (keep, _dead) in plan.packs_repack.items()})
     if packs:
         result = repack(repo.store, packs)

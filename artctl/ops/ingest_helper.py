@@ -211,10 +211,10 @@ def share(
             if failure:
                 raise failure[0]
             with lock:
-                batch = queue.pop() if queue else None
-            if batch is None:
+                last = queue.pop() if queue else None  # the feeder takes from the other end
+            if last is None:
                 break
-            yield batch, own(batch), None
+            yield last, own(last), None
         feeder.join()
         if failure:
             raise failure[0]

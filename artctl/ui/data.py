@@ -241,9 +241,10 @@ def edit_alias(repo: Repo, body: dict[str, Any]) -> dict[str, Any]:
         record = repo.registry.set_alias(parsed, alias)
     elif action == "remove":
         version = repo.registry.remove_alias(parsed.name, alias)
-        record = repo.registry.version(parsed.name, int(version[1:]))
-        if record is None:
+        found = repo.registry.version(parsed.name, int(version[1:]))
+        if found is None:
             raise ArtifactNotFound(f"{parsed.name}:{version} not found")
+        record = found
     else:
         raise InvalidInput("action must be 'add' or 'remove'")
     return version_json(VersionInfo(record, repo.registry.aliases_of(record)))

@@ -180,7 +180,7 @@ def remote_source(repo: Repo) -> Callable[[Entry, Path], bool] | None:
     pack_locks: dict[str, threading.Lock] = {}
     guard = threading.Lock()
 
-    def whole_pack(spec, backend, pack_id: str) -> None:  # type: ignore[no-untyped-def]
+    def whole_pack(spec, backend, pack_id: str) -> None:
         """Download a pack once (other workers wait for it) and adopt it, verified."""
         with guard:
             lock = pack_locks.setdefault(pack_id, threading.Lock())
@@ -215,6 +215,7 @@ def remote_source(repo: Repo) -> Callable[[Entry, Path], bool] | None:
             except FileNotFoundError:
                 continue
             if data is not None:
+                assert loc is not None  # bytes are only ever read from a pack
                 if hash_bytes(data) != digest:
                     raise IntegrityError(
                         f"object {digest[:12]} ({entry.path}) in pack {loc.pack[:12]} "

@@ -129,8 +129,10 @@ def plan_merge(art: RemoteArtifact, local: list[VersionRecord], local_aliases: d
         table[alias] = f"v{moved.get(old, old)}" if old is not None else version
     table.update(art.aliases)
     table = {
-        a: v for a, v in table.items() if version_index(v) in target and not target[version_index(v)].deleted
-    }  # type: ignore[index]
+        a: v
+        for a, v in table.items()
+        if (i := version_index(v)) is not None and i in target and not target[i].deleted
+    }
     return MergePlan(target, table, moved, new_refs)
 
 

@@ -186,7 +186,7 @@ def select_versions(repo: Repo, refs: Iterable[str]) -> dict[str, list[VersionRe
 
 # -- push ---------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def writer_guard(repository: Repository):  # type: ignore[no-untyped-def]
+def writer_guard(repository: Repository):
     """gc's shared writer guard (docs/gc.md): no pack we send or adopt is deleted meanwhile."""
     try:
         from artctl.base.writeguard import writing
@@ -389,7 +389,7 @@ def send_blobs(
     return result
 
 
-def _pack_ok(store, pack_id: str) -> bool:  # type: ignore[no-untyped-def]
+def _pack_ok(store, pack_id: str) -> bool:
     """A local pack is intact: its index names it and every blob matches its digest."""
     from artctl.repository.packs import decode_index, pack_id_for
 
