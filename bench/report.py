@@ -298,10 +298,10 @@ class Printer:
             return
         widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
         print(f"\n{title}")
-        print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+        print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
         print("  ".join("-" * w for w in widths))
         for r in rows:
-            print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
 
 
 def print_all(results: Results, target_lines: list[dict], datasets: list[str], quick: bool) -> None:

@@ -119,9 +119,8 @@ def ensure_space(ctx: Context, spec: datagen.Spec, workdir: Path) -> None:
     need = COPIES_PER_REP * spec.total_bytes + DISK_MARGIN
     if datagen.disk_free(workdir) >= need:
         return
-    log(
-        f"low disk space ({datagen.disk_free(workdir) / 1e9:.1f} GB free, want {need / 1e9:.1f}): emptying trash"
-    )
+    free = datagen.disk_free(workdir)
+    log(f"low disk space ({free / 1e9:.1f} GB free, want {need / 1e9:.1f}): emptying trash")
     ctx.trash.purge()
     if datagen.disk_free(workdir) < need:
         log("warning: still short of disk space; large rows may fail")
@@ -135,7 +134,8 @@ def wait_idle(limit: float) -> None:
     if load <= 1.5 * cores:
         return
     log(
-        f"warning: load average {load:.1f} on {cores} cores: something else is running, timings will be inflated"
+        f"warning: load average {load:.1f} on {cores} cores: something else is running, "
+        "timings will be inflated"
     )
     while load > 1.5 * cores and time.monotonic() < deadline:
         time.sleep(10)

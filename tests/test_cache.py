@@ -235,7 +235,8 @@ def test_concurrent_gets_and_cleanups_never_see_missing_bytes(cli, repo_dir: Pat
     loop = (
         "import subprocess, sys\n"
         "for i in range(4):\n"
-        "    args = sys.argv[1:] if sys.argv[1] == 'cache' else [*sys.argv[1:], '--root', f'{sys.argv[-1]}-{i}']\n"
+        "    args = sys.argv[1:]\n"
+        "    if args[0] != 'cache': args += ['--root', f'{sys.argv[-1]}-{i}']\n"
         "    r = subprocess.run([sys.executable, '-m', 'artctl', *args], capture_output=True, text=True)\n"
         "    if r.returncode: sys.exit(r.stderr)\n"
     )

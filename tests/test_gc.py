@@ -345,7 +345,8 @@ def test_cli_gc_loop_beside_cli_put_loop(cli, repo_dir: Path) -> None:
         for i in 0 1 2 3; do
           k=$((i % 2))
           mkdir -p src && rm -rf src/* && echo "common" > src/common.txt && echo "set $k" > src/k$k.txt
-          v=$(python -m artctl artifact put src --name p/loop --type dataset --json | python -c 'import json,sys; print(json.load(sys.stdin)["version"])')
+          v=$(python -m artctl artifact put src --name p/loop --type dataset --json |
+              python -c 'import json,sys; print(json.load(sys.stdin)["version"])')
           python -m artctl artifact get "p/loop:$v" --root "out$i" > /dev/null
           test "$(cat out$i/k$k.txt)" = "set $k"
           python -m artctl artifact rm "p/loop:$v" > /dev/null 2>&1

@@ -3,6 +3,7 @@ edges of ``--format json`` in each direction, depth, deletion, clusters, DOT and
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -97,7 +98,7 @@ def expected(ids: dict[str, str], root: str, direction: str) -> tuple[set, set]:
     nodes = {(n, *kinds[n], chain.index(n) - at) for n in keep}
     edges = {
         (a, b, "logged" if a.startswith("run:") else "used")
-        for a, b in zip(chain, chain[1:])
+        for a, b in itertools.pairwise(chain)
         if a in keep and b in keep
     }
     return nodes, edges

@@ -227,7 +227,9 @@ def test_use_an_artifact_from_another_project_and_entity(repo_dir: Path) -> None
 
     run = wandb.init(project="example", job_type="job-type")
     artifact = run.use_artifact("my-project/artifact:alias")
+    assert artifact.qualified_name == "my-project/artifact:v0"
     artifact = run.use_artifact("my-entity/my-project/artifact:alias")
+    assert artifact.qualified_name == "my-entity/my-project/artifact:v0"
 
     assert [a.qualified_name for a in run.used_artifacts()] == [
         "my-project/artifact:v0",
@@ -300,6 +302,7 @@ def test_update_a_collection(repo_dir: Path) -> None:
     collection = api.artifact_collection("type-name", "example/collection-name")
     assert collection.description == "<This is where you'd describe the purpose of your collection.>"
     assert [v.name for v in collection.versions()] == ["collection-name:v0"]
+    run.finish()
 
 
 # -- 5. Aliases and versions ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ import os
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from artctl.api.artifact_fields import AliasList, ArtifactTTL, validate_tags
 from artctl.api.artifact_files import ArtifactPath, LocalFiles
@@ -25,6 +25,9 @@ from artctl.errors import ArtctlError, InvalidInput, RunError
 from artctl.format.names import LATEST, ArtifactName, parse_name, parse_ref, validate_type
 from artctl.format.records import VersionRecord
 from artctl.repository.views import PutResult
+
+if TYPE_CHECKING:
+    from artctl.ops.lineage import Graph
 
 __all__ = ["Artifact", "ArtifactPath", "ArtifactTTL"]
 
@@ -347,7 +350,7 @@ class Artifact(Staging, LocalFiles):
             for run_id in lineage.used_by(repo, self._saved())
         ]
 
-    def lineage(self, direction: str = "both", depth: int | None = None):  # type: ignore[no-untyped-def]
+    def lineage(self, direction: str = "both", depth: int | None = None) -> Graph:
         """The lineage graph around this version (``.nodes``, ``.edges``, ``.to_json()``)."""
         from artctl.ops import lineage
 

@@ -53,7 +53,7 @@ def _check_addable(alias: Any, is_latest: bool) -> str:
     return validate_custom_alias(alias)
 
 
-class AliasList(list):  # type: ignore[type-arg]
+class AliasList(list[str]):
     """The aliases of one saved version: ``latest`` (when it is the newest) and custom ones.
 
     Adding an invalid or managed alias (``v3``) and removing ``latest`` raise at once, so a

@@ -16,14 +16,13 @@ from artctl.format.manifest import Entry, Manifest
 from artctl.format.records import VersionRecord
 
 if TYPE_CHECKING:
-    from artctl.api.artifact import Artifact
     from artctl.api.repo import Repo
 
 
 class ArtifactPath:
     """One file of a saved artifact (``artifact.get_path(name)``)."""
 
-    def __init__(self, artifact: Artifact, entry: Entry) -> None:
+    def __init__(self, artifact: LocalFiles, entry: Entry) -> None:
         self._artifact = artifact
         self.entry = entry
 
@@ -82,7 +81,7 @@ def verify_root(base: Path, entries: Iterable[Entry], label: str) -> None:
 
 def _files_under(base: Path) -> list[str]:
     """Relative paths of every file (and symlink) under ``base``, never following symlinks."""
-    out = []
+    out: list[str] = []
     for dirpath, dirnames, filenames in os.walk(base):
         here = Path(dirpath)
         out.extend((here / n).relative_to(base).as_posix() for n in filenames)
@@ -100,7 +99,7 @@ def remove_extras(base: Path, keep: set[str]) -> list[str]:
         if relative not in keep:
             (base / relative).unlink()
             removed.append(relative)
-    for dirpath, dirnames, filenames in sorted(os.walk(base), key=lambda t: -len(t[0])):
+    for dirpath, _, _ in sorted(os.walk(base), key=lambda t: -len(t[0])):
         if Path(dirpath) != base and not os.listdir(dirpath):
             os.rmdir(dirpath)
     return removed
@@ -125,14 +124,14 @@ class LocalFiles:
         return self._repo().manifest(self._saved())
 
     def files(self) -> list[ArtifactPath]:
-        return [ArtifactPath(self, e) for e in self.manifest()]  # type: ignore[arg-type]
+        return [ArtifactPath(self, e) for e in self.manifest()]
 
     def get_path(self, name: str) -> ArtifactPath:
         """One file of a saved artifact, e.g. ``art.get_path("images/a.png").download()``."""
         entry = self.manifest().entries.get(name)
         if entry is None:
             raise ArtifactNotFound(f"{self._ref()} has no file {name!r}")
-        return ArtifactPath(self, entry)  # type: ignore[arg-type]
+        return ArtifactPath(self, entry)
 
     get_entry = get_path
 

@@ -42,7 +42,7 @@ class Repo(Repository):
             super().__init__(find_root(Path(path) if path is not None else None))
 
     @classmethod
-    def init(cls, directory: str | os.PathLike[str] | None = None) -> tuple[Repo, bool]:  # type: ignore[override]
+    def init(cls, directory: str | os.PathLike[str] | None = None) -> tuple[Repo, bool]:
         repository, created = Repository.init(Path(directory) if directory is not None else None)
         return cls(repository), created
 

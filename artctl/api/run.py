@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from artctl.api.artifact_fields import AliasList, validate_tags
@@ -16,6 +17,7 @@ from artctl.api.repo import Repo
 from artctl.errors import InvalidInput
 from artctl.format.names import LATEST, parse_name, parse_ref
 from artctl.repository.commit import link_of
+from artctl.repository.runs import RunRecord
 
 if TYPE_CHECKING:
     from artctl.api.artifact import Artifact
@@ -53,7 +55,7 @@ class Run:
         return self._repo
 
     @property
-    def record(self):  # type: ignore[no-untyped-def]
+    def record(self) -> RunRecord:
         return self._repo.runs.get(self.id)
 
     @property
@@ -93,7 +95,7 @@ class Run:
         aliases: Sequence[str] = (),
     ) -> Artifact:
         """Save ``artifact`` as a new version (if its content is new) output by this run."""
-        if not isinstance(artifact, self._artifact_class):
+        if isinstance(artifact, (str, os.PathLike)):
             if not name or not type:
                 raise InvalidInput("log_artifact(path) needs name= and type=")
             path = Path(artifact)
@@ -123,13 +125,13 @@ class Run:
         """
         from dataclasses import replace
 
-        if isinstance(artifact_or_name, self._artifact_class):
+        if isinstance(artifact_or_name, str):
+            record = self._repo.resolve(parse_ref(artifact_or_name, self.project))
+            art = self._artifact_class._from_record(self._repo, record)
+        else:
             art = artifact_or_name
             if not art.is_saved:
                 art._commit(self._repo, project=self.project, aliases=aliases)
-        else:
-            record = self._repo.resolve(parse_ref(artifact_or_name, self.project))
-            art = self._artifact_class._from_record(self._repo, record)
         if type is not None and art.type != type:
             raise InvalidInput(f"{art.qualified_name} has type {art.type!r}, not {type!r}")
         if use_as is not None and not isinstance(use_as, str):
@@ -235,7 +237,9 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         record = self.record
         if record.status == "running":
             self.finish(failed=exc_type is not None)

@@ -107,7 +107,7 @@ class Staging:
         self._removed_at.append(len(self._sources))
         return self
 
-    def _build_manifest(self, repo: Repo, progress=None) -> Manifest:  # type: ignore[no-untyped-def]
+    def _build_manifest(self, repo: Repo, progress=None) -> Manifest:
         """Base manifest (for a draft) + staged adds and removals, applied in call order.
 
         Only the staged files are read and hashed; a draft's base contributes its manifest.
@@ -121,11 +121,11 @@ class Staging:
         label = getattr(self, "_name", "")
 
         def removals_at(position: int) -> None:
-            for path, mark in zip(self._removed, self._removed_at):
+            for path, mark in zip(self._removed, self._removed_at, strict=True):
                 if mark == position and not manifest.remove_prefix(path):
                     raise InvalidInput(f"{path!r} is not in artifact {label}")
 
-        for position, ((source, name), group) in enumerate(zip(self._sources, groups)):
+        for position, ((source, name), group) in enumerate(zip(self._sources, groups, strict=True)):
             removals_at(position)
             if source.startswith("ref::"):
                 from artctl import references

@@ -22,13 +22,14 @@ def side_by_side(background: Callable[[], A], foreground: Callable[[], B]) -> tu
     Both always finish before this returns (no thread is left writing a file behind the
     caller's back); an exception of either is raised, the foreground's first.
     """
-    outcome: dict[str, object] = {}
+    value: list[A] = []  # the helper's one result, or its one exception
+    error: list[BaseException] = []
 
     def run() -> None:
         try:
-            outcome["value"] = background()
+            value.append(background())
         except BaseException as exc:  # noqa: BLE001 - handed to the caller below
-            outcome["error"] = exc
+            error.append(exc)
 
     helper = threading.Thread(target=run, name="artctl-side", daemon=True)
     helper.start()
@@ -36,6 +37,6 @@ def side_by_side(background: Callable[[], A], foreground: Callable[[], B]) -> tu
         result = foreground()
     finally:
         helper.join()
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"], result  # type: ignore[return-value]
+    if error:
+        raise error[0]
+    return value[0], result

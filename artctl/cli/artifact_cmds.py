@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,10 @@ from artctl.cli.common import (
     short_time,
 )
 from artctl.cli.complete import ArtifactTypeType, NameType, PathOrURIType, RefOrDirType, RefType
+
+if TYPE_CHECKING:
+    from artctl.format.manifest import ManifestDiff
+    from artctl.ops.worktree_diff import WorktreeDiff
 
 
 @click.group("artifact")
@@ -73,8 +78,8 @@ def put_cmd(
 
     Identical content creates no new version: the existing one is reported and still gets
     the aliases and tags. A directory's .artctlignore (gitignore syntax) leaves out what it
-    matches, and is not stored itself. A PATH with a scheme (s3://, gs://, az://, http(s)://, file://) is tracked as a
-    reference: its bytes stay where they are.
+    matches, and is not stored itself. A PATH with a scheme (s3://, gs://, az://, http(s)://,
+    file://) is tracked as a reference: its bytes stay where they are.
 
     \b
     Examples:
@@ -324,6 +329,7 @@ def diff_cmd(old: str, new: str, exit_code: bool = False) -> None:
     """
     repo = open_repo()
     out = get_output()
+    result: WorktreeDiff | ManifestDiff
     if is_directory(new):
         from artctl.ops.worktree_diff import compare
 
@@ -395,7 +401,7 @@ def update_cmd(
         changes["ttl"] = None if ttl.lower() == "none" else ttl
     if not changes and not tags and not untags:
         raise click.UsageError("nothing to update: give --description, --metadata, --ttl, --tag or --untag")
-    info = open_repo().update(ref, add_tags=tags, remove_tags=untags, **changes)  # type: ignore[arg-type]
+    info = open_repo().update(ref, add_tags=tags, remove_tags=untags, **changes)
     out = get_output()
     if out.json:
         out.emit_json(info.to_json(entries=False))

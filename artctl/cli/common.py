@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from artctl.cli.output import Output
+
+if TYPE_CHECKING:
+    from artctl.api.repo import Repo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,10 +34,10 @@ def json_option(func: F) -> F:
         out.json = out.json or as_json
         return func(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
-def open_repo():  # type: ignore[no-untyped-def]
+def open_repo() -> Repo:
     """The repository around the working directory (or ``ARTCTL_DIR``)."""
     from artctl.api.repo import Repo
 

@@ -34,7 +34,7 @@ def upsert_cmd(path: str, name: str, kind: str | None, distributed_id: str, remo
     Examples:
       artctl artifact upsert shard-3/ --name proj/ds --type dataset --distributed-id job-42
       artctl artifact upsert shard-4/ -n proj/ds --distributed-id job-42
-      artctl artifact upsert out/ --name proj/ds --type dataset --distributed-id $CI_PIPELINE_ID --remote origin
+      artctl artifact upsert out/ -n proj/ds -t dataset --distributed-id $CI_PIPELINE_ID --remote origin
     """
     from artctl.ops.distributed.upsert import upsert
     from artctl.repository.commit import type_for

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from artctl.cli.common import (
@@ -15,8 +17,11 @@ from artctl.cli.common import (
 )
 from artctl.cli.complete import DraftType, RefType
 
+if TYPE_CHECKING:
+    from artctl.ops.drafts import Drafts
 
-def _drafts():  # type: ignore[no-untyped-def]
+
+def _drafts() -> Drafts:
     from artctl.ops.drafts import Drafts
 
     return Drafts(open_repo())

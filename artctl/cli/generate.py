@@ -26,8 +26,8 @@ def config_markdown() -> str:
     lines = [
         "# artctl configuration",
         "",
-        "Generated from `artctl.repository.config.KNOWN_KEYS` by `python -m artctl.cli.generate`; do not edit "
-        "by hand.",
+        "Generated from `artctl.repository.config.KNOWN_KEYS` by `python -m artctl.cli.generate`; "
+        "do not edit by hand.",
         "",
         "Configuration is layered like git's; a later layer wins:",
         "",

@@ -11,16 +11,19 @@ and a new command needs no edit. ``--progress`` takes an optional MODE (``bar``,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from artctl.cli.output import Output
 
 #: ``--progress MODE``: ``auto`` (a bar when stderr is a terminal), ``bar`` (always), ``plain``
 #: (one line per step, for CI logs), ``none``.
 PROGRESS_MODES = ("auto", "bar", "plain", "none")
 
 
-def _output():  # type: ignore[no-untyped-def]
+def _output() -> Output:
     from artctl.cli.common import get_output
 
     return get_output()
@@ -119,11 +122,11 @@ def normalize_args(args: list[str]) -> list[str]:
     return out
 
 
-class GlobalArgsMixin:
+class GlobalArgsMixin(click.Command):
     """``parse_args`` that understands the bare ``--progress`` (see :func:`normalize_args`)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, normalize_args(args))  # type: ignore[misc]
+        return super().parse_args(ctx, normalize_args(args))
 
 
 class ArtctlCommand(GlobalArgsMixin, click.Command):

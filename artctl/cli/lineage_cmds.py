@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -17,14 +18,14 @@ class _FormatChoice(click.Choice):
     def __init__(self) -> None:
         super().__init__([])
 
-    @property  # type: ignore[override]
-    def choices(self):  # type: ignore[no-untyped-def]
+    @property
+    def choices(self) -> tuple[str, ...]:
         from artctl.cli.render.lineage import RENDERERS
 
         return tuple(RENDERERS)
 
     @choices.setter
-    def choices(self, value) -> None:  # type: ignore[no-untyped-def]
+    def choices(self, value: Sequence[str]) -> None:
         pass
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 import click
 
 from artctl.cli.artifact_cmds import _escape, artifact_group
 from artctl.cli.common import get_output, human_size, json_option, open_repo, short_time
 from artctl.cli.complete import ArtifactTypeType, ProjectOrNameType
+
+if TYPE_CHECKING:
+    from artctl.api.repo import VersionInfo
 
 
 def _metadata_filters(
@@ -21,7 +27,7 @@ def _metadata_filters(
         raise click.BadParameter(exc.message) from None
 
 
-def _since(ctx: click.Context, param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
+def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
     from artctl.errors import InvalidInput
     from artctl.ops.query import parse_since
 
@@ -76,9 +82,9 @@ def ls_cmd(
     alias_filter: tuple[str, ...] = (),
     tag_filter: tuple[str, ...] = (),
     metadata_filter: tuple[tuple[str, object], ...] = (),
-    since=None,
+    since: datetime | None = None,
     sort: str | None = None,
-    reverse: bool = False,  # type: ignore[no-untyped-def]
+    reverse: bool = False,
     limit: int | None = None,
 ) -> None:
     """List artifacts (of a PROJECT), or the versions of one NAME; filter and sort them.
@@ -172,7 +178,7 @@ def ls_cmd(
         )
 
 
-def _versions_table(versions: list, *, with_name: bool) -> None:  # type: ignore[type-arg]
+def _versions_table(versions: list[VersionInfo], *, with_name: bool) -> None:
     """The versions listing of ``ls`` (``with_name``: versions of several artifacts)."""
     from rich.table import Column, Table
 

@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from importlib import import_module
+from types import FrameType
 
 import click
 
@@ -160,7 +161,7 @@ def _terminate_like_ctrl_c() -> None:
     import signal
     import threading
 
-    def handler(signum, frame):  # type: ignore[no-untyped-def]
+    def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():

@@ -1,7 +1,8 @@
 """One output sink: results to stdout (rich tables or one JSON document), the rest to stderr.
 
 Progress bars go to stderr only when it is a terminal (or ``--progress``; ``--progress plain``
-prints one line per step instead), never with ``--quiet``; ``NO_COLOR`` and ``TERM=dumb`` are honoured by rich itself.
+prints one line per step instead), never with ``--quiet``; ``NO_COLOR`` and ``TERM=dumb`` are
+honoured by rich itself.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass
@@ -26,11 +30,11 @@ class Output:
     debug: bool = False
     #: A JSON document went to stdout: an error after it must not print a second one.
     emitted_json: bool = False
-    _stdout: Any = field(default=None, repr=False)
-    _stderr: Any = field(default=None, repr=False)
+    _stdout: Console | None = field(default=None, repr=False)
+    _stderr: Console | None = field(default=None, repr=False)
 
     @property
-    def stdout(self):  # type: ignore[no-untyped-def]
+    def stdout(self) -> Console:
         if self._stdout is None:
             from rich.console import Console
 
@@ -38,7 +42,7 @@ class Output:
         return self._stdout
 
     @property
-    def stderr(self):  # type: ignore[no-untyped-def]
+    def stderr(self) -> Console:
         if self._stderr is None:
             from rich.console import Console
 

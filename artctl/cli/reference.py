@@ -150,7 +150,9 @@ def command_doc(path: tuple[str, ...], root: click.Group) -> CommandDoc:
 def all_docs(root: click.Group | None = None) -> list[CommandDoc]:
     """Every visible command, root first, then depth-first in name order."""
     if root is None:
-        from artctl.cli.main import cli as root
+        from artctl.cli.main import cli
+
+        root = cli
     return [command_doc(path, root) for path, _cmd in walk(root)]
 
 

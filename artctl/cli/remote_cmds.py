@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from artctl.cli.common import get_output, human_size, json_option, open_repo
 from artctl.cli.complete import RemoteOrRefType, RemoteType
+
+if TYPE_CHECKING:
+    from artctl.ops.remote.transfer import TransferResult
 
 _FORCE_HELP = (
     "Accept a storage backend artctl is not tested with (tested: file, s3, gs, az, abfs); a warning says so."
@@ -110,7 +114,7 @@ def remote_rm(name: str) -> None:
         out.result(f"removed remote {spec.name}")
 
 
-def _report(result) -> None:  # type: ignore[no-untyped-def]
+def _report(result: TransferResult) -> None:
     out = get_output()
     for problem in result.skipped_records:
         out.warn(problem)

@@ -288,7 +288,7 @@ def exec_cmd(
         raise click.UsageError("each --log PATH needs exactly one --name NAME and one --type TYPE")
     config = _parse_config(config_text)
     _check_project(project)
-    logs = [LogSpec(p, n, t) for p, n, t in zip(log_paths, log_names, log_types)]
+    logs = [LogSpec(p, n, t) for p, n, t in zip(log_paths, log_names, log_types, strict=True)]
     out = get_output()
     result = exec_run(
         open_repo(),

@@ -21,7 +21,13 @@ The registered classes replace click's ``bash``/``zsh``/``fish`` ones, so
 from __future__ import annotations
 
 import click
-from click.shell_completion import BashComplete, FishComplete, ZshComplete, add_completion_class
+from click.shell_completion import (
+    BashComplete,
+    CompletionItem,
+    FishComplete,
+    ZshComplete,
+    add_completion_class,
+)
 
 PROG = "artctl"
 COMPLETE_VAR = "_ARTCTL_COMPLETE"
@@ -153,7 +159,7 @@ class ArtctlFishComplete(FishComplete):
 
     source_template = _SOURCE_FISH
 
-    def format_completion(self, item) -> str:  # type: ignore[no-untyped-def]
+    def format_completion(self, item: CompletionItem) -> str:
         value = " ".join(str(item.value).splitlines())
         help_ = " ".join((item.help or "").splitlines()).replace("\t", " ")
         return f"{item.type},{value}\t{help_}" if help_ else f"{item.type},{value}"

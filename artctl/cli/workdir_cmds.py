@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from artctl.cli.artifact_cmds import _escape, artifact_group, is_directory
 from artctl.cli.common import get_output, human_size, json_option, link_option, open_repo, short_time
 from artctl.cli.complete import NameType, RefOrDirType, RefType
+
+if TYPE_CHECKING:
+    from artctl.format.names import ArtifactName
+    from artctl.format.records import VersionRecord
 
 
 @click.command("status")
@@ -35,6 +40,7 @@ def status_cmd(args: tuple[str, ...], exit_code: bool) -> None:
 
     if len(args) > 2:
         raise click.UsageError("give at most REF and DIR")
+    directory: str | Path
     if len(args) == 2:
         ref, directory = args
     elif len(args) == 1 and is_directory(args[0]):
@@ -70,7 +76,7 @@ def status_cmd(args: tuple[str, ...], exit_code: bool) -> None:
         click.get_current_context().exit(1)
 
 
-def record_name(record):  # type: ignore[no-untyped-def]
+def record_name(record: VersionRecord) -> ArtifactName:
     from artctl.format.names import parse_name
 
     return parse_name(record.name)

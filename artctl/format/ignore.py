@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from artctl.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pathspec
 
 IGNORE_FILE = ".artctlignore"
 #: A repository inside a directory being scanned is never part of a version (nor of a status).
@@ -24,20 +28,20 @@ SPECIAL_NAMES = frozenset({IGNORE_FILE, REPOSITORY_DIR})
 class Ignore:
     """The ignore rules of one directory root; paths are relative to it, ``/``-separated."""
 
-    spec: object | None  # pathspec.GitIgnoreSpec, or None when the root has no ignore file
+    spec: pathspec.GitIgnoreSpec | None  # None when the root has no ignore file
 
     def file(self, relative: str) -> bool:
         """True if the file at ``relative`` stays out (the ignore file itself always does)."""
         if relative == IGNORE_FILE:
             return True
-        return self.spec is not None and self.spec.match_file(relative)  # type: ignore[attr-defined]
+        return self.spec is not None and self.spec.match_file(relative)
 
     def directory(self, relative: str, local: str) -> bool:
         """True if the directory at ``relative`` (``local`` on disk) is skipped whole: ``build/``
         matches it, or it is an artctl repository."""
         if relative.rpartition("/")[2] == REPOSITORY_DIR and os.path.isfile(os.path.join(local, "FORMAT")):
             return True
-        return self.spec is not None and self.spec.match_file(relative + "/")  # type: ignore[attr-defined]
+        return self.spec is not None and self.spec.match_file(relative + "/")
 
 
 NOTHING = Ignore(None)

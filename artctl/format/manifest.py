@@ -8,6 +8,7 @@ no new version" is decided — and a reader can stream a million entries without
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import unicodedata
@@ -28,8 +29,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\\\ud800-\udfff]")
 _BAD_SEGMENT = re.compile(r"(?:^|/)\.{0,2}(?:/|$)")
 
 
-def validate_path(path: str) -> str:
-    """Return ``path`` if it is a safe relative POSIX path inside an artifact, else raise.
+def validate_path(path: object) -> str:
+    """Return ``path`` if it is a safe relative POSIX path inside an artifact, else raise (it
+    may come from an untrusted manifest: any JSON value).
 
     Refused: empty, absolute, ``..``/``.`` or empty segments, backslashes, NUL and other control
     characters. These are the paths that could escape ``--root`` on download.
@@ -99,7 +101,7 @@ class Entry:
     def from_json(cls, obj: Any) -> Entry:
         if not isinstance(obj, dict):
             raise IntegrityError("manifest entry is not an object")
-        path = validate_path(obj.get("path"))  # type: ignore[arg-type]
+        path = validate_path(obj.get("path"))
         digest = obj.get("digest")
         size = obj.get("size")
         ref = obj.get("ref")
@@ -351,15 +353,19 @@ def diff_sorted(old: Iterable[Entry], new: Iterable[Entry]) -> ManifestDiff:
     changed: list[str] = []
     old_it, new_it = iter(old), iter(new)
     a, b = next(old_it, None), next(new_it, None)
-    while a is not None or b is not None:
-        if b is None or (a is not None and a.path < b.path):
-            removed.append(a.path)  # type: ignore[union-attr]
+    while a is not None and b is not None:
+        if a.path < b.path:
+            removed.append(a.path)
             a = next(old_it, None)
-        elif a is None or b.path < a.path:
+        elif b.path < a.path:
             added.append(b.path)
             b = next(new_it, None)
         else:
             if a != b and a.to_json() != b.to_json():
                 changed.append(a.path)
             a, b = next(old_it, None), next(new_it, None)
+    if a is not None:  # one stream is exhausted: the rest of the other is all added or removed
+        removed.extend(e.path for e in itertools.chain([a], old_it))
+    if b is not None:
+        added.extend(e.path for e in itertools.chain([b], new_it))
     return ManifestDiff(added, removed, changed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -43,13 +44,12 @@ def json_problem(value: Any, max_depth: int = MAX_JSON_DEPTH) -> str | None:
         if isinstance(item, (dict, list, tuple)):
             if depth > max_depth:
                 return f"nested more than {max_depth} levels deep"
+            children: Iterable[Any] = item
             if isinstance(item, dict):
                 for key in item:
                     if not isinstance(key, str):
                         return f"key {key!r} is not a string"
                 children = item.values()
-            else:
-                children = item
             stack.extend((child, depth + 1) for child in children)
         elif isinstance(item, float):
             if not math.isfinite(item):
@@ -139,7 +139,8 @@ class ArtifactRecord:
             or not all(isinstance(t, str) for t in tags)
         ):
             raise RepositoryFormatError(f"{what} has an invalid description or tags", hint=RESTORE_HINT)
-        return cls(*fields, description, list(tags))
+        name, kind, created_at = fields
+        return cls(name, kind, created_at, description, list(tags))
 
 
 @dataclass(frozen=True)

@@ -306,8 +306,9 @@ def _place_local(
 ) -> None:
     """Write the blobs the local store holds (one batch) to temporary names, then rename them."""
     pending: list[tuple[str, str]] = []
-    items = []
+    items: list[tuple[str, str]] = []
     for entry, target in local:
+        assert entry.digest is not None  # ``local``: entries whose blob this store holds
         tmp = placed.temp_for(target)
         pending.append((tmp, target))
         items.append((entry.digest, tmp))

@@ -6,11 +6,12 @@ files to write (missing, different, or a symlink standing where the version has 
 *extra* paths (files, symlinks and empty directories that the version does not have, or that
 stand where it needs a directory). As ``git checkout`` does with tracked files, a file of the
 version last placed in DIR (recorded by :mod:`artctl.ops.workdirs`) that is still unchanged is
-*obsolete*: removed without asking, as is a temporary file left by a killed get or checkout. Other extras are the user's: removed only with ``force``;
-otherwise nothing is changed and the caller lists them. A symlink is removed as a link, never followed, and files
-are written by the same code as ``get`` (temporary name, then rename), which refuses to write
-through a symlinked directory: nothing outside DIR is ever touched. ``.artctlignore`` in DIR
-protects what it matches (neither listed nor removed), and a repository inside DIR is skipped.
+*obsolete*: removed without asking, as is a temporary file left by a killed get or checkout.
+Other extras are the user's: removed only with ``force``; otherwise nothing is changed and the
+caller lists them. A symlink is removed as a link, never followed, and files are written by the
+same code as ``get`` (temporary name, then rename), which refuses to write through a symlinked
+directory: nothing outside DIR is ever touched. ``.artctlignore`` in DIR protects what it
+matches (neither listed nor removed), and a repository inside DIR is skipped.
 """
 
 from __future__ import annotations

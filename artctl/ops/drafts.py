@@ -198,7 +198,7 @@ class Drafts:
             )
         return self.root / f"{draft_id}.json"
 
-    def _lock(self, draft_id: str):  # type: ignore[no-untyped-def]
+    def _lock(self, draft_id: str):
         return self.repository.lock(f"draft-{draft_id}")
 
     def get(self, draft_id: str) -> Draft:
@@ -391,7 +391,7 @@ def _evolve(draft: Draft, *, added: dict[str, Entry], removed: Iterable[str]) ->
     return replace(draft, added=added, removed=frozenset(removed), updated_at=utcnow())
 
 
-def _ttl(seconds: int | None):  # type: ignore[no-untyped-def]
+def _ttl(seconds: int | None):
     from datetime import timedelta
 
     return None if seconds is None else timedelta(seconds=seconds)

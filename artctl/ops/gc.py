@@ -10,10 +10,11 @@
    with at least ``repack_threshold`` of their bytes dead (rewritten), stale temp files. Nothing
    younger than the grace period (``gc.grace_period``, default 1h) is touched.
 3. *Execute* (not with ``dry_run``), holding the cache lock and the gc guard exclusively so no
-   ``get``, ``put``, ``draft`` or ``upsert`` is in flight; the plan is recomputed under the guard (manifests are immutable, so
-   the second pass only reads what is new). Order: expired versions soft-deleted → version
-   records marked ``purged_at`` → manifests → packs → loose objects → temp files. Version records
-   themselves are kept: they are small and lineage (runs, ``--all`` listings) needs them.
+   ``get``, ``put``, ``draft`` or ``upsert`` is in flight; the plan is recomputed under the
+   guard (manifests are immutable, so the second pass only reads what is new). Order: expired
+   versions soft-deleted → version records marked ``purged_at`` → manifests → packs → loose
+   objects → temp files. Version records themselves are kept: they are small and lineage (runs,
+   ``--all`` listings) needs them.
 """
 
 from __future__ import annotations
@@ -309,7 +310,7 @@ def _mark(
     return live_manifests, live_blobs
 
 
-def _draft_roots(drafts_dir: Path, repository, live_manifests: set[str]) -> set[str]:  # type: ignore[no-untyped-def]
+def _draft_roots(drafts_dir: Path, repository, live_manifests: set[str]) -> set[str]:
     """Every digest named in any file under ``drafts/``: kept as a blob and, if it names a
     stored manifest, as a manifest (whose blobs are then kept too)."""
     blobs: set[str] = set()
@@ -328,7 +329,7 @@ def _draft_roots(drafts_dir: Path, repository, live_manifests: set[str]) -> set[
     return blobs
 
 
-def _files(directory: Path):  # type: ignore[no-untyped-def]
+def _files(directory: Path) -> Iterator[Path]:
     for dirpath, _dirs, names in os.walk(directory):
         for name in names:
             yield Path(dirpath) / name
@@ -372,7 +373,7 @@ def _sweep_packs(
     live: set[str],
     cutoff: float,
     threshold: float,
-    plan: _Plan,  # type: ignore[no-untyped-def]
+    plan: _Plan,
     orphan_cutoff: float,
 ) -> None:
     complete = set(store.iter_packs())
@@ -456,7 +457,7 @@ def _execute(repo: Repository, plan: _Plan, progress: Progress | None) -> int:
             freed += size
             tick(1, size)
         crash_point(DELETE_MANIFEST)
-    packs = {p: set() for p in plan.packs_delete}
+    packs: dict[str, set[str]] = {p: set() for p in plan.packs_delete}
     packs.update({p: keep for p, (keep, _dead) in plan.packs_repack.items()})
     if packs:
         result = repack(repo.store, packs)
@@ -465,7 +466,7 @@ def _execute(repo: Repository, plan: _Plan, progress: Progress | None) -> int:
         for pack_id in result.skipped:  # report what was done, not what was planned
             plan.packs_repack.pop(pack_id, None)
         tick(len(result.removed_packs), result.bytes_freed)
-    for digest, size in plan.loose:
+    for digest, _size in plan.loose:
         got = repo.store.delete_loose(digest)
         freed += got
         tick(1, got)

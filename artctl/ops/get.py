@@ -97,7 +97,8 @@ def materialize(
         missing = [e for e in entries if e.digest in where.absent and e.ref is None]
         if missing:
             prefetch(repository, missing)
-            where = where.updated(repository.store.placement({e.digest for e in missing}, locations=True))
+            missing_digests = {e.digest for e in missing if e.digest is not None}
+            where = where.updated(repository.store.placement(missing_digests, locations=True))
         result = checkout(
             entries,
             target,

@@ -286,7 +286,7 @@ def lineage(
     return Graph(root, direction, depth, tuple(nodes), tuple(sorted(edges)))
 
 
-def _walk(root: str, neighbours, limit: int | None) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _walk(root: str, neighbours, limit: int | None) -> dict[str, int]:
     """Breadth-first distances from ``root`` (excluded) within ``limit`` edges."""
     seen = {root: 0}
     queue = deque([root])

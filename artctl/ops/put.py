@@ -91,7 +91,7 @@ def put(
         repository.runs.require_running(run_id)
     if ttl is not None:
         ttl_seconds(ttl)
-    commit = dict(
+    commit: dict[str, Any] = dict(
         aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id, tags=tags
     )
     # Shared cache lock: an object this put deduplicates against is not evicted before the

@@ -114,7 +114,7 @@ def exec_run(
     inputs_dir: str | os.PathLike[str] | None = None,
     stdout: IO[Any] | None = None,
     on_start=None,
-) -> ExecResult:  # type: ignore[no-untyped-def]
+) -> ExecResult:
     """Run ``command`` as a run of ``job_type`` (module docstring: the order of steps)."""
     if not command:
         raise InvalidInput(
@@ -146,8 +146,8 @@ def exec_run(
             env[f"ARTCTL_OUTPUT_{i}"] = str(Path(spec.path).resolve())
         code = _run(command, {**os.environ, **env}, stdout)
     except BaseException as exc:
-        code = exc.exit_code if isinstance(exc, RunError) and exc.exit_code in (126, 127) else None
-        _finish_quietly(runs, run.id, failed=True, exit_code=code)
+        exit_code = exc.exit_code if isinstance(exc, RunError) and exc.exit_code in (126, 127) else None
+        _finish_quietly(runs, run.id, failed=True, exit_code=exit_code)
         _name_run(exc, run.id)
         raise
     inputs = tuple(ExecInput(ref, path, names[i]) for i, (ref, _, path) in enumerate(fetched))
@@ -203,7 +203,7 @@ def _name_run(exc: BaseException, run_id: str) -> None:
         exc.args = (exc.message,)
 
 
-def _finish_quietly(runs, run_id: str, *, failed: bool, exit_code: int | None = None) -> None:  # type: ignore[no-untyped-def]
+def _finish_quietly(runs, run_id: str, *, failed: bool, exit_code: int | None = None) -> None:
     try:
         runs.finish(run_id, failed=failed, exit_code=exit_code)
     except ArtctlError:

@@ -108,7 +108,7 @@ def diff_files(repo: Repository, record: VersionRecord, files: list[SourceFile],
             changed.append(entry.path)
         else:
             unknown.append((file, entry))
-    for (file, entry), digest in zip(unknown, _hash_all(repo, [f for f, _ in unknown])):
+    for (_, entry), digest in zip(unknown, _hash_all(repo, [f for f, _ in unknown]), strict=True):
         if digest == entry.digest:
             unchanged += 1
         else:
@@ -168,7 +168,7 @@ def _hash_all(repo: Repository, files: list[SourceFile]) -> list[str]:
     repo.state.remember_digests(
         [
             (f.local, f.inode, f.size, f.mtime_ns, f.ctime_ns, d)
-            for f, d in zip(files, digests)
+            for f, d in zip(files, digests, strict=True)
             if d and f.mtime_ns < limit
         ]
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from artctl.base import extras
 from artctl.base.hashing import hash_bytes
@@ -99,7 +99,7 @@ def state_key(entry: Entry) -> str:
     return hash_bytes(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
 
 
-def refs_of(manifest, path_prefix: str | None = None) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def refs_of(manifest: Iterable[Entry], path_prefix: str | None = None) -> list[tuple[str, str]]:
     """``(path, uri)`` of every reference entry (``get --refs-only``): nothing is downloaded."""
     return [
         (e.path, e.ref)

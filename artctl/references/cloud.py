@@ -172,6 +172,7 @@ class FsspecAdapter(abc.ABC):
             + (f" ({', '.join(diffs)})" if diffs else ""),
         )
 
+    @abc.abstractmethod
     def verify(self, entry: Entry, path: str, got: Fetched) -> None:
         """Provider-specific checks of the downloaded bytes against the recorded state."""
 
@@ -182,7 +183,7 @@ def _etag(value: Any) -> str | None:
 
 def _simple_md5(etag: str | None) -> bool:
     """A single-part S3/Azure ETag is the md5 of the bytes; multipart ones have a ``-N``."""
-    return bool(etag) and len(etag) == 32 and all(c in "0123456789abcdef" for c in etag.lower())
+    return etag is not None and len(etag) == 32 and all(c in "0123456789abcdef" for c in etag.lower())
 
 
 class S3Adapter(FsspecAdapter):

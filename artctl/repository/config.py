@@ -217,7 +217,9 @@ def known_key(key: str) -> str | None:
     parts = _split(key)
     for pattern in KNOWN_KEYS:
         want = pattern.split(".")
-        if len(want) == len(parts) and all(w.startswith("<") or w == p for w, p in zip(want, parts)):
+        if len(want) == len(parts) and all(
+            w.startswith("<") or w == p for w, p in zip(want, parts, strict=True)
+        ):
             return pattern
     return None
 

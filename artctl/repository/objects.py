@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,8 +168,8 @@ class Store:
                 present[pack] = os.path.exists(self.pack_path(pack))
             if present[pack]:
                 packed.setdefault(pack, set()).add(digest)
-                if locations:
-                    where[digest] = loc  # type: ignore[assignment]
+                if not isinstance(loc, str):  # a PackLocation: ``locations`` was asked for
+                    where[digest] = loc
         rest = wanted.difference(*packed.values()) if packed else wanted
         objects = os.fspath(self.objects_dir)
         exists = os.path.exists
@@ -435,7 +435,7 @@ class Store:
 
     def materialize_many(
         self,
-        items: list[tuple[str, Path]],
+        items: Sequence[tuple[str, str | Path]],
         mode: str = "auto",
         on_done: Callable[[int], None] | None = None,
         where: Placement | None = None,
@@ -450,7 +450,7 @@ class Store:
         if where is None or (where.packs and not where.locations):
             where = self.placement((d for d, _ in items), locations=True)
         located = where.locations
-        by_pack: dict[str, list[tuple[PackLocation, str, Path]]] = {}
+        by_pack: dict[str, list[tuple[PackLocation, str, str | Path]]] = {}
         loose = []
         for digest, dst in items:
             loc = located.get(digest)

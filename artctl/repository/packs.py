@@ -196,7 +196,7 @@ def read_slice(pack_path: Path, offset: int, length: int) -> bytes:
     return data
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> None:
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     """``os.write`` may write less than asked; loop until everything is out."""
     view = memoryview(data)
     while view:

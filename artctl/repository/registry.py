@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -304,9 +304,9 @@ class Registry:
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
         ttl_seconds: int | None = None,
-        aliases: list[str] = (),
+        aliases: Sequence[str] = (),
         logged_by: str | None = None,
-        tags: list[str] = (),
+        tags: Sequence[str] = (),
         point: str | None = None,
     ) -> tuple[VersionRecord, bool]:
         """Record a version for a stored manifest; return it and whether it is new.
@@ -378,8 +378,8 @@ class Registry:
         metadata: Any = ...,
         ttl_seconds: Any = ...,
         tags: Any = ...,
-        add_tags: list[str] = (),
-        remove_tags: list[str] = (),
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
     ) -> VersionRecord:
         """Change a version's description, metadata, TTL or tags (``...`` leaves a field alone;
         ``tags`` replaces them all, ``add_tags``/``remove_tags`` change some)."""

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from artctl.base.fsutil import atomic_write_bytes, file_lock
 from artctl.base.hashing import hash_bytes
@@ -21,6 +23,12 @@ from artctl.format.names import ArtifactName, ArtifactRef, parse_ref
 from artctl.format.records import VersionRecord
 from artctl.repository.config import Config
 from artctl.repository.settings import Settings, default_workers
+
+if TYPE_CHECKING:  # imported when first used, as the properties below do
+    from artctl.repository.objects import Store
+    from artctl.repository.registry import Registry
+    from artctl.repository.runs import RunStore
+    from artctl.repository.state import StateDB
 
 DIRNAME = ".artifacts"
 REPO_FORMAT = 1
@@ -104,7 +112,7 @@ class Repository:
             atomic_write_bytes(root / ".gitignore", b"# artctl repository: keep it out of git\n*\n")
             atomic_write_bytes(root / FORMAT_FILE, format_bytes())
         repository = cls(root)
-        repository.state.conn  # create state.db now: processes starting together then share it
+        repository.state.create()  # create state.db now: processes starting together then share it
         return repository, created
 
     @property
@@ -139,30 +147,30 @@ class Repository:
         return self.settings.fsync
 
     @cached_property
-    def state(self):  # type: ignore[no-untyped-def]
+    def state(self) -> StateDB:
         from artctl.repository.state import StateDB
 
         return StateDB(self.root / "state.db")
 
     @cached_property
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self) -> Store:
         from artctl.repository.objects import Store
 
         return Store(self.root, self.state, fsync=self.fsync)
 
     @cached_property
-    def registry(self):  # type: ignore[no-untyped-def]
+    def registry(self) -> Registry:
         from artctl.repository.registry import Registry
 
         return Registry(self)
 
     @cached_property
-    def runs(self):  # type: ignore[no-untyped-def]
+    def runs(self) -> RunStore:
         from artctl.repository.runs import RunStore
 
         return RunStore(self)
 
-    def lock(self, name: str):  # type: ignore[no-untyped-def]
+    def lock(self, name: str) -> AbstractContextManager[None]:
         """A short exclusive lock for metadata changes of one thing (an artifact, a run …)."""
         safe = name.replace("/", "__").replace("@", "_at_")
         return file_lock(self.locks_dir / f"{safe}.lock")

@@ -7,8 +7,10 @@ lock, so parallel processes linking to one run (``ARTCTL_RUN``) never lose an up
 
 from __future__ import annotations
 
+import builtins
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -272,7 +274,7 @@ class RunStore:
         self.repo.registry.settle_all()
         return self._load_all()
 
-    def _load_all(self) -> list[RunRecord]:
+    def _load_all(self) -> builtins.list[RunRecord]:  # `list` is the method above
         if not self.root.is_dir():
             return []
         out = []
@@ -288,7 +290,7 @@ class RunStore:
                     continue
         return sorted(out, key=lambda r: r.started_at)
 
-    def update(self, run_id: str, change) -> RunRecord:  # type: ignore[no-untyped-def]
+    def update(self, run_id: str, change: Callable[[RunRecord], RunRecord]) -> RunRecord:
         """Rewrite one run record as ``change(record)`` under the run's lock; return the new one.
 
         The read-modify-write is atomic against other processes changing the same run.
@@ -365,7 +367,9 @@ class RunStore:
                 f"run {run_id} descends from {link.ref}; logging it would make a cycle in the lineage graph"
             )
 
-    def _reaches(self, start: list[VersionLink], target: VersionLink | None, record: RunRecord) -> bool:
+    def _reaches(
+        self, start: builtins.list[VersionLink], target: VersionLink | None, record: RunRecord
+    ) -> bool:
         """Whether walking downstream (version → runs using it → their outputs …) from ``start``
         reaches ``target`` (a version) or, when ``target`` is None, the run ``record``."""
         runs = {r.id: r for r in self._load_all()}  # under the run's lock: link() settled first

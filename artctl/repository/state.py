@@ -8,11 +8,14 @@ here leaves nothing inconsistent. SQLite in WAL mode lets many processes read wh
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from types import TracebackType
+from typing import Any, NamedTuple
 
 from artctl.errors import ArtctlError
 
@@ -107,6 +110,10 @@ class StateDB:
             self._local.conn = conn
         return conn
 
+    def create(self) -> None:
+        """Open the database now, creating it if it is missing (``conn`` does it on first use)."""
+        self.conn.execute("SELECT 1")
+
     def _connect(self) -> sqlite3.Connection:
         """Open, switch to WAL and create the schema, retrying while another process does.
 
@@ -161,7 +168,6 @@ class StateDB:
 
     def _set_aside(self) -> None:
         """Move a damaged ``state.db`` to ``state.db.corrupt`` (kept for a post-mortem)."""
-        import contextlib
         import os
 
         with contextlib.suppress(OSError):
@@ -200,14 +206,16 @@ class StateDB:
         ).fetchone()
         return PackLocation(*row) if row else None
 
-    def select_in(self, sql: str, items: Iterable[object], batch: int = 4000) -> Iterator[tuple]:
+    def select_in(self, sql: str, items: Iterable[object], batch: int = 4000) -> Iterator[tuple[Any, ...]]:
         """The rows of ``sql`` (``… IN ({marks})``) for all ``items``, queried ``batch`` at a time.
 
         One query per 4,000 keys instead of one per key, while staying below SQLite's limit on
         ``?`` parameters in one statement (32,766 since SQLite 3.32, 999 before).
         """
-        getlimit = getattr(self.conn, "getlimit", None)  # Python 3.11+
-        limit = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if getlimit else 999
+        if sys.version_info >= (3, 11):
+            limit = self.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        else:
+            limit = 999
         batch = max(1, min(batch, limit))
         part: list[object] = []
         for item in items:
@@ -315,9 +323,10 @@ class StateDB:
     # -- stat cache -------------------------------------------------------------------------
     def cached_digests(self, paths: list[str]) -> dict[str, tuple[int, int, int, int, str]]:
         return {
-            row[0]: tuple(row[1:])
-            for row in self.select_in(  # type: ignore[misc]
-                "SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache WHERE path IN ({marks})",
+            path: (inode, size, mtime_ns, ctime_ns, digest)
+            for path, inode, size, mtime_ns, ctime_ns, digest in self.select_in(
+                "SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM stat_cache"
+                " WHERE path IN ({marks})",
                 paths,
             )
         }
@@ -341,7 +350,7 @@ class StateDB:
         row = self.conn.execute(
             "SELECT name, version, manifest, at FROM workdirs WHERE path=?", (path,)
         ).fetchone()
-        return tuple(row) if row else None  # type: ignore[return-value]
+        return (row[0], row[1], row[2], row[3]) if row else None
 
     def tree_manifest(self, signature: str) -> str | None:
         row = self.conn.execute("SELECT manifest FROM tree_cache WHERE signature=?", (signature,)).fetchone()
@@ -366,7 +375,7 @@ class StateDB:
             )
 
     # -- helpers ----------------------------------------------------------------------------
-    def transaction(self):  # type: ignore[no-untyped-def]
+    def transaction(self) -> _Transaction:
         return _Transaction(self.conn)
 
 
@@ -380,7 +389,9 @@ class _Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
-    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             try:
                 self.conn.execute("COMMIT")
@@ -395,9 +406,7 @@ class _Transaction:
                 raise state_error(None, exc) from None
 
 
-def _suppress_db_errors():  # type: ignore[no-untyped-def]
-    import contextlib
-
+def _suppress_db_errors() -> contextlib.suppress:
     return contextlib.suppress(sqlite3.Error)
 
 

@@ -22,7 +22,7 @@ def change_token(root: Path) -> str:
     return digest.hexdigest()
 
 
-def _feed(digest: hashlib._Hash, top: Path) -> None:
+def _feed(digest: hashlib.blake2b, top: Path) -> None:
     stack = [str(top)]
     while stack:
         directory = stack.pop()

@@ -17,7 +17,7 @@ from artctl.format.manifest import diff as manifest_diff
 from artctl.format.names import parse_name, parse_ref
 from artctl.format.records import VersionRecord
 from artctl.ops.lineage import artifact_node_id, run_node_id
-from artctl.repository.runs import RunRecord
+from artctl.repository.runs import RunRecord, VersionLink
 from artctl.repository.views import VersionInfo
 
 #: Most manifest entries one ``/api/version`` answer carries; the page says when it is cut.
@@ -38,7 +38,7 @@ def version_json(info: VersionInfo, *, entries: bool = False) -> dict[str, Any]:
     out["ref"] = f"{info.record.name}:{info.record.version}"
     out["node"] = artifact_node_id(info.record.name, info.record.version)
     if entries and info.manifest is not None:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for entry in info.manifest:
             if len(rows) >= MAX_ENTRIES:
                 break
@@ -169,7 +169,7 @@ def run_json(record: RunRecord, *, full: bool = False) -> dict[str, Any]:
     return out
 
 
-def _link(link) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _link(link: VersionLink) -> dict[str, Any]:
     return {
         "ref": link.ref,
         "name": link.name,
@@ -242,9 +242,10 @@ def edit_alias(repo: Repo, body: dict[str, Any]) -> dict[str, Any]:
         record = repo.registry.set_alias(parsed, alias)
     elif action == "remove":
         version = repo.registry.remove_alias(parsed.name, alias)
-        record = repo.registry.version(parsed.name, int(version[1:]))
-        if record is None:
+        found = repo.registry.version(parsed.name, int(version[1:]))
+        if found is None:
             raise ArtifactNotFound(f"{parsed.name}:{version} not found")
+        record = found
     else:
         raise InvalidInput("action must be 'add' or 'remove'")
     return version_json(VersionInfo(record, repo.registry.aliases_of(record)))

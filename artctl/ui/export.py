@@ -60,7 +60,9 @@ footer {{ padding: 4px 20px; font-size: 11px; color: #6b7280; }}
 </style>
 </head>
 <body>
-<header class="top"><span class="brand">artctl lineage</span><span class="muted">{html.escape(title)}</span></header>
+<header class="top">
+  <span class="brand">artctl lineage</span><span class="muted">{html.escape(title)}</span>
+</header>
 <div class="layout">
   <main><div id="graph" class="lineage"></div></main>
   <aside id="panel" class="panel" aria-label="preview"></aside>

@@ -11,6 +11,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from artctl.errors import ArtctlError, InvalidInput
@@ -132,7 +133,7 @@ def serve(
     announce(url)
     info(f"serving {repo_root.parent} ({'editable' if allow_edit else 'read-only'}); press Ctrl-C to stop")
 
-    def on_term(signum, frame):  # type: ignore[no-untyped-def]
+    def on_term(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     previous = (

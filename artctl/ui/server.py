@@ -104,7 +104,8 @@ class UIServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else host
+        name = host if isinstance(host, str) else bytes(host).decode()
+        shown = f"[{name}]" if ":" in name else name
         return f"http://{shown}:{port}/"
 
     @property

@@ -63,7 +63,7 @@ def finish(
     run_id: str | None = None,
     extra_entries=None,
     tags: Sequence[str] = (),
-) -> PutResult:  # type: ignore[no-untyped-def]
+) -> PutResult:
     """Commit every part of ``distributed_id`` (plus ``path``, if given) as one version.
 
     Running it again after it was interrupted resumes it: a sealed id is committed, a finished
@@ -154,14 +154,14 @@ def finish(
     return result
 
 
-def _last_part(repo: Repository, path: str | os.PathLike[str] | None, extra_entries):  # type: ignore[no-untyped-def]
+def _last_part(repo: Repository, path: str | os.PathLike[str] | None, extra_entries):
     """The entries function of the part ``finish`` itself adds (``path`` or ``extra_entries``)."""
     return extra_entries if path is None else entries_of(repo, path)
 
 
 def _require_included(
     repo: Repository, area: Area, base: str, name: ArtifactName, kind: str, distributed_id: str, entries_fn
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """A re-run of an interrupted ``finish PATH``: the id is sealed or finished already, which
     refuses new parts; go on only if exactly these files are in it (the killed run added them)."""
     with gc_guard(repo):

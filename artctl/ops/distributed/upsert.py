@@ -87,7 +87,7 @@ def upsert_entries(
     *,
     name: str,
     type: str,
-    distributed_id: str,  # type: ignore[no-untyped-def]
+    distributed_id: str,
     remote: str | None = None,
 ) -> UpsertResult:
     """Store the entries ``entries_fn()`` produces and add them as one part."""
@@ -172,7 +172,7 @@ def upsert(
     distributed_id: str,
     remote: str | None = None,
     progress=None,
-) -> UpsertResult:  # type: ignore[no-untyped-def]
+) -> UpsertResult:
     """Add the files under ``path`` as one part of distributed version ``distributed_id``."""
     return upsert_entries(
         repo,
@@ -184,7 +184,7 @@ def upsert(
     )
 
 
-def entries_of(repo: Repository, path: str | os.PathLike[str], progress=None):  # type: ignore[no-untyped-def]
+def entries_of(repo: Repository, path: str | os.PathLike[str], progress=None):
     """A function that stores the files under ``path`` and returns their entries."""
 
     def entries() -> list[Entry]:

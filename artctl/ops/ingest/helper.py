@@ -15,7 +15,8 @@ helper says ``("ready",)`` once started; then ``("batch", [SourceFile, …])`` �
 ``("finish",)`` → ``("finished", [pack id, …])`` once every pack is published. The pack ids are
 those the helper published since its last answer: the parent counts them as created by its
 own write, so a put that fails afterwards takes them back too (``gc.discard_on_failure``). End
-of input without ``finish`` (the parent failed or was killed) drops the unpublished pack and exits.
+of input without ``finish`` (the parent failed or was killed) drops the unpublished pack and
+exits.
 """
 
 from __future__ import annotations
@@ -210,10 +211,10 @@ def share(
             if failure:
                 raise failure[0]
             with lock:
-                batch = queue.pop() if queue else None
-            if batch is None:
+                last = queue.pop() if queue else None  # the feeder takes from the other end
+            if last is None:
                 break
-            yield batch, own(batch), None
+            yield last, own(last), None
         feeder.join()
         if failure:
             raise failure[0]

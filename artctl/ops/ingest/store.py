@@ -77,7 +77,7 @@ def ingest(
             for batch, read, stored in _read_batches(small, store, workers):
                 if stored is not None:  # read, hashed and packed by the helper process
                     _collect(
-                        ((f, digest, f.size) for f, digest in zip(batch, stored)),
+                        ((f, digest, f.size) for f, digest in zip(batch, stored, strict=True)),
                         entries,
                         remember,
                         now_ns,

@@ -34,8 +34,8 @@ def confirm_copies(repository: Repository, digests: set[str]) -> Confirmation:
     """Which of ``digests`` a configured remote still holds at the recorded file and size."""
     out = Confirmation()
     by_remote: dict[str, list[RemoteCopy]] = {}
-    for copies in repository.state.remote_copies(digests).values():
-        for remote, copy in copies:
+    for held in repository.state.remote_copies(digests).values():
+        for remote, copy in held:
             by_remote.setdefault(remote, []).append(copy)
     specs = {spec.name: spec for spec in list_remotes(repository)}
     for remote, copies in sorted(by_remote.items()):
@@ -56,7 +56,7 @@ def confirm_copies(repository: Repository, digests: set[str]) -> Confirmation:
     return out
 
 
-def _sizes(repository: Repository, spec, copies: list[RemoteCopy]) -> dict[str, int | None]:  # type: ignore[no-untyped-def]
+def _sizes(repository: Repository, spec, copies: list[RemoteCopy]) -> dict[str, int | None]:
     from artctl.ops.remote.config import backend_for
 
     files = {c.file for c in copies} | {_index_of(c.file) for c in copies if _index_of(c.file)}

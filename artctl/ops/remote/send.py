@@ -111,7 +111,7 @@ def send_blobs(
     return result
 
 
-def _pack_ok(store, pack_id: str) -> bool:  # type: ignore[no-untyped-def]
+def _pack_ok(store, pack_id: str) -> bool:
     """A local pack is intact: its index names it and every blob matches its digest."""
     from artctl.repository.packs import decode_index, pack_id_for
 

@@ -2,10 +2,10 @@
 
 A packed blob of a small pack (<= 8 MiB) comes with its whole pack — one request for many
 small files, adopted after every blob is verified; a blob of a bigger pack is one ranged read
-(the location comes from the cached ``.idx``); a loose object is read whole. Bytes are
-verified against the digest before anything is stored, then put in the local store, so the
-next ``get`` is local and a tampered remote object is an error with nothing written. The
-default remote is tried first, then the others.
+(the location comes from the cached ``.idx``); a loose object is read whole. Bytes are verified
+against the digest before anything is stored, then put in the local store, so the next ``get``
+is local and a tampered remote object is an error with nothing written. The default remote is
+tried first, then the others.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def remote_source(repo: Repository) -> Callable[[Entry, Path], bool] | None:
     pack_locks: dict[str, threading.Lock] = {}
     guard = threading.Lock()
 
-    def whole_pack(spec, backend, pack_id: str) -> None:  # type: ignore[no-untyped-def]
+    def whole_pack(spec, backend, pack_id: str) -> None:
         """Download a pack once (other workers wait for it) and adopt it, verified."""
         with guard:
             lock = pack_locks.setdefault(pack_id, threading.Lock())
@@ -213,6 +213,7 @@ def remote_source(repo: Repository) -> Callable[[Entry, Path], bool] | None:
             except FileNotFoundError:
                 continue
             if data is not None:
+                assert loc is not None  # bytes are only ever read from a pack
                 if hash_bytes(data) != digest:
                     raise IntegrityError(
                         f"object {digest[:12]} ({entry.path}) in pack {loc.pack[:12]} "

@@ -32,7 +32,8 @@ _MERGE_STEPS = {
     "before its old one is reused); the journal finishes the merge before anyone reads",
     "aliases-written": "version records and alias table merged, run links not yet; the journal finishes them "
     "before anyone reads",
-    "run-linked": "one more run record names the new numbers; the journal finishes the others before anyone reads",
+    "run-linked": "one more run record names the new numbers; the journal finishes the others "
+    "before anyone reads",
     "merged": "the artifact merged and its journal deleted",
 }
 MERGE_POINTS: dict[str, dict[str, str]] = {
@@ -128,8 +129,10 @@ def plan_merge(art: RemoteArtifact, local: list[VersionRecord], local_aliases: d
         table[alias] = f"v{moved.get(old, old)}" if old is not None else version
     table.update(art.aliases)
     table = {
-        a: v for a, v in table.items() if version_index(v) in target and not target[version_index(v)].deleted
-    }  # type: ignore[index]
+        a: v
+        for a, v in table.items()
+        if (i := version_index(v)) is not None and i in target and not target[i].deleted
+    }
     return MergePlan(target, table, moved, new_refs)
 
 

@@ -92,7 +92,7 @@ def parallel(backend: Backend, func: Callable[[Any], None], items: Sequence[Any]
 
 
 @contextlib.contextmanager
-def writer_guard(repository: Repository):  # type: ignore[no-untyped-def]
+def writer_guard(repository: Repository):
     """gc's shared writer guard (docs/gc.md): no pack we send or adopt is deleted meanwhile."""
     try:
         from artctl.base.writeguard import writing

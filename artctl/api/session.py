@@ -1,4 +1,4 @@
-"""``artctl.init()``: start a run, as ``wandb.init``, and make it the active run."""
+"""``artctl.init()``: start a run, as ``wandb.init``, and make it the active run (a session)."""
 
 from __future__ import annotations
 
