@@ -18,9 +18,9 @@ from __future__ import annotations
 from artctl.api.artifact import Artifact, ArtifactPath
 from artctl.api.artifact_fields import ArtifactTTL
 from artctl.api.collection import ArtifactCollection, ArtifactType
-from artctl.api.session import init
 from artctl.api.query import Api
 from artctl.api.run import Run
+from artctl.api.session import init
 from artctl.errors import RunError
 
 __all__ = [
