@@ -88,6 +88,9 @@ class VersionInfo:
     record: VersionRecord
     aliases: list[str]
     manifest: Manifest | None = None
+    #: A linked version's source (``name:vN``, as numbered now); the links of a source version.
+    source: str | None = None
+    linked: tuple[str, ...] = ()
 
     def to_json(self, *, entries: bool = True) -> dict[str, Any]:
         from artctl.base.units import format_duration
@@ -104,6 +107,8 @@ class VersionInfo:
                 "created_at": self.record.created_at,
                 "logged_by": self.record.logged_by,
                 "expires_at": self.record.expires_at.isoformat() if self.record.expires_at else None,
+                "link": self.source,
+                "linked": list(self.linked),
             }
         )
         if entries and self.manifest is not None:
@@ -468,9 +473,30 @@ class Repo:
         version of a million files is shown in bounded memory.
         """
         record = self.resolve(ref, include_deleted=include_deleted)
-        if not load_manifest or self.files_dropped(record):
-            return VersionInfo(record, self.registry.aliases_of(record), None)
-        return VersionInfo(record, self.registry.aliases_of(record), self.manifest(record))
+        manifest = None if not load_manifest or self.files_dropped(record) else self.manifest(record)
+        return self.version_info(record, manifest=manifest)
+
+    def version_info(
+        self,
+        record: VersionRecord,
+        *,
+        aliases: list[str] | None = None,
+        sources: dict[tuple[str, str], list[str]] | None = None,
+        manifest: Manifest | None = None,
+    ) -> VersionInfo:
+        """A version with its aliases and registry links (``sources``: ``links.linked_sources``,
+        computed once by a caller that lists many versions)."""
+        from artctl.ops.links import linked_sources, links_of, ref_of, source_of
+
+        if aliases is None:
+            aliases = self.registry.aliases_of(record)
+        if sources is None:
+            sources = linked_sources(self)
+        source = None
+        if record.link is not None:
+            found = source_of(self, record)
+            source = ref_of(found) if found is not None else record.link
+        return VersionInfo(record, aliases, manifest, source, tuple(links_of(record, sources)))
 
     def files_dropped(self, record: VersionRecord) -> bool:
         """True when gc has removed this (deleted or expired) version's manifest and files."""
@@ -606,9 +632,15 @@ class Repo:
     def versions(self, name: str | ArtifactName, *, include_deleted: bool = False) -> list[VersionInfo]:
         artifact = parse_name(name) if isinstance(name, str) else name
         self.registry.require_artifact(artifact)
+        from artctl.ops.links import linked_sources
+
         records = self.registry.versions(artifact, include_deleted=include_deleted)
         latest = self.registry.latest(artifact)
-        return [VersionInfo(r, self.registry.aliases_of(r, latest=latest)) for r in records]
+        sources = linked_sources(self)
+        return [
+            self.version_info(r, aliases=self.registry.aliases_of(r, latest=latest), sources=sources)
+            for r in records
+        ]
 
     def diff(self, old: str | ArtifactRef, new: str | ArtifactRef) -> ManifestDiff:
         return diff_sorted(self.iter_entries(self.resolve(old)), self.iter_entries(self.resolve(new)))
@@ -631,6 +663,10 @@ class Repo:
         seconds: Any = ...
         if ttl is not ...:
             seconds = None if ttl in (None, "none") else ttl_seconds(ttl)
+        if seconds not in (..., None):
+            from artctl.ops.links import check_ttl
+
+            check_ttl(self, self.resolve(parsed))  # a linked version, or a linked source: refused
         record = self.registry.update(
             parsed,
             description=description,
@@ -640,7 +676,7 @@ class Repo:
             add_tags=list(add_tags),
             remove_tags=list(remove_tags),
         )
-        return VersionInfo(record, self.registry.aliases_of(record))
+        return self.version_info(record)
 
     def verify(
         self,
@@ -668,6 +704,8 @@ def check_type(repo: Repo, name: ArtifactName, kind: str) -> None:
             f"artifact {name} already exists with type {existing.type!r}, not {kind!r}",
             hint="names are unique within a project whatever the type; choose another name",
         )
+    if existing is not None:
+        repo.registry.check_portfolio(existing, False)  # a registry collection only holds links
 
 
 #: The type of a new artifact when none is given (``wandb artifact put``'s default).

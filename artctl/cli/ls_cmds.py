@@ -188,7 +188,8 @@ def _versions_table(versions: list, *, with_name: bool) -> None:  # type: ignore
         "state",
         "ttl",
     ]
-    table = Table(*(["name"] if with_name else []), *columns)
+    links = any(info.source for info in versions)  # a registry collection: name each source
+    table = Table(*(["name"] if with_name else []), *columns, *(["link"] if links else []))
     for info in versions:
         r = info.record
         table.add_row(
@@ -201,6 +202,7 @@ def _versions_table(versions: list, *, with_name: bool) -> None:  # type: ignore
             short_time(r.created_at),
             r.status(),
             format_duration(r.ttl) or "-",
+            *([_escape(info.source or "-")] if links else []),
         )
     get_output().table(table)
 
