@@ -184,6 +184,11 @@ def test_unlink_and_delete_of_links_and_their_sources(cli, repo_dir: Path) -> No
     relinked = cli.ok("link", "proj/cnn:v0", "registry/cnn", "--json").json()
     assert relinked["version"] == "v1"  # numbers are never reused
     # `artifact rm` of a link unlinks it, its aliases with it (W&B ignores delete_aliases there).
+    # A draft of a link is one of its source (W&B): it commits to proj/cnn, not the registry.
+    draft = cli.ok("draft", "new", "registry/cnn:v1").stdout.strip()
+    make_tree(repo_dir / "extra", {"x.txt": "x"})
+    cli.ok("draft", "add", draft, str(repo_dir / "extra" / "x.txt"))
+    assert cli.ok("draft", "commit", draft, "--json").json()["name"] == "proj/cnn"
     cli.ok("alias", "add", "registry/cnn:v1", "staging")
     cli.ok("artifact", "rm", "registry/cnn:v1")
     cli.ok("artifact", "rm", "proj/cnn:v0")  # no link left: the source may go
@@ -334,6 +339,10 @@ def test_run_link_artifact_logs_a_draft_then_links_it(repo_dir: Path) -> None:
     bare = wandb.init(project="mnist", job_type="promote")
     assert bare.link_artifact(art, "promoted").qualified_name == "mnist/promoted:v0"  # the run's project
     bare.finish()
+    draft = linked.new_draft()  # based on the source, saved to the source's collection (W&B)
+    draft.add_file(str(make_tree(repo_dir / "more", {"extra.txt": "x"}) / "extra.txt"))
+    draft.save()
+    assert draft.qualified_name == "mnist/cnn:v1"
     linked.delete()  # a link's delete only unlinks it
     assert art.state == "committed" and wandb.Api().artifact("mnist/cnn:v0").linked_artifacts[0].name == (
         "promoted:v0"

@@ -455,9 +455,10 @@ class Artifact(Staging, LocalFiles):
         """A draft based on this saved version: add/remove files, then save or log it.
 
         Only the files you add are read; the base contributes its manifest. (For a draft that
-        outlives the process, use ``artctl draft`` / :class:`artctl.ops.drafts.Drafts`.)
+        outlives the process, use ``artctl draft`` / :class:`artctl.ops.drafts.Drafts`.) A draft
+        of a registry link is based on its source and saved to the source's collection (W&B).
         """
-        record = self._saved()
+        record = self.source_artifact._saved()
         draft = Artifact(
             record.name,
             record.type,
