@@ -336,6 +336,7 @@ def test_run_link_artifact_logs_a_draft_then_links_it(repo_dir: Path) -> None:
 
     assert art.logged_by().id == run.id  # the draft was logged by the run first
     assert linked.qualified_name == "registry/cnn:v0" and linked.aliases == ["latest", "staging"]
+    assert linked.logged_by().id == run.id  # a link's producer is its source's
     bare = wandb.init(project="mnist", job_type="promote")
     assert bare.link_artifact(art, "promoted").qualified_name == "mnist/promoted:v0"  # the run's project
     bare.finish()

@@ -420,12 +420,16 @@ class Artifact(Staging, LocalFiles):
 
     # -- lineage ----------------------------------------------------------------------------------
     def logged_by(self) -> Run | None:
-        """The run that logged this version (None if it was put outside any run)."""
+        """The run that logged this version (None if it was put outside any run); for a registry
+        link, the run that logged its source (a link is not logged, W&B's linked artifact is its
+        source)."""
         from artctl.api.run import Run
         from artctl.ops import lineage
+        from artctl.ops.links import source_of
 
         repo = self._repo()
-        run_id = lineage.logged_by(repo, self._saved())
+        record = self._saved()
+        run_id = lineage.logged_by(repo, source_of(repo, record) or record)
         if run_id is None:
             return None
         try:

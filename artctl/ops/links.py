@@ -14,6 +14,9 @@ read the manifest as for any version. The rules, as W&B's:
   the source's TTL (reported), and setting one on either is refused (``LinkError``) until the
   link is gone — a model in production must not expire (the guide: "W&B deactivates the option
   to set a TTL policy for model artifacts linked to the Model Registry").
+- A link starts with a copy of the source's description and metadata; each is edited on its own
+  afterwards (W&B shares them between a source and its links; here a registry entry's notes
+  stay the registry's). Tags start empty: they label the registry entry.
 - Deleting a linked version only unlinks it (the source stays). Deleting a source that is
   linked is refused until it is unlinked. A link keeps its bytes alive even if its source is
   deleted anyway (a pull can bring that): ``gc`` keeps the manifest of every live version record.
