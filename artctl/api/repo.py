@@ -630,10 +630,10 @@ class Repo:
         return out
 
     def versions(self, name: str | ArtifactName, *, include_deleted: bool = False) -> list[VersionInfo]:
-        artifact = parse_name(name) if isinstance(name, str) else name
-        self.registry.require_artifact(artifact)
         from artctl.ops.links import linked_sources
 
+        artifact = parse_name(name) if isinstance(name, str) else name
+        self.registry.require_artifact(artifact)
         records = self.registry.versions(artifact, include_deleted=include_deleted)
         latest = self.registry.latest(artifact)
         sources = linked_sources(self)
