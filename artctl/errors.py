@@ -88,6 +88,12 @@ class Conflict(ArtctlError):
     """The operation contradicts existing state (type mismatch, alias held, concurrent edit)."""
 
 
+class LinkError(Conflict, ValueError):
+    """A registry link used against its rules: a TTL on a linked version or on its linked
+    source, deleting a source that is linked, unlinking a version that is no link (W&B raises
+    ValueError for these)."""
+
+
 class LockTimeout(Conflict, TimeoutError):
     """Another process holds a lock for longer than we are willing to wait."""
 

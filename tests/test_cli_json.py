@@ -152,6 +152,8 @@ def test_every_reporting_command_prints_one_documented_json_document(
     run("artifact ls --tag TAG", "artifact", "ls", "--tag", "gold")
     run("artifact verify", "artifact", "verify")
     run("ttl apply", "ttl", "apply", "--project", "proj", "--ttl", "1y", "--dry-run")
+    run("link", "link", "proj/mnist:v1", "registry/mnist", "--alias", "production")
+    run("unlink", "unlink", "registry/mnist:production")
     run("alias add", "alias", "add", "proj/mnist:v0", "best")
     run("alias ls", "alias", "ls", "proj/mnist")
     run("alias rm", "alias", "rm", "proj/mnist", "best")

@@ -277,6 +277,24 @@ def _gc_check(work: Path) -> None:
     assert _aliases(work, "p/short") == {}
 
 
+# -- link (artctl.ops.links) ----------------------------------------------------------------------
+def _link_setup(work: Path) -> None:
+    _base(work)
+    _ok("artifact", "update", "p/ds:v1", "--ttl", "30d", cwd=work)  # linking removes it
+
+
+def _link_check(work: Path) -> None:
+    from artctl.api.repo import Repo
+    from artctl.format.names import parse_name
+
+    repo = Repo(work)
+    linked = repo.resolve("reg/ds:v0")
+    assert linked.link == "p/ds:v1" and linked.manifest == repo.resolve("p/ds:v1").manifest
+    assert [r.version for r in repo.registry.versions(parse_name("reg/ds"), include_deleted=True)] == ["v0"]
+    assert _aliases(work, "reg/ds") == {"production": "v0"}
+    assert repo.resolve("p/ds:v1").ttl_seconds is None
+
+
 OPERATIONS: dict[str, Operation] = {
     "put": Operation(
         (
@@ -312,6 +330,9 @@ OPERATIONS: dict[str, Operation] = {
         _finish_check,
     ),
     "gc": Operation(("gc",), ("gc.",), _gc_setup, _gc_check, NO_GRACE),
+    "link": Operation(
+        ("link", "p/ds:v1", "reg/ds", "--alias", "production"), ("link.",), _link_setup, _link_check
+    ),
 }
 #: Points another suite kills at (push/pull run against servers: tests/test_transfer_crash*.py).
 ELSEWHERE = ("push.", "pull.", "get.", "clone.")  # tests/test_crash_remotes.py, test_get_debris.py

@@ -659,6 +659,25 @@ def test_set_a_ttl_outside_a_run(my_model: Path) -> None:
     assert api.artifact("my-entity/my-project/my-artifact:v0").ttl == timedelta(days=365)
 
 
+def test_no_ttl_for_a_model_linked_to_the_registry(my_model: Path) -> None:
+    """The guide: "W&B deactivates the option to set a TTL policy for model artifacts linked to
+    the Model Registry". Its TTL snippet, run on a model linked to a registry, is refused, on the
+    source as on the link, and nothing is written."""
+    import artctl as wandb
+
+    api = wandb.Api()
+    api.artifact("my-entity/my-project/my-artifact:alias").link("my-entity/model-registry/my-model")
+    run = wandb.init(project="my-project")
+    artifact = run.use_artifact("my-entity/my-project/my-artifact:alias")
+    artifact.ttl = timedelta(days=365 * 2)  # Delete in two years
+    with pytest.raises(ValueError, match="is linked to my-entity/model-registry/my-model:v0"):
+        artifact.save()
+    linked = api.artifact("my-entity/model-registry/my-model:latest")
+    with pytest.raises(ValueError, match="linked to my-entity/my-project/my-artifact:v0"):
+        linked.ttl = timedelta(days=365)
+    assert api.artifact("my-entity/my-project/my-artifact:v0").ttl is None
+
+
 # -- 8. Lineage ----------------------------------------------------------------------------------
 def test_walk_the_graph(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARTCTL_PROJECT", "proj")

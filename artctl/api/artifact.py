@@ -21,7 +21,7 @@ from artctl.api.collection import ArtifactCollection
 from artctl.api.repo import Repo
 from artctl.api.run import Run, active_run, start_run
 from artctl.api.staging import Staging
-from artctl.errors import ArtctlError, InvalidInput, RunError
+from artctl.errors import ArtctlError, ArtifactNotFound, InvalidInput, LinkError, RunError
 from artctl.format.names import LATEST, ArtifactName, parse_name, parse_ref, validate_type
 from artctl.format.records import VersionRecord
 from artctl.repository.views import PutResult
@@ -153,6 +153,12 @@ class Artifact(Staging, LocalFiles):
     def ttl(self, value: timedelta | ArtifactTTL | None) -> None:
         if value is not None and not isinstance(value, (timedelta, ArtifactTTL)):
             raise InvalidInput(f"ttl must be a timedelta, None or ArtifactTTL.INHERIT, not {value!r}")
+        record = getattr(self, "_record", None)  # unset while __init__ runs
+        if record is not None and record.link is not None:
+            raise LinkError(
+                f"cannot set a TTL on {self._ref()}: it is linked to {record.link}",
+                hint="unlink it first, then set the TTL of the source artifact",
+            )
         self._ttl = value
 
     def is_draft(self) -> bool:
@@ -187,7 +193,94 @@ class Artifact(Staging, LocalFiles):
 
     @property
     def source_name(self) -> str:
-        return self._ref()
+        """The full reference of the version that owns the files: this one, or a link's source."""
+        return self._source_ref()
+
+    @property
+    def source_qualified_name(self) -> str:
+        return self._source_ref()
+
+    @property
+    def source_version(self) -> str:
+        """``vN`` of the source version (this version's own for an ordinary one)."""
+        return self._source_ref().rsplit(":", 1)[1]
+
+    @property
+    def source_project(self) -> str:
+        return parse_name(self._source_ref().rsplit(":", 1)[0]).project
+
+    @property
+    def source_entity(self) -> str | None:
+        return parse_name(self._source_ref().rsplit(":", 1)[0]).entity
+
+    @property
+    def source_collection(self) -> ArtifactCollection:
+        """The collection the source version was logged to."""
+        return ArtifactCollection(self._repo(), parse_name(self._source_ref().rsplit(":", 1)[0]), type(self))
+
+    def _source_ref(self) -> str:
+        record = self._saved()
+        if record.link is None:
+            return self._ref()
+        from artctl.repository.links import ref_of, source_of
+
+        source = source_of(self._repo(), record)
+        return ref_of(source) if source is not None else record.link
+
+    # -- registry links (artctl.ops.links) ------------------------------------------------------
+    @property
+    def is_link(self) -> bool:
+        """True for a version of a registry collection that links to a source version."""
+        return self._record is not None and self._record.link is not None
+
+    @property
+    def source_artifact(self) -> Artifact:
+        """The version that was logged (``self`` unless this is a link)."""
+        record = self._saved()
+        if record.link is None:
+            return self
+        from artctl.repository.links import source_of
+
+        source = source_of(self._repo(), record)
+        if source is None:
+            raise ArtifactNotFound(f"the source {record.link} of {self._ref()} is gone")
+        return Artifact._from_record(self._repo(), source)
+
+    @property
+    def linked_artifacts(self) -> list[Artifact]:
+        """The live links of this source version in registry collections (empty for a link)."""
+        from artctl.repository.links import links_to
+
+        repo = self._repo()
+        return [Artifact._from_record(repo, r) for r in links_to(repo, self._saved())]
+
+    def link(self, target_path: str, aliases: Sequence[str] | None = None) -> Artifact:
+        """Link this version into the registry collection ``target_path`` (W&B's forms:
+        ``registry/collection``, ``entity/registry/collection``, or a bare ``collection`` in
+        this version's project) with ``aliases``; return the linked version. No byte is copied.
+
+        A draft is saved first (as W&B); linking a link links its source; linking a version
+        already in the collection returns that linked version and moves the aliases to it.
+        """
+        if isinstance(aliases, str):
+            raise InvalidInput("aliases must be a list of strings, e.g. ['production']")
+        if self._record is None:
+            self.save()
+        from artctl.ops.links import link
+
+        repo = self._repo()
+        result = link(repo, self._ref(), target_path, aliases=list(aliases or []))
+        return Artifact._from_record(repo, result.record)
+
+    def unlink(self) -> None:
+        """Remove this linked version from its registry collection; the source stays."""
+        from artctl.ops.links import unlink
+
+        record = self._saved()
+        repo = self._repo()
+        unlink(repo, self._ref())
+        self._record = repo.resolve(f"{record.name}:{record.version}", include_deleted=True)
+        self._aliases = AliasList()
 
     @property
     def collection(self) -> ArtifactCollection:
@@ -327,18 +420,22 @@ class Artifact(Staging, LocalFiles):
 
     # -- lineage ----------------------------------------------------------------------------------
     def logged_by(self) -> Run | None:
-        """The run that logged this version (None if it was put outside any run)."""
+        """The run that logged this version (None if it was put outside any run); for a registry
+        link, the run that logged its source (a link is not logged, W&B's linked artifact is its
+        source)."""
         from artctl.ops import lineage
+        from artctl.repository.links import source_of
 
         repo = self._repo()
-        run_id = lineage.logged_by(repo, self._saved())
+        record = self._saved()
+        run_id = lineage.logged_by(repo, source_of(repo, record) or record)
         if run_id is None:
             return None
         try:
-            record = repo.runs.get(run_id)
+            run = repo.runs.get(run_id)
         except RunError:
             return None
-        return Run(repo, record.id, record.project, type(self))
+        return Run(repo, run.id, run.project, type(self))
 
     def used_by(self) -> list[Run]:
         """The runs that used this version as an input, oldest first."""
@@ -360,9 +457,10 @@ class Artifact(Staging, LocalFiles):
         """A draft based on this saved version: add/remove files, then save or log it.
 
         Only the files you add are read; the base contributes its manifest. (For a draft that
-        outlives the process, use ``artctl draft`` / :class:`artctl.ops.drafts.Drafts`.)
+        outlives the process, use ``artctl draft`` / :class:`artctl.ops.drafts.Drafts`.) A draft
+        of a registry link is based on its source and saved to the source's collection (W&B).
         """
-        record = self._saved()
+        record = self.source_artifact._saved()
         draft = Artifact(
             record.name,
             record.type,

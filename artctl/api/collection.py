@@ -61,8 +61,8 @@ class ArtifactCollection:
     artifacts = versions
 
     def is_sequence(self) -> bool:
-        """Every collection here is a sequence of versions (W&B's portfolios are registry links)."""
-        return True
+        """False for a registry collection (W&B's portfolio: its versions are links)."""
+        return not self._repo.registry.require_artifact(self._name).portfolio
 
     def save(self) -> ArtifactCollection:
         """Persist the edited description and tags."""

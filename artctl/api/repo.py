@@ -129,6 +129,10 @@ class Repo(Repository):
     ) -> VersionInfo:
         return versions.show(self, ref, include_deleted=include_deleted, load_manifest=load_manifest)
 
+    def version_info(self, record: VersionRecord, **options: Any) -> VersionInfo:
+        """A version record with its aliases and registry links: see :func:`versions.version_info`."""
+        return versions.version_info(self, record, **options)
+
     def versions(self, name: str | ArtifactName, *, include_deleted: bool = False) -> list[VersionInfo]:
         return versions.list_versions(self, name, include_deleted=include_deleted)
 

@@ -112,6 +112,28 @@ class Run:
         artifact._commit(self._repo, project=self.project, aliases=aliases, run_id=self.id)
         return artifact
 
+    def link_artifact(
+        self, artifact: Artifact, target_path: str, aliases: Sequence[str] | None = None
+    ) -> Artifact:
+        """Link ``artifact`` into the registry collection ``target_path`` (W&B's name); a draft is
+        logged by this run first. A bare collection name lives in the run's project."""
+        from artctl.ops.links import link
+
+        if isinstance(aliases, str):
+            raise InvalidInput("aliases must be a list of strings, e.g. ['production']")
+        if not isinstance(artifact, Artifact):
+            raise InvalidInput(f"link_artifact needs an Artifact, not {type(artifact).__name__}")
+        if not artifact.is_saved:
+            self.log_artifact(artifact)
+        result = link(
+            self._repo,
+            artifact._ref(),
+            target_path,
+            aliases=list(aliases or []),
+            default_project=self.project,
+        )
+        return Artifact._from_record(self._repo, result.record)
+
     def use_artifact(
         self,
         artifact_or_name: Artifact | str,

@@ -267,6 +267,8 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
         ("ttl", doc["ttl"] or "-"),
         ("expires", short_time(doc["expires_at"])),
         ("logged by", r.logged_by or "-"),
+        *([("link", f"{info.source} (linked version)")] if info.source else []),
+        *([("linked to", ", ".join(info.linked))] if info.linked else []),
         ("description", r.description or "-"),
         ("metadata", json.dumps(r.metadata, ensure_ascii=False) if r.metadata else "-"),
     ]:

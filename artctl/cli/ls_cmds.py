@@ -194,7 +194,8 @@ def _versions_table(versions: list[VersionInfo], *, with_name: bool) -> None:
         "state",
         "ttl",
     ]
-    table = Table(*(["name"] if with_name else []), *columns)
+    links = any(info.source for info in versions)  # a registry collection: name each source
+    table = Table(*(["name"] if with_name else []), *columns, *(["link"] if links else []))
     for info in versions:
         r = info.record
         table.add_row(
@@ -207,6 +208,7 @@ def _versions_table(versions: list[VersionInfo], *, with_name: bool) -> None:
             short_time(r.created_at),
             r.status(),
             format_duration(r.ttl) or "-",
+            *([_escape(info.source or "-")] if links else []),
         )
     get_output().table(table)
 

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from artctl.base.units import MAX_DURATION_SECONDS
-from artctl.errors import InvalidInput, RepositoryFormatError
+from artctl.errors import ArtctlError, InvalidInput, RepositoryFormatError
+from artctl.format.names import parse_ref, version_index
 
 RECORD_FORMAT = 1
 #: Deepest nesting of lists and objects accepted in metadata and run config. Real metadata is
@@ -109,11 +110,16 @@ class ArtifactRecord:
     #: The collection's own description and tags (W&B's ``ArtifactCollection``), editable.
     description: str | None = None
     tags: list[str] = field(default_factory=list)
+    #: A registry collection (W&B's portfolio): its versions are links to versions of other
+    #: collections, numbered in link order; nothing is put into it directly.
+    portfolio: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out = {"format": RECORD_FORMAT, **asdict(self)}
         if self.description is None and not self.tags:  # records written before these fields
             del out["description"], out["tags"]
+        if not self.portfolio:  # absent on ordinary collections: their bytes stay as before
+            del out["portfolio"]
         return out
 
     def evolve(self, **changes: Any) -> ArtifactRecord:
@@ -124,6 +130,7 @@ class ArtifactRecord:
         try:
             fields = [obj["name"], obj["type"], obj["created_at"]]
             description, tags = obj.get("description"), obj.get("tags", [])
+            portfolio = obj.get("portfolio", False)
         except KeyError as exc:
             raise RepositoryFormatError(f"{what} lacks {exc}", hint=RESTORE_HINT) from None
         for key, value in zip(("name", "type", "created_at"), fields, strict=True):
@@ -139,8 +146,12 @@ class ArtifactRecord:
             or not all(isinstance(t, str) for t in tags)
         ):
             raise RepositoryFormatError(f"{what} has an invalid description or tags", hint=RESTORE_HINT)
+        if not isinstance(portfolio, bool):
+            raise RepositoryFormatError(
+                f"{what} has an invalid 'portfolio': {portfolio!r:.80}", hint=RESTORE_HINT
+            )
         name, kind, created_at = fields
-        return cls(name, kind, created_at, description, list(tags))
+        return cls(name, kind, created_at, description, list(tags), portfolio)
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,9 @@ class VersionRecord:
     tags: list[str] = field(default_factory=list)
     #: When an editable field (description, metadata, TTL, tags) last changed (W&B's updated_at).
     updated_at: str | None = None
+    #: In a registry collection only: the source version this one links to
+    #: (``[entity/]project/name:vN``). Its ``manifest`` is the source's, so no byte is copied.
+    link: str | None = None
 
     @property
     def version(self) -> str:
@@ -212,7 +226,7 @@ class VersionRecord:
 
     def to_json(self) -> dict[str, Any]:
         out = {"format": RECORD_FORMAT, **asdict(self)}
-        for key in ("tags", "updated_at"):  # absent while unset: the bytes of older records stay
+        for key in ("tags", "updated_at", "link"):  # absent while unset: older records' bytes stay
             if not out[key]:
                 del out[key]
         return out
@@ -236,6 +250,10 @@ class VersionRecord:
                 raise RepositoryFormatError(
                     f"{what} has an invalid {key!r}: {value!r:.80}", hint=RESTORE_HINT
                 )
+        if record.link is not None and not _is_version_ref(record.link):
+            raise RepositoryFormatError(
+                f"{what} has an invalid 'link': {record.link!r:.80}", hint=RESTORE_HINT
+            )
         if not all(isinstance(tag, str) for tag in record.tags):
             raise RepositoryFormatError(
                 f"{what} has an invalid 'tags': {record.tags!r:.80}", hint=RESTORE_HINT
@@ -306,6 +324,7 @@ _VERSION_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "purged_at": _OPT_STR,
     "tags": (list,),
     "updated_at": _OPT_STR,
+    "link": _OPT_STR,
 }
 
 
@@ -347,3 +366,11 @@ def check_metadata(metadata: Any) -> dict[str, Any] | None:
     if not isinstance(metadata, dict):
         raise InvalidInput("metadata must be a dict (a JSON object)")
     return check_plain_json(metadata, "metadata")
+
+
+def _is_version_ref(text: str) -> bool:
+    """``[entity/]project/name:vN``: how a link names its source version."""
+    try:
+        return version_index(parse_ref(text).alias) is not None and text.count(":") == 1
+    except ArtctlError:
+        return False

@@ -249,8 +249,11 @@ class Drafts:
 
     # -- operations ---------------------------------------------------------------------------
     def new(self, ref: str | ArtifactRef) -> Draft:
-        """Open a draft based on a live version (``NAME`` alone means ``latest``)."""
-        record = self.repo.resolve(ref)
+        """Open a draft based on a live version (``NAME`` alone means ``latest``); a draft of a
+        registry link is one of its source, committed to the source's collection (as W&B)."""
+        from artctl.repository.links import source_version
+
+        record = source_version(self.repo, ref)
         now = utcnow()
         while True:
             draft = Draft(

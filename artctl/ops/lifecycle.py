@@ -120,14 +120,19 @@ def delete_version(repo: Repository, ref: str | ArtifactRef, *, delete_aliases: 
     """Soft-delete one version; refused while it holds custom aliases unless ``delete_aliases``.
 
     Deleting a version that is already deleted (or expired) is an error, so a script that
-    deletes twice learns about it.
+    deletes twice learns about it. Deleting a linked version only unlinks it, its aliases with
+    it (W&B ignores ``delete_aliases`` there); a source version that is linked is refused
+    (``artctl.ops.links``).
     """
+    from artctl.repository.links import check_deletable
+
     parsed = _ref(ref)
     registry = repo.registry
+    check_deletable(repo, [registry.resolve(parsed)])  # reads other collections: before our lock
     with registry.lock(parsed.name):
         record = registry.resolve(parsed)
         held = sorted(a for a, v in registry.aliases(parsed.name).items() if v == record.version)
-        if held and not delete_aliases:
+        if held and not delete_aliases and record.link is None:
             raise Conflict(
                 f"{record.name}:{record.version} holds the alias(es) {', '.join(held)}",
                 hint="pass --delete-aliases (Python: delete(delete_aliases=True)) "
@@ -139,9 +144,13 @@ def delete_version(repo: Repository, ref: str | ArtifactRef, *, delete_aliases: 
 
 
 def delete_artifact(repo: Repository, name: str | ArtifactName) -> DeleteResult:
-    """Soft-delete every live version of an artifact and drop all its custom aliases."""
+    """Soft-delete every live version of an artifact and drop all its custom aliases (refused
+    while a registry links to one of its versions)."""
+    from artctl.repository.links import check_deletable
+
     parsed = _name(name)
     registry = repo.registry
+    check_deletable(repo, registry.versions(parsed))
     with registry.lock(parsed):
         registry.require_artifact(parsed)
         live = registry.versions(parsed)

@@ -1,10 +1,12 @@
 """The lineage graph: artifact versions and runs, linked by what each run used and logged.
 
-Edges point the way data flows: ``run → version`` for a version the run logged, and
-``version → run`` for a version the run used. The graph is built from the run records (their
-``inputs``/``outputs``) plus each version's ``logged_by``; there is no separate index to go
-stale. Soft-deleted and expired versions stay in the graph (``state`` says so), so the history
-of a model is never broken; a version whose record is gone entirely appears as ``missing``.
+Edges point the way data flows: ``run → version`` for a version the run logged,
+``version → run`` for a version the run used, and ``version → version`` (kind ``link``) from a
+source version to its links in registry collections (``artctl.ops.links``). The graph is built
+from the run records (their ``inputs``/``outputs``), each version's ``logged_by`` and the link
+records' ``link``; there is no separate index to go stale. Soft-deleted and expired versions
+stay in the graph (``state`` says so), so the history of a model is never broken; a version
+whose record is gone entirely appears as ``missing``.
 
 Node ids are stable strings that the CLI, the JSON output and the UI share (docs/lineage.md):
 ``artifact:<[entity/]project/name>:v<N>`` and ``run:<run id>``.
@@ -112,7 +114,10 @@ class Edge:
 
     @property
     def kind(self) -> str:
-        return "logged" if self.from_.startswith(RUN_PREFIX) else "used"
+        """``logged`` (run → version), ``used`` (version → run) or ``link`` (source → link)."""
+        if self.from_.startswith(RUN_PREFIX):
+            return "logged"
+        return "used" if self.to.startswith(RUN_PREFIX) else "link"
 
     def to_json(self) -> dict[str, str]:
         return {"from": self.from_, "to": self.to, "kind": self.kind}
@@ -158,6 +163,8 @@ class LineageIndex:
     runs: dict[str, RunRecord] = field(default_factory=dict)
     users: dict[str, set[str]] = field(default_factory=dict)  # version node id → run node ids
     loggers: dict[str, set[str]] = field(default_factory=dict)  # version node id → run node ids
+    links: dict[str, set[str]] = field(default_factory=dict)  # source node id → link node ids
+    sources: dict[str, str] = field(default_factory=dict)  # link node id → source node id
     _versions: dict[str, VersionRecord | None] = field(default_factory=dict)
 
     @classmethod
@@ -170,7 +177,25 @@ class LineageIndex:
                 index.users.setdefault(node, set()).add(rid)
             for node in index._current(run.outputs):
                 index.loggers.setdefault(node, set()).add(rid)
+        index._load_links()
         return index
+
+    def _load_links(self) -> None:
+        """Every link of every registry collection, unlinked ones too (as deleted versions stay)."""
+        from artctl.repository.links import ref_of, source_of
+
+        registry = self.repo.registry
+        for artifact in registry.iter_artifacts():
+            if not artifact.portfolio:
+                continue
+            for record in registry.versions(parse_name(artifact.name), include_deleted=True):
+                if record.link is None:
+                    continue
+                source = source_of(self.repo, record)
+                source_id = ARTIFACT_PREFIX + (ref_of(source) if source is not None else record.link)
+                link_id = artifact_node_id(record.name, record.version)
+                self.sources[link_id] = source_id
+                self.links.setdefault(source_id, set()).add(link_id)
 
     def version(self, node_id: str) -> VersionRecord | None:
         """The version record behind a node id (deleted ones too), or None if it is gone."""
@@ -210,6 +235,8 @@ class LineageIndex:
         record = self.version(node_id)
         if record is not None and record.logged_by:
             out.add(run_node_id(record.logged_by))
+        if node_id in self.sources:
+            out.add(self.sources[node_id])
         return out
 
     def downstream(self, node_id: str) -> set[str]:
@@ -219,7 +246,7 @@ class LineageIndex:
             if run is None:
                 return set()
             return set(self._current(run.outputs))
-        return set(self.users.get(node_id, set()))
+        return self.users.get(node_id, set()) | self.links.get(node_id, set())
 
     def run_type(self, node_id: str) -> str:
         """A version's type when only run links know it (its record is gone)."""

@@ -44,7 +44,7 @@ class TtlApplyResult:
     ttl: str
     dry_run: bool
     changed: list[TtlChange] = field(default_factory=list)
-    kept: int = 0  # versions that have a TTL of their own: never changed
+    kept: int = 0  # versions that have a TTL of their own, or are in a registry: never changed
 
     @property
     def expired(self) -> int:
@@ -82,14 +82,17 @@ def apply_project_ttl(
             f"project {project} has no default TTL",
             hint=f"give --ttl DURATION, or set it: `artctl config ttl.project.{project} 90d`",
         )
+    from artctl.repository.links import linked_sources, links_of
+
     registry = repo.registry
     changed: list[TtlChange] = []
     kept = 0
+    linked = linked_sources(repo)  # versions in a registry never expire (artctl.ops.links)
     for artifact in registry.iter_artifacts(project):
         name = parse_name(artifact.name)
         with registry.lock(name):  # a TTL set meanwhile by `artifact update` is never overwritten
             for record in registry.versions(name):
-                if record.ttl_seconds is not None:
+                if record.ttl_seconds is not None or record.link is not None or links_of(record, linked):
                     kept += 1
                     continue
                 record = record.evolve(ttl_seconds=seconds)

@@ -142,6 +142,8 @@ def check_type(repository: Repository, name: ArtifactName, kind: str) -> None:
             f"artifact {name} already exists with type {existing.type!r}, not {kind!r}",
             hint="names are unique within a project whatever the type; choose another name",
         )
+    if existing is not None:
+        repository.registry.check_portfolio(existing, False)  # a registry collection only holds links
 
 
 #: The type of a new artifact when none is given (``wandb artifact put``'s default).

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point
 from artctl.base.fsutil import atomic_write_bytes, create_exclusive
-from artctl.errors import ArtifactNotFound, Conflict, InvalidInput, RepositoryFormatError
+from artctl.errors import ArtifactNotFound, Conflict, InvalidInput, LinkError, RepositoryFormatError
 from artctl.format.names import (
     LATEST,
     ArtifactName,
@@ -127,12 +127,13 @@ class Registry:
             )
         return record
 
-    def ensure_artifact(self, name: ArtifactName, kind: str) -> ArtifactRecord:
-        """The artifact's record, created on first use; a different type is a conflict."""
+    def ensure_artifact(self, name: ArtifactName, kind: str, *, portfolio: bool = False) -> ArtifactRecord:
+        """The artifact's record, created on first use; a different type, or a registry
+        collection where an ordinary one is wanted (or the reverse), is a conflict."""
         validate_type(kind)
         existing = self.artifact(name)
         if existing is None:
-            record = ArtifactRecord(str(name), kind, utcnow())
+            record = ArtifactRecord(str(name), kind, utcnow(), portfolio=portfolio)
             path = self.artifact_dir(name) / "artifact.json"
             if create_exclusive(
                 path, dumps(record.to_json()), tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync
@@ -141,7 +142,23 @@ class Registry:
             existing = self.artifact(name)
             assert existing is not None
         self.check_type(existing, kind)
+        self.check_portfolio(existing, portfolio)
         return existing
+
+    @staticmethod
+    def check_portfolio(existing: ArtifactRecord, portfolio: bool) -> None:
+        """Versions are put into ordinary collections and linked into registry collections,
+        never the other way round (W&B keeps sequences and portfolios apart the same way)."""
+        if existing.portfolio and not portfolio:
+            raise Conflict(
+                f"{existing.name} is a registry collection: its versions are links",
+                hint=f"link versions to it (`artctl link REF {existing.name}`); put files elsewhere",
+            )
+        if portfolio and not existing.portfolio:
+            raise Conflict(
+                f"{existing.name} is an ordinary collection (its versions were put, not linked)",
+                hint="link to a registry collection: a new name, e.g. registry/<name>",
+            )
 
     @staticmethod
     def check_type(existing: ArtifactRecord, kind: str) -> None:
@@ -308,18 +325,20 @@ class Registry:
         logged_by: str | None = None,
         tags: Sequence[str] = (),
         point: str | None = None,
+        link: str | None = None,
     ) -> tuple[VersionRecord, bool]:
         """Record a version for a stored manifest; return it and whether it is new.
 
         Identical content (same manifest digest as a live version) creates nothing; the aliases
         still move to that version and the tags are added to it. Version numbers are never
         reused, even after deletion. ``point`` is the caller's crash point between the version
-        record and the aliases.
+        record and the aliases. ``link`` (``name:vN`` of the source) makes the version a link
+        of a registry collection: the same rules, so linking one version twice is idempotent.
         """
         custom = requested_aliases(aliases)  # `latest` accepted (a no-op), vN refused
         labels = sorted({validate_tag(t) for t in tags})
         with self.lock(name):
-            self.ensure_artifact(name, kind)
+            self.ensure_artifact(name, kind, portfolio=link is not None)
             existing = [r for r in self.versions(name) if r.manifest == manifest]
             if existing:
                 record, created = existing[-1], False
@@ -342,6 +361,7 @@ class Registry:
                     ttl_seconds=ttl_seconds,
                     logged_by=logged_by,
                     tags=labels,
+                    link=link,
                 )
                 while not create_exclusive(
                     self.version_path(name, record.index),
@@ -388,6 +408,11 @@ class Registry:
         add, remove = {validate_tag(t) for t in add_tags}, {validate_tag(t) for t in remove_tags}
         with self.lock(ref.name):
             record = self.resolve(ref)
+            if record.link is not None and ttl_seconds not in (..., None):
+                raise LinkError(
+                    f"{record.name}:{record.version} is linked to {record.link}: a linked version has no TTL",
+                    hint="unlink it first, then set the TTL of the source version",
+                )
             changes: dict[str, Any] = {}
             if description is not ...:
                 changes["description"] = description

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from artctl.base.units import ttl_seconds
-from artctl.format.manifest import ManifestDiff, diff_sorted
+from artctl.format.manifest import Manifest, ManifestDiff, diff_sorted
 from artctl.format.names import ArtifactName, ArtifactRef, parse_name, parse_ref
-from artctl.format.records import check_metadata
+from artctl.format.records import VersionRecord, check_metadata
+from artctl.repository.links import check_ttl, linked_sources, links_of, ref_of, source_of
 from artctl.repository.views import ArtifactSummary, VersionInfo
 
 if TYPE_CHECKING:
@@ -30,9 +31,29 @@ def show(
     version of a million files is shown in bounded memory.
     """
     record = repository.resolve(ref, include_deleted=include_deleted)
-    if not load_manifest or repository.files_dropped(record):
-        return VersionInfo(record, repository.registry.aliases_of(record), None)
-    return VersionInfo(record, repository.registry.aliases_of(record), repository.manifest(record))
+    dropped = not load_manifest or repository.files_dropped(record)
+    return version_info(repository, record, manifest=None if dropped else repository.manifest(record))
+
+
+def version_info(
+    repository: Repository,
+    record: VersionRecord,
+    *,
+    aliases: list[str] | None = None,
+    sources: dict[tuple[str, str], list[str]] | None = None,
+    manifest: Manifest | None = None,
+) -> VersionInfo:
+    """A version with its aliases and registry links (``sources``: ``links.linked_sources``,
+    computed once by a caller that lists many versions)."""
+    if aliases is None:
+        aliases = repository.registry.aliases_of(record)
+    if sources is None:
+        sources = linked_sources(repository)
+    source = None
+    if record.link is not None:
+        found = source_of(repository, record)
+        source = ref_of(found) if found is not None else record.link
+    return VersionInfo(record, aliases, manifest, source, tuple(links_of(record, sources)))
 
 
 def list_artifacts(
@@ -65,7 +86,11 @@ def list_versions(
     repository.registry.require_artifact(artifact)
     records = repository.registry.versions(artifact, include_deleted=include_deleted)
     latest = repository.registry.latest(artifact)
-    return [VersionInfo(r, repository.registry.aliases_of(r, latest=latest)) for r in records]
+    sources = linked_sources(repository)
+    return [
+        version_info(repository, r, aliases=repository.registry.aliases_of(r, latest=latest), sources=sources)
+        for r in records
+    ]
 
 
 def diff(repository: Repository, old: str | ArtifactRef, new: str | ArtifactRef) -> ManifestDiff:
@@ -92,6 +117,8 @@ def update(
     seconds: Any = ...
     if ttl is not ...:
         seconds = None if ttl in (None, "none") else ttl_seconds(ttl)
+    if seconds not in (..., None):
+        check_ttl(repository, repository.resolve(parsed))  # a linked version, or a linked source: refused
     record = repository.registry.update(
         parsed,
         description=description,
@@ -101,4 +128,4 @@ def update(
         add_tags=list(add_tags),
         remove_tags=list(remove_tags),
     )
-    return VersionInfo(record, repository.registry.aliases_of(record))
+    return version_info(repository, record)

@@ -42,6 +42,9 @@ class VersionInfo:
     record: VersionRecord
     aliases: list[str]
     manifest: Manifest | None = None
+    #: A linked version's source (``name:vN``, as numbered now); the links of a source version.
+    source: str | None = None
+    linked: tuple[str, ...] = ()
 
     def to_json(self, *, entries: bool = True) -> dict[str, Any]:
         out = PutResult(self.record, self.aliases, False).to_json()
@@ -56,6 +59,8 @@ class VersionInfo:
                 "created_at": self.record.created_at,
                 "logged_by": self.record.logged_by,
                 "expires_at": self.record.expires_at.isoformat() if self.record.expires_at else None,
+                "link": self.source,
+                "linked": list(self.linked),
             }
         )
         if entries and self.manifest is not None:

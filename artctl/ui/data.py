@@ -248,7 +248,7 @@ def edit_alias(repo: Repo, body: dict[str, Any]) -> dict[str, Any]:
         record = found
     else:
         raise InvalidInput("action must be 'add' or 'remove'")
-    return version_json(VersionInfo(record, repo.registry.aliases_of(record)))
+    return version_json(repo.version_info(record))
 
 
 def _required_str(body: dict[str, Any], key: str) -> str:

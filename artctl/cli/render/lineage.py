@@ -83,7 +83,8 @@ def render_dot(graph: Graph, options: RenderOptions) -> str:
         body = ", ".join(f"{key}={_dot_quote(value)}" for key, value in attrs.items())
         lines.append(f"  {_dot_quote(node.id)} [{body}];")
     for edge in graph.edges:
-        lines.append(f"  {_dot_quote(edge.from_)} -> {_dot_quote(edge.to)};")
+        style = ' [style="dashed", label="link"]' if edge.kind == "link" else ""
+        lines.append(f"  {_dot_quote(edge.from_)} -> {_dot_quote(edge.to)}{style};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -123,7 +124,8 @@ def render_mermaid(graph: Graph, options: RenderOptions) -> str:
         lines.append(f"  %% {ids[node.id]} = {node.id}")
         lines.append(f"  {ids[node.id]}{shape}")
     for edge in graph.edges:
-        lines.append(f"  {ids[edge.from_]} --> {ids[edge.to]}")
+        arrow = "-. link .->" if edge.kind == "link" else "-->"
+        lines.append(f"  {ids[edge.from_]} {arrow} {ids[edge.to]}")
     lines.append("  classDef artifact fill:#dbeafe,stroke:#1d4ed8")
     lines.append("  classDef run fill:#dcfce7,stroke:#15803d")
     lines.append("  classDef gone stroke-dasharray:5 5,color:#6b7280")
@@ -155,6 +157,8 @@ def node_text(node: Node) -> str:
 
 
 def _relation(parent: Node, child: Node, upstream: bool) -> str:
+    if parent.kind == child.kind == "artifact":  # a registry link (artctl.ops.links)
+        return "← linked from" if upstream else "→ linked as"
     if upstream:
         return "← logged by" if parent.kind == "artifact" else "← used"
     return "→ used by" if parent.kind == "artifact" else "→ logged"

@@ -313,6 +313,12 @@ def ensure_artifact(backend: Backend, record: ArtifactRecord) -> None:
             f"artifact {name} is a {existing.type!r} on the remote but a {record.type!r} here",
             hint="names are unique within a project whatever the type; rename one of them",
         )
+    if existing.portfolio != record.portfolio:
+        where = "on the remote" if existing.portfolio else "here"
+        raise Conflict(
+            f"{name} is a registry collection {where} but an ordinary collection on the other side",
+            hint="rename one of them",
+        )
 
 
 def publish_version(

@@ -156,6 +156,7 @@ def merge_artifact(
         existing = registry.artifact(name)
         if existing is not None:
             registry.check_type(existing, art.record.type)
+            registry.check_portfolio(existing, art.record.portfolio)
         else:
             validate_type(art.record.type)
         local = registry.versions(name, include_deleted=True)

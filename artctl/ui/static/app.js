@@ -130,6 +130,9 @@
       v.description ? h("div", { class: "description", text: v.description }) : h("p", { class: "muted", text: "none" }),
       h("h2", { text: "Metadata" }), h("div", { class: "metadata" }, kvTable(v.metadata)),
       v.logged_by ? h("p", null, "Logged by ", h("a", { href: link.run(v.logged_by), text: "run " + v.logged_by })) : null,
+      v.link ? h("p", null, "Linked version of ", h("a", { href: link.version(v.link), text: v.link })) : null,
+      (v.linked || []).length ? h("p", null, "Linked as ", ...v.linked.map((r, i) =>
+        h("span", null, i ? ", " : "", h("a", { href: link.version(r), text: r })))) : null,
       app.info && app.info.allow_edit ? editForm(v) : null,
     ]);
   }

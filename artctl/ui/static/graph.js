@@ -1,7 +1,8 @@
 /* artctl ui — the lineage graph view (shared by the page and `lineage --format html`).
  *
- * Data: {root, nodes: [{id, kind: "artifact"|"run", ...}], edges: [{from, to}]}; edges go
- * run→artifact for a logged version and artifact→run for a used one. Layout is Cytoscape.js
+ * Data: {root, nodes: [{id, kind: "artifact"|"run", ...}], edges: [{from, to, kind}]}; edges go
+ * run→artifact for a logged version, artifact→run for a used one and artifact→artifact (kind
+ * "link", dashed) from a source version to its registry links. Layout is Cytoscape.js
  * with the dagre layered layout (vendored); this file only decides what to draw:
  *  - versions (blue) and runs (green), artifact type / job type on the first label line;
  *  - a cluster node for 5+ neighbours of one kind on the same side of a node (as in W&B), with
@@ -152,7 +153,7 @@
       const key = a + "\u0000" + b;
       if (a === b || seenEdges.has(key)) continue;
       seenEdges.add(key);
-      els.push({ group: "edges", data: { id: "edge:" + key, source: a, target: b } });
+      els.push({ group: "edges", data: { id: "edge:" + key, source: a, target: b }, classes: e.kind === "link" ? "link" : "" });
     }
     return { els, clusters };
   }
@@ -173,6 +174,7 @@
     { selector: "edge", style: {
       "width": 1.6, "line-color": "#8a94a6", "target-arrow-color": "#8a94a6",
       "target-arrow-shape": "triangle", "curve-style": "bezier", "arrow-scale": 1.1 } },
+    { selector: "edge.link", style: { "line-style": "dashed", "label": "link", "font-size": 10, "color": "#6b7280" } },
   ];
 
   /* The view: toolbar (direction, depth), canvas, side panel. */
