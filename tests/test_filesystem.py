@@ -186,12 +186,42 @@ def test_the_read_side_of_the_spec_on_a_local_repository(cli, repo_dir: Path, tm
     with artctl.open("p/ds:v0", "sub/b.txt") as fh:
         assert fh.read() == b"beta\n"
     assert artctl.Api().artifact("p/ds:v0").open("a.txt").read() == b"alpha\n"
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(IsADirectoryError):
         fs.cat_file("p/ds:v0/sub")
+    with pytest.raises(FileNotFoundError):
+        fs.open("p/ds:v0/sub/nope.txt")
+    from artctl.errors import RepositoryNotFound
+
+    with pytest.raises(RepositoryNotFound, match="neither a repository nor an artctl remote"):
+        fresh_fs(repo=str(tmp_path / "nowhere"))
     from artctl.errors import ArtifactNotFound
 
     with pytest.raises(ArtifactNotFound):
         fs.ls("p/nothing:v0")
+
+
+def test_the_default_repository_follows_the_working_directory(  # type: ignore[no-untyped-def]
+    cli, repo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    cli.ok("init", cwd=other)
+    for where, text in ((repo_dir, "here\n"), (other, "there\n")):
+        data = make_tree(tmp_path / f"d-{where.name}", {"a.txt": text})
+        cli.ok("artifact", "put", str(data), "--name", "p/ds", "--type", "dataset", cwd=where)
+    assert fsspec.filesystem("artctl").cat_file("p/ds/a.txt") == b"here\n"
+    monkeypatch.chdir(other)  # fsspec caches instances: the repository is part of the key
+    assert fsspec.filesystem("artctl").cat_file("p/ds/a.txt") == b"there\n"
+    monkeypatch.setenv("ARTCTL_DIR", str(repo_dir))
+    with fsspec.open("artctl://p/ds/a.txt") as fh:
+        assert fh.read() == b"here\n"
+    monkeypatch.delenv("ARTCTL_DIR")
+    monkeypatch.chdir(tmp_path)
+    from artctl.errors import RepositoryNotFound
+
+    with pytest.raises(RepositoryNotFound, match="artctl://") as caught:
+        fsspec.filesystem("artctl")
+    assert "repo=" in (caught.value.hint or "")
 
 
 def test_pandas_and_pyarrow_read_a_local_version(cli, repo_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -410,6 +440,7 @@ def test_blobs_fetched_from_a_remote_go_to_the_cache_unless_cache_false(  # type
         assert on.cat_file("p/ds:v0/a.txt") == b"alpha\n"
         assert on.cat_file("p/ds:v0/big.bin") == files["big.bin"]
         assert on.cat_file("p/ds:v0/b.txt", start=1, end=2) == b"e"  # small: read whole, cached
+        assert fresh_fs(repo="origin", cache=False).cat_file("p/ds:v0/b.txt") == b"beta\n"  # by name
         info = cli.ok("cache", "info", "--json", cwd=clone).json()
         assert info["cache_objects"] == 3 and info["pinned_objects"] == 0, info
         # the next reader is local: no request at all, even for a fresh instance

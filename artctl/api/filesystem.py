@@ -55,7 +55,7 @@ from artctl.format.manifest import Entry, Manifest
 from artctl.format.names import ArtifactRef, parse_ref
 from artctl.format.records import VersionRecord
 from artctl.ops.lazy_read import WHOLE_BLOB_BYTES, BlobReader, RemoteBlobs
-from artctl.repository.repo import Repository, find_root
+from artctl.repository.repo import FORMAT_FILE, Repository, check_format, find_root
 
 #: Bytes a file opened for reading fetches beyond what was asked (fsspec's read-ahead cache):
 #: small enough that one line of a big remote file costs about one request of this size.
@@ -159,7 +159,14 @@ class _DefaultRepo(type(AbstractFileSystem)):  # type: ignore[misc]
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if not args and kwargs.get("repo") is None:
-            kwargs["repo"] = str(find_root())
+            try:
+                kwargs["repo"] = str(find_root())
+            except RepositoryNotFound as exc:
+                raise RepositoryNotFound(
+                    f"artctl://: {exc.message}",
+                    hint="run inside a repository, set ARTCTL_DIR, or pass the storage option repo= "
+                    "(a repository path, a remote's name or a remote URL)",
+                ) from None
         return super().__call__(*args, **kwargs)
 
 
@@ -207,8 +214,10 @@ class ArtctlFileSystem(AbstractFileSystem, metaclass=_DefaultRepo):
         tree, inner = self._version(path)
         entry = tree.entries.get(inner)
         if entry is None:
-            kind = "a directory" if inner in tree.children or not inner else "not a file"
-            raise FileNotFoundError(f"{path}: {kind} in {tree.record.name}:{tree.record.version}")
+            where = f"{tree.record.name}:{tree.record.version}"
+            if inner in tree.children:
+                raise IsADirectoryError(f"{path}: a directory in {where}")
+            raise FileNotFoundError(f"{path}: no such file in {where}")
         return tree, entry
 
     def invalidate_cache(self, path: str | None = None) -> None:
@@ -527,7 +536,6 @@ def _url_target(url: str, remote_options: dict[str, Any] | None, cwd_repo: Repos
     from artctl.backend.fs import open_backend
     from artctl.ops.remote.config import check_backend, list_remotes
     from artctl.ops.remote.inventory import MemoryInventory
-    from artctl.ops.remote.protocol import open_remote
 
     check_backend(url)
     if "://" not in url:
@@ -538,7 +546,13 @@ def _url_target(url: str, remote_options: dict[str, Any] | None, cwd_repo: Repos
                 holder = _configured(cwd_repo, spec)
                 return _Target(cwd_repo, [holder], holder.backend, spec.name)
     backend = open_backend(url, remote_options or {})
-    open_remote(backend, create=False)  # an artctl remote, of a format this version reads
+    found = backend.read_or_none(FORMAT_FILE)
+    if found is None:
+        raise RepositoryNotFound(
+            f"repo={url!r} is neither a repository nor an artctl remote (it has no {FORMAT_FILE})",
+            hint="check the path or URL; a remote is made by `artctl push URL`",
+        )
+    check_format(found, f"remote {url}")  # an artctl remote, of a format this version reads
     return _Target(
         cwd_repo, [RemoteBlobs(url, backend, MemoryInventory(backend), configured=False)], backend, url
     )
