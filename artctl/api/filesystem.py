@@ -42,6 +42,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,11 @@ from artctl.repository.repo import FORMAT_FILE, Repository, check_format, find_r
 #: Bytes a file opened for reading fetches beyond what was asked (fsspec's read-ahead cache):
 #: small enough that one line of a big remote file costs about one request of this size.
 READ_AHEAD = 1024 * 1024
+
+#: After this many reads from one version, the local store is asked once where all of its
+#: blobs are: a loop over thousands of small files then costs no query per file, and reading
+#: one file of a big version costs one small query.
+LOCATE_ALL_AFTER = 16
 
 _WRITE_HINT = "artctl:// is read-only; make a new version with `artctl artifact put` (or a draft)"
 
@@ -80,6 +86,7 @@ class VersionTree:
     entries: dict[str, Entry]
     children: dict[str, dict[str, bool]] = field(default_factory=dict)  # dir -> {name: is_file}
     _items: tuple[list[str], list[dict[str, Any]], list[int]] | None = None
+    reads: int = 0  # files read so far (see LOCATE_ALL_AFTER)
 
     @classmethod
     def build(cls, prefix: str, record: VersionRecord, manifest: Manifest, origin: str | None) -> VersionTree:
@@ -192,7 +199,8 @@ class ArtctlFileSystem(AbstractFileSystem, metaclass=_DefaultRepo):
         self.allow_local_refs = allow_local_refs
         self._versions: dict[str, VersionTree] = {}
         self._used: set[tuple[str, str]] = set()
-        self._touched: set[str] = set()
+        self._uses = _UseLog(self._where.local)
+        weakref.finalize(self, self._uses.flush)
         self._refs: dict[str, Path] = {}
         self._lock = threading.RLock()
         self._tmp: str | None = None
@@ -336,6 +344,9 @@ class ArtctlFileSystem(AbstractFileSystem, metaclass=_DefaultRepo):
     def read_entry(self, tree: VersionTree, entry: Entry, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of a file of the version, verified where they can be."""
         label = f"{tree.record.name}:{tree.record.version}/{entry.path}"
+        tree.reads += 1
+        if tree.reads == LOCATE_ALL_AFTER:  # many files read: one store query for all of them
+            self.reader.locate_all(e.digest for e in tree.entries.values() if e.digest is not None)
         if entry.ref is not None and not (entry.digest and self.reader.local_location(entry.digest)):
             return self._read_reference(tree, entry, start, end)
         assert entry.digest is not None
@@ -386,13 +397,9 @@ class ArtctlFileSystem(AbstractFileSystem, metaclass=_DefaultRepo):
     # -- lineage and cache bookkeeping --------------------------------------------------------
     def note_use(self, tree: VersionTree, entry: Entry) -> None:
         """Record the version as used by the active run (once), and the blob as just used."""
-        digest = entry.digest
         local = self._where.local
-        if local is not None and digest is not None and digest not in self._touched:
-            from artctl.ops.cache import record_get
-
-            self._touched.add(digest)
-            record_get(local, [entry])
+        if local is not None and entry.digest is not None:
+            self._uses.add(entry)
         run = _active_run(local)
         if run is None:
             return
@@ -483,6 +490,41 @@ class ArtctlFile(AbstractBufferedFile):
                     self.fs.reader.mark_bad(self.entry.digest)
                     self.fs.reader.check_not_bad(self.entry.digest, label)
         return data
+
+
+class _UseLog:
+    """Blobs read, for ``cache cleanup``'s least-recently-used order: written in batches (one
+    transaction per :data:`BATCH` files or :data:`EVERY` seconds, and when the filesystem goes
+    away), so reading 20,000 small files does not cost 20,000 database writes."""
+
+    BATCH = 1000
+    EVERY = 5.0
+
+    def __init__(self, local: Repository | None) -> None:
+        self.local = local
+        self.pending: dict[str, Entry] = {}
+        self.seen: set[str] = set()
+        self.last = time.monotonic()
+        self.lock = threading.Lock()
+
+    def add(self, entry: Entry) -> None:
+        with self.lock:
+            if entry.digest in self.seen:
+                return
+            self.seen.add(entry.digest)  # type: ignore[arg-type]
+            self.pending[entry.digest] = entry  # type: ignore[index]
+            due = len(self.pending) >= self.BATCH or time.monotonic() - self.last > self.EVERY
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            entries, self.pending = list(self.pending.values()), {}
+            self.last = time.monotonic()
+        if entries and self.local is not None:
+            from artctl.ops.cache import record_get
+
+            record_get(self.local, entries)
 
 
 # -- where versions come from -------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -121,6 +122,19 @@ class BlobReader:
             self._bad.add(digest)
 
     # -- the local store ----------------------------------------------------------------------
+    def locate_all(self, digests: Iterable[str]) -> None:
+        """Ask the local store once where all of ``digests`` are (a version's blobs), so each
+        read after that costs no database query; a blob absent now is looked for again."""
+        if self.cache_repo is None:
+            return
+        store = self.cache_repo.store
+        where = store.placement(set(digests), locations=True)
+        packs = {pack: store.pack_path(pack) for pack in where.packs}  # one Path per pack
+        found = {d: (packs[loc.pack], loc.offset) for d, loc in where.locations.items()}
+        found.update((d, (store.object_path(d), 0)) for d in where.loose)
+        with self._lock:
+            self._local.update(found)
+
     def local_location(self, digest: str) -> tuple[Path, int] | None:
         """``(file, offset of the blob in it)`` when the local store holds the blob."""
         if self.cache_repo is None:
@@ -129,17 +143,9 @@ class BlobReader:
             found = self._local.get(digest)
         if found is not None:
             return found
-        store = self.cache_repo.store
-        where = store.placement([digest], locations=True)
-        if digest in where.locations:
-            loc = where.locations[digest]
-            found = (store.pack_path(loc.pack), loc.offset)
-        elif digest in where.loose:
-            found = (store.object_path(digest), 0)
-        if found is not None:
-            with self._lock:
-                self._local[digest] = found
-        return found
+        self.locate_all([digest])
+        with self._lock:
+            return self._local.get(digest)
 
     def _read_local(self, digest: str, size: int, start: int, end: int, label: str) -> bytes | None:
         found = self.local_location(digest)
