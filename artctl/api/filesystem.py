@@ -588,6 +588,8 @@ def _url_target(url: str, remote_options: dict[str, Any] | None, cwd_repo: Repos
                 holder = _configured(cwd_repo, spec)
                 return _Target(cwd_repo, [holder], holder.backend, spec.name)
     backend = open_backend(url, remote_options or {})
+    inventory = MemoryInventory(backend)
+    inventory.prefetch()  # pack indexes load while FORMAT and the version are read
     found = backend.read_or_none(FORMAT_FILE)
     if found is None:
         raise RepositoryNotFound(
@@ -595,9 +597,7 @@ def _url_target(url: str, remote_options: dict[str, Any] | None, cwd_repo: Repos
             hint="check the path or URL; a remote is made by `artctl push URL`",
         )
     check_format(found, f"remote {url}")  # an artctl remote, of a format this version reads
-    return _Target(
-        cwd_repo, [RemoteBlobs(url, backend, MemoryInventory(backend), configured=False)], backend, url
-    )
+    return _Target(cwd_repo, [RemoteBlobs(url, backend, inventory, configured=False)], backend, url)
 
 
 def _configured(repository: Repository, spec: Any) -> RemoteBlobs:
