@@ -3,6 +3,7 @@
 The W&B-style entry points (``init``, ``Artifact``, ``Api``, ``Run``) are imported lazily so
 that ``import artctl`` and ``artctl --version`` stay fast. ``artctl.run`` is the active run
 (W&B's ``wandb.run``): the one ``artctl.init()`` started, until it finishes; else None.
+``artctl.open(ref, path)`` opens one file of a version (the ``artctl://`` filesystem).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
         Run,
         init,
     )
+    from artctl.api.filesystem import open
     from artctl.api.repo import Repo
 
 _LAZY = {
@@ -34,6 +36,7 @@ _LAZY = {
     "ArtifactCollection": "api",
     "ArtifactType": "api",
     "Repo": "api.repo",
+    "open": "api.filesystem",
 }
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "Repo",
     "Run",
     "init",
+    "open",
     "__version__",
 ]
 

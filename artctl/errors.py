@@ -98,6 +98,10 @@ class LockTimeout(Conflict, TimeoutError):
     """Another process holds a lock for longer than we are willing to wait."""
 
 
+class ReadOnly(ArtctlError, PermissionError):
+    """A write through a read-only view of versions (the ``artctl://`` filesystem)."""
+
+
 class RemoteError(ArtctlError, OSError):
     """A remote could not be reached or answered with an error."""
 

@@ -204,6 +204,14 @@ def targets() -> list[Target]:
             0.2,
         ),
         Target(
+            "read 1 file from S3, no clone",
+            "A",
+            "<= 0.2 x dvc.api.read",
+            _t("A", "artctl", "s3_read"),
+            _t("A", "dvc", "s3_read"),
+            0.2,
+        ),
+        Target(
             "artctl --version",
             "-",
             "<= 0.4 x dvc --version",

@@ -34,6 +34,8 @@ LABELS: dict[tuple[str, str], str] = {
     ("dvc", "checkout"): "dvc checkout (copy)",
     ("dvc", "push"): "dvc push (local remote)",
     ("dvc", "pull"): "dvc pull (empty cache)",
+    ("artctl", "s3_read"): "artctl:// read of 1 file from S3 (no clone)",
+    ("dvc", "s3_read"): "dvc.api.read of 1 file from S3 (empty cache)",
     ("python", "startup"): "python -c pass",
     ("artctl", "version"): "artctl --version",
     ("dvc", "version"): "dvc --version",

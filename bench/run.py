@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import datagen  # noqa: E402
 from measure import rss_source  # noqa: E402
+from remote_read import S3Server, remote_read_steps  # noqa: E402
 from report import evaluate, print_all  # noqa: E402
 from results import Results  # noqa: E402
 from suites import (
@@ -166,9 +167,23 @@ def run_dataset(ctx: Context, ds: datagen.Dataset, repeat: int, workdir: Path) -
         run_steps(ctx, name, steps, logs)
         if "dvc" in ctx.enabled and not dvc_broken and name != "M":  # DVC on 10^6 files: hours
             run_steps(ctx, name, dvc_steps(ctx, ds, rep_dir, rep), logs)
+        if name == "A":
+            run_remote_read(ctx, ds, rep_dir, logs)
         ctx.trash.move(rep_dir, name)
         if ds.spec.files <= FEW_FILES:
             ctx.trash.purge(name)
+
+
+def run_remote_read(ctx: Context, ds: datagen.Dataset, rep_dir: Path, logs: Path) -> None:
+    """One 4 KB file of A read from S3 with no clone: artctl:// against dvc.api.read (issue 18)."""
+    if ctx.s3 is None:
+        return
+    if not ctx.s3.start():
+        for tool in ("artctl", "dvc"):
+            if tool in ctx.enabled and ctx.s3.error not in ctx.results.row("A", tool, "s3_read").skipped:
+                ctx.results.row("A", tool, "s3_read").skipped.append(ctx.s3.error)
+        return
+    run_steps(ctx, ds.spec.name, remote_read_steps(ctx, ds, rep_dir, ctx.s3), logs)
 
 
 def run_startup(ctx: Context, workdir: Path, repeat: int) -> None:
@@ -279,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         log=log,
         settle=args.settle,
         wait_idle=args.wait_idle,
+        s3=S3Server(workdir),
     )
     specs = datagen.QUICK if args.quick else datagen.FULL
     datasets: dict[str, datagen.Dataset] = {}
@@ -295,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for ds in datasets.values():
             datagen.restore_changed(ds)
+        if ctx.s3 is not None:
+            ctx.s3.stop()
     target_lines = evaluate(results, set(args.datasets), "artctl" in args.tools)
     print_all(results, target_lines, args.datasets, args.quick)
     if args.quick:

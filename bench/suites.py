@@ -17,6 +17,7 @@ import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from datagen import Dataset, change_one_file, check_tree, restore_changed
 from measure import Run, flush_writeback, run_quiet, run_timed, warm
@@ -61,6 +62,8 @@ class Context:
     settle: float = 600.0
     wait_idle: float = 0.0
     seen_errors: set[str] = field(default_factory=set)
+    #: The S3 server of the remote-read rows (``remote_read.S3Server``), started on first use.
+    s3: Any = None
 
 
 def installation(tool: Tool | None) -> list[Path]:

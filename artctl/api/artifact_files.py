@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from artctl.errors import ArtifactNotFound, ContentMismatch
 from artctl.format.manifest import Entry, Manifest
@@ -134,6 +134,17 @@ class LocalFiles:
         return ArtifactPath(self, entry)
 
     get_entry = get_path
+
+    def open(self, path: str, mode: str = "rb") -> Any:
+        """One file of a saved version as a seekable read-only file, read where its bytes are
+        (local store, else a remote, with ranged requests): the ``artctl://`` filesystem."""
+        from artctl.api.filesystem import ArtctlFileSystem, read_only
+
+        record = self._saved()
+        if mode not in ("rb", "r"):
+            raise read_only(f"{record.name}:{record.version}/{path}")
+        fs = ArtctlFileSystem(repo=str(self._repo().root))
+        return fs.open(f"{record.name}:{record.version}/{path.lstrip('/')}", mode)
 
     def download(
         self,

@@ -85,26 +85,13 @@ def refresh(repository: Repository, remote: str, backend: Backend, *, list_loose
     is missing or shorter than the index says is dropped (module docstring).
     """
     directory = cache_dir(repository, remote)
-    listed = backend.list_sizes("packs")
-    pack_sizes = {
-        rel[len("packs/") : -5]: size
-        for rel, size in listed.items()
-        if rel.endswith(".pack") and rel.count("/") == 1
-    }
-    remote_ids = {rel[len("packs/") : -4] for rel in listed if rel.endswith(".idx") and rel.count("/") == 1}
+    pack_sizes, remote_ids = list_packs(backend)
     cached = set()
     with contextlib.suppress(FileNotFoundError):
         cached = {n[:-4] for n in os.listdir(directory) if n.endswith(".idx")}
     for stale in cached - remote_ids:
         _drop(directory, stale)
-    fetched = backend.read_many((idx_rel(p) for p in sorted(remote_ids - cached)), MAX_INDEX_BYTES)
-    validated: dict[str, bytes] = {}
-    for rel, data in fetched.items():
-        if data is None:
-            continue
-        pack_id = rel[len("packs/") : -4]
-        decode_index(data, f"remote {rel}")
-        validated[pack_id] = data
+    validated = fetch_indexes(backend, remote_ids - cached)
     for pack_id, data in validated.items():
         atomic_write_bytes(directory / f"{pack_id}.idx", data, tmp_dir=repository.tmp_dir, fsync=False)
     inv = load_cached(repository, remote)
@@ -123,6 +110,30 @@ def refresh(repository: Repository, remote: str, backend: Backend, *, list_loose
         # rely on it (remote_files, written for verified bytes, is what they trust).
         repository.state.record_listed(remote, [*inv.packed, *inv.loose])
     return inv
+
+
+def list_packs(backend: Backend) -> tuple[dict[str, int], set[str]]:
+    """One listing of ``packs/``: the size of each ``.pack`` file and the ids that have an ``.idx``."""
+    listed = backend.list_sizes("packs")
+    pack_sizes = {
+        rel[len("packs/") : -5]: size
+        for rel, size in listed.items()
+        if rel.endswith(".pack") and rel.count("/") == 1
+    }
+    ids = {rel[len("packs/") : -4] for rel in listed if rel.endswith(".idx") and rel.count("/") == 1}
+    return pack_sizes, ids
+
+
+def fetch_indexes(backend: Backend, pack_ids: set[str]) -> dict[str, bytes]:
+    """The ``.idx`` bytes of ``pack_ids`` (batched reads), each validated; vanished ones left out."""
+    fetched = backend.read_many((idx_rel(p) for p in sorted(pack_ids)), MAX_INDEX_BYTES)
+    validated: dict[str, bytes] = {}
+    for rel, data in fetched.items():
+        if data is None:
+            continue
+        decode_index(data, f"remote {rel}")
+        validated[rel[len("packs/") : -4]] = data
+    return validated
 
 
 def _drop(directory: Path, pack_id: str) -> None:
@@ -162,3 +173,48 @@ class LazyInventory:
         """The length the pack file must have, by its index (0 when unknown)."""
         with self._lock:
             return self._inv.ends.get(pack_id, 0) if self._inv is not None else 0
+
+
+class MemoryInventory:
+    """A :class:`LazyInventory` for a remote read with no local repository to cache indexes in
+    (``artctl://`` with ``repo=URL`` and no clone): the first lookup lists the packs and reads
+    every index once, kept in memory; an index whose pack is missing or short is ignored."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._lock = threading.Lock()
+        self._inv: Inventory | None = None
+
+    def prefetch(self) -> None:
+        """Start loading in the background (a reader that is about to resolve a version then
+        finds the indexes ready: two round trips fewer on its path); errors are left for
+        :meth:`locate` to raise."""
+
+        def load() -> None:
+            with self._lock, contextlib.suppress(Exception):
+                self._load()
+
+        threading.Thread(target=load, name="artctl-pack-indexes", daemon=True).start()
+
+    def _load(self) -> Inventory:
+        if self._inv is None:
+            pack_sizes, ids = list_packs(self.backend)
+            inv = Inventory()
+            for pack_id, data in fetch_indexes(self.backend, ids).items():
+                blobs = decode_index(data, f"{pack_id}.idx")
+                if pack_sizes.get(pack_id, -1) >= pack_end(blobs):
+                    _add_index(inv, pack_id, data)
+            self._inv = inv
+        return self._inv
+
+    def locate(self, digest: str) -> PackLocation | None:
+        with self._lock:
+            return self._load().packed.get(digest)
+
+    def pack_size(self, pack_id: str) -> int:
+        with self._lock:
+            return self._load().packs.get(pack_id, 0)
+
+    def pack_end(self, pack_id: str) -> int:
+        with self._lock:
+            return self._load().ends.get(pack_id, 0)

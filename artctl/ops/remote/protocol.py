@@ -125,9 +125,16 @@ def parse_version(data: bytes, name: ArtifactName, index: int, where: str) -> Ve
 
 
 def read_registry(
-    backend: Backend, names: set[str] | None = None, problems: list[str] | None = None
+    backend: Backend,
+    names: set[str] | None = None,
+    problems: list[str] | None = None,
+    *,
+    under: str = "registry",
 ) -> dict[str, RemoteArtifact]:
     """Every artifact (or those in ``names``) with versions and custom aliases, by name.
+
+    ``under`` narrows the one listing to a subtree (one artifact's directory, when a reader
+    needs only that artifact: a listing of the whole registry costs a request per thousand keys).
 
     A damaged record raises RepositoryFormatError naming it — unless ``problems`` is given:
     then it is skipped and described there (one bad record must not make every other artifact
@@ -135,7 +142,7 @@ def read_registry(
     hides its artifact, a damaged version record or tombstone hides that version, a damaged
     alias table leaves the artifact without custom aliases.
     """
-    files = backend.find("registry")
+    files = backend.find(under)
     dirs: dict[str, dict[str, Any]] = {}
     for rel in files:
         head, _, tail = rel.rpartition("/")
