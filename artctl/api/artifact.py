@@ -223,8 +223,9 @@ class Artifact(Staging, LocalFiles):
 
     @property
     def entity(self) -> str | None:
-        """The entity part of the name, or None (W&B's ``artifact.entity``)."""
-        return parse_name(self._name).entity
+        """The repository's entity, ``core.entity`` (W&B's ``artifact.entity``); None when unset.
+        An entity is the owner of the repository's projects, not part of an artifact's name."""
+        return self._repo().repository.names.entity
 
     def wait(self, timeout: int | None = None) -> Artifact:
         """Logging is synchronous here: a saved artifact is ready; a draft was never logged."""
@@ -242,7 +243,7 @@ class Artifact(Staging, LocalFiles):
         """Refuse what can be refused before a run is started or a file is read; return the name."""
         from artctl.api.repo import check_metadata, check_type, ttl_seconds
 
-        name = parse_name(self._name, project)
+        name = parse_name(self._name, repo.repository.names.with_defaults(project=project))
         check_metadata(self.metadata)
         if isinstance(self._ttl, timedelta):
             ttl_seconds(self._ttl)

@@ -37,7 +37,8 @@ class ArtifactCollection:
 
     @property
     def entity(self) -> str | None:
-        return self._name.entity
+        """The repository's entity (``core.entity``), None when unset."""
+        return self._repo.repository.names.entity
 
     @property
     def qualified_name(self) -> str:
@@ -99,7 +100,9 @@ class ArtifactType:
         return collections(self._repo, self.project, self.name)
 
     def collection(self, name: str) -> ArtifactCollection:
-        found = ArtifactCollection(self._repo, parse_name(name, self.project))
+        found = ArtifactCollection(
+            self._repo, parse_name(name, self._repo.repository.names.with_defaults(project=self.project))
+        )
         if found.type != self.name:
             raise ArtifactNotFound(
                 f"artifact {found.qualified_name} has type {found.type!r}, not {self.name!r}"

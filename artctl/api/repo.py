@@ -358,7 +358,7 @@ class Repo:
         from artctl.ops.cache import shared_use
         from artctl.ops.gc import discard_on_failure
 
-        artifact = parse_name(name)
+        artifact = parse_name(name, self.repository.names)
         check_type(self, artifact, type)
         check_metadata(metadata)  # before any file is read or stored
         if run_id:
@@ -453,7 +453,7 @@ class Repo:
 
     # -- reading -----------------------------------------------------------------------------
     def resolve(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionRecord:
-        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        parsed = parse_ref(ref, self.repository.names) if isinstance(ref, str) else ref
         return self.registry.resolve(parsed, include_deleted=include_deleted)
 
     def manifest(self, record: VersionRecord) -> Manifest:
@@ -604,7 +604,7 @@ class Repo:
         return out
 
     def versions(self, name: str | ArtifactName, *, include_deleted: bool = False) -> list[VersionInfo]:
-        artifact = parse_name(name) if isinstance(name, str) else name
+        artifact = parse_name(name, self.repository.names) if isinstance(name, str) else name
         self.registry.require_artifact(artifact)
         records = self.registry.versions(artifact, include_deleted=include_deleted)
         latest = self.registry.latest(artifact)
@@ -625,7 +625,7 @@ class Repo:
         remove_tags: Sequence[str] = (),
     ) -> VersionInfo:
         """Edit mutable fields; ``ttl=None`` removes the TTL, ``...`` leaves a field alone."""
-        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        parsed = parse_ref(ref, self.repository.names) if isinstance(ref, str) else ref
         if metadata is not ...:
             check_metadata(metadata)
         seconds: Any = ...
@@ -679,7 +679,7 @@ def type_for(repo: Repo, name: str, kind: str | None) -> str:
     else :data:`DEFAULT_TYPE`."""
     if kind is not None:
         return kind
-    existing = repo.registry.artifact(parse_name(name))
+    existing = repo.registry.artifact(parse_name(name, repo.repository.names))
     return existing.type if existing is not None else DEFAULT_TYPE
 
 

@@ -15,7 +15,7 @@ from artctl.api.artifact import Artifact
 from artctl.api.artifact_fields import AliasList, validate_tags
 from artctl.api.repo import Repo, link_of
 from artctl.errors import InvalidInput
-from artctl.format.names import LATEST, parse_name, parse_ref
+from artctl.format.names import LATEST, NameScope, check_entity, parse_name, parse_project, parse_ref
 
 _active: Run | None = None
 
@@ -36,6 +36,11 @@ class Run:
     @property
     def repo(self) -> Repo:
         return self._repo
+
+    @property
+    def _names(self) -> NameScope:
+        """Short names used or logged by this run live in its project (and its entity)."""
+        return self._repo.repository.names.with_defaults(self.record.entity, self.project)
 
     @property
     def record(self):  # type: ignore[no-untyped-def]
@@ -113,7 +118,7 @@ class Run:
             if not art.is_saved:
                 art._commit(self._repo, project=self.project, aliases=aliases)
         else:
-            record = self._repo.resolve(parse_ref(artifact_or_name, self.project))
+            record = self._repo.resolve(parse_ref(artifact_or_name, self._names))
             art = Artifact._from_record(self._repo, record)
         if type is not None and art.type != type:
             raise InvalidInput(f"{art.qualified_name} has type {art.type!r}, not {type!r}")
@@ -135,7 +140,7 @@ class Run:
         from artctl.ops.distributed import upsert_entries
 
         distributed_id = self._distributed_id(distributed_id, "upsert_artifact")
-        name = str(parse_name(artifact.name, self.project))
+        name = str(parse_name(artifact.name, self._names))
         upsert_entries(
             self._repo,
             lambda: list(artifact._build_manifest(self._repo)),
@@ -159,7 +164,7 @@ class Run:
         from artctl.ops.distributed import finish
 
         distributed_id = self._distributed_id(distributed_id, "finish_artifact")
-        name = str(parse_name(artifact.name, self.project))
+        name = str(parse_name(artifact.name, self._names))
         extra = (lambda: list(artifact._build_manifest(self._repo))) if artifact._sources else None
         custom = [
             a for a in dict.fromkeys([*artifact.aliases, *AliasList(aliases, is_latest=True)]) if a != LATEST
@@ -245,14 +250,15 @@ def init(
 
     The repository is the one around ``dir`` (default: the working directory), created as
     ``./.artifacts`` when there is none (see :mod:`artctl.api.workspace`). ``project`` defaults to
-    ``$ARTCTL_PROJECT``: bare artifact names logged or used by the run live in it.
+    ``$ARTCTL_PROJECT``, else ``core.project``: bare artifact names logged or used by the run live
+    in it. ``entity`` must be the repository's (``core.entity``) when that is set.
     """
     global _active
     from artctl.api.workspace import open_repo
 
     run = start_run(
         open_repo(dir),
-        project=project or os.environ.get("ARTCTL_PROJECT") or None,
+        project=project,
         job_type=job_type,
         name=name,
         config=config,
@@ -278,10 +284,10 @@ def start_run(
     notes: str | None = None,
 ) -> Run:
     """Create a run record after checking every argument (the active run is left alone)."""
-    if project is not None:
-        parse_name(f"{project}/x")
+    names = repo.repository.names
+    project = parse_project(project, names) if project is not None else names.project
     if entity is not None:
-        parse_name(f"{entity}/p/x")
+        check_entity(entity, names)  # another owner's entity is refused
     if group is not None and (not isinstance(group, str) or not group):
         raise InvalidInput(f"group must be a non-empty string, not {group!r}")
     if notes is not None and not isinstance(notes, str):

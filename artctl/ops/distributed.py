@@ -226,7 +226,7 @@ def upsert_entries(
     remote: str | None = None,
 ) -> UpsertResult:
     """Store the entries ``entries_fn()`` produces and add them as one part."""
-    artifact = parse_name(name)
+    artifact = parse_name(name, repo.repository.names)
     validate_type(type)
     validate_id(distributed_id)
     from artctl.api.repo import check_type
@@ -385,7 +385,7 @@ def finish(
     one whose parts are not all deleted yet is cleaned up and reported; ``path`` is then not
     added again if the parts (or the version) already hold exactly its files.
     """
-    artifact = parse_name(name)
+    artifact = parse_name(name, repo.repository.names)
     validate_type(type)
     validate_id(distributed_id)
     last = _last_part(repo, path, extra_entries)
@@ -556,9 +556,7 @@ def _delete_parts(area: _Area, base: str, part_ids: list[str]) -> None:
         area.backend.delete(f"{base}/parts/{part_id}.jsonl")
 
 
-def _commit_local(
-    repo: Repo, name: ArtifactName, kind: str, manifest: Manifest, **options: Any
-) -> PutResult:
+def _commit_local(repo: Repo, name: ArtifactName, kind: str, manifest: Manifest, **options: Any) -> PutResult:
     digests = {e.digest for e in manifest if e.digest is not None and e.ref is None}
     lacking = digests - repo.store.has_many(digests)
     if lacking:

@@ -64,15 +64,15 @@ class DeleteResult:
         return {"name": self.name, "deleted": self.versions, "aliases_removed": self.aliases_removed}
 
 
-def _ref(ref: str | ArtifactRef) -> ArtifactRef:
-    return parse_ref(ref) if isinstance(ref, str) else ref
+def _ref(repo: Repo, ref: str | ArtifactRef) -> ArtifactRef:
+    return parse_ref(ref, repo.repository.names) if isinstance(ref, str) else ref
 
 
-def _name(name: str | ArtifactName) -> ArtifactName:
+def _name(repo: Repo, name: str | ArtifactName) -> ArtifactName:
     if isinstance(name, str):
         if ":" in name:
             raise InvalidName(f"{name!r} names one version; --all takes the artifact NAME without ':ALIAS'")
-        return parse_name(name)
+        return parse_name(name, repo.repository.names)
     return name
 
 
@@ -80,7 +80,7 @@ def _name(name: str | ArtifactName) -> ArtifactName:
 def add_alias(repo: Repo, ref: str | ArtifactRef, alias: str) -> AliasChange:
     """Point custom ``alias`` at the version ``ref`` names, moving it from any other version."""
     validate_custom_alias(alias)
-    parsed = _ref(ref)
+    parsed = _ref(repo, ref)
     previous = repo.registry.aliases(parsed.name).get(alias)
     record = repo.registry.set_alias(parsed, alias)
     return AliasChange(
@@ -90,14 +90,14 @@ def add_alias(repo: Repo, ref: str | ArtifactRef, alias: str) -> AliasChange:
 
 def remove_alias(repo: Repo, name: str | ArtifactName, alias: str) -> AliasChange:
     """Drop custom ``alias``; ``latest`` and ``vN`` are managed and refused."""
-    parsed = _name(name)
+    parsed = _name(repo, name)
     version = repo.registry.remove_alias(parsed, alias)
     return AliasChange(str(parsed), alias, None, version)
 
 
 def list_aliases(repo: Repo, name: str | ArtifactName) -> list[AliasInfo]:
     """``latest`` (if any version is live) then the custom aliases, sorted."""
-    parsed = _name(name)
+    parsed = _name(repo, name)
     registry = repo.registry
     registry.require_artifact(parsed)
     out: list[AliasInfo] = []
@@ -122,7 +122,7 @@ def delete_version(repo: Repo, ref: str | ArtifactRef, *, delete_aliases: bool =
     Deleting a version that is already deleted (or expired) is an error, so a script that
     deletes twice learns about it.
     """
-    parsed = _ref(ref)
+    parsed = _ref(repo, ref)
     registry = repo.registry
     with registry.lock(parsed.name):
         record = registry.resolve(parsed)
@@ -140,7 +140,7 @@ def delete_version(repo: Repo, ref: str | ArtifactRef, *, delete_aliases: bool =
 
 def delete_artifact(repo: Repo, name: str | ArtifactName) -> DeleteResult:
     """Soft-delete every live version of an artifact and drop all its custom aliases."""
-    parsed = _name(name)
+    parsed = _name(repo, name)
     registry = repo.registry
     with registry.lock(parsed):
         registry.require_artifact(parsed)

@@ -118,11 +118,12 @@ def exec_run(
             hint="e.g. artctl run exec --job-type train -- python train.py",
         )
     validate_type(job_type)
+    scope = repo.repository.names.with_defaults(project=project)
     records = []
     for ref in dict.fromkeys(uses):
-        records.append(repo.resolve(parse_ref(ref, project)))
+        records.append(repo.resolve(parse_ref(ref, scope)))
     for spec in logs:
-        check_type(repo, parse_name(spec.name, project), spec.type)
+        check_type(repo, parse_name(spec.name, scope), spec.type)
     run = repo.repository.runs.create(
         job_type, name=name, project=project, config=config, command=list(command)
     )
@@ -158,7 +159,7 @@ def exec_run(
                 f"the command succeeded but did not create {', '.join(missing)}; nothing was logged"
             )
         outputs = tuple(
-            repo.put(spec.path, name=str(parse_name(spec.name, project)), type=spec.type, run_id=run.id)
+            repo.put(spec.path, name=str(parse_name(spec.name, scope)), type=spec.type, run_id=run.id)
             for spec in logs
         )
     except BaseException as exc:

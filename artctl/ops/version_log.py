@@ -41,13 +41,11 @@ class LogEntry:
         return doc
 
 
-def log(
-    repo: Repo, name: str, *, limit: int | None = None, include_deleted: bool = False
-) -> list[LogEntry]:
+def log(repo: Repo, name: str, *, limit: int | None = None, include_deleted: bool = False) -> list[LogEntry]:
     """Versions of ``name`` newest first (at most ``limit``), each with its change."""
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
-    versions = repo.versions(parse_name(name), include_deleted=include_deleted)
+    versions = repo.versions(parse_name(name, repo.repository.names), include_deleted=include_deleted)
     newest_first = versions[::-1]
     shown = newest_first[:limit] if limit else newest_first
     out = []

@@ -1,7 +1,8 @@
 """The metadata store: artifacts, their versions and aliases, as small JSON records.
 
-Layout under ``.artifacts/registry/<project>/<name>/`` (``@<entity>/`` in front when an entity
-is given): ``artifact.json``, ``versions/v<N>.json``, ``aliases.json`` (custom aliases only).
+Layout under ``.artifacts/registry/<project>/<name>/`` (the entity is the repository's, so it
+is not part of the path: docs/names.md): ``artifact.json``, ``versions/v<N>.json``,
+``aliases.json`` (custom aliases only).
 ``latest`` is not stored: it is always the newest live version, so it can never go stale.
 Changes happen under the artifact's lock; version records are created exclusively, so even
 without the lock no version number can be written twice. A change of several records at once
@@ -27,6 +28,7 @@ from artctl.format.names import (
     ArtifactName,
     ArtifactRef,
     parse_name,
+    parse_project,
     requested_aliases,
     validate_custom_alias,
     validate_tag,
@@ -171,7 +173,9 @@ class Registry:
         return record
 
     def iter_artifacts(self, project: str | None = None, kind: str | None = None) -> Iterator[ArtifactRecord]:
-        """Every artifact (optionally of one project or type), sorted by name."""
+        """Every artifact (optionally of one ``[entity/]project`` or type), sorted by name."""
+        if project:
+            project = parse_project(project.rstrip("/"), self.repo.names)
         self.settle_all()
         if not self.root.is_dir():
             return
@@ -182,7 +186,7 @@ class Registry:
                 path = Path(dirpath) / "artifact.json"
                 record = ArtifactRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
                 name = parse_name(record.name)
-                if project and name.project != project and f"{name.entity}/{name.project}" != project:
+                if project and name.project != project:
                     continue
                 if kind and record.type != kind:
                     continue

@@ -16,6 +16,7 @@ from artctl.base.fsutil import atomic_write_bytes, file_lock
 from artctl.base.hashing import hash_bytes
 from artctl.errors import ObjectNotFound, RepositoryFormatError, RepositoryNotFound
 from artctl.format.manifest import Entry, Manifest
+from artctl.format.names import NameScope
 from artctl.repository.config import Config
 from artctl.repository.settings import Settings
 
@@ -129,6 +130,11 @@ class Repository:
             if "store" in self.__dict__:
                 self.store.fsync = settings.fsync
         return self._settings[1]
+
+    @property
+    def names(self) -> NameScope:
+        """What short names mean here: ``core.entity`` and the default project."""
+        return self.settings.names
 
     @property
     def fsync(self) -> bool:

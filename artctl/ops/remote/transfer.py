@@ -172,7 +172,7 @@ def select_versions(repo: Repo, refs: Iterable[str]) -> dict[str, list[VersionRe
             out[str(name)] = registry.versions(name)
         return out
     for text in refs:
-        ref = parse_ref(text)
+        ref = parse_ref(text, repo.repository.names)
         if ":" in text:
             record = registry.resolve(ref)
             out.setdefault(str(ref.name), [])
@@ -448,7 +448,7 @@ def _pull(
     open_remote(backend, create=False)
     wanted: dict[str, str | None] = {}
     for text in refs:
-        ref = parse_ref(text)
+        ref = parse_ref(text, repository.names)
         wanted[str(ref.name)] = ref.alias if ":" in text else None
     skipped: list[str] = []
     registry = read_registry(backend, set(wanted) if wanted else None, skipped)
