@@ -119,3 +119,172 @@ def test_default_project_applies_to_bare_names_in_python(cli, repo_dir: Path) ->
         assert run.project == "vision"
         assert run.use_artifact("mnist").qualified_name == "vision/mnist:v0"
     assert artctl.Api(overrides={"project": "other"}).artifact_exists("mnist") is False
+
+
+# -- 3. rename: every version, alias and run link, whole or not at all --------------------------------
+def _collection_with_a_run(cli, repo_dir: Path) -> str:  # type: ignore[no-untyped-def]
+    """``p/m`` (model, v0 and v1, alias ``best`` on v0) used by a finished run; return its id."""
+    make_tree(repo_dir / "d", {"w.bin": "weights 0"})
+    cli.ok("artifact", "put", "d", "--name", "p/m", "--type", "model")
+    make_tree(repo_dir / "d", {"w.bin": "weights 1"})
+    cli.ok("artifact", "put", "d", "--name", "p/m", "--type", "model", "--alias", "best")
+    run_id = cli.ok("run", "start", "--job-type", "eval", "--json").json()["id"]
+    cli.ok("artifact", "get", "p/m:best", "--root", "used", "--run", run_id)
+    cli.ok("run", "finish", run_id)
+    return run_id
+
+
+def _renamed_whole(cli, repo_dir: Path, run_id: str, before: dict[str, dict]) -> None:  # type: ignore[no-untyped-def]
+    """Only ``p/m2`` exists, with the same versions, aliases, digests and the run's link."""
+    assert [a["name"] for a in cli.ok("artifact", "ls", "--json").json()] == ["p/m2"]
+    assert "not found" in cli.fails("artifact", "show", "p/m").stderr
+    for version, shown in before.items():
+        now = _show(cli, f"p/m2:{version}")
+        assert (now["digest"], now["entries"], now["type"]) == (shown["digest"], shown["entries"], "model")
+    assert _show(cli, "p/m2:best")["version"] == "v1"
+    inputs = cli.ok("run", "show", run_id, "--json").json()["inputs"]
+    assert [(i["name"], i["version"]) for i in inputs] == [("p/m2", "v1")]
+    graph = cli.ok("lineage", "p/m2:best", "--format", "json").json()
+    assert f"run:{run_id}" in {n["id"] for n in graph["nodes"]}
+    cli.ok("artifact", "get", "p/m2:v0", "--root", "check")
+    assert (repo_dir / "check" / "w.bin").read_text() == "weights 0"
+    cli.ok("artifact", "verify")
+
+
+def test_rename_moves_versions_aliases_and_run_links_cli_and_python(cli, repo_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    run_id = _collection_with_a_run(cli, repo_dir)
+    before = {v: _show(cli, f"p/m:{v}") for v in ("v0", "v1")}
+    renamed = cli.ok("artifact", "rename", "p/m", "m2", "--json").json()  # stays in project p
+    assert renamed == {"old": "p/m", "new": "p/m2", "type": "model", "versions": ["v0", "v1"]}
+    _renamed_whole(cli, repo_dir, run_id, before)
+    make_tree(repo_dir / "d", {"w.bin": "weights 2"})
+    assert "p/m2:v2" in cli.ok("artifact", "put", "d", "--name", "p/m2").stdout  # numbering goes on
+    # The old name is free: a new collection starts there at v0.
+    assert "p/m:v0" in cli.ok("artifact", "put", "d", "--name", "p/m", "--type", "dataset").stdout
+    failed = cli.fails("artifact", "rename", "p/m2", "p/m")
+    assert "already exists" in failed.stderr and "hint:" in failed.stderr
+    cli.fails("artifact", "rename", "p/missing", "p/other")
+    cli.fails("artifact", "rename", "p/m2:v0", "p/other", code=2)
+    # W&B: collection.name = "new"; collection.save()
+    collection = artctl.Api().artifact_collection("model", "p/m2")
+    collection.name = "m3"
+    collection.description = "renamed from Python"
+    collection.save()
+    again = artctl.Api().artifact_collection("model", "p/m3")
+    assert (again.name, again.description, [a.version for a in again.versions()]) == (
+        "m3",
+        "renamed from Python",
+        ["v0", "v1", "v2"],
+    )
+    assert not artctl.Api().artifact_collection_exists("p/m2", "model")
+    assert artctl.Api().run(run_id).used_artifacts()[0].qualified_name == "p/m3:v1"
+    taken = artctl.Api().artifact_collection("model", "p/m3")
+    taken.name = "m"
+    with pytest.raises(ArtctlError, match="already exists"):
+        taken.save()
+
+
+RENAME_POINTS = [
+    "rename.after-intent",
+    "rename.after-new-directory",
+    "rename.after-old-moved",
+    "rename.after-runs",
+]
+
+
+def test_rename_passes_its_crash_points_in_order(cli, repo_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import crash_trace
+
+    _collection_with_a_run(cli, repo_dir)
+    trace = crash_trace("artifact", "rename", "p/m", "p/m2", cwd=repo_dir, trace=tmp_path / "trace")
+    assert [p for p in trace if p.startswith("rename.")] == RENAME_POINTS
+
+
+@pytest.mark.parametrize("point", RENAME_POINTS)
+def test_rename_killed_at_any_point_leaves_the_old_or_the_new_name_whole(
+    cli, repo_dir: Path, point: str
+) -> None:  # type: ignore[no-untyped-def]
+    from conftest import run_killed_at
+
+    run_id = _collection_with_a_run(cli, repo_dir)
+    before = {v: _show(cli, f"p/m:{v}") for v in ("v0", "v1")}
+    run_killed_at(point, "artifact", "rename", "p/m", "p/m2", cwd=repo_dir)
+    # The intent was written before the kill: every reader finishes the rename before looking.
+    _renamed_whole(cli, repo_dir, run_id, before)
+    again = cli.ok("artifact", "rename", "p/m", "p/m2", "--json").json()  # the same command again
+    assert again["new"] == "p/m2" and again["versions"] == ["v0", "v1"]
+    _renamed_whole(cli, repo_dir, run_id, before)
+    artifacts = repo_dir / ".artifacts"
+    assert list((artifacts / "tmp").iterdir()) == []  # no debris
+    assert list((artifacts / "journal" / "renames").iterdir()) == []
+    assert sorted(p.name for p in (artifacts / "registry" / "p").iterdir()) == ["m2"]
+
+
+def test_rename_killed_before_its_intent_leaves_the_old_name(cli, repo_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """A kill while the new name is being freed (before the intent): nothing renamed yet."""
+    from conftest import run_killed_at
+
+    run_id = _collection_with_a_run(cli, repo_dir)
+    make_tree(repo_dir / "d2", {"x.txt": "x"})
+    cli.ok("artifact", "put", "d2", "--name", "p/m2", "--type", "dataset")
+    cli.ok("artifact", "rm", "p/m2", "--all")  # a deleted collection: its name is free
+    run_killed_at("retire.after-rename", "artifact", "rename", "p/m", "p/m2", cwd=repo_dir)
+    assert [a["name"] for a in cli.ok("artifact", "ls", "--json").json()] == ["p/m"]
+    assert _show(cli, "p/m:best")["version"] == "v1"
+    cli.ok("artifact", "verify")
+    cli.ok("artifact", "rename", "p/m", "p/m2")
+    inputs = cli.ok("run", "show", run_id, "--json").json()["inputs"]
+    assert [(i["name"], i["version"]) for i in inputs] == [("p/m2", "v1")]
+
+
+# -- 4. deleting a collection frees its name -----------------------------------------------------------
+def test_deleting_a_collection_frees_its_name_cli(cli, repo_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    run_id = _collection_with_a_run(cli, repo_dir)
+    cli.ok("artifact", "rm", "p/m", "--all", "--delete-aliases")
+    make_tree(repo_dir / "d", {"rows.csv": "a,b\n"})
+    fresh = cli.ok("artifact", "put", "d", "--name", "p/m", "--type", "dataset", "--json").json()
+    assert (fresh["version"], fresh["type"], fresh["created"]) == ("v0", "dataset", True)
+    every = cli.ok("artifact", "ls", "p/m", "--all", "--json").json()
+    assert [(v["version"], v["state"], v["type"]) for v in every] == [("v0", "committed", "dataset")]
+    assert "no alias 'best'" in cli.fails("artifact", "show", "p/m:best").stderr
+    # The old run's link names the deleted v1 (another digest): it is not the new collection's.
+    graph = cli.ok("lineage", "p/m:v0", "--format", "json").json()
+    assert f"run:{run_id}" not in {n["id"] for n in graph["nodes"]}
+    assert "already deleted" not in cli.ok("artifact", "rm", "p/m", "--all").stderr
+    assert "already deleted" in cli.fails("artifact", "rm", "p/m", "--all").stderr
+    cli.ok("artifact", "verify")
+    cli.ok("gc", "--grace-period", "0")
+    cli.ok("artifact", "verify")
+
+
+def test_deleting_a_collection_frees_its_name_python(repo_dir: Path) -> None:
+    def log(kind: str, text: str) -> artctl.Artifact:
+        art = artctl.Artifact("p/cats", kind)
+        with art.new_file("f.txt") as fh:
+            fh.write(text)
+        art.save()
+        return art
+
+    log("model", "1")
+    log("model", "2")
+    api = artctl.Api(overrides={"project": "p"})
+    api.artifact_collection("model", "cats").delete()
+    assert not api.artifact_collection_exists("cats", "model")
+    with pytest.raises(ArtifactNotFound):
+        api.artifact_collection("model", "cats")
+    again = log("dataset", "3")
+    assert (again.version, again.type) == ("v0", "dataset")
+    assert [a.version for a in api.artifact_collection("dataset", "cats").versions()] == ["v0"]
+
+
+def test_delete_collection_killed_before_the_mark_is_finished_by_a_rerun(cli, repo_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import run_killed_at
+
+    _collection_with_a_run(cli, repo_dir)
+    run_killed_at("delete-collection.before-mark", "artifact", "rm", "p/m", "--all", cwd=repo_dir)
+    assert cli.ok("artifact", "ls", "--json").json() == []  # every version deleted already
+    cli.ok("artifact", "verify")
+    assert cli.ok("artifact", "rm", "p/m", "--all", "--json").json()["deleted"] == []  # finished
+    make_tree(repo_dir / "d", {"rows.csv": "a,b\n"})
+    assert cli.ok("artifact", "put", "d", "--name", "p/m", "--json").json()["version"] == "v0"
+    assert list((repo_dir / ".artifacts" / "tmp").iterdir()) == []

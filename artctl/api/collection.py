@@ -22,7 +22,9 @@ class ArtifactCollection:
     """One artifact name and its versions, like ``wandb.apis.public.ArtifactCollection``."""
 
     def __init__(self, repo: Repo, name: ArtifactName) -> None:
-        record = repo.registry.require_artifact(name)
+        record = repo.registry.holder(name)
+        if record is None:  # never created, or deleted as a whole (its name is free again)
+            raise ArtifactNotFound(f"artifact collection {name} not found")
         self._repo = repo
         self._name = name
         self.type = record.type
@@ -65,12 +67,16 @@ class ArtifactCollection:
         return True
 
     def save(self) -> ArtifactCollection:
-        """Persist the edited description and tags."""
+        """Persist the edited name, description and tags. A new ``name`` renames the collection
+        (every version, alias and run link, as ``artctl artifact rename``); a name without a
+        project stays in this one."""
         if self.name != self._name.name:
-            raise InvalidInput(
-                f"renaming collection {self._name} to {self.name!r} is not supported",
-                hint="log the versions under the new name; renaming is not available yet",
-            )
+            from artctl.ops.lifecycle import rename_artifact
+
+            if not isinstance(self.name, str):
+                raise InvalidInput(f"a collection's name must be a string, not {self.name!r}")
+            self._name = parse_name(rename_artifact(self._repo, self._name, self.name).new)
+            self.name = self._name.name
         record = self._repo.registry.update_artifact(
             self._name, description=self.description, tags=validate_tags(self.tags)
         )

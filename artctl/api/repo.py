@@ -662,7 +662,7 @@ def check_type(repo: Repo, name: ArtifactName, kind: str) -> None:
     from artctl.format.names import validate_type
 
     validate_type(kind)
-    existing = repo.registry.artifact(name)
+    existing = repo.registry.holder(name)  # a deleted collection's name is free
     if existing is not None and existing.type != kind:
         raise Conflict(
             f"artifact {name} already exists with type {existing.type!r}, not {kind!r}",
@@ -679,7 +679,7 @@ def type_for(repo: Repo, name: str, kind: str | None) -> str:
     else :data:`DEFAULT_TYPE`."""
     if kind is not None:
         return kind
-    existing = repo.registry.artifact(parse_name(name, repo.repository.names))
+    existing = repo.registry.holder(parse_name(name, repo.repository.names))
     return existing.type if existing is not None else DEFAULT_TYPE
 
 

@@ -109,11 +109,20 @@ class ArtifactRecord:
     #: The collection's own description and tags (W&B's ``ArtifactCollection``), editable.
     description: str | None = None
     tags: list[str] = field(default_factory=list)
+    #: Set when the whole collection was deleted (``artifact rm NAME --all``,
+    #: ``collection.delete()``): its name is free, the next put starts a fresh collection at v0.
+    deleted_at: str | None = None
+    #: Earlier names of this collection (``artifact rename``), oldest first: a repeated rename
+    #: succeeds, and the old name's "not found" says where it went.
+    renamed_from: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out = {"format": RECORD_FORMAT, **asdict(self)}
         if self.description is None and not self.tags:  # records written before these fields
             del out["description"], out["tags"]
+        for key in ("deleted_at", "renamed_from"):  # only when set: older readers' records
+            if not out[key]:
+                del out[key]
         return out
 
     def evolve(self, **changes: Any) -> ArtifactRecord:
@@ -124,6 +133,7 @@ class ArtifactRecord:
         try:
             fields = [obj["name"], obj["type"], obj["created_at"]]
             description, tags = obj.get("description"), obj.get("tags", [])
+            deleted_at, renamed_from = obj.get("deleted_at"), obj.get("renamed_from", [])
         except KeyError as exc:
             raise RepositoryFormatError(f"{what} lacks {exc}", hint=RESTORE_HINT) from None
         for key, value in zip(("name", "type", "created_at"), fields, strict=True):
@@ -139,7 +149,13 @@ class ArtifactRecord:
             or not all(isinstance(t, str) for t in tags)
         ):
             raise RepositoryFormatError(f"{what} has an invalid description or tags", hint=RESTORE_HINT)
-        return cls(*fields, description, list(tags))
+        if deleted_at is not None:
+            if not isinstance(deleted_at, str):
+                raise RepositoryFormatError(f"{what} has an invalid 'deleted_at'", hint=RESTORE_HINT)
+            check_time(deleted_at, "deleted_at", what)
+        if not isinstance(renamed_from, list) or not all(isinstance(n, str) for n in renamed_from):
+            raise RepositoryFormatError(f"{what} has an invalid 'renamed_from'", hint=RESTORE_HINT)
+        return cls(*fields, description, list(tags), deleted_at, list(renamed_from))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from artctl.base.crashpoints import crash_point, declare
 from artctl.errors import ArtifactNotFound, Conflict, InvalidName
 from artctl.format.names import (
     LATEST,
@@ -24,6 +25,12 @@ from artctl.format.records import VersionRecord, utcnow
 
 if TYPE_CHECKING:
     from artctl.api.repo import Repo
+
+DELETE_BEFORE_MARK = declare(
+    "delete-collection.before-mark",
+    "every version soft-deleted and the aliases dropped, the collection not yet marked deleted: "
+    "its name still taken; the re-run marks it and frees the name",
+)
 
 
 @dataclass(frozen=True)
@@ -139,17 +146,52 @@ def delete_version(repo: Repo, ref: str | ArtifactRef, *, delete_aliases: bool =
 
 
 def delete_artifact(repo: Repo, name: str | ArtifactName) -> DeleteResult:
-    """Soft-delete every live version of an artifact and drop all its custom aliases."""
+    """Delete a whole collection: soft-delete every live version, drop all its custom aliases,
+    then mark the collection deleted, which frees its name (the next put of that name, of any
+    type, starts a fresh collection at v0, as in W&B). The versions' bytes stay until gc.
+
+    Re-running it after an interruption finishes it; deleting a deleted collection is an error.
+    """
     parsed = _name(repo, name)
     registry = repo.registry
     with registry.lock(parsed):
-        registry.require_artifact(parsed)
+        if registry.holder(parsed) is None:
+            registry.require_artifact(parsed)  # never existed: not found
+            raise ArtifactNotFound(f"artifact {parsed} was already deleted")
         live = registry.versions(parsed)
-        if not live:
-            raise ArtifactNotFound(f"artifact {parsed} has no live versions to delete")
         removed = sorted(registry.aliases(parsed))
         if removed:
             registry.write_aliases(parsed, {})
         for record in live:
             _soft_delete(repo, parsed, record)
+        crash_point(DELETE_BEFORE_MARK)
+        registry.mark_deleted(parsed)
     return DeleteResult(str(parsed), [r.version for r in live], removed)
+
+
+# -- renaming -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RenameResult:
+    """``artifact rename``: the collection's old and new names, its type and live versions."""
+
+    old: str
+    new: str
+    type: str
+    versions: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"old": self.old, "new": self.new, "type": self.type, "versions": self.versions}
+
+
+def rename_artifact(repo: Repo, old: str | ArtifactName, new: str | ArtifactName) -> RenameResult:
+    """Rename a collection with all its versions, aliases and run links, whole or not at all
+    (``artctl.repository.renames``). A ``new`` without a project stays in ``old``'s project
+    (a rename, not a move); a taken ``new`` is a conflict. Version numbers and digests keep."""
+    source = _name(repo, old)
+    if isinstance(new, str):
+        if ":" in new:
+            raise InvalidName(f"{new!r} names one version; rename takes the new NAME without ':ALIAS'")
+        new = parse_name(new, repo.repository.names.with_defaults(project=source.project))
+    record = repo.registry.rename(source, new)
+    live = [r.version for r in repo.registry.versions(new)]
+    return RenameResult(str(source), str(new), record.type, live)
