@@ -79,6 +79,7 @@ def test_default_project_applies_to_bare_names_in_every_cli_command(cli, repo_di
     assert "has no project" in failed.stderr and "core.project" in failed.stderr
     cli.ok("config", "core.project", "vision")
     assert "vision/mnist:v0" in cli.ok("artifact", "put", "d", "--name", "mnist").stdout
+    assert cli.ok("run", "start", "--job-type", "t", "--json").json()["project"] == "vision"
     (repo_dir / "d" / "a.txt").write_text("2")
     cli.ok("artifact", "put", "d", "--name", "mnist")
     cli.ok("alias", "add", "mnist:v0", "best")
