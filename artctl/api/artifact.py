@@ -224,7 +224,10 @@ class Artifact(Staging, LocalFiles):
     @property
     def entity(self) -> str | None:
         """The repository's entity, ``core.entity`` (W&B's ``artifact.entity``); None when unset.
-        An entity is the owner of the repository's projects, not part of an artifact's name."""
+        An entity is the owner of the repository's projects, not part of an artifact's name.
+        A draft not yet bound to a repository has none (asking must not create one)."""
+        if self._repository is None and self._record is None:
+            return None
         return self._repo().repository.names.entity
 
     def wait(self, timeout: int | None = None) -> Artifact:
