@@ -95,6 +95,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(work)
     monkeypatch.delenv("ARTCTL_DIR", raising=False)
     monkeypatch.delenv("ARTCTL_RUN", raising=False)
+    monkeypatch.delenv("ARTCTL_PROJECT", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     return work
 

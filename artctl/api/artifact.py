@@ -211,7 +211,8 @@ class Artifact(Staging, LocalFiles):
 
     @property
     def source_entity(self) -> str | None:
-        return parse_name(self._source_ref().rsplit(":", 1)[0]).entity
+        """The source's entity: the repository's (``core.entity``), as for every artifact here."""
+        return self.entity
 
     @property
     def source_collection(self) -> ArtifactCollection:
@@ -316,8 +317,12 @@ class Artifact(Staging, LocalFiles):
 
     @property
     def entity(self) -> str | None:
-        """The entity part of the name, or None (W&B's ``artifact.entity``)."""
-        return parse_name(self._name).entity
+        """The repository's entity, ``core.entity`` (W&B's ``artifact.entity``); None when unset.
+        An entity is the owner of the repository's projects, not part of an artifact's name.
+        A draft not yet bound to a repository has none (asking must not create one)."""
+        if self._repository is None and self._record is None:
+            return None
+        return self._repo().repository.names.entity
 
     def wait(self, timeout: int | None = None) -> Artifact:
         """Logging is synchronous here: a saved artifact is ready; a draft was never logged."""
@@ -337,7 +342,7 @@ class Artifact(Staging, LocalFiles):
         from artctl.format.records import check_metadata
         from artctl.repository.commit import check_type
 
-        name = parse_name(self._name, project)
+        name = parse_name(self._name, repo.names.with_defaults(project=project))
         check_metadata(self.metadata)
         if isinstance(self._ttl, timedelta):
             ttl_seconds(self._ttl)

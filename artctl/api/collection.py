@@ -22,7 +22,9 @@ class ArtifactCollection:
     """One artifact name and its versions, like ``wandb.apis.public.ArtifactCollection``."""
 
     def __init__(self, repo: Repo, name: ArtifactName, artifact_class: type[Artifact]) -> None:
-        record = repo.registry.require_artifact(name)
+        record = repo.registry.holder(name)
+        if record is None:  # never created, or deleted as a whole (its name is free again)
+            raise ArtifactNotFound(f"artifact collection {name} not found")
         self._repo = repo
         self._name = name
         #: The class of the versions it returns (``artctl.Artifact``, which sits above).
@@ -39,7 +41,8 @@ class ArtifactCollection:
 
     @property
     def entity(self) -> str | None:
-        return self._name.entity
+        """The repository's entity (``core.entity``), None when unset."""
+        return self._repo.names.entity
 
     @property
     def qualified_name(self) -> str:
@@ -65,12 +68,16 @@ class ArtifactCollection:
         return not self._repo.registry.require_artifact(self._name).portfolio
 
     def save(self) -> ArtifactCollection:
-        """Persist the edited description and tags."""
+        """Persist the edited name, description and tags. A new ``name`` renames the collection
+        (every version, alias and run link, as ``artctl artifact rename``); a name without a
+        project stays in this one."""
         if self.name != self._name.name:
-            raise InvalidInput(
-                f"renaming collection {self._name} to {self.name!r} is not supported",
-                hint="log the versions under the new name; renaming is not available yet",
-            )
+            from artctl.ops.lifecycle import rename_artifact
+
+            if not isinstance(self.name, str):
+                raise InvalidInput(f"a collection's name must be a string, not {self.name!r}")
+            self._name = parse_name(rename_artifact(self._repo, self._name, self.name).new)
+            self.name = self._name.name
         record = self._repo.registry.update_artifact(
             self._name, description=self.description, tags=validate_tags(self.tags)
         )
@@ -101,7 +108,11 @@ class ArtifactType:
         return collections(self._repo, self.project, self.name, self._artifact_class)
 
     def collection(self, name: str) -> ArtifactCollection:
-        found = ArtifactCollection(self._repo, parse_name(name, self.project), self._artifact_class)
+        found = ArtifactCollection(
+            self._repo,
+            parse_name(name, self._repo.names.with_defaults(project=self.project)),
+            self._artifact_class,
+        )
         if found.type != self.name:
             raise ArtifactNotFound(
                 f"artifact {found.qualified_name} has type {found.type!r}, not {self.name!r}"

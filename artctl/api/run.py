@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from artctl.api.artifact_fields import AliasList, validate_tags
 from artctl.api.repo import Repo
 from artctl.errors import InvalidInput
-from artctl.format.names import LATEST, parse_name, parse_ref
+from artctl.format.names import LATEST, NameScope, check_entity, parse_name, parse_project, parse_ref
 from artctl.repository.commit import link_of
 from artctl.repository.runs import RunRecord
 
@@ -53,6 +53,11 @@ class Run:
     @property
     def repo(self) -> Repo:
         return self._repo
+
+    @property
+    def _names(self) -> NameScope:
+        """Short names used or logged by this run live in its project (and its entity)."""
+        return self._repo.names.with_defaults(self.record.entity, self.project)
 
     @property
     def record(self) -> RunRecord:
@@ -148,7 +153,7 @@ class Run:
         from dataclasses import replace
 
         if isinstance(artifact_or_name, str):
-            record = self._repo.resolve(parse_ref(artifact_or_name, self.project))
+            record = self._repo.resolve(parse_ref(artifact_or_name, self._names))
             art = self._artifact_class._from_record(self._repo, record)
         else:
             art = artifact_or_name
@@ -174,7 +179,7 @@ class Run:
         from artctl.ops.distributed.upsert import upsert_entries
 
         distributed_id = self._distributed_id(distributed_id, "upsert_artifact")
-        name = str(parse_name(artifact.name, self.project))
+        name = str(parse_name(artifact.name, self._names))
         upsert_entries(
             self._repo,
             lambda: list(artifact._build_manifest(self._repo)),
@@ -198,7 +203,7 @@ class Run:
         from artctl.ops.distributed.finish import finish
 
         distributed_id = self._distributed_id(distributed_id, "finish_artifact")
-        name = str(parse_name(artifact.name, self.project))
+        name = str(parse_name(artifact.name, self._names))
         extra = (lambda: list(artifact._build_manifest(self._repo))) if artifact._sources else None
         custom = [
             a for a in dict.fromkeys([*artifact.aliases, *AliasList(aliases, is_latest=True)]) if a != LATEST
@@ -284,10 +289,10 @@ def start_run(
     notes: str | None = None,
 ) -> Run:
     """Create a run record after checking every argument (the active run is left alone)."""
-    if project is not None:
-        parse_name(f"{project}/x")
+    names = repo.names
+    project = parse_project(project, names) if project is not None else names.project
     if entity is not None:
-        parse_name(f"{entity}/p/x")
+        check_entity(entity, names)  # another owner's entity is refused
     if group is not None and (not isinstance(group, str) or not group):
         raise InvalidInput(f"group must be a non-empty string, not {group!r}")
     if notes is not None and not isinstance(notes, str):

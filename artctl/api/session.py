@@ -27,12 +27,13 @@ def init(
 
     The repository is the one around ``dir`` (default: the working directory), created as
     ``./.artifacts`` when there is none (see :mod:`artctl.api.workspace`). ``project`` defaults to
-    ``$ARTCTL_PROJECT``: bare artifact names logged or used by the run live in it.
+    ``$ARTCTL_PROJECT``, else ``core.project``: bare artifact names logged or used by the run live
+    in it. ``entity`` must be the repository's (``core.entity``) when that is set.
     """
     run = start_run(
         open_repo(dir),
         artifact_class=Artifact,
-        project=project or os.environ.get("ARTCTL_PROJECT") or None,
+        project=project,
         job_type=job_type,
         name=name,
         config=config,

@@ -1,11 +1,12 @@
-"""``artctl gc`` and ``artctl artifact rm``: deleting versions and reclaiming their bytes."""
+"""``artctl gc``, ``artctl artifact rm`` and ``rename``: deleting and renaming collections and versions,
+reclaiming their bytes."""
 
 from __future__ import annotations
 
 import click
 
 from artctl.cli.common import get_output, human_size, json_option, open_repo
-from artctl.cli.complete import RefType
+from artctl.cli.complete import NameType, RefType
 
 
 @click.command("rm")
@@ -41,6 +42,32 @@ def rm_cmd(ref: str, delete_aliases: bool, whole: bool) -> None:
     aliases = f" and alias(es) {', '.join(result.aliases_removed)}" if result.aliases_removed else ""
     out.result(f"deleted {result.name}:{', '.join(result.versions)}{aliases}")
     out.info("bytes are freed by `artctl gc`")
+
+
+@click.command("rename")
+@click.argument("name", type=NameType())
+@click.argument("new_name", metavar="NEW_NAME")
+@json_option
+def rename_cmd(name: str, new_name: str) -> None:
+    """Rename artifact NAME (a collection: every version, alias and run link) to NEW_NAME.
+
+    NEW_NAME without a project stays in NAME's project. A name in use is refused; a deleted
+    collection's name is free. Safe to interrupt: the old name or the new one, never both, and
+    running the same command again finishes it. Version numbers and digests do not change.
+
+    \b
+    Examples:
+      artctl artifact rename proj/mnist mnist-v2
+      artctl artifact rename proj/cnn other-proj/cnn --json
+    """
+    from artctl.ops.lifecycle import rename_artifact
+
+    result = rename_artifact(open_repo(), name, new_name)
+    out = get_output()
+    if out.json:
+        out.emit_json(result.to_json())
+        return
+    out.result(f"renamed {result.old} to {result.new} ({result.type}, {len(result.versions)} version(s))")
 
 
 @click.command("gc")
@@ -107,4 +134,5 @@ def register(group: click.Group) -> None:
     from artctl.cli.artifact_cmds import artifact_group
 
     artifact_group.add_command(rm_cmd)
+    artifact_group.add_command(rename_cmd)
     group.add_command(gc_cmd)

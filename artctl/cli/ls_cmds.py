@@ -12,7 +12,7 @@ from artctl.cli.common import get_output, human_size, json_option, open_repo, sh
 from artctl.cli.complete import ArtifactTypeType, ProjectOrNameType
 
 if TYPE_CHECKING:
-    from artctl.api.repo import VersionInfo
+    from artctl.repository.views import VersionInfo
 
 
 def _metadata_filters(
@@ -111,7 +111,7 @@ def ls_cmd(
         "size": lambda i: i.record.size,
         "name": lambda i: (i.record.name, i.record.index),
     }
-    if target and "/" in target.rstrip("/") and target.count("/") >= 1 and not _is_project(target):
+    if target and _names_artifact(target):
         versions = [i for i in repo.versions(target, include_deleted=include_deleted) if wanted.matches(i)]
         versions = order(versions, sort, reverse, limit, version_keys)
         if out.json:
@@ -213,20 +213,25 @@ def _versions_table(versions: list[VersionInfo], *, with_name: bool) -> None:
     get_output().table(table)
 
 
-def _is_project(target: str) -> bool:
-    """``proj`` or ``entity/proj`` (a project) versus ``proj/name`` (an artifact)."""
+def _names_artifact(target: str) -> bool:
+    """NAME (``proj/mnist``, or a bare ``mnist`` of the default project) versus PROJECT
+    (``proj`` or ``entity/proj``): an existing artifact wins, then an existing project."""
     from artctl.errors import ArtctlError
+    from artctl.format.names import parse_name, parse_project
 
     repo = open_repo()
-    from artctl.format.names import parse_name
-
+    scope = repo.names
     try:
-        name = parse_name(target)
+        name = parse_name(target.rstrip("/"), scope)
     except ArtctlError:
         return False
-    return repo.registry.artifact(name) is None and any(
-        a.name.startswith(target + "/") for a in repo.registry.iter_artifacts()
-    )
+    if repo.registry.artifact(name) is not None:
+        return True
+    try:
+        project = parse_project(target.rstrip("/"), scope)
+    except ArtctlError:
+        return True  # proj/name that does not exist: `ls` says so
+    return not any(parse_name(a.name).project == project for a in repo.registry.iter_artifacts())
 
 
 def register(group: click.Group) -> None:

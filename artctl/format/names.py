@@ -3,6 +3,13 @@
 ``NAME`` is ``[entity/]project/name``; ``REF`` is ``NAME[:ALIAS]`` where ALIAS is ``latest``
 (the default), ``vN`` or a custom alias. Every part is 1–128 characters of letters, digits,
 ``.``, ``_`` and ``-``, starting with a letter or digit, so names are safe as directory names.
+
+The entity names an *owner*, not a different artifact (docs/names.md): a repository belongs to
+one entity (``core.entity``), so ``alice/proj/mnist`` in alice's repository is ``proj/mnist``,
+and another entity's path is an error naming both. With ``core.entity`` unset the repository's
+owner is unknown and any entity prefix is accepted (W&B scripts run unchanged). A bare name
+(``mnist``) lives in the default project (``ARTCTL_PROJECT`` / ``core.project``). Both defaults
+travel as one :class:`NameScope`, which every parse of a user's name is given.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from artctl.errors import InvalidName
+from artctl.errors import ArtifactNotFound, InvalidName
 
 _PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
@@ -25,22 +32,35 @@ NAME_RULE = (
 
 @dataclass(frozen=True, order=True)
 class ArtifactName:
-    """A validated artifact name."""
+    """A validated artifact name: ``project/name`` (the entity is the repository's)."""
 
     project: str
     name: str
-    entity: str | None = None
 
     def __str__(self) -> str:
-        base = f"{self.project}/{self.name}"
-        return f"{self.entity}/{base}" if self.entity else base
+        return f"{self.project}/{self.name}"
 
     @property
     def parts(self) -> tuple[str, ...]:
-        """Directory components under ``registry/`` (an entity is marked with ``@``)."""
-        if self.entity:
-            return (f"@{self.entity}", self.project, self.name)
+        """Directory components under ``registry/``."""
         return (self.project, self.name)
+
+
+@dataclass(frozen=True)
+class NameScope:
+    """What a user's short or long name means in one repository.
+
+    ``entity``: the repository's owner (``core.entity``); a path naming another entity is
+    refused, a path naming this one is the same artifact as without it; None accepts any.
+    ``project``: the default project that bare names (``mnist``, ``mnist:v2``) live in.
+    """
+
+    entity: str | None = None
+    project: str | None = None
+
+    def with_defaults(self, entity: str | None = None, project: str | None = None) -> NameScope:
+        """This scope with a caller's own defaults on top (``Api(overrides=…)``, ``init(project=)``)."""
+        return NameScope(entity or self.entity, project or self.project)
 
 
 @dataclass(frozen=True)
@@ -60,33 +80,53 @@ def _check_part(part: str, what: str, full: str) -> str:
     return part
 
 
-def parse_name(text: str, default_project: str | None = None) -> ArtifactName:
-    """Parse ``[entity/]project/name`` (``name`` alone when a default project is given)."""
+def as_scope(scope: NameScope | str | None) -> NameScope:
+    """A scope from what callers hold: a scope, a default project's name, or nothing."""
+    if isinstance(scope, NameScope):
+        return scope
+    return NameScope(project=scope or None)
+
+
+def check_entity(entity: str, scope: NameScope | str | None, full: str = "") -> None:
+    """Refuse an entity that is not the repository's (any is accepted when it has none)."""
+    _check_part(entity, "entity", full or entity)
+    owner = as_scope(scope).entity
+    if owner is not None and entity != owner:
+        raise ArtifactNotFound(
+            f"{full or entity!r} names entity {entity!r}, but this repository belongs to entity {owner!r}",
+            hint=f"drop the entity prefix or write {owner}/…; another entity's artifacts live in its "
+            "own repository (`artctl clone` it), or change the owner with `artctl config core.entity`",
+        )
+
+
+def parse_name(text: str, scope: NameScope | str | None = None) -> ArtifactName:
+    """Parse ``[entity/]project/name``, or a bare ``name`` when the scope has a default project.
+
+    ``scope`` is the repository's :class:`NameScope` (a plain string is a default project).
+    """
     if not isinstance(text, str) or not text:
         raise InvalidName(f"empty artifact name: {NAME_RULE}")
     if ":" in text:
         raise InvalidName(f"artifact name {text!r} must not contain ':' (that separates an alias)")
+    scope = as_scope(scope)
     parts = text.split("/")
-    if len(parts) == 1 and default_project:
-        parts = [default_project, parts[0]]
+    if len(parts) == 1 and scope.project:
+        parts = [scope.project, parts[0]]
+    if len(parts) == 3:
+        check_entity(parts[0], scope, text)
+        parts = parts[1:]
     if len(parts) == 2:
         return ArtifactName(_check_part(parts[0], "project", text), _check_part(parts[1], "name", text))
-    if len(parts) == 3:
-        return ArtifactName(
-            _check_part(parts[1], "project", text),
-            _check_part(parts[2], "name", text),
-            _check_part(parts[0], "entity", text),
-        )
     if len(parts) == 1:  # W&B users write bare names: say where the project goes
         raise InvalidName(
             f"artifact name {text!r} has no project: {NAME_RULE}",
-            hint=f"write PROJECT/{text}; in Python, artctl.init(project=...) or "
-            "ARTCTL_PROJECT supplies the project",
+            hint=f"write PROJECT/{text}, or set a default project: ARTCTL_PROJECT=P, "
+            "`artctl config core.project P`, or in Python artctl.init(project=...)",
         )
     raise InvalidName(f"invalid artifact name {text!r}: {NAME_RULE}")
 
 
-def parse_ref(text: str, default_project: str | None = None) -> ArtifactRef:
+def parse_ref(text: str, scope: NameScope | str | None = None) -> ArtifactRef:
     """Parse ``NAME[:ALIAS]``; the alias defaults to ``latest``."""
     if not isinstance(text, str) or not text:
         raise InvalidName("empty artifact reference")
@@ -96,7 +136,18 @@ def parse_ref(text: str, default_project: str | None = None) -> ArtifactRef:
     alias = alias or LATEST
     if not _ALIAS.match(alias):
         raise InvalidName(f"invalid alias or version {alias!r} in {text!r}")
-    return ArtifactRef(parse_name(name_text, default_project), alias)
+    return ArtifactRef(parse_name(name_text, scope), alias)
+
+
+def parse_project(text: str, scope: NameScope | str | None = None) -> str:
+    """Parse ``[entity/]project`` (what ``artifact ls``, ``api.runs`` and ``api.projects`` take)."""
+    parts = text.split("/") if isinstance(text, str) and text else [""]
+    if len(parts) == 2:
+        check_entity(parts[0], scope, text)
+        parts = parts[1:]
+    if len(parts) != 1:
+        raise InvalidName(f"invalid project {text!r}: write [entity/]project")
+    return _check_part(parts[0], "project", text)
 
 
 def version_index(alias: str) -> int | None:

@@ -113,13 +113,20 @@ class ArtifactRecord:
     #: A registry collection (W&B's portfolio): its versions are links to versions of other
     #: collections, numbered in link order; nothing is put into it directly.
     portfolio: bool = False
+    #: Set when the whole collection was deleted (``artifact rm NAME --all``,
+    #: ``collection.delete()``): its name is free, the next put starts a fresh collection at v0.
+    deleted_at: str | None = None
+    #: Earlier names of this collection (``artifact rename``), oldest first: a repeated rename
+    #: succeeds, and the old name's "not found" says where it went.
+    renamed_from: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out = {"format": RECORD_FORMAT, **asdict(self)}
         if self.description is None and not self.tags:  # records written before these fields
             del out["description"], out["tags"]
-        if not self.portfolio:  # absent on ordinary collections: their bytes stay as before
-            del out["portfolio"]
+        for key in ("portfolio", "deleted_at", "renamed_from"):  # only when set: older readers' bytes
+            if not out[key]:
+                del out[key]
         return out
 
     def evolve(self, **changes: Any) -> ArtifactRecord:
@@ -131,6 +138,7 @@ class ArtifactRecord:
             fields = [obj["name"], obj["type"], obj["created_at"]]
             description, tags = obj.get("description"), obj.get("tags", [])
             portfolio = obj.get("portfolio", False)
+            deleted_at, renamed_from = obj.get("deleted_at"), obj.get("renamed_from", [])
         except KeyError as exc:
             raise RepositoryFormatError(f"{what} lacks {exc}", hint=RESTORE_HINT) from None
         for key, value in zip(("name", "type", "created_at"), fields, strict=True):
@@ -150,8 +158,14 @@ class ArtifactRecord:
             raise RepositoryFormatError(
                 f"{what} has an invalid 'portfolio': {portfolio!r:.80}", hint=RESTORE_HINT
             )
+        if deleted_at is not None:
+            if not isinstance(deleted_at, str):
+                raise RepositoryFormatError(f"{what} has an invalid 'deleted_at'", hint=RESTORE_HINT)
+            check_time(deleted_at, "deleted_at", what)
+        if not isinstance(renamed_from, list) or not all(isinstance(n, str) for n in renamed_from):
+            raise RepositoryFormatError(f"{what} has an invalid 'renamed_from'", hint=RESTORE_HINT)
         name, kind, created_at = fields
-        return cls(name, kind, created_at, description, list(tags), portfolio)
+        return cls(name, kind, created_at, description, list(tags), portfolio, deleted_at, list(renamed_from))
 
 
 @dataclass(frozen=True)

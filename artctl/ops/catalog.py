@@ -55,7 +55,7 @@ def aliases(name: str) -> list[Item]:
     if repo is None:
         return out
     with _quiet():
-        parsed = parse_name(name)
+        parsed = parse_name(name, repo.names)
         versions = repo.registry.versions(parsed)
         if versions:
             out.append((LATEST, f"newest: {versions[-1].version}"))

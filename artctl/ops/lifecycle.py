@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from artctl.base.crashpoints import crash_point, declare
 from artctl.errors import ArtifactNotFound, Conflict, InvalidName
 from artctl.format.names import (
     LATEST,
@@ -24,6 +25,12 @@ from artctl.format.records import VersionRecord, utcnow
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
+
+DELETE_BEFORE_MARK = declare(
+    "delete-collection.before-mark",
+    "every version soft-deleted and the aliases dropped, the collection not yet marked deleted: "
+    "its name still taken; the re-run marks it and frees the name",
+)
 
 
 @dataclass(frozen=True)
@@ -64,15 +71,15 @@ class DeleteResult:
         return {"name": self.name, "deleted": self.versions, "aliases_removed": self.aliases_removed}
 
 
-def _ref(ref: str | ArtifactRef) -> ArtifactRef:
-    return parse_ref(ref) if isinstance(ref, str) else ref
+def _ref(repo: Repository, ref: str | ArtifactRef) -> ArtifactRef:
+    return parse_ref(ref, repo.names) if isinstance(ref, str) else ref
 
 
-def _name(name: str | ArtifactName) -> ArtifactName:
+def _name(repo: Repository, name: str | ArtifactName) -> ArtifactName:
     if isinstance(name, str):
         if ":" in name:
             raise InvalidName(f"{name!r} names one version; --all takes the artifact NAME without ':ALIAS'")
-        return parse_name(name)
+        return parse_name(name, repo.names)
     return name
 
 
@@ -80,7 +87,7 @@ def _name(name: str | ArtifactName) -> ArtifactName:
 def add_alias(repo: Repository, ref: str | ArtifactRef, alias: str) -> AliasChange:
     """Point custom ``alias`` at the version ``ref`` names, moving it from any other version."""
     validate_custom_alias(alias)
-    parsed = _ref(ref)
+    parsed = _ref(repo, ref)
     previous = repo.registry.aliases(parsed.name).get(alias)
     record = repo.registry.set_alias(parsed, alias)
     return AliasChange(
@@ -90,14 +97,14 @@ def add_alias(repo: Repository, ref: str | ArtifactRef, alias: str) -> AliasChan
 
 def remove_alias(repo: Repository, name: str | ArtifactName, alias: str) -> AliasChange:
     """Drop custom ``alias``; ``latest`` and ``vN`` are managed and refused."""
-    parsed = _name(name)
+    parsed = _name(repo, name)
     version = repo.registry.remove_alias(parsed, alias)
     return AliasChange(str(parsed), alias, None, version)
 
 
 def list_aliases(repo: Repository, name: str | ArtifactName) -> list[AliasInfo]:
     """``latest`` (if any version is live) then the custom aliases, sorted."""
-    parsed = _name(name)
+    parsed = _name(repo, name)
     registry = repo.registry
     registry.require_artifact(parsed)
     out: list[AliasInfo] = []
@@ -126,7 +133,7 @@ def delete_version(repo: Repository, ref: str | ArtifactRef, *, delete_aliases: 
     """
     from artctl.repository.links import check_deletable
 
-    parsed = _ref(ref)
+    parsed = _ref(repo, ref)
     registry = repo.registry
     check_deletable(repo, [registry.resolve(parsed)])  # reads other collections: before our lock
     with registry.lock(parsed.name):
@@ -144,21 +151,56 @@ def delete_version(repo: Repository, ref: str | ArtifactRef, *, delete_aliases: 
 
 
 def delete_artifact(repo: Repository, name: str | ArtifactName) -> DeleteResult:
-    """Soft-delete every live version of an artifact and drop all its custom aliases (refused
-    while a registry links to one of its versions)."""
+    """Delete a whole collection: soft-delete every live version, drop all its custom aliases,
+    then mark the collection deleted, which frees its name (the next put of that name, of any
+    type, starts a fresh collection at v0, as in W&B). The versions' bytes stay until gc.
+    Refused while a registry links to one of its versions.
+
+    Re-running it after an interruption finishes it; deleting a deleted collection is an error.
+    """
     from artctl.repository.links import check_deletable
 
-    parsed = _name(name)
+    parsed = _name(repo, name)
     registry = repo.registry
     check_deletable(repo, registry.versions(parsed))
     with registry.lock(parsed):
-        registry.require_artifact(parsed)
+        if registry.holder(parsed) is None:
+            registry.require_artifact(parsed)  # never existed: not found
+            raise ArtifactNotFound(f"artifact {parsed} was already deleted")
         live = registry.versions(parsed)
-        if not live:
-            raise ArtifactNotFound(f"artifact {parsed} has no live versions to delete")
         removed = sorted(registry.aliases(parsed))
         if removed:
             registry.write_aliases(parsed, {})
         for record in live:
             _soft_delete(repo, parsed, record)
+        crash_point(DELETE_BEFORE_MARK)
+        registry.mark_deleted(parsed)
     return DeleteResult(str(parsed), [r.version for r in live], removed)
+
+
+# -- renaming -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RenameResult:
+    """``artifact rename``: the collection's old and new names, its type and live versions."""
+
+    old: str
+    new: str
+    type: str
+    versions: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"old": self.old, "new": self.new, "type": self.type, "versions": self.versions}
+
+
+def rename_artifact(repo: Repository, old: str | ArtifactName, new: str | ArtifactName) -> RenameResult:
+    """Rename a collection with all its versions, aliases and run links, whole or not at all
+    (``artctl.repository.renames``). A ``new`` without a project stays in ``old``'s project
+    (a rename, not a move); a taken ``new`` is a conflict. Version numbers and digests keep."""
+    source = _name(repo, old)
+    if isinstance(new, str):
+        if ":" in new:
+            raise InvalidName(f"{new!r} names one version; rename takes the new NAME without ':ALIAS'")
+        new = parse_name(new, repo.names.with_defaults(project=source.project))
+    record = repo.registry.rename(source, new)
+    live = [r.version for r in repo.registry.versions(new)]
+    return RenameResult(str(source), str(new), record.type, live)

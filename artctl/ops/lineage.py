@@ -267,7 +267,7 @@ def root_id(repo: Repository, target: str) -> str:
         return run_node_id(run_id)
     if target.startswith(ARTIFACT_PREFIX):
         target = target[len(ARTIFACT_PREFIX) :]
-    record = repo.resolve(parse_ref(target), include_deleted=True)
+    record = repo.resolve(parse_ref(target, repo.names), include_deleted=True)
     return artifact_node_id(record.name, record.version)
 
 

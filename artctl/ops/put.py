@@ -84,7 +84,7 @@ def put(
 
     Identical content to a live version creates no new version; the aliases still move.
     """
-    artifact = parse_name(name)
+    artifact = parse_name(name, repository.names)
     check_type(repository, artifact, type)
     check_metadata(metadata)  # before any file is read or stored
     if run_id:

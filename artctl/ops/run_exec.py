@@ -122,11 +122,12 @@ def exec_run(
             hint="e.g. artctl run exec --job-type train -- python train.py",
         )
     validate_type(job_type)
+    scope = repo.names.with_defaults(project=project)
     records = []
     for ref in dict.fromkeys(uses):
-        records.append(repo.resolve(parse_ref(ref, project)))
+        records.append(repo.resolve(parse_ref(ref, scope)))
     for spec in logs:
-        check_type(repo, parse_name(spec.name, project), spec.type)
+        check_type(repo, parse_name(spec.name, scope), spec.type)
     run = repo.runs.create(job_type, name=name, project=project, config=config, command=list(command))
     if on_start is not None:
         on_start(run)
@@ -160,7 +161,7 @@ def exec_run(
                 f"the command succeeded but did not create {', '.join(missing)}; nothing was logged"
             )
         outputs = tuple(
-            put(repo, spec.path, name=str(parse_name(spec.name, project)), type=spec.type, run_id=run.id)
+            put(repo, spec.path, name=str(parse_name(spec.name, scope)), type=spec.type, run_id=run.id)
             for spec in logs
         )
     except BaseException as exc:

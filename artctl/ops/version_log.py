@@ -49,7 +49,7 @@ def log(
     """Versions of ``name`` newest first (at most ``limit``), each with its change."""
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
-    versions = list_versions(repo, parse_name(name), include_deleted=include_deleted)
+    versions = list_versions(repo, parse_name(name, repo.names), include_deleted=include_deleted)
     newest_first = versions[::-1]
     shown = newest_first[:limit] if limit else newest_first
     out = []

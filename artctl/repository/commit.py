@@ -136,7 +136,7 @@ def commit_digest(
 def check_type(repository: Repository, name: ArtifactName, kind: str) -> None:
     """Fail before any work when the name is taken by another type."""
     validate_type(kind)
-    existing = repository.registry.artifact(name)
+    existing = repository.registry.holder(name)  # a deleted collection's name is free
     if existing is not None and existing.type != kind:
         raise Conflict(
             f"artifact {name} already exists with type {existing.type!r}, not {kind!r}",
@@ -155,7 +155,7 @@ def type_for(repository: Repository, name: str, kind: str | None) -> str:
     else :data:`DEFAULT_TYPE`."""
     if kind is not None:
         return kind
-    existing = repository.registry.artifact(parse_name(name))
+    existing = repository.registry.holder(parse_name(name, repository.names))
     return existing.type if existing is not None else DEFAULT_TYPE
 
 

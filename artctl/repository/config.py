@@ -28,6 +28,10 @@ else:  # pragma: no cover
 KNOWN_KEYS: dict[str, str] = {
     "core.link": "how `get` places files: auto (reflink, else copy), copy, reflink, hardlink, symlink",
     "core.default_remote": "remote used by push/pull when none is named",
+    "core.entity": "the entity (owner) this repository belongs to: `ENTITY/project/name` is "
+    "`project/name`, another entity's path is refused (default: unset, any entity prefix accepted)",
+    "core.project": "default project of bare artifact names (`mnist` means `PROJECT/mnist`) in every "
+    "command and in Python; the ARTCTL_PROJECT variable wins over it",
     "core.workers": "worker threads for hashing and copying (default: number of CPUs); with 2 or "
     "more, a put of many small files shares them with a helper process",
     "core.fsync": "flush every object and record to disk before it counts (default true; true/false, "
@@ -300,6 +304,20 @@ def parse_link(value: Any, key: str, source: str | None = None) -> str:
     return value
 
 
+def parse_name_part(value: Any, key: str, source: str | None = None) -> str:
+    """An entity or project: one part of an artifact name (``docs/names.md``)."""
+    from artctl.errors import InvalidName
+    from artctl.format.names import parse_project
+
+    expected = "1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"
+    if not isinstance(value, str) or "/" in value:
+        raise invalid(value, key, source, expected)
+    try:
+        return parse_project(value)
+    except InvalidName:
+        raise invalid(value, key, source, expected) from None
+
+
 def parse_grace(value: Any, key: str = "--grace-period", source: str | None = None) -> int:
     """A grace period in seconds from a duration (``1h``, ``30m``, ``2d``) or ``0``/``now``.
 
@@ -343,6 +361,8 @@ PARSERS: dict[str, Callable[[Any, str, str | None], Any]] = {
     "core.link": parse_link,
     "core.fsync": parse_bool,
     "core.workers": parse_count,
+    "core.entity": parse_name_part,
+    "core.project": parse_name_part,
     "ttl.default": parse_ttl,
     "ttl.project.<PROJECT>": parse_ttl,
     "gc.grace_period": parse_grace,

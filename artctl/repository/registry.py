@@ -1,7 +1,8 @@
 """The metadata store: artifacts, their versions and aliases, as small JSON records.
 
-Layout under ``.artifacts/registry/<project>/<name>/`` (``@<entity>/`` in front when an entity
-is given): ``artifact.json``, ``versions/v<N>.json``, ``aliases.json`` (custom aliases only).
+Layout under ``.artifacts/registry/<project>/<name>/`` (the entity is the repository's, so it
+is not part of the path: docs/names.md): ``artifact.json``, ``versions/v<N>.json``,
+``aliases.json`` (custom aliases only).
 ``latest`` is not stored: it is always the newest live version, so it can never go stale.
 Changes happen under the artifact's lock; version records are created exclusively, so even
 without the lock no version number can be written twice. A change of several records at once
@@ -19,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artctl.base.crashpoints import crash_point
+from artctl.base.crashpoints import crash_point, declare
 from artctl.base.fsutil import atomic_write_bytes, create_exclusive
 from artctl.errors import ArtifactNotFound, Conflict, InvalidInput, LinkError, RepositoryFormatError
 from artctl.format.names import (
@@ -27,6 +28,7 @@ from artctl.format.names import (
     ArtifactName,
     ArtifactRef,
     parse_name,
+    parse_project,
     requested_aliases,
     validate_custom_alias,
     validate_tag,
@@ -34,9 +36,16 @@ from artctl.format.names import (
     version_index,
 )
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads, utcnow
+from artctl.repository import renames
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
+
+RETIRE_AFTER_RENAME = declare(
+    "retire.after-rename",
+    "a deleted collection's directory moved under tmp/, not yet removed: the name is free, the "
+    "put that claimed it starts again at v0 on its re-run",
+)
 
 
 class Registry:
@@ -57,19 +66,48 @@ class Registry:
     @contextlib.contextmanager
     def lock(self, name: ArtifactName) -> Iterator[None]:
         """The artifact's lock; taking it first finishes a merge that was interrupted
-        (``artctl.repository.journal``), so whoever changes the registry starts from a whole state.
-        Re-entrant within a thread."""
+        (``artctl.repository.journal``) and a rename from or to this name
+        (``artctl.repository.renames``), so whoever changes the registry starts from a whole
+        state. Re-entrant within a thread."""
         held = self._held()
         if name in held:
             yield
             return
-        with self.repo.lock(f"artifact-{name}"):
+        with contextlib.ExitStack() as stack:
+            while True:
+                if not held:  # a rename needs both names' locks, in order: none may be held
+                    self._finish_renames(name)
+                stack.enter_context(self.repo.lock(f"artifact-{name}"))
+                if held or not renames.involving(self.repo, name):
+                    break
+                stack.close()  # its renamer died after we looked: finish it first
             held.add(name)
             try:
                 self._roll_forward(name)
                 yield
             finally:
                 held.discard(name)
+
+    @contextlib.contextmanager
+    def _locks(self, names: list[ArtifactName]) -> Iterator[None]:
+        """Several artifacts' locks in name order (renames only; nothing else nests them)."""
+        with contextlib.ExitStack() as stack:
+            held = self._held()
+            for name in sorted(names):
+                if name not in held:
+                    stack.enter_context(self.repo.lock(f"artifact-{name}"))
+                    held.add(name)
+                    stack.callback(held.discard, name)
+            yield
+
+    def _finish_renames(self, name: ArtifactName | None = None) -> None:
+        """Finish every pending rename from or to ``name`` (all of them when None)."""
+        for pending in renames.pending(self.repo):
+            if name is None or name in (pending.old, pending.new):
+                with self._locks(pending.names()):
+                    current = renames.involving(self.repo, pending.old)
+                    if pending in current:  # not finished by another process meanwhile
+                        renames.apply(self.repo, pending)
 
     def _held(self) -> set[ArtifactName]:
         """Artifacts whose lock this thread holds."""
@@ -94,6 +132,8 @@ class Registry:
         if name not in held and journal.path_for(self.repo, name).exists():
             with self.lock(name):
                 pass
+        if not held and renames.involving(self.repo, name):
+            self._finish_renames(name)
 
     def settle_all(self) -> None:
         """Before reading runs or listing artifacts: finish every interrupted merge.
@@ -104,6 +144,7 @@ class Registry:
 
         if self._held():
             return
+        self._finish_renames()
         for path in journal.pending(self.repo):
             pending = journal.read(self.repo, path)
             if pending is not None:
@@ -122,16 +163,50 @@ class Registry:
     def require_artifact(self, name: ArtifactName) -> ArtifactRecord:
         record = self.artifact(name)
         if record is None:
+            successor = self.renamed_to(name)
             raise ArtifactNotFound(
-                f"artifact {name} not found", hint="list artifacts with `artctl artifact ls`"
+                f"artifact {name} not found",
+                hint=f"it was renamed to {successor}"
+                if successor
+                else "list artifacts with `artctl artifact ls`",
             )
         return record
 
+    def renamed_to(self, name: ArtifactName) -> str | None:
+        """The collection of ``name``'s project that was once called ``name``, if any (a scan of
+        one project, for an error's hint and for repeating a rename)."""
+        try:
+            siblings = sorted(os.listdir(self.root / name.project))
+        except FileNotFoundError:
+            return None
+        for sibling in siblings:
+            path = self.root / name.project / sibling / "artifact.json"
+            try:
+                record = ArtifactRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if str(name) in record.renamed_from and not record.deleted_at:
+                return record.name
+        return None
+
+    def holder(self, name: ArtifactName) -> ArtifactRecord | None:
+        """The collection holding ``name``, or None when the name is free: never used, or its
+        collection was deleted as a whole (as in W&B, deleting a collection frees its name).
+        The one answer to "is this name taken, and by which type?"."""
+        record = self.artifact(name)
+        return None if record is None or record.deleted_at else record
+
     def ensure_artifact(self, name: ArtifactName, kind: str, *, portfolio: bool = False) -> ArtifactRecord:
         """The artifact's record, created on first use; a different type, or a registry
-        collection where an ordinary one is wanted (or the reverse), is a conflict."""
+        collection where an ordinary one is wanted (or the reverse), is a conflict.
+
+        A deleted collection's directory is retired first (callers hold the artifact's lock),
+        so the name starts again as a fresh collection at v0, of any type."""
         validate_type(kind)
         existing = self.artifact(name)
+        if existing is not None and existing.deleted_at:
+            self.retire(name)
+            existing = None
         if existing is None:
             record = ArtifactRecord(str(name), kind, utcnow(), portfolio=portfolio)
             path = self.artifact_dir(name) / "artifact.json"
@@ -188,7 +263,9 @@ class Registry:
         return record
 
     def iter_artifacts(self, project: str | None = None, kind: str | None = None) -> Iterator[ArtifactRecord]:
-        """Every artifact (optionally of one project or type), sorted by name."""
+        """Every artifact (optionally of one ``[entity/]project`` or type), sorted by name."""
+        if project:
+            project = parse_project(project.rstrip("/"), self.repo.names)
         self.settle_all()
         if not self.root.is_dir():
             return
@@ -199,12 +276,83 @@ class Registry:
                 path = Path(dirpath) / "artifact.json"
                 record = ArtifactRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
                 name = parse_name(record.name)
-                if project and name.project != project and f"{name.entity}/{name.project}" != project:
+                if project and name.project != project:
                     continue
                 if kind and record.type != kind:
                     continue
                 found.append(record)
         yield from sorted(found, key=lambda r: r.name)
+
+    def mark_deleted(self, name: ArtifactName) -> ArtifactRecord:
+        """Record that the whole collection was deleted: its name is free from now on
+        (callers hold the lock and have soft-deleted every version first)."""
+        record = self.require_artifact(name).evolve(deleted_at=utcnow())
+        atomic_write_bytes(
+            self.artifact_dir(name) / "artifact.json",
+            dumps(record.to_json()),
+            tmp_dir=self.repo.tmp_dir,
+            fsync=self.repo.fsync,
+        )
+        return record
+
+    def retire(self, name: ArtifactName) -> None:
+        """Remove a deleted collection's records so its name can start again (callers hold the
+        lock). One atomic rename takes the directory out of the registry, then it is removed:
+        a kill in between leaves the name free and ``tmp/retired-<hash>``, which the next
+        retire of that name (a re-run) removes."""
+        import shutil
+
+        from artctl.base.hashing import hash_bytes
+
+        aside = self.repo.tmp_dir / f"retired-{hash_bytes(str(name).encode())[:32]}"
+        shutil.rmtree(aside, ignore_errors=True)
+        try:
+            self.repo.tmp_dir.mkdir(parents=True, exist_ok=True)
+            os.rename(self.artifact_dir(name), aside)
+            crash_point(RETIRE_AFTER_RENAME)
+        except FileNotFoundError:
+            pass
+        shutil.rmtree(aside, ignore_errors=True)
+
+    def rename(self, old: ArtifactName, new: ArtifactName) -> ArtifactRecord:
+        """Rename a collection, all its versions, aliases and the run links naming it, whole or
+        not at all (``artctl.repository.renames``); return the renamed collection's record.
+
+        ``new`` must be free (unused, or a deleted collection's name). Renaming again after a
+        rename was interrupted finishes that rename and succeeds.
+        """
+        if old == new:
+            raise Conflict(f"artifact {old} already has that name")
+        intent = renames.Rename(old, new)
+        self._finish_renames(old)
+        self._finish_renames(new)
+        if self.holder(old) is None and self.renamed_to(old) == str(new):
+            return self.require_artifact(new)  # done already (a repeated or interrupted rename)
+        with self._locks([old, new]):
+            if renames.involving(self.repo, old) or renames.involving(self.repo, new):
+                raise Conflict(
+                    f"another rename of {old} or {new} was interrupted just now",
+                    hint="run the command again: it finishes that rename first",
+                )
+            self._roll_forward(old)
+            self._roll_forward(new)
+            source = self.holder(old)
+            if source is None:
+                self.require_artifact(old)  # never existed: not found
+                raise ArtifactNotFound(
+                    f"artifact {old} was deleted", hint="a deleted collection cannot be renamed"
+                )
+            taken = self.holder(new)
+            if taken is not None:
+                raise Conflict(
+                    f"artifact {new} already exists (type {taken.type!r})",
+                    hint=f"choose another name, or delete it first: `artctl artifact rm {new} --all`",
+                )
+            self.retire(new)  # a deleted collection of that name, if any: its name is free
+            renames.write(self.repo, intent)
+            crash_point(renames.AFTER_INTENT)
+            renames.apply(self.repo, intent)
+        return self.require_artifact(new)
 
     def delete_artifact_records(self, name: ArtifactName) -> None:
         """Remove an artifact's registry directory (used by gc once every version is gone)."""

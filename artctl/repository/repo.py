@@ -19,7 +19,7 @@ from artctl.base.hashing import hash_bytes
 from artctl.base.units import ttl_seconds
 from artctl.errors import ObjectNotFound, RepositoryFormatError, RepositoryNotFound
 from artctl.format.manifest import Entry, Manifest
-from artctl.format.names import ArtifactName, ArtifactRef, parse_ref
+from artctl.format.names import ArtifactName, ArtifactRef, NameScope, parse_ref
 from artctl.format.records import VersionRecord
 from artctl.repository.config import Config
 from artctl.repository.settings import Settings, default_workers
@@ -140,6 +140,11 @@ class Repository:
             if "store" in self.__dict__:
                 self.store.fsync = settings.fsync
         return self._settings[1]
+
+    @property
+    def names(self) -> NameScope:
+        """What short names mean here: ``core.entity`` and the default project."""
+        return self.settings.names
 
     @property
     def fsync(self) -> bool:
@@ -267,7 +272,7 @@ class Repository:
     # -- versions and settings, for every layer above -------------------------------------------
     def resolve(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionRecord:
         """``proj/name:alias`` (or a parsed ref) → its version record, or a clear error."""
-        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        parsed = parse_ref(ref, self.names) if isinstance(ref, str) else ref
         return self.registry.resolve(parsed, include_deleted=include_deleted)
 
     def manifest(self, record: VersionRecord) -> Manifest:

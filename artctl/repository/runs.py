@@ -219,7 +219,8 @@ class RunStore:
         pid: int | None = None,
     ) -> RunRecord:
         """A new ``running`` run owned by process ``pid`` (default: this one; 0: none), whose
-        death without a finish shows the run as crashed."""
+        death without a finish shows the run as crashed. Without ``project`` it belongs to the
+        default project (``ARTCTL_PROJECT`` / ``core.project``), if any, as in W&B."""
         from artctl.format.names import validate_type
 
         try:
@@ -238,7 +239,7 @@ class RunStore:
                 id=new_run_id(),
                 job_type=job_type,
                 name=name,
-                project=project,
+                project=project or self.repo.names.project,
                 command=list(command if command is not None else sys.argv),
                 host=_hostname(),
                 cwd=cwd,

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from artctl.repository.config import Config, parse_bool, parse_count, parse_grace, parse_link
+from artctl.format.names import NameScope
+from artctl.repository.config import (
+    Config,
+    parse_bool,
+    parse_count,
+    parse_grace,
+    parse_link,
+    parse_name_part,
+)
 
 #: Unreferenced objects younger than this are kept by gc (``gc.grace_period``).
 DEFAULT_GRACE_SECONDS = 3600
@@ -41,6 +49,9 @@ class Settings:
     allow_local_references: bool = False
     #: ``remote.<NAME>.jobs`` of every configured remote that sets it.
     remote_jobs: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``core.entity`` and the default project (``ARTCTL_PROJECT``, else ``core.project``): what
+    #: short names mean here (``artctl.format.names.NameScope``).
+    names: NameScope = NameScope()
 
     @classmethod
     def load(cls, config: Config) -> Settings:
@@ -62,6 +73,10 @@ class Settings:
             grace_seconds=typed("gc.grace_period", parse_grace, DEFAULT_GRACE_SECONDS),
             allow_local_references=typed("references.allow_local", parse_bool, False),
             remote_jobs=MappingProxyType(jobs),
+            names=NameScope(
+                typed("core.entity", parse_name_part, None),
+                _env_project() or typed("core.project", parse_name_part, None),
+            ),
         )
 
     def jobs_for(self, remote: str) -> int | None:
@@ -72,3 +87,9 @@ class Settings:
 def default_workers() -> int:
     """Parallel workers when ``core.workers`` is unset: twice the CPUs, between 2 and 16."""
     return max(2, min(16, (os.cpu_count() or 2) * 2))
+
+
+def _env_project() -> str | None:
+    """``ARTCTL_PROJECT`` (W&B's ``WANDB_PROJECT``): the default project, over ``core.project``."""
+    value = os.environ.get("ARTCTL_PROJECT") or None
+    return None if value is None else parse_name_part(value, "core.project", "ARTCTL_PROJECT")

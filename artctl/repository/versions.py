@@ -82,7 +82,7 @@ def list_artifacts(
 def list_versions(
     repository: Repository, name: str | ArtifactName, *, include_deleted: bool = False
 ) -> list[VersionInfo]:
-    artifact = parse_name(name) if isinstance(name, str) else name
+    artifact = parse_name(name, repository.names) if isinstance(name, str) else name
     repository.registry.require_artifact(artifact)
     records = repository.registry.versions(artifact, include_deleted=include_deleted)
     latest = repository.registry.latest(artifact)
@@ -111,7 +111,7 @@ def update(
     remove_tags: Sequence[str] = (),
 ) -> VersionInfo:
     """Edit mutable fields; ``ttl=None`` removes the TTL, ``...`` leaves a field alone."""
-    parsed = parse_ref(ref) if isinstance(ref, str) else ref
+    parsed = parse_ref(ref, repository.names) if isinstance(ref, str) else ref
     if metadata is not ...:
         check_metadata(metadata)
     seconds: Any = ...

@@ -88,13 +88,12 @@ def artifacts(
 
 
 def _project_of(name: str) -> str:
-    parsed = parse_name(name)
-    return f"{parsed.entity}/{parsed.project}" if parsed.entity else parsed.project
+    return parse_name(name).project
 
 
 def artifact(repo: Repo, name: str) -> dict[str, Any]:
     """An artifact and all its versions (deleted and expired ones too, marked by state)."""
-    parsed = parse_name(name)
+    parsed = parse_name(name, repo.names)
     record = repo.registry.require_artifact(parsed)
     versions = repo.versions(parsed, include_deleted=True)
     custom = repo.registry.aliases(parsed)
@@ -237,7 +236,7 @@ def edit_alias(repo: Repo, body: dict[str, Any]) -> dict[str, Any]:
     ref = _required_str(body, "ref")
     alias = _required_str(body, "alias")
     action = body.get("action", "add")
-    parsed = parse_ref(ref)
+    parsed = parse_ref(ref, repo.names)
     if action == "add":
         record = repo.registry.set_alias(parsed, alias)
     elif action == "remove":

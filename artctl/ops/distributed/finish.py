@@ -70,7 +70,7 @@ def finish(
     one whose parts are not all deleted yet is cleaned up and reported; ``path`` is then not
     added again if the parts (or the version) already hold exactly its files.
     """
-    artifact = parse_name(name)
+    artifact = parse_name(name, repo.names)
     validate_type(type)
     validate_id(distributed_id)
     last = _last_part(repo, path, extra_entries)

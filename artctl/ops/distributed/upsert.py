@@ -91,7 +91,7 @@ def upsert_entries(
     remote: str | None = None,
 ) -> UpsertResult:
     """Store the entries ``entries_fn()`` produces and add them as one part."""
-    artifact = parse_name(name)
+    artifact = parse_name(name, repo.names)
     validate_type(type)
     validate_id(distributed_id)
     from artctl.repository.commit import check_type

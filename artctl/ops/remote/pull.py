@@ -60,7 +60,7 @@ def _pull(
     open_remote(backend, create=False)
     wanted: dict[str, str | None] = {}
     for text in refs:
-        ref = parse_ref(text)
+        ref = parse_ref(text, repository.names)
         wanted[str(ref.name)] = ref.alias if ":" in text else None
     skipped: list[str] = []
     registry = read_registry(backend, set(wanted) if wanted else None, skipped)

@@ -78,7 +78,7 @@ def select_versions(repo: Repository, refs: Iterable[str]) -> dict[str, list[Ver
             out[str(name)] = registry.versions(name)
         return out
     for text in refs:
-        ref = parse_ref(text)
+        ref = parse_ref(text, repo.names)
         if ":" in text:
             record = registry.resolve(ref)
             out.setdefault(str(ref.name), [])
