@@ -258,10 +258,12 @@ class Repo:
         ``base`` is the manifest a draft started from: its remote origin carries over to the
         new manifest when reference entries do (``Repository.inherited_origin``).
         """
-        from artctl.base.writeguard import writing
+        from artctl.base.locks import writing
 
         check_metadata(metadata)  # before the manifest is written
-        with writing(self.repository.locks_dir):  # gc waits until the version record exists
+        with writing(
+            self.repository.locks_dir, tmp_dir=self.repository.tmp_dir
+        ):  # gc waits until the version record exists
             digest = self.repository.write_manifest(
                 manifest, origin=self.repository.inherited_origin(manifest, base)
             )
@@ -299,12 +301,14 @@ class Repo:
 
         ``ttl=None`` inherits the project's default TTL; ``ttl="none"`` means no TTL at all.
         """
-        from artctl.base.writeguard import writing
+        from artctl.base.locks import writing
 
         check_metadata(metadata)
         if run_id:
             self.repository.runs.require_running(run_id)
-        with writing(self.repository.locks_dir):  # gc waits until the version record exists
+        with writing(
+            self.repository.locks_dir, tmp_dir=self.repository.tmp_dir
+        ):  # gc waits until the version record exists
             seconds = (
                 None if ttl == "none" else ttl_seconds(ttl) if ttl is not None else self.default_ttl(name)
             )
@@ -354,7 +358,7 @@ class Repo:
         Identical content to a live version creates no new version; the aliases still move.
         """
         from artctl import references
-        from artctl.base.writeguard import writing
+        from artctl.base.locks import writing
         from artctl.ops.cache import shared_use
         from artctl.ops.gc import discard_on_failure
 
@@ -375,7 +379,7 @@ class Repo:
         with (
             discard_on_failure(self),
             shared_use(self.repository.locks_dir),
-            writing(self.repository.locks_dir),
+            writing(self.repository.locks_dir, tmp_dir=self.repository.tmp_dir),
         ):
             if references.is_uri(str(path)):
                 entries = list(

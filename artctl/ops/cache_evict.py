@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artctl.base.locks import exclusive
+from artctl.base.locks import CLEANUP_TIMEOUT_SECONDS, cache_exclusive, gc_exclusive
 from artctl.repository import cache_state as db
 
 if TYPE_CHECKING:
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 #: Temp files younger than this may belong to a running writer and are left alone.
 TEMP_GRACE_SECONDS = 3600
-#: How long cleanup waits for running ``get``s to finish before giving up.
-CLEANUP_LOCK_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -137,7 +135,7 @@ def needed_as_only_copy(repo: Repo) -> set[str]:
             except Exception:  # noqa: BLE001 - a broken manifest is verify's business, not ours
                 continue
             needed.update(e.digest for e in manifest if e.digest is not None and e.ref is None)
-    needed.update(_draft_digests(repo.repository.root / "drafts"))
+    needed.update(_draft_digests(repo.repository.layout.drafts))
     return needed
 
 
@@ -274,18 +272,19 @@ def cleanup(
     *,
     dry_run: bool = False,
     remove_temp: bool = False,
-    lock_timeout: float = CLEANUP_LOCK_TIMEOUT,
+    lock_timeout: float = CLEANUP_TIMEOUT_SECONDS,
 ) -> CleanupResult:
     """Evict LRU cache units until the cache fits in ``limit`` bytes (see module docstring)."""
     if dry_run:
         return _cleanup_locked(repo, limit, True, remove_temp)
-    from artctl.base import writeguard
-
     locks = repo.repository.locks_dir
     # Readers (get) hold the cache lock, writers (put, draft, upsert, pull) gc's writer guard:
     # with both held exclusively no process is between "the store has it" and using it.
     # Order: cache lock, then writer guard — the order a put takes them in.
-    with exclusive(locks, lock_timeout), writeguard.exclusive(locks, lock_timeout):
+    with (
+        cache_exclusive(locks, lock_timeout),
+        gc_exclusive(locks, lock_timeout, tmp_dir=repo.repository.tmp_dir),
+    ):
         return _cleanup_locked(repo, limit, False, remove_temp)
 
 

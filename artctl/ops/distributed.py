@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point, declare
 from artctl.errors import ArtifactNotFound, Conflict, IntegrityError, InvalidInput, ObjectNotFound
+from artctl.format.layout import distributed_key, distributed_part_key, distributed_parts, part_of_file
 from artctl.format.manifest import Entry, Manifest, entries_after_header
 from artctl.format.names import ArtifactName, parse_name, validate_type
 from artctl.format.records import utcnow
@@ -83,7 +84,7 @@ def validate_id(distributed_id: str) -> str:
 
 
 def base_rel(name: ArtifactName, distributed_id: str) -> str:
-    return "drafts/distributed/" + "/".join(name.parts) + f"/{distributed_id}"
+    return distributed_key(name, distributed_id)
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,11 @@ class UpsertResult:
 def _gc_guard(repo: Repo) -> Iterator[None]:
     """Hold gc's writer guard (if this build has gc) while blobs are unreferenced."""
     try:
-        from artctl.base.writeguard import writing
+        from artctl.base.locks import writing
     except ImportError:  # pragma: no cover - gc not present
         yield
         return
-    with writing(repo.root / "locks"):
+    with writing(repo.repository.locks_dir, tmp_dir=repo.repository.tmp_dir):
         yield
 
 
@@ -149,10 +150,10 @@ class _Area:
 def _check_remote_type(area: _Area, name: ArtifactName, kind: str) -> None:
     if area.spec is None:
         return
+    from artctl.format.layout import artifact_record_key
     from artctl.format.records import ArtifactRecord, loads
-    from artctl.ops.remote.protocol import artifact_dir
 
-    data = area.backend.read_or_none(f"{artifact_dir(name)}/artifact.json")
+    data = area.backend.read_or_none(artifact_record_key(name))
     if data is not None:
         existing = ArtifactRecord.from_json(loads(data, f"remote artifact {name}"))
         if existing.type != kind:
@@ -247,7 +248,7 @@ def upsert_entries(
             _send_entries(repo, area, entries)
         crash_point(UPSERT_AFTER_OBJECTS)
         data = _part_bytes(artifact, type, distributed_id, part, entries)
-        if not area.backend.create(f"{base}/parts/{part}.jsonl", data):  # pragma: no cover - uuid clash
+        if not area.backend.create(distributed_part_key(base, part), data):  # pragma: no cover - uuid clash
             raise Conflict(f"part {part} already exists")
         crash_point(UPSERT_AFTER_PART)
     if area.backend.exists(f"{base}/sealed"):
@@ -271,7 +272,7 @@ def _confirm_included(area: _Area, base: str, name: ArtifactName, distributed_id
         if doc is not None:
             if part in doc.get("parts", []):
                 return
-            area.backend.delete(f"{base}/parts/{part}.jsonl")
+            area.backend.delete(distributed_part_key(base, part))
             raise Conflict(
                 f"distributed version {distributed_id!r} of {name} was finished without this "
                 "part; upsert refused",
@@ -352,14 +353,15 @@ def _merge(parts: dict[str, tuple[dict[str, Any], list[Entry]]]) -> Manifest:
 
 
 def _read_parts(area: _Area, base: str, name: ArtifactName) -> dict[str, tuple[dict[str, Any], list[Entry]]]:
-    names = [n for n in area.backend.listdir(f"{base}/parts") if n.endswith(".jsonl")]
+    parts = [p for p in map(part_of_file, area.backend.listdir(distributed_parts(base))) if p]
     from artctl.backend.fs import MAX_MANIFEST_BYTES
 
-    datas = area.backend.read_many((f"{base}/parts/{n}" for n in names), MAX_MANIFEST_BYTES)
+    keys = {distributed_part_key(base, p): p for p in parts}
+    datas = area.backend.read_many(keys, MAX_MANIFEST_BYTES)
     out = {}
     for rel, data in datas.items():
         if data is not None:
-            out[rel.rsplit("/", 1)[-1][:-6]] = _parse_part(data, rel, name)
+            out[keys[rel]] = _parse_part(data, rel, name)
     return out
 
 
@@ -507,9 +509,9 @@ def _version_manifest(repo: Repo, area: _Area, done: dict[str, Any]) -> Manifest
         except (ObjectNotFound, IntegrityError):
             return None
     from artctl.base.hashing import hash_bytes
-    from artctl.ops.remote.protocol import manifest_rel
+    from artctl.format.layout import manifest_key
 
-    data = area.backend.read_or_none(manifest_rel(digest))
+    data = area.backend.read_or_none(manifest_key(digest))
     if data is None or hash_bytes(data) != digest:
         return None
     return Manifest.parse(data, f"manifest {digest[:12]}")
@@ -526,7 +528,7 @@ def _complete(
     from artctl.format.names import version_index
 
     recorded = [p for p in done.get("parts", []) if isinstance(p, str)]
-    present = {n[:-6] for n in area.backend.listdir(f"{base}/parts") if n.endswith(".jsonl")}
+    present = set(filter(None, map(part_of_file, area.backend.listdir(distributed_parts(base)))))
     left = sorted(p for p in recorded if p in present)
     index = version_index(str(done.get("version", "")))
     if not left or index is None:
@@ -553,12 +555,10 @@ def _delete_parts(area: _Area, base: str, part_ids: list[str]) -> None:
     """Drop the parts a finished version includes (``finished.json`` exists already)."""
     for part_id in part_ids:
         crash_point(FINISH_DELETE_PART)
-        area.backend.delete(f"{base}/parts/{part_id}.jsonl")
+        area.backend.delete(distributed_part_key(base, part_id))
 
 
-def _commit_local(
-    repo: Repo, name: ArtifactName, kind: str, manifest: Manifest, **options: Any
-) -> PutResult:
+def _commit_local(repo: Repo, name: ArtifactName, kind: str, manifest: Manifest, **options: Any) -> PutResult:
     digests = {e.digest for e in manifest if e.digest is not None and e.ref is None}
     lacking = digests - repo.store.has_many(digests)
     if lacking:
@@ -587,12 +587,12 @@ def _commit_remote(
     then pull the version's metadata so this repository knows it too."""
     from artctl.api.repo import PutResult, link_of, ttl_seconds
     from artctl.base.hashing import hash_bytes
+    from artctl.format.layout import manifest_key
     from artctl.format.names import LATEST, validate_custom_alias, version_index
     from artctl.format.records import ArtifactRecord, VersionRecord
     from artctl.ops.remote import inventory
     from artctl.ops.remote.protocol import (
         ensure_artifact,
-        manifest_rel,
         publish_version,
         read_registry,
         update_aliases,
@@ -614,7 +614,7 @@ def _commit_remote(
         )
     data = manifest.canonical()
     digest = hash_bytes(data)
-    backend.write(manifest_rel(digest), data)
+    backend.write(manifest_key(digest), data)
     ensure_artifact(backend, ArtifactRecord(str(name), kind, utcnow()))
     remote_art = read_registry(backend, {str(name)}).get(str(name))
     taken = dict(remote_art.versions) if remote_art else {}

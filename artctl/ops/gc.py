@@ -10,10 +10,11 @@
    with at least ``repack_threshold`` of their bytes dead (rewritten), stale temp files. Nothing
    younger than the grace period (``gc.grace_period``, default 1h) is touched.
 3. *Execute* (not with ``dry_run``), holding the cache lock and the gc guard exclusively so no
-   ``get``, ``put``, ``draft`` or ``upsert`` is in flight; the plan is recomputed under the guard (manifests are immutable, so
-   the second pass only reads what is new). Order: expired versions soft-deleted → version
-   records marked ``purged_at`` → manifests → packs → loose objects → temp files. Version records
-   themselves are kept: they are small and lineage (runs, ``--all`` listings) needs them.
+   ``get``, ``put``, ``draft`` or ``upsert`` is in flight; the plan is recomputed under the guard
+   (manifests are immutable, so the second pass only reads what is new). Order: expired
+   versions soft-deleted → version records marked ``purged_at`` → manifests → packs → loose
+   objects → temp files. Version records themselves are kept: they are small and lineage
+   (runs, ``--all`` listings) needs them.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.hashing import is_digest
-from artctl.base.writeguard import GC_TIMEOUT_SECONDS, exclusive
+from artctl.base.locks import GC_TIMEOUT_SECONDS, cache_exclusive, gc_exclusive, holds_shared
 from artctl.errors import IntegrityError, InvalidInput
+from artctl.format.layout import digest_of_manifest_path, digest_of_object_path, pack_of_path
 from artctl.format.names import parse_name
 from artctl.format.records import VersionRecord, utcnow
 from artctl.repository.repack import pack_blobs, repack
@@ -74,6 +76,7 @@ DELETE_TEMP = declare(
     "gc.delete-temp",
     "some stale temp files or interrupted packs deleted (@N: after the N-th): the re-run deletes the rest",
 )
+
 _HEX64 = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
@@ -160,11 +163,12 @@ def gc(
     plan = _plan(repo, grace, repack_threshold, cache)
     if dry_run:
         return _result(plan, True, plan.expected_bytes)
-    from artctl.ops.cache import exclusive as cache_exclusive
-
     locks = repo.repository.locks_dir
     # Cache lock first (the order every writer uses): no `get` reads a pack gc is rewriting.
-    with cache_exclusive(locks, timeout=GC_TIMEOUT_SECONDS), exclusive(locks):
+    with (
+        cache_exclusive(locks, timeout=GC_TIMEOUT_SECONDS),
+        gc_exclusive(locks, tmp_dir=repo.repository.tmp_dir),
+    ):
         plan = _plan(repo, grace, repack_threshold, cache)
         if plan.unreadable:
             # Without a live manifest gc cannot know which blobs it needs: delete nothing.
@@ -206,9 +210,7 @@ def discard_on_failure(repo: Repo) -> Iterator[None]:
 def discard_created(repo: Repo, loose: set[str], packs: set[str]) -> int | None:
     """Delete those of ``loose`` objects and ``packs`` that no version or draft references;
     return the bytes freed, or None when gc's locks were not free within a moment."""
-    from artctl.base.writeguard import holds_shared
     from artctl.errors import LockTimeout
-    from artctl.ops.cache import exclusive as cache_exclusive
 
     locks = repo.repository.locks_dir
     if holds_shared(locks):  # inside another write of this process: its version may need them
@@ -216,7 +218,7 @@ def discard_created(repo: Repo, loose: set[str], packs: set[str]) -> int | None:
     try:
         with (
             cache_exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS),
-            exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS),
+            gc_exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS, tmp_dir=repo.repository.tmp_dir),
         ):
             plan = _Plan(grace=0)
             _live_manifests, live = _mark(repo, plan, {}, None)
@@ -294,7 +296,7 @@ def _mark(
                 plan.purge.append(record)
             else:
                 live_manifests.add(record.manifest)
-    live_blobs = _draft_roots(repository.root / "drafts", repository, live_manifests)
+    live_blobs = _draft_roots(repository.layout.drafts, repository, live_manifests)
     for digest in live_manifests:
         blobs = cache.get(digest)
         if blobs is None:
@@ -347,8 +349,8 @@ def _old(st: os.stat_result, cutoff: float, plan: _Plan, dead: int | None = None
 
 def _sweep_manifests(root: Path, live: set[str], cutoff: float, plan: _Plan) -> None:
     for path in _files(root):
-        digest = path.parent.name + path.name.removesuffix(".jsonl")
-        if not path.name.endswith(".jsonl") or not is_digest(digest) or digest in live:
+        digest = digest_of_manifest_path(path)
+        if digest is None or digest in live:
             continue
         with contextlib.suppress(FileNotFoundError):
             st = path.stat()
@@ -358,8 +360,8 @@ def _sweep_manifests(root: Path, live: set[str], cutoff: float, plan: _Plan) -> 
 
 def _sweep_loose(root: Path, live: set[str], cutoff: float, plan: _Plan) -> None:
     for path in _files(root):
-        digest = path.parent.name + path.name
-        if not is_digest(digest) or digest in live:
+        digest = digest_of_object_path(path)
+        if digest is None or digest in live:
             continue
         with contextlib.suppress(FileNotFoundError):
             st = path.stat()
@@ -399,7 +401,8 @@ def _sweep_packs(
             plan.dead_kept += dead
     if store.packs_dir.is_dir():
         for name in os.listdir(store.packs_dir):
-            if name.endswith(".pack") and name[:-5] not in complete and is_digest(name[:-5]):
+            pack_id = pack_of_path(store.packs_dir / name)
+            if pack_id is not None and pack_id not in complete and is_digest(pack_id):
                 path = store.packs_dir / name
                 with contextlib.suppress(FileNotFoundError):
                     st = path.stat()
@@ -412,9 +415,7 @@ def _spare(repo: Repo, plan: _Plan, manifests: set[str]) -> None:
     keep: set[str] = set()
     for digest in manifests:
         keep |= {e.digest for e in repo.repository.read_manifest(digest) if e.digest}
-    plan.manifests = [
-        (p, s) for p, s in plan.manifests if p.parent.name + p.name.removesuffix(".jsonl") not in manifests
-    ]
+    plan.manifests = [(p, s) for p, s in plan.manifests if digest_of_manifest_path(p) not in manifests]
     plan.loose = [(d, s) for d, s in plan.loose if d not in keep]
     for pack_id in list(plan.packs_delete):
         kept = {d for d, _, _ in pack_blobs(repo.store, pack_id) if d in keep}
@@ -471,7 +472,8 @@ def _execute(repo: Repo, plan: _Plan, progress: Progress | None) -> int:
         tick(1, got)
         crash_point(DELETE_OBJECT)
     for path, size in [*plan.orphan_packs, *plan.temp]:
-        if path.suffix == ".pack" and path.with_suffix(".idx").exists():
+        pack_id = pack_of_path(path) if path.parent == repo.store.packs_dir else None
+        if pack_id is not None and repo.store.index_path(pack_id).exists():
             continue  # completed since the plan: a repack above rewrote that very pack (same id)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)

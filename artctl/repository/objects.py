@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 
 from artctl.base.crashpoints import crash_point
-from artctl.base.hashing import is_digest
+from artctl.format.layout import OBJECTS, PACKS, parse_key
 from artctl.repository.store_base import BlobInfo, Placement
 from artctl.repository.store_reads import StoreReads
 from artctl.repository.store_writes import LOOSE_BEFORE_RENAME, LOOSE_OBJECT, PACK_THRESHOLD, StoreWrites
@@ -31,13 +31,13 @@ class Store(StoreWrites, StoreReads):
         if self.objects_dir.is_dir():
             for fan in sorted(os.listdir(self.objects_dir)):
                 fan_dir = self.objects_dir / fan
-                if len(fan) != 2 or not fan_dir.is_dir():
+                if not fan_dir.is_dir():
                     continue
                 for rest in os.listdir(fan_dir):
-                    digest = fan + rest
-                    if is_digest(digest):
+                    found = parse_key(f"{OBJECTS}/{fan}/{rest}")
+                    if found is not None and found.kind == "object":
                         with contextlib.suppress(FileNotFoundError):
-                            yield BlobInfo(digest, (fan_dir / rest).stat().st_size, None)
+                            yield BlobInfo(found.ident, (fan_dir / rest).stat().st_size, None)
         self.refresh()
         present: dict[str, bool] = {}
         for digest, pack, _offset, length in self.state.iter_pack_blobs():
@@ -51,8 +51,9 @@ class Store(StoreWrites, StoreReads):
         if not self.packs_dir.is_dir():
             return
         for name in sorted(os.listdir(self.packs_dir)):
-            if name.endswith(".idx") and (self.packs_dir / f"{name[:-4]}.pack").exists():
-                yield name[:-4]
+            found = parse_key(f"{PACKS}/{name}")
+            if found is not None and found.kind == "index" and self.pack_path(found.ident).exists():
+                yield found.ident
 
     def delete_loose(self, digest: str) -> int:
         """Remove a loose blob; return the bytes freed (0 if it was not there)."""
@@ -73,7 +74,7 @@ class Store(StoreWrites, StoreReads):
         with contextlib.suppress(FileNotFoundError):
             size = self.pack_path(pack_id).stat().st_size
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.packs_dir / f"{pack_id}.idx")
+            os.unlink(self.index_path(pack_id))
         if point is not None:
             crash_point(point)
         self.state.forget_pack(pack_id)

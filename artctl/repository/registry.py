@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from artctl.base.crashpoints import crash_point
 from artctl.base.fsutil import atomic_write_bytes, create_exclusive
 from artctl.errors import ArtifactNotFound, Conflict, InvalidInput, RepositoryFormatError
+from artctl.format.layout import version_of_file
 from artctl.format.names import (
     LATEST,
     ArtifactName,
@@ -36,23 +37,38 @@ from artctl.format.names import (
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads, utcnow
 
 if TYPE_CHECKING:
-    from artctl.repository.repo import Repository
+    from artctl.base.locks import LockFactory
+    from artctl.format.layout import Layout
+    from artctl.repository.runs import RunStore
 
 
 class Registry:
     """Reads and changes the registry of one repository."""
 
-    def __init__(self, repo: Repository) -> None:
-        self.repo = repo
-        self.root = repo.root / "registry"
+    def __init__(
+        self, layout: Layout, lock: LockFactory, fsync: Callable[[], bool], runs: Callable[[], RunStore]
+    ) -> None:
+        """``lock`` takes the repository's named locks; ``fsync`` says (each time: settings may
+        change) whether writes are flushed; ``runs`` gives the run store an interrupted merge
+        relinks (the two refer to each other, so it is looked up when needed)."""
+        self.layout = layout
+        self.root = layout.registry
+        self.tmp_dir = layout.tmp
+        self._lock = lock
+        self._fsync = fsync
+        self.runs = runs
         self._local = threading.local()
+
+    @property
+    def fsync(self) -> bool:
+        return self._fsync()
 
     # -- paths ----------------------------------------------------------------------------
     def artifact_dir(self, name: ArtifactName) -> Path:
-        return self.root.joinpath(*name.parts)
+        return self.layout.artifact_dir(name)
 
     def version_path(self, name: ArtifactName, index: int) -> Path:
-        return self.artifact_dir(name) / "versions" / f"v{index}.json"
+        return self.layout.version(name, index)
 
     @contextlib.contextmanager
     def lock(self, name: ArtifactName) -> Iterator[None]:
@@ -63,7 +79,7 @@ class Registry:
         if name in held:
             yield
             return
-        with self.repo.lock(f"artifact-{name}"):
+        with self._lock(f"artifact-{name}"):
             held.add(name)
             try:
                 self._roll_forward(name)
@@ -82,16 +98,16 @@ class Registry:
     def _roll_forward(self, name: ArtifactName) -> None:
         from artctl.repository import journal
 
-        pending = journal.read(self.repo, journal.path_for(self.repo, name))
+        pending = journal.read(self, journal.path_for(self, name))
         if pending is not None:
-            journal.apply(self.repo, pending)
+            journal.apply(self, pending)
 
     def settle(self, name: ArtifactName) -> None:
         """Before reading an artifact: finish its interrupted merge, if there is one."""
         from artctl.repository import journal
 
         held = self._held()
-        if name not in held and journal.path_for(self.repo, name).exists():
+        if name not in held and journal.path_for(self, name).exists():
             with self.lock(name):
                 pass
 
@@ -104,8 +120,8 @@ class Registry:
 
         if self._held():
             return
-        for path in journal.pending(self.repo):
-            pending = journal.read(self.repo, path)
+        for path in journal.pending(self):
+            pending = journal.read(self, path)
             if pending is not None:
                 with self.lock(pending.name):
                     pass
@@ -113,7 +129,7 @@ class Registry:
     # -- artifacts ------------------------------------------------------------------------
     def artifact(self, name: ArtifactName) -> ArtifactRecord | None:
         self.settle(name)
-        path = self.artifact_dir(name) / "artifact.json"
+        path = self.layout.artifact_record(name)
         try:
             return ArtifactRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
         except FileNotFoundError:
@@ -133,10 +149,8 @@ class Registry:
         existing = self.artifact(name)
         if existing is None:
             record = ArtifactRecord(str(name), kind, utcnow())
-            path = self.artifact_dir(name) / "artifact.json"
-            if create_exclusive(
-                path, dumps(record.to_json()), tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync
-            ):
+            path = self.layout.artifact_record(name)
+            if create_exclusive(path, dumps(record.to_json()), tmp_dir=self.tmp_dir, fsync=self.fsync):
                 return record
             existing = self.artifact(name)
             assert existing is not None
@@ -163,10 +177,10 @@ class Registry:
         with self.lock(name):
             record = self.require_artifact(name).evolve(**changes)
             atomic_write_bytes(
-                self.artifact_dir(name) / "artifact.json",
+                self.layout.artifact_record(name),
                 dumps(record.to_json()),
-                tmp_dir=self.repo.tmp_dir,
-                fsync=self.repo.fsync,
+                tmp_dir=self.tmp_dir,
+                fsync=self.fsync,
             )
         return record
 
@@ -199,7 +213,7 @@ class Registry:
     def versions(self, name: ArtifactName, *, include_deleted: bool = False) -> list[VersionRecord]:
         """Versions of an artifact, oldest first; expired and deleted ones only on request."""
         self.settle(name)
-        directory = self.artifact_dir(name) / "versions"
+        directory = self.layout.versions_dir(name)
         try:
             names = os.listdir(directory)
         except FileNotFoundError:
@@ -207,7 +221,7 @@ class Registry:
         records = []
         now = datetime.now(timezone.utc)
         for file in names:
-            if not file.endswith(".json") or version_index(file[:-5]) is None:
+            if version_of_file(file) is None:
                 continue
             with contextlib.suppress(FileNotFoundError):
                 record = VersionRecord.from_json(
@@ -228,7 +242,7 @@ class Registry:
     def aliases(self, name: ArtifactName) -> dict[str, str]:
         """Custom aliases → version (``{"best": "v2"}``)."""
         self.settle(name)
-        path = self.artifact_dir(name) / "aliases.json"
+        path = self.layout.aliases(name)
         try:
             data = loads(path.read_bytes(), str(path))
         except FileNotFoundError:
@@ -240,12 +254,12 @@ class Registry:
 
     def write_aliases(self, name: ArtifactName, aliases: dict[str, str]) -> None:
         """Replace the artifact's whole custom-alias table (callers hold the artifact's lock)."""
-        path = self.artifact_dir(name) / "aliases.json"
+        path = self.layout.aliases(name)
         atomic_write_bytes(
             path,
             dumps({"format": 1, "aliases": dict(sorted(aliases.items()))}),
-            tmp_dir=self.repo.tmp_dir,
-            fsync=self.repo.fsync,
+            tmp_dir=self.tmp_dir,
+            fsync=self.fsync,
         )
 
     def aliases_of(self, record: VersionRecord, *, latest: VersionRecord | None | bool = True) -> list[str]:
@@ -346,8 +360,8 @@ class Registry:
                 while not create_exclusive(
                     self.version_path(name, record.index),
                     dumps(record.to_json()),
-                    tmp_dir=self.repo.tmp_dir,
-                    fsync=self.repo.fsync,
+                    tmp_dir=self.tmp_dir,
+                    fsync=self.fsync,
                 ):
                     record = record.evolve(index=record.index + 1)
                 created = True
@@ -366,8 +380,8 @@ class Registry:
         atomic_write_bytes(
             self.version_path(name, record.index),
             dumps(record.to_json()),
-            tmp_dir=self.repo.tmp_dir,
-            fsync=self.repo.fsync,
+            tmp_dir=self.tmp_dir,
+            fsync=self.fsync,
         )
 
     def update(

@@ -1,9 +1,10 @@
 """The object store's base: where blobs live, the local pack index, and "is it here?".
 
-Large blobs are loose files (``objects/ab/cdef…``), small ones live in packs (``packs/``).
-:class:`StoreBase` knows where a blob is (loose, in which pack, nowhere) without reading it;
-reading is :mod:`artctl.repository.store_reads`, writing :mod:`artctl.repository.store_writes`,
-and :class:`artctl.repository.objects.Store` puts them together.
+Large blobs are loose files (``objects/ab/cdef…``), small ones live in packs (``packs/``); every
+path is :mod:`artctl.format.layout`'s. :class:`StoreBase` knows where a blob is (loose, in
+which pack, nowhere) without reading it; reading is :mod:`artctl.repository.store_reads`,
+writing :mod:`artctl.repository.store_writes`, and :class:`artctl.repository.objects.Store`
+puts them together.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from artctl.errors import IntegrityError, ObjectNotFound
+from artctl.format.layout import PACKS, Layout, object_key, parse_key
 from artctl.repository.packs import PackWriter, decode_index
 from artctl.repository.state import PackLocation, StateDB
 
@@ -56,11 +58,12 @@ class StoreBase:
 
     def __init__(self, root: Path, state: StateDB, *, fsync: bool = True) -> None:
         self.root = root
+        self.layout = Layout(root)
         #: This repository's ``core.fsync``: passed to every write of the store and its packs.
         self.fsync = fsync
-        self.objects_dir = root / "objects"
-        self.packs_dir = root / "packs"
-        self.tmp_dir = root / "tmp"
+        self.objects_dir = self.layout.objects
+        self.packs_dir = self.layout.packs
+        self.tmp_dir = self.layout.tmp
         self.state = state
         self._lock = threading.Lock()
         self._writer: PackWriter | None = None
@@ -72,10 +75,13 @@ class StoreBase:
     # -- naming -----------------------------------------------------------------------------
     def object_path(self, digest: str) -> Path:
         """Where a loose blob lives: a 2-character fan-out keeps directories small."""
-        return self.objects_dir / digest[:2] / digest[2:]
+        return self.layout.object(digest)
 
     def pack_path(self, pack_id: str) -> Path:
-        return self.packs_dir / f"{pack_id}.pack"
+        return self.layout.pack(pack_id)
+
+    def index_path(self, pack_id: str) -> Path:
+        return self.layout.index(pack_id)
 
     # -- index maintenance ------------------------------------------------------------------
     def refresh(self) -> None:
@@ -85,13 +91,12 @@ class StoreBase:
             return
         known = self.state.known_packs()
         for name in os.listdir(self.packs_dir):
-            if not name.endswith(".idx"):
+            found = parse_key(f"{PACKS}/{name}")
+            if found is None or found.kind != "index" or found.ident in known:
                 continue
-            pack_id = name[:-4]
-            if pack_id in known:
-                continue
+            pack_id = found.ident
             try:
-                blobs = decode_index((self.packs_dir / name).read_bytes(), name)
+                blobs = decode_index(self.index_path(pack_id).read_bytes(), name)
             except FileNotFoundError:
                 continue
             except IntegrityError:
@@ -147,15 +152,15 @@ class StoreBase:
                 if locations:
                     where[digest] = loc  # type: ignore[assignment]
         rest = wanted.difference(*packed.values()) if packed else wanted
-        objects = os.fspath(self.objects_dir)
+        root = os.fspath(self.root)
         exists = os.path.exists
-        loose = {d for d in rest if exists(f"{objects}/{d[:2]}/{d[2:]}")}
+        loose = {d for d in rest if exists(f"{root}/{object_key(d)}")}  # strings: the hot path
         return Placement(packed, loose, rest - loose, where)
 
     def all_exist(self, packs: Iterable[str], loose: Iterable[str]) -> bool:
         """True when every named pack (and its index) and loose object is present."""
         exists = os.path.exists
-        return all(exists(self.pack_path(p)) and exists(self.packs_dir / f"{p}.idx") for p in packs) and all(
+        return all(exists(self.pack_path(p)) and exists(self.index_path(p)) for p in packs) and all(
             exists(self.object_path(d)) for d in loose
         )
 

@@ -224,7 +224,7 @@ class StoreWrites(StoreBase):
         os.chmod(pack_path, 0o444)
         os.replace(pack_path, final)
         atomic_write_bytes(
-            self.packs_dir / f"{pack_id}.idx",
+            self.index_path(pack_id),
             encode_index(blobs),
             tmp_dir=self.tmp_dir,
             mode=0o444,

@@ -27,6 +27,18 @@ from artctl.base.crashpoints import crash_point, declare
 from artctl.base.hashing import hash_bytes, hash_file
 from artctl.base.progress import announce_total
 from artctl.errors import ArtctlError, ArtifactNotFound, IntegrityError, InvalidInput, ObjectNotFound
+from artctl.format.layout import (
+    MANIFESTS,
+    RUNS,
+    index_file_name,
+    index_key,
+    manifest_key,
+    object_key,
+    pack_key,
+    parse_key,
+    record_id_of_file,
+    run_key,
+)
 from artctl.format.manifest import Manifest
 from artctl.format.names import ArtifactName, parse_name, parse_ref
 from artctl.format.records import VersionRecord, dumps, loads
@@ -35,15 +47,10 @@ from artctl.ops.remote.config import RemoteSpec, add_remote, check_backend, get_
 from artctl.ops.remote.protocol import (
     RemoteArtifact,
     ensure_artifact,
-    idx_rel,
-    manifest_rel,
-    object_rel,
     open_remote,
-    pack_rel,
     publish_deletion,
     publish_version,
     read_registry,
-    run_rel,
     update_aliases,
 )
 from artctl.ops.remote.sync import Renumbered, match_versions, merge_artifact
@@ -189,11 +196,11 @@ def select_versions(repo: Repo, refs: Iterable[str]) -> dict[str, list[VersionRe
 def writer_guard(repository: Repository):  # type: ignore[no-untyped-def]
     """gc's shared writer guard (docs/gc.md): no pack we send or adopt is deleted meanwhile."""
     try:
-        from artctl.base.writeguard import writing
+        from artctl.base.locks import writing
     except ImportError:  # pragma: no cover - a build without gc
         yield
         return
-    with writing(repository.locks_dir):
+    with writing(repository.locks_dir, tmp_dir=repository.tmp_dir):
         yield
 
 
@@ -221,9 +228,9 @@ def _push(repo: Repo, remote: str | None, refs: Sequence[str], progress: Progres
     inv = inventory_mod.refresh(repository, spec.key, backend)
     sent = send_blobs(repository, spec, backend, needed, inv, progress)
     crash_point(PUSH_OBJECTS_SENT)
-    remote_manifests = set(backend.find("manifests"))
-    todo = [d for d in manifests if manifest_rel(d) not in remote_manifests]
-    _parallel(backend, lambda d: backend.write(manifest_rel(d), manifests[d]), todo)
+    remote_manifests = set(backend.find(MANIFESTS))
+    todo = [d for d in manifests if manifest_key(d) not in remote_manifests]
+    _parallel(backend, lambda d: backend.write(manifest_key(d), manifests[d]), todo)
     crash_point(PUSH_MANIFESTS_SENT)
     created: list[str] = []
     deleted: list[str] = []
@@ -353,7 +360,7 @@ def send_blobs(
         def intact() -> bool:
             return _pack_ok(store, ident) if kind == "pack" else hash_file(path, size) == ident
 
-        if not backend.upload(pack_rel(ident) if kind == "pack" else object_rel(ident), path, intact):
+        if not backend.upload(pack_key(ident) if kind == "pack" else object_key(ident), path, intact):
             raise IntegrityError(
                 f"local {kind} {ident[:12]} is corrupt (digest mismatch); not pushed",
                 hint="run `artctl artifact verify`",
@@ -374,12 +381,12 @@ def send_blobs(
     _parallel(backend, send, items)
     _parallel(
         backend,
-        lambda p: backend.write(idx_rel(p), (store.packs_dir / f"{p}.idx").read_bytes()),
+        lambda p: backend.write(index_key(p), store.index_path(p).read_bytes()),
         sorted(packs),
     )
-    copies = [RemoteCopy(d, object_rel(d), uploaded[d]) for d in loose]
+    copies = [RemoteCopy(d, object_key(d), uploaded[d]) for d in loose]
     copies += [
-        RemoteCopy(d, pack_rel(p), uploaded[p])
+        RemoteCopy(d, pack_key(p), uploaded[p])
         for p in packs
         for d, _o, _n in repository.state.blobs_of_pack(p)
     ]
@@ -394,7 +401,7 @@ def _pack_ok(store, pack_id: str) -> bool:  # type: ignore[no-untyped-def]
     from artctl.repository.packs import decode_index, pack_id_for
 
     try:
-        blobs = decode_index((store.packs_dir / f"{pack_id}.idx").read_bytes(), pack_id)
+        blobs = decode_index(store.index_path(pack_id).read_bytes(), pack_id)
         if pack_id_for(blobs) != pack_id:
             return False
         data = store.pack_path(pack_id).read_bytes()
@@ -408,12 +415,12 @@ def _push_runs(repository: Repository, backend: Backend) -> None:
     runs = repository.runs.list()
     if not runs:
         return
-    remote = backend.read_many(run_rel(r.id) for r in runs)
+    remote = backend.read_many(run_key(r.id) for r in runs)
     todo = []
     for run in runs:
         data = dumps(run.to_json())
-        if remote.get(run_rel(run.id)) != data:
-            todo.append((run_rel(run.id), data))
+        if remote.get(run_key(run.id)) != data:
+            todo.append((run_key(run.id), data))
     _parallel(backend, lambda item: backend.write(*item), todo)
 
 
@@ -509,10 +516,12 @@ def _read_manifests(
     """Manifests the local repository lacks, verified (digest) and parsed (every path checked)
     — nothing is written here, so a bad one stops the pull before any local change."""
     have = {d for d in digests if repository.manifest_path(d).exists()}
-    fetched = backend.read_many((manifest_rel(d) for d in sorted(digests - have)), MAX_MANIFEST_BYTES)
+    fetched = backend.read_many((manifest_key(d) for d in sorted(digests - have)), MAX_MANIFEST_BYTES)
     out: dict[str, bytes] = {}
     for rel, data in fetched.items():
-        digest = rel[len("manifests/") :].replace("/", "")[: -len(".jsonl")]
+        found = parse_key(rel)
+        assert found is not None and found.kind == "manifest", rel  # asked for by manifest_key
+        digest = found.ident
         if data is None:
             raise ObjectNotFound(
                 f"remote {spec.name} lacks manifest {digest[:12]} of a version it lists",
@@ -544,25 +553,24 @@ def _write_manifests(repository: Repository, remote: str, manifests: dict[str, b
 def _remote_runs(repository: Repository, backend: Backend, skipped: list[str]) -> dict[str, bytes]:
     """Run records the local repository lacks (validated before anything is written; a damaged
     one is left out and described in ``skipped``)."""
-    names = [n for n in backend.listdir("runs") if n.endswith(".json")]
+    ids = [record_id_of_file(n) for n in backend.listdir(RUNS)]
     missing = []
-    for name in names:
-        run_id = name[:-5]
+    for run_id in filter(None, ids):
         try:
             path = repository.runs.path(run_id)
         except Exception:  # noqa: BLE001 - an invalid id on the remote is skipped, not trusted
             continue
         if not path.exists():
             missing.append(run_id)
-    data = backend.read_many(run_rel(r) for r in missing)
+    data = backend.read_many(run_key(r) for r in missing)
     out = {}
     from artctl.repository.runs import RunRecord
 
     for run_id in missing:
-        raw = data.get(run_rel(run_id))
+        raw = data.get(run_key(run_id))
         if raw is None:
             continue
-        where = f"{backend.url}/{run_rel(run_id)}"
+        where = f"{backend.url}/{run_key(run_id)}"
         try:
             record = RunRecord.from_json(loads(raw, where), where)
         except ArtctlError as exc:
@@ -616,8 +624,8 @@ def _fetch_objects(
         tmp = repository.tmp_dir / f".{pack_id}.pack.download"
         repository.tmp_dir.mkdir(parents=True, exist_ok=True)
         try:
-            size = backend.download(pack_rel(pack_id), tmp, inv.ends[pack_id])
-            idx = (inventory_mod.cache_dir(repository, spec.key) / f"{pack_id}.idx").read_bytes()
+            size = backend.download(pack_key(pack_id), tmp, inv.ends[pack_id])
+            idx = (inventory_mod.cache_dir(repository, spec.key) / index_file_name(pack_id)).read_bytes()
             adopt_remote_pack(store, spec.name, pack_id, tmp, idx)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -633,7 +641,7 @@ def _fetch_objects(
 
     def get_loose(digest: str) -> None:
         size = fetch_loose_to_store(repository, backend, digest, needed[digest])
-        _record_copies(repository, spec, [RemoteCopy(digest, object_rel(digest), size)])
+        _record_copies(repository, spec, [RemoteCopy(digest, object_key(digest), size)])
         crash_point(PULL_OBJECT_FETCHED)
         with counter_lock:
             moved["bytes"] += size
