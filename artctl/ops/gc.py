@@ -2,10 +2,8 @@
 
 ``gc(repo)`` plans, then executes (see docs/gc.md for the protocol):
 
-1. *Mark.* Live manifests are those of versions that are neither deleted nor expired, plus every
-   digest named anywhere in a file under ``drafts/`` (open drafts and distributed versions' parts
-   are roots whatever their format; only ``finished.json``/``sealed`` markers are not). Live
-   blobs are the entries of live manifests plus the digests named by drafts.
+1. *Mark.* What is live is :mod:`artctl.ops.reachability`'s answer (the one cache cleanup uses):
+   versions neither deleted nor expired, and every digest named by a file under ``drafts/``.
 2. *Sweep plan.* Unreferenced manifests and loose objects, packs with no live blob (deleted) or
    with at least ``repack_threshold`` of their bytes dead (rewritten), stale temp files. Nothing
    younger than the grace period (``gc.grace_period``, default 1h) is touched.
@@ -21,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +33,7 @@ from artctl.errors import IntegrityError, InvalidInput
 from artctl.format.layout import digest_of_manifest_path, digest_of_object_path, pack_of_path
 from artctl.format.names import parse_name
 from artctl.format.records import VersionRecord, utcnow
+from artctl.ops.reachability import ManifestBlobs, live
 from artctl.repository.repack import pack_blobs, repack
 from artctl.repository.settings import DEFAULT_GRACE_SECONDS
 
@@ -48,9 +46,6 @@ Progress = Callable[[int, int], None]
 TEMP_MIN_AGE_SECONDS = 3600
 #: A pack is rewritten when at least this fraction of its bytes is dead.
 REPACK_THRESHOLD = 0.3
-#: Files under ``drafts/`` that record a finished draft rather than hold one: not gc roots (the
-#: version they name is protected by its own record, and may be deleted later).
-NOT_ROOTS = frozenset({"finished.json", "sealed"})
 AFTER_MARK = declare(
     "gc.after-mark", "the plan made under the exclusive guard, nothing changed yet: the re-run plans again"
 )
@@ -76,8 +71,6 @@ DELETE_TEMP = declare(
     "gc.delete-temp",
     "some stale temp files or interrupted packs deleted (@N: after the N-th): the re-run deletes the rest",
 )
-
-_HEX64 = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
 @dataclass(frozen=True)
@@ -159,7 +152,7 @@ def gc(
     grace = repo.repository.settings.grace_seconds if grace_period is None else grace_period
     if grace < 0:
         raise InvalidInput("the grace period cannot be negative")
-    cache: dict[str, frozenset[str]] = {}
+    cache: dict[str, ManifestBlobs] = {}
     plan = _plan(repo, grace, repack_threshold, cache)
     if dry_run:
         return _result(plan, True, plan.expected_bytes)
@@ -260,7 +253,7 @@ def _result(plan: _Plan, dry_run: bool, freed: int) -> GcResult:
 
 
 # -- mark ---------------------------------------------------------------------------------------
-def _plan(repo: Repo, grace: int, threshold: float, cache: dict[str, frozenset[str]]) -> _Plan:
+def _plan(repo: Repo, grace: int, threshold: float, cache: dict[str, ManifestBlobs]) -> _Plan:
     plan = _Plan(grace=grace)
     repository = repo.repository
     cutoff = time.time() - grace
@@ -280,54 +273,17 @@ def _plan(repo: Repo, grace: int, threshold: float, cache: dict[str, frozenset[s
 
 
 def _mark(
-    repo: Repo, plan: _Plan, cache: dict[str, frozenset[str]], now: datetime | None
+    repo: Repo, plan: _Plan, cache: dict[str, ManifestBlobs], now: datetime | None
 ) -> tuple[set[str], set[str]]:
-    """``(live manifests, live blobs)``; versions to purge go to ``plan`` (and, when ``now`` is
-    given, versions expired by then are treated as dead — ``None``: none is)."""
-    repository = repo.repository
-    live_manifests: set[str] = set()
-    for artifact in repo.registry.iter_artifacts():
-        for record in repo.registry.versions(parse_name(artifact.name), include_deleted=True):
-            if record.deleted:
-                if not record.purged_at:
-                    plan.purge.append(record)
-            elif now is not None and record.expired(now):
-                plan.expired.append(record)
-                plan.purge.append(record)
-            else:
-                live_manifests.add(record.manifest)
-    live_blobs = _draft_roots(repository.layout.drafts, repository, live_manifests)
-    for digest in live_manifests:
-        blobs = cache.get(digest)
-        if blobs is None:
-            try:
-                manifest = repository.read_manifest(digest)
-            except Exception as exc:  # noqa: BLE001 - reported; gc then refuses to delete anything
-                plan.problems.append(f"live manifest {digest[:12]}: {exc}")
-                plan.unreadable.append(digest)
-                continue
-            blobs = cache[digest] = frozenset(e.digest for e in manifest if e.digest)
-        live_blobs |= blobs
-    return live_manifests, live_blobs
-
-
-def _draft_roots(drafts_dir: Path, repository, live_manifests: set[str]) -> set[str]:  # type: ignore[no-untyped-def]
-    """Every digest named in any file under ``drafts/``: kept as a blob and, if it names a
-    stored manifest, as a manifest (whose blobs are then kept too)."""
-    blobs: set[str] = set()
-    for path in _files(drafts_dir):
-        if path.name in NOT_ROOTS:
-            continue
-        try:
-            data = path.read_bytes()
-        except (FileNotFoundError, IsADirectoryError):
-            continue
-        for match in _HEX64.finditer(data):
-            digest = match.group().decode()
-            blobs.add(digest)
-            if repository.manifest_path(digest).exists():
-                live_manifests.add(digest)
-    return blobs
+    """``(live manifests, live blobs)`` by :mod:`artctl.ops.reachability`; versions to purge go
+    to ``plan`` (and, when ``now`` is given, versions expired by then are treated as dead —
+    ``None``: none is)."""
+    found = live(repo.repository, repo.registry, now, cache)
+    plan.purge.extend(found.unpurged)
+    plan.expired.extend(found.expired)
+    plan.problems.extend(found.problems)
+    plan.unreadable.extend(found.unreadable)
+    return found.manifests, found.blobs
 
 
 def _files(directory: Path):  # type: ignore[no-untyped-def]
