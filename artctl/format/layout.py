@@ -14,6 +14,7 @@ The one owner of the tree (DESIGN.md, "On-disk layout")::
       drafts/distributed/<p>/<n>/<id>/    a distributed version's parts
       journal/<hash>.json                 interrupted registry merges
       remotes/<remote>/packs/<id>.idx     cached pack indexes of a remote
+      corrupt/<digest>                    loose objects ``verify --repair`` set aside
       tmp/  locks/                        staging for atomic writes; lock files
 
 A *key* is a path relative to the repository root with ``/`` separators: the same string names
@@ -45,6 +46,7 @@ RUNS = "runs"
 DRAFTS = "drafts"
 JOURNAL = "journal"
 REMOTES = "remotes"
+CORRUPT = "corrupt"
 TMP = "tmp"
 LOCKS = "locks"
 
@@ -355,6 +357,10 @@ class Layout:
 
     def journal_file(self, name: ArtifactName) -> Path:
         return self.path(journal_key(name))
+
+    def corrupt(self, digest: str) -> Path:
+        """Where ``artifact verify --repair`` keeps a corrupt loose object (never deleted)."""
+        return self.root / CORRUPT / digest
 
     def remote_indexes(self, remote: str) -> Path:
         return self.path(remote_index_dir_key(remote))

@@ -207,7 +207,7 @@ def _classify_absent(
 def _set_aside(repo: Repo, digest: str) -> bool:
     """Move a corrupt loose object to ``corrupt/`` (kept, never deleted); False if packed."""
     source = repo.store.object_path(digest)
-    target = repo.repository.root / "corrupt" / digest
+    target = repo.repository.layout.corrupt(digest)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(source, target)
