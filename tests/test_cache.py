@@ -145,7 +145,7 @@ def test_cleanup_waits_for_an_in_flight_writer(repo: Repo, workdir: Path, mount:
             sys.executable,
             "-c",
             HOLD.replace(
-                "artctl.base.locks import shared_use", "artctl.base.writeguard import writing as shared_use"
+                "artctl.base.locks import shared_use", "artctl.base.locks import writing as shared_use"
             ),
             str(repo.repository.locks_dir),
             "3",

@@ -354,14 +354,17 @@ class Artifact(Staging, LocalFiles):
     def _commit(
         self, repo: Repo, *, project: str | None, aliases: Sequence[str] = (), run_id: str | None = None
     ) -> PutResult:
-        from artctl.base.writeguard import writing
+        from artctl.base.locks import writing
         from artctl.ops.cache import shared_use
 
         name = self._check_committable(repo, project)
         extra = AliasList(aliases, is_latest=True)  # the rules of aliases.append
         custom = [a for a in dict.fromkeys([*self._aliases, *extra]) if a != LATEST]
         # gc deletes nothing, and cache cleanup evicts nothing, until the version exists.
-        with shared_use(repo.locks_dir), writing(repo.locks_dir):
+        with (
+            shared_use(repo.locks_dir),
+            writing(repo.locks_dir, tmp_dir=repo.tmp_dir),
+        ):
             if self.incremental and self._base is None:
                 self._base = repo.registry.latest(name)  # W&B's incremental: build on latest
             manifest = self._build_manifest(repo)

@@ -52,11 +52,12 @@ from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from artctl.base.hashing import new_hasher
 from artctl.errors import ArtctlError, InvalidInput, ReadOnly, RepositoryNotFound
+from artctl.format.layout import FORMAT_FILE
 from artctl.format.manifest import Entry, Manifest
 from artctl.format.names import ArtifactRef, parse_ref
 from artctl.format.records import VersionRecord
 from artctl.ops.lazy_read import WHOLE_BLOB_BYTES, BlobReader, RemoteBlobs
-from artctl.repository.repo import FORMAT_FILE, Repository, check_format, find_root
+from artctl.repository.repo import Repository, check_format, find_root
 
 #: Bytes a file opened for reading fetches beyond what was asked (fsspec's read-ahead cache):
 #: small enough that one line of a big remote file costs about one request of this size.

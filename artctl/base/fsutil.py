@@ -1,4 +1,6 @@
-"""File-system primitives every writer uses: atomic writes, fsync, short locks, link modes.
+"""File-system primitives every writer uses: atomic writes, fsync, temp files, link modes.
+
+Locks are in ``artctl.base.locks``.
 
 Every durable write in artctl is temp file + fsync + rename (+ fsync of the directory), so a
 crash at any point leaves either the old file or the new one, never half of one.
@@ -14,13 +16,10 @@ import shutil
 import stat
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from artctl.errors import ArtctlError, InvalidInput, LockTimeout
-
-#: How long a metadata lock may be waited for before giving up with a clear error.
-LOCK_TIMEOUT_SECONDS = 60.0
+from artctl.errors import ArtctlError, InvalidInput
 
 
 def sync_file(fd: int, fsync: bool = True) -> None:
@@ -196,72 +195,6 @@ def create_exclusive(path: Path, data: bytes, *, tmp_dir: Path | None = None, fs
             os.unlink(tmp)
     fsync_dir(path.parent, fsync)
     return True
-
-
-@contextlib.contextmanager
-def file_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``path`` (released on exit and on process death).
-
-    ``flock`` on a descriptor of our own, like every other lock of the repository: the kernel
-    drops it when the process dies, so a killed artctl never leaves a stale lock behind.
-    """
-    import fcntl
-
-    fd = open_lock_file(path)
-    try:
-        flock_wait(
-            fd,
-            fcntl.LOCK_EX,
-            timeout,
-            f"lock {path}",
-            delay=0.002,
-            max_delay=0.05,
-            hint="another artctl process is busy; retry when it has finished",
-        )
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
-def open_lock_file(path: Path) -> int:
-    """Open (creating it and its directory) a lock file for ``flock``.
-
-    Closing the descriptor releases whatever lock it holds, so a lock dies with its process.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-
-
-def flock_wait(
-    fd: int,
-    mode: int,
-    timeout: float,
-    what: str,
-    *,
-    hint: str,
-    delay: float = 0.02,
-    max_delay: float | None = None,
-) -> None:
-    """Take ``flock(fd, mode)`` (``fcntl.LOCK_SH``/``LOCK_EX``), polling until ``timeout``.
-
-    Non-blocking attempts with a sleep between them, so a wait can end with a clear
-    ``LockTimeout`` ("timed out after Ns waiting for <what>") instead of hanging forever; the
-    sleep starts at ``delay`` and doubles up to ``max_delay`` (default: stays at ``delay``).
-    """
-    import fcntl
-    import time
-
-    cap = delay if max_delay is None else max_delay
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise LockTimeout(f"timed out after {timeout:.0f}s waiting for {what}", hint=hint) from None
-            time.sleep(delay)
-            delay = min(delay * 2, cap)
 
 
 def make_read_only(path: Path) -> None:

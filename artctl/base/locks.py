@@ -1,11 +1,41 @@
-"""The cache lock: readers share it, eviction takes it alone.
+"""Every lock of a repository: its file, its mode, its timeout, and THE ORDER they nest in.
 
-``get`` (and anything else that turns "the store has this object" into "I am reading it") holds
-a *shared* ``flock`` on ``locks/cache.lock`` from the moment it checks the store until its files
-are written; ``cache cleanup`` holds it *exclusively* while it deletes. So an object is never
-deleted under a running reader, and a reader that starts after an eviction simply sees the
-object missing and fetches it again. ``flock`` locks die with their process: a killed ``get``
-never leaves the cache locked.
+All locks are ``flock(2)`` locks on files under ``.artifacts/locks/``, each on a descriptor of
+its own: the kernel drops them when the process dies, so a killed artctl never leaves a stale
+lock. A wait polls with non-blocking attempts and ends in a clear ``LockTimeout``.
+
+=====================  =====================================  =================================
+lock (file)            shared by                              exclusive by
+=====================  =====================================  =================================
+cache (cache.lock)     ``get``, ``put``, ``save``: from "the   ``cache cleanup``, ``gc``
+                       store has this object" until its
+                       bytes are used (:func:`shared_use`)
+gc guard (gc-gate.lock writers: put, draft add/commit,         ``gc``, ``cache cleanup``,
++ gc.lock)             upsert/finish, pull, until the record  a failed put's discard
+                       naming their blobs is durable          (:func:`gc_exclusive`)
+                       (:func:`writing`; re-entrant)
+draft-<id>.lock        —                                      one change of that draft
+artifact-<name>.lock   —                                      one change of that artifact's
+                                                              registry records (re-entrant per
+                                                              thread in ``Registry.lock``)
+lineage.lock           —                                      check-and-link of a run (no cycle)
+run-<id>.lock          —                                      one read-modify-write of a run
+=====================  =====================================  =================================
+
+THE LOCK ORDER (outermost first)::
+
+    cache  →  gc guard  →  draft  →  artifact  →  lineage  →  run
+
+A thread may wait for a lock only while every lock it already holds comes *earlier* in this
+list; two locks of one kind (two artifacts, two runs) are never nested. Every process taking
+locks in one order means no two processes can wait for each other. The order is checked here,
+per thread, each time a lock is really waited for (a re-entered lock waits for nothing):
+taking one out of order raises :class:`LockOrderError`, a bug in artctl, not a user error.
+
+The gc guard is two files because ``flock`` lets new readers in while a writer waits, so a
+steady stream of puts could starve gc: ``gc-gate.lock`` is a turnstile everyone takes
+exclusively for an instant before ``gc.lock``; gc keeps it while it waits, so new writers queue
+behind gc. Whoever takes the gc guard first removes what crashed writers staged under ``tmp/``.
 """
 
 from __future__ import annotations
@@ -13,41 +43,276 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from artctl.base.fsutil import LOCK_TIMEOUT_SECONDS, flock_wait, open_lock_file
+from artctl.base.fsutil import remove_dead_temps
+from artctl.errors import LockTimeout
 
-LOCK_NAME = "cache.lock"
+#: A short metadata lock by name (``artifact-<name>``, ``run-<id>`` …); what ``Repository.lock``
+#: is, and what the registry and the run store are given instead of the whole repository.
+LockFactory = Callable[[str], AbstractContextManager[None]]
+
+CACHE_FILE = "cache.lock"
+GATE_FILE = "gc-gate.lock"
+GUARD_FILE = "gc.lock"
+
+#: Positions in THE LOCK ORDER (module docstring); a lock may be taken only after lower ones.
+CACHE, GC_GUARD, DRAFT, ARTIFACT, LINEAGE, RUN = range(6)
+_LEVEL_NAMES = ("cache", "gc guard", "draft", "artifact", "lineage", "run")
+#: Named (metadata) locks: the prefix of the name gives its place in the order.
+_NAMED_LEVELS = (("draft-", DRAFT), ("artifact-", ARTIFACT), ("lineage", LINEAGE), ("run-", RUN))
+
+#: A metadata lock (draft, artifact, lineage, run) is held for milliseconds: wait this long.
+METADATA_TIMEOUT_SECONDS = 60.0
+#: ``get``/``put`` wait this long for a running cache cleanup before giving up.
+CACHE_TIMEOUT_SECONDS = 60.0
+#: Writers wait this long for a running gc's delete phase before giving up.
+WRITER_TIMEOUT_SECONDS = 600.0
+#: gc waits this long for in-flight writers (and readers of the cache) to finish.
+GC_TIMEOUT_SECONDS = 120.0
+#: ``cache cleanup`` waits this long for running ``get``s and writers.
+CLEANUP_TIMEOUT_SECONDS = 600.0
+
+_BUSY_HINT = "another artctl process is busy; retry when it has finished"
+
+
+class LockOrderError(RuntimeError):
+    """A lock taken against THE LOCK ORDER: a bug in artctl that could deadlock two processes."""
+
+
+# -- the per-thread order check ------------------------------------------------------------------
+_thread = threading.local()
+
+
+def _held_levels() -> list[int]:
+    held = getattr(_thread, "levels", None)
+    if held is None:
+        held = _thread.levels = []
+    return held
 
 
 @contextlib.contextmanager
-def _flock(path: Path, operation: int, timeout: float, what: str) -> Iterator[None]:
-    fd = open_lock_file(path)
-    try:
-        flock_wait(
-            fd,
-            operation,
-            timeout,
-            what,
-            delay=0.01,
-            max_delay=0.2,
-            hint="another artctl process is using the cache; retry when it has finished",
+def _ordered(level: int, what: str) -> Iterator[None]:
+    """Record ``level`` as held by this thread for the block; refuse it after a later lock."""
+    held = _held_levels()
+    if held and max(held) >= level:
+        raise LockOrderError(
+            f"lock order violated: {what} ({_LEVEL_NAMES[level]}) taken while holding a "
+            f"{_LEVEL_NAMES[max(held)]} lock (order: {' → '.join(_LEVEL_NAMES)})"
         )
+    held.append(level)
+    try:
         yield
     finally:
-        os.close(fd)  # releases the lock
+        held.remove(level)
 
 
-def shared_use(
-    locks_dir: Path, timeout: float = LOCK_TIMEOUT_SECONDS
-) -> contextlib.AbstractContextManager[None]:
+# -- flock ---------------------------------------------------------------------------------------
+def open_lock_file(path: Path) -> int:
+    """Open (creating it and its directory) a lock file for ``flock``.
+
+    Closing the descriptor releases whatever lock it holds, so a lock dies with its process.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+
+def flock_wait(
+    fd: int,
+    mode: int,
+    timeout: float,
+    what: str,
+    *,
+    hint: str = _BUSY_HINT,
+    delay: float = 0.02,
+    max_delay: float | None = None,
+) -> None:
+    """Take ``flock(fd, mode)`` (``fcntl.LOCK_SH``/``LOCK_EX``), polling until ``timeout``.
+
+    Non-blocking attempts with a sleep between them, so a wait can end with a clear
+    ``LockTimeout`` ("timed out after Ns waiting for <what>") instead of hanging forever; the
+    sleep starts at ``delay`` and doubles up to ``max_delay`` (default: stays at ``delay``).
+    """
+    cap = delay if max_delay is None else max_delay
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockTimeout(f"timed out after {timeout:.0f}s waiting for {what}", hint=hint) from None
+            time.sleep(delay)
+            delay = min(delay * 2, cap)
+
+
+@contextlib.contextmanager
+def _flock(
+    path: Path,
+    mode: int,
+    timeout: float,
+    what: str,
+    *,
+    hint: str = _BUSY_HINT,
+    delay: float = 0.01,
+    max_delay: float = 0.2,
+) -> Iterator[None]:
+    fd = open_lock_file(path)
+    try:
+        flock_wait(fd, mode, timeout, what, hint=hint, delay=delay, max_delay=max_delay)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+# -- metadata locks ------------------------------------------------------------------------------
+def named_level(name: str) -> int:
+    """The place of the metadata lock ``name`` in THE LOCK ORDER."""
+    for prefix, level in _NAMED_LEVELS:
+        if name.startswith(prefix):
+            return level
+    raise ValueError(f"unknown lock {name!r}: every lock has a place in artctl.base.locks' order")
+
+
+def lock_file(locks_dir: Path, name: str) -> Path:
+    """The file of the metadata lock ``name`` (``/`` and ``@`` of artifact names made flat)."""
+    safe = name.replace("/", "__").replace("@", "_at_")
+    return locks_dir / f"{safe}.lock"
+
+
+@contextlib.contextmanager
+def named(locks_dir: Path, name: str, timeout: float = METADATA_TIMEOUT_SECONDS) -> Iterator[None]:
+    """A short exclusive lock for metadata changes of one thing (an artifact, a run …)."""
+    path = lock_file(locks_dir, name)
+    with (
+        _ordered(named_level(name), f"lock {name}"),
+        _flock(path, fcntl.LOCK_EX, timeout, f"lock {path}", delay=0.002, max_delay=0.05),
+    ):
+        yield
+
+
+def factory(locks_dir: Path) -> LockFactory:
+    """:func:`named` bound to one repository's lock directory."""
+    return lambda name: named(locks_dir, name)
+
+
+# -- the cache lock ------------------------------------------------------------------------------
+def shared_use(locks_dir: Path, timeout: float = CACHE_TIMEOUT_SECONDS) -> AbstractContextManager[None]:
     """Hold while reading objects from the store: no eviction can happen meanwhile."""
-    return _flock(locks_dir / LOCK_NAME, fcntl.LOCK_SH, timeout, "cache cleanup to finish")
+    return _cache(locks_dir, fcntl.LOCK_SH, timeout, "cache cleanup to finish")
 
 
-def exclusive(
-    locks_dir: Path, timeout: float = LOCK_TIMEOUT_SECONDS
-) -> contextlib.AbstractContextManager[None]:
-    """Hold while evicting: waits for every running reader to finish."""
-    return _flock(locks_dir / LOCK_NAME, fcntl.LOCK_EX, timeout, "running `get`s to finish")
+def cache_exclusive(
+    locks_dir: Path, timeout: float = CLEANUP_TIMEOUT_SECONDS
+) -> AbstractContextManager[None]:
+    """Hold while evicting or rewriting stored bytes: waits for every running reader to finish."""
+    return _cache(locks_dir, fcntl.LOCK_EX, timeout, "running `get`s to finish")
+
+
+@contextlib.contextmanager
+def _cache(locks_dir: Path, mode: int, timeout: float, what: str) -> Iterator[None]:
+    hint = "another artctl process is using the cache; retry when it has finished"
+    with _ordered(CACHE, "the cache lock"), _flock(locks_dir / CACHE_FILE, mode, timeout, what, hint=hint):
+        yield
+
+
+# -- the gc guard --------------------------------------------------------------------------------
+_state_lock = threading.Lock()
+_writing: dict[str, list[int]] = {}  # locks dir → [fd, depth] of this process's shared hold
+
+
+@contextlib.contextmanager
+def writing(
+    locks_dir: Path, timeout: float = WRITER_TIMEOUT_SECONDS, *, tmp_dir: Path | None = None
+) -> Iterator[None]:
+    """Hold the gc guard shared: gc will not delete anything while this block runs.
+
+    Re-entrant within a process (a put inside ``Artifact.save`` inside a run …). ``tmp_dir``
+    (the repository's staging directory) is swept of dead writers' temp files once the guard
+    is held.
+    """
+    key = str(locks_dir)
+    with _state_lock:
+        entry = _writing.get(key)
+        if entry is not None:
+            entry[1] += 1
+    if entry is not None:
+        try:
+            yield
+        finally:
+            with _state_lock:
+                entry[1] -= 1
+        return
+    with _ordered(GC_GUARD, "the gc guard"):
+        _, fd = _take_guard(
+            locks_dir, fcntl.LOCK_SH, timeout, "a running gc to finish", tmp_dir, keep_gate=False
+        )
+        with _state_lock:
+            _writing[key] = entry = [fd, 1]
+        try:
+            yield
+        finally:
+            with _state_lock:
+                entry[1] -= 1
+                last = entry[1] == 0
+                if last and _writing.get(key) is entry:
+                    del _writing[key]
+            if last:
+                os.close(fd)  # closing the descriptor releases the flock
+
+
+def holds_shared(locks_dir: Path) -> bool:
+    """True while this process is inside a :func:`writing` block on ``locks_dir``."""
+    with _state_lock:
+        return str(locks_dir) in _writing
+
+
+@contextlib.contextmanager
+def gc_exclusive(
+    locks_dir: Path, timeout: float = GC_TIMEOUT_SECONDS, *, tmp_dir: Path | None = None
+) -> Iterator[None]:
+    """Hold the gc guard exclusively (gc's delete phase): no writer is in flight meanwhile;
+    ``tmp_dir`` is swept of dead writers' temp files once it is held."""
+    if holds_shared(locks_dir):
+        raise LockTimeout("gc cannot run inside a write operation of the same process")
+    with _ordered(GC_GUARD, "the gc guard"):
+        what = "in-flight writes (put, draft, upsert) to finish"
+        gate, fd = _take_guard(locks_dir, fcntl.LOCK_EX, timeout, what, tmp_dir, keep_gate=True)
+        try:
+            yield
+        finally:
+            os.close(fd)
+            os.close(gate)
+
+
+def _take_guard(
+    locks_dir: Path, mode: int, timeout: float, what: str, tmp_dir: Path | None, *, keep_gate: bool
+) -> tuple[int, int]:
+    """Pass the turnstile, take ``gc.lock`` in ``mode``, clean dead temps; return both fds
+    (the turnstile's is -1 when it was let go).
+
+    A writer (``keep_gate=False``) lets the turnstile go at once; gc keeps it while it waits.
+    """
+    gate = open_lock_file(locks_dir / GATE_FILE)
+    fd = open_lock_file(locks_dir / GUARD_FILE)
+    try:
+        flock_wait(gate, fcntl.LOCK_EX, timeout, "another gc to finish" if keep_gate else what)
+        try:
+            flock_wait(fd, mode, timeout, what)
+        finally:
+            if not keep_gate:
+                fcntl.flock(gate, fcntl.LOCK_UN)
+    except BaseException:
+        os.close(fd)
+        os.close(gate)
+        raise
+    if tmp_dir is not None:
+        remove_dead_temps(tmp_dir)
+    if keep_gate:
+        return gate, fd
+    os.close(gate)
+    return -1, fd

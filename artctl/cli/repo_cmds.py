@@ -25,7 +25,7 @@ def init_cmd(directory: Path | None) -> None:
     out = get_output()
     if out.json:
         out.emit_json({"root": str(repo.root), "created": created})
-    elif created and any((repo.root / "registry").iterdir()):
+    elif created and any(repo.layout.registry.iterdir()):
         # FORMAT was missing (e.g. deleted after it was damaged): the data was kept.
         out.result(f"Restored the format file of the existing artctl repository in {repo.root}")
     elif created:
@@ -51,11 +51,12 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
       artctl config --list
     """
     from artctl.errors import ArtctlError, NotFound
+    from artctl.format.layout import CONFIG_FILE
     from artctl.repository.config import KNOWN_KEYS, Config, check_setting, format_value, parse_value
     from artctl.repository.repo import find_root
 
     try:
-        config = Config(find_root() / "config.toml")
+        config = Config(find_root() / CONFIG_FILE)
     except ArtctlError:
         if not user_scope and (value is not None or unset):
             raise

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from artctl.base.locks import exclusive, shared_use
+from artctl.base.locks import cache_exclusive, shared_use
 from artctl.repository import cache_state as db
 
 if TYPE_CHECKING:
@@ -41,4 +41,4 @@ def record_get(repository: Repository, entries: Iterable[Entry]) -> None:
         pass
 
 
-__all__ = ["db", "exclusive", "record_get", "shared_use"]
+__all__ = ["cache_exclusive", "db", "record_get", "shared_use"]

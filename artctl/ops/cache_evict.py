@@ -18,13 +18,11 @@ since, or cannot be reached, leaves the unit pinned.
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artctl.base.locks import exclusive
+from artctl.base.locks import CLEANUP_TIMEOUT_SECONDS, cache_exclusive, gc_exclusive
 from artctl.repository import cache_state as db
 
 if TYPE_CHECKING:
@@ -32,8 +30,6 @@ if TYPE_CHECKING:
 
 #: Temp files younger than this may belong to a running writer and are left alone.
 TEMP_GRACE_SECONDS = 3600
-#: How long cleanup waits for running ``get``s to finish before giving up.
-CLEANUP_LOCK_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -120,44 +116,18 @@ class CleanupResult:
         }
 
 
-def needed_as_only_copy(repo: Repository) -> set[str]:
-    """Digests that some version (live or soft-deleted) or open draft stores as a plain file.
-
-    Such an object is protected even if it was also fetched through a reference with the same
-    bytes, unless a remote holds it.
+def needed_as_only_copy(repo: Repository) -> set[str] | None:
+    """Live blobs some live thing holds as a plain file (:mod:`artctl.ops.reachability`, the
+    answer gc keeps too): such an object is protected even if it was also fetched through a
+    reference with the same bytes, unless a remote holds it. None when a live manifest cannot
+    be read: what it needs is unknown, so no reference-backed object may go.
     """
-    from artctl.format.names import parse_name
+    from datetime import datetime, timezone
 
-    needed: set[str] = set()
-    registry = repo.registry
-    for artifact in registry.iter_artifacts():
-        for record in registry.versions(parse_name(artifact.name), include_deleted=True):
-            try:
-                manifest = repo.manifest(record)
-            except Exception:  # noqa: BLE001 - a broken manifest is verify's business, not ours
-                continue
-            needed.update(e.digest for e in manifest if e.digest is not None and e.ref is None)
-    needed.update(_draft_digests(repo.root / "drafts"))
-    return needed
+    from artctl.ops.reachability import live
 
-
-_DIGEST = re.compile(rb"[0-9a-f]{64}")
-
-
-def _draft_digests(drafts_dir: Path) -> set[str]:
-    """Every digest named in any file under ``drafts/`` (open drafts, distributed parts):
-    their objects are committed nowhere yet, so conservatively they are only copies."""
-    out: set[str] = set()
-    if not drafts_dir.is_dir():
-        return out
-    for dirpath, _dirs, files in os.walk(drafts_dir):
-        for name in files:
-            try:
-                data = (Path(dirpath) / name).read_bytes()
-            except OSError:
-                continue
-            out.update(m.decode() for m in _DIGEST.findall(data))
-    return out
+    found = live(repo, repo.registry, datetime.now(timezone.utc))
+    return None if found.unreadable else found.plain
 
 
 def scan(repo: Repository) -> list[Unit]:
@@ -183,7 +153,7 @@ def scan(repo: Repository) -> list[Unit]:
     on_remote = state.with_remote_copy(every)
     from_ref = db.reference_backed(state, every - on_remote)
     needed = needed_as_only_copy(repo) if from_ref else set()
-    by_ref = from_ref - needed
+    by_ref = set() if needed is None else from_ref - needed
     copied = on_remote | by_ref
     used = db.last_used(state, every)
     units: list[Unit] = []
@@ -274,18 +244,19 @@ def cleanup(
     *,
     dry_run: bool = False,
     remove_temp: bool = False,
-    lock_timeout: float = CLEANUP_LOCK_TIMEOUT,
+    lock_timeout: float = CLEANUP_TIMEOUT_SECONDS,
 ) -> CleanupResult:
     """Evict LRU cache units until the cache fits in ``limit`` bytes (see module docstring)."""
     if dry_run:
         return _cleanup_locked(repo, limit, True, remove_temp)
-    from artctl.base import writeguard
-
     locks = repo.locks_dir
     # Readers (get) hold the cache lock, writers (put, draft, upsert, pull) gc's writer guard:
     # with both held exclusively no process is between "the store has it" and using it.
     # Order: cache lock, then writer guard — the order a put takes them in.
-    with exclusive(locks, lock_timeout), writeguard.exclusive(locks, lock_timeout):
+    with (
+        cache_exclusive(locks, lock_timeout),
+        gc_exclusive(locks, lock_timeout, tmp_dir=repo.tmp_dir),
+    ):
         return _cleanup_locked(repo, limit, False, remove_temp)
 
 

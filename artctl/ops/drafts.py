@@ -7,7 +7,7 @@ hashes only the files it adds (their bytes go to the object store at once, so th
 survives the source files), ``draft rm`` only edits the path sets, and ``draft commit`` joins
 base manifest and delta into a manifest and commits it like any put (identical content → no new
 version). Every read-modify-write of a draft happens under the draft's lock, and every step
-that stores objects holds the gc writer guard (``writeguard``), so a concurrent gc neither
+that stores objects holds the gc writer guard (``artctl.base.locks.writing``), so a concurrent gc neither
 deletes the added bytes nor the base's (open drafts are gc roots).
 """
 
@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.fsutil import atomic_write_bytes
-from artctl.base.writeguard import writing
+from artctl.base.locks import writing
 from artctl.errors import ArtctlError, InvalidInput, RepositoryFormatError
+from artctl.format.layout import record_id_of_file
 from artctl.format.manifest import Entry, Manifest, validate_path
 from artctl.format.names import ArtifactRef, parse_name
 from artctl.format.records import dumps, loads, utcnow
@@ -187,7 +188,7 @@ class Drafts:
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
         self.repository = repo
-        self.root = self.repository.root / "drafts"
+        self.root = self.repository.layout.drafts
 
     # -- storage ------------------------------------------------------------------------------
     def path(self, draft_id: str) -> Path:
@@ -196,7 +197,7 @@ class Drafts:
                 f"no draft {draft_id!r}: draft ids are 12 hex characters",
                 hint="list open drafts with `artctl draft ls`",
             )
-        return self.root / f"{draft_id}.json"
+        return self.repository.layout.draft(draft_id)
 
     def _lock(self, draft_id: str):
         return self.repository.lock(f"draft-{draft_id}")
@@ -227,10 +228,11 @@ class Drafts:
         except FileNotFoundError:
             return []
         for file in names:
-            if not file.endswith(".json") or not _ID.match(file[:-5]):
+            draft_id = record_id_of_file(file)
+            if draft_id is None or not _ID.match(draft_id):
                 continue
             try:
-                out.append(self._summary(self.get(file[:-5])))
+                out.append(self._summary(self.get(draft_id)))
             except DraftNotFound:
                 continue
         return sorted(out, key=lambda s: (s.created_at, s.id))
@@ -270,7 +272,9 @@ class Drafts:
             )
             if not self.path(draft.id).exists():
                 break
-        with writing(self.repository.locks_dir):  # the base must not vanish before the draft exists
+        with writing(
+            self.repository.locks_dir, tmp_dir=self.repository.tmp_dir
+        ):  # the base must not vanish before the draft exists
             self.repo.resolve(f"{record.name}:{record.version}")
             self._save(draft)
         return draft
@@ -298,7 +302,10 @@ class Drafts:
             validate_path(name.rstrip("/"))  # "/abs" is refused, not quietly made relative
         from artctl.ops.gc import discard_on_failure
 
-        with discard_on_failure(self.repo), writing(self.repository.locks_dir):
+        with (
+            discard_on_failure(self.repo),
+            writing(self.repository.locks_dir, tmp_dir=self.repository.tmp_dir),
+        ):
             files = collect([(local, name)])
             if not files:
                 raise InvalidInput(f"{local} contains no files")
@@ -360,7 +367,7 @@ class Drafts:
         from artctl.format.names import requested_aliases
 
         requested_aliases(aliases)  # refused before any work; `latest` is a no-op
-        with writing(self.repository.locks_dir), self._lock(draft_id):
+        with writing(self.repository.locks_dir, tmp_dir=self.repository.tmp_dir), self._lock(draft_id):
             draft = self.get(draft_id)
             manifest = self.manifest(draft)
             if not len(manifest):

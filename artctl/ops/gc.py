@@ -2,26 +2,23 @@
 
 ``gc(repo)`` plans, then executes (see docs/gc.md for the protocol):
 
-1. *Mark.* Live manifests are those of versions that are neither deleted nor expired, plus every
-   digest named anywhere in a file under ``drafts/`` (open drafts and distributed versions' parts
-   are roots whatever their format; only ``finished.json``/``sealed`` markers are not). Live
-   blobs are the entries of live manifests plus the digests named by drafts.
+1. *Mark.* What is live is :mod:`artctl.ops.reachability`'s answer (the one cache cleanup uses):
+   versions neither deleted nor expired, and every digest named by a file under ``drafts/``.
 2. *Sweep plan.* Unreferenced manifests and loose objects, packs with no live blob (deleted) or
    with at least ``repack_threshold`` of their bytes dead (rewritten), stale temp files. Nothing
    younger than the grace period (``gc.grace_period``, default 1h) is touched.
 3. *Execute* (not with ``dry_run``), holding the cache lock and the gc guard exclusively so no
-   ``get``, ``put``, ``draft`` or ``upsert`` is in flight; the plan is recomputed under the
-   guard (manifests are immutable, so the second pass only reads what is new). Order: expired
+   ``get``, ``put``, ``draft`` or ``upsert`` is in flight; the plan is recomputed under the guard
+   (manifests are immutable, so the second pass only reads what is new). Order: expired
    versions soft-deleted → version records marked ``purged_at`` → manifests → packs → loose
-   objects → temp files. Version records themselves are kept: they are small and lineage (runs,
-   ``--all`` listings) needs them.
+   objects → temp files. Version records themselves are kept: they are small and lineage
+   (runs, ``--all`` listings) needs them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,10 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.hashing import is_digest
-from artctl.base.writeguard import GC_TIMEOUT_SECONDS, exclusive
+from artctl.base.locks import GC_TIMEOUT_SECONDS, cache_exclusive, gc_exclusive, holds_shared
 from artctl.errors import IntegrityError, InvalidInput
+from artctl.format.layout import digest_of_manifest_path, digest_of_object_path, pack_of_path
 from artctl.format.names import parse_name
 from artctl.format.records import VersionRecord, utcnow
+from artctl.ops.reachability import ManifestBlobs, live
 from artctl.repository.repack import pack_blobs, repack
 from artctl.repository.settings import DEFAULT_GRACE_SECONDS
 
@@ -47,9 +46,6 @@ Progress = Callable[[int, int], None]
 TEMP_MIN_AGE_SECONDS = 3600
 #: A pack is rewritten when at least this fraction of its bytes is dead.
 REPACK_THRESHOLD = 0.3
-#: Files under ``drafts/`` that record a finished draft rather than hold one: not gc roots (the
-#: version they name is protected by its own record, and may be deleted later).
-NOT_ROOTS = frozenset({"finished.json", "sealed"})
 AFTER_MARK = declare(
     "gc.after-mark", "the plan made under the exclusive guard, nothing changed yet: the re-run plans again"
 )
@@ -75,7 +71,6 @@ DELETE_TEMP = declare(
     "gc.delete-temp",
     "some stale temp files or interrupted packs deleted (@N: after the N-th): the re-run deletes the rest",
 )
-_HEX64 = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
 @dataclass(frozen=True)
@@ -157,15 +152,16 @@ def gc(
     grace = repo.settings.grace_seconds if grace_period is None else grace_period
     if grace < 0:
         raise InvalidInput("the grace period cannot be negative")
-    cache: dict[str, frozenset[str]] = {}
+    cache: dict[str, ManifestBlobs] = {}
     plan = _plan(repo, grace, repack_threshold, cache)
     if dry_run:
         return _result(plan, True, plan.expected_bytes)
-    from artctl.ops.cache import exclusive as cache_exclusive
-
     locks = repo.locks_dir
     # Cache lock first (the order every writer uses): no `get` reads a pack gc is rewriting.
-    with cache_exclusive(locks, timeout=GC_TIMEOUT_SECONDS), exclusive(locks):
+    with (
+        cache_exclusive(locks, timeout=GC_TIMEOUT_SECONDS),
+        gc_exclusive(locks, tmp_dir=repo.tmp_dir),
+    ):
         plan = _plan(repo, grace, repack_threshold, cache)
         if plan.unreadable:
             # Without a live manifest gc cannot know which blobs it needs: delete nothing.
@@ -207,9 +203,7 @@ def discard_on_failure(repo: Repository) -> Iterator[None]:
 def discard_created(repo: Repository, loose: set[str], packs: set[str]) -> int | None:
     """Delete those of ``loose`` objects and ``packs`` that no version or draft references;
     return the bytes freed, or None when gc's locks were not free within a moment."""
-    from artctl.base.writeguard import holds_shared
     from artctl.errors import LockTimeout
-    from artctl.ops.cache import exclusive as cache_exclusive
 
     locks = repo.locks_dir
     if holds_shared(locks):  # inside another write of this process: its version may need them
@@ -217,7 +211,7 @@ def discard_created(repo: Repository, loose: set[str], packs: set[str]) -> int |
     try:
         with (
             cache_exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS),
-            exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS),
+            gc_exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS, tmp_dir=repo.tmp_dir),
         ):
             plan = _Plan(grace=0)
             _live_manifests, live = _mark(repo, plan, {}, None)
@@ -259,7 +253,7 @@ def _result(plan: _Plan, dry_run: bool, freed: int) -> GcResult:
 
 
 # -- mark ---------------------------------------------------------------------------------------
-def _plan(repo: Repository, grace: int, threshold: float, cache: dict[str, frozenset[str]]) -> _Plan:
+def _plan(repo: Repository, grace: int, threshold: float, cache: dict[str, ManifestBlobs]) -> _Plan:
     plan = _Plan(grace=grace)
     repository = repo
     cutoff = time.time() - grace
@@ -279,54 +273,17 @@ def _plan(repo: Repository, grace: int, threshold: float, cache: dict[str, froze
 
 
 def _mark(
-    repo: Repository, plan: _Plan, cache: dict[str, frozenset[str]], now: datetime | None
+    repo: Repository, plan: _Plan, cache: dict[str, ManifestBlobs], now: datetime | None
 ) -> tuple[set[str], set[str]]:
-    """``(live manifests, live blobs)``; versions to purge go to ``plan`` (and, when ``now`` is
-    given, versions expired by then are treated as dead — ``None``: none is)."""
-    repository = repo
-    live_manifests: set[str] = set()
-    for artifact in repo.registry.iter_artifacts():
-        for record in repo.registry.versions(parse_name(artifact.name), include_deleted=True):
-            if record.deleted:
-                if not record.purged_at:
-                    plan.purge.append(record)
-            elif now is not None and record.expired(now):
-                plan.expired.append(record)
-                plan.purge.append(record)
-            else:
-                live_manifests.add(record.manifest)
-    live_blobs = _draft_roots(repository.root / "drafts", repository, live_manifests)
-    for digest in live_manifests:
-        blobs = cache.get(digest)
-        if blobs is None:
-            try:
-                manifest = repository.read_manifest(digest)
-            except Exception as exc:  # noqa: BLE001 - reported; gc then refuses to delete anything
-                plan.problems.append(f"live manifest {digest[:12]}: {exc}")
-                plan.unreadable.append(digest)
-                continue
-            blobs = cache[digest] = frozenset(e.digest for e in manifest if e.digest)
-        live_blobs |= blobs
-    return live_manifests, live_blobs
-
-
-def _draft_roots(drafts_dir: Path, repository, live_manifests: set[str]) -> set[str]:
-    """Every digest named in any file under ``drafts/``: kept as a blob and, if it names a
-    stored manifest, as a manifest (whose blobs are then kept too)."""
-    blobs: set[str] = set()
-    for path in _files(drafts_dir):
-        if path.name in NOT_ROOTS:
-            continue
-        try:
-            data = path.read_bytes()
-        except (FileNotFoundError, IsADirectoryError):
-            continue
-        for match in _HEX64.finditer(data):
-            digest = match.group().decode()
-            blobs.add(digest)
-            if repository.manifest_path(digest).exists():
-                live_manifests.add(digest)
-    return blobs
+    """``(live manifests, live blobs)`` by :mod:`artctl.ops.reachability`; versions to purge go
+    to ``plan`` (and, when ``now`` is given, versions expired by then are treated as dead —
+    ``None``: none is)."""
+    found = live(repo, repo.registry, now, cache)
+    plan.purge.extend(found.unpurged)
+    plan.expired.extend(found.expired)
+    plan.problems.extend(found.problems)
+    plan.unreadable.extend(found.unreadable)
+    return found.manifests, found.blobs
 
 
 def _files(directory: Path) -> Iterator[Path]:
@@ -348,8 +305,8 @@ def _old(st: os.stat_result, cutoff: float, plan: _Plan, dead: int | None = None
 
 def _sweep_manifests(root: Path, live: set[str], cutoff: float, plan: _Plan) -> None:
     for path in _files(root):
-        digest = path.parent.name + path.name.removesuffix(".jsonl")
-        if not path.name.endswith(".jsonl") or not is_digest(digest) or digest in live:
+        digest = digest_of_manifest_path(path)
+        if digest is None or digest in live:
             continue
         with contextlib.suppress(FileNotFoundError):
             st = path.stat()
@@ -359,8 +316,8 @@ def _sweep_manifests(root: Path, live: set[str], cutoff: float, plan: _Plan) -> 
 
 def _sweep_loose(root: Path, live: set[str], cutoff: float, plan: _Plan) -> None:
     for path in _files(root):
-        digest = path.parent.name + path.name
-        if not is_digest(digest) or digest in live:
+        digest = digest_of_object_path(path)
+        if digest is None or digest in live:
             continue
         with contextlib.suppress(FileNotFoundError):
             st = path.stat()
@@ -400,7 +357,8 @@ def _sweep_packs(
             plan.dead_kept += dead
     if store.packs_dir.is_dir():
         for name in os.listdir(store.packs_dir):
-            if name.endswith(".pack") and name[:-5] not in complete and is_digest(name[:-5]):
+            pack_id = pack_of_path(store.packs_dir / name)
+            if pack_id is not None and pack_id not in complete and is_digest(pack_id):
                 path = store.packs_dir / name
                 with contextlib.suppress(FileNotFoundError):
                     st = path.stat()
@@ -413,9 +371,7 @@ def _spare(repo: Repository, plan: _Plan, manifests: set[str]) -> None:
     keep: set[str] = set()
     for digest in manifests:
         keep |= {e.digest for e in repo.read_manifest(digest) if e.digest}
-    plan.manifests = [
-        (p, s) for p, s in plan.manifests if p.parent.name + p.name.removesuffix(".jsonl") not in manifests
-    ]
+    plan.manifests = [(p, s) for p, s in plan.manifests if digest_of_manifest_path(p) not in manifests]
     plan.loose = [(d, s) for d, s in plan.loose if d not in keep]
     for pack_id in list(plan.packs_delete):
         kept = {d for d, _, _ in pack_blobs(repo.store, pack_id) if d in keep}
@@ -472,7 +428,8 @@ def _execute(repo: Repository, plan: _Plan, progress: Progress | None) -> int:
         tick(1, got)
         crash_point(DELETE_OBJECT)
     for path, size in [*plan.orphan_packs, *plan.temp]:
-        if path.suffix == ".pack" and path.with_suffix(".idx").exists():
+        orphan = pack_of_path(path) if path.parent == repo.store.packs_dir else None
+        if orphan is not None and repo.store.index_path(orphan).exists():
             continue  # completed since the plan: a repack above rewrote that very pack (same id)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from artctl.base.hashing import hash_bytes
 from artctl.errors import IntegrityError, ObjectNotFound
-from artctl.ops.remote.protocol import object_rel, pack_rel
+from artctl.format.layout import object_key, pack_key
 from artctl.repository.objects import PACK_THRESHOLD
 from artctl.repository.state import PackLocation, RemoteCopy
 
@@ -205,12 +205,12 @@ class BlobReader:
         places = ["pack", "loose"] if size < PACK_THRESHOLD else ["loose", "pack"]
         for place in places:
             if place == "loose":
-                rel, base, file_size = object_rel(digest), 0, size
+                rel, base, file_size = object_key(digest), 0, size
             else:
                 loc = remote.inventory.locate(digest)
                 if loc is None or loc.length != size:
                     continue
-                rel, base, file_size = pack_rel(loc.pack), loc.offset, remote.inventory.pack_end(loc.pack)
+                rel, base, file_size = pack_key(loc.pack), loc.offset, remote.inventory.pack_end(loc.pack)
             try:
                 return remote.backend.read_range(rel, base + start, base + end), rel, file_size
             except FileNotFoundError:

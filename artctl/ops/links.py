@@ -123,7 +123,7 @@ def link(
     ``default_project`` places a bare ``collection`` target (default: ``$ARTCTL_PROJECT``, else
     the source's project).
     """
-    from artctl.base.writeguard import writing
+    from artctl.base.locks import writing
     from artctl.format.names import requested_aliases
 
     custom = requested_aliases(aliases)  # `latest` is a no-op, vN refused: before any write
@@ -137,7 +137,7 @@ def link(
     if existing is not None:
         registry.check_type(existing, source.type)
         registry.check_portfolio(existing, True)
-    with writing(repo.locks_dir):  # gc waits until the link record exists
+    with writing(repo.locks_dir, tmp_dir=repo.tmp_dir):  # gc waits until the link record exists
         source, ttl_removed = _drop_source_ttl(repo, source)
         crash_point(LINK_AFTER_SOURCE_TTL)
         record, created = registry.commit(

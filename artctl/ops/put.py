@@ -14,9 +14,9 @@ from typing import Any
 
 from artctl import references
 from artctl.base.crashpoints import crash_point, declare
+from artctl.base.locks import writing
 from artctl.base.progress import Progress, announce_total
 from artctl.base.units import ttl_seconds
-from artctl.base.writeguard import writing
 from artctl.errors import InvalidInput
 from artctl.format.manifest import Entry, Manifest
 from artctl.format.names import ArtifactName, parse_name
@@ -101,7 +101,7 @@ def put(
     with (
         discard_on_failure(repository),
         shared_use(repository.locks_dir),
-        writing(repository.locks_dir),
+        writing(repository.locks_dir, tmp_dir=repository.tmp_dir),
     ):
         if references.is_uri(str(path)):
             entries = list(

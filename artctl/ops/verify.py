@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from artctl.base.progress import Progress
+from artctl.format.layout import PACKS, parse_key, version_of_file
 from artctl.format.manifest import Entry
 from artctl.format.names import ArtifactRef, parse_name
 from artctl.format.records import VersionRecord
@@ -204,7 +205,7 @@ def _classify_absent(
 def _set_aside(repo: Repository, digest: str) -> bool:
     """Move a corrupt loose object to ``corrupt/`` (kept, never deleted); False if packed."""
     source = repo.store.object_path(digest)
-    target = repo.root / "corrupt" / digest
+    target = repo.layout.corrupt(digest)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(source, target)
@@ -219,12 +220,11 @@ def _readable_versions(repo: Repository, problems: list[dict[str, str]]) -> list
     The checker must not stop at the first damaged file (that is what it is run to find).
     """
     from artctl.errors import IntegrityError, RepositoryFormatError
-    from artctl.format.names import version_index
     from artctl.repository.packs import decode_index
 
     packs_dir = repo.store.packs_dir
     for file in sorted(os.listdir(packs_dir)) if packs_dir.is_dir() else []:
-        if file.endswith(".idx"):
+        if (found := parse_key(f"{PACKS}/{file}")) is not None and found.kind == "index":
             try:
                 decode_index((packs_dir / file).read_bytes(), file)
             except FileNotFoundError:
@@ -238,10 +238,10 @@ def _readable_versions(repo: Repository, problems: list[dict[str, str]]) -> list
             repo.registry.aliases(name)
         except RepositoryFormatError as exc:
             problems.append({"version": artifact.name, "path": "", "problem": str(exc)})
-        directory = repo.registry.artifact_dir(name) / "versions"
+        directory = repo.layout.versions_dir(name)
         files = sorted(os.listdir(directory)) if directory.is_dir() else []
         for file in files:
-            index = version_index(file[:-5]) if file.endswith(".json") else None
+            index = version_of_file(file)
             if index is None:
                 continue
             try:

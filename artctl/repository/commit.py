@@ -13,8 +13,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point, declare
+from artctl.base.locks import writing
 from artctl.base.units import ttl_seconds
-from artctl.base.writeguard import writing
 from artctl.errors import Conflict
 from artctl.format.manifest import Manifest
 from artctl.format.names import ArtifactName, parse_name, validate_type
@@ -62,7 +62,9 @@ def commit_manifest(
     new manifest when reference entries do (``Repository.inherited_origin``).
     """
     check_metadata(metadata)  # before the manifest is written
-    with writing(repository.locks_dir):  # gc waits until the version record exists
+    with writing(
+        repository.locks_dir, tmp_dir=repository.tmp_dir
+    ):  # gc waits until the version record exists
         digest = repository.write_manifest(manifest, origin=repository.inherited_origin(manifest, base))
         crash_point(COMMIT_AFTER_MANIFEST)
         return commit_digest(
@@ -103,7 +105,9 @@ def commit_digest(
     check_metadata(metadata)
     if run_id:
         repository.runs.require_running(run_id)
-    with writing(repository.locks_dir):  # gc waits until the version record exists
+    with writing(
+        repository.locks_dir, tmp_dir=repository.tmp_dir
+    ):  # gc waits until the version record exists
         seconds = (
             None if ttl == "none" else ttl_seconds(ttl) if ttl is not None else repository.default_ttl(name)
         )

@@ -32,17 +32,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from artctl.base.fsutil import atomic_write_bytes, create_exclusive, fsync_dir
-from artctl.base.hashing import hash_bytes
 from artctl.errors import RepositoryFormatError
+from artctl.format.layout import version_of_file
 from artctl.format.names import ArtifactName, parse_name, version_index
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads
 
 if TYPE_CHECKING:
-    from artctl.repository.repo import Repository
+    from artctl.repository.registry import Registry
     from artctl.repository.runs import RunRecord, VersionLink
 
 KIND = "artctl-registry-journal"
-DIRNAME = "journal"
 
 _DAMAGED_HINT = (
     "it records an interrupted pull or push: delete it to keep the registry as it was before "
@@ -102,32 +101,29 @@ class Journal:
         return cls(name, versions, aliases, moved, artifact)
 
 
-def directory(repository: Repository) -> Path:
-    return repository.root / DIRNAME
+def path_for(registry: Registry, name: ArtifactName) -> Path:
+    """One journal per artifact (named in :func:`artctl.format.layout.journal_key`)."""
+    return registry.layout.journal_file(name)
 
 
-def path_for(repository: Repository, name: ArtifactName) -> Path:
-    """One journal per artifact, named by the BLAKE3 of its name (names may hold ``__``)."""
-    return directory(repository) / f"{hash_bytes(str(name).encode())[:32]}.json"
-
-
-def pending(repository: Repository) -> list[Path]:
+def pending(registry: Registry) -> list[Path]:
     """Journals left by interrupted merges (usually none: one ``listdir``)."""
+    directory = registry.layout.journal
     try:
-        names = os.listdir(directory(repository))
+        names = os.listdir(directory)
     except FileNotFoundError:
         return []
-    return [directory(repository) / n for n in sorted(names) if n.endswith(".json") and not n.startswith(".")]
+    return [directory / n for n in sorted(names) if n.endswith(".json") and not n.startswith(".")]
 
 
-def read(repository: Repository, path: Path) -> Journal | None:
+def read(registry: Registry, path: Path) -> Journal | None:
     """The journal at ``path``; None when there is none (any more)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
     journal = Journal.from_json(loads(data, str(path)), str(path))
-    if path_for(repository, journal.name) != path:
+    if path_for(registry, journal.name) != path:
         raise RepositoryFormatError(
             f"{path} is the journal of {journal.name}, under another name (tampered or corrupt)",
             hint=_DAMAGED_HINT,
@@ -135,17 +131,17 @@ def read(repository: Repository, path: Path) -> Journal | None:
     return journal
 
 
-def write(repository: Repository, journal: Journal) -> None:
+def write(registry: Registry, journal: Journal) -> None:
     """Record the target state durably: from here on the merge is as good as done."""
     atomic_write_bytes(
-        path_for(repository, journal.name),
+        path_for(registry, journal.name),
         dumps(journal.to_json()),
-        tmp_dir=repository.tmp_dir,
-        fsync=repository.fsync,
+        tmp_dir=registry.tmp_dir,
+        fsync=registry.fsync,
     )
 
 
-def apply(repository: Repository, journal: Journal, step: Step = _no_step) -> None:
+def apply(registry: Registry, journal: Journal, step: Step = _no_step) -> None:
     """Make the registry (and run links) what ``journal`` says, then delete it.
 
     Callers hold the artifact's lock (so the reads here do not try to roll forward). Version
@@ -154,35 +150,34 @@ def apply(repository: Repository, journal: Journal, step: Step = _no_step) -> No
     and skipped when the file already holds those bytes, so applying again after an
     interruption at any point finishes the same merge.
     """
-    registry = repository.registry
     name = journal.name
     if journal.artifact is not None:
         create_exclusive(
-            registry.artifact_dir(name) / "artifact.json",
+            registry.layout.artifact_record(name),
             dumps(journal.artifact.to_json()),
-            tmp_dir=repository.tmp_dir,
-            fsync=repository.fsync,
+            tmp_dir=registry.tmp_dir,
+            fsync=registry.fsync,
         )
     for index in sorted(journal.versions, reverse=True):
         path = registry.version_path(name, index)
         data = dumps(journal.versions[index].to_json())
         if _read_or_none(path) != data:
-            atomic_write_bytes(path, data, tmp_dir=repository.tmp_dir, fsync=repository.fsync)
+            atomic_write_bytes(path, data, tmp_dir=registry.tmp_dir, fsync=registry.fsync)
             step("version-written")
-    versions_dir = registry.artifact_dir(name) / "versions"
+    versions_dir = registry.layout.versions_dir(name)
     for index in sorted(_indexes(versions_dir) - set(journal.versions), reverse=True):
         registry.version_path(name, index).unlink(missing_ok=True)
-        fsync_dir(versions_dir, repository.fsync)
+        fsync_dir(versions_dir, registry.fsync)
         step("version-written")
     if registry.aliases(name) != journal.aliases:
         registry.write_aliases(name, journal.aliases)
         step("aliases-written")
-    for run_id in _stale_runs(repository, journal) if journal.moved else ():  # kept numbers: links hold
-        repository.runs.update(run_id, lambda record: _relink(record, journal))
+    for run_id in _stale_runs(registry, journal) if journal.moved else ():  # kept numbers: links hold
+        registry.runs().update(run_id, lambda record: _relink(record, journal))
         step("run-linked")
-    path = path_for(repository, name)
+    path = path_for(registry, name)
     path.unlink(missing_ok=True)
-    fsync_dir(path.parent, repository.fsync)
+    fsync_dir(path.parent, registry.fsync)
     step("merged")
 
 
@@ -198,15 +193,15 @@ def _indexes(versions_dir: Path) -> set[int]:
         names = os.listdir(versions_dir)
     except FileNotFoundError:
         return set()
-    found = {version_index(n[:-5]) for n in names if n.endswith(".json")}
+    found = {version_of_file(n) for n in names}
     return {i for i in found if i is not None}
 
 
-def _stale_runs(repository: Repository, journal: Journal) -> list[str]:
+def _stale_runs(registry: Registry, journal: Journal) -> list[str]:
     """Runs with a link to this artifact that names the wrong version after the merge."""
     return [
         run.id
-        for run in repository.runs.list()
+        for run in registry.runs().list()
         if any(_target(link, journal) != link.version for link in (*run.inputs, *run.outputs))
     ]
 

@@ -26,6 +26,7 @@ from blake3 import blake3
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.fsutil import atomic_write_bytes, fsync_dir, mkstemp_in, sync_file
 from artctl.errors import IntegrityError
+from artctl.format.layout import index_file_name, pack_file_name
 
 PACK_BEFORE_RENAME = declare(
     "store.pack-before-rename",
@@ -148,7 +149,7 @@ class PackWriter:
         index = encode_index(blobs)
         pack_id = blake3(index).hexdigest()
         self.packs_dir.mkdir(parents=True, exist_ok=True)
-        final = self.packs_dir / f"{pack_id}.pack"
+        final = self.packs_dir / pack_file_name(pack_id)
         os.chmod(tmp, 0o444)
         crash_point(self.points[0])
         os.replace(tmp, final)
@@ -156,7 +157,11 @@ class PackWriter:
         crash_point(self.points[1])
         try:
             atomic_write_bytes(
-                self.packs_dir / f"{pack_id}.idx", index, tmp_dir=self.tmp_dir, mode=0o444, fsync=self.fsync
+                self.packs_dir / index_file_name(pack_id),
+                index,
+                tmp_dir=self.tmp_dir,
+                mode=0o444,
+                fsync=self.fsync,
             )
         except BaseException:  # e.g. ENOSPC: a pack without its index is useless, never left behind
             with contextlib.suppress(OSError):

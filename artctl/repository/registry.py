@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.fsutil import atomic_write_bytes, create_exclusive
 from artctl.errors import ArtifactNotFound, Conflict, InvalidInput, LinkError, RepositoryFormatError
+from artctl.format.layout import version_of_file
 from artctl.format.names import (
     LATEST,
     ArtifactName,
     ArtifactRef,
+    NameScope,
     parse_name,
     parse_project,
     requested_aliases,
@@ -39,7 +41,9 @@ from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads, u
 from artctl.repository import renames
 
 if TYPE_CHECKING:
-    from artctl.repository.repo import Repository
+    from artctl.base.locks import LockFactory
+    from artctl.format.layout import Layout
+    from artctl.repository.runs import RunStore
 
 RETIRE_AFTER_RENAME = declare(
     "retire.after-rename",
@@ -51,17 +55,37 @@ RETIRE_AFTER_RENAME = declare(
 class Registry:
     """Reads and changes the registry of one repository."""
 
-    def __init__(self, repo: Repository) -> None:
-        self.repo = repo
-        self.root = repo.root / "registry"
+    def __init__(
+        self,
+        layout: Layout,
+        lock: LockFactory,
+        fsync: Callable[[], bool],
+        runs: Callable[[], RunStore],
+        names: Callable[[], NameScope],
+    ) -> None:
+        """``lock`` takes the repository's named locks; ``fsync`` says (each time: settings may
+        change) whether writes are flushed; ``runs`` gives the run store an interrupted merge
+        or a rename relinks (the two refer to each other, so it is looked up when needed);
+        ``names`` is the repository's entity and default project, for short names."""
+        self.layout = layout
+        self.names = names
+        self.root = layout.registry
+        self.tmp_dir = layout.tmp
+        self._lock = lock
+        self._fsync = fsync
+        self.runs = runs
         self._local = threading.local()
+
+    @property
+    def fsync(self) -> bool:
+        return self._fsync()
 
     # -- paths ----------------------------------------------------------------------------
     def artifact_dir(self, name: ArtifactName) -> Path:
-        return self.root.joinpath(*name.parts)
+        return self.layout.artifact_dir(name)
 
     def version_path(self, name: ArtifactName, index: int) -> Path:
-        return self.artifact_dir(name) / "versions" / f"v{index}.json"
+        return self.layout.version(name, index)
 
     @contextlib.contextmanager
     def lock(self, name: ArtifactName) -> Iterator[None]:
@@ -77,8 +101,8 @@ class Registry:
             while True:
                 if not held:  # a rename needs both names' locks, in order: none may be held
                     self._finish_renames(name)
-                stack.enter_context(self.repo.lock(f"artifact-{name}"))
-                if held or not renames.involving(self.repo, name):
+                stack.enter_context(self._lock(f"artifact-{name}"))
+                if held or not renames.involving(self, name):
                     break
                 stack.close()  # its renamer died after we looked: finish it first
             held.add(name)
@@ -95,19 +119,19 @@ class Registry:
             held = self._held()
             for name in sorted(names):
                 if name not in held:
-                    stack.enter_context(self.repo.lock(f"artifact-{name}"))
+                    stack.enter_context(self._lock(f"artifact-{name}"))
                     held.add(name)
                     stack.callback(held.discard, name)
             yield
 
     def _finish_renames(self, name: ArtifactName | None = None) -> None:
         """Finish every pending rename from or to ``name`` (all of them when None)."""
-        for pending in renames.pending(self.repo):
+        for pending in renames.pending(self):
             if name is None or name in (pending.old, pending.new):
                 with self._locks(pending.names()):
-                    current = renames.involving(self.repo, pending.old)
+                    current = renames.involving(self, pending.old)
                     if pending in current:  # not finished by another process meanwhile
-                        renames.apply(self.repo, pending)
+                        renames.apply(self, pending)
 
     def _held(self) -> set[ArtifactName]:
         """Artifacts whose lock this thread holds."""
@@ -120,19 +144,19 @@ class Registry:
     def _roll_forward(self, name: ArtifactName) -> None:
         from artctl.repository import journal
 
-        pending = journal.read(self.repo, journal.path_for(self.repo, name))
+        pending = journal.read(self, journal.path_for(self, name))
         if pending is not None:
-            journal.apply(self.repo, pending)
+            journal.apply(self, pending)
 
     def settle(self, name: ArtifactName) -> None:
         """Before reading an artifact: finish its interrupted merge, if there is one."""
         from artctl.repository import journal
 
         held = self._held()
-        if name not in held and journal.path_for(self.repo, name).exists():
+        if name not in held and journal.path_for(self, name).exists():
             with self.lock(name):
                 pass
-        if not held and renames.involving(self.repo, name):
+        if not held and renames.involving(self, name):
             self._finish_renames(name)
 
     def settle_all(self) -> None:
@@ -145,8 +169,8 @@ class Registry:
         if self._held():
             return
         self._finish_renames()
-        for path in journal.pending(self.repo):
-            pending = journal.read(self.repo, path)
+        for path in journal.pending(self):
+            pending = journal.read(self, path)
             if pending is not None:
                 with self.lock(pending.name):
                     pass
@@ -154,7 +178,7 @@ class Registry:
     # -- artifacts ------------------------------------------------------------------------
     def artifact(self, name: ArtifactName) -> ArtifactRecord | None:
         self.settle(name)
-        path = self.artifact_dir(name) / "artifact.json"
+        path = self.layout.artifact_record(name)
         try:
             return ArtifactRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
         except FileNotFoundError:
@@ -209,10 +233,8 @@ class Registry:
             existing = None
         if existing is None:
             record = ArtifactRecord(str(name), kind, utcnow(), portfolio=portfolio)
-            path = self.artifact_dir(name) / "artifact.json"
-            if create_exclusive(
-                path, dumps(record.to_json()), tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync
-            ):
+            path = self.layout.artifact_record(name)
+            if create_exclusive(path, dumps(record.to_json()), tmp_dir=self.tmp_dir, fsync=self.fsync):
                 return record
             existing = self.artifact(name)
             assert existing is not None
@@ -255,17 +277,17 @@ class Registry:
         with self.lock(name):
             record = self.require_artifact(name).evolve(**changes)
             atomic_write_bytes(
-                self.artifact_dir(name) / "artifact.json",
+                self.layout.artifact_record(name),
                 dumps(record.to_json()),
-                tmp_dir=self.repo.tmp_dir,
-                fsync=self.repo.fsync,
+                tmp_dir=self.tmp_dir,
+                fsync=self.fsync,
             )
         return record
 
     def iter_artifacts(self, project: str | None = None, kind: str | None = None) -> Iterator[ArtifactRecord]:
         """Every artifact (optionally of one ``[entity/]project`` or type), sorted by name."""
         if project:
-            project = parse_project(project.rstrip("/"), self.repo.names)
+            project = parse_project(project.rstrip("/"), self.names())
         self.settle_all()
         if not self.root.is_dir():
             return
@@ -290,8 +312,8 @@ class Registry:
         atomic_write_bytes(
             self.artifact_dir(name) / "artifact.json",
             dumps(record.to_json()),
-            tmp_dir=self.repo.tmp_dir,
-            fsync=self.repo.fsync,
+            tmp_dir=self.tmp_dir,
+            fsync=self.fsync,
         )
         return record
 
@@ -304,10 +326,10 @@ class Registry:
 
         from artctl.base.hashing import hash_bytes
 
-        aside = self.repo.tmp_dir / f"retired-{hash_bytes(str(name).encode())[:32]}"
+        aside = self.tmp_dir / f"retired-{hash_bytes(str(name).encode())[:32]}"
         shutil.rmtree(aside, ignore_errors=True)
         try:
-            self.repo.tmp_dir.mkdir(parents=True, exist_ok=True)
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
             os.rename(self.artifact_dir(name), aside)
             crash_point(RETIRE_AFTER_RENAME)
         except FileNotFoundError:
@@ -329,7 +351,7 @@ class Registry:
         if self.holder(old) is None and self.renamed_to(old) == str(new):
             return self.require_artifact(new)  # done already (a repeated or interrupted rename)
         with self._locks([old, new]):
-            if renames.involving(self.repo, old) or renames.involving(self.repo, new):
+            if renames.involving(self, old) or renames.involving(self, new):
                 raise Conflict(
                     f"another rename of {old} or {new} was interrupted just now",
                     hint="run the command again: it finishes that rename first",
@@ -349,9 +371,9 @@ class Registry:
                     hint=f"choose another name, or delete it first: `artctl artifact rm {new} --all`",
                 )
             self.retire(new)  # a deleted collection of that name, if any: its name is free
-            renames.write(self.repo, intent)
+            renames.write(self, intent)
             crash_point(renames.AFTER_INTENT)
-            renames.apply(self.repo, intent)
+            renames.apply(self, intent)
         return self.require_artifact(new)
 
     def delete_artifact_records(self, name: ArtifactName) -> None:
@@ -364,7 +386,7 @@ class Registry:
     def versions(self, name: ArtifactName, *, include_deleted: bool = False) -> list[VersionRecord]:
         """Versions of an artifact, oldest first; expired and deleted ones only on request."""
         self.settle(name)
-        directory = self.artifact_dir(name) / "versions"
+        directory = self.layout.versions_dir(name)
         try:
             names = os.listdir(directory)
         except FileNotFoundError:
@@ -372,7 +394,7 @@ class Registry:
         records = []
         now = datetime.now(timezone.utc)
         for file in names:
-            if not file.endswith(".json") or version_index(file[:-5]) is None:
+            if version_of_file(file) is None:
                 continue
             with contextlib.suppress(FileNotFoundError):
                 record = VersionRecord.from_json(
@@ -393,7 +415,7 @@ class Registry:
     def aliases(self, name: ArtifactName) -> dict[str, str]:
         """Custom aliases → version (``{"best": "v2"}``)."""
         self.settle(name)
-        path = self.artifact_dir(name) / "aliases.json"
+        path = self.layout.aliases(name)
         try:
             data = loads(path.read_bytes(), str(path))
         except FileNotFoundError:
@@ -405,12 +427,12 @@ class Registry:
 
     def write_aliases(self, name: ArtifactName, aliases: dict[str, str]) -> None:
         """Replace the artifact's whole custom-alias table (callers hold the artifact's lock)."""
-        path = self.artifact_dir(name) / "aliases.json"
+        path = self.layout.aliases(name)
         atomic_write_bytes(
             path,
             dumps({"format": 1, "aliases": dict(sorted(aliases.items()))}),
-            tmp_dir=self.repo.tmp_dir,
-            fsync=self.repo.fsync,
+            tmp_dir=self.tmp_dir,
+            fsync=self.fsync,
         )
 
     def aliases_of(self, record: VersionRecord, *, latest: VersionRecord | None | bool = True) -> list[str]:
@@ -514,8 +536,8 @@ class Registry:
                 while not create_exclusive(
                     self.version_path(name, record.index),
                     dumps(record.to_json()),
-                    tmp_dir=self.repo.tmp_dir,
-                    fsync=self.repo.fsync,
+                    tmp_dir=self.tmp_dir,
+                    fsync=self.fsync,
                 ):
                     record = record.evolve(index=record.index + 1)
                 created = True
@@ -534,8 +556,8 @@ class Registry:
         atomic_write_bytes(
             self.version_path(name, record.index),
             dumps(record.to_json()),
-            tmp_dir=self.repo.tmp_dir,
-            fsync=self.repo.fsync,
+            tmp_dir=self.tmp_dir,
+            fsync=self.fsync,
         )
 
     def update(

@@ -35,7 +35,7 @@ from artctl.format.names import ArtifactName, parse_name
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads
 
 if TYPE_CHECKING:
-    from artctl.repository.repo import Repository
+    from artctl.repository.registry import Registry
     from artctl.repository.runs import RunRecord, VersionLink
 
 KIND = "artctl-rename"
@@ -80,35 +80,35 @@ class Rename:
         return {"format": 1, "kind": KIND, "old": str(self.old), "new": str(self.new)}
 
 
-def directory(repository: Repository) -> Path:
-    return repository.root / "journal" / "renames"
+def directory(registry: Registry) -> Path:
+    return registry.layout.renames
 
 
-def path_for(repository: Repository, old: ArtifactName) -> Path:
-    return directory(repository) / f"{hash_bytes(str(old).encode())[:32]}.json"
+def path_for(registry: Registry, old: ArtifactName) -> Path:
+    return directory(registry) / f"{hash_bytes(str(old).encode())[:32]}.json"
 
 
-def pending(repository: Repository) -> list[Rename]:
+def pending(registry: Registry) -> list[Rename]:
     """Renames that are intended and not finished (usually none: one ``listdir``)."""
     try:
-        files = sorted(os.listdir(directory(repository)))
+        files = sorted(os.listdir(directory(registry)))
     except FileNotFoundError:
         return []
     out = []
     for file in files:
         if file.endswith(".json") and not file.startswith("."):
-            found = _read(repository, directory(repository) / file)
+            found = _read(registry, directory(registry) / file)
             if found is not None:
                 out.append(found)
     return out
 
 
-def involving(repository: Repository, name: ArtifactName) -> list[Rename]:
+def involving(registry: Registry, name: ArtifactName) -> list[Rename]:
     """Pending renames from or to ``name``."""
-    return [r for r in pending(repository) if name in (r.old, r.new)]
+    return [r for r in pending(registry) if name in (r.old, r.new)]
 
 
-def _read(repository: Repository, path: Path) -> Rename | None:
+def _read(registry: Registry, path: Path) -> Rename | None:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -122,57 +122,56 @@ def _read(repository: Repository, path: Path) -> Rename | None:
         raise RepositoryFormatError(
             f"{path} is not a valid rename intent ({exc})", hint=_DAMAGED_HINT
         ) from None
-    if path_for(repository, found.old) != path:
+    if path_for(registry, found.old) != path:
         raise RepositoryFormatError(
             f"{path} is the intent of {found.old}, under another name", hint=_DAMAGED_HINT
         )
     return found
 
 
-def write(repository: Repository, rename: Rename) -> None:
+def write(registry: Registry, rename: Rename) -> None:
     """Record the intent durably: from here on the rename is as good as done."""
-    directory(repository).mkdir(parents=True, exist_ok=True)
+    directory(registry).mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(
-        path_for(repository, rename.old),
+        path_for(registry, rename.old),
         dumps(rename.to_json()),
-        tmp_dir=repository.tmp_dir,
-        fsync=repository.fsync,
+        tmp_dir=registry.tmp_dir,
+        fsync=registry.fsync,
     )
 
 
-def apply(repository: Repository, rename: Rename) -> None:
+def apply(registry: Registry, rename: Rename) -> None:
     """Finish ``rename`` (callers hold both names' locks): idempotent, so a re-run after a
     kill at any point finishes the same rename and leaves nothing behind in ``tmp/``."""
-    registry = repository.registry
     old_dir, new_dir = registry.artifact_dir(rename.old), registry.artifact_dir(rename.new)
-    work = repository.tmp_dir / f"rename-{hash_bytes(str(rename.old).encode())[:32]}"
+    work = registry.tmp_dir / f"rename-{hash_bytes(str(rename.old).encode())[:32]}"
     staging, aside = work / "new", work / "old"
     if (old_dir / "artifact.json").exists():
         shutil.rmtree(work, ignore_errors=True)  # a partial copy of an earlier attempt
-        _copy_renamed(repository, old_dir, staging, rename.new)
+        _copy_renamed(registry, old_dir, staging, rename.new)
         if new_dir.exists():  # a copy made by that attempt (nobody else writes the new name)
             os.rename(new_dir, work / "stale")
         new_dir.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staging, new_dir)
-        fsync_dir(new_dir.parent, repository.fsync)
+        fsync_dir(new_dir.parent, registry.fsync)
         crash_point(AFTER_NEW)
         os.rename(old_dir, aside)
-        fsync_dir(old_dir.parent, repository.fsync)
+        fsync_dir(old_dir.parent, registry.fsync)
         crash_point(AFTER_OLD)
-    for run in repository.runs.list():  # the caller holds locks: no settling, no recursion
+    for run in registry.runs().list():  # the caller holds locks: no settling, no recursion
         if any(link.name == str(rename.old) for link in (*run.inputs, *run.outputs)):
-            repository.runs.update(run.id, lambda record: _relink(record, rename))
+            registry.runs().update(run.id, lambda record: _relink(record, rename))
     crash_point(AFTER_RUNS)
     shutil.rmtree(work, ignore_errors=True)
     _remove_empty(old_dir.parent, registry.root)
-    path = path_for(repository, rename.old)
+    path = path_for(registry, rename.old)
     path.unlink(missing_ok=True)
-    fsync_dir(path.parent, repository.fsync)
+    fsync_dir(path.parent, registry.fsync)
 
 
-def _copy_renamed(repository: Repository, source: Path, target: Path, name: ArtifactName) -> None:
+def _copy_renamed(registry: Registry, source: Path, target: Path, name: ArtifactName) -> None:
     """Copy a collection's directory with every record naming ``name`` (fsynced files)."""
-    fsync = repository.fsync
+    fsync = registry.fsync
     for dirpath, _dirs, files in os.walk(source):
         rel = Path(dirpath).relative_to(source)
         for file in files:
@@ -185,7 +184,7 @@ def _copy_renamed(repository: Repository, source: Path, target: Path, name: Arti
             elif rel == Path("versions") and file.endswith(".json"):
                 version = VersionRecord.from_json(loads(data, str(src)), str(src))
                 data = dumps(version.evolve(name=str(name)).to_json())
-            atomic_write_bytes(target / rel / file, data, tmp_dir=repository.tmp_dir, fsync=fsync)
+            atomic_write_bytes(target / rel / file, data, tmp_dir=registry.tmp_dir, fsync=fsync)
 
 
 def _relink(record: RunRecord, rename: Rename) -> RunRecord:

@@ -7,7 +7,7 @@ old rows forgotten → old ``.pack`` unlinked. Each copied blob is re-hashed on 
 repack never turns a corrupt blob into a "verified" one; a pack with a corrupt live blob is
 left alone and reported.
 
-Callers (gc) must hold the gc guard exclusively (``writeguard.exclusive``) so no writer reuses
+Callers (gc) must hold the gc guard exclusively (``artctl.base.locks.gc_exclusive``) so no writer reuses
 a blob that is being dropped.
 """
 
@@ -69,7 +69,7 @@ class RepackResult:
 
 def pack_blobs(store: Store, pack_id: str) -> list[tuple[str, int, int]]:
     """``(digest, offset, length)`` of every blob a pack holds, from its ``.idx`` (the truth)."""
-    path = store.packs_dir / f"{pack_id}.idx"
+    path = store.index_path(pack_id)
     return decode_index(path.read_bytes(), path.name)
 
 

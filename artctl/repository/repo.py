@@ -14,10 +14,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artctl.base.fsutil import atomic_write_bytes, file_lock
+from artctl.base import locks
+from artctl.base.fsutil import atomic_write_bytes
 from artctl.base.hashing import hash_bytes
 from artctl.base.units import ttl_seconds
 from artctl.errors import ObjectNotFound, RepositoryFormatError, RepositoryNotFound
+from artctl.format.layout import DIRNAME, FORMAT_FILE, GITIGNORE, INIT_DIRS, Layout
 from artctl.format.manifest import Entry, Manifest
 from artctl.format.names import ArtifactName, ArtifactRef, NameScope, parse_ref
 from artctl.format.records import VersionRecord
@@ -30,9 +32,7 @@ if TYPE_CHECKING:  # imported when first used, as the properties below do
     from artctl.repository.runs import RunStore
     from artctl.repository.state import StateDB
 
-DIRNAME = ".artifacts"
 REPO_FORMAT = 1
-FORMAT_FILE = "FORMAT"
 _FORMAT_DOC = {"kind": "artctl-repository", "format": REPO_FORMAT}
 
 
@@ -88,10 +88,11 @@ class Repository:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        check_format((root / FORMAT_FILE).read_bytes(), str(root))
-        self.tmp_dir = root / "tmp"
-        self.locks_dir = root / "locks"
-        self.manifests_dir = root / "manifests"
+        self.layout = Layout(root)
+        check_format(self.layout.format_file.read_bytes(), str(root))
+        self.tmp_dir = self.layout.tmp
+        self.locks_dir = self.layout.locks
+        self.manifests_dir = self.layout.manifests
         self._settings: tuple[object, Settings] | None = None  # (config stamp, settings)
 
     @classmethod
@@ -103,14 +104,15 @@ class Repository:
         """Create ``DIR/.artifacts`` (idempotent); return the repository and whether it is new."""
         base = (directory or Path.cwd()).resolve()
         root = base if base.name == DIRNAME else base / DIRNAME
-        created = not (root / FORMAT_FILE).exists()
+        layout = Layout(root)
+        created = not layout.format_file.exists()
         if created:
-            for sub in ("objects", "packs", "manifests", "registry", "runs", "drafts", "tmp", "locks"):
+            for sub in INIT_DIRS:
                 (root / sub).mkdir(parents=True, exist_ok=True)
-            if not (root / "config.toml").exists():
-                atomic_write_bytes(root / "config.toml", b"")
-            atomic_write_bytes(root / ".gitignore", b"# artctl repository: keep it out of git\n*\n")
-            atomic_write_bytes(root / FORMAT_FILE, format_bytes())
+            if not layout.config_file.exists():
+                atomic_write_bytes(layout.config_file, b"")
+            atomic_write_bytes(root / GITIGNORE, b"# artctl repository: keep it out of git\n*\n")
+            atomic_write_bytes(layout.format_file, format_bytes())
         repository = cls(root)
         repository.state.create()  # create state.db now: processes starting together then share it
         return repository, created
@@ -122,7 +124,7 @@ class Repository:
 
     @cached_property
     def config(self) -> Config:
-        return Config(self.root / "config.toml")
+        return Config(self.layout.config_file)
 
     @property
     def settings(self) -> Settings:
@@ -155,7 +157,7 @@ class Repository:
     def state(self) -> StateDB:
         from artctl.repository.state import StateDB
 
-        return StateDB(self.root / "state.db")
+        return StateDB(self.layout.state_db)
 
     @cached_property
     def store(self) -> Store:
@@ -167,22 +169,24 @@ class Repository:
     def registry(self) -> Registry:
         from artctl.repository.registry import Registry
 
-        return Registry(self)
+        return Registry(self.layout, self.lock, lambda: self.fsync, lambda: self.runs, lambda: self.names)
 
     @cached_property
     def runs(self) -> RunStore:
         from artctl.repository.runs import RunStore
 
-        return RunStore(self)
+        return RunStore(
+            self.layout, self.lock, lambda: self.fsync, self.registry.settle_all, lambda: self.names.project
+        )
 
     def lock(self, name: str) -> AbstractContextManager[None]:
-        """A short exclusive lock for metadata changes of one thing (an artifact, a run …)."""
-        safe = name.replace("/", "__").replace("@", "_at_")
-        return file_lock(self.locks_dir / f"{safe}.lock")
+        """A short exclusive lock for metadata changes of one thing (an artifact, a run …);
+        its file and its place in the lock order are :mod:`artctl.base.locks`'s."""
+        return locks.named(self.locks_dir, name)
 
     # -- manifests ---------------------------------------------------------------------------
     def manifest_path(self, digest: str) -> Path:
-        return self.manifests_dir / digest[:2] / f"{digest[2:]}.jsonl"
+        return self.layout.manifest(digest)
 
     def write_manifest(self, manifest: Manifest, *, origin: str | None = None) -> str:
         """Store a manifest (after its objects) and return its digest.
@@ -207,7 +211,7 @@ class Repository:
     # harmless; never a pulled manifest without its marker). Local state, never pushed. `get`
     # asks it before following a reference (docs/references.md, "References from a remote").
     def _origin_path(self, digest: str) -> Path:
-        return self.manifests_dir / digest[:2] / f"{digest[2:]}.remote"
+        return self.layout.origin(digest)
 
     def mark_from_remote(self, digest: str, remote: str) -> None:
         """Record that the manifest ``digest`` was fetched from ``remote`` (before writing it)."""

@@ -28,7 +28,10 @@ from artctl.format.records import (
 )
 
 if TYPE_CHECKING:
-    from artctl.repository.repo import Repository
+    from collections.abc import Callable
+
+    from artctl.base.locks import LockFactory
+    from artctl.format.layout import Layout
 
 RUN_STATES = ("running", "finished", "failed")
 #: Shown, never stored: a ``running`` run whose process is gone from this host (killed, out of
@@ -195,14 +198,29 @@ _RUN_FIELD_TYPES: dict[str, tuple[type, ...]] = {
 class RunStore:
     """Creates, reads and updates run records."""
 
-    def __init__(self, repo: Repository) -> None:
-        self.repo = repo
-        self.root = repo.root / "runs"
+    def __init__(
+        self,
+        layout: Layout,
+        lock: LockFactory,
+        fsync: Callable[[], bool],
+        settle: Callable[[], None],
+        default_project: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        """``settle`` finishes the registry's interrupted merges (they may relink runs) before
+        runs are read; ``fsync`` is asked at each write (settings may change);
+        ``default_project`` is the project of a run started without one."""
+        self.layout = layout
+        self._default_project = default_project
+        self.root = layout.runs
+        self.tmp_dir = layout.tmp
+        self._lock = lock
+        self._fsync = fsync
+        self._settle = settle
 
     def path(self, run_id: str) -> Path:
         if not run_id or not all(c in _ID_ALPHABET + "-_" for c in run_id.lower()) or len(run_id) > 64:
             raise RunError(f"invalid run id {run_id!r}")
-        return self.root / f"{run_id}.json"
+        return self.layout.run(run_id)
 
     def create(
         self,
@@ -239,7 +257,7 @@ class RunStore:
                 id=new_run_id(),
                 job_type=job_type,
                 name=name,
-                project=project or self.repo.names.project,
+                project=project or self._default_project(),
                 command=list(command if command is not None else sys.argv),
                 host=_hostname(),
                 cwd=cwd,
@@ -255,13 +273,13 @@ class RunStore:
             if create_exclusive(
                 self.path(record.id),
                 dumps(record.to_json()),
-                tmp_dir=self.repo.tmp_dir,
-                fsync=self.repo.fsync,
+                tmp_dir=self.tmp_dir,
+                fsync=self._fsync(),
             ):
                 return record
 
     def get(self, run_id: str) -> RunRecord:
-        self.repo.registry.settle_all()  # an interrupted merge may still have to fix its links
+        self._settle()  # an interrupted merge may still have to fix its links
         return self._load(run_id)
 
     def _load(self, run_id: str) -> RunRecord:
@@ -272,7 +290,7 @@ class RunStore:
             raise RunError(f"run {run_id!r} not found", hint="list runs with `artctl run ls`") from None
 
     def list(self) -> list[RunRecord]:
-        self.repo.registry.settle_all()
+        self._settle()
         return self._load_all()
 
     def _load_all(self) -> builtins.list[RunRecord]:  # `list` is the method above
@@ -296,10 +314,10 @@ class RunStore:
 
         The read-modify-write is atomic against other processes changing the same run.
         """
-        with self.repo.lock(f"run-{run_id}"):  # taken after an artifact's lock, never before
+        with self._lock(f"run-{run_id}"):  # taken after an artifact's lock, never before
             record = change(self._load(run_id))
             atomic_write_bytes(
-                self.path(run_id), dumps(record.to_json()), tmp_dir=self.repo.tmp_dir, fsync=self.repo.fsync
+                self.path(run_id), dumps(record.to_json()), tmp_dir=self.tmp_dir, fsync=self._fsync()
             )
             return record
 
@@ -327,8 +345,8 @@ class RunStore:
                 return record
             return replace(record, outputs=[*record.outputs, link])
 
-        self.repo.registry.settle_all()  # before any lock: run locks come after artifact locks
-        with self.repo.lock("lineage"):
+        self._settle()  # before any lock: run locks come after artifact locks
+        with self._lock("lineage"):
             return self.update(run_id, change)
 
     def check_link(self, run_id: str, link: VersionLink, *, direction: str) -> None:

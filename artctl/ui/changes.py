@@ -13,11 +13,13 @@ import hashlib
 import os
 from pathlib import Path
 
+from artctl.format.layout import REGISTRY, RUNS
+
 
 def change_token(root: Path) -> str:
     """A short hex token that differs whenever an artifact, version, alias or run changed."""
     digest = hashlib.blake2b(digest_size=8)
-    for top in (root / "registry", root / "runs"):
+    for top in (root / REGISTRY, root / RUNS):
         _feed(digest, top)
     return digest.hexdigest()
 
@@ -34,5 +36,5 @@ def _feed(digest: hashlib.blake2b, top: Path) -> None:
             continue
         digest.update(f"{directory}:{st.st_mtime_ns}:{len(entries)}\n".encode())
         for entry in entries:
-            if entry.is_dir(follow_symlinks=False) and top.name == "registry":
+            if entry.is_dir(follow_symlinks=False) and top.name == REGISTRY:
                 stack.append(entry.path)

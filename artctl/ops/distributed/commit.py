@@ -51,16 +51,11 @@ def commit_remote(
     then pull the version's metadata so this repository knows it too."""
     from artctl.base.hashing import hash_bytes
     from artctl.base.units import ttl_seconds
+    from artctl.format.layout import manifest_key
     from artctl.format.names import LATEST, validate_custom_alias, version_index
     from artctl.format.records import ArtifactRecord, VersionRecord
     from artctl.ops.remote import inventory
-    from artctl.ops.remote.protocol import (
-        ensure_artifact,
-        manifest_rel,
-        publish_version,
-        read_registry,
-        update_aliases,
-    )
+    from artctl.ops.remote.protocol import ensure_artifact, publish_version, read_registry, update_aliases
     from artctl.ops.remote.pull import pull
     from artctl.repository.commit import link_of
     from artctl.repository.views import PutResult
@@ -80,7 +75,7 @@ def commit_remote(
         )
     data = manifest.canonical()
     digest = hash_bytes(data)
-    backend.write(manifest_rel(digest), data)
+    backend.write(manifest_key(digest), data)
     ensure_artifact(backend, ArtifactRecord(str(name), kind, utcnow()))
     remote_art = read_registry(backend, {str(name)}).get(str(name))
     taken = dict(remote_art.versions) if remote_art else {}

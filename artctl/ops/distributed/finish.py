@@ -194,9 +194,9 @@ def _version_manifest(repo: Repository, area: Area, done: dict[str, Any]) -> Man
         except (ObjectNotFound, IntegrityError):
             return None
     from artctl.base.hashing import hash_bytes
-    from artctl.ops.remote.protocol import manifest_rel
+    from artctl.format.layout import manifest_key
 
-    data = area.backend.read_or_none(manifest_rel(digest))
+    data = area.backend.read_or_none(manifest_key(digest))
     if data is None or hash_bytes(data) != digest:
         return None
     return Manifest.parse(data, f"manifest {digest[:12]}")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.backend.base import MAX_MANIFEST_BYTES, Backend
 from artctl.backend.local import LocalBackend
+from artctl.base.locks import writing
 from artctl.errors import Conflict, IntegrityError, InvalidInput
 from artctl.format.manifest import Entry, Manifest, entries_after_header
 from artctl.format.names import ArtifactName
@@ -42,13 +43,8 @@ def base_rel(name: ArtifactName, distributed_id: str) -> str:
 
 @contextlib.contextmanager
 def gc_guard(repo: Repository) -> Iterator[None]:
-    """Hold gc's writer guard (if this build has gc) while blobs are unreferenced."""
-    try:
-        from artctl.base.writeguard import writing
-    except ImportError:  # pragma: no cover - gc not present
-        yield
-        return
-    with writing(repo.root / "locks"):
+    """Hold gc's writer guard while blobs are unreferenced."""
+    with writing(repo.locks_dir, tmp_dir=repo.tmp_dir):
         yield
 
 

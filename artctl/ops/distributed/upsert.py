@@ -71,10 +71,10 @@ class UpsertResult:
 def _check_remote_type(area: Area, name: ArtifactName, kind: str) -> None:
     if area.spec is None:
         return
+    from artctl.format.layout import artifact_record_key
     from artctl.format.records import ArtifactRecord, loads
-    from artctl.ops.remote.protocol import artifact_dir
 
-    data = area.backend.read_or_none(f"{artifact_dir(name)}/artifact.json")
+    data = area.backend.read_or_none(artifact_record_key(name))
     if data is not None:
         existing = ArtifactRecord.from_json(loads(data, f"remote artifact {name}"))
         if existing.type != kind:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from artctl.base.hashing import hash_bytes
+from artctl.format.layout import object_key, pack_key
 from artctl.ops.remote import inventory as inventory_mod
 from artctl.ops.remote.config import RemoteSpec
-from artctl.ops.remote.protocol import object_rel, pack_rel
 
 if TYPE_CHECKING:
     from artctl.backend.base import Backend
@@ -52,7 +52,7 @@ def _check_one(
     loc = inv.packed.get(digest)
     try:
         if loc is not None:
-            data = backend.read_range(pack_rel(loc.pack), loc.offset, loc.offset + loc.length)
+            data = backend.read_range(pack_key(loc.pack), loc.offset, loc.offset + loc.length)
             if len(data) != loc.length:
                 return RemoteCopy(remote, f"pack {loc.pack[:12]} on remote {remote} is truncated")
             if hash_bytes(data) != digest:
@@ -60,7 +60,7 @@ def _check_one(
                     remote, f"the copy in pack {loc.pack[:12]} on remote {remote} is corrupt", hashed=True
                 )
             return RemoteCopy(remote, None, hashed=True)
-        tail = backend.read_range(object_rel(digest), max(0, size - 1), size + 1)
+        tail = backend.read_range(object_key(digest), max(0, size - 1), size + 1)
     except FileNotFoundError:
         where = f"pack {loc.pack[:12]}" if loc is not None else "the object"
         return RemoteCopy(remote, f"{where} is not on remote {remote}")

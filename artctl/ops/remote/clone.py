@@ -10,11 +10,12 @@ from typing import Any
 from artctl.backend.url import split_url
 from artctl.base.crashpoints import crash_point, declare
 from artctl.errors import ArtctlError, InvalidInput
+from artctl.format.layout import DIRNAME
 from artctl.ops.remote.config import add_remote, check_backend, open_storage
 from artctl.ops.remote.protocol import open_remote
 from artctl.ops.remote.pull import pull
 from artctl.ops.remote.transfer import Progress, TransferResult
-from artctl.repository.repo import DIRNAME, Repository
+from artctl.repository.repo import Repository
 
 
 def default_clone_dir(url: str) -> str:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from artctl.errors import RemoteError
+from artctl.format.layout import index_key, parse_key
 from artctl.ops.remote.config import list_remotes
-from artctl.ops.remote.protocol import idx_rel
 from artctl.repository.state import RemoteCopy
 
 if TYPE_CHECKING:
@@ -65,9 +65,8 @@ def _sizes(repository: Repository, spec, copies: list[RemoteCopy]) -> dict[str, 
 
 def _index_of(file: str) -> str:
     """``packs/<id>.pack`` → its ``packs/<id>.idx``; "" for a loose object."""
-    if file.startswith("packs/") and file.endswith(".pack"):
-        return idx_rel(file[len("packs/") : -len(".pack")])
-    return ""
+    found = parse_key(file)
+    return index_key(found.ident) if found is not None and found.kind == "pack" else ""
 
 
 def _holds(sizes: dict[str, int | None], copy: RemoteCopy) -> bool:

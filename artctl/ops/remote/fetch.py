@@ -16,11 +16,11 @@ from artctl.base.crashpoints import crash_point, declare
 from artctl.base.hashing import hash_bytes
 from artctl.base.progress import announce_total
 from artctl.errors import ArtctlError, IntegrityError, ObjectNotFound
+from artctl.format.layout import manifest_key, object_key, pack_key, run_key
 from artctl.format.manifest import Manifest
 from artctl.format.records import VersionRecord, loads
 from artctl.ops.remote import inventory as inventory_mod
 from artctl.ops.remote.config import RemoteSpec
-from artctl.ops.remote.protocol import manifest_rel, object_rel, pack_rel, run_rel
 from artctl.ops.remote.source import adopt_remote_pack, fetch_loose_to_store, record_pack_copy
 from artctl.ops.remote.transfer import Progress, TransferResult, parallel, record_copies
 from artctl.repository.state import RemoteCopy
@@ -40,7 +40,7 @@ def read_manifests(
     """Manifests the local repository lacks, verified (digest) and parsed (every path checked)
     — nothing is written here, so a bad one stops the pull before any local change."""
     have = {d for d in digests if repository.manifest_path(d).exists()}
-    fetched = backend.read_many((manifest_rel(d) for d in sorted(digests - have)), MAX_MANIFEST_BYTES)
+    fetched = backend.read_many((manifest_key(d) for d in sorted(digests - have)), MAX_MANIFEST_BYTES)
     out: dict[str, bytes] = {}
     for rel, data in fetched.items():
         digest = rel[len("manifests/") :].replace("/", "")[: -len(".jsonl")]
@@ -85,15 +85,15 @@ def remote_runs(repository: Repository, backend: Backend, skipped: list[str]) ->
             continue
         if not path.exists():
             missing.append(run_id)
-    data = backend.read_many(run_rel(r) for r in missing)
+    data = backend.read_many(run_key(r) for r in missing)
     out = {}
     from artctl.repository.runs import RunRecord
 
     for run_id in missing:
-        raw = data.get(run_rel(run_id))
+        raw = data.get(run_key(run_id))
         if raw is None:
             continue
-        where = f"{backend.url}/{run_rel(run_id)}"
+        where = f"{backend.url}/{run_key(run_id)}"
         try:
             record = RunRecord.from_json(loads(raw, where), where)
         except ArtctlError as exc:
@@ -146,7 +146,7 @@ def fetch_objects(
         tmp = repository.tmp_dir / f".{pack_id}.pack.download"
         repository.tmp_dir.mkdir(parents=True, exist_ok=True)
         try:
-            size = backend.download(pack_rel(pack_id), tmp, inv.ends[pack_id])
+            size = backend.download(pack_key(pack_id), tmp, inv.ends[pack_id])
             idx = (inventory_mod.cache_dir(repository, spec.key) / f"{pack_id}.idx").read_bytes()
             adopt_remote_pack(store, spec.name, pack_id, tmp, idx)
         finally:
@@ -163,7 +163,7 @@ def fetch_objects(
 
     def get_loose(digest: str) -> None:
         size = fetch_loose_to_store(repository, backend, digest, needed[digest])
-        record_copies(repository, spec, [RemoteCopy(digest, object_rel(digest), size)])
+        record_copies(repository, spec, [RemoteCopy(digest, object_key(digest), size)])
         crash_point(PULL_OBJECT_FETCHED)
         with counter_lock:
             moved["bytes"] += size

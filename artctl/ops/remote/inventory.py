@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from artctl.backend.base import MAX_INDEX_BYTES, Backend
 from artctl.base.fsutil import atomic_write_bytes
-from artctl.ops.remote.protocol import idx_rel
+from artctl.format.layout import OBJECTS, PACKS, index_file_name, index_key, parse_key
 from artctl.repository.packs import PACK_MAGIC, decode_index
 from artctl.repository.state import PackLocation
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 
 def cache_dir(repository: Repository, remote: str) -> Path:
-    return repository.root / "remotes" / remote / "packs"
+    return repository.layout.remote_indexes(remote)
 
 
 def pack_end(blobs: list[tuple[str, int, int]]) -> int:
@@ -65,8 +65,9 @@ def load_cached(repository: Repository, remote: str) -> Inventory:
     directory = cache_dir(repository, remote)
     with contextlib.suppress(FileNotFoundError):
         for name in os.listdir(directory):
-            if name.endswith(".idx"):
-                _add_index(inv, name[:-4], (directory / name).read_bytes())
+            found = parse_key(f"{PACKS}/{name}")  # the cache mirrors the remote's packs/
+            if found is not None and found.kind == "index":
+                _add_index(inv, found.ident, (directory / name).read_bytes())
     return inv
 
 
@@ -88,23 +89,23 @@ def refresh(repository: Repository, remote: str, backend: Backend, *, list_loose
     pack_sizes, remote_ids = list_packs(backend)
     cached = set()
     with contextlib.suppress(FileNotFoundError):
-        cached = {n[:-4] for n in os.listdir(directory) if n.endswith(".idx")}
+        found = (parse_key(f"{PACKS}/{n}") for n in os.listdir(directory))
+        cached = {f.ident for f in found if f is not None and f.kind == "index"}
     for stale in cached - remote_ids:
         _drop(directory, stale)
     validated = fetch_indexes(backend, remote_ids - cached)
     for pack_id, data in validated.items():
-        atomic_write_bytes(directory / f"{pack_id}.idx", data, tmp_dir=repository.tmp_dir, fsync=False)
+        atomic_write_bytes(
+            directory / index_file_name(pack_id), data, tmp_dir=repository.tmp_dir, fsync=False
+        )
     inv = load_cached(repository, remote)
     for pack_id, end in list(inv.ends.items()):
         if pack_sizes.get(pack_id, -1) < end:
             _drop(directory, pack_id)
     inv = load_cached(repository, remote)
     if list_loose:
-        inv.loose = {
-            rel[8:10] + rel[11:]: size
-            for rel, size in backend.list_sizes("objects").items()
-            if len(rel) == 8 + 2 + 1 + 62
-        }
+        objects = ((parse_key(rel), size) for rel, size in backend.list_sizes(OBJECTS).items())
+        inv.loose = {f.ident: size for f, size in objects if f is not None and f.kind == "object"}
         inv.loose_listed = True
         # Only a hint for `verify` ("listed on R, not fetched here"); eviction and push never
         # rely on it (remote_files, written for verified bytes, is what they trust).
@@ -114,32 +115,30 @@ def refresh(repository: Repository, remote: str, backend: Backend, *, list_loose
 
 def list_packs(backend: Backend) -> tuple[dict[str, int], set[str]]:
     """One listing of ``packs/``: the size of each ``.pack`` file and the ids that have an ``.idx``."""
-    listed = backend.list_sizes("packs")
-    pack_sizes = {
-        rel[len("packs/") : -5]: size
-        for rel, size in listed.items()
-        if rel.endswith(".pack") and rel.count("/") == 1
-    }
-    ids = {rel[len("packs/") : -4] for rel in listed if rel.endswith(".idx") and rel.count("/") == 1}
+    listed = {rel: (parse_key(rel), size) for rel, size in backend.list_sizes(PACKS).items()}
+    pack_sizes = {found.ident: size for found, size in listed.values() if found and found.kind == "pack"}
+    ids = {found.ident for found, _ in listed.values() if found and found.kind == "index"}
     return pack_sizes, ids
 
 
 def fetch_indexes(backend: Backend, pack_ids: set[str]) -> dict[str, bytes]:
     """The ``.idx`` bytes of ``pack_ids`` (batched reads), each validated; vanished ones left out."""
-    fetched = backend.read_many((idx_rel(p) for p in sorted(pack_ids)), MAX_INDEX_BYTES)
+    fetched = backend.read_many((index_key(p) for p in sorted(pack_ids)), MAX_INDEX_BYTES)
     validated: dict[str, bytes] = {}
     for rel, data in fetched.items():
         if data is None:
             continue
+        found = parse_key(rel)
+        assert found is not None and found.kind == "index", rel  # asked for by index_key
         decode_index(data, f"remote {rel}")
-        validated[rel[len("packs/") : -4]] = data
+        validated[found.ident] = data
     return validated
 
 
 def _drop(directory: Path, pack_id: str) -> None:
     """Forget a cached index (its pack is gone or short on the remote)."""
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(directory / f"{pack_id}.idx")
+        os.unlink(directory / index_file_name(pack_id))
 
 
 class LazyInventory:

@@ -1,6 +1,7 @@
-"""The remote's layout and its conditional-write records (docs/remotes.md is the spec).
+"""The remote's registry records and their conditional writes (docs/remotes.md is the spec).
 
-A remote holds the repository tree minus local state. Immutable, content-named files
+A remote holds the repository tree minus local state; every path in it is named by
+:mod:`artctl.format.layout`. Immutable, content-named files
 (objects, packs, manifests) are written with plain PUTs — "missing" means "path absent", and
 two writers of one name write the same bytes. Everything that names a version is created with
 an exclusive create in one request (S3 ``If-None-Match: *``, GCS ``ifGenerationMatch=0``, Azure
@@ -25,48 +26,21 @@ from typing import Any
 from artctl.backend.base import Backend
 from artctl.base.hashing import is_digest
 from artctl.errors import ArtctlError, Conflict, RemoteError, RepositoryFormatError
+from artctl.format.layout import (
+    ARTIFACT_RECORD,
+    FORMAT_FILE,
+    alias_snapshot_key,
+    artifact_key,
+    artifact_record_key,
+    parse_key,
+    tombstone_key,
+    version_key,
+)
 from artctl.format.names import ArtifactName, parse_name, version_index
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads
-from artctl.repository.repo import FORMAT_FILE, check_format, format_bytes
+from artctl.repository.repo import check_format, format_bytes
 
 ALIAS_RETRIES = 50
-
-
-def object_rel(digest: str) -> str:
-    return f"objects/{digest[:2]}/{digest[2:]}"
-
-
-def pack_rel(pack_id: str) -> str:
-    return f"packs/{pack_id}.pack"
-
-
-def idx_rel(pack_id: str) -> str:
-    return f"packs/{pack_id}.idx"
-
-
-def manifest_rel(digest: str) -> str:
-    return f"manifests/{digest[:2]}/{digest[2:]}.jsonl"
-
-
-def artifact_dir(name: ArtifactName) -> str:
-    return "registry/" + "/".join(name.parts)
-
-
-def version_rel(name: ArtifactName, index: int) -> str:
-    return f"{artifact_dir(name)}/versions/v{index}.json"
-
-
-def tombstone_rel(name: ArtifactName, index: int) -> str:
-    """A deleted version: ``versions/vN.json`` stays immutable, this record marks it deleted."""
-    return f"{artifact_dir(name)}/versions/v{index}.deleted.json"
-
-
-def alias_rel(name: ArtifactName, seq: int) -> str:
-    return f"{artifact_dir(name)}/aliases/{seq:010d}.json"
-
-
-def run_rel(run_id: str) -> str:
-    return f"runs/{run_id}.json"
 
 
 # -- the FORMAT file ----------------------------------------------------------------------------
@@ -146,28 +120,24 @@ def read_registry(
     dirs: dict[str, dict[str, Any]] = {}
     for rel in files:
         head, _, tail = rel.rpartition("/")
-        if tail == "artifact.json":
+        if tail == ARTIFACT_RECORD:
             dirs.setdefault(head, {"versions": {}, "aliases": []})
     for rel in files:
-        for directory, info in dirs.items():
-            if not rel.startswith(directory + "/"):
-                continue
-            rest = rel[len(directory) + 1 :]
-            if rest.startswith("versions/") and rest.endswith(".deleted.json"):
-                index = version_index(rest[len("versions/") : -len(".deleted.json")])
-                if index is not None:
-                    info.setdefault("deleted", {})[index] = rel
-            elif rest.startswith("versions/") and rest.endswith(".json"):
-                index = version_index(rest[len("versions/") : -5])
-                if index is not None:
-                    info["versions"][index] = rel
-            elif rest.startswith("aliases/") and rest[8:-5].isdigit() and rest.endswith(".json"):
-                info["aliases"].append(int(rest[8:-5]))
-    records = backend.read_many(f"{d}/artifact.json" for d in dirs)
+        found = parse_key(rel)
+        info = dirs.get(found.ident) if found is not None else None
+        if found is None or info is None or found.index is None:
+            continue
+        if found.kind == "tombstone":
+            info.setdefault("deleted", {})[found.index] = rel
+        elif found.kind == "version":
+            info["versions"][found.index] = rel
+        elif found.kind == "alias-snapshot":
+            info["aliases"].append(found.index)
+    records = backend.read_many(f"{d}/{ARTIFACT_RECORD}" for d in dirs)
     out: dict[str, RemoteArtifact] = {}
     wanted_rels: list[str] = []
     for directory in dirs:
-        data = records.get(f"{directory}/artifact.json")
+        data = records.get(f"{directory}/{ARTIFACT_RECORD}")
         if data is None:
             continue
         try:
@@ -181,13 +151,13 @@ def read_registry(
         art = RemoteArtifact(name, record)
         if info["aliases"]:
             art.alias_seq = max(info["aliases"])
-            wanted_rels.append(alias_rel(name, art.alias_seq))
+            wanted_rels.append(alias_snapshot_key(name, art.alias_seq))
         wanted_rels.extend(info["versions"].values())
         wanted_rels.extend(info.get("deleted", {}).values())
         out[str(name)] = art
     blobs = backend.read_many(wanted_rels)
     for art in out.values():
-        directory = artifact_dir(art.name)
+        directory = artifact_key(art.name)
         for index, rel in dirs[directory]["versions"].items():
             data = blobs.get(rel)
             if data is None:
@@ -205,10 +175,11 @@ def read_registry(
                     del art.versions[index]
                     _skip(problems, exc, f"{art.name}:v{index} is skipped")
         if art.alias_seq >= 0:
-            data = blobs.get(alias_rel(art.name, art.alias_seq))
+            data = blobs.get(alias_snapshot_key(art.name, art.alias_seq))
             if data is not None:
                 try:
-                    art.aliases = _alias_table(data, f"{backend.url}/{alias_rel(art.name, art.alias_seq)}")
+                    where = f"{backend.url}/{alias_snapshot_key(art.name, art.alias_seq)}"
+                    art.aliases = _alias_table(data, where)
                 except ArtctlError as exc:
                     _skip(problems, exc, f"custom aliases of {art.name} are skipped")
     return out
@@ -220,7 +191,7 @@ def _artifact_record(backend: Backend, directory: str, data: bytes) -> tuple[Art
         loads(data, f"{backend.url}/{directory}/artifact.json"), f"{backend.url}/{directory}/artifact.json"
     )
     name = parse_name(record.name)
-    if artifact_dir(name) != directory:
+    if artifact_key(name) != directory:
         raise RepositoryFormatError(
             f"remote record {directory}/artifact.json names {record.name} (tampered or corrupt)"
         )
@@ -267,15 +238,13 @@ def _alias_table(data: bytes, where: str) -> dict[str, str]:
 
 def read_aliases(backend: Backend, name: ArtifactName) -> tuple[int, dict[str, str]]:
     """The newest alias snapshot: ``(seq, table)``; ``(-1, {})`` when there is none."""
-    seqs = [
-        int(n[:-5])
-        for n in backend.listdir(f"{artifact_dir(name)}/aliases")
-        if n.endswith(".json") and n[:-5].isdigit()
-    ]
+    directory = f"{artifact_key(name)}/aliases"
+    found = (parse_key(f"{directory}/{n}") for n in backend.listdir(directory))
+    seqs = [f.index for f in found if f is not None and f.kind == "alias-snapshot" and f.index is not None]
     for seq in sorted(seqs, reverse=True):
-        data = backend.read_or_none(alias_rel(name, seq))
+        data = backend.read_or_none(alias_snapshot_key(name, seq))
         if data is not None:
-            return seq, _alias_table(data, f"{backend.url}/{alias_rel(name, seq)}")
+            return seq, _alias_table(data, f"{backend.url}/{alias_snapshot_key(name, seq)}")
     return -1, {}
 
 
@@ -310,7 +279,7 @@ def create_or_read(backend: Backend, rel: str, data: bytes, timeout: float = 30.
 def ensure_artifact(backend: Backend, record: ArtifactRecord) -> None:
     """Create ``artifact.json`` once; a remote artifact of another type is a conflict."""
     name = parse_name(record.name)
-    rel = f"{artifact_dir(name)}/artifact.json"
+    rel = artifact_record_key(name)
     winner = create_or_read(backend, rel, dumps(record.to_json()))
     if winner is None:
         return
@@ -343,7 +312,7 @@ def publish_version(
     skipped: set[int] = set()
     while True:
         candidate = record.evolve(index=index)
-        rel = version_rel(name, index)
+        rel = version_key(name, index)
         try:
             winner = create_or_read(backend, rel, dumps(candidate.to_json()), timeout=5.0)
         except StuckRecord:
@@ -374,7 +343,7 @@ def update_aliases(backend: Backend, name: ArtifactName, changes: dict[str, str]
         if new == table:
             return table
         doc = {"format": 1, "seq": seq + 1, "aliases": dict(sorted(new.items()))}
-        if backend.create(alias_rel(name, seq + 1), dumps(doc)):
+        if backend.create(alias_snapshot_key(name, seq + 1), dumps(doc)):
             return new
         time.sleep(0.02 * (1 + _attempt % 10))  # let the winner's write become readable
     raise Conflict(
@@ -396,4 +365,4 @@ def publish_deletion(backend: Backend, record: VersionRecord) -> bool:
         "manifest": record.manifest,
         "deleted_at": record.deleted_at,
     }
-    return backend.create(tombstone_rel(name, record.index), dumps(doc))
+    return backend.create(tombstone_key(name, record.index), dumps(doc))

@@ -12,6 +12,7 @@ from artctl.backend.base import Backend
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.hashing import hash_bytes
 from artctl.errors import IntegrityError, ObjectNotFound
+from artctl.format.layout import manifest_key, run_key
 from artctl.format.manifest import Manifest
 from artctl.format.names import parse_name, parse_ref
 from artctl.format.records import VersionRecord, dumps
@@ -21,12 +22,10 @@ from artctl.ops.remote.fetch import read_manifests, write_manifests
 from artctl.ops.remote.protocol import (
     RemoteArtifact,
     ensure_artifact,
-    manifest_rel,
     open_remote,
     publish_deletion,
     publish_version,
     read_registry,
-    run_rel,
     update_aliases,
 )
 from artctl.ops.remote.send import send_blobs
@@ -117,8 +116,8 @@ def _push(
     sent = send_blobs(repository, spec, backend, needed, inv, progress)
     crash_point(PUSH_OBJECTS_SENT)
     remote_manifests = set(backend.find("manifests"))
-    todo = [d for d in manifests if manifest_rel(d) not in remote_manifests]
-    parallel(backend, lambda d: backend.write(manifest_rel(d), manifests[d]), todo)
+    todo = [d for d in manifests if manifest_key(d) not in remote_manifests]
+    parallel(backend, lambda d: backend.write(manifest_key(d), manifests[d]), todo)
     crash_point(PUSH_MANIFESTS_SENT)
     created: list[str] = []
     deleted: list[str] = []
@@ -203,10 +202,10 @@ def _push_runs(repository: Repository, backend: Backend) -> None:
     runs = repository.runs.list()
     if not runs:
         return
-    remote = backend.read_many(run_rel(r.id) for r in runs)
+    remote = backend.read_many(run_key(r.id) for r in runs)
     todo = []
     for run in runs:
         data = dumps(run.to_json())
-        if remote.get(run_rel(run.id)) != data:
-            todo.append((run_rel(run.id), data))
+        if remote.get(run_key(run.id)) != data:
+            todo.append((run_key(run.id), data))
     parallel(backend, lambda item: backend.write(*item), todo)

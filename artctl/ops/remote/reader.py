@@ -12,15 +12,16 @@ from __future__ import annotations
 from artctl.backend import MAX_MANIFEST_BYTES, Backend
 from artctl.base.hashing import hash_bytes
 from artctl.errors import ArtifactNotFound, IntegrityError
+from artctl.format.layout import artifact_key, manifest_key
 from artctl.format.manifest import Manifest
 from artctl.format.names import LATEST, ArtifactRef, version_index
 from artctl.format.records import VersionRecord
-from artctl.ops.remote.protocol import artifact_dir, manifest_rel, read_registry
+from artctl.ops.remote.protocol import read_registry
 
 
 def resolve_remote(backend: Backend, ref: ArtifactRef) -> VersionRecord:
     """The version ``ref`` names on the remote behind ``backend`` (ArtifactNotFound if none)."""
-    found = read_registry(backend, {str(ref.name)}, under=artifact_dir(ref.name)).get(str(ref.name))
+    found = read_registry(backend, {str(ref.name)}, under=artifact_key(ref.name)).get(str(ref.name))
     where = f"remote {backend.url}"
     if found is None:
         raise ArtifactNotFound(
@@ -49,7 +50,7 @@ def resolve_remote(backend: Backend, ref: ArtifactRef) -> VersionRecord:
 
 def read_remote_manifest(backend: Backend, digest: str) -> Manifest:
     """A version's manifest from the remote, refused unless its bytes hash to ``digest``."""
-    data = backend.read(manifest_rel(digest), MAX_MANIFEST_BYTES)
+    data = backend.read(manifest_key(digest), MAX_MANIFEST_BYTES)
     if hash_bytes(data) != digest:
         raise IntegrityError(
             f"manifest {digest[:12]} on remote {backend.url} is corrupt (digest mismatch)",

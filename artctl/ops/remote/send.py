@@ -12,9 +12,9 @@ from artctl.backend.base import Backend
 from artctl.base.hashing import hash_bytes, hash_file
 from artctl.base.progress import announce_total
 from artctl.errors import IntegrityError, ObjectNotFound
+from artctl.format.layout import index_key, object_key, pack_key
 from artctl.ops.remote import inventory as inventory_mod
 from artctl.ops.remote.config import RemoteSpec
-from artctl.ops.remote.protocol import idx_rel, object_rel, pack_rel
 from artctl.ops.remote.transfer import Progress, parallel, record_copies
 from artctl.repository.state import RemoteCopy
 
@@ -75,7 +75,7 @@ def send_blobs(
         def intact() -> bool:
             return _pack_ok(store, ident) if kind == "pack" else hash_file(path, size) == ident
 
-        if not backend.upload(pack_rel(ident) if kind == "pack" else object_rel(ident), path, intact):
+        if not backend.upload(pack_key(ident) if kind == "pack" else object_key(ident), path, intact):
             raise IntegrityError(
                 f"local {kind} {ident[:12]} is corrupt (digest mismatch); not pushed",
                 hint="run `artctl artifact verify`",
@@ -96,12 +96,12 @@ def send_blobs(
     parallel(backend, send, items)
     parallel(
         backend,
-        lambda p: backend.write(idx_rel(p), (store.packs_dir / f"{p}.idx").read_bytes()),
+        lambda p: backend.write(index_key(p), (store.packs_dir / f"{p}.idx").read_bytes()),
         sorted(packs),
     )
-    copies = [RemoteCopy(d, object_rel(d), uploaded[d]) for d in loose]
+    copies = [RemoteCopy(d, object_key(d), uploaded[d]) for d in loose]
     copies += [
-        RemoteCopy(d, pack_rel(p), uploaded[p])
+        RemoteCopy(d, pack_key(p), uploaded[p])
         for p in packs
         for d, _o, _n in repository.state.blobs_of_pack(p)
     ]

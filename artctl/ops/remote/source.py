@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from artctl.base.fsutil import copy_target_in
 from artctl.base.hashing import hash_bytes, hash_file
 from artctl.errors import IntegrityError
+from artctl.format.layout import index_file_name, object_key, pack_key
 from artctl.format.manifest import Entry
 from artctl.ops.remote.inventory import pack_end
-from artctl.ops.remote.protocol import object_rel, pack_rel
 from artctl.repository.objects import PACK_THRESHOLD
 from artctl.repository.packs import read_slice
 from artctl.repository.state import RemoteCopy
@@ -45,7 +45,7 @@ def fetch_loose_to_store(repository: Repository, backend: Backend, digest: str, 
     """
     store = repository.store
     if size < PACK_THRESHOLD:
-        data = backend.read(object_rel(digest), size)
+        data = backend.read(object_key(digest), size)
         if hash_bytes(data) != digest:
             raise IntegrityError(
                 f"object {digest[:12]} on the remote is corrupt (digest mismatch); nothing was stored"
@@ -54,7 +54,7 @@ def fetch_loose_to_store(repository: Repository, backend: Backend, digest: str, 
         return len(data)
     tmp = copy_target_in(store.tmp_dir)
     try:
-        got = backend.download(object_rel(digest), tmp, size)
+        got = backend.download(object_key(digest), tmp, size)
         if hash_file(tmp, got) != digest:
             raise IntegrityError(
                 f"object {digest[:12]} on the remote is corrupt (digest mismatch); nothing was stored"
@@ -74,10 +74,10 @@ def download_pack(repository: Repository, remote: str, backend: Backend, pack_id
     store = repository.store
     if store.pack_path(pack_id).exists():
         return
-    idx = (cache_dir(repository, remote) / f"{pack_id}.idx").read_bytes()
+    idx = (cache_dir(repository, remote) / index_file_name(pack_id)).read_bytes()
     tmp = copy_target_in(store.tmp_dir)
     try:
-        backend.download(pack_rel(pack_id), tmp, pack_end(decode_index(idx)))
+        backend.download(pack_key(pack_id), tmp, pack_end(decode_index(idx)))
         adopt_remote_pack(store, remote, pack_id, tmp, idx)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -92,7 +92,7 @@ def record_pack_copy(repository: Repository, remote: str, pack_id: str, idx: byt
     blobs = decode_index(idx)
     end = pack_end(blobs)
     repository.state.record_remote_copies(
-        remote, [RemoteCopy(d, pack_rel(pack_id), end) for d, _o, _n in blobs]
+        remote, [RemoteCopy(d, pack_key(pack_id), end) for d, _o, _n in blobs]
     )
 
 
@@ -203,13 +203,13 @@ def remote_source(repo: Repository) -> Callable[[Entry, Path], bool] | None:
                     # through the store's lookup table, which another thread may be updating
                     data = read_slice(repository.store.pack_path(loc.pack), loc.offset, loc.length)
                 elif loc is not None:
-                    data = backend.read_range(pack_rel(loc.pack), loc.offset, loc.offset + loc.length)
+                    data = backend.read_range(pack_key(loc.pack), loc.offset, loc.offset + loc.length)
                     if hash_bytes(data) == digest:
                         repository.store.put_bytes(data, digest)
-                        copy = RemoteCopy(digest, pack_rel(loc.pack), inv.pack_end(loc.pack))
+                        copy = RemoteCopy(digest, pack_key(loc.pack), inv.pack_end(loc.pack))
                 else:
                     size = fetch_loose_to_store(repository, backend, digest, entry.size)
-                    copy = RemoteCopy(digest, object_rel(digest), size)
+                    copy = RemoteCopy(digest, object_key(digest), size)
             except FileNotFoundError:
                 continue
             if data is not None:

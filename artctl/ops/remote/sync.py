@@ -171,9 +171,9 @@ def merge_artifact(
             {f"v{old}": f"v{new}" for old, new in plan.renumbered.items()},
             None if existing is not None else art.record,
         )
-        journal.write(repository, pending)
+        journal.write(repository.registry, pending)
         crash_point(points["after-journal"])
-        journal.apply(repository, pending, lambda step: crash_point(points[step]))
+        journal.apply(repository.registry, pending, lambda step: crash_point(points[step]))
     return [
         Renumbered(str(name), f"v{old}", f"v{new}") for old, new in plan.renumbered.items()
     ], plan.new_refs

@@ -94,10 +94,7 @@ def parallel(backend: Backend, func: Callable[[Any], None], items: Sequence[Any]
 @contextlib.contextmanager
 def writer_guard(repository: Repository):
     """gc's shared writer guard (docs/gc.md): no pack we send or adopt is deleted meanwhile."""
-    try:
-        from artctl.base.writeguard import writing
-    except ImportError:  # pragma: no cover - a build without gc
-        yield
-        return
-    with writing(repository.locks_dir):
+    from artctl.base.locks import writing
+
+    with writing(repository.locks_dir, tmp_dir=repository.tmp_dir):
         yield
