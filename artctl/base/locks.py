@@ -27,8 +27,8 @@ THE LOCK ORDER (outermost first)::
     cache  →  gc guard  →  draft  →  artifact  →  lineage  →  run
 
 A thread may wait for a lock only while every lock it already holds comes *earlier* in this
-list; two locks of one kind (two artifacts, two runs) are never nested. Every process taking
-locks in one order means no two processes can wait for each other. The order is checked here,
+list; two locks of one kind (two artifacts, as a rename takes) nest only in name order. Every
+process taking locks in one order means no two processes can wait for each other. The order is checked here,
 per thread, each time a lock is really waited for (a re-entered lock waits for nothing):
 taking one out of order raises :class:`LockOrderError`, a bug in artctl, not a user error.
 
@@ -88,7 +88,7 @@ class LockOrderError(RuntimeError):
 _thread = threading.local()
 
 
-def _held_levels() -> list[int]:
+def _held_levels() -> list[tuple[int, str]]:
     held = getattr(_thread, "levels", None)
     if held is None:
         held = _thread.levels = []
@@ -96,19 +96,22 @@ def _held_levels() -> list[int]:
 
 
 @contextlib.contextmanager
-def _ordered(level: int, what: str) -> Iterator[None]:
-    """Record ``level`` as held by this thread for the block; refuse it after a later lock."""
+def _ordered(level: int, what: str, key: str = "") -> Iterator[None]:
+    """Record ``(level, key)`` as held by this thread for the block; refuse it after a later
+    lock. Two locks of one kind (``key``: the artifact's name) nest only in name order."""
     held = _held_levels()
-    if held and max(held) >= level:
+    if held and max(held) >= (level, key):
+        top = max(held)
         raise LockOrderError(
             f"lock order violated: {what} ({_LEVEL_NAMES[level]}) taken while holding a "
-            f"{_LEVEL_NAMES[max(held)]} lock (order: {' → '.join(_LEVEL_NAMES)})"
+            f"{_LEVEL_NAMES[top[0]]} lock{f' ({top[1]})' if top[1] else ''} "
+            f"(order: {' → '.join(_LEVEL_NAMES)}; one kind in name order)"
         )
-    held.append(level)
+    held.append((level, key))
     try:
         yield
     finally:
-        held.remove(level)
+        held.remove((level, key))
 
 
 # -- flock ---------------------------------------------------------------------------------------
@@ -189,7 +192,7 @@ def named(locks_dir: Path, name: str, timeout: float = METADATA_TIMEOUT_SECONDS)
     """A short exclusive lock for metadata changes of one thing (an artifact, a run …)."""
     path = lock_file(locks_dir, name)
     with (
-        _ordered(named_level(name), f"lock {name}"),
+        _ordered(named_level(name), f"lock {name}", name),
         _flock(path, fcntl.LOCK_EX, timeout, f"lock {path}", delay=0.002, max_delay=0.05),
     ):
         yield

@@ -117,7 +117,7 @@ class Registry:
         """Several artifacts' locks in name order (renames only; nothing else nests them)."""
         with contextlib.ExitStack() as stack:
             held = self._held()
-            for name in sorted(names):
+            for name in sorted(names, key=str):  # the order of artctl.base.locks
                 if name not in held:
                     stack.enter_context(self._lock(f"artifact-{name}"))
                     held.add(name)
