@@ -198,6 +198,16 @@ class Repo:
         repository, created = Repository.init(Path(directory) if directory is not None else None)
         return cls(repository), created
 
+    def close(self) -> None:
+        """Release the repository's open state (see :meth:`Repository.close`); usable again after."""
+        self.repository.close()
+
+    def __enter__(self) -> Repo:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @property
     def root(self) -> Path:
         return self.repository.root

@@ -35,10 +35,17 @@ def json_option(func: F) -> F:
 
 
 def open_repo():  # type: ignore[no-untyped-def]
-    """The repository around the working directory (or ``ARTCTL_DIR``)."""
+    """The repository around the working directory (or ``ARTCTL_DIR``), closed when the command
+    ends (a process that runs commands in-process must not collect open databases)."""
     from artctl.api.repo import Repo
 
-    return Repo()
+    return closed_at_end(Repo())
+
+
+def closed_at_end(repo):  # type: ignore[no-untyped-def]
+    """Close ``repo`` (a :class:`~artctl.api.repo.Repo`) when the running command's context ends."""
+    click.get_current_context().call_on_close(repo.close)
+    return repo
 
 
 def run_option(func: F) -> F:
