@@ -21,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,7 +105,8 @@ def run_cli_inprocess(
     *args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None
 ) -> Result:
     """The CLI in this process (module docstring): environment, cwd, ``sys.argv``, signal
-    handlers and ``sys.unraisablehook`` are set for the call as for a new process, then restored."""
+    handlers, ``sys.unraisablehook`` and warning filters are set for the call as for a new
+    process, then restored."""
     from click.testing import CliRunner
 
     needs_process = sorted(k for k in env or {} if k.startswith(PROCESS_ONLY_ENV))
@@ -117,7 +119,10 @@ def run_cli_inprocess(
     os.chdir(cwd)
     try:
         runner = CliRunner(catch_exceptions=False, capture="fd")
-        result = runner.invoke(_ConsoleScript(), [str(a) for a in args], input=input, env=env_overrides(env))
+        with warnings.catch_warnings():  # the entry point silences the cloud SDKs' warnings
+            result = runner.invoke(
+                _ConsoleScript(), [str(a) for a in args], input=input, env=env_overrides(env)
+            )
     finally:
         os.chdir(saved_cwd)
         sys.argv, sys.unraisablehook = saved_argv, saved_hook
