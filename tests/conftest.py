@@ -1,16 +1,27 @@
-"""Shared fixtures: a fresh repository per test, and the CLI run as a real subprocess.
+"""Shared fixtures: a fresh repository per test, and the CLI as a user runs it.
 
-``cli`` runs ``python -m artctl`` in a subprocess with the work tree on ``PYTHONPATH``, so the
-tests exercise exactly what a user runs (exit codes, stdout/stderr separation) and do not
-depend on an installed copy.
+``cli`` and ``run_cli`` run the CLI **in this process** through the console script's own entry
+point (``artctl.cli.entry:main``) under click's ``CliRunner``: the same argument parsing, error
+rendering, exit codes and stdout/stderr separation a user gets, without an interpreter start
+per call. Each call gets the environment, working directory, ``sys.argv`` and signal handlers a
+fresh ``artctl`` process would, and gives them back afterwards.
+
+Where a real process IS the point (kills and crash points, signals, locks held by another
+process, concurrency between processes, interpreter hooks such as ``sitecustomize``) a test asks
+for one explicitly: ``cli(..., subprocess=True)``, ``run_cli(..., subprocess=True)`` or
+``run_cli_process``. The in-process runner refuses environments that only a new interpreter
+would honour (``ARTCTL_CRASH_*``, ``PYTHON*``), so no test silently changes from two processes
+to one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +30,13 @@ import pytest
 pytest_plugins = ["servers"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: Variables a test's outer environment must not leak into the CLI it runs.
+CLEARED_ENV = ("ARTCTL_RUN", "ARTCTL_DIR", "ARTCTL_DEBUG")
+#: What every CLI run gets: gcsfs' fast mode off (TEST-SERVERS.md), a wide terminal for tables.
+FIXED_ENV = {"GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false", "COLUMNS": "200"}
+#: Environment only a new interpreter honours: read at import (crash points) or at start-up.
+PROCESS_ONLY_ENV = ("ARTCTL_CRASH_", "PYTHON")
 
 
 @dataclass
@@ -38,21 +56,26 @@ class Result:
 
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The whole environment of a CLI subprocess: this one, cleaned (see :func:`env_overrides`)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("ARTCTL_RUN", None)
-    env.pop("ARTCTL_DIR", None)
-    env.pop("ARTCTL_DEBUG", None)
-    env["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
-    env["COLUMNS"] = "200"
-    if extra:
-        env.update(extra)
+    for key, value in env_overrides(extra).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     return env
 
 
-def run_cli(
+def env_overrides(extra: dict[str, str] | None = None) -> dict[str, str | None]:
+    """What a CLI run changes in this process's environment (``None``: unset)."""
+    return {**dict.fromkeys(CLEARED_ENV), **FIXED_ENV, **(extra or {})}
+
+
+def run_cli_process(
     *args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 300
 ) -> Result:
+    """``python -m artctl ARGS`` in a real subprocess (exit status ``-N`` when killed by signal N)."""
     argv = [sys.executable, "-m", "artctl", *map(str, args)]
     proc = subprocess.run(
         argv, cwd=cwd, env=cli_env(env), capture_output=True, text=True, input=input, timeout=timeout
@@ -60,17 +83,90 @@ def run_cli(
     return Result(list(map(str, args)), proc.returncode, proc.stdout, proc.stderr)
 
 
+class _ConsoleScript:
+    """What ``CliRunner.invoke`` calls (``.main(args=…, prog_name=…)``): the ``artctl`` console
+    script's entry point, with the ``sys.argv`` and process state a new process would have."""
+
+    name = "artctl"
+
+    def main(self, args: list[str], prog_name: str, **_: object) -> None:
+        import click.formatting
+
+        from artctl.cli import entry
+
+        sys.argv = [prog_name, *args]
+        click.formatting.FORCED_WIDTH = None  # CliRunner forces 80 columns; a process reads COLUMNS
+        for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+            stream._original_fd = fd  # children (run exec) inherit fds 1 and 2, captured as a pipe would be
+        entry.main()
+
+
+def run_cli_inprocess(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None
+) -> Result:
+    """The CLI in this process (module docstring): environment, cwd, ``sys.argv``, signal
+    handlers, ``sys.unraisablehook`` and warning filters are set for the call as for a new
+    process, then restored."""
+    from click.testing import CliRunner
+
+    needs_process = sorted(k for k in env or {} if k.startswith(PROCESS_ONLY_ENV))
+    if needs_process:
+        raise AssertionError(
+            f"{needs_process} only take effect in a new interpreter: run this CLI call with subprocess=True"
+        )
+    saved_cwd, saved_argv, saved_hook = os.getcwd(), sys.argv, sys.unraisablehook
+    saved_signals = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    os.chdir(cwd)
+    try:
+        runner = CliRunner(catch_exceptions=False, capture="fd")
+        with warnings.catch_warnings():  # the entry point silences the cloud SDKs' warnings
+            result = runner.invoke(
+                _ConsoleScript(), [str(a) for a in args], input=input, env=env_overrides(env)
+            )
+    finally:
+        os.chdir(saved_cwd)
+        sys.argv, sys.unraisablehook = saved_argv, saved_hook
+        for sig, handler in saved_signals.items():
+            signal.signal(sig, handler)
+    return Result(list(map(str, args)), result.exit_code, result.stdout, result.stderr)
+
+
+def run_cli(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 300,
+    subprocess: bool = False,
+) -> Result:
+    """Run the CLI in ``cwd``: in this process, or with ``subprocess=True`` as a real process
+    (``timeout`` applies to that one only; pytest-timeout bounds an in-process call)."""
+    if subprocess:
+        return run_cli_process(*args, cwd=cwd, env=env, input=input, timeout=timeout)
+    return run_cli_inprocess(*args, cwd=cwd, env=env, input=input)
+
+
 class CLI:
-    """``cli("artifact", "put", …)`` → Result; ``cli.ok(…)`` asserts success."""
+    """``cli("artifact", "put", …)`` → Result; ``cli.ok(…)`` asserts success.
+
+    ``subprocess=True`` (on any of the three) runs that call as a real ``python -m artctl``.
+    """
 
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
         self.env: dict[str, str] = {}
 
     def __call__(
-        self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+        subprocess: bool = False,
     ) -> Result:
-        return run_cli(*args, cwd=cwd or self.cwd, env={**self.env, **(env or {})}, input=input)
+        return run_cli(
+            *args, cwd=cwd or self.cwd, env={**self.env, **(env or {})}, input=input, subprocess=subprocess
+        )
 
     def ok(self, *args: str, **kwargs) -> Result:  # type: ignore[no-untyped-def]
         result = self(*args, **kwargs)
@@ -149,9 +245,8 @@ def run_killed_at(point: str, *args: str, cwd: Path, env: dict[str, str] | None 
     A crash test that cannot pass by luck: if the command finishes (the point was never reached)
     or fails otherwise, this assertion fails instead of the test passing on an un-killed run.
     """
-    import signal
 
-    result = run_cli(*args, cwd=cwd, env={**(env or {}), "ARTCTL_CRASH_AT": point})
+    result = run_cli_process(*args, cwd=cwd, env={**(env or {}), "ARTCTL_CRASH_AT": point})
     assert result.returncode == -signal.SIGKILL, f"not killed at {point}: {result}"
     return result
 
@@ -159,7 +254,7 @@ def run_killed_at(point: str, *args: str, cwd: Path, env: dict[str, str] | None 
 def crash_trace(*args: str, cwd: Path, trace: Path, env: dict[str, str] | None = None) -> list[str]:
     """Run the CLI once with ``ARTCTL_CRASH_TRACE`` and return the crash points it passed, in order."""
     trace.unlink(missing_ok=True)
-    result = run_cli(*args, cwd=cwd, env={**(env or {}), "ARTCTL_CRASH_TRACE": str(trace)})
+    result = run_cli_process(*args, cwd=cwd, env={**(env or {}), "ARTCTL_CRASH_TRACE": str(trace)})
     assert result.returncode == 0, result
     return trace.read_text().split() if trace.exists() else []
 

@@ -218,6 +218,7 @@ def _run_server(
     probe_path: str,
 ) -> tuple[int, int, Path]:
     """Start a server for the session and register its shutdown; fail the test on error."""
+    _check_marked(request, name)
     log_dir = tmp_path_factory.mktemp(f"{name}-server")
     try:
         proc, port, log_path = start_server(name, make_argv, log_dir, probe_path)
@@ -225,6 +226,60 @@ def _run_server(
         pytest.fail(str(exc), pytrace=False)
     request.addfinalizer(lambda: stop_process(proc))
     return proc.pid, port, log_path
+
+
+# --------------------------------------------------------------------------------------------
+# The ``servers`` marker: ``pytest -m "not servers"`` runs everything that needs no server
+# --------------------------------------------------------------------------------------------
+
+SERVER_FIXTURES = frozenset(
+    {
+        "s3_server",
+        "gcs_server",
+        "azure_server",
+        "s3_bucket",
+        "s3_versioned_bucket",
+        "gcs_bucket",
+        "gcs_versioned_bucket",
+        "azure_container",
+    }
+)
+CLOUD_SCHEMES = frozenset({"s3", "gs", "az"})
+
+
+def needs_servers(item: pytest.Item) -> bool:
+    """Whether a collected test starts (or reuses) an S3/GCS/Azure server: it uses a server or
+    bucket fixture, or a parametrized fixture of it (``remote_url``, ``remote``, ``cloud`` …)
+    got a cloud scheme as its parameter. A test that asks for a server in its body marks itself
+    (``@pytest.mark.servers``, or ``pytest.param("s3", marks=pytest.mark.servers)``)."""
+    if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    fixture_defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    for name, value in callspec.params.items() if callspec is not None else ():
+        if all(d.func.__name__ == "get_direct_param_fixture_func" for d in fixture_defs.get(name, ())):
+            continue  # a plain argument (``extra="s3"`` names a package, not a server)
+        first = value[0] if isinstance(value, tuple) and value else value
+        if isinstance(first, str) and first in CLOUD_SCHEMES:
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if needs_servers(item):
+            item.add_marker(pytest.mark.servers)
+
+
+def _check_marked(request: pytest.FixtureRequest, name: str) -> None:
+    """A server started for a test without the marker would slip into ``-m "not servers"``:
+    fail it, so :func:`needs_servers` (or an explicit ``@pytest.mark.servers``) is fixed."""
+    item = getattr(request, "_pyfuncitem", None)
+    if item is not None and item.get_closest_marker("servers") is None:
+        pytest.fail(
+            f"{item.nodeid} starts the {name} server but is not marked `servers`: add @pytest.mark.servers",
+            pytrace=False,
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -69,8 +69,8 @@ class Scene:
     aliases: dict[str, str]  # custom alias of proj/ds -> manifest digest
     theirs: set[str]  # manifests of B's versions of proj/ds
 
-    def cli(self, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-        return run_cli(*args, cwd=self.a, env={**self.remote.env, **(env or {})})
+    def cli(self, *args: str, env: dict[str, str] | None = None, subprocess: bool = False):  # type: ignore[no-untyped-def]
+        return run_cli(*args, cwd=self.a, env={**self.remote.env, **(env or {})}, subprocess=subprocess)
 
     def tree(self, key: str) -> Path:
         return self.base / "trees" / key
@@ -298,7 +298,9 @@ def test_sigterm_and_ctrl_c_mid_merge_leave_no_half_merge(sig, point, tmp_path):
     """A CI timeout (SIGTERM) or Ctrl-C unwinds the merge with one line and exit 130; the
     merge is then finished by the next reader, never left half done."""
     scene = file_scene(tmp_path)
-    result = scene.cli(*COMMANDS["pull"], env={"ARTCTL_CRASH_AT": point, "ARTCTL_CRASH_SIGNAL": sig})
+    result = scene.cli(
+        *COMMANDS["pull"], env={"ARTCTL_CRASH_AT": point, "ARTCTL_CRASH_SIGNAL": sig}, subprocess=True
+    )
     assert result.returncode == 130, result
     assert result.stderr.startswith("error: interrupted"), result
     assert "Traceback" not in result.stderr

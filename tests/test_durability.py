@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli_env, make_tree, run_killed_at
+from conftest import make_tree, run_killed_at
 
 
 @pytest.fixture
@@ -53,10 +53,10 @@ def test_puts_are_flushed_by_default_and_not_with_core_fsync_false(
 def test_core_fsync_takes_only_booleans(cli, repo_dir: Path, data_dir: Path) -> None:
     bad = cli.fails("config", "core.fsync", "maybe", code=2)
     assert "core.fsync" in bad.stderr and "true or false" in bad.stderr
-    env = {**cli_env(), "ARTCTL_CORE_FSYNC": "nope"}
+    env = {"ARTCTL_CORE_FSYNC": "nope"}
     bad_env = cli.fails("artifact", "put", "data", "--name", "p/d", "--type", "dataset", env=env, code=2)
     assert "true or false" in bad_env.stderr
-    off = {**cli_env(), "ARTCTL_CORE_FSYNC": "0"}
+    off = {"ARTCTL_CORE_FSYNC": "0"}
     assert (
         cli.ok("artifact", "put", "data", "--name", "p/d", "--type", "dataset", "--json", env=off).json()[
             "files"

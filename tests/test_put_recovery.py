@@ -195,7 +195,7 @@ def test_get_to_another_disk_works_when_the_repository_disk_is_full(cli, tmp_pat
         cli.ok("artifact", "verify", cwd=disk)
 
 
-@pytest.mark.parametrize("backend", ["file", "s3"])
+@pytest.mark.parametrize("backend", ["file", pytest.param("s3", marks=pytest.mark.servers)])
 def test_pull_onto_a_full_local_disk_is_reported_as_a_local_full_disk(
     cli,
     tmp_path: Path,

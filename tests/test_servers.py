@@ -108,6 +108,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize("fixture", ["s3_bucket", "gcs_bucket", "azure_container"])
 def test_env_lets_a_subprocess_reach_the_server(request: pytest.FixtureRequest, fixture: str) -> None:
     """What the artctl CLI will see: ``{**os.environ, **server.env}`` and a URL, nothing else."""

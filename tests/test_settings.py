@@ -35,9 +35,10 @@ def _new_repo(cli, where: Path, *settings: tuple[str, str]):  # type: ignore[no-
     from artctl.api.repo import Repo
 
     where.mkdir()
-    cli.ok("init", cwd=where)
+    # Real processes: ``fsynced`` counts this process's fsyncs, and setting up is not under test.
+    cli.ok("init", cwd=where, subprocess=True)
     for key, value in settings:
-        cli.ok("config", key, value, cwd=where)
+        cli.ok("config", key, value, cwd=where, subprocess=True)
     make_tree(where / "data", {"small.txt": f"{where.name}\n", "big.bin": os.urandom(2 << 20)})
     return Repo(where)
 
@@ -63,7 +64,7 @@ def test_push_from_a_repository_without_fsync_flushes_the_file_remote(
     remote = tmp_path / "remote"
     remote.mkdir()
     scratch = _new_repo(cli, tmp_path / "scratch", ("core.fsync", "false"))
-    cli.ok("remote", "add", "origin", remote.as_uri(), cwd=tmp_path / "scratch")
+    cli.ok("remote", "add", "origin", remote.as_uri(), cwd=tmp_path / "scratch", subprocess=True)
     scratch.put(tmp_path / "scratch" / "data", name="p/s", type="dataset")
     push(scratch, "origin")
     on_remote = _under(fsynced, remote)

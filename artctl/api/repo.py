@@ -46,6 +46,12 @@ class Repo(Repository):
         repository, created = Repository.init(Path(directory) if directory is not None else None)
         return cls(repository), created
 
+    def __enter__(self) -> Repo:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()  # Repository.close: usable again after, the state reopens on next use
+
     @property
     def repository(self) -> Repository:
         """This repository (a Repo is one); kept for code that reached it as ``repo.repository``."""

@@ -12,6 +12,7 @@ from artctl.cli.output import Output
 
 if TYPE_CHECKING:
     from artctl.api.repo import Repo
+    from artctl.repository.repo import Repository
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,11 +38,22 @@ def json_option(func: F) -> F:
     return cast(F, wrapper)
 
 
+R = TypeVar("R", bound="Repository")
+
+
 def open_repo() -> Repo:
-    """The repository around the working directory (or ``ARTCTL_DIR``)."""
+    """The repository around the working directory (or ``ARTCTL_DIR``), closed when the command
+    ends (a process that runs commands in-process must not collect open databases)."""
     from artctl.api.repo import Repo
 
-    return Repo()
+    return closed_at_end(Repo())
+
+
+def closed_at_end(repo: R) -> R:
+    """Close ``repo`` (a :class:`~artctl.repository.repo.Repository`) when the running command's
+    context ends."""
+    click.get_current_context().call_on_close(repo.close)
+    return repo
 
 
 def run_option(func: F) -> F:

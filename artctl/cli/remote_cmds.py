@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from artctl.cli.common import get_output, human_size, json_option, open_repo
+from artctl.cli.common import closed_at_end, get_output, human_size, json_option, open_repo
 from artctl.cli.complete import RemoteOrRefType, RemoteType
 
 if TYPE_CHECKING:
@@ -235,9 +235,10 @@ def clone_cmd(
     if force:
         _warn_untested(url)
     with get_output().progress_bar("clone") as progress:
-        _repo, result = clone(
+        repo, result = clone(
             url, directory, options=parsed, fetch_all=fetch_all, force=force, progress=progress
         )
+    closed_at_end(repo)
     out = get_output()
     _report(result)
     if not out.json:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from artctl.cli.common import get_output, json_option
+from artctl.cli.common import closed_at_end, get_output, json_option
 
 
 @click.command("init")
@@ -22,6 +22,7 @@ def init_cmd(directory: Path | None) -> None:
     from artctl.api.repo import Repo
 
     repo, created = Repo.init(directory)
+    closed_at_end(repo)
     out = get_output()
     if out.json:
         out.emit_json({"root": str(repo.root), "created": created})

@@ -179,6 +179,18 @@ class Repository:
             self.layout, self.lock, lambda: self.fsync, self.registry.settle_all, lambda: self.names.project
         )
 
+    def close(self) -> None:
+        """Release this thread's connection to ``state.db`` (reopened on next use).
+
+        The repository's parts refer to each other, so an unused Repository is freed only when
+        the garbage collector finds the cycle: until then a long-running process (a notebook,
+        the UI server, a test running the CLI in-process) keeps one SQLite connection, three
+        file descriptors and an unmerged ``-wal`` file per repository it ever opened.
+        """
+        state = self.__dict__.get("state")
+        if state is not None:
+            state.close()
+
     def lock(self, name: str) -> AbstractContextManager[None]:
         """A short exclusive lock for metadata changes of one thing (an artifact, a run …);
         its file and its place in the lock order are :mod:`artctl.base.locks`'s."""

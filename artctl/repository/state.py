@@ -82,6 +82,7 @@ class StateDB:
         self._local = threading.local()
         self._memory: sqlite3.Connection | None = None  # the stand-in on a full disk
         self._memory_lock = threading.Lock()
+        self._opened: list[tuple[threading.Thread, sqlite3.Connection]] = []  # for close()
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -108,11 +109,26 @@ class StateDB:
                 except sqlite3.DatabaseError as again:
                     raise state_error(self.path, again) from None
             self._local.conn = conn
+            self._remember(conn)
         return conn
 
     def create(self) -> None:
         """Open the database now, creating it if it is missing (``conn`` does it on first use)."""
         self.conn.execute("SELECT 1")
+
+    def _remember(self, conn: sqlite3.Connection) -> None:
+        """Keep this thread's new connection for :meth:`close`, and close those of threads that
+        have ended: nothing can use them any more, and dropped they would stay open until a
+        garbage collection (a connection is in a reference cycle with its statement cache)."""
+        with self._memory_lock:
+            kept = []
+            for thread, old in self._opened:
+                if thread.is_alive():
+                    kept.append((thread, old))
+                else:
+                    old.close()
+            kept.append((threading.current_thread(), conn))
+            self._opened = kept
 
     def _connect(self) -> sqlite3.Connection:
         """Open, switch to WAL and create the schema, retrying while another process does.
@@ -126,7 +142,8 @@ class StateDB:
         deadline = time.monotonic() + 60.0
         delay = 0.005
         while True:
-            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            # Each connection serves one thread; close() may run on another once they are done.
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 # A cache of files that are the truth (pack indexes, stats): durability of the
@@ -177,12 +194,15 @@ class StateDB:
                 os.unlink(self.path.with_name(self.path.name + suffix))
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close the connections of every thread (call when no thread uses them any more); the
+        next use opens a new one. A long-running process (a notebook, the UI server) calls it
+        through ``Repo.close``, so that its file descriptors and ``-wal`` file do not linger."""
+        with self._memory_lock:
+            opened, self._opened = self._opened, []
+            memory, self._memory = self._memory, None
+        self._local = threading.local()
+        for conn in [conn for _thread, conn in opened] + ([memory] if memory is not None else []):
             conn.close()
-            self._local.conn = None
-            if conn is self._memory:
-                self._memory = None
 
     # -- pack index -------------------------------------------------------------------------
     def known_packs(self) -> set[str]:
