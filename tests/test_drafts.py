@@ -218,23 +218,25 @@ def test_ten_thousand_file_draft_rereads_only_the_changed_file(cli, repo_dir: Pa
         opened.append(os.path.abspath(os.fspath(path)))
         return real_os_open(path, flags, *args, **kwargs)
 
-    ingested: list[int] = []
-    real_store_files = type(repo).store_files
+    from artctl.ops import drafts as drafts_module  # drafts store files through ops.put's store_files
 
-    def spy_store_files(self, files, progress=None):  # type: ignore[no-untyped-def]
+    ingested: list[int] = []
+    real_store_files = drafts_module.store_files
+
+    def spy_store_files(repository, files, progress=None):  # type: ignore[no-untyped-def]
         ingested.append(len(files))
-        return real_store_files(self, files, progress)
+        return real_store_files(repository, files, progress)
 
     try:
         builtins.open, io.open, os.open = spy_open, spy_open, spy_os_open
-        type(repo).store_files = spy_store_files
+        drafts_module.store_files = spy_store_files  # type: ignore[assignment]
         drafts = Drafts(repo)
         draft = drafts.new("p/many")
         change = drafts.add(draft.id, repo_dir / "changed.txt", "d42/f07.txt")
         result = drafts.commit(draft.id)
     finally:
         builtins.open, io.open, os.open = real_open, real_open, real_os_open
-        type(repo).store_files = real_store_files
+        drafts_module.store_files = real_store_files  # type: ignore[assignment]
     assert change.added == ["d42/f07.txt"]
     assert ingested == [1]  # one file handed to ingest
     artifacts = str(repo_dir / ".artifacts")

@@ -37,8 +37,9 @@ def test_names_and_keys_round_trip() -> None:
         assert parse_key(key) == what, key
     assert layout.object_key(D) == f"objects/ab/{'c' * 62}"
     assert layout.manifest_key(D) == f"manifests/ab/{'c' * 62}.jsonl"
-    assert layout.version_key(name, 3) == "registry/@team/proj/model/versions/v3.json"
-    assert layout.alias_snapshot_key(name, 12) == "registry/@team/proj/model/aliases/0000000012.json"
+    # The entity (``team/``) names the repository's owner and is not stored (docs/names.md).
+    assert layout.version_key(name, 3) == "registry/proj/model/versions/v3.json"
+    assert layout.alias_snapshot_key(name, 12) == "registry/proj/model/aliases/0000000012.json"
 
 
 def test_what_is_not_a_stored_thing_is_not_taken_for_one() -> None:

@@ -25,6 +25,7 @@ def test_locks_taken_in_order_nest(tmp_path: Path) -> None:
         locks.writing(d),
         locks.named(d, "draft-0123456789ab"),
         locks.named(d, "artifact-p/x"),
+        locks.named(d, "artifact-p/y"),  # one kind twice: in name order (a rename's two names)
         locks.named(d, "lineage"),
         locks.named(d, "run-abc"),
     ):
@@ -32,7 +33,7 @@ def test_locks_taken_in_order_nest(tmp_path: Path) -> None:
             pass
     assert sorted(p.name for p in d.iterdir()) == sorted(
         ["cache.lock", "gc-gate.lock", "gc.lock", "draft-0123456789ab.lock", "artifact-p__x.lock"]
-        + ["lineage.lock", "run-abc.lock"]
+        + ["artifact-p__y.lock", "lineage.lock", "run-abc.lock"]
     )
 
 
@@ -41,7 +42,7 @@ def test_locks_taken_in_order_nest(tmp_path: Path) -> None:
     [
         ("artifact-p/x", "draft-0123456789ab"),  # an artifact's lock, then a draft's
         ("run-abc", "artifact-p/x"),  # a run's lock, then an artifact's
-        ("artifact-p/x", "artifact-p/y"),  # two artifacts nested
+        ("artifact-p/y", "artifact-p/x"),  # two artifacts against name order (a rename goes p/x, p/y)
         ("run-abc", "lineage"),
     ],
 )

@@ -306,8 +306,10 @@ def test_artifact_link_in_wandbs_target_forms(repo_dir: Path) -> None:
     assert linked.source_collection.qualified_name == "mnist/cnn" and linked.collection.is_sequence() is False
     assert linked.metadata == {"acc": 0.9} and linked.digest == art.digest
     assert [a.qualified_name for a in art.linked_artifacts] == ["model-registry/mnist-cnn:v0"]
-    with_entity = art.link("acme/model-registry/mnist-cnn")  # W&B's entity/model-registry/name
-    assert with_entity.qualified_name == "acme/model-registry/mnist-cnn:v0" and with_entity.entity == "acme"
+    # W&B's entity/model-registry/name: the entity names the repository's owner (core.entity,
+    # unset here), not another collection (docs/names.md): the same link, idempotently.
+    with_entity = art.link("acme/model-registry/mnist-cnn")
+    assert with_entity.qualified_name == "model-registry/mnist-cnn:v0" and with_entity.entity is None
     assert art.link("model-registry/mnist-cnn").version == "v0"  # idempotent
 
     fetched = wandb.Api().artifact("model-registry/mnist-cnn:production")

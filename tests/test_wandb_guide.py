@@ -667,10 +667,10 @@ def test_no_ttl_for_a_model_linked_to_the_registry(my_model: Path) -> None:
     run = wandb.init(project="my-project")
     artifact = run.use_artifact("my-entity/my-project/my-artifact:alias")
     artifact.ttl = timedelta(days=365 * 2)  # Delete in two years
-    with pytest.raises(ValueError, match="is linked to my-entity/model-registry/my-model:v0"):
+    with pytest.raises(ValueError, match="is linked to model-registry/my-model:v0"):
         artifact.save()
     linked = api.artifact("my-entity/model-registry/my-model:latest")
-    with pytest.raises(ValueError, match="linked to my-entity/my-project/my-artifact:v0"):
+    with pytest.raises(ValueError, match="linked to my-project/my-artifact:v0"):
         linked.ttl = timedelta(days=365)
     assert api.artifact("my-entity/my-project/my-artifact:v0").ttl is None
 

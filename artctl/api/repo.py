@@ -43,7 +43,9 @@ class Repo(Repository):
 
     @classmethod
     def init(cls, directory: str | os.PathLike[str] | None = None) -> tuple[Repo, bool]:
+        """Create ``DIR/.artifacts`` (idempotent): see :meth:`Repository.init`."""
         repository, created = Repository.init(Path(directory) if directory is not None else None)
+        repository.close()  # the Repo below is a second object over the same directory
         return cls(repository), created
 
     def __enter__(self) -> Repo:
@@ -211,6 +213,7 @@ def clone(
     from artctl.ops.remote.clone import clone as clone_repository
 
     repository, result = clone_repository(url, directory, **options)
+    repository.close()  # the Repo returned is a second object over the same directory
     return Repo(repository), result
 
 

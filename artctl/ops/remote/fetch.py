@@ -16,7 +16,16 @@ from artctl.base.crashpoints import crash_point, declare
 from artctl.base.hashing import hash_bytes
 from artctl.base.progress import announce_total
 from artctl.errors import ArtctlError, IntegrityError, ObjectNotFound
-from artctl.format.layout import manifest_key, object_key, pack_key, run_key
+from artctl.format.layout import (
+    RUNS,
+    index_file_name,
+    manifest_key,
+    object_key,
+    pack_key,
+    parse_key,
+    record_id_of_file,
+    run_key,
+)
 from artctl.format.manifest import Manifest
 from artctl.format.records import VersionRecord, loads
 from artctl.ops.remote import inventory as inventory_mod
@@ -43,7 +52,9 @@ def read_manifests(
     fetched = backend.read_many((manifest_key(d) for d in sorted(digests - have)), MAX_MANIFEST_BYTES)
     out: dict[str, bytes] = {}
     for rel, data in fetched.items():
-        digest = rel[len("manifests/") :].replace("/", "")[: -len(".jsonl")]
+        found = parse_key(rel)
+        assert found is not None and found.kind == "manifest", rel  # asked for by manifest_key
+        digest = found.ident
         if data is None:
             raise ObjectNotFound(
                 f"remote {spec.name} lacks manifest {digest[:12]} of a version it lists",
@@ -75,10 +86,9 @@ def write_manifests(repository: Repository, remote: str, manifests: dict[str, by
 def remote_runs(repository: Repository, backend: Backend, skipped: list[str]) -> dict[str, bytes]:
     """Run records the local repository lacks (validated before anything is written; a damaged
     one is left out and described in ``skipped``)."""
-    names = [n for n in backend.listdir("runs") if n.endswith(".json")]
+    ids = [record_id_of_file(n) for n in backend.listdir(RUNS)]
     missing = []
-    for name in names:
-        run_id = name[:-5]
+    for run_id in filter(None, ids):
         try:
             path = repository.runs.path(run_id)
         except Exception:  # noqa: BLE001 - an invalid id on the remote is skipped, not trusted
@@ -147,7 +157,7 @@ def fetch_objects(
         repository.tmp_dir.mkdir(parents=True, exist_ok=True)
         try:
             size = backend.download(pack_key(pack_id), tmp, inv.ends[pack_id])
-            idx = (inventory_mod.cache_dir(repository, spec.key) / f"{pack_id}.idx").read_bytes()
+            idx = (inventory_mod.cache_dir(repository, spec.key) / index_file_name(pack_id)).read_bytes()
             adopt_remote_pack(store, spec.name, pack_id, tmp, idx)
         finally:
             with contextlib.suppress(FileNotFoundError):

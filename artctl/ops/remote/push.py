@@ -12,7 +12,7 @@ from artctl.backend.base import Backend
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.hashing import hash_bytes
 from artctl.errors import IntegrityError, ObjectNotFound
-from artctl.format.layout import manifest_key, run_key
+from artctl.format.layout import MANIFESTS, manifest_key, run_key
 from artctl.format.manifest import Manifest
 from artctl.format.names import parse_name, parse_ref
 from artctl.format.records import VersionRecord, dumps
@@ -115,7 +115,7 @@ def _push(
     inv = inventory_mod.refresh(repository, spec.key, backend)
     sent = send_blobs(repository, spec, backend, needed, inv, progress)
     crash_point(PUSH_OBJECTS_SENT)
-    remote_manifests = set(backend.find("manifests"))
+    remote_manifests = set(backend.find(MANIFESTS))
     todo = [d for d in manifests if manifest_key(d) not in remote_manifests]
     parallel(backend, lambda d: backend.write(manifest_key(d), manifests[d]), todo)
     crash_point(PUSH_MANIFESTS_SENT)

@@ -96,7 +96,7 @@ def send_blobs(
     parallel(backend, send, items)
     parallel(
         backend,
-        lambda p: backend.write(index_key(p), (store.packs_dir / f"{p}.idx").read_bytes()),
+        lambda p: backend.write(index_key(p), store.index_path(p).read_bytes()),
         sorted(packs),
     )
     copies = [RemoteCopy(d, object_key(d), uploaded[d]) for d in loose]
@@ -116,7 +116,7 @@ def _pack_ok(store, pack_id: str) -> bool:
     from artctl.repository.packs import decode_index, pack_id_for
 
     try:
-        blobs = decode_index((store.packs_dir / f"{pack_id}.idx").read_bytes(), pack_id)
+        blobs = decode_index(store.index_path(pack_id).read_bytes(), pack_id)
         if pack_id_for(blobs) != pack_id:
             return False
         data = store.pack_path(pack_id).read_bytes()
