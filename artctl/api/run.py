@@ -121,7 +121,7 @@ class Run:
 
         if isinstance(aliases, str):
             raise InvalidInput("aliases must be a list of strings, e.g. ['production']")
-        if not isinstance(artifact, Artifact):
+        if not isinstance(artifact, self._artifact_class):  # Artifact is imported for typing only
             raise InvalidInput(f"link_artifact needs an Artifact, not {type(artifact).__name__}")
         if not artifact.is_saved:
             self.log_artifact(artifact)
@@ -132,7 +132,7 @@ class Run:
             aliases=list(aliases or []),
             default_project=self.project,
         )
-        return Artifact._from_record(self._repo, result.record)
+        return self._artifact_class._from_record(self._repo, result.record)
 
     def use_artifact(
         self,
