@@ -7,9 +7,10 @@
         run.log_artifact(art, aliases=["best"])
     artctl.Api().artifact("proj/mnist:latest").download(root="out/")
 
-The implementation lives in ``artifact_api`` (Artifact; with ``artifact_staging``,
-``artifact_files``, ``artifact_fields``), ``collection_api`` (ArtifactCollection, ArtifactType),
-``run_api`` (Run, init), ``query_api`` (Api) and ``workspace`` (finding or creating the
+The implementation lives in ``artifact`` (Artifact; with ``staging``, ``artifact_files``,
+``artifact_links``, ``artifact_lineage``, ``artifact_fields``), ``collection``
+(ArtifactCollection, ArtifactType), ``run`` and ``session`` (Run, init), ``query`` (Api),
+``filesystem`` (the ``artctl://`` fsspec filesystem) and ``workspace`` (finding or creating the
 repository); this module is the public surface.
 """
 

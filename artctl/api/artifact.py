@@ -4,7 +4,9 @@ An ``Artifact`` is either *staged* (a draft: built in memory, not yet saved) or 
 to one version of the repository). Names mean what they mean in W&B: a saved version's
 ``name`` is ``"mnist:v3"`` (the full path is ``qualified_name``), its ``aliases`` are
 ``latest`` and custom aliases (``version`` holds ``v3``). Building content lives in
-``artifact_staging``, local files (``get_path``, ``verify``, ``checkout``) in ``artifact_files``.
+``staging``, local files (``get_path``, ``verify``, ``checkout``) in ``artifact_files``, the
+registry (``source_*``, ``link``) in ``artifact_links``, lineage (``logged_by``, ``used_by``)
+in ``artifact_lineage``; the editable fields' types are ``artifact_fields``.
 """
 
 from __future__ import annotations
@@ -13,26 +15,25 @@ import os
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from artctl.api.artifact_fields import AliasList, ArtifactTTL, validate_tags
 from artctl.api.artifact_files import ArtifactPath, LocalFiles
+from artctl.api.artifact_lineage import Lineage
+from artctl.api.artifact_links import RegistryLinks
 from artctl.api.collection import ArtifactCollection
 from artctl.api.repo import Repo
-from artctl.api.run import Run, active_run, start_run
+from artctl.api.run import active_run, start_run
 from artctl.api.staging import Staging
-from artctl.errors import ArtctlError, ArtifactNotFound, InvalidInput, LinkError, RunError
+from artctl.errors import ArtctlError, InvalidInput, LinkError
 from artctl.format.names import LATEST, ArtifactName, parse_name, parse_ref, validate_type
 from artctl.format.records import VersionRecord
 from artctl.repository.views import PutResult
 
-if TYPE_CHECKING:
-    from artctl.ops.lineage import Graph
-
 __all__ = ["Artifact", "ArtifactPath", "ArtifactTTL"]
 
 
-class Artifact(Staging, LocalFiles):
+class Artifact(Staging, LocalFiles, RegistryLinks, Lineage):
     """A versioned set of files, like ``wandb.Artifact``."""
 
     def __init__(
@@ -101,6 +102,10 @@ class Artifact(Staging, LocalFiles):
 
             self._repository = open_repo()
         return self._repository
+
+    def _artifact_of(self, repo: Repo, record: VersionRecord) -> Artifact:
+        """Another saved version as an ``Artifact`` (a link's source, a collection's link)."""
+        return Artifact._from_record(repo, record)
 
     def _ref(self) -> str:
         record = self._saved()
@@ -190,98 +195,6 @@ class Artifact(Staging, LocalFiles):
     def qualified_name(self) -> str:
         """``[entity/]project/name:vN``: the full reference of this version."""
         return self._ref()
-
-    @property
-    def source_name(self) -> str:
-        """The full reference of the version that owns the files: this one, or a link's source."""
-        return self._source_ref()
-
-    @property
-    def source_qualified_name(self) -> str:
-        return self._source_ref()
-
-    @property
-    def source_version(self) -> str:
-        """``vN`` of the source version (this version's own for an ordinary one)."""
-        return self._source_ref().rsplit(":", 1)[1]
-
-    @property
-    def source_project(self) -> str:
-        return parse_name(self._source_ref().rsplit(":", 1)[0]).project
-
-    @property
-    def source_entity(self) -> str | None:
-        """The source's entity: the repository's (``core.entity``), as for every artifact here."""
-        return self.entity
-
-    @property
-    def source_collection(self) -> ArtifactCollection:
-        """The collection the source version was logged to."""
-        return ArtifactCollection(self._repo(), parse_name(self._source_ref().rsplit(":", 1)[0]), type(self))
-
-    def _source_ref(self) -> str:
-        record = self._saved()
-        if record.link is None:
-            return self._ref()
-        from artctl.repository.links import ref_of, source_of
-
-        source = source_of(self._repo(), record)
-        return ref_of(source) if source is not None else record.link
-
-    # -- registry links (artctl.ops.links) ------------------------------------------------------
-    @property
-    def is_link(self) -> bool:
-        """True for a version of a registry collection that links to a source version."""
-        return self._record is not None and self._record.link is not None
-
-    @property
-    def source_artifact(self) -> Artifact:
-        """The version that was logged (``self`` unless this is a link)."""
-        record = self._saved()
-        if record.link is None:
-            return self
-        from artctl.repository.links import source_of
-
-        source = source_of(self._repo(), record)
-        if source is None:
-            raise ArtifactNotFound(f"the source {record.link} of {self._ref()} is gone")
-        return Artifact._from_record(self._repo(), source)
-
-    @property
-    def linked_artifacts(self) -> list[Artifact]:
-        """The live links of this source version in registry collections (empty for a link)."""
-        from artctl.repository.links import links_to
-
-        repo = self._repo()
-        return [Artifact._from_record(repo, r) for r in links_to(repo, self._saved())]
-
-    def link(self, target_path: str, aliases: Sequence[str] | None = None) -> Artifact:
-        """Link this version into the registry collection ``target_path`` (W&B's forms:
-        ``registry/collection``, ``entity/registry/collection``, or a bare ``collection`` in
-        this version's project) with ``aliases``; return the linked version. No byte is copied.
-
-        A draft is saved first (as W&B); linking a link links its source; linking a version
-        already in the collection returns that linked version and moves the aliases to it.
-        """
-        if isinstance(aliases, str):
-            raise InvalidInput("aliases must be a list of strings, e.g. ['production']")
-        if self._record is None:
-            self.save()
-        from artctl.ops.links import link
-
-        repo = self._repo()
-        result = link(repo, self._ref(), target_path, aliases=list(aliases or []))
-        return Artifact._from_record(repo, result.record)
-
-    def unlink(self) -> None:
-        """Remove this linked version from its registry collection; the source stays."""
-        from artctl.ops.links import unlink
-
-        record = self._saved()
-        repo = self._repo()
-        unlink(repo, self._ref())
-        self._record = repo.resolve(f"{record.name}:{record.version}", include_deleted=True)
-        self._aliases = AliasList()
 
     @property
     def collection(self) -> ArtifactCollection:
@@ -425,41 +338,6 @@ class Artifact(Staging, LocalFiles):
         for alias in sorted(wanted - held):
             repo.registry.set_alias(ref, alias)
         self._bind(repo, repo.resolve(ref))
-
-    # -- lineage ----------------------------------------------------------------------------------
-    def logged_by(self) -> Run | None:
-        """The run that logged this version (None if it was put outside any run); for a registry
-        link, the run that logged its source (a link is not logged, W&B's linked artifact is its
-        source)."""
-        from artctl.ops import lineage
-        from artctl.repository.links import source_of
-
-        repo = self._repo()
-        record = self._saved()
-        run_id = lineage.logged_by(repo, source_of(repo, record) or record)
-        if run_id is None:
-            return None
-        try:
-            run = repo.runs.get(run_id)
-        except RunError:
-            return None
-        return Run(repo, run.id, run.project, type(self))
-
-    def used_by(self) -> list[Run]:
-        """The runs that used this version as an input, oldest first."""
-        from artctl.ops import lineage
-
-        repo = self._repo()
-        return [
-            Run(repo, run_id, repo.runs.get(run_id).project, type(self))
-            for run_id in lineage.used_by(repo, self._saved())
-        ]
-
-    def lineage(self, direction: str = "both", depth: int | None = None) -> Graph:
-        """The lineage graph around this version (``.nodes``, ``.edges``, ``.to_json()``)."""
-        from artctl.ops import lineage
-
-        return lineage.lineage(self._repo(), self._ref(), direction=direction, depth=depth)
 
     def new_draft(self) -> Artifact:
         """A draft based on this saved version: add/remove files, then save or log it.

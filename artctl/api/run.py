@@ -126,7 +126,7 @@ class Run:
 
         if isinstance(aliases, str):
             raise InvalidInput("aliases must be a list of strings, e.g. ['production']")
-        if not isinstance(artifact, self._artifact_class):
+        if not isinstance(artifact, self._artifact_class):  # Artifact is imported for typing only
             raise InvalidInput(f"link_artifact needs an Artifact, not {type(artifact).__name__}")
         if not artifact.is_saved:
             self.log_artifact(artifact)

@@ -12,7 +12,7 @@ IntegrityError that also marks the blob bad for this reader, so no later range r
 bytes of it. A blob smaller than :data:`WHOLE_BLOB_BYTES` is always read entirely (one request
 either way), hence always verified. A range of a bigger blob cannot be checked by itself: it
 is served as stored, and a sequential reader verifies it when it reaches the end
-(``api/filesystem.py``).
+(``api/filesystem/file.py``).
 
 Cache: a blob fetched entirely and verified is put in the local store (when there is one and
 ``cache`` is on) and its remote copy recorded, so ``cache cleanup`` may evict it again and the
