@@ -102,34 +102,14 @@ def finish(
         if sealed:
             area.backend.delete(f"{base}/sealed")
         raise
+    fields: dict[str, Any] = dict(
+        aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id, tags=tags
+    )
     with gc_guard(repo):
         if area.spec is None:
-            result = commit_local(
-                repo,
-                artifact,
-                type,
-                manifest,
-                aliases=aliases,
-                description=description,
-                metadata=metadata,
-                ttl=ttl,
-                run_id=run_id,
-                tags=tags,
-            )
+            result = commit_local(repo, artifact, type, manifest, **fields)
         else:
-            result = commit_remote(
-                repo,
-                area,
-                artifact,
-                type,
-                manifest,
-                aliases=aliases,
-                description=description,
-                metadata=metadata,
-                ttl=ttl,
-                run_id=run_id,
-                tags=tags,
-            )
+            result = commit_remote(repo, area, artifact, type, manifest, **fields)
         crash_point(FINISH_AFTER_COMMIT)
         doc = {
             "format": 1,
