@@ -355,6 +355,39 @@ class Store:
             sync_file(fh.fileno(), self.fsync)
         self._publish_loose(tmp, digest)
 
+    def link_in(self, src: Path, digest: str) -> str:
+        """Make the verified read-only file ``src`` (the user cache's copy) the loose object
+        ``digest``: reflinked, else hard-linked, else copied into ``tmp_dir``, then renamed into
+        place. Returns how (``clone_file``'s answer; "present" when the store had it)."""
+        from artctl.base.fsutil import clone_file
+
+        if self.has(digest):
+            return "present"
+        tmp = copy_target_in(self.tmp_dir)
+        try:
+            how = clone_file(src, tmp)
+            if how == "copy":
+                with open(tmp, "rb+") as fh:
+                    sync_file(fh.fileno(), self.fsync)
+            self._publish_loose(tmp, digest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return how
+
+    def link_pack_in(self, src: Path, idx_bytes: bytes) -> str:
+        """Adopt a copy of the pack ``src`` (the user cache's) with its index: linked like
+        :meth:`link_in`, every blob checked by :meth:`add_pack_file`. Returns the pack id."""
+        from artctl.base.fsutil import clone_file
+
+        tmp = copy_target_in(self.tmp_dir)
+        try:
+            clone_file(src, tmp)
+            return self.add_pack_file(tmp, idx_bytes)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
     def _publish_loose(self, tmp: Path, digest: str) -> None:
         final = self.object_path(digest)
         final.parent.mkdir(parents=True, exist_ok=True)

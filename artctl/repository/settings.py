@@ -13,10 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from artctl.repository.config import Config, parse_bool, parse_count, parse_grace, parse_link
+from artctl.repository.config import (
+    Config,
+    default_cache_dir,
+    parse_bool,
+    parse_cache_dir,
+    parse_count,
+    parse_grace,
+    parse_link,
+)
 
 #: Unreferenced objects younger than this are kept by gc (``gc.grace_period``).
 DEFAULT_GRACE_SECONDS = 3600
@@ -40,6 +49,8 @@ class Settings:
     allow_local_references: bool = False
     #: ``remote.<NAME>.jobs`` of every configured remote that sets it.
     remote_jobs: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``cache.dir``: the user cache shared by every repository (None: turned off).
+    cache_dir: Path | None = None
 
     @classmethod
     def load(cls, config: Config) -> Settings:
@@ -61,8 +72,16 @@ class Settings:
             grace_seconds=typed("gc.grace_period", parse_grace, DEFAULT_GRACE_SECONDS),
             allow_local_references=typed("references.allow_local", parse_bool, False),
             remote_jobs=MappingProxyType(jobs),
+            cache_dir=user_cache_dir(config),
         )
 
     def jobs_for(self, remote: str) -> int | None:
         """Parallel transfers configured for ``remote`` (None: the backend's default)."""
         return self.remote_jobs.get(remote)
+
+
+def user_cache_dir(config: Config) -> Path | None:
+    """``cache.dir`` of ``config`` (its default when unset; None when turned off). Also what a
+    command run outside any repository uses, with the user config and environment only."""
+    value, source = config.lookup("cache.dir")
+    return default_cache_dir() if source is None else parse_cache_dir(value, "cache.dir", source)
