@@ -99,6 +99,15 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return work
 
 
+@pytest.fixture(autouse=True)
+def own_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own user cache (``cache.dir``), in this process and the CLI processes it
+    starts: no test shares downloads with another, or with the user's ``~/.cache/artctl``."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.delenv("ARTCTL_CACHE_DIR", raising=False)
+    return tmp_path / "xdg-cache" / "artctl"
+
+
 @pytest.fixture
 def cli(workdir: Path) -> CLI:
     """The CLI, run in ``workdir`` (no repository yet)."""

@@ -30,6 +30,7 @@ from artctl.ops.sources import SOURCES
 from artctl.references import adapter_for, is_checked, state_key
 from artctl.references.base import Adapter, changed
 from artctl.repository import cache_state as db
+from artctl.repository.user_cache import UserCache, user_cache_for
 
 if TYPE_CHECKING:
     from artctl.api.repo import Repo
@@ -64,6 +65,12 @@ def reference_source(repo: Repo) -> Callable[[Entry, Path], bool]:
             except ObjectNotFound:  # removed meanwhile (gc does not know reference caches): fetch
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(dst)
+        cache = user_cache_for(repo.repository)
+        if cache is not None:
+            digest = _through_user_cache(repo, cache, entry, key, digest, adapter(entry.ref))
+            store.materialize(digest, dst, "auto")
+            db.record_ref_object(state, key, digest)
+            return True
         got = adapter(entry.ref).fetch(entry, dst)
         if entry.digest is not None and got.digest != entry.digest:
             raise changed(entry, "its bytes differ from the logged BLAKE3")
@@ -76,3 +83,28 @@ def reference_source(repo: Repo) -> Callable[[Entry, Path], bool]:
 
 if reference_source not in SOURCES:
     SOURCES.insert(0, reference_source)
+
+
+def _through_user_cache(
+    repo: Repo, cache: UserCache, entry: Entry, key: str, digest: str | None, source: Adapter
+) -> str:
+    """Bring the blob of the reference state ``key`` into the repository's store from the user
+    cache, fetched into the cache first when it lacks it (the bytes land there once for every
+    repository); returns its digest."""
+    with cache.shared():
+        digest = digest or cache.ref_digest(key)
+        if digest is None or cache.lookup_object(digest) is None:
+            tmp = cache.new_temp()
+            try:
+                got = source.fetch(entry, tmp)
+                if entry.digest is not None and got.digest != entry.digest:
+                    raise changed(entry, "its bytes differ from the logged BLAKE3")
+                cache.publish_object(tmp, got.digest)  # got.digest: hashed while it was fetched
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+            digest = got.digest
+        cache.add_ref(key, digest)
+        repo.store.link_in(cache.object_path(digest), digest)
+        cache.register(repo.repository.root)
+    return digest

@@ -604,7 +604,12 @@ def _fetch_objects(
         )
     moved = {"bytes": 0, "files": 0}
     counter_lock = threading.Lock()
-    from artctl.ops.remote.source import adopt_remote_pack, fetch_loose_to_store, record_pack_copy
+    from artctl.ops.remote.source import (
+        FromRemote,
+        fetch_loose_to_store,
+        fetch_pack_to_store,
+        record_pack_copy,
+    )
 
     announce_total(
         progress,
@@ -612,34 +617,27 @@ def _fetch_objects(
         sum(inv.packs.get(p, 0) for p in packs) + sum(needed[d] for d in loose),
     )
 
-    def get_pack(pack_id: str) -> None:
-        tmp = repository.tmp_dir / f".{pack_id}.pack.download"
-        repository.tmp_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            size = backend.download(pack_rel(pack_id), tmp, inv.ends[pack_id])
-            idx = (inventory_mod.cache_dir(repository, spec.key) / f"{pack_id}.idx").read_bytes()
-            adopt_remote_pack(store, spec.name, pack_id, tmp, idx)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        if spec.configured:
-            record_pack_copy(repository, spec.name, pack_id, idx)
+    def count(fetched: FromRemote, blob_bytes: int) -> None:
         crash_point(PULL_OBJECT_FETCHED)
         with counter_lock:
-            moved["bytes"] += size
-            moved["files"] += 1
+            if not fetched.cached:  # bytes the user cache already had did not move
+                moved["bytes"] += fetched.downloaded
+                moved["files"] += 1
         if progress:  # counted as its blobs, as the announced total is
-            progress(1, inv.packs.get(pack_id, size))
+            progress(1, blob_bytes)
+
+    def get_pack(pack_id: str) -> None:
+        idx = (inventory_mod.cache_dir(repository, spec.key) / f"{pack_id}.idx").read_bytes()
+        fetched = fetch_pack_to_store(repository, spec.name, backend, pack_id, idx, inv.ends[pack_id])
+        if spec.configured and fetched.verified:
+            record_pack_copy(repository, spec.name, pack_id, idx)
+        count(fetched, inv.packs.get(pack_id, fetched.downloaded))
 
     def get_loose(digest: str) -> None:
-        size = fetch_loose_to_store(repository, backend, digest, needed[digest])
-        _record_copies(repository, spec, [RemoteCopy(digest, object_rel(digest), size)])
-        crash_point(PULL_OBJECT_FETCHED)
-        with counter_lock:
-            moved["bytes"] += size
-            moved["files"] += 1
-        if progress:
-            progress(1, size)
+        fetched = fetch_loose_to_store(repository, backend, digest, needed[digest])
+        if fetched.verified:
+            _record_copies(repository, spec, [RemoteCopy(digest, object_rel(digest), needed[digest])])
+        count(fetched, needed[digest])
 
     _parallel(backend, get_pack, packs)
     _parallel(backend, get_loose, loose)
