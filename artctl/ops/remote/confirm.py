@@ -19,6 +19,7 @@ from artctl.ops.remote.protocol import idx_rel
 from artctl.repository.state import RemoteCopy
 
 if TYPE_CHECKING:
+    from artctl.backend.fs import Backend
     from artctl.repository.repo import Repository
 
 
@@ -34,7 +35,7 @@ def confirm_copies(repository: Repository, digests: set[str]) -> Confirmation:
     """Which of ``digests`` a configured remote still holds at the recorded file and size."""
     out = Confirmation()
     by_remote: dict[str, list[RemoteCopy]] = {}
-    for digest, copies in repository.state.remote_copies(digests).items():
+    for copies in repository.state.remote_copies(digests).values():
         for remote, copy in copies:
             by_remote.setdefault(remote, []).append(copy)
     specs = {spec.name: spec for spec in list_remotes(repository)}
@@ -59,8 +60,19 @@ def confirm_copies(repository: Repository, digests: set[str]) -> Confirmation:
 def _sizes(repository: Repository, spec, copies: list[RemoteCopy]) -> dict[str, int | None]:  # type: ignore[no-untyped-def]
     from artctl.ops.remote.transfer import backend_for
 
+    return sizes_of(backend_for(repository, spec), copies)
+
+
+def sizes_of(backend: Backend, copies: list[RemoteCopy]) -> dict[str, int | None]:
+    """One ``sizes`` request for the files of ``copies`` and the index of each pack among them
+    (RemoteError when the remote cannot be asked)."""
     files = {c.file for c in copies} | {_index_of(c.file) for c in copies if _index_of(c.file)}
-    return backend_for(repository, spec).sizes(sorted(files))
+    return backend.sizes(sorted(files))
+
+
+def holds(sizes: dict[str, int | None], copy: RemoteCopy) -> bool:
+    """The remote still has ``copy``: its file at the recorded size (and a pack's index)."""
+    return _holds(sizes, copy)
 
 
 def _index_of(file: str) -> str:
