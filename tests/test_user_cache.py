@@ -315,3 +315,18 @@ def test_concurrent_fills_and_cleanups_stay_consistent(cli, tmp_path: Path, publ
             assert read_tree(clone / root) == read_tree(data)
         assert run_cli("artifact", "verify", cwd=clone).returncode == 0
     assert_cache_sound(cache_root(tmp_path))
+
+
+@pytest.mark.parametrize("remote", ["file"], indirect=True)
+def test_an_unusable_cache_dir_falls_back_to_direct_downloads(cli, tmp_path: Path, published) -> None:  # type: ignore[no-untyped-def]
+    """A cache.dir that cannot be created (here: below a regular file, as a read-only home
+    would be) must not break `get`: the bytes go straight into the repository."""
+    data, remote = published
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_bytes(b"")
+    env = {**remote.env, "ARTCTL_CACHE_DIR": str(blocker / "cache")}
+    clone = tmp_path / "clone"
+    cli.ok("clone", remote.url, str(clone), env=env)
+    cli.ok("artifact", "get", "p/ds", "--root", "out", cwd=clone, env=env)
+    assert read_tree(clone / "out") == read_tree(data)
+    cli.ok("artifact", "verify", cwd=clone)

@@ -368,13 +368,20 @@ _OPENED: weakref.WeakKeyDictionary[Repository, UserCache] = weakref.WeakKeyDicti
 
 
 def user_cache_for(repository: Repository) -> UserCache | None:
-    """The user cache ``repository`` fills and reads (its ``cache.dir``), None when turned off;
-    one object per repository object while its settings say the same (one database connection
-    for a whole ``get``). Its writes are as durable as the repository's (``core.fsync``)."""
+    """The user cache ``repository`` fills and reads (its ``cache.dir``), None when turned off
+    or when its directory cannot be created (a read-only home: downloads then go straight into
+    the repository, as without a cache); one object per repository object while its settings
+    say the same (one database connection for a whole ``get``). Its writes are as durable as
+    the repository's (``core.fsync``)."""
     settings = repository.settings
     cache = _OPENED.get(repository)
     if cache is None or cache.root != settings.cache_dir or cache.fsync != settings.fsync:
         cache = open_user_cache(settings.cache_dir, fsync=settings.fsync)
+        try:
+            if cache is not None:
+                cache._prepare()
+        except OSError:  # e.g. a read-only home: downloads go straight into the repository
+            cache = None
         if cache is None:
             _OPENED.pop(repository, None)
             return None
