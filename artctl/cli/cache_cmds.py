@@ -53,8 +53,17 @@ def _nothing_to_do(repo, cache) -> None:  # type: ignore[no-untyped-def]
 
 @click.group("cache")
 def cache_group() -> None:
-    """Inspect and shrink the caches: the user cache shared by every repository (cache.dir),
-    and a repository's objects that also exist on a remote or reference."""
+    """Inspect and shrink the user cache (cache.dir) and a repository's downloaded objects.
+
+    The user cache holds what every repository of the user downloaded from remotes and
+    references, once; a repository's own store keeps objects that also exist on a remote or
+    reference. `cache info` and `cache cleanup SIZE` work from any directory.
+
+    \b
+    Examples:
+      artctl cache info
+      artctl cache cleanup 20GB
+    """
 
 
 @cache_group.command("info")
