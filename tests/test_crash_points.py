@@ -314,7 +314,13 @@ OPERATIONS: dict[str, Operation] = {
     "gc": Operation(("gc",), ("gc.",), _gc_setup, _gc_check, NO_GRACE),
 }
 #: Points another suite kills at (push/pull run against servers: tests/test_transfer_crash*.py).
-ELSEWHERE = ("push.", "pull.", "get.", "clone.")  # tests/test_crash_remotes.py, test_get_debris.py
+ELSEWHERE = (
+    "push.",
+    "pull.",
+    "get.",
+    "clone.",
+    "usercache.",
+)  # test_crash_remotes, test_get_debris, test_user_cache
 
 
 def _declared(prefixes: tuple[str, ...]) -> set[str]:
