@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -320,3 +321,22 @@ def verify_repositories_at_teardown(request: pytest.FixtureRequest, tmp_path: Pa
             f"that is intended): {failures}",
             pytrace=False,
         )
+
+
+@pytest.fixture(autouse=True)
+def own_user_cache(tmp_path: Path) -> Iterator[Path]:
+    """Each test its own user cache (``cache.dir``), in this process and the CLI processes it
+    starts: no test shares downloads with another, or with the user's ``~/.cache/artctl``.
+
+    Not through ``monkeypatch``: requesting that shared fixture from an autouse one would keep
+    every test's monkeypatched environment (its ``XDG_CONFIG_HOME``) alive until after
+    ``verify_repositories_at_teardown`` has run."""
+    saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "ARTCTL_CACHE_DIR")}
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path / "xdg-cache")
+    os.environ.pop("ARTCTL_CACHE_DIR", None)
+    yield tmp_path / "xdg-cache" / "artctl"
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -335,7 +335,8 @@ OPERATIONS: dict[str, Operation] = {
     ),
 }
 #: Points another suite kills at (push/pull run against servers: tests/test_transfer_crash*.py).
-ELSEWHERE = ("push.", "pull.", "get.", "clone.")  # tests/test_crash_remotes.py, test_get_debris.py
+#: tests/test_crash_remotes.py, test_get_debris.py, test_user_cache.py
+ELSEWHERE = ("push.", "pull.", "get.", "clone.", "usercache.")
 #: Collection renames and deletions: tests/test_names_projects.py.
 ELSEWHERE += ("rename.", "retire.", "delete-collection.")
 

@@ -303,7 +303,7 @@ def test_no_checksum_records_uri_only(repo: Repo, workdir: Path, nfs: Path) -> N
 # -- http(s) -------------------------------------------------------------------------------------
 
 
-def test_http_with_and_without_validators(repo: Repo, workdir: Path) -> None:
+def test_http_with_and_without_validators(repo: Repo, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with http_files() as server:
         for name in ("e", "l", "b"):
             server.set(name, f"content {name}".encode())
@@ -323,7 +323,9 @@ def test_http_with_and_without_validators(repo: Repo, workdir: Path) -> None:
         assert ids["lastmod"].ref_state == {"last_modified": "Tue, 14 Nov 2023 22:13:20 GMT"}
         assert ids["bare"].ref_state is None and ids["bare"].digest  # no validator: BLAKE3 recorded
 
-        # The data changes under each reference; a fresh repository has nothing cached.
+        # The data changes under each reference; a fresh repository with its own user cache
+        # (the shared one holds the bytes fetched above) has nothing cached.
+        monkeypatch.setenv("ARTCTL_CACHE_DIR", str(workdir / "fresh-cache"))
         fresh = Repo.init(workdir / "fresh")[0]
         for mode, name in (("etag", "e"), ("lastmod", "l"), ("bare", "b")):
             fresh.put(f"{server.url}/{mode}/{name}", name=f"p/{mode}", type="d")

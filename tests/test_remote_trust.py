@@ -296,8 +296,10 @@ def pushed_then_cloned(cli, tmp_path: Path, remote: Tamper, files: dict[str, byt
 def baseline_rss(cli, tmp_path: Path, remote: Tamper) -> int:  # type: ignore[no-untyped-def]
     """Peak RSS of an honest clone + get of the same remote (imports, threads, buffers)."""
     honest = tmp_path / "honest"
-    cli.ok("clone", remote.url, str(honest), env=remote.env)
-    result, rss = run_measured("artifact", "get", "p/data", "--root", "out", cwd=honest, env=remote.env)
+    # its own user cache: the tampered get measured next must download, not reuse these bytes
+    env = {**remote.env, "ARTCTL_CACHE_DIR": str(tmp_path / "honest-cache")}
+    cli.ok("clone", remote.url, str(honest), env=env)
+    result, rss = run_measured("artifact", "get", "p/data", "--root", "out", cwd=honest, env=env)
     assert result.returncode == 0, result
     return rss
 

@@ -175,8 +175,9 @@ def test_tampered_object_on_remote_is_refused_and_nothing_stored(cli, repo_dir: 
     data[-1] ^= 0xFF
     pack.write_bytes(bytes(data))
     c = tmp_path / "c"
-    assert run_cli("clone", remote.as_uri(), str(c), cwd=tmp_path).returncode == 0
-    pulled = run_cli("pull", "--all", cwd=c)
+    fresh = {"ARTCTL_CACHE_DIR": str(tmp_path / "c-cache")}  # b's get put the honest pack in b's cache
+    assert run_cli("clone", remote.as_uri(), str(c), cwd=tmp_path, env=fresh).returncode == 0
+    pulled = run_cli("pull", "--all", cwd=c, env=fresh)
     assert pulled.returncode == 1 and "corrupt" in pulled.stderr, pulled
     assert list((c / ".artifacts" / "packs").glob("*.pack")) == []
 

@@ -4,39 +4,7 @@ All locks are ``flock(2)`` locks on files under ``.artifacts/locks/``, each on a
 its own: the kernel drops them when the process dies, so a killed artctl never leaves a stale
 lock. A wait polls with non-blocking attempts and ends in a clear ``LockTimeout``.
 
-=====================  =====================================  =================================
-lock (file)            shared by                              exclusive by
-=====================  =====================================  =================================
-cache (cache.lock)     ``get``, ``put``, ``save``: from "the   ``cache cleanup``, ``gc``
-                       store has this object" until its
-                       bytes are used (:func:`shared_use`)
-gc guard (gc-gate.lock writers: put, draft add/commit,         ``gc``, ``cache cleanup``,
-+ gc.lock)             upsert/finish, pull, until the record  a failed put's discard
-                       naming their blobs is durable          (:func:`gc_exclusive`)
-                       (:func:`writing`; re-entrant)
-draft-<id>.lock        —                                      one change of that draft
-artifact-<name>.lock   —                                      one change of that artifact's
-                                                              registry records (re-entrant per
-                                                              thread in ``Registry.lock``)
-lineage.lock           —                                      check-and-link of a run (no cycle)
-run-<id>.lock          —                                      one read-modify-write of a run
-=====================  =====================================  =================================
-
-THE LOCK ORDER (outermost first)::
-
-    cache  →  gc guard  →  draft  →  artifact  →  lineage  →  run
-
-A thread may wait for a lock only while every lock it already holds comes *earlier* in this
-list; two locks of one kind (two artifacts, as a rename takes) nest only in name order. Every
-process taking locks in one order means no two processes can wait for each other. The order is checked here,
-per thread, each time a lock is really waited for (a re-entered lock waits for nothing):
-taking one out of order raises :class:`LockOrderError`, a bug in artctl, not a user error.
-
-The gc guard is two files because ``flock`` lets new readers in while a writer waits, so a
-steady stream of puts could starve gc: ``gc-gate.lock`` is a turnstile everyone takes
-exclusively for an instant before ``gc.lock``; gc keeps it while it waits, so new writers queue
-behind gc. Whoever takes the gc guard first removes what crashed writers staged under ``tmp/``.
-"""
+=====================  =====================================  =========================="""
 
 from __future__ import annotations
 
@@ -61,8 +29,8 @@ GATE_FILE = "gc-gate.lock"
 GUARD_FILE = "gc.lock"
 
 #: Positions in THE LOCK ORDER (module docstring); a lock may be taken only after lower ones.
-CACHE, GC_GUARD, DRAFT, ARTIFACT, LINEAGE, RUN = range(6)
-_LEVEL_NAMES = ("cache", "gc guard", "draft", "artifact", "lineage", "run")
+CACHE, GC_GUARD, DRAFT, ARTIFACT, LINEAGE, RUN, USER_CACHE = range(7)
+_LEVEL_NAMES = ("cache", "gc guard", "draft", "artifact", "lineage", "run", "user cache")
 #: Named (metadata) locks: the prefix of the name gives its place in the order.
 _NAMED_LEVELS = (("draft-", DRAFT), ("artifact-", ARTIFACT), ("lineage", LINEAGE), ("run-", RUN))
 
@@ -319,3 +287,26 @@ def _take_guard(
         return gate, fd
     os.close(gate)
     return -1, fd
+
+
+# -- the user cache lock -------------------------------------------------------------------------
+def user_cache_shared(
+    cache_root: Path, timeout: float = CACHE_TIMEOUT_SECONDS
+) -> AbstractContextManager[None]:
+    """Hold while filling the user cache or linking from it: no eviction from it meanwhile."""
+    return _user_cache(cache_root, fcntl.LOCK_SH, timeout, "the user cache's cleanup to finish")
+
+
+def user_cache_exclusive(
+    cache_root: Path, timeout: float = CLEANUP_TIMEOUT_SECONDS
+) -> AbstractContextManager[None]:
+    """Hold while evicting from the user cache: waits for every process filling or reading it."""
+    return _user_cache(cache_root, fcntl.LOCK_EX, timeout, "processes using the user cache to finish")
+
+
+@contextlib.contextmanager
+def _user_cache(cache_root: Path, mode: int, timeout: float, what: str) -> Iterator[None]:
+    hint = "another artctl process is using the user cache; retry when it has finished"
+    path = cache_root / "locks" / CACHE_FILE
+    with _ordered(USER_CACHE, "the user cache lock"), _flock(path, mode, timeout, what, hint=hint):
+        yield

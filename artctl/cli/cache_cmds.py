@@ -1,33 +1,138 @@
-"""``artctl cache info`` / ``artctl cache cleanup SIZE``: keep downloaded objects in bounds."""
+"""``artctl cache info`` / ``artctl cache cleanup SIZE``: keep downloaded objects in bounds.
+
+Both work from any directory on the user cache (``cache.dir``); inside a repository they also
+cover that repository's own store, as before (its keys stay at the top of ``--json``; the user
+cache's are under ``user_cache``, null when it is turned off).
+"""
 
 from __future__ import annotations
+
+import os
+from typing import Any
 
 import click
 
 from artctl.cli.common import get_output, human_size, json_option, open_repo
 
 
+def _repo_or_none():
+    """The repository around the working directory, or None outside one (``ARTCTL_DIR``
+    naming no repository stays an error: the user asked for one)."""
+    from artctl.errors import RepositoryNotFound
+
+    if os.environ.get("ARTCTL_DIR"):
+        return open_repo()
+    try:
+        return open_repo()
+    except RepositoryNotFound:
+        return None
+
+
+def _user_cache(repo):
+    """The user cache that ``repo`` uses (its ``cache.dir``), or outside a repository the one
+    of the user config and ``ARTCTL_CACHE_DIR``; None when turned off."""
+    from artctl.repository.user_cache import open_user_cache, user_cache_for
+
+    if repo is not None:
+        return user_cache_for(repo.repository)
+    from artctl.repository.config import Config
+    from artctl.repository.settings import user_cache_dir
+
+    return open_user_cache(user_cache_dir(Config(None)))
+
+
+def _nothing_to_do(repo, cache) -> None:
+    if repo is None and cache is None:
+        from artctl.errors import InvalidInput
+
+        raise InvalidInput(
+            "not inside a repository, and the user cache is turned off (cache.dir = none)",
+            hint="run it inside a repository, or set cache.dir (`artctl config --user cache.dir DIR`)",
+        )
+
+
 @click.group("cache")
 def cache_group() -> None:
-    """Inspect and shrink the download cache (objects that also exist on a remote or reference)."""
+    """Inspect and shrink the user cache (cache.dir) and a repository's downloaded objects.
+
+    The user cache holds what every repository of the user downloaded from remotes and
+    references, once; a repository's own store keeps objects that also exist on a remote or
+    reference. `cache info` and `cache cleanup SIZE` work from any directory.
+
+    \b
+    Examples:
+      artctl cache info
+      artctl cache cleanup 20GB
+    """
 
 
 @cache_group.command("info")
 @json_option
 def info_cmd() -> None:
-    """Size of the cache (evictable objects) and of the pinned data (the only copies).
+    """Size of the caches (evictable objects) and of the pinned data (the only copies).
+
+    Works from any directory: the user cache (cache.dir, default ~/.cache/artctl) shared by
+    every repository; inside a repository, also that repository's store. Reports from the
+    records alone, without the network.
 
     \b
     Example:
       artctl cache info --json
     """
-    from artctl.ops.cache_evict import info
+    from artctl.ops import user_cache
 
-    result = info(open_repo())
+    repo = _repo_or_none()
+    cache = _user_cache(repo)
+    _nothing_to_do(repo, cache)
+    shared = user_cache.info(cache) if cache is not None else None
     out = get_output()
     if out.json:
-        out.emit_json(result.to_json())
+        document: dict[str, Any] = {}
+        if repo is not None:
+            from artctl.ops.cache_evict import info
+
+            document.update(info(repo).to_json())
+        document["user_cache"] = shared.to_json() if shared is not None else None
+        out.emit_json(document)
         return
+    if repo is not None:
+        _repo_info(repo)
+    if shared is not None:
+        _user_info(shared)
+    elif repo is not None:
+        out.result("user cache: off (cache.dir = none)")
+
+
+def _user_info(result) -> None:
+    from rich.table import Table
+
+    out = get_output()
+    table = Table("user cache", "size", "objects", "")
+    table.add_row(
+        "cache",
+        human_size(result.cache_bytes),
+        str(result.cache_objects),
+        "evictable: a repository, a remote or a reference has another copy",
+    )
+    table.add_row(
+        "pinned", human_size(result.pinned_bytes), str(result.pinned_objects), "no other copy is known"
+    )
+    if result.temp_files:
+        table.add_row(
+            "temp", human_size(result.temp_bytes), f"{result.temp_files} files", "removed by the next cleanup"
+        )
+    out.table(table)
+    out.result(
+        f"user cache: {result.loose_objects} loose objects, {result.packs} packs, used by "
+        f"{result.repositories} repositories, at {result.location}"
+    )
+
+
+def _repo_info(repo) -> None:
+    from artctl.ops.cache_evict import info
+
+    result = info(repo)
+    out = get_output()
     from rich.markup import escape
     from rich.table import Table
 
@@ -65,27 +170,42 @@ def info_cmd() -> None:
 )
 @json_option
 def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
-    """Evict least-recently-used cached objects until the cache fits in SIZE.
+    """Evict least-recently-used cached objects until each cache fits in SIZE.
 
-    SIZE is e.g. 0, 500MiB, 1GB (1 GB = 10^9 bytes, 1 GiB = 2^30). Only objects with another
-    copy (on a remote, or behind a reference) are evicted, never the only copy of anything,
-    never while a `get` is reading; a later `get` fetches them again. A remote copy counts only
-    if this machine pushed or fetched those bytes, and it is checked on the remote first. Prints nothing and
-    exits 0 when there is nothing to do, so it fits a cron line.
+    Works from any directory (cron): it bounds the user cache (cache.dir, default
+    ~/.cache/artctl) shared by every repository of the user; inside a repository, that
+    repository's store too, each to SIZE. SIZE is e.g. 0, 500MiB, 1GB (1 GB = 10^9 bytes,
+    1 GiB = 2^30). Only objects with another copy are evicted, never the only copy of anything,
+    never while a `get` is reading; a later `get` fetches them again. In a repository a remote
+    copy counts only if this machine pushed or fetched those bytes; in the user cache, a
+    repository holding the object, the remote it was downloaded from, or its reference counts.
+    A remote copy is checked on the remote first. Prints nothing and exits 0 when there is
+    nothing to do, so it fits a cron line.
 
     \b
     Examples:
       artctl cache cleanup 1GB
       artctl cache cleanup 0 --dry-run
       artctl artifact cache cleanup 1GB     # the same, as W&B spells it
+      0 3 * * * artctl cache cleanup 20GB   # the user cache, from anywhere
       0 3 * * * cd /data && artctl cache cleanup 20GB --remove-temp
     """
     from artctl.base.units import parse_size
-    from artctl.ops.cache_evict import cleanup
+    from artctl.ops import user_cache
 
     limit = parse_size(size)
-    result = cleanup(open_repo(), limit, dry_run=dry_run, remove_temp=remove_temp)
+    repo = _repo_or_none()
+    cache = _user_cache(repo)
+    _nothing_to_do(repo, cache)
+    shared = user_cache.cleanup(cache, limit, dry_run=dry_run) if cache is not None else None
     out = get_output()
+    if repo is None:
+        assert shared is not None  # _nothing_to_do: outside a repository the user cache is on
+        _report_user_cleanup(shared, {"user_cache": shared.to_json()} if out.json else None)
+        return
+    from artctl.ops.cache_evict import cleanup
+
+    result = cleanup(repo, limit, dry_run=dry_run, remove_temp=remove_temp)
     for remote, why in sorted(result.unreachable.items()):
         out.warn(f"remote {remote} could not be checked, its copies count as absent: {why}")
     if result.unconfirmed_bytes:
@@ -94,7 +214,7 @@ def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
             "(missing, cut short or unreachable); `artctl push` sends it again"
         )
     if out.json:
-        out.emit_json(result.to_json())
+        _report_user_cleanup(shared, {**result.to_json(), "user_cache": shared.to_json() if shared else None})
         return
     if dry_run:
         for unit in result.evicted:
@@ -102,13 +222,48 @@ def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
             out.result(
                 f"would evict {kind} {unit.id[:16]} ({human_size(unit.size)}, {len(unit.blobs)} objects)"
             )
+    if not result.nothing_done:
+        verb = "would free" if dry_run else "freed"
+        objects = sum(len(u.blobs) for u in result.evicted)
+        extra = f", {result.temp_files_removed} temp files" if result.temp_files_removed else ""
+        out.info(
+            f"{verb} {human_size(result.freed_bytes)} ({objects} objects{extra}); cache now "
+            f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}"
+        )
+    _report_user_cleanup(shared, None)
+
+
+def _report_user_cleanup(result, document: dict[str, Any] | None) -> None:
+    """The user cache's part of ``cache cleanup``: warnings, then the JSON ``document`` (when
+    given) or its lines."""
+    out = get_output()
+    if result is not None:
+        for url, why in sorted(result.unreachable.items()):
+            out.warn(f"remote {url} could not be checked, its copies in the user cache are kept: {why}")
+        if result.unconfirmed_bytes:
+            out.warn(
+                f"kept {human_size(result.unconfirmed_bytes)} in the user cache whose remote copy is "
+                "not confirmed (missing, cut short or unreachable)"
+            )
+    if document is not None:
+        out.emit_json(document)
+        return
+    if result is None:
+        return
+    if result.dry_run:
+        for unit in result.evicted:
+            kind = "pack" if unit.pack else "object"
+            out.result(
+                f"would evict {kind} {unit.id[:16]} from the user cache "
+                f"({human_size(unit.size)}, {len(unit.blobs)} objects)"
+            )
     if result.nothing_done:
         return
-    verb = "would free" if dry_run else "freed"
+    verb = "would free" if result.dry_run else "freed"
     objects = sum(len(u.blobs) for u in result.evicted)
     extra = f", {result.temp_files_removed} temp files" if result.temp_files_removed else ""
     out.info(
-        f"{verb} {human_size(result.freed_bytes)} ({objects} objects{extra}); cache now "
+        f"user cache: {verb} {human_size(result.freed_bytes)} ({objects} objects{extra}); now "
         f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}"
     )
 

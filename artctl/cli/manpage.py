@@ -36,9 +36,18 @@ ROOT_EXTRA = {
         ("ARTCTL_UI_TOKEN", "the access token artctl ui requires (default: a new random one each start)"),
         ("ARTCTL_<KEY>", "configuration override, e.g. ARTCTL_CORE_LINK for core.link; see artctl-config(1)"),
         (
+            "ARTCTL_CACHE_DIR",
+            "the user cache shared by every repository (cache.dir); none turns it off",
+        ),
+        (
             "XDG_CONFIG_HOME",
             "the user configuration is $XDG_CONFIG_HOME/artctl/config.toml "
             "(default ~/.config/artctl/config.toml)",
+        ),
+        (
+            "XDG_CACHE_HOME",
+            "the user cache is $XDG_CACHE_HOME/artctl (default ~/.cache/artctl) "
+            "unless cache.dir says otherwise",
         ),
         ("NO_COLOR", "set to disable colours"),
         ("TERM", "dumb disables progress bars and colours"),
@@ -47,6 +56,7 @@ ROOT_EXTRA = {
         (".artifacts/", "the repository: objects, packs, manifests, registry, runs, drafts"),
         (".artifacts/config.toml", "repository configuration"),
         ("~/.config/artctl/config.toml", "user configuration"),
+        ("~/.cache/artctl/", "the user cache: downloads shared by every repository (see artctl-cache(1))"),
     ],
 }
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from artctl.base.locks import CLEANUP_TIMEOUT_SECONDS, cache_exclusive, gc_exclu
 from artctl.repository import cache_state as db
 
 if TYPE_CHECKING:
+    from artctl.ops.remote.confirm import Confirmation
     from artctl.repository.repo import Repository
 
 #: Temp files younger than this may belong to a running writer and are left alone.
@@ -261,16 +263,16 @@ def cleanup(
 
 
 def confirmed_plan(
-    repo: Repository, units: list[Unit], limit: int
+    units: list[Unit], limit: int, confirm: Callable[[set[str]], Confirmation]
 ) -> tuple[list[Unit], list[Unit], int, dict[str, str]]:
     """``plan``, with the remote copies of what it chooses re-confirmed on the remotes.
 
-    A unit whose copy is not confirmed becomes pinned and the plan is made again (each round
-    pins at least one unit, so this ends). Returns the units (updated), the chosen ones, the
-    bytes pinned that way, and the remotes that could not be reached.
+    ``confirm(ids)`` says which of the units' ``remote_backed`` ids a remote still holds
+    (:func:`artctl.ops.remote.confirm.confirm_copies` for a repository). A unit whose copy is
+    not confirmed becomes pinned and the plan is made again (each round pins at least one unit,
+    so this ends). Returns the units (updated), the chosen ones, the bytes pinned that way, and
+    the remotes that could not be reached.
     """
-    from artctl.ops.remote.confirm import confirm_copies
-
     checked: dict[str, bool] = {}
     unconfirmed = 0
     unreachable: dict[str, str] = {}
@@ -279,7 +281,7 @@ def confirmed_plan(
         todo = {d for u in chosen for d in u.remote_backed if d not in checked}
         if not todo:
             return units, chosen, unconfirmed, unreachable
-        found = confirm_copies(repo, todo)
+        found = confirm(todo)
         unreachable.update(found.unreachable)
         checked.update((d, d in found.confirmed) for d in todo)
         updated = []
@@ -293,8 +295,12 @@ def confirmed_plan(
 
 def _cleanup_locked(repo: Repository, limit: int, dry_run: bool, remove_temp: bool) -> CleanupResult:
     store = repo.store
+    from artctl.ops.remote.confirm import confirm_copies
+
     units = scan(repo)  # under the lock: a get or put that finished meanwhile is accounted for
-    units, chosen, unconfirmed, unreachable = confirmed_plan(repo, units, limit)
+    units, chosen, unconfirmed, unreachable = confirmed_plan(
+        units, limit, lambda todo: confirm_copies(repo, todo)
+    )
     before = sum(u.size for u in units if u.evictable)
     pinned = sum(u.size for u in units if not u.evictable)
     temps = _temp_files(repo, time.time() - TEMP_GRACE_SECONDS) if remove_temp else []

@@ -29,6 +29,7 @@ from artctl.format.manifest import Entry
 from artctl.references import adapter_for, is_checked, state_key
 from artctl.references.base import Adapter, changed
 from artctl.repository import cache_state as db
+from artctl.repository.user_cache import UserCache, user_cache_for
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
@@ -63,6 +64,12 @@ def reference_source(repo: Repository) -> Callable[[Entry, Path], bool]:
             except ObjectNotFound:  # removed meanwhile (gc does not know reference caches): fetch
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(dst)
+        cache = user_cache_for(repo)
+        if cache is not None:
+            digest = _through_user_cache(repo, cache, entry, key, digest, adapter(entry.ref))
+            store.materialize(digest, dst, "auto")
+            db.record_ref_object(state, key, digest)
+            return True
         got = adapter(entry.ref).fetch(entry, dst)
         if entry.digest is not None and got.digest != entry.digest:
             raise changed(entry, "its bytes differ from the logged BLAKE3")
@@ -71,3 +78,28 @@ def reference_source(repo: Repository) -> Callable[[Entry, Path], bool]:
         return True
 
     return fetch
+
+
+def _through_user_cache(
+    repo: Repository, cache: UserCache, entry: Entry, key: str, digest: str | None, source: Adapter
+) -> str:
+    """Bring the blob of the reference state ``key`` into the repository's store from the user
+    cache, fetched into the cache first when it lacks it (the bytes land there once for every
+    repository); returns its digest."""
+    with cache.shared():
+        digest = digest or cache.ref_digest(key)
+        if digest is None or cache.lookup_object(digest) is None:
+            tmp = cache.new_temp()
+            try:
+                got = source.fetch(entry, tmp)
+                if entry.digest is not None and got.digest != entry.digest:
+                    raise changed(entry, "its bytes differ from the logged BLAKE3")
+                cache.publish_object(tmp, got.digest)  # got.digest: hashed while it was fetched
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+            digest = got.digest
+        cache.add_ref(key, digest)
+        repo.store.link_in(cache.object_path(digest), digest)
+        cache.register(repo.root)
+    return digest

@@ -44,6 +44,9 @@ KNOWN_KEYS: dict[str, str] = {
     "remote.<NAME>.url": "fsspec URL of a remote (set by `artctl remote add`)",
     "remote.<NAME>.options.<KEY>": "storage option passed to the remote's fsspec filesystem",
     "remote.<NAME>.jobs": "parallel transfers to and from that remote (default 8)",
+    "cache.dir": "the user cache shared by every repository of this user: bytes fetched from "
+    "remotes and references land there once (default $XDG_CACHE_HOME/artctl, else ~/.cache/artctl; "
+    "`none` turns it off); also ARTCTL_CACHE_DIR",
     "references.allow_local": "let `get` follow file:// and loopback/link-local http references of "
     "versions pulled from a remote (default false: refused)",
 }
@@ -318,6 +321,35 @@ def parse_name_part(value: Any, key: str, source: str | None = None) -> str:
         raise invalid(value, key, source, expected) from None
 
 
+#: Values of ``cache.dir`` that turn the user cache off.
+CACHE_OFF = ("none", "off", "false", "no", "0", "")
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/artctl`` (an absolute XDG_CACHE_HOME only, as the XDG spec says), else
+    ``~/.cache/artctl``."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "artctl"
+
+
+def parse_cache_dir(value: Any, key: str, source: str | None = None) -> Path | None:
+    """The user cache's directory: an absolute path (``~`` expanded), or None when off
+    (``none``/``off``/``false``/empty, or TOML ``false``). A relative path is refused: it would
+    name a different cache in every working directory."""
+    if value is False or (isinstance(value, str) and value.strip().lower() in CACHE_OFF):
+        return None
+    if not isinstance(value, str):
+        raise invalid(value, key, source, "an absolute directory, or none to turn the cache off")
+    path = Path(os.path.expanduser(value.strip()))
+    if not path.is_absolute():
+        raise invalid(
+            value, key, source, "an absolute directory, or none to turn the cache off", "a relative path"
+        )
+    return path
+
+
 def parse_grace(value: Any, key: str = "--grace-period", source: str | None = None) -> int:
     """A grace period in seconds from a duration (``1h``, ``30m``, ``2d``) or ``0``/``now``.
 
@@ -368,6 +400,7 @@ PARSERS: dict[str, Callable[[Any, str, str | None], Any]] = {
     "gc.grace_period": parse_grace,
     "remote.<NAME>.jobs": parse_count,
     "references.allow_local": parse_bool,
+    "cache.dir": parse_cache_dir,
 }
 
 

@@ -14,13 +14,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from artctl.format.names import NameScope
 from artctl.repository.config import (
     Config,
+    default_cache_dir,
     parse_bool,
+    parse_cache_dir,
     parse_count,
     parse_grace,
     parse_link,
@@ -52,6 +55,8 @@ class Settings:
     #: ``core.entity`` and the default project (``ARTCTL_PROJECT``, else ``core.project``): what
     #: short names mean here (``artctl.format.names.NameScope``).
     names: NameScope = NameScope()
+    #: ``cache.dir``: the user cache shared by every repository (None: turned off).
+    cache_dir: Path | None = None
 
     @classmethod
     def load(cls, config: Config) -> Settings:
@@ -77,6 +82,7 @@ class Settings:
                 typed("core.entity", parse_name_part, None),
                 _env_project() or typed("core.project", parse_name_part, None),
             ),
+            cache_dir=user_cache_dir(config),
         )
 
     def jobs_for(self, remote: str) -> int | None:
@@ -93,3 +99,10 @@ def _env_project() -> str | None:
     """``ARTCTL_PROJECT`` (W&B's ``WANDB_PROJECT``): the default project, over ``core.project``."""
     value = os.environ.get("ARTCTL_PROJECT") or None
     return None if value is None else parse_name_part(value, "core.project", "ARTCTL_PROJECT")
+
+
+def user_cache_dir(config: Config) -> Path | None:
+    """``cache.dir`` of ``config`` (its default when unset; None when turned off). Also what a
+    command run outside any repository uses, with the user config and environment only."""
+    value, source = config.lookup("cache.dir")
+    return default_cache_dir() if source is None else parse_cache_dir(value, "cache.dir", source)

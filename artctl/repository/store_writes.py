@@ -15,6 +15,7 @@ from pathlib import Path
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.fsutil import (
     atomic_write_bytes,
+    clone_file,
     copy_durably,
     copy_target_in,
     fsync_dir,
@@ -210,6 +211,35 @@ class StoreWrites(StoreBase):
             self._created.append(("loose", digest))
         fsync_dir(final.parent, self.fsync)
         crash_point(LOOSE_OBJECT)
+
+    def link_in(self, src: Path, digest: str) -> str:
+        """Make the verified read-only file ``src`` (the user cache's copy) the loose object
+        ``digest``: reflinked, else hard-linked, else copied into ``tmp_dir``, then renamed into
+        place. Returns how (``clone_file``'s answer; "present" when the store had it)."""
+        if self.has(digest):
+            return "present"
+        tmp = copy_target_in(self.tmp_dir)
+        try:
+            how = clone_file(src, tmp)
+            if how == "copy":
+                with open(tmp, "rb+") as fh:
+                    sync_file(fh.fileno(), self.fsync)
+            self._publish_loose(tmp, digest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return how
+
+    def link_pack_in(self, src: Path, idx_bytes: bytes) -> str:
+        """Adopt a copy of the pack ``src`` (the user cache's) with its index: linked like
+        :meth:`link_in`, every blob checked by :meth:`add_pack_file`. Returns the pack id."""
+        tmp = copy_target_in(self.tmp_dir)
+        try:
+            clone_file(src, tmp)
+            return self.add_pack_file(tmp, idx_bytes)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
     def add_pack_file(self, pack_path: Path, idx_bytes: bytes) -> str:
         """Adopt a complete pack (from a remote) after checking it against its index."""

@@ -19,6 +19,7 @@ from artctl.ops.remote.config import list_remotes
 from artctl.repository.state import RemoteCopy
 
 if TYPE_CHECKING:
+    from artctl.backend import Backend
     from artctl.repository.repo import Repository
 
 
@@ -59,8 +60,19 @@ def confirm_copies(repository: Repository, digests: set[str]) -> Confirmation:
 def _sizes(repository: Repository, spec, copies: list[RemoteCopy]) -> dict[str, int | None]:
     from artctl.ops.remote.config import backend_for
 
+    return sizes_of(backend_for(repository, spec), copies)
+
+
+def sizes_of(backend: Backend, copies: list[RemoteCopy]) -> dict[str, int | None]:
+    """One ``sizes`` request for the files of ``copies`` and the index of each pack among them
+    (RemoteError when the remote cannot be asked)."""
     files = {c.file for c in copies} | {_index_of(c.file) for c in copies if _index_of(c.file)}
-    return backend_for(repository, spec).sizes(sorted(files))
+    return backend.sizes(sorted(files))
+
+
+def holds(sizes: dict[str, int | None], copy: RemoteCopy) -> bool:
+    """The remote still has ``copy``: its file at the recorded size (and a pack's index)."""
+    return _holds(sizes, copy)
 
 
 def _index_of(file: str) -> str:

@@ -6,8 +6,6 @@ validated), run records by parse, blobs by digest (:mod:`artctl.ops.remote.sourc
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -21,7 +19,6 @@ from artctl.format.layout import (
     index_file_name,
     manifest_key,
     object_key,
-    pack_key,
     parse_key,
     record_id_of_file,
     run_key,
@@ -30,7 +27,12 @@ from artctl.format.manifest import Manifest
 from artctl.format.records import VersionRecord, loads
 from artctl.ops.remote import inventory as inventory_mod
 from artctl.ops.remote.config import RemoteSpec
-from artctl.ops.remote.source import adopt_remote_pack, fetch_loose_to_store, record_pack_copy
+from artctl.ops.remote.source import (
+    FromRemote,
+    fetch_loose_to_store,
+    fetch_pack_to_store,
+    record_pack_copy,
+)
 from artctl.ops.remote.transfer import Progress, TransferResult, parallel, record_copies
 from artctl.repository.state import RemoteCopy
 
@@ -152,34 +154,27 @@ def fetch_objects(
         sum(inv.packs.get(p, 0) for p in packs) + sum(needed[d] for d in loose),
     )
 
-    def get_pack(pack_id: str) -> None:
-        tmp = repository.tmp_dir / f".{pack_id}.pack.download"
-        repository.tmp_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            size = backend.download(pack_key(pack_id), tmp, inv.ends[pack_id])
-            idx = (inventory_mod.cache_dir(repository, spec.key) / index_file_name(pack_id)).read_bytes()
-            adopt_remote_pack(store, spec.name, pack_id, tmp, idx)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        if spec.configured:
-            record_pack_copy(repository, spec.name, pack_id, idx)
+    def count(fetched: FromRemote, blob_bytes: int) -> None:
         crash_point(PULL_OBJECT_FETCHED)
         with counter_lock:
-            moved["bytes"] += size
-            moved["files"] += 1
+            if not fetched.cached:  # bytes the user cache already had did not move
+                moved["bytes"] += fetched.downloaded
+                moved["files"] += 1
         if progress:  # counted as its blobs, as the announced total is
-            progress(1, inv.packs.get(pack_id, size))
+            progress(1, blob_bytes)
+
+    def get_pack(pack_id: str) -> None:
+        idx = (inventory_mod.cache_dir(repository, spec.key) / index_file_name(pack_id)).read_bytes()
+        fetched = fetch_pack_to_store(repository, spec.name, backend, pack_id, idx, inv.ends[pack_id])
+        if spec.configured and fetched.verified:
+            record_pack_copy(repository, spec.name, pack_id, idx)
+        count(fetched, inv.packs.get(pack_id, fetched.downloaded))
 
     def get_loose(digest: str) -> None:
-        size = fetch_loose_to_store(repository, backend, digest, needed[digest])
-        record_copies(repository, spec, [RemoteCopy(digest, object_key(digest), size)])
-        crash_point(PULL_OBJECT_FETCHED)
-        with counter_lock:
-            moved["bytes"] += size
-            moved["files"] += 1
-        if progress:
-            progress(1, size)
+        fetched = fetch_loose_to_store(repository, backend, digest, needed[digest])
+        if fetched.verified:
+            record_copies(repository, spec, [RemoteCopy(digest, object_key(digest), needed[digest])])
+        count(fetched, needed[digest])
 
     parallel(backend, get_pack, packs)
     parallel(backend, get_loose, loose)

@@ -3,9 +3,13 @@
 A packed blob of a small pack (<= 8 MiB) comes with its whole pack — one request for many
 small files, adopted after every blob is verified; a blob of a bigger pack is one ranged read
 (the location comes from the cached ``.idx``); a loose object is read whole. Bytes are verified
-against the digest before anything is stored, then put in the local store, so the next ``get``
-is local and a tampered remote object is an error with nothing written. The default remote is
-tried first, then the others.
+against the digest before anything is stored, so the next ``get`` is local and a tampered
+remote object is an error with nothing written. The default remote is tried first, then the
+others.
+
+With the user cache on (``cache.dir``, :mod:`artctl.repository.user_cache`), what is
+downloaded lands there first and is linked into the local store; what the user cache already
+holds is linked without any transfer, whichever repository of the user downloaded it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +31,7 @@ from artctl.ops.remote.inventory import pack_end
 from artctl.repository.objects import PACK_THRESHOLD
 from artctl.repository.packs import read_slice
 from artctl.repository.state import RemoteCopy
+from artctl.repository.user_cache import Origin, UserCache, user_cache_for
 
 #: A packed blob whose whole pack is at most this big is fetched with its pack: one request
 #: instead of one per small file, and the neighbours a `get` usually needs next come along.
@@ -37,13 +43,91 @@ if TYPE_CHECKING:
     from artctl.repository.repo import Repository
 
 
-def fetch_loose_to_store(repository: Repository, backend: Backend, digest: str, size: int) -> int:
-    """Download ``objects/<digest>``, verify it, publish it in the local store; return its size.
+@dataclass(frozen=True)
+class FromRemote:
+    """How a blob or pack of a remote reached the local store."""
+
+    #: Bytes that crossed the network (0: the user cache had them).
+    downloaded: int
+    #: This machine verified these bytes against that remote file (now or on an earlier
+    #: download into the user cache): a copy ``cache cleanup`` may count (``remote_files``).
+    verified: bool
+    #: The user cache had them: nothing was transferred.
+    cached: bool = False
+
+
+def fetch_loose_to_store(repository: Repository, backend: Backend, digest: str, size: int) -> FromRemote:
+    """Bring ``objects/<digest>`` of the remote into the local store, verified: from the user
+    cache when it has the blob, else downloaded into the user cache first (when it is on).
 
     Raises FileNotFoundError when the remote does not have it, IntegrityError when it holds
     other bytes or more than ``size`` (the download stops there).
     """
-    store = repository.store
+    cache = user_cache_for(repository)
+    if cache is None:
+        return FromRemote(_download_loose(repository.store, backend, digest, size), True)
+    rel = object_key(digest)
+    with cache.shared():
+        path = cache.lookup_object(digest)
+        got: int | None = None
+        if path is None:
+
+            def write(tmp: Path) -> None:
+                nonlocal got
+                got = backend.download(rel, tmp, size)
+
+            path = cache.fill_object(digest, write)
+            cache.add_origin(digest, Origin(backend.url, rel, got or 0))
+        repository.store.link_in(path, digest)
+        cache.register(repository.root)
+        verified = got is not None or _verified_by_cache(cache, digest, backend.url, rel)
+    return FromRemote(got or 0, verified, got is None)
+
+
+def fetch_range_to_store(
+    repository: Repository, backend: Backend, digest: str, rel: str, span: tuple[int, int, int], what: str
+) -> FromRemote:
+    """Bring one blob of a big remote pack (``span`` = offset, length, pack length) into the local
+    store with one ranged read, verified: from the user cache when it holds the blob, else read
+    into it first. ``what`` names the blob in errors (its path and remote)."""
+    offset, length, end = span
+    cache = user_cache_for(repository)
+    data: bytes | None = None
+
+    def read(tmp: Path | None = None) -> None:
+        nonlocal data
+        data = backend.read_range(rel, offset, offset + length)
+        if tmp is not None:
+            tmp.write_bytes(data)
+
+    where = f"({what}) in {rel}"
+    if cache is None:
+        read()
+        assert data is not None
+        if hash_bytes(data) != digest:
+            raise IntegrityError(
+                f"object {digest[:12]} {where} is corrupt (digest mismatch); nothing was stored"
+            )
+        repository.store.put_bytes(data, digest)
+        return FromRemote(len(data), True)
+    with cache.shared():
+        path = cache.lookup_object(digest)
+        if path is None:
+            path = cache.fill_object(digest, read, where)
+            cache.add_origin(digest, Origin(backend.url, rel, end))
+        repository.store.link_in(path, digest)
+        cache.register(repository.root)
+        verified = data is not None or _verified_by_cache(cache, digest, backend.url, rel)
+    return FromRemote(len(data or b""), verified, data is None)
+
+
+def _verified_by_cache(cache: UserCache, unit: str, url: str, rel: str) -> bool:
+    """The user cache's bytes were downloaded from ``rel`` at ``url`` and verified then."""
+    return any(o.url == url and o.file == rel for o in cache.origins([unit]).get(unit, []))
+
+
+def _download_loose(store: Store, backend: Backend, digest: str, size: int) -> int:
+    """Without a user cache: download straight into the local store (verified first)."""
     if size < PACK_THRESHOLD:
         data = backend.read(object_key(digest), size)
         if hash_bytes(data) != digest:
@@ -66,8 +150,54 @@ def fetch_loose_to_store(repository: Repository, backend: Backend, digest: str, 
             os.unlink(tmp)
 
 
+def fetch_pack_to_store(
+    repository: Repository, remote: str, backend: Backend, pack_id: str, idx: bytes, end: int
+) -> FromRemote:
+    """Bring the remote pack ``pack_id`` (``idx`` is its index, ``end`` its length) into the
+    local store, every blob verified: from the user cache, else downloaded into it first.
+    Shared by ``get``'s on-demand fetch and ``pull --all``."""
+    store = repository.store
+    cache = user_cache_for(repository)
+    rel = pack_key(pack_id)
+    if cache is None:
+        tmp = copy_target_in(store.tmp_dir)
+        try:
+            size = backend.download(rel, tmp, end)
+            adopt_remote_pack(store, remote, pack_id, tmp, idx)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return FromRemote(size, True)
+    with cache.shared():
+        found = cache.lookup_pack(pack_id)
+        got: int | None = None
+        if found is None:
+
+            def write(tmp: Path) -> None:
+                nonlocal got
+                got = backend.download(rel, tmp, end)
+
+            try:
+                cache.fill_pack(pack_id, idx, write)
+            except IntegrityError as exc:
+                raise IntegrityError(
+                    f"pack {pack_id[:12]} on remote {remote} is corrupt: {exc.message}"
+                ) from None
+            cache.add_origin(pack_id, Origin(backend.url, rel, got or 0))
+            found = (cache.pack_path(pack_id), idx)
+        path, cached_idx = found
+        if not store.pack_path(pack_id).exists():
+            adopted = store.link_pack_in(path, cached_idx)
+            if adopted != pack_id:  # the cache's index names another pack: refuse, keep nothing
+                store.delete_pack(adopted)
+                raise IntegrityError(f"pack {pack_id[:12]} in the user cache does not match its name")
+        cache.register(repository.root)
+        verified = got is not None or _verified_by_cache(cache, pack_id, backend.url, rel)
+    return FromRemote(got or 0, verified, got is None)
+
+
 def download_pack(repository: Repository, remote: str, backend: Backend, pack_id: str) -> None:
-    """Download a whole remote pack, verify every blob against its index and adopt it."""
+    """Bring a whole remote pack into the local store (its index from the inventory cache)."""
     from artctl.ops.remote.inventory import cache_dir
     from artctl.repository.packs import decode_index
 
@@ -75,14 +205,9 @@ def download_pack(repository: Repository, remote: str, backend: Backend, pack_id
     if store.pack_path(pack_id).exists():
         return
     idx = (cache_dir(repository, remote) / index_file_name(pack_id)).read_bytes()
-    tmp = copy_target_in(store.tmp_dir)
-    try:
-        backend.download(pack_key(pack_id), tmp, pack_end(decode_index(idx)))
-        adopt_remote_pack(store, remote, pack_id, tmp, idx)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    record_pack_copy(repository, remote, pack_id, idx)
+    fetched = fetch_pack_to_store(repository, remote, backend, pack_id, idx, pack_end(decode_index(idx)))
+    if fetched.verified:
+        record_pack_copy(repository, remote, pack_id, idx)
 
 
 def record_pack_copy(repository: Repository, remote: str, pack_id: str, idx: bytes) -> None:
@@ -194,37 +319,38 @@ def remote_source(repo: Repository) -> Callable[[Entry, Path], bool] | None:
             return True
         for spec, backend, inv in remotes:
             loc = inv.locate(digest)
-            data: bytes | None = None
-            copy: RemoteCopy | None = None  # the verified remote copy (a whole pack records its own)
             try:
                 if loc is not None and inv.pack_size(loc.pack) <= WHOLE_PACK_BYTES:
                     whole_pack(spec, backend, loc.pack)
                     # read where the pack's own index says (same pack id = same index), not
                     # through the store's lookup table, which another thread may be updating
                     data = read_slice(repository.store.pack_path(loc.pack), loc.offset, loc.length)
-                elif loc is not None:
-                    data = backend.read_range(pack_key(loc.pack), loc.offset, loc.offset + loc.length)
-                    if hash_bytes(data) == digest:
-                        repository.store.put_bytes(data, digest)
-                        copy = RemoteCopy(digest, pack_key(loc.pack), inv.pack_end(loc.pack))
+                    if hash_bytes(data) != digest:
+                        raise IntegrityError(
+                            f"object {digest[:12]} ({entry.path}) in pack {loc.pack[:12]} "
+                            f"on remote {spec.name} is corrupt (digest mismatch); nothing was stored"
+                        )
+                    with open(dst, "xb") as fh:
+                        fh.write(data)
+                    return True
+                if loc is not None:
+                    rel = pack_key(loc.pack)
+                    got = fetch_range_to_store(
+                        repository,
+                        backend,
+                        digest,
+                        rel,
+                        (loc.offset, loc.length, inv.pack_end(loc.pack)),
+                        f"{entry.path}, remote {spec.name}",
+                    )
+                    copy = RemoteCopy(digest, rel, inv.pack_end(loc.pack))
                 else:
-                    size = fetch_loose_to_store(repository, backend, digest, entry.size)
-                    copy = RemoteCopy(digest, object_key(digest), size)
+                    got = fetch_loose_to_store(repository, backend, digest, entry.size)
+                    copy = RemoteCopy(digest, object_key(digest), entry.size)
             except FileNotFoundError:
                 continue
-            if data is not None:
-                assert loc is not None  # bytes are only ever read from a pack
-                if hash_bytes(data) != digest:
-                    raise IntegrityError(
-                        f"object {digest[:12]} ({entry.path}) in pack {loc.pack[:12]} "
-                        f"on remote {spec.name} is corrupt (digest mismatch); "
-                        "nothing was stored"
-                    )
-                with open(dst, "xb") as fh:
-                    fh.write(data)
-            else:
-                repository.store.materialize(digest, dst, "copy")
-            if copy is not None:
+            repository.store.materialize(digest, dst, "copy")
+            if got.verified:
                 repository.state.record_remote_copies(spec.name, [copy])
             return True
         return False
