@@ -9,11 +9,10 @@ for the backend to turn into its documented answer.
 from __future__ import annotations
 
 import contextlib
-import errno
 from collections.abc import Iterator
 from pathlib import Path
 
-from artctl.base.fsutil import DISK_FULL_HINT
+from artctl.base.fsutil import local_disk_full
 from artctl.errors import ArtctlError, RemoteError
 
 _UNREACHABLE = ("connect", "unreachable", "name resolution", "timed out", "timeout", "refused", "nodename")
@@ -51,12 +50,9 @@ def guard(url: str, what: str, local: Path | None = None) -> Iterator[None]:
     except (FileNotFoundError, FileExistsError, ArtctlError):
         raise
     except OSError as exc:
-        if local is not None and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise ArtctlError(
-                f"no space left on device writing {local.parent} (this machine's disk) "
-                f"while {what} from {url}",
-                hint=DISK_FULL_HINT,
-            ) from None
+        full = local_disk_full(exc, local.parent, f"{what} from {url}") if local is not None else None
+        if full is not None:
+            raise full from None
         if isinstance(exc, PermissionError):
             raise RemoteError(
                 f"access denied to {url} while {what}: {short(exc)}",

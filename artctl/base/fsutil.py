@@ -218,6 +218,17 @@ def disk_full_guard(exc: OSError) -> ArtctlError | None:
     return None
 
 
+def local_disk_full(exc: OSError, directory: Path, what: str) -> ArtctlError | None:
+    """ENOSPC / EDQUOT while writing under ``directory`` of this machine: named as this machine's
+    full disk (not as a failing remote or a full cache elsewhere), else None."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ArtctlError(
+            f"no space left on device writing {directory} (this machine's disk) while {what}",
+            hint=DISK_FULL_HINT,
+        )
+    return None
+
+
 LINK_MODES = ("auto", "copy", "reflink", "hardlink", "symlink")
 
 

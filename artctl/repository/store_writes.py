@@ -19,6 +19,7 @@ from artctl.base.fsutil import (
     copy_durably,
     copy_target_in,
     fsync_dir,
+    local_disk_full,
     make_read_only,
     mkstemp_in,
     sync_file,
@@ -225,6 +226,11 @@ class StoreWrites(StoreBase):
                 with open(tmp, "rb+") as fh:
                     sync_file(fh.fileno(), self.fsync)
             self._publish_loose(tmp, digest)
+        except OSError as exc:
+            full = local_disk_full(exc, self.root, f"linking object {digest[:12]} from the user cache")
+            if full is None:
+                raise
+            raise full from None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -237,6 +243,11 @@ class StoreWrites(StoreBase):
         try:
             clone_file(src, tmp)
             return self.add_pack_file(tmp, idx_bytes)
+        except OSError as exc:
+            full = local_disk_full(exc, self.root, f"linking pack {src.stem[:12]} from the user cache")
+            if full is None:
+                raise
+            raise full from None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

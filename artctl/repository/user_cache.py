@@ -44,6 +44,7 @@ from artctl.base.fsutil import (
 from artctl.base.hashing import hash_file, is_digest
 from artctl.base.locks import user_cache_exclusive, user_cache_shared
 from artctl.errors import IntegrityError
+from artctl.format.layout import Layout
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
@@ -89,8 +90,10 @@ class UserCache:
     def __init__(self, root: Path, *, fsync: bool = True) -> None:
         self.root = root
         self.fsync = fsync
-        self.objects_dir = root / "objects"
-        self.packs_dir = root / "packs"
+        #: Objects and packs are laid out as in a repository (``format/layout.py``).
+        self.layout = Layout(root)
+        self.objects_dir = self.layout.objects
+        self.packs_dir = self.layout.packs
         self.tmp_dir = root / "tmp"
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
@@ -191,13 +194,13 @@ class UserCache:
 
     # -- paths -------------------------------------------------------------------------------
     def object_path(self, digest: str) -> Path:
-        return self.objects_dir / digest[:2] / digest[2:]
+        return self.layout.object(digest)
 
     def pack_path(self, pack_id: str) -> Path:
-        return self.packs_dir / f"{pack_id}.pack"
+        return self.layout.pack(pack_id)
 
     def idx_path(self, pack_id: str) -> Path:
-        return self.packs_dir / f"{pack_id}.idx"
+        return self.layout.index(pack_id)
 
     # -- reading (under :meth:`shared`) ------------------------------------------------------
     def lookup_object(self, digest: str) -> Path | None:
@@ -315,9 +318,10 @@ class UserCache:
                             yield CachedFile(fan + rest, False, st.st_size, st.st_mtime, (fan + rest,))
         if self.packs_dir.is_dir():
             for name in sorted(os.listdir(self.packs_dir)):
-                if not name.endswith(".idx"):
+                found = self.layout.what(self.packs_dir / name)
+                if found is None or found.kind != "index":
                     continue
-                pack_id = name[:-4]
+                pack_id = found.ident
                 try:
                     blobs = decode_index(self.idx_path(pack_id).read_bytes(), name)
                     st = self.pack_path(pack_id).stat()
