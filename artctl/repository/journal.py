@@ -38,7 +38,7 @@ from artctl.format.names import ArtifactName, parse_name, version_index
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads
 
 if TYPE_CHECKING:
-    from artctl.repository.registry import Registry
+    from artctl.repository.registry_base import RegistryBase
     from artctl.repository.runs import RunRecord, VersionLink
 
 KIND = "artctl-registry-journal"
@@ -101,12 +101,12 @@ class Journal:
         return cls(name, versions, aliases, moved, artifact)
 
 
-def path_for(registry: Registry, name: ArtifactName) -> Path:
+def path_for(registry: RegistryBase, name: ArtifactName) -> Path:
     """One journal per artifact (named in :func:`artctl.format.layout.journal_key`)."""
     return registry.layout.journal_file(name)
 
 
-def pending(registry: Registry) -> list[Path]:
+def pending(registry: RegistryBase) -> list[Path]:
     """Journals left by interrupted merges (usually none: one ``listdir``)."""
     directory = registry.layout.journal
     try:
@@ -116,7 +116,7 @@ def pending(registry: Registry) -> list[Path]:
     return [directory / n for n in sorted(names) if n.endswith(".json") and not n.startswith(".")]
 
 
-def read(registry: Registry, path: Path) -> Journal | None:
+def read(registry: RegistryBase, path: Path) -> Journal | None:
     """The journal at ``path``; None when there is none (any more)."""
     try:
         data = path.read_bytes()
@@ -131,7 +131,7 @@ def read(registry: Registry, path: Path) -> Journal | None:
     return journal
 
 
-def write(registry: Registry, journal: Journal) -> None:
+def write(registry: RegistryBase, journal: Journal) -> None:
     """Record the target state durably: from here on the merge is as good as done."""
     atomic_write_bytes(
         path_for(registry, journal.name),
@@ -141,7 +141,7 @@ def write(registry: Registry, journal: Journal) -> None:
     )
 
 
-def apply(registry: Registry, journal: Journal, step: Step = _no_step) -> None:
+def apply(registry: RegistryBase, journal: Journal, step: Step = _no_step) -> None:
     """Make the registry (and run links) what ``journal`` says, then delete it.
 
     Callers hold the artifact's lock (so the reads here do not try to roll forward). Version
@@ -197,7 +197,7 @@ def _indexes(versions_dir: Path) -> set[int]:
     return {i for i in found if i is not None}
 
 
-def _stale_runs(registry: Registry, journal: Journal) -> list[str]:
+def _stale_runs(registry: RegistryBase, journal: Journal) -> list[str]:
     """Runs with a link to this artifact that names the wrong version after the merge."""
     return [
         run.id

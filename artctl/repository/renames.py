@@ -35,7 +35,7 @@ from artctl.format.names import ArtifactName, parse_name
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads
 
 if TYPE_CHECKING:
-    from artctl.repository.registry import Registry
+    from artctl.repository.registry_base import RegistryBase
     from artctl.repository.runs import RunRecord, VersionLink
 
 KIND = "artctl-rename"
@@ -80,15 +80,15 @@ class Rename:
         return {"format": 1, "kind": KIND, "old": str(self.old), "new": str(self.new)}
 
 
-def directory(registry: Registry) -> Path:
+def directory(registry: RegistryBase) -> Path:
     return registry.layout.renames
 
 
-def path_for(registry: Registry, old: ArtifactName) -> Path:
+def path_for(registry: RegistryBase, old: ArtifactName) -> Path:
     return directory(registry) / f"{hash_bytes(str(old).encode())[:32]}.json"
 
 
-def pending(registry: Registry) -> list[Rename]:
+def pending(registry: RegistryBase) -> list[Rename]:
     """Renames that are intended and not finished (usually none: one ``listdir``)."""
     try:
         files = sorted(os.listdir(directory(registry)))
@@ -103,12 +103,12 @@ def pending(registry: Registry) -> list[Rename]:
     return out
 
 
-def involving(registry: Registry, name: ArtifactName) -> list[Rename]:
+def involving(registry: RegistryBase, name: ArtifactName) -> list[Rename]:
     """Pending renames from or to ``name``."""
     return [r for r in pending(registry) if name in (r.old, r.new)]
 
 
-def _read(registry: Registry, path: Path) -> Rename | None:
+def _read(registry: RegistryBase, path: Path) -> Rename | None:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -129,7 +129,7 @@ def _read(registry: Registry, path: Path) -> Rename | None:
     return found
 
 
-def write(registry: Registry, rename: Rename) -> None:
+def write(registry: RegistryBase, rename: Rename) -> None:
     """Record the intent durably: from here on the rename is as good as done."""
     directory(registry).mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(
@@ -140,7 +140,7 @@ def write(registry: Registry, rename: Rename) -> None:
     )
 
 
-def apply(registry: Registry, rename: Rename) -> None:
+def apply(registry: RegistryBase, rename: Rename) -> None:
     """Finish ``rename`` (callers hold both names' locks): idempotent, so a re-run after a
     kill at any point finishes the same rename and leaves nothing behind in ``tmp/``."""
     old_dir, new_dir = registry.artifact_dir(rename.old), registry.artifact_dir(rename.new)
@@ -169,7 +169,7 @@ def apply(registry: Registry, rename: Rename) -> None:
     fsync_dir(path.parent, registry.fsync)
 
 
-def _copy_renamed(registry: Registry, source: Path, target: Path, name: ArtifactName) -> None:
+def _copy_renamed(registry: RegistryBase, source: Path, target: Path, name: ArtifactName) -> None:
     """Copy a collection's directory with every record naming ``name`` (fsynced files)."""
     fsync = registry.fsync
     for dirpath, _dirs, files in os.walk(source):

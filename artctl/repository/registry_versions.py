@@ -1,0 +1,96 @@
+"""The registry's version lookups: an artifact's versions, its latest one, the aliases of a
+version, and the version a reference (``name:v3``, ``name:best``, ``name:latest``) names.
+
+``latest`` is not stored: it is always the newest live version, so it can never go stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from datetime import datetime, timezone
+
+from artctl.errors import ArtifactNotFound
+from artctl.format.layout import version_of_file
+from artctl.format.names import LATEST, ArtifactName, ArtifactRef, parse_name, version_index
+from artctl.format.records import VersionRecord, loads
+from artctl.repository.registry_collections import RegistryCollections
+
+
+class RegistryVersions(RegistryCollections):
+    """Reading versions and resolving references (see :class:`artctl.repository.registry.Registry`)."""
+
+    # -- versions -------------------------------------------------------------------------
+    def versions(self, name: ArtifactName, *, include_deleted: bool = False) -> list[VersionRecord]:
+        """Versions of an artifact, oldest first; expired and deleted ones only on request."""
+        self.settle(name)
+        directory = self.layout.versions_dir(name)
+        try:
+            names = os.listdir(directory)
+        except FileNotFoundError:
+            return []
+        records = []
+        now = datetime.now(timezone.utc)
+        for file in names:
+            if version_of_file(file) is None:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                record = VersionRecord.from_json(
+                    loads((directory / file).read_bytes(), str(directory / file)), str(directory / file)
+                )
+                if include_deleted or record.live(now):
+                    records.append(record)
+        return sorted(records, key=lambda r: r.index)
+
+    def version(self, name: ArtifactName, index: int) -> VersionRecord | None:
+        self.settle(name)
+        path = self.version_path(name, index)
+        try:
+            return VersionRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
+        except FileNotFoundError:
+            return None
+
+    def aliases_of(self, record: VersionRecord, *, latest: VersionRecord | None | bool = True) -> list[str]:
+        """All aliases of a version, managed ones included, in display order."""
+        name = parse_name(record.name)
+        out = []
+        if latest is True:
+            latest = self.latest(name)
+        if isinstance(latest, VersionRecord) and latest.index == record.index:
+            out.append(LATEST)
+        out.append(record.version)
+        out.extend(sorted(a for a, v in self.aliases(name).items() if v == record.version))
+        return out
+
+    def latest(self, name: ArtifactName) -> VersionRecord | None:
+        live = self.versions(name)
+        return live[-1] if live else None
+
+    def resolve(self, ref: ArtifactRef, *, include_deleted: bool = False) -> VersionRecord:
+        """The version a reference names; unknown or deleted versions raise ArtifactNotFound."""
+        self.require_artifact(ref.name)
+        index = version_index(ref.alias)
+        if ref.alias == LATEST:
+            record = self.latest(ref.name)
+            if record is None:
+                raise ArtifactNotFound(f"artifact {ref.name} has no live versions")
+            return record
+        if index is None:
+            target = self.aliases(ref.name).get(ref.alias)
+            if target is None:
+                raise ArtifactNotFound(
+                    f"artifact {ref.name} has no alias {ref.alias!r}",
+                    hint=f"see its aliases with `artctl alias ls {ref.name}`",
+                )
+            index = version_index(target)
+            assert index is not None
+        record = self.version(ref.name, index)
+        if record is None:
+            raise ArtifactNotFound(f"artifact {ref.name} has no version v{index}")
+        if not include_deleted and not record.live():
+            why = "deleted" if record.deleted else "expired (TTL)"
+            raise ArtifactNotFound(
+                f"{ref.name}:v{index} was {why}",
+                hint=f"see every version with `artctl artifact ls {ref.name} --all`",
+            )
+        return record
