@@ -380,7 +380,7 @@ def test_show_of_a_large_version_streams_plain_lines_and_json(
     cli: CLI, repo_dir: Path, tmp_path: Path
 ) -> None:
     """Above the table limit, show lists one tab-separated line per file as it reads them."""
-    from artctl.cli.artifact_cmds import TABLE_ROWS
+    from artctl.cli.inspect_cmds import TABLE_ROWS
 
     count = TABLE_ROWS + 1
     src = make_tree(tmp_path / "many", {f"d{i % 7}/f{i:05d}.txt": f"{i}\n" for i in range(count)})

@@ -1,9 +1,12 @@
-"""``artctl artifact …``: put, get, ls, show, diff, update, verify."""
+"""``artctl artifact …``: the group, and the commands that bring a version in, out or
+edit it: put, get, update; ``_escape`` and ``is_directory`` are shared by the others.
+
+The other ``artifact`` commands join the group from their own modules (``inspect_cmds``: show,
+diff; ``verify_cmds``; ``ls_cmds``; ``workdir_cmds``: checkout, log; ``gc_cmds``: rm, rename …)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -15,13 +18,8 @@ from artctl.cli.common import (
     link_option,
     open_repo,
     run_option,
-    short_time,
 )
-from artctl.cli.complete import ArtifactTypeType, NameType, PathOrURIType, RefOrDirType, RefType
-
-if TYPE_CHECKING:
-    from artctl.format.manifest import ManifestDiff
-    from artctl.ops.worktree_diff import WorktreeDiff
+from artctl.cli.complete import ArtifactTypeType, NameType, PathOrURIType, RefType
 
 
 @click.group("artifact")
@@ -218,91 +216,6 @@ def get_cmd(
         out.result(str(result.root))
 
 
-@artifact_group.command("show")
-@click.argument("ref", type=RefType())
-@click.option("--all", "include_deleted", is_flag=True, help="Also show a deleted or expired version.")
-@json_option
-def show_cmd(ref: str, include_deleted: bool) -> None:
-    """Type, version, digest, aliases, metadata, description, TTL and files of a version.
-
-    \b
-    Example:
-      artctl artifact show proj/mnist:v1
-    """
-    import json
-
-    from rich.table import Table
-
-    repo = open_repo()
-    out = get_output()
-    info = repo.show(ref, include_deleted=include_deleted, load_manifest=False)
-    dropped = repo.files_dropped(info.record)
-    doc = info.to_json()
-    if out.json:
-        if dropped:
-            out.emit_json(doc)
-        else:  # streamed: a version of a million files is shown in bounded memory
-            out.emit_json_listing(
-                doc,
-                "entries",
-                (
-                    {"path": e.path, "size": e.size, "digest": e.digest, "ref": e.ref}
-                    for e in repo.iter_entries(info.record)
-                ),
-            )
-        return
-    r = info.record
-    head = Table.grid(padding=(0, 2))
-    for key, value in [
-        ("name", r.name),
-        ("type", r.type),
-        ("version", r.version),
-        ("aliases", ", ".join(info.aliases)),
-        ("tags", ", ".join(r.tags) or "-"),
-        ("digest", r.digest),
-        ("state", r.status()),
-        ("created", short_time(r.created_at)),
-        ("files", str(r.files)),
-        ("size", human_size(r.size)),
-        ("ttl", doc["ttl"] or "-"),
-        ("expires", short_time(doc["expires_at"])),
-        ("logged by", r.logged_by or "-"),
-        *([("link", f"{info.source} (linked version)")] if info.source else []),
-        *([("linked to", ", ".join(info.linked))] if info.linked else []),
-        ("description", r.description or "-"),
-        ("metadata", json.dumps(r.metadata, ensure_ascii=False) if r.metadata else "-"),
-    ]:
-        head.add_row(f"[bold]{key}[/]", _escape(value))
-    out.table(head)
-    if dropped:
-        out.info(
-            f"the files of {r.name}:{r.version} were dropped by `artctl gc` "
-            f"({short_time(r.purged_at)}); only this record remains"
-        )
-        return
-    from artctl.base.display import printable
-
-    entries = repo.iter_entries(r)
-    if r.files > TABLE_ROWS:  # one line per file as it is read: a table would hold them all
-        out.info(f"{r.files:,} files (path, size, digest or reference; tab-separated):")
-        for entry in entries:
-            out.result(
-                f"{printable(entry.path)}\t{human_size(entry.size)}\t"
-                f"{printable(entry.ref or (entry.digest or '')[:16])}"
-            )
-        return
-    files = Table("path", "size", "digest / reference")
-    for entry in entries:
-        files.add_row(
-            _escape(entry.path), human_size(entry.size), _escape(entry.ref or (entry.digest or "")[:16])
-        )
-    out.table(files)
-
-
-#: ``show`` draws its file list as a table up to this many files, then as plain lines.
-TABLE_ROWS = 5000
-
-
 def _escape(text: str) -> str:
     """Stored text for a rich table: markup escaped, control characters made visible."""
     from rich.markup import escape
@@ -310,46 +223,6 @@ def _escape(text: str) -> str:
     from artctl.base.display import printable
 
     return escape(printable(text))
-
-
-@artifact_group.command("diff")
-@click.argument("old", type=RefType())
-@click.argument("new", type=RefOrDirType())
-@click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences, 0 when none (for CI).")
-@json_option
-def diff_cmd(old: str, new: str, exit_code: bool = False) -> None:
-    """Paths added, removed and changed from version OLD to version NEW, or to directory NEW.
-
-    NEW is a working directory when a directory exists at that path (write ./NAME to be
-    explicit). Unchanged files are recognised by the stat cache without being read, and
-    the directory's .artctlignore is honoured, as `artctl artifact put` honours it.
-
-    \b
-    Examples:
-      artctl artifact diff proj/mnist:v0 proj/mnist:v1
-      artctl artifact diff proj/mnist:latest ./data --exit-code
-    """
-    repo = open_repo()
-    out = get_output()
-    result: WorktreeDiff | ManifestDiff
-    if is_directory(new):
-        from artctl.ops.worktree_diff import compare
-
-        result = compare(repo, repo.resolve(old), new)
-        doc = result.to_json()
-    else:
-        result = repo.diff(old, new)
-        doc = {"added": result.added, "removed": result.removed, "changed": result.changed}
-    if out.json:
-        out.emit_json(doc)
-    else:
-        for mark, paths in (("A", result.added), ("D", result.removed), ("M", result.changed)):
-            for path in paths:
-                out.result(f"{mark}\t{path}")
-        if result.empty:
-            out.info("no differences")
-    if exit_code and not result.empty:
-        click.get_current_context().exit(1)
 
 
 def is_directory(text: str) -> bool:
@@ -409,85 +282,6 @@ def update_cmd(
         out.emit_json(info.to_json(entries=False))
     else:
         out.result(f"updated {info.record.name}:{info.record.version}")
-
-
-@artifact_group.command("verify")
-@click.argument("ref", required=False, type=RefType())
-@click.option(
-    "--repair",
-    is_flag=True,
-    help="Move corrupt loose objects aside (.artifacts/corrupt/) so that putting the "
-    "files again or `artctl pull --all` restores them.",
-)
-@click.option(
-    "--remote",
-    "remote",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    metavar="[NAME]",
-    help="Also check the remote copies of objects not stored here (every configured "
-    "remote, or NAME): packed blobs are read back and hashed, loose objects "
-    "checked for their length.",
-)
-@json_option
-def verify_cmd(ref: str | None, repair: bool, remote: str | None) -> None:
-    """Re-hash every object of one version (or of all) and report corruption (exit 1).
-
-    Objects that are not stored here but that a remote holds (after a metadata-only clone or
-    `cache cleanup`) are listed as "on remote NAME" and are not problems; an object that is
-    neither here nor on a remote is "missing".
-
-    \b
-    Examples:
-      artctl artifact verify proj/mnist:latest
-      artctl artifact verify --remote origin    # check the copies on origin too
-      artctl artifact verify --repair; artctl pull --all   # restore what was moved aside
-    """
-    repo = open_repo()
-    out = get_output()
-    with out.progress_bar("verify") as progress:
-        result = repo.verify(
-            ref, progress=progress, repair=repair, remote=(remote or True) if remote is not None else None
-        )
-    if out.json:
-        out.emit_json(result.to_json())
-    else:
-        for problem in result.problems:
-            line = f"{problem['problem']}\t{problem['version']}\t{problem.get('path', '')}"
-            out.result(line + (f"\t{problem['remote']}" if problem.get("remote") else ""))
-        for (version, remote_name), count in _on_remote_by_version(result.on_remote).items():
-            out.result(f"on remote {remote_name}\t{version}\t{count} object(s) not fetched here")
-        if result.ok:
-            fetched = (
-                f"; {len({r['digest'] for r in result.on_remote})} not fetched here are on a remote "
-                "(`artctl pull --all` fetches them)"
-                if result.on_remote
-                else ""
-            )
-            checked = (
-                f"; remote copies checked on {', '.join(result.remotes_checked)}"
-                if result.remotes_checked
-                else ""
-            )
-            out.info(
-                f"ok: {result.checked_objects} objects in {result.checked_versions} versions verified"
-                + fetched
-                + checked
-            )
-    if not result.ok:
-        from artctl.errors import IntegrityError
-
-        raise IntegrityError(f"{len(result.problems)} problem(s) found in the repository", hint=result.hint())
-
-
-def _on_remote_by_version(rows: list[dict[str, str]]) -> dict[tuple[str, str], int]:
-    """(version, remote) -> how many of its objects are only on that remote (one line each)."""
-    counts: dict[tuple[str, str], int] = {}
-    for row in rows:
-        key = (row["version"], row["remote"])
-        counts[key] = counts.get(key, 0) + 1
-    return counts
 
 
 def register(group: click.Group) -> None:

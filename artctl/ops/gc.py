@@ -13,37 +13,45 @@
    versions soft-deleted → version records marked ``purged_at`` → manifests → packs → loose
    objects → temp files. Version records themselves are kept: they are small and lineage
    (runs, ``--all`` listings) needs them.
+
+The plan (mark and sweep) is :mod:`artctl.ops.gc_plan`; taking back what a failed write stored
+is :mod:`artctl.ops.gc_discard`; this module executes a plan.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point, declare
-from artctl.base.hashing import is_digest
-from artctl.base.locks import GC_TIMEOUT_SECONDS, cache_exclusive, gc_exclusive, holds_shared
+from artctl.base.locks import GC_TIMEOUT_SECONDS, cache_exclusive, gc_exclusive
 from artctl.errors import IntegrityError, InvalidInput
-from artctl.format.layout import digest_of_manifest_path, digest_of_object_path, pack_of_path
+from artctl.format.layout import pack_of_path
 from artctl.format.names import parse_name
-from artctl.format.records import VersionRecord, utcnow
-from artctl.ops.reachability import ManifestBlobs, live
-from artctl.repository.repack import pack_blobs, repack
+from artctl.format.records import utcnow
+from artctl.ops.gc_discard import DISCARD_TIMEOUT_SECONDS, discard_created, discard_on_failure
+from artctl.ops.gc_plan import TEMP_MIN_AGE_SECONDS, Plan, make_plan, spare
+from artctl.ops.reachability import ManifestBlobs
+from artctl.repository.repack import repack
 from artctl.repository.settings import DEFAULT_GRACE_SECONDS
+
+__all__ = [
+    "DISCARD_TIMEOUT_SECONDS",
+    "REPACK_THRESHOLD",
+    "TEMP_MIN_AGE_SECONDS",
+    "GcResult",
+    "discard_created",
+    "discard_on_failure",
+    "gc",
+]
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
 
 Progress = Callable[[int, int], None]
-#: Temp files are only removed when older than this (or the grace period, if longer): some
-#: metadata writes (alias, update, rm) do not hold the gc guard and stage under ``tmp/``.
-TEMP_MIN_AGE_SECONDS = 3600
 #: A pack is rewritten when at least this fraction of its bytes is dead.
 REPACK_THRESHOLD = 0.3
 AFTER_MARK = declare(
@@ -111,35 +119,6 @@ class GcResult:
         }
 
 
-@dataclass
-class _Plan:
-    expired: list[VersionRecord] = field(default_factory=list)
-    purge: list[VersionRecord] = field(default_factory=list)
-    manifests: list[tuple[Path, int]] = field(default_factory=list)
-    loose: list[tuple[str, int]] = field(default_factory=list)
-    packs_delete: dict[str, int] = field(default_factory=dict)
-    packs_repack: dict[str, tuple[set[str], int]] = field(default_factory=dict)  # keep, dead bytes
-    orphan_packs: list[tuple[Path, int]] = field(default_factory=list)
-    temp: list[tuple[Path, int]] = field(default_factory=list)
-    dead_kept: int = 0
-    young: int = 0
-    young_bytes: int = 0
-    grace: int = DEFAULT_GRACE_SECONDS
-    problems: list[str] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)  # live manifests gc could not read
-
-    @property
-    def expected_bytes(self) -> int:
-        return (
-            sum(s for _, s in self.manifests)
-            + sum(s for _, s in self.loose)
-            + sum(self.packs_delete.values())
-            + sum(d for _, d in self.packs_repack.values())
-            + sum(s for _, s in self.orphan_packs)
-            + sum(s for _, s in self.temp)
-        )
-
-
 def gc(
     repo: Repository,
     *,
@@ -153,7 +132,7 @@ def gc(
     if grace < 0:
         raise InvalidInput("the grace period cannot be negative")
     cache: dict[str, ManifestBlobs] = {}
-    plan = _plan(repo, grace, repack_threshold, cache)
+    plan = make_plan(repo, grace, repack_threshold, cache)
     if dry_run:
         return _result(plan, True, plan.expected_bytes)
     locks = repo.locks_dir
@@ -162,7 +141,7 @@ def gc(
         cache_exclusive(locks, timeout=GC_TIMEOUT_SECONDS),
         gc_exclusive(locks, tmp_dir=repo.tmp_dir),
     ):
-        plan = _plan(repo, grace, repack_threshold, cache)
+        plan = make_plan(repo, grace, repack_threshold, cache)
         if plan.unreadable:
             # Without a live manifest gc cannot know which blobs it needs: delete nothing.
             raise IntegrityError(
@@ -175,64 +154,7 @@ def gc(
     return _result(plan, False, freed)
 
 
-#: How long a failed put waits for gc's locks to take back what it stored; if other writers
-#: are in flight that long, the leftovers stay for the next gc (they are unreferenced).
-DISCARD_TIMEOUT_SECONDS = 2.0
-
-
-@contextlib.contextmanager
-def discard_on_failure(repo: Repository) -> Iterator[None]:
-    """Wrap a write (put, draft add, upsert) so that, if it fails, the objects and packs it
-    created and nothing references are removed at once instead of after the grace period.
-
-    This matters most after ENOSPC: the bytes of a put that will never be committed would
-    otherwise fill the disk for an hour. The block must not hold gc's guard itself (the
-    removal takes it exclusively, like gc: no other write is in flight while it decides).
-    """
-    with repo.store.recording_created() as created:
-        try:
-            yield
-        except BaseException:
-            loose, packs = created()
-            if loose or packs:
-                with contextlib.suppress(Exception):  # best effort: never hides the real error
-                    discard_created(repo, loose, packs)
-            raise
-
-
-def discard_created(repo: Repository, loose: set[str], packs: set[str]) -> int | None:
-    """Delete those of ``loose`` objects and ``packs`` that no version or draft references;
-    return the bytes freed, or None when gc's locks were not free within a moment."""
-    from artctl.errors import LockTimeout
-
-    locks = repo.locks_dir
-    if holds_shared(locks):  # inside another write of this process: its version may need them
-        return None
-    try:
-        with (
-            cache_exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS),
-            gc_exclusive(locks, timeout=DISCARD_TIMEOUT_SECONDS, tmp_dir=repo.tmp_dir),
-        ):
-            plan = _Plan(grace=0)
-            _live_manifests, live = _mark(repo, plan, {}, None)
-            if plan.unreadable:
-                return None
-            freed = 0
-            for digest in sorted(loose - live):
-                freed += repo.store.delete_loose(digest)
-            for pack_id in sorted(packs):
-                try:
-                    blobs = pack_blobs(repo.store, pack_id)
-                except Exception:  # noqa: BLE001 - gone or damaged: not ours to judge here
-                    continue
-                if not any(d in live for d, _, _ in blobs):
-                    freed += repo.store.delete_pack(pack_id)
-            return freed
-    except LockTimeout:
-        return None
-
-
-def _result(plan: _Plan, dry_run: bool, freed: int) -> GcResult:
+def _result(plan: Plan, dry_run: bool, freed: int) -> GcResult:
     ref = lambda r: f"{r.name}:{r.version}"  # noqa: E731
     return GcResult(
         dry_run,
@@ -252,139 +174,8 @@ def _result(plan: _Plan, dry_run: bool, freed: int) -> GcResult:
     )
 
 
-# -- mark ---------------------------------------------------------------------------------------
-def _plan(repo: Repository, grace: int, threshold: float, cache: dict[str, ManifestBlobs]) -> _Plan:
-    plan = _Plan(grace=grace)
-    repository = repo
-    cutoff = time.time() - grace
-    live_manifests, live_blobs = _mark(repo, plan, cache, datetime.now(timezone.utc))
-    _sweep_manifests(repository.manifests_dir, live_manifests, cutoff, plan)
-    _sweep_loose(repo.store.objects_dir, live_blobs, cutoff, plan)
-    temp_cutoff = time.time() - max(grace, TEMP_MIN_AGE_SECONDS)
-    # A .pack without .idx is an interrupted write (a killed put, a killed repack): the plan that
-    # gc executes is made under the exclusive guard, so no writer is between a pack and its index.
-    _sweep_packs(repo.store, live_blobs, cutoff, threshold, plan, cutoff)
-    for path in _files(repository.tmp_dir):
-        with contextlib.suppress(FileNotFoundError):
-            st = path.stat()
-            if st.st_mtime < temp_cutoff:
-                plan.temp.append((path, st.st_size))
-    return plan
-
-
-def _mark(
-    repo: Repository, plan: _Plan, cache: dict[str, ManifestBlobs], now: datetime | None
-) -> tuple[set[str], set[str]]:
-    """``(live manifests, live blobs)`` by :mod:`artctl.ops.reachability`; versions to purge go
-    to ``plan`` (and, when ``now`` is given, versions expired by then are treated as dead —
-    ``None``: none is)."""
-    found = live(repo, repo.registry, now, cache)
-    plan.purge.extend(found.unpurged)
-    plan.expired.extend(found.expired)
-    plan.problems.extend(found.problems)
-    plan.unreadable.extend(found.unreadable)
-    return found.manifests, found.blobs
-
-
-def _files(directory: Path) -> Iterator[Path]:
-    for dirpath, _dirs, names in os.walk(directory):
-        for name in names:
-            yield Path(dirpath) / name
-
-
-# -- sweep --------------------------------------------------------------------------------------
-def _old(st: os.stat_result, cutoff: float, plan: _Plan, dead: int | None = None) -> bool:
-    """True when old enough to collect; else counted as kept for its youth (``dead``: the
-    bytes that would have been freed, when that is not the whole file)."""
-    if st.st_mtime < cutoff:
-        return True
-    plan.young += 1
-    plan.young_bytes += st.st_size if dead is None else dead
-    return False
-
-
-def _sweep_manifests(root: Path, live: set[str], cutoff: float, plan: _Plan) -> None:
-    for path in _files(root):
-        digest = digest_of_manifest_path(path)
-        if digest is None or digest in live:
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            st = path.stat()
-            if _old(st, cutoff, plan):
-                plan.manifests.append((path, st.st_size))
-
-
-def _sweep_loose(root: Path, live: set[str], cutoff: float, plan: _Plan) -> None:
-    for path in _files(root):
-        digest = digest_of_object_path(path)
-        if digest is None or digest in live:
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            st = path.stat()
-            if _old(st, cutoff, plan):
-                plan.loose.append((digest, st.st_size))
-
-
-def _sweep_packs(
-    store,
-    live: set[str],
-    cutoff: float,
-    threshold: float,
-    plan: _Plan,
-    orphan_cutoff: float,
-) -> None:
-    complete = set(store.iter_packs())
-    for pack_id in sorted(complete):
-        try:
-            blobs = pack_blobs(store, pack_id)
-            st = store.pack_path(pack_id).stat()
-        except FileNotFoundError:
-            continue
-        except Exception as exc:  # noqa: BLE001 - a damaged index is reported and left alone
-            plan.problems.append(f"pack {pack_id[:12]}: {exc}")
-            continue
-        keep = {d for d, _, _ in blobs if d in live}
-        dead = sum(length for d, _, length in blobs if d not in keep)
-        if not dead:
-            continue
-        if not _old(st, cutoff, plan, st.st_size if not keep else dead):
-            continue
-        if not keep:
-            plan.packs_delete[pack_id] = st.st_size
-        elif dead >= threshold * sum(length for _, _, length in blobs):
-            plan.packs_repack[pack_id] = (keep, dead)
-        else:
-            plan.dead_kept += dead
-    if store.packs_dir.is_dir():
-        for name in os.listdir(store.packs_dir):
-            pack_id = pack_of_path(store.packs_dir / name)
-            if pack_id is not None and pack_id not in complete and is_digest(pack_id):
-                path = store.packs_dir / name
-                with contextlib.suppress(FileNotFoundError):
-                    st = path.stat()
-                    if st.st_mtime < orphan_cutoff:
-                        plan.orphan_packs.append((path, st.st_size))
-
-
-def _spare(repo: Repository, plan: _Plan, manifests: set[str]) -> None:
-    """Take a revived version's manifest and blobs out of the plan (rare: a racing TTL edit)."""
-    keep: set[str] = set()
-    for digest in manifests:
-        keep |= {e.digest for e in repo.read_manifest(digest) if e.digest}
-    plan.manifests = [(p, s) for p, s in plan.manifests if digest_of_manifest_path(p) not in manifests]
-    plan.loose = [(d, s) for d, s in plan.loose if d not in keep]
-    for pack_id in list(plan.packs_delete):
-        kept = {d for d, _, _ in pack_blobs(repo.store, pack_id) if d in keep}
-        if kept:
-            del plan.packs_delete[pack_id]
-            plan.packs_repack[pack_id] = (kept, 0)
-    for pack_id, (kept, dead) in list(plan.packs_repack.items()):
-        extra = {d for d, _, _ in pack_blobs(repo.store, pack_id) if d in keep}
-        plan.packs_repack[pack_id] = (kept | extra, dead)
-
-
 # -- execute ------------------------------------------------------------------------------------
-def _execute(repo: Repository, plan: _Plan, progress: Progress | None) -> int:
+def _execute(repo: Repository, plan: Plan, progress: Progress | None) -> int:
     registry = repo.registry
     tick = progress or (lambda files, size: None)
     expired = {(r.name, r.index) for r in plan.expired}
@@ -405,7 +196,7 @@ def _execute(repo: Repository, plan: _Plan, progress: Progress | None) -> int:
             registry.save_version(current.evolve(purged_at=utcnow()))
             crash_point(AFTER_PURGE_RECORD)
     if revived:
-        _spare(repo, plan, revived)
+        spare(repo, plan, revived)
     freed = 0
     for path, size in plan.manifests:
         with contextlib.suppress(FileNotFoundError):
