@@ -24,13 +24,13 @@ the cache meanwhile; temp files and half-published packs are removed then (no fi
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from artctl.base.locks import CLEANUP_TIMEOUT_SECONDS
 from artctl.errors import ArtctlError, RemoteError
-from artctl.ops.cache_evict import Unit, confirmed_plan
+from artctl.ops.cache_evict import CacheInfo, CleanupResult, Unit, confirmed_plan
 from artctl.ops.remote.confirm import Confirmation, holds, sizes_of
 from artctl.repository.config import Config
 from artctl.repository.state import RemoteCopy
@@ -38,65 +38,21 @@ from artctl.repository.user_cache import CachedFile, Origin, UserCache
 
 
 @dataclass(frozen=True)
-class UserCacheInfo:
-    """What the user cache holds: evictable (another copy is recorded) and pinned bytes."""
+class UserCacheInfo(CacheInfo):
+    """What the user cache holds (a repository's ``cache info``, plus the repositories using it)."""
 
-    location: str
-    cache_bytes: int
-    cache_objects: int
-    pinned_bytes: int
-    pinned_objects: int
-    loose_objects: int
-    packs: int
-    repositories: int
-    temp_files: int
-    temp_bytes: int
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    repositories: int = 0
 
 
 @dataclass(frozen=True)
-class UserCacheCleanup:
-    """What a cleanup of the user cache evicted (or, with ``dry_run``, would evict)."""
+class UserCacheCleanup(CleanupResult):
+    """What a cleanup of the user cache evicted (or, with ``dry_run``, would evict): a
+    repository's cleanup result, plus where the cache is."""
 
-    location: str
-    limit: int
-    dry_run: bool
-    cache_bytes_before: int
-    cache_bytes_after: int
-    pinned_bytes: int
-    evicted: list[Unit] = field(default_factory=list)
-    temp_files_removed: int = 0
-    temp_bytes_removed: int = 0
-    unconfirmed_bytes: int = 0
-    unreachable: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def freed_bytes(self) -> int:
-        return sum(u.size for u in self.evicted) + self.temp_bytes_removed
-
-    @property
-    def nothing_done(self) -> bool:
-        return not self.evicted and not self.temp_files_removed
+    location: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "location": self.location,
-            "limit": self.limit,
-            "dry_run": self.dry_run,
-            "cache_bytes_before": self.cache_bytes_before,
-            "cache_bytes_after": self.cache_bytes_after,
-            "pinned_bytes": self.pinned_bytes,
-            "freed_bytes": self.freed_bytes,
-            "evicted_objects": sum(len(u.blobs) for u in self.evicted),
-            "evicted_packs": sum(1 for u in self.evicted if u.pack),
-            "evicted": [u.to_json() for u in self.evicted],
-            "temp_files_removed": self.temp_files_removed,
-            "temp_bytes_removed": self.temp_bytes_removed,
-            "unconfirmed_bytes": self.unconfirmed_bytes,
-            "unreachable_remotes": dict(self.unreachable),
-        }
+        return {"location": self.location, **super().to_json()}
 
 
 def held_by_repositories(cache: UserCache, digests: set[str]) -> set[str]:
@@ -188,17 +144,17 @@ def _cleanup_locked(cache: UserCache, limit: int, dry_run: bool) -> UserCacheCle
             with contextlib.suppress(OSError):
                 path.unlink()
     return UserCacheCleanup(
-        str(cache.root),
-        limit,
-        dry_run,
-        before,
-        before - sum(u.size for u in chosen),
-        sum(u.size for u in units if not u.evictable),
-        chosen,
-        len(temps),
-        sum(temps.values()),
-        unconfirmed,
-        unreachable,
+        limit=limit,
+        dry_run=dry_run,
+        cache_bytes_before=before,
+        cache_bytes_after=before - sum(u.size for u in chosen),
+        pinned_bytes=sum(u.size for u in units if not u.evictable),
+        evicted=chosen,
+        temp_files_removed=len(temps),
+        temp_bytes_removed=sum(temps.values()),
+        unconfirmed_bytes=unconfirmed,
+        unreachable=unreachable,
+        location=str(cache.root),
     )
 
 
