@@ -272,6 +272,7 @@ def test_writes_are_refused_and_name_artifact_put(cli, repo_dir: Path, tmp_path:
 
 
 # -- remotes with no clone -------------------------------------------------------------------------
+@pytest.mark.servers
 @pytest.mark.parametrize("backend", ["s3", "gs"])
 def test_pandas_and_pyarrow_read_a_remote_with_no_clone(  # type: ignore[no-untyped-def]
     cli, repo_dir: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest
@@ -367,6 +368,7 @@ def test_glob_over_a_20000_file_version_costs_no_listing(  # type: ignore[no-unt
     assert elapsed < 3.0, f"three globs over 20,000 files took {elapsed:.2f}s"
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize("backend", ["s3", "gs"])
 def test_a_corrupted_remote_blob_fails_the_read_and_returns_no_bytes(  # type: ignore[no-untyped-def]
     cli, repo_dir: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest
