@@ -30,7 +30,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -271,13 +271,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.servers)
 
 
+#: Tests that started a server without the ``servers`` marker → the server's name (failed at
+#: their teardown by :func:`servers_marker_is_set`).
+_UNMARKED: dict[str, str] = {}
+
+
 def _check_marked(request: pytest.FixtureRequest, name: str) -> None:
     """A server started for a test without the marker would slip into ``-m "not servers"``:
-    fail it, so :func:`needs_servers` (or an explicit ``@pytest.mark.servers``) is fixed."""
+    note the test, which fails at its teardown, so :func:`needs_servers` (or an explicit
+    ``@pytest.mark.servers``) is fixed. The server itself starts: failing here would fail the
+    session fixture, and with it every later test of this worker that needs that server."""
     item = getattr(request, "_pyfuncitem", None)
     if item is not None and item.get_closest_marker("servers") is None:
+        _UNMARKED[item.nodeid] = name
+
+
+@pytest.fixture(autouse=True)
+def servers_marker_is_set(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail, at its teardown, a test that started a server but is not marked ``servers``."""
+    yield
+    name = _UNMARKED.pop(request.node.nodeid, None)
+    if name is not None:
         pytest.fail(
-            f"{item.nodeid} starts the {name} server but is not marked `servers`: add @pytest.mark.servers",
+            f"{request.node.nodeid} starts the {name} server but is not marked `servers`: "
+            "add @pytest.mark.servers",
             pytrace=False,
         )
 
