@@ -63,18 +63,17 @@ class Plan:
 
 
 # -- mark ---------------------------------------------------------------------------------------
-def make_plan(repo: Repository, grace: int, threshold: float, cache: dict[str, ManifestBlobs]) -> Plan:
+def make_plan(repository: Repository, grace: int, threshold: float, cache: dict[str, ManifestBlobs]) -> Plan:
     """What gc would delete now in ``repo``, marking with ``cache`` (manifests already read)."""
     plan = Plan(grace=grace)
-    repository = repo
     cutoff = time.time() - grace
-    live_manifests, live_blobs = mark(repo, plan, cache, datetime.now(timezone.utc))
+    live_manifests, live_blobs = mark(repository, plan, cache, datetime.now(timezone.utc))
     _sweep_manifests(repository.manifests_dir, live_manifests, cutoff, plan)
-    _sweep_loose(repo.store.objects_dir, live_blobs, cutoff, plan)
+    _sweep_loose(repository.store.objects_dir, live_blobs, cutoff, plan)
     temp_cutoff = time.time() - max(grace, TEMP_MIN_AGE_SECONDS)
     # A .pack without .idx is an interrupted write (a killed put, a killed repack): the plan that
     # gc executes is made under the exclusive guard, so no writer is between a pack and its index.
-    _sweep_packs(repo.store, live_blobs, cutoff, threshold, plan, cutoff)
+    _sweep_packs(repository.store, live_blobs, cutoff, threshold, plan, cutoff)
     for path in _files(repository.tmp_dir):
         with contextlib.suppress(FileNotFoundError):
             st = path.stat()

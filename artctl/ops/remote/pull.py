@@ -45,14 +45,13 @@ def pull(
 
 
 def _pull(
-    repo: Repository,
+    repository: Repository,
     remote: str | None,
     refs: Sequence[str],
     fetch_all: bool,
     progress: Progress | None,
     direction: str,
 ) -> TransferResult:
-    repository = repo
     spec = get_remote(repository, remote)
     if not spec.configured:  # `pull URL`: later gets cannot fetch from it, so fetch the bytes now
         fetch_all = True
@@ -110,6 +109,6 @@ def _pull(
             if alias is None:
                 records.extend(versions)
             else:
-                records.append(repo.registry.resolve(parse_ref(f"{name}:{alias}")))
+                records.append(repository.registry.resolve(parse_ref(f"{name}:{alias}")))
         result = fetch_objects(repository, spec, backend, inv, records, result, progress)
     return result

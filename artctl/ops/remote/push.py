@@ -98,13 +98,12 @@ def push(
 
 
 def _push(
-    repo: Repository, remote: str | None, refs: Sequence[str], progress: Progress | None
+    repository: Repository, remote: str | None, refs: Sequence[str], progress: Progress | None
 ) -> TransferResult:
-    repository = repo
     spec = get_remote(repository, remote)
     backend = backend_for(repository, spec)
     initialized = open_remote(backend, create=True)
-    selected = select_versions(repo, refs)
+    selected = select_versions(repository, refs)
     records = [r for rs in selected.values() for r in rs]
     manifests = {r.manifest: _local_manifest(repository, r.manifest) for r in records}
     needed: dict[str, int] = {}

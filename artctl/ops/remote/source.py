@@ -243,7 +243,7 @@ def adopt_remote_pack(store: Store, remote: str, pack_id: str, tmp: Path, idx: b
 WHOLE_PACK_SHARE = 0.25
 
 
-def remote_prefetch(repo: Repository, entries: list[Entry]) -> None:
+def remote_prefetch(repository: Repository, entries: list[Entry]) -> None:
     """Before a `get`: download, in parallel, every remote pack that holds much of what it needs.
 
     Thousands of small files then cost a few pack downloads instead of one request each; the
@@ -254,7 +254,6 @@ def remote_prefetch(repo: Repository, entries: list[Entry]) -> None:
     from artctl.ops.remote.config import backend_for, default_remote_name, list_remotes
     from artctl.ops.remote.inventory import LazyInventory
 
-    repository = repo
     specs = list_remotes(repository)
     wanted = {e.digest for e in entries if e.digest is not None and e.ref is None}
     if not specs or not wanted:
@@ -282,11 +281,10 @@ def remote_prefetch(repo: Repository, entries: list[Entry]) -> None:
             list(pool.map(lambda job: download_pack(repository, *job), jobs))
 
 
-def remote_source(repo: Repository) -> Callable[[Entry, Path], bool] | None:
+def remote_source(repository: Repository) -> Callable[[Entry, Path], bool] | None:
     """The SOURCES entry: None when no remote is configured (no import of fsspec then)."""
     from artctl.ops.remote.config import default_remote_name, list_remotes
 
-    repository = repo
     specs = list_remotes(repository)
     if not specs:
         return None
