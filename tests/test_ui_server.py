@@ -295,6 +295,29 @@ def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path: Path) -> None:
         assert "Traceback" not in err and err.strip().splitlines()[-1] == "artctl ui: stopped"
 
 
+def test_a_client_that_resets_its_connection_leaves_no_traceback(tmp_path: Path) -> None:
+    """Browsers drop keep-alive connections (closed tabs, cancelled fetches); that is not an error."""
+    import socket
+    import struct
+    import time
+    from urllib.parse import urlsplit
+
+    Repo.init(tmp_path)
+    proc, url = start_ui(tmp_path)
+    parts = urlsplit(url)
+    for partial in (b"", b"GET /api/info HTTP/1.1\r\nHost: 127"):
+        with socket.create_connection((parts.hostname, parts.port)) as sock:
+            if partial:
+                sock.sendall(partial)
+            time.sleep(0.1)
+            # SO_LINGER 0: close sends RST, as a browser's aborted connection does
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    time.sleep(0.3)
+    assert get_json(url, "/api/info")["repository"] == str(tmp_path.resolve())
+    code, err = stop_ui(proc)
+    assert code == 0 and "Traceback" not in err, err
+
+
 def test_outside_a_repository_is_a_clear_error(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli.fails("ui", "--no-open", "--port", "0")
     assert "not inside an artctl repository" in result.stderr

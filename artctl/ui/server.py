@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
+import sys
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
@@ -100,6 +101,15 @@ class UIServer(ThreadingHTTPServer):
 
             self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that drops a connection (closed tab, cancelled fetch) is normal, not an error.
+
+        socketserver's default prints a traceback to stderr for it; other errors still do.
+        """
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:
