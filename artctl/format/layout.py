@@ -119,14 +119,32 @@ def tombstone_key(name: ArtifactName, index: int) -> str:
     return f"{versions_key(name)}/v{index}.deleted.json"
 
 
+def purge_marker_key(name: ArtifactName, index: int) -> str:
+    """gc dropped the data of version ``index`` (format 2; format 1 set ``purged_at`` in ``vN.json``)."""
+    return f"{versions_key(name)}/v{index}.purged.json"
+
+
+def edit_snapshot_key(name: ArtifactName, index: int, seq: int) -> str:
+    """Edit ``seq`` of version ``index``: its whole editable state (compare-and-swap by exclusive create)."""
+    return f"{artifact_key(name)}/edits/v{index}/{seq:010d}.json"
+
+
+def edits_key(name: ArtifactName, index: int) -> str:
+    return f"{artifact_key(name)}/edits/v{index}"
+
+
 def aliases_key(name: ArtifactName) -> str:
-    """The local custom-alias table."""
+    """The custom-alias table of repository format 1 (local only; format 2 migrates it to snapshots)."""
     return f"{artifact_key(name)}/{ALIASES_FILE}"
 
 
+def alias_snapshots_key(name: ArtifactName) -> str:
+    return f"{artifact_key(name)}/aliases"
+
+
 def alias_snapshot_key(name: ArtifactName, seq: int) -> str:
-    """One numbered custom-alias snapshot on a remote (compare-and-swap by exclusive create)."""
-    return f"{artifact_key(name)}/aliases/{seq:010d}.json"
+    """One numbered custom-alias snapshot (compare-and-swap by exclusive create)."""
+    return f"{alias_snapshots_key(name)}/{seq:010d}.json"
 
 
 def run_key(run_id: str) -> str:
@@ -160,6 +178,12 @@ def journal_key(name: ArtifactName) -> str:
     return f"{JOURNAL}/{hash_bytes(str(name).encode())[:32]}.json"
 
 
+def sync_base_key(remote: str, name: ArtifactName) -> str:
+    """What this repository and remote ``remote`` last agreed on for artifact ``name`` (local only):
+    the base of push and pull's three-way merge."""
+    return f"{REMOTES}/{remote}/synced/{hash_bytes(str(name).encode())[:32]}.json"
+
+
 def remote_index_dir_key(remote: str) -> str:
     """Where the pack indexes of remote ``remote`` are cached locally."""
     return f"{REMOTES}/{remote}/{PACKS}"
@@ -170,9 +194,12 @@ def remote_index_dir_key(remote: str) -> str:
 class Located:
     """What a key names: ``kind`` and the identity of the thing (digest, pack id, run id …)."""
 
-    kind: str  # object | pack | index | manifest | origin | run | version | tombstone | alias-snapshot
+    #: object | pack | index | manifest | origin | run | version | tombstone | purge-marker |
+    #: alias-snapshot | edit-snapshot
+    kind: str
     ident: str  # digest, pack id, run id, or the artifact directory key for registry files
-    index: int | None = None  # version number or alias snapshot sequence
+    index: int | None = None  # version number (alias snapshots: their sequence)
+    seq: int | None = None  # an edit snapshot's sequence
 
 
 _HEX = re.compile(r"[0-9a-f]+\Z")
@@ -215,9 +242,14 @@ def parse_key(key: str) -> Located | None:
 def _parse_registry(key: str) -> Located | None:
     head, _, file = key.rpartition("/")
     directory, _, kind_dir = head.rpartition("/")
-    if kind_dir == "versions" and file.endswith(".deleted.json"):
-        index = version_index(file[: -len(".deleted.json")])
-        return None if index is None else Located("tombstone", directory, index)
+    for suffix, kind in ((".deleted.json", "tombstone"), (".purged.json", "purge-marker")):
+        if kind_dir == "versions" and file.endswith(suffix):
+            index = version_index(file[: -len(suffix)])
+            return None if index is None else Located(kind, directory, index)
+    owner, _, edits = directory.rpartition("/")
+    if edits == "edits" and file.endswith(".json") and file[:-5].isdigit():
+        index = version_index(kind_dir)
+        return None if index is None else Located("edit-snapshot", owner, index, int(file[:-5]))
     if kind_dir == "versions" and (index := version_of_file(file)) is not None:
         return Located("version", directory, index)
     if kind_dir == "aliases" and file.endswith(".json") and file[:-5].isdigit():
