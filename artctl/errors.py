@@ -125,3 +125,12 @@ class UntrustedReference(ArtctlError, PermissionError):
 
 class RunError(ArtctlError):
     """Unknown run, a run already finished, or a run used in a way that breaks lineage."""
+
+
+class ArtctlWarning(UserWarning):
+    """Base of artctl's warnings: something works but should be fixed. The CLI prints each as
+    one ``warning: …`` line; Python callers can filter them with :mod:`warnings`."""
+
+
+class CredentialWarning(ArtctlWarning):
+    """A config file holds a credential in plain text (written by an older artctl)."""

@@ -49,6 +49,22 @@ AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 S3_KEY, S3_SECRET = "testing-key", "testing-secret"
 GCS_PROJECT = "test"
+#: The storage options that are credentials, and the variable of each cloud's standard chain
+#: (in ``StorageServer.env``) that holds the same value: a repository stores ``env:VAR``.
+CREDENTIAL_VARIABLES = {
+    "key": "AWS_ACCESS_KEY_ID",
+    "secret": "AWS_SECRET_ACCESS_KEY",
+    "connection_string": "AZURE_STORAGE_CONNECTION_STRING",
+}
+
+
+def stored_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` as a repository may keep them in config.toml (``remote add -o``,
+    ``clone(options=…)``): each credential replaced by ``env:VAR`` of its cloud's chain, read
+    from the environment when the remote is used (the test's ``env`` must hold VAR)."""
+    return {
+        k: f"env:{CREDENTIAL_VARIABLES[k]}" if k in CREDENTIAL_VARIABLES else v for k, v in options.items()
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,6 +89,11 @@ class StorageServer:
     pid: int | None = None
     log_path: Path | None = None
 
+    @property
+    def stored_options(self) -> dict[str, Any]:
+        """:func:`stored_options` of this server: what a repository may keep in its config."""
+        return stored_options(self.storage_options)
+
     def filesystem(self, **extra: Any) -> Any:
         """A fresh (uncached) fsspec filesystem for this server; ``extra`` overrides options."""
         import fsspec
@@ -92,6 +113,11 @@ class Remote(NamedTuple):
     def protocol(self) -> str:
         """Backend name: file, s3, gs or az."""
         return self.url.split("://", 1)[0]
+
+    @property
+    def stored_options(self) -> dict[str, Any]:
+        """:func:`stored_options`: what ``clone(options=…)`` / ``add_remote`` may keep."""
+        return stored_options(self.storage_options)
 
 
 # --------------------------------------------------------------------------------------------
@@ -599,11 +625,13 @@ def _copy_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(params=BACKENDS)
-def remote_url(request: pytest.FixtureRequest, tmp_path: Path) -> Remote:
+def remote_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Remote:
     """A fresh empty location on each backend: ``url, storage_options, env = remote_url``.
 
     file: a new tmp dir as ``file:///...``; s3/gs/az: a new bucket/container on the session
-    server. Servers start only for the backends actually selected (e.g. ``-k "s3"``).
+    server. Servers start only for the backends actually selected (e.g. ``-k "s3"``). The
+    credential variables of ``env`` are also set in this process for the test, as a user's
+    shell would hold them, so the library called in-process resolves ``stored_options``.
     """
     backend: str = request.param
     if backend == "file":
@@ -612,4 +640,7 @@ def remote_url(request: pytest.FixtureRequest, tmp_path: Path) -> Remote:
         return Remote(location.as_uri(), {}, dict(GCSFS_ENV))
     server: StorageServer = request.getfixturevalue(_SERVER_FIXTURE[backend])
     name = _MAKE_BUCKET[backend](server)
+    for var in CREDENTIAL_VARIABLES.values():
+        if var in server.env:
+            monkeypatch.setenv(var, server.env[var])
     return Remote(f"{backend}://{name}", _copy_options(server.storage_options), dict(server.env))

@@ -85,8 +85,8 @@ def build(base: Path, remote: Remote) -> Scene:
     seed.put(tree("base"), name="proj/ds", type="dataset", aliases=["best"])
     seed.put(tree("old"), name="proj/ds", type="dataset")
     push(seed)
-    a, _ = clone(remote.url, base / "a", options=remote.storage_options)
-    b, _ = clone(remote.url, base / "b", options=remote.storage_options)
+    a, _ = clone(remote.url, base / "a", options=remote.stored_options)
+    b, _ = clone(remote.url, base / "b", options=remote.stored_options)
     theirs = {
         b.put(tree("y"), name="proj/ds", type="dataset").record.manifest,
         b.put(tree("w"), name="proj/ds", type="dataset", aliases=["prod"]).record.manifest,
@@ -283,7 +283,9 @@ def test_killed_at_every_point_on_file(command, point, tmp_path):  # type: ignor
 
 
 @pytest.mark.parametrize(("command", "point"), _matrix(), ids=[p for _c, p in _matrix()])
-def test_killed_at_every_point_on_s3(command, point, s3_server, tmp_path):  # type: ignore[no-untyped-def]
+def test_killed_at_every_point_on_s3(command, point, s3_server, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):  # the clones keep env:VAR (stored_options)
+        monkeypatch.setenv(var, s3_server.env[var])
     remote = Remote(
         f"s3://{make_s3_bucket(s3_server)}",
         json.loads(json.dumps(s3_server.storage_options)),

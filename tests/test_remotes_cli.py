@@ -29,7 +29,13 @@ def assert_nothing_lost(cli) -> None:  # type: ignore[no-untyped-def]
 
 def test_remote_add_ls_rm_and_default(cli, repo_dir: Path, tmp_path: Path) -> None:
     first = cli.ok("remote", "add", "origin", (tmp_path / "r1").as_uri(), "--json").json()
-    assert first == {"name": "origin", "url": (tmp_path / "r1").as_uri(), "options": {}, "default": True}
+    assert first == {
+        "name": "origin",
+        "url": (tmp_path / "r1").as_uri(),
+        "options": {},
+        "default": True,
+        "sources": {"url": "repository"},
+    }
     cli.ok(
         "remote",
         "add",
@@ -38,16 +44,18 @@ def test_remote_add_ls_rm_and_default(cli, repo_dir: Path, tmp_path: Path) -> No
         "-o",
         "endpoint_url=http://127.0.0.1:1",
         "-o",
-        "secret=s3cr3t",
+        "secret=env:CLOUD_SECRET",  # a credential is stored as the variable that holds it
         "-o",
         "client_kwargs.region_name=eu-west-1",
     )
     listed = cli.ok("remote", "ls", "--json").json()
     assert [r["name"] for r in listed] == ["cloud", "origin"]
     assert (
-        listed[0]["options"]["secret"] == "***"
+        listed[0]["options"]["secret"] == "env:CLOUD_SECRET"
         and listed[0]["options"]["endpoint_url"] == "http://127.0.0.1:1"
     )
+    from_env = cli.ok("remote", "ls", "--json", env={"ARTCTL_REMOTE_CLOUD_OPTIONS_SECRET": "s3cr3t"}).json()
+    assert from_env[0]["options"]["secret"] == "***"  # a secret from the environment is masked
     assert listed[0]["default"] is False and listed[1]["default"] is False  # two remotes, none chosen
     no_default = cli.fails("push")
     assert "none is the default" in no_default.stderr
@@ -92,9 +100,8 @@ def test_cli_push_clone_pull_json_shapes(cli, repo_dir: Path, tmp_path: Path) ->
 
 
 def test_unreachable_endpoint(cli, repo_dir: Path) -> None:
-    put_and_remote(
-        cli, repo_dir, "s3://some-bucket", f"endpoint_url=http://127.0.0.1:{free_port()}", "key=k", "secret=s"
-    )
+    cli.env = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}  # the AWS chain
+    put_and_remote(cli, repo_dir, "s3://some-bucket", f"endpoint_url=http://127.0.0.1:{free_port()}")
     result = cli.fails("push")
     assert "cannot reach remote s3://some-bucket" in result.stderr
     assert_nothing_lost(cli)
@@ -110,21 +117,16 @@ def test_wrong_credentials(cli, repo_dir: Path, azure_container: str, azure_serv
         .replace("AccountKey=", "AccountKey=AAAA")
         .replace(f"AccountName={AZURITE_ACCOUNT}", f"AccountName={AZURITE_ACCOUNT}")
     )
-    put_and_remote(cli, repo_dir, azure_container, f"connection_string={conn}")
+    cli.env = {**azure_server.env, "AZURE_STORAGE_CONNECTION_STRING": conn}  # the Azure chain
+    put_and_remote(cli, repo_dir, azure_container)
     result = cli.fails("push")
     assert "access denied" in result.stderr or "authoriz" in result.stderr.lower(), result.stderr
     assert_nothing_lost(cli)
 
 
 def test_missing_bucket(cli, repo_dir: Path, s3_server) -> None:  # type: ignore[no-untyped-def]
-    put_and_remote(
-        cli,
-        repo_dir,
-        "s3://no-such-bucket-here",
-        f"endpoint_url={s3_server.endpoint_url}",
-        "key=testing-key",
-        "secret=testing-secret",
-    )
+    cli.env = dict(s3_server.env)  # the AWS chain
+    put_and_remote(cli, repo_dir, "s3://no-such-bucket-here", f"endpoint_url={s3_server.endpoint_url}")
     result = cli.fails("push")
     assert "'no-such-bucket-here'" in result.stderr and "does not exist" in result.stderr
     assert_nothing_lost(cli)
@@ -139,15 +141,7 @@ def test_remote_that_is_not_artctl(cli, repo_dir: Path, tmp_path: Path, s3_serve
     fs = s3_server.filesystem()
     fs.pipe(f"{s3_bucket[5:]}/FORMAT", b'{"kind": "something-else"}')
     clone = cli.fails(
-        "clone",
-        s3_bucket,
-        "c",
-        "-o",
-        f"endpoint_url={s3_server.endpoint_url}",
-        "-o",
-        "key=testing-key",
-        "-o",
-        "secret=testing-secret",
+        "clone", s3_bucket, "c", "-o", f"endpoint_url={s3_server.endpoint_url}", env=s3_server.env
     )
     assert "not an artctl repository" in clone.stderr and not (repo_dir / "c").exists()
     empty = cli.fails("clone", (tmp_path / "empty").as_uri(), "c2")

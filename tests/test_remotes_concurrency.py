@@ -25,7 +25,7 @@ def test_parallel_pushes_of_conflicting_versions_all_survive(remote_url, tmp_pat
     seed.put(make_tree(tmp_path / "d0", {"base.txt": "base\n"}), name="proj/ds", type="dataset")
     push(seed)
     clones = [
-        clone(remote_url.url, tmp_path / f"c{i}", options=remote_url.storage_options)[0]
+        clone(remote_url.url, tmp_path / f"c{i}", options=remote_url.stored_options)[0]
         for i in range(WRITERS)
     ]
     mine = []
@@ -60,7 +60,7 @@ def test_parallel_pushes_of_conflicting_versions_all_survive(remote_url, tmp_pat
         record = repo.resolve(f"proj/ds:from-{i}")
         assert record.manifest == mine[i]
         assert remote.versions[record.index].manifest == mine[i]
-    fresh, _ = clone(remote_url.url, tmp_path / "fresh", options=remote_url.storage_options)
+    fresh, _ = clone(remote_url.url, tmp_path / "fresh", options=remote_url.stored_options)
     for i in range(WRITERS):
         out = fresh.get(f"proj/ds:from-{i}", root=tmp_path / f"out{i}").root
         assert (out / f"w{i}.txt").read_text() == f"writer {i}\n"

@@ -29,7 +29,7 @@ from conftest import REPO_ROOT, cli_env, make_tree, run_cli
 def new_repo(path: Path, remote=None) -> Repo:  # type: ignore[no-untyped-def]
     repo, _ = Repo.init(path)
     if remote is not None:
-        add_remote(repo.repository, "origin", remote.url, remote.storage_options, default=True)
+        add_remote(repo.repository, "origin", remote.url, remote.stored_options, default=True)
     return repo
 
 
@@ -83,7 +83,7 @@ class TestRemoteContract:
         second = push(a)
         assert (second.objects, second.files, second.bytes, second.manifests) == (0, 0, 0, 0)
         assert second.objects_skipped == 3 and second.versions == []
-        b, result = clone(remote_url.url, tmp_path / "b", options=remote_url.storage_options)
+        b, result = clone(remote_url.url, tmp_path / "b", options=remote_url.stored_options)
         assert result.objects == 0 and result.manifests == 1  # metadata only
         assert not b.store.has_many(d.digest for d in b.manifest(b.resolve("proj/ds:latest")))
         got = b.get("proj/ds:best", root=tmp_path / "out")
@@ -99,7 +99,7 @@ class TestRemoteContract:
         a = new_repo(tmp_path / "a", remote_url)
         a.put(data, name="proj/ds", type="dataset")
         push(a)
-        b, full = clone(remote_url.url, tmp_path / "b", options=remote_url.storage_options, fetch_all=True)
+        b, full = clone(remote_url.url, tmp_path / "b", options=remote_url.stored_options, fetch_all=True)
         assert full.objects == 3
         (data / "c.txt").write_text("gamma\n")
         (data / "big2.bin").write_bytes(os.urandom(1_100_000))
@@ -118,7 +118,7 @@ class TestRemoteContract:
         a = new_repo(tmp_path / "a", remote_url)
         a.put(tree(tmp_path / "d0", "base", big=False), name="proj/ds", type="dataset")
         push(a)
-        b, _ = clone(remote_url.url, tmp_path / "b", options=remote_url.storage_options)
+        b, _ = clone(remote_url.url, tmp_path / "b", options=remote_url.stored_options)
         data_a = tree(tmp_path / "da", "from-a", big=False)
         data_b = tree(tmp_path / "db", "from-b", big=False)
         ra = a.put(data_a, name="proj/ds", type="dataset", aliases=["mine-a"])
@@ -146,7 +146,7 @@ class TestRemoteContract:
         a.put(d0, name="proj/ds", type="dataset")
         a.put(tree(tmp_path / "d1", "one", big=False), name="proj/ds", type="dataset")
         push(a)
-        b, _ = clone(remote_url.url, tmp_path / "b", options=remote_url.storage_options)
+        b, _ = clone(remote_url.url, tmp_path / "b", options=remote_url.stored_options)
         delete_version(a, "proj/ds:v0")
         assert push(a).deleted == ["proj/ds:v0"]
         assert push(a).deleted == []
@@ -189,7 +189,7 @@ class TestRemoteContract:
         assert result.returncode == 0, result
         doc = result.json()
         assert doc["objects_sent"] == 6 - arrived and doc["objects_skipped"] == arrived
-        b, _ = clone(remote_url.url, tmp_path / "b", options=remote_url.storage_options)
+        b, _ = clone(remote_url.url, tmp_path / "b", options=remote_url.stored_options)
         same_tree(data, b.get("proj/ds:v0", root=tmp_path / "out").root)
 
     def test_parallel_upserts_from_separate_clones_make_one_version(self, remote_url, tmp_path):
@@ -197,7 +197,7 @@ class TestRemoteContract:
         seed.put(tree(tmp_path / "d0", "seed", big=False), name="proj/other", type="dataset")
         push(seed)
         clones = [
-            clone(remote_url.url, tmp_path / f"c{i}", options=remote_url.storage_options)[0] for i in range(3)
+            clone(remote_url.url, tmp_path / f"c{i}", options=remote_url.stored_options)[0] for i in range(3)
         ]
         shards = [
             make_tree(

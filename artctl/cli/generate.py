@@ -35,7 +35,8 @@ def config_markdown() -> str:
         "   written by `artctl config --user KEY VALUE`;",
         "2. the repository file, `.artifacts/config.toml`, written by `artctl config KEY VALUE`;",
         "3. environment variables `ARTCTL_<KEY>`: the key upper-cased with `.` and `-` as `_`",
-        "   (`core.link` → `ARTCTL_CORE_LINK`);",
+        "   (`core.link` → `ARTCTL_CORE_LINK`); `ARTCTL_REMOTE_*` variables can also define a remote",
+        "   no file has ([remotes.md](remotes.md#remotes-from-the-environment));",
         "4. command-line flags (e.g. `--link` for `core.link`).",
         "",
         "`artctl config KEY` prints the effective value; `artctl config --list` every key set in a "

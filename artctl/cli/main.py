@@ -18,7 +18,7 @@ from artctl import __version__
 from artctl.cli.common import get_output
 from artctl.cli.global_opts import global_options, install
 from artctl.cli.group import ArtctlGroup, CommandInterrupted, adopt_groups, walk
-from artctl.cli.output import Output, print_json_error, render_error
+from artctl.cli.output import Output, print_json_error, render_error, warnings_as_lines
 from artctl.cli.shells import SHELLS as _SHELLS  # noqa: F401 - registers our completion scripts
 
 #: Command modules are the ``*_cmds`` modules of this package; each has ``register(group)``.
@@ -45,7 +45,7 @@ def cli(ctx: click.Context) -> None:
       artctl artifact put ./data -n proj/mnist -t dataset
       artctl artifact get proj/mnist:latest --root out/
     """
-    ctx.ensure_object(Output)
+    ctx.with_resource(warnings_as_lines(ctx.ensure_object(Output)))
 
 
 #: The global options (``global_opts``), shown in ``artctl --help``; every subcommand also

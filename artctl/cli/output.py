@@ -88,7 +88,8 @@ class Output:
             self.stderr.print(text, markup=False)
 
     def warn(self, text: str) -> None:
-        self.stderr.print(f"warning: {text}", markup=False, style="yellow")
+        """``warning: …`` on stderr, one line whatever the terminal's width (as errors)."""
+        self.stderr.print(f"warning: {text}", markup=False, style="yellow", soft_wrap=True)
 
     def progress_style(self) -> str:
         """``bar``, ``plain`` or ``none``: what ``progress_bar`` draws (``--progress MODE``)."""
@@ -129,6 +130,28 @@ class Output:
 
         with rich_bar(description, state, force=self.progress_mode == "bar") as advance:
             yield advance
+
+
+@contextlib.contextmanager
+def warnings_as_lines(out: Output) -> Iterator[None]:
+    """While a command runs, the library's :class:`~artctl.errors.ArtctlWarning` s are
+    ``warning: …`` lines (each text once per command); other warnings go where they went."""
+    import warnings
+
+    from artctl.errors import ArtctlWarning
+
+    with warnings.catch_warnings():
+        previous = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, ArtctlWarning):
+                out.warn(str(message))
+            else:
+                previous(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        warnings.simplefilter("default", ArtctlWarning)
+        yield
 
 
 def render_error(code: str, message: str, hint: str | None, *, as_json: bool, debug: bool) -> None:

@@ -11,6 +11,7 @@ from artctl.cli.common import closed_at_end, get_output, human_size, json_option
 from artctl.cli.complete import RemoteOrRefType, RemoteType
 
 if TYPE_CHECKING:
+    from artctl.ops.remote.config import RemoteSpec
     from artctl.ops.remote.transfer import TransferResult
 
 _FORCE_HELP = (
@@ -19,7 +20,8 @@ _FORCE_HELP = (
 _OPTION_HELP = (
     "fsspec storage option for the remote, e.g. -o endpoint_url=http://127.0.0.1:9000 "
     "(repeatable; dotted keys nest: -o client_kwargs.region_name=eu-west-1). "
-    "Credentials come from the cloud's standard chain unless given here."
+    "Credentials come from the cloud's standard chain; one given here must be -o KEY=env:VAR, "
+    "read from the environment when the remote is used (a plain secret is refused)."
 )
 
 
@@ -39,15 +41,23 @@ def remote_group() -> None:
 @click.argument("url")
 @click.option("--default", "make_default", is_flag=True, help="Make it core.default_remote.")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE", help=_OPTION_HELP)
-@click.option("--force", is_flag=True, help=_FORCE_HELP)
+@click.option(
+    "--force", is_flag=True, help=_FORCE_HELP[:-1] + "; also replaces the URL and options of remote NAME."
+)
 @json_option
 def remote_add(name: str, url: str, make_default: bool, options: tuple[str, ...], force: bool) -> None:
     """Add a remote called NAME at URL (nothing is contacted until push/pull).
+
+    Credentials are never written to config.toml: an option that looks like one (key, secret,
+    token, password, sas, connection_string, ...) is refused unless its value is env:VAR.
+    ARTCTL_REMOTE_<NAME>_URL and ARTCTL_REMOTE_<NAME>_OPTIONS_<KEY> override the config, or
+    define a remote with no `remote add` at all (docs/remotes.md).
 
     \b
     Examples:
       artctl remote add origin s3://bucket/prefix --default
       artctl remote add minio s3://bucket -o endpoint_url=http://127.0.0.1:9000
+      artctl remote add blob az://container -o connection_string=env:AZURE_CONN
       artctl remote add shared file:///mnt/shared/artifacts
     """
     from artctl.ops.remote.config import add_remote, parse_options
@@ -68,6 +78,9 @@ def remote_add(name: str, url: str, make_default: bool, options: tuple[str, ...]
 def remote_ls() -> None:
     """List remotes with their URLs and options (secrets masked).
 
+    A value marked (env) comes from an ARTCTL_REMOTE_* variable, (user) from the user config;
+    --json gives each value's source.
+
     \b
     Example:
       artctl remote ls --json
@@ -83,15 +96,28 @@ def remote_ls() -> None:
         from rich.markup import escape
         from rich.table import Table
 
+        from artctl.repository.config import format_value
+        from artctl.repository.credentials import leaves
+
         table = Table("name", "url", "default", "options")
         for spec in specs:
-            extra = " ".join(f"{k}={v}" for k, v in spec.to_json()["options"].items())
+            shown = leaves(spec.to_json()["options"])
+            extra = " ".join(f"{k}={format_value(v)}{_from(spec, 'options.' + k)}" for k, v in shown)
             table.add_row(
-                escape(spec.name), escape(spec.url), "yes" if spec.default else "", escape(extra) or "-"
+                escape(spec.name),
+                escape(spec.url + _from(spec, "url")),
+                "yes" if spec.default else "",
+                escape(extra) or "-",
             )
         out.table(table)
     if not specs:
         out.info("no remotes; add one with `artctl remote add origin URL --default`")
+
+
+def _from(spec: RemoteSpec, value: str) -> str:
+    """`` (env)`` or `` (user)`` after a value that is not from the repository's config."""
+    source = spec.sources.get(value, "repository")
+    return "" if source == "repository" else " (env)" if source.startswith("ARTCTL_") else f" ({source})"
 
 
 @remote_group.command("rm")

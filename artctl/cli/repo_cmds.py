@@ -65,7 +65,7 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
     out = get_output()
     scope = "user" if user_scope else "repository"
     if list_all or key is None:
-        items = config.items()
+        items = {k: (_masked(k, v), s) for k, (v, s) in config.items().items()}
         if out.json:
             out.emit_json({k: {"value": v, "scope": s} for k, (v, s) in items.items()})
             return
@@ -96,6 +96,16 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
         out.emit_json({"key": key, "value": current})
     else:
         out.result(format_value(current))
+
+
+def _masked(key: str, value: object) -> object:
+    """``***`` for a remote's plain-text credential (an older artctl wrote it), as `remote ls`."""
+    from artctl.repository.credentials import is_plain_secret
+
+    parts = key.split(".")
+    if len(parts) > 3 and parts[0] == "remote" and parts[2] == "options":
+        return "***" if is_plain_secret(".".join(parts[3:]), value) else value
+    return value
 
 
 def register(group: click.Group) -> None:

@@ -41,8 +41,11 @@ KNOWN_KEYS: dict[str, str] = {
     "ttl.project.<PROJECT>": "TTL given to new versions in one project (wins over ttl.default); "
     "`artctl ttl apply --project PROJECT` gives it to existing versions",
     "gc.grace_period": "unreferenced objects younger than this are kept by gc (default 1h)",
-    "remote.<NAME>.url": "fsspec URL of a remote (set by `artctl remote add`)",
-    "remote.<NAME>.options.<KEY>": "storage option passed to the remote's fsspec filesystem",
+    "remote.<NAME>.url": "fsspec URL of a remote (set by `artctl remote add`); the variable replaces "
+    "it, and defines the remote when no file does (NAME upper-cased, `-` and `.` as `_`)",
+    "remote.<NAME>.options.<KEY>": "storage option passed to the remote's fsspec filesystem; a "
+    "credential is refused unless written `env:VAR` (read from the environment at use); the variable "
+    "sets or replaces one option, secrets included (KEY upper-cased, `__` for the `.` of a nested key)",
     "remote.<NAME>.jobs": "parallel transfers to and from that remote (default 8)",
     "cache.dir": "the user cache shared by every repository of this user: bytes fetched from "
     "remotes and references land there once (default $XDG_CACHE_HOME/artctl, else ~/.cache/artctl; "
@@ -242,6 +245,11 @@ def check_setting(key: str, value: Any) -> Any:
     """
     import difflib
 
+    from artctl.repository.credentials import refuse_plain_secrets
+
+    parts = _split(key)
+    if len(parts) > 3 and parts[0] == "remote" and parts[2] == "options":
+        refuse_plain_secrets({".".join(parts[3:]): value}, parts[1], "", config_key=key)
     pattern = known_key(key)
     if pattern is None:
         close = difflib.get_close_matches(key, list(KNOWN_KEYS), n=1)

@@ -11,7 +11,7 @@ from artctl.backend.url import split_url
 from artctl.base.crashpoints import crash_point, declare
 from artctl.errors import ArtctlError, InvalidInput
 from artctl.format.layout import DIRNAME
-from artctl.ops.remote.config import add_remote, check_backend, open_storage
+from artctl.ops.remote.config import add_remote, check_backend, check_options, open_storage
 from artctl.ops.remote.protocol import open_remote
 from artctl.ops.remote.pull import pull
 from artctl.ops.remote.transfer import Progress, TransferResult
@@ -87,8 +87,9 @@ def clone(
     target = Path(directory if directory is not None else default_clone_dir(url)).resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InvalidInput(f"{target} exists and is not an empty directory")
+    check_options(url, options, remote_name)  # a credential is refused before it is ever sent
     check_backend(url, force=force)
-    open_remote(open_storage(url, options), create=False)  # fail before creating anything
+    open_remote(open_storage(url, options, remote=remote_name), create=False)  # fail before creating anything
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

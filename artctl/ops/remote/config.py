@@ -2,18 +2,32 @@
 
 ``core.default_remote`` names the remote used when a command names none; with exactly one
 remote configured, that one is the default. Options are fsspec storage options and are passed
-through untouched (``-o endpoint_url=http://…``); credentials are only stored here when the
-user passes them explicitly.
+through untouched (``-o endpoint_url=http://…``), except that a credential is never written to
+a config file: it comes from the cloud's chain, or from an ``env:VAR`` value resolved each time
+the remote is opened (:mod:`artctl.repository.credentials`). ``ARTCTL_REMOTE_<NAME>_URL`` and
+``ARTCTL_REMOTE_<NAME>_OPTIONS_<KEY>`` override the files and can define a remote on their own
+(:mod:`artctl.ops.remote.layers`).
 """
 
 from __future__ import annotations
 
 import re
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from artctl.backend.url import split_url
-from artctl.errors import ArtctlError, Conflict, InvalidInput
+from artctl.errors import ArtctlError, Conflict, CredentialWarning, InvalidInput
+from artctl.ops.remote.layers import file_entries, option_variable, remote_entries, url_variable
+from artctl.repository.credentials import (
+    ENV_PREFIX,
+    chain_hint,
+    is_plain_secret,
+    leaves,
+    refuse_plain_secrets,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from artctl.backend.base import Backend
@@ -37,6 +51,12 @@ class RemoteSpec:
     #: False for a URL given on the command line (``artctl push s3://b/x``) that no configured
     #: remote has: its copies are not counted as backups (``get`` cannot fetch from it later).
     configured: bool = True
+    #: Where each value comes from: ``url`` and ``options.<KEY>`` → ``repository``, ``user`` or
+    #: the ``ARTCTL_REMOTE_*`` variable that set it.
+    sources: dict[str, str] = field(default_factory=dict)
+    #: Options a config file holds as plain-text credentials (written by an older artctl),
+    #: each with its file's layer: they still work, with a warning (:func:`backend_for`).
+    plain_secrets: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -47,14 +67,31 @@ class RemoteSpec:
 
         return "url-" + hash_bytes(self.url.encode())[:16]
 
+    @property
+    def from_env(self) -> bool:
+        """True when the environment alone defines this remote (no config file has it)."""
+        return self.sources.get("url", "").startswith("ARTCTL_")
+
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "url": self.url, "options": _redact(self.options), "default": self.default}
+        return {
+            "name": self.name,
+            "url": self.url,
+            "options": redact(self.options),
+            "default": self.default,
+            "sources": dict(self.sources),
+        }
 
 
-def _redact(options: dict[str, Any]) -> dict[str, Any]:
-    """Hide secrets in listings: values of keys that look like credentials."""
-    secret = re.compile(r"secret|password|token|key|credential|connection_string|sas", re.I)
-    return {k: ("***" if secret.search(k) and k != "endpoint_url" else v) for k, v in options.items()}
+def redact(options: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``options`` for listings: a credential's value is ``***``; ``env:VAR`` is shown (it names
+    a variable, not a secret)."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if isinstance(value, dict):
+            out[key] = redact(value, f"{prefix}{key}.")
+        else:
+            out[key] = "***" if is_plain_secret(prefix + key, value) else value
+    return out
 
 
 def validate_remote_name(name: str) -> str:
@@ -86,24 +123,24 @@ def parse_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 
 def list_remotes(repo: Repository) -> list[RemoteSpec]:
-    table = repo.config.table("remote")
-    default = default_remote_name(repo, table)
-    out = []
-    for name in sorted(table):
-        entry = table[name]
-        if isinstance(entry, dict) and isinstance(entry.get("url"), str):
-            out.append(RemoteSpec(name, entry["url"], dict(entry.get("options") or {}), name == default))
-    return out
+    """Every remote: the config files' (user, then repository), then the environment's
+    ``ARTCTL_REMOTE_*`` overrides and remotes (:mod:`artctl.ops.remote.layers`)."""
+    entries = remote_entries(repo)
+    default = default_remote_name(repo, entries)
+    return [
+        RemoteSpec(name, e.url, e.options, name == default, sources=e.sources, plain_secrets=tuple(e.plain))
+        for name, e in sorted(entries.items())
+        if e.url is not None
+    ]
 
 
-def default_remote_name(repo: Repository, table: dict[str, Any] | None = None) -> str | None:
-    if table is None:
-        table = repo.config.table("remote")
+def default_remote_name(repo: Repository, names: Iterable[str] | None = None) -> str | None:
+    """``core.default_remote``, else the only remote (of ``names``: every remote by default)."""
     named = repo.config.get("core.default_remote")
     if isinstance(named, str) and named:
         return named
-    names = [n for n, e in table.items() if isinstance(e, dict) and "url" in e]
-    return names[0] if len(names) == 1 else None
+    every = list(names) if names is not None else [s.name for s in list_remotes(repo)]
+    return every[0] if len(every) == 1 else None
 
 
 def is_url(text: str) -> bool:
@@ -159,19 +196,31 @@ def add_remote(
     default: bool = False,
     force: bool = False,
 ) -> RemoteSpec:
-    """Configure a remote; a storage backend artctl does not test is refused unless ``force``."""
+    """Configure a remote in the repository's config file.
+
+    ``force`` accepts a storage backend artctl is not tested with, and replaces the URL and
+    options of a remote of that name (its ``jobs`` and default status stay). A credential in
+    ``options`` is refused (:func:`~artctl.repository.credentials.refuse_plain_secrets`):
+    the config file is no place for it, ``env:VAR`` is.
+    """
     validate_remote_name(name)
     protocol, _root = split_url(url)
+    check_options(url, options, name)
     check_backend(url, force=force)
-    open_storage(url, options)  # refuses options artctl itself reads (fsync=maybe); contacts nothing
-    if name in {r.name for r in list_remotes(repo)}:
+    old = file_entries(repo).get(name)
+    if old is not None and not force:
         raise Conflict(
-            f"remote {name!r} already exists", hint=f"remove it first with `artctl remote rm {name}`"
+            f"remote {name!r} already exists",
+            hint=f"remove it first with `artctl remote rm {name}`, or replace it with --force",
         )
     if protocol == "file" and "://" not in url:
         from pathlib import Path
 
         url = Path(_root).as_uri()
+    if old is not None:
+        repo.config.unset(f"remote.{name}.options")
+        if old.url != url:  # what this repository knew of the old location is no longer true
+            repo.state.forget_remote(name)
     repo.config.set(f"remote.{name}.url", url)
     if options:
         repo.config.set(f"remote.{name}.options", options)
@@ -215,8 +264,34 @@ def check_backend(url: str, *, force: bool = False) -> str:
     return protocol
 
 
+def check_options(url: str, options: dict[str, Any] | None, name: str) -> None:
+    """Refuse, before anything is contacted or written, options a remote may not store: a
+    credential in plain text, or a bad value of an option artctl itself reads (``fsync=maybe``).
+    ``env:VAR`` values are checked when the remote is used, where the variable is set."""
+    options = options or {}
+    refuse_plain_secrets(options, name, split_url(url)[0])
+    open_storage(url, _without_env(options))  # contacts nothing
+
+
+def _without_env(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` minus its ``env:`` values (not resolvable where the remote is added)."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if isinstance(value, dict):
+            out[key] = _without_env(value)
+        elif not (isinstance(value, str) and value.startswith(ENV_PREFIX)):
+            out[key] = value
+    return out
+
+
 def remove_remote(repo: Repository, name: str) -> RemoteSpec:
     spec = get_remote(repo, name)
+    if spec.from_env:
+        var = spec.sources["url"]
+        raise Conflict(
+            f"remote {name!r} comes from the environment ({var}), not from a config file",
+            hint=f"unset {var} (and its {var[: -len('URL')]}OPTIONS_* variables)",
+        )
     repo.config.unset(f"remote.{name}")
     if repo.config.get("core.default_remote") == name:
         repo.config.unset("core.default_remote")
@@ -236,16 +311,76 @@ def fsync_option(options: dict[str, Any]) -> bool:
     return True if value is None else parse_bool(value, "the fsync option of a file:// remote")
 
 
-def open_storage(url: str, options: dict[str, Any] | None = None, *, jobs: int | None = None) -> Backend:
+def open_storage(
+    url: str, options: dict[str, Any] | None = None, *, jobs: int | None = None, remote: str | None = None
+) -> Backend:
     """The backend of the remote at ``url`` with its storage ``options`` (nothing is contacted).
 
-    The options artctl itself reads are checked here and passed to the backend as typed values.
+    ``env:VAR`` values are read from the environment now (an unset one is an error naming
+    ``remote``, default the URL); the options artctl itself reads are checked here and passed to
+    the backend as typed values.
     """
     from artctl.backend import open_backend
 
-    return open_backend(url, options, jobs=jobs, fsync=fsync_option(options or {}))
+    resolved = resolve(options or {}, remote or url)
+    return open_backend(url, resolved, jobs=jobs, fsync=fsync_option(resolved))
 
 
 def backend_for(repository: Repository, spec: RemoteSpec) -> Backend:
     """The backend of a remote, with its ``remote.<NAME>.jobs`` from the settings."""
-    return open_storage(spec.url, spec.options, jobs=repository.settings.jobs_for(spec.name))
+    warn_plain_secrets(spec)
+    jobs = repository.settings.jobs_for(spec.name)
+    if jobs is None and spec.from_env:  # the settings know the remotes of the config files only
+        from artctl.repository.config import parse_count
+
+        value, source = repository.config.lookup(f"remote.{spec.name}.jobs")
+        jobs = None if source is None else parse_count(value, f"remote.{spec.name}.jobs", source)
+    return open_storage(spec.url, spec.options, jobs=jobs, remote=spec.name)
+
+
+def warn_plain_secrets(spec: RemoteSpec) -> None:
+    """A :class:`~artctl.errors.CredentialWarning` when a config file holds a credential of
+    ``spec`` in plain text (written by an older artctl), with the command that moves it out.
+
+    The warning's text is the same for every use of the remote, so Python's warning registry
+    shows it once per command (the CLI) or once per process (the library).
+    """
+    if not spec.plain_secrets:
+        return
+    keys = [key for key, _layer in spec.plain_secrets]
+    layers = {layer for _key, layer in spec.plain_secrets}
+    files = sorted("the user config" if layer == "user" else ".artifacts/config.toml" for layer in layers)
+    if layers == {"repository"}:
+        command, variables = _readd_command(spec, keys)
+        fix = f"run `{command}` with {' and '.join(variables)} set"
+    else:
+        unset = " && ".join(f"artctl config --user --unset remote.{spec.name}.options.{k}" for k in keys)
+        fix = f"run `{unset}` and set {' '.join(option_variable(spec.name, k) for k in keys)}"
+    warnings.warn(
+        CredentialWarning(
+            f"remote {spec.name} keeps the credential {', '.join(keys)} in plain text in "
+            f"{' and '.join(files)} (written by an older artctl); {fix}, or leave it to "
+            f"{chain_hint(split_url(spec.url)[0])}"
+        ),
+        stacklevel=3,
+    )
+
+
+def _readd_command(spec: RemoteSpec, secrets: list[str]) -> tuple[str, list[str]]:
+    """``artctl remote add NAME URL --force -o …`` that keeps the other options and reads each
+    of ``secrets`` from a variable named after the remote and the key; and those variables."""
+    import shlex
+
+    from artctl.repository.config import format_value
+
+    stored = ("repository", "user")
+    kept = [
+        f"-o {shlex.quote(f'{k}={format_value(v)}')}"
+        for k, v in leaves(spec.options)
+        if k not in secrets and spec.sources.get(f"options.{k}") in stored
+    ]
+    prefix = url_variable(spec.name)[len("ARTCTL_REMOTE_") : -len("URL")]
+    variables = [prefix + k.upper().replace(".", "_").replace("-", "_") for k in secrets]
+    moved = [f"-o {k}=env:{var}" for k, var in zip(secrets, variables, strict=True)]
+    command = f"artctl remote add {spec.name} {shlex.quote(spec.url)} --force {' '.join(kept + moved)}"
+    return command, variables
