@@ -106,6 +106,14 @@ class RemoteError(ArtctlError, OSError):
     """A remote could not be reached or answered with an error."""
 
 
+class CredentialNotSet(RemoteError):
+    """A remote's ``env:VAR`` option names a variable this environment lacks: the remote cannot
+    be used here (commands that skip unreachable remotes, like ``cache cleanup`` from cron,
+    skip it too), and it is the user's setup to fix (exit 2)."""
+
+    exit_code = 2
+
+
 class MissingExtra(ArtctlError, ImportError):
     """A URL needs a cloud backend this install lacks (``pip install 'artctl[s3]'``)."""
 

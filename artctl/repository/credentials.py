@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from artctl.errors import InvalidInput
+from artctl.errors import CredentialNotSet, InvalidInput
 
 #: The prefix of a value read from the environment when the remote is used.
 ENV_PREFIX = "env:"
@@ -149,7 +149,7 @@ def resolve(options: dict[str, Any], remote: str, prefix: str = "") -> dict[str,
             continue
         found = os.environ.get(var)
         if found is None:
-            raise InvalidInput(
+            raise CredentialNotSet(
                 f"environment variable {var} is not set (option {prefix}{key}={value} of remote {remote})",
                 hint=f"set {var} in this environment, or change the option with "
                 f"`artctl remote add {remote} URL --force -o {prefix}{key}=env:OTHER_VAR`",
