@@ -42,6 +42,17 @@ class Repo(Repository):
             super().__init__(find_root(Path(path) if path is not None else None))
 
     @classmethod
+    def open(cls, location: str | os.PathLike[str]) -> Repo:
+        """The repository at a path, or a remote itself (``s3://…``, or a configured remote's
+        name) through its metadata mirror: see :mod:`artctl.ops.remote.mirror`. Changes made
+        through the returned object stay in the mirror; the CLI's ``--repo`` publishes them."""
+        from artctl.ops.remote.mirror import open_location
+
+        repository = open_location(location)
+        repository.close()  # the Repo returned is a second object over the same directory
+        return cls(repository)
+
+    @classmethod
     def init(cls, directory: str | os.PathLike[str] | None = None) -> tuple[Repo, bool]:
         """Create ``DIR/.artifacts`` (idempotent): see :meth:`Repository.init`."""
         repository, created = Repository.init(Path(directory) if directory is not None else None)
