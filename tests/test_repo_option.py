@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from artctl.format.names import parse_name
+
 from conftest import CLI, Result, make_tree, run_cli_process
 from servers import free_port, make_s3_bucket
 
@@ -33,7 +35,12 @@ def remote(request: pytest.FixtureRequest, tmp_path: Path, cli: CLI) -> str:
         server = request.getfixturevalue("s3_server")
         url = f"s3://{make_s3_bucket(server)}/team"
         cli.env.update(server.env)
-    publisher = tmp_path / "publisher"
+    publish_remote(cli, tmp_path / "publisher", url)
+    return url
+
+
+def publish_remote(cli: CLI, publisher: Path, url: str) -> None:
+    """Push ``p/ds:v0`` (alias ``prod``) and ``p/ds:v1`` to ``url`` from a new repository."""
     make_tree(publisher / "data", {"a.txt": "alpha\n", "big.bin": b"\x05" * 300_000})
     cli.ok("init", cwd=publisher)
     cli.ok("artifact", "put", "data", "-n", "p/ds", "-t", "dataset", "-a", "prod", cwd=publisher)
@@ -41,7 +48,6 @@ def remote(request: pytest.FixtureRequest, tmp_path: Path, cli: CLI) -> str:
     cli.ok("artifact", "put", "data", "-n", "p/ds", "-t", "dataset", cwd=publisher)
     cli.ok("remote", "add", "origin", url, "--default", cwd=publisher)
     cli.ok("push", cwd=publisher)
-    return url
 
 
 def clone_listing(cli: CLI, url: str, where: Path) -> dict[str, dict[str, object]]:
@@ -109,6 +115,33 @@ def test_alias_removal_round_trips(cli: CLI, remote: str, tmp_path: Path) -> Non
     assert "prod" not in clone_listing(cli, remote, tmp_path / "clone")["v0"]["aliases"]  # type: ignore[operator]
 
 
+def test_a_failed_publish_leaves_the_mirror_as_the_remote_is(cli: CLI, tmp_path: Path) -> None:
+    from artctl.errors import RemoteError
+    from artctl.ops.lifecycle import add_alias
+    from artctl.ops.remote.mirror import open_mirror
+
+    url = (tmp_path / "remote").as_uri()
+    publish_remote(cli, tmp_path / "publisher", url)
+    format_file = tmp_path / "remote" / "FORMAT"
+    good = format_file.read_bytes()
+    mirror = open_mirror(url)
+    try:
+        with pytest.raises(RemoteError), mirror.published():
+            add_alias(mirror.repository, "p/ds:v1", "oops")
+            format_file.write_bytes(b"not artctl")  # the remote breaks before the publish
+        format_file.write_bytes(good)
+        mirror.refresh()
+        assert mirror.repository.registry.aliases(parse_name("p/ds")) == {"prod": "v0"}
+        with pytest.raises(ValueError), mirror.published():
+            add_alias(mirror.repository, "p/ds:v1", "half")
+            raise ValueError("the command fails after its change")
+    finally:
+        format_file.write_bytes(good)
+        mirror.repository.close()
+    aliases = {a["alias"] for a in cli.ok("--repo", url, "alias", "ls", "p/ds", "--json").json()}
+    assert aliases == {"latest", "prod"}
+
+
 def test_configured_remote_name_and_environment(cli: CLI, remote: str, workdir: Path) -> None:
     cli.ok("init")
     cli.ok("remote", "add", "origin", remote)
@@ -118,6 +151,12 @@ def test_configured_remote_name_and_environment(cli: CLI, remote: str, workdir: 
     assert [a["name"] for a in env_listing] == ["p/ds"]
     cli.ok("alias", "add", "p/ds:v1", "best", "--repo", "origin")
     assert cli.ok("artifact", "ls", "--json").json() == [], "the local repository is untouched"
+    if remote.startswith("s3://"):  # a URL of a configured remote uses that remote's options
+        endpoint = cli.env["AWS_ENDPOINT_URL"]
+        cli.ok("remote", "rm", "origin")
+        cli.ok("remote", "add", "origin", remote + "/", "-o", f"endpoint_url={endpoint}")
+        dead = {k: f"http://127.0.0.1:{free_port()}" for k in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")}
+        assert cli.ok("--repo", remote, "artifact", "ls", "--json", env=dead).json()[0]["name"] == "p/ds"
 
 
 def test_api_and_repo_open_on_a_remote(cli: CLI, remote: str, workdir: Path) -> None:
@@ -172,7 +211,7 @@ def test_bad_targets_are_one_clear_line(cli: CLI, tmp_path: Path, own_user_cache
 
 
 def test_local_only_commands_are_refused_on_a_remote(cli: CLI, remote: str) -> None:
-    for args in (["draft", "new", "p/ds"], ["init"], ["remote", "add", "x", remote], ["push"]):
+    for args in (["draft", "new", "p/ds"], ["init"], ["remote", "add", "x", remote], ["push"], ["ui"]):
         result = cli.fails("--repo", remote, *args, code=2)
         assert "--repo" in result.stderr and "not on a remote" in result.stderr, result
 

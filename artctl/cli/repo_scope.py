@@ -36,6 +36,8 @@ LOCAL_ONLY = (
     ("run", "start"),
     ("run", "finish"),
     ("run", "exec"),
+    # its edits would reach the remote only when the server stops, and Ctrl-C drops them
+    ("ui",),
 )
 #: Commands that work on the remote's own storage, not on its mirror.
 ON_REMOTE = (("gc",),)

@@ -176,12 +176,13 @@ def mirror_key(url: str) -> str:
 def open_mirror(url: str, options: dict[str, Any] | None = None, *, refresh: bool = True) -> Mirror:
     """The mirror of the remote at ``url`` (created on first use), refreshed from it.
 
-    The remote is checked first, so an unreachable or non-artctl URL is one error and leaves no
-    mirror behind.
+    A new mirror's remote is checked first, so an unreachable or non-artctl URL is one error and
+    leaves no mirror behind.
     """
     options = dict(options or {})
-    open_remote(remote_backend(url, options), create=False)
     directory = mirrors_dir() / mirror_key(url)
+    if not directory.exists():  # later, the refresh's own check says what is wrong
+        open_remote(remote_backend(url, options), create=False)
     with mirror_lock(directory, url):
         repository, _ = Repository.init(directory)
         _configure(repository, url, options)
