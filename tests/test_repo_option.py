@@ -13,7 +13,7 @@ import pytest
 
 from artctl.format.names import parse_name
 
-from conftest import CLI, Result, make_tree, run_cli_process
+from conftest import CLI, Result, make_tree, run_cli_process, run_killed_at
 from servers import free_port, make_s3_bucket
 
 #: The round trip of an alias removal or an edited description is push's three-way merge (the
@@ -140,6 +140,19 @@ def test_a_failed_publish_leaves_the_mirror_as_the_remote_is(cli: CLI, tmp_path:
         mirror.repository.close()
     aliases = {a["alias"] for a in cli.ok("--repo", url, "alias", "ls", "p/ds", "--json").json()}
     assert aliases == {"latest", "prod"}
+
+
+def test_a_write_killed_before_its_publish_is_not_shown_and_the_rerun_publishes(
+    cli: CLI, tmp_path: Path, workdir: Path
+) -> None:
+    url = (tmp_path / "remote").as_uri()
+    publish_remote(cli, tmp_path / "publisher", url)
+    run_killed_at("mirror.changed", "--repo", url, "alias", "add", "p/ds:v1", "gold", cwd=workdir)
+    aliases = cli.ok("--repo", url, "alias", "ls", "p/ds", "--json").json()
+    assert "gold" not in {a["alias"] for a in aliases}, "the mirror shows a change the remote lacks"
+    cli.ok("--repo", url, "alias", "add", "p/ds:v1", "gold")
+    assert "gold" in clone_listing(cli, url, tmp_path / "clone")["v1"]["aliases"]  # type: ignore[operator]
+    assert not list((tmp_path / "xdg-cache").glob("artctl/mirrors/*/sessions/*")), "session files left"
 
 
 def test_configured_remote_name_and_environment(cli: CLI, remote: str, workdir: Path) -> None:

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from artctl.base.crashpoints import crash_point, declare
 from artctl.base.locks import flock_wait, open_lock_file
 from artctl.errors import RemoteError
-from artctl.format.layout import journal_key, sync_base_key
+from artctl.format.layout import REMOTES, journal_key, sync_base_key
 from artctl.format.names import ArtifactName, parse_name
 from artctl.ops.remote.config import open_storage
 from artctl.ops.remote.protocol import open_remote
@@ -46,6 +47,16 @@ MIRROR_REMOTE = "origin"
 MIRRORS_DIR = "mirrors"
 #: Refreshing a big registry from a slow remote may take a while: wait for another process's.
 MIRROR_LOCK_TIMEOUT = 600.0
+
+#: Beside a mirror's ``.artifacts``: a file per process running a command on it.
+SESSIONS_DIR = "sessions"
+
+MIRROR_CHANGED = declare(
+    "mirror.changed",
+    "a command changed the mirror of a remote and has not published it: the next command on the "
+    "mirror finds the dead process's session file and refreshes the whole registry from the remote, "
+    "so the change is gone, as it is from the remote; the re-run makes it again",
+)
 
 #: What a registry directory looked like: ``{artifact name: fingerprint of its files}``.
 Fingerprint = dict[str, tuple[tuple[str, int, int], ...]]
@@ -110,16 +121,51 @@ class Mirror:
         the end); a command that fails leaves the mirror as the remote has it."""
         before = self.fingerprint()
         names: list[str] = []
+        with self._session():
+            try:
+                yield names
+            except BaseException:
+                changed = self.changed(before)
+                if changed:
+                    with contextlib.suppress(Exception):
+                        self.discard(changed)
+                raise
+            names.extend(self.changed(before))
+            crash_point(MIRROR_CHANGED)
+            self.publish(names)
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[None]:
+        """A file naming this process while a command runs on the mirror: one left by a killed
+        process means the mirror may hold a change that never reached the remote."""
+        import uuid
+
+        sessions = self.repository.root.parent / SESSIONS_DIR
+        sessions.mkdir(exist_ok=True)
+        marker = sessions / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        marker.touch()
         try:
-            yield names
-        except BaseException:
-            changed = self.changed(before)
-            if changed:
-                with contextlib.suppress(Exception):
-                    self.discard(changed)
-            raise
-        names.extend(self.changed(before))
-        self.publish(names)
+            yield
+        finally:
+            marker.unlink(missing_ok=True)
+
+    def recover(self) -> bool:
+        """After a command killed on this mirror (a session file of a dead process), forget the
+        whole registry (the next refresh brings back what the remote has); True when it did."""
+        from artctl.ops.checkout import process_gone
+
+        sessions = self.repository.root.parent / SESSIONS_DIR
+        dead = [m for m in sessions.glob("*-*") if process_gone(int(m.name.split("-", 1)[0]))]
+        if not dead:
+            return False
+        layout = self.repository.layout
+        for directory in (layout.journal, layout.path(f"{REMOTES}/{MIRROR_REMOTE}/synced")):
+            shutil.rmtree(directory, ignore_errors=True)
+        for child in layout.registry.iterdir():
+            shutil.rmtree(child, ignore_errors=True)
+        for marker in dead:
+            marker.unlink(missing_ok=True)
+        return True
 
     def discard(self, names: list[str]) -> None:
         """Forget the mirror's copy of ``names`` and refresh: back to what the remote has."""
@@ -186,7 +232,8 @@ def open_mirror(url: str, options: dict[str, Any] | None = None, *, refresh: boo
     with mirror_lock(directory, url):
         repository, _ = Repository.init(directory)
         _configure(repository, url, options)
-    mirror = Mirror(repository, url)
+        mirror = Mirror(repository, url)
+        mirror.recover()
     if refresh:
         mirror.refresh()
     return mirror
