@@ -142,6 +142,30 @@ def test_a_failed_publish_leaves_the_mirror_as_the_remote_is(cli: CLI, tmp_path:
     assert aliases == {"latest", "prod"}
 
 
+@NEEDS_SYNC
+def test_a_conflicting_change_is_refused_as_push_refuses_it(cli: CLI, tmp_path: Path) -> None:
+    from artctl.errors import ArtctlError
+    from artctl.ops.lifecycle import add_alias
+    from artctl.ops.remote.mirror import open_mirror
+
+    url = (tmp_path / "remote").as_uri()
+    publish_remote(cli, tmp_path / "publisher", url)
+    mirror = open_mirror(url)
+    try:
+        with pytest.raises(ArtctlError, match="prod"), mirror.published():
+            add_alias(mirror.repository, "p/ds:v1", "prod")
+            publisher = tmp_path / "publisher"  # someone else, meanwhile: a v2 becomes prod
+            make_tree(publisher / "data", {"c.txt": "gamma\n"})
+            cli.ok("artifact", "put", "data", "-n", "p/ds", "-t", "dataset", "-a", "prod", cwd=publisher)
+            cli.ok("push", cwd=tmp_path / "publisher")
+    finally:
+        mirror.repository.close()
+    aliases = {
+        a["alias"]: a["version"] for a in cli.ok("--repo", url, "alias", "ls", "p/ds", "--json").json()
+    }
+    assert aliases["prod"] == "v2", "the remote keeps the other change; the mirror shows it"
+
+
 def test_a_write_killed_before_its_publish_is_not_shown_and_the_rerun_publishes(
     cli: CLI, tmp_path: Path, workdir: Path
 ) -> None:
