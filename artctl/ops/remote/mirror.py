@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.locks import flock_wait, open_lock_file
 from artctl.errors import RemoteError
-from artctl.format.layout import REMOTES, journal_key, sync_base_key
+from artctl.format.layout import CONFIG_FILE, REMOTES, journal_key, sync_base_key
 from artctl.format.names import ArtifactName, parse_name
 from artctl.ops.remote.config import open_storage
 from artctl.ops.remote.protocol import open_remote
@@ -206,7 +206,7 @@ def mirrors_dir() -> Path:
     from artctl.repository.config import default_cache_dir
 
     try:
-        config = Config(find_root() / "config.toml")
+        config = Config(find_root() / CONFIG_FILE)
     except ArtctlError:
         config = Config(None)
     return (user_cache_dir(config) or default_cache_dir()) / MIRRORS_DIR

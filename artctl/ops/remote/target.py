@@ -63,7 +63,7 @@ def _repository_around() -> Repository | None:
     """The repository of the working directory (``ARTCTL_DIR``), whose remotes names refer to."""
     try:
         return Repository(find_root())
-    except (RepositoryNotFound, ArtctlError):
+    except ArtctlError:  # none here, or one that cannot be read: no names to look up
         return None
 
 
