@@ -210,10 +210,16 @@ def test_api_and_repo_open_on_a_remote(cli: CLI, remote: str, workdir: Path) -> 
         assert [a.version for a in api.artifact_versions("dataset", "p/ds")] == ["v0", "v1"]
         with artctl.Repo.open(remote) as repo:
             assert repo.resolve("p/ds:latest").version == "v1"
+        version = api.artifact("p/ds:v1")
+        version.aliases.append("from-api")
+        version.save()  # published before it returns
+        api.artifact("p/ds:v0").delete(delete_aliases=True)
     finally:
         for key, value in saved.items():
             os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
     assert not (workdir / ".artifacts").exists()
+    seen = clone_listing(cli, remote, workdir.parent / "clone")
+    assert list(seen) == ["v1"] and "from-api" in seen["v1"]["aliases"]  # type: ignore[operator]
 
 
 def test_a_local_path_is_that_repository(cli: CLI, tmp_path: Path) -> None:

@@ -254,14 +254,14 @@ def remote_backend(url: str, options: dict[str, Any]) -> Backend:
     return open_storage(url, options)
 
 
-def open_location(location: str | os.PathLike[str]) -> Repository:
-    """THE opener of ``--repo`` and ``Repo.open``: a local repository as itself, a remote (URL or
-    configured name) as its refreshed :class:`Mirror`'s repository."""
+def open_location(location: str | os.PathLike[str]) -> Repository | Mirror:
+    """THE opener of ``Repo.open`` (the CLI's ``--repo`` resolves the same way): a local
+    repository as itself, a remote (URL or configured name) as its refreshed :class:`Mirror`."""
     target = resolve_target(os.fspath(location))
     if target.root is not None:
         return Repository(target.root)
     assert target.url is not None
-    return open_mirror(target.url, target.options).repository
+    return open_mirror(target.url, target.options)
 
 
 def collect_garbage(target: Target, *, grace: int | None, dry_run: bool) -> Any:
