@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from artctl.errors import InvalidInput
 from artctl.format.names import parse_name
 
 from conftest import CLI, Result, make_tree, run_cli_process, run_killed_at
@@ -235,6 +236,8 @@ def test_a_local_path_is_that_repository(cli: CLI, tmp_path: Path) -> None:
 
     assert Repository.open(other).root == other / ".artifacts"
     assert Repository.open(other.as_uri()).root == other / ".artifacts"
+    with pytest.raises(InvalidInput, match="is a remote URL"):
+        Repository.open("s3://bucket/team")  # a URL needs the remote layers: Repo.open
 
 
 def test_bad_targets_are_one_clear_line(cli: CLI, tmp_path: Path, own_user_cache: Path) -> None:
