@@ -25,6 +25,9 @@ NEEDS_REMOTE_GC = pytest.mark.skipif(
     importlib.util.find_spec("artctl.ops.remote.gc") is None, reason="artctl.ops.remote.gc is not merged yet"
 )
 
+#: What another part's tests already run on every backend: here only the path through --repo.
+FILE_ONLY = pytest.mark.parametrize("remote", ["file"], indirect=True)
+
 
 @pytest.fixture(params=["file", pytest.param("s3", marks=pytest.mark.servers)])
 def remote(request: pytest.FixtureRequest, tmp_path: Path, cli: CLI) -> str:
@@ -99,6 +102,7 @@ def test_writes_on_a_remote_are_published(cli: CLI, remote: str, tmp_path: Path,
 
 
 @NEEDS_SYNC
+@FILE_ONLY
 def test_description_edit_round_trips(cli: CLI, remote: str, tmp_path: Path) -> None:
     cli.ok("--repo", remote, "artifact", "update", "p/ds:v1", "--description", "cleaned")
     assert (
@@ -110,6 +114,7 @@ def test_description_edit_round_trips(cli: CLI, remote: str, tmp_path: Path) -> 
 
 
 @NEEDS_SYNC
+@FILE_ONLY
 def test_alias_removal_round_trips(cli: CLI, remote: str, tmp_path: Path) -> None:
     cli.ok("--repo", remote, "alias", "rm", "p/ds", "prod")
     assert "prod" not in cli.ok("--repo", remote, "artifact", "show", "p/ds:v0", "--json").json()["aliases"]
