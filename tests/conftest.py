@@ -33,7 +33,7 @@ pytest_plugins = ["servers"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Variables a test's outer environment must not leak into the CLI it runs.
-CLEARED_ENV = ("ARTCTL_RUN", "ARTCTL_DIR", "ARTCTL_DEBUG")
+CLEARED_ENV = ("ARTCTL_RUN", "ARTCTL_DIR", "ARTCTL_DEBUG", "ARTCTL_REPO")
 #: What every CLI run gets: gcsfs' fast mode off (TEST-SERVERS.md), a wide terminal for tables.
 FIXED_ENV = {"GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false", "COLUMNS": "200"}
 #: Environment only a new interpreter honours: read at import (crash points) or at start-up.

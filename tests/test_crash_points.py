@@ -339,6 +339,8 @@ OPERATIONS: dict[str, Operation] = {
 ELSEWHERE = ("push.", "pull.", "get.", "clone.", "usercache.")
 #: Collection renames and deletions: tests/test_names_projects.py.
 ELSEWHERE += ("rename.", "retire.", "delete-collection.")
+#: A command on a remote's mirror: tests/test_repo_option.py.
+ELSEWHERE += ("mirror.",)
 
 
 def _declared(prefixes: tuple[str, ...]) -> set[str]:

@@ -310,12 +310,16 @@ class Artifact(Staging, LocalFiles, RegistryLinks, Lineage):
                 run.log_artifact(self)
                 return self
             name = self._check_committable(self._repo(), project)
-            with start_run(
-                self._repo(), artifact_class=type(self), project=name.project, job_type="auto"
-            ) as auto:
+            with (
+                self._repo().published(),
+                start_run(
+                    self._repo(), artifact_class=type(self), project=name.project, job_type="auto"
+                ) as auto,
+            ):
                 auto.log_artifact(self)
             return self
-        self._save_fields()
+        with self._repo().published():
+            self._save_fields()
         return self
 
     def _save_fields(self) -> None:
@@ -368,7 +372,8 @@ class Artifact(Staging, LocalFiles, RegistryLinks, Lineage):
 
         record = self._saved()
         repo = self._repo()
-        delete_version(repo, f"{record.name}:{record.version}", delete_aliases=delete_aliases)
+        with repo.published():
+            delete_version(repo, f"{record.name}:{record.version}", delete_aliases=delete_aliases)
         self._record = repo.resolve(f"{record.name}:{record.version}", include_deleted=True)
         self._aliases = AliasList()
 

@@ -122,7 +122,8 @@ class RegistryLinks:
         from artctl.ops.links import link
 
         repo = self._repo()
-        result = link(repo, self._ref(), target_path, aliases=list(aliases or []))
+        with repo.published():
+            result = link(repo, self._ref(), target_path, aliases=list(aliases or []))
         return self._artifact_of(repo, result.record)
 
     def unlink(self) -> None:
@@ -131,6 +132,7 @@ class RegistryLinks:
 
         record = self._saved()
         repo = self._repo()
-        unlink(repo, self._ref())
+        with repo.published():
+            unlink(repo, self._ref())
         self._record = repo.resolve(f"{record.name}:{record.version}", include_deleted=True)
         self._aliases = AliasList()

@@ -71,8 +71,18 @@ class ArtifactCollection:
         """Persist the edited name, description and tags. A new ``name`` renames the collection
         (every version, alias and run link, as ``artctl artifact rename``); a name without a
         project stays in this one."""
+        with self._repo.published():
+            return self._save()
+
+    def _save(self) -> ArtifactCollection:
         if self.name != self._name.name:
             from artctl.ops.lifecycle import rename_artifact
+
+            if getattr(self._repo, "mirror", None) is not None:
+                raise InvalidInput(
+                    f"cannot rename {self._name} on a remote: a rename stays in one repository",
+                    hint="rename it in a clone (`artctl artifact rename`)",
+                )
 
             if not isinstance(self.name, str):
                 raise InvalidInput(f"a collection's name must be a string, not {self.name!r}")
@@ -88,7 +98,8 @@ class ArtifactCollection:
         """Soft-delete every version and drop every alias, as W&B's ``collection.delete()``."""
         from artctl.ops.lifecycle import delete_artifact
 
-        delete_artifact(self._repo, self._name)
+        with self._repo.published():
+            delete_artifact(self._repo, self._name)
 
     def __repr__(self) -> str:
         return f"<ArtifactCollection {self._name} ({self.type})>"

@@ -17,14 +17,20 @@ class Api:
     """Queries over a repository, like ``wandb.Api()``.
 
     Outside any repository one is created as ``./.artifacts`` (see :mod:`artctl.api.workspace`).
+    ``repo=`` queries another repository or a remote itself: ``Api(repo="s3://bucket/team")``,
+    ``Api(repo="origin")`` (see :meth:`Repo.open`).
     """
 
     def __init__(
-        self, overrides: dict[str, str] | None = None, *, dir: str | os.PathLike[str] | None = None
+        self,
+        overrides: dict[str, str] | None = None,
+        *,
+        dir: str | os.PathLike[str] | None = None,
+        repo: str | os.PathLike[str] | None = None,
     ) -> None:
         from artctl.api.workspace import open_repo
 
-        self._repo = open_repo(dir)
+        self._repo = Repo.open(repo) if repo is not None else open_repo(dir)
         overrides = overrides or {}
         base = self._repo.names  # core.entity; ARTCTL_PROJECT, else core.project
         if overrides.get("entity"):

@@ -8,8 +8,10 @@ each a call into the module that owns it (``ops/put.py``, ``ops/get.py``,
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,7 @@ from artctl.repository.repo import Repository, find_root
 from artctl.repository.views import ArtifactSummary, PutResult, VersionInfo
 
 if TYPE_CHECKING:
+    from artctl.ops.remote.mirror import Mirror
     from artctl.ops.remote.transfer import TransferResult
     from artctl.ops.verify import VerifyResult
 
@@ -40,6 +43,23 @@ class Repo(Repository):
             super().__init__(path.root)
         else:
             super().__init__(find_root(Path(path) if path is not None else None))
+
+    @classmethod
+    def open(cls, location: str | os.PathLike[str]) -> Repo:
+        """The repository at a path, or a remote itself (``s3://…``, or a configured remote's
+        name) as a :class:`RemoteRepo` over its metadata mirror (:mod:`artctl.ops.remote.mirror`)."""
+        from artctl.ops.remote.mirror import Mirror, open_location
+
+        opened = open_location(location)
+        if isinstance(opened, Mirror):
+            return RemoteRepo(opened)
+        opened.close()  # the Repo returned is a second object over the same directory
+        return cls(opened)
+
+    def published(self) -> AbstractContextManager[object]:
+        """Wraps each write of the API: others see a local repository's change at once; a
+        :class:`RemoteRepo` pushes it to the remote when the block ends."""
+        return contextlib.nullcontext()
 
     @classmethod
     def init(cls, directory: str | os.PathLike[str] | None = None) -> tuple[Repo, bool]:
@@ -205,6 +225,42 @@ class Repo(Repository):
         return verify(self, ref, progress, repair=repair, remote=remote)
 
 
+class RemoteRepo(Repo):
+    """A remote opened as a repository (``Repo.open("s3://…")``, ``Api(repo=…)``): reads come
+    from its metadata mirror, and every write through the API (``put``, ``update``,
+    ``Artifact.save``/``delete``/``link`` …) is published to the remote before it returns, with
+    push's rules; a write that fails leaves the mirror as the remote has it."""
+
+    def __init__(self, mirror: Mirror) -> None:
+        super().__init__(mirror.repository)
+        self.mirror = mirror
+        self._writing = False
+
+    @contextlib.contextmanager
+    def published(self) -> Iterator[object]:
+        if self._writing:  # a write made of writes (save → update) publishes once, at the end
+            yield None
+            return
+        self._writing = True
+        try:
+            with self.mirror.published() as names:
+                yield names
+        finally:
+            self._writing = False
+
+    def put(self, path: str | os.PathLike[str], **options: Any) -> PutResult:
+        with self.published():
+            return super().put(path, **options)
+
+    def update(self, ref: str | ArtifactRef, **changes: Any) -> VersionInfo:
+        with self.published():
+            return super().update(ref, **changes)
+
+    def close(self) -> None:
+        self.mirror.repository.close()
+        super().close()
+
+
 def clone(
     url: str, directory: str | os.PathLike[str] | None = None, **options: Any
 ) -> tuple[Repo, TransferResult]:
@@ -217,4 +273,4 @@ def clone(
     return Repo(repository), result
 
 
-__all__ = ["ArtifactSummary", "PutResult", "Repo", "VersionInfo", "clone"]
+__all__ = ["ArtifactSummary", "PutResult", "RemoteRepo", "Repo", "VersionInfo", "clone"]

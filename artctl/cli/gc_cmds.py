@@ -100,6 +100,8 @@ def gc_cmd(dry_run: bool, grace: str | None) -> None:
 
     out = get_output()
     seconds = parse_grace(grace) if grace is not None else None
+    if out.repo is not None and _gc_remote(out.repo, seconds, dry_run):
+        return
     repo = open_repo()
     with out.progress_bar("gc") as progress:
         result = gc(repo, dry_run=dry_run, grace_period=seconds, progress=progress)
@@ -128,6 +130,25 @@ def gc_cmd(dry_run: bool, grace: str | None) -> None:
         )
     for problem in result.problems:
         out.warn(problem)
+
+
+def _gc_remote(location: str, grace: int | None, dry_run: bool) -> bool:
+    """``--repo X gc`` with a remote X: garbage collection on the remote itself; False when X
+    is a local repository (the ordinary gc then runs there)."""
+    from artctl.ops.remote.mirror import collect_garbage
+    from artctl.ops.remote.target import resolve_target
+
+    target = resolve_target(location)
+    if not target.remote:
+        return False
+    report = collect_garbage(target, grace=grace, dry_run=dry_run)
+    out = get_output()
+    if out.json:
+        out.emit_json(report.to_json())
+    else:
+        for key, value in report.to_json().items():
+            out.result(f"{key}\t{value}")
+    return True
 
 
 def register(group: click.Group) -> None:

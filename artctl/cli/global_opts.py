@@ -1,6 +1,6 @@
-"""The global options (``--debug``, ``-v``, ``-q``, ``--json``, ``--progress``), accepted before the
-subcommand (``artctl -q artifact ls``) and after it (``artctl artifact ls -q``), as W&B's and
-git's users type them.
+"""The global options (``--debug``, ``-v``, ``-q``, ``--json``, ``--progress``, ``--repo``),
+accepted before the subcommand (``artctl -q artifact ls``) and after it (``artctl artifact ls
+-q``), as W&B's and git's users type them.
 
 The root command declares them; :func:`install` gives every other command hidden copies that
 set the same :class:`~artctl.cli.output.Output` fields, so one declaration serves both places
@@ -59,6 +59,11 @@ def _no_progress(ctx: click.Context, param: click.Parameter, value: bool) -> Non
         _output().progress_mode = "none"
 
 
+def _set_repo(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        _output().repo = value
+
+
 def global_options(*, hidden: bool, with_json: bool) -> list[click.Option]:
     """Fresh option objects (click params cannot be shared between commands)."""
     common: dict[str, Any] = {"expose_value": False, "hidden": hidden}
@@ -91,6 +96,16 @@ def global_options(*, hidden: bool, with_json: bool) -> list[click.Option]:
             metavar="[MODE]",
             help="Progress on stderr: bar (the default --progress), plain (one line per step, "
             "for CI logs), none, or auto (a bar only when stderr is a terminal; default).",
+            **common,
+        ),
+        click.Option(
+            ["--repo"],
+            envvar="ARTCTL_REPO",
+            metavar="URL|REMOTE",
+            callback=_set_repo,
+            help="Work on this repository instead of the one around the working directory: a "
+            "path, or a remote itself (s3://…, gs://…, az://…, file://…, or a configured remote's "
+            "name such as origin). Also $ARTCTL_REPO.",
             **common,
         ),
         click.Option(
@@ -134,10 +149,15 @@ class ArtctlCommand(GlobalArgsMixin, click.Command):
 
 
 def install(root: click.Group, walk: Callable[..., Any]) -> None:
-    """Give every command below ``root`` hidden copies of the global options it lacks."""
+    """Give every command below ``root`` hidden copies of the global options it lacks, and
+    every leaf command the ``--repo`` scope (:mod:`artctl.cli.repo_scope`)."""
+    from artctl.cli.repo_scope import scoped
+
     for path, command in walk(root, hidden=True):
         if not path:
             continue
+        if not isinstance(command, click.Group) and command.callback is not None:
+            command.callback = scoped(command.callback, path)
         taken = {opt for p in command.params for opt in getattr(p, "opts", ())}
         for option in global_options(hidden=True, with_json=False):
             if not set(option.opts) & taken:

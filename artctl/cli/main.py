@@ -26,7 +26,8 @@ COMMAND_SUFFIX = "_cmds"
 
 EPILOG = """\b
 Exit codes: 0 success, 1 operation failed, 2 usage error, 130 interrupted.
-Environment: ARTCTL_DIR (repository), ARTCTL_RUN (run to link), ARTCTL_DEBUG=1 (tracebacks).
+Environment: ARTCTL_DIR (repository), ARTCTL_REPO (like --repo), ARTCTL_RUN (run to link),
+ARTCTL_DEBUG=1 (tracebacks).
 """
 
 
@@ -36,14 +37,21 @@ Environment: ARTCTL_DIR (repository), ARTCTL_RUN (run to link), ARTCTL_DEBUG=1 (
 def cli(ctx: click.Context) -> None:
     """Version datasets, models and results as named artifacts in a local repository.
 
-    Global options (--debug, -v, -q, --json, --progress) may also follow the subcommand:
-    `artctl artifact ls --debug`.
+    Global options (--debug, -v, -q, --json, --progress, --repo) may also follow the
+    subcommand: `artctl artifact ls --debug`.
+
+    --repo works on another repository, or directly on a remote (as restic -r): every read
+    command, and alias add/rm, artifact update/rm/put, which publish their change to the remote
+    before returning; `gc` on a remote collects garbage on the remote itself. The remote's
+    registry is mirrored in the user cache and objects are fetched when needed: `artctl --repo
+    s3://bucket/team artifact ls`, `artctl --repo origin alias add proj/model:v7 production`.
 
     \b
     Quick start:
       artctl init
       artctl artifact put ./data -n proj/mnist -t dataset
       artctl artifact get proj/mnist:latest --root out/
+      artctl --repo origin artifact ls
     """
     ctx.with_resource(warnings_as_lines(ctx.ensure_object(Output)))
 

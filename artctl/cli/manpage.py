@@ -31,6 +31,11 @@ ROOT_EXTRA = {
             "the repository to use (the .artifacts directory or its parent) instead of "
             "searching upwards from the working directory",
         ),
+        (
+            "ARTCTL_REPO",
+            "like --repo: a repository path, a remote URL or a configured remote's name to work on "
+            "(a remote through its metadata mirror in the user cache)",
+        ),
         ("ARTCTL_RUN", "run id that put and get link what they log or use to"),
         ("ARTCTL_DEBUG", "set to 1 to show tracebacks and timings (like --debug)"),
         ("ARTCTL_UI_TOKEN", "the access token artctl ui requires (default: a new random one each start)"),

@@ -28,6 +28,8 @@ class Output:
     verbose: int = 0
     progress_mode: str = "auto"  # --progress MODE: auto (a bar on a terminal), bar, plain, none
     debug: bool = False
+    #: ``--repo X`` (``ARTCTL_REPO``): the repository or remote the command works on.
+    repo: str | None = None
     #: A JSON document went to stdout: an error after it must not print a second one.
     emitted_json: bool = False
     _stdout: Console | None = field(default=None, repr=False)

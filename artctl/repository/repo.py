@@ -18,7 +18,7 @@ from artctl.base import locks
 from artctl.base.fsutil import atomic_write_bytes
 from artctl.base.hashing import hash_bytes
 from artctl.base.units import ttl_seconds
-from artctl.errors import ObjectNotFound, RepositoryFormatError, RepositoryNotFound
+from artctl.errors import InvalidInput, ObjectNotFound, RepositoryFormatError, RepositoryNotFound
 from artctl.format.layout import DIRNAME, FORMAT_FILE, GITIGNORE, INIT_DIRS, Layout
 from artctl.format.manifest import Entry, Manifest
 from artctl.format.names import ArtifactName, ArtifactRef, NameScope, parse_ref
@@ -98,6 +98,24 @@ class Repository:
     @classmethod
     def find(cls, start: Path | None = None) -> Repository:
         return cls(find_root(start))
+
+    @classmethod
+    def open(cls, location: str | os.PathLike[str]) -> Repository:
+        """The repository at ``location`` (its ``.artifacts`` directory or the one holding it).
+
+        A remote URL is opened by ``artctl.ops.remote.mirror.open_location`` (``Repo.open``),
+        which needs the remote machinery of the layers above this one.
+        """
+        text = os.fspath(location)
+        if "://" in text and not text.startswith("file://"):
+            raise InvalidInput(
+                f"{text} is a remote URL", hint="open it with artctl.Repo.open(url) or `artctl --repo URL`"
+            )
+        path = Path(text.removeprefix("file://")).expanduser().resolve()
+        for candidate in [path] if path.name == DIRNAME else [path / DIRNAME]:
+            if (candidate / FORMAT_FILE).is_file():
+                return cls(candidate)
+        raise RepositoryNotFound(f"{text} is not an artctl repository", hint=f"run `artctl init {text}`")
 
     @classmethod
     def init(cls, directory: Path | None = None) -> tuple[Repository, bool]:
