@@ -339,6 +339,8 @@ OPERATIONS: dict[str, Operation] = {
 ELSEWHERE = ("push.", "pull.", "get.", "clone.", "usercache.")
 #: Collection renames and deletions: tests/test_names_projects.py.
 ELSEWHERE += ("rename.", "retire.", "delete-collection.")
+#: The format-1 → 2 migration: tests/test_migration.py.
+ELSEWHERE += ("migrate.",)
 
 
 def _declared(prefixes: tuple[str, ...]) -> set[str]:
