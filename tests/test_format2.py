@@ -99,6 +99,8 @@ def test_a_merge_rewrites_each_slot_whole(cli, workdir: Path) -> None:
     }
     extras = [f for f in _files(b) if f.startswith("edits/") or f.endswith((".deleted.json", ".purged.json"))]
     assert extras == []  # each slot is the journal's (folded) record alone: v2 says "deleted" itself
+    log = cli.ok("alias", "log", "p/d", "mine", "--json", cwd=b).json()
+    assert [(e["from"], e["to"]) for e in log] == [("v0", "v1"), (None, "v0")]  # the merge's move, recorded
     slot0 = json.loads((_registry(b) / "versions" / "v0.json").read_text())
     assert slot0["description"] == "from a" and not (_registry(b) / "edits" / "v0").exists()
     assert not (_registry(b) / "versions" / "v1.deleted.json").exists()

@@ -34,8 +34,15 @@ class RegistryVersions(RegistryCollections):
         files = version_files(self.layout, name, index)
         return None if files is None else fold(files.record, files.edits, files.tombstone, files.purge)
 
-    def aliases_of(self, record: VersionRecord, *, latest: VersionRecord | None | bool = True) -> list[str]:
-        """All aliases of a version, managed ones included, in display order."""
+    def aliases_of(
+        self,
+        record: VersionRecord,
+        *,
+        latest: VersionRecord | None | bool = True,
+        table: dict[str, str] | None = None,
+    ) -> list[str]:
+        """All aliases of a version, managed ones included, in display order (``latest`` and
+        ``table``, the custom aliases: given by a caller that lists many versions, read once)."""
         name = parse_name(record.name)
         out = []
         if latest is True:
@@ -43,7 +50,8 @@ class RegistryVersions(RegistryCollections):
         if isinstance(latest, VersionRecord) and latest.index == record.index:
             out.append(LATEST)
         out.append(record.version)
-        out.extend(sorted(a for a, v in self.aliases(name).items() if v == record.version))
+        custom = self.aliases(name) if table is None else table
+        out.extend(sorted(a for a, v in custom.items() if v == record.version))
         return out
 
     def latest(self, name: ArtifactName) -> VersionRecord | None:
