@@ -42,6 +42,7 @@ def test_alias_log_shows_every_move_newest_first(cli, repo_dir: Path) -> None:
     assert [(e["action"], e["from"], e["to"]) for e in only] == [("moved", "v0", "v2"), ("set", None, "v0")]
     assert all(e["by"] and "@" in e["by"] and e["at"] for e in only)
     assert len(cli.ok("alias", "log", "p/m", "--limit", "1", "--json").json()) == 1
+    assert cli.ok("alias", "log", "p/m:production", "--json").json() == only  # NAME:ALIAS, as a ref
 
 
 def test_alias_log_of_nothing_and_bad_input(cli, repo_dir: Path) -> None:

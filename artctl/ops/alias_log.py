@@ -24,7 +24,14 @@ from artctl.format.layout import (
     artifact_record_key,
     parse_key,
 )
-from artctl.format.names import LATEST, ArtifactName, parse_name, validate_custom_alias, version_index
+from artctl.format.names import (
+    LATEST,
+    ArtifactName,
+    parse_name,
+    parse_ref,
+    validate_custom_alias,
+    version_index,
+)
 from artctl.format.records import loads
 from artctl.format.snapshots import AliasSnapshot, parse_alias_snapshot
 
@@ -138,7 +145,13 @@ def alias_log(
     remote: str | None = None,
     limit: int | None = None,
 ) -> list[AliasEvent]:
-    """The alias history of ``name`` in this repository, or on ``remote`` (a name or URL)."""
+    """The alias history of ``name`` in this repository, or on ``remote`` (a name or URL);
+    ``NAME:ALIAS`` is the same as ``NAME ALIAS``."""
+    if isinstance(name, str) and ":" in name:
+        ref = parse_ref(name, repo.names)
+        if alias is not None and alias != ref.alias:
+            raise InvalidInput(f"{name!r} names alias {ref.alias!r}, and ALIAS says {alias!r}: give one")
+        name, alias = ref.name, ref.alias
     parsed = parse_name(name, repo.names) if isinstance(name, str) else name
     if remote is None:
         repo.registry.require_artifact(parsed)
