@@ -24,6 +24,7 @@ from artctl.format.layout import (
     alias_snapshot_key,
     alias_snapshots_key,
     aliases_key,
+    artifact_key,
     edit_snapshot_key,
     edits_key,
     parse_key,
@@ -112,7 +113,8 @@ def _slots(layout: Layout, name: ArtifactName) -> dict[int, _Slot]:
 
 def edited_versions(layout: Layout, name: ArtifactName) -> set[int]:
     """The numbers that have an ``edits/vN/`` directory (one ``listdir``)."""
-    found = (version_index(entry) for entry in _listdir(layout.path(edits_key(name, 0)).parent))
+    edits_root = f"{artifact_key(name)}/edits"  # holds one edits/vN/ per edited version
+    found = (version_index(entry) for entry in _listdir(layout.path(edits_root)))
     return {index for index in found if index is not None}
 
 
@@ -124,9 +126,11 @@ def _record(layout: Layout, name: ArtifactName, index: int) -> VersionRecord | N
     return VersionRecord.from_json(loads(data, str(path)), str(path))
 
 
-def _files(layout: Layout, record: VersionRecord, slot: _Slot, edited: bool) -> VersionFiles:
+def _files(
+    layout: Layout, name: ArtifactName, record: VersionRecord, slot: _Slot, edited: bool
+) -> VersionFiles:
     """The record with its newest edit, its tombstone and purge marker (those the slot has)."""
-    name, index = parse_name(record.name), record.index
+    index = record.index
     files = VersionFiles(record)
     if edited:
         seqs = _seqs(layout, edits_key(name, index), "edit-snapshot")
@@ -158,7 +162,7 @@ def version_files(layout: Layout, name: ArtifactName, index: int) -> VersionFile
         tombstone=layout.path(tombstone_key(name, index)).exists(),
         purge=layout.path(purge_marker_key(name, index)).exists(),
     )
-    return _files(layout, record, slot, edited=True)
+    return _files(layout, name, record, slot, edited=True)
 
 
 def all_version_files(layout: Layout, name: ArtifactName) -> list[VersionFiles]:
@@ -172,7 +176,7 @@ def all_version_files(layout: Layout, name: ArtifactName) -> list[VersionFiles]:
             continue
         record = _record(layout, name, index)
         if record is not None:
-            out.append(_files(layout, record, slot, index in edited))
+            out.append(_files(layout, name, record, slot, index in edited))
     return out
 
 
