@@ -157,6 +157,7 @@ def test_every_reporting_command_prints_one_documented_json_document(
     run("alias add", "alias", "add", "proj/mnist:v0", "best")
     run("alias ls", "alias", "ls", "proj/mnist")
     run("alias rm", "alias", "rm", "proj/mnist", "best")
+    run("alias log", "alias", "log", "proj/mnist")
     draft = run("draft new", "draft", "new", "proj/mnist")["id"]
     run("draft add", "draft", "add", draft, "x.txt")
     run("draft rm", "draft", "rm", draft, "a.txt")

@@ -341,6 +341,8 @@ ELSEWHERE = ("push.", "pull.", "get.", "clone.", "usercache.")
 ELSEWHERE += ("rename.", "retire.", "delete-collection.")
 #: A command on a remote's mirror: tests/test_repo_option.py.
 ELSEWHERE += ("mirror.",)
+#: The format-1 → 2 migration: tests/test_migration.py.
+ELSEWHERE += ("migrate.",)
 
 
 def _declared(prefixes: tuple[str, ...]) -> set[str]:

@@ -260,7 +260,7 @@ def test_a_version_record_with_wrong_types_is_one_clear_error_naming_the_file(cl
 def test_verify_reports_every_damaged_record_instead_of_stopping(cli, repo_dir: Path) -> None:
     registry = _two_artifacts(cli, repo_dir)
     (registry / "versions" / "v0.json").write_text("{not json")
-    (registry / "aliases.json").write_text('{"format": 1, "aliases": ["best"]}')
+    (registry / "aliases" / "0000000000.json").write_text('{"format": 1, "aliases": ["best"]}')
     result = cli.fails("artifact", "verify", "--json")
     doc = result.json()
     assert doc["ok"] is False and doc["versions"] == 2  # proj/a:v1 and proj/other:v0 still checked

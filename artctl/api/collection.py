@@ -16,6 +16,7 @@ from artctl.format.names import LATEST, ArtifactName, parse_name
 if TYPE_CHECKING:
     from artctl.api.artifact import Artifact
     from artctl.api.repo import Repo
+    from artctl.ops.alias_log import AliasEvent
 
 
 class ArtifactCollection:
@@ -55,6 +56,10 @@ class ArtifactCollection:
         registry = self._repo.registry
         head = [LATEST] if registry.latest(self._name) is not None else []
         return head + sorted(registry.aliases(self._name))
+
+    def alias_log(self, alias: str | None = None, *, limit: int | None = None) -> list[AliasEvent]:
+        """Who set, moved or removed its custom aliases (``alias`` only, if given), newest first."""
+        return self._repo.alias_log(self._name, alias, limit=limit)
 
     def versions(self) -> list[Artifact]:
         """Its live versions, oldest first."""

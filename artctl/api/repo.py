@@ -30,6 +30,7 @@ from artctl.repository.views import ArtifactSummary, PutResult, VersionInfo
 
 if TYPE_CHECKING:
     from artctl.ops.remote.mirror import Mirror
+    from artctl.ops.alias_log import AliasEvent
     from artctl.ops.remote.transfer import TransferResult
     from artctl.ops.verify import VerifyResult
 
@@ -223,6 +224,20 @@ class Repo(Repository):
         from artctl.ops.verify import verify
 
         return verify(self, ref, progress, repair=repair, remote=remote)
+
+    def alias_log(
+        self,
+        name: str | ArtifactName,
+        alias: str | None = None,
+        *,
+        remote: str | None = None,
+        limit: int | None = None,
+    ) -> list[AliasEvent]:
+        """Who set, moved or removed the custom aliases of ``name`` (``alias`` only, if given),
+        newest first, here or on ``remote`` (a name or URL): see ``ops/alias_log.py``."""
+        from artctl.ops.alias_log import alias_log
+
+        return alias_log(self, name, alias, remote=remote, limit=limit)
 
 
 class RemoteRepo(Repo):

@@ -29,10 +29,17 @@ GATE_FILE = "gc-gate.lock"
 GUARD_FILE = "gc.lock"
 
 #: Positions in THE LOCK ORDER (module docstring); a lock may be taken only after lower ones.
-CACHE, GC_GUARD, DRAFT, ARTIFACT, LINEAGE, RUN, USER_CACHE = range(7)
-_LEVEL_NAMES = ("cache", "gc guard", "draft", "artifact", "lineage", "run", "user cache")
-#: Named (metadata) locks: the prefix of the name gives its place in the order.
-_NAMED_LEVELS = (("draft-", DRAFT), ("artifact-", ARTIFACT), ("lineage", LINEAGE), ("run-", RUN))
+CACHE, MIGRATION, GC_GUARD, DRAFT, ARTIFACT, LINEAGE, RUN, USER_CACHE = range(8)
+_LEVEL_NAMES = ("cache", "migration", "gc guard", "draft", "artifact", "lineage", "run", "user cache")
+#: Named (metadata) locks: the prefix of the name gives its place in the order. ``migration``
+#: is taken once, by the process that upgrades a repository's format (repository/migrate.py).
+_NAMED_LEVELS = (
+    ("migration", MIGRATION),
+    ("draft-", DRAFT),
+    ("artifact-", ARTIFACT),
+    ("lineage", LINEAGE),
+    ("run-", RUN),
+)
 
 #: A metadata lock (draft, artifact, lineage, run) is held for milliseconds: wait this long.
 METADATA_TIMEOUT_SECONDS = 60.0

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from artctl.cli.common import get_output, json_option, open_repo
-from artctl.cli.complete import AliasType, NameType, RefType
+from artctl.cli.common import get_output, json_option, open_repo, short_time
+from artctl.cli.complete import AliasType, NameType, RefType, RemoteType
 
 
 @click.group("alias")
 def alias_group() -> None:
-    """Add, move, remove and list custom aliases (best, production …)."""
+    """Add, move, remove, list custom aliases (best, production …) and show their history."""
 
 
 @alias_group.command("add")
@@ -83,6 +83,43 @@ def ls_cmd(name: str) -> None:
     for row in rows:
         table.add_row(row.alias, row.version, "managed" if row.managed else "custom", row.state)
     out.table(table)
+
+
+@alias_group.command("log")
+@click.argument("name", type=NameType())
+@click.argument("alias", type=AliasType(), required=False)
+@click.option("--remote", "remote", type=RemoteType(), help="Read the history on remote NAME (or URL).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N changes (newest).")
+@json_option
+def log_cmd(name: str, alias: str | None, remote: str | None, limit: int | None) -> None:
+    """Show who set, moved or removed the custom aliases of NAME (or only ALIAS), newest first.
+
+    One line per change: when, by whom (user@host), and `alias  from -> to`, where
+    `(none)` is the side of an alias set for the first time or removed.
+
+    \b
+    Examples:
+      artctl alias log proj/cnn
+      artctl alias log proj/cnn production --limit 5
+      artctl alias log proj/cnn --remote origin --json
+    """
+    from artctl.ops.alias_log import alias_log
+
+    events = alias_log(open_repo(), name, alias, remote=remote, limit=limit)
+    out = get_output()
+    if out.json:
+        out.emit_json([e.to_json() for e in events])
+        return
+    if not events:
+        out.result(f"no alias changes recorded for {name}" + (f" {alias}" if alias else ""))
+        return
+    width = max(len(e.alias) for e in events)
+    for event in events:
+        who = event.by or "(unknown)"
+        out.result(
+            f"{short_time(event.at)}  {who}  {event.alias.ljust(width)}  "
+            f"{event.old or '(none)'} -> {event.new or '(none)'}"
+        )
 
 
 def register(group: click.Group) -> None:

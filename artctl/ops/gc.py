@@ -192,8 +192,8 @@ def _execute(repo: Repository, plan: Plan, progress: Progress | None) -> int:
                     continue
                 registry.drop_aliases_of(name, current.version)
                 crash_point(EXPIRE_AFTER_ALIASES)
-                current = current.evolve(state="deleted", deleted_at=utcnow())
-            registry.save_version(current.evolve(purged_at=utcnow()))
+                registry.record_deletion(current.evolve(deleted_at=utcnow()))
+            registry.record_purge(current)
             crash_point(AFTER_PURGE_RECORD)
     if revived:
         spare(repo, plan, revived)

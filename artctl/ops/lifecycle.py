@@ -1,9 +1,9 @@
 """What users do with versions after creating them: custom aliases and (soft) deletion.
 
-Deletion is soft: the version record gets ``state="deleted"`` and ``deleted_at`` under the
-artifact's lock, so the version disappears from ``get``/``ls`` at once while its bytes stay until
-``artctl gc`` (which keeps the small record for lineage). ``latest`` is computed, so it falls
-back to the newest live version by itself.
+Deletion is soft: the version gets a tombstone (``versions/vN.deleted.json``, created under
+the artifact's lock; the record itself is never rewritten), so the version disappears from
+``get``/``ls`` at once while its bytes stay until ``artctl gc`` (which keeps the small record
+for lineage). ``latest`` is computed, so it falls back to the newest live version by itself.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def list_aliases(repo: Repository, name: str | ArtifactName) -> list[AliasInfo]:
 
 # -- deletion -----------------------------------------------------------------------------------
 def _soft_delete(repo: Repository, name: ArtifactName, record: VersionRecord) -> None:
-    repo.registry.save_version(record.evolve(state="deleted", deleted_at=utcnow()))
+    repo.registry.record_deletion(record.evolve(deleted_at=utcnow()))
 
 
 def delete_version(repo: Repository, ref: str | ArtifactRef, *, delete_aliases: bool = False) -> DeleteResult:

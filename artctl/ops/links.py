@@ -165,7 +165,7 @@ def _drop_source_ttl(repo: Repository, source: VersionRecord) -> tuple[VersionRe
         if current.ttl_seconds is None:
             return current, False
         current = current.evolve(ttl_seconds=None, updated_at=utcnow())
-        registry.save_version(current)
+        registry.record_edit(current)
     return current, True
 
 

@@ -97,7 +97,7 @@ def apply_project_ttl(
                     continue
                 record = record.evolve(ttl_seconds=seconds)
                 if not dry_run:
-                    registry.save_version(record)
+                    registry.record_edit(record)
                 expires = record.expires_at
                 assert expires is not None
                 changed.append(

@@ -1,7 +1,8 @@
 """``artifact verify``: re-hash every object of every live version and report what is wrong.
 
 The checker never stops at the first damaged file (finding them is what it is run for): a
-damaged version record, alias table or pack index is a reported problem. An object not stored
+damaged version record, alias snapshot, edit snapshot, tombstone or pack index is a reported
+problem (the registry's files: ``verify_registry``). An object not stored
 here is not a problem when a remote holds it (a metadata-only clone, a ``cache cleanup``);
 ``--remote`` checks those remote copies. ``--repair`` moves corrupt loose objects aside so that a
 re-put or ``pull --all`` restores them.
@@ -18,6 +19,7 @@ from artctl.format.layout import PACKS, parse_key, version_of_file
 from artctl.format.manifest import Entry
 from artctl.format.names import ArtifactRef, parse_name
 from artctl.format.records import VersionRecord
+from artctl.ops.verify_registry import registry_problems
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
@@ -234,10 +236,13 @@ def _readable_versions(repo: Repository, problems: list[dict[str, str]]) -> list
     records: list[VersionRecord] = []
     for artifact in repo.registry.iter_artifacts():
         name = parse_name(artifact.name)
+        damaged, flagged = registry_problems(repo, name)
+        problems.extend(damaged)
         try:
             repo.registry.aliases(name)
         except RepositoryFormatError as exc:
-            problems.append({"version": artifact.name, "path": "", "problem": str(exc)})
+            if not damaged:  # the newest snapshot, already reported by name
+                problems.append({"version": artifact.name, "path": "", "problem": str(exc)})
         directory = repo.layout.versions_dir(name)
         files = sorted(os.listdir(directory)) if directory.is_dir() else []
         for file in files:
@@ -247,7 +252,8 @@ def _readable_versions(repo: Repository, problems: list[dict[str, str]]) -> list
             try:
                 record = repo.registry.version(name, index)
             except RepositoryFormatError as exc:
-                problems.append({"version": f"{artifact.name}:v{index}", "path": "", "problem": str(exc)})
+                if index not in flagged:  # else one of its files was reported above
+                    problems.append({"version": f"{artifact.name}:v{index}", "path": "", "problem": str(exc)})
                 continue
             if record is not None and not record.deleted:
                 records.append(record)

@@ -20,11 +20,17 @@ state before the merge (no journal yet) or the state after it.
      "artifact": {…artifact record…},         the record to create when it does not exist yet
      "versions": {"0": {…version record…}, …},  every version record of the artifact afterwards
      "aliases": {"best": "v3", …},             the whole custom-alias table afterwards
-     "moved": {"v1": "v3", …}}                 local versions that changed number (run links)
+     "moved": {"v1": "v3", …},                 local versions that changed number (run links)
+     "by": "ann@ci"}                           optional: who the alias changes are attributed to
+
+Writing slot N makes ``vN.json`` the merged (folded) record and removes that slot's edit
+snapshots, tombstone and purge marker, so the slot holds exactly the journal's state; the alias
+table becomes one more alias snapshot (``artctl.repository.registry_files``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -33,9 +39,10 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.base.fsutil import atomic_write_bytes, create_exclusive, fsync_dir
 from artctl.errors import RepositoryFormatError
-from artctl.format.layout import version_of_file
+from artctl.format.layout import edits_key, version_of_file
 from artctl.format.names import ArtifactName, parse_name, version_index
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads
+from artctl.repository import registry_files
 
 if TYPE_CHECKING:
     from artctl.repository.registry_base import RegistryBase
@@ -66,6 +73,7 @@ class Journal:
     aliases: dict[str, str]
     moved: dict[str, str] = field(default_factory=dict)
     artifact: ArtifactRecord | None = None
+    by: str | None = None  # who the merge's alias changes are attributed to (default: user@host)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +84,7 @@ class Journal:
             "versions": {str(i): r.to_json() for i, r in sorted(self.versions.items())},
             "aliases": dict(sorted(self.aliases.items())),
             "moved": dict(sorted(self.moved.items())),
+            **({"by": self.by} if self.by is not None else {}),
         }
 
     @classmethod
@@ -94,11 +103,14 @@ class Journal:
             aliases = {str(a): str(v) for a, v in obj["aliases"].items()}
             moved = {str(a): str(b) for a, b in obj["moved"].items()}
             artifact = ArtifactRecord.from_json(obj["artifact"], where) if obj.get("artifact") else None
+            by = obj.get("by")
+            if by is not None and not isinstance(by, str):
+                raise ValueError("by")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise RepositoryFormatError(
                 f"{where} is not a valid registry journal ({exc})", hint=_DAMAGED_HINT
             ) from None
-        return cls(name, versions, aliases, moved, artifact)
+        return cls(name, versions, aliases, moved, artifact, by)
 
 
 def path_for(registry: RegistryBase, name: ArtifactName) -> Path:
@@ -164,13 +176,16 @@ def apply(registry: RegistryBase, journal: Journal, step: Step = _no_step) -> No
         if _read_or_none(path) != data:
             atomic_write_bytes(path, data, tmp_dir=registry.tmp_dir, fsync=registry.fsync)
             step("version-written")
+        if _clear_slot(registry, name, index):
+            step("version-written")
     versions_dir = registry.layout.versions_dir(name)
-    for index in sorted(_indexes(versions_dir) - set(journal.versions), reverse=True):
+    stale = _indexes(versions_dir) | registry_files.extra_slots(registry.layout, name)
+    for index in sorted(stale - set(journal.versions), reverse=True):
         registry.version_path(name, index).unlink(missing_ok=True)
+        _clear_slot(registry, name, index)
         fsync_dir(versions_dir, registry.fsync)
         step("version-written")
-    if registry.aliases(name) != journal.aliases:
-        registry.write_aliases(name, journal.aliases)
+    if registry.write_aliases(name, journal.aliases, by=journal.by):
         step("aliases-written")
     for run_id in _stale_runs(registry, journal) if journal.moved else ():  # kept numbers: links hold
         registry.runs().update(run_id, lambda record: _relink(record, journal))
@@ -179,6 +194,19 @@ def apply(registry: RegistryBase, journal: Journal, step: Step = _no_step) -> No
     path.unlink(missing_ok=True)
     fsync_dir(path.parent, registry.fsync)
     step("merged")
+
+
+def _clear_slot(registry: RegistryBase, name: ArtifactName, index: int) -> bool:
+    """Remove the edits, tombstone and purge marker of slot ``index``: the record the journal
+    wrote there is the folded state, whole (a privileged local change, under the lock)."""
+    extras = registry_files.slot_extras(registry.layout, name, index)
+    for path in extras:
+        path.unlink(missing_ok=True)
+    if extras:
+        with contextlib.suppress(OSError):
+            registry.layout.path(edits_key(name, index)).rmdir()
+        fsync_dir(registry.layout.versions_dir(name), registry.fsync)
+    return bool(extras)
 
 
 def _read_or_none(path: Path) -> bytes | None:

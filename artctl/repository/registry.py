@@ -1,13 +1,15 @@
 """The metadata store: artifacts, their versions and aliases, as small JSON records.
 
 Layout under ``.artifacts/registry/<project>/<name>/`` (the entity is the repository's, so it
-is not part of the path: docs/names.md): ``artifact.json``, ``versions/v<N>.json``,
-``aliases.json`` (custom aliases only).
+is not part of the path: docs/names.md): ``artifact.json``, ``versions/v<N>.json`` and the
+immutable files of repository format 2 that change them (edit snapshots, tombstones, purge
+markers, alias snapshots: ``artctl.repository.registry_files``, docs/format.md).
 ``latest`` is not stored: it is always the newest live version, so it can never go stale.
-Changes happen under the artifact's lock; version records are created exclusively, so even
-without the lock no version number can be written twice. A change of several records at once
-(the renumbering merge of push/pull) goes through ``.artifacts/journal/`` (``artctl.repository.journal``):
-taking the lock, and every read, first finishes an interrupted one.
+Changes happen under the artifact's lock; every file is created exclusively and never
+rewritten, so even without the lock no version number or snapshot is written twice. A change
+of several records at once (the renumbering merge of push/pull) goes through
+``.artifacts/journal/`` (``artctl.repository.journal``): taking the lock, and every read, first
+finishes an interrupted one.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from artctl.base.crashpoints import crash_point
-from artctl.base.fsutil import atomic_write_bytes, create_exclusive
+from artctl.base.fsutil import create_exclusive
 from artctl.errors import ArtifactNotFound, InvalidInput, LinkError
 from artctl.format.names import (
     ArtifactName,
@@ -27,7 +29,9 @@ from artctl.format.names import (
     validate_tag,
 )
 from artctl.format.records import VersionRecord, dumps, utcnow
+from artctl.format.snapshots import EDITABLE, fold
 from artctl.repository.registry_collections import RETIRE_AFTER_RENAME
+from artctl.repository.registry_files import version_files, write_edit, write_purge, write_tombstone
 from artctl.repository.registry_versions import RegistryVersions
 
 __all__ = ["RETIRE_AFTER_RENAME", "Registry"]
@@ -73,7 +77,7 @@ class Registry(RegistryVersions):
                 record, created = existing[-1], False
                 if not set(labels) <= set(record.tags):
                     record = record.evolve(tags=sorted({*record.tags, *labels}))
-                    self.save_version(record)
+                    self.record_edit(record)
             else:
                 everything = self.versions(name, include_deleted=True)
                 index = everything[-1].index + 1 if everything else 0
@@ -109,15 +113,24 @@ class Registry(RegistryVersions):
                 self.write_aliases(name, table)
         return record, created
 
-    def save_version(self, record: VersionRecord) -> None:
-        """Rewrite a version's record (mutable fields only; callers hold the lock)."""
-        name = parse_name(record.name)
-        atomic_write_bytes(
-            self.version_path(name, record.index),
-            dumps(record.to_json()),
-            tmp_dir=self.tmp_dir,
-            fsync=self.fsync,
-        )
+    # -- the immutable files of format 2 (callers hold the artifact's lock) -------------------
+    def record_edit(self, record: VersionRecord, *, by: str | None = None) -> None:
+        """Make ``record``'s editable fields (description, metadata, TTL, tags) the version's:
+        one more edit snapshot; the version record itself is never rewritten."""
+        files = version_files(self.layout, parse_name(record.name), record.index)
+        if files is None:
+            raise ArtifactNotFound(f"artifact {record.name} has no version {record.version}")
+        current = fold(files.record, files.edits)
+        if any(getattr(current, key) != getattr(record, key) for key in EDITABLE):
+            write_edit(self.writer, files, record, by)
+
+    def record_deletion(self, record: VersionRecord, *, by: str | None = None) -> bool:
+        """Delete a version: its tombstone (False: it was deleted already)."""
+        return write_tombstone(self.writer, record, by)
+
+    def record_purge(self, record: VersionRecord) -> bool:
+        """gc dropped a version's data: its purge marker (False: it was purged already)."""
+        return write_purge(self.writer, record, utcnow())
 
     def update(
         self,
@@ -155,7 +168,7 @@ class Registry(RegistryVersions):
             if any(getattr(record, k) != v for k, v in changes.items()):
                 changes["updated_at"] = utcnow()
             record = record.evolve(**changes)
-            self.save_version(record)
+            self.record_edit(record)
         return record
 
     def set_alias(self, ref: ArtifactRef, alias: str) -> VersionRecord:

@@ -4,7 +4,7 @@ Records live under ``.artifacts/registry/<project>/<name>/`` (:mod:`artctl.repos
 Whoever takes an artifact's lock, or reads its records, first finishes a merge interrupted there
 (:mod:`artctl.repository.journal`) and a rename from or to that name
 (:mod:`artctl.repository.renames`), so every observer starts from a whole state; those two
-rewrite the alias table, which is therefore read and written here. Collections are
+change the alias table, which is therefore read and written here. Collections are
 :mod:`artctl.repository.registry_collections`, version lookups
 :mod:`artctl.repository.registry_versions`, and :class:`artctl.repository.registry.Registry`
 puts them together with the changes of versions and aliases.
@@ -18,11 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artctl.base.fsutil import atomic_write_bytes
-from artctl.errors import RepositoryFormatError
 from artctl.format.names import ArtifactName, NameScope
-from artctl.format.records import dumps, loads
-from artctl.repository import renames
+from artctl.repository import registry_files, renames
 
 if TYPE_CHECKING:
     from artctl.base.locks import LockFactory
@@ -154,26 +151,21 @@ class RegistryBase:
                 with self.lock(pending.name):
                     pass
 
-    # -- the alias table (rewritten by merges and renames too) --------------------------
-    def aliases(self, name: ArtifactName) -> dict[str, str]:
-        """Custom aliases → version (``{"best": "v2"}``)."""
-        self.settle(name)
-        path = self.layout.aliases(name)
-        try:
-            data = loads(path.read_bytes(), str(path))
-        except FileNotFoundError:
-            return {}
-        table = data.get("aliases", {})
-        if not isinstance(table, dict):
-            raise RepositoryFormatError(f"{path} has no 'aliases' table")
-        return {k: v for k, v in table.items() if isinstance(v, str)}
+    # -- the files of format 2 (artctl.repository.registry_files) -----------------------------
+    @property
+    def writer(self) -> registry_files.Writer:
+        """How this registry creates its immutable files (the fsync setting of this moment)."""
+        return registry_files.Writer(self.layout, self.tmp_dir, self.fsync)
 
-    def write_aliases(self, name: ArtifactName, aliases: dict[str, str]) -> None:
-        """Replace the artifact's whole custom-alias table (callers hold the artifact's lock)."""
-        path = self.layout.aliases(name)
-        atomic_write_bytes(
-            path,
-            dumps({"format": 1, "aliases": dict(sorted(aliases.items()))}),
-            tmp_dir=self.tmp_dir,
-            fsync=self.fsync,
-        )
+    # -- the alias table (changed by merges and renames too) --------------------------------
+    def aliases(self, name: ArtifactName) -> dict[str, str]:
+        """Custom aliases → version (``{"best": "v2"}``): the newest alias snapshot."""
+        self.settle(name)
+        newest = registry_files.newest_aliases(self.layout, name)
+        return dict(newest.aliases) if newest is not None else {}
+
+    def write_aliases(self, name: ArtifactName, aliases: dict[str, str], by: str | None = None) -> bool:
+        """Make ``aliases`` the artifact's whole custom-alias table by appending an alias
+        snapshot that records who (``by``, default ``user@host``) changed what; nothing when
+        it is the table already. Callers hold the artifact's lock."""
+        return registry_files.write_aliases(self.writer, name, dict(aliases), by)

@@ -6,15 +6,14 @@ version, and the version a reference (``name:v3``, ``name:best``, ``name:latest`
 
 from __future__ import annotations
 
-import contextlib
-import os
 from datetime import datetime, timezone
 
 from artctl.errors import ArtifactNotFound
-from artctl.format.layout import version_of_file
 from artctl.format.names import LATEST, ArtifactName, ArtifactRef, parse_name, version_index
-from artctl.format.records import VersionRecord, loads
+from artctl.format.records import VersionRecord
+from artctl.format.snapshots import fold
 from artctl.repository.registry_collections import RegistryCollections
+from artctl.repository.registry_files import all_version_files, version_files
 
 
 class RegistryVersions(RegistryCollections):
@@ -24,34 +23,26 @@ class RegistryVersions(RegistryCollections):
     def versions(self, name: ArtifactName, *, include_deleted: bool = False) -> list[VersionRecord]:
         """Versions of an artifact, oldest first; expired and deleted ones only on request."""
         self.settle(name)
-        directory = self.layout.versions_dir(name)
-        try:
-            names = os.listdir(directory)
-        except FileNotFoundError:
-            return []
-        records = []
         now = datetime.now(timezone.utc)
-        for file in names:
-            if version_of_file(file) is None:
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                record = VersionRecord.from_json(
-                    loads((directory / file).read_bytes(), str(directory / file)), str(directory / file)
-                )
-                if include_deleted or record.live(now):
-                    records.append(record)
-        return sorted(records, key=lambda r: r.index)
+        files = all_version_files(self.layout, name)
+        records = (fold(f.record, f.edits, f.tombstone, f.purge) for f in files)
+        return [r for r in records if include_deleted or r.live(now)]
 
     def version(self, name: ArtifactName, index: int) -> VersionRecord | None:
+        """Version ``index`` as readers see it (its record folded with what changed it)."""
         self.settle(name)
-        path = self.version_path(name, index)
-        try:
-            return VersionRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
-        except FileNotFoundError:
-            return None
+        files = version_files(self.layout, name, index)
+        return None if files is None else fold(files.record, files.edits, files.tombstone, files.purge)
 
-    def aliases_of(self, record: VersionRecord, *, latest: VersionRecord | None | bool = True) -> list[str]:
-        """All aliases of a version, managed ones included, in display order."""
+    def aliases_of(
+        self,
+        record: VersionRecord,
+        *,
+        latest: VersionRecord | None | bool = True,
+        table: dict[str, str] | None = None,
+    ) -> list[str]:
+        """All aliases of a version, managed ones included, in display order (``latest`` and
+        ``table``, the custom aliases: given by a caller that lists many versions, read once)."""
         name = parse_name(record.name)
         out = []
         if latest is True:
@@ -59,7 +50,8 @@ class RegistryVersions(RegistryCollections):
         if isinstance(latest, VersionRecord) and latest.index == record.index:
             out.append(LATEST)
         out.append(record.version)
-        out.extend(sorted(a for a, v in self.aliases(name).items() if v == record.version))
+        custom = self.aliases(name) if table is None else table
+        out.extend(sorted(a for a, v in custom.items() if v == record.version))
         return out
 
     def latest(self, name: ArtifactName) -> VersionRecord | None:

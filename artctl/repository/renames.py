@@ -9,8 +9,10 @@ absent), and from that moment it counts as done: whoever next takes the lock of 
 reads either name, or lists artifacts or runs, finishes it (:func:`apply`, idempotent) under
 both names' locks before looking. Applying it:
 
-1. builds the new directory in ``tmp/`` from the old one (names rewritten) and renames it into
-   the registry (a partial copy from an earlier attempt is removed and built again);
+1. builds the new directory in ``tmp/`` from the old one (names rewritten in the records and
+   in the files that change them: edit snapshots, tombstones, purge markers; alias snapshots
+   name no artifact) and renames it into the registry (a partial copy from an earlier attempt
+   is removed and built again);
 2. moves the old directory aside, out of the registry (the old name is free from here on);
 3. rewrites the run links that name the old collection (runs keep pointing at the versions);
 4. removes what was moved aside, then the intent.
@@ -31,6 +33,7 @@ from artctl.base.crashpoints import crash_point, declare
 from artctl.base.fsutil import atomic_write_bytes, fsync_dir
 from artctl.base.hashing import hash_bytes
 from artctl.errors import RepositoryFormatError
+from artctl.format.layout import version_of_file
 from artctl.format.names import ArtifactName, parse_name
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads
 
@@ -181,10 +184,18 @@ def _copy_renamed(registry: RegistryBase, source: Path, target: Path, name: Arti
                 record = ArtifactRecord.from_json(loads(data, str(src)), str(src))
                 renamed = replace(record, name=str(name), renamed_from=[*record.renamed_from, record.name])
                 data = dumps(renamed.to_json())
-            elif rel == Path("versions") and file.endswith(".json"):
+            elif rel == Path("versions") and version_of_file(file) is not None:
                 version = VersionRecord.from_json(loads(data, str(src)), str(src))
                 data = dumps(version.evolve(name=str(name)).to_json())
+            elif rel.parts[:1] in (("versions",), ("edits",)) and file.endswith(".json"):
+                data = _renamed(data, str(src), name)  # tombstones, purge markers, edit snapshots
             atomic_write_bytes(target / rel / file, data, tmp_dir=registry.tmp_dir, fsync=fsync)
+
+
+def _renamed(data: bytes, where: str, name: ArtifactName) -> bytes:
+    """A file that changes a version (it names its artifact) with the new name."""
+    obj = loads(data, where)
+    return dumps({**obj, "name": str(name)}) if "name" in obj else data
 
 
 def _relink(record: RunRecord, rename: Rename) -> RunRecord:

@@ -32,7 +32,9 @@ if TYPE_CHECKING:  # imported when first used, as the properties below do
     from artctl.repository.runs import RunStore
     from artctl.repository.state import StateDB
 
-REPO_FORMAT = 1
+#: The format this artctl writes (docs/format.md); it reads :data:`READ_FORMATS`.
+REPO_FORMAT = 2
+READ_FORMATS = (1, 2)
 _FORMAT_DOC = {"kind": "artctl-repository", "format": REPO_FORMAT}
 
 
@@ -40,8 +42,9 @@ def format_bytes() -> bytes:
     return json.dumps(_FORMAT_DOC, sort_keys=True).encode() + b"\n"
 
 
-def check_format(data: bytes, where: str) -> None:
-    """Refuse a directory that is not an artctl repository or has a newer format."""
+def check_format(data: bytes, where: str) -> int:
+    """The repository format of a ``FORMAT`` file's content (1 or 2); refuse a directory that
+    is not an artctl repository or has a newer format."""
     try:
         doc = json.loads(data)
     except ValueError:
@@ -52,11 +55,15 @@ def check_format(data: bytes, where: str) -> None:
             hint=f"if it is one whose {FORMAT_FILE} was damaged, delete {where}/{FORMAT_FILE} and run "
             "`artctl init` there: that rewrites it and keeps every stored file",
         )
-    if doc.get("format") != REPO_FORMAT:
+    found = doc.get("format")
+    if found not in READ_FORMATS or isinstance(found, bool):
         raise RepositoryFormatError(
-            f"{where} has repository format {doc.get('format')!r}; this artctl reads format {REPO_FORMAT}",
+            f"{where} has repository format {found!r}; this artctl reads formats "
+            f"{' and '.join(map(str, READ_FORMATS))}",
             hint="upgrade artctl",
         )
+    assert isinstance(found, int)
+    return found
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -89,11 +96,24 @@ class Repository:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.layout = Layout(root)
-        check_format(self.layout.format_file.read_bytes(), str(root))
+        found = self._read_format()
         self.tmp_dir = self.layout.tmp
         self.locks_dir = self.layout.locks
         self.manifests_dir = self.layout.manifests
         self._settings: tuple[object, Settings] | None = None  # (config stamp, settings)
+        if found < REPO_FORMAT and os.access(root, os.W_OK):
+            self.upgrade()
+
+    def _read_format(self) -> int:
+        return check_format(self.layout.format_file.read_bytes(), str(self.root))
+
+    def upgrade(self) -> bool:
+        """Migrate a repository of an older format (docs/format.md "Migration"): once, under
+        the ``migration`` lock, resumable; False when it was current already. A repository
+        that cannot be written (a read-only mount) is read in its old format instead."""
+        from artctl.repository.migrate import migrate
+
+        return migrate(self.layout, self.lock, self._read_format, format_bytes(), fsync=self.fsync)
 
     @classmethod
     def find(cls, start: Path | None = None) -> Repository:

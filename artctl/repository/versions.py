@@ -86,9 +86,15 @@ def list_versions(
     repository.registry.require_artifact(artifact)
     records = repository.registry.versions(artifact, include_deleted=include_deleted)
     latest = repository.registry.latest(artifact)
+    table = repository.registry.aliases(artifact)
     sources = linked_sources(repository)
     return [
-        version_info(repository, r, aliases=repository.registry.aliases_of(r, latest=latest), sources=sources)
+        version_info(
+            repository,
+            r,
+            aliases=repository.registry.aliases_of(r, latest=latest, table=table),
+            sources=sources,
+        )
         for r in records
     ]
 
