@@ -29,8 +29,8 @@ from artctl.repository.repo import Repository, find_root
 from artctl.repository.views import ArtifactSummary, PutResult, VersionInfo
 
 if TYPE_CHECKING:
-    from artctl.ops.remote.mirror import Mirror
     from artctl.ops.alias_log import AliasEvent
+    from artctl.ops.remote.mirror import Mirror
     from artctl.ops.remote.transfer import TransferResult
     from artctl.ops.verify import VerifyResult
 
