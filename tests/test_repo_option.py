@@ -99,6 +99,12 @@ def test_writes_on_a_remote_are_published(cli: CLI, remote: str, tmp_path: Path,
     assert list(seen) == ["v1"] and "staging" in seen["v1"]["aliases"]  # type: ignore[operator]
     cli.ok("artifact", "get", "p/other:latest", "--root", "got", cwd=clone)
     assert (clone / "got" / "n.txt").read_text() == "new\n"
+    # the audit trail is the remote's (who moved what), not the mirror's merges
+    history = cli.ok("--repo", remote, "alias", "log", "p/ds", "staging", "--json").json()
+    assert (
+        history == cli.ok("alias", "log", "p/ds", "staging", "--remote", "origin", "--json", cwd=clone).json()
+    )
+    assert [(e["from"], e["to"]) for e in history] == [(None, "v1")]
 
 
 @NEEDS_SYNC

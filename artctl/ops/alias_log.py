@@ -154,6 +154,10 @@ def alias_log(
         name, alias = ref.name, ref.alias
     parsed = parse_name(name, repo.names) if isinstance(name, str) else name
     if remote is None:
+        from artctl.ops.remote.mirror import mirrored_remote
+
+        remote = mirrored_remote(repo)  # a mirror's history is its merges: the team's is the remote's
+    if remote is None:
         repo.registry.require_artifact(parsed)
         repo.registry.settle(parsed)  # an interrupted merge is finished before the history is read
         return alias_history(local_backend(repo), parsed, alias, limit=limit)

@@ -50,6 +50,8 @@ MIRROR_LOCK_TIMEOUT = 600.0
 
 #: Beside a mirror's ``.artifacts``: a file per process running a command on it.
 SESSIONS_DIR = "sessions"
+#: Beside a mirror's ``.artifacts``: the URL it mirrors (what makes a repository a mirror).
+MIRROR_MARK = "MIRROR"
 
 MIRROR_CHANGED = declare(
     "mirror.changed",
@@ -232,6 +234,9 @@ def open_mirror(url: str, options: dict[str, Any] | None = None, *, refresh: boo
     with mirror_lock(directory, url):
         repository, _ = Repository.init(directory)
         _configure(repository, url, options)
+        mark = directory / MIRROR_MARK
+        if not mark.exists():
+            mark.write_text(url + "\n")
         mirror = Mirror(repository, url)
         mirror.recover()
     if refresh:
@@ -247,6 +252,13 @@ def _configure(repository: Repository, url: str, options: dict[str, Any]) -> Non
         config.set("core.default_remote", MIRROR_REMOTE)
     if (config.get(f"remote.{MIRROR_REMOTE}.options") or {}) != options:
         config.set(f"remote.{MIRROR_REMOTE}.options", options)
+
+
+def mirrored_remote(repository: Repository) -> str | None:
+    """The remote name a mirror calls the remote it mirrors; None for an ordinary repository.
+
+    Facts a mirror cannot hold but its remote does (who moved an alias, when) are read there."""
+    return MIRROR_REMOTE if (repository.root.parent / MIRROR_MARK).is_file() else None
 
 
 def remote_backend(url: str, options: dict[str, Any]) -> Backend:
