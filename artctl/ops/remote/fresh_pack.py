@@ -18,7 +18,7 @@ import contextlib
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from artctl.backend.base import Backend
 from artctl.base.fsutil import copy_target_in
@@ -70,7 +70,7 @@ def send_fresh_pack(
 
 
 def _append_blob(
-    repository: Repository, backend: Backend, inv: Inventory, digest: str, size: int, out: object
+    repository: Repository, backend: Backend, inv: Inventory, digest: str, size: int, out: IO[bytes]
 ) -> None:
     """Append one blob's verified bytes to the open pack ``out``: from the local store, else
     from the remote's (old) copy."""
@@ -82,7 +82,7 @@ def _append_blob(
         else:
             _fetch_remote_copy(backend, inv, digest, size, part)
         with open(part, "rb") as src:
-            shutil.copyfileobj(src, out, _CHUNK)  # type: ignore[misc]
+            shutil.copyfileobj(src, out, _CHUNK)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(part)

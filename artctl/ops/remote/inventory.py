@@ -131,9 +131,9 @@ def refresh(repository: Repository, remote: str, backend: Backend, *, list_loose
     inv.pack_mtimes, inv.listed_packs = listing.mtimes, listing.listed
     if list_loose:
         objects = ((parse_key(rel), st) for rel, st in backend.list_stats(OBJECTS).items())
-        found = [(f.ident, st) for f, st in objects if f is not None and f.kind == "object"]
-        inv.loose = {digest: st.size for digest, st in found}
-        inv.loose_mtimes = {digest: st.mtime for digest, st in found}
+        loose = [(f.ident, st) for f, st in objects if f is not None and f.kind == "object"]
+        inv.loose = {digest: st.size for digest, st in loose}
+        inv.loose_mtimes = {digest: st.mtime for digest, st in loose}
         inv.loose_listed = True
         # Only a hint for `verify` ("listed on R, not fetched here"); eviction and push never
         # rely on it (remote_files, written for verified bytes, is what they trust).
