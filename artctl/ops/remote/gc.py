@@ -9,7 +9,8 @@ In short, :func:`collect`:
    a version that is deleted or past its TTL is not live;
 3. lists the files with their modification times and plans (:mod:`~artctl.ops.remote.gc_sweep`):
    a file goes only when nothing live needs it and it is older than ``t_m - grace``;
-4. executes, in an order that never leaves a live version short of a byte: packs rewritten
+4. executes, in an order that never leaves a live version short of a byte: a tombstone for
+   each version past its TTL (as local gc soft-deletes them first) → packs rewritten
    (new ``.pack``, new ``.idx``, old ``.idx``, old ``.pack``) and dead packs deleted (``.idx``
    first: an index is the proof its pack is complete) → loose objects → manifests → a
    :class:`~artctl.format.snapshots.PurgeMarker` for each dead version whose manifest is gone;
@@ -38,10 +39,10 @@ from artctl.backend.base import MAX_MANIFEST_BYTES, Backend
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.hashing import hash_bytes
 from artctl.errors import RemoteError
-from artctl.format.layout import index_key, manifest_key, pack_key, purge_marker_key
+from artctl.format.layout import index_key, manifest_key, pack_key, purge_marker_key, tombstone_key
 from artctl.format.names import parse_name
 from artctl.format.records import dumps, utcnow
-from artctl.format.snapshots import PurgeMarker
+from artctl.format.snapshots import PurgeMarker, Tombstone
 from artctl.ops.remote.config import backend_for, get_remote
 from artctl.ops.remote.gc_mark import RemoteLive, mark, read_versions
 from artctl.ops.remote.gc_sweep import Doomed, Repack, SweepPlan, plan
@@ -55,6 +56,11 @@ if TYPE_CHECKING:
 GC_DIR = "gc"
 
 MARKED = declare("remote-gc.marked", "the plan made, nothing deleted: the re-run plans again")
+EXPIRED_DELETED = declare(
+    "remote-gc.expired-deleted",
+    "versions past their TTL got a tombstone (they were already invisible), no byte deleted: the "
+    "re-run purges them as deleted versions",
+)
 REPACK_WRITTEN = declare(
     "remote-gc.repack-written",
     "a rewritten pack and its .idx on the remote beside the old one: live blobs in two packs; "
@@ -159,6 +165,10 @@ def collect(backend: Backend, *, grace: int, dry_run: bool, now: datetime | None
             **report,
         )
     assert marker is not None
+    for record in live.expired:  # as local gc: a version past its TTL is deleted first
+        stone = Tombstone.of(record.evolve(deleted_at=utcnow()))
+        backend.create(tombstone_key(parse_name(record.name), record.index), dumps(stone.to_json()))
+    crash_point(EXPIRED_DELETED)
     freed, repacked, saved = _execute(backend, sweep, report["problems"])
     for record in purge:
         name = parse_name(record.name)

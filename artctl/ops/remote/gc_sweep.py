@@ -124,12 +124,14 @@ def _plan_packs(backend: Backend, live: RemoteLive, cutoff: float, out: SweepPla
         if not dead:
             continue
         newest = FileStat(pack.size + idx.size, max(pack.mtime, idx.mtime))
-        if not keep:
-            if _doom(out, [], "", newest, cutoff, "pack"):
-                out.packs += [
-                    Doomed(index_key(pack_id), idx.size, "pack"),
-                    Doomed(pack_key(pack_id), pack.size, "pack"),
-                ]
+        if not keep and newest.mtime < cutoff:
+            out.packs += [
+                Doomed(index_key(pack_id), idx.size, "pack"),
+                Doomed(pack_key(pack_id), pack.size, "pack"),
+            ]
+        elif not keep:
+            out.young_kept += 2
+            out.young_bytes += newest.size
         elif dead / total >= REPACK_THRESHOLD and newest.mtime < cutoff:
             out.repacks.append(Repack(pack_id, blobs, keep, newest.size, dead))
         else:

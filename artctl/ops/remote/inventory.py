@@ -209,6 +209,15 @@ class LazyInventory:
                 loc = self._inv.packed.get(digest)
             return loc
 
+    def relocate(self, digest: str, gone: str) -> PackLocation | None:
+        """Where ``digest`` is now that pack ``gone`` could not be read: a remote gc rewrote or
+        deleted it after its index was cached. Lists the remote again (unless another thread
+        already did since) and answers from the fresh listing; None: not in any pack now."""
+        with self._lock:
+            if self._inv is None or gone in self._inv.packs:
+                self._inv = refresh(self.repository, self.remote, self.backend, list_loose=False)
+            return self._inv.packed.get(digest)
+
     def pack_size(self, pack_id: str) -> int:
         """Bytes of the blobs in a remote pack (0 when unknown)."""
         with self._lock:
