@@ -201,6 +201,78 @@ def test_a_clone_with_the_index_of_a_repacked_pack_still_gets_the_blob(
     _same(tmp_path / "out", TREES["v1"])
 
 
+def test_a_push_never_relies_on_an_old_file_that_a_gc_running_meanwhile_deletes(
+    remote: Remote, tmp_path: Path
+) -> None:
+    """The race the protocol exists for, made deterministic: B's push lists the remote while it
+    holds the deleted v0's blobs and manifest (dead, older than the grace), then pauses before
+    its first upload; a gc deletes those files meanwhile; B's version must still be complete.
+    A push that relied on what the listing showed would create a version naming deleted files."""
+    env = {"ARTCTL_GC_REMOTE_GRACE": "2s"}
+    a = _repo(tmp_path / "a", remote)
+    ok(
+        a,
+        remote,
+        "artifact",
+        "put",
+        str(make_tree(tmp_path / "t0", TREES["v0"])),
+        "--name",
+        "p/ds",
+        "--type",
+        "dataset",
+    )
+    ok(a, remote, "push")
+    ok(a, remote, "artifact", "rm", "p/ds:v0")
+    ok(a, remote, "push")
+    b = _repo(tmp_path / "b", remote)
+    again = {**TREES["v0"], "new.txt": "B's own file\n"}  # all of v0 again, plus one file to upload
+    ok(
+        b,
+        remote,
+        "artifact",
+        "put",
+        str(make_tree(tmp_path / "t1", again)),
+        "--name",
+        "p/other",
+        "--type",
+        "dataset",
+    )
+    ok(
+        b,
+        remote,
+        "artifact",
+        "put",
+        str(make_tree(tmp_path / "t2", TREES["v0"])),
+        "--name",
+        "p/same",
+        "--type",
+        "dataset",
+    )
+    time.sleep(2.2)  # v0's files are older than the grace now
+    push = subprocess.Popen(
+        [sys.executable, "-m", "artctl", "push"],
+        cwd=b,
+        env=cli_env({**remote.env, **env, "ARTCTL_TEST_TRANSFER_DELAY": "6"}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    cached = b / ".artifacts" / "remotes" / "origin" / "packs"
+    deadline = time.monotonic() + 60
+    while not list(cached.glob("*.idx")) and push.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # B has listed the remote (it caches the pack index it saw)
+    done = ok(a, remote, "gc", "--remote", "origin", "--grace", "2s", "--json", env=env).json()
+    assert push.poll() is None, "the push ended before gc ran: the test proves nothing"
+    assert done["objects"] == 1 and done["manifests"] == 1 and done["packs_deleted"] == 1
+    _out, err = push.communicate(timeout=120)
+    assert push.returncode == 0, err
+    fresh = _clone_all(tmp_path, remote, "fresh")
+    for name, tree in (("p/other", again), ("p/same", TREES["v0"])):
+        root = tmp_path / "out" / name.replace("/", "_")
+        ok(fresh, remote, "artifact", "get", f"{name}:latest", "--root", str(root))
+        _same(root, tree)
+
+
 GC_POINTS = [
     "remote-gc.marked",
     "remote-gc.expired-deleted",
@@ -234,6 +306,10 @@ def test_a_gc_killed_anywhere_leaves_every_live_version_complete_and_the_rerun_f
     for point in GC_POINTS:
         copy = _copy(origin, tmp_path / f"at-{point}")
         run_killed_at(point, "gc", "--remote", copy.url, "--grace", "0", cwd=a)
+        if point == "remote-gc.marked":  # nothing changed yet but gc's start marker
+            assert {k: v for k, v in _files(copy).items() if not k.startswith("gc/")} == _files(origin)
+            ok(a, copy, "gc", "--remote", copy.url, "--grace", "0")
+            # (a clone now would hold the expired v2 without its manifest, as before any gc)
         fresh = _clone_all(tmp_path, copy, f"clone-{point}")
         ok(fresh, copy, "artifact", "get", "p/ds:v1", "--root", str(tmp_path / f"out-{point}"))
         _same(tmp_path / f"out-{point}", TREES["v1"])
@@ -313,7 +389,7 @@ def test_gc_in_a_loop_beside_pushes_that_share_content_loses_nothing(remote: Rem
     writers = [_repo(tmp_path / f"w{i}", remote) for i in range(3)]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(i), "4", str(tmp_path / "pool")],
+            [sys.executable, "-c", WRITER, str(i), "3", str(tmp_path / "pool")],
             cwd=w,
             env=cli_env(env),
             stdout=subprocess.PIPE,
