@@ -339,6 +339,8 @@ OPERATIONS: dict[str, Operation] = {
 ELSEWHERE = ("push.", "pull.", "get.", "clone.", "usercache.")
 #: Collection renames and deletions: tests/test_names_projects.py.
 ELSEWHERE += ("rename.", "retire.", "delete-collection.")
+#: Garbage collection on a remote: tests/test_remote_gc.py.
+ELSEWHERE += ("remote-gc.",)
 
 
 def _declared(prefixes: tuple[str, ...]) -> set[str]:
