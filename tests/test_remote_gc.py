@@ -70,6 +70,10 @@ def _files(remote: Remote) -> dict[str, int]:
     return backend.list_sizes("")
 
 
+def _stats(remote: Remote) -> dict[str, float]:
+    return {k: v.mtime for k, v in open_backend(remote.url, remote.storage_options).list_stats("").items()}
+
+
 def _content(remote: Remote) -> dict[str, int]:
     return {
         k: v for k, v in _files(remote).items() if k.split("/", 1)[0] in ("objects", "packs", "manifests")
@@ -94,6 +98,10 @@ TREES: dict[str, dict[str, bytes | str]] = {
     "v1": {"a.txt": "shared\n", "big1.bin": _big("one")},
     "v2": {"d.txt": "expires\n", "big2.bin": _big("two")},
 }
+
+
+#: v2's TTL in the scene, in seconds: long enough for two pushes on a loaded machine.
+TTL = 4
 
 
 def _scene(base: Path, remote: Remote, *, expiring: bool = True) -> Path:
@@ -122,13 +130,14 @@ def _scene(base: Path, remote: Remote, *, expiring: bool = True) -> Path:
         "p/ds",
         "--type",
         "dataset",
-        *(["--ttl", "1s"] if expiring else []),
+        *(["--ttl", f"{TTL}s"] if expiring else []),
     )
+    expires = time.monotonic() + TTL
     ok(a, remote, "push")
     ok(a, remote, "artifact", "rm", "p/ds:v0")
     ok(a, remote, "push")
-    if expiring:
-        time.sleep(1.1)  # v2 expires
+    if expiring:  # v2 expires (the pushes must run before: a push does not send an expired version)
+        time.sleep(max(0.0, expires - time.monotonic() + 0.1))
     return a
 
 
@@ -141,7 +150,10 @@ def test_deleted_and_expired_versions_are_freed_and_shared_blobs_stay(
     before = _files(remote_url)
     dry = ok(a, remote_url, "gc", "--remote", "origin", "--grace", "0", "--dry-run", "--json").json()
     assert _files(remote_url) == before
-    assert sorted(dry["purged"]) == ["p/ds:v0", "p/ds:v2"] and dry["expired"] == ["p/ds:v2"]
+    assert sorted(dry["purged"]) == ["p/ds:v0", "p/ds:v2"] and dry["expired"] == ["p/ds:v2"], (
+        dry,
+        _stats(remote_url),
+    )
     assert dry["objects"] == 2 and dry["manifests"] == 2 and dry["bytes_freed"] > 2 * BIG
     done = ok(a, remote_url, "gc", "--remote", "origin", "--grace", "0", "--json").json()
     assert {k: done[k] for k in ("purged", "objects", "manifests")} == {
@@ -252,7 +264,7 @@ def test_a_push_never_relies_on_an_old_file_that_a_gc_running_meanwhile_deletes(
     push = subprocess.Popen(
         [sys.executable, "-m", "artctl", "push"],
         cwd=b,
-        env=cli_env({**remote.env, **env, "ARTCTL_TEST_TRANSFER_DELAY": "6"}),
+        env=cli_env({**remote.env, **env, "ARTCTL_TEST_TRANSFER_DELAY": "5"}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -389,7 +401,7 @@ def test_gc_in_a_loop_beside_pushes_that_share_content_loses_nothing(remote: Rem
     writers = [_repo(tmp_path / f"w{i}", remote) for i in range(3)]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(i), "3", str(tmp_path / "pool")],
+            [sys.executable, "-c", WRITER, str(i), "2", str(tmp_path / "pool")],
             cwd=w,
             env=cli_env(env),
             stdout=subprocess.PIPE,
