@@ -39,7 +39,14 @@ from artctl.backend.base import MAX_MANIFEST_BYTES, Backend
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.hashing import hash_bytes
 from artctl.errors import RemoteError
-from artctl.format.layout import index_key, manifest_key, pack_key, purge_marker_key, tombstone_key
+from artctl.format.layout import (
+    FORMAT_FILE,
+    index_key,
+    manifest_key,
+    pack_key,
+    purge_marker_key,
+    tombstone_key,
+)
 from artctl.format.names import parse_name
 from artctl.format.records import dumps, utcnow
 from artctl.format.snapshots import PurgeMarker, Tombstone
@@ -129,7 +136,9 @@ class RemoteGcReport:
 def collect(backend: Backend, *, grace: int, dry_run: bool, now: datetime | None = None) -> RemoteGcReport:
     """Garbage-collect the remote at ``backend`` (module docstring). ``grace`` in seconds;
     ``now`` decides which versions are past their TTL (default: this machine's clock)."""
-    open_remote(backend, create=False)
+    if backend.read_or_none(FORMAT_FILE) is None and backend.check_location() and not backend.listdir(""):
+        raise RemoteError(f"remote {backend.url} is empty: there is nothing to collect")
+    open_remote(backend, create=False)  # an unknown FORMAT, or somebody else's files, is refused
     now = now or datetime.now(timezone.utc)
     marker = (
         None if dry_run else f"{GC_DIR}/{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}.json"
