@@ -172,10 +172,10 @@ def _remote_gc(repo: Any, remote: str, grace: int | None, dry_run: bool) -> None
 
         from artctl.base.units import format_duration
 
-        grace = format_duration(timedelta(seconds=report.grace_seconds))
+        period = format_duration(timedelta(seconds=report.grace_seconds))
         out.info(
             f"kept {report.young_kept} unreferenced file(s), {human_size(report.young_bytes)}, younger than "
-            f"the grace period ({grace}); pushes in flight may still need them"
+            f"the grace period ({period}); pushes in flight may still need them"
         )
     for problem in report.problems:
         out.warn(problem)

@@ -59,6 +59,10 @@ from artctl.repository.packs import PACK_MAGIC, encode_index, pack_id_for, read_
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
 
+#: S3 and Azure keep modification times in whole seconds: a file may look up to this much older
+#: than it is, so gc keeps that much more than the grace — and with a grace of 0 ("everything
+#: unreferenced, now"), it takes files up to that much younger than its start marker.
+MTIME_RESOLUTION = 1.0
 #: Where gc's start markers live on the remote.
 GC_DIR = "gc"
 
@@ -145,7 +149,7 @@ def collect(backend: Backend, *, grace: int, dry_run: bool, now: datetime | None
     )
     started = time.time() if marker is None else store_clock(backend, marker)
     live = mark(backend, now)
-    sweep = plan(backend, live, started - grace)
+    sweep = plan(backend, live, started - grace - MTIME_RESOLUTION if grace else started + MTIME_RESOLUTION)
     crash_point(MARKED)
     gone_manifests = {f.rel for f in sweep.manifests}
     dead = [r for r in live.dead if r.manifest not in live.manifests]

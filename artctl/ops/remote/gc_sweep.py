@@ -5,7 +5,8 @@ A file goes only when nothing live needs it AND the store last modified it befor
 (the gc's start by the store's clock, less the grace): loose objects and manifests nothing live
 names; packs none of whose blobs is live (``.idx`` then ``.pack``); packs with at least
 :data:`REPACK_THRESHOLD` of their bytes dead, rewritten; ``.pack`` files without an ``.idx`` (a
-killed push: readers ignore them) and ``.idx`` files without their ``.pack``.
+killed push: readers ignore them), ``.idx`` files without their ``.pack``, and packs shorter than
+their index says (damaged: readers ignore them too, and push sends their blobs again elsewhere).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Doomed:
 
     rel: str
     size: int
-    why: str  # "manifest", "object", "pack", "repacked", "interrupted pack", "orphan index"
+    why: str  # manifest, object, pack, repacked, interrupted pack, orphan index, damaged pack
 
 
 @dataclass(frozen=True)
@@ -118,12 +119,19 @@ def _plan_packs(backend: Backend, live: RemoteLive, cutoff: float, out: SweepPla
         except IntegrityError as exc:
             out.problems.append(f"{exc.message}: pack {pack_id[:12]} left alone")
             continue
+        newest = FileStat(pack.size + idx.size, max(pack.mtime, idx.mtime))
+        if pack.size < max((o + n for _d, o, n in blobs), default=0):  # cut short: readers ignore it
+            if newest.mtime < cutoff:
+                out.packs += [
+                    Doomed(index_key(pack_id), idx.size, "damaged pack"),
+                    Doomed(pack_key(pack_id), pack.size, "damaged pack"),
+                ]
+            continue
         keep = {d for d, _o, _n in blobs if d in live.blobs}
         total = sum(n for _d, _o, n in blobs) or 1
         dead = sum(n for d, _o, n in blobs if d not in keep)
         if not dead:
             continue
-        newest = FileStat(pack.size + idx.size, max(pack.mtime, idx.mtime))
         if not keep and newest.mtime < cutoff:
             out.packs += [
                 Doomed(index_key(pack_id), idx.size, "pack"),
