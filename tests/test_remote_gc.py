@@ -313,6 +313,43 @@ def test_a_push_never_relies_on_an_old_file_that_a_gc_running_meanwhile_deletes(
         _same(root, tree)
 
 
+def test_gc_writes_back_a_manifest_that_a_version_pushed_while_it_ran_names(tmp_path: Path) -> None:
+    """Manifests are named by content, so a push can only rewrite an old one under the same name,
+    which a gc that listed it may delete a moment later. gc's second registry read catches a
+    version created meanwhile that names a manifest it deleted, and writes the manifest back."""
+    from artctl.backend.local import LocalBackend
+    from artctl.format.layout import manifest_key, version_key
+    from artctl.format.names import parse_name
+    from artctl.format.records import ArtifactRecord, VersionRecord, loads
+    from artctl.ops.remote.gc import collect
+    from artctl.ops.remote.protocol import ensure_artifact, publish_version
+
+    (tmp_path / "remote").mkdir()
+    origin = Remote((tmp_path / "remote").as_uri(), {}, {})
+    _scene(tmp_path, origin, expiring=False)
+    v0 = VersionRecord.from_json(
+        loads((tmp_path / "remote" / version_key(parse_name("p/ds"), 0)).read_bytes(), "v0")
+    )
+    dead = manifest_key(v0.manifest)
+
+    class PushedMeanwhile(LocalBackend):
+        """The remote, with a push creating a version of v0's content right after gc deleted its
+        manifest (the push had rewritten it just before, and gc had listed the old file)."""
+
+        def delete(self, rel: str) -> None:
+            super().delete(rel)
+            if rel == dead:
+                ensure_artifact(self, ArtifactRecord("p/again", "dataset", v0.created_at))
+                publish_version(
+                    self, v0.evolve(name="p/again", index=0, state="committed", deleted_at=None), {}
+                )
+
+    backend = PushedMeanwhile(str(tmp_path / "remote"), origin.url)
+    report = collect(backend, grace=0, dry_run=False)
+    assert report.restored == ["p/again:v0"]
+    assert (tmp_path / "remote" / dead).exists()
+
+
 GC_POINTS = [
     "remote-gc.marked",
     "remote-gc.expired-deleted",
