@@ -105,6 +105,28 @@ def test_listing_sizes_and_delete(remote_url) -> None:  # type: ignore[no-untype
     assert backend.sizes(["l/a"]) == {"l/a": None}
 
 
+def test_list_stats_gives_sizes_and_the_stores_modification_times(remote_url) -> None:  # type: ignore[no-untyped-def]
+    """Remote gc ages files by the store's own clock: every backend lists an mtime per file,
+    close to now for a file just written, later for a file rewritten later."""
+    import time
+
+    backend = _backend(remote_url)
+    before = time.time()
+    backend.write("m/a", b"1")
+    backend.write("m/sub/b", b"22")
+    backend.write("m/.hidden", b"tmp")
+    first = backend.list_stats("m")
+    assert {k: v.size for k, v in first.items()} == {"m/a": 1, "m/sub/b": 2}
+    for stat in first.values():
+        assert before - 5 <= stat.mtime <= time.time() + 5  # the servers run on this machine
+    assert backend.list_stats("nowhere") == {}
+    time.sleep(1.1)  # S3 and Azure keep whole seconds
+    backend.write("m/a", b"11")
+    again = backend.list_stats("m")
+    assert again["m/a"].size == 2 and again["m/a"].mtime > first["m/a"].mtime
+    assert again["m/sub/b"] == first["m/sub/b"]
+
+
 def test_verify_remote_reports_a_cut_object_on_every_backend(cli, repo_dir: Path, remote_url) -> None:  # type: ignore[no-untyped-def]
     """A remote loose object cut to a few bytes is "does not have its length", a problem of that
     copy, on S3 and GCS too (they refuse a range past an object's end with HTTP 416, which

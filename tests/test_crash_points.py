@@ -343,6 +343,8 @@ ELSEWHERE += ("rename.", "retire.", "delete-collection.")
 ELSEWHERE += ("mirror.",)
 #: The format-1 → 2 migration: tests/test_migration.py.
 ELSEWHERE += ("migrate.",)
+#: Garbage collection on a remote: tests/test_remote_gc.py.
+ELSEWHERE += ("remote-gc.",)
 
 
 def _declared(prefixes: tuple[str, ...]) -> set[str]:

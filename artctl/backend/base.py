@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from artctl.errors import IntegrityError
@@ -46,6 +47,15 @@ def too_large(url: str, rel: str, limit: int) -> IntegrityError:
         "expected; the download was stopped and nothing was stored",
         hint="the remote is damaged or was tampered with; push the data again from a clone that has it",
     )
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """A listed file: its size and its modification time by the storage's own clock (POSIX
+    seconds). Remote gc ages files by this clock, never by the clock of the machine running it."""
+
+    size: int
+    mtime: float
 
 
 class Backend(abc.ABC):
@@ -129,6 +139,12 @@ class Backend(abc.ABC):
 
         A missing ``rel`` is an empty dict. Hidden names (a write in progress) are left out.
         """
+
+    @abc.abstractmethod
+    def list_stats(self, rel: str) -> dict[str, FileStat]:
+        """Every file under ``rel`` (recursively) → its size and modification time, as
+        :meth:`list_sizes` (one listing; the time is the store's: S3 ``LastModified``, GCS
+        ``updated``, Azure ``last_modified``, a file's ``st_mtime``)."""
 
     @abc.abstractmethod
     def listdir(self, rel: str) -> list[str]:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from artctl.backend.base import DEFAULT_JOBS, MAX_RECORD_BYTES, Backend, too_large
+from artctl.backend.base import DEFAULT_JOBS, MAX_RECORD_BYTES, Backend, FileStat, too_large
 from artctl.backend.endpoint import CONNECT_TIMEOUT_SECONDS, probe_endpoint
 from artctl.backend.guard import guard, short
 from artctl.base import extras  # sets gcsfs' environment before anything can import gcsfs
@@ -30,6 +31,28 @@ def _empty_range(exc: BaseException) -> bool:
     """An object store refusing a range (HTTP 416): it starts at or past the object's end."""
     text = str(exc).lower()
     return "not satisfiable" in text or "416" in text or "invalidrange" in text
+
+
+#: Where each fsspec backend puts an object's modification time in ``info``/``find(detail=True)``:
+#: s3fs ``LastModified``, adlfs ``last_modified``, gcsfs ``updated`` (also ``mtime``).
+_MTIME_KEYS = ("LastModified", "last_modified", "updated", "mtime")
+
+
+def _mtime(info: dict[str, Any], where: str) -> float:
+    """An object's modification time (POSIX seconds) from its listing entry."""
+    for key in _MTIME_KEYS:
+        value = info.get(key)
+        if isinstance(value, datetime):
+            return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and value:
+            with contextlib.suppress(ValueError):
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    raise RemoteError(
+        f"the listing of {where} gives no modification time", hint="this store cannot be garbage-collected"
+    )
 
 
 class FsspecBackend(Backend):
@@ -189,6 +212,19 @@ class FsspecBackend(Backend):
                 return {}
         return {
             self._rel(n): int(info.get("size") or 0)
+            for n, info in found.items()
+            if info.get("type", "file") == "file" and not n.rsplit("/", 1)[-1].startswith(".")
+        }
+
+    def list_stats(self, rel: str) -> dict[str, FileStat]:
+        with guard(self.url, f"listing {rel}"):
+            self.fs.invalidate_cache()
+            try:
+                found = self.fs.find(self._p(rel), detail=True)
+            except FileNotFoundError:
+                return {}
+        return {
+            self._rel(n): FileStat(int(info.get("size") or 0), _mtime(info, f"{self.url}/{self._rel(n)}"))
             for n, info in found.items()
             if info.get("type", "file") == "file" and not n.rsplit("/", 1)[-1].startswith(".")
         }

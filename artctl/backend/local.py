@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from artctl.backend.base import DEFAULT_JOBS, MAX_RECORD_BYTES, Backend, too_large
+from artctl.backend.base import DEFAULT_JOBS, MAX_RECORD_BYTES, Backend, FileStat, too_large
 from artctl.backend.guard import guard
 from artctl.base.fsutil import atomic_write_bytes, copy_bounded, copy_durably, create_exclusive, fsync_dir
 from artctl.base.overlap import side_by_side
@@ -101,6 +101,18 @@ class LocalBackend(Backend):
     def list_sizes(self, rel: str) -> dict[str, int]:
         found = self.find(rel)
         return {r: size for r, size in self.sizes(found).items() if size is not None}
+
+    def list_stats(self, rel: str) -> dict[str, FileStat]:
+        out: dict[str, FileStat] = {}
+        with guard(self.url, f"listing {rel}"):
+            for found in self.find(rel):
+                try:
+                    st = os.stat(self._p(found))
+                except (FileNotFoundError, NotADirectoryError):  # deleted since the walk
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    out[found] = FileStat(st.st_size, st.st_mtime)
+        return out
 
     def create(self, rel: str, data: bytes) -> bool:
         with guard(self.url, f"creating {rel}"):

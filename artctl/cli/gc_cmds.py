@@ -3,6 +3,8 @@ reclaiming their bytes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from artctl.cli.common import get_output, human_size, json_option, open_repo
@@ -74,13 +76,20 @@ def rename_cmd(name: str, new_name: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Only report what would be deleted.")
 @click.option(
     "--grace-period",
+    "--grace",
     "grace",
     metavar="DURATION",
-    help="Keep unreferenced data younger than this (default: gc.grace_period, 1h); "
-    "0 collects everything unreferenced now, as `git gc --prune=now`.",
+    help="Keep unreferenced data younger than this (default: gc.grace_period, 1h; with --remote "
+    "gc.remote_grace, 1d); 0 collects everything unreferenced now, as `git gc --prune=now`.",
+)
+@click.option(
+    "--remote",
+    metavar="NAME|URL",
+    help="Collect on this remote instead: purge its deleted and expired versions and delete or "
+    "repack what no live version needs, beside running pushes (docs/remotes.md).",
 )
 @json_option
-def gc_cmd(dry_run: bool, grace: str | None) -> None:
+def gc_cmd(dry_run: bool, grace: str | None, remote: str | None) -> None:
     """Delete expired and deleted versions' data and every unreferenced object.
 
     Versions past their TTL are soft-deleted first (custom aliases do not protect them); then
@@ -94,6 +103,7 @@ def gc_cmd(dry_run: bool, grace: str | None) -> None:
       artctl gc --dry-run
       artctl gc --grace-period 0
       artctl gc --json
+      artctl gc --remote origin --dry-run
     """
     from artctl.ops.gc import gc
     from artctl.repository.config import parse_grace
@@ -103,6 +113,9 @@ def gc_cmd(dry_run: bool, grace: str | None) -> None:
     if out.repo is not None and _gc_remote(out.repo, seconds, dry_run):
         return
     repo = open_repo()
+    if remote is not None:
+        _remote_gc(repo, remote, seconds, dry_run)
+        return
     with out.progress_bar("gc") as progress:
         result = gc(repo, dry_run=dry_run, grace_period=seconds, progress=progress)
     if out.json:
@@ -141,14 +154,50 @@ def _gc_remote(location: str, grace: int | None, dry_run: bool) -> bool:
     target = resolve_target(location)
     if not target.remote:
         return False
-    report = collect_garbage(target, grace=grace, dry_run=dry_run)
+    _render_remote_gc(collect_garbage(target, grace=grace, dry_run=dry_run), dry_run)
+    return True
+
+
+def _remote_gc(repo: Any, remote: str, grace: int | None, dry_run: bool) -> None:
+    """``gc --remote``: collect on a remote and render the report."""
+    from artctl.ops.remote.gc import collect_remote
+
+    _render_remote_gc(collect_remote(repo, remote, grace=grace, dry_run=dry_run), dry_run)
+
+
+def _render_remote_gc(report: Any, dry_run: bool) -> None:
+    """The report of a gc on a remote (``gc --remote`` and ``--repo REMOTE gc`` alike)."""
     out = get_output()
     if out.json:
         out.emit_json(report.to_json())
-    else:
-        for key, value in report.to_json().items():
-            out.result(f"{key}\t{value}")
-    return True
+        return
+    for ref in report.expired:
+        out.result(f"expired\t{ref}")
+    for ref in report.purged:
+        out.result(f"{'would purge' if dry_run else 'purged'}\t{ref}")
+    if dry_run:
+        for doomed in report.files:
+            out.result(f"would delete\t{doomed.rel}\t{human_size(doomed.size)}")
+    for ref in report.restored:
+        out.info(f"restored the manifest of {ref} (pushed while gc ran)")
+    counts = report.to_json()
+    out.result(
+        f"{'would free' if dry_run else 'freed'} {human_size(report.bytes_freed)} on {report.url}: "
+        f"{counts['objects']} objects, {counts['manifests']} manifests, {counts['packs_deleted']} packs "
+        f"deleted, {report.packs_repacked} repacked, {counts['interrupted_packs']} interrupted packs"
+    )
+    if report.young_kept:
+        from datetime import timedelta
+
+        from artctl.base.units import format_duration
+
+        period = format_duration(timedelta(seconds=report.grace_seconds))
+        out.info(
+            f"kept {report.young_kept} unreferenced file(s), {human_size(report.young_bytes)}, younger than "
+            f"the grace period ({period}); pushes in flight may still need them"
+        )
+    for problem in report.problems:
+        out.warn(problem)
 
 
 def register(group: click.Group) -> None:

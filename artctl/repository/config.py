@@ -41,6 +41,9 @@ KNOWN_KEYS: dict[str, str] = {
     "ttl.project.<PROJECT>": "TTL given to new versions in one project (wins over ttl.default); "
     "`artctl ttl apply --project PROJECT` gives it to existing versions",
     "gc.grace_period": "unreferenced objects younger than this are kept by gc (default 1h)",
+    "gc.remote_grace": "files on a remote younger than this are kept by `gc --remote` (default 1d); "
+    "push re-sends what it would rely on that is older than half of it, so set the same on every "
+    "machine that pushes there",
     "remote.<NAME>.url": "fsspec URL of a remote (set by `artctl remote add`); the variable replaces "
     "it, and defines the remote when no file does (NAME upper-cased, `-` and `.` as `_`)",
     "remote.<NAME>.options.<KEY>": "storage option passed to the remote's fsspec filesystem; a "
@@ -406,6 +409,7 @@ PARSERS: dict[str, Callable[[Any, str, str | None], Any]] = {
     "ttl.default": parse_ttl,
     "ttl.project.<PROJECT>": parse_ttl,
     "gc.grace_period": parse_grace,
+    "gc.remote_grace": parse_grace,
     "remote.<NAME>.jobs": parse_count,
     "references.allow_local": parse_bool,
     "cache.dir": parse_cache_dir,

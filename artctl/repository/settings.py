@@ -32,6 +32,9 @@ from artctl.repository.config import (
 
 #: Unreferenced objects younger than this are kept by gc (``gc.grace_period``).
 DEFAULT_GRACE_SECONDS = 3600
+#: Files on a remote younger than this are kept by remote gc, and a push re-sends what it
+#: would rely on that is older than half of it (``gc.remote_grace``; docs/remotes.md).
+DEFAULT_REMOTE_GRACE_SECONDS = 86400
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class Settings:
     link: str = "auto"
     #: ``gc.grace_period`` in seconds.
     grace_seconds: int = DEFAULT_GRACE_SECONDS
+    #: ``gc.remote_grace`` in seconds.
+    remote_grace_seconds: int = DEFAULT_REMOTE_GRACE_SECONDS
     #: ``references.allow_local``: follow file:// / loopback references of pulled versions.
     allow_local_references: bool = False
     #: ``remote.<NAME>.jobs`` of every configured remote that sets it.
@@ -76,6 +81,7 @@ class Settings:
             workers=typed("core.workers", parse_count, None),
             link=typed("core.link", parse_link, "auto"),
             grace_seconds=typed("gc.grace_period", parse_grace, DEFAULT_GRACE_SECONDS),
+            remote_grace_seconds=typed("gc.remote_grace", parse_grace, DEFAULT_REMOTE_GRACE_SECONDS),
             allow_local_references=typed("references.allow_local", parse_bool, False),
             remote_jobs=MappingProxyType(jobs),
             names=NameScope(

@@ -43,13 +43,24 @@ def pack_end(blobs: list[tuple[str, int, int]]) -> int:
 
 @dataclass
 class Inventory:
-    """Blobs on one remote: ``packed`` digest → location, ``loose`` digest → file size."""
+    """Blobs on one remote: ``packed`` digest → location, ``loose`` digest → file size.
+
+    A listing (:func:`refresh`) also keeps the store's modification time of each pack (the
+    newer of its ``.pack`` and ``.idx``) and loose object, and every pack id it saw a file of:
+    a push relies only on files younger than half the remote's gc grace (docs/remotes.md,
+    "Garbage collection on a remote") and never re-sends a file under a name already listed.
+    """
 
     packed: dict[str, PackLocation] = field(default_factory=dict)
     packs: dict[str, int] = field(default_factory=dict)  # pack id -> size of its blobs
     ends: dict[str, int] = field(default_factory=dict)  # pack id -> length of its pack file
     loose: dict[str, int] = field(default_factory=dict)
     loose_listed: bool = False
+    #: digest -> every complete remote pack holding it (``packed`` keeps the first)
+    holders: dict[str, list[str]] = field(default_factory=dict)
+    pack_mtimes: dict[str, float] = field(default_factory=dict)  # pack id -> newest of .pack/.idx
+    loose_mtimes: dict[str, float] = field(default_factory=dict)
+    listed_packs: set[str] = field(default_factory=set)  # ids with a .pack or an .idx, complete or not
 
     def has(self, digest: str, size: int | None = None) -> bool:
         """The remote lists the blob (of ``size`` bytes, when given) in a pack or as an object."""
@@ -57,6 +68,18 @@ class Inventory:
         if loc is not None and (size is None or loc.length == size):
             return True
         return digest in self.loose and (size is None or self.loose[digest] == size)
+
+    def has_since(self, digest: str, size: int, since: float | None) -> bool:
+        """:meth:`has`, counting only files modified at or after ``since`` (store clock, POSIX
+        seconds; None: any file). What a push may rely on without sending it again."""
+        if since is None:
+            return self.has(digest, size)
+        if self.loose.get(digest) == size and self.loose_mtimes.get(digest, 0.0) >= since:
+            return True
+        loc = self.packed.get(digest)
+        if loc is None or loc.length != size:
+            return False
+        return any(self.pack_mtimes.get(p, 0.0) >= since for p in self.holders.get(digest, [loc.pack]))
 
 
 def load_cached(repository: Repository, remote: str) -> Inventory:
@@ -75,6 +98,7 @@ def _add_index(inv: Inventory, pack_id: str, data: bytes) -> None:
     blobs = decode_index(data, f"{pack_id}.idx")
     for digest, offset, length in blobs:
         inv.packed.setdefault(digest, PackLocation(pack_id, offset, length))
+        inv.holders.setdefault(digest, []).append(pack_id)
     inv.packs[pack_id] = sum(b[2] for b in blobs)
     inv.ends[pack_id] = pack_end(blobs)
 
@@ -86,7 +110,8 @@ def refresh(repository: Repository, remote: str, backend: Backend, *, list_loose
     is missing or shorter than the index says is dropped (module docstring).
     """
     directory = cache_dir(repository, remote)
-    pack_sizes, remote_ids = list_packs(backend)
+    listing = list_packs(backend)
+    pack_sizes, remote_ids = listing.sizes, listing.indexed
     cached = set()
     with contextlib.suppress(FileNotFoundError):
         found = (parse_key(f"{PACKS}/{n}") for n in os.listdir(directory))
@@ -103,9 +128,12 @@ def refresh(repository: Repository, remote: str, backend: Backend, *, list_loose
         if pack_sizes.get(pack_id, -1) < end:
             _drop(directory, pack_id)
     inv = load_cached(repository, remote)
+    inv.pack_mtimes, inv.listed_packs = listing.mtimes, listing.listed
     if list_loose:
-        objects = ((parse_key(rel), size) for rel, size in backend.list_sizes(OBJECTS).items())
-        inv.loose = {f.ident: size for f, size in objects if f is not None and f.kind == "object"}
+        objects = ((parse_key(rel), st) for rel, st in backend.list_stats(OBJECTS).items())
+        loose = [(f.ident, st) for f, st in objects if f is not None and f.kind == "object"]
+        inv.loose = {digest: st.size for digest, st in loose}
+        inv.loose_mtimes = {digest: st.mtime for digest, st in loose}
         inv.loose_listed = True
         # Only a hint for `verify` ("listed on R, not fetched here"); eviction and push never
         # rely on it (remote_files, written for verified bytes, is what they trust).
@@ -113,12 +141,30 @@ def refresh(repository: Repository, remote: str, backend: Backend, *, list_loose
     return inv
 
 
-def list_packs(backend: Backend) -> tuple[dict[str, int], set[str]]:
-    """One listing of ``packs/``: the size of each ``.pack`` file and the ids that have an ``.idx``."""
-    listed = {rel: (parse_key(rel), size) for rel, size in backend.list_sizes(PACKS).items()}
-    pack_sizes = {found.ident: size for found, size in listed.values() if found and found.kind == "pack"}
-    ids = {found.ident for found, _ in listed.values() if found and found.kind == "index"}
-    return pack_sizes, ids
+@dataclass
+class PackListing:
+    """One listing of ``packs/``."""
+
+    sizes: dict[str, int]  # pack id -> size of its .pack file
+    indexed: set[str]  # ids that have an .idx
+    mtimes: dict[str, float]  # pack id -> the newer modification time of its .pack and .idx
+    listed: set[str]  # ids with any file
+
+
+def list_packs(backend: Backend) -> PackListing:
+    """One listing of ``packs/`` with sizes and the store's modification times."""
+    out = PackListing({}, set(), {}, set())
+    for rel, stat in backend.list_stats(PACKS).items():
+        found = parse_key(rel)
+        if found is None or found.kind not in ("pack", "index"):
+            continue
+        if found.kind == "pack":
+            out.sizes[found.ident] = stat.size
+        else:
+            out.indexed.add(found.ident)
+        out.listed.add(found.ident)
+        out.mtimes[found.ident] = max(out.mtimes.get(found.ident, 0.0), stat.mtime)
+    return out
 
 
 def fetch_indexes(backend: Backend, pack_ids: set[str]) -> dict[str, bytes]:
@@ -163,6 +209,15 @@ class LazyInventory:
                 loc = self._inv.packed.get(digest)
             return loc
 
+    def relocate(self, digest: str, gone: str) -> PackLocation | None:
+        """Where ``digest`` is now that pack ``gone`` could not be read: a remote gc rewrote or
+        deleted it after its index was cached. Lists the remote again (unless another thread
+        already did since) and answers from the fresh listing; None: not in any pack now."""
+        with self._lock:
+            if self._inv is None or gone in self._inv.packs:
+                self._inv = refresh(self.repository, self.remote, self.backend, list_loose=False)
+            return self._inv.packed.get(digest)
+
     def pack_size(self, pack_id: str) -> int:
         """Bytes of the blobs in a remote pack (0 when unknown)."""
         with self._lock:
@@ -197,9 +252,10 @@ class MemoryInventory:
 
     def _load(self) -> Inventory:
         if self._inv is None:
-            pack_sizes, ids = list_packs(self.backend)
+            listing = list_packs(self.backend)
+            pack_sizes = listing.sizes
             inv = Inventory()
-            for pack_id, data in fetch_indexes(self.backend, ids).items():
+            for pack_id, data in fetch_indexes(self.backend, listing.indexed).items():
                 blobs = decode_index(data, f"{pack_id}.idx")
                 if pack_sizes.get(pack_id, -1) >= pack_end(blobs):
                     _add_index(inv, pack_id, data)

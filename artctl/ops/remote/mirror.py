@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.locks import flock_wait, open_lock_file
-from artctl.errors import RemoteError
+from artctl.errors import ArtctlError, RemoteError
 from artctl.format.layout import CONFIG_FILE, REMOTES, journal_key, sync_base_key
 from artctl.format.names import ArtifactName, parse_name
 from artctl.ops.remote.config import open_storage
@@ -284,8 +284,11 @@ def collect_garbage(target: Target, *, grace: int | None, dry_run: bool) -> Any:
         raise RemoteError(f"{target.text} is not a remote")
     backend = remote_backend(target.url, target.options)
     open_remote(backend, create=False)
-    if grace is None:
-        from artctl.repository.settings import DEFAULT_GRACE_SECONDS
+    if grace is None:  # the remote grace of the repository around, else of the user config
+        from artctl.repository.settings import Settings
 
-        grace = DEFAULT_GRACE_SECONDS
+        try:
+            grace = Repository(find_root()).settings.remote_grace_seconds
+        except ArtctlError:
+            grace = Settings.load(Config(None)).remote_grace_seconds
     return remote_gc.collect(backend, grace=grace, dry_run=dry_run)

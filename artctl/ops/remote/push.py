@@ -12,11 +12,10 @@ from artctl.backend.base import Backend
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.hashing import hash_bytes
 from artctl.errors import IntegrityError, ObjectNotFound
-from artctl.format.layout import MANIFESTS, manifest_key, run_key
+from artctl.format.layout import run_key
 from artctl.format.manifest import Manifest
 from artctl.format.names import parse_name, parse_ref
 from artctl.format.records import VersionRecord, dumps
-from artctl.ops.remote import inventory as inventory_mod
 from artctl.ops.remote.config import backend_for, get_remote
 from artctl.ops.remote.fetch import read_manifests, write_manifests
 from artctl.ops.remote.protocol import (
@@ -28,7 +27,7 @@ from artctl.ops.remote.protocol import (
     read_registry,
     update_aliases,
 )
-from artctl.ops.remote.send import send_blobs
+from artctl.ops.remote.send import PushContent
 from artctl.ops.remote.sync import Renumbered, match_versions, merge_artifact
 from artctl.ops.remote.transfer import Progress, TransferResult, parallel, writer_guard
 
@@ -111,12 +110,10 @@ def _push(
         for entry in Manifest.parse(data):
             if entry.digest is not None and entry.ref is None:
                 needed[entry.digest] = entry.size
-    inv = inventory_mod.refresh(repository, spec.key, backend)
-    sent = send_blobs(repository, spec, backend, needed, inv, progress)
+    content = PushContent(repository, spec, backend, needed, manifests, progress)  # gc-safe (rgc)
+    content.send_blobs()
     crash_point(PUSH_OBJECTS_SENT)
-    remote_manifests = set(backend.find(MANIFESTS))
-    todo = [d for d in manifests if manifest_key(d) not in remote_manifests]
-    parallel(backend, lambda d: backend.write(manifest_key(d), manifests[d]), todo)
+    content.send_manifests()
     crash_point(PUSH_MANIFESTS_SENT)
     created: list[str] = []
     deleted: list[str] = []
@@ -135,6 +132,7 @@ def _push(
         for record in sorted(versions, key=lambda r: r.index):
             twin = twins.get(record.index)
             if twin is None:
+                content.ensure_fresh()
                 twin = publish_version(backend, record, taken)
                 if twin.manifest == record.manifest and twin.created_at == record.created_at:
                     created.append(f"{name}:{twin.version}")
@@ -152,6 +150,7 @@ def _push(
         if changes:
             update_aliases(backend, name, changes)
             crash_point(PUSH_ALIASES_SENT)
+    content.confirm()
     after = read_registry(backend, set(selected), [])  # its problems were reported above
     fetched = read_manifests(
         repository,
@@ -172,12 +171,12 @@ def _push(
         "push",
         spec.name,
         spec.url,
-        objects=sent.objects,
-        bytes=sent.bytes,
-        files=sent.files,
-        objects_skipped=len(needed) - sent.objects,
-        bytes_skipped=sum(needed.values()) - sent.blob_bytes,
-        manifests=len(todo),
+        objects=content.sent.objects,
+        bytes=content.sent.bytes,
+        files=content.sent.files,
+        objects_skipped=max(0, len(needed) - content.sent.objects),
+        bytes_skipped=max(0, sum(needed.values()) - content.sent.blob_bytes),
+        manifests=content.manifests_sent,
         versions=created,
         renumbered=renumbered,
         deleted=deleted,

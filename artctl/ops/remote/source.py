@@ -278,7 +278,14 @@ def remote_prefetch(repository: Repository, entries: list[Entry]) -> None:
             break
     if jobs:
         with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-            list(pool.map(lambda job: download_pack(repository, *job), jobs))
+            list(pool.map(lambda job: _prefetch_pack(repository, *job), jobs))
+
+
+def _prefetch_pack(repository: Repository, remote: str, backend: Backend, pack_id: str) -> None:
+    """A prefetch is only a shortcut: a pack gone since its index was cached (a remote gc rewrote
+    it) is left to the source, which lists the remote again for those blobs."""
+    with contextlib.suppress(FileNotFoundError):
+        download_pack(repository, remote, backend, pack_id)
 
 
 def remote_source(repository: Repository) -> Callable[[Entry, Path], bool] | None:
@@ -318,39 +325,57 @@ def remote_source(repository: Repository) -> Callable[[Entry, Path], bool] | Non
         for spec, backend, inv in remotes:
             loc = inv.locate(digest)
             try:
-                if loc is not None and inv.pack_size(loc.pack) <= WHOLE_PACK_BYTES:
-                    whole_pack(spec, backend, loc.pack)
-                    # read where the pack's own index says (same pack id = same index), not
-                    # through the store's lookup table, which another thread may be updating
-                    data = read_slice(repository.store.pack_path(loc.pack), loc.offset, loc.length)
-                    if hash_bytes(data) != digest:
-                        raise IntegrityError(
-                            f"object {digest[:12]} ({entry.path}) in pack {loc.pack[:12]} "
-                            f"on remote {spec.name} is corrupt (digest mismatch); nothing was stored"
-                        )
-                    with open(dst, "xb") as fh:
-                        fh.write(data)
-                    return True
-                if loc is not None:
-                    rel = pack_key(loc.pack)
-                    got = fetch_range_to_store(
-                        repository,
-                        backend,
-                        digest,
-                        rel,
-                        (loc.offset, loc.length, inv.pack_end(loc.pack)),
-                        f"{entry.path}, remote {spec.name}",
-                    )
-                    copy = RemoteCopy(digest, rel, inv.pack_end(loc.pack))
-                else:
-                    got = fetch_loose_to_store(repository, backend, digest, entry.size)
-                    copy = RemoteCopy(digest, object_key(digest), entry.size)
+                got, copy = from_remote(entry, dst, spec, backend, inv, loc)
             except FileNotFoundError:
-                continue
+                if loc is None:
+                    continue
+                # the cached index named a pack a remote gc has rewritten or deleted since: list
+                # the remote again and read the blob where it is now (another pack, or loose)
+                try:
+                    got, copy = from_remote(entry, dst, spec, backend, inv, inv.relocate(digest, loc.pack))
+                except FileNotFoundError:
+                    continue
+            if got is None:
+                return True
             repository.store.materialize(digest, dst, "copy")
             if got.verified:
                 repository.state.record_remote_copies(spec.name, [copy])
             return True
         return False
+
+    def from_remote(entry: Entry, dst: Path, spec, backend, inv, loc) -> tuple[FromRemote | None, RemoteCopy]:
+        """Fetch ``entry``'s blob from one remote at ``loc`` (None: a loose object). A blob of
+        a small pack is written to ``dst`` here (got None); else it lands in the local store.
+        FileNotFoundError when the remote file is not there."""
+        digest = entry.digest
+        assert digest is not None
+        if loc is not None and inv.pack_size(loc.pack) <= WHOLE_PACK_BYTES:
+            whole_pack(spec, backend, loc.pack)
+            # read where the pack's own index says (same pack id = same index), not
+            # through the store's lookup table, which another thread may be updating
+            data = read_slice(repository.store.pack_path(loc.pack), loc.offset, loc.length)
+            if hash_bytes(data) != digest:
+                raise IntegrityError(
+                    f"object {digest[:12]} ({entry.path}) in pack {loc.pack[:12]} "
+                    f"on remote {spec.name} is corrupt (digest mismatch); nothing was stored"
+                )
+            with open(dst, "xb") as fh:
+                fh.write(data)
+            return None, RemoteCopy(digest, pack_key(loc.pack), 0)
+        if loc is not None:
+            rel = pack_key(loc.pack)
+            got = fetch_range_to_store(
+                repository,
+                backend,
+                digest,
+                rel,
+                (loc.offset, loc.length, inv.pack_end(loc.pack)),
+                f"{entry.path}, remote {spec.name}",
+            )
+            copy = RemoteCopy(digest, rel, inv.pack_end(loc.pack))
+        else:
+            got = fetch_loose_to_store(repository, backend, digest, entry.size)
+            copy = RemoteCopy(digest, object_key(digest), entry.size)
+        return got, copy
 
     return fetch
