@@ -40,12 +40,21 @@ def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Remote:
 
 
 def _repo(path: Path, remote: Remote) -> Path:
-    """A repository at ``path`` with ``remote`` as origin (its options passed with -o)."""
+    """A repository at ``path`` with ``remote`` as origin (its options passed with -o, credentials
+    as ``env:VAR`` of the cloud's chain, which ``remote.env`` holds)."""
     path.mkdir(parents=True)
     ok(path, remote, "init")
-    options = [f"-o{k}={v}" for k, v in sorted(_flat(remote.storage_options).items())]
+    options = _options(remote)
     ok(path, remote, "remote", "add", "origin", remote.url, "--default", *options)
     return path
+
+
+def _options(remote: Remote) -> list[str]:
+    """``-o KEY=VALUE`` for ``remote add``/``clone``: credentials as ``env:VAR`` of the cloud's
+    chain (``remote.env`` holds VAR), as a repository may store them."""
+    from servers import stored_options
+
+    return [f"-o{k}={v}" for k, v in sorted(_flat(stored_options(remote.storage_options)).items())]
 
 
 def _flat(options: dict, prefix: str = "") -> dict[str, str]:  # type: ignore[type-arg]
@@ -82,7 +91,7 @@ def _content(remote: Remote) -> dict[str, int]:
 
 def _clone_all(base: Path, remote: Remote, name: str) -> Path:
     """A fresh `clone --all` (every blob of every live version fetched) that verifies clean."""
-    options = [f"-o{k}={v}" for k, v in sorted(_flat(remote.storage_options).items())]
+    options = _options(remote)
     ok(base, remote, "clone", remote.url, name, "--all", *options)
     ok(base / name, remote, "artifact", "verify")
     return base / name
@@ -233,7 +242,7 @@ def test_a_clone_with_the_index_of_a_repacked_pack_still_gets_the_blob(
     blob from the new pack, instead of failing (ops/remote/source.py)."""
     a = _scene(tmp_path, remote, expiring=False)
     reader = tmp_path / "reader"
-    options = [f"-o{k}={v}" for k, v in sorted(_flat(remote.storage_options).items())]
+    options = _options(remote)
     ok(tmp_path, remote, "clone", remote.url, "reader", *options)  # caches the pack indexes
     done = ok(a, remote, "gc", "--remote", "origin", "--grace", "0", "--json").json()
     assert done["packs_repacked"] == 1  # a.txt stays live, b.txt and c.txt are dead
