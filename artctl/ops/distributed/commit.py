@@ -55,7 +55,8 @@ def commit_remote(
     from artctl.format.names import LATEST, validate_custom_alias, version_index
     from artctl.format.records import ArtifactRecord, VersionRecord
     from artctl.ops.remote import inventory
-    from artctl.ops.remote.protocol import ensure_artifact, publish_version, read_registry, update_aliases
+    from artctl.ops.remote.protocol import read_registry
+    from artctl.ops.remote.publish import ensure_artifact, publish_version, update_aliases
     from artctl.ops.remote.pull import pull
     from artctl.repository.commit import link_of
     from artctl.repository.views import PutResult
