@@ -264,3 +264,32 @@ def test_a_format_1_remote_is_read_and_upgraded_by_push(cli, tmp_path: Path) -> 
     assert b'"format": 2' in backend.read(FORMAT_FILE)
     team.ok("a", "pull")
     assert team.ok("a", "artifact", "show", f"{NAME}:v0", "--json").json()["description"] == "edited"
+
+
+def test_put_on_the_remote_first_gives_a_final_number(cli, remote_url, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`put --remote` (and `core.publish = remote`) commit on the remote first: the number the
+    put reports is the remote's, and no later push or pull changes it."""
+    team = Team(cli, remote_url, tmp_path)
+    team.found("a")
+    team.join("b")
+    made = team.ok("b", "artifact", "put", str(make_tree(tmp_path / "b1", {"f.txt": "b1\n"})),
+                   "--name", NAME, "--remote", "origin", "--json").json()  # fmt: skip
+    assert made["version"] == "v1"
+    mine = team.put("a", "a-local")["digest"]  # A's own v1, never pushed
+    team.ok("a", "config", "core.publish", "remote")
+    published = team.put("a", "a-remote")
+    assert published["version"] == "v2"  # the remote's next number, not A's next local one
+    backend = open_backend(remote_url.url, remote_url.storage_options)
+    remote = read_registry(backend)[NAME]
+    assert {i: r.manifest for i, r in remote.versions.items()} == {
+        0: team.versions("b")["v0"]["digest"],
+        1: made["digest"],
+        2: published["digest"],
+    }
+    assert team.versions("a")["v3"]["digest"] == mine  # made room for the remote's v1 and v2
+    pushed = team.ok("a", "push", "--json").json()
+    assert pushed["renumbered"] == [] and pushed["versions"] == [f"{NAME}:v3"]
+    team.ok("b", "pull")
+    assert {v: r["digest"] for v, r in team.versions("b").items()} == {
+        v: r["digest"] for v, r in team.versions("a").items()
+    }
