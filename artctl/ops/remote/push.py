@@ -62,6 +62,13 @@ PUSH_DELETION_PUBLISHED = declare(
     "push.deletion-published",
     "one more tombstone on the remote; the remote version it marks is deleted for every reader",
 )
+PUSH_EDIT_PUBLISHED = declare(
+    "push.edit-published",
+    "one more edit snapshot on the remote: the version's fields as this repository has them; "
+    "the re-run finds them equal and sends nothing again",
+)
+
+
 PUSH_ALIASES_SENT = declare(
     "push.aliases-sent",
     "the artifact's aliases moved on the remote; the local "
@@ -97,13 +104,6 @@ def select_versions(repo: Repository, refs: Iterable[str]) -> dict[str, list[Ver
             registry.require_artifact(ref.name)
             out[str(ref.name)] = registry.versions(ref.name)
     return out
-
-
-PUSH_EDIT_PUBLISHED = declare(
-    "push.edit-published",
-    "one more edit snapshot on the remote: the version's fields as this repository has them; "
-    "the re-run finds them equal and sends nothing again",
-)
 
 
 def push(

@@ -2,9 +2,11 @@
 
 Version numbers are the remote's: the remote is where numbers are decided (by exclusive
 create), so after a push or pull a local version whose content (manifest digest) the remote
-holds takes the remote's number, and local-only versions move above every remote number. That
+holds takes the remote's number, and local-only versions move above every remote number (a
+deleted one that was never sent keeps its number while the remote has none under it). That
 is how two clones that each made ``v1`` both keep their work: the second one's ``v1`` becomes
-``v2`` everywhere, and its aliases and run links follow it.
+``v2`` everywhere, and its aliases and run links follow it. Aliases, edits and deletions merge
+three-way against the last sync (:mod:`artctl.ops.remote.threeway`).
 
 The merge of one artifact is all or nothing (``artctl.repository.journal``): its whole target state is
 written as a journal before the first record changes, so a kill, SIGTERM or Ctrl-C at any

@@ -1,8 +1,9 @@
 """What push, pull and clone share: their result, bounded parallel requests, gc's writer guard.
 
 Write order on the remote is the local one (docs/remotes.md): blobs (whole packs, then their
-``.idx``; loose objects) → manifests → version records (exclusive create) → alias snapshots →
-run records (:mod:`~artctl.ops.remote.push`, blobs by :mod:`~artctl.ops.remote.send`). A push
+``.idx``; loose objects) → manifests → version records (exclusive create) → tombstones →
+edit snapshots → alias snapshots (:mod:`~artctl.ops.remote.publish`) → run records
+(:mod:`~artctl.ops.remote.push`, blobs by :mod:`~artctl.ops.remote.send`). A push
 killed at any point leaves only unreferenced content on the remote, and re-running it sends
 only what is missing, because "present" is decided by listing the remote.
 
