@@ -293,3 +293,21 @@ def test_put_on_the_remote_first_gives_a_final_number(cli, remote_url, tmp_path:
     assert {v: r["digest"] for v, r in team.versions("b").items()} == {
         v: r["digest"] for v, r in team.versions("a").items()
     }
+
+
+def test_a_version_deleted_before_its_first_push_renumbers_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """On an empty remote, the push of v1 after v0 was deleted unpushed used to renumber v0 to
+    v2 with "the remote already had v0" (false: the remote was empty)."""
+    url = (tmp_path / "remote").as_uri()
+    team = Team(cli, type("R", (), {"url": url, "storage_options": {}, "env": {}})(), tmp_path)
+    new_repo(tmp_path / "a", team.remote)
+    team.dirs["a"] = tmp_path / "a"
+    team.put("a", "c0")
+    kept = team.put("a", "c1")["digest"]
+    team.ok("a", "artifact", "rm", f"{NAME}:v0")
+    pushed = team.ok("a", "push")
+    assert "renumbered" not in pushed.stderr and "already had" not in pushed.stderr, pushed
+    assert {v: (r["state"], r["digest"]) for v, r in team.versions("a").items()}["v1"] == ("committed", kept)
+    assert team.versions("a")["v0"]["state"] == "deleted"
+    remote = read_registry(open_backend(url, {}))[NAME]
+    assert {i: r.manifest for i, r in remote.versions.items()} == {1: kept}  # v0 was never sent
