@@ -311,3 +311,24 @@ def test_a_version_deleted_before_its_first_push_renumbers_nothing(cli, tmp_path
     assert team.versions("a")["v0"]["state"] == "deleted"
     remote = read_registry(open_backend(url, {}))[NAME]
     assert {i: r.manifest for i, r in remote.versions.items()} == {1: kept}  # v0 was never sent
+
+
+def test_log_artifact_with_remote_takes_the_remotes_number(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`run.log_artifact(…, remote=)`: the Python side of `put --remote`."""
+    import artctl
+
+    url = (tmp_path / "remote").as_uri()
+    team = Team(cli, type("R", (), {"url": url, "storage_options": {}, "env": {}})(), tmp_path)
+    team.found("a")
+    team.join("b")
+    team.put("b", "b-local")  # B's own v1, never pushed
+    team.put("a", "a1")
+    team.ok("a", "push")  # the remote's v1 is A's
+    with artctl.init(project="proj", job_type="train", dir=team.dirs["b"]) as run:
+        art = artctl.Artifact("m", type="model")
+        art.add_file(str(make_tree(tmp_path / "w", {"w.bin": "weights\n"}) / "w.bin"))
+        run.log_artifact(art, aliases=["candidate"], remote="origin")
+    assert art.version == "v2"  # the remote's next number, final at once
+    remote = read_registry(open_backend(url, {}))[NAME]
+    assert remote.versions[2].manifest == art.digest and remote.aliases["candidate"] == "v2"
+    assert team.versions("b")["v3"]["state"] == "committed"  # B's local-only v1 made room
