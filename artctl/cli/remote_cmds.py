@@ -134,6 +134,8 @@ def _report(result: TransferResult) -> None:
         out.info(f"  renumbered {moved.name}:{moved.old} -> {moved.new}{why}")
     for lost in result.replaced:
         out.info(lost.message(result.direction))
+    for conflict in result.conflicts[1:] if len(result.conflicts) > 1 else ():  # the first is the error
+        out.info(f"  also refused: {conflict.message()}")
 
 
 def _split_remote(args: tuple[str, ...]) -> tuple[str | None, list[str]]:

@@ -162,28 +162,27 @@ def _reason(art: RemoteArtifact, record: VersionRecord, new: int, twins: dict[in
 def _merge_version(
     name: str, record: VersionRecord, twin: VersionRecord, base: SyncBase | None, replaced: list[Replaced]
 ) -> VersionRecord:
-    """One version both sides have: a deletion on either side wins, fields merge three-way."""
+    """One version both sides have: a deletion on either side wins, fields merge three-way.
+    Whether its data was purged is this repository's own fact (a remote's gc frees the remote's
+    bytes, not these), so the local ``purged_at`` is kept."""
     found = base.version(twin) if base is not None else None
-    purged_at = record.purged_at or twin.purged_at
     if record.deleted:
-        return twin.evolve(
-            state=record.state, deleted_at=twin.deleted_at or record.deleted_at, purged_at=purged_at
-        )
-    if twin.deleted:
+        merged = twin.evolve(state=record.state, deleted_at=twin.deleted_at or record.deleted_at)
+    elif twin.deleted:
         if found is not None and any(getattr(record, k) != found.fields.get(k) for k in EDITABLE):
             replaced.append(Replaced(name, twin.version, "edited", "deleted"))
-        return twin.evolve(purged_at=purged_at)
-    kept: dict[str, Any] = {}
-    for key in EDITABLE:
-        ours, theirs = getattr(record, key), getattr(twin, key)
-        side = decide(found.fields.get(key) if found else None, ours, theirs, has_base=found is not None)
-        if side == OURS:
-            kept[key] = ours
-        elif side == CONFLICT and found is not None:
-            replaced.append(Replaced(name, f"{twin.version} {key}", show(ours), show(theirs)))
-    if kept:
-        return twin.evolve(**kept, updated_at=record.updated_at or twin.updated_at)
-    return twin
+        merged = twin
+    else:
+        kept: dict[str, Any] = {}
+        for key in EDITABLE:
+            ours, theirs = getattr(record, key), getattr(twin, key)
+            side = decide(found.fields.get(key) if found else None, ours, theirs, has_base=found is not None)
+            if side == OURS:
+                kept[key] = ours
+            elif side == CONFLICT and found is not None:
+                replaced.append(Replaced(name, f"{twin.version} {key}", show(ours), show(theirs)))
+        merged = twin.evolve(**kept, updated_at=record.updated_at or twin.updated_at) if kept else twin
+    return merged if merged.purged_at == record.purged_at else merged.evolve(purged_at=record.purged_at)
 
 
 def _merge_aliases(
