@@ -332,3 +332,26 @@ def test_log_artifact_with_remote_takes_the_remotes_number(cli, tmp_path: Path) 
     remote = read_registry(open_backend(url, {}))[NAME]
     assert remote.versions[2].manifest == art.digest and remote.aliases["candidate"] == "v2"
     assert team.versions("b")["v3"]["state"] == "committed"  # B's local-only v1 made room
+
+
+def test_an_edit_that_loses_its_compare_and_swap_is_refused_not_overwritten(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The edit CAS re-reads after losing: a field someone else changed since the push decided
+    is a conflict (refused), unless forced; a field nobody else touched goes through."""
+    from artctl.ops.remote.publish import publish_edit
+    from artctl.ops.remote.threeway import SyncConflict
+
+    url = (tmp_path / "remote").as_uri()
+    team = Team(cli, type("R", (), {"url": url, "storage_options": {}, "env": {}})(), tmp_path)
+    team.found("a")
+    backend = open_backend(url, {})
+    stale = read_registry(backend)[NAME]  # what a slower pusher read before A's edit landed
+    team.ok("a", "artifact", "update", f"{NAME}:v0", "--description", "from a")
+    team.ok("a", "push")
+    record, seq = stale.versions[0], stale.edit_seqs.get(0, -1)
+    with pytest.raises(SyncConflict, match="v0 description"):
+        publish_edit(backend, record, {"description": "mine"}, {"description": None}, seq)
+    assert publish_edit(backend, record, {"tags": ["ok"]}, {"tags": []}, seq)  # untouched field
+    folded = read_registry(backend)[NAME].versions[0]
+    assert (folded.description, folded.tags) == ("from a", ["ok"])
+    assert publish_edit(backend, record, {"description": "mine"}, {"description": None}, seq, force=True)
+    assert read_registry(backend)[NAME].versions[0].description == "mine"
