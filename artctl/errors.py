@@ -8,6 +8,7 @@ inherit the matching built-in so Python callers can catch ``LookupError``, ``Val
 from __future__ import annotations
 
 import re
+from typing import Any
 
 
 class ArtctlError(Exception):
@@ -32,6 +33,10 @@ class ArtctlError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def details(self) -> dict[str, Any] | None:
+        """What ``--json`` prints beside the error: the work done before it (usually none)."""
+        return None
 
 
 class RepositoryNotFound(ArtctlError, FileNotFoundError):

@@ -94,6 +94,7 @@ def build(base: Path, remote: Remote) -> Scene:
     b.put(tree("extra"), name="proj/extra", type="dataset")
     push(b)
     delete_version(a, "proj/ds:v1")  # a deletion for push to publish (a tombstone)
+    a.update("proj/ds:v0", description="edited in a")  # an edit for push to publish (a snapshot)
     run = a.repository.runs.create("train", command=["train.py"])
     a.get("proj/ds:best", root=base / "used", run_id=run.id)
     x = a.put(tree("x"), name="proj/ds", type="dataset", aliases=["mine"], run_id=run.id).record
@@ -219,6 +220,7 @@ EXPECTED = {
         "push.version-created@1",
         "push.version-created@2",
         "push.deletion-published@1",
+        "push.edit-published@1",
         "push.aliases-sent@1",
         "push.version-created@3",
         "push.manifests-fetched@1",

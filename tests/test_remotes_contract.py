@@ -126,7 +126,9 @@ class TestRemoteContract:
         assert ra.record.version == rb.record.version == "v1"
         push(a)
         pushed_b = push(b)
-        assert [r.to_json() for r in pushed_b.renumbered] == [{"name": "proj/ds", "from": "v1", "to": "v2"}]
+        assert [r.to_json() for r in pushed_b.renumbered] == [
+            {"name": "proj/ds", "from": "v1", "to": "v2", "reason": "the remote already had v1"}
+        ]
         # B's work is v2 everywhere, its alias followed it; A's v1 is also in B now
         assert b.resolve("proj/ds:v2").manifest == rb.record.manifest
         assert b.resolve("proj/ds:mine-b").version == "v2"

@@ -265,8 +265,16 @@ class Artifact(Staging, LocalFiles, RegistryLinks, Lineage):
         return name
 
     def _commit(
-        self, repo: Repo, *, project: str | None, aliases: Sequence[str] = (), run_id: str | None = None
+        self,
+        repo: Repo,
+        *,
+        project: str | None,
+        aliases: Sequence[str] = (),
+        run_id: str | None = None,
+        remote: str | None = None,
     ) -> PutResult:
+        """Commit the draft here, or on ``remote`` first (also with ``core.publish = remote``):
+        then its number is the remote's at once (:mod:`artctl.ops.remote.commit`)."""
         from artctl.base.locks import writing
         from artctl.ops.cache import shared_use
 
@@ -281,18 +289,21 @@ class Artifact(Staging, LocalFiles, RegistryLinks, Lineage):
             if self.incremental and self._base is None:
                 self._base = repo.registry.latest(name)  # W&B's incremental: build on latest
             manifest = self._build_manifest(repo)
-            result = repo.commit_manifest(
-                name,
-                self.type,
-                manifest,
+            fields: dict[str, Any] = dict(
                 aliases=custom,
                 description=self.description,
                 metadata=self.metadata,
                 ttl=self._commit_ttl(),
                 run_id=run_id,
                 tags=self._tags,
-                base=self._base.manifest if self._base is not None else None,
             )
+            if remote is not None or repo.settings.publish == "remote":
+                from artctl.ops.remote.commit import put_on_remote
+
+                result = put_on_remote(repo, remote, name, self.type, manifest, **fields)
+            else:
+                base = self._base.manifest if self._base is not None else None
+                result = repo.commit_manifest(name, self.type, manifest, base=base, **fields)
         self._bind(repo, result.record)
         self._cleanup()
         return result

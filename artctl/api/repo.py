@@ -96,10 +96,13 @@ class Repo(Repository):
         max_objects: int | None = None,
         progress: Progress | None = None,
         tags: Sequence[str] = (),
+        remote: str | None = None,
     ) -> PutResult:
         """A new version from a file, a directory or a reference URI (``s3://…``).
 
         Identical content to a live version creates no new version; the aliases still move.
+        ``remote`` (a remote's name or URL) commits it on that remote first, so its number is
+        final at once (``core.publish = remote`` does it with the default remote).
         """
         return put_op.put(
             self,
@@ -115,6 +118,7 @@ class Repo(Repository):
             max_objects=max_objects,
             progress=progress,
             tags=tags,
+            remote=remote,
         )
 
     def collect(self, sources: Iterable[tuple[str | os.PathLike[str], str | None]]) -> list[SourceFile]:

@@ -98,8 +98,11 @@ class Run:
         name: str | None = None,
         type: str | None = None,
         aliases: Sequence[str] = (),
+        *,
+        remote: str | None = None,
     ) -> Artifact:
-        """Save ``artifact`` as a new version (if its content is new) output by this run."""
+        """Save ``artifact`` as a new version (if its content is new) output by this run;
+        ``remote`` (a remote's name or URL) commits it there first, so its number is final."""
         if isinstance(artifact, (str, os.PathLike)):
             if not name or not type:
                 raise InvalidInput("log_artifact(path) needs name= and type=")
@@ -114,7 +117,7 @@ class Run:
                 artifact.save()
             self._repo.runs.link(self.id, link_of(artifact._saved()), direction="output")
             return artifact
-        artifact._commit(self._repo, project=self.project, aliases=aliases, run_id=self.id)
+        artifact._commit(self._repo, project=self.project, aliases=aliases, run_id=self.id, remote=remote)
         return artifact
 
     def link_artifact(

@@ -57,6 +57,11 @@ def artifact_group() -> None:
     help="References: most objects a prefix may expand to (default 10000).",
 )
 @click.option("--no-checksum", is_flag=True, help="References: record the URI only, not the object's state.")
+@click.option(
+    "--remote",
+    metavar="REMOTE",
+    help="Commit on this remote (name or URL) first, then here: the version number is final at once.",
+)
 @run_option
 @json_option
 def put_cmd(
@@ -71,13 +76,16 @@ def put_cmd(
     no_checksum: bool,
     run_id: str | None,
     tags: tuple[str, ...] = (),
+    remote: str | None = None,
 ) -> None:
     """Make a new version of NAME from PATH (a file, a directory or a URI).
 
     Identical content creates no new version: the existing one is reported and still gets
     the aliases and tags. A directory's .artctlignore (gitignore syntax) leaves out what it
     matches, and is not stored itself. A PATH with a scheme (s3://, gs://, az://, http(s)://,
-    file://) is tracked as a reference: its bytes stay where they are.
+    file://) is tracked as a reference: its bytes stay where they are. With --remote (or
+    `core.publish = remote`) the version is committed on the remote first, so its number is
+    the team's at once.
 
     \b
     Examples:
@@ -85,6 +93,7 @@ def put_cmd(
       artctl artifact put ./data -n proj/mnist -d "cleaned" -a best
       artctl artifact put model.pt --name proj/cnn --type model --alias best --ttl 30d
       artctl artifact put ./data --name proj/mnist --tag reviewed
+      artctl artifact put ./data --name proj/mnist --remote origin
     """
     from artctl.format.records import parse_metadata
     from artctl.repository.commit import type_for
@@ -108,6 +117,7 @@ def put_cmd(
             max_objects=max_objects,
             progress=progress,
             tags=tags,
+            remote=remote,
         )
     out.verbose_info(
         f"put: {result.record.name}:{result.record.version} "

@@ -11,6 +11,7 @@ import sys
 import time
 from importlib import import_module
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -94,8 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     out = Output()
     args = list(sys.argv[1:] if argv is None else argv)
 
-    def report(code: str, message: str, hint: str | None) -> None:
-        render_error(code, message, hint, as_json=_json_wanted(out, args), debug=_debug_enabled())
+    def report(code: str, message: str, hint: str | None, details: dict[str, Any] | None = None) -> None:
+        as_json = _json_wanted(out, args)
+        render_error(code, message, hint, as_json=as_json, debug=_debug_enabled(), details=details)
 
     try:
         rv = cli.main(args=args, prog_name="artctl", standalone_mode=False, obj=out)
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
         report("interrupted", "interrupted; the repository is unchanged by the unfinished step", None)
         _exit_interrupted()
     except ArtctlError as exc:
-        report(exc.code, exc.message, exc.hint)
+        report(exc.code, exc.message, exc.hint, exc.details())
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.stderr.close()

@@ -156,24 +156,33 @@ def warnings_as_lines(out: Output) -> Iterator[None]:
         yield
 
 
-def render_error(code: str, message: str, hint: str | None, *, as_json: bool, debug: bool) -> None:
+def render_error(
+    code: str,
+    message: str,
+    hint: str | None,
+    *,
+    as_json: bool,
+    debug: bool,
+    details: dict[str, Any] | None = None,
+) -> None:
     """The one rendering of a failure: ``error: …`` (+ ``hint: …``) on stderr, and under
-    ``--json`` also ``{"error": {"code", "message", "hint"}}`` on stdout (CLI.md)."""
+    ``--json`` also ``{"error": {"code", "message", "hint"}}`` on stdout (CLI.md), beside the
+    ``details`` of an error that did part of its work (a push refused for one artifact)."""
     if debug:
         import traceback
 
         traceback.print_exc()
     if as_json:
-        print_json_error(code, message, hint)
+        print_json_error(code, message, hint, details)
     sys.stderr.write(f"error: {message}\n")
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
 
 
-def print_json_error(code: str, message: str, hint: str | None) -> None:
+def print_json_error(
+    code: str, message: str, hint: str | None, details: dict[str, Any] | None = None
+) -> None:
     """``{"error": {"code", "message", "hint"}}`` on stdout: a failure under ``--json``."""
-    sys.stdout.write(
-        json.dumps({"error": {"code": code, "message": message, "hint": hint}}, indent=2, ensure_ascii=False)
-        + "\n"
-    )
+    doc = {**(details or {}), "error": {"code": code, "message": message, "hint": hint}}
+    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()

@@ -156,7 +156,12 @@ def _report(result: TransferResult) -> None:
     for ref in result.versions:
         out.info(f"  {ref}")
     for moved in result.renumbered:
-        out.info(f"  renumbered {moved.name}:{moved.old} -> {moved.new} (the remote already had {moved.old})")
+        why = f" ({moved.reason})" if moved.reason else ""
+        out.info(f"  renumbered {moved.name}:{moved.old} -> {moved.new}{why}")
+    for lost in result.replaced:
+        out.info(lost.message(result.direction))
+    for conflict in result.conflicts[1:] if len(result.conflicts) > 1 else ():  # the first is the error
+        out.info(f"  also refused: {conflict.message()}")
 
 
 def _split_remote(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
@@ -182,15 +187,23 @@ def _split_remote(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
 
 @click.command("push")
 @click.argument("args", nargs=-1, metavar="[REMOTE] [REF]...", type=RemoteOrRefType())
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Where an alias or field was changed here and on the remote since the last sync, keep yours.",
+)
 @json_option
-def push_cmd(args: tuple[str, ...]) -> None:
-    """Send versions (default: all) and the objects they need to a remote.
+def push_cmd(args: tuple[str, ...], force: bool) -> None:
+    """Send versions (default: all), the objects they need and your alias moves, edits and
+    deletions to a remote.
 
     REMOTE is a configured remote's name, or a URL (s3://, gs://, az://, file://, a path) that
     needs no `remote add`. Only what the remote lacks is sent; a push that was interrupted can
     simply be re-run.
     When another clone pushed a different version under the same number, yours is renumbered
-    (locally too) so that both survive.
+    (locally too) so that both survive. When an alias or field was changed here and on the
+    remote since you last synced, the push is refused naming it: `artctl pull` takes the
+    remote's, `--force` keeps yours.
 
     \b
     Examples:
@@ -198,13 +211,20 @@ def push_cmd(args: tuple[str, ...]) -> None:
       artctl push origin proj/mnist
       artctl push origin proj/mnist:v3 --json
       artctl push s3://team-artifacts/repo proj/mnist --progress plain
+      artctl push --force
     """
     from artctl.ops.remote.push import push
+    from artctl.ops.remote.threeway import SyncConflict
 
     remote, refs = _split_remote(args)
     repo = open_repo()
-    with get_output().progress_bar(f"push {remote or ''}".strip()) as progress:
-        result = push(repo, remote, refs, progress=progress)
+    try:
+        with get_output().progress_bar(f"push {remote or ''}".strip()) as progress:
+            result = push(repo, remote, refs, progress=progress, force=force)
+    except SyncConflict as exc:
+        if exc.result is not None and not get_output().json:  # what was pushed, then the error
+            _report(exc.result)
+        raise
     _report(result)
 
 

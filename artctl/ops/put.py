@@ -79,10 +79,14 @@ def put(
     max_objects: int | None = None,
     progress: Progress | None = None,
     tags: Sequence[str] = (),
+    remote: str | None = None,
 ) -> PutResult:
     """A new version from a file, a directory or a reference URI (``s3://…``).
 
-    Identical content to a live version creates no new version; the aliases still move.
+    Identical content to a live version creates no new version; the aliases still move. With
+    ``remote`` (a remote's name or URL), or ``core.publish = remote`` (the default remote), the
+    version is committed on the remote first and then here under the remote's number
+    (:mod:`artctl.ops.remote.commit`): a number nobody will ever see change.
     """
     artifact = parse_name(name, repository.names)
     check_type(repository, artifact, type)
@@ -94,6 +98,15 @@ def put(
     commit: dict[str, Any] = dict(
         aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id, tags=tags
     )
+    on_remote = remote is not None or repository.settings.publish == "remote"
+
+    def publish(manifest: Manifest) -> PutResult:
+        if on_remote:  # ops.remote.commit imports the remote stack: only when it is used
+            from artctl.ops.remote.commit import put_on_remote
+
+            return put_on_remote(repository, remote, artifact, type, manifest, **commit)
+        return commit_manifest(repository, artifact, type, manifest, **commit)
+
     # Shared cache lock: an object this put deduplicates against is not evicted before the
     # version that needs it is committed (docs/cache.md). gc writer guard: gc deletes
     # nothing while this put is in flight (docs/gc.md). If the put fails, what it stored and
@@ -107,7 +120,7 @@ def put(
             entries = list(
                 references.entries_for(str(path), None, checksum=checksum, max_objects=max_objects)
             )
-            return commit_manifest(repository, artifact, type, Manifest.from_entries(entries), **commit)
+            return publish(Manifest.from_entries(entries))
         files = collect([(path, None)])
         if not files:
             raise InvalidInput(f"{path} contains no files")
@@ -115,14 +128,16 @@ def put(
         announce_total(progress, len(files), total)
         signature = tree_signature(files)
         reused = _unchanged_tree(repository, artifact, signature, files)
-        if reused is not None:
+        if reused is not None and not on_remote:
             return commit_digest(repository, artifact, type, reused, files=len(files), size=total, **commit)
+        if reused is not None:
+            return publish(repository.read_manifest(reused))
         entries = store_files(repository, files, progress)
         crash_point(PUT_AFTER_OBJECTS)
         del files  # a million scanned files weigh hundreds of MB: not kept while committing
         manifest = Manifest.from_entries(entries, validated=True)
         del entries
-        result = commit_manifest(repository, artifact, type, manifest, **commit)
+        result = publish(manifest)
     crash_point(PUT_AFTER_COMMIT)
     if signature is not None:
         repository.state.remember_tree(signature, result.record.manifest)

@@ -20,7 +20,7 @@ from artctl.format.manifest import Manifest
 from artctl.format.names import ArtifactRef
 from artctl.format.records import VersionRecord
 from artctl.ops.lazy_read import RemoteBlobs
-from artctl.repository.repo import Repository, check_format
+from artctl.repository.repo import Repository
 
 
 @dataclass
@@ -92,7 +92,9 @@ def _url_target(url: str, remote_options: dict[str, Any] | None, cwd_repo: Repos
             f"repo={url!r} is neither a repository nor an artctl remote (it has no {FORMAT_FILE})",
             hint="check the path or URL; a remote is made by `artctl push URL`",
         )
-    check_format(found, f"remote {url}")  # an artctl remote, of a format this version reads
+    from artctl.ops.remote.protocol import remote_format
+
+    remote_format(found, f"remote {url}")  # an artctl remote, of a format this version reads (1 or 2)
     return ReadTarget(cwd_repo, [RemoteBlobs(url, backend, inventory, configured=False)], backend, url)
 
 

@@ -28,6 +28,9 @@ else:  # pragma: no cover
 KNOWN_KEYS: dict[str, str] = {
     "core.link": "how `get` places files: auto (reflink, else copy), copy, reflink, hardlink, symlink",
     "core.default_remote": "remote used by push/pull when none is named",
+    "core.publish": "where `artifact put` commits a new version: local (default; `push` sends it "
+    "later, and its number may change then), or remote (on the default remote first, then here: "
+    "its number is final at once; `put --remote NAME` does this for one put)",
     "core.entity": "the entity (owner) this repository belongs to: `ENTITY/project/name` is "
     "`project/name`, another entity's path is refused (default: unset, any entity prefix accepted)",
     "core.project": "default project of bare artifact names (`mnist` means `PROJECT/mnist`) in every "
@@ -309,6 +312,13 @@ def parse_count(value: Any, key: str, source: str | None = None) -> int:
     return number
 
 
+def parse_publish(value: Any, key: str, source: str | None = None) -> str:
+    """Where ``put`` commits a new version: ``local`` or ``remote``."""
+    if value not in ("local", "remote"):
+        raise invalid(value, key, source, "local or remote")
+    return str(value)
+
+
 def parse_link(value: Any, key: str, source: str | None = None) -> str:
     """How ``get`` places files: one of :data:`~artctl.base.fsutil.LINK_MODES`."""
     from artctl.base.fsutil import LINK_MODES
@@ -402,6 +412,7 @@ def _duration_seconds(text: str) -> tuple[int | None, str | None]:
 #: :class:`~artctl.repository.settings.Settings` when it reads (files and ``ARTCTL_*`` alike).
 PARSERS: dict[str, Callable[[Any, str, str | None], Any]] = {
     "core.link": parse_link,
+    "core.publish": parse_publish,
     "core.fsync": parse_bool,
     "core.workers": parse_count,
     "core.entity": parse_name_part,

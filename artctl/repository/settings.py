@@ -28,6 +28,7 @@ from artctl.repository.config import (
     parse_grace,
     parse_link,
     parse_name_part,
+    parse_publish,
 )
 
 #: Unreferenced objects younger than this are kept by gc (``gc.grace_period``).
@@ -49,6 +50,8 @@ class Settings:
     workers: int | None = None
     #: ``core.link``: how ``get`` places files by default.
     link: str = "auto"
+    #: ``core.publish``: where ``put`` commits a new version, ``local`` or ``remote`` (first).
+    publish: str = "local"
     #: ``gc.grace_period`` in seconds.
     grace_seconds: int = DEFAULT_GRACE_SECONDS
     #: ``gc.remote_grace`` in seconds.
@@ -80,6 +83,7 @@ class Settings:
             fsync=typed("core.fsync", parse_bool, True),
             workers=typed("core.workers", parse_count, None),
             link=typed("core.link", parse_link, "auto"),
+            publish=typed("core.publish", parse_publish, "local"),
             grace_seconds=typed("gc.grace_period", parse_grace, DEFAULT_GRACE_SECONDS),
             remote_grace_seconds=typed("gc.remote_grace", parse_grace, DEFAULT_REMOTE_GRACE_SECONDS),
             allow_local_references=typed("references.allow_local", parse_bool, False),

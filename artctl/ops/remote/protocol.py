@@ -1,19 +1,13 @@
-"""The remote's registry records and their conditional writes (docs/remotes.md is the spec).
+"""Reading a remote's registry and its FORMAT (docs/remotes.md is the spec; the writes are in
+:mod:`artctl.ops.remote.publish`).
 
-A remote holds the repository tree minus local state; every path in it is named by
-:mod:`artctl.format.layout`. Immutable, content-named files
-(objects, packs, manifests) are written with plain PUTs — "missing" means "path absent", and
-two writers of one name write the same bytes. Everything that names a version is created with
-an exclusive create in one request (S3 ``If-None-Match: *``, GCS ``ifGenerationMatch=0``, Azure
-``If-None-Match: *``, ``link(2)`` on a directory); there is no lock file a crashed writer could
-leave behind:
-
-* ``registry/<p>/<n>/artifact.json`` — created once; a different type is a conflict.
-* ``registry/<p>/<n>/versions/v<N>.json`` — created once; a taken number makes the writer
-  renumber (see :func:`publish_version`).
-* ``registry/<p>/<n>/aliases/<seq>.json`` — the custom-alias table as numbered snapshots; a
-  change creates ``seq + 1`` exclusively (compare-and-swap built from exclusive create, the one
-  conditional write every backend enforces in a single request).
+A remote holds the repository tree minus local state, in repository format 2 (docs/format.md):
+every path is named by :mod:`artctl.format.layout`, every registry record is one of
+:mod:`artctl.format.snapshots`. Immutable, content-named files (objects, packs, manifests) are
+written with plain PUTs — "missing" means "path absent", and two writers of one name write the
+same bytes. Everything that names or changes a version is created with an exclusive create in
+one request (S3 ``If-None-Match: *``, GCS ``ifGenerationMatch=0``, Azure ``If-None-Match: *``,
+``link(2)`` on a directory); there is no lock file a crashed writer could leave behind.
 """
 
 from __future__ import annotations
@@ -25,40 +19,72 @@ from typing import Any
 
 from artctl.backend.base import Backend
 from artctl.base.hashing import is_digest
-from artctl.errors import ArtctlError, Conflict, RemoteError, RepositoryFormatError
+from artctl.errors import ArtctlError, RemoteError, RepositoryFormatError
 from artctl.format.layout import (
     ARTIFACT_RECORD,
     FORMAT_FILE,
     alias_snapshot_key,
+    alias_snapshots_key,
     artifact_key,
-    artifact_record_key,
+    edit_snapshot_key,
     parse_key,
-    tombstone_key,
-    version_key,
 )
-from artctl.format.names import ArtifactName, parse_name, version_index
-from artctl.format.records import ArtifactRecord, VersionRecord, dumps, loads
-from artctl.repository.repo import check_format, format_bytes
+from artctl.format.names import ArtifactName, parse_name
+from artctl.format.records import ArtifactRecord, VersionRecord, loads
+from artctl.format.snapshots import (
+    AliasSnapshot,
+    fold,
+    parse_alias_snapshot,
+    parse_edit_snapshot,
+    parse_purge_marker,
+    parse_tombstone,
+)
 
 ALIAS_RETRIES = 50
+#: The registry formats a remote may have: 1 (no edit snapshots yet) and 2. A push makes it 2.
+REMOTE_FORMATS = (1, 2)
+REMOTE_FORMAT = 2
 
 
 # -- the FORMAT file ----------------------------------------------------------------------------
+def format_doc(version: int = REMOTE_FORMAT) -> bytes:
+    """The FORMAT file of a remote of registry format ``version`` (the local file's shape)."""
+    return json.dumps({"format": version, "kind": "artctl-repository"}, sort_keys=True).encode() + b"\n"
+
+
+def remote_format(data: bytes, where: str) -> int:
+    """The format a remote's FORMAT file names; refuses one that is not artctl's or too new."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict) or doc.get("kind") != "artctl-repository":
+        raise RemoteError(
+            f"{where} is not an artctl repository (its FORMAT file is not artctl's)",
+            hint="check the URL; artctl only uses locations it initialized",
+        )
+    if doc.get("format") not in REMOTE_FORMATS:
+        raise RemoteError(
+            f"{where} has repository format {doc.get('format')!r}; this artctl reads formats 1 and 2",
+            hint="upgrade artctl",
+        )
+    return int(doc["format"])
+
+
 def open_remote(backend: Backend, *, create: bool) -> bool:
     """Check that the remote is an artctl remote; initialize an empty one when ``create``.
 
     Returns True when this call initialized it. A location that holds other files but no
-    FORMAT is refused: artctl never writes into somebody else's bucket layout.
+    FORMAT is refused: artctl never writes into somebody else's bucket layout. A writer
+    (``create``) brings a format-1 remote to format 2 first: its records are already format 2's
+    (version records, alias snapshots, tombstones); only edit snapshots are new, and a reader
+    of format 1 would ignore them.
     """
+    where = f"remote {backend.url}"
     data = backend.read_or_none(FORMAT_FILE)
     if data is not None:
-        try:
-            check_format(data, f"remote {backend.url}")
-        except RepositoryFormatError as exc:
-            raise RemoteError(
-                f"{exc.message} (its FORMAT file is not artctl's)",
-                hint=exc.hint or "check the URL; artctl only uses locations it initialized",
-            ) from None
+        if remote_format(data, where) < REMOTE_FORMAT and create:
+            backend.write(FORMAT_FILE, format_doc())
         return False
     exists = backend.check_location()
     if exists and backend.listdir(""):
@@ -71,9 +97,9 @@ def open_remote(backend: Backend, *, create: bool) -> bool:
             f"remote {backend.url} is empty: there is nothing to pull",
             hint="push to it first (`artctl push`)",
         )
-    winner = create_or_read(backend, FORMAT_FILE, format_bytes())
+    winner = create_or_read(backend, FORMAT_FILE, format_doc())
     if winner is not None:
-        check_format(winner, f"remote {backend.url}")
+        remote_format(winner, where)
         return False
     return True
 
@@ -81,13 +107,17 @@ def open_remote(backend: Backend, *, create: bool) -> bool:
 # -- reading the registry -----------------------------------------------------------------------
 @dataclass
 class RemoteArtifact:
-    """One artifact as the remote has it."""
+    """One artifact as the remote has it: versions as readers see them (folded, format 2)."""
 
     name: ArtifactName
     record: ArtifactRecord
     versions: dict[int, VersionRecord] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     alias_seq: int = -1
+    #: The newest alias snapshot (None: there is none, or it is unreadable), for the next CAS.
+    alias_snapshot: AliasSnapshot | None = None
+    #: Per version number: the newest edit snapshot's seq (absent: never edited), for the CAS.
+    edit_seqs: dict[int, int] = field(default_factory=dict)
 
 
 def parse_version(data: bytes, name: ArtifactName, index: int, where: str) -> VersionRecord:
@@ -96,6 +126,52 @@ def parse_version(data: bytes, name: ArtifactName, index: int, where: str) -> Ve
     if record.name != str(name) or record.index != index or not is_digest(record.manifest):
         raise RepositoryFormatError(f"{where} does not describe {name}:v{index} (tampered or corrupt)")
     return record
+
+
+@dataclass
+class _Listed:
+    """The registry files of one artifact directory, by kind, from one listing."""
+
+    versions: dict[int, str] = field(default_factory=dict)
+    tombstones: dict[int, str] = field(default_factory=dict)
+    purges: dict[int, str] = field(default_factory=dict)
+    edits: dict[int, int] = field(default_factory=dict)  # version -> newest edit seq
+    alias_seqs: list[int] = field(default_factory=list)
+
+
+def _list_registry(files: list[str]) -> dict[str, _Listed]:
+    """Artifact directory -> its registry files (only directories with an ``artifact.json``)."""
+    dirs: dict[str, _Listed] = {}
+    for rel in files:
+        head, _, tail = rel.rpartition("/")
+        if tail == ARTIFACT_RECORD:
+            dirs.setdefault(head, _Listed())
+    for rel in files:
+        found = parse_key(rel)
+        info = dirs.get(found.ident) if found is not None else None
+        if found is None or info is None or found.index is None:
+            continue
+        if found.kind == "version":
+            info.versions[found.index] = rel
+        elif found.kind == "tombstone":
+            info.tombstones[found.index] = rel
+        elif found.kind == "purge-marker":
+            info.purges[found.index] = rel
+        elif found.kind == "edit-snapshot" and found.seq is not None:
+            info.edits[found.index] = max(found.seq, info.edits.get(found.index, -1))
+        elif found.kind == "alias-snapshot":
+            info.alias_seqs.append(found.index)
+    return dirs
+
+
+def _wanted(name: ArtifactName, info: _Listed) -> list[str]:
+    """The files a reader of the artifact needs: every record, the newest edit of each version,
+    its tombstone and purge marker, the newest alias snapshot."""
+    rels = [*info.versions.values(), *info.tombstones.values(), *info.purges.values()]
+    rels.extend(edit_snapshot_key(name, index, seq) for index, seq in info.edits.items())
+    if info.alias_seqs:
+        rels.append(alias_snapshot_key(name, max(info.alias_seqs)))
+    return rels
 
 
 def read_registry(
@@ -109,34 +185,20 @@ def read_registry(
 
     ``under`` narrows the one listing to a subtree (one artifact's directory, when a reader
     needs only that artifact: a listing of the whole registry costs a request per thousand keys).
+    Each version is folded (:func:`artctl.format.snapshots.fold`) from its record, its newest
+    edit snapshot, tombstone and purge marker, exactly as a local repository of format 2 does.
 
     A damaged record raises RepositoryFormatError naming it — unless ``problems`` is given:
     then it is skipped and described there (one bad record must not make every other artifact
     of the remote unreachable). What is skipped is never guessed at: a damaged artifact record
-    hides its artifact, a damaged version record or tombstone hides that version, a damaged
-    alias table leaves the artifact without custom aliases.
+    hides its artifact, a damaged version record, edit, tombstone or purge marker hides that
+    version, a damaged alias table leaves the artifact without custom aliases.
     """
-    files = backend.find(under)
-    dirs: dict[str, dict[str, Any]] = {}
-    for rel in files:
-        head, _, tail = rel.rpartition("/")
-        if tail == ARTIFACT_RECORD:
-            dirs.setdefault(head, {"versions": {}, "aliases": []})
-    for rel in files:
-        found = parse_key(rel)
-        info = dirs.get(found.ident) if found is not None else None
-        if found is None or info is None or found.index is None:
-            continue
-        if found.kind == "tombstone":
-            info.setdefault("deleted", {})[found.index] = rel
-        elif found.kind == "version":
-            info["versions"][found.index] = rel
-        elif found.kind == "alias-snapshot":
-            info["aliases"].append(found.index)
+    dirs = _list_registry(backend.find(under))
     records = backend.read_many(f"{d}/{ARTIFACT_RECORD}" for d in dirs)
     out: dict[str, RemoteArtifact] = {}
     wanted_rels: list[str] = []
-    for directory in dirs:
+    for directory, info in dirs.items():
         data = records.get(f"{directory}/{ARTIFACT_RECORD}")
         if data is None:
             continue
@@ -147,42 +209,53 @@ def read_registry(
             continue
         if names is not None and str(name) not in names:
             continue
-        info = dirs[directory]
-        art = RemoteArtifact(name, record)
-        if info["aliases"]:
-            art.alias_seq = max(info["aliases"])
-            wanted_rels.append(alias_snapshot_key(name, art.alias_seq))
-        wanted_rels.extend(info["versions"].values())
-        wanted_rels.extend(info.get("deleted", {}).values())
-        out[str(name)] = art
+        out[str(name)] = RemoteArtifact(name, record, alias_seq=max(info.alias_seqs, default=-1))
+        wanted_rels.extend(_wanted(name, info))
     blobs = backend.read_many(wanted_rels)
     for art in out.values():
-        directory = artifact_key(art.name)
-        for index, rel in dirs[directory]["versions"].items():
-            data = blobs.get(rel)
-            if data is None:
-                continue
+        info = dirs[artifact_key(art.name)]
+        for index in info.versions:
             try:
-                art.versions[index] = parse_version(data, art.name, index, f"{backend.url}/{rel}")
-            except ArtctlError as exc:
+                folded = _fold_version(backend, art.name, index, info, blobs)
+            except ArtctlError as exc:  # never serve a version whose deletion or edit cannot be read
                 _skip(problems, exc, f"{art.name}:v{index} is skipped")
-        for index, rel in dirs[directory].get("deleted", {}).items():
-            data = blobs.get(rel)
-            if data is not None and index in art.versions:
-                try:
-                    art.versions[index] = _apply_tombstone(art.versions[index], data, f"{backend.url}/{rel}")
-                except ArtctlError as exc:  # never serve a version whose deletion cannot be read
-                    del art.versions[index]
-                    _skip(problems, exc, f"{art.name}:v{index} is skipped")
+                continue
+            if folded is not None:
+                art.versions[index] = folded
+                if index in info.edits:
+                    art.edit_seqs[index] = info.edits[index]
         if art.alias_seq >= 0:
-            data = blobs.get(alias_snapshot_key(art.name, art.alias_seq))
+            rel = alias_snapshot_key(art.name, art.alias_seq)
+            data = blobs.get(rel)
             if data is not None:
                 try:
-                    where = f"{backend.url}/{alias_snapshot_key(art.name, art.alias_seq)}"
-                    art.aliases = _alias_table(data, where)
+                    art.alias_snapshot = parse_alias_snapshot(data, art.alias_seq, f"{backend.url}/{rel}")
+                    art.aliases = dict(art.alias_snapshot.aliases)
                 except ArtctlError as exc:
                     _skip(problems, exc, f"custom aliases of {art.name} are skipped")
     return out
+
+
+def _fold_version(
+    backend: Backend, name: ArtifactName, index: int, info: _Listed, blobs: dict[str, bytes | None]
+) -> VersionRecord | None:
+    """Version ``index`` as readers see it; None when its record vanished since the listing."""
+    data = blobs.get(info.versions[index])
+    if data is None:
+        return None
+    record = parse_version(data, name, index, f"{backend.url}/{info.versions[index]}")
+    edits = []
+    if index in info.edits:
+        rel = edit_snapshot_key(name, index, info.edits[index])
+        found = blobs.get(rel)
+        if found is not None:
+            edits.append(parse_edit_snapshot(found, record, info.edits[index], f"{backend.url}/{rel}"))
+    tombstone = purge = None
+    if index in info.tombstones and (found := blobs.get(info.tombstones[index])) is not None:
+        tombstone = parse_tombstone(found, record, f"{backend.url}/{info.tombstones[index]}")
+    if index in info.purges and (found := blobs.get(info.purges[index])) is not None:
+        purge = parse_purge_marker(found, record, f"{backend.url}/{info.purges[index]}")
+    return fold(record, edits, tombstone, purge)
 
 
 def _artifact_record(backend: Backend, directory: str, data: bytes) -> tuple[ArtifactName, ArtifactRecord]:
@@ -198,21 +271,6 @@ def _artifact_record(backend: Backend, directory: str, data: bytes) -> tuple[Art
     return name, record
 
 
-def _apply_tombstone(record: VersionRecord, data: bytes, where: str) -> VersionRecord:
-    """``record`` marked deleted by the tombstone ``data`` (its ``deleted_at`` checked like
-    any record's time)."""
-    stone = loads(data, where)
-    deleted_at = stone.get("deleted_at")
-    return VersionRecord.from_json(
-        {
-            **record.to_json(),
-            "state": "deleted",
-            "deleted_at": deleted_at if isinstance(deleted_at, str) else None,
-        },
-        where,
-    )
-
-
 def _skip(problems: list[str] | None, exc: ArtctlError, consequence: str) -> None:
     """Record a damaged remote record as skipped, or raise when the caller wants strictness."""
     if problems is None:
@@ -220,32 +278,34 @@ def _skip(problems: list[str] | None, exc: ArtctlError, consequence: str) -> Non
     problems.append(f"{exc.message}: {consequence}")
 
 
-def _alias_table(data: bytes, where: str) -> dict[str, str]:
-    from artctl.format.names import validate_custom_alias
+def newest_seq(backend: Backend, directory: str, kind: str) -> int:
+    """The highest sequence number of the snapshots in ``directory`` (-1: none): the CAS read."""
+    seqs = []
+    for entry in backend.listdir(directory):
+        found = parse_key(f"{directory}/{entry.rsplit('/', 1)[-1]}")
+        if found is not None and found.kind == kind:
+            seq = found.seq if kind == "edit-snapshot" else found.index
+            if seq is not None:
+                seqs.append(seq)
+    return max(seqs, default=-1)
 
-    obj = loads(data, where)
-    table = obj.get("aliases", {})
-    if not isinstance(table, dict):
-        raise RepositoryFormatError(f"{where} is not an alias table")
-    out = {}
-    for alias, version in table.items():
-        validate_custom_alias(alias)
-        if not isinstance(version, str) or version_index(version) is None:
-            raise RepositoryFormatError(f"{where}: alias {alias!r} points at {version!r}")
-        out[alias] = version
-    return out
+
+def read_alias_snapshot(backend: Backend, name: ArtifactName) -> AliasSnapshot | None:
+    """The newest alias snapshot of ``name`` on the remote; None when there is none."""
+    seq = newest_seq(backend, alias_snapshots_key(name), "alias-snapshot")
+    while seq >= 0:
+        rel = alias_snapshot_key(name, seq)
+        data = backend.read_or_none(rel)
+        if data is not None:
+            return parse_alias_snapshot(data, seq, f"{backend.url}/{rel}")
+        seq -= 1
+    return None
 
 
 def read_aliases(backend: Backend, name: ArtifactName) -> tuple[int, dict[str, str]]:
     """The newest alias snapshot: ``(seq, table)``; ``(-1, {})`` when there is none."""
-    directory = f"{artifact_key(name)}/aliases"
-    found = (parse_key(f"{directory}/{n}") for n in backend.listdir(directory))
-    seqs = [f.index for f in found if f is not None and f.kind == "alias-snapshot" and f.index is not None]
-    for seq in sorted(seqs, reverse=True):
-        data = backend.read_or_none(alias_snapshot_key(name, seq))
-        if data is not None:
-            return seq, _alias_table(data, f"{backend.url}/{alias_snapshot_key(name, seq)}")
-    return -1, {}
+    snapshot = read_alias_snapshot(backend, name)
+    return (snapshot.seq, dict(snapshot.aliases)) if snapshot is not None else (-1, {})
 
 
 # -- writing records ----------------------------------------------------------------------------
@@ -276,93 +336,5 @@ def create_or_read(backend: Backend, rel: str, data: bytes, timeout: float = 30.
             delay = min(delay * 2, 0.5)
 
 
-def ensure_artifact(backend: Backend, record: ArtifactRecord) -> None:
-    """Create ``artifact.json`` once; a remote artifact of another type is a conflict."""
-    name = parse_name(record.name)
-    rel = artifact_record_key(name)
-    winner = create_or_read(backend, rel, dumps(record.to_json()))
-    if winner is None:
-        return
-    existing = ArtifactRecord.from_json(loads(winner, f"{backend.url}/{rel}"))
-    if existing.type != record.type:
-        raise Conflict(
-            f"artifact {name} is a {existing.type!r} on the remote but a {record.type!r} here",
-            hint="names are unique within a project whatever the type; rename one of them",
-        )
-    if existing.portfolio != record.portfolio:
-        where = "on the remote" if existing.portfolio else "here"
-        raise Conflict(
-            f"{name} is a registry collection {where} but an ordinary collection on the other side",
-            hint="rename one of them",
-        )
-
-
-def publish_version(
-    backend: Backend, record: VersionRecord, taken: dict[int, VersionRecord]
-) -> VersionRecord:
-    """Create ``record`` on the remote under a free number; return it as published.
-
-    Keeps the local number when it is free and above every remote number (so numbering stays
-    in creation order); otherwise takes the next number. An exclusive create that loses a race
-    re-reads the winner: if it is the same content (same manifest digest) that version is ours.
-    """
-    name = parse_name(record.name)
-    top = max(taken, default=-1)
-    index = record.index if record.index > top else top + 1
-    skipped: set[int] = set()
-    while True:
-        candidate = record.evolve(index=index)
-        rel = version_key(name, index)
-        try:
-            winner = create_or_read(backend, rel, dumps(candidate.to_json()), timeout=5.0)
-        except StuckRecord:
-            # a number the store will neither give us nor show: skip it (numbers may have gaps)
-            skipped.add(index)
-            index += 1
-            continue
-        if winner is None:
-            taken[index] = candidate
-            return candidate
-        try:
-            existing = parse_version(winner, name, index, f"{backend.url}/{rel}")
-        except ArtctlError:  # a damaged record holds this number: never ours, take another
-            skipped.add(index)
-            index = max([*taken, *skipped]) + 1
-            continue
-        taken[index] = existing
-        if existing.manifest == record.manifest:
-            return existing
-        index = max([*taken, *skipped]) + 1
-
-
-def update_aliases(backend: Backend, name: ArtifactName, changes: dict[str, str]) -> dict[str, str]:
-    """Apply ``alias → vN`` changes with compare-and-swap on the snapshot sequence."""
-    for _attempt in range(ALIAS_RETRIES):
-        seq, table = read_aliases(backend, name)
-        new = {**table, **changes}
-        if new == table:
-            return table
-        doc = {"format": 1, "seq": seq + 1, "aliases": dict(sorted(new.items()))}
-        if backend.create(alias_snapshot_key(name, seq + 1), dumps(doc)):
-            return new
-        time.sleep(0.02 * (1 + _attempt % 10))  # let the winner's write become readable
-    raise Conflict(
-        f"aliases of {name} on the remote changed {ALIAS_RETRIES} times while pushing", hint="retry the push"
-    )
-
-
 def json_line(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
-
-
-def publish_deletion(backend: Backend, record: VersionRecord) -> bool:
-    """Mark a remote version deleted (exclusive create of its tombstone); False if it already was."""
-    name = parse_name(record.name)
-    doc = {
-        "format": 1,
-        "name": record.name,
-        "version": record.version,
-        "manifest": record.manifest,
-        "deleted_at": record.deleted_at,
-    }
-    return backend.create(tombstone_key(name, record.index), dumps(doc))

@@ -17,6 +17,7 @@ from artctl.ops.remote.config import backend_for, get_remote
 from artctl.ops.remote.fetch import fetch_objects, read_manifests, remote_runs, write_manifests
 from artctl.ops.remote.protocol import open_remote, read_registry
 from artctl.ops.remote.sync import Renumbered, merge_artifact
+from artctl.ops.remote.threeway import Replaced, load_base, save_base
 from artctl.ops.remote.transfer import Progress, TransferResult, writer_guard
 
 if TYPE_CHECKING:
@@ -82,10 +83,14 @@ def _pull(
     crash_point(PULL_MANIFESTS_WRITTEN)
     created: list[str] = []
     renumbered: list[Renumbered] = []
+    replaced: list[Replaced] = []
     for name in sorted(registry):
-        moved, new = merge_artifact(repository, registry[name], "pull")
+        art = registry[name]
+        moved, new, lost = merge_artifact(repository, art, "pull", load_base(repository, spec.key, art.name))
+        save_base(repository, spec.key, art)
         renumbered.extend(moved)
         created.extend(new)
+        replaced.extend(lost)
     for run_id, data in runs.items():
         create_exclusive(
             repository.runs.path(run_id), data, tmp_dir=repository.tmp_dir, fsync=repository.fsync
@@ -101,6 +106,7 @@ def _pull(
         versions=created,
         renumbered=renumbered,
         skipped_records=skipped,
+        replaced=replaced,
     )
     if fetch_all:
         records = []

@@ -6,6 +6,7 @@ The write order on the remote and what a kill leaves are in :mod:`artctl.ops.rem
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from artctl.backend.base import Backend
@@ -15,20 +16,29 @@ from artctl.errors import IntegrityError, ObjectNotFound
 from artctl.format.layout import run_key
 from artctl.format.manifest import Manifest
 from artctl.format.names import parse_name, parse_ref
-from artctl.format.records import VersionRecord, dumps
+from artctl.format.records import ArtifactRecord, VersionRecord, dumps
 from artctl.ops.remote.config import backend_for, get_remote
 from artctl.ops.remote.fetch import read_manifests, write_manifests
-from artctl.ops.remote.protocol import (
-    RemoteArtifact,
+from artctl.ops.remote.protocol import RemoteArtifact, open_remote, read_registry
+from artctl.ops.remote.publish import (
     ensure_artifact,
-    open_remote,
     publish_deletion,
+    publish_edit,
     publish_version,
-    read_registry,
     update_aliases,
 )
 from artctl.ops.remote.send import PushContent
 from artctl.ops.remote.sync import Renumbered, match_versions, merge_artifact
+from artctl.ops.remote.threeway import (
+    Disagreement,
+    PushPlan,
+    Replaced,
+    SyncBase,
+    SyncConflict,
+    load_base,
+    plan_push,
+    save_base,
+)
 from artctl.ops.remote.transfer import Progress, TransferResult, parallel, writer_guard
 
 if TYPE_CHECKING:
@@ -51,6 +61,13 @@ PUSH_DELETION_PUBLISHED = declare(
     "push.deletion-published",
     "one more tombstone on the remote; the remote version it marks is deleted for every reader",
 )
+PUSH_EDIT_PUBLISHED = declare(
+    "push.edit-published",
+    "one more edit snapshot on the remote: the version's fields as this repository has them; "
+    "the re-run finds them equal and sends nothing again",
+)
+
+
 PUSH_ALIASES_SENT = declare(
     "push.aliases-sent",
     "the artifact's aliases moved on the remote; the local "
@@ -89,15 +106,39 @@ def select_versions(repo: Repository, refs: Iterable[str]) -> dict[str, list[Ver
 
 
 def push(
-    repo: Repository, remote: str | None = None, refs: Sequence[str] = (), progress: Progress | None = None
+    repo: Repository,
+    remote: str | None = None,
+    refs: Sequence[str] = (),
+    progress: Progress | None = None,
+    *,
+    force: bool = False,
 ) -> TransferResult:
-    """Send versions (default: every live version) and the blobs they need to a remote."""
+    """Send versions (default: every live version), the blobs they need, and every change
+    made here since the last sync (aliases, edits, deletions) to a remote.
+
+    An artifact whose alias or field was changed on both sides since the last sync is not
+    pushed (unless ``force``: ours is written); the others are, and then SyncConflict is raised
+    with the result of what was done as ``.result`` (``--json`` lists ``"conflicts"``).
+    """
     with writer_guard(repo):
-        return _push(repo, remote, refs, progress)
+        result = _push(repo, remote, refs, progress, force)
+    if result.conflicts:
+        raise SyncConflict(result.conflicts, result)
+    return result
+
+
+@dataclass
+class _Pushed:
+    """What the registry writes of one push did, across artifacts."""
+
+    created: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    conflicts: list[Disagreement] = field(default_factory=list)
+    bases: dict[str, SyncBase | None] = field(default_factory=dict)  # artifacts pushed -> old base
 
 
 def _push(
-    repository: Repository, remote: str | None, refs: Sequence[str], progress: Progress | None
+    repository: Repository, remote: str | None, refs: Sequence[str], progress: Progress | None, force: bool
 ) -> TransferResult:
     spec = get_remote(repository, remote)
     backend = backend_for(repository, spec)
@@ -115,43 +156,22 @@ def _push(
     crash_point(PUSH_OBJECTS_SENT)
     content.send_manifests()
     crash_point(PUSH_MANIFESTS_SENT)
-    created: list[str] = []
-    deleted: list[str] = []
-    renumbered: list[Renumbered] = []
     skipped: list[str] = []
     remote_registry = read_registry(backend, set(selected), skipped)
+    done = _Pushed()
     for name_text, versions in sorted(selected.items()):
         name = parse_name(name_text)
         art = repository.registry.require_artifact(name)
-        ensure_artifact(backend, art)
         remote_art = remote_registry.get(name_text) or RemoteArtifact(name, art)
-        everything = repository.registry.versions(name, include_deleted=True)
-        twins = match_versions(remote_art, everything)
-        taken = remote_art.versions
-        mapping: dict[str, str] = {}
-        for record in sorted(versions, key=lambda r: r.index):
-            twin = twins.get(record.index)
-            if twin is None:
-                content.ensure_fresh()
-                twin = publish_version(backend, record, taken)
-                if twin.manifest == record.manifest and twin.created_at == record.created_at:
-                    created.append(f"{name}:{twin.version}")
-                    crash_point(PUSH_VERSION_CREATED)
-            if not twin.deleted:
-                mapping[record.version] = twin.version
-        for gone in everything:
-            twin = twins.get(gone.index) if gone.deleted else None
-            if twin is not None and not twin.deleted:
-                publish_deletion(backend, twin.evolve(deleted_at=gone.deleted_at))
-                deleted.append(f"{name}:{twin.version}")
-                crash_point(PUSH_DELETION_PUBLISHED)
-        local_aliases = repository.registry.aliases(name)
-        changes = {a: mapping[v] for a, v in local_aliases.items() if v in mapping}
-        if changes:
-            update_aliases(backend, name, changes)
-            crash_point(PUSH_ALIASES_SENT)
+        base = load_base(repository, spec.key, name)
+        try:
+            _push_artifact(repository, backend, art, remote_art, versions, base, force, done, content)
+        except SyncConflict as exc:  # a concurrent writer changed what this push decided on
+            done.conflicts.extend(exc.conflicts)
+            continue
+        done.bases[name_text] = base
     content.confirm()
-    after = read_registry(backend, set(selected), [])  # its problems were reported above
+    after = read_registry(backend, set(done.bases), [])  # its problems were reported above
     fetched = read_manifests(
         repository,
         spec,
@@ -161,10 +181,14 @@ def _push(
     if fetched:
         write_manifests(repository, spec.name, fetched)
         crash_point(PUSH_MANIFESTS_FETCHED)
-    for name_text in sorted(selected):
+    renumbered: list[Renumbered] = []
+    replaced: list[Replaced] = []
+    for name_text in sorted(done.bases):
         if name_text in after:
-            moved, _new = merge_artifact(repository, after[name_text], "push")
+            moved, _new, lost = merge_artifact(repository, after[name_text], "push", done.bases[name_text])
             renumbered.extend(moved)
+            replaced.extend(lost)
+            save_base(repository, spec.key, after[name_text])
     _push_runs(repository, backend)
     crash_point(PUSH_RUNS_SENT)
     return TransferResult(
@@ -177,12 +201,84 @@ def _push(
         objects_skipped=max(0, len(needed) - content.sent.objects),
         bytes_skipped=max(0, sum(needed.values()) - content.sent.blob_bytes),
         manifests=content.manifests_sent,
-        versions=created,
+        versions=done.created,
         renumbered=renumbered,
-        deleted=deleted,
+        deleted=done.deleted,
         initialized=initialized,
         skipped_records=skipped,
+        conflicts=done.conflicts,
+        replaced=replaced,
     )
+
+
+def _push_artifact(
+    repository: Repository,
+    backend: Backend,
+    art: ArtifactRecord,
+    remote_art: RemoteArtifact,
+    versions: list[VersionRecord],
+    base: SyncBase | None,
+    force: bool,
+    done: _Pushed,
+    content: PushContent,
+) -> None:
+    """Plan one artifact's push (refusing conflicts before any write), then write it on the
+    remote: artifact record, new versions, tombstones, edits, aliases. ``content`` re-lists the
+    remote before a version record when its listing has aged (remote gc's protocol)."""
+    name = remote_art.name
+    everything = repository.registry.versions(name, include_deleted=True)
+    twins = match_versions(remote_art, everything)
+    plan = plan_push(
+        name, base, remote_art, everything, repository.registry.aliases(name), twins, force=force
+    )
+    if plan.conflicts:
+        raise SyncConflict(plan.conflicts)
+    ensure_artifact(backend, art)
+    taken = remote_art.versions
+    mapping = {r.version: twins[r.index].version for r in everything if r.index in twins}
+    for record in sorted(versions, key=lambda r: r.index):
+        twin = twins.get(record.index)
+        if twin is None:
+            content.ensure_fresh()
+            twin = publish_version(backend, record, taken)
+            if twin.manifest == record.manifest and twin.created_at == record.created_at:
+                done.created.append(f"{name}:{twin.version}")
+                crash_point(PUSH_VERSION_CREATED)
+        mapping[record.version] = twin.version
+    _publish_changes(backend, remote_art, plan, mapping, force, done)
+
+
+def _publish_changes(
+    backend: Backend,
+    remote_art: RemoteArtifact,
+    plan: PushPlan,
+    mapping: dict[str, str],
+    force: bool,
+    done: _Pushed,
+) -> None:
+    """Tombstones, edit snapshots and the alias table the plan decided on."""
+    name = remote_art.name
+    for index, record in sorted(plan.deletions.items()):
+        if publish_deletion(backend, remote_art.versions[index].evolve(deleted_at=record.deleted_at)):
+            done.deleted.append(f"{name}:v{index}")
+            crash_point(PUSH_DELETION_PUBLISHED)
+    for index, fields in sorted(plan.edits.items()):
+        twin = remote_art.versions[index]
+        seq = remote_art.edit_seqs.get(index, -1)
+        updated_at = plan.edited_at.get(index)
+        if publish_edit(
+            backend, twin, fields, plan.edit_expected[index], seq, force=force, updated_at=updated_at
+        ):
+            crash_point(PUSH_EDIT_PUBLISHED)
+    changes = {
+        alias: mapping[v] if v is not None else None
+        for alias, v in plan.aliases.items()
+        if v is None or v in mapping  # an alias of a version not pushed now waits for its version
+    }
+    if changes:
+        expected = {a: plan.expected.get(a) for a in changes}
+        update_aliases(backend, name, changes, expected, force=force)
+        crash_point(PUSH_ALIASES_SENT)
 
 
 def _local_manifest(repository: Repository, digest: str) -> bytes:

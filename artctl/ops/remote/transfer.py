@@ -1,8 +1,9 @@
 """What push, pull and clone share: their result, bounded parallel requests, gc's writer guard.
 
 Write order on the remote is the local one (docs/remotes.md): blobs (whole packs, then their
-``.idx``; loose objects) → manifests → version records (exclusive create) → alias snapshots →
-run records (:mod:`~artctl.ops.remote.push`, blobs by :mod:`~artctl.ops.remote.send`). A push
+``.idx``; loose objects) → manifests → version records (exclusive create) → tombstones →
+edit snapshots → alias snapshots (:mod:`~artctl.ops.remote.publish`) → run records
+(:mod:`~artctl.ops.remote.push`, blobs by :mod:`~artctl.ops.remote.send`). A push
 killed at any point leaves only unreferenced content on the remote, and re-running it sends
 only what is missing, because "present" is decided by listing the remote.
 
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from artctl.backend.base import Backend
 from artctl.ops.remote.config import RemoteSpec
 from artctl.ops.remote.sync import Renumbered
+from artctl.ops.remote.threeway import Disagreement, Replaced
 from artctl.repository.state import RemoteCopy
 
 if TYPE_CHECKING:
@@ -51,6 +53,8 @@ class TransferResult:
     initialized: bool = False
     root: str | None = None  # clone: the new working directory
     skipped_records: list[str] = field(default_factory=list)  # damaged remote records left out, and why
+    conflicts: list[Disagreement] = field(default_factory=list)  # push: changed on both sides, refused
+    replaced: list[Replaced] = field(default_factory=list)  # local changes the remote's replaced
 
     def to_json(self) -> dict[str, Any]:
         verb = "sent" if self.direction == "push" else "fetched"
@@ -73,6 +77,8 @@ class TransferResult:
         if self.root is not None:
             out["root"] = self.root
         out["skipped_records"] = self.skipped_records
+        out["conflicts"] = [c.to_json() for c in self.conflicts]
+        out["replaced"] = [r.to_json() for r in self.replaced]
         return out
 
 
