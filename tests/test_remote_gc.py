@@ -331,7 +331,7 @@ def test_gc_writes_back_a_manifest_that_a_version_pushed_while_it_ran_names(tmp_
     from artctl.format.names import parse_name
     from artctl.format.records import ArtifactRecord, VersionRecord, loads
     from artctl.ops.remote.gc import collect
-    from artctl.ops.remote.protocol import ensure_artifact, publish_version
+    from artctl.ops.remote.publish import ensure_artifact, publish_version
 
     (tmp_path / "remote").mkdir()
     origin = Remote((tmp_path / "remote").as_uri(), {}, {})

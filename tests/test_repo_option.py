@@ -5,7 +5,6 @@ to the remote before the command returns."""
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 
@@ -16,14 +15,6 @@ from artctl.format.names import parse_name
 
 from conftest import CLI, Result, make_tree, run_cli_process, run_killed_at
 from servers import free_port, make_s3_bucket
-
-#: The round trip of an alias removal or an edited description is push's three-way merge (the
-#: sync part of issue 16): remove this mark when it is merged (strict: it then fails, as XPASS).
-NEEDS_SYNC = pytest.mark.xfail(strict=True, reason="push does not replay alias removals and edits yet")
-#: ``--repo REMOTE gc`` calls the rgc part's ``artctl.ops.remote.gc.collect``.
-NEEDS_REMOTE_GC = pytest.mark.skipif(
-    importlib.util.find_spec("artctl.ops.remote.gc") is None, reason="artctl.ops.remote.gc is not merged yet"
-)
 
 #: What another part's tests already run on every backend: here only the path through --repo.
 FILE_ONLY = pytest.mark.parametrize("remote", ["file"], indirect=True)
@@ -107,7 +98,6 @@ def test_writes_on_a_remote_are_published(cli: CLI, remote: str, tmp_path: Path,
     assert [(e["from"], e["to"]) for e in history] == [(None, "v1")]
 
 
-@NEEDS_SYNC
 @FILE_ONLY
 def test_description_edit_round_trips(cli: CLI, remote: str, tmp_path: Path) -> None:
     cli.ok("--repo", remote, "artifact", "update", "p/ds:v1", "--description", "cleaned")
@@ -119,7 +109,6 @@ def test_description_edit_round_trips(cli: CLI, remote: str, tmp_path: Path) -> 
     assert shown["description"] == "cleaned"
 
 
-@NEEDS_SYNC
 @FILE_ONLY
 def test_alias_removal_round_trips(cli: CLI, remote: str, tmp_path: Path) -> None:
     cli.ok("--repo", remote, "alias", "rm", "p/ds", "prod")
@@ -154,7 +143,6 @@ def test_a_failed_publish_leaves_the_mirror_as_the_remote_is(cli: CLI, tmp_path:
     assert aliases == {"latest", "prod"}
 
 
-@NEEDS_SYNC
 def test_a_conflicting_change_is_refused_as_push_refuses_it(cli: CLI, tmp_path: Path) -> None:
     from artctl.errors import ArtctlError
     from artctl.ops.lifecycle import add_alias
@@ -291,7 +279,6 @@ def test_two_commands_at_once_on_one_mirror(cli: CLI, remote: str, tmp_path: Pat
     assert {"one", "two"} <= set(aliases)  # type: ignore[arg-type]
 
 
-@NEEDS_REMOTE_GC
 def test_gc_with_a_remote_runs_on_the_remote(cli: CLI, remote: str, own_user_cache: Path) -> None:
     report = cli.ok("--repo", remote, "gc", "--dry-run", "--json").json()
     assert isinstance(report, dict)

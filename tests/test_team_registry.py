@@ -42,7 +42,7 @@ class Team:
         self.ok(who, "push")
 
     def join(self, who: str) -> None:
-        clone(self.remote.url, self.tmp / who, options=self.remote.storage_options)
+        clone(self.remote.url, self.tmp / who, options=self.remote.stored_options)
         self.dirs[who] = self.tmp / who
 
     def run(self, who: str, *args: str) -> Any:
@@ -253,7 +253,9 @@ def test_concurrent_alias_moves_one_wins_the_others_are_refused(cli, remote_url,
 
 def test_a_format_1_remote_is_read_and_upgraded_by_push(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     url = (tmp_path / "remote").as_uri()
-    team = Team(cli, type("R", (), {"url": url, "storage_options": {}, "env": {}})(), tmp_path)
+    team = Team(
+        cli, type("R", (), {"url": url, "storage_options": {}, "stored_options": {}, "env": {}})(), tmp_path
+    )
     team.found("a")
     backend = open_backend(url, {})
     backend.write(FORMAT_FILE, b'{"format": 1, "kind": "artctl-repository"}\n')
@@ -299,7 +301,9 @@ def test_a_version_deleted_before_its_first_push_renumbers_nothing(cli, tmp_path
     """On an empty remote, the push of v1 after v0 was deleted unpushed used to renumber v0 to
     v2 with "the remote already had v0" (false: the remote was empty)."""
     url = (tmp_path / "remote").as_uri()
-    team = Team(cli, type("R", (), {"url": url, "storage_options": {}, "env": {}})(), tmp_path)
+    team = Team(
+        cli, type("R", (), {"url": url, "storage_options": {}, "stored_options": {}, "env": {}})(), tmp_path
+    )
     new_repo(tmp_path / "a", team.remote)
     team.dirs["a"] = tmp_path / "a"
     team.put("a", "c0")
@@ -318,7 +322,9 @@ def test_log_artifact_with_remote_takes_the_remotes_number(cli, tmp_path: Path) 
     import artctl
 
     url = (tmp_path / "remote").as_uri()
-    team = Team(cli, type("R", (), {"url": url, "storage_options": {}, "env": {}})(), tmp_path)
+    team = Team(
+        cli, type("R", (), {"url": url, "storage_options": {}, "stored_options": {}, "env": {}})(), tmp_path
+    )
     team.found("a")
     team.join("b")
     team.put("b", "b-local")  # B's own v1, never pushed
@@ -341,7 +347,9 @@ def test_an_edit_that_loses_its_compare_and_swap_is_refused_not_overwritten(cli,
     from artctl.ops.remote.threeway import SyncConflict
 
     url = (tmp_path / "remote").as_uri()
-    team = Team(cli, type("R", (), {"url": url, "storage_options": {}, "env": {}})(), tmp_path)
+    team = Team(
+        cli, type("R", (), {"url": url, "storage_options": {}, "stored_options": {}, "env": {}})(), tmp_path
+    )
     team.found("a")
     backend = open_backend(url, {})
     stale = read_registry(backend)[NAME]  # what a slower pusher read before A's edit landed
