@@ -31,6 +31,7 @@ import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from artctl.backend.base import MAX_MANIFEST_BYTES, MAX_RECORD_BYTES, Backend
 from artctl.base.hashing import hash_bytes
@@ -42,6 +43,9 @@ from artctl.format.layout import (
     parse_key,
     registry_index_key,
 )
+
+if TYPE_CHECKING:
+    from artctl.repository.repo import Repository
 
 #: Files not in the newest index after which ``push`` writes a new one. A clone reads each of
 #: them with one GET, so right after any push a clone makes at most this many reads beyond its
@@ -249,3 +253,16 @@ def _prune(
         elif oldest_newer is not None:
             report.kept_for_grace += 1
         oldest_newer = written if oldest_newer is None else min(oldest_newer, written)
+
+
+def compact_remote(
+    repository: Repository, remote: str | None = None, *, grace: float | None = None
+) -> CompactReport:
+    """``artctl remote compact [NAME]``: :func:`compact` on a configured remote (or URL), which
+    must already be an artctl remote (an index is never written into a foreign location)."""
+    from artctl.ops.remote.config import backend_for, get_remote
+    from artctl.ops.remote.protocol import open_remote
+
+    backend = backend_for(repository, get_remote(repository, remote))
+    open_remote(backend, create=False)
+    return compact(backend, grace=GRACE_SECONDS if grace is None else grace)
