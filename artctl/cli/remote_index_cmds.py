@@ -21,8 +21,9 @@ def remote_compact(name: str | None, grace: str | None) -> None:
     """Write remote NAME's registry index, so clones read its registry in a few requests.
 
     Without NAME, the default remote. A clone or pull then reads the remote's whole registry
-    in a few requests instead of one per version and manifest. push keeps the index current by itself (a new one once 200 files are not in it); run this
-    after importing many versions by other means, or to check what the index holds.
+    in a few requests instead of one per version and manifest. push keeps the index current
+    by itself (a new one once 200 files are not in it); run this after changes made by other
+    means, or to delete superseded indexes now (--grace-period 0).
 
     \b
     Examples:

@@ -1,18 +1,22 @@
-"""A remote's compacted registry index: every registry file and small manifest in one object.
+"""A remote's compacted registry index: every registry file, small manifest and small pack
+index in one object.
 
 A remote registry grows by one file per change (docs/format.md), so reading a whole remote
 costs one GET per version record, tombstone, snapshot and manifest — 20,000 requests for
-10,000 versions. In repository format 2 every file under ``registry/`` is immutable once
-created and manifests are immutable and content-named, so an index of their bytes (like git's
-packed-refs) is only a *cache*: nothing depends on it for correctness.
+10,000 versions — plus one per pack index (``artctl put`` of a small file makes one pack, so a
+remote filled by many small puts has a pack per version). In repository format 2 every file
+under ``registry/`` is immutable once created, and manifests and pack indexes are immutable and
+named after their content, so an index of their bytes (like git's packed-refs) is only a
+*cache*: nothing depends on it for correctness.
 
 ``index/<seq>-<written>-<digest>.jsonl.gz`` (:func:`~artctl.format.layout.registry_index_key`)
 is gzip'd JSON lines: a header ``{"format": 1, "kind": "artctl-registry-index", "seq",
 "written", "entries"}`` then one ``{"key", "data"}`` per file (``data`` is the file's UTF-8
-text). Its name carries the BLAKE3 of its bytes and the header its entry count, so a damaged
-or truncated index is detected and ignored, never trusted. Readers
-(:class:`~artctl.ops.remote.indexed.IndexedBackend`) take the newest valid one and still treat
-the listing of ``registry/`` as the truth of which files exist.
+text; binary files, pack indexes, have ``b64`` instead). Its name carries the BLAKE3 of its
+bytes and the header its entry count, so a damaged or truncated index is detected and ignored,
+never trusted. Readers (:class:`~artctl.ops.remote.indexed.IndexedBackend`) take the newest
+valid one and still treat the listings of ``registry/`` and ``packs/`` as the truth of which
+files exist.
 
 Writers keep it current: ``push`` calls :func:`~artctl.ops.remote.indexed.maybe_compact`
 (a new index once more than :data:`THRESHOLD` files are not in the newest one) and the remote
@@ -25,6 +29,8 @@ to plain GETs.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import json
 import time
@@ -37,6 +43,7 @@ from artctl.backend.base import MAX_MANIFEST_BYTES, MAX_RECORD_BYTES, Backend
 from artctl.base.hashing import hash_bytes
 from artctl.format.layout import (
     MANIFESTS,
+    PACKS,
     REGISTRY,
     REGISTRY_INDEX,
     Located,
@@ -51,9 +58,9 @@ if TYPE_CHECKING:
 #: them with one GET, so right after any push a clone makes at most this many reads beyond its
 #: listings and the index (the listing of 10,000 versions is ~11 requests on S3, so ~230 in all).
 THRESHOLD = 200
-#: Manifests up to this size are indexed (one file of a version is ~150 bytes); bigger ones are
-#: few and are read directly.
-MAX_INDEXED_MANIFEST = 64 * 1024
+#: Manifests and pack indexes up to this size are indexed (a manifest line is ~150 bytes, a
+#: pack index 48 bytes per blob); bigger ones are few and are read directly.
+MAX_INDEXED_FILE = 64 * 1024
 #: How long an index stays after a newer one appeared (readers may be reading it).
 GRACE_SECONDS = 3600
 #: The largest index read (compressed) and the most it may expand to.
@@ -62,6 +69,8 @@ MAX_INDEX_EXPANDED = 4 * MAX_MANIFEST_BYTES
 #: Indexes tried, newest first, before reading the remote without one.
 CANDIDATES = 3
 KIND = "artctl-registry-index"
+#: The remote folders whose files an index holds.
+PREFIXES = (REGISTRY, MANIFESTS, PACKS)
 
 
 @dataclass(frozen=True)
@@ -98,19 +107,20 @@ class CompactReport:
 # -- which files an index holds -----------------------------------------------------------------
 def indexable(key: str, size: int) -> bool:
     """Whether a listed file belongs in an index: any registry file that is not a write in
-    progress, and manifests up to :data:`MAX_INDEXED_MANIFEST`."""
+    progress, and manifests and pack indexes up to :data:`MAX_INDEXED_FILE`."""
     if key.startswith(REGISTRY + "/"):
         return size <= MAX_RECORD_BYTES and not key.rsplit("/", 1)[-1].startswith(".")
     found = parse_key(key)
-    return found is not None and found.kind == "manifest" and size <= MAX_INDEXED_MANIFEST
+    return found is not None and found.kind in ("manifest", "index") and size <= MAX_INDEXED_FILE
 
 
 def valid_entry(key: str, data: bytes, listed_size: int | None) -> bool:
-    """Whether indexed bytes may stand for the file at ``key``: a registry file must be listed
-    now at that size, a manifest must hash to its name (BLAKE3 = name)."""
-    if key.startswith(REGISTRY + "/"):
-        return listed_size == len(data)
+    """Whether indexed bytes may stand for the file at ``key``: a registry file or pack index
+    must be listed now at that size (a pack index also carries its own checksum, checked by its
+    reader), a manifest must hash to its name (BLAKE3 = name)."""
     found = parse_key(key)
+    if key.startswith(REGISTRY + "/") or (found is not None and found.kind == "index"):
+        return listed_size == len(data)
     return found is not None and found.kind == "manifest" and hash_bytes(data) == found.ident
 
 
@@ -119,8 +129,15 @@ def encode(seq: int, written: int, entries: dict[str, bytes]) -> bytes:
     """The index file's bytes (deterministic: sorted keys, gzip without a timestamp)."""
     head = {"format": 1, "kind": KIND, "seq": seq, "written": written, "entries": len(entries)}
     lines = [_line(head)]
-    lines.extend(_line({"key": k, "data": entries[k].decode()}) for k in sorted(entries))
+    lines.extend(_line(_entry(k, entries[k])) for k in sorted(entries))
     return gzip.compress(b"".join(lines), compresslevel=6, mtime=0)
+
+
+def _entry(key: str, data: bytes) -> dict[str, object]:
+    try:
+        return {"key": key, "data": data.decode()}
+    except UnicodeDecodeError:
+        return {"key": key, "b64": base64.b64encode(data).decode()}
 
 
 def _line(obj: dict[str, object]) -> bytes:
@@ -144,11 +161,11 @@ def decode(data: bytes, digest: str) -> dict[str, bytes] | None:
         entries: dict[str, bytes] = {}
         for raw in lines[1:]:
             obj = json.loads(raw)
-            key, value = obj.get("key"), obj.get("data")
-            if not isinstance(key, str) or not isinstance(value, str):
+            key, text, b64 = obj.get("key"), obj.get("data"), obj.get("b64")
+            if not isinstance(key, str) or not isinstance(text if b64 is None else b64, str):
                 return None
-            entries[key] = value.encode()
-    except (zlib.error, ValueError, UnicodeError, AttributeError):
+            entries[key] = text.encode() if b64 is None else base64.b64decode(b64, validate=True)
+    except (zlib.error, ValueError, UnicodeError, AttributeError, binascii.Error):
         return None
     return entries if head.get("entries") == len(entries) else None
 
@@ -179,8 +196,8 @@ def newest(backend: Backend, listed: list[tuple[str, Located]] | None = None) ->
 
 # -- writing ------------------------------------------------------------------------------------
 def listing(backend: Backend) -> dict[str, int]:
-    """Every indexable file on the remote now → its size (two listings)."""
-    found = {**backend.list_sizes(REGISTRY), **backend.list_sizes(MANIFESTS)}
+    """Every indexable file on the remote now → its size (one listing per prefix)."""
+    found = {k: s for top in PREFIXES for k, s in backend.list_sizes(top).items()}
     return {k: s for k, s in found.items() if indexable(k, s)}
 
 
@@ -226,18 +243,9 @@ def _read_files(backend: Backend, keys: Iterable[str], sizes: dict[str, int]) ->
     meanwhile, not UTF-8, or not matching their listing or name are left out."""
     keys = list(keys)
     records = [k for k in keys if k.startswith(REGISTRY + "/")]
-    manifests = [k for k in keys if not k.startswith(REGISTRY + "/")]
-    found = {**backend.read_many(records), **backend.read_many(manifests, MAX_INDEXED_MANIFEST)}
-    out = {}
-    for key, data in found.items():
-        if data is None or not valid_entry(key, data, sizes[key]):
-            continue
-        try:
-            data.decode()
-        except UnicodeDecodeError:
-            continue
-        out[key] = data
-    return out
+    small = [k for k in keys if not k.startswith(REGISTRY + "/")]
+    found = {**backend.read_many(records), **backend.read_many(small, MAX_INDEXED_FILE)}
+    return {k: d for k, d in found.items() if d is not None and valid_entry(k, d, sizes[k])}
 
 
 def _prune(

@@ -8,9 +8,9 @@ where pull and push open their backend (``indexed(backend_for(…))``).
 
 What is served from the index, and when:
 
-* a registry file only when the wrapper's latest listing of it (``find``/``list_sizes``) shows
-  it now, at the size the index holds — the listing is the truth of which files exist, so an
-  index entry for a deleted file is never served;
+* a registry file or pack index only when the wrapper's latest listing of it
+  (``find``/``list_sizes``) shows it now, at the size the index holds — the listing is the
+  truth of which files exist, so an index entry for a deleted file is never served;
 * a manifest only when its bytes hash to its name (BLAKE3 = name), as every reader checks.
 
 Everything else, and every write, goes to the wrapped backend unchanged. The index is read once,
@@ -24,14 +24,14 @@ from pathlib import Path
 
 from artctl.backend.base import MAX_RECORD_BYTES, Backend
 from artctl.errors import RemoteError
-from artctl.format.layout import MANIFESTS, REGISTRY
+from artctl.format.layout import MANIFESTS
 from artctl.ops.remote import index as index_mod
 
-_PREFIXES = (REGISTRY, MANIFESTS)
+_PREFIXES = index_mod.PREFIXES
 
 
 def _top(rel: str) -> str | None:
-    """``registry`` or ``manifests`` when ``rel`` is (under) one of them, else None."""
+    """``registry``, ``manifests`` or ``packs`` when ``rel`` is (under) one of them, else None."""
     top = rel.split("/", 1)[0]
     return top if top in _PREFIXES else None
 
@@ -62,8 +62,9 @@ class IndexedBackend(Backend):
         return self._index
 
     def current_listing(self) -> dict[str, int]:
-        """Every indexable file as this wrapper knows it now: its listings of ``registry/`` and
-        ``manifests/`` (made here when a reader has not made them) plus its own writes."""
+        """Every indexable file as this wrapper knows it now: its listings of ``registry/``,
+        ``manifests/`` and ``packs/`` (made here when a reader has not made them) plus its own
+        writes."""
         for top in _PREFIXES:
             if top not in self._listed_tops:
                 self.list_sizes(top)
@@ -72,7 +73,7 @@ class IndexedBackend(Backend):
     def _served(self, rel: str, limit: int) -> bytes | None:
         """The indexed bytes of ``rel`` when they may stand for the file (module docstring)."""
         top = _top(rel)
-        if top is None or (top == REGISTRY and rel not in self._listed):
+        if top is None or (top != MANIFESTS and rel not in self._listed):
             return None
         index = self.index
         data = index.entries.get(rel) if index is not None else None
@@ -164,10 +165,12 @@ def indexed(backend: Backend) -> Backend:
     return backend if isinstance(backend, IndexedBackend) else IndexedBackend(backend)
 
 
-def maybe_compact(backend: Backend, threshold: int = index_mod.THRESHOLD) -> index_mod.CompactReport | None:
-    """After a push: compact when more than ``threshold`` files are not in the newest index
-    (so a reader never needs more than about that many extra GETs). Uses what an
-    :class:`IndexedBackend` already listed and read when it can."""
+def maybe_compact(backend: Backend, threshold: int | None = None) -> index_mod.CompactReport | None:
+    """After a push: compact when more than ``threshold`` (default
+    :data:`~artctl.ops.remote.index.THRESHOLD`) files are not in the newest index, so a reader
+    never needs more than about that many extra GETs. Uses what an :class:`IndexedBackend`
+    already listed and read when it can."""
+    threshold = index_mod.THRESHOLD if threshold is None else threshold
     if isinstance(backend, IndexedBackend):
         files, index, target = backend.current_listing(), backend.index, backend.inner
     else:
