@@ -207,18 +207,26 @@ def unindexed(files: dict[str, int], index: Index | None) -> list[str]:
     return [k for k, size in files.items() if k not in have or len(have[k]) != size]
 
 
-def compact(backend: Backend, *, grace: float = GRACE_SECONDS, now: float | None = None) -> CompactReport:
-    """Write a new index of every registry file and small manifest on the remote (unless the
-    newest one already holds exactly those), then delete indexes superseded for ``grace``
-    seconds. Safe beside pushes and other compactions: files created meanwhile are simply
-    not in it (readers GET them), and files deleted meanwhile are ignored by readers."""
+def compact(
+    backend: Backend,
+    *,
+    grace: float = GRACE_SECONDS,
+    now: float | None = None,
+    known: dict[str, bytes] | None = None,
+) -> CompactReport:
+    """Write a new index of every registry file, small manifest and pack index on the remote
+    (unless the newest one already holds exactly those), then delete indexes superseded for
+    ``grace`` seconds. ``known`` are bytes the caller has just written or read (a push), checked
+    like the previous index's. Safe beside pushes and other compactions: files created
+    meanwhile are simply not in it (readers GET them), files deleted meanwhile are ignored by
+    readers."""
     now = time.time() if now is None else now
     report = CompactReport(backend.url)
     files = listing(backend)
     indexes = list_indexes(backend)
     previous = newest(backend, indexes)
-    entries = {k: d for k, d in (previous.entries if previous else {}).items() if k in files}
-    entries = {k: d for k, d in entries.items() if valid_entry(k, d, files[k])}
+    candidates = {**(previous.entries if previous else {}), **(known or {})}
+    entries = {k: d for k, d in candidates.items() if k in files and valid_entry(k, d, files[k])}
     missing = [k for k in files if k not in entries]
     report.read = len(missing)
     entries.update(_read_files(backend, missing, files))

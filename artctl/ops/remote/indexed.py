@@ -50,6 +50,7 @@ class IndexedBackend(Backend):
         self._loaded = False
         self._listed: dict[str, int] = {}  # key -> size, from this wrapper's listings and writes
         self._listed_tops: set[str] = set()  # prefixes listed whole
+        self._known: dict[str, bytes] = {}  # small files written or read directly here
         self.requests_saved = 0
 
     # the index ---------------------------------------------------------------------------------
@@ -97,7 +98,10 @@ class IndexedBackend(Backend):
     # reading -----------------------------------------------------------------------------------
     def read(self, rel: str, limit: int = MAX_RECORD_BYTES) -> bytes:
         data = self._served(rel, limit)
-        return data if data is not None else self.inner.read(rel, limit)
+        if data is None:
+            data = self.inner.read(rel, limit)
+            self._keep(rel, data)
+        return data
 
     def read_many(self, rels: Iterable[str], limit: int = MAX_RECORD_BYTES) -> dict[str, bytes | None]:
         out: dict[str, bytes | None] = {}
@@ -108,7 +112,10 @@ class IndexedBackend(Backend):
                 rest.append(rel)
             else:
                 out[rel] = data
-        out.update(self.inner.read_many(rest, limit))
+        for rel, data in self.inner.read_many(rest, limit).items():
+            out[rel] = data
+            if data is not None:
+                self._keep(rel, data)
         return out
 
     def read_range(self, rel: str, start: int, end: int) -> bytes:
@@ -137,12 +144,12 @@ class IndexedBackend(Backend):
     # writing -----------------------------------------------------------------------------------
     def write(self, rel: str, data: bytes) -> None:
         self.inner.write(rel, data)
-        self._wrote(rel, len(data))
+        self._wrote(rel, data)
 
     def create(self, rel: str, data: bytes) -> bool:
         created = self.inner.create(rel, data)
         if created:
-            self._wrote(rel, len(data))
+            self._wrote(rel, data)
         return created
 
     def upload(self, rel: str, local: Path, verify: Callable[[], bool] | None = None) -> bool:
@@ -151,10 +158,22 @@ class IndexedBackend(Backend):
     def delete(self, rel: str) -> None:
         self.inner.delete(rel)
         self._listed.pop(rel, None)
+        self._known.pop(rel, None)
 
-    def _wrote(self, rel: str, size: int) -> None:
+    def _wrote(self, rel: str, data: bytes) -> None:
         if _top(rel) is not None:
-            self._listed[rel] = size
+            self._listed[rel] = len(data)
+            self._keep(rel, data)
+
+    def _keep(self, rel: str, data: bytes) -> None:
+        """Remember a small file's bytes for :func:`maybe_compact` (checked again there)."""
+        if _top(rel) is not None and index_mod.indexable(rel, len(data)):
+            self._known[rel] = data
+
+    @property
+    def known(self) -> dict[str, bytes]:
+        """Bytes of indexable files this wrapper wrote or read from the storage itself."""
+        return dict(self._known)
 
     def check_location(self) -> bool:
         return self.inner.check_location()
@@ -171,13 +190,14 @@ def maybe_compact(backend: Backend, threshold: int | None = None) -> index_mod.C
     never needs more than about that many extra GETs. Uses what an :class:`IndexedBackend`
     already listed and read when it can."""
     threshold = index_mod.THRESHOLD if threshold is None else threshold
+    known: dict[str, bytes] = {}
     if isinstance(backend, IndexedBackend):
-        files, index, target = backend.current_listing(), backend.index, backend.inner
+        files, index, target, known = backend.current_listing(), backend.index, backend.inner, backend.known
     else:
         files, index, target = index_mod.listing(backend), index_mod.newest(backend), backend
     if len(index_mod.unindexed(files, index)) <= threshold:
         return None
     try:
-        return index_mod.compact(target)
+        return index_mod.compact(target, known=known)
     except RemoteError:  # the push itself succeeded; readers read the files one by one
         return None
