@@ -226,8 +226,27 @@ def test_a_damaged_index_is_ignored(location, clone, damage: str) -> None:
 def test_index_entries_of_files_no_longer_listed_are_ignored(location, clone) -> None:
     """The listing is the truth: a version record or alias snapshot deleted after the index
     was written is not brought back by it."""
-    location.delete("registry/p/a03/versions/v4.json")
+    from artctl.backend import open_backend
+    from artctl.ops.remote.indexed import IndexedBackend
+
+    assert len(location.indexes()) == 1
+    gone, changed, kept = (
+        "registry/p/a03/versions/v4.json",
+        "registry/p/a03/versions/v5.json",
+        "registry/p/a03/versions/v3.json",
+    )
+    location.delete(gone)
     location.delete("registry/p/a00/aliases/0000000000.json")
+    location.write(changed, location.read(changed) + b" ")  # not what the index holds
+    # by key, as a reader that lists and then reads (or reads a name it made up) would
+    backend = IndexedBackend(open_backend(location.url))
+    listed = backend.find("registry")
+    assert gone not in listed and kept in listed
+    assert backend.read_or_none(gone) is None
+    assert backend.read_many([gone, changed]) == {gone: None, changed: location.read(changed)}
+    assert backend.requests_saved == 0
+    assert backend.read(kept) == location.read(kept) and backend.requests_saved == 1
+    location.write(changed, location.read(changed)[:-1])
     cloned, _ = clone(location, "c")
     files = _local(cloned)
     assert "registry/p/a03/versions/v4.json" not in files
