@@ -41,7 +41,9 @@ from typing import TYPE_CHECKING
 
 from artctl.backend.base import MAX_MANIFEST_BYTES, MAX_RECORD_BYTES, Backend
 from artctl.base.hashing import hash_bytes
+from artctl.errors import RemoteError
 from artctl.format.layout import (
+    FORMAT_FILE,
     MANIFESTS,
     PACKS,
     REGISTRY,
@@ -280,5 +282,10 @@ def compact_remote(
     from artctl.ops.remote.protocol import open_remote
 
     backend = backend_for(repository, get_remote(repository, remote))
-    open_remote(backend, create=False)
+    if backend.read_or_none(FORMAT_FILE) is None:
+        raise RemoteError(
+            f"remote {backend.url} is not an artctl remote (it has no FORMAT): there is nothing to compact",
+            hint="check the URL; `artctl push` initializes a remote",
+        )
+    open_remote(backend, create=False)  # its FORMAT is one this artctl reads
     return compact(backend, grace=GRACE_SECONDS if grace is None else grace)
