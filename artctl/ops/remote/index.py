@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 from artctl.backend.base import MAX_MANIFEST_BYTES, MAX_RECORD_BYTES, Backend
 from artctl.base.hashing import hash_bytes
-from artctl.errors import RemoteError
+from artctl.errors import ArtctlError, RemoteError
 from artctl.format.layout import (
     FORMAT_FILE,
     MANIFESTS,
@@ -188,7 +188,7 @@ def newest(backend: Backend, listed: list[tuple[str, Located]] | None = None) ->
     for key, found in (listed if listed is not None else list_indexes(backend))[:CANDIDATES]:
         try:
             data = backend.read_or_none(key, MAX_INDEX_FILE)
-        except Exception:  # noqa: BLE001 - a cache that cannot be read is skipped, never fatal
+        except (ArtctlError, OSError):  # a cache that cannot be read is skipped, never fatal
             continue
         entries = decode(data, found.ident) if data is not None else None
         if entries is not None:
@@ -250,7 +250,7 @@ def compact(
 
 def _read_files(backend: Backend, keys: Iterable[str], sizes: dict[str, int]) -> dict[str, bytes]:
     """The files not in the previous index, checked as a reader would check them; files gone
-    meanwhile, not UTF-8, or not matching their listing or name are left out."""
+    meanwhile or not matching their listing or name are left out."""
     keys = list(keys)
     records = [k for k in keys if k.startswith(REGISTRY + "/")]
     small = [k for k in keys if not k.startswith(REGISTRY + "/")]
