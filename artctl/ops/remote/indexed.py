@@ -37,7 +37,8 @@ def _top(rel: str) -> str | None:
 
 
 class IndexedBackend(Backend):
-    """A backend whose registry and manifest reads come from the compacted index when it can.
+    """A backend whose registry, manifest and pack-index reads come from the compacted index
+    when it can.
 
     ``requests_saved`` counts the reads answered from the index (for messages and tests).
     """
