@@ -212,6 +212,14 @@ def targets() -> list[Target]:
             0.2,
         ),
         Target(
+            "clone metadata of 10,000 versions from S3",
+            "R",
+            "< 10 s (requests: see the row's note)",
+            _t("R", "artctl", "registry_clone"),
+            lambda r: Value(10.0),
+            1.0,
+        ),
+        Target(
             "artctl --version",
             "-",
             "<= 0.4 x dvc --version",

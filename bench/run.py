@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import datagen  # noqa: E402
 from measure import rss_source  # noqa: E402
+from registry_scale import DATASET as REGISTRY_DATASET  # noqa: E402
+from registry_scale import count_requests, registry_scale_steps  # noqa: E402
 from remote_read import S3Server, remote_read_steps  # noqa: E402
 from report import evaluate, print_all  # noqa: E402
 from results import Results  # noqa: E402
@@ -46,7 +48,11 @@ COPIES_PER_REP = 14  # cp, gets, stores, remotes, DVC cache/remote/workspaces: u
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="scaled-down datasets for a smoke run")
-    p.add_argument("--datasets", default="A,B,C", help="comma list of A,B,C and opt-in M (1M x 1 KB)")
+    p.add_argument(
+        "--datasets",
+        default="A,B,C",
+        help="comma list of A,B,C and opt-in M (1M x 1 KB) and R (clone of a 200 x 50-version S3 remote)",
+    )
     p.add_argument("--repeat", type=int, default=3, help="runs per measurement, median reported (M: 1)")
     p.add_argument("--json", dest="json_out", type=Path, help="write all results here")
     p.add_argument(
@@ -82,9 +88,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     args.datasets = [d.strip().upper() for d in args.datasets.split(",") if d.strip()]
-    bad = [d for d in args.datasets if d not in datagen.FULL]
+    bad = [d for d in args.datasets if d not in datagen.FULL and d != REGISTRY_DATASET]
     if bad:
-        p.error(f"unknown dataset(s) {bad}; choose from {sorted(datagen.FULL)}")
+        p.error(f"unknown dataset(s) {bad}; choose from {sorted([*datagen.FULL, REGISTRY_DATASET])}")
     args.tools = {t.strip() for t in args.tools.split(",") if t.strip()}
     if args.tools - set(ALL_TOOLS):
         p.error(f"unknown tool(s) {sorted(args.tools - set(ALL_TOOLS))}")
@@ -184,6 +190,27 @@ def run_remote_read(ctx: Context, ds: datagen.Dataset, rep_dir: Path, logs: Path
                 ctx.results.row("A", tool, "s3_read").skipped.append(ctx.s3.error)
         return
     run_steps(ctx, ds.spec.name, remote_read_steps(ctx, ds, rep_dir, ctx.s3), logs)
+
+
+def run_registry_scale(ctx: Context, workdir: Path, repeat: int) -> None:
+    """Dataset R: clone the metadata of a 200 x 50-version S3 remote (issue 16), then count
+    the requests of one more clone."""
+    if "artctl" not in ctx.enabled or ctx.tools["artctl"].error:
+        return
+    row = ctx.results.row(REGISTRY_DATASET, "artctl", "registry_clone")
+    if not ctx.s3.start():
+        row.skipped.append(ctx.s3.error)
+        return
+    rep_dir = workdir / "runs" / REGISTRY_DATASET
+    ctx.trash.move(rep_dir, REGISTRY_DATASET)
+    rep_dir.mkdir(parents=True)
+    log(f"--- dataset {REGISTRY_DATASET} (200 x 50 versions on S3), {repeat} repetition(s)")
+    steps = registry_scale_steps(ctx, rep_dir, repeat, ctx.s3)
+    run_steps(ctx, REGISTRY_DATASET, steps, rep_dir / "logs")
+    url = next((s.argv[-2] for s in steps if s.argv[-2] != "URL"), "")
+    if url and row.ok_runs:
+        row.notes.append(count_requests(ctx, rep_dir, ctx.s3, url))
+    ctx.trash.move(rep_dir, REGISTRY_DATASET)
 
 
 def run_startup(ctx: Context, workdir: Path, repeat: int) -> None:
@@ -299,12 +326,14 @@ def main(argv: list[str] | None = None) -> int:
     specs = datagen.QUICK if args.quick else datagen.FULL
     datasets: dict[str, datagen.Dataset] = {}
     try:
-        for name in args.datasets:
+        for name in (d for d in args.datasets if d != REGISTRY_DATASET):
             datasets[name] = datagen.ensure(
                 specs[name], workdir / "data", lambda p: trash.move(p, "data"), log
             )
         for name, ds in datasets.items():
             guarded(f"dataset {name}", run_dataset, ctx, ds, 1 if name == "M" else args.repeat, workdir)
+        if REGISTRY_DATASET in args.datasets:
+            guarded("registry scale", run_registry_scale, ctx, workdir, args.repeat)
         guarded("startup", run_startup, ctx, workdir, max(5, args.repeat))
     except KeyboardInterrupt:
         log("interrupted: reporting what was measured")

@@ -10,6 +10,7 @@ The one owner of the tree (DESIGN.md, "On-disk layout")::
       registry/<project>/<name>/          artifact.json, versions/v<N>.json, aliases.json (local);
                                           versions/v<N>.deleted.json, aliases/<seq>.json (remote)
       runs/<id>.json                      run records
+      index/<seq>-<time>-<digest>.jsonl.gz  a remote's compacted registry index (a cache, remote only)
       drafts/<id>.json                    open drafts
       drafts/distributed/<p>/<n>/<id>/    a distributed version's parts
       journal/<hash>.json                 interrupted registry merges
@@ -44,6 +45,7 @@ PACKS = "packs"
 MANIFESTS = "manifests"
 REGISTRY = "registry"
 RUNS = "runs"
+REGISTRY_INDEX = "index"
 DRAFTS = "drafts"
 JOURNAL = "journal"
 REMOTES = "remotes"
@@ -60,6 +62,7 @@ PACK_SUFFIX = ".pack"
 INDEX_SUFFIX = ".idx"
 ARTIFACT_RECORD = "artifact.json"
 ALIASES_FILE = "aliases.json"
+REGISTRY_INDEX_SUFFIX = ".jsonl.gz"
 _FAN = 2  # hex characters of a digest that name its fan-out directory
 
 
@@ -151,6 +154,13 @@ def run_key(run_id: str) -> str:
     return f"{RUNS}/{run_id}.json"
 
 
+def registry_index_key(seq: int, written: int, digest: str) -> str:
+    """A compacted registry index on a remote: ``seq`` orders indexes (the newest wins),
+    ``written`` is its writer's clock (unix seconds, for the grace before an older one is
+    deleted) and ``digest`` the BLAKE3 of its bytes, so a damaged one is detected and ignored."""
+    return f"{REGISTRY_INDEX}/{seq:010d}-{written:012d}-{digest}{REGISTRY_INDEX_SUFFIX}"
+
+
 def draft_key(draft_id: str) -> str:
     return f"{DRAFTS}/{draft_id}.json"
 
@@ -195,11 +205,11 @@ class Located:
     """What a key names: ``kind`` and the identity of the thing (digest, pack id, run id …)."""
 
     #: object | pack | index | manifest | origin | run | version | tombstone | purge-marker |
-    #: alias-snapshot | edit-snapshot
+    #: alias-snapshot | edit-snapshot | registry-index
     kind: str
     ident: str  # digest, pack id, run id, or the artifact directory key for registry files
-    index: int | None = None  # version number (alias snapshots: their sequence)
-    seq: int | None = None  # an edit snapshot's sequence
+    index: int | None = None  # version number (alias snapshots: their sequence; a registry index: its time)
+    seq: int | None = None  # an edit snapshot's or a registry index's sequence
 
 
 _HEX = re.compile(r"[0-9a-f]+\Z")
@@ -236,7 +246,22 @@ def parse_key(key: str) -> Located | None:
         return Located("run", run_id)
     if top == REGISTRY:
         return _parse_registry(key)
+    if top == REGISTRY_INDEX and "/" not in rest:
+        return _parse_registry_index(rest)
     return None
+
+
+_REGISTRY_INDEX_NAME = re.compile(
+    r"(\d{10})-(\d{12})-([0-9a-f]{64})" + re.escape(REGISTRY_INDEX_SUFFIX) + r"\Z"
+)
+
+
+def _parse_registry_index(file: str) -> Located | None:
+    """``index/<seq>-<written>-<digest>.jsonl.gz`` (:func:`registry_index_key`)."""
+    match = _REGISTRY_INDEX_NAME.match(file)
+    if match is None:
+        return None
+    return Located("registry-index", match.group(3), int(match.group(2)), int(match.group(1)))
 
 
 def _parse_registry(key: str) -> Located | None:

@@ -190,6 +190,7 @@ def collect(backend: Backend, *, grace: int, dry_run: bool, now: datetime | None
         crash_point(PURGE_MARKED)
     restored = _restore(backend, live, saved)
     _forget_markers(backend, marker, started - max(grace, 3600))
+    _compact_index(backend, report["problems"])
     files = [
         f for f in sweep.files() if f.why != "repacked" or f.rel.rsplit("/", 1)[-1].split(".")[0] in repacked
     ]
@@ -282,6 +283,18 @@ def _repack(backend: Backend, item: Repack, scratch: Path, problems: list[str]) 
     with contextlib.suppress(FileNotFoundError):
         old.unlink()
     return max(0, item.size - new.stat().st_size - len(idx))
+
+
+def _compact_index(backend: Backend, problems: list[str]) -> None:
+    """Rewrite the compacted registry index once gc changed the registry (tombstones, purge
+    markers, deleted manifests), so readers of a big remote keep reading it in a few requests.
+    The index is a cache: failing to write it is a problem line, never a failed gc."""
+    from artctl.ops.remote.index import compact
+
+    try:
+        compact(backend)
+    except RemoteError as exc:
+        problems.append(f"the registry index was not rewritten: {exc.message}")
 
 
 def _restore(backend: Backend, live: RemoteLive, saved: dict[str, bytes]) -> list[str]:

@@ -15,6 +15,7 @@ from artctl.format.names import parse_ref
 from artctl.ops.remote import inventory as inventory_mod
 from artctl.ops.remote.config import backend_for, get_remote
 from artctl.ops.remote.fetch import fetch_objects, read_manifests, remote_runs, write_manifests
+from artctl.ops.remote.indexed import indexed
 from artctl.ops.remote.protocol import open_remote, read_registry
 from artctl.ops.remote.sync import Renumbered, merge_artifact
 from artctl.ops.remote.threeway import Replaced, load_base, save_base
@@ -56,7 +57,7 @@ def _pull(
     spec = get_remote(repository, remote)
     if not spec.configured:  # `pull URL`: later gets cannot fetch from it, so fetch the bytes now
         fetch_all = True
-    backend = backend_for(repository, spec)
+    backend = indexed(backend_for(repository, spec))  # registry + manifests via the remote's index
     open_remote(backend, create=False)
     wanted: dict[str, str | None] = {}
     for text in refs:

@@ -19,6 +19,7 @@ from artctl.format.names import parse_name, parse_ref
 from artctl.format.records import ArtifactRecord, VersionRecord, dumps
 from artctl.ops.remote.config import backend_for, get_remote
 from artctl.ops.remote.fetch import read_manifests, write_manifests
+from artctl.ops.remote.indexed import indexed, maybe_compact
 from artctl.ops.remote.protocol import RemoteArtifact, open_remote, read_registry
 from artctl.ops.remote.publish import (
     ensure_artifact,
@@ -141,7 +142,7 @@ def _push(
     repository: Repository, remote: str | None, refs: Sequence[str], progress: Progress | None, force: bool
 ) -> TransferResult:
     spec = get_remote(repository, remote)
-    backend = backend_for(repository, spec)
+    backend = indexed(backend_for(repository, spec))  # registry + manifests via the remote's index
     initialized = open_remote(backend, create=True)
     selected = select_versions(repository, refs)
     records = [r for rs in selected.values() for r in rs]
@@ -191,6 +192,7 @@ def _push(
             save_base(repository, spec.key, after[name_text])
     _push_runs(repository, backend)
     crash_point(PUSH_RUNS_SENT)
+    maybe_compact(backend)  # keep the remote's registry index current (a cache: never fatal)
     return TransferResult(
         "push",
         spec.name,
