@@ -209,7 +209,18 @@ class Config:
     def _write(path: Path, data: dict[str, Any]) -> None:
         import tomli_w
 
+        global _WRITES
         atomic_write_bytes(path, tomli_w.dumps(data).encode())
+        _WRITES += 1
+
+
+#: Config files this process wrote: a repository re-reads its settings at once after one.
+_WRITES = 0
+
+
+def config_writes() -> int:
+    """How many times this process wrote a config file (see ``Repository.settings``)."""
+    return _WRITES
 
 
 def _deep_merge(into: dict[str, Any], other: dict[str, Any]) -> None:

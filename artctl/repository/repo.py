@@ -6,8 +6,10 @@ The repository is found like git finds ``.git``: walk up from the working direct
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from functools import cached_property
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from artctl.base import locks
-from artctl.base.fsutil import atomic_write_bytes
+from artctl.base.fsutil import atomic_write_bytes, sync_filesystem
 from artctl.base.hashing import hash_bytes
 from artctl.base.units import ttl_seconds
 from artctl.errors import InvalidInput, ObjectNotFound, RepositoryFormatError, RepositoryNotFound
@@ -35,6 +37,9 @@ if TYPE_CHECKING:  # imported when first used, as the properties below do
 #: The format this artctl writes (docs/format.md); it reads :data:`READ_FORMATS`.
 REPO_FORMAT = 2
 READ_FORMATS = (1, 2)
+#: How long a repository trusts its typed settings before it checks the config files and the
+#: environment again (a write of a config file by this process is noticed at once).
+SETTINGS_RECHECK_SECONDS = 1.0
 _FORMAT_DOC = {"kind": "artctl-repository", "format": REPO_FORMAT}
 
 
@@ -101,6 +106,8 @@ class Repository:
         self.locks_dir = self.layout.locks
         self.manifests_dir = self.layout.manifests
         self._settings: tuple[object, Settings] | None = None  # (config stamp, settings)
+        self._settings_checked = (-SETTINGS_RECHECK_SECONDS, -1)  # (monotonic time, config_writes())
+        self._deferred = False  # per-write flushes deferred (deferred_durability)
         if found < REPO_FORMAT and os.access(root, os.W_OK):
             self.upgrade()
 
@@ -167,18 +174,32 @@ class Repository:
     @property
     def settings(self) -> Settings:
         """This repository's typed settings, read on first use (a bad value is reported by the
-        command that needs it; ``artctl config`` can still fix it) and read again only when a
-        config file or an ``ARTCTL_*`` variable changed (a notebook that runs ``artctl config``).
+        command that needs it; ``artctl config`` can still fix it) and read again when a config
+        file or an ``ARTCTL_*`` variable changed (a notebook that runs ``artctl config``): at once
+        after this process wrote a config file, within :data:`SETTINGS_RECHECK_SECONDS` after
+        another process did (checking costs two ``stat`` calls and a scan of the environment,
+        too much for every write of a 10,000-version clone).
 
         The store follows a changed ``core.fsync`` from its next write on; a pack being written
         keeps the durability it started with.
         """
+        from artctl.repository.config import config_writes
+
+        now, writes = time.monotonic(), config_writes()
+        checked_at, checked_writes = self._settings_checked
+        if (
+            self._settings is not None
+            and writes == checked_writes
+            and now - checked_at < SETTINGS_RECHECK_SECONDS
+        ):
+            return self._settings[1]
+        self._settings_checked = (now, writes)
         stamp = self.config.stamp()
         if self._settings is None or self._settings[0] != stamp:
             settings = Settings.load(self.config)
             self._settings = (stamp, settings)
             if "store" in self.__dict__:
-                self.store.fsync = settings.fsync
+                self.store.fsync = settings.fsync and not self._deferred
         return self._settings[1]
 
     @property
@@ -188,8 +209,29 @@ class Repository:
 
     @property
     def fsync(self) -> bool:
-        """Whether this repository's writes are flushed to disk (``core.fsync``)."""
-        return self.settings.fsync
+        """Whether this repository's writes are flushed to disk, one by one (``core.fsync``)."""
+        return not self._deferred and self.settings.fsync
+
+    @contextlib.contextmanager
+    def deferred_durability(self) -> Iterator[None]:
+        """Write without a flush per file, then flush the whole filesystem once (``syncfs``).
+
+        Only for a repository nobody can see yet — a clone built in its staging directory, which
+        a kill discards whole — so flushing each of its 30,000 records buys nothing. The flush at
+        the end (when ``core.fsync`` is on) makes everything durable before the caller publishes
+        the repository (the clone's rename).
+        """
+        self._deferred = True
+        if "store" in self.__dict__:
+            self.store.fsync = False
+        try:
+            yield
+        finally:
+            self._deferred = False
+            if "store" in self.__dict__:
+                self.store.fsync = self.settings.fsync
+        if self.settings.fsync:
+            sync_filesystem(self.root)
 
     @cached_property
     def state(self) -> StateDB:

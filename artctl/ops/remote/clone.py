@@ -9,6 +9,7 @@ from typing import Any
 
 from artctl.backend.url import split_url
 from artctl.base.crashpoints import crash_point, declare
+from artctl.base.fsutil import fsync_dir
 from artctl.errors import ArtctlError, InvalidInput
 from artctl.format.layout import DIRNAME
 from artctl.ops.remote.config import add_remote, check_backend, check_options, open_storage
@@ -100,10 +101,12 @@ def clone(
         repo, _ = Repository.init(staging)
         crash_point(CLONE_INITIALIZED)
         add_remote(repo, remote_name, url, options, default=True, force=force)
-        result = pull(repo, remote_name, fetch_all=fetch_all, progress=progress, direction="clone")
+        with repo.deferred_durability():  # nobody sees the staging directory: flush once at the end
+            result = pull(repo, remote_name, fetch_all=fetch_all, progress=progress, direction="clone")
         crash_point(CLONE_PULLED)
         repo.state.close()
         _rename_clone(staging, target)
+        fsync_dir(target.parent, repo.fsync)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
