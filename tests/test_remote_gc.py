@@ -511,3 +511,52 @@ def test_gc_in_a_loop_beside_pushes_that_share_content_loses_nothing(remote: Rem
             got.add((name, version["version"]) if name != "p/seed" else (name, tree))
     assert expected == got
     assert runs >= 2
+
+
+def test_a_put_on_the_remote_never_relies_on_an_old_file_that_gc_deletes(
+    remote: Remote, tmp_path: Path
+) -> None:
+    """`put --remote` commits on the remote first with push's rules. The same race as above: the
+    put's content holds the deleted v0's large file (a loose object on the remote, dead and older
+    than the grace) plus a new file to upload; the put pauses at that upload, after it listed the
+    remote, while a gc deletes the old object. The committed version must still be complete."""
+    import os as _os
+
+    env = {"ARTCTL_GC_REMOTE_GRACE": "2s"}
+    big = _os.urandom(1536 * 1024)  # >= 1 MiB: a loose object, never packed with the new file
+    a = _repo(tmp_path / "a", remote)
+    old = tmp_path / "t0"
+    old.mkdir()
+    (old / "big.bin").write_bytes(big)
+    (old / "a.txt").write_text("A's small file: a pack whose index B's listing caches\n")
+    ok(a, remote, "artifact", "put", str(old), "--name", "p/ds", "--type", "dataset")
+    ok(a, remote, "push")
+    ok(a, remote, "artifact", "rm", "p/ds:v0")
+    ok(a, remote, "push")
+    b = _repo(tmp_path / "b", remote)
+    new = tmp_path / "t1"
+    new.mkdir()
+    (new / "big.bin").write_bytes(big)
+    (new / "new.txt").write_text("B's own file\n")
+    time.sleep(4.5)  # v0's files are older than the grace and both clocks' whole-second rounding now
+    put = subprocess.Popen(
+        [sys.executable, "-m", "artctl", "artifact", "put", str(new), "--name", "p/put", "--type", "dataset"]
+        + ["--remote", "origin"],
+        cwd=b,
+        env=cli_env({**remote.env, **env, "ARTCTL_TEST_TRANSFER_DELAY": "5"}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    cached = b / ".artifacts" / "remotes" / "origin" / "packs"
+    deadline = time.monotonic() + 60
+    while not list(cached.glob("*.idx")) and put.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # B has listed the remote (it caches the pack index it saw)
+    done = ok(a, remote, "gc", "--remote", "origin", "--grace", "2s", "--json", env=env).json()
+    assert put.poll() is None, "the put ended before gc ran: the test proves nothing"
+    assert done["objects"] == 1, done  # the old big.bin
+    _out, err = put.communicate(timeout=120)
+    assert put.returncode == 0, err
+    fresh = _clone_all(tmp_path, remote, "fresh")
+    ok(fresh, remote, "artifact", "get", "p/put:latest", "--root", str(tmp_path / "out"))
+    assert (tmp_path / "out" / "big.bin").read_bytes() == big

@@ -160,7 +160,10 @@ def _send_entries(repo: Repository, area: Area, entries: list[Entry]) -> None:
     assert area.spec is not None
     needed = {e.digest: e.size for e in entries if e.digest is not None and e.ref is None}
     inv = inventory.refresh(repo, area.spec.name, area.backend)
-    send_blobs(repo, area.spec, area.backend, needed, inv)
+    # as push (remote gc's protocol): a copy older than half the grace may be going away, so it
+    # is sent again rather than relied on; the part is created right after this listing
+    since = time.time() - repo.settings.remote_grace_seconds / 2
+    send_blobs(repo, area.spec, area.backend, needed, inv, None, since)
 
 
 def upsert(

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from artctl.backend.base import Backend
+from artctl.base.hashing import hash_bytes
 from artctl.format.layout import manifest_key
 from artctl.format.manifest import Manifest
 from artctl.format.names import LATEST, ArtifactName, validate_custom_alias, version_index
@@ -25,6 +26,7 @@ from artctl.ops.remote.protocol import open_remote, read_registry
 from artctl.ops.remote.publish import ensure_artifact, publish_version, update_aliases
 
 if TYPE_CHECKING:
+    from artctl.ops.remote.send import PushContent
     from artctl.repository.repo import Repository
     from artctl.repository.views import PutResult
 
@@ -39,16 +41,18 @@ def put_on_remote(
 ) -> PutResult:
     """Send the blobs of ``manifest`` (stored here already) to the remote, then commit it there
     and here (:func:`publish_new_version`)."""
-    from artctl.ops.remote import inventory
-    from artctl.ops.remote.send import send_blobs
+    from artctl.ops.remote.send import PushContent
 
     spec = get_remote(repo, remote)
     backend = backend_for(repo, spec)
     open_remote(backend, create=True)
     repo.write_manifest(manifest)  # here first: the pull that follows need not fetch it back
     needed = {e.digest: e.size for e in manifest if e.digest is not None and e.ref is None}
-    send_blobs(repo, spec, backend, needed, inventory.refresh(repo, spec.key, backend), None)
-    return publish_new_version(repo, spec, backend, name, kind, manifest, **fields)
+    # push's rules against a concurrent remote gc: never rely on an old copy on the remote
+    data = manifest.canonical()
+    content = PushContent(repo, spec, backend, needed, {hash_bytes(data): data})
+    content.send_blobs()
+    return publish_new_version(repo, spec, backend, name, kind, manifest, content=content, **fields)
 
 
 def publish_new_version(
@@ -65,14 +69,17 @@ def publish_new_version(
     ttl: str | timedelta | None = None,
     run_id: str | None = None,
     tags: Sequence[str] = (),
+    content: PushContent | None = None,
 ) -> PutResult:
     """The blobs are on the remote: write manifest → version record → aliases there, then pull
     the artifact so this repository has the version under the remote's number.
 
+    ``content`` (what a ``put --remote`` sent) lists and sends again before the version record
+    when its listing has aged, as push does (remote gc's protocol, docs/remotes.md section 8).
+
     Content the remote already holds as a live version makes no new version (the aliases still
     move), as a local put of unchanged content does.
     """
-    from artctl.base.hashing import hash_bytes
     from artctl.base.units import ttl_seconds
     from artctl.ops.remote.pull import pull
     from artctl.repository.commit import link_of
@@ -106,6 +113,8 @@ def publish_new_version(
             logged_by=run_id,
             tags=list(tags),
         )
+        if content is not None:
+            content.ensure_fresh()
         record, created = publish_version(backend, draft, taken), True
     if custom:
         update_aliases(backend, name, {a: record.version for a in custom})
