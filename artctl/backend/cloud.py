@@ -11,6 +11,7 @@ servers), never from artctl's config unless the user put it there.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -57,20 +58,32 @@ class FsspecBackend(Backend):
         self.jobs = jobs
         self.connect_timeout = connect_timeout
         self._fs: Any = None
+        self._fs_lock = threading.Lock()
 
     @property
     def fs(self) -> Any:
+        """The one fsspec filesystem of this backend, made on first use.
+
+        Made under a lock: threads that touch a new backend at once (a reader's pack-index
+        prefetch and its registry read) share one client. Each filesystem builds its own SDK
+        client and session on its first request, about 0.1 s of CPU for botocore.
+        """
         if self._fs is None:
-            extras.require(self.protocol)  # before the probe: a missing extra is the first problem
-            probe_endpoint(self.url, self.protocol, self.options, self.connect_timeout)
-            with guard(self.url, "opening the remote"):
-                try:
-                    self._fs = extras.filesystem(self.protocol, **self.options)
-                except (ImportError, ValueError) as exc:
-                    if isinstance(exc, ArtctlError):
-                        raise
-                    raise RemoteError(f"no fsspec backend for {self.protocol}:// ({short(exc)})") from None
+            with self._fs_lock:
+                if self._fs is None:
+                    self._fs = self._open_fs()
         return self._fs
+
+    def _open_fs(self) -> Any:
+        extras.require(self.protocol)  # before the probe: a missing extra is the first problem
+        probe_endpoint(self.url, self.protocol, self.options, self.connect_timeout)
+        with guard(self.url, "opening the remote"):
+            try:
+                return extras.filesystem(self.protocol, **self.options)
+            except (ImportError, ValueError) as exc:
+                if isinstance(exc, ArtctlError):
+                    raise
+                raise RemoteError(f"no fsspec backend for {self.protocol}:// ({short(exc)})") from None
 
     def _p(self, rel: str) -> str:
         return f"{self.root}/{rel}" if rel else self.root

@@ -1,0 +1,110 @@
+"""What one ``artctl://`` read from a remote with no clone costs (issue 18's bench goal): the
+modules a fresh interpreter imports, the requests it makes, the SDK clients it builds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_filesystem import CountingProxy, publish, s3_options
+
+from conftest import cli_env, make_tree
+from servers import StorageServer
+
+#: A fresh interpreter reads one file through fsspec, as ``bench/remote_read.py`` does, then
+#: reports what it imported and how many s3fs filesystems (each with its own client) it built.
+READ_ONE_FILE = """
+import gc, json, sys, fsspec
+repo, path, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+with fsspec.open("artctl://" + path, "rb", repo=repo, remote_options=options) as fh:
+    data = fh.read()
+import s3fs
+clients = sum(isinstance(o, s3fs.S3FileSystem) for o in gc.get_objects())
+print(json.dumps({"size": len(data), "modules": sorted(sys.modules), "filesystems": clients}))
+"""
+
+#: Modules a read has no use for: the CLI and its terminal UI, the state database, the write
+#: side and the run API (a run can only be active once ``artctl.init`` imported it).
+NOT_FOR_A_READ = (
+    "click",
+    "rich",
+    "sqlite3",
+    "artctl.cli",
+    "artctl.ui",
+    "artctl.api.artifact",
+    "artctl.api.run",
+    "artctl.ops.put",
+    "artctl.ops.cache",
+    "artctl.repository.state",
+    "artctl.repository.objects",
+)
+
+
+@pytest.fixture
+def s3_proxy(s3_server: StorageServer):  # type: ignore[no-untyped-def]
+    proxy = CountingProxy(s3_server.endpoint_url)
+    yield proxy
+    proxy.close()
+
+
+def _kind(path: str) -> str:
+    """A request to the remote ``/<bucket>/team`` without bucket and digests: ``FORMAT``,
+    ``packs/*.idx``, ``LIST registry/bench/ds/``."""
+    if "list-type=2" in path:
+        prefix = path.split("prefix=", 1)[1].split("&", 1)[0].replace("%2F", "/")
+        return "LIST " + prefix.removeprefix("team/")
+    target = path.split("?", 1)[0].split("/team/", 1)[1]
+    for kind in ("packs/", "manifests/"):
+        if target.startswith(kind):
+            return f"{kind}*{Path(target).suffix}"
+    return target
+
+
+@pytest.mark.servers
+def test_a_fresh_read_from_s3_imports_only_the_read_path_and_makes_ten_requests(  # type: ignore[no-untyped-def]
+    cli, repo_dir: Path, tmp_path: Path, s3_server: StorageServer, s3_bucket: str, s3_proxy: CountingProxy
+) -> None:
+    make_tree(tmp_path / "data", {f"f{i}.bin": os.urandom(4096) for i in range(20)})
+    publish(cli, tmp_path / "data", "bench/ds", s3_bucket + "/team", s3_server.env)
+    make_tree(tmp_path / "data", {"f3.bin": b"changed"})
+    publish(cli, tmp_path / "data", "bench/ds", s3_bucket + "/team", s3_server.env)
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    s3_proxy.reset()
+
+    proc = subprocess.run(
+        [sys.executable, "-c", READ_ONE_FILE, s3_bucket + "/team", "bench/ds:latest/f3.bin"]
+        + [json.dumps(s3_options(s3_proxy.url))],
+        cwd=nowhere,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["size"] == len(b"changed")
+    imported = set(out["modules"])
+    assert not [m for m in imported if m.startswith(NOT_FOR_A_READ)]
+    assert out["filesystems"] == 1  # the prefetch, FORMAT and resolving threads share one client
+
+    kinds = sorted(f"{method} {_kind(path)}" for method, path, _n in s3_proxy.requests)
+    assert kinds == sorted(
+        [
+            "GET FORMAT",
+            "GET LIST packs/",  # the pack indexes, loaded in the background
+            "GET packs/*.idx",  # (one pack per push)
+            "GET packs/*.idx",
+            "GET LIST registry/bench/ds/",  # the artifact's own directory only
+            "GET registry/bench/ds/artifact.json",
+            "GET registry/bench/ds/versions/v0.json",
+            "GET registry/bench/ds/versions/v1.json",
+            "GET manifests/*.jsonl",  # verified against its digest
+            "GET packs/*.pack",  # one ranged read of the blob inside its pack
+        ]
+    ), s3_proxy.requests
