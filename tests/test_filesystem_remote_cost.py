@@ -1,5 +1,7 @@
 """What one ``artctl://`` read from a remote with no clone costs (issue 18's bench goal): the
-modules a fresh interpreter imports, the requests it makes, the SDK clients it builds.
+modules a fresh interpreter imports, the requests it makes, the SDK clients it builds — and
+that the remote's FORMAT, now read alongside the first registry requests, still refuses a
+location that is not an artctl remote before anything read there is used.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_filesystem import CountingProxy, publish, s3_options
+from test_filesystem import CountingProxy, fresh_fs, publish, s3_options
 
 from conftest import cli_env, make_tree
 from servers import StorageServer
@@ -96,7 +98,7 @@ def test_a_fresh_read_from_s3_imports_only_the_read_path_and_makes_ten_requests(
     kinds = sorted(f"{method} {_kind(path)}" for method, path, _n in s3_proxy.requests)
     assert kinds == sorted(
         [
-            "GET FORMAT",
+            "GET FORMAT",  # read while the registry is listed and read
             "GET LIST packs/",  # the pack indexes, loaded in the background
             "GET packs/*.idx",  # (one pack per push)
             "GET packs/*.idx",
@@ -108,3 +110,33 @@ def test_a_fresh_read_from_s3_imports_only_the_read_path_and_makes_ten_requests(
             "GET packs/*.pack",  # one ranged read of the blob inside its pack
         ]
     ), s3_proxy.requests
+
+
+@pytest.mark.servers
+def test_a_location_without_format_is_refused_before_anything_read_there_is_used(  # type: ignore[no-untyped-def]
+    cli, repo_dir: Path, tmp_path: Path, s3_server: StorageServer, s3_bucket: str
+) -> None:
+    make_tree(tmp_path / "data", {"a.txt": b"alpha\n"})
+    publish(cli, tmp_path / "data", "p/ds", s3_bucket + "/team", s3_server.env)
+    s3 = s3_server.filesystem()
+    bucket = s3_bucket.split("://", 1)[1]
+    for key in s3.find(f"{bucket}/team"):  # the same registry, manifests and packs, no FORMAT
+        if not key.endswith("/FORMAT"):
+            s3.pipe_file(key.replace("/team/", "/copy/", 1), s3.cat_file(key))
+    os.chdir(tmp_path)
+
+    from artctl.errors import ArtifactNotFound, RepositoryNotFound
+
+    options = {"remote_options": dict(s3_server.storage_options)}
+    fs = fresh_fs(repo=s3_bucket + "/copy", **options)  # an object store: checked on first use
+    for _ in range(2):  # the verdict is kept
+        with pytest.raises(RepositoryNotFound, match="neither a repository nor an artctl remote"):
+            fs.cat_file("p/ds:v0/a.txt")
+    with pytest.raises(RepositoryNotFound, match="neither a repository nor an artctl remote"):
+        fresh_fs(repo=s3_bucket + "/nothing", **options).ls("p/ds:v0")  # not "artifact not found"
+    s3.pipe_file(f"{bucket}/copy/FORMAT", b'{"kind": "something-else"}')
+    with pytest.raises(Exception, match="not an artctl repository"):
+        fresh_fs(repo=s3_bucket + "/copy", **options).cat_file("p/ds:v0/a.txt")
+    with pytest.raises(ArtifactNotFound):  # an artctl remote: the registry's own answer
+        fresh_fs(repo=s3_bucket + "/team", **options).ls("p/other:v0")
+    assert fresh_fs(repo=s3_bucket + "/team", **options).cat_file("p/ds:v0/a.txt") == b"alpha\n"
