@@ -6,10 +6,14 @@ location that is not an artctl remote before anything read there is used.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -140,3 +144,43 @@ def test_a_location_without_format_is_refused_before_anything_read_there_is_used
     with pytest.raises(ArtifactNotFound):  # an artctl remote: the registry's own answer
         fresh_fs(repo=s3_bucket + "/team", **options).ls("p/other:v0")
     assert fresh_fs(repo=s3_bucket + "/team", **options).cat_file("p/ds:v0/a.txt") == b"alpha\n"
+
+
+def test_threads_opening_a_remote_whose_endpoint_hangs_fail_together() -> None:
+    """One filesystem per backend is made under a lock; threads that waited for a failed attempt
+    share its error instead of each waiting out the probe's timeout again, one after the other."""
+    from artctl.backend import open_backend
+    from artctl.errors import RemoteError
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)  # never accepted: once the queue is full, connects hang (SYNs are dropped)
+    port = server.getsockname()[1]
+    queued = []
+    for _ in range(4):
+        sock = socket.socket()
+        sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            sock.connect(("127.0.0.1", port))
+        queued.append(sock)
+    options = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}"}}
+    backend = open_backend("s3://bucket/team", options, connect_timeout=1.0)
+    errors: list[BaseException] = []
+
+    def open_fs() -> None:
+        try:
+            backend.fs  # type: ignore[attr-defined]  # noqa: B018 - the property opens it
+        except RemoteError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_fs) for _ in range(8)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    for sock in [*queued, server]:
+        sock.close()
+    assert len(errors) == 8 and "cannot reach remote" in str(errors[0])
+    assert elapsed < 4.0, elapsed  # one probe's timeout (1 s), not eight in a row

@@ -59,19 +59,32 @@ class FsspecBackend(Backend):
         self.connect_timeout = connect_timeout
         self._fs: Any = None
         self._fs_lock = threading.Lock()
+        self._attempts = 0  # openings finished (under the lock), and how the last one failed
+        self._open_error: BaseException | None = None
 
     @property
     def fs(self) -> Any:
         """The one fsspec filesystem of this backend, made on first use.
 
         Made under a lock: threads that touch a new backend at once (a reader's pack-index
-        prefetch and its registry read) share one client. Each filesystem builds its own SDK
-        client and session on its first request, about 0.1 s of CPU for botocore.
+        prefetch and its registry read, a pool of transfers) share one client — each filesystem
+        builds its own SDK client and session on its first request, ~0.1 s of CPU for botocore.
+        Threads that waited for an attempt that failed (a dead endpoint's probe) raise its error
+        instead of probing again one after the other; a later call tries afresh.
         """
         if self._fs is None:
+            seen = self._attempts
             with self._fs_lock:
                 if self._fs is None:
-                    self._fs = self._open_fs()
+                    if self._attempts != seen and self._open_error is not None:
+                        raise self._open_error  # failed while this thread waited for it
+                    try:
+                        self._fs = self._open_fs()
+                    except BaseException as exc:
+                        self._open_error = exc
+                        raise
+                    finally:
+                        self._attempts += 1
         return self._fs
 
     def _open_fs(self) -> Any:
