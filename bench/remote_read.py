@@ -1,9 +1,11 @@
 """Reading one 4 KB file of dataset A from an S3 remote with no clone (issue 18).
 
 ``artctl://`` (``fsspec.open("artctl://bench/ds:latest/<file>", repo="s3://…")`` in a directory
-with no repository) against ``dvc.api.read("ds/<file>")`` in a DVC workspace whose cache is
-empty, both against the same moto S3 server, both a fresh interpreter of the tool's own
-virtualenv. Publishing (artctl put + push, dvc add + push) is untimed setup.
+with no repository) against ``dvc.api.read("ds/<file>")`` in a DVC workspace whose cache and
+data directory are both gone (only ``ds.dvc`` is left), both against the same moto S3 server,
+both a fresh interpreter of the tool's own virtualenv. Publishing (artctl put + push, dvc add +
+push) is untimed setup. DVC reads a tracked file from the workspace when it is there, without
+touching the remote: the data directory goes too, or the row would time a local read.
 
 The S3 server is ``moto_server`` (the test extra: ``pip install 'moto[server]'``); without it the
 rows say why they were skipped. s3fs (artctl's ``s3`` extra) and ``dvc-s3`` are installed into
@@ -173,7 +175,8 @@ def remote_read_steps(ctx: Context, ds: Dataset, rep_dir: Path, s3: S3Server) ->
                 ["push"],
             ):
                 run_quiet(d + argv, base, dvc_full, timeout=3600)
-            ctx.trash.move(base / ".dvc" / "cache", ds.spec.name)  # no local copy: read from S3
+            ctx.trash.move(base / ".dvc" / "cache", ds.spec.name)  # no local copy: read from S3,
+            ctx.trash.move(base / "ds", ds.spec.name)  # not from the workspace (ds.dvc stays)
 
         steps.append(
             Step(

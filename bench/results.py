@@ -35,7 +35,7 @@ LABELS: dict[tuple[str, str], str] = {
     ("dvc", "push"): "dvc push (local remote)",
     ("dvc", "pull"): "dvc pull (empty cache)",
     ("artctl", "s3_read"): "artctl:// read of 1 file from S3 (no clone)",
-    ("dvc", "s3_read"): "dvc.api.read of 1 file from S3 (empty cache)",
+    ("dvc", "s3_read"): "dvc.api.read of 1 file from S3 (no cache, no workspace copy)",
     ("artctl", "registry_clone"): "artctl clone of 200 x 50 versions from S3 (metadata)",
     ("artctl", "registry_clone_nofsync"): "the same clone with ARTCTL_CORE_FSYNC=false",
     ("python", "startup"): "python -c pass",

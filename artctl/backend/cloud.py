@@ -11,6 +11,7 @@ servers), never from artctl's config unless the user put it there.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -80,20 +81,45 @@ class FsspecBackend(Backend):
         self.jobs = jobs
         self.connect_timeout = connect_timeout
         self._fs: Any = None
+        self._fs_lock = threading.Lock()
+        self._attempts = 0  # openings finished (under the lock), and how the last one failed
+        self._open_error: BaseException | None = None
 
     @property
     def fs(self) -> Any:
+        """The one fsspec filesystem of this backend, made on first use.
+
+        Made under a lock: threads that touch a new backend at once (a reader's pack-index
+        prefetch and its registry read, a pool of transfers) share one client — each filesystem
+        builds its own SDK client and session on its first request, ~0.1 s of CPU for botocore.
+        Threads that waited for an attempt that failed (a dead endpoint's probe) raise its error
+        instead of probing again one after the other; a later call tries afresh.
+        """
         if self._fs is None:
-            extras.require(self.protocol)  # before the probe: a missing extra is the first problem
-            probe_endpoint(self.url, self.protocol, self.options, self.connect_timeout)
-            with guard(self.url, "opening the remote"):
-                try:
-                    self._fs = extras.filesystem(self.protocol, **self.options)
-                except (ImportError, ValueError) as exc:
-                    if isinstance(exc, ArtctlError):
+            seen = self._attempts
+            with self._fs_lock:
+                if self._fs is None:
+                    if self._attempts != seen and self._open_error is not None:
+                        raise self._open_error  # failed while this thread waited for it
+                    try:
+                        self._fs = self._open_fs()
+                    except BaseException as exc:
+                        self._open_error = exc
                         raise
-                    raise RemoteError(f"no fsspec backend for {self.protocol}:// ({short(exc)})") from None
+                    finally:
+                        self._attempts += 1
         return self._fs
+
+    def _open_fs(self) -> Any:
+        extras.require(self.protocol)  # before the probe: a missing extra is the first problem
+        probe_endpoint(self.url, self.protocol, self.options, self.connect_timeout)
+        with guard(self.url, "opening the remote"):
+            try:
+                return extras.filesystem(self.protocol, **self.options)
+            except (ImportError, ValueError) as exc:
+                if isinstance(exc, ArtctlError):
+                    raise
+                raise RemoteError(f"no fsspec backend for {self.protocol}:// ({short(exc)})") from None
 
     def _p(self, rel: str) -> str:
         return f"{self.root}/{rel}" if rel else self.root

@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 from artctl.base.hashing import hash_bytes
 from artctl.errors import IntegrityError, ObjectNotFound
 from artctl.format.layout import object_key, pack_key
-from artctl.repository.objects import PACK_THRESHOLD
-from artctl.repository.state import PackLocation, RemoteCopy
+from artctl.repository.packs import PACK_THRESHOLD, PackLocation
 
 if TYPE_CHECKING:
     from artctl.backend import Backend
@@ -186,7 +185,7 @@ class BlobReader:
                 )
             if whole:
                 self.check(digest, data, label, f"on remote {remote.name}")
-                self._keep(remote, digest, data, RemoteCopy(digest, rel, file_size))
+                self._keep(remote, digest, data, rel, file_size)
             return data
         names = ", ".join(r.name for r in self.remotes) or "no remote configured"
         raise ObjectNotFound(
@@ -217,12 +216,15 @@ class BlobReader:
                 continue
         raise FileNotFoundError(digest)
 
-    def _keep(self, remote: RemoteBlobs, digest: str, data: bytes, copy: RemoteCopy) -> None:
-        """Put a verified fetched blob in the local store (the cache), recording its remote copy."""
+    def _keep(self, remote: RemoteBlobs, digest: str, data: bytes, rel: str, file_size: int) -> None:
+        """Put a verified fetched blob in the local store (the cache), recording its remote copy
+        (``rel``, a file of ``file_size`` bytes on the remote)."""
         if not self.cache or self.cache_repo is None:
             return
+        from artctl.repository.state import RemoteCopy  # the state database: only with a cache
+
         self.cache_repo.store.put_bytes(data, digest)
         if remote.configured:
-            self.cache_repo.state.record_remote_copies(remote.name, [copy])
+            self.cache_repo.state.record_remote_copies(remote.name, [RemoteCopy(digest, rel, file_size)])
         with self._lock:
             self._local.pop(digest, None)

@@ -5,16 +5,20 @@ name of a remote configured in the repository of the working directory, or a rem
 without a clone. :func:`open_target` turns it into a :class:`ReadTarget`: the local store that
 reads and caches blobs, the remotes a blob may be fetched from (the default one first, as
 ``get`` tries them), and — for a remote — the backend its versions are resolved on. Nothing is
-contacted until a version is resolved, except a bare URL, whose ``FORMAT`` is checked at once.
+contacted until a version is resolved, except a bare URL, whose ``FORMAT`` is read from the start
+(:class:`FormatCheck`): a repository path is checked at once, an object store's ``FORMAT`` while
+the first version is resolved — one round trip fewer — and always before anything read is used.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from artctl.errors import RepositoryNotFound
+from artctl.backend import Backend
+from artctl.errors import RemoteError, RepositoryNotFound
 from artctl.format.layout import FORMAT_FILE
 from artctl.format.manifest import Manifest
 from artctl.format.names import ArtifactRef
@@ -31,18 +35,82 @@ class ReadTarget:
     remotes: list[RemoteBlobs]
     remote: Any = None  # the remote's backend when versions are read from a remote
     name: str = ""
+    format_check: FormatCheck | None = None  # a bare URL's FORMAT, read in the background
 
     def resolve(self, ref: ArtifactRef) -> tuple[VersionRecord, Manifest, str | None]:
         """A version's record, verified manifest and origin (the remote it came from, if any)."""
         if self.remote is not None:
             from artctl.ops.remote.reader import read_remote_manifest, resolve_remote
 
-            record = resolve_remote(self.remote, ref)
-            return record, read_remote_manifest(self.remote, record.manifest), self.name
+            try:
+                record = resolve_remote(self.remote, ref)
+                manifest = read_remote_manifest(self.remote, record.manifest)
+            except Exception:
+                self.check_format()  # a location that is no artctl remote says so first
+                raise
+            self.check_format()
+            return record, manifest, self.name
         assert self.local is not None
         record = self.local.registry.resolve(ref)
         manifest = self.local.read_manifest(record.manifest)
         return record, manifest, self.local.manifest_origin(record.manifest)
+
+    def check_format(self) -> None:
+        """Wait for the remote's FORMAT verdict (raises when it is not an artctl remote)."""
+        if self.format_check is not None:
+            self.format_check.wait()
+
+
+class FormatCheck:
+    """A remote's ``FORMAT`` file, read and checked in a background thread from construction on.
+
+    The reader resolves its first version meanwhile (the registry listing and records cross the
+    network while FORMAT does) and calls :meth:`wait` before it uses anything it read, so a
+    location that is not an artctl remote is refused as before, one round trip sooner. A
+    verdict is kept; a failed request (a RemoteError) is retried by the next :meth:`wait`.
+    """
+
+    def __init__(self, backend: Backend, url: str) -> None:
+        self.backend = backend
+        self.url = url
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self._start()
+
+    def _start(self) -> None:
+        self._done.clear()
+        self._error = None
+        threading.Thread(target=self._run, name="artctl-format", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._check()
+        except BaseException as exc:  # handed to the caller of wait()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def _check(self) -> None:
+        found = self.backend.read_or_none(FORMAT_FILE)
+        if found is None:
+            raise RepositoryNotFound(
+                f"repo={self.url!r} is neither a repository nor an artctl remote (it has no {FORMAT_FILE})",
+                hint="check the path or URL; a remote is made by `artctl push URL`",
+            )
+        from artctl.ops.remote.protocol import remote_format
+
+        remote_format(found, f"remote {self.url}")  # an artctl remote, of a format this version reads
+
+    def wait(self) -> None:
+        """Return once FORMAT was read and is artctl's; raise its error otherwise."""
+        with self._lock:
+            self._done.wait()
+            error = self._error
+            if isinstance(error, RemoteError):  # the request failed, not the check: ask again next time
+                self._start()
+        if error is not None:
+            raise error
 
 
 def open_target(repo: str, remote_options: dict[str, Any] | None) -> ReadTarget:
@@ -76,7 +144,8 @@ def _url_target(url: str, remote_options: dict[str, Any] | None, cwd_repo: Repos
     from artctl.ops.remote.inventory import MemoryInventory
 
     check_backend(url)
-    if "://" not in url:
+    given_as_url = "://" in url
+    if not given_as_url:
         url = Path(url).expanduser().resolve().as_uri()
     if cwd_repo is not None and remote_options is None:
         for spec in list_remotes(cwd_repo):
@@ -86,16 +155,11 @@ def _url_target(url: str, remote_options: dict[str, Any] | None, cwd_repo: Repos
     backend = open_storage(url, remote_options or {})
     inventory = MemoryInventory(backend)
     inventory.prefetch()  # pack indexes load while FORMAT and the version are read
-    found = backend.read_or_none(FORMAT_FILE)
-    if found is None:
-        raise RepositoryNotFound(
-            f"repo={url!r} is neither a repository nor an artctl remote (it has no {FORMAT_FILE})",
-            hint="check the path or URL; a remote is made by `artctl push URL`",
-        )
-    from artctl.ops.remote.protocol import remote_format
-
-    remote_format(found, f"remote {url}")  # an artctl remote, of a format this version reads (1 or 2)
-    return ReadTarget(cwd_repo, [RemoteBlobs(url, backend, inventory, configured=False)], backend, url)
+    checked = FormatCheck(backend, url)
+    if not given_as_url:  # a repository path: no round trip to save, say at once if it is none
+        checked.wait()
+    blobs = RemoteBlobs(url, backend, inventory, configured=False)
+    return ReadTarget(cwd_repo, [blobs], backend, url, format_check=checked)
 
 
 def _configured(repository: Repository, spec: Any) -> RemoteBlobs:

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 
 from artctl.base.crashpoints import crash_point
 from artctl.format.layout import OBJECTS, PACKS, parse_key
+from artctl.repository.packs import PACK_THRESHOLD
 from artctl.repository.store_base import BlobInfo, Placement
 from artctl.repository.store_reads import StoreReads
-from artctl.repository.store_writes import LOOSE_BEFORE_RENAME, LOOSE_OBJECT, PACK_THRESHOLD, StoreWrites
+from artctl.repository.store_writes import LOOSE_BEFORE_RENAME, LOOSE_OBJECT, StoreWrites
 
 __all__ = ["LOOSE_BEFORE_RENAME", "LOOSE_OBJECT", "PACK_THRESHOLD", "BlobInfo", "Placement", "Store"]
 

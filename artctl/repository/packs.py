@@ -20,6 +20,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from blake3 import blake3
 
@@ -27,6 +28,18 @@ from artctl.base.crashpoints import crash_point, declare
 from artctl.base.fsutil import atomic_write_bytes, fsync_dir, mkstemp_in, sync_file
 from artctl.errors import IntegrityError
 from artctl.format.layout import index_file_name, pack_file_name
+
+#: Blobs smaller than this go into packs; larger ones stay loose (and can be reflinked).
+PACK_THRESHOLD = 1024 * 1024
+
+
+class PackLocation(NamedTuple):
+    """Where one blob lives inside a pack file (a tuple: cheap to build by the million)."""
+
+    pack: str
+    offset: int
+    length: int
+
 
 PACK_BEFORE_RENAME = declare(
     "store.pack-before-rename",

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
 
+from artctl.repository.packs import PackLocation
 from artctl.repository.state_base import StateBase
 
-
-class PackLocation(NamedTuple):
-    """Where one blob lives inside a pack file (a tuple: cheap to build by the million)."""
-
-    pack: str
-    offset: int
-    length: int
+__all__ = ["PackLocation", "StatePacks"]
 
 
 class StatePacks(StateBase):

@@ -27,7 +27,14 @@ from artctl.base.fsutil import (
 from artctl.base.hashing import hash_bytes, hash_file
 from artctl.base.overlap import side_by_side
 from artctl.errors import IntegrityError, SourceChanged
-from artctl.repository.packs import PackWriter, decode_index, encode_index, pack_id_for, read_slice
+from artctl.repository.packs import (
+    PACK_THRESHOLD,
+    PackWriter,
+    decode_index,
+    encode_index,
+    pack_id_for,
+    read_slice,
+)
 from artctl.repository.store_base import StoreBase
 
 LOOSE_BEFORE_RENAME = declare(
@@ -38,9 +45,6 @@ LOOSE_OBJECT = declare(
     "store.loose-object",
     "a loose object under objects/ that no version names yet: gc removes it after its grace period",
 )
-
-#: Blobs smaller than this go into packs; larger ones stay loose (and can be reflinked).
-PACK_THRESHOLD = 1024 * 1024
 
 
 class StoreWrites(StoreBase):

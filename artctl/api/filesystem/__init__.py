@@ -15,7 +15,9 @@ Storage options (registered through the ``fsspec.specs`` entry point):
 ``repo``
     a path (a directory holding ``.artifacts/``, or that directory), the name of a configured
     remote, or a remote URL (``s3://…``, ``gs://…``, ``file://…``) read without a clone. Default:
-    the repository around the working directory, or ``ARTCTL_DIR``.
+    the repository around the working directory, or ``ARTCTL_DIR``. A URL's ``FORMAT`` is read
+    alongside the first version's registry requests: one that is no artctl remote is refused at
+    the first read (a repository path at once).
 ``remote_options``
     fsspec storage options for a remote URL (as ``artctl remote add -o``); a configured
     remote uses its own.

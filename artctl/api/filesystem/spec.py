@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import bisect
 import os
+import sys
 import threading
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fsspec.spec import AbstractFileSystem
 
@@ -21,11 +22,13 @@ from artctl.api.filesystem.tree import LOCATE_ALL_AFTER, VersionTree, dir_info, 
 from artctl.errors import ArtctlError, ReadOnly, RepositoryNotFound
 from artctl.format.manifest import Entry
 from artctl.format.names import parse_ref
-from artctl.ops.cache import UseLog
 from artctl.ops.lazy_read import BlobReader
 from artctl.ops.read_refs import ReferenceFiles
 from artctl.ops.read_target import cwd_repository, open_target
 from artctl.repository.repo import Repository, find_root
+
+if TYPE_CHECKING:
+    from artctl.ops.cache import UseLog
 
 _WRITE_HINT = "artctl:// is read-only; make a new version with `artctl artifact put` (or a draft)"
 
@@ -74,8 +77,12 @@ class ArtctlFileSystem(AbstractFileSystem, metaclass=_DefaultRepo):
         self.references = ReferenceFiles(self._where.local, cache=cache, allow_local=allow_local_refs)
         self._versions: dict[str, VersionTree] = {}
         self._used: set[tuple[str, str]] = set()
-        self._uses = UseLog(self._where.local)
-        weakref.finalize(self, self._uses.flush)
+        self._uses: UseLog | None = None
+        if self._where.local is not None:  # blobs read count for `cache cleanup` of that store
+            from artctl.ops.cache import UseLog
+
+            self._uses = UseLog(self._where.local)
+            weakref.finalize(self, self._uses.flush)
         self._lock = threading.RLock()
 
     @property
@@ -239,7 +246,7 @@ class ArtctlFileSystem(AbstractFileSystem, metaclass=_DefaultRepo):
     def note_use(self, tree: VersionTree, entry: Entry) -> None:
         """Record the version as used by the active run (once), and the blob as just used."""
         local = self._where.local
-        if local is not None and entry.digest is not None:
+        if self._uses is not None and entry.digest is not None:
             self._uses.add(entry)
         run = _active_run(local)
         if run is None:
@@ -291,10 +298,13 @@ class ArtctlFileSystem(AbstractFileSystem, metaclass=_DefaultRepo):
 
 
 def _active_run(local: Repository | None) -> tuple[Repository, str] | None:
-    """The run to link a read version to: ``artctl.init()``'s, else ``$ARTCTL_RUN`` in ``local``."""
-    from artctl.api.run import active_run
+    """The run to link a read version to: ``artctl.init()``'s, else ``$ARTCTL_RUN`` in ``local``.
 
-    run = active_run()
+    A run started in this process was started through ``artctl.api.run``: while that module is
+    not loaded no run is active, and a plain read does not import the whole run API for it.
+    """
+    runs = sys.modules.get("artctl.api.run")
+    run = runs.active_run() if runs is not None else None
     if run is not None:
         return run.repo.repository, run.id
     run_id = os.environ.get("ARTCTL_RUN")

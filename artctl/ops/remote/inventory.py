@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING
 from artctl.backend.base import MAX_INDEX_BYTES, Backend
 from artctl.base.fsutil import atomic_write_bytes
 from artctl.format.layout import OBJECTS, PACKS, index_file_name, index_key, parse_key
-from artctl.repository.packs import PACK_MAGIC, decode_index
-from artctl.repository.state import PackLocation
+from artctl.repository.packs import PACK_MAGIC, PackLocation, decode_index
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository

@@ -39,36 +39,24 @@ from artctl.format.snapshots import (
     parse_purge_marker,
     parse_tombstone,
 )
+from artctl.repository.repo import REPO_FORMAT, check_format, format_bytes
 
 ALIAS_RETRIES = 50
-#: The registry formats a remote may have: 1 (no edit snapshots yet) and 2. A push makes it 2.
-REMOTE_FORMATS = (1, 2)
-REMOTE_FORMAT = 2
 
 
 # -- the FORMAT file ----------------------------------------------------------------------------
-def format_doc(version: int = REMOTE_FORMAT) -> bytes:
-    """The FORMAT file of a remote of registry format ``version`` (the local file's shape)."""
-    return json.dumps({"format": version, "kind": "artctl-repository"}, sort_keys=True).encode() + b"\n"
-
-
 def remote_format(data: bytes, where: str) -> int:
-    """The format a remote's FORMAT file names; refuses one that is not artctl's or too new."""
+    """The format a remote's FORMAT file names (the repository's rules: ``check_format``, one
+    owner), refused as a RemoteError: a remote that is not artctl's, or too new."""
     try:
-        doc = json.loads(data)
-    except ValueError:
-        doc = None
-    if not isinstance(doc, dict) or doc.get("kind") != "artctl-repository":
-        raise RemoteError(
-            f"{where} is not an artctl repository (its FORMAT file is not artctl's)",
-            hint="check the URL; artctl only uses locations it initialized",
+        return check_format(data, where)
+    except RepositoryFormatError as exc:
+        hint = (
+            exc.hint
+            if "upgrade" in (exc.hint or "")
+            else "check the URL; artctl only uses locations it initialized"
         )
-    if doc.get("format") not in REMOTE_FORMATS:
-        raise RemoteError(
-            f"{where} has repository format {doc.get('format')!r}; this artctl reads formats 1 and 2",
-            hint="upgrade artctl",
-        )
-    return int(doc["format"])
+        raise RemoteError(exc.message, hint=hint) from None
 
 
 def open_remote(backend: Backend, *, create: bool) -> bool:
@@ -83,8 +71,8 @@ def open_remote(backend: Backend, *, create: bool) -> bool:
     where = f"remote {backend.url}"
     data = backend.read_or_none(FORMAT_FILE)
     if data is not None:
-        if remote_format(data, where) < REMOTE_FORMAT and create:
-            backend.write(FORMAT_FILE, format_doc())
+        if remote_format(data, where) < REPO_FORMAT and create:
+            backend.write(FORMAT_FILE, format_bytes())
         return False
     exists = backend.check_location()
     if exists and backend.listdir(""):
@@ -97,7 +85,7 @@ def open_remote(backend: Backend, *, create: bool) -> bool:
             f"remote {backend.url} is empty: there is nothing to pull",
             hint="push to it first (`artctl push`)",
         )
-    winner = create_or_read(backend, FORMAT_FILE, format_doc())
+    winner = create_or_read(backend, FORMAT_FILE, format_bytes())
     if winner is not None:
         remote_format(winner, where)
         return False
