@@ -109,12 +109,20 @@ class AliasSnapshot:
 
     @classmethod
     def after(
-        cls, previous: AliasSnapshot | None, table: dict[str, str], *, by: str | None = None
+        cls,
+        previous: AliasSnapshot | None,
+        table: dict[str, str],
+        *,
+        by: str | None = None,
+        at: str | None = None,
     ) -> AliasSnapshot:
-        """The snapshot that follows ``previous`` (None: there is none yet) with ``table``."""
+        """The snapshot that follows ``previous`` (None: there is none yet) with ``table``;
+        ``by``/``at`` default to this user and now (a pull passes the remote change's own)."""
         old = previous.aliases if previous is not None else {}
         seq = previous.seq + 1 if previous is not None else 0
-        return cls(seq, dict(sorted(table.items())), utcnow(), by or author(), alias_changes(old, table))
+        return cls(
+            seq, dict(sorted(table.items())), at or utcnow(), by or author(), alias_changes(old, table)
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -21,7 +21,8 @@ state before the merge (no journal yet) or the state after it.
      "versions": {"0": {…version record…}, …},  every version record of the artifact afterwards
      "aliases": {"best": "v3", …},             the whole custom-alias table afterwards
      "moved": {"v1": "v3", …},                 local versions that changed number (run links)
-     "by": "ann@ci"}                           optional: who the alias changes are attributed to
+     "by": "ann@ci",                           optional: who the alias changes are attributed to
+     "at": "2026-…"}                           optional: when they were made
 
 Writing slot N makes ``vN.json`` the merged (folded) record and removes that slot's edit
 snapshots, tombstone and purge marker, so the slot holds exactly the journal's state; the alias
@@ -74,6 +75,7 @@ class Journal:
     moved: dict[str, str] = field(default_factory=dict)
     artifact: ArtifactRecord | None = None
     by: str | None = None  # who the merge's alias changes are attributed to (default: user@host)
+    at: str | None = None  # when they were made (default: when the merge writes them)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +87,7 @@ class Journal:
             "aliases": dict(sorted(self.aliases.items())),
             "moved": dict(sorted(self.moved.items())),
             **({"by": self.by} if self.by is not None else {}),
+            **({"at": self.at} if self.at is not None else {}),
         }
 
     @classmethod
@@ -103,14 +106,16 @@ class Journal:
             aliases = {str(a): str(v) for a, v in obj["aliases"].items()}
             moved = {str(a): str(b) for a, b in obj["moved"].items()}
             artifact = ArtifactRecord.from_json(obj["artifact"], where) if obj.get("artifact") else None
-            by = obj.get("by")
+            by, at = obj.get("by"), obj.get("at")
             if by is not None and not isinstance(by, str):
                 raise ValueError("by")
+            if at is not None and not isinstance(at, str):
+                raise ValueError("at")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise RepositoryFormatError(
                 f"{where} is not a valid registry journal ({exc})", hint=_DAMAGED_HINT
             ) from None
-        return cls(name, versions, aliases, moved, artifact, by)
+        return cls(name, versions, aliases, moved, artifact, by, at)
 
 
 def path_for(registry: RegistryBase, name: ArtifactName) -> Path:
@@ -185,7 +190,7 @@ def apply(registry: RegistryBase, journal: Journal, step: Step = _no_step) -> No
         _clear_slot(registry, name, index)
         fsync_dir(versions_dir, registry.fsync)
         step("version-written")
-    if registry.write_aliases(name, journal.aliases, by=journal.by):
+    if registry.write_aliases(name, journal.aliases, by=journal.by, at=journal.at):
         step("aliases-written")
     for run_id in _stale_runs(registry, journal) if journal.moved else ():  # kept numbers: links hold
         registry.runs().update(run_id, lambda record: _relink(record, journal))

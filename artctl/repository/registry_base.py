@@ -164,8 +164,10 @@ class RegistryBase:
         newest = registry_files.newest_aliases(self.layout, name)
         return dict(newest.aliases) if newest is not None else {}
 
-    def write_aliases(self, name: ArtifactName, aliases: dict[str, str], by: str | None = None) -> bool:
+    def write_aliases(
+        self, name: ArtifactName, aliases: dict[str, str], by: str | None = None, at: str | None = None
+    ) -> bool:
         """Make ``aliases`` the artifact's whole custom-alias table by appending an alias
-        snapshot that records who (``by``, default ``user@host``) changed what; nothing when
-        it is the table already. Callers hold the artifact's lock."""
-        return registry_files.write_aliases(self.writer, name, dict(aliases), by)
+        snapshot that records who (``by``, default ``user@host``) changed what and when (``at``,
+        default now); nothing when it is the table already. Callers hold the artifact's lock."""
+        return registry_files.write_aliases(self.writer, name, dict(aliases), by, at)

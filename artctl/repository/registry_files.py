@@ -257,12 +257,14 @@ def newest_aliases(layout: Layout, name: ArtifactName) -> AliasSnapshot | None:
     return None if legacy is None else AliasSnapshot(-1, legacy)
 
 
-def write_aliases(writer: Writer, name: ArtifactName, table: dict[str, str], by: str | None) -> bool:
+def write_aliases(
+    writer: Writer, name: ArtifactName, table: dict[str, str], by: str | None, at: str | None = None
+) -> bool:
     """Append the snapshot that makes ``table`` the alias table; False when it already is."""
     while True:
         current = newest_aliases(writer.layout, name)
         if (current.aliases if current is not None else {}) == table:
             return False
-        snapshot = AliasSnapshot.after(current, table, by=by)
+        snapshot = AliasSnapshot.after(current, table, by=by, at=at)
         if writer.create(alias_snapshot_key(name, snapshot.seq), dumps(snapshot.to_json())):
             return True

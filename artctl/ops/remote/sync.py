@@ -255,12 +255,17 @@ def merge_artifact(
         plan = plan_merge(art, local, aliases, base)
         if existing is not None and aliases == plan.aliases and _unchanged(local, plan.versions):
             return [], plan.new_refs, plan.replaced
+        # the remote's table taken whole: its change keeps the remote's author and time
+        # (`alias log` here then agrees with the remote's, and two clones hold the same bytes)
+        source = art.alias_snapshot if plan.aliases == art.aliases else None
         pending = journal.Journal(
             name,
             plan.versions,
             plan.aliases,
             {f"v{old}": f"v{new}" for old, new in plan.renumbered.items()},
             None if existing is not None else art.record,
+            by=source.by if source is not None else None,
+            at=source.at if source is not None else None,
         )
         journal.write(repository.registry, pending)
         crash_point(points["after-journal"])
