@@ -4,7 +4,27 @@ All locks are ``flock(2)`` locks on files under ``.artifacts/locks/``, each on a
 its own: the kernel drops them when the process dies, so a killed artctl never leaves a stale
 lock. A wait polls with non-blocking attempts and ends in a clear ``LockTimeout``.
 
-=====================  =====================================  =========================="""
+THE LOCK ORDER — a thread takes a lock only after the ones above it (checked: ``LockOrderError``);
+two locks of one kind (two artifacts, for a rename) nest in name order:
+
+=================  ===========================================  ================================
+lock               file                                         held while
+=================  ===========================================  ================================
+mirror             ``<cache.dir>/mirrors/<key>.lock``           a remote's mirror is created,
+                                                                refreshed or published
+cache              ``locks/cache.lock`` (shared / exclusive)    get/put use the store / cleanup
+                                                                evicts from it
+migration          ``locks/migration.lock``                     a format upgrade runs
+gc guard           ``locks/gc.lock`` + ``gc-gate.lock``         a writer adds blobs (shared) /
+                                                                gc deletes (exclusive)
+draft              ``locks/draft-<id>.lock``                    a draft changes
+artifact           ``locks/artifact-<name>.lock``               an artifact's records change
+lineage            ``locks/lineage.lock``                       the lineage graph is rewritten
+run                ``locks/run-<id>.lock``                      a run record changes
+user cache         ``<cache.dir>/locks/cache.lock``             the user cache is filled (shared)
+                                                                or evicted from (exclusive)
+=================  ===========================================  ================================
+"""
 
 from __future__ import annotations
 
@@ -29,8 +49,18 @@ GATE_FILE = "gc-gate.lock"
 GUARD_FILE = "gc.lock"
 
 #: Positions in THE LOCK ORDER (module docstring); a lock may be taken only after lower ones.
-CACHE, MIGRATION, GC_GUARD, DRAFT, ARTIFACT, LINEAGE, RUN, USER_CACHE = range(8)
-_LEVEL_NAMES = ("cache", "migration", "gc guard", "draft", "artifact", "lineage", "run", "user cache")
+MIRROR, CACHE, MIGRATION, GC_GUARD, DRAFT, ARTIFACT, LINEAGE, RUN, USER_CACHE = range(9)
+_LEVEL_NAMES = (
+    "mirror",
+    "cache",
+    "migration",
+    "gc guard",
+    "draft",
+    "artifact",
+    "lineage",
+    "run",
+    "user cache",
+)
 #: Named (metadata) locks: the prefix of the name gives its place in the order. ``migration``
 #: is taken once, by the process that upgrades a repository's format (repository/migrate.py).
 _NAMED_LEVELS = (
@@ -145,6 +175,17 @@ def _flock(
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+# -- a remote's mirror ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def mirror_exclusive(path: Path, what: str, timeout: float) -> Iterator[None]:
+    """The lock file ``path`` of a remote's metadata mirror (``--repo URL``): held while the
+    mirror is created, refreshed from the remote or published to it, around the locks of the
+    mirror repository itself (so it comes first in the order)."""
+    hint = "another artctl process is using this remote's mirror; retry when it has finished"
+    with _ordered(MIRROR, "the mirror lock"), _flock(path, fcntl.LOCK_EX, timeout, what, hint=hint):
+        yield
 
 
 # -- metadata locks ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point, declare
-from artctl.base.locks import flock_wait, open_lock_file
+from artctl.base.locks import mirror_exclusive
 from artctl.errors import ArtctlError, RemoteError
 from artctl.format.layout import CONFIG_FILE, REMOTES, journal_key, sync_base_key
 from artctl.format.names import ArtifactName, parse_name
@@ -185,14 +185,10 @@ class Mirror:
 @contextlib.contextmanager
 def mirror_lock(directory: Path, url: str) -> Iterator[None]:
     """``<mirrors>/<key>.lock`` beside the mirror ``directory``: it also guards its creation."""
-    import fcntl
-
-    fd = open_lock_file(directory.with_suffix(".lock"))
-    try:
-        flock_wait(fd, fcntl.LOCK_EX, MIRROR_LOCK_TIMEOUT, f"another process refreshing the mirror of {url}")
+    with mirror_exclusive(
+        directory.with_suffix(".lock"), f"another process refreshing the mirror of {url}", MIRROR_LOCK_TIMEOUT
+    ):
         yield
-    finally:
-        os.close(fd)
 
 
 def _artifact_key(name: str | ArtifactName) -> str:
