@@ -172,8 +172,9 @@ def _parse(rest: str, by_token: Mapping[str, list[str]]) -> tuple[str, str | Non
     token, sep, option = rest.partition("_" + _OPTIONS)
     if sep and token and option:
         return token, option
-    if rest.endswith("_URL") and len(rest) > 4:
-        return rest[:-4], None
+    token, sep, tail = rest.rpartition("_")
+    if sep and token and tail == "URL":
+        return token, None
     return None
 
 
