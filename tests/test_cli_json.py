@@ -199,6 +199,7 @@ def test_every_reporting_command_prints_one_documented_json_document(
     run("push", "push")
     run("pull", "pull")
     run("clone", "clone", remote.as_uri(), str(tmp_path / "copy"))
+    run("remote compact", "remote", "compact", "origin")
     run("artifact rm", "artifact", "rm", "proj/mnist:v0")
     run("artifact rename", "artifact", "rename", "proj/refs", "proj/refs2")
     run("gc", "gc", "--dry-run")
