@@ -169,7 +169,8 @@ def test_deleted_and_expired_versions_are_freed_and_shared_blobs_stay(
         k: dry[k] for k in ("purged", "objects", "manifests")
     }
     after = _files(remote_url)
-    freed = sum(before.values()) - sum(after.values())
+    content = {k: v for k, v in before.items() if k.split("/", 1)[0] in ("objects", "packs", "manifests")}
+    freed = sum(content.values()) - sum(_content(remote_url).values())  # (gc also rewrote index/)
     assert freed >= 2 * BIG and freed >= done["bytes_freed"] - 4096
     assert sum(1 for k in after if k.endswith(".purged.json")) == 2
     assert not [k for k in after if k.startswith("gc/")]  # its marker is gone
