@@ -251,6 +251,30 @@ def test_a_clone_with_the_index_of_a_repacked_pack_still_gets_the_blob(
     _same(tmp_path / "out", TREES["v1"])
 
 
+def _paused_beside_gc(argv: list[str], cwd: Path, gc_from: Path, remote: Remote, env: dict[str, str]) -> dict:  # type: ignore[type-arg]
+    """Run ``artctl ARGV`` in ``cwd`` with its uploads paused (5 s each); once it has listed the
+    remote (it caches the pack indexes it saw), run a gc with a 2 s grace from ``gc_from``
+    beside it. Return the gc's report after the command succeeded; the command must still be
+    running when gc ends."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "artctl", *argv],
+        cwd=cwd,
+        env=cli_env({**remote.env, **env, "ARTCTL_TEST_TRANSFER_DELAY": "5"}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    cached = cwd / ".artifacts" / "remotes" / "origin" / "packs"
+    deadline = time.monotonic() + 60
+    while not list(cached.glob("*.idx")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    done = ok(gc_from, remote, "gc", "--remote", "origin", "--grace", "2s", "--json", env=env).json()
+    assert proc.poll() is None, f"artctl {argv[0]} ended before gc ran: the test proves nothing"
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    return done
+
+
 def test_a_push_never_relies_on_an_old_file_that_a_gc_running_meanwhile_deletes(
     remote: Remote, tmp_path: Path
 ) -> None:
@@ -299,23 +323,8 @@ def test_a_push_never_relies_on_an_old_file_that_a_gc_running_meanwhile_deletes(
         "dataset",
     )
     time.sleep(3.2)  # v0's files are older than the grace (and the mtime resolution) now
-    push = subprocess.Popen(
-        [sys.executable, "-m", "artctl", "push"],
-        cwd=b,
-        env=cli_env({**remote.env, **env, "ARTCTL_TEST_TRANSFER_DELAY": "5"}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    cached = b / ".artifacts" / "remotes" / "origin" / "packs"
-    deadline = time.monotonic() + 60
-    while not list(cached.glob("*.idx")) and push.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # B has listed the remote (it caches the pack index it saw)
-    done = ok(a, remote, "gc", "--remote", "origin", "--grace", "2s", "--json", env=env).json()
-    assert push.poll() is None, "the push ended before gc ran: the test proves nothing"
+    done = _paused_beside_gc(["push"], b, a, remote, env)
     assert done["objects"] == 1 and done["manifests"] == 1 and done["packs_deleted"] == 1
-    _out, err = push.communicate(timeout=120)
-    assert push.returncode == 0, err
     fresh = _clone_all(tmp_path, remote, "fresh")
     for name, tree in (("p/other", again), ("p/same", TREES["v0"])):
         root = tmp_path / "out" / name.replace("/", "_")
@@ -540,24 +549,9 @@ def test_a_put_on_the_remote_never_relies_on_an_old_file_that_gc_deletes(
     (new / "big.bin").write_bytes(big)
     (new / "new.txt").write_text("B's own file\n")
     time.sleep(4.5)  # v0's files are older than the grace and both clocks' whole-second rounding now
-    put = subprocess.Popen(
-        [sys.executable, "-m", "artctl", "artifact", "put", str(new), "--name", "p/put", "--type", "dataset"]
-        + ["--remote", "origin"],
-        cwd=b,
-        env=cli_env({**remote.env, **env, "ARTCTL_TEST_TRANSFER_DELAY": "5"}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    cached = b / ".artifacts" / "remotes" / "origin" / "packs"
-    deadline = time.monotonic() + 60
-    while not list(cached.glob("*.idx")) and put.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # B has listed the remote (it caches the pack index it saw)
-    done = ok(a, remote, "gc", "--remote", "origin", "--grace", "2s", "--json", env=env).json()
-    assert put.poll() is None, "the put ended before gc ran: the test proves nothing"
+    argv = ["artifact", "put", str(new), "--name", "p/put", "--type", "dataset", "--remote", "origin"]
+    done = _paused_beside_gc(argv, b, a, remote, env)
     assert done["objects"] == 1, done  # the old big.bin
-    _out, err = put.communicate(timeout=120)
-    assert put.returncode == 0, err
     fresh = _clone_all(tmp_path, remote, "fresh")
     ok(fresh, remote, "artifact", "get", "p/put:latest", "--root", str(tmp_path / "out"))
     assert (tmp_path / "out" / "big.bin").read_bytes() == big

@@ -283,3 +283,19 @@ def test_gc_with_a_remote_runs_on_the_remote(cli: CLI, remote: str, own_user_cac
     report = cli.ok("--repo", remote, "gc", "--dry-run", "--json").json()
     assert isinstance(report, dict)
     assert not (own_user_cache / "mirrors").exists(), "gc on a remote needs no mirror"
+
+
+@pytest.mark.damages_repository
+def test_verify_on_a_remote_checks_the_remotes_bytes(cli: CLI, tmp_path: Path) -> None:
+    """`--repo REMOTE artifact verify` verifies what the remote holds (its copies are read back
+    and hashed), not the mirror's empty store: a damaged pack on the remote is a problem."""
+    url = (tmp_path / "remote").as_uri()
+    publish_remote(cli, tmp_path / "publisher", url)
+    cli.ok("--repo", url, "artifact", "verify")
+    pack = next((tmp_path / "remote" / "packs").glob("*.pack"))
+    pack.chmod(0o644)
+    data = bytearray(pack.read_bytes())
+    data[-2] ^= 1
+    pack.write_bytes(bytes(data))
+    failed = cli.fails("--repo", url, "artifact", "verify")
+    assert "on remote origin is corrupt" in failed.stdout, failed

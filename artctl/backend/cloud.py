@@ -230,19 +230,17 @@ class FsspecBackend(Backend):
             return dict(zip(rels, pool.map(size, rels), strict=True))
 
     def list_sizes(self, rel: str) -> dict[str, int]:
-        with guard(self.url, f"listing {rel}"):
-            self.fs.invalidate_cache()
-            try:
-                found = self.fs.find(self._p(rel), detail=True)
-            except FileNotFoundError:
-                return {}
-        return {
-            self._rel(n): int(info.get("size") or 0)
-            for n, info in found.items()
-            if info.get("type", "file") == "file" and not n.rsplit("/", 1)[-1].startswith(".")
-        }
+        return {key: int(info.get("size") or 0) for key, info in self._files_under(rel).items()}
 
     def list_stats(self, rel: str) -> dict[str, FileStat]:
+        return {
+            key: FileStat(int(info.get("size") or 0), _mtime(info, f"{self.url}/{key}"))
+            for key, info in self._files_under(rel).items()
+        }
+
+    def _files_under(self, rel: str) -> dict[str, dict[str, Any]]:
+        """Every file under ``rel`` (one fresh listing) → the store's details of it; private
+        names (``.``-prefixed temps of writes in progress) are not listed."""
         with guard(self.url, f"listing {rel}"):
             self.fs.invalidate_cache()
             try:
@@ -250,7 +248,7 @@ class FsspecBackend(Backend):
             except FileNotFoundError:
                 return {}
         return {
-            self._rel(n): FileStat(int(info.get("size") or 0), _mtime(info, f"{self.url}/{self._rel(n)}"))
+            self._rel(n): info
             for n, info in found.items()
             if info.get("type", "file") == "file" and not n.rsplit("/", 1)[-1].startswith(".")
         }

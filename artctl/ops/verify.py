@@ -98,14 +98,18 @@ def verify(
     An object not stored here is not a problem when a remote holds it ("on remote R", as
     push/pull recorded); with ``remote`` (a remote's name, or True for every configured
     remote) the remote copies of the objects not stored here are checked too, and one that
-    fails the check (absent, wrong length, corrupt) is a problem.
+    fails the check (absent, wrong length, corrupt) is a problem. On a remote's mirror
+    (``--repo REMOTE``) the remote's copies are always checked: they are what is verified.
 
     With ``repair``, a corrupt *loose* object is moved aside to ``.artifacts/corrupt/``: the
     store then lacks it, so putting the same file again or ``pull --all`` restores it
     (they skip objects the store holds, corrupt or not). Packed blobs are only reported.
     """
     from artctl.ops.remote.config import get_remote, list_remotes
+    from artctl.ops.remote.mirror import mirrored_remote
 
+    if remote is None:  # verifying a remote (`--repo REMOTE`) is verifying the bytes it holds
+        remote = mirrored_remote(repo)
     problems: list[dict[str, str]] = []
     if ref is not None:
         records = [repo.resolve(ref)]

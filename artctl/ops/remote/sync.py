@@ -23,7 +23,7 @@ from artctl.format.names import validate_type, version_index
 from artctl.format.records import VersionRecord
 from artctl.format.snapshots import EDITABLE
 from artctl.ops.remote.protocol import RemoteArtifact
-from artctl.ops.remote.threeway import CONFLICT, OURS, THEIRS, Replaced, SyncBase, content_of, decide, show
+from artctl.ops.remote.threeway import CONFLICT, OURS, THEIRS, Replaced, SyncBase, alias_sides, decide, show
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
@@ -196,18 +196,9 @@ def _merge_aliases(
 ) -> dict[str, str]:
     """The alias table afterwards: three-way by content; without a base the remote wins for
     the aliases it holds and local aliases it does not know are kept."""
-    mine = {r.index: r.manifest for r in local}
-    remote = {i: r.manifest for i, r in art.versions.items()}
     name = str(art.name)
     table: dict[str, str] = {}
-    for alias in sorted({*local_aliases, *art.aliases, *(base.aliases if base else {})}):
-        ours, theirs = local_aliases.get(alias), art.aliases.get(alias)
-        side = decide(
-            base.alias_content(alias) if base else None,
-            content_of(ours, mine),
-            content_of(theirs, remote),
-            has_base=base is not None,
-        )
+    for alias, ours, theirs, side in alias_sides(base, art, local, local_aliases):
         if side == CONFLICT and base is None:
             side = THEIRS if theirs is not None else OURS
         elif side == CONFLICT:

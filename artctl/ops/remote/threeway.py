@@ -18,6 +18,7 @@ both sides hold differently on push) is a conflict.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -279,6 +280,26 @@ def _plan_version(
             plan.conflicts.append(Disagreement(name, f"{twin.version} {key}", show(ours), show(theirs)))
 
 
+def alias_sides(
+    base: SyncBase | None, art: RemoteArtifact, local: list[VersionRecord], local_aliases: dict[str, str]
+) -> Iterator[tuple[str, str | None, str | None, str]]:
+    """Every alias this side, the remote or the base knows: ``(alias, ours, theirs, side)``,
+    ``side`` being which of them changed it since the base (:func:`decide`), judged by the
+    content the alias points at (a renumbered version is the same version). Push and pull
+    both decide aliases here; they differ in what they do with a conflict."""
+    mine = {r.index: r.manifest for r in local}
+    remote = {i: r.manifest for i, r in art.versions.items()}
+    for alias in sorted({*local_aliases, *art.aliases, *(base.aliases if base else {})}):
+        ours, theirs = local_aliases.get(alias), art.aliases.get(alias)
+        side = decide(
+            base.alias_content(alias) if base else None,
+            content_of(ours, mine),
+            content_of(theirs, remote),
+            has_base=base is not None,
+        )
+        yield alias, ours, theirs, side
+
+
 def _plan_aliases(
     plan: PushPlan,
     name: str,
@@ -290,16 +311,7 @@ def _plan_aliases(
     force: bool,
 ) -> None:
     """Alias sets, moves and removals, compared by the content they point at."""
-    mine = {r.index: r.manifest for r in local}
-    remote = {i: r.manifest for i, r in art.versions.items()}
-    for alias in sorted({*local_aliases, *art.aliases, *(base.aliases if base else {})}):
-        ours, theirs = local_aliases.get(alias), art.aliases.get(alias)
-        side = decide(
-            base.alias_content(alias) if base else None,
-            content_of(ours, mine),
-            content_of(theirs, remote),
-            has_base=base is not None,
-        )
+    for alias, ours, theirs, side in alias_sides(base, art, local, local_aliases):
         if side == CONFLICT and base is None:  # the older rules: local wins for the aliases it holds
             side = OURS if theirs is None else THEIRS if ours is None else CONFLICT
         if side == CONFLICT and not force:
