@@ -330,3 +330,34 @@ def test_an_unusable_cache_dir_falls_back_to_direct_downloads(cli, tmp_path: Pat
     cli.ok("artifact", "get", "p/ds", "--root", "out", cwd=clone, env=env)
     assert read_tree(clone / "out") == read_tree(data)
     cli.ok("artifact", "verify", cwd=clone)
+
+
+def test_processes_opening_a_fresh_cache_database_together_all_succeed(tmp_path: Path) -> None:
+    """Switching a fresh cache.db to WAL takes a lock SQLite does not wait for: processes that
+    open it at once (parallel `get`s of a CI matrix, distributed upserts) retry instead of
+    failing with "database is locked" (a CI run failed so)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time; from pathlib import Path\n"
+        "from artctl.repository.user_cache import Origin, UserCache\n"
+        "start = float(sys.argv[2])\n"
+        "time.sleep(max(0.0, start - time.time()))\n"
+        "cache = UserCache(Path(sys.argv[1]))\n"
+        "cache.add_origin(sys.argv[3], Origin('file:///r', 'packs/x.pack', 1))\n"
+        "print(len(cache.origins([sys.argv[3]])[sys.argv[3]]))\n"
+    )
+    start = time.time() + 1.0
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path / "cache"), str(start), f"{i:064x}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(8)
+    ]
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, [err for _out, err in results]
+    assert [out.strip() for out, _err in results] == ["1"] * 8

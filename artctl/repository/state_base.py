@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from artctl.base.sqlite import connect_shared
 from artctl.errors import ArtctlError
 
 SCHEMA = """
@@ -112,43 +113,20 @@ class StateBase:
             self._opened = kept
 
     def _connect(self) -> sqlite3.Connection:
-        """Open, switch to WAL and create the schema, retrying while another process does.
+        """Open (WAL, retrying while another process switches a fresh file to it) and create
+        the schema (``artctl.base.sqlite``)."""
 
-        Switching a new database to WAL takes an exclusive lock for which SQLite does not call
-        the busy handler, so processes starting together on a fresh ``state.db`` can see
-        "database is locked" once; they wait and retry instead of failing.
-        """
-        import time
+        def prepare(conn: sqlite3.Connection) -> None:
+            # A cache of files that are the truth (pack indexes, stats): durability of the last
+            # transaction is not needed, and a crash of the process never corrupts a WAL database.
+            conn.execute("PRAGMA synchronous=OFF")
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                # BEGIN IMMEDIATE takes the write lock up front (waiting politely), so two
+                # processes creating the tables at once cannot fail on a lock upgrade.
+                conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
 
-        deadline = time.monotonic() + 60.0
-        delay = 0.005
-        while True:
-            # Each connection serves one thread; close() may run on another once they are done.
-            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                # A cache of files that are the truth (pack indexes, stats): durability of the
-                # last transaction is not needed, and a crash of the process never corrupts a
-                # WAL database.
-                conn.execute("PRAGMA synchronous=OFF")
-                if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                    # BEGIN IMMEDIATE takes the write lock up front (waiting politely), so two
-                    # processes creating the tables at once cannot fail on a lock upgrade.
-                    conn.executescript(
-                        f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-                    )
-                return conn
-            except sqlite3.OperationalError as exc:
-                conn.close()
-                if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
-                    raise
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.2)
-            except BaseException:
-                conn.close()
-                raise
+        # Each connection serves one thread; close() may run on another once they are done.
+        return connect_shared(self.path, prepare, autocommit=True)
 
     @property
     def in_memory(self) -> bool:

@@ -43,6 +43,7 @@ from artctl.base.fsutil import (
 )
 from artctl.base.hashing import hash_file, is_digest
 from artctl.base.locks import user_cache_exclusive, user_cache_shared
+from artctl.base.sqlite import connect_shared
 from artctl.errors import IntegrityError
 from artctl.format.layout import Layout
 
@@ -127,10 +128,7 @@ class UserCache:
         with self._lock:
             if self._conn is None:
                 self._prepare()
-                conn = sqlite3.connect(self.root / "cache.db", timeout=60, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(_SCHEMA)
-                self._conn = conn
+                self._conn = connect_shared(self.root / "cache.db", lambda conn: conn.executescript(_SCHEMA))
             out: list[tuple[Any, ...]] = []
             with self._conn:
                 for params in rows:
