@@ -244,7 +244,8 @@ def state_error(path: Path | None, exc: sqlite3.Error) -> StateDBError:
         from artctl.base.fsutil import DISK_FULL_HINT
 
         return StateDBError(
-            f"no space left on device (or I/O error) writing the repository's state.db: {text}",
+            "no space left on device (or I/O error) writing the repository's state.db "
+            f"(this machine's disk): {text}",
             hint=DISK_FULL_HINT,
         )
     where = f" {path}" if path is not None else ""
