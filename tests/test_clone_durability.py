@@ -8,7 +8,6 @@ durable. The settings that say whether to flush are not re-read for every one of
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -36,22 +35,10 @@ def _remote_with_versions(tmp_path: Path) -> str:
     return url
 
 
-def _count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count real ``fsync`` calls (each still happens)."""
-    calls: list[int] = []
-    real = os.fsync
-
-    def counting(fd: int) -> None:
-        calls.append(fd)
-        real(fd)
-
-    monkeypatch.setattr(os, "fsync", counting)
-    return calls
-
-
-def test_a_clone_flushes_once_not_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_clone_flushes_once_not_per_file(tmp_path: Path, fsync_calls: list[int]) -> None:
     url = _remote_with_versions(tmp_path)
-    calls = _count_fsyncs(monkeypatch)
+    fsync_calls.clear()  # the clone's own, from here
+    calls = fsync_calls
     repository, result = clone(url, tmp_path / "clone")
     assert len(result.versions) == VERSIONS
     assert len(calls) < 20, f"{len(calls)} fsync calls for a clone of {VERSIONS} versions"
@@ -61,7 +48,7 @@ def test_a_clone_flushes_once_not_per_file(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_deferred_durability_is_scoped_and_off_leaves_no_flush(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fsync_calls: list[int]
 ) -> None:
     repository, _ = Repository.init(tmp_path / "r")
     assert repository.fsync
@@ -69,7 +56,8 @@ def test_deferred_durability_is_scoped_and_off_leaves_no_flush(
         assert not repository.fsync and not repository.store.fsync
     assert repository.fsync and repository.store.fsync
     repository.config.set("core.fsync", False)
-    calls = _count_fsyncs(monkeypatch)
+    fsync_calls.clear()
+    calls = fsync_calls
     with repository.deferred_durability():
         pass
     assert calls == [] and not repository.fsync  # core.fsync = false: no flush at the end either

@@ -6,23 +6,7 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from conftest import make_tree, run_killed_at
-
-
-@pytest.fixture
-def fsync_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every ``os.fsync`` of this process (still performed)."""
-    calls: list[int] = []
-    real = os.fsync
-
-    def counting(fd: int) -> None:
-        calls.append(fd)
-        real(fd)
-
-    monkeypatch.setattr(os, "fsync", counting)
-    return calls
 
 
 def test_puts_are_flushed_by_default_and_not_with_core_fsync_false(

@@ -57,6 +57,11 @@ def _options(remote: Remote) -> list[str]:
     return [f"-o{k}={v}" for k, v in sorted(_flat(stored_options(remote.storage_options)).items())]
 
 
+def _put(repo: Path, remote: Remote, tree: str | Path, name: str, *extra: str) -> None:
+    """``artctl artifact put TREE --name NAME --type dataset [EXTRA…]`` in ``repo``."""
+    ok(repo, remote, "artifact", "put", str(tree), "--name", name, "--type", "dataset", *extra)
+
+
 def _flat(options: dict, prefix: str = "") -> dict[str, str]:  # type: ignore[type-arg]
     out: dict[str, str] = {}
     for key, value in options.items():
@@ -118,29 +123,8 @@ def _scene(base: Path, remote: Remote, *, expiring: bool = True) -> Path:
     all pushed."""
     a = _repo(base / "a", remote)
     for key in ("v0", "v1"):
-        ok(
-            a,
-            remote,
-            "artifact",
-            "put",
-            str(make_tree(base / key, TREES[key])),
-            "--name",
-            "p/ds",
-            "--type",
-            "dataset",
-        )
-    ok(
-        a,
-        remote,
-        "artifact",
-        "put",
-        str(make_tree(base / "v2", TREES["v2"])),
-        "--name",
-        "p/ds",
-        "--type",
-        "dataset",
-        *(["--ttl", f"{TTL}s"] if expiring else []),
-    )
+        _put(a, remote, make_tree(base / key, TREES[key]), "p/ds")
+    _put(a, remote, make_tree(base / "v2", TREES["v2"]), "p/ds", *(["--ttl", f"{TTL}s"] if expiring else []))
     expires = time.monotonic() + TTL
     ok(a, remote, "push")
     ok(a, remote, "artifact", "rm", "p/ds:v0")
@@ -183,17 +167,7 @@ def test_deleted_and_expired_versions_are_freed_and_shared_blobs_stay(
 
 def test_killed_push_leftovers_go_after_the_grace_and_not_before(remote: Remote, tmp_path: Path) -> None:
     a = _repo(tmp_path / "a", remote)
-    ok(
-        a,
-        remote,
-        "artifact",
-        "put",
-        str(make_tree(tmp_path / "t", TREES["v1"])),
-        "--name",
-        "p/ds",
-        "--type",
-        "dataset",
-    )
+    _put(a, remote, make_tree(tmp_path / "t", TREES["v1"]), "p/ds")
     run_killed_at("push.manifests-sent", "push", cwd=a, env=remote.env)
     leftovers = _content(remote)
     assert leftovers and not [k for k in _files(remote) if k.startswith("registry/")]
@@ -212,17 +186,7 @@ def test_a_pack_cut_short_goes_once_push_sent_its_blobs_again(remote: Remote, tm
     """A pack shorter than its index says (damaged) is ignored by readers; push sends its blobs
     in a new pack, and gc deletes the damaged one although its blobs are live."""
     a = _repo(tmp_path / "a", remote)
-    ok(
-        a,
-        remote,
-        "artifact",
-        "put",
-        str(make_tree(tmp_path / "t", TREES["v0"])),
-        "--name",
-        "p/ds",
-        "--type",
-        "dataset",
-    )
+    _put(a, remote, make_tree(tmp_path / "t", TREES["v0"]), "p/ds")
     ok(a, remote, "push")
     backend = open_backend(remote.url, remote.storage_options)
     (pack,) = [rel for rel in backend.find("packs") if rel.endswith(".pack")]
@@ -284,44 +248,14 @@ def test_a_push_never_relies_on_an_old_file_that_a_gc_running_meanwhile_deletes(
     A push that relied on what the listing showed would create a version naming deleted files."""
     env = {"ARTCTL_GC_REMOTE_GRACE": "2s"}
     a = _repo(tmp_path / "a", remote)
-    ok(
-        a,
-        remote,
-        "artifact",
-        "put",
-        str(make_tree(tmp_path / "t0", TREES["v0"])),
-        "--name",
-        "p/ds",
-        "--type",
-        "dataset",
-    )
+    _put(a, remote, make_tree(tmp_path / "t0", TREES["v0"]), "p/ds")
     ok(a, remote, "push")
     ok(a, remote, "artifact", "rm", "p/ds:v0")
     ok(a, remote, "push")
     b = _repo(tmp_path / "b", remote)
     again = {**TREES["v0"], "new.txt": "B's own file\n"}  # all of v0 again, plus one file to upload
-    ok(
-        b,
-        remote,
-        "artifact",
-        "put",
-        str(make_tree(tmp_path / "t1", again)),
-        "--name",
-        "p/other",
-        "--type",
-        "dataset",
-    )
-    ok(
-        b,
-        remote,
-        "artifact",
-        "put",
-        str(make_tree(tmp_path / "t2", TREES["v0"])),
-        "--name",
-        "p/same",
-        "--type",
-        "dataset",
-    )
+    _put(b, remote, make_tree(tmp_path / "t1", again), "p/other")
+    _put(b, remote, make_tree(tmp_path / "t2", TREES["v0"]), "p/same")
     time.sleep(3.2)  # v0's files are older than the grace (and the mtime resolution) now
     done = _paused_beside_gc(["push"], b, a, remote, env)
     assert done["objects"] == 1 and done["manifests"] == 1 and done["packs_deleted"] == 1
@@ -470,17 +404,7 @@ def test_gc_in_a_loop_beside_pushes_that_share_content_loses_nothing(remote: Rem
     trees = _pool(tmp_path / "pool")
     env = {**remote.env, "ARTCTL_GC_REMOTE_GRACE": "2s"}
     seed = _repo(tmp_path / "seed", remote)
-    ok(
-        seed,
-        remote,
-        "artifact",
-        "put",
-        str(tmp_path / "pool" / "t0"),
-        "--name",
-        "p/seed",
-        "--type",
-        "dataset",
-    )
+    _put(seed, remote, str(tmp_path / "pool" / "t0"), "p/seed")
     ok(seed, remote, "push")
     writers = [_repo(tmp_path / f"w{i}", remote) for i in range(3)]
     procs = [
@@ -539,7 +463,7 @@ def test_a_put_on_the_remote_never_relies_on_an_old_file_that_gc_deletes(
     old.mkdir()
     (old / "big.bin").write_bytes(big)
     (old / "a.txt").write_text("A's small file: a pack whose index B's listing caches\n")
-    ok(a, remote, "artifact", "put", str(old), "--name", "p/ds", "--type", "dataset")
+    _put(a, remote, old, "p/ds")
     ok(a, remote, "push")
     ok(a, remote, "artifact", "rm", "p/ds:v0")
     ok(a, remote, "push")
