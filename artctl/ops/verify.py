@@ -97,7 +97,8 @@ def verify(
 
     An object not stored here is not a problem when a remote holds it ("on remote R", as
     push/pull recorded); with ``remote`` (a remote's name, or True for every configured
-    remote) the remote copies of the objects not stored here are checked too, and one that
+    remote; False for none, even on a mirror) the remote copies of the objects not stored here
+    are checked too, and one that
     fails the check (absent, wrong length, corrupt) is a problem. On a remote's mirror
     (``--repo REMOTE``) the remote's copies are always checked: they are what is verified.
 
