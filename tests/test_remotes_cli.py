@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from artctl.backend import open_backend
 from artctl.base.hashing import hash_bytes
+from artctl.errors import RemoteError
 
 from conftest import make_tree, run_cli
 from servers import AZURITE_ACCOUNT, free_port
@@ -109,6 +112,42 @@ def test_unreachable_endpoint(cli, repo_dir: Path) -> None:
         "clone", "gs://bucket", "c", "-o", f"endpoint_url=http://127.0.0.1:{free_port()}", "-o", "token=anon"
     )
     assert "cannot reach" in clone.stderr and not (repo_dir / "c").exists()
+
+
+def test_a_refused_login_never_reads_as_an_empty_file(azure_container: str, azure_server) -> None:  # type: ignore[no-untyped-def]
+    """Azure refuses a bad key with a request id and a time in the message; one with "416" in it
+    was taken for a refused range (an empty object), so about one push in ten said the remote's
+    FORMAT was "not artctl's" instead of "access denied"."""
+    conn = azure_server.storage_options["connection_string"].replace("AccountKey=", "AccountKey=AAAA")
+    backend = open_backend(azure_container, {"connection_string": conn})
+    for _ in range(100):  # request ids are random: many reads, so some of them hold a "416"
+        with pytest.raises(RemoteError, match="access denied"):
+            backend.read("FORMAT")
+        with pytest.raises(RemoteError, match="access denied"):
+            backend.read_range("FORMAT", 0, 1)
+
+
+def test_only_a_refused_range_counts_as_no_bytes() -> None:
+    """The status the SDK attached decides, or the error's name; not a "416" inside other text."""
+    from artctl.backend.cloud import _empty_range
+
+    denied = PermissionError(
+        "Server failed to authenticate the request. RequestId:9b2f4161-0001 Time:23:41:16"
+    )
+    assert not _empty_range(denied)
+    assert not _empty_range(OSError("Forbidden: 416 bytes of policy"))
+    refused = OSError("The range specified is invalid")
+    refused.status_code = 416  # type: ignore[attr-defined]  # azure.core's HttpResponseError
+    assert _empty_range(refused)
+    try:
+        try:
+            raise refused
+        except OSError as inner:
+            raise RuntimeError("wrapped") from inner
+    except RuntimeError as outer:
+        assert _empty_range(outer)  # the cause decides
+    assert _empty_range(OSError("An error occurred (InvalidRange) when calling the GetObject operation"))
+    assert _empty_range(OSError("Requested range not satisfiable"))
 
 
 def test_wrong_credentials(cli, repo_dir: Path, azure_container: str, azure_server) -> None:  # type: ignore[no-untyped-def]

@@ -29,9 +29,23 @@ DOWNLOAD_CHUNK = 16 * 1024 * 1024
 
 
 def _empty_range(exc: BaseException) -> bool:
-    """An object store refusing a range (HTTP 416): it starts at or past the object's end."""
-    text = str(exc).lower()
-    return "not satisfiable" in text or "416" in text or "invalidrange" in text
+    """An object store refusing a range (HTTP 416): it starts at or past the object's end.
+
+    Judged by the status the SDK attached (``status_code``/``code``/``status``, along the chain of
+    causes) or the error's name in its text, never by a bare "416" in a message: request ids and
+    timestamps contain one, and a refused login must not read as an empty object.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if any(getattr(current, attr, None) == 416 for attr in ("status_code", "code", "status")):
+            return True
+        text = str(current).lower()
+        if "not satisfiable" in text or "invalidrange" in text:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 #: Where each fsspec backend puts an object's modification time in ``info``/``find(detail=True)``:
