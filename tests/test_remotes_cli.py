@@ -150,6 +150,19 @@ def test_only_a_refused_range_counts_as_no_bytes() -> None:
     assert _empty_range(OSError("Requested range not satisfiable"))
 
 
+def test_only_an_existing_file_loses_an_exclusive_create() -> None:
+    """A failed create whose message holds "409" or "412" (a request id) is not a lost race:
+    taking it for one would let a writer believe another wrote a file nobody wrote."""
+    from artctl.backend.cloud import _lost_create_race
+
+    assert not _lost_create_race(OSError("Service unavailable. RequestId:1a2b4121-0409 Time:23:41:09"))
+    exists = OSError("The specified blob already exists")
+    assert _lost_create_race(exists)
+    failed = OSError("Conditional request failed")
+    failed.status = 412  # type: ignore[attr-defined]  # aiohttp's ClientResponseError
+    assert _lost_create_race(failed)
+
+
 def test_wrong_credentials(cli, repo_dir: Path, azure_container: str, azure_server) -> None:  # type: ignore[no-untyped-def]
     conn = (
         azure_server.storage_options["connection_string"]

@@ -20,7 +20,7 @@ from typing import Any
 
 from artctl.backend.base import DEFAULT_JOBS, MAX_RECORD_BYTES, Backend, FileStat, too_large
 from artctl.backend.endpoint import CONNECT_TIMEOUT_SECONDS, probe_endpoint
-from artctl.backend.guard import guard, short
+from artctl.backend.guard import guard, http_status, names_error, short
 from artctl.base import extras  # sets gcsfs' environment before anything can import gcsfs
 from artctl.errors import ArtctlError, RemoteError
 
@@ -30,22 +30,16 @@ DOWNLOAD_CHUNK = 16 * 1024 * 1024
 
 def _empty_range(exc: BaseException) -> bool:
     """An object store refusing a range (HTTP 416): it starts at or past the object's end.
+    Known by the status the SDK attached or the error's name, never by digits in a message."""
+    return http_status(exc) == 416 or names_error(exc, "invalidrange", "not satisfiable")
 
-    Judged by the status the SDK attached (``status_code``/``code``/``status``, along the chain of
-    causes) or the error's name in its text, never by a bare "416" in a message: request ids and
-    timestamps contain one, and a refused login must not read as an empty object.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if any(getattr(current, attr, None) == 416 for attr in ("status_code", "code", "status")):
-            return True
-        text = str(current).lower()
-        if "not satisfiable" in text or "invalidrange" in text:
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+
+def _lost_create_race(exc: BaseException) -> bool:
+    """An exclusive create refused because the file exists (HTTP 409/412: S3's and GCS's failed
+    precondition, Azure's BlobAlreadyExists)."""
+    return http_status(exc) in (409, 412) or names_error(
+        exc, "precondition", "already exists", "alreadyexists", "conditionnotmet"
+    )
 
 
 #: Where each fsspec backend puts an object's modification time in ``info``/``find(detail=True)``:
@@ -281,8 +275,7 @@ class FsspecBackend(Backend):
         except FileExistsError:
             return False
         except RemoteError as exc:
-            text = str(exc).lower()
-            if "precondition" in text or "412" in text or "already exists" in text or "409" in text:
+            if _lost_create_race(exc):
                 return False
             raise
 

@@ -20,8 +20,6 @@ _DENIED = (
     "accessdenied",
     "access denied",
     "forbidden",
-    "403",
-    "401",
     "invalidaccesskeyid",
     "signaturedoesnotmatch",
     "authentication",
@@ -64,10 +62,56 @@ def guard(url: str, what: str, local: Path | None = None) -> Iterator[None]:
         raise classify(exc, url, what) from None
 
 
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling, innermost last
+    (a RemoteError from :func:`guard` keeps the SDK's exception as its context)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status an SDK attached to ``exc`` or a cause of it (azure-core ``status_code``,
+    gcsfs ``code``, aiohttp ``status``, botocore ``response``), None when none did.
+
+    Statuses are read from attributes, never found in message text: request ids and times
+    hold digits ("…-4161-…"), so a refused login could read as "416" or "412".
+    """
+    for current in causes(exc):
+        for attr in ("status_code", "code", "status"):
+            value = getattr(current, attr, None)
+            if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+                return value
+        response = getattr(current, "response", None)
+        if isinstance(response, dict):
+            value = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if isinstance(value, int):
+                return value
+    return None
+
+
+def names_error(exc: BaseException, *names: str) -> bool:
+    """True when ``exc`` or a cause of it names one of ``names`` (lowercase error codes or
+    phrases such as "invalidrange", "already exists") in its type or message."""
+    for current in causes(exc):
+        lowered = f"{type(current).__name__} {current}".lower()
+        if any(name in lowered for name in names):
+            return True
+    return False
+
+
 def classify(exc: BaseException, url: str, what: str) -> RemoteError:
     """A RemoteError with a helpful hint for a backend exception."""
     text = short(exc)
     lowered = f"{type(exc).__name__} {text}".lower()
+    if http_status(exc) in (401, 403):
+        return RemoteError(
+            f"access denied to {url} while {what}: {text}",
+            hint="check the credentials (environment, profile or -o options)",
+        )
     if any(k in lowered for k in _UNREACHABLE):
         return RemoteError(
             f"cannot reach remote {url} while {what}: {text}",
