@@ -105,7 +105,7 @@ def parse_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
     Dotted keys make nested options: ``client_kwargs.region_name=eu-west-1``.
     """
-    from artctl.repository.config import parse_value
+    from artctl.repository.config_values import parse_value
 
     out: dict[str, Any] = {}
     for pair in pairs:
@@ -305,7 +305,7 @@ def fsync_option(options: dict[str, Any]) -> bool:
     The remote's own, never the pushing repository's ``core.fsync``: a scratch clone must not
     weaken a shared remote.
     """
-    from artctl.repository.config import parse_bool
+    from artctl.repository.config_values import parse_bool
 
     value = options.get("fsync")
     return True if value is None else parse_bool(value, "the fsync option of a file:// remote")
@@ -331,7 +331,7 @@ def backend_for(repository: Repository, spec: RemoteSpec) -> Backend:
     warn_plain_secrets(spec)
     jobs = repository.settings.jobs_for(spec.name)
     if jobs is None and spec.from_env:  # the settings know the remotes of the config files only
-        from artctl.repository.config import parse_count
+        from artctl.repository.config_values import parse_count
 
         value, source = repository.config.lookup(f"remote.{spec.name}.jobs")
         jobs = None if source is None else parse_count(value, f"remote.{spec.name}.jobs", source)
@@ -371,7 +371,7 @@ def _readd_command(spec: RemoteSpec, secrets: list[str]) -> tuple[str, list[str]
     of ``secrets`` from a variable named after the remote and the key; and those variables."""
     import shlex
 
-    from artctl.repository.config import format_value
+    from artctl.repository.config_values import format_value
 
     stored = ("repository", "user")
     kept = [

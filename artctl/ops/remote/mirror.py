@@ -201,7 +201,7 @@ def mirrors_dir() -> Path:
     """``<cache.dir>/mirrors``: the user cache of the repository around (its ``cache.dir``), else
     of the user config; the default cache directory when the cache is turned off."""
     from artctl.errors import ArtctlError
-    from artctl.repository.config import default_cache_dir
+    from artctl.repository.config_values import default_cache_dir
 
     try:
         config = Config(find_root() / CONFIG_FILE)
