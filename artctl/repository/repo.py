@@ -21,7 +21,8 @@ from artctl.base.fsutil import atomic_write_bytes, sync_filesystem
 from artctl.base.hashing import hash_bytes
 from artctl.base.units import ttl_seconds
 from artctl.errors import InvalidInput, ObjectNotFound, RepositoryFormatError, RepositoryNotFound
-from artctl.format.layout import DIRNAME, FORMAT_FILE, GITIGNORE, INIT_DIRS, Layout
+from artctl.format.layout import DIRNAME, FORMAT_FILE, GITIGNORE, INIT_DIRS
+from artctl.format.local_layout import Layout
 from artctl.format.manifest import Entry, Manifest
 from artctl.format.names import ArtifactName, ArtifactRef, NameScope, parse_ref
 from artctl.format.records import VersionRecord

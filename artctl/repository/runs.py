@@ -24,7 +24,7 @@ from artctl.repository.run_records import CRASHED, RUN_STATES, RunRecord, Versio
 
 if TYPE_CHECKING:
     from artctl.base.locks import LockFactory
-    from artctl.format.layout import Layout
+    from artctl.format.local_layout import Layout
 
 __all__ = [
     "CRASHED",

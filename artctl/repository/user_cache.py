@@ -45,7 +45,7 @@ from artctl.base.hashing import hash_file, is_digest
 from artctl.base.locks import user_cache_exclusive, user_cache_shared
 from artctl.base.sqlite import connect_shared
 from artctl.errors import IntegrityError
-from artctl.format.layout import Layout
+from artctl.format.local_layout import Layout
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
