@@ -60,7 +60,7 @@ class Saving:
     def _check_committable(self, repo: Repo, project: str | None) -> ArtifactName:
         """Refuse what can be refused before a run is started or a file is read; return the name."""
         from artctl.base.units import ttl_seconds
-        from artctl.format.records import check_metadata
+        from artctl.format.user_json import check_metadata
         from artctl.repository.commit import check_type
 
         name = parse_name(self._name, repo.names.with_defaults(project=project))

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.base.fsutil import atomic_write_bytes, create_exclusive
 from artctl.errors import InvalidInput, InvalidName, RunError
-from artctl.format.records import check_plain_json, dumps, loads, utcnow
+from artctl.format.records import dumps, loads, utcnow
+from artctl.format.user_json import check_plain_json
 from artctl.repository.run_host import git_commit, hostname, process_gone
 from artctl.repository.run_records import CRASHED, RUN_STATES, RunRecord, VersionLink
 
