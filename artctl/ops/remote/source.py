@@ -31,7 +31,8 @@ from artctl.ops.remote.inventory import pack_end
 from artctl.repository.objects import PACK_THRESHOLD
 from artctl.repository.packs import read_slice
 from artctl.repository.state import RemoteCopy
-from artctl.repository.user_cache import Origin, UserCache, user_cache_for
+from artctl.repository.user_cache import UserCache, user_cache_for
+from artctl.repository.user_cache_db import Origin
 
 #: A packed blob whose whole pack is at most this big is fetched with its pack: one request
 #: instead of one per small file, and the neighbours a `get` usually needs next come along.
