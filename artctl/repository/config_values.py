@@ -67,8 +67,8 @@ def parse_publish(value: Any, key: str, source: str | None = None) -> str:
 
 
 def parse_link(value: Any, key: str, source: str | None = None) -> str:
-    """How ``get`` places files: one of :data:`~artctl.base.fsutil.LINK_MODES`."""
-    from artctl.base.fsutil import LINK_MODES
+    """How ``get`` places files: one of :data:`~artctl.base.filecopy.LINK_MODES`."""
+    from artctl.base.filecopy import LINK_MODES
 
     if not isinstance(value, str) or value not in LINK_MODES:
         raise invalid(value, key, source, "one of " + ", ".join(LINK_MODES))

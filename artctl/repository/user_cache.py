@@ -5,7 +5,7 @@ holds what this user's repositories downloaded, laid out like a remote: ``object
 (one verified blob each, named by its BLAKE3) and ``packs/<id>.pack`` + ``packs/<id>.idx`` (a
 remote pack fetched whole, every blob checked against its index). A repository needing those
 bytes links them into its own store (reflink, else hard link, else copy:
-:func:`artctl.base.fsutil.clone_file`), so a second repository getting the same version from a
+:func:`artctl.base.filecopy.clone_file`), so a second repository getting the same version from a
 remote transfers nothing. Beside them, ``cache.db`` (SQLite,
 :mod:`artctl.repository.user_cache_db`) records where each file came from
 (``origins``: remote URL, remote file, size — what eviction re-confirms), which reference
