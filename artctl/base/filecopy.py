@@ -92,12 +92,7 @@ def place_file(src: Path, dst: Path, mode: str) -> str:
         copy_file(src, dst)
         return "copy"
     if mode == "hardlink":
-        try:
-            os.link(src, dst)
-            return "hardlink"
-        except OSError:
-            copy_file(src, dst)
-            return "copy"
+        return _hardlink_or_copy(src, dst)
     if mode == "symlink":
         os.symlink(os.path.abspath(src), dst)
         return "symlink"
@@ -114,6 +109,11 @@ def clone_file(src: Path, dst: Path) -> str:
     """
     if _reflink(src, dst):
         return "reflink"
+    return _hardlink_or_copy(src, dst)
+
+
+def _hardlink_or_copy(src: Path, dst: Path) -> str:
+    """A hard link where the file system allows one (same device), else a copy; the mode used."""
     try:
         os.link(src, dst)
         return "hardlink"

@@ -60,22 +60,15 @@ def fetch_loose_to_store(repository: Repository, backend: Backend, digest: str, 
     cache = user_cache_for(repository)
     if cache is None:
         return FromRemote(_download_loose(repository.store, backend, digest, size), True)
-    rel = object_key(digest)
+    download = _Download(backend, object_key(digest), size)
     with cache.shared():
         path = cache.lookup_object(digest)
-        got: int | None = None
         if path is None:
-
-            def write(tmp: Path) -> None:
-                nonlocal got
-                got = backend.download(rel, tmp, size)
-
-            path = cache.fill_object(digest, write)
-            cache.add_origin(digest, Origin(backend.url, rel, got or 0))
+            path = cache.fill_object(digest, download)
+            cache.add_origin(digest, download.origin())
         repository.store.link_in(path, digest)
         cache.register(repository.root)
-        verified = got is not None or _verified_by_cache(cache, digest, backend.url, rel)
-    return FromRemote(got or 0, verified, got is None)
+        return download.result(cache, digest)
 
 
 def fetch_range_to_store(
@@ -113,6 +106,30 @@ def fetch_range_to_store(
         cache.register(repository.root)
         verified = data is not None or _verified_by_cache(cache, digest, backend.url, rel)
     return FromRemote(len(data or b""), verified, data is None)
+
+
+class _Download:
+    """Downloads the remote file ``rel`` into a user-cache temporary file when the cache asks
+    (it lacks the file), remembering how many bytes crossed the network."""
+
+    def __init__(self, backend: Backend, rel: str, limit: int) -> None:
+        self.backend = backend
+        self.rel = rel
+        self.limit = limit
+        self.got: int | None = None  # None: never called, the user cache had the file
+
+    def __call__(self, tmp: Path) -> None:
+        self.got = self.backend.download(self.rel, tmp, self.limit)
+
+    def origin(self) -> Origin:
+        """The remote file the cache's new copy came from, for eviction to re-confirm."""
+        return Origin(self.backend.url, self.rel, self.got or 0)
+
+    def result(self, cache: UserCache, unit: str) -> FromRemote:
+        """Downloaded now (verified now), or linked from the cache (verified against this
+        remote file only if the cache's copy was downloaded from it)."""
+        verified = self.got is not None or _verified_by_cache(cache, unit, self.backend.url, self.rel)
+        return FromRemote(self.got or 0, verified, self.got is None)
 
 
 def _verified_by_cache(cache: UserCache, unit: str, url: str, rel: str) -> bool:
@@ -162,22 +179,17 @@ def fetch_pack_to_store(
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         return FromRemote(size, True)
+    download = _Download(backend, rel, end)
     with cache.shared():
         found = cache.lookup_pack(pack_id)
-        got: int | None = None
         if found is None:
-
-            def write(tmp: Path) -> None:
-                nonlocal got
-                got = backend.download(rel, tmp, end)
-
             try:
-                cache.fill_pack(pack_id, idx, write)
+                cache.fill_pack(pack_id, idx, download)
             except IntegrityError as exc:
                 raise IntegrityError(
                     f"pack {pack_id[:12]} on remote {remote} is corrupt: {exc.message}"
                 ) from None
-            cache.add_origin(pack_id, Origin(backend.url, rel, got or 0))
+            cache.add_origin(pack_id, download.origin())
             found = (cache.pack_path(pack_id), idx)
         path, cached_idx = found
         if not store.pack_path(pack_id).exists():
@@ -186,8 +198,7 @@ def fetch_pack_to_store(
                 store.delete_pack(adopted)
                 raise IntegrityError(f"pack {pack_id[:12]} in the user cache does not match its name")
         cache.register(repository.root)
-        verified = got is not None or _verified_by_cache(cache, pack_id, backend.url, rel)
-    return FromRemote(got or 0, verified, got is None)
+        return download.result(cache, pack_id)
 
 
 def download_pack(repository: Repository, remote: str, backend: Backend, pack_id: str) -> None:
