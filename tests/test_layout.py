@@ -8,7 +8,8 @@ import os
 import re
 from pathlib import Path
 
-from artctl.format.layout import Layout, Located, parse_key
+from artctl.format.layout import Located, parse_key
+from artctl.format.local_layout import Layout
 from artctl.format.names import parse_name
 
 from conftest import REPO_ROOT, make_tree

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from artctl.errors import RepositoryFormatError
-from artctl.format.layout import INIT_DIRS, Layout
+from artctl.format.layout import INIT_DIRS
+from artctl.format.local_layout import Layout
 from artctl.format.names import parse_name
 from artctl.repository import registry_files
 from artctl.repository.repo import check_format

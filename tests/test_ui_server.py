@@ -422,7 +422,7 @@ def test_only_http_references_become_links() -> None:
 def _api_gets() -> list[str]:
     """Every GET route of the server (a new one is covered without editing this), with valid
     parameters, and one unknown endpoint."""
-    from artctl.ui.server import GET_ROUTES
+    from artctl.ui.routes import GET_ROUTES
 
     params = {
         "/api/changed": "since=x",

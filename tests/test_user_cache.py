@@ -341,7 +341,8 @@ def test_processes_opening_a_fresh_cache_database_together_all_succeed(tmp_path:
 
     script = (
         "import sys, time; from pathlib import Path\n"
-        "from artctl.repository.user_cache import Origin, UserCache\n"
+        "from artctl.repository.user_cache import UserCache\n"
+        "from artctl.repository.user_cache_db import Origin\n"
         "start = float(sys.argv[2])\n"
         "time.sleep(max(0.0, start - time.time()))\n"
         "cache = UserCache(Path(sys.argv[1]))\n"

@@ -4,9 +4,10 @@ An ``Artifact`` is either *staged* (a draft: built in memory, not yet saved) or 
 to one version of the repository). Names mean what they mean in W&B: a saved version's
 ``name`` is ``"mnist:v3"`` (the full path is ``qualified_name``), its ``aliases`` are
 ``latest`` and custom aliases (``version`` holds ``v3``). Building content lives in
-``staging``, local files (``get_path``, ``verify``, ``checkout``) in ``artifact_files``, the
-registry (``source_*``, ``link``) in ``artifact_links``, lineage (``logged_by``, ``used_by``)
-in ``artifact_lineage``; the editable fields' types are ``artifact_fields``.
+``staging``, committing it (and a saved version's edits) in ``artifact_saving``, local files
+(``get_path``, ``verify``, ``checkout``) in ``artifact_files``, the registry (``source_*``,
+``link``) in ``artifact_links``, lineage (``logged_by``, ``used_by``) in ``artifact_lineage``;
+the editable fields' types are ``artifact_fields``.
 """
 
 from __future__ import annotations
@@ -21,19 +22,19 @@ from artctl.api.artifact_fields import AliasList, ArtifactTTL, validate_tags
 from artctl.api.artifact_files import ArtifactPath, LocalFiles
 from artctl.api.artifact_lineage import Lineage
 from artctl.api.artifact_links import RegistryLinks
+from artctl.api.artifact_saving import Saving
 from artctl.api.collection import ArtifactCollection
 from artctl.api.repo import Repo
 from artctl.api.run import active_run, start_run
 from artctl.api.staging import Staging
 from artctl.errors import ArtctlError, InvalidInput, LinkError
-from artctl.format.names import LATEST, ArtifactName, parse_name, parse_ref, validate_type
+from artctl.format.names import LATEST, parse_name, validate_type
 from artctl.format.records import VersionRecord
-from artctl.repository.views import PutResult
 
 __all__ = ["Artifact", "ArtifactPath", "ArtifactTTL"]
 
 
-class Artifact(Staging, LocalFiles, RegistryLinks, Lineage):
+class Artifact(Staging, Saving, LocalFiles, RegistryLinks, Lineage):
     """A versioned set of files, like ``wandb.Artifact``."""
 
     def __init__(
@@ -243,71 +244,6 @@ class Artifact(Staging, LocalFiles, RegistryLinks, Lineage):
         return self
 
     # -- saving -------------------------------------------------------------------------------------
-    def _commit_ttl(self) -> timedelta | str | None:
-        """The TTL to commit: inherit the project's default (None), none at all, or a duration."""
-        if self._ttl is ArtifactTTL.INHERIT:
-            return None
-        return "none" if self._ttl is None else self._ttl
-
-    def _check_committable(self, repo: Repo, project: str | None) -> ArtifactName:
-        """Refuse what can be refused before a run is started or a file is read; return the name."""
-        from artctl.base.units import ttl_seconds
-        from artctl.format.records import check_metadata
-        from artctl.repository.commit import check_type
-
-        name = parse_name(self._name, repo.names.with_defaults(project=project))
-        check_metadata(self.metadata)
-        if isinstance(self._ttl, timedelta):
-            ttl_seconds(self._ttl)
-        if not self._has_content() and not self.incremental:
-            raise InvalidInput(f"artifact {self._name} has no files; add some with add_file/add_dir")
-        check_type(repo, name, self.type)
-        return name
-
-    def _commit(
-        self,
-        repo: Repo,
-        *,
-        project: str | None,
-        aliases: Sequence[str] = (),
-        run_id: str | None = None,
-        remote: str | None = None,
-    ) -> PutResult:
-        """Commit the draft here, or on ``remote`` first (also with ``core.publish = remote``):
-        then its number is the remote's at once (:mod:`artctl.ops.remote.commit`)."""
-        from artctl.base.locks import writing
-        from artctl.ops.cache import shared_use
-
-        name = self._check_committable(repo, project)
-        extra = AliasList(aliases, is_latest=True)  # the rules of aliases.append
-        custom = [a for a in dict.fromkeys([*self._aliases, *extra]) if a != LATEST]
-        # gc deletes nothing, and cache cleanup evicts nothing, until the version exists.
-        with (
-            shared_use(repo.locks_dir),
-            writing(repo.locks_dir, tmp_dir=repo.tmp_dir),
-        ):
-            if self.incremental and self._base is None:
-                self._base = repo.registry.latest(name)  # W&B's incremental: build on latest
-            manifest = self._build_manifest(repo)
-            fields: dict[str, Any] = dict(
-                aliases=custom,
-                description=self.description,
-                metadata=self.metadata,
-                ttl=self._commit_ttl(),
-                run_id=run_id,
-                tags=self._tags,
-            )
-            if remote is not None or repo.settings.publish == "remote":
-                from artctl.ops.remote.commit import put_on_remote
-
-                result = put_on_remote(repo, remote, name, self.type, manifest, **fields)
-            else:
-                base = self._base.manifest if self._base is not None else None
-                result = repo.commit_manifest(name, self.type, manifest, base=base, **fields)
-        self._bind(repo, result.record)
-        self._cleanup()
-        return result
-
     def save(self, project: str | None = None, settings: Any = None) -> Artifact:
         """Log a draft as a version, or persist a saved version's edited fields and aliases.
 
@@ -332,27 +268,6 @@ class Artifact(Staging, LocalFiles, RegistryLinks, Lineage):
         with self._repo().published():
             self._save_fields()
         return self
-
-    def _save_fields(self) -> None:
-        """Write the edited description, metadata, TTL, tags and aliases of a saved version."""
-        repo = self._repo()
-        record = self._saved()
-        ref = parse_ref(self._ref())
-        ttl: Any = ...
-        if self._ttl is ArtifactTTL.INHERIT:
-            default = repo.default_ttl(ref.name)
-            ttl = None if default is None else timedelta(seconds=default)
-        elif self._ttl != record.ttl:
-            ttl = self._ttl
-        tags = self._tags if self._tags != record.tags else ...
-        repo.update(ref, description=self.description, metadata=dict(self.metadata), ttl=ttl, tags=tags)
-        held = {a for a in repo.registry.aliases_of(record) if a not in (LATEST, record.version)}
-        wanted = self._aliases.custom()
-        for alias in sorted(held - wanted):
-            repo.registry.remove_alias(ref.name, alias)
-        for alias in sorted(wanted - held):
-            repo.registry.set_alias(ref, alias)
-        self._bind(repo, repo.resolve(ref))
 
     def new_draft(self) -> Artifact:
         """A draft based on this saved version: add/remove files, then save or log it.

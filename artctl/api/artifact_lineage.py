@@ -11,7 +11,7 @@ from artctl.format.records import VersionRecord
 if TYPE_CHECKING:
     from artctl.api.artifact import Artifact
     from artctl.api.repo import Repo
-    from artctl.ops.lineage import Graph
+    from artctl.ops.lineage_graph import Graph
 
 
 class Lineage:

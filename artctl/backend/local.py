@@ -15,7 +15,8 @@ from pathlib import Path
 
 from artctl.backend.base import DEFAULT_JOBS, MAX_RECORD_BYTES, Backend, FileStat, too_large
 from artctl.backend.guard import guard
-from artctl.base.fsutil import atomic_write_bytes, copy_bounded, copy_durably, create_exclusive, fsync_dir
+from artctl.base.filecopy import copy_bounded, copy_durably
+from artctl.base.fsutil import atomic_write_bytes, create_exclusive, fsync_dir
 from artctl.base.overlap import side_by_side
 from artctl.errors import RemoteError
 

@@ -95,7 +95,7 @@ def put_cmd(
       artctl artifact put ./data --name proj/mnist --tag reviewed
       artctl artifact put ./data --name proj/mnist --remote origin
     """
-    from artctl.format.records import parse_metadata
+    from artctl.format.user_json import parse_metadata
     from artctl.repository.commit import type_for
 
     meta = parse_metadata(metadata)
@@ -275,7 +275,7 @@ def update_cmd(
       artctl artifact update proj/mnist:v1 --description "cleaned" --ttl 90d
       artctl artifact update proj/mnist:v1 --tag reviewed --untag draft
     """
-    from artctl.format.records import parse_metadata
+    from artctl.format.user_json import parse_metadata
 
     changes: dict[str, object] = {}
     if description is not None:

@@ -71,7 +71,7 @@ def run_option(func: F) -> F:
 
 
 def link_option(func: F) -> F:
-    from artctl.base.fsutil import LINK_MODES
+    from artctl.base.filecopy import LINK_MODES
 
     return click.option(
         "--link",

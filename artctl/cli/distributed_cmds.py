@@ -102,7 +102,7 @@ def finish_cmd(
       artctl artifact finish -n proj/ds --distributed-id job-42 -a best -d "all shards"
       artctl artifact finish --name proj/ds --type dataset --distributed-id job-42 --remote origin --json
     """
-    from artctl.format.records import parse_metadata
+    from artctl.format.user_json import parse_metadata
     from artctl.ops.distributed.finish import finish
     from artctl.repository.commit import type_for
 

@@ -151,7 +151,7 @@ def commit_cmd(
     Example:
       artctl draft commit $id --alias candidate
     """
-    from artctl.format.records import parse_metadata
+    from artctl.format.user_json import parse_metadata
 
     meta = parse_metadata(metadata)
     result = _drafts().commit(

@@ -106,7 +106,7 @@ def gc_cmd(dry_run: bool, grace: str | None, remote: str | None) -> None:
       artctl gc --remote origin --dry-run
     """
     from artctl.ops.gc import gc
-    from artctl.repository.config import parse_grace
+    from artctl.repository.config_values import parse_grace
 
     out = get_output()
     seconds = parse_grace(grace) if grace is not None else None

@@ -96,7 +96,7 @@ def remote_ls() -> None:
         from rich.markup import escape
         from rich.table import Table
 
-        from artctl.repository.config import format_value
+        from artctl.repository.config_values import format_value
         from artctl.repository.credentials import leaves
 
         table = Table("name", "url", "default", "options")

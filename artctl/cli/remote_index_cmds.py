@@ -31,7 +31,7 @@ def remote_compact(name: str | None, grace: str | None) -> None:
       artctl remote compact origin --json
     """
     from artctl.ops.remote.index import compact_remote
-    from artctl.repository.config import parse_grace
+    from artctl.repository.config_values import parse_grace
 
     seconds = parse_grace(grace) if grace is not None else None
     report = compact_remote(open_repo().repository, name, grace=seconds)

@@ -53,7 +53,8 @@ def config_cmd(key: str | None, value: str | None, unset: bool, list_all: bool, 
     """
     from artctl.errors import ArtctlError, NotFound
     from artctl.format.layout import CONFIG_FILE
-    from artctl.repository.config import KNOWN_KEYS, Config, check_setting, format_value, parse_value
+    from artctl.repository.config import KNOWN_KEYS, Config, check_setting
+    from artctl.repository.config_values import format_value, parse_value
     from artctl.repository.repo import find_root
 
     try:

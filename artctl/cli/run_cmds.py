@@ -34,7 +34,7 @@ def _run_json(record: Any) -> dict[str, Any]:
 
 
 def _parse_config(text: str | None) -> dict[str, Any] | None:
-    from artctl.format.records import parse_json_object
+    from artctl.format.user_json import parse_json_object
 
     return parse_json_object(text, "--config", '{"lr": 0.01}')
 

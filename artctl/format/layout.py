@@ -20,9 +20,9 @@ The one owner of the tree (DESIGN.md, "On-disk layout")::
       tmp/  locks/                        staging for atomic writes; lock files
 
 A *key* is a path relative to the repository root with ``/`` separators: the same string names
-a file in the local ``.artifacts/`` (:class:`Layout`) and on a remote (a backend's relative
-path), where the remote mirrors the local tree. :func:`parse_key` is the reverse direction.
-Nothing here touches the file system.
+a file in the local ``.artifacts/`` and on a remote (a backend's relative path), where the remote
+mirrors the local tree. :func:`parse_key` is the reverse direction. The local paths of the keys
+are :class:`~artctl.format.local_layout.Layout`'s. Nothing here touches the file system.
 """
 
 from __future__ import annotations
@@ -308,122 +308,3 @@ def pack_of_path(path: Path) -> str | None:
     """The pack id of a ``.pack`` file under ``packs/``, or None for any other file."""
     found = parse_key(f"{PACKS}/{path.name}")
     return found.ident if found is not None and found.kind == "pack" else None
-
-
-# -- the local tree ------------------------------------------------------------------------------
-class Layout:
-    """Paths of one local repository (``root`` is its ``.artifacts`` directory)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def path(self, key: str) -> Path:
-        return self.root.joinpath(*key.split("/"))
-
-    def key(self, path: Path) -> str:
-        """The key of a path inside the repository (the reverse of :meth:`path`)."""
-        return path.relative_to(self.root).as_posix()
-
-    def what(self, path: Path) -> Located | None:
-        return parse_key(self.key(path))
-
-    # the directories
-    @property
-    def objects(self) -> Path:
-        return self.root / OBJECTS
-
-    @property
-    def packs(self) -> Path:
-        return self.root / PACKS
-
-    @property
-    def manifests(self) -> Path:
-        return self.root / MANIFESTS
-
-    @property
-    def registry(self) -> Path:
-        return self.root / REGISTRY
-
-    @property
-    def runs(self) -> Path:
-        return self.root / RUNS
-
-    @property
-    def drafts(self) -> Path:
-        return self.root / DRAFTS
-
-    @property
-    def journal(self) -> Path:
-        return self.root / JOURNAL
-
-    @property
-    def renames(self) -> Path:
-        """Intents of artifact renames in progress (``journal/renames/``)."""
-        return self.journal / "renames"
-
-    @property
-    def tmp(self) -> Path:
-        return self.root / TMP
-
-    @property
-    def locks(self) -> Path:
-        return self.root / LOCKS
-
-    @property
-    def format_file(self) -> Path:
-        return self.root / FORMAT_FILE
-
-    @property
-    def config_file(self) -> Path:
-        return self.root / CONFIG_FILE
-
-    @property
-    def state_db(self) -> Path:
-        return self.root / STATE_DB
-
-    # the files
-    def object(self, digest: str) -> Path:
-        return self.path(object_key(digest))
-
-    def pack(self, pack_id: str) -> Path:
-        return self.path(pack_key(pack_id))
-
-    def index(self, pack_id: str) -> Path:
-        return self.path(index_key(pack_id))
-
-    def manifest(self, digest: str) -> Path:
-        return self.path(manifest_key(digest))
-
-    def origin(self, digest: str) -> Path:
-        return self.path(origin_key(digest))
-
-    def artifact_dir(self, name: ArtifactName) -> Path:
-        return self.path(artifact_key(name))
-
-    def artifact_record(self, name: ArtifactName) -> Path:
-        return self.path(artifact_record_key(name))
-
-    def versions_dir(self, name: ArtifactName) -> Path:
-        return self.path(versions_key(name))
-
-    def version(self, name: ArtifactName, index: int) -> Path:
-        return self.path(version_key(name, index))
-
-    def aliases(self, name: ArtifactName) -> Path:
-        return self.path(aliases_key(name))
-
-    def run(self, run_id: str) -> Path:
-        return self.path(run_key(run_id))
-
-    def draft(self, draft_id: str) -> Path:
-        return self.path(draft_key(draft_id))
-
-    def journal_file(self, name: ArtifactName) -> Path:
-        return self.path(journal_key(name))
-
-    def corrupt(self, digest: str) -> Path:
-        """Where ``artifact verify --repair`` keeps a corrupt loose object (never deleted)."""
-        return self.root / CORRUPT / digest
-
-    def remote_indexes(self, remote: str) -> Path:
-        return self.path(remote_index_dir_key(remote))

@@ -7,16 +7,13 @@ in its final directory (``.NAME.PID-TAG.artctl-tmp``) and renamed into place onl
 its bytes were written and verified, so no file ever appears under its real name truncated or
 unverified. A ``get`` that fails removes the files and directories it created; temporary files
 that a killed ``get`` left behind (their process is gone) are removed by the next ``get`` into
-the same directories.
+the same directories. Those rules are :mod:`artctl.ops.safe_place`'s; this module decides what
+is written and from where (the local store in one batch, the rest fetched).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import stat
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +21,9 @@ from typing import TYPE_CHECKING
 
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.fsutil import disk_full_guard
-from artctl.errors import ArtctlError, InvalidInput, UnsafePath
+from artctl.errors import ArtctlError, InvalidInput
 from artctl.format.manifest import Entry
+from artctl.ops.safe_place import PlacedFiles, remove_stale_temps, safe_parent
 
 if TYPE_CHECKING:
     from artctl.repository.objects import Placement, Store
@@ -37,11 +35,6 @@ GET_FILE_WRITTEN = declare(
     "get.file-written",
     "a file's bytes are complete under its temporary name, not yet renamed: nothing appears under "
     "a real name half-written; the next get removes the temporary file",
-)
-GET_FILE_PLACED = declare(
-    "get.file-placed",
-    "some files are renamed into place, complete and verified, the rest are not: a re-run "
-    "finishes the job and leaves no temporary file",
 )
 
 #: The link modes a user asks for explicitly; a file placed otherwise is reported (why, how many).
@@ -84,96 +77,6 @@ def prepare_root(root: Path) -> Path:
     return root.resolve()
 
 
-def _safe_parent(root: str, relative: str, made: set[str], created: list[str] | None = None) -> str:
-    """Create the parent directories of ``relative`` inside ``root`` without following links.
-
-    Each directory is checked once per checkout (``made``): a symlink planted anywhere on the
-    way is refused, so no write can land outside ``root``. Directories this call creates are
-    appended to ``created`` (so that a failed checkout can remove them again).
-    """
-    parent_rel, _, _ = relative.rpartition("/")
-    target = f"{root}/{relative}"
-    if not parent_rel or parent_rel in made:
-        return target
-    current = root
-    done = ""
-    for part in parent_rel.split("/"):
-        current = f"{current}/{part}"
-        done = f"{done}/{part}" if done else part
-        if done in made:
-            continue
-        try:
-            os.mkdir(current)
-            if created is not None:
-                created.append(current)
-        except FileExistsError:
-            st = os.lstat(current)
-            if stat.S_ISLNK(st.st_mode):
-                raise UnsafePath(f"refusing to write through symbolic link {current}") from None
-            if not stat.S_ISDIR(st.st_mode):
-                raise InvalidInput(f"{current} exists and is not a directory") from None
-        made.add(done)
-    return target
-
-
-_TMP_TAG = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-#: ``.NAME.PID-TAG.artctl-tmp``: artctl's own temporary names, and the process that owns each.
-_TMP_NAME = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.artctl-tmp$")
-
-
-def _tmp_name(target: str) -> str:
-    """A sibling name for writing ``target``: unique per process, hidden, recognisable."""
-    head, _, name = target.rpartition("/")
-    return f"{head}/.{name}.{_TMP_TAG}.artctl-tmp"
-
-
-def temp_owner(name: str) -> int | None:
-    """The pid of the process whose temporary file ``name`` is, or None if it is not one."""
-    match = _TMP_NAME.match(name)
-    return int(match.group(1)) if match else None
-
-
-def process_gone(pid: int) -> bool:
-    """True when no process ``pid`` exists (its temporary files can only be debris)."""
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # EPERM: it exists, owned by someone else
-        return False
-    return False
-
-
-def remove_stale_temps(directories: Iterable[str]) -> int:
-    """Remove temporary files of artctl's own naming whose ``get`` process is gone; count them.
-
-    Only names matching :data:`_TMP_NAME` are touched, and only when the process that wrote
-    them no longer runs, so a concurrent ``get`` into the same directory keeps its files.
-    """
-    removed = 0
-    for directory in directories:
-        try:
-            names = os.listdir(directory)
-        except OSError:
-            continue
-        for name in names:
-            owner = temp_owner(name)
-            if owner is not None and process_gone(owner):
-                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-                    os.unlink(f"{directory}/{name}")
-                    removed += 1
-    return removed
-
-
-def _replace(tmp: str, target: str) -> None:
-    try:
-        os.replace(tmp, target)
-    except IsADirectoryError:
-        raise InvalidInput(f"{target} is a directory; cannot replace it with a file") from None
-
-
 def _os_failure(exc: OSError, target: Path) -> ArtctlError:
     if isinstance(exc, ArtctlError):
         return exc
@@ -183,60 +86,6 @@ def _os_failure(exc: OSError, target: Path) -> ArtctlError:
             hint="free some space there or choose another --root",
         )
     return ArtctlError(f"cannot write {target}: {exc.strerror or exc}")
-
-
-class _Placement:
-    """The files and directories one checkout creates, so that a failure can undo them.
-
-    A file is *created* when nothing was at its name before it was renamed into place; a file
-    that replaced an older one is not removed on failure (the older bytes are gone anyway).
-    """
-
-    def __init__(self, root: Path, root_created: bool) -> None:
-        self.root = root
-        self.root_created = root_created
-        self.directories: list[str] = []
-        self.files: list[str] = []
-        self.temps: set[str] = set()
-
-    def temp_for(self, target: str) -> str:
-        tmp = _tmp_name(target)
-        self.temps.add(tmp)
-        return tmp
-
-    def place(self, tmp: str, target: str) -> None:
-        """Rename a complete, verified temporary file to its real name."""
-        new = not os.path.lexists(target)
-        _replace(tmp, target)
-        self.temps.discard(tmp)
-        if new:
-            self.files.append(target)
-        crash_point(GET_FILE_PLACED)
-
-    def discard(self, tmp: str) -> None:
-        """Remove one temporary file that will not be placed."""
-        self.temps.discard(tmp)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-
-    def discard_temps(self) -> None:
-        for tmp in list(self.temps):
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        self.temps.clear()
-
-    def undo(self) -> None:
-        """Remove what this checkout created: its files, then its directories deepest first."""
-        self.discard_temps()
-        for path in self.files:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-        for directory in sorted(self.directories, key=len, reverse=True):
-            with contextlib.suppress(OSError):
-                os.rmdir(directory)  # only if empty: never someone else's files
-        if self.root_created:
-            with contextlib.suppress(OSError):
-                os.rmdir(self.root)
 
 
 def checkout(
@@ -263,9 +112,9 @@ def checkout(
     root = prepare_root(root)
     made: set[str] = set()
     base = str(root)
-    placed = _Placement(root, root_created)
+    placed = PlacedFiles(root, root_created)
     try:
-        targets = [(e, _safe_parent(base, e.path, made, placed.directories)) for e in entries]
+        targets = [(e, safe_parent(base, e.path, made, placed.directories)) for e in entries]
         if not root_created:  # a killed get may have left temporary files here
             remove_stale_temps([base, *(f"{base}/{d}" for d in sorted(made))])
         if where is None:  # the caller may already know what the store holds
@@ -299,7 +148,7 @@ def _place_local(
     store: Store,
     link: str,
     where: Placement,
-    placed: _Placement,
+    placed: PlacedFiles,
     modes: dict[str, int],
     progress: Callable[[int, int], None] | None,
     root: Path,
@@ -330,7 +179,7 @@ def _place_local(
 def _place_fetched(
     remote: list[tuple[Entry, str]],
     fetch: Fetch | None,
-    placed: _Placement,
+    placed: PlacedFiles,
     workers: int,
     progress: Callable[[int, int], None] | None,
     optional: Callable[[Entry], bool] | None = None,

@@ -28,9 +28,9 @@ from artctl.errors import Conflict, InvalidInput
 from artctl.format.ignore import Ignore, load
 from artctl.format.manifest import Entry
 from artctl.format.records import VersionRecord
-from artctl.ops.checkout import process_gone, temp_owner
 from artctl.ops.get import check_references, materialize
 from artctl.ops.ingest import SourceFile
+from artctl.ops.safe_place import process_gone, temp_owner
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository

@@ -20,7 +20,7 @@ from artctl.base.units import ttl_seconds
 from artctl.errors import InvalidInput
 from artctl.format.manifest import Entry, Manifest
 from artctl.format.names import ArtifactName, parse_name
-from artctl.format.records import check_metadata
+from artctl.format.user_json import check_metadata
 from artctl.ops.cache import shared_use
 from artctl.ops.gc import discard_on_failure
 from artctl.ops.ingest import SourceFile, ingest, scan, tree_signature

@@ -34,7 +34,8 @@ from artctl.ops.cache_evict import CacheInfo, CleanupResult, Unit, confirmed_pla
 from artctl.ops.remote.confirm import Confirmation, holds, sizes_of
 from artctl.repository.config import Config
 from artctl.repository.state import RemoteCopy
-from artctl.repository.user_cache import CachedFile, Origin, UserCache
+from artctl.repository.user_cache import CachedFile, UserCache
+from artctl.repository.user_cache_db import Origin
 
 
 @dataclass(frozen=True)

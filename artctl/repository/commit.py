@@ -18,7 +18,8 @@ from artctl.base.units import ttl_seconds
 from artctl.errors import Conflict
 from artctl.format.manifest import Manifest
 from artctl.format.names import ArtifactName, parse_name, validate_type
-from artctl.format.records import VersionRecord, check_metadata
+from artctl.format.records import VersionRecord
+from artctl.format.user_json import check_metadata
 from artctl.repository.runs import VersionLink
 from artctl.repository.views import PutResult
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.fsutil import atomic_write_bytes, create_exclusive, fsync_dir
-from artctl.format.layout import ALIASES_FILE, Layout
+from artctl.format.layout import ALIASES_FILE
+from artctl.format.local_layout import Layout
 from artctl.format.records import dumps
 from artctl.format.snapshots import AliasSnapshot
 from artctl.repository.registry_files import legacy_table

@@ -23,7 +23,7 @@ from artctl.repository import registry_files, renames
 
 if TYPE_CHECKING:
     from artctl.base.locks import LockFactory
-    from artctl.format.layout import Layout
+    from artctl.format.local_layout import Layout
     from artctl.repository.runs import RunStore
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from artctl.base.fsutil import create_exclusive
 from artctl.errors import RepositoryFormatError
 from artctl.format.layout import (
-    Layout,
     alias_snapshot_key,
     alias_snapshots_key,
     aliases_key,
@@ -33,6 +32,7 @@ from artctl.format.layout import (
     version_key,
     versions_key,
 )
+from artctl.format.local_layout import Layout
 from artctl.format.names import ArtifactName, parse_name, version_index
 from artctl.format.records import VersionRecord, dumps, loads
 from artctl.format.snapshots import (

@@ -1,7 +1,8 @@
-"""Finding, creating and opening a repository (``.artifacts/``), and its manifest files.
+"""Finding, creating and opening a repository (``.artifacts/``).
 
 The repository is found like git finds ``.git``: walk up from the working directory;
-``ARTCTL_DIR`` names one explicitly (either the ``.artifacts`` directory or its parent).
+``ARTCTL_DIR`` names one explicitly (either the ``.artifacts`` directory or its parent). Its
+manifest files are :class:`~artctl.repository.manifests.ManifestFiles`'s, mixed in here.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from typing import TYPE_CHECKING
 
 from artctl.base import locks
 from artctl.base.fsutil import atomic_write_bytes, sync_filesystem
-from artctl.base.hashing import hash_bytes
 from artctl.base.units import ttl_seconds
-from artctl.errors import InvalidInput, ObjectNotFound, RepositoryFormatError, RepositoryNotFound
-from artctl.format.layout import DIRNAME, FORMAT_FILE, GITIGNORE, INIT_DIRS, Layout
+from artctl.errors import InvalidInput, RepositoryFormatError, RepositoryNotFound
+from artctl.format.layout import DIRNAME, FORMAT_FILE, GITIGNORE, INIT_DIRS
+from artctl.format.local_layout import Layout
 from artctl.format.manifest import Entry, Manifest
 from artctl.format.names import ArtifactName, ArtifactRef, NameScope, parse_ref
 from artctl.format.records import VersionRecord
 from artctl.repository.config import Config
+from artctl.repository.manifests import ManifestFiles
 from artctl.repository.settings import Settings, default_workers
 
 if TYPE_CHECKING:  # imported when first used, as the properties below do
@@ -95,7 +97,7 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
-class Repository:
+class Repository(ManifestFiles):
     """An opened repository: paths, config, state database, object store and registry."""
 
     def __init__(self, root: Path) -> None:
@@ -276,95 +278,6 @@ class Repository:
         its file and its place in the lock order are :mod:`artctl.base.locks`'s."""
         return locks.named(self.locks_dir, name)
 
-    # -- manifests ---------------------------------------------------------------------------
-    def manifest_path(self, digest: str) -> Path:
-        return self.layout.manifest(digest)
-
-    def write_manifest(self, manifest: Manifest, *, origin: str | None = None) -> str:
-        """Store a manifest (after its objects) and return its digest.
-
-        ``origin`` names the remote its reference entries came from (a draft of a pulled
-        version keeps them); None means this repository's user logged every entry of it.
-        """
-        from artctl.base.fsutil import write_content_addressed
-
-        if origin is not None:
-            self.mark_from_remote(manifest.digest(), origin)
-        digest = write_content_addressed(
-            manifest.canonical_chunks(), self.manifest_path, self.tmp_dir, fsync=self.fsync
-        )
-        if origin is None:  # the user logged this exact content here: it is theirs now
-            self._origin_path(digest).unlink(missing_ok=True)
-        return digest
-
-    # -- where a manifest came from ----------------------------------------------------------
-    # The one owner of "this manifest arrived from a remote": a marker file beside it, written
-    # *before* the manifest (a crash in between leaves a marker without a manifest, which is
-    # harmless; never a pulled manifest without its marker). Local state, never pushed. `get`
-    # asks it before following a reference (docs/references.md, "References from a remote").
-    def _origin_path(self, digest: str) -> Path:
-        return self.layout.origin(digest)
-
-    def mark_from_remote(self, digest: str, remote: str) -> None:
-        """Record that the manifest ``digest`` was fetched from ``remote`` (before writing it)."""
-        path = self._origin_path(digest)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, remote.encode() + b"\n", tmp_dir=self.tmp_dir, fsync=self.fsync)
-
-    def manifest_origin(self, digest: str) -> str | None:
-        """The remote a manifest was fetched from, or None when it was made here."""
-        try:
-            return self._origin_path(digest).read_text().strip() or "a remote"
-        except FileNotFoundError:
-            return None
-
-    def inherited_origin(self, manifest: Manifest, base: str | None) -> str | None:
-        """The origin a new manifest built on ``base`` (a draft) carries: the base's remote when
-        it keeps any of the base's reference entries, so a draft cannot launder them."""
-        origin = self.manifest_origin(base) if base else None
-        if origin is None or base is None:
-            return None
-        inherited = {_ref_identity(e) for e in self.iter_manifest(base) if e.ref is not None}
-        return origin if any(_ref_identity(e) in inherited for e in manifest if e.ref is not None) else None
-
-    def iter_manifest(self, digest: str) -> Iterator[Entry]:
-        """A manifest's entries, streamed from its file after its digest was checked.
-
-        For manifests too big to hold as one :class:`Manifest` (a million files): memory stays
-        bounded, and entries come sorted by path.
-        """
-        from artctl.base.hashing import hash_file
-        from artctl.errors import IntegrityError
-        from artctl.format.manifest import stream_entries
-
-        path = self.manifest_path(digest)
-        try:
-            actual = hash_file(path)
-        except FileNotFoundError:
-            raise ObjectNotFound(
-                f"manifest {digest[:12]} is missing from the repository",
-                hint="run `artctl pull` if it lives on a remote",
-            ) from None
-        if actual != digest:
-            raise IntegrityError(f"manifest {digest[:12]} is corrupt (digest mismatch)")
-        with open(path, "rb") as fh:
-            yield from stream_entries(iter(lambda: fh.read(4 << 20), b""), f"manifest {digest[:12]}")
-
-    def read_manifest(self, digest: str) -> Manifest:
-        """Load and verify a manifest by digest."""
-        from artctl.errors import IntegrityError
-
-        try:
-            data = self.manifest_path(digest).read_bytes()
-        except FileNotFoundError:
-            raise ObjectNotFound(
-                f"manifest {digest[:12]} is missing from the repository",
-                hint="run `artctl pull` if it lives on a remote",
-            ) from None
-        if hash_bytes(data) != digest:
-            raise IntegrityError(f"manifest {digest[:12]} is corrupt (digest mismatch)")
-        return Manifest.parse(data, f"manifest {digest[:12]}")
-
     # -- versions and settings, for every layer above -------------------------------------------
     def resolve(self, ref: str | ArtifactRef, *, include_deleted: bool = False) -> VersionRecord:
         """``proj/name:alias`` (or a parsed ref) → its version record, or a clear error."""
@@ -395,8 +308,3 @@ class Repository:
     def default_ttl(self, name: ArtifactName) -> int | None:
         """The TTL a new version of ``name`` gets when none is given."""
         return self.project_ttl(name.project)
-
-
-def _ref_identity(entry: Entry) -> tuple[str | None, str | None, str]:
-    """What makes two reference entries the same reference: URI, digest, recorded state."""
-    return entry.ref, entry.digest, json.dumps(entry.ref_state or {}, sort_keys=True)

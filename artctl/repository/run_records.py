@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from artctl.errors import RepositoryFormatError
-from artctl.format.records import RESTORE_HINT, check_time, json_problem
+from artctl.format.records import RESTORE_HINT, check_time
+from artctl.format.user_json import json_problem
 from artctl.repository.run_host import hostname, process_gone
 
 RUN_STATES = ("running", "finished", "failed")

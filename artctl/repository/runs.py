@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.base.fsutil import atomic_write_bytes, create_exclusive
 from artctl.errors import InvalidInput, InvalidName, RunError
-from artctl.format.records import check_plain_json, dumps, loads, utcnow
+from artctl.format.records import dumps, loads, utcnow
+from artctl.format.user_json import check_plain_json
 from artctl.repository.run_host import git_commit, hostname, process_gone
 from artctl.repository.run_records import CRASHED, RUN_STATES, RunRecord, VersionLink
 
 if TYPE_CHECKING:
     from artctl.base.locks import LockFactory
-    from artctl.format.layout import Layout
+    from artctl.format.local_layout import Layout
 
 __all__ = [
     "CRASHED",

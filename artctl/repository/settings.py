@@ -2,11 +2,11 @@
 
 ``config.toml``, the user's config and ``ARTCTL_*`` variables are text and TOML; the code that
 acts on them wants a bool, a count, a duration. :class:`Settings` is that typed view, built once
-per opened repository (every value through the parser of :data:`~artctl.repository.config.PARSERS`, so a
-bad value is one clear error naming where it was set) and passed to the objects that act on it:
-the store and its pack writer, the record writers, the transfers. Nothing here is global: two
-repositories in one process each keep their own, and a remote has its own durability
-(``LocalBackend``), never the local repository's.
+per opened repository (every value through the parser of
+:data:`~artctl.repository.config_values.PARSERS`, so a bad value is one clear error naming
+where it was set) and passed to the objects that act on it: the store and its pack writer, the
+record writers, the transfers. Nothing here is global: two repositories in one process each keep
+their own, and a remote has its own durability (``LocalBackend``), never the local repository's.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from types import MappingProxyType
 from typing import Any
 
 from artctl.format.names import NameScope
-from artctl.repository.config import (
-    Config,
+from artctl.repository.config import Config
+from artctl.repository.config_values import (
     default_cache_dir,
     parse_bool,
     parse_cache_dir,

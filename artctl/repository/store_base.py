@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from artctl.errors import IntegrityError, ObjectNotFound
-from artctl.format.layout import PACKS, Layout, object_key, parse_key
+from artctl.format.layout import PACKS, object_key, parse_key
+from artctl.format.local_layout import Layout
 from artctl.repository.packs import PackWriter, decode_index
 from artctl.repository.state import PackLocation, StateDB
 

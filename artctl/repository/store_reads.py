@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from artctl.base.fsutil import place_file
+from artctl.base.filecopy import place_file
 from artctl.base.hashing import hash_bytes, hash_file
 from artctl.base.overlap import side_by_side
 from artctl.errors import IntegrityError, ObjectNotFound

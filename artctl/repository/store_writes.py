@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from artctl.base.crashpoints import crash_point, declare
+from artctl.base.filecopy import clone_file, copy_durably
 from artctl.base.fsutil import (
     atomic_write_bytes,
-    clone_file,
-    copy_durably,
     copy_target_in,
     fsync_dir,
     local_disk_full,

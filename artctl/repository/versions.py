@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from artctl.base.units import ttl_seconds
 from artctl.format.manifest import Manifest, ManifestDiff, diff_sorted
 from artctl.format.names import ArtifactName, ArtifactRef, parse_name, parse_ref
-from artctl.format.records import VersionRecord, check_metadata
+from artctl.format.records import VersionRecord
+from artctl.format.user_json import check_metadata
 from artctl.repository.links import check_ttl, linked_sources, links_of, ref_of, source_of
 from artctl.repository.views import ArtifactSummary, VersionInfo
 

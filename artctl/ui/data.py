@@ -16,7 +16,7 @@ from artctl.errors import ArtifactNotFound, InvalidInput
 from artctl.format.manifest import diff as manifest_diff
 from artctl.format.names import parse_name, parse_ref
 from artctl.format.records import VersionRecord
-from artctl.ops.lineage import artifact_node_id, run_node_id
+from artctl.ops.lineage_graph import artifact_node_id, run_node_id
 from artctl.repository.runs import RunRecord, VersionLink
 from artctl.repository.views import VersionInfo
 

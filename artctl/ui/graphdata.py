@@ -1,9 +1,10 @@
 """Lineage graphs as the page draws them: ``{"root", "nodes": [...], "edges": [...]}``.
 
 The graph comes from :mod:`artctl.ops.lineage` (the one lineage engine; ``depth`` counts runs);
-this module only turns its :class:`~artctl.ops.lineage.Graph` into the JSON the page reads — the
-``lineage --format json`` shape of CLI.md, with the display fields the page labels nodes with
-guaranteed present — so the server and the self-contained HTML export draw the same data.
+this module only turns its :class:`~artctl.ops.lineage_graph.Graph` into the JSON the page
+reads — the ``lineage --format json`` shape of CLI.md, with the display fields the page labels
+nodes with guaranteed present — so the server and the self-contained HTML export draw the same
+data.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from artctl.api.repo import Repo
-from artctl.ops.lineage import Graph, lineage
+from artctl.ops.lineage import lineage
+from artctl.ops.lineage_graph import Graph
 
 
 def lineage_json(repo: Repo, node: str, *, direction: str = "both", depth: int | None = 2) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Renderers of a lineage :class:`~artctl.ops.lineage.Graph`: json, dot, mermaid and a terminal tree.
+"""Renderers of a lineage :class:`~artctl.ops.lineage_graph.Graph`: json, dot, mermaid and a terminal tree.
 
 A renderer is a function ``(graph, options) -> str`` registered in :data:`RENDERERS` under its
 format name; ``artctl lineage --format NAME`` looks it up there, so a new format (the UI's
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from artctl.errors import InvalidInput
-from artctl.ops.lineage import Graph, Node
+from artctl.ops.lineage_graph import Graph, Node
 
 #: A level with at least this many siblings of one kind collapses into one cluster line.
 CLUSTER_AT = 5

@@ -50,7 +50,7 @@ def remove_stale_clones(target: Path) -> int:
     import re
     import shutil
 
-    from artctl.ops.checkout import process_gone
+    from artctl.ops.safe_place import process_gone
 
     pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)-[0-9a-f]{{8}}{re.escape(_CLONE_SUFFIX)}$")
     removed = 0

@@ -4,7 +4,8 @@
 remote configured, that one is the default. Options are fsspec storage options and are passed
 through untouched (``-o endpoint_url=http://…``), except that a credential is never written to
 a config file: it comes from the cloud's chain, or from an ``env:VAR`` value resolved each time
-the remote is opened (:mod:`artctl.repository.credentials`). ``ARTCTL_REMOTE_<NAME>_URL`` and
+the remote is opened (:mod:`artctl.repository.credentials`; one an older artctl stored is
+warned about: :mod:`artctl.ops.remote.plain_secrets`). ``ARTCTL_REMOTE_<NAME>_URL`` and
 ``ARTCTL_REMOTE_<NAME>_OPTIONS_<KEY>`` override the files and can define a remote on their own
 (:mod:`artctl.ops.remote.layers`).
 """
@@ -12,19 +13,17 @@ the remote is opened (:mod:`artctl.repository.credentials`). ``ARTCTL_REMOTE_<NA
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from artctl.backend.url import split_url
-from artctl.errors import ArtctlError, Conflict, CredentialWarning, InvalidInput
-from artctl.ops.remote.layers import file_entries, option_variable, remote_entries, url_variable
+from artctl.errors import ArtctlError, Conflict, InvalidInput
+from artctl.ops.remote.layers import file_entries, remote_entries
+from artctl.ops.remote.plain_secrets import warn_plain_secrets
 from artctl.repository.credentials import (
     ENV_PREFIX,
-    chain_hint,
     is_plain_secret,
-    leaves,
     refuse_plain_secrets,
     resolve,
 )
@@ -105,7 +104,7 @@ def parse_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
     Dotted keys make nested options: ``client_kwargs.region_name=eu-west-1``.
     """
-    from artctl.repository.config import parse_value
+    from artctl.repository.config_values import parse_value
 
     out: dict[str, Any] = {}
     for pair in pairs:
@@ -305,7 +304,7 @@ def fsync_option(options: dict[str, Any]) -> bool:
     The remote's own, never the pushing repository's ``core.fsync``: a scratch clone must not
     weaken a shared remote.
     """
-    from artctl.repository.config import parse_bool
+    from artctl.repository.config_values import parse_bool
 
     value = options.get("fsync")
     return True if value is None else parse_bool(value, "the fsync option of a file:// remote")
@@ -331,56 +330,8 @@ def backend_for(repository: Repository, spec: RemoteSpec) -> Backend:
     warn_plain_secrets(spec)
     jobs = repository.settings.jobs_for(spec.name)
     if jobs is None and spec.from_env:  # the settings know the remotes of the config files only
-        from artctl.repository.config import parse_count
+        from artctl.repository.config_values import parse_count
 
         value, source = repository.config.lookup(f"remote.{spec.name}.jobs")
         jobs = None if source is None else parse_count(value, f"remote.{spec.name}.jobs", source)
     return open_storage(spec.url, spec.options, jobs=jobs, remote=spec.name)
-
-
-def warn_plain_secrets(spec: RemoteSpec) -> None:
-    """A :class:`~artctl.errors.CredentialWarning` when a config file holds a credential of
-    ``spec`` in plain text (written by an older artctl), with the command that moves it out.
-
-    The warning's text is the same for every use of the remote, so Python's warning registry
-    shows it once per command (the CLI) or once per process (the library).
-    """
-    if not spec.plain_secrets:
-        return
-    keys = [key for key, _layer in spec.plain_secrets]
-    layers = {layer for _key, layer in spec.plain_secrets}
-    files = sorted("the user config" if layer == "user" else ".artifacts/config.toml" for layer in layers)
-    if layers == {"repository"}:
-        command, variables = _readd_command(spec, keys)
-        fix = f"run `{command}` with {' and '.join(variables)} set"
-    else:
-        unset = " && ".join(f"artctl config --user --unset remote.{spec.name}.options.{k}" for k in keys)
-        fix = f"run `{unset}` and set {' '.join(option_variable(spec.name, k) for k in keys)}"
-    warnings.warn(
-        CredentialWarning(
-            f"remote {spec.name} keeps the credential {', '.join(keys)} in plain text in "
-            f"{' and '.join(files)} (written by an older artctl); {fix}, or leave it to "
-            f"{chain_hint(split_url(spec.url)[0])}"
-        ),
-        stacklevel=3,
-    )
-
-
-def _readd_command(spec: RemoteSpec, secrets: list[str]) -> tuple[str, list[str]]:
-    """``artctl remote add NAME URL --force -o …`` that keeps the other options and reads each
-    of ``secrets`` from a variable named after the remote and the key; and those variables."""
-    import shlex
-
-    from artctl.repository.config import format_value
-
-    stored = ("repository", "user")
-    kept = [
-        f"-o {shlex.quote(f'{k}={format_value(v)}')}"
-        for k, v in leaves(spec.options)
-        if k not in secrets and spec.sources.get(f"options.{k}") in stored
-    ]
-    prefix = url_variable(spec.name)[len("ARTCTL_REMOTE_") : -len("URL")]
-    variables = [prefix + k.upper().replace(".", "_").replace("-", "_") for k in secrets]
-    moved = [f"-o {k}=env:{var}" for k, var in zip(secrets, variables, strict=True)]
-    command = f"artctl remote add {spec.name} {shlex.quote(spec.url)} --force {' '.join(kept + moved)}"
-    return command, variables

@@ -27,7 +27,7 @@ from artctl.format.manifest import Manifest
 from artctl.format.records import VersionRecord, loads
 from artctl.ops.remote import inventory as inventory_mod
 from artctl.ops.remote.config import RemoteSpec
-from artctl.ops.remote.source import (
+from artctl.ops.remote.download import (
     FromRemote,
     fetch_loose_to_store,
     fetch_pack_to_store,

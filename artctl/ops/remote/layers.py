@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from artctl.errors import InvalidInput
-from artctl.repository.config import parse_value
+from artctl.repository.config_values import parse_value
 from artctl.repository.credentials import is_plain_secret, leaves, looks_secret
 
 if TYPE_CHECKING:

@@ -154,7 +154,7 @@ class Mirror:
     def recover(self) -> bool:
         """After a command killed on this mirror (a session file of a dead process), forget the
         whole registry (the next refresh brings back what the remote has); True when it did."""
-        from artctl.ops.checkout import process_gone
+        from artctl.ops.safe_place import process_gone
 
         sessions = self.repository.root.parent / SESSIONS_DIR
         dead = [m for m in sessions.glob("*-*") if process_gone(int(m.name.split("-", 1)[0]))]
@@ -201,7 +201,7 @@ def mirrors_dir() -> Path:
     """``<cache.dir>/mirrors``: the user cache of the repository around (its ``cache.dir``), else
     of the user config; the default cache directory when the cache is turned off."""
     from artctl.errors import ArtctlError
-    from artctl.repository.config import default_cache_dir
+    from artctl.repository.config_values import default_cache_dir
 
     try:
         config = Config(find_root() / CONFIG_FILE)
