@@ -79,6 +79,21 @@ def test_status_after_put_and_checkout_uses_that_version(cli, versions: Path, re
     assert _status(cli, "src")["version"] == "v0"
 
 
+def test_status_and_checkout_follow_a_rename_of_the_recorded_artifact(
+    cli, versions: Path, repo_dir: Path
+) -> None:
+    """A directory got from p/d is p/renamed's after `artifact rename` (twice here): status
+    needs no REF, and checkout still removes the old version's unchanged files without --force."""
+    cli.ok("artifact", "get", "p/d:v0", "--root", "work")
+    work = repo_dir / "work"
+    cli.ok("artifact", "rename", "p/d", "p/interim")
+    cli.ok("artifact", "rename", "p/interim", "p/renamed")
+    doc = _status(cli, cwd=work)
+    assert (doc["name"], doc["version"], doc["clean"]) == ("p/renamed", "v0", True)
+    cli.ok("artifact", "checkout", "p/renamed:v1", "work")  # sub/b.txt was v0's, unchanged
+    assert _tree(work) == {"a.txt": "ALPHA changed\n", "c.txt": "gamma\n"}
+
+
 def test_status_without_a_recorded_version_asks_for_ref(cli, versions: Path, repo_dir: Path) -> None:
     (repo_dir / "elsewhere").mkdir()
     result = cli.fails("status", "elsewhere", code=2)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from artctl.errors import InvalidInput
+from artctl.format.names import parse_name
 from artctl.format.records import VersionRecord, utcnow
 
 if TYPE_CHECKING:
@@ -29,9 +30,18 @@ def remember(repo: Repository, directory: str | os.PathLike[str], record: Versio
 
 
 def recorded(repo: Repository, directory: str | os.PathLike[str]) -> str | None:
-    """``name:vN`` last placed in ``directory``, or None."""
+    """``name:vN`` last placed in ``directory``, or None; under the collection's name now when
+    it was renamed since (a rename keeps every version's number)."""
     row = repo.state.workdir(key(directory))
-    return f"{row[0]}:{row[1]}" if row else None
+    return f"{_current_name(repo, row[0])}:{row[1]}" if row else None
+
+
+def _current_name(repo: Repository, name: str) -> str:
+    """``name``, or what ``artifact rename`` made of it (a chain of renames is followed)."""
+    parsed = parse_name(name)
+    if repo.registry.artifact(parsed) is not None:
+        return name
+    return repo.registry.renamed_to(parsed) or name
 
 
 def find(repo: Repository, directory: str | os.PathLike[str]) -> tuple[str, Path] | None:
