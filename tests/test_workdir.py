@@ -94,6 +94,19 @@ def test_status_and_checkout_follow_a_rename_of_the_recorded_artifact(
     assert _tree(work) == {"a.txt": "ALPHA changed\n", "c.txt": "gamma\n"}
 
 
+def test_status_never_compares_with_another_collection_that_reused_the_name(
+    cli, versions: Path, repo_dir: Path
+) -> None:
+    """The collection a directory was got from is deleted and its name reused: its v0 is another
+    version, so status asks for REF instead of listing the other version's files as deleted."""
+    cli.ok("artifact", "get", "p/d:v0", "--root", "work")
+    cli.ok("artifact", "rm", "p/d", "--all")
+    make_tree(repo_dir / "other", {"z.txt": "zeta\n"})
+    cli.ok("artifact", "put", "other", "--name", "p/d")
+    result = cli.fails("status", "work", code=2)
+    assert "no version is recorded" in result.stderr
+
+
 def test_status_without_a_recorded_version_asks_for_ref(cli, versions: Path, repo_dir: Path) -> None:
     (repo_dir / "elsewhere").mkdir()
     result = cli.fails("status", "elsewhere", code=2)
