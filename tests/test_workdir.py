@@ -200,6 +200,30 @@ def test_checkout_keeps_what_artctlignore_matches(cli, versions: Path, repo_dir:
     }
 
 
+def test_checkout_never_overwrites_what_artctlignore_matches(cli, repo_dir: Path) -> None:
+    """The version (made elsewhere) has notes.log and cache/x; this DIR ignores both and has its
+    own: they are kept, and reported; an ignored path DIR lacks is written as the version has it."""
+    make_tree(
+        repo_dir / "src", {"a.txt": "a\n", "notes.log": "theirs\n", "cache/x": "theirs\n", "b.log": "b\n"}
+    )
+    cli.ok("artifact", "put", "src", "--name", "p/logs")
+    work = make_tree(
+        repo_dir / "work",
+        {".artctlignore": "*.log\ncache/\n", "notes.log": "mine\n", "cache/x": "mine\n"},
+    )
+    plan = cli.ok("artifact", "checkout", "p/logs", "work", "--dry-run", "--json").json()
+    assert plan["kept"] == ["cache/x", "notes.log"] and sorted(plan["write"]) == ["a.txt", "b.log"]
+    done = cli.ok("artifact", "checkout", "p/logs", "work")
+    assert "2 written, 0 removed, 0 unchanged, 2 kept (.artctlignore)" in done.stdout
+    assert _tree(work) == {
+        ".artctlignore": "*.log\ncache/\n",
+        "a.txt": "a\n",
+        "b.log": "b\n",
+        "cache/x": "mine\n",
+        "notes.log": "mine\n",
+    }
+
+
 def test_checkout_never_follows_symlinks_out_of_the_directory(
     cli, versions: Path, repo_dir: Path, tmp_path: Path
 ) -> None:
