@@ -181,6 +181,21 @@ def test_init_fields_active_run_and_use_as(repo_dir: Path) -> None:
         artctl.init(project="p", tags=["no/slash"])
 
 
+def test_log_artifact_of_a_path_takes_wandbs_name_and_type(repo_dir: Path) -> None:
+    """`run.log_artifact("model.pt")`, as W&B: name "run-<id>-model.pt", type "unspecified";
+    given ones win. (It raised "needs name= and type=".)"""
+    make_tree(repo_dir, {"model.pt": "weights", "plots/a.png": "png"})
+    with artctl.init(project="p", job_type="train") as run:
+        model = run.log_artifact("model.pt")
+        plots = run.log_artifact("plots/", type="figures")
+        named = run.log_artifact(repo_dir / "model.pt", name="cnn", type="model")
+    assert (model.name, model.type) == (f"run-{run.id}-model.pt:v0", "unspecified")
+    assert (plots.name, plots.type) == (f"run-{run.id}-plots:v0", "figures")
+    assert (named.qualified_name, named.type) == ("p/cnn:v0", "model")
+    assert [f.path for f in plots.files()] == ["a.png"]
+    assert {a.name for a in run.logged_artifacts()} == {model.name, plots.name, named.name}
+
+
 def test_distributed_id_defaults_to_the_group_and_is_required_otherwise(repo_dir: Path) -> None:
     with artctl.init(project="p") as run:
         art = artctl.Artifact("ds", "dataset")
