@@ -340,7 +340,7 @@ def test_artifact_link_in_wandbs_target_forms(repo_dir: Path) -> None:
         wandb.Api().artifact("mnist/cnn:v0").unlink()
     fetched.unlink()
     assert not wandb.Api().artifact_exists("model-registry/mnist-cnn:production")
-    assert wandb.Api().artifact("mnist/cnn:v0").state == "committed"
+    assert wandb.Api().artifact("mnist/cnn:v0").state == "COMMITTED"
 
 
 def test_run_link_artifact_logs_a_draft_then_links_it(repo_dir: Path) -> None:
@@ -364,7 +364,7 @@ def test_run_link_artifact_logs_a_draft_then_links_it(repo_dir: Path) -> None:
     draft.save()
     assert draft.qualified_name == "mnist/cnn:v1"
     linked.delete()  # a link's delete only unlinks it
-    assert art.state == "committed" and wandb.Api().artifact("mnist/cnn:v0").linked_artifacts[0].name == (
+    assert art.state == "COMMITTED" and wandb.Api().artifact("mnist/cnn:v0").linked_artifacts[0].name == (
         "promoted:v0"
     )
 
