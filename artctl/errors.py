@@ -30,6 +30,9 @@ class ArtctlError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        if hint and hasattr(self, "add_note"):  # Python >= 3.11
+            # A Python caller's traceback shows the hint below the message, as the CLI does.
+            self.add_note(f"hint: {hint}")
 
     def __str__(self) -> str:
         return self.message

@@ -115,3 +115,9 @@ def test_bad_filters_are_usage_errors(cli, filled: Path) -> None:
         result = cli.fails("artifact", "ls", "p/a", *args, code=2)
         assert "Traceback" not in result.stderr
     assert "KEY=VALUE" in cli.fails("artifact", "ls", "--metadata", "=1", code=2).stderr
+    # A tag or alias nothing can have is a typo, not a filter that quietly matches nothing.
+    bad_tag = cli.fails("artifact", "ls", "--tag", "reviewed!", "--json", code=2).json()["error"]
+    assert bad_tag["code"] == "invalid_name" and "invalid tag 'reviewed!'" in bad_tag["message"]
+    assert (
+        "invalid alias 'my best'" in cli.fails("artifact", "ls", "p/a", "--alias", "my best", code=2).stderr
+    )

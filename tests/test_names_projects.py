@@ -185,6 +185,18 @@ def test_rename_moves_versions_aliases_and_run_links_cli_and_python(cli, repo_di
         taken.save()
 
 
+def test_a_rename_into_another_project_is_found_from_the_old_name(cli, repo_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """`artifact show OLD` says where it went, and the same rename runs again, also when the
+    new name is in another project (only OLD's project was searched)."""
+    make_tree(repo_dir / "d", {"w.bin": "weights"})
+    cli.ok("artifact", "put", "d", "--name", "lab/cnn", "--type", "model")
+    cli.ok("artifact", "get", "lab/cnn", "--root", "work")
+    cli.ok("artifact", "rename", "lab/cnn", "prod/cnn")
+    assert "hint: it was renamed to prod/cnn" in cli.fails("artifact", "show", "lab/cnn").stderr
+    cli.ok("artifact", "rename", "lab/cnn", "prod/cnn")  # repeated: already done
+    assert cli.ok("status", "--json", cwd=repo_dir / "work").json()["name"] == "prod/cnn"
+
+
 RENAME_POINTS = [
     "rename.after-intent",
     "rename.after-new-directory",

@@ -245,6 +245,23 @@ def test_lineage_shows_the_link(cli, repo_dir: Path) -> None:
     assert {"from": "artifact:proj/cnn:v0", "to": "artifact:registry/cnn:v0", "kind": "link"} in page["edges"]
 
 
+def test_renaming_a_linked_source_keeps_its_links_and_their_rules(cli, repo_dir: Path) -> None:
+    """`artifact rename` of a source (twice): the link still names it, lineage still joins them,
+    and the source still cannot be deleted or given a TTL while it is linked."""
+    _model(cli, repo_dir)
+    cli.ok("link", "proj/cnn:v0", "registry/cnn", "--alias", "production")
+    cli.ok("artifact", "rename", "proj/cnn", "proj/cnn-b")
+    cli.ok("artifact", "rename", "proj/cnn-b", "proj/convnet")
+
+    assert cli.ok("artifact", "show", "registry/cnn:production", "--json").json()["link"] == "proj/convnet:v0"
+    assert "← linked from proj/convnet:v0 (model)" in cli.ok("lineage", "registry/cnn:v0").stdout
+    assert "→ linked as registry/cnn:v0 (model)" in cli.ok("lineage", "proj/convnet:v0").stdout
+    assert "is linked to registry/cnn:v0" in cli.fails("artifact", "rm", "proj/convnet:v0").stderr
+    assert "does not expire" in cli.fails("artifact", "update", "proj/convnet:v0", "--ttl", "5d").stderr
+    assert "(was proj/convnet:v0)" in cli.ok("unlink", "registry/cnn:v0").stdout
+    cli.ok("artifact", "rm", "proj/convnet:v0")
+
+
 # -- push / pull ----------------------------------------------------------------------------------------
 def test_push_and_clone_carry_registry_collections(cli, repo_dir: Path, tmp_path: Path) -> None:
     _model(cli, repo_dir)
@@ -323,7 +340,7 @@ def test_artifact_link_in_wandbs_target_forms(repo_dir: Path) -> None:
         wandb.Api().artifact("mnist/cnn:v0").unlink()
     fetched.unlink()
     assert not wandb.Api().artifact_exists("model-registry/mnist-cnn:production")
-    assert wandb.Api().artifact("mnist/cnn:v0").state == "committed"
+    assert wandb.Api().artifact("mnist/cnn:v0").state == "COMMITTED"
 
 
 def test_run_link_artifact_logs_a_draft_then_links_it(repo_dir: Path) -> None:
@@ -347,7 +364,7 @@ def test_run_link_artifact_logs_a_draft_then_links_it(repo_dir: Path) -> None:
     draft.save()
     assert draft.qualified_name == "mnist/cnn:v1"
     linked.delete()  # a link's delete only unlinks it
-    assert art.state == "committed" and wandb.Api().artifact("mnist/cnn:v0").linked_artifacts[0].name == (
+    assert art.state == "COMMITTED" and wandb.Api().artifact("mnist/cnn:v0").linked_artifacts[0].name == (
         "promoted:v0"
     )
 

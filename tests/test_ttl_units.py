@@ -90,3 +90,23 @@ def test_ttl_apply_gives_the_project_ttl_by_creation_date(
     collected = cli.ok("gc", "--json").json()
     assert collected
     assert "was deleted" in cli.fails("artifact", "get", "p/a:v0").stderr  # gc applied the TTL
+
+
+def test_ttl_apply_takes_the_default_project_and_refuses_one_without_artifacts(
+    cli, repo_dir: Path, data: Path
+) -> None:
+    """A cron job's `ttl apply` uses ARTCTL_PROJECT / core.project as every command does, and a
+    mistyped project (or entity) fails naming the projects there, instead of changing nothing."""
+    cli.ok("artifact", "put", "data", "-n", "vision/cats")
+    no_default = cli.fails("ttl", "apply", "--ttl", "1y", code=2)
+    assert "no project given" in no_default.stderr and "core.project" in no_default.stderr
+    applied = cli.ok("ttl", "apply", "--ttl", "1y", "--json", env={"ARTCTL_PROJECT": "vision"}).json()
+    assert applied["project"] == "vision" and [v["name"] for v in applied["versions"]] == ["vision/cats"]
+    typo = cli.fails("ttl", "apply", "--project", "visoin", "--ttl", "1y", "--json")
+    assert typo.json()["error"]["message"] == "project visoin has no artifacts"
+    assert "projects here: vision" in typo.stderr
+    cli.ok("config", "core.entity", "lab")
+    other = cli.fails("ttl", "apply", "--project", "acme/vision", "--ttl", "1y")
+    assert "belongs to entity 'lab'" in other.stderr
+    mine = cli.ok("ttl", "apply", "--project", "lab/vision", "--ttl", "2y", "--json").json()
+    assert mine["project"] == "vision" and mine["versions"] == []  # v0 already has its own TTL

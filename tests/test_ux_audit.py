@@ -8,11 +8,13 @@ wrong without losing anything stored.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import make_tree
+from conftest import cli_env, make_tree
 
 
 def test_json_input_refuses_nan_and_infinity(cli, repo_dir: Path) -> None:
@@ -270,6 +272,28 @@ def test_verify_reports_every_damaged_record_instead_of_stopping(cli, repo_dir: 
     assert found == {("proj/a:v0", True), ("proj/a", True)}, doc
     assert "re-put the affected files" not in result.stderr  # re-putting repairs nothing
     cli.ok("artifact", "get", "proj/other", "--root", "o")  # other artifacts are unaffected
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are Python 3.11+")
+def test_a_python_scripts_traceback_shows_the_hint(repo_dir: Path) -> None:
+    """The overview's first snippet without a project: the script's traceback says what to do,
+    as the CLI's `hint:` line does (the hint was only on the exception object)."""
+    (repo_dir / "my-dataset.txt").write_text("rows\n")
+    script = repo_dir / "log.py"
+    script.write_text(
+        "import artctl as wandb\n"
+        "run = wandb.init(job_type='dataset-creation')\n"
+        "artifact = wandb.Artifact('my-dataset', type='dataset')\n"
+        "artifact.add_file('my-dataset.txt')\n"
+        "run.log_artifact(artifact)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=repo_dir, env=cli_env(), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    error = next(i for i, line in enumerate(lines) if line.startswith("artctl.errors.InvalidName:"))
+    assert lines[error + 1].startswith("hint: write PROJECT/my-dataset, or set a default project")
 
 
 def test_wandb_style_bare_names_get_a_hint_and_artctl_project(cli, repo_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -181,6 +181,50 @@ def test_init_fields_active_run_and_use_as(repo_dir: Path) -> None:
         artctl.init(project="p", tags=["no/slash"])
 
 
+def test_log_artifact_of_a_path_takes_wandbs_name_and_type(repo_dir: Path) -> None:
+    """`run.log_artifact("model.pt")`, as W&B: name "run-<id>-model.pt", type "unspecified";
+    given ones win. (It raised "needs name= and type=".)"""
+    make_tree(repo_dir, {"model.pt": "weights", "plots/a.png": "png"})
+    with artctl.init(project="p", job_type="train") as run:
+        model = run.log_artifact("model.pt")
+        plots = run.log_artifact("plots/", type="figures")
+        named = run.log_artifact(repo_dir / "model.pt", name="cnn", type="model")
+    assert (model.name, model.type) == (f"run-{run.id}-model.pt:v0", "unspecified")
+    assert (plots.name, plots.type) == (f"run-{run.id}-plots:v0", "figures")
+    assert (named.qualified_name, named.type) == ("p/cnn:v0", "model")
+    assert [f.path for f in plots.files()] == ["a.png"]
+    assert {a.name for a in run.logged_artifacts()} == {model.name, plots.name, named.name}
+
+
+def test_state_takes_wandbs_values(repo_dir: Path) -> None:
+    """`artifact.state == "COMMITTED"` as W&B scripts test it (it was "committed", so the test
+    was silently false); PENDING before logging, DELETED after delete()."""
+    art = artctl.Artifact("p/st", "dataset")
+    with art.new_file("a.txt") as fh:
+        fh.write("1")
+    assert art.state == "PENDING"
+    art.save()
+    assert art.state == "COMMITTED" and artctl.Api().artifact("p/st:v0").state == "COMMITTED"
+    art.delete()
+    assert art.state == "DELETED"
+
+
+def test_file_downloads_a_one_file_version_and_returns_the_files_path(repo_dir: Path) -> None:
+    """`model_path = run.use_artifact("cnn:latest").file()`, as in W&B (it had no `file`)."""
+    _log("p/cnn", {"weights/model.pt": "w"})
+    _log("p/two", {"a.txt": "a", "b.txt": "b"})
+    with artctl.init(project="p", job_type="eval") as run:
+        path = run.use_artifact("cnn:latest").file()
+        assert Path(path).read_text() == "w" and path.endswith("cnn:v0/weights/model.pt")
+        assert (
+            Path(artctl.Api().artifact("p/cnn:v0").file(root="elsewhere"))
+            == Path("elsewhere/weights/model.pt").resolve()
+        )
+        with pytest.raises(ValueError, match="holds 2 files, not one"):
+            run.use_artifact("two:latest").file()
+    assert [a.qualified_name for a in run.used_artifacts()] == ["p/cnn:v0", "p/two:v0"]
+
+
 def test_distributed_id_defaults_to_the_group_and_is_required_otherwise(repo_dir: Path) -> None:
     with artctl.init(project="p") as run:
         art = artctl.Artifact("ds", "dataset")

@@ -431,9 +431,15 @@ def test_track_an_s3_prefix_and_use_it(
     s3_bucket: str,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Against a real S3 server (moto), reached through ``AWS_S3_ENDPOINT_URL`` as the guide says."""
+    """Against a real S3 server (moto), reached through ``AWS_S3_ENDPOINT_URL`` as the guide says
+    ("the scripts below work as-is when you set AWS_S3_ENDPOINT_URL"): W&B's variable, not
+    botocore's ``AWS_ENDPOINT_URL``."""
     for key, value in s3_server.env.items():
         monkeypatch.setenv(key, value)
+    endpoint = s3_server.env["AWS_ENDPOINT_URL"]
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
+    monkeypatch.setenv("AWS_S3_ENDPOINT_URL", endpoint)
     monkeypatch.setenv("ARTCTL_PROJECT", "proj")
     fs = s3_server.filesystem()
     for i in range(3):

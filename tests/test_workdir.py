@@ -79,6 +79,34 @@ def test_status_after_put_and_checkout_uses_that_version(cli, versions: Path, re
     assert _status(cli, "src")["version"] == "v0"
 
 
+def test_status_and_checkout_follow_a_rename_of_the_recorded_artifact(
+    cli, versions: Path, repo_dir: Path
+) -> None:
+    """A directory got from p/d is p/renamed's after `artifact rename` (twice here): status
+    needs no REF, and checkout still removes the old version's unchanged files without --force."""
+    cli.ok("artifact", "get", "p/d:v0", "--root", "work")
+    work = repo_dir / "work"
+    cli.ok("artifact", "rename", "p/d", "p/interim")
+    cli.ok("artifact", "rename", "p/interim", "p/renamed")
+    doc = _status(cli, cwd=work)
+    assert (doc["name"], doc["version"], doc["clean"]) == ("p/renamed", "v0", True)
+    cli.ok("artifact", "checkout", "p/renamed:v1", "work")  # sub/b.txt was v0's, unchanged
+    assert _tree(work) == {"a.txt": "ALPHA changed\n", "c.txt": "gamma\n"}
+
+
+def test_status_never_compares_with_another_collection_that_reused_the_name(
+    cli, versions: Path, repo_dir: Path
+) -> None:
+    """The collection a directory was got from is deleted and its name reused: its v0 is another
+    version, so status asks for REF instead of listing the other version's files as deleted."""
+    cli.ok("artifact", "get", "p/d:v0", "--root", "work")
+    cli.ok("artifact", "rm", "p/d", "--all")
+    make_tree(repo_dir / "other", {"z.txt": "zeta\n"})
+    cli.ok("artifact", "put", "other", "--name", "p/d")
+    result = cli.fails("status", "work", code=2)
+    assert "no version is recorded" in result.stderr
+
+
 def test_status_without_a_recorded_version_asks_for_ref(cli, versions: Path, repo_dir: Path) -> None:
     (repo_dir / "elsewhere").mkdir()
     result = cli.fails("status", "elsewhere", code=2)
@@ -169,6 +197,30 @@ def test_checkout_keeps_what_artctlignore_matches(cli, versions: Path, repo_dir:
         "a.txt": "alpha\n",
         "run.log": "keep me\n",
         "sub/b.txt": "beta\n",
+    }
+
+
+def test_checkout_never_overwrites_what_artctlignore_matches(cli, repo_dir: Path) -> None:
+    """The version (made elsewhere) has notes.log and cache/x; this DIR ignores both and has its
+    own: they are kept, and reported; an ignored path DIR lacks is written as the version has it."""
+    make_tree(
+        repo_dir / "src", {"a.txt": "a\n", "notes.log": "theirs\n", "cache/x": "theirs\n", "b.log": "b\n"}
+    )
+    cli.ok("artifact", "put", "src", "--name", "p/logs")
+    work = make_tree(
+        repo_dir / "work",
+        {".artctlignore": "*.log\ncache/\n", "notes.log": "mine\n", "cache/x": "mine\n"},
+    )
+    plan = cli.ok("artifact", "checkout", "p/logs", "work", "--dry-run", "--json").json()
+    assert plan["kept"] == ["cache/x", "notes.log"] and sorted(plan["write"]) == ["a.txt", "b.log"]
+    done = cli.ok("artifact", "checkout", "p/logs", "work")
+    assert "2 written, 0 removed, 0 unchanged, 2 kept (.artctlignore)" in done.stdout
+    assert _tree(work) == {
+        ".artctlignore": "*.log\ncache/\n",
+        "a.txt": "a\n",
+        "b.log": "b\n",
+        "cache/x": "mine\n",
+        "notes.log": "mine\n",
     }
 
 

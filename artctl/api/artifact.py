@@ -204,7 +204,11 @@ class Artifact(Staging, Saving, LocalFiles, RegistryLinks, Lineage):
 
     @property
     def state(self) -> str:
-        return self._record.state if self._record else "PENDING"
+        """W&B's values: ``PENDING`` (not logged yet), ``COMMITTED``, or ``DELETED`` — deleted,
+        or past its TTL (W&B soft-deletes an expired version)."""
+        if self._record is None:
+            return "PENDING"
+        return "COMMITTED" if self._record.live() else "DELETED"
 
     @property
     def size(self) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from artctl.errors import ArtifactNotFound, ContentMismatch
+from artctl.errors import ArtifactNotFound, ContentMismatch, InvalidInput
 from artctl.format.manifest import Entry, Manifest
 from artctl.format.records import VersionRecord
 
@@ -173,6 +173,17 @@ class LocalFiles:
             allow_missing_references=allow_missing_references,
         )
         return str(result.root)
+
+    def file(self, root: str | os.PathLike[str] | None = None) -> str:
+        """W&B's ``artifact.file()``: download a version of one file and return that file's
+        path (``model_path = run.use_artifact("cnn:latest").file()``)."""
+        entries = list(self.manifest())
+        if len(entries) != 1:
+            raise InvalidInput(
+                f"{self._ref()} holds {len(entries)} files, not one",
+                hint="use artifact.download(), or artifact.get_path(NAME).download() for one of them",
+            )
+        return str(Path(self.download(root=root)) / entries[0].path)
 
     def checkout(self, root: str | os.PathLike[str] | None = None) -> str:
         """Make ``root`` hold exactly this version: every other file is deleted, then it is downloaded.

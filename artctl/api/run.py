@@ -101,13 +101,13 @@ class Run:
         *,
         remote: str | None = None,
     ) -> Artifact:
-        """Save ``artifact`` as a new version (if its content is new) output by this run;
-        ``remote`` (a remote's name or URL) commits it there first, so its number is final."""
+        """Save ``artifact`` (an ``Artifact``, or a file or directory path) as a new version (if its
+        content is new) output by this run; ``remote`` (a remote's name or URL) commits it there
+        first, so its number is final."""
         if isinstance(artifact, (str, os.PathLike)):
-            if not name or not type:
-                raise InvalidInput("log_artifact(path) needs name= and type=")
             path = Path(artifact)
-            staged = self._artifact_class(name, type)
+            # W&B's defaults for a path: "run-<id>-<file or directory name>", type "unspecified".
+            staged = self._artifact_class(name or f"run-{self.id}-{path.name}", type or "unspecified")
             staged.add_dir(path) if path.is_dir() else staged.add_file(path)
             artifact = staged
         if artifact.is_saved:

@@ -8,6 +8,7 @@ import socket
 from typing import Any
 from urllib.parse import urlparse
 
+from artctl.base import extras
 from artctl.errors import RemoteError
 
 #: How long one TCP connect to an explicit endpoint may take before the remote is unreachable.
@@ -18,12 +19,7 @@ def explicit_endpoint(protocol: str, options: dict[str, Any]) -> str | None:
     """The endpoint a client will talk to, when the user (or environment) named one."""
     if protocol == "s3":
         client = options.get("client_kwargs") or {}
-        return (
-            options.get("endpoint_url")
-            or client.get("endpoint_url")
-            or os.environ.get("AWS_ENDPOINT_URL_S3")
-            or os.environ.get("AWS_ENDPOINT_URL")
-        )
+        return options.get("endpoint_url") or client.get("endpoint_url") or extras.env_s3_endpoint()
     if protocol in ("gs", "gcs"):
         return options.get("endpoint_url") or os.environ.get("STORAGE_EMULATOR_HOST")
     if protocol in ("az", "abfs", "abfss"):

@@ -33,6 +33,32 @@ EXTRAS: dict[str, tuple[str, str]] = {
 CLOUD_MODULES = ("gcsfs", "s3fs", "adlfs", "azure", "aiobotocore", "botocore", "boto3", "google", "fsspec")
 
 
+#: W&B's variable for an S3-compatible server such as MinIO (the guide: its scripts "work as-is
+#: when you set AWS_S3_ENDPOINT_URL"). botocore reads only its own two, so artctl passes this on.
+WANDB_S3_ENDPOINT = "AWS_S3_ENDPOINT_URL"
+
+
+def env_s3_endpoint() -> str | None:
+    """The S3 endpoint the environment names: botocore's ``AWS_ENDPOINT_URL_S3`` or
+    ``AWS_ENDPOINT_URL`` first (the client reads those itself), else W&B's variable."""
+    for variable in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", WANDB_S3_ENDPOINT):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    return None
+
+
+def _with_wandb_endpoint(protocol: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` plus W&B's S3 endpoint when it is the only one named: an option, or one of
+    botocore's variables, wins over it."""
+    client = dict(options.get("client_kwargs") or {})
+    if protocol not in ("s3", "s3a") or options.get("endpoint_url") or client.get("endpoint_url"):
+        return options
+    endpoint = env_s3_endpoint()
+    if endpoint is None or endpoint != os.environ.get(WANDB_S3_ENDPOINT):
+        return options  # none named, or botocore's own variable: the client reads it itself
+    return {**options, "client_kwargs": {**client, "endpoint_url": endpoint}}
+
+
 def debugging() -> bool:
     """``ARTCTL_DEBUG`` (``--debug``) shows the SDKs' own warnings and logs."""
     return os.environ.get("ARTCTL_DEBUG", "") not in ("", "0")
@@ -121,4 +147,4 @@ def filesystem(protocol: str, **options: Any) -> Any:
     with warnings.catch_warnings():
         if not debugging():
             warnings.simplefilter("ignore")
-        return cls(skip_instance_cache=True, **options)
+        return cls(skip_instance_cache=True, **_with_wandb_endpoint(protocol, options))

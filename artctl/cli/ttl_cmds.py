@@ -14,7 +14,11 @@ def ttl_group() -> None:
 
 
 @ttl_group.command("apply")
-@click.option("--project", required=True, type=ProjectOrNameType(), help="The project: [entity/]project.")
+@click.option(
+    "--project",
+    type=ProjectOrNameType(),
+    help="The project: [entity/]project (default: ARTCTL_PROJECT, else core.project).",
+)
 @click.option(
     "--ttl", help="The TTL to apply (e.g. 90d, 6mo; default: config ttl.project.PROJECT, else ttl.default)."
 )
@@ -22,7 +26,7 @@ def ttl_group() -> None:
     "--dry-run", is_flag=True, help="Only print which versions would get it and which would expire."
 )
 @json_option
-def apply_cmd(project: str, ttl: str | None, dry_run: bool) -> None:
+def apply_cmd(project: str | None, ttl: str | None, dry_run: bool) -> None:
     """Give every version of PROJECT without a TTL of its own the project's default TTL.
 
     As a W&B team admin's default TTL policy: it counts from each version's creation date, so

@@ -95,7 +95,8 @@ def checkout_cmd(ref: str, directory: Path, force: bool, dry_run: bool, link: st
     Files that differ are replaced (written aside, then renamed). Files the version does not
     have are removed only with --force; without it they are listed and nothing changes
     (exit 1). Symbolic links are never followed: one in the way is removed as a link (with
-    --force), never written through. What DIRECTORY/.artctlignore matches is left alone.
+    --force), never written through. What DIRECTORY/.artctlignore matches is left alone:
+    neither removed nor overwritten (a file the version has there too is reported as kept).
 
     \b
     Examples:
@@ -115,6 +116,8 @@ def checkout_cmd(ref: str, directory: Path, force: bool, dry_run: bool, link: st
         else:  # refused: list what is in the way; dry run: the whole plan
             for entry in todo.write if dry_run else []:
                 out.result(f"write\t{entry.path}")
+            for path in todo.kept if dry_run else []:
+                out.result(f"keep\t{path}")
             for path in todo.extra:
                 out.result(f"{'remove' if force else 'extra'}\t{path}")
         if dry_run:
@@ -126,7 +129,7 @@ def checkout_cmd(ref: str, directory: Path, force: bool, dry_run: bool, link: st
     else:
         out.result(
             f"{label} in {todo.directory}: {result.written} written, {len(result.removed)} removed, "
-            f"{todo.unchanged} unchanged"
+            f"{todo.unchanged} unchanged" + (f", {len(todo.kept)} kept (.artctlignore)" if todo.kept else "")
         )
 
 

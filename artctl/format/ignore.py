@@ -43,6 +43,13 @@ class Ignore:
             return True
         return self.spec is not None and self.spec.match_file(relative + "/")
 
+    def covers(self, relative: str) -> bool:
+        """True if a scan leaves ``relative`` out: the file, or a directory above it, matches
+        (the rules alone: for a path that may not exist, such as a version's)."""
+        parts = relative.split("/")
+        above = ("/".join(parts[:i]) + "/" for i in range(1, len(parts)))
+        return self.file(relative) or (self.spec is not None and any(map(self.spec.match_file, above)))
+
 
 NOTHING = Ignore(None)
 

@@ -161,12 +161,19 @@ def is_managed_alias(alias: str) -> bool:
     return alias == LATEST or re.fullmatch(r"v[0-9]+", alias) is not None
 
 
-def validate_custom_alias(alias: str) -> str:
-    """Return a valid, user-settable alias or raise InvalidName."""
+def validate_alias(alias: str) -> str:
+    """Return ``alias`` if it is one an alias can be (``latest``, ``v3``, a custom one), else
+    raise InvalidName."""
     if not isinstance(alias, str) or not _ALIAS.match(alias):
         raise InvalidName(
             f"invalid alias {alias!r}: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
+    return alias
+
+
+def validate_custom_alias(alias: str) -> str:
+    """Return a valid, user-settable alias or raise InvalidName."""
+    validate_alias(alias)
     if is_managed_alias(alias):
         raise InvalidName(f"alias {alias!r} is managed by artctl and cannot be set by hand")
     return alias

@@ -11,7 +11,9 @@ Other extras are the user's: removed only with ``force``; otherwise nothing is c
 caller lists them. A symlink is removed as a link, never followed, and files are written by the
 same code as ``get`` (temporary name, then rename), which refuses to write through a symlinked
 directory: nothing outside DIR is ever touched. ``.artctlignore`` in DIR protects what it
-matches (neither listed nor removed), and a repository inside DIR is skipped.
+matches: neither listed nor removed, nor overwritten — a file of the version at an ignored path
+that DIR already has is *kept* as DIR has it (a version made elsewhere may hold a ``notes.log``
+this DIR ignores and has its own of); a repository inside DIR is skipped.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class CheckoutPlan:
     unchanged: int
     dirs: list[str]  # directories (relative) the version does not need: removed if left empty
     obsolete: list[str] = field(default_factory=list)  # unchanged files of the previous version
+    kept: list[str] = field(default_factory=list)  # the version's paths DIR has but ignores
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +74,7 @@ class CheckoutPlan:
             "remove": self.obsolete,
             "extra": self.extra,
             "unchanged": self.unchanged,
+            "kept": self.kept,
         }
 
 
@@ -91,6 +95,7 @@ class CheckoutDirResult:
             "written": self.written,
             "removed": self.removed,
             "unchanged": self.plan.unchanged,
+            "kept": self.plan.kept,
         }
 
 
@@ -104,14 +109,16 @@ def plan(repo: Repository, ref: str, directory: str | os.PathLike[str]) -> Check
     if not root.exists():
         return CheckoutPlan(record, root.absolute(), entries, [], 0, [])
     root = root.resolve()
-    files, others, dirs = _walk(str(root), load(root))
+    ignore = load(root)
+    files, others, dirs = _walk(str(root), ignore)
     wanted = {e.path for e in entries}
     needed = {p.rsplit("/", i)[0] for p in wanted for i in range(1, p.count("/") + 1)}
     from artctl.ops.worktree_diff import diff_files
 
     regular = [f for f in files if f.path in wanted]
     diff = diff_files(repo, record, regular, root)
-    redo = set(diff.removed) | set(diff.changed)
+    kept = sorted(p for p in diff.removed if ignore.covers(p) and os.path.lexists(root / p))
+    redo = (set(diff.removed) - set(kept)) | set(diff.changed)
     obsolete = _obsolete(repo, root, [f for f in files if f.path not in wanted])
     temps = {f.path: temp_owner(f.path.rpartition("/")[2]) for f in files}
     obsolete |= {p for p, pid in temps.items() if pid is not None and process_gone(pid)}
@@ -123,7 +130,7 @@ def plan(repo: Repository, ref: str, directory: str | os.PathLike[str]) -> Check
     extra += [d + "/" for d in empty]
     leftover = [d for d in dirs if d not in needed]
     write = [e for e in entries if e.path in redo]
-    return CheckoutPlan(record, root, write, sorted(extra), diff.unchanged, leftover, sorted(obsolete))
+    return CheckoutPlan(record, root, write, sorted(extra), diff.unchanged, leftover, sorted(obsolete), kept)
 
 
 def _obsolete(repo: Repository, root: Path, files: list[SourceFile]) -> set[str]:

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from artctl.errors import InvalidInput
+from artctl.format.names import validate_alias, validate_tag
 from artctl.format.records import parse_time
 
 if TYPE_CHECKING:
@@ -33,6 +34,13 @@ class VersionFilter:
     tags: tuple[str, ...] = ()
     metadata: tuple[tuple[str, Any], ...] = field(default=())
     since: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # A value no alias or tag can have is a typo, not a filter that matches nothing.
+        for alias in self.aliases:
+            validate_alias(alias)
+        for tag in self.tags:
+            validate_tag(tag)
 
     @property
     def selects_versions(self) -> bool:

@@ -15,8 +15,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from artctl.base.units import format_duration
-from artctl.errors import InvalidInput, InvalidName
-from artctl.format.names import parse_name
+from artctl.errors import ArtifactNotFound, InvalidInput
+from artctl.format.names import parse_name, parse_project
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
@@ -62,21 +62,14 @@ class TtlApplyResult:
 
 
 def apply_project_ttl(
-    repo: Repository, project: str, ttl: str | None = None, *, dry_run: bool = False
+    repo: Repository, project: str | None = None, ttl: str | None = None, *, dry_run: bool = False
 ) -> TtlApplyResult:
     """Give every live version of ``project`` without a TTL the project's TTL (``ttl``, else
     ``ttl.project.<project>``, else ``ttl.default``), counted from its creation date."""
     from artctl.base.units import ttl_seconds
 
-    project = project.strip("/")
-    try:
-        parse_name(f"{project}/x")  # the project (and entity) parts follow the artifact name rules
-    except InvalidName:
-        raise InvalidName(
-            f"invalid project {project!r}: [entity/]project, each part 1-128 letters, "
-            "digits, '.', '_' or '-', starting with a letter or digit"
-        ) from None
-    seconds = ttl_seconds(ttl) if ttl is not None else repo.project_ttl(project.rsplit("/", 1)[-1])
+    project = _project_of(repo, project)
+    seconds = ttl_seconds(ttl) if ttl is not None else repo.project_ttl(project)
     if seconds is None:
         raise InvalidInput(
             f"project {project} has no default TTL",
@@ -106,3 +99,26 @@ def apply_project_ttl(
                     )
                 )
     return TtlApplyResult(project, format_duration(timedelta(seconds=seconds)) or "", dry_run, changed, kept)
+
+
+def _project_of(repo: Repository, project: str | None) -> str:
+    """The project named (``[entity/]project``, the entity checked) or the default one; it must
+    hold an artifact, so that a mistyped name in a cron job fails instead of changing nothing."""
+    names = repo.names
+    if project is None:
+        if names.project is None:
+            raise InvalidInput(
+                "no project given",
+                hint="give --project P, or set a default project: ARTCTL_PROJECT=P or "
+                "`artctl config core.project P`",
+            )
+        project = names.project
+    else:
+        project = parse_project(project.rstrip("/"), names)
+    if next(repo.registry.iter_artifacts(project), None) is None:
+        known = sorted({parse_name(a.name).project for a in repo.registry.iter_artifacts()})
+        raise ArtifactNotFound(
+            f"project {project} has no artifacts",
+            hint=f"projects here: {', '.join(known)}" if known else "put one with `artctl artifact put`",
+        )
+    return project

@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artctl.errors import InvalidInput
+from artctl.errors import ArtctlError, InvalidInput
+from artctl.format.names import parse_name
 from artctl.format.records import VersionRecord, utcnow
 
 if TYPE_CHECKING:
@@ -29,9 +30,32 @@ def remember(repo: Repository, directory: str | os.PathLike[str], record: Versio
 
 
 def recorded(repo: Repository, directory: str | os.PathLike[str]) -> str | None:
-    """``name:vN`` last placed in ``directory``, or None."""
+    """``name:vN`` last placed in ``directory``, or None. The version is the one recorded (by
+    its manifest), under its collection's name now when that was renamed since, and under its
+    number now when a push or pull renumbered it; None when its collection was deleted and the
+    name reused (its ``vN`` is another version: comparing with it would report nonsense)."""
     row = repo.state.workdir(key(directory))
-    return f"{row[0]}:{row[1]}" if row else None
+    if row is None:
+        return None
+    name, version, manifest = _current_name(repo, row[0]), row[1], row[2]
+    try:
+        record = repo.resolve(f"{name}:{version}", include_deleted=True)
+    except ArtctlError:
+        return f"{name}:{version}"  # gone: the caller says so (not found, deleted)
+    if record.manifest == manifest:
+        return f"{name}:{version}"
+    same = [
+        r for r in repo.registry.versions(parse_name(name), include_deleted=True) if r.manifest == manifest
+    ]
+    return f"{name}:{same[-1].version}" if same else None
+
+
+def _current_name(repo: Repository, name: str) -> str:
+    """``name``, or what ``artifact rename`` made of it (a chain of renames is followed)."""
+    parsed = parse_name(name)
+    if repo.registry.artifact(parsed) is not None:
+        return name
+    return repo.registry.renamed_to(parsed) or name
 
 
 def find(repo: Repository, directory: str | os.PathLike[str]) -> tuple[str, Path] | None:

@@ -49,13 +49,30 @@ def source_of(repo: Repository, record: VersionRecord) -> VersionRecord | None:
     ref = parse_ref(record.link)
     index = version_index(ref.alias)
     registry = repo.registry
-    if registry.artifact(ref.name) is None:
+    name = parse_name(source_name(repo, record.link))
+    if registry.artifact(name) is None:
         return None
-    named = registry.version(ref.name, index) if index is not None else None
+    named = registry.version(name, index) if index is not None else None
     if named is not None and named.manifest == record.manifest:
         return named
-    same = [r for r in registry.versions(ref.name, include_deleted=True) if r.manifest == record.manifest]
+    same = [r for r in registry.versions(name, include_deleted=True) if r.manifest == record.manifest]
     return same[-1] if same else None
+
+
+def source_name(repo: Repository, link: str, seen: dict[str, str] | None = None) -> str:
+    """The collection a link's source is in now: the name in ``link`` (``proj/model:v3``), or
+    the collection's new name when ``artifact rename`` moved it since (a chain is followed), so a
+    rename keeps the source's links, their TTL and deletion rules. ``seen`` caches the answer
+    per name across one pass over many links."""
+    old = link.rsplit(":", 1)[0]
+    if seen is not None and old in seen:
+        return seen[old]
+    registry = repo.registry
+    parsed = parse_name(old)
+    now = old if registry.holder(parsed) is not None else registry.renamed_to(parsed) or old
+    if seen is not None:
+        seen[old] = now
+    return now
 
 
 def iter_links(repo: Repository) -> Iterator[VersionRecord]:
@@ -71,10 +88,13 @@ def links_to(repo: Repository, record: VersionRecord) -> list[VersionRecord]:
     the number in ``link`` may have moved, see ``source_of``)."""
     if record.link is not None:
         return []
+    seen: dict[str, str] = {}
     return [
         r
         for r in iter_links(repo)
-        if r.manifest == record.manifest and r.link is not None and r.link.rsplit(":", 1)[0] == record.name
+        if r.manifest == record.manifest
+        and r.link is not None
+        and source_name(repo, r.link, seen) == record.name
     ]
 
 
@@ -82,9 +102,11 @@ def linked_sources(repo: Repository) -> dict[tuple[str, str], list[str]]:
     """``(source name, manifest)`` → the refs of its live links, for every linked version: one
     pass over the registry collections for listings and bulk checks."""
     out: dict[tuple[str, str], list[str]] = {}
+    seen: dict[str, str] = {}
     for record in iter_links(repo):
         if record.link is not None:
-            out.setdefault((record.link.rsplit(":", 1)[0], record.manifest), []).append(ref_of(record))
+            key = (source_name(repo, record.link, seen), record.manifest)
+            out.setdefault(key, []).append(ref_of(record))
     return out
 
 
@@ -114,8 +136,9 @@ def check_deletable(repo: Repository, records: Sequence[VersionRecord]) -> None:
     wanted = {(r.name, r.manifest): r for r in records if r.link is None}
     if not wanted:
         return
+    seen: dict[str, str] = {}
     for linked in iter_links(repo):
-        source = wanted.get((linked.link.rsplit(":", 1)[0], linked.manifest)) if linked.link else None
+        source = wanted.get((source_name(repo, linked.link, seen), linked.manifest)) if linked.link else None
         if source is not None:
             raise LinkError(
                 f"{ref_of(source)} is linked to {ref_of(linked)}",

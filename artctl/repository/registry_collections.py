@@ -52,14 +52,28 @@ class RegistryCollections(RegistryBase):
         return record
 
     def renamed_to(self, name: ArtifactName) -> str | None:
-        """The collection of ``name``'s project that was once called ``name``, if any (a scan of
-        one project, for an error's hint and for repeating a rename)."""
+        """The live collection that was once called ``name``, if any: ``name``'s project is
+        scanned first (where a rename usually stays), then the others, as a rename may move a
+        collection to another project. Only read where ``name`` is missing (an error's hint,
+        repeating a rename, following a rename from a link or a working directory)."""
         try:
-            siblings = sorted(os.listdir(self.root / name.project))
+            projects = sorted(os.listdir(self.root), key=lambda p: p != name.project)
         except FileNotFoundError:
             return None
+        for project in projects:
+            found = self._renamed_within(project, name)
+            if found is not None:
+                return found
+        return None
+
+    def _renamed_within(self, project: str, name: ArtifactName) -> str | None:
+        """The live collection of ``project`` whose earlier names include ``name``."""
+        try:
+            siblings = sorted(os.listdir(self.root / project))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
         for sibling in siblings:
-            path = self.root / name.project / sibling / "artifact.json"
+            path = self.root / project / sibling / "artifact.json"
             try:
                 record = ArtifactRecord.from_json(loads(path.read_bytes(), str(path)), str(path))
             except (FileNotFoundError, NotADirectoryError):
