@@ -87,7 +87,8 @@ def _get(work: Path, ref: str) -> dict[str, bytes]:
     from artctl.api.repo import Repo
 
     root = work.parent / f"get-{time.monotonic_ns()}"
-    Repo(work).get(ref, root=root, link="copy")
+    with Repo(work) as repo:
+        repo.get(ref, root=root, link="copy")
     try:
         return _tree(root)
     finally:
@@ -99,20 +100,21 @@ def _live(work: Path) -> dict[str, dict[str, bytes]]:
     from artctl.api.repo import Repo
     from artctl.format.names import parse_name
 
-    repo = Repo(work)
-    out = {}
-    for artifact in repo.registry.iter_artifacts():
-        for record in repo.registry.versions(parse_name(artifact.name)):
-            ref = f"{record.name}:{record.version}"
-            out[ref] = _get(work, ref)
-    return out
+    with Repo(work) as repo:  # closed here: the template is copied while the worker lives on
+        refs = [
+            f"{record.name}:{record.version}"
+            for artifact in repo.registry.iter_artifacts()
+            for record in repo.registry.versions(parse_name(artifact.name))
+        ]
+    return {ref: _get(work, ref) for ref in refs}
 
 
 def _aliases(work: Path, name: str) -> dict[str, str]:
     from artctl.api.repo import Repo
     from artctl.format.names import parse_name
 
-    return Repo(work).registry.aliases(parse_name(name))
+    with Repo(work) as repo:
+        return repo.registry.aliases(parse_name(name))
 
 
 # -- put ------------------------------------------------------------------------------------------
@@ -394,7 +396,8 @@ def _cases() -> list[tuple[str, str]]:
 def _assert_consistent(work: Path, before: dict[str, dict[str, bytes]]) -> None:
     from artctl.api.repo import Repo
 
-    verify = Repo(work).verify()
+    with Repo(work) as repo:
+        verify = repo.verify()
     assert verify.ok, verify.problems
     now = _live(work)
     for ref, files in before.items():
@@ -421,7 +424,8 @@ def _assert_no_debris(work: Path) -> None:
     from artctl.api.repo import Repo
     from artctl.ops.gc import gc
 
-    plan = gc(Repo(work), dry_run=True, grace_period=0)
+    with Repo(work) as repo:
+        plan = gc(repo, dry_run=True, grace_period=0)
     assert (plan.manifests, plan.objects, plan.packs_deleted, plan.temp_files) == (0, 0, 0, 0), plan
 
 

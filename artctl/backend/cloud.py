@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from artctl.backend.base import DEFAULT_JOBS, MAX_RECORD_BYTES, Backend, FileStat, too_large
+from artctl.backend.clients import shared_filesystem
 from artctl.backend.endpoint import CONNECT_TIMEOUT_SECONDS, probe_endpoint
 from artctl.backend.guard import guard, http_status, names_error, short
 from artctl.base import extras  # sets gcsfs' environment before anything can import gcsfs
@@ -95,7 +96,8 @@ class FsspecBackend(Backend):
 
     @property
     def fs(self) -> Any:
-        """The one fsspec filesystem of this backend, made on first use.
+        """The one fsspec filesystem of this backend, made on first use (and shared with every
+        other backend of this process on the same configuration: :mod:`artctl.backend.clients`).
 
         Made under a lock: threads that touch a new backend at once (a reader's pack-index
         prefetch and its registry read, a pool of transfers) share one client — each filesystem
@@ -123,7 +125,9 @@ class FsspecBackend(Backend):
         probe_endpoint(self.url, self.protocol, self.options, self.connect_timeout)
         with guard(self.url, "opening the remote"):
             try:
-                return extras.filesystem(self.protocol, **self.options)
+                return shared_filesystem(
+                    self.protocol, self.options, lambda: extras.filesystem(self.protocol, **self.options)
+                )
             except (ImportError, ValueError) as exc:
                 if isinstance(exc, ArtctlError):
                     raise

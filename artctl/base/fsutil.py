@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from artctl.base.processes import process_gone
 from artctl.errors import ArtctlError
 
 
@@ -102,25 +103,12 @@ def remove_dead_temps(directory: Path) -> int:
     removed = 0
     for name in names:
         match = _OWNED.match(name)
-        if match is None or match.group(1) != host or _alive(int(match.group(2))):
+        if match is None or match.group(1) != host or not process_gone(int(match.group(2))):
             continue
         with contextlib.suppress(FileNotFoundError, PermissionError):
             os.unlink(directory / name)
             removed += 1
     return removed
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (a zombie counts: its parent may still act for it)."""
-    if pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
 
 
 def atomic_write_bytes(
@@ -243,16 +231,6 @@ def local_disk_full(exc: OSError, directory: Path, what: str) -> ArtctlError | N
             hint=DISK_FULL_HINT,
         )
     return None
-
-
-def human_size(n: int | float) -> str:
-    """``1536`` → ``1.5 KiB``: sizes as people read them."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
 
 
 def copy_target_in(directory: Path) -> Path:

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from artctl.base.units import human_size
+
 Progress = Callable[[int, int], None]
 
 
@@ -61,8 +63,6 @@ class ProgressState:
 
     def describe(self) -> str:
         """``3/10 files, 1.5/4.0 MiB (37%), 1.2 MiB/s``: sizes and rate in the same units."""
-        from artctl.base.fsutil import human_size
-
         files = (
             f"{self.files}/{self.total_files} files"
             if self.total_files is not None
@@ -82,8 +82,6 @@ class ProgressState:
 
 def _pair(done: int, total: int) -> str:
     """``1.5/4.0 MiB``, or ``512.0 KiB/4.0 MiB`` when the two need different units."""
-    from artctl.base.fsutil import human_size
-
     a, b = human_size(done), human_size(total)
     unit_a, unit_b = a.rsplit(" ", 1)[1], b.rsplit(" ", 1)[1]
     return f"{a.rsplit(' ', 1)[0]}/{b}" if unit_a == unit_b else f"{a}/{b}"

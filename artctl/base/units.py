@@ -83,3 +83,13 @@ def ttl_seconds(ttl: str | timedelta | None) -> int | None:
     if delta.total_seconds() > MAX_DURATION_SECONDS:
         raise InvalidInput("TTL is too long: at most 1000 years")
     return int(delta.total_seconds())
+
+
+def human_size(n: int | float) -> str:
+    """``1536`` → ``1.5 KiB``: sizes as people read them."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
+from artctl.base.units import human_size
 from artctl.cli.common import (
     emit_put_result,
     get_output,
-    human_size,
     json_option,
     link_option,
     open_repo,

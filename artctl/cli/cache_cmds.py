@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from artctl.cli.common import get_output, human_size, json_option, open_repo
+from artctl.base.units import human_size
+from artctl.cli.common import get_output, json_option, open_repo
 
 
 def _repo_or_none():

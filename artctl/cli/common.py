@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from artctl.base.units import human_size
 from artctl.cli.output import Output
 
 if TYPE_CHECKING:
@@ -80,12 +81,6 @@ def link_option(func: F) -> F:
         help="How files are placed: auto (reflink, else copy; default), copy, reflink, "
         "hardlink (read-only objects), symlink.",
     )(func)
-
-
-def human_size(n: int) -> str:
-    from artctl.base.fsutil import human_size as _h
-
-    return _h(n)
 
 
 def emit_put_result(result: Any) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from artctl.cli.common import emit_put_result, get_output, human_size, json_option, open_repo, run_option
+from artctl.base.units import human_size
+from artctl.cli.common import emit_put_result, get_output, json_option, open_repo, run_option
 from artctl.cli.complete import ArtifactTypeType, NameType, PathOrURIType, RemoteType
 
 _ID_HELP = "Id shared by every writer of this version (e.g. the CI pipeline or Slurm job id)."

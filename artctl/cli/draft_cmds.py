@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from artctl.base.units import human_size
 from artctl.cli.common import (
     emit_put_result,
     get_output,
-    human_size,
     json_option,
     open_repo,
     run_option,

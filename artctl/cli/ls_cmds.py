@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from artctl.base.units import human_size
 from artctl.cli.artifact_cmds import _escape, artifact_group
-from artctl.cli.common import get_output, human_size, json_option, open_repo, short_time
+from artctl.cli.common import get_output, json_option, open_repo, short_time
 from artctl.cli.complete import ArtifactTypeType, ProjectOrNameType
 
 if TYPE_CHECKING:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from artctl.cli.common import closed_at_end, get_output, human_size, json_option, open_repo
+from artctl.base.units import human_size
+from artctl.cli.common import closed_at_end, get_output, json_option, open_repo
 from artctl.cli.complete import RemoteOrRefType, RemoteType
 
 if TYPE_CHECKING:

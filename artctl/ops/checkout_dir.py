@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from artctl.base.processes import process_gone
 from artctl.errors import Conflict, InvalidInput
 from artctl.format.ignore import Ignore, load
 from artctl.format.manifest import Entry
 from artctl.format.records import VersionRecord
 from artctl.ops.get import check_references, materialize
 from artctl.ops.ingest import SourceFile
-from artctl.ops.safe_place import process_gone, temp_owner
+from artctl.ops.safe_place import temp_owner
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository

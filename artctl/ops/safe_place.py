@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from artctl.base.crashpoints import crash_point, declare
+from artctl.base.processes import process_gone
 from artctl.errors import InvalidInput, UnsafePath
 
 GET_FILE_PLACED = declare(
@@ -75,19 +76,6 @@ def temp_owner(name: str) -> int | None:
     """The pid of the process whose temporary file ``name`` is, or None if it is not one."""
     match = _TMP_NAME.match(name)
     return int(match.group(1)) if match else None
-
-
-def process_gone(pid: int) -> bool:
-    """True when no process ``pid`` exists (its temporary files can only be debris)."""
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # EPERM: it exists, owned by someone else
-        return False
-    return False
 
 
 def remove_stale_temps(directories: Iterable[str]) -> int:

@@ -4,7 +4,7 @@ process that owns a run is still alive (a ``running`` run whose process is gone 
 
 from __future__ import annotations
 
-import os
+from artctl.base.processes import process_gone
 
 
 def hostname() -> str:
@@ -28,38 +28,13 @@ def git_commit(cwd: str) -> str | None:
     return commit if out.returncode == 0 and len(commit) == 40 else None
 
 
-def process_gone(pid: int, since: str) -> bool:
-    """Whether process ``pid`` no longer runs here: no such process, a zombie, or a process that
-    started after ``since`` (the pid was reused by another program)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass  # alive, another user's
-    except (OSError, OverflowError):
-        return False
-    started = _process_start(pid)
-    if started is None:
-        return False  # not Linux, or it vanished meanwhile: say nothing we cannot tell
-    state, start_time = started
-    if state == "Z":
-        return True
+def run_process_gone(pid: int, started_at: str) -> bool:
+    """Whether the process of a run that started at ``started_at`` (a record's time) no longer
+    runs here: no such process, a zombie, or a reused pid (:func:`process_gone`)."""
     from artctl.format.records import parse_time
 
     try:
-        return start_time > parse_time(since).timestamp() + 2  # /proc's clock: ~1 s precision
+        running_at = parse_time(started_at).timestamp()
     except ValueError:
         return False
-
-
-def _process_start(pid: int) -> tuple[str, float] | None:
-    """``(state letter, start time as a Unix timestamp)`` of a process, from Linux's /proc."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        with open("/proc/stat", encoding="ascii") as fh:
-            boot = next(float(line.split()[1]) for line in fh if line.startswith("btime "))
-        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError, StopIteration):
-        return None
+    return process_gone(pid, running_at=running_at)

@@ -13,7 +13,7 @@ from typing import Any
 from artctl.errors import RepositoryFormatError
 from artctl.format.records import RESTORE_HINT, check_time
 from artctl.format.user_json import json_problem
-from artctl.repository.run_host import hostname, process_gone
+from artctl.repository.run_host import hostname, run_process_gone
 
 RUN_STATES = ("running", "finished", "failed")
 #: Shown, never stored: a ``running`` run whose process is gone from this host (killed, out of
@@ -79,7 +79,7 @@ class RunRecord:
             self.status == "running"
             and self.pid
             and self.host == hostname()
-            and process_gone(self.pid, self.started_at)
+            and run_process_gone(self.pid, self.started_at)
         ):
             return CRASHED
         return self.status

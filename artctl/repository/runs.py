@@ -20,7 +20,7 @@ from artctl.base.fsutil import atomic_write_bytes, create_exclusive
 from artctl.errors import InvalidInput, InvalidName, RunError
 from artctl.format.records import dumps, loads, utcnow
 from artctl.format.user_json import check_plain_json
-from artctl.repository.run_host import git_commit, hostname, process_gone
+from artctl.repository.run_host import git_commit, hostname
 from artctl.repository.run_records import CRASHED, RUN_STATES, RunRecord, VersionLink
 
 if TYPE_CHECKING:
@@ -35,7 +35,6 @@ __all__ = [
     "VersionLink",
     "git_commit",
     "new_run_id",
-    "process_gone",
 ]
 
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"

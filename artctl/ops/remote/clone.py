@@ -10,6 +10,7 @@ from typing import Any
 from artctl.backend.url import split_url
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.fsutil import fsync_dir
+from artctl.base.processes import process_gone
 from artctl.errors import ArtctlError, InvalidInput
 from artctl.format.layout import DIRNAME
 from artctl.ops.remote.config import add_remote, check_backend, check_options, open_storage
@@ -49,8 +50,6 @@ def remove_stale_clones(target: Path) -> int:
     """Remove staging directories of clones into ``target`` whose process is gone; count them."""
     import re
     import shutil
-
-    from artctl.ops.safe_place import process_gone
 
     pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)-[0-9a-f]{{8}}{re.escape(_CLONE_SUFFIX)}$")
     removed = 0

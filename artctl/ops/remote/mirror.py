@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.locks import mirror_exclusive
+from artctl.base.processes import process_gone
 from artctl.errors import ArtctlError, RemoteError
 from artctl.format.layout import CONFIG_FILE, REMOTES, journal_key, sync_base_key
 from artctl.format.names import ArtifactName, parse_name
@@ -154,8 +155,6 @@ class Mirror:
     def recover(self) -> bool:
         """After a command killed on this mirror (a session file of a dead process), forget the
         whole registry (the next refresh brings back what the remote has); True when it did."""
-        from artctl.ops.safe_place import process_gone
-
         sessions = self.repository.root.parent / SESSIONS_DIR
         dead = [m for m in sessions.glob("*-*") if process_gone(int(m.name.split("-", 1)[0]))]
         if not dead:
