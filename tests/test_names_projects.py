@@ -122,6 +122,33 @@ def test_default_project_applies_to_bare_names_in_python(cli, repo_dir: Path) ->
     assert artctl.Api(overrides={"project": "other"}).artifact_exists("mnist") is False
 
 
+def test_wandb_surfaces_without_any_project_use_uncategorized(cli, repo_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """W&B's ``wandb.init(project=None)`` with no project anywhere runs in ``uncategorized``;
+    so do ``artifact.save()``'s ``auto`` run and the bare names used, logged and linked inside
+    the run. A default project (``core.project``) and an explicit ``project=`` still win."""
+    draft = artctl.Artifact("mnist", "dataset")
+    with draft.new_file("a.txt") as fh:
+        fh.write("1")
+    draft.save()  # outside a run: it raised "has no project"
+    assert draft.qualified_name == "uncategorized/mnist:v0"
+    assert draft.logged_by().job_type == "auto" and draft.logged_by().project == "uncategorized"
+    with artctl.init(job_type="train") as run:
+        assert run.project == "uncategorized"
+        assert run.use_artifact("mnist").qualified_name == "uncategorized/mnist:v0"
+        model = artctl.Artifact("model", "model")
+        with model.new_file("w.bin") as fh:
+            fh.write("w")
+        linked = run.link_artifact(model, "best-models")
+    assert model.qualified_name == "uncategorized/model:v0"
+    assert linked.qualified_name == "uncategorized/best-models:v0"
+    assert "uncategorized/mnist" in cli.ok("artifact", "ls", "uncategorized").stdout
+    cli.ok("config", "core.project", "vision")
+    with artctl.init(job_type="train") as run:
+        assert run.project == "vision"
+    with artctl.init(project="audio", job_type="train") as run:
+        assert run.project == "audio"
+
+
 # -- 3. rename: every version, alias and run link, whole or not at all --------------------------------
 def _collection_with_a_run(cli, repo_dir: Path) -> str:  # type: ignore[no-untyped-def]
     """``p/m`` (model, v0 and v1, alias ``best`` on v0) used by a finished run; return its id."""

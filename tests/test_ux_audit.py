@@ -276,17 +276,11 @@ def test_verify_reports_every_damaged_record_instead_of_stopping(cli, repo_dir: 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are Python 3.11+")
 def test_a_python_scripts_traceback_shows_the_hint(repo_dir: Path) -> None:
-    """The overview's first snippet without a project: the script's traceback says what to do,
-    as the CLI's `hint:` line does (the hint was only on the exception object)."""
-    (repo_dir / "my-dataset.txt").write_text("rows\n")
-    script = repo_dir / "log.py"
-    script.write_text(
-        "import artctl as wandb\n"
-        "run = wandb.init(job_type='dataset-creation')\n"
-        "artifact = wandb.Artifact('my-dataset', type='dataset')\n"
-        "artifact.add_file('my-dataset.txt')\n"
-        "run.log_artifact(artifact)\n"
-    )
+    """A bare name where W&B too needs a project (``Api().artifact``, no default project): the
+    script's traceback says what to do, as the CLI's `hint:` line does (the hint was only on
+    the exception object)."""
+    script = repo_dir / "read.py"
+    script.write_text("import artctl as wandb\nwandb.Api().artifact('my-dataset:latest')\n")
     done = subprocess.run(
         [sys.executable, str(script)], cwd=repo_dir, env=cli_env(), capture_output=True, text=True, timeout=60
     )
@@ -296,8 +290,13 @@ def test_a_python_scripts_traceback_shows_the_hint(repo_dir: Path) -> None:
     assert lines[error + 1].startswith("hint: write PROJECT/my-dataset, or set a default project")
 
 
-def test_wandb_style_bare_names_get_a_hint_and_artctl_project(cli, repo_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The guide's ``with wandb.init() as run: wandb.Artifact("artifact_name", …)`` needs a project."""
+def test_wandb_style_bare_names_fall_back_to_uncategorized_in_runs_only(
+    cli, repo_dir: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The guide's ``with wandb.init() as run: wandb.Artifact("artifact_name", …)`` needs no
+    project: as in W&B, the run's project is ``uncategorized`` (it raised "has no project").
+    The CLI, ``Repo.put`` and ``Api()`` keep refusing a bare name without a default project;
+    ``ARTCTL_PROJECT`` is the default everywhere."""
     import pytest
 
     import artctl
@@ -307,11 +306,15 @@ def test_wandb_style_bare_names_get_a_hint_and_artctl_project(cli, repo_dir: Pat
     with artctl.init(job_type="upload") as run:
         art = artctl.Artifact("artifact_name", "dataset")
         art.add_file(repo_dir / "f.txt")
-        with pytest.raises(InvalidName, match="has no project") as info:
-            run.log_artifact(art)
-        assert "PROJECT/artifact_name" in (info.value.hint or "")
+        run.log_artifact(art)
+    assert run.project == "uncategorized" and art.qualified_name == "uncategorized/artifact_name:v0"
     result = cli.fails("artifact", "put", "f.txt", "--name", "mnist", "--type", "t", code=2)
     assert "has no project" in result.stderr and "hint: write PROJECT/mnist" in result.stderr
+    with pytest.raises(InvalidName, match="has no project"):
+        artctl.Repo().put(repo_dir / "f.txt", name="mnist", type="t")
+    with pytest.raises(InvalidName, match="has no project") as info:
+        artctl.Api().artifact("artifact_name")  # W&B's Api: the path names the project
+    assert "PROJECT/artifact_name" in (info.value.hint or "")
     monkeypatch.setenv("ARTCTL_PROJECT", "envp")
     with artctl.init(job_type="upload") as run:
         art = artctl.Artifact("artifact_name", "dataset")

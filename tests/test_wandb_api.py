@@ -273,7 +273,7 @@ def test_collections_types_and_existence(repo_dir: Path) -> None:
 
 
 def test_save_outside_a_run_refuses_bad_input_before_creating_a_run(repo_dir: Path) -> None:
-    """A draft that cannot be logged (type clash, no project, no files) leaves no failed run."""
+    """A draft that cannot be logged (type clash, bad project, no files) leaves no failed run."""
     from artctl.errors import Conflict
 
     _log("p/ds", {"a.txt": "1"})
@@ -286,8 +286,8 @@ def test_save_outside_a_run_refuses_bad_input_before_creating_a_run(repo_dir: Pa
     bare = artctl.Artifact("ds", "dataset")
     with bare.new_file("a.txt") as fh:
         fh.write("2")
-    with pytest.raises(InvalidName, match="has no project"):
-        bare.save()
+    with pytest.raises(InvalidName, match="invalid project"):
+        bare.save(project="no such/project/x")
     with pytest.raises(InvalidInput, match="no files"):
         artctl.Artifact("p/empty", "dataset").save()
     assert [r.id for r in artctl.Api().runs()] == [auto.id]

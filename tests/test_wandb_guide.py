@@ -3,7 +3,8 @@
 One test per code snippet of the guide that needs no hosted W&B app, each run verbatim with
 ``import artctl as wandb``: placeholders (``<example>``, ``entity/project/run_id``, file paths)
 are filled in; where the guide's own code is broken (an undefined variable) the fix is marked
-``# guide:``. A bare artifact name needs a project: ``ARTCTL_PROJECT`` plays ``WANDB_PROJECT``.
+``# guide:``. A snippet that names no project runs as in W&B: its run's project is
+``uncategorized``; where ``Api()`` reads a bare name, ``ARTCTL_PROJECT`` plays ``WANDB_PROJECT``.
 Each test then asserts what the guide says the snippet does.
 """
 
@@ -313,8 +314,7 @@ def test_use_latest(bikes: Path) -> None:
     assert (bikes / "artifacts" / "bike-dataset:v0" / "bike.png").read_text() == "bike"
 
 
-def test_single_run_inside(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ARTCTL_PROJECT", "proj")
+def test_single_run_inside(repo_dir: Path) -> None:
     (repo_dir / "image1.png").write_text("1")
     import artctl as wandb
 
@@ -328,9 +328,8 @@ def test_single_run_inside(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert artifact.name == "artifact_name:v0" and artifact.logged_by().id == run.id
 
 
-def test_single_run_outside_creates_a_run(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_single_run_outside_creates_a_run(repo_dir: Path) -> None:
     """ "W&B creates a run when you log an artifact outside of a run": a finished ``auto`` run."""
-    monkeypatch.setenv("ARTCTL_PROJECT", "proj")
     (repo_dir / "image1.png").write_text("1")
     import artctl as wandb
 
@@ -342,11 +341,10 @@ def test_single_run_outside_creates_a_run(repo_dir: Path, monkeypatch: pytest.Mo
 
     (auto,) = _runs("auto")
     assert artifact.logged_by().id == auto.id and auto.record.status == "finished"
-    assert auto.project == "proj" and wandb.run is None
+    assert auto.project == "uncategorized" and wandb.run is None  # W&B's default project
 
 
-def test_distributed_runs(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ARTCTL_PROJECT", "proj")
+def test_distributed_runs(repo_dir: Path) -> None:
     for i in (1, 2, 3):
         (repo_dir / f"image{i}.png").write_text(str(i))
     import artctl as wandb
@@ -440,7 +438,6 @@ def test_track_an_s3_prefix_and_use_it(
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
     monkeypatch.setenv("AWS_S3_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("ARTCTL_PROJECT", "proj")
     fs = s3_server.filesystem()
     for i in range(3):
         fs.pipe_file(f"{s3_bucket}/datasets/mnist/{i}.png", b"digit %d" % i)
@@ -468,7 +465,6 @@ def test_reference_artifact_for_private_buckets(
 ) -> None:
     for key, value in s3_server.env.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("ARTCTL_PROJECT", "proj")
     s3_server.filesystem().pipe_file(f"{s3_bucket}/animals/cat.jpg", b"meow")
     import artctl as wandb
 
@@ -480,10 +476,7 @@ def test_reference_artifact_for_private_buckets(
     assert [(f.path, f.ref) for f in artifact.files()] == [("cat.jpg", f"{s3_bucket}/animals/cat.jpg")]
 
 
-def test_track_a_mounted_filesystem_and_use_it(
-    repo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ARTCTL_PROJECT", "proj")
+def test_track_a_mounted_filesystem_and_use_it(repo_dir: Path, tmp_path: Path) -> None:
     mount = make_tree(tmp_path / "mount", {"datasets/mnist/0.png": "zero", "datasets/mnist/1.png": "one"})
     import artctl as wandb
 
@@ -503,14 +496,11 @@ def test_track_a_mounted_filesystem_and_use_it(
     # The version is a snapshot: the bytes downloaded once are kept, so overwriting the file
     # afterwards does not change (or break) what the version gives back.
     (mount / "datasets/mnist/1.png").write_text("overwritten")
-    again = wandb.Api().artifact("proj/mnist:v0").download(root="again")
+    again = wandb.Api().artifact("uncategorized/mnist:v0").download(root="again")
     assert (Path(again) / "1.png").read_text() == "one"
 
 
-def test_log_a_model_on_a_mounted_filesystem(
-    repo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ARTCTL_PROJECT", "proj")
+def test_log_a_model_on_a_mounted_filesystem(repo_dir: Path, tmp_path: Path) -> None:
     mount = make_tree(tmp_path / "mount", {"cnn/my_model.h5": "weights"})
     import artctl as wandb
 
@@ -682,8 +672,7 @@ def test_no_ttl_for_a_model_linked_to_the_registry(my_model: Path) -> None:
 
 
 # -- 8. Lineage ----------------------------------------------------------------------------------
-def test_walk_the_graph(repo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ARTCTL_PROJECT", "proj")
+def test_walk_the_graph(repo_dir: Path) -> None:
     (repo_dir / "image1.png").write_text("1")
     import artctl as wandb
 
@@ -730,3 +719,119 @@ def test_tutorial(workdir: Path) -> None:
 
     assert (Path(artifact_dir) / "dataset.h5").read_bytes() == b"bicycles"
     assert artifact.used_by()[0].id == run.id
+
+
+# -- Zero set-up: the snippets as scripts, with no project anywhere -------------------------------
+#: The overview's quickstart, the tutorial and the lineage page, verbatim; lines after ``# test:``
+#: only report what the snippet returned.
+_SCRIPTS = {
+    "overview_log.py": """\
+run = wandb.init(job_type="dataset-creation")
+artifact = wandb.Artifact('my-dataset', type='dataset')
+artifact.add_file('my-dataset.txt')
+run.log_artifact(artifact)
+""",
+    "overview_use.py": """\
+run = wandb.init(job_type="model-training")
+artifact = run.use_artifact('my-dataset:latest')
+artifact_dir = artifact.download()
+# test:
+print(artifact_dir)
+""",
+    "overview_new_version.py": """\
+run = wandb.init(job_type="dataset-creation")
+artifact = wandb.Artifact('my-dataset', type='dataset')
+# Imagine more lines of text were added to this text file:
+artifact.add_file('my-dataset.txt')
+# Log that artifact, and we identify the changed file
+run.log_artifact(artifact)
+# Now you have a new version of the artifact, tracked in W&B
+""",
+    "tutorial.py": """\
+# Create a W&B Run. Here we specify 'dataset' as the job type since this example
+# shows how to create a dataset artifact.
+run = wandb.init(project="artifacts-example", job_type="upload-dataset")
+artifact = wandb.Artifact(name="bicycle-dataset", type="dataset")  # guide: in prose only
+# Add a file to the artifact's contents
+artifact.add_file(local_path="dataset.h5")
+# Save the artifact version to W&B and mark it
+# as the output of this run
+run.log_artifact(artifact)
+# Create a W&B Run. Here we specify 'training' for 'type'
+# because we will use this run to track training.
+run = wandb.init(project="artifacts-example", job_type="training")
+# Query W&B for an artifact and mark it as input to this run
+artifact = run.use_artifact("bicycle-dataset:latest")
+# Download the artifact's contents
+artifact_dir = artifact.download()
+""",
+    "lineage.py": """\
+with wandb.init() as run:
+    artifact = wandb.Artifact("artifact_name", "artifact_type")
+    # Add Files and Assets to the artifact using
+    # `.add`, `.add_file`, `.add_dir`, and `.add_reference`
+    artifact.add_file("image1.png")
+    run.log_artifact(artifact)
+# Walk up and down the graph from an artifact:
+producer_run = artifact.logged_by()
+consumer_runs = artifact.used_by()
+# test:
+print(producer_run.project, producer_run.id == run.id, len(consumer_runs))
+""",
+}
+
+
+def test_snippets_without_a_project_run_as_scripts_with_zero_set_up(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    """``python script.py`` with ``import artctl as wandb`` in an empty directory: no
+    ``artctl init``, no ``ARTCTL_PROJECT``, no ``core.project``. As in W&B, runs without a
+    project are in ``uncategorized`` (the log raised "has no project"), silently (W&B names the
+    project in its run banner; artctl prints none), and the CLI lists what they logged."""
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+
+    env = cli_env()
+    assert not {"ARTCTL_PROJECT", "ARTCTL_DIR", "ARTCTL_CORE_PROJECT"} & set(env)
+    make_tree(workdir, {"my-dataset.txt": "rows 1\n", "dataset.h5": "bicycles", "image1.png": "png"})
+    out: dict[str, str] = {}
+    stderr = ""
+    for name in (
+        "overview_log.py",
+        "overview_use.py",
+        "overview_new_version.py",
+        "tutorial.py",
+        "lineage.py",
+    ):
+        if name == "overview_new_version.py":
+            (workdir / "my-dataset.txt").write_text("rows 1\nrows 2\n")  # "more lines were added"
+        (workdir / name).write_text("import artctl as wandb\n" + _SCRIPTS[name])
+        done = subprocess.run(
+            [sys.executable, name], cwd=workdir, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, (name, done.stderr)
+        out[name], stderr = done.stdout, stderr + done.stderr
+    # The repository's creation is said once; the fallback to "uncategorized" adds nothing.
+    assert (
+        stderr == f"artctl: created a repository in {workdir / '.artifacts'} (no .artifacts/ here or above)\n"
+    )
+    assert (Path(out["overview_use.py"].strip()) / "my-dataset.txt").read_text() == "rows 1\n"
+    assert out["lineage.py"].split() == ["uncategorized", "True", "0"]
+
+    listed = cli.ok("artifact", "ls", "uncategorized", "--json").json()
+    assert [(a["name"], a["versions"]) for a in listed] == [
+        ("uncategorized/artifact_name", 1),
+        ("uncategorized/my-dataset", 2),
+    ]
+    versions = cli.ok("artifact", "ls", "uncategorized/my-dataset", "--json").json()
+    assert [(v["version"], v["size"]) for v in versions] == [("v0", 7), ("v1", 14)]
+    tutorial = cli.ok("artifact", "ls", "artifacts-example", "--json").json()
+    assert [a["name"] for a in tutorial] == ["artifacts-example/bicycle-dataset"]
+    runs = cli.ok("run", "ls", "--json").json()
+    assert {r["job_type"]: r["project"] for r in runs} == {
+        "dataset-creation": "uncategorized",
+        "model-training": "uncategorized",
+        "upload-dataset": "artifacts-example",
+        "training": "artifacts-example",
+        "job": "uncategorized",
+    }

@@ -12,7 +12,6 @@ the editable fields' types are ``artifact_fields``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -252,15 +251,17 @@ class Artifact(Staging, Saving, LocalFiles, RegistryLinks, Lineage):
         """Log a draft as a version, or persist a saved version's edited fields and aliases.
 
         As in W&B, a draft saved inside an active run (``artctl.init()``) is logged by that run;
-        outside one, a run of job type ``auto`` is created to log it.
+        outside one, a run of job type ``auto`` is created to log it, in ``project``, else the
+        default project, else ``uncategorized`` (``artctl.init``'s rule: a bare name needs no
+        set-up).
         """
         if self._record is None:
-            project = project or os.environ.get("ARTCTL_PROJECT") or None
             run = active_run()
             if run is not None and (self._repository is None or self._repository.root == run.repo.root):
                 run.log_artifact(self)
                 return self
-            name = self._check_committable(self._repo(), project)
+            names = self._repo().names
+            name = self._check_committable(self._repo(), names.run_project(project))
             with (
                 self._repo().published(),
                 start_run(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from artctl.api.artifact_fields import AliasList, validate_tags
 from artctl.api.repo import Repo
 from artctl.errors import InvalidInput
-from artctl.format.names import LATEST, NameScope, check_entity, parse_name, parse_project, parse_ref
+from artctl.format.names import LATEST, NameScope, check_entity, parse_name, parse_ref
 from artctl.repository.commit import link_of
 from artctl.repository.runs import RunRecord
 
@@ -291,9 +291,12 @@ def start_run(
     tags: Sequence[str] | None = None,
     notes: str | None = None,
 ) -> Run:
-    """Create a run record after checking every argument (the active run is left alone)."""
+    """Create a run record after checking every argument (the active run is left alone).
+
+    Its project is ``project``, else the default one, else ``uncategorized`` (as in W&B; see
+    :meth:`NameScope.run_project`): bare names the run logs or uses live there."""
     names = repo.names
-    project = parse_project(project, names) if project is not None else names.project
+    project = names.run_project(project)
     if entity is not None:
         check_entity(entity, names)  # another owner's entity is refused
     if group is not None and (not isinstance(group, str) or not group):

@@ -27,8 +27,9 @@ def init(
 
     The repository is the one around ``dir`` (default: the working directory), created as
     ``./.artifacts`` when there is none (see :mod:`artctl.api.workspace`). ``project`` defaults to
-    ``$ARTCTL_PROJECT``, else ``core.project``: bare artifact names logged or used by the run live
-    in it. ``entity`` must be the repository's (``core.entity``) when that is set.
+    ``$ARTCTL_PROJECT``, else ``core.project``, else W&B's ``uncategorized``: bare artifact names
+    logged or used by the run live in it. ``entity`` must be the repository's (``core.entity``)
+    when that is set.
     """
     run = start_run(
         open_repo(dir),

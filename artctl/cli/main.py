@@ -28,7 +28,7 @@ COMMAND_SUFFIX = "_cmds"
 EPILOG = """\b
 Exit codes: 0 success, 1 operation failed, 2 usage error, 130 interrupted.
 Environment: ARTCTL_DIR (repository), ARTCTL_REPO (like --repo), ARTCTL_RUN (run to link),
-ARTCTL_DEBUG=1 (tracebacks).
+ARTCTL_PROJECT (default project of bare names), ARTCTL_DEBUG=1 (tracebacks).
 """
 
 

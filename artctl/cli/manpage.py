@@ -37,6 +37,10 @@ ROOT_EXTRA = {
             "(a remote through its metadata mirror in the user cache)",
         ),
         ("ARTCTL_RUN", "run id that put and get link what they log or use to"),
+        (
+            "ARTCTL_PROJECT",
+            "the default project of bare artifact names (W&B's WANDB_PROJECT), over core.project",
+        ),
         ("ARTCTL_DEBUG", "set to 1 to show tracebacks and timings (like --debug)"),
         ("ARTCTL_UI_TOKEN", "the access token artctl ui requires (default: a new random one each start)"),
         ("ARTCTL_<KEY>", "configuration override, e.g. ARTCTL_CORE_LINK for core.link; see artctl-config(1)"),

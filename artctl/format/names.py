@@ -9,7 +9,10 @@ one entity (``core.entity``), so ``alice/proj/mnist`` in alice's repository is `
 and another entity's path is an error naming both. With ``core.entity`` unset the repository's
 owner is unknown and any entity prefix is accepted (W&B scripts run unchanged). A bare name
 (``mnist``) lives in the default project (``ARTCTL_PROJECT`` / ``core.project``). Both defaults
-travel as one :class:`NameScope`, which every parse of a user's name is given.
+travel as one :class:`NameScope`, which every parse of a user's name is given. Without a default
+a bare name is an error, except in the W&B-style run surfaces (``artctl.init()``,
+``Artifact.save()``), whose runs fall back to W&B's project ``uncategorized``
+(:meth:`NameScope.run_project`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ _PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 _ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _VERSION = re.compile(r"v(0|[1-9][0-9]{0,8})\Z")
 LATEST = "latest"
+#: W&B's project of a run started with no project anywhere (``wandb.init()`` with none set).
+UNCATEGORIZED = "uncategorized"
 NAME_RULE = (
     "names are [entity/]project/name; each part 1-128 letters, digits, '.', '_' or '-', "
     "starting with a letter or digit"
@@ -61,6 +66,16 @@ class NameScope:
     def with_defaults(self, entity: str | None = None, project: str | None = None) -> NameScope:
         """This scope with a caller's own defaults on top (``Api(overrides=…)``, ``init(project=)``)."""
         return NameScope(entity or self.entity, project or self.project)
+
+    def run_project(self, project: str | None = None) -> str:
+        """The project of a W&B-style run (``artctl.init``, the ``auto`` run of
+        ``Artifact.save()``): ``project`` (``[entity/]project``, checked), else the default
+        project, else ``uncategorized`` — W&B needs no project, so neither do its surfaces.
+        The CLI and ``Repo.put`` keep refusing a bare name without a default (it is a typo there
+        more often than a wish)."""
+        if project is not None:
+            return parse_project(project, self)
+        return self.project or UNCATEGORIZED
 
 
 @dataclass(frozen=True)
@@ -121,7 +136,7 @@ def parse_name(text: str, scope: NameScope | str | None = None) -> ArtifactName:
         raise InvalidName(
             f"artifact name {text!r} has no project: {NAME_RULE}",
             hint=f"write PROJECT/{text}, or set a default project: ARTCTL_PROJECT=P, "
-            "`artctl config core.project P`, or in Python artctl.init(project=...)",
+            "`artctl config core.project P`, or in Python Api(overrides={'project': P})",
         )
     raise InvalidName(f"invalid artifact name {text!r}: {NAME_RULE}")
 
