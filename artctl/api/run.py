@@ -207,7 +207,7 @@ class Run:
 
         distributed_id = self._distributed_id(distributed_id, "finish_artifact")
         name = str(parse_name(artifact.name, self._names))
-        extra = (lambda: list(artifact._build_manifest(self._repo))) if artifact._sources else None
+        extra = (lambda: list(artifact._build_manifest(self._repo))) if artifact._staged else None
         custom = [
             a for a in dict.fromkeys([*artifact.aliases, *AliasList(aliases, is_latest=True)]) if a != LATEST
         ]
