@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         ArtifactType,
         Run,
         init,
+        login,
     )
     from artctl.api.filesystem import open
     from artctl.api.repo import Repo
@@ -32,6 +33,7 @@ _LAZY = {
     "ArtifactPath": "api",
     "Run": "api",
     "init": "api",
+    "login": "api",
     "ArtifactTTL": "api",
     "ArtifactCollection": "api",
     "ArtifactType": "api",
@@ -49,6 +51,7 @@ __all__ = [
     "Repo",
     "Run",
     "init",
+    "login",
     "open",
     "__version__",
 ]

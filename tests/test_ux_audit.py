@@ -276,11 +276,12 @@ def test_verify_reports_every_damaged_record_instead_of_stopping(cli, repo_dir: 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are Python 3.11+")
 def test_a_python_scripts_traceback_shows_the_hint(repo_dir: Path) -> None:
-    """A bare name where W&B too needs a project (``Api().artifact``, no default project): the
-    script's traceback says what to do, as the CLI's `hint:` line does (the hint was only on
+    """A bare name where artctl's own API needs a project (``Repo.put``, no default project):
+    the script's traceback says what to do, as the CLI's `hint:` line does (the hint was only on
     the exception object)."""
-    script = repo_dir / "read.py"
-    script.write_text("import artctl as wandb\nwandb.Api().artifact('my-dataset:latest')\n")
+    (repo_dir / "data.txt").write_text("x\n")
+    script = repo_dir / "put.py"
+    script.write_text("import artctl\nartctl.Repo().put('data.txt', name='my-dataset', type='dataset')\n")
     done = subprocess.run(
         [sys.executable, str(script)], cwd=repo_dir, env=cli_env(), capture_output=True, text=True, timeout=60
     )
@@ -295,8 +296,8 @@ def test_wandb_style_bare_names_fall_back_to_uncategorized_in_runs_only(
 ) -> None:  # type: ignore[no-untyped-def]
     """The guide's ``with wandb.init() as run: wandb.Artifact("artifact_name", …)`` needs no
     project: as in W&B, the run's project is ``uncategorized`` (it raised "has no project").
-    The CLI, ``Repo.put`` and ``Api()`` keep refusing a bare name without a default project;
-    ``ARTCTL_PROJECT`` is the default everywhere."""
+    ``Api()`` reads bare paths there too, as W&B's does. The CLI and ``Repo.put`` keep refusing a
+    bare name without a default project; ``ARTCTL_PROJECT`` is the default everywhere."""
     import pytest
 
     import artctl
@@ -312,9 +313,10 @@ def test_wandb_style_bare_names_fall_back_to_uncategorized_in_runs_only(
     assert "has no project" in result.stderr and "hint: write PROJECT/mnist" in result.stderr
     with pytest.raises(InvalidName, match="has no project"):
         artctl.Repo().put(repo_dir / "f.txt", name="mnist", type="t")
-    with pytest.raises(InvalidName, match="has no project") as info:
-        artctl.Api().artifact("artifact_name")  # W&B's Api: the path names the project
-    assert "PROJECT/artifact_name" in (info.value.hint or "")
+    # W&B's Api reads a path without a project in its default project, else `uncategorized`
+    # (wandb/apis/public/api.py, _parse_artifact_path)
+    assert artctl.Api().artifact("artifact_name").qualified_name == "uncategorized/artifact_name:v0"
+    assert artctl.Api().project is None  # listings (runs, collections) span every project
     monkeypatch.setenv("ARTCTL_PROJECT", "envp")
     with artctl.init(job_type="upload") as run:
         art = artctl.Artifact("artifact_name", "dataset")

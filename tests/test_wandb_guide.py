@@ -693,9 +693,12 @@ def test_walk_the_graph(repo_dir: Path) -> None:
 
 # -- 10. Tutorial --------------------------------------------------------------------------------
 def test_tutorial(workdir: Path) -> None:
-    """From an empty directory (no ``artctl init``): W&B's ``wandb.login()`` is not needed."""
+    """From an empty directory (no ``artctl init``), step 1 included: ``wandb.login()`` has
+    nothing to log into and says so by returning True, as W&B's does once logged in."""
     (workdir / "dataset.h5").write_bytes(b"bicycles")
     import artctl as wandb
+
+    assert wandb.login() is True
 
     # Create a W&B Run. Here we specify 'dataset' as the job type since this example
     # shows how to create a dataset artifact.
@@ -748,6 +751,7 @@ run.log_artifact(artifact)
 # Now you have a new version of the artifact, tracked in W&B
 """,
     "tutorial.py": """\
+wandb.login()
 # Create a W&B Run. Here we specify 'dataset' as the job type since this example
 # shows how to create a dataset artifact.
 run = wandb.init(project="artifacts-example", job_type="upload-dataset")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from artctl.api.collection import ArtifactCollection, ArtifactType
     from artctl.api.query import Api
     from artctl.api.run import Run
-    from artctl.api.session import init
+    from artctl.api.session import init, login
     from artctl.errors import RunError
 
 # Imported on first use: ``fsspec.open("artctl://…")`` loads ``artctl.api.filesystem`` through
@@ -38,6 +38,7 @@ _LAZY = {
     "Api": "artctl.api.query",
     "Run": "artctl.api.run",
     "init": "artctl.api.session",
+    "login": "artctl.api.session",
     "RunError": "artctl.errors",
 }
 
@@ -50,6 +51,7 @@ __all__ = [
     "ArtifactType",
     "Run",
     "init",
+    "login",
     "RunError",
 ]
 

@@ -10,7 +10,7 @@ from artctl.api.collection import ArtifactCollection, ArtifactType, collections,
 from artctl.api.repo import Repo
 from artctl.api.run import Run
 from artctl.errors import ArtctlError, ArtifactNotFound, InvalidInput, RunError
-from artctl.format.names import check_entity, parse_name, parse_project, parse_ref
+from artctl.format.names import UNCATEGORIZED, NameScope, check_entity, parse_name, parse_project, parse_ref
 
 
 class Api:
@@ -36,12 +36,15 @@ class Api:
         if overrides.get("entity"):
             check_entity(overrides["entity"], base)  # another owner's entity: an error naming both
         project = overrides.get("project")
-        #: What short paths mean here: the overrides on top of the repository's defaults.
-        self.names = base.with_defaults(
+        chosen = base.with_defaults(
             overrides.get("entity"), parse_project(project, base) if project else None
         )
-        self.project = self.names.project
-        self.entity = self.names.entity
+        #: The project listings default to (runs, collections, types): None lists every project.
+        self.project = chosen.project
+        self.entity = chosen.entity
+        #: What short artifact paths mean here: a path without a project is read in the default
+        #: project, else W&B's ``uncategorized`` (as ``wandb.Api``'s ``_parse_artifact_path``).
+        self.names = NameScope(chosen.entity, chosen.project or UNCATEGORIZED)
 
     @property
     def repo(self) -> Repo:

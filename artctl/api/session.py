@@ -1,4 +1,5 @@
-"""``artctl.init()``: start a run, as ``wandb.init``, and make it the active run (a session)."""
+"""``artctl.init()``: start a run, as ``wandb.init``, and make it the active run (a session);
+``artctl.login()``, W&B's first step, which has nothing to do here."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ from typing import Any
 from artctl.api.artifact import Artifact
 from artctl.api.run import Run, activate, start_run
 from artctl.api.workspace import open_repo
+from artctl.format.names import NameScope, parse_project
+
+
+def login(*args: Any, **kwargs: Any) -> bool:
+    """``wandb.login()``: artctl has no server and no account, so there is nothing to log into
+    (its arguments — ``key``, ``host``, ``relogin`` … — are accepted and unused). Returns True,
+    as W&B does once logged in, so scripts that start with it run unchanged."""
+    return True
 
 
 def init(
@@ -31,6 +40,8 @@ def init(
     logged or used by the run live in it. ``entity`` must be the repository's (``core.entity``)
     when that is set.
     """
+    if project is not None:
+        parse_project(project, NameScope())  # a bad name fails before a repository is created
     run = start_run(
         open_repo(dir),
         artifact_class=Artifact,

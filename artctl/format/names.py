@@ -69,8 +69,8 @@ class NameScope:
 
     def run_project(self, project: str | None = None) -> str:
         """The project of a W&B-style run (``artctl.init``, the ``auto`` run of
-        ``Artifact.save()``): ``project`` (``[entity/]project``, checked), else the default
-        project, else ``uncategorized`` — W&B needs no project, so neither do its surfaces.
+        ``Artifact.save()``): ``project`` (``[entity/]project``, checked), else the
+        default project, else ``uncategorized`` — W&B needs no project, so neither do its surfaces.
         The CLI and ``Repo.put`` keep refusing a bare name without a default (it is a typo there
         more often than a wish)."""
         if project is not None:
@@ -135,8 +135,8 @@ def parse_name(text: str, scope: NameScope | str | None = None) -> ArtifactName:
     if len(parts) == 1:  # W&B users write bare names: say where the project goes
         raise InvalidName(
             f"artifact name {text!r} has no project: {NAME_RULE}",
-            hint=f"write PROJECT/{text}, or set a default project: ARTCTL_PROJECT=P, "
-            "`artctl config core.project P`, or in Python Api(overrides={'project': P})",
+            hint=f"write PROJECT/{text}, or set a default project: ARTCTL_PROJECT=P or "
+            "`artctl config core.project P`",
         )
     raise InvalidName(f"invalid artifact name {text!r}: {NAME_RULE}")
 

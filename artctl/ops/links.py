@@ -28,7 +28,6 @@ without TTL and no link, and the re-run links it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -120,15 +119,15 @@ def link(
 ) -> LinkResult:
     """Link the version ``source_ref`` names into the registry collection ``target``.
 
-    ``default_project`` places a bare ``collection`` target (default: ``$ARTCTL_PROJECT``, else
-    the source's project).
+    ``default_project`` places a bare ``collection`` target (default: the repository's default
+    project, ``ARTCTL_PROJECT`` / ``core.project``, else the source's project).
     """
     from artctl.base.locks import writing
     from artctl.format.names import requested_aliases
 
     custom = requested_aliases(aliases)  # `latest` is a no-op, vN refused: before any write
     source = source_version(repo, source_ref)
-    project = default_project or os.environ.get("ARTCTL_PROJECT") or parse_name(source.name).project
+    project = default_project or repo.names.project or parse_name(source.name).project
     name = parse_target(target, project)
     registry = repo.registry
     if str(name) == source.name:
