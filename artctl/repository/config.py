@@ -36,8 +36,8 @@ KNOWN_KEYS: dict[str, str] = {
     "`project/name`, another entity's path is refused (default: unset, any entity prefix accepted)",
     "core.project": "default project of bare artifact names (`mnist` means `PROJECT/mnist`) in every "
     "command and in Python; the ARTCTL_PROJECT variable wins over it. Unset, a bare name is an "
-    "error, except in Python runs (`artctl.init()`, `Artifact.save()`), which use W&B's "
-    "`uncategorized`",
+    "error, except in W&B's Python surfaces (`artctl.init()`, `Artifact.save()`, `Api()` paths), "
+    "which use W&B's `uncategorized`",
     "core.workers": "worker threads for hashing and copying (default: number of CPUs); with 2 or "
     "more, a put of many small files shares them with a helper process",
     "core.fsync": "flush every object and record to disk before it counts (default true; true/false, "
