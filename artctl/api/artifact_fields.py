@@ -9,14 +9,11 @@ live here too, so the artifact, its collection and its run share one definition.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable
 from typing import Any, SupportsIndex
 
 from artctl.errors import InvalidInput, InvalidName
-from artctl.format.names import LATEST, validate_custom_alias
-
-_TAG = re.compile(r"[-\w]+( +[-\w]+)*\Z")
+from artctl.format.names import LATEST, validate_custom_alias, validate_tag
 
 
 class ArtifactTTL(enum.Enum):
@@ -27,15 +24,13 @@ class ArtifactTTL(enum.Enum):
 
 
 def validate_tags(tags: Iterable[str], what: str = "tag") -> list[str]:
-    """W&B's tag rule: words of letters, digits, ``_`` and ``-`` separated by spaces, 1-256 chars."""
+    """A list of tags, each by the one tag rule the registry stores (``format.names.validate_tag``),
+    without repeats; a bare string (a common slip for ``[tag]``) is refused."""
     if isinstance(tags, str):
         raise InvalidInput(f"{what}s must be a list of strings, not the string {tags!r}")
     out: list[str] = []
     for tag in tags:
-        if not isinstance(tag, str) or not 0 < len(tag) <= 256 or not _TAG.match(tag):
-            raise InvalidName(
-                f"invalid {what} {tag!r}: letters, digits, '_' and '-', words separated by spaces"
-            )
+        validate_tag(tag)
         if tag not in out:
             out.append(tag)
     return out
