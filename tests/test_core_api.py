@@ -157,13 +157,13 @@ def test_stat_cache_makes_unchanged_reput_read_nothing(
     import artctl.ops.ingest.read as ingest_module
 
     calls: list[str] = []
-    original = ingest_module._read_small
+    original = ingest_module.read_small
 
     def spy(f):  # type: ignore[no-untyped-def]
         calls.append(f.local)
         return original(f)
 
-    monkeypatch.setattr(ingest_module, "_read_small", spy)
+    monkeypatch.setattr(ingest_module, "read_small", spy)
     again = repo.put(src, name="proj/s", type="dataset")
     assert again.created is False and calls == []
     (src / "f3.txt").write_text("changed")

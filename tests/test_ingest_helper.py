@@ -114,11 +114,11 @@ def test_a_helper_that_cannot_start_leaves_all_the_work_here(tmp_path: Path) -> 
     """No usable helper (here: a repository it cannot open) is not an error: nothing is lost."""
     from artctl.ops.ingest import scan
     from artctl.ops.ingest.helper import share
-    from artctl.ops.ingest.read import _read_batch
+    from artctl.ops.ingest.read import read_batch
 
     files = scan(_many(tmp_path / "src", 30))
     batches = [files[:10], files[10:20], files[20:]]
-    results = list(share(batches, tmp_path / "not-a-repository", _read_batch))
+    results = list(share(batches, tmp_path / "not-a-repository", read_batch))
     assert sorted(f.path for batch, read, stored in results for f, _, _ in read) == sorted(
         f.path for f in files
     )

@@ -1,5 +1,5 @@
 """``artctl artifact …``: the group, and the commands that bring a version in, out or
-edit it: put, get, update; ``_escape`` and ``is_directory`` are shared by the others.
+edit it: put, get, update; ``escape_cell`` and ``is_directory`` are shared by the others.
 
 The other ``artifact`` commands join the group from their own modules (``inspect_cmds``: show,
 diff; ``verify_cmds``; ``ls_cmds``; ``workdir_cmds``: checkout, log; ``gc_cmds``: rm, rename …)."""
@@ -224,15 +224,6 @@ def get_cmd(
         )
     else:
         out.result(str(result.root))
-
-
-def _escape(text: str) -> str:
-    """Stored text for a rich table: markup escaped, control characters made visible."""
-    from rich.markup import escape
-
-    from artctl.base.display import printable
-
-    return escape(printable(text))
 
 
 def is_directory(text: str) -> bool:

@@ -106,3 +106,12 @@ def short_time(text: str | None) -> str:
     if not text:
         return "-"
     return text[:16].replace("T", " ")
+
+
+def escape_cell(text: str) -> str:
+    """Stored text for a rich table: markup escaped, control characters made visible."""
+    from rich.markup import escape
+
+    from artctl.base.display import printable
+
+    return escape(printable(text))

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from artctl.base.units import human_size
-from artctl.cli.artifact_cmds import _escape, artifact_group, is_directory
-from artctl.cli.common import get_output, json_option, open_repo, short_time
+from artctl.cli.artifact_cmds import artifact_group, is_directory
+from artctl.cli.common import escape_cell, get_output, json_option, open_repo, short_time
 from artctl.cli.complete import RefOrDirType, RefType
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
         ("description", r.description or "-"),
         ("metadata", json.dumps(r.metadata, ensure_ascii=False) if r.metadata else "-"),
     ]:
-        head.add_row(f"[bold]{key}[/]", _escape(value))
+        head.add_row(f"[bold]{key}[/]", escape_cell(value))
     out.table(head)
     if dropped:
         out.info(
@@ -93,7 +93,9 @@ def show_cmd(ref: str, include_deleted: bool) -> None:
     files = Table("path", "size", "digest / reference")
     for entry in entries:
         files.add_row(
-            _escape(entry.path), human_size(entry.size), _escape(entry.ref or (entry.digest or "")[:16])
+            escape_cell(entry.path),
+            human_size(entry.size),
+            escape_cell(entry.ref or (entry.digest or "")[:16]),
         )
     out.table(files)
 

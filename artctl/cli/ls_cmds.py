@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from artctl.base.units import human_size
-from artctl.cli.artifact_cmds import _escape, artifact_group
-from artctl.cli.common import get_output, json_option, open_repo, short_time
+from artctl.cli.artifact_cmds import artifact_group
+from artctl.cli.common import escape_cell, get_output, json_option, open_repo, short_time
 from artctl.cli.complete import ArtifactTypeType, ProjectOrNameType
 
 if TYPE_CHECKING:
@@ -200,16 +200,16 @@ def _versions_table(versions: list[VersionInfo], *, with_name: bool) -> None:
     for info in versions:
         r = info.record
         table.add_row(
-            *([_escape(r.name)] if with_name else []),
+            *([escape_cell(r.name)] if with_name else []),
             r.version,
             ", ".join(a for a in info.aliases if a != r.version),
-            _escape(", ".join(r.tags)),
+            escape_cell(", ".join(r.tags)),
             str(r.files),
             human_size(r.size),
             short_time(r.created_at),
             r.status(),
             format_duration(r.ttl) or "-",
-            *([_escape(info.source or "-")] if links else []),
+            *([escape_cell(info.source or "-")] if links else []),
         )
     get_output().table(table)
 

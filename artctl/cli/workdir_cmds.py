@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from artctl.base.units import human_size
-from artctl.cli.artifact_cmds import _escape, artifact_group, is_directory
-from artctl.cli.common import get_output, json_option, link_option, open_repo, short_time
+from artctl.cli.artifact_cmds import artifact_group, is_directory
+from artctl.cli.common import escape_cell, get_output, json_option, link_option, open_repo, short_time
 from artctl.cli.complete import NameType, RefOrDirType, RefType
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ def log_cmd(name: str, limit: int | None, include_deleted: bool, stat_limit: int
         head = f"{r.name}:{r.version}" + (f" ({', '.join(labels)})" if labels else "")
         out.result(
             ("\n" if number else "")
-            + _escape(head)
+            + escape_cell(head)
             + (f"  [{r.status()}]" if r.status() != "committed" else "")
         )
         details = [f"created {short_time(r.created_at)}", f"{r.files} files, {human_size(r.size)}"]

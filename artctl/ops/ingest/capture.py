@@ -27,9 +27,9 @@ from artctl.errors import ArtctlError, SourceChanged
 from artctl.format.manifest import Entry
 from artctl.ops.gc_discard import discard_on_failure
 from artctl.ops.ingest.helper import MIN_FILES
-from artctl.ops.ingest.read import BATCH_BYTES, SMALL_FILE, _batches, _put_large, _read_batch
+from artctl.ops.ingest.read import BATCH_BYTES, SMALL_FILE, put_large, read_batch, small_batches
 from artctl.ops.ingest.scan import SourceFile
-from artctl.ops.ingest.store import _collect, ingest
+from artctl.ops.ingest.store import collect_stored, ingest
 
 if TYPE_CHECKING:
     from artctl.repository.repo import Repository
@@ -69,14 +69,16 @@ class Capture:
             return [entries[f.path] for f in files]
         large = [f for f in todo if f.size >= SMALL_FILE]
         if large:
-            _collect(self._store_large(large), entries, remember, now_ns, None, repo.state)
-        for batch in _batches([f for f in todo if f.size < SMALL_FILE]):
-            read = _read_batch(batch)
+            collect_stored(self._store_large(large), entries, remember, now_ns, None, repo.state)
+        for batch in small_batches([f for f in todo if f.size < SMALL_FILE]):
+            read = read_batch(batch)
             for _, digest, data in read:
                 if digest not in self._pending:
                     self._pending[digest] = data
                     self._pending_bytes += len(data)
-            _collect(((f, d, len(data)) for f, d, data in read), entries, remember, now_ns, None, repo.state)
+            collect_stored(
+                ((f, d, len(data)) for f, d, data in read), entries, remember, now_ns, None, repo.state
+            )
             if self._pending_bytes >= BATCH_BYTES:
                 self._flush(repo)
         repo.state.remember_digests(remember)
@@ -105,11 +107,11 @@ class Capture:
     def _store_large(self, large: list[SourceFile]) -> Iterator[tuple[SourceFile, str, int]]:
         store = self.repository.store
         if len(large) == 1:
-            return iter([_put_large(store, large[0])])
+            return iter([put_large(store, large[0])])
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(self.repository.workers(), len(large))) as pool:
-            return iter(list(pool.map(lambda f: _put_large(store, f), large)))
+            return iter(list(pool.map(lambda f: put_large(store, f), large)))
 
     def _flush(self, repository: Repository) -> None:
         """Pack the small blobs held in memory into ``repository``'s store (under the gc guard)."""

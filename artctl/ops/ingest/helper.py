@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     """Serve batches from the parent until it says ``finish`` (or goes away)."""
     import signal
 
-    from artctl.ops.ingest.read import _read_small
+    from artctl.ops.ingest.read import read_small
     from artctl.repository.repo import Repository
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                 if message[0] == "finish":
                     break
                 try:
-                    blobs = [(f.path, *_read_small(f)) for f in message[1]]
+                    blobs = [(f.path, *read_small(f)) for f in message[1]]
                     store.put_small_batch([(digest, data) for _, digest, data in blobs])
                 except errors.ArtctlError as exc:
                     _send(stdout, ("error", type(exc).__name__, exc.message, exc.hint, new_packs()))

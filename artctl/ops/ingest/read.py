@@ -28,11 +28,11 @@ BATCH = 1000
 BATCH_BYTES = 16 * 1024 * 1024
 
 
-def _read_batch(batch: list[SourceFile]) -> list[tuple[SourceFile, str, bytes]]:
-    return [(f, *_read_small(f)) for f in batch]
+def read_batch(batch: list[SourceFile]) -> list[tuple[SourceFile, str, bytes]]:
+    return [(f, *read_small(f)) for f in batch]
 
 
-def _batches(files: list[SourceFile]) -> Iterator[list[SourceFile]]:
+def small_batches(files: list[SourceFile]) -> Iterator[list[SourceFile]]:
     """Consecutive groups of at most BATCH files and about BATCH_BYTES bytes."""
     batch: list[SourceFile] = []
     size = 0
@@ -58,7 +58,7 @@ def _os_error(f: SourceFile, exc: OSError) -> ArtctlError:
     return ArtctlError(f"cannot read {f.local}: {exc.strerror or exc}")
 
 
-def _read_small(f: SourceFile) -> tuple[str, bytes]:
+def read_small(f: SourceFile) -> tuple[str, bytes]:
     """Read a small file in one call and hash it; refuse it if it changed since the scan."""
     try:
         fd = os.open(f.local, os.O_RDONLY)
@@ -77,7 +77,7 @@ def _read_small(f: SourceFile) -> tuple[str, bytes]:
     return hash_bytes(data), data
 
 
-def _put_large(store: Store, f: SourceFile) -> tuple[SourceFile, str, int]:
+def put_large(store: Store, f: SourceFile) -> tuple[SourceFile, str, int]:
     try:
         digest, size = store.put_file(Path(f.local), f.size)
     except OSError as exc:

@@ -19,7 +19,7 @@ from artctl.format.manifest import Entry
 if TYPE_CHECKING:
     from artctl.repository.objects import Store
 from artctl.ops.ingest.helper import MIN_FILES, share
-from artctl.ops.ingest.read import SMALL_FILE, _batches, _put_large, _read_batch
+from artctl.ops.ingest.read import SMALL_FILE, put_large, read_batch, small_batches
 from artctl.ops.ingest.scan import RACY_SECONDS, SourceFile
 from artctl.repository.settings import default_workers
 from artctl.repository.state import StateDB
@@ -76,7 +76,7 @@ def ingest(
         with store.writing():
             for batch, read, stored in _read_batches(small, store, workers):
                 if stored is not None:  # read, hashed and packed by the helper process
-                    _collect(
+                    collect_stored(
                         ((f, digest, f.size) for f, digest in zip(batch, stored, strict=True)),
                         entries,
                         remember,
@@ -86,7 +86,7 @@ def ingest(
                     )
                     continue
                 store.put_small_batch([(digest, data) for _, digest, data in read])
-                _collect(
+                collect_stored(
                     ((f, digest, len(data)) for f, digest, data in read),
                     entries,
                     remember,
@@ -97,15 +97,15 @@ def ingest(
             if large:
                 pool_size = min(workers or default_workers(), len(large))
                 if pool_size <= 1:
-                    _collect(
-                        map(lambda f: _put_large(store, f), large), entries, remember, now_ns, progress, state
+                    collect_stored(
+                        map(lambda f: put_large(store, f), large), entries, remember, now_ns, progress, state
                     )
                 else:
                     from concurrent.futures import ThreadPoolExecutor
 
                     with ThreadPoolExecutor(max_workers=pool_size) as pool:
-                        _collect(
-                            pool.map(lambda f: _put_large(store, f), large),
+                        collect_stored(
+                            pool.map(lambda f: put_large(store, f), large),
                             entries,
                             remember,
                             now_ns,
@@ -122,13 +122,13 @@ def _read_batches(
 ) -> Iterator[tuple[list[SourceFile], list[tuple[SourceFile, str, bytes]], list[str] | None]]:
     """``(batch, files read, None)`` for the batches to pack here, ``(batch, [], digests)`` for
     those a helper process stored (many small files on a machine with a core to spare)."""
-    batches = _batches(small)
+    batches = small_batches(small)
     if len(small) < MIN_FILES or min(workers or default_workers(), os.cpu_count() or 1) < 2:
-        return ((batch, _read_batch(batch), None) for batch in batches)
-    return share(list(batches), store.root, _read_batch, store.note_created_pack)
+        return ((batch, read_batch(batch), None) for batch in batches)
+    return share(list(batches), store.root, read_batch, store.note_created_pack)
 
 
-def _collect(
+def collect_stored(
     results: Iterable[tuple[SourceFile, str, int]],
     entries: dict[str, Entry],
     remember: list[tuple[str, int, int, int, int, str]],
