@@ -53,15 +53,27 @@ def browser():  # type: ignore[no-untyped-def]
         instance.close()
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    work = tmp_path_factory.mktemp("ui-browser")
+def _example_site(work: Path):  # type: ignore[no-untyped-def]
+    """The example repository served by `artctl ui`: its URL, directory and the ids in it."""
+    work.mkdir(parents=True, exist_ok=True)
     repo, _ = Repo.init(work)
     ids = build_example(repo, work / "scratch")
     proc, url = start_ui(work)
     yield {"url": url, "work": work, "ids": ids}
     code, err = stop_ui(proc)
     assert code == 0 and "Traceback" not in err, err
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Shared by the tests that only read: it stays as built, whatever order they run in."""
+    yield from _example_site(tmp_path_factory.mktemp("ui-browser"))
+
+
+@pytest.fixture
+def own_site(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The example for one test that changes the repository (a new artifact, a new run)."""
+    yield from _example_site(tmp_path / "ui")
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +256,8 @@ def test_run_page_and_run_lineage(page, site) -> None:  # type: ignore[no-untype
     )
 
 
-def test_page_reloads_when_the_repository_changes(page, site) -> None:  # type: ignore[no-untyped-def]
+def test_page_reloads_when_the_repository_changes(page, own_site) -> None:  # type: ignore[no-untyped-def]
+    site = own_site
     page.goto(with_page(site["url"], "?poll=250#/"))
     page.wait_for_selector("table.artifacts")
     assert page.locator("tr[data-name='live/fresh']").count() == 0

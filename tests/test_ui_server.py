@@ -263,8 +263,20 @@ def test_allow_edit_changes_description_metadata_ttl_and_aliases(tmp_path: Path)
     assert "best" in info.aliases
 
 
-def test_change_token_moves_when_the_repository_changes(server: str, example) -> None:
-    work, _ = example
+@pytest.fixture
+def own_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The example served for one test that changes the repository: the module's ``example``
+    stays as built, whatever order the tests run in (``--dist worksteal`` reorders them)."""
+    repo, _ = Repo.init(tmp_path)
+    build_example(repo, tmp_path / "scratch")
+    proc, url = start_ui(tmp_path)
+    yield url, tmp_path
+    code, err = stop_ui(proc)
+    assert code == 0 and "Traceback" not in err, err
+
+
+def test_change_token_moves_when_the_repository_changes(own_server) -> None:  # type: ignore[no-untyped-def]
+    server, work = own_server
     token = get_json(server, "/api/info")["token"]
     assert get_json(server, f"/api/changed?since={token}") == {"token": token, "changed": False}
     Repo(work).registry.set_alias(
