@@ -121,3 +121,17 @@ def test_bad_filters_are_usage_errors(cli, filled: Path) -> None:
     assert (
         "invalid alias 'my best'" in cli.fails("artifact", "ls", "p/a", "--alias", "my best", code=2).stderr
     )
+
+
+def test_an_empty_listing_prints_nothing_on_stdout_and_says_why_on_stderr(cli, filled: Path) -> None:
+    """Like `git branch --list nope`: a script reading stdout gets no header-only table."""
+    for args in (
+        ("nosuch",),
+        ("p", "--tag", "nobody"),
+        ("p/a", "--alias", "nobody"),
+        ("p", "--type", "model"),
+    ):
+        result = cli.ok("artifact", "ls", *args)
+        assert result.stdout == "", args
+        assert result.stderr.strip(), args
+    assert cli.ok("artifact", "ls", "p", "--tag", "nobody", "--json").json() == []

@@ -119,7 +119,11 @@ def ls_cmd(
             out.emit_json([v.to_json(entries=False) for v in versions])
             return
         _versions_table(versions, with_name=False)
-        if not versions and not include_deleted and not (wanted.selects_versions or since):
+        if versions:
+            return
+        if include_deleted or wanted.selects_versions or since:
+            out.info("no version matches")
+        else:
             out.info(
                 f"{target} has no live version; `artctl artifact ls {target} --all` shows "
                 "deleted and expired ones"
@@ -170,8 +174,9 @@ def ls_cmd(
             human_size(row.size),
             short_time(row.updated_at),
         )
-    out.table(table)
-    if not rows:
+    if rows:
+        out.table(table)
+    else:
         where = f" in {project}" if target else ""
         where += f" of type {kind}" if kind else ""
         out.info(
@@ -180,7 +185,10 @@ def ls_cmd(
 
 
 def _versions_table(versions: list[VersionInfo], *, with_name: bool) -> None:
-    """The versions listing of ``ls`` (``with_name``: versions of several artifacts)."""
+    """The versions listing of ``ls`` (``with_name``: versions of several artifacts); nothing
+    on stdout when there are none (the caller says why on stderr)."""
+    if not versions:
+        return
     from rich.table import Column, Table
 
     from artctl.base.units import format_duration
