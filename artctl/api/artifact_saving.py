@@ -17,6 +17,7 @@ from artctl.api.artifact_fields import AliasList, ArtifactTTL
 from artctl.errors import InvalidInput
 from artctl.format.names import LATEST, ArtifactName, parse_name, parse_ref
 from artctl.format.records import VersionRecord
+from artctl.format.version_fields import NO_TTL, VersionFields
 from artctl.repository.views import PutResult
 
 if TYPE_CHECKING:
@@ -55,7 +56,19 @@ class Saving:
         """The TTL to commit: inherit the project's default (None), none at all, or a duration."""
         if self._ttl is ArtifactTTL.INHERIT:
             return None
-        return "none" if self._ttl is None else self._ttl
+        return NO_TTL if self._ttl is None else self._ttl
+
+    def _commit_fields(self, aliases: Sequence[str], *, run_id: str | None) -> VersionFields:
+        """This artifact's description, metadata, TTL and tags, with the custom ``aliases`` and
+        the logging run, as the one value every commit path takes."""
+        return VersionFields(
+            aliases=aliases,
+            description=self.description,
+            metadata=self.metadata,
+            ttl=self._commit_ttl(),
+            run_id=run_id,
+            tags=self._tags,
+        )
 
     def _check_committable(self, repo: Repo, project: str | None) -> ArtifactName:
         """Refuse what can be refused before a run is started or a file is read; return the name."""
@@ -97,21 +110,14 @@ class Saving:
             if self.incremental and self._base is None:
                 self._base = repo.registry.latest(name)  # W&B's incremental: build on latest
             manifest = self._build_manifest(repo)
-            fields: dict[str, Any] = dict(
-                aliases=custom,
-                description=self.description,
-                metadata=self.metadata,
-                ttl=self._commit_ttl(),
-                run_id=run_id,
-                tags=self._tags,
-            )
+            fields = self._commit_fields(custom, run_id=run_id)
             if remote is not None or repo.settings.publish == "remote":
                 from artctl.ops.remote.commit import put_on_remote
 
-                result = put_on_remote(repo, remote, name, self.type, manifest, **fields)
+                result = put_on_remote(repo, remote, name, self.type, manifest, fields)
             else:
                 base = self._base.manifest if self._base is not None else None
-                result = repo.commit_manifest(name, self.type, manifest, base=base, **fields)
+                result = repo.commit_manifest(name, self.type, manifest, fields=fields, base=base)
         self._bind(repo, result.record)
         self._cleanup()
         return result

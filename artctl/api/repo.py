@@ -20,6 +20,7 @@ from artctl.base.progress import Progress
 from artctl.format.manifest import Entry, Manifest, ManifestDiff
 from artctl.format.names import ArtifactName, ArtifactRef
 from artctl.format.records import VersionRecord
+from artctl.format.version_fields import VersionFields
 from artctl.ops import get as get_op
 from artctl.ops import put as put_op
 from artctl.ops.checkout import CheckoutResult
@@ -109,15 +110,12 @@ class Repo(Repository):
             path,
             name=name,
             type=type,
-            aliases=aliases,
-            description=description,
-            metadata=metadata,
-            ttl=ttl,
-            run_id=run_id,
+            fields=VersionFields(
+                aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id, tags=tags
+            ),
             checksum=checksum,
             max_objects=max_objects,
             progress=progress,
-            tags=tags,
             remote=remote,
         )
 

@@ -217,13 +217,8 @@ class Run:
             type=artifact.type,
             distributed_id=distributed_id,
             remote=remote,
-            aliases=custom,
-            description=artifact.description,
-            metadata=artifact.metadata,
-            ttl=artifact._commit_ttl(),
-            run_id=self.id,
+            fields=artifact._commit_fields(custom, run_id=self.id),
             extra_entries=extra,
-            tags=artifact.tags,
         )
         artifact._bind(self._repo, result.record)
         artifact._cleanup()

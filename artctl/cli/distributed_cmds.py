@@ -104,6 +104,7 @@ def finish_cmd(
       artctl artifact finish --name proj/ds --type dataset --distributed-id job-42 --remote origin --json
     """
     from artctl.format.user_json import parse_metadata
+    from artctl.format.version_fields import VersionFields
     from artctl.ops.distributed.finish import finish
     from artctl.repository.commit import type_for
 
@@ -116,11 +117,13 @@ def finish_cmd(
         type=kind,
         distributed_id=distributed_id,
         remote=remote,
-        aliases=aliases,
-        description=description,
-        metadata=parse_metadata(metadata),
-        ttl=ttl,
-        run_id=run_id,
+        fields=VersionFields(
+            aliases=aliases,
+            description=description,
+            metadata=parse_metadata(metadata),
+            ttl=ttl,
+            run_id=run_id,
+        ),
     )
     emit_put_result(result)
 

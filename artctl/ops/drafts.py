@@ -29,6 +29,7 @@ from artctl.format.layout import record_id_of_file
 from artctl.format.manifest import Entry, Manifest, validate_path
 from artctl.format.names import ArtifactRef, parse_name
 from artctl.format.records import dumps, loads, utcnow
+from artctl.format.version_fields import VersionFields
 from artctl.ops.draft_records import Draft, DraftChange, DraftFile, DraftSummary, DraftView
 from artctl.ops.put import collect, store_files
 from artctl.repository.commit import commit_manifest
@@ -250,17 +251,15 @@ class Drafts:
             manifest = self.manifest(draft)
             if not len(manifest):
                 raise InvalidInput(f"draft {draft_id} has no files left; add some or discard it")
-            result = commit_manifest(
-                self.repo,
-                parse_name(draft.name),
-                draft.type,
-                manifest,
+            fields = VersionFields(
                 aliases=aliases,
                 description=description if description is not None else draft.description,
                 metadata=metadata if metadata is not None else draft.metadata,
                 ttl=_ttl(draft.ttl_seconds),
                 run_id=run_id,
-                base=draft.base_manifest,
+            )
+            result = commit_manifest(
+                self.repo, parse_name(draft.name), draft.type, manifest, fields, base=draft.base_manifest
             )
             crash_point(COMMIT_AFTER_VERSION)
             self.path(draft_id).unlink()

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from artctl import references
 from artctl.base.crashpoints import crash_point, declare
@@ -20,7 +18,7 @@ from artctl.base.units import ttl_seconds
 from artctl.errors import InvalidInput
 from artctl.format.manifest import Entry, Manifest
 from artctl.format.names import ArtifactName, parse_name
-from artctl.format.user_json import check_metadata
+from artctl.format.version_fields import DEFAULT_FIELDS, VersionFields
 from artctl.ops.cache import shared_use
 from artctl.ops.gc import discard_on_failure
 from artctl.ops.ingest import SourceFile, ingest, scan, tree_signature
@@ -70,15 +68,10 @@ def put(
     *,
     name: str,
     type: str,
-    aliases: Sequence[str] = (),
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    ttl: str | timedelta | None = None,
-    run_id: str | None = None,
+    fields: VersionFields = DEFAULT_FIELDS,
     checksum: bool = True,
     max_objects: int | None = None,
     progress: Progress | None = None,
-    tags: Sequence[str] = (),
     remote: str | None = None,
 ) -> PutResult:
     """A new version from a file, a directory or a reference URI (``s3://…``).
@@ -86,26 +79,24 @@ def put(
     Identical content to a live version creates no new version; the aliases still move. With
     ``remote`` (a remote's name or URL), or ``core.publish = remote`` (the default remote), the
     version is committed on the remote first and then here under the remote's number
-    (:mod:`artctl.ops.remote.commit`): a number nobody will ever see change.
+    (:mod:`artctl.ops.remote.commit`): a number nobody will ever see change. ``fields`` are
+    the new version's aliases, description, metadata, TTL, logging run and tags.
     """
     artifact = parse_name(name, repository.names)
     check_type(repository, artifact, type)
-    check_metadata(metadata)  # before any file is read or stored
-    if run_id:
-        repository.runs.require_running(run_id)
-    if ttl is not None:
-        ttl_seconds(ttl)
-    commit: dict[str, Any] = dict(
-        aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id, tags=tags
-    )
+    fields.check()  # before any file is read or stored
+    if fields.run_id:
+        repository.runs.require_running(fields.run_id)
+    if fields.ttl is not None:
+        ttl_seconds(fields.ttl)  # "none" (no TTL) is not a duration a put accepts
     on_remote = remote is not None or repository.settings.publish == "remote"
 
     def publish(manifest: Manifest) -> PutResult:
         if on_remote:  # ops.remote.commit imports the remote stack: only when it is used
             from artctl.ops.remote.commit import put_on_remote
 
-            return put_on_remote(repository, remote, artifact, type, manifest, **commit)
-        return commit_manifest(repository, artifact, type, manifest, **commit)
+            return put_on_remote(repository, remote, artifact, type, manifest, fields)
+        return commit_manifest(repository, artifact, type, manifest, fields)
 
     # Shared cache lock: an object this put deduplicates against is not evicted before the
     # version that needs it is committed (docs/cache.md). gc writer guard: gc deletes
@@ -129,7 +120,7 @@ def put(
         signature = tree_signature(files)
         reused = _unchanged_tree(repository, artifact, signature, files)
         if reused is not None and not on_remote:
-            return commit_digest(repository, artifact, type, reused, files=len(files), size=total, **commit)
+            return commit_digest(repository, artifact, type, reused, fields, files=len(files), size=total)
         if reused is not None:
             return publish(repository.read_manifest(reused))
         entries = store_files(repository, files, progress)

@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from artctl.errors import ArtctlError, InvalidInput, RunError
 from artctl.format.names import parse_name, parse_ref, validate_type
+from artctl.format.version_fields import VersionFields
 from artctl.ops.get import get
 from artctl.ops.put import put
 from artctl.repository.commit import check_type
@@ -161,7 +162,13 @@ def exec_run(
                 f"the command succeeded but did not create {', '.join(missing)}; nothing was logged"
             )
         outputs = tuple(
-            put(repo, spec.path, name=str(parse_name(spec.name, scope)), type=spec.type, run_id=run.id)
+            put(
+                repo,
+                spec.path,
+                name=str(parse_name(spec.name, scope)),
+                type=spec.type,
+                fields=VersionFields(run_id=run.id),
+            )
             for spec in logs
         )
     except BaseException as exc:

@@ -8,18 +8,15 @@ new one: objects are stored before this is called; a manifest without a record i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from artctl.base.crashpoints import crash_point, declare
 from artctl.base.locks import writing
-from artctl.base.units import ttl_seconds
 from artctl.errors import Conflict
 from artctl.format.manifest import Manifest
 from artctl.format.names import ArtifactName, parse_name, validate_type
 from artctl.format.records import VersionRecord
-from artctl.format.user_json import check_metadata
+from artctl.format.version_fields import VersionFields
 from artctl.repository.runs import VersionLink
 from artctl.repository.views import PutResult
 
@@ -48,13 +45,8 @@ def commit_manifest(
     name: ArtifactName,
     kind: str,
     manifest: Manifest,
+    fields: VersionFields,
     *,
-    aliases: Sequence[str] = (),
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    ttl: str | timedelta | None = None,
-    run_id: str | None = None,
-    tags: Sequence[str] = (),
     base: str | None = None,
 ) -> PutResult:
     """Manifest → version record → aliases (the objects are already stored).
@@ -62,25 +54,14 @@ def commit_manifest(
     ``base`` is the manifest a draft started from: its remote origin carries over to the
     new manifest when reference entries do (``Repository.inherited_origin``).
     """
-    check_metadata(metadata)  # before the manifest is written
+    fields.check()  # before the manifest is written
     with writing(
         repository.locks_dir, tmp_dir=repository.tmp_dir
     ):  # gc waits until the version record exists
         digest = repository.write_manifest(manifest, origin=repository.inherited_origin(manifest, base))
         crash_point(COMMIT_AFTER_MANIFEST)
         return commit_digest(
-            repository,
-            name,
-            kind,
-            digest,
-            files=len(manifest),
-            size=manifest.total_size,
-            aliases=aliases,
-            description=description,
-            metadata=metadata,
-            ttl=ttl,
-            run_id=run_id,
-            tags=tags,
+            repository, name, kind, digest, fields, files=len(manifest), size=manifest.total_size
         )
 
 
@@ -89,29 +70,20 @@ def commit_digest(
     name: ArtifactName,
     kind: str,
     digest: str,
+    fields: VersionFields,
     *,
     files: int,
     size: int,
-    aliases: Sequence[str] = (),
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    ttl: str | timedelta | None = None,
-    run_id: str | None = None,
-    tags: Sequence[str] = (),
 ) -> PutResult:
-    """Version record → aliases → run link, for a manifest already stored.
-
-    ``ttl=None`` inherits the project's default TTL; ``ttl="none"`` means no TTL at all.
-    """
-    check_metadata(metadata)
+    """Version record → aliases → run link, for a manifest already stored."""
+    fields.check()
+    run_id = fields.run_id
     if run_id:
         repository.runs.require_running(run_id)
     with writing(
         repository.locks_dir, tmp_dir=repository.tmp_dir
     ):  # gc waits until the version record exists
-        seconds = (
-            None if ttl == "none" else ttl_seconds(ttl) if ttl is not None else repository.default_ttl(name)
-        )
+        seconds = fields.ttl_seconds(lambda: repository.default_ttl(name))
         if run_id:
             # Identical content resolves to an existing version: refuse a lineage cycle before
             # the registry moves any alias to it.
@@ -124,12 +96,12 @@ def commit_digest(
             digest,
             files=files,
             size=size,
-            description=description,
-            metadata=metadata,
+            description=fields.description,
+            metadata=fields.metadata,
             ttl_seconds=seconds,
-            aliases=list(aliases),
+            aliases=list(fields.aliases),
             logged_by=run_id,
-            tags=list(tags),
+            tags=list(fields.tags),
             point=COMMIT_AFTER_VERSION,
         )
         crash_point(COMMIT_AFTER_ALIASES)

@@ -3,13 +3,12 @@ pulled so this repository knows it too)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from artctl.errors import ObjectNotFound
 from artctl.format.manifest import Manifest
 from artctl.format.names import ArtifactName
+from artctl.format.version_fields import VersionFields
 from artctl.ops.distributed.parts import Area
 from artctl.repository.commit import commit_manifest
 
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def commit_local(
-    repo: Repository, name: ArtifactName, kind: str, manifest: Manifest, **options: Any
+    repo: Repository, name: ArtifactName, kind: str, manifest: Manifest, fields: VersionFields
 ) -> PutResult:
     """Commit the merged parts here; every blob must be in this store (local upserts only)."""
     digests = {e.digest for e in manifest if e.digest is not None and e.ref is None}
@@ -29,7 +28,7 @@ def commit_local(
             f"{len(lacking)} object(s) of the parts are missing from the local store",
             hint="upserts from other machines must use --remote; finish there too",
         )
-    return commit_manifest(repo, name, kind, manifest, **options)
+    return commit_manifest(repo, name, kind, manifest, fields)
 
 
 def commit_remote(
@@ -38,13 +37,7 @@ def commit_remote(
     name: ArtifactName,
     kind: str,
     manifest: Manifest,
-    *,
-    aliases: Sequence[str],
-    description: str | None,
-    metadata: dict[str, Any] | None,
-    ttl: str | timedelta | None,
-    run_id: str | None,
-    tags: Sequence[str] = (),
+    fields: VersionFields,
 ) -> PutResult:
     """Objects are on the remote already; commit the version there, then here
     (:func:`artctl.ops.remote.commit.publish_new_version`)."""
@@ -53,8 +46,8 @@ def commit_remote(
 
     assert area.spec is not None
     backend = area.backend
-    if run_id:
-        repo.runs.require_running(run_id)
+    if fields.run_id:
+        repo.runs.require_running(fields.run_id)
     inv = inventory.refresh(repo, area.spec.name, backend)
     digests = {e.digest for e in manifest if e.digest is not None and e.ref is None}
     lacking = [d for d in digests if not inv.has(d)]
@@ -63,17 +56,4 @@ def commit_remote(
             f"{len(lacking)} object(s) named by the parts are not on remote {area.spec.name}",
             hint="an upsert may have been interrupted; re-run it, then finish",
         )
-    return publish_new_version(
-        repo,
-        area.spec,
-        backend,
-        name,
-        kind,
-        manifest,
-        aliases=aliases,
-        description=description,
-        metadata=metadata,
-        ttl=ttl,
-        run_id=run_id,
-        tags=tags,
-    )
+    return publish_new_version(repo, area.spec, backend, name, kind, manifest, fields)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from artctl.base.crashpoints import crash_point, declare
@@ -16,6 +14,7 @@ from artctl.errors import ArtifactNotFound, Conflict, IntegrityError, ObjectNotF
 from artctl.format.manifest import Manifest
 from artctl.format.names import ArtifactName, parse_name, validate_type
 from artctl.format.records import utcnow
+from artctl.format.version_fields import DEFAULT_FIELDS, VersionFields
 from artctl.ops.distributed.commit import commit_local, commit_remote
 from artctl.ops.distributed.parts import (
     Area,
@@ -56,19 +55,15 @@ def finish(
     type: str,
     distributed_id: str,
     remote: str | None = None,
-    aliases: Sequence[str] = (),
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    ttl: str | timedelta | None = None,
-    run_id: str | None = None,
+    fields: VersionFields = DEFAULT_FIELDS,
     extra_entries=None,
-    tags: Sequence[str] = (),
 ) -> PutResult:
     """Commit every part of ``distributed_id`` (plus ``path``, if given) as one version.
 
     Running it again after it was interrupted resumes it: a sealed id is committed, a finished
     one whose parts are not all deleted yet is cleaned up and reported; ``path`` is then not
-    added again if the parts (or the version) already hold exactly its files.
+    added again if the parts (or the version) already hold exactly its files. ``fields`` are
+    the new version's aliases, description, metadata, TTL, logging run and tags.
     """
     artifact = parse_name(name, repo.names)
     validate_type(type)
@@ -102,14 +97,11 @@ def finish(
         if sealed:
             area.backend.delete(f"{base}/sealed")
         raise
-    fields: dict[str, Any] = dict(
-        aliases=aliases, description=description, metadata=metadata, ttl=ttl, run_id=run_id, tags=tags
-    )
     with gc_guard(repo):
         if area.spec is None:
-            result = commit_local(repo, artifact, type, manifest, **fields)
+            result = commit_local(repo, artifact, type, manifest, fields)
         else:
-            result = commit_remote(repo, area, artifact, type, manifest, **fields)
+            result = commit_remote(repo, area, artifact, type, manifest, fields)
         crash_point(FINISH_AFTER_COMMIT)
         doc = {
             "format": 1,

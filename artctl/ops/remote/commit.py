@@ -11,9 +11,7 @@ the remote; after it, the version is committed and the next pull (or push) bring
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from artctl.backend.base import Backend
 from artctl.base.hashing import hash_bytes
@@ -21,6 +19,7 @@ from artctl.format.layout import manifest_key
 from artctl.format.manifest import Manifest
 from artctl.format.names import LATEST, ArtifactName, validate_custom_alias, version_index
 from artctl.format.records import ArtifactRecord, VersionRecord, utcnow
+from artctl.format.version_fields import VersionFields
 from artctl.ops.remote.config import RemoteSpec, backend_for, get_remote
 from artctl.ops.remote.protocol import open_remote, read_registry
 from artctl.ops.remote.publish import ensure_artifact, publish_version, update_aliases
@@ -37,7 +36,7 @@ def put_on_remote(
     name: ArtifactName,
     kind: str,
     manifest: Manifest,
-    **fields: Any,
+    fields: VersionFields,
 ) -> PutResult:
     """Send the blobs of ``manifest`` (stored here already) to the remote, then commit it there
     and here (:func:`publish_new_version`)."""
@@ -52,7 +51,7 @@ def put_on_remote(
     data = manifest.canonical()
     content = PushContent(repo, spec, backend, needed, {hash_bytes(data): data})
     content.send_blobs()
-    return publish_new_version(repo, spec, backend, name, kind, manifest, content=content, **fields)
+    return publish_new_version(repo, spec, backend, name, kind, manifest, fields, content=content)
 
 
 def publish_new_version(
@@ -62,13 +61,8 @@ def publish_new_version(
     name: ArtifactName,
     kind: str,
     manifest: Manifest,
+    fields: VersionFields,
     *,
-    aliases: Sequence[str] = (),
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    ttl: str | timedelta | None = None,
-    run_id: str | None = None,
-    tags: Sequence[str] = (),
     content: PushContent | None = None,
 ) -> PutResult:
     """The blobs are on the remote: write manifest → version record → aliases there, then pull
@@ -80,14 +74,14 @@ def publish_new_version(
     Content the remote already holds as a live version makes no new version (the aliases still
     move), as a local put of unchanged content does.
     """
-    from artctl.base.units import ttl_seconds
     from artctl.ops.remote.pull import pull
     from artctl.repository.commit import link_of
     from artctl.repository.views import PutResult
 
+    run_id = fields.run_id
     if run_id:
         repo.runs.require_running(run_id)
-    custom = [validate_custom_alias(a) for a in aliases if a != LATEST and version_index(a) is None]
+    custom = [validate_custom_alias(a) for a in fields.aliases if a != LATEST and version_index(a) is None]
     data = manifest.canonical()
     digest = hash_bytes(data)
     backend.write(manifest_key(digest), data)
@@ -95,7 +89,7 @@ def publish_new_version(
     remote_art = read_registry(backend, {str(name)}).get(str(name))
     taken = dict(remote_art.versions) if remote_art else {}
     existing = [r for r in taken.values() if r.manifest == digest and r.live()]
-    seconds = None if ttl == "none" else ttl_seconds(ttl) if ttl is not None else repo.default_ttl(name)
+    seconds = fields.ttl_seconds(lambda: repo.default_ttl(name))
     if existing:
         record, created = existing[-1], False
     else:
@@ -107,11 +101,11 @@ def publish_new_version(
             created_at=utcnow(),
             files=len(manifest),
             size=manifest.total_size,
-            description=description,
-            metadata=dict(metadata or {}),
+            description=fields.description,
+            metadata=dict(fields.metadata or {}),
             ttl_seconds=seconds,
             logged_by=run_id,
-            tags=list(tags),
+            tags=list(fields.tags),
         )
         if content is not None:
             content.ensure_fresh()
