@@ -221,3 +221,27 @@ def test_an_upsert_that_saw_the_seal_waits_for_the_outcome(repo, included: bool)
             assert not area.backend.exists(f"{base}/parts/p1.jsonl")
     finally:
         timer.join()
+
+
+def test_a_remote_finish_refuses_metadata_that_is_not_plain_json(repo_dir: Path, tmp_path: Path) -> None:
+    """The local finish checked metadata before committing; the remote one wrote it into the
+    remote's version record (NaN is not JSON: every reader would then skip that record)."""
+    import artctl
+    from artctl.errors import InvalidInput
+    from artctl.ops.remote.config import add_remote
+
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    with artctl.Repo(repo_dir) as repo:
+        add_remote(repo.repository, "origin", remote.as_uri(), default=True)
+    make_tree(repo_dir / "w", {"part.txt": "part\n"})
+    with artctl.init(project="proj", job_type="shard", dir=repo_dir) as run:
+        art = artctl.Artifact("ds", type="dataset")
+        art.add_dir(repo_dir / "w")
+        run.upsert_artifact(art, distributed_id="nan-1", remote="origin")
+    with artctl.init(project="proj", job_type="merge", dir=repo_dir) as run:
+        final = artctl.Artifact("ds", type="dataset")
+        final.metadata["loss"] = float("nan")
+        with pytest.raises(InvalidInput):
+            run.finish_artifact(final, distributed_id="nan-1", remote="origin")
+    assert not [p for p in remote.rglob("*") if p.is_file() and "/versions/" in p.as_posix()]

@@ -78,6 +78,7 @@ def publish_new_version(
     from artctl.repository.commit import link_of
     from artctl.repository.views import PutResult
 
+    fields.check()  # metadata that is not plain JSON never reaches the remote's records
     run_id = fields.run_id
     if run_id:
         repo.runs.require_running(run_id)
