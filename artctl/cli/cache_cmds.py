@@ -73,8 +73,8 @@ def info_cmd() -> None:
     """Size of the caches (evictable objects) and of the pinned data (the only copies).
 
     Works from any directory: the user cache (cache.dir, default ~/.cache/artctl) shared by
-    every repository; inside a repository, also that repository's store. Reports from the
-    records alone, without the network.
+    every repository, with the mirrors of remotes opened by --repo URL; inside a repository,
+    also that repository's store. Reports from the records alone, without the network.
 
     \b
     Example:
@@ -127,6 +127,28 @@ def _user_info(result) -> None:
         f"user cache: {result.loose_objects} loose objects, {result.packs} packs, used by "
         f"{result.repositories} repositories, at {result.location}"
     )
+    _mirrors_info(result.mirrors)
+
+
+def _mirrors_info(mirrors) -> None:
+    """The remotes' mirrors (``--repo URL``) in the user cache, one row each."""
+    if not mirrors:
+        return
+    from rich.table import Table
+
+    out = get_output()
+    table = Table("mirror of", "cache", "pinned", "metadata")
+    for mirror in mirrors:
+        table.add_row(
+            mirror.url,
+            human_size(mirror.cache_bytes),
+            human_size(mirror.pinned_bytes),
+            human_size(mirror.metadata_bytes),
+        )
+    out.table(table)
+    total = sum(m.total_bytes for m in mirrors)
+    count = f"{len(mirrors)} remote" + ("s" if len(mirrors) != 1 else "")
+    out.result(f"mirrors of {count} (--repo URL): {human_size(total)}; `cache cleanup` evicts their cache")
 
 
 def _repo_info(repo) -> None:
@@ -180,8 +202,10 @@ def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
     never while a `get` is reading; a later `get` fetches them again. In a repository a remote
     copy counts only if this machine pushed or fetched those bytes; in the user cache, a
     repository holding the object, the remote it was downloaded from, or its reference counts.
-    A remote copy is checked on the remote first. Prints nothing and exits 0 when there is
-    nothing to do, so it fits a cron line.
+    A remote copy is checked on the remote first. The mirrors of remotes opened by --repo URL
+    count towards SIZE too: their objects go first, least recently used mirror first; a mirror
+    in use is skipped, one whose remote cannot be reached keeps its objects. Prints nothing
+    and exits 0 when there is nothing to do, so it fits a cron line.
 
     \b
     Examples:
@@ -239,6 +263,7 @@ def _report_user_cleanup(result, document: dict[str, Any] | None) -> None:
     given) or its lines."""
     out = get_output()
     if result is not None:
+        _report_mirrors(result.mirrors, lines=document is None)
         for url, why in sorted(result.unreachable.items()):
             out.warn(f"remote {url} could not be checked, its copies in the user cache are kept: {why}")
         if result.unconfirmed_bytes:
@@ -267,6 +292,37 @@ def _report_user_cleanup(result, document: dict[str, Any] | None) -> None:
         f"user cache: {verb} {human_size(result.freed_bytes)} ({objects} objects{extra}); now "
         f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}"
     )
+
+
+def _report_mirrors(mirrors, *, lines: bool) -> None:
+    """Each mirror's part of ``cache cleanup``: why one was skipped or kept bytes (warnings),
+    and (with ``lines``) what was freed in it."""
+    out = get_output()
+    for mirror in mirrors:
+        if mirror.skipped is not None:
+            out.warn(f"mirror of {mirror.url} skipped, its objects are kept: {mirror.skipped}")
+            continue
+        result = mirror.result
+        for remote, why in sorted(result.unreachable.items()):
+            out.warn(
+                f"mirror of {mirror.url}: remote {remote} could not be checked, its objects are kept: {why}"
+            )
+        if not lines:
+            continue
+        if result.dry_run:
+            for unit in result.evicted:
+                kind = "pack" if unit.pack else "object"
+                out.result(
+                    f"would evict {kind} {unit.id[:16]} from the mirror of {mirror.url} "
+                    f"({human_size(unit.size)}, {len(unit.blobs)} objects)"
+                )
+        if not result.nothing_done:
+            verb = "would free" if result.dry_run else "freed"
+            objects = sum(len(u.blobs) for u in result.evicted)
+            out.info(
+                f"mirror of {mirror.url}: {verb} {human_size(result.freed_bytes)} ({objects} objects); now "
+                f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}"
+            )
 
 
 @click.group("cache")

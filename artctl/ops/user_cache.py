@@ -19,6 +19,10 @@ Everything else is pinned. Like a repository's cleanup, ``SIZE`` bounds the evic
 least recently used first (last use = the file's mtime, set on every fill and every link into
 a repository). Eviction runs under the cache's exclusive lock: no process fills or links from
 the cache meanwhile; temp files and half-published packs are removed then (no fill is running).
+
+The remotes' metadata mirrors in the cache (``--repo URL``, :mod:`artctl.ops.mirror_cache`) are
+counted and bounded with it: ``SIZE`` bounds their evictable bytes and the cache's own together,
+the mirrors shrunk first (:func:`cleanup`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 from artctl.base.locks import CLEANUP_TIMEOUT_SECONDS
 from artctl.errors import ArtctlError, RemoteError
 from artctl.ops.cache_evict import CacheInfo, CleanupResult, Unit, confirmed_plan
+from artctl.ops.mirror_cache import BUSY_TIMEOUT_SECONDS, MirrorCleanup, MirrorInfo, shrink, summary, survey
 from artctl.ops.remote.confirm import Confirmation, holds, sizes_of
 from artctl.repository.config import Config
 from artctl.repository.state import RemoteCopy
@@ -40,20 +45,30 @@ from artctl.repository.user_cache_db import Origin
 
 @dataclass(frozen=True)
 class UserCacheInfo(CacheInfo):
-    """What the user cache holds (a repository's ``cache info``, plus the repositories using it)."""
+    """What the user cache holds (a repository's ``cache info``, plus the repositories using it
+    and the remotes' mirrors in it, least recently used first)."""
 
     repositories: int = 0
+    mirrors: tuple[MirrorInfo, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "mirrors": summary(list(self.mirrors))}
 
 
 @dataclass(frozen=True)
 class UserCacheCleanup(CleanupResult):
     """What a cleanup of the user cache evicted (or, with ``dry_run``, would evict): a
-    repository's cleanup result, plus where the cache is."""
+    repository's cleanup result, plus where the cache is and what was done to each mirror."""
 
     location: str = ""
+    mirrors: tuple[MirrorCleanup, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"location": self.location, **super().to_json()}
+        return {
+            "location": self.location,
+            **super().to_json(),
+            "mirrors": [m.to_json() for m in self.mirrors],
+        }
 
 
 def held_by_repositories(cache: UserCache, digests: set[str]) -> set[str]:
@@ -117,21 +132,59 @@ def info(cache: UserCache) -> UserCacheInfo:
         repositories=len(cache.repositories()),
         temp_files=len(temps),
         temp_bytes=sum(temps.values()),
+        mirrors=tuple(survey(cache.root)),
     )
 
 
 def cleanup(
     cache: UserCache, limit: int, *, dry_run: bool = False, lock_timeout: float = CLEANUP_TIMEOUT_SECONDS
 ) -> UserCacheCleanup:
-    """Evict least recently used files of the user cache until its evictable bytes fit in
-    ``limit``, never one whose other copy is not there (module docstring)."""
+    """Evict least recently used objects of the remotes' mirrors, then files of the user cache,
+    until their evictable bytes together fit in ``limit``, never one whose other copy is not
+    there (module docstring).
+
+    Mirrors first, each before the user cache's lock is taken (THE LOCK ORDER: a mirror's locks
+    come before the user cache's): an object a mirror holds is usually a hard link to the user
+    cache's file, so only evicting both frees its disk space, and the user cache then counts the
+    remote alone as the other copy, which it re-confirms."""
+    mirrors, mirror_bytes = _shrink_mirrors(cache, limit, dry_run)
+    own_limit = max(0, limit - mirror_bytes)
     if dry_run:
-        return _cleanup_locked(cache, limit, True)
+        return _cleanup_locked(cache, own_limit, True, mirrors)
     with cache.exclusive(lock_timeout):
-        return _cleanup_locked(cache, limit, False)
+        return _cleanup_locked(cache, own_limit, False, mirrors)
 
 
-def _cleanup_locked(cache: UserCache, limit: int, dry_run: bool) -> UserCacheCleanup:
+def _shrink_mirrors(cache: UserCache, limit: int, dry_run: bool) -> tuple[tuple[MirrorCleanup, ...], int]:
+    """Shrink the mirrors, least recently used first, each just enough for the mirrors' and the
+    user cache's evictable bytes to fit in ``limit``; the results, and the mirrors' evictable
+    bytes left (a skipped mirror keeps all of its own)."""
+    units, _files = scan(cache)
+    own = sum(u.size for u in units if u.evictable)
+    mirrors = survey(cache.root)
+    left = {m.location: m.cache_bytes for m in mirrors}
+    done = []
+    for mirror in mirrors:
+        total = own + sum(left.values())
+        if total <= limit:
+            break
+        if not left[mirror.location]:
+            continue
+        outcome = shrink(
+            mirror,
+            max(0, limit - (total - left[mirror.location])),
+            dry_run=dry_run,
+            timeout=BUSY_TIMEOUT_SECONDS,
+        )
+        if outcome.result is not None:
+            left[mirror.location] = outcome.result.cache_bytes_after
+        done.append(outcome)
+    return tuple(done), sum(left.values())
+
+
+def _cleanup_locked(
+    cache: UserCache, limit: int, dry_run: bool, mirrors: tuple[MirrorCleanup, ...] = ()
+) -> UserCacheCleanup:
     units, files = scan(cache)
     units, chosen, unconfirmed, unreachable = confirmed_plan(
         units, limit, lambda ids: confirm_origins(cache, ids)
@@ -156,6 +209,7 @@ def _cleanup_locked(cache: UserCache, limit: int, dry_run: bool) -> UserCacheCle
         unconfirmed_bytes=unconfirmed,
         unreachable=unreachable,
         location=str(cache.root),
+        mirrors=mirrors,
     )
 
 

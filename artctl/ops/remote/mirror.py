@@ -182,12 +182,19 @@ class Mirror:
 
 
 @contextlib.contextmanager
-def mirror_lock(directory: Path, url: str) -> Iterator[None]:
+def mirror_lock(directory: Path, url: str, timeout: float = MIRROR_LOCK_TIMEOUT) -> Iterator[None]:
     """``<mirrors>/<key>.lock`` beside the mirror ``directory``: it also guards its creation."""
     with mirror_exclusive(
-        directory.with_suffix(".lock"), f"another process refreshing the mirror of {url}", MIRROR_LOCK_TIMEOUT
+        directory.with_suffix(".lock"), f"another process refreshing the mirror of {url}", timeout
     ):
         yield
+
+
+def live_sessions(directory: Path) -> list[Path]:
+    """The session files of processes still running a command on the mirror ``directory``
+    (one of a killed process is not live: :meth:`Mirror.recover` handles it)."""
+    sessions = directory / SESSIONS_DIR
+    return [m for m in sessions.glob("*-*") if not process_gone(int(m.name.split("-", 1)[0]))]
 
 
 def _artifact_key(name: str | ArtifactName) -> str:
@@ -232,6 +239,7 @@ def open_mirror(url: str, options: dict[str, Any] | None = None, *, refresh: boo
         mark = directory / MIRROR_MARK
         if not mark.exists():
             mark.write_text(url + "\n")
+        os.utime(mark)  # the mirror's last use: `cache cleanup` evicts the least recently used first
         mirror = Mirror(repository, url)
         mirror.recover()
     if refresh:
