@@ -30,7 +30,8 @@ def test_readme_quick_start(cli: CLI, workdir: Path, data_dir: Path) -> None:
 def test_init_is_idempotent_and_outside_repo_errors(cli: CLI, workdir: Path) -> None:
     outside = cli.fails("artifact", "ls")
     assert "artctl init" in outside.stderr
-    cli.ok("init")
+    quiet = cli.ok("init", "-q")  # as `git init -q`: nothing printed, the exit status says it
+    assert (quiet.stdout, quiet.stderr) == ("", "")
     assert "Reinitialized" in cli.ok("init").stdout
     assert (workdir / ".artifacts" / "FORMAT").is_file()
 

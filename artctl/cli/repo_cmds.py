@@ -26,6 +26,8 @@ def init_cmd(directory: Path | None) -> None:
     out = get_output()
     if out.json:
         out.emit_json({"root": str(repo.root), "created": created})
+    elif out.quiet:
+        return  # as `git init -q`: the exit status says it worked
     elif created and any(repo.layout.registry.iterdir()):
         # FORMAT was missing (e.g. deleted after it was damaged): the data was kept.
         out.result(f"Restored the format file of the existing artctl repository in {repo.root}")
