@@ -78,7 +78,7 @@ def test_progress_appears_on_a_terminal_and_stdout_stays_clean(repo_dir: Path, b
     assert code == 0, terminal
     assert b"put proj/big" in terminal and BAR in terminal
     assert b"3.0/3.0 MiB" in SGR_COLOUR.sub(b"", terminal)  # determinate: the size is known after the scan
-    assert stdout.startswith("proj/big:v0 (created; 1 files, 3.0 MiB)") and "\x1b" not in stdout
+    assert stdout.startswith("proj/big:v0 (created; 1 file, 3.0 MiB)") and "\x1b" not in stdout
     code, stdout, terminal = run_on_pty(["artifact", "get", "proj/big", "--root", "out"], repo_dir)
     assert code == 0 and b"get proj/big:v0" in terminal and stdout.strip().endswith("out")
     code, _, terminal = run_on_pty(["artifact", "verify"], repo_dir)
@@ -277,11 +277,11 @@ def test_verbose_says_what_put_and_get_did(cli, repo_dir: Path) -> None:
     (repo_dir / "f.txt").write_text("y\n")
     put = cli.ok("-v", "artifact", "put", "f.txt", "--name", "proj/v", "--type", "dataset")
     assert "put: adding f.txt to proj/v (type dataset)" in put.stderr
-    assert "put: proj/v:v1 created: 1 files, 2 B; aliases latest, v1" in put.stderr
+    assert "put: proj/v:v1 created: 1 file, 2 B; aliases latest, v1" in put.stderr
     again = cli.ok("-v", "artifact", "put", "f.txt", "--name", "proj/v", "--type", "dataset")
     assert "unchanged (identical content)" in again.stderr
     get = cli.ok("-v", "artifact", "get", "proj/v:v0", "--root", "out")
-    assert re.search(r"get: proj/v:v0 -> .*out: 1 files, 2 B; placed by \w+ \(1\)", get.stderr), get.stderr
+    assert re.search(r"get: proj/v:v0 -> .*out: 1 file, 2 B; placed by \w+ \(1\)", get.stderr), get.stderr
     assert get.stdout.strip().endswith("out")
     assert cli.ok("-v", "-q", "artifact", "get", "proj/v", "--root", "o2").stderr == ""
     # --quiet: results only, no messages (verify's "ok: …" line goes away, its exit code stays)

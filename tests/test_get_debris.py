@@ -209,7 +209,7 @@ def test_verify_after_a_metadata_only_clone_lists_objects_on_the_remote(
     clone = tmp_path / "clone"
     cli.ok("clone", origin.as_uri(), str(clone))
     text = cli.ok("artifact", "verify", cwd=clone)
-    assert "on remote origin\tp/d:v0\t9 object(s) not fetched here" in text.stdout
+    assert "on remote origin\tp/d:v0\t9 objects not fetched here" in text.stdout
     assert "artifact rm" not in text.stdout + text.stderr
     result = cli.ok("artifact", "verify", "--json", cwd=clone).json()
     assert result["ok"] and result["problems"] == []

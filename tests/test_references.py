@@ -61,7 +61,7 @@ def test_cloud_prefix_round_trips_and_overwrite(cloud, repo: Repo, workdir: Path
 
     with pytest.raises(ObjectNotFound, match="no object at"):
         repo.put(f"{bucket}/absent", name="p/ds", type="dataset")
-    with pytest.raises(InvalidInput, match="more than 1 objects"):
+    with pytest.raises(InvalidInput, match="more than 1 object "):
         repo.put(f"{bucket}/data", name="p/ds", type="dataset", max_objects=1)
     first = repo.put(f"{bucket}/data", name="p/ds", type="dataset")
     assert first.created and first.record.files == 2 and first.record.size == 6 + 3000

@@ -160,7 +160,7 @@ def test_add_reference_checksum_and_max_objects_per_call(repo_dir: Path, tmp_pat
     [checked] = art.add_reference(uri, name="checked.csv")  # the same URI, its own options
     assert (raw.ref, raw.digest, raw.ref_state) == (uri, None, None)
     assert checked.digest == hash_bytes(b"1")
-    with pytest.raises(InvalidInput, match="more than 1 objects"):
+    with pytest.raises(InvalidInput, match="more than 1 object "):
         art.add_reference(nfs.as_uri(), name="all", max_objects=1)  # refused when added, as in W&B
     art.add_reference(nfs.as_uri(), name="all", max_objects=2)
     art.save()

@@ -93,3 +93,9 @@ def human_size(n: int | float) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} TiB"
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files``, ``0 files``: a number and its noun, as people write them
+    (``plural`` for nouns that do not take an ``s``: ``count(n, "repository", "repositories")``)."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

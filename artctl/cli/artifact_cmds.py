@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from artctl.base.units import human_size
+from artctl.base.units import count, human_size
 from artctl.cli.common import (
     emit_put_result,
     get_output,
@@ -122,7 +122,7 @@ def put_cmd(
     out.verbose_info(
         f"put: {result.record.name}:{result.record.version} "
         f"{'created' if result.created else 'unchanged (identical content)'}: "
-        f"{result.record.files} files, {human_size(result.record.size)}; "
+        f"{count(result.record.files, 'file')}, {human_size(result.record.size)}; "
         f"aliases {', '.join(result.aliases)}" + (f"; linked to run {run_id}" if run_id else "")
     )
     emit_put_result(result)
@@ -199,7 +199,7 @@ def get_cmd(
             allow_local_refs=allow_local_refs,
         )
     out.verbose_info(
-        f"get: {record.name}:{record.version} -> {result.root}: {result.files} files, "
+        f"get: {record.name}:{record.version} -> {result.root}: {count(result.files, 'file')}, "
         f"{human_size(result.bytes)}; placed by "
         + (", ".join(f"{m} ({n})" for m, n in result.modes.items()) or "nothing")
         + (f"; linked to run {run_id}" if run_id else "")

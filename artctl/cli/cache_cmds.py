@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from artctl.base.units import human_size
+from artctl.base.units import count, human_size
 from artctl.cli.common import get_output, json_option, open_repo
 
 
@@ -120,12 +120,15 @@ def _user_info(result) -> None:
     )
     if result.temp_files:
         table.add_row(
-            "temp", human_size(result.temp_bytes), f"{result.temp_files} files", "removed by the next cleanup"
+            "temp",
+            human_size(result.temp_bytes),
+            count(result.temp_files, "file"),
+            "removed by the next cleanup",
         )
     out.table(table)
     out.result(
-        f"user cache: {result.loose_objects} loose objects, {result.packs} packs, used by "
-        f"{result.repositories} repositories, at {result.location}"
+        f"user cache: {count(result.loose_objects, 'loose object')}, {count(result.packs, 'pack')}, used by "
+        f"{count(result.repositories, 'repository', 'repositories')}, at {result.location}"
     )
     _mirrors_info(result.mirrors)
 
@@ -147,8 +150,10 @@ def _mirrors_info(mirrors) -> None:
         )
     out.table(table)
     total = sum(m.total_bytes for m in mirrors)
-    count = f"{len(mirrors)} remote" + ("s" if len(mirrors) != 1 else "")
-    out.result(f"mirrors of {count} (--repo URL): {human_size(total)}; `cache cleanup` evicts their cache")
+    out.result(
+        f"mirrors of {count(len(mirrors), 'remote')} (--repo URL): {human_size(total)}; "
+        "`cache cleanup` evicts their cache"
+    )
 
 
 def _repo_info(repo) -> None:
@@ -176,11 +181,14 @@ def _repo_info(repo) -> None:
         table.add_row(
             "temp",
             human_size(result.temp_bytes),
-            f"{result.temp_files} files",
+            count(result.temp_files, "file"),
             escape("older than 1 hour: `artctl cache cleanup SIZE --remove-temp`"),
         )
     out.table(table)
-    out.result(f"store: {result.loose_objects} loose objects, {result.packs} packs at {result.location}")
+    out.result(
+        f"store: {count(result.loose_objects, 'loose object')}, {count(result.packs, 'pack')} "
+        f"at {result.location}"
+    )
 
 
 @cache_group.command("cleanup", context_settings={"ignore_unknown_options": True})
@@ -245,14 +253,15 @@ def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
         for unit in result.evicted:
             kind = "pack" if unit.pack else "object"
             out.result(
-                f"would evict {kind} {unit.id[:16]} ({human_size(unit.size)}, {len(unit.blobs)} objects)"
+                f"would evict {kind} {unit.id[:16]} "
+                f"({human_size(unit.size)}, {count(len(unit.blobs), 'object')})"
             )
     if not result.nothing_done:
         verb = "would free" if dry_run else "freed"
         objects = sum(len(u.blobs) for u in result.evicted)
         extra = f", {result.temp_files_removed} temp files" if result.temp_files_removed else ""
         out.info(
-            f"{verb} {human_size(result.freed_bytes)} ({objects} objects{extra}); cache now "
+            f"{verb} {human_size(result.freed_bytes)} ({count(objects, 'object')}{extra}); cache now "
             f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}"
         )
     _report_user_cleanup(shared, None)
@@ -281,7 +290,7 @@ def _report_user_cleanup(result, document: dict[str, Any] | None) -> None:
             kind = "pack" if unit.pack else "object"
             out.result(
                 f"would evict {kind} {unit.id[:16]} from the user cache "
-                f"({human_size(unit.size)}, {len(unit.blobs)} objects)"
+                f"({human_size(unit.size)}, {count(len(unit.blobs), 'object')})"
             )
     if result.nothing_done:
         return
@@ -289,7 +298,7 @@ def _report_user_cleanup(result, document: dict[str, Any] | None) -> None:
     objects = sum(len(u.blobs) for u in result.evicted)
     extra = f", {result.temp_files_removed} temp files" if result.temp_files_removed else ""
     out.info(
-        f"user cache: {verb} {human_size(result.freed_bytes)} ({objects} objects{extra}); now "
+        f"user cache: {verb} {human_size(result.freed_bytes)} ({count(objects, 'object')}{extra}); now "
         f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}"
     )
 
@@ -314,13 +323,14 @@ def _report_mirrors(mirrors, *, lines: bool) -> None:
                 kind = "pack" if unit.pack else "object"
                 out.result(
                     f"would evict {kind} {unit.id[:16]} from the mirror of {mirror.url} "
-                    f"({human_size(unit.size)}, {len(unit.blobs)} objects)"
+                    f"({human_size(unit.size)}, {count(len(unit.blobs), 'object')})"
                 )
         if not result.nothing_done:
             verb = "would free" if result.dry_run else "freed"
             objects = sum(len(u.blobs) for u in result.evicted)
             out.info(
-                f"mirror of {mirror.url}: {verb} {human_size(result.freed_bytes)} ({objects} objects); now "
+                f"mirror of {mirror.url}: {verb} {human_size(result.freed_bytes)} "
+                f"({count(objects, 'object')}); now "
                 f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}"
             )
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from artctl.base.units import human_size
+from artctl.base.units import count, human_size
 from artctl.cli.output import Output
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def emit_put_result(result: Any) -> None:
     record = result.record
     state = "created" if result.created else "unchanged, existing"
     out.result(
-        f"{record.name}:{record.version} ({state}; {record.files} files, "
+        f"{record.name}:{record.version} ({state}; {count(record.files, 'file')}, "
         f"{human_size(record.size)}) aliases: {', '.join(result.aliases)}"
     )
 

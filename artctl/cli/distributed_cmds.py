@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from artctl.base.units import human_size
+from artctl.base.units import count, human_size
 from artctl.cli.common import emit_put_result, get_output, json_option, open_repo, run_option
 from artctl.cli.complete import ArtifactTypeType, NameType, PathOrURIType, RemoteType
 
@@ -52,7 +52,7 @@ def upsert_cmd(path: str, name: str, kind: str | None, distributed_id: str, remo
     else:
         out.result(
             f"{result.name} part {result.part[:12]} of {result.distributed_id}: "
-            f"{result.files} files, {human_size(result.size)}"
+            f"{count(result.files, 'file')}, {human_size(result.size)}"
             f"{' on ' + result.remote if result.remote else ''}"
         )
 

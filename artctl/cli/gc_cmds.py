@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from artctl.base.units import human_size
+from artctl.base.units import count, human_size
 from artctl.cli.common import get_output, json_option, open_repo
 from artctl.cli.complete import NameType, RefType
 
@@ -128,8 +128,8 @@ def gc_cmd(dry_run: bool, grace: str | None, remote: str | None) -> None:
     for ref in result.purged:
         out.result(f"{'would purge' if dry_run else 'purged'}\t{ref}")
     out.result(
-        f"{verb} {human_size(result.bytes_freed)}: {result.objects} objects, "
-        f"{result.manifests} manifests, {result.packs_deleted} packs deleted, "
+        f"{verb} {human_size(result.bytes_freed)}: {count(result.objects, 'object')}, "
+        f"{count(result.manifests, 'manifest')}, {count(result.packs_deleted, 'pack')} deleted, "
         f"{result.packs_repacked} repacked, {result.temp_files} temp files"
     )
     if result.young_kept:
@@ -184,7 +184,8 @@ def _render_remote_gc(report: Any, dry_run: bool) -> None:
     counts = report.to_json()
     out.result(
         f"{'would free' if dry_run else 'freed'} {human_size(report.bytes_freed)} on {report.url}: "
-        f"{counts['objects']} objects, {counts['manifests']} manifests, {counts['packs_deleted']} packs "
+        f"{count(counts['objects'], 'object')}, {count(counts['manifests'], 'manifest')}, "
+        f"{count(counts['packs_deleted'], 'pack')} "
         f"deleted, {report.packs_repacked} repacked, {counts['interrupted_packs']} interrupted packs"
     )
     if report.young_kept:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from artctl.base.units import human_size
+from artctl.base.units import count, human_size
 from artctl.cli.common import closed_at_end, get_output, json_option, open_repo
 from artctl.cli.complete import RemoteOrRefType, RemoteType
 
@@ -150,9 +150,10 @@ def _report(result: TransferResult) -> None:
         return
     verb = "sent" if result.direction == "push" else "fetched"
     out.result(
-        f"{result.direction} {result.remote}: {result.objects} objects {verb} "
-        f"({human_size(result.bytes)} in {result.files} files), {result.objects_skipped} already there; "
-        f"{len(result.versions)} new versions"
+        f"{result.direction} {result.remote}: {count(result.objects, 'object')} {verb} "
+        f"({human_size(result.bytes)} in {count(result.files, 'file')}), "
+        f"{result.objects_skipped} already there; "
+        f"{count(len(result.versions), 'new version')}"
     )
     for ref in result.versions:
         out.info(f"  {ref}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from artctl.base.units import count
 from artctl.cli.common import get_output, json_option, open_repo
 from artctl.cli.complete import RemoteType
 
@@ -40,9 +41,11 @@ def remote_compact(name: str | None, grace: str | None) -> None:
         out.emit_json(report.to_json())
         return
     if report.written is None:
-        out.result(f"index of {report.url} is current: {report.entries} files")
+        out.result(f"index of {report.url} is current: {count(report.entries, 'file')}")
     else:
-        out.result(f"wrote {report.written} on {report.url}: {report.entries} files ({report.read} read)")
+        out.result(
+            f"wrote {report.written} on {report.url}: {count(report.entries, 'file')} ({report.read} read)"
+        )
     if report.deleted:
         out.info(f"deleted {len(report.deleted)} older index(es)")
 

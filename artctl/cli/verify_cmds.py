@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from artctl.base.units import count
 from artctl.cli.artifact_cmds import artifact_group
 from artctl.cli.common import get_output, json_option, open_repo
 from artctl.cli.complete import RefType
@@ -54,8 +55,8 @@ def verify_cmd(ref: str | None, repair: bool, remote: str | None) -> None:
         for problem in result.problems:
             line = f"{problem['problem']}\t{problem['version']}\t{problem.get('path', '')}"
             out.result(line + (f"\t{problem['remote']}" if problem.get("remote") else ""))
-        for (version, remote_name), count in _on_remote_by_version(result.on_remote).items():
-            out.result(f"on remote {remote_name}\t{version}\t{count} object(s) not fetched here")
+        for (version, remote_name), missing in _on_remote_by_version(result.on_remote).items():
+            out.result(f"on remote {remote_name}\t{version}\t{count(missing, 'object')} not fetched here")
         if result.ok:
             fetched = (
                 f"; {len({r['digest'] for r in result.on_remote})} not fetched here are on a remote "
@@ -69,9 +70,8 @@ def verify_cmd(ref: str | None, repair: bool, remote: str | None) -> None:
                 else ""
             )
             out.info(
-                f"ok: {result.checked_objects} objects in {result.checked_versions} versions verified"
-                + fetched
-                + checked
+                f"ok: {count(result.checked_objects, 'object')} in "
+                f"{count(result.checked_versions, 'version')} verified" + fetched + checked
             )
     if not result.ok:
         from artctl.errors import IntegrityError

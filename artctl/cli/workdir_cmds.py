@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from artctl.base.units import human_size
+from artctl.base.units import count, human_size
 from artctl.cli.artifact_cmds import artifact_group, is_directory
 from artctl.cli.common import escape_cell, get_output, json_option, link_option, open_repo, short_time
 from artctl.cli.complete import NameType, RefOrDirType, RefType
@@ -173,7 +173,7 @@ def log_cmd(name: str, limit: int | None, include_deleted: bool, stat_limit: int
             + escape_cell(head)
             + (f"  [{r.status()}]" if r.status() != "committed" else "")
         )
-        details = [f"created {short_time(r.created_at)}", f"{r.files} files, {human_size(r.size)}"]
+        details = [f"created {short_time(r.created_at)}", f"{count(r.files, 'file')}, {human_size(r.size)}"]
         if r.logged_by:
             details.append(f"run {r.logged_by}")
         if r.tags:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from artctl.base.hashing import new_hasher
+from artctl.base.units import count
 from artctl.errors import InvalidInput, ReferenceChanged
 from artctl.format.manifest import Entry
 
@@ -89,7 +90,7 @@ def copy_stream(
 
 def too_many(uri: str, limit: int) -> InvalidInput:
     return InvalidInput(
-        f"{uri} holds more than {limit} objects (the --max-objects limit)",
+        f"{uri} holds more than {count(limit, 'object')} (the --max-objects limit)",
         hint="raise it with --max-objects N (Python: max_objects=N) or reference a narrower prefix",
     )
 
