@@ -7,6 +7,7 @@ a gc loop beside pushes that share and re-push content loses nothing (docs/remot
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -157,7 +158,11 @@ def test_deleted_and_expired_versions_are_freed_and_shared_blobs_stay(
     freed = sum(content.values()) - sum(_content(remote_url).values())  # (gc also rewrote index/)
     assert freed >= 2 * BIG and freed >= done["bytes_freed"] - 4096
     assert sum(1 for k in after if k.endswith(".purged.json")) == 2
-    assert not [k for k in after if k.startswith("gc/")]  # its marker is gone
+    # its marker is gone; one generation of the lease stays, released (docs/remotes.md)
+    assert [k for k in after if k.startswith("gc/")] == ["gc/lease/000000000001.json"]
+    assert json.loads(
+        open_backend(remote_url.url, remote_url.storage_options).read("gc/lease/000000000001.json")
+    )["released"]
     again = ok(a, remote_url, "gc", "--remote", "origin", "--grace", "0", "--json").json()
     assert again["files"] == [] and again["purged"] == []
     fresh = _clone_all(tmp_path, remote_url, "fresh")
