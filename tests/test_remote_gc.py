@@ -309,6 +309,7 @@ def test_gc_writes_back_a_manifest_that_a_version_pushed_while_it_ran_names(tmp_
 
 
 GC_POINTS = [
+    "remote-gc.lease-free",
     "remote-gc.marked",
     "remote-gc.expired-deleted",
     "remote-gc.repack-written",
@@ -341,7 +342,7 @@ def test_a_gc_killed_anywhere_leaves_every_live_version_complete_and_the_rerun_f
     for point in GC_POINTS:
         copy = _copy(origin, tmp_path / f"at-{point}")
         run_killed_at(point, "gc", "--remote", copy.url, "--grace", "0", cwd=a)
-        if point == "remote-gc.marked":  # nothing changed yet but gc's start marker
+        if point in ("remote-gc.lease-free", "remote-gc.marked"):  # nothing changed but gc's start marker
             assert {k: v for k, v in _files(copy).items() if not k.startswith("gc/")} == _files(origin)
             ok(a, copy, "gc", "--remote", copy.url, "--grace", "0")
             # (a clone now would hold the expired v2 without its manifest, as before any gc)

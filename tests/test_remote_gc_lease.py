@@ -40,14 +40,15 @@ def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Remote:
 LEASE = 20
 
 
-def _paused_gc(cwd: Path, remote: Remote, env: dict[str, str]) -> subprocess.Popen[str]:
-    """A gc of the remote stopped (SIGSTOP) once it holds the lease and made its plan."""
+def _paused_gc(
+    cwd: Path, remote: Remote, env: dict[str, str], at: str = "remote-gc.marked"
+) -> subprocess.Popen[str]:
+    """A gc of the remote stopped (SIGSTOP) at crash point ``at`` (by default: once it holds the
+    lease and made its plan)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "artctl", "gc", "--remote", "origin", "--grace", "0"],
         cwd=cwd,
-        env=cli_env(
-            {**remote.env, **env, "ARTCTL_CRASH_AT": "remote-gc.marked", "ARTCTL_CRASH_SIGNAL": "STOP"}
-        ),
+        env=cli_env({**remote.env, **env, "ARTCTL_CRASH_AT": at, "ARTCTL_CRASH_SIGNAL": "STOP"}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -126,3 +127,26 @@ def test_a_killed_gc_frees_the_lease_at_once_here_and_on_expiry_elsewhere(
     time.sleep(max(0.0, planted + 3 + 2.5 - time.monotonic()))
     ok(a, remote, "gc", "--remote", "origin", "--grace", "0")
     _live_complete(tmp_path, remote, "expired")
+
+
+def test_of_two_gcs_that_find_the_lease_free_at_once_one_takes_it(tmp_path: Path) -> None:
+    """A finds the lease free and is paused before taking it; B takes it, collects and releases
+    it; A, resumed, cannot create the generation B created: it stops with one line and changes
+    nothing, and its re-run collects what is left (nothing)."""
+    (tmp_path / "remote").mkdir()
+    remote = Remote((tmp_path / "remote").as_uri(), {}, {})
+    a = _scene(tmp_path, remote)
+    first = _paused_gc(a, remote, {}, at="remote-gc.lease-free")
+    try:
+        done = ok(a, remote, "gc", "--remote", "origin", "--grace", "0", "--json").json()
+        assert sorted(done["purged"]) == ["p/ds:v0", "p/ds:v2"]
+        after = _files(remote)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    _out, err = first.communicate(timeout=120)
+    assert first.returncode == 1 and err.startswith("error: another gc just took the lease"), err
+    mine = f"-{first.pid}-"  # A's start marker: gc/<host>-<pid>-<id>.json
+    assert _files(remote) == {k: v for k, v in after.items() if mine not in k}  # only it went
+    again = ok(a, remote, "gc", "--remote", "origin", "--grace", "0", "--json").json()
+    assert again["files"] == [] and again["purged"] == []
+    _live_complete(tmp_path, remote, "raced")

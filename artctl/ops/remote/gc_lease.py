@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from artctl.backend.base import Backend
+from artctl.base.crashpoints import crash_point, declare
 from artctl.errors import Conflict
 from artctl.format.records import dumps, parse_time, utcnow
 
@@ -39,6 +40,10 @@ LEASE_DIR = "gc/lease"
 #: How long a lease holds without renewal: a gc killed on another machine blocks the next gc
 #: for at most this long. A running gc renews it long before (:meth:`Lease.hold`).
 LEASE_SECONDS = 300
+LEASE_FREE = declare(
+    "remote-gc.lease-free",
+    "the lease found free, not yet taken: only gc's start marker is written; the re-run takes it",
+)
 #: A test hook: a shorter lease, so a test can wait one out.
 _SECONDS_ENV = "ARTCTL_TEST_GC_LEASE"
 #: S3 and Azure keep whole seconds: a lease may look up to this much older than it is.
@@ -129,6 +134,20 @@ def newest(backend: Backend) -> Generation | None:
     return Generation(number, stats[_key(number)].mtime, doc if isinstance(doc, dict) else {"released": True})
 
 
+def _take(backend: Backend, number: int, doc: dict[str, Any]) -> bool:
+    """Create generation ``number`` and check it is the newest. Creating it can succeed after
+    another gc took that generation and released the lease since (a release deletes the older
+    generations): the listing then shows a newer one, and this gc backs off. Generations are
+    deleted only once a newer one exists, so a newer one is always listed."""
+    if not backend.create(_key(number), dumps(doc)):
+        return False
+    top = newest(backend)
+    if top is not None and top.number == number and top.doc.get("id") == doc["id"]:
+        return True
+    backend.delete(_key(number))  # never the newest: nobody reads it as the holder
+    return False
+
+
 class Lease:
     """The lease this gc holds on one remote: :meth:`acquire`, :meth:`hold` before each
     destructive step, :meth:`release` at the end."""
@@ -159,8 +178,9 @@ class Lease:
             "seconds": lease_seconds(),
         }
         number = 0 if top is None else top.number + 1
+        crash_point(LEASE_FREE)  # another taker may create `number` now: exactly one of us wins
         since = time.monotonic()
-        if not backend.create(_key(number), dumps(doc)):
+        if not _take(backend, number, doc):
             raise _busy(newest(backend) or top, just_now=True)
         return cls(backend, number, doc, since)
 
@@ -174,7 +194,7 @@ class Lease:
         if not self._mine(top):
             raise _lost(top)
         since = time.monotonic()
-        if not self.backend.create(_key(self.number + 1), dumps(self.doc)):
+        if not _take(self.backend, self.number + 1, self.doc):
             raise _lost(newest(self.backend))
         self.backend.delete(_key(self.number))
         self.number += 1
