@@ -7,6 +7,7 @@ a gc loop beside pushes that share and re-push content loses nothing (docs/remot
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -157,7 +158,11 @@ def test_deleted_and_expired_versions_are_freed_and_shared_blobs_stay(
     freed = sum(content.values()) - sum(_content(remote_url).values())  # (gc also rewrote index/)
     assert freed >= 2 * BIG and freed >= done["bytes_freed"] - 4096
     assert sum(1 for k in after if k.endswith(".purged.json")) == 2
-    assert not [k for k in after if k.startswith("gc/")]  # its marker is gone
+    # its marker is gone; one generation of the lease stays, released (docs/remotes.md)
+    assert [k for k in after if k.startswith("gc/")] == ["gc/lease/000000000001.json"]
+    assert json.loads(
+        open_backend(remote_url.url, remote_url.storage_options).read("gc/lease/000000000001.json")
+    )["released"]
     again = ok(a, remote_url, "gc", "--remote", "origin", "--grace", "0", "--json").json()
     assert again["files"] == [] and again["purged"] == []
     fresh = _clone_all(tmp_path, remote_url, "fresh")
@@ -304,6 +309,7 @@ def test_gc_writes_back_a_manifest_that_a_version_pushed_while_it_ran_names(tmp_
 
 
 GC_POINTS = [
+    "remote-gc.lease-free",
     "remote-gc.marked",
     "remote-gc.expired-deleted",
     "remote-gc.repack-written",
@@ -336,7 +342,7 @@ def test_a_gc_killed_anywhere_leaves_every_live_version_complete_and_the_rerun_f
     for point in GC_POINTS:
         copy = _copy(origin, tmp_path / f"at-{point}")
         run_killed_at(point, "gc", "--remote", copy.url, "--grace", "0", cwd=a)
-        if point == "remote-gc.marked":  # nothing changed yet but gc's start marker
+        if point in ("remote-gc.lease-free", "remote-gc.marked"):  # nothing changed but gc's start marker
             assert {k: v for k, v in _files(copy).items() if not k.startswith("gc/")} == _files(origin)
             ok(a, copy, "gc", "--remote", copy.url, "--grace", "0")
             # (a clone now would hold the expired v2 without its manifest, as before any gc)

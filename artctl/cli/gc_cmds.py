@@ -10,6 +10,7 @@ import click
 from artctl.base.units import count, human_size
 from artctl.cli.common import get_output, json_option, open_repo
 from artctl.cli.complete import NameType, RefType
+from artctl.errors import InvalidInput
 
 
 @click.command("rm")
@@ -89,8 +90,14 @@ def rename_cmd(name: str, new_name: str) -> None:
     help="Collect on this remote instead: purge its deleted and expired versions and delete or "
     "repack what no live version needs, beside running pushes (docs/remotes.md).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --remote: run even though another gc holds the remote's gc lease (only when "
+    "you know that gc is dead; one killed on this host or whose lease expired frees it anyway).",
+)
 @json_option
-def gc_cmd(dry_run: bool, grace: str | None, remote: str | None) -> None:
+def gc_cmd(dry_run: bool, grace: str | None, remote: str | None, force: bool) -> None:
     """Delete expired and deleted versions' data and every unreferenced object.
 
     Versions past their TTL are soft-deleted first (custom aliases do not protect them); then
@@ -98,6 +105,10 @@ def gc_cmd(dry_run: bool, grace: str | None, remote: str | None) -> None:
     younger than the grace period (--grace-period, else `gc.grace_period`, default 1h) are
     kept. Safe beside running puts, drafts and upserts, whatever the grace period: gc waits for
     writes in flight and they wait for gc (docs/gc.md).
+
+    On a remote, one gc runs at a time: it holds a lease on the remote (renewed while it runs;
+    5 min without renewal). A second gc stops with the holder's name and the lease's expiry,
+    unless --force. --dry-run takes no lease.
 
     \b
     Examples:
@@ -111,11 +122,13 @@ def gc_cmd(dry_run: bool, grace: str | None, remote: str | None) -> None:
 
     out = get_output()
     seconds = parse_grace(grace) if grace is not None else None
-    if out.repo is not None and _gc_remote(out.repo, seconds, dry_run):
+    if out.repo is not None and _gc_remote(out.repo, seconds, dry_run, force):
         return
+    if force and remote is None:
+        raise InvalidInput("--force applies only to gc on a remote (--remote, or --repo REMOTE)")
     repo = open_repo()
     if remote is not None:
-        _remote_gc(repo, remote, seconds, dry_run)
+        _remote_gc(repo, remote, seconds, dry_run, force)
         return
     with out.progress_bar("gc") as progress:
         result = gc(repo, dry_run=dry_run, grace_period=seconds, progress=progress)
@@ -146,7 +159,7 @@ def gc_cmd(dry_run: bool, grace: str | None, remote: str | None) -> None:
         out.warn(problem)
 
 
-def _gc_remote(location: str, grace: int | None, dry_run: bool) -> bool:
+def _gc_remote(location: str, grace: int | None, dry_run: bool, force: bool) -> bool:
     """``--repo X gc`` with a remote X: garbage collection on the remote itself; False when X
     is a local repository (the ordinary gc then runs there)."""
     from artctl.ops.remote.mirror import collect_garbage
@@ -155,15 +168,15 @@ def _gc_remote(location: str, grace: int | None, dry_run: bool) -> bool:
     target = resolve_target(location)
     if not target.remote:
         return False
-    _render_remote_gc(collect_garbage(target, grace=grace, dry_run=dry_run), dry_run)
+    _render_remote_gc(collect_garbage(target, grace=grace, dry_run=dry_run, force=force), dry_run)
     return True
 
 
-def _remote_gc(repo: Any, remote: str, grace: int | None, dry_run: bool) -> None:
+def _remote_gc(repo: Any, remote: str, grace: int | None, dry_run: bool, force: bool) -> None:
     """``gc --remote``: collect on a remote and render the report."""
     from artctl.ops.remote.gc import collect_remote
 
-    _render_remote_gc(collect_remote(repo, remote, grace=grace, dry_run=dry_run), dry_run)
+    _render_remote_gc(collect_remote(repo, remote, grace=grace, dry_run=dry_run, force=force), dry_run)
 
 
 def _render_remote_gc(report: Any, dry_run: bool) -> None:

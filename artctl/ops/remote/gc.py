@@ -17,6 +17,10 @@ In short, :func:`collect`:
 5. reads the registry again and writes back any manifest it deleted that a version created
    meanwhile names (a push that rewrote an old manifest checks too: ``send.PushContent``).
 
+Only one gc runs on a remote at a time: a non-dry run takes the lease of
+:mod:`~artctl.ops.remote.gc_lease` right after its marker and checks it still holds it before
+each destructive step.
+
 A killed gc leaves only fewer files than it planned to delete — never a live version short of a
 file — and the re-run finishes (crash points ``remote-gc.*``). ``dry_run`` writes nothing, not
 even the marker: ``t_m`` is then this machine's clock.
@@ -30,6 +34,7 @@ import socket
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,6 +56,7 @@ from artctl.format.names import parse_name
 from artctl.format.records import dumps, utcnow
 from artctl.format.snapshots import PurgeMarker, Tombstone
 from artctl.ops.remote.config import backend_for, get_remote
+from artctl.ops.remote.gc_lease import LEASE_DIR, Lease
 from artctl.ops.remote.gc_mark import RemoteLive, mark, read_versions
 from artctl.ops.remote.gc_sweep import Doomed, Repack, SweepPlan, plan
 from artctl.ops.remote.protocol import open_remote
@@ -137,9 +143,12 @@ class RemoteGcReport:
         }
 
 
-def collect(backend: Backend, *, grace: int, dry_run: bool, now: datetime | None = None) -> RemoteGcReport:
+def collect(
+    backend: Backend, *, grace: int, dry_run: bool, now: datetime | None = None, force: bool = False
+) -> RemoteGcReport:
     """Garbage-collect the remote at ``backend`` (module docstring). ``grace`` in seconds;
-    ``now`` decides which versions are past their TTL (default: this machine's clock)."""
+    ``now`` decides which versions are past their TTL (default: this machine's clock);
+    ``force`` takes the gc lease even from a gc that looks alive."""
     if backend.read_or_none(FORMAT_FILE) is None and backend.check_location() and not backend.listdir(""):
         raise RemoteError(f"remote {backend.url} is empty: there is nothing to collect")
     open_remote(backend, create=False)  # an unknown FORMAT, or somebody else's files, is refused
@@ -148,6 +157,23 @@ def collect(backend: Backend, *, grace: int, dry_run: bool, now: datetime | None
         None if dry_run else f"{GC_DIR}/{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}.json"
     )
     started = time.time() if marker is None else store_clock(backend, marker)
+    if marker is None:
+        return _collect(backend, grace, started, now, None, None)
+    try:
+        lease = Lease.acquire(backend, started, force=force)
+    except BaseException:
+        backend.delete(marker)
+        raise
+    try:
+        return _collect(backend, grace, started, now, marker, lease)
+    finally:
+        lease.release()
+
+
+def _collect(
+    backend: Backend, grace: int, started: float, now: datetime, marker: str | None, lease: Lease | None
+) -> RemoteGcReport:
+    """Mark, plan and (with a ``lease``, not a dry run) sweep: steps 2 to 5 of the module docstring."""
     live = mark(backend, now)
     sweep = plan(backend, live, started - grace - MTIME_RESOLUTION if grace else started + MTIME_RESOLUTION)
     crash_point(MARKED)
@@ -166,7 +192,7 @@ def collect(backend: Backend, *, grace: int, dry_run: bool, now: datetime | None
         "dead_bytes_kept": sweep.dead_bytes_kept,
         "problems": live.problems + sweep.problems,
     }
-    if dry_run:
+    if lease is None:
         freed = sum(f.size for f in sweep.files()) + sum(r.dead_bytes for r in sweep.repacks)
         return RemoteGcReport(
             backend.url,
@@ -178,18 +204,24 @@ def collect(backend: Backend, *, grace: int, dry_run: bool, now: datetime | None
             **report,
         )
     assert marker is not None
+    hold = lease.hold
     for record in live.expired:  # as local gc: a version past its TTL is deleted first
+        hold()
         stone = Tombstone.of(record.evolve(deleted_at=utcnow()))
         backend.create(tombstone_key(parse_name(record.name), record.index), dumps(stone.to_json()))
     crash_point(EXPIRED_DELETED)
-    freed, repacked, saved = _execute(backend, sweep, report["problems"])
+    freed, repacked, saved = _execute(backend, sweep, report["problems"], hold)
     for record in purge:
+        hold()
         name = parse_name(record.name)
         doc = PurgeMarker(record.name, record.index, utcnow()).to_json()
         backend.create(purge_marker_key(name, record.index), dumps(doc))
         crash_point(PURGE_MARKED)
+    hold()
     restored = _restore(backend, live, saved)
+    hold()
     _forget_markers(backend, marker, started - max(grace, 3600))
+    hold()
     _compact_index(backend, report["problems"])
     files = [
         f for f in sweep.files() if f.why != "repacked" or f.rel.rsplit("/", 1)[-1].split(".")[0] in repacked
@@ -218,23 +250,26 @@ def store_clock(backend: Backend, marker: str) -> float:
 
 
 def _execute(
-    backend: Backend, sweep: SweepPlan, problems: list[str]
+    backend: Backend, sweep: SweepPlan, problems: list[str], hold: Callable[[], None]
 ) -> tuple[int, set[str], dict[str, bytes]]:
     """Delete and rewrite what ``sweep`` says, in the safe order; return the bytes freed, the
-    packs rewritten and the bytes of the manifests deleted (for :func:`_restore`)."""
+    packs rewritten and the bytes of the manifests deleted (for :func:`_restore`). ``hold`` runs
+    before each destructive step: it raises once the gc lease is lost."""
     freed = 0
     repacked: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="artctl-remote-gc-") as scratch:
         for item in sweep.repacks:
-            got = _repack(backend, item, Path(scratch), problems)
+            got = _repack(backend, item, Path(scratch), problems, hold)
             if got is not None:
                 freed += got
                 repacked.add(item.pack_id)
     for doomed in sweep.packs:  # an .idx is listed before its .pack
+        hold()
         backend.delete(doomed.rel)
         freed += doomed.size
     crash_point(PACKS_SWEPT)
     for doomed in sweep.objects:
+        hold()
         backend.delete(doomed.rel)
         freed += doomed.size
     crash_point(OBJECTS_SWEPT)
@@ -243,13 +278,16 @@ def _execute(
         rel: data for rel, data in backend.read_many(keys, MAX_MANIFEST_BYTES).items() if data is not None
     }
     for doomed in sweep.manifests:
+        hold()
         backend.delete(doomed.rel)
         freed += doomed.size
     crash_point(MANIFESTS_SWEPT)
     return freed, repacked, saved
 
 
-def _repack(backend: Backend, item: Repack, scratch: Path, problems: list[str]) -> int | None:
+def _repack(
+    backend: Backend, item: Repack, scratch: Path, problems: list[str], hold: Callable[[], None]
+) -> int | None:
     """Rewrite one pack with its live blobs; the bytes freed, or None when it was left alone."""
     old = scratch / f"{item.pack_id}.pack"
     end = max(o + n for _d, o, n in item.blobs)
@@ -277,8 +315,10 @@ def _repack(backend: Backend, item: Repack, scratch: Path, problems: list[str]) 
     idx = encode_index(entries)
     backend.write(index_key(new_id), idx)
     crash_point(REPACK_WRITTEN)
+    hold()
     backend.delete(index_key(item.pack_id))
     crash_point(OLD_INDEX_DELETED)
+    hold()
     backend.delete(pack_key(item.pack_id))
     with contextlib.suppress(FileNotFoundError):
         old.unlink()
@@ -314,15 +354,22 @@ def _restore(backend: Backend, live: RemoteLive, saved: dict[str, bytes]) -> lis
 def _forget_markers(backend: Backend, marker: str, before: float) -> None:
     """Delete this gc's marker and those of gc runs that died long ago."""
     for rel, stat in backend.list_stats(GC_DIR).items():
+        if rel.startswith(LEASE_DIR + "/"):  # the lease is released by its holder, not swept
+            continue
         if rel == marker or stat.mtime < before:
             backend.delete(rel)
 
 
 def collect_remote(
-    repository: Repository, remote: str | None, *, grace: int | None = None, dry_run: bool = False
+    repository: Repository,
+    remote: str | None,
+    *,
+    grace: int | None = None,
+    dry_run: bool = False,
+    force: bool = False,
 ) -> RemoteGcReport:
     """:func:`collect` on a configured remote (a name or a URL) of ``repository``; ``grace``
     defaults to its ``gc.remote_grace``."""
     spec = get_remote(repository, remote)
     seconds = repository.settings.remote_grace_seconds if grace is None else grace
-    return collect(backend_for(repository, spec), grace=seconds, dry_run=dry_run)
+    return collect(backend_for(repository, spec), grace=seconds, dry_run=dry_run, force=force)

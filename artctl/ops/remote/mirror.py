@@ -279,7 +279,7 @@ def open_location(location: str | os.PathLike[str]) -> Repository | Mirror:
     return open_mirror(target.url, target.options)
 
 
-def collect_garbage(target: Target, *, grace: int | None, dry_run: bool) -> Any:
+def collect_garbage(target: Target, *, grace: int | None, dry_run: bool, force: bool = False) -> Any:
     """``gc`` on a remote itself (not on its mirror): ``artctl.ops.remote.gc.collect``."""
     from artctl.ops.remote import gc as remote_gc  # type: ignore[attr-defined,unused-ignore]
 
@@ -294,4 +294,4 @@ def collect_garbage(target: Target, *, grace: int | None, dry_run: bool) -> Any:
             grace = Repository(find_root()).settings.remote_grace_seconds
         except ArtctlError:
             grace = Settings.load(Config(None)).remote_grace_seconds
-    return remote_gc.collect(backend, grace=grace, dry_run=dry_run)
+    return remote_gc.collect(backend, grace=grace, dry_run=dry_run, force=force)
