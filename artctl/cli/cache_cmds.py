@@ -249,22 +249,31 @@ def cleanup_cmd(size: str, dry_run: bool, remove_temp: bool) -> None:
     if out.json:
         _report_user_cleanup(shared, {**result.to_json(), "user_cache": shared.to_json() if shared else None})
         return
-    if dry_run:
+    _report_evictions(result, source="", summary="", now="cache now")
+    _report_user_cleanup(shared, None)
+
+
+def _report_evictions(result, *, source: str, summary: str, now: str) -> None:
+    """What one cache's cleanup evicted: with --dry-run each unit on stdout (``source`` names the
+    cache: " from the user cache"), then one line on stderr of what it freed (``summary``
+    prefixes it, ``now`` introduces the size left), unless nothing was done."""
+    out = get_output()
+    if result.dry_run:
         for unit in result.evicted:
             kind = "pack" if unit.pack else "object"
             out.result(
-                f"would evict {kind} {unit.id[:16]} "
+                f"would evict {kind} {unit.id[:16]}{source} "
                 f"({human_size(unit.size)}, {count(len(unit.blobs), 'object')})"
             )
-    if not result.nothing_done:
-        verb = "would free" if dry_run else "freed"
-        objects = sum(len(u.blobs) for u in result.evicted)
-        extra = f", {result.temp_files_removed} temp files" if result.temp_files_removed else ""
-        out.info(
-            f"{verb} {human_size(result.freed_bytes)} ({count(objects, 'object')}{extra}); cache now "
-            f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}"
-        )
-    _report_user_cleanup(shared, None)
+    if result.nothing_done:
+        return
+    verb = "would free" if result.dry_run else "freed"
+    objects = sum(len(u.blobs) for u in result.evicted)
+    extra = f", {result.temp_files_removed} temp files" if result.temp_files_removed else ""
+    out.info(
+        f"{summary}{verb} {human_size(result.freed_bytes)} ({count(objects, 'object')}{extra}); {now} "
+        f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}"
+    )
 
 
 def _report_user_cleanup(result, document: dict[str, Any] | None) -> None:
@@ -283,24 +292,8 @@ def _report_user_cleanup(result, document: dict[str, Any] | None) -> None:
     if document is not None:
         out.emit_json(document)
         return
-    if result is None:
-        return
-    if result.dry_run:
-        for unit in result.evicted:
-            kind = "pack" if unit.pack else "object"
-            out.result(
-                f"would evict {kind} {unit.id[:16]} from the user cache "
-                f"({human_size(unit.size)}, {count(len(unit.blobs), 'object')})"
-            )
-    if result.nothing_done:
-        return
-    verb = "would free" if result.dry_run else "freed"
-    objects = sum(len(u.blobs) for u in result.evicted)
-    extra = f", {result.temp_files_removed} temp files" if result.temp_files_removed else ""
-    out.info(
-        f"user cache: {verb} {human_size(result.freed_bytes)} ({count(objects, 'object')}{extra}); now "
-        f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}"
-    )
+    if result is not None:
+        _report_evictions(result, source=" from the user cache", summary="user cache: ", now="now")
 
 
 def _report_mirrors(mirrors, *, lines: bool) -> None:
@@ -316,23 +309,9 @@ def _report_mirrors(mirrors, *, lines: bool) -> None:
             out.warn(
                 f"mirror of {mirror.url}: remote {remote} could not be checked, its objects are kept: {why}"
             )
-        if not lines:
-            continue
-        if result.dry_run:
-            for unit in result.evicted:
-                kind = "pack" if unit.pack else "object"
-                out.result(
-                    f"would evict {kind} {unit.id[:16]} from the mirror of {mirror.url} "
-                    f"({human_size(unit.size)}, {count(len(unit.blobs), 'object')})"
-                )
-        if not result.nothing_done:
-            verb = "would free" if result.dry_run else "freed"
-            objects = sum(len(u.blobs) for u in result.evicted)
-            out.info(
-                f"mirror of {mirror.url}: {verb} {human_size(result.freed_bytes)} "
-                f"({count(objects, 'object')}); now "
-                f"{human_size(result.cache_bytes_after)}, pinned {human_size(result.pinned_bytes)}"
-            )
+        if lines:
+            label = f"mirror of {mirror.url}"
+            _report_evictions(result, source=f" from the {label}", summary=f"{label}: ", now="now")
 
 
 @click.group("cache")
